@@ -1,0 +1,112 @@
+/* neuropaint — the command: a table of subcommands, as git and gio do it.
+ *
+ * `neuropaint CMD --help` and `neuropaint help CMD` print the same text, and
+ * the usage is printed from the table, so the two never drift. */
+#include "config.h"
+#include "np-cli.h"
+
+#include <locale.h>
+#include <stdio.h>
+
+static int np_cmd_help (int argc, char **argv, gboolean do_help);
+static int np_cmd_version (int argc, char **argv, gboolean do_help);
+
+static const NpCommand commands[] = {
+  { "run",     np_cmd_run,     NP_CMD_GEGL, "Apply an operation chain or an XML graph to images" },
+  { "demo",    np_cmd_demo,    NP_CMD_GEGL, "Render the seed's filtered versions of a sample photo" },
+  { "bench",   np_cmd_bench,   NP_CMD_GEGL, "Time a stage in-process; print JSON lines" },
+  { "help",    np_cmd_help,    0,           "Show help for the command or a subcommand" },
+  { "version", np_cmd_version, 0,           "Print the version" },
+  { NULL }
+};
+
+static const NpCommand *
+find_command (const char *name)
+{
+  for (const NpCommand *c = commands; c->name; c++)
+    if (g_strcmp0 (c->name, name) == 0)
+      return c;
+  return NULL;
+}
+
+static void
+print_usage (FILE *out)
+{
+  fprintf (out, "Usage:\n  neuropaint COMMAND [OPTION…]\n\n"
+                "Generative painting with neural networks, on GEGL.\n\nCommands:\n");
+  for (const NpCommand *c = commands; c->name; c++)
+    fprintf (out, "  %-9s %s\n", c->name, c->summary);
+  fprintf (out, "\nUse “neuropaint COMMAND --help” for a command's options.\n");
+}
+
+static int
+np_cmd_help (int argc, char **argv, gboolean do_help)
+{
+  const NpCommand *c;
+
+  if (argc < 2 || do_help)
+    {
+      print_usage (stdout);
+      return NP_EXIT_OK;
+    }
+  c = find_command (argv[1]);
+  if (c == NULL)
+    return np_cli_fail ("help", NP_EXIT_USAGE, "unknown command “%s”", argv[1]);
+  return c->func (1, argv + 1, TRUE);
+}
+
+static int
+np_cmd_version (int argc, char **argv, gboolean do_help)
+{
+  int bmajor, bminor, bmicro;
+
+  babl_get_version (&bmajor, &bminor, &bmicro);
+  g_print ("neuropaint %s (GEGL %d.%d.%d, babl %d.%d.%d)\n", NP_VERSION,
+           GEGL_MAJOR_VERSION, GEGL_MINOR_VERSION, GEGL_MICRO_VERSION,
+           bmajor, bminor, bmicro);
+  return NP_EXIT_OK;
+}
+
+int
+main (int argc, char **argv)
+{
+  const NpCommand *c;
+  gboolean do_help = FALSE;
+  int code;
+
+  setlocale (LC_ALL, "");
+
+  if (argc < 2)
+    {
+      print_usage (stderr);
+      return NP_EXIT_USAGE;
+    }
+  if (g_strcmp0 (argv[1], "--help") == 0 || g_strcmp0 (argv[1], "-h") == 0)
+    return np_cmd_help (1, argv + 1, FALSE);
+  if (g_strcmp0 (argv[1], "--version") == 0)
+    return np_cmd_version (1, argv + 1, FALSE);
+
+  c = find_command (argv[1]);
+  if (c == NULL)
+    {
+      g_printerr ("neuropaint: unknown command “%s”\n\n", argv[1]);
+      print_usage (stderr);
+      return NP_EXIT_USAGE;
+    }
+
+  if (c->flags & NP_CMD_GEGL)
+    {
+      g_autoptr(GError) error = NULL;
+      for (int i = 2; i < argc; i++)
+        if (g_strcmp0 (argv[i], "--help") == 0 || g_strcmp0 (argv[i], "-h") == 0)
+          do_help = TRUE;
+      if (!do_help && !np_cli_gegl_init (&error))
+        return np_cli_fail (c->name, NP_EXIT_FAILED, "%s", error->message);
+    }
+
+  code = c->func (argc - 1, argv + 1, FALSE);
+
+  if ((c->flags & NP_CMD_GEGL) && !do_help)
+    gegl_exit ();
+  return code;
+}

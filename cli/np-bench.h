@@ -1,0 +1,49 @@
+/* neuropaint — the benchmark registry behind `neuropaint bench`.
+ *
+ * A benchmark prepares its input once (setup), is timed over `repeat` calls of
+ * run, and adds its own JSON fields (sizes, throughput) in report. The timing
+ * loop and the JSON line are shared in cmd-bench.c; rows live in np_benches[].
+ */
+#pragma once
+
+#include "np-cli.h"
+
+G_BEGIN_DECLS
+
+/* The bench command's options; a benchmark needing more adds a field here and
+ * an entry in cmd-bench.c, so `neuropaint bench --help` lists them all. */
+typedef struct
+{
+  const char *image;     /* --image */
+  gint        threads;   /* --threads */
+  gint        repeat;    /* --repeat */
+} NpBenchCommon;
+
+typedef struct _NpBench NpBench;
+struct _NpBench
+{
+  const char   *name;
+  const char   *summary;
+  /* For benches of one GEGL op on --image: the op and its pixel format. */
+  const char   *op;
+  const char   *format;
+  gpointer    (*setup)    (const NpBench *bench, const NpBenchCommon *common, GError **error);
+  void        (*run)      (gpointer state);
+  /* Appends `"key": value, ` pairs: at least width and height. */
+  void        (*report)   (gpointer state, double median_ms, GString *json);
+  void        (*teardown) (gpointer state);
+};
+
+extern const NpBench np_benches[];
+
+/* The shared implementation of op benches (setup/run/report/teardown). */
+gpointer np_bench_op_setup    (const NpBench *bench, const NpBenchCommon *common, GError **error);
+void     np_bench_op_run      (gpointer state);
+void     np_bench_op_report   (gpointer state, double median_ms, GString *json);
+void     np_bench_op_teardown (gpointer state);
+
+#define NP_BENCH_OP(name_, summary_, op_, format_)                         \
+  { name_, summary_, op_, format_, np_bench_op_setup, np_bench_op_run, \
+    np_bench_op_report, np_bench_op_teardown }
+
+G_END_DECLS

@@ -1,0 +1,103 @@
+/* neuropaint — what the subcommands of the `neuropaint` command share.
+ *
+ * The command composes GEGL graphs of our ops; it holds no image algorithm.
+ * Every subcommand is cmd-<name>.c exposing np_cmd_<name>(argc, argv, do_help),
+ * listed once in the table in neuropaint.c. Exit status follows gio:
+ * 0 success, 1 bad usage, 2 the work itself failed.
+ */
+#pragma once
+
+#include <gegl.h>
+
+G_BEGIN_DECLS
+
+enum
+{
+  NP_EXIT_OK = 0,
+  NP_EXIT_USAGE = 1,
+  NP_EXIT_FAILED = 2,
+};
+
+typedef int (*NpCommandFunc) (int argc, char **argv, gboolean do_help);
+
+typedef enum
+{
+  NP_CMD_GEGL = 1 << 0,   /* needs GEGL initialised and our ops loaded */
+} NpCommandFlags;
+
+typedef struct
+{
+  const char    *name;
+  NpCommandFunc  func;
+  NpCommandFlags flags;
+  const char    *summary;
+} NpCommand;
+
+/* Subcommands (one file each). */
+int np_cmd_run   (int argc, char **argv, gboolean do_help);
+int np_cmd_bench (int argc, char **argv, gboolean do_help);
+int np_cmd_demo  (int argc, char **argv, gboolean do_help);
+
+/* Parses argv with a context named "neuropaint COMMAND". With do_help, prints
+ * the help and returns NP_EXIT_OK through *exit_code; on a usage error prints
+ * it with a hint and sets NP_EXIT_USAGE. Returns TRUE when the command should
+ * go on. Consumes the parsed options from argc/argv. */
+gboolean  np_cli_parse        (const char          *command,
+                               const char          *parameter_string,
+                               const char          *summary,
+                               const char          *description,
+                               const GOptionEntry  *entries,
+                               int                 *argc,
+                               char              ***argv,
+                               gboolean             do_help,
+                               int                 *exit_code);
+
+/* Prints "neuropaint COMMAND: message" on stderr; returns NP_EXIT_FAILED or
+ * NP_EXIT_USAGE as asked, so callers can `return np_cli_fail (...)`. */
+int       np_cli_fail         (const char *command, int exit_code,
+                               const char *format, ...) G_GNUC_PRINTF (3, 4);
+int       np_cli_fail_error   (const char *command, GError *error);
+
+/* GEGL with our ops: the installed ones, or the build tree's when this binary
+ * runs uninstalled. */
+gboolean  np_cli_gegl_init    (GError **error);
+
+/* The XML of a built-in graph (graphs/NAME.xml, embedded), or of a file. */
+gchar    *np_cli_graph_xml    (const char *name_or_path, gchar **path_root,
+                               GError **error);
+/* Adds the XML graph to top with its gegl:load node replaced by a source of
+ * input (so each image is decoded once, by the caller); returns the graph
+ * node, whose output is the result. */
+GeglNode *np_cli_graph_add    (GeglNode *top, const char *xml,
+                               const char *path_root, GeglBuffer *input,
+                               GError **error);
+/* Links source → the ops of chain (gegl command syntax: OP KEY=VALUE… OP…)
+ * inside top; returns the chain's end. Unknown ops, unknown properties and
+ * out-of-range values are errors. */
+GeglNode *np_cli_chain_add    (GeglNode *top, GeglNode *source, char **chain,
+                               const char *path_root, GError **error);
+/* Names of the built-in graphs, NULL-terminated. */
+gchar   **np_cli_graph_names  (void);
+
+/* Loads an image through GEGL into a new buffer in the given format
+ * (NULL: the file's own). Fails with one clear message for a missing,
+ * unreadable or empty image. */
+GeglBuffer *np_cli_load_image (const char *path, const Babl *format,
+                               GError **error);
+
+/* Processes output_node (the end of a chain) into path, by extension
+ * (.png 8-bit, .jpg, .tif, .exr...). Writes to a temporary name and renames,
+ * so a failure never leaves a half-written file. */
+gboolean  np_cli_save         (GeglNode *output_node, const char *path,
+                               GError **error);
+
+/* Sorts an array of strings by name. */
+void      np_cli_sort_strings (GPtrArray *strings);
+
+/* A progress bar on stderr (a line per step when stderr is not a terminal). */
+typedef struct _NpProgress NpProgress;
+NpProgress *np_progress_new    (const char *what, gsize total);
+void        np_progress_step   (NpProgress *progress, const char *item);
+void        np_progress_free   (NpProgress *progress);
+
+G_END_DECLS

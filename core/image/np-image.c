@@ -1,0 +1,83 @@
+/* neuropaint — image allocation and views. */
+#include "np-image.h"
+#include "np-error.h"
+
+gsize
+np_sample_size (NpSampleType type)
+{
+  switch (type)
+    {
+    case NP_SAMPLE_U8:  return 1;
+    case NP_SAMPLE_F32: return 4;
+    }
+  g_return_val_if_reached (1);
+}
+
+gboolean
+np_image_check_size (gint width, gint height, GError **error)
+{
+  if (width <= 0 || height <= 0)
+    {
+      g_set_error (error, NP_ERROR, NP_ERROR_INVALID_ARGUMENT,
+                   "image size %d×%d is empty", width, height);
+      return FALSE;
+    }
+  if (width > NP_IMAGE_MAX_SIDE || height > NP_IMAGE_MAX_SIDE)
+    {
+      g_set_error (error, NP_ERROR, NP_ERROR_TOO_LARGE,
+                   "image size %d×%d exceeds the limit of %d pixels a side",
+                   width, height, NP_IMAGE_MAX_SIDE);
+      return FALSE;
+    }
+  return TRUE;
+}
+
+NpImage *
+np_image_new (NpSampleType type, gint width, gint height, gint channels,
+              GError **error)
+{
+  NpImage *image;
+  gsize    stride, bytes;
+  gpointer data;
+
+  g_return_val_if_fail (channels >= 1 && channels <= 4, NULL);
+
+  if (!np_image_check_size (width, height, error))
+    return NULL;
+
+  stride = (gsize) width * (gsize) channels * np_sample_size (type);
+  bytes = stride * (gsize) height;
+  data = g_try_malloc0 (bytes);
+  if (data == NULL)
+    {
+      g_set_error (error, NP_ERROR, NP_ERROR_TOO_LARGE,
+                   "cannot allocate %" G_GSIZE_FORMAT " MiB for a %d×%d image",
+                   bytes >> 20, width, height);
+      return NULL;
+    }
+
+  image = g_new (NpImage, 1);
+  *image = np_image_view (type, width, height, channels, data, stride);
+  image->owns_data = TRUE;
+  return image;
+}
+
+void
+np_image_free (NpImage *image)
+{
+  if (image == NULL)
+    return;
+  if (image->owns_data)
+    g_free (image->data);
+  g_free (image);
+}
+
+NpImage
+np_image_view (NpSampleType type, gint width, gint height, gint channels,
+               gpointer data, gsize stride)
+{
+  return (NpImage) {
+    .type = type, .width = width, .height = height, .channels = channels,
+    .stride = stride, .data = data, .owns_data = FALSE,
+  };
+}

@@ -1,0 +1,55 @@
+/* neuropaint — the core's image: a strided, interleaved pixel rectangle.
+ *
+ * An NpImage either owns its pixels (np_image_new, released by np_image_free)
+ * or is a view of someone else's memory (np_image_view, nothing to release):
+ * the GEGL faces wrap the linear buffers they get from GeglBuffer as views, so
+ * the core never copies pixels it is handed.
+ */
+#pragma once
+
+#include <glib.h>
+
+G_BEGIN_DECLS
+
+typedef enum
+{
+  NP_SAMPLE_U8,
+  NP_SAMPLE_F32,
+} NpSampleType;
+
+typedef struct
+{
+  NpSampleType type;
+  gint         width, height;
+  gint         channels;  /* 1 gray, 3 RGB, 4 RGBA; alpha, when present, is last */
+  gsize        stride;    /* bytes from one row to the next */
+  gpointer     data;      /* the top-left pixel */
+  gboolean     owns_data;
+} NpImage;
+
+/* The largest side we accept: beyond it sizes are surely a mistake, and the
+ * byte counts of whole-image stages would overflow 32-bit row arithmetic. */
+#define NP_IMAGE_MAX_SIDE 65536
+
+gsize     np_sample_size   (NpSampleType type);
+
+/* Allocates a zeroed image; fails with NP_ERROR_INVALID_ARGUMENT for empty or
+ * NP_ERROR_TOO_LARGE for absurd sizes, never by aborting. */
+NpImage  *np_image_new     (NpSampleType type, gint width, gint height,
+                            gint channels, GError **error);
+void      np_image_free    (NpImage *image);
+
+NpImage   np_image_view    (NpSampleType type, gint width, gint height,
+                            gint channels, gpointer data, gsize stride);
+
+gboolean  np_image_check_size (gint width, gint height, GError **error);
+
+static inline gpointer
+np_image_row (const NpImage *image, gint y)
+{
+  return (guint8 *) image->data + (gsize) y * image->stride;
+}
+
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (NpImage, np_image_free)
+
+G_END_DECLS

@@ -1,0 +1,12 @@
+/* neuropaint — the core library: plain C11 + GLib + OpenBLAS + libjpeg-turbo.
+ *
+ * Nothing here knows GEGL; the GEGL operations in operations/ are thin faces
+ * over these functions. Include this one header to get every concern.
+ */
+#pragma once
+
+#include "np-error.h"
+#include "util/np-parallel.h"
+#include "image/np-image.h"
+#include "image/np-jpeg.h"
+#include "filters/np-filters.h"

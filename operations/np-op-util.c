@@ -1,0 +1,74 @@
+/* neuropaint — GeglBuffer <-> NpImage glue shared by the op modules. */
+#include "config.h"
+#include "np-op-util.h"
+
+gint
+np_op_threads (void)
+{
+  gint threads = 1;
+  g_object_get (gegl_config (), "threads", &threads, NULL);
+  return MAX (threads, 1);
+}
+
+GeglRectangle
+np_op_whole_input (GeglOperation       *operation,
+                   const gchar         *input_pad,
+                   const GeglRectangle *roi)
+{
+  const GeglRectangle *box = gegl_operation_source_get_bounding_box (operation, "input");
+  return box ? *box : *roi;
+}
+
+GeglRectangle
+np_op_whole_cached (GeglOperation       *operation,
+                    const GeglRectangle *roi)
+{
+  return np_op_whole_input (operation, "input", roi);
+}
+
+void
+np_op_class_whole_image (GeglOperationClass *operation_class)
+{
+  operation_class->get_required_for_output = np_op_whole_input;
+  operation_class->get_cached_region = np_op_whole_cached;
+  /* The core parallelises whole-image stages itself with np_op_threads(). */
+  operation_class->threaded = FALSE;
+}
+
+NpImage *
+np_op_read (GeglBuffer          *buffer,
+            const GeglRectangle *rect,
+            const Babl          *format,
+            GError             **error)
+{
+  gint         channels = babl_format_get_n_components (format);
+  gint         bps = babl_format_get_bytes_per_pixel (format) / channels;
+  NpSampleType type = bps == 1 ? NP_SAMPLE_U8 : NP_SAMPLE_F32;
+  NpImage     *image;
+
+  g_return_val_if_fail (bps == 1 || bps == 4, NULL);
+
+  image = np_image_new (type, rect->width, rect->height, channels, error);
+  if (image)
+    gegl_buffer_get (buffer, rect, 1.0, format, image->data, image->stride,
+                     GEGL_ABYSS_NONE);
+  return image;
+}
+
+void
+np_op_write (GeglBuffer          *buffer,
+             const GeglRectangle *rect,
+             const Babl          *format,
+             const NpImage       *image)
+{
+  gegl_buffer_set (buffer, rect, 0, format, image->data, image->stride);
+}
+
+gboolean
+np_op_fail (GeglOperation *operation,
+            GError        *error)
+{
+  g_warning ("%s: %s", gegl_operation_get_name (operation), error->message);
+  g_error_free (error);
+  return FALSE;
+}

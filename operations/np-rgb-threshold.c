@@ -1,0 +1,73 @@
+/* This file is part of neuropaint.
+ *
+ * neuropaint is free software; you can redistribute it and/or modify it under
+ * the terms of the GNU Lesser General Public License as published by the Free
+ * Software Foundation; either version 3 of the License, or (at your option)
+ * any later version. See COPYING.LESSER.
+ *
+ * neuropaint:rgb-threshold — per channel (c > t) ? t : 0 on 0–255 values
+ * (core/filters/rgb-threshold.c).
+ */
+
+#include "config.h"
+#include <glib/gi18n-lib.h>
+
+#ifdef GEGL_PROPERTIES
+
+property_int (threshold, _("Threshold"), 200)
+    description (_("Channel values above this (0–255) become this value, the "
+                   "rest 0; the seed used 200"))
+    value_range (0, 255)
+
+#else
+
+#define GEGL_OP_POINT_FILTER
+#define GEGL_OP_NAME     np_rgb_threshold
+#define GEGL_OP_C_SOURCE np-rgb-threshold.c
+
+#include "gegl-op.h"
+#include "neuropaint.h"
+
+static void
+prepare (GeglOperation *operation)
+{
+  const Babl *space = gegl_operation_get_source_space (operation, "input");
+  const Babl *format = babl_format_with_space ("R'G'B'A u8", space);
+
+  gegl_operation_set_format (operation, "input", format);
+  gegl_operation_set_format (operation, "output", format);
+}
+
+static gboolean
+process (GeglOperation       *operation,
+         void                *in_buf,
+         void                *out_buf,
+         glong                n_pixels,
+         const GeglRectangle *roi,
+         gint                 level)
+{
+  GeglProperties *o = GEGL_PROPERTIES (operation);
+
+  np_rgb_threshold_rgba_u8 (in_buf, out_buf, n_pixels, (guint8) o->threshold);
+  return TRUE;
+}
+
+static void
+gegl_op_class_init (GeglOpClass *klass)
+{
+  GeglOperationClass            *operation_class = GEGL_OPERATION_CLASS (klass);
+  GeglOperationPointFilterClass *point_filter_class = GEGL_OPERATION_POINT_FILTER_CLASS (klass);
+
+  operation_class->prepare = prepare;
+  point_filter_class->process = process;
+
+  gegl_operation_class_set_keys (operation_class,
+    "name",        "neuropaint:rgb-threshold",
+    "title",       _("RGB Binary Threshold"),
+    "categories",  "neuropaint:color",
+    "description", _("Per colour channel on 0–255 values: (c > threshold) ? "
+                     "threshold : 0, the seed's RGB binary layers; alpha is kept."),
+    NULL);
+}
+
+#endif

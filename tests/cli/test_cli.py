@@ -1,0 +1,119 @@
+"""The neuropaint command: help, version, exit codes, and bad input that must
+end in one clear message and a non-zero status, never a crash or a
+half-written file."""
+import os
+import sys
+import tempfile
+import unittest
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
+import nptest  # noqa: E402
+
+import numpy as np  # noqa: E402
+
+
+def write_png(path, array):
+    import cv2
+    assert cv2.imwrite(path, array)
+
+
+class Cli(unittest.TestCase):
+    def setUp(self):
+        self.tmp = tempfile.TemporaryDirectory()
+        self.dir = self.tmp.name
+        self.out = os.path.join(self.dir, "out")
+
+    def tearDown(self):
+        self.tmp.cleanup()
+
+    def assertFails(self, args, code, message):
+        proc = nptest.run(args, check=False, timeout=120)
+        self.assertEqual(proc.returncode, code, "exit %d, stderr: %s" % (proc.returncode, proc.stderr))
+        self.assertIn(message, proc.stderr)
+        self.assertNotIn("CRITICAL", proc.stderr)
+        return proc
+
+    def assertNoOutputs(self):
+        if os.path.isdir(self.out):
+            self.assertEqual(os.listdir(self.out), [], "a failed run left files behind")
+
+    def test_usage_and_help(self):
+        proc = nptest.run([], check=False)
+        self.assertEqual(proc.returncode, 1)
+        self.assertIn("Commands:", proc.stderr)
+        for cmd in ("run", "demo", "bench"):
+            helped = nptest.run([cmd, "--help"])
+            self.assertIn("neuropaint %s" % cmd, helped.stdout)
+            self.assertEqual(nptest.run(["help", cmd]).stdout, helped.stdout)
+        self.assertIn("neuropaint 0.", nptest.run(["--version"]).stdout)
+        self.assertFails(["frobnicate"], 1, "unknown command")
+        self.assertFails(["run", "--bogus"], 1, "Unknown option")
+
+    def test_missing_file(self):
+        self.assertFails(["run", "-o", self.out, os.path.join(self.dir, "nope.jpg"), "--", "neuropaint:gray"],
+                         2, "no such file")
+        self.assertNoOutputs()
+
+    def test_corrupt_jpeg(self):
+        bad = os.path.join(self.dir, "bad.jpg")
+        with open(bad, "wb") as f:
+            f.write(b"\xff\xd8\xff\xe0" + os.urandom(300))
+        self.assertFails(["run", "-o", self.out, bad, "--", "neuropaint:gray"], 2, "bad.jpg")
+        self.assertNoOutputs()
+
+    def test_truncated_png(self):
+        good = os.path.join(self.dir, "good.png")
+        write_png(good, np.full((40, 30, 3), 100, np.uint8))
+        bad = os.path.join(self.dir, "cut.png")
+        with open(good, "rb") as f, open(bad, "wb") as g:
+            g.write(f.read()[:60])
+        self.assertFails(["run", "-o", self.out, bad, "--", "neuropaint:gray"], 2, "cut.png")
+        self.assertNoOutputs()
+
+    def test_empty_file(self):
+        empty = os.path.join(self.dir, "empty.png")
+        open(empty, "wb").close()
+        self.assertFails(["run", "-o", self.out, empty, "--", "neuropaint:gray"], 2, "empty.png")
+        self.assertNoOutputs()
+
+    def test_one_pixel_image(self):
+        one = os.path.join(self.dir, "one.png")
+        write_png(one, np.array([[[10, 220, 30]]], np.uint8))
+        for chain in ("neuropaint:gray", "neuropaint:rgb-threshold threshold=200"):
+            outs = nptest.apply_chain([one], chain)
+            img = nptest.read_rgb(outs[one])
+            self.assertEqual(img.shape[:2], (1, 1))
+
+    def test_out_of_range_property(self):
+        img = os.path.join(self.dir, "img.png")
+        write_png(img, np.zeros((8, 8, 3), np.uint8))
+        self.assertFails(["run", "-o", self.out, img, "--", "neuropaint:rgb-threshold", "threshold=300"],
+                         2, "threshold")
+        self.assertFails(["run", "-o", self.out, img, "--", "neuropaint:rgb-threshold", "level=3"],
+                         2, "no level property")
+        self.assertFails(["run", "-o", self.out, img, "--", "neuropaint:no-such-op"], 2, "no-such-op")
+        self.assertNoOutputs()
+
+    def test_unknown_graph(self):
+        img = os.path.join(self.dir, "img.png")
+        write_png(img, np.zeros((8, 8, 3), np.uint8))
+        self.assertFails(["run", "-o", self.out, "-g", "no-such-graph", img], 1, "no-such-graph")
+
+    def test_bench_json(self):
+        import json
+        img = os.path.join(self.dir, "img.png")
+        write_png(img, np.random.default_rng(1).integers(0, 255, (64, 48, 3), np.uint8))
+        proc = nptest.run(["bench", "gray", "threshold", "--image", img, "--repeat", "3"])
+        lines = proc.stdout.strip().splitlines()
+        self.assertEqual(len(lines), 2)
+        for line, name in zip(lines, ("gray", "threshold")):
+            rec = json.loads(line)
+            self.assertEqual(rec["bench"], name)
+            self.assertEqual((rec["width"], rec["height"], rec["threads"], rec["repeat"]), (48, 64, 1, 3))
+            self.assertLessEqual(rec["min_ms"], rec["median_ms"])
+        self.assertFails(["bench", "nope"], 1, "unknown benchmark")
+        self.assertFails(["bench", "gray", "--image", img, "--threads", "0"], 1, "--threads")
+
+
+if __name__ == "__main__":
+    nptest.main()

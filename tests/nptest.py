@@ -1,0 +1,81 @@
+"""Shared helpers of neuropaint's Python tests (oracles, CLI, graphs).
+
+The tests run under Debian's /usr/bin/python3 (python3-opencv, python3-numpy,
+python3-torch). meson passes the paths of what was built through the
+environment: NEUROPAINT (the command), GEGL_PATH (our op modules first, then
+GEGL's own), NP_SOURCE_ROOT and NP_SHARED_DATA.
+"""
+import os
+import subprocess
+import sys
+import tempfile
+import unittest
+
+SKIP = 77  # meson's exit status for a skipped test
+
+NEUROPAINT = os.environ.get("NEUROPAINT", "neuropaint")
+SOURCE_ROOT = os.environ.get("NP_SOURCE_ROOT", os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+SHARED_DATA = os.environ.get("NP_SHARED_DATA", os.path.join(SOURCE_ROOT, "..", "shared", "data"))
+ASTRONAUT = "/usr/lib/python3/dist-packages/skimage/data/astronaut.png"
+DEBIAN_PHOTOS = [
+    ASTRONAUT,
+    "/usr/lib/python3/dist-packages/skimage/data/coffee.png",
+    "/usr/lib/python3/dist-packages/skimage/data/chelsea.png",
+    "/usr/share/doc/opencv-doc/examples/data/messi5.jpg",
+    "/usr/share/doc/facedetect/examples/grace_hopper_512x512.jpg",
+]
+
+
+def shared_photos(folder="detect", pattern=(".jpg", ".png")):
+    """Photos under ../shared/data/<folder>, or [] when shared/ is absent."""
+    path = os.path.join(SHARED_DATA, folder)
+    if not os.path.isdir(path):
+        return []
+    return sorted(os.path.join(path, f) for f in os.listdir(path) if f.lower().endswith(pattern))
+
+
+def debian_photos():
+    return [p for p in DEBIAN_PHOTOS if os.path.exists(p)]
+
+
+def run(args, check=True, **kwargs):
+    """Runs the neuropaint command; returns the CompletedProcess."""
+    proc = subprocess.run([NEUROPAINT] + list(args), capture_output=True, text=True, **kwargs)
+    if check and proc.returncode != 0:
+        raise AssertionError("neuropaint %s failed (%d):\n%s" % (" ".join(args), proc.returncode, proc.stderr))
+    return proc
+
+
+def read_rgb(path):
+    """An 8-bit RGB(A) image as a NumPy array in R, G, B(, A) order."""
+    import cv2
+    img = cv2.imread(path, cv2.IMREAD_UNCHANGED)
+    if img is None:
+        raise AssertionError("cannot read %s" % path)
+    if img.ndim == 3 and img.shape[2] == 4:
+        return cv2.cvtColor(img, cv2.COLOR_BGRA2RGBA)
+    if img.ndim == 3:
+        return cv2.cvtColor(img, cv2.COLOR_BGR2RGB)
+    return img
+
+
+def apply_chain(inputs, chain, ext="png"):
+    """Runs `neuropaint run` with an op chain; returns {input: output path}."""
+    out = tempfile.mkdtemp(prefix="np-test-")
+    run(["run", "-o", out, "-e", ext] + list(inputs) + ["--"] + chain.split())
+    result = {}
+    for path in inputs:
+        stem = os.path.splitext(os.path.basename(path))[0]
+        result[path] = os.path.join(out, stem + "." + ext)
+    return result
+
+
+def main():
+    """unittest.main, but a run where every test skipped exits 77 (meson's SKIP)."""
+    prog = unittest.main(exit=False, verbosity=2)
+    res = prog.result
+    if not res.wasSuccessful():
+        sys.exit(1)
+    if res.testsRun and len(res.skipped) == res.testsRun:
+        sys.exit(SKIP)
+    sys.exit(0)
