@@ -24,6 +24,8 @@
  * number of stripes, and the same as OpenCV's. */
 #include "np-filters.h"
 #include "util/np-parallel.h"
+#include "util/np-simd.h"
+#include "np-planes.h"
 
 #include <math.h>
 #include <stdlib.h>
@@ -83,29 +85,45 @@ luma_u8 (gint r, gint g, gint b)
   return (guint8) ((r * 9798 + g * 19235 + b * 3735 + (1 << 14)) >> 15);
 }
 
-/* Fills rows[m][0 .. width+1] with image row y of map m, with the
- * replicated border of OpenCV's Sobel (BORDER_REPLICATE). */
 static void
-load_rows (const Canny *c, gint y, guint8 **rows)
+pre_threshold (guint8 *v, gint w, guint8 t)
+{
+  for (gint x = 0; x < w; x++)
+    v[x] = v[x] > t ? t : 0;
+}
+
+static inline void
+luma_row (const guint8 *restrict r, const guint8 *restrict g,
+          const guint8 *restrict b, gint w, guint8 *restrict y)
+{
+  for (gint x = 0; x < w; x++)
+    y[x] = luma_u8 (r[x], g[x], b[x]);
+}
+
+/* Fills rows[m][0 .. width+1] with image row y of map m (through the
+ * planes r, g, b of width pixels), with the replicated border of OpenCV's
+ * Sobel (BORDER_REPLICATE). */
+static NP_VECTOR_CLONES void
+load_rows (const Canny *c, gint y, guint8 *restrict *rgb, guint8 **rows)
 {
   const NpImage *in = c->in;
   const guint8  *src = np_image_row (in, CLAMP (y, 0, in->height - 1));
-  gint           cn = in->channels, w = in->width;
-  gint           t = c->params->pre_threshold;
+  gint           w = in->width;
+  gboolean       gray = c->n_maps == 1;
+  guint8        *r = gray ? rgb[0] : rows[0] + 1;
+  guint8        *g = gray ? rgb[1] : rows[1] + 1;
+  guint8        *b = gray ? rgb[2] : rows[2] + 1;
 
-  for (gint x = 0; x < w; x++, src += cn)
+  np_planes_from_row (src, w, in->channels, r, g, b);
+  if (c->params->pre_threshold >= 0)
     {
-      gint v[3] = { src[0], src[1], src[2] };
-
-      if (t >= 0)
-        for (gint k = 0; k < 3; k++)
-          v[k] = v[k] > t ? t : 0;
-      if (c->n_maps == 1)
-        rows[0][x + 1] = luma_u8 (v[0], v[1], v[2]);
-      else
-        for (gint k = 0; k < 3; k++)
-          rows[k][x + 1] = (guint8) v[k];
+      pre_threshold (r, w, c->params->pre_threshold);
+      pre_threshold (g, w, c->params->pre_threshold);
+      pre_threshold (b, w, c->params->pre_threshold);
     }
+  if (gray)
+    luma_row (r, g, b, w, rows[0] + 1);
+
   for (gint m = 0; m < c->n_maps; m++)
     {
       rows[m][0] = rows[m][1];
@@ -120,7 +138,7 @@ load_rows (const Canny *c, gint y, guint8 **rows)
  *        -1  0  1             1  2  1
  *
  * and from it the magnitude and the direction class of each pixel. */
-static void
+static NP_VECTOR_CLONES void
 gradient_row (const guint8 *restrict a, const guint8 *restrict b,
               const guint8 *restrict c, gint width, gboolean l2,
               gint *restrict mag, guint8 *restrict dir)
@@ -145,21 +163,24 @@ gradient_row (const guint8 *restrict a, const guint8 *restrict b,
  * if it exceeds low and its two neighbours across the edge, except that it
  * only needs to equal the right or lower one on horizontal and vertical
  * gradients: OpenCV's tie-break, which keeps one pixel of a flat ridge. */
-static void
+static NP_VECTOR_CLONES void
 nms_row (const gint *restrict p, const gint *restrict a, const gint *restrict n,
          const guint8 *restrict dir, gint width, gint low, gint high,
          guint8 *restrict map)
 {
+  /* Branch-free, so that it vectorises. */
   for (gint x = 0; x < width; x++)
     {
-      gint m = a[x];
-      gboolean h = m > a[x - 1] && m >= a[x + 1];
-      gboolean v = m > p[x] && m >= n[x];
-      gboolean d1 = m > p[x - 1] && m > n[x + 1];
-      gboolean d2 = m > p[x + 1] && m > n[x - 1];
-      gboolean peak = dir[x] == DIR_H ? h : dir[x] == DIR_V ? v : dir[x] == DIR_D1 ? d1 : d2;
+      gint m = a[x], d = dir[x];
+      gint h = (m > a[x - 1]) & (m >= a[x + 1]);
+      gint v = (m > p[x]) & (m >= n[x]);
+      gint d1 = (m > p[x - 1]) & (m > n[x + 1]);
+      gint d2 = (m > p[x + 1]) & (m > n[x - 1]);
+      gint peak = ((d == DIR_H) & h) | ((d == DIR_V) & v) | ((d == DIR_D1) & d1) | ((d == DIR_D2) & d2);
+      gint keep = (m > low) & peak;
 
-      map[x] = m > low && peak ? (m > high ? EDGE : WEAK) : NONE;
+      /* keep ? (m > high ? EDGE : WEAK) : NONE */
+      map[x] = (guint8) (NONE - keep + 2 * (keep & (m > high)));
     }
 }
 
@@ -245,6 +266,8 @@ stripe (gsize start, gsize end, guint part, gpointer data)
   gsize    row = (gsize) w + 2;
   g_autofree guint8 *bytes = g_malloc (6 * row * c->n_maps);
   g_autofree gint   *ints = g_malloc0 (3 * row * c->n_maps * sizeof (gint));
+  g_autofree guint8 *planes = g_malloc (3 * (gsize) w);
+  guint8  *rgb[3] = { planes, planes + w, planes + 2 * w };
   Rows     rows[3];
   guint8  *load[3];
 
@@ -265,7 +288,7 @@ stripe (gsize start, gsize end, guint part, gpointer data)
     {
       for (gint m = 0; m < c->n_maps; m++)
         load[m] = rows[m].src[SLOT (r)];
-      load_rows (c, r, load);
+      load_rows (c, r, rgb, load);
     }
 
   /* Row y's suppression needs the gradients of y-1, y and y+1, so the
@@ -274,7 +297,7 @@ stripe (gsize start, gsize end, guint part, gpointer data)
     {
       for (gint m = 0; m < c->n_maps; m++)
         load[m] = rows[m].src[SLOT (r + 1)];
-      load_rows (c, r + 1, load);
+      load_rows (c, r + 1, rgb, load);
 
       for (gint m = 0; m < c->n_maps; m++)
         {
@@ -335,28 +358,32 @@ typedef struct
   NpImage     *out;
 } Output;
 
-static void
+static inline void
+edges_to_plane (const guint8 *restrict map, gint w, guint8 *restrict plane)
+{
+  for (gint x = 0; x < w; x++)
+    plane[x] = map[x] == EDGE ? 255 : 0;
+}
+
+static NP_VECTOR_CLONES void
 write_rows (gsize start, gsize end, guint part, gpointer data)
 {
   const Output *o = data;
   const Canny  *c = o->c;
-  gint          w = c->in->width, cn = c->in->channels;
+  gint          w = c->in->width;
+  g_autofree guint8 *planes = g_malloc (3 * (gsize) w);
+  guint8       *plane[3] = { planes, planes + w, planes + 2 * w };
 
   for (gsize y = start; y < end; y++)
     {
-      const guint8 *in = np_image_row (c->in, (gint) y);
-      guint8       *out = np_image_row (o->out, (gint) y);
-      gsize         base = (y + 1) * c->stride + 1;
+      gsize offset = (y + 1) * c->stride + 1;
 
-      for (gint k = 0; k < 3; k++)
-        {
-          const guint8 *map = c->maps + (c->n_maps == 1 ? 0 : k) * c->plane + base;
-          for (gint x = 0; x < w; x++)
-            out[x * cn + k] = map[x] == EDGE ? 255 : 0;
-        }
-      if (cn == 4)
-        for (gint x = 0; x < w; x++)
-          out[x * 4 + 3] = in[x * 4 + 3];
+      for (gint m = 0; m < c->n_maps; m++)
+        edges_to_plane (c->maps + m * c->plane + offset, w, plane[m]);
+      if (c->n_maps == 1)
+        plane[1] = plane[2] = plane[0];
+      np_planes_to_row (plane[0], plane[1], plane[2], np_image_row (c->in, (gint) y),
+                        w, c->in->channels, np_image_row (o->out, (gint) y));
     }
 }
 
@@ -394,6 +421,7 @@ np_canny (const NpImage       *in,
   g_return_val_if_fail (in->type == NP_SAMPLE_U8 && out->type == NP_SAMPLE_U8, FALSE);
   g_return_val_if_fail (in->channels >= 3 && in->channels == out->channels, FALSE);
   g_return_val_if_fail (in->width == out->width && in->height == out->height, FALSE);
+  g_return_val_if_fail (in->data != out->data, FALSE);
 
   low = params->low;
   high = params->high;
