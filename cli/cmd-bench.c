@@ -10,6 +10,10 @@
 const NpBench np_benches[] = {
   NP_BENCH_OP ("gray",      "neuropaint:gray (BT.601 luma), float RGBA",   "neuropaint:gray",          "R'G'B'A float"),
   NP_BENCH_OP ("threshold", "neuropaint:rgb-threshold at 200, u8 RGBA",   "neuropaint:rgb-threshold", "R'G'B'A u8"),
+  NP_BENCH_FILTER ("canny",      "np_canny per channel, 100/200, L1 (core, u8 RGBA)", np_bench_canny_run),
+  NP_BENCH_FILTER ("canny-gray", "np_canny on the luma, 100/200, L1 (core, u8 RGBA)", np_bench_canny_gray_run),
+  NP_BENCH_FILTER ("contours",   "np_contours, the seed's 12 passes (core, u8 RGBA)", np_bench_contours_run),
+  NP_BENCH_OP ("canny-op",  "neuropaint:canny defaults through GEGL, u8 RGBA", "neuropaint:canny",         "R'G'B'A u8"),
   { NULL }
 };
 

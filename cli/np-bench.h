@@ -42,6 +42,19 @@ void     np_bench_op_run      (gpointer state);
 void     np_bench_op_report   (gpointer state, double median_ms, GString *json);
 void     np_bench_op_teardown (gpointer state);
 
+/* Benches of a core filter on --image as R'G'B'A u8 (bench-filters.c): the
+ * shared setup/report/teardown and one run function per filter. */
+gpointer np_bench_filter_setup    (const NpBench *bench, const NpBenchCommon *common, GError **error);
+void     np_bench_filter_report   (gpointer state, double median_ms, GString *json);
+void     np_bench_filter_teardown (gpointer state);
+void     np_bench_canny_run       (gpointer state);
+void     np_bench_canny_gray_run  (gpointer state);
+void     np_bench_contours_run    (gpointer state);
+
+#define NP_BENCH_FILTER(name_, summary_, run_)                    \
+  { name_, summary_, NULL, NULL, np_bench_filter_setup, run_,    \
+    np_bench_filter_report, np_bench_filter_teardown }
+
 #define NP_BENCH_OP(name_, summary_, op_, format_)                         \
   { name_, summary_, op_, format_, np_bench_op_setup, np_bench_op_run, \
     np_bench_op_report, np_bench_op_teardown }

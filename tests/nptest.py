@@ -70,6 +70,14 @@ def apply_chain(inputs, chain, ext="png"):
     return result
 
 
+def apply_graph(inputs, graph, ext="png"):
+    """Runs `neuropaint run -g GRAPH`; returns {input: output path}."""
+    out = tempfile.mkdtemp(prefix="np-test-")
+    run(["run", "-o", out, "-e", ext, "-g", graph] + list(inputs))
+    return {path: os.path.join(out, os.path.splitext(os.path.basename(path))[0] + "." + ext)
+            for path in inputs}
+
+
 def main():
     """unittest.main, but a run where every test skipped exits 77 (meson's SKIP)."""
     prog = unittest.main(exit=False, verbosity=2)

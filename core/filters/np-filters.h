@@ -8,6 +8,7 @@
 
 #include <glib.h>
 #include "image/np-image.h"
+#include "np-error.h"
 
 G_BEGIN_DECLS
 
@@ -23,5 +24,67 @@ void np_gray_rgba_f32          (const gfloat *in, gfloat *out, gsize n_pixels);
  * seed's "RGB binary" layers; alpha is copied. */
 void np_rgb_threshold_rgba_u8  (const guint8 *in, guint8 *out, gsize n_pixels,
                                 guint8 threshold);
+
+/* Canny edges with OpenCV 4.6's exact semantics (cv::Canny, aperture 3):
+ * 3×3 Sobel with replicated borders, L1 or L2 magnitude, non-maximum
+ * suppression along the gradient quantised to 4 directions, hysteresis
+ * between `low` and `high` over 8-connected neighbours. */
+typedef enum
+{
+  NP_CANNY_GRADIENT_L1,       /* |dx| + |dy|, OpenCV's default (L2gradient=false) */
+  NP_CANNY_GRADIENT_L2,       /* sqrt(dx² + dy²), compared as squares */
+} NpCannyGradient;
+
+typedef enum
+{
+  NP_CANNY_PER_CHANNEL,       /* channel c of the output: the edges of channel c */
+  NP_CANNY_GRAY,              /* all three: the edges of the luma, as OpenCV's
+                               * Canny (cvtColor (RGB2GRAY)) */
+} NpCannyMode;
+
+/* Far above the largest 3×3 Sobel magnitude of 8-bit samples (under 2040). */
+#define NP_CANNY_THRESHOLD_MAX 10000.0
+
+typedef struct
+{
+  gdouble         low, high;      /* 0 .. NP_CANNY_THRESHOLD_MAX; swapped if low > high */
+  NpCannyGradient gradient;
+  NpCannyMode     mode;
+  gint            pre_threshold;  /* -1: off; 0–255: every channel c becomes
+                                   * (c > t) ? t : 0 first (the seed's variant) */
+} NpCannyParams;
+
+/* in and out: u8, 3 or 4 channels, same size and channel count, distinct
+ * memory; edges are 255, the rest 0; alpha is copied. The result is the same for
+ * any n_threads (<= 0: one per processor). Fails only on bad parameters or
+ * when the edge maps cannot be allocated. */
+gboolean np_canny                   (const NpImage       *in,
+                                     NpImage             *out,
+                                     const NpCannyParams *params,
+                                     gint                 n_threads,
+                                     GError             **error);
+
+/* The colour contours of the seed: for each channel j (R, G, B) and each
+ * threshold k in order, the borders of the mask c_j > k, as OpenCV's
+ * findContours (RETR_TREE, CHAIN_APPROX_SIMPLE) traces them and drawContours
+ * (thickness 1) draws them, in value k on channel j and 0 on the other two,
+ * later passes overwriting earlier ones, on black; alpha is copied.
+ * in and out: u8, 3 or 4 channels, same size and channels, distinct memory. */
+#define NP_CONTOURS_MAX_THRESHOLDS 256
+
+void     np_contours                (const NpImage       *in,
+                                     NpImage             *out,
+                                     const guint8        *thresholds,
+                                     gsize                n_thresholds,
+                                     gint                 n_threads);
+
+/* Parses a threshold list such as "50,100,150,200": 1 to
+ * NP_CONTOURS_MAX_THRESHOLDS integers from 0 to 255, separated by commas
+ * and/or spaces, into thresholds (room for NP_CONTOURS_MAX_THRESHOLDS).
+ * Returns how many, or 0 with error set (NP_ERROR_INVALID_ARGUMENT) naming
+ * the offending entry. */
+gsize    np_contours_parse_thresholds (const gchar       *text,
+                                       guint8            *thresholds,
+                                       GError           **error);
 
 G_END_DECLS

@@ -1,6 +1,8 @@
 /* Unit tests of the core filters on small images with hand-checked answers. */
 #include "neuropaint.h"
 
+#include <math.h>
+
 static void
 test_gray_weights (void)
 {
@@ -115,6 +117,386 @@ test_image_sizes (void)
   np_image_free (image);
 }
 
+/* ---- Canny and contours: small RGBA pictures built pixel by pixel ---- */
+
+static NpImage *
+new_rgba (gint w, gint h)
+{
+  GError  *error = NULL;
+  NpImage *image = np_image_new (NP_SAMPLE_U8, w, h, 4, &error);
+
+  g_assert_no_error (error);
+  for (gint y = 0; y < h; y++)
+    for (gint x = 0; x < w; x++)
+      ((guint8 *) np_image_row (image, y))[4 * x + 3] = (guint8) (100 + x + y);
+  return image;
+}
+
+static guint8 *
+px (NpImage *image, gint x, gint y)
+{
+  return (guint8 *) np_image_row (image, y) + 4 * x;
+}
+
+/* Fills channel ch of the rectangle [x0, x1) × [y0, y1) with v. */
+static void
+fill (NpImage *image, gint ch, gint x0, gint y0, gint x1, gint y1, guint8 v)
+{
+  for (gint y = y0; y < y1; y++)
+    for (gint x = x0; x < x1; x++)
+      px (image, x, y)[ch] = v;
+}
+
+static NpImage *
+canny (NpImage *in, gdouble low, gdouble high, NpCannyGradient gradient,
+       NpCannyMode mode, gint pre_threshold, gint threads)
+{
+  NpCannyParams params = { low, high, gradient, mode, pre_threshold };
+  NpImage *out = new_rgba (in->width, in->height);
+  GError  *error = NULL;
+
+  g_assert_true (np_canny (in, out, &params, threads, &error));
+  g_assert_no_error (error);
+  return out;
+}
+
+static gint
+count (NpImage *image, gint ch, guint8 v)
+{
+  gint n = 0;
+
+  for (gint y = 0; y < image->height; y++)
+    for (gint x = 0; x < image->width; x++)
+      n += px (image, x, y)[ch] == v;
+  return n;
+}
+
+static void
+assert_alpha_kept (NpImage *in, NpImage *out)
+{
+  for (gint y = 0; y < in->height; y++)
+    for (gint x = 0; x < in->width; x++)
+      g_assert_cmpint (px (out, x, y)[3], ==, px (in, x, y)[3]);
+}
+
+static void
+test_canny_step_edges (void)
+{
+  /* A vertical step 0 | 255 in R between columns 3 and 4: dx = 4·255 on
+   * both columns, dy = 0 (replicated rows). The left one wins the tie
+   * (m > left, m >= right), so the edge is column 3 alone. G and B are flat. */
+  g_autoptr(NpImage) v = new_rgba (8, 6);
+  g_autoptr(NpImage) h = new_rgba (6, 8);
+  g_autoptr(NpImage) ve = NULL, he = NULL;
+
+  fill (v, 0, 4, 0, 8, 6, 255);
+  ve = canny (v, 100, 200, NP_CANNY_GRADIENT_L1, NP_CANNY_PER_CHANNEL, -1, 1);
+  for (gint y = 0; y < 6; y++)
+    for (gint x = 0; x < 8; x++)
+      g_assert_cmpint (px (ve, x, y)[0], ==, x == 3 ? 255 : 0);
+  g_assert_cmpint (count (ve, 1, 0), ==, 48);
+  g_assert_cmpint (count (ve, 2, 0), ==, 48);
+  assert_alpha_kept (v, ve);
+
+  /* The same across rows, in B: the upper row of the step wins. */
+  fill (h, 2, 0, 3, 6, 8, 255);
+  he = canny (h, 100, 200, NP_CANNY_GRADIENT_L2, NP_CANNY_PER_CHANNEL, -1, 2);
+  for (gint y = 0; y < 8; y++)
+    for (gint x = 0; x < 6; x++)
+      g_assert_cmpint (px (he, x, y)[2], ==, y == 2 ? 255 : 0);
+  g_assert_cmpint (count (he, 0, 0), ==, 48);
+}
+
+static void
+test_canny_thresholds (void)
+{
+  /* Step of 50: magnitude 200 (L1 and L2 alike, dy being 0). OpenCV needs
+   * m > high; L2 compares squares floored: floor(199.5²) = 39800 < 40000. */
+  g_autoptr(NpImage) in = new_rgba (8, 6);
+  struct { gdouble low, high; NpCannyGradient g; gint want; } cases[] = {
+    { 10, 200,   NP_CANNY_GRADIENT_L1, 0 },
+    { 10, 199.5, NP_CANNY_GRADIENT_L1, 6 },
+    { 10, 200,   NP_CANNY_GRADIENT_L2, 0 },
+    { 10, 199.5, NP_CANNY_GRADIENT_L2, 6 },
+    { 199.5, 10, NP_CANNY_GRADIENT_L2, 6 },   /* swapped into order */
+    { 200, 200,  NP_CANNY_GRADIENT_L1, 0 },   /* nothing exceeds low */
+  };
+
+  fill (in, 1, 4, 0, 8, 6, 50);
+  for (gsize i = 0; i < G_N_ELEMENTS (cases); i++)
+    {
+      g_autoptr(NpImage) out = canny (in, cases[i].low, cases[i].high, cases[i].g,
+                                      NP_CANNY_PER_CHANNEL, -1, 1);
+      g_assert_cmpint (count (out, 1, 255), ==, cases[i].want);
+    }
+}
+
+static void
+test_canny_hysteresis (void)
+{
+  /* Column step 0 | v: v = 255 in rows 0–4 (magnitude 1020, strong at
+   * high 800), v = 100 below (400: weak between 300 and 800). The weak
+   * rows far from the change (6–11) survive only through the strong ones. */
+  g_autoptr(NpImage) in = new_rgba (10, 12);
+  g_autoptr(NpImage) weak_only = new_rgba (10, 12);
+  g_autoptr(NpImage) both = NULL, high_low = NULL, alone = NULL;
+
+  fill (in, 0, 5, 0, 10, 5, 255);
+  fill (in, 0, 5, 5, 10, 12, 100);
+  fill (weak_only, 0, 5, 0, 10, 12, 100);
+
+  both = canny (in, 300, 800, NP_CANNY_GRADIENT_L1, NP_CANNY_PER_CHANNEL, -1, 1);
+  high_low = canny (in, 500, 800, NP_CANNY_GRADIENT_L1, NP_CANNY_PER_CHANNEL, -1, 1);
+  alone = canny (weak_only, 300, 800, NP_CANNY_GRADIENT_L1, NP_CANNY_PER_CHANNEL, -1, 1);
+  for (gint y = 0; y < 4; y++)
+    {
+      g_assert_cmpint (px (both, 4, y)[0], ==, 255);
+      g_assert_cmpint (px (high_low, 4, y)[0], ==, 255);
+    }
+  for (gint y = 6; y < 12; y++)
+    {
+      g_assert_cmpint (px (both, 4, y)[0], ==, 255);
+      g_assert_cmpint (px (high_low, 4, y)[0], ==, 0);
+    }
+  g_assert_cmpint (count (alone, 0, 255), ==, 0);
+
+  /* Upside down, growth has to run upwards. */
+  fill (in, 0, 5, 0, 10, 7, 100);
+  fill (in, 0, 5, 7, 10, 12, 255);
+  g_clear_pointer (&both, np_image_free);
+  both = canny (in, 300, 800, NP_CANNY_GRADIENT_L1, NP_CANNY_PER_CHANNEL, -1, 1);
+  for (gint y = 0; y < 6; y++)
+    g_assert_cmpint (px (both, 4, y)[0], ==, 255);
+}
+
+static void
+test_canny_gray_and_pre_threshold (void)
+{
+  /* Black | (0, 0, 250). OpenCV's Q15 luma of it is 28 (the float formula
+   * would round 28.5 up to 29), so the step's magnitude is 4·28 = 112. */
+  g_autoptr(NpImage) in = new_rgba (8, 6);
+  g_autoptr(NpImage) above = NULL, below = NULL, seed = NULL, plain = NULL;
+
+  fill (in, 2, 4, 0, 8, 6, 250);
+  above = canny (in, 50, 113, NP_CANNY_GRADIENT_L1, NP_CANNY_GRAY, -1, 1);
+  below = canny (in, 50, 111, NP_CANNY_GRADIENT_L1, NP_CANNY_GRAY, -1, 1);
+  for (gint ch = 0; ch < 3; ch++)
+    {
+      g_assert_cmpint (count (above, ch, 255), ==, 0);
+      g_assert_cmpint (count (below, ch, 255), ==, 6);
+      g_assert_cmpint (px (below, 3, 2)[ch], ==, 255);
+    }
+
+  /* 200 | 201 in R is a step of 1 (magnitude 4), no edge; the seed's
+   * pre-threshold 200 makes it 0 | 200, an edge at 140/255. */
+  fill (in, 0, 0, 0, 4, 6, 200);
+  fill (in, 0, 4, 0, 8, 6, 201);
+  seed = canny (in, 140, 255, NP_CANNY_GRADIENT_L1, NP_CANNY_PER_CHANNEL, 200, 1);
+  plain = canny (in, 140, 255, NP_CANNY_GRADIENT_L1, NP_CANNY_PER_CHANNEL, -1, 1);
+  g_assert_cmpint (count (seed, 0, 255), ==, 6);
+  g_assert_cmpint (px (seed, 3, 0)[0], ==, 255);
+  g_assert_cmpint (count (plain, 0, 255), ==, 0);
+  /* B (250) passes the pre-threshold as 200: a step of 200 there too. */
+  g_assert_cmpint (count (seed, 2, 255), ==, 6);
+}
+
+static void
+test_canny_threads (void)
+{
+  /* Blobs and noise: edges everywhere, crossing every stripe seam. */
+  for (gint size = 1; size <= 200; size += 199)
+    {
+      g_autoptr(NpImage) in = new_rgba (size + 13, size);
+      g_autoptr(NpImage) one = NULL;
+      guint32 state = 7;
+
+      for (gint y = 0; y < in->height; y++)
+        for (gint x = 0; x < in->width; x++)
+          for (gint ch = 0; ch < 3; ch++)
+            {
+              state = state * 1664525u + 1013904223u;
+              px (in, x, y)[ch] = ((x / 9 + y / 7 + ch) % 3) * 90 + (state >> 28);
+            }
+      for (gint mode = NP_CANNY_PER_CHANNEL; mode <= NP_CANNY_GRAY; mode++)
+        {
+          g_clear_pointer (&one, np_image_free);
+          one = canny (in, 40, 120, NP_CANNY_GRADIENT_L1, mode, -1, 1);
+          for (gint threads = 2; threads <= 7; threads += 5)
+            {
+              g_autoptr(NpImage) many = canny (in, 40, 120, NP_CANNY_GRADIENT_L1, mode, -1, threads);
+              g_assert_cmpmem (one->data, one->stride * one->height,
+                               many->data, many->stride * many->height);
+            }
+        }
+      assert_alpha_kept (in, one);
+    }
+}
+
+static void
+test_canny_bad_parameters (void)
+{
+  g_autoptr(NpImage) in = new_rgba (4, 4);
+  g_autoptr(NpImage) out = new_rgba (4, 4);
+  const NpCannyParams bad[] = {
+    { -1, 200, NP_CANNY_GRADIENT_L1, NP_CANNY_PER_CHANNEL, -1 },
+    { 100, NP_CANNY_THRESHOLD_MAX + 1, NP_CANNY_GRADIENT_L1, NP_CANNY_PER_CHANNEL, -1 },
+    { NAN, 200, NP_CANNY_GRADIENT_L1, NP_CANNY_PER_CHANNEL, -1 },
+    { 100, 200, NP_CANNY_GRADIENT_L1, NP_CANNY_PER_CHANNEL, 256 },
+    { 100, 200, NP_CANNY_GRADIENT_L1, NP_CANNY_PER_CHANNEL, -2 },
+  };
+
+  for (gsize i = 0; i < G_N_ELEMENTS (bad); i++)
+    {
+      GError *error = NULL;
+      g_assert_false (np_canny (in, out, &bad[i], 1, &error));
+      g_assert_error (error, NP_ERROR, NP_ERROR_INVALID_ARGUMENT);
+      g_clear_error (&error);
+    }
+}
+
+static NpImage *
+contours (NpImage *in, const char *list, gint threads)
+{
+  guint8   thresholds[NP_CONTOURS_MAX_THRESHOLDS];
+  GError  *error = NULL;
+  gsize    n = np_contours_parse_thresholds (list, thresholds, &error);
+  NpImage *out = new_rgba (in->width, in->height);
+
+  g_assert_no_error (error);
+  np_contours (in, out, thresholds, n, threads);
+  return out;
+}
+
+/* Asserts every pixel of out is (r, g, b) where inside (x, y) holds, else black. */
+#define ASSERT_PIXELS(out, inside, r, g, b)                                \
+  for (gint y = 0; y < (out)->height; y++)                                 \
+    for (gint x = 0; x < (out)->width; x++)                                \
+      {                                                                    \
+        gboolean in_ = (inside);                                           \
+        g_assert_cmpint (px (out, x, y)[0], ==, in_ ? (r) : 0);            \
+        g_assert_cmpint (px (out, x, y)[1], ==, in_ ? (g) : 0);            \
+        g_assert_cmpint (px (out, x, y)[2], ==, in_ ? (b) : 0);            \
+      }
+
+static void
+test_contours_square (void)
+{
+  /* A 4×4 square of R = 120 at (2..5, 2..5): the masks R > 50 and R > 100
+   * are the square, whose border is its 12-pixel ring; 100 is drawn last.
+   * R > 150, 200 and every G, B mask are empty. */
+  g_autoptr(NpImage) in = new_rgba (8, 8);
+  g_autoptr(NpImage) out = NULL;
+
+  fill (in, 0, 2, 2, 6, 6, 120);
+  out = contours (in, "50,100,150,200", 1);
+#define RING (x >= 2 && x <= 5 && y >= 2 && y <= 5 && (x == 2 || x == 5 || y == 2 || y == 5))
+  ASSERT_PIXELS (out, RING, 100, 0, 0);
+  assert_alpha_kept (in, out);
+
+  /* c > k is strict: k = 120 draws nothing, 119 draws the ring. */
+  g_clear_pointer (&out, np_image_free);
+  out = contours (in, "120", 1);
+  ASSERT_PIXELS (out, FALSE, 0, 0, 0);
+  g_clear_pointer (&out, np_image_free);
+  out = contours (in, "119", 1);
+  ASSERT_PIXELS (out, RING, 119, 0, 0);
+#undef RING
+}
+
+static void
+test_contours_order (void)
+{
+  /* The same square in R and G. Passes run R then G, each list in order,
+   * later ones drawing over earlier ones; k = 0 draws black. */
+  g_autoptr(NpImage) in = new_rgba (8, 8);
+  g_autoptr(NpImage) a = NULL, b = NULL;
+
+  fill (in, 0, 2, 2, 6, 6, 120);
+  fill (in, 1, 2, 2, 6, 6, 120);
+  a = contours (in, "0,50", 1);
+  b = contours (in, "50 0", 1);
+#define RING (x >= 2 && x <= 5 && y >= 2 && y <= 5 && (x == 2 || x == 5 || y == 2 || y == 5))
+  ASSERT_PIXELS (a, RING, 0, 50, 0);
+  ASSERT_PIXELS (b, FALSE, 0, 0, 0);
+#undef RING
+}
+
+static void
+test_contours_image_edge_and_hole (void)
+{
+  /* B = 255 everywhere but a 3×3 hole at (4..6, 4..6) of an 11×11 image.
+   * OpenCV 4 pads with zeros, so the frame of the image is a border; the
+   * hole's border is its 4-neighbours, not the diagonal corners (3, 3)…
+   * (8-connected border following steps across them). */
+  g_autoptr(NpImage) in = new_rgba (11, 11);
+  g_autoptr(NpImage) out = NULL;
+
+  fill (in, 2, 0, 0, 11, 11, 255);
+  fill (in, 2, 4, 4, 7, 7, 0);
+  out = contours (in, "50,100,150,200", 3);
+#define FRAME (x == 0 || y == 0 || x == 10 || y == 10)
+#define HOLE_RING (x >= 3 && x <= 7 && y >= 3 && y <= 7 && !(x >= 4 && x <= 6 && y >= 4 && y <= 6) \
+                   && !((x == 3 || x == 7) && (y == 3 || y == 7)))
+  ASSERT_PIXELS (out, FRAME || HOLE_RING, 0, 0, 200);
+#undef FRAME
+#undef HOLE_RING
+}
+
+static void
+test_contours_one_pixel_and_threads (void)
+{
+  g_autoptr(NpImage) dot = new_rgba (1, 1);
+  g_autoptr(NpImage) out = NULL;
+  g_autoptr(NpImage) big = new_rgba (300, 1800);
+  g_autoptr(NpImage) one = NULL, two = NULL;
+  guint32 state = 3;
+
+  px (dot, 0, 0)[1] = 77;
+  out = contours (dot, "50,100", 2);
+  ASSERT_PIXELS (out, TRUE, 0, 50, 0);
+
+  for (gint y = 0; y < big->height; y++)
+    for (gint x = 0; x < big->width; x++)
+      for (gint ch = 0; ch < 3; ch++)
+        {
+          state = state * 1664525u + 1013904223u;
+          px (big, x, y)[ch] = state >> 24;
+        }
+  one = contours (big, "50,100,150,200", 1);
+  two = contours (big, "50,100,150,200", 4);
+  g_assert_cmpmem (one->data, one->stride * one->height, two->data, two->stride * two->height);
+}
+
+static void
+test_contours_parse (void)
+{
+  guint8 t[NP_CONTOURS_MAX_THRESHOLDS];
+  const char *bad[] = { "", " , ", "50,abc", "256", "-1", "50;100", "1e2", NULL };
+  GError *error = NULL;
+  GString *many = g_string_new ("0");
+
+  g_assert_cmpuint (np_contours_parse_thresholds ("50,100,150,200", t, &error), ==, 4);
+  g_assert_no_error (error);
+  g_assert_cmpmem (t, 4, ((guint8[]) { 50, 100, 150, 200 }), 4);
+  g_assert_cmpuint (np_contours_parse_thresholds (" 255, 0 7", t, &error), ==, 3);
+  g_assert_cmpmem (t, 3, ((guint8[]) { 255, 0, 7 }), 3);
+
+  for (gint i = 0; bad[i]; i++)
+    {
+      g_assert_cmpuint (np_contours_parse_thresholds (bad[i], t, &error), ==, 0);
+      g_assert_error (error, NP_ERROR, NP_ERROR_INVALID_ARGUMENT);
+      g_clear_error (&error);
+    }
+  for (gint i = 1; i < NP_CONTOURS_MAX_THRESHOLDS; i++)
+    g_string_append_printf (many, ",%d", i % 256);
+  g_assert_cmpuint (np_contours_parse_thresholds (many->str, t, &error), ==, NP_CONTOURS_MAX_THRESHOLDS);
+  g_string_append (many, ",1");
+  g_assert_cmpuint (np_contours_parse_thresholds (many->str, t, &error), ==, 0);
+  g_assert_error (error, NP_ERROR, NP_ERROR_INVALID_ARGUMENT);
+  g_clear_error (&error);
+  g_string_free (many, TRUE);
+}
+
 static void
 sum_range (gsize start, gsize end, guint part, gpointer data)
 {
@@ -148,6 +530,17 @@ main (int argc, char **argv)
   g_test_add_func ("/filters/rgb-threshold/boundary", test_threshold_boundary);
   g_test_add_func ("/filters/rgb-threshold/extremes", test_threshold_extremes);
   g_test_add_func ("/filters/rgb-threshold/every-value", test_threshold_every_value);
+  g_test_add_func ("/filters/canny/step-edges", test_canny_step_edges);
+  g_test_add_func ("/filters/canny/thresholds", test_canny_thresholds);
+  g_test_add_func ("/filters/canny/hysteresis", test_canny_hysteresis);
+  g_test_add_func ("/filters/canny/gray-and-pre-threshold", test_canny_gray_and_pre_threshold);
+  g_test_add_func ("/filters/canny/threads", test_canny_threads);
+  g_test_add_func ("/filters/canny/bad-parameters", test_canny_bad_parameters);
+  g_test_add_func ("/filters/contours/square", test_contours_square);
+  g_test_add_func ("/filters/contours/order", test_contours_order);
+  g_test_add_func ("/filters/contours/image-edge-and-hole", test_contours_image_edge_and_hole);
+  g_test_add_func ("/filters/contours/one-pixel-and-threads", test_contours_one_pixel_and_threads);
+  g_test_add_func ("/filters/contours/parse", test_contours_parse);
   g_test_add_func ("/image/sizes", test_image_sizes);
   g_test_add_func ("/parallel/covers-once", test_parallel_covers_once);
   return g_test_run ();

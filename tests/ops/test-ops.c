@@ -14,6 +14,11 @@ typedef struct
 static const NpOpCase cases[] = {
   { "neuropaint:gray" },
   { "neuropaint:rgb-threshold threshold=120" },
+  { "neuropaint:canny" },
+  { "neuropaint:canny mode=gray gradient=l2 low=20.5 high=60" },
+  { "neuropaint:canny pre-threshold=200 low=140 high=255" },   /* the seed's variant */
+  { "neuropaint:contours" },
+  { "neuropaint:contours thresholds=0,30,200,90" },
 };
 
 /* A deterministic test picture: gradients, a hard-edged disc and fine noise,
@@ -170,9 +175,11 @@ main (int argc, char **argv)
   for (gsize i = 0; i < G_N_ELEMENTS (cases); i++)
     {
       g_auto(GStrv) words = g_strsplit (cases[i].chain, " ", 2);
-      g_autofree gchar *same = g_strdup_printf ("/ops/%s/same-bytes", words[0]);
-      g_autofree gchar *formats = g_strdup_printf ("/ops/%s/formats", words[0]);
-      g_autofree gchar *alpha = g_strdup_printf ("/ops/%s/alpha", words[0]);
+      /* One op may have several cases: the whole chain names the test. */
+      g_autofree gchar *name = g_strdelimit (g_strdup (cases[i].chain), " ", ',');
+      g_autofree gchar *same = g_strdup_printf ("/ops/%s/same-bytes", name);
+      g_autofree gchar *formats = g_strdup_printf ("/ops/%s/formats", name);
+      g_autofree gchar *alpha = g_strdup_printf ("/ops/%s/alpha", name);
 
       if (!gegl_has_operation (words[0]))
         g_error ("%s is not loaded: is GEGL_PATH set to the build's operations?", words[0]);

@@ -1,0 +1,60 @@
+/* neuropaint — private to core/filters: interleaved rows <-> channel planes.
+ *
+ * The whole-image filters work on one channel at a time, where every loop is
+ * a plain run of bytes that vectorises; these move rows in and out of that
+ * layout. The channel count is made a constant in each copy of the loop
+ * (3 or 4), which is what lets the compiler vectorise the strided access. */
+#pragma once
+
+#include <glib.h>
+
+static inline void
+np_planes_from_row_cn (const guint8 *restrict src, gint w, const gint cn,
+                       guint8 *restrict r, guint8 *restrict g, guint8 *restrict b)
+{
+  for (gint x = 0; x < w; x++)
+    {
+      r[x] = src[x * cn];
+      g[x] = src[x * cn + 1];
+      b[x] = src[x * cn + 2];
+    }
+}
+
+/* R, G and B of an interleaved row of cn (3 or 4) channels. */
+static inline void
+np_planes_from_row (const guint8 *restrict src, gint w, gint cn,
+                    guint8 *restrict r, guint8 *restrict g, guint8 *restrict b)
+{
+  if (cn == 4)
+    np_planes_from_row_cn (src, w, 4, r, g, b);
+  else
+    np_planes_from_row_cn (src, w, 3, r, g, b);
+}
+
+static inline void
+np_planes_to_row_cn (const guint8 *restrict r, const guint8 *restrict g,
+                     const guint8 *restrict b, const guint8 *restrict alpha_row,
+                     gint w, const gint cn, guint8 *restrict dst)
+{
+  for (gint x = 0; x < w; x++)
+    {
+      dst[x * cn] = r[x];
+      dst[x * cn + 1] = g[x];
+      dst[x * cn + 2] = b[x];
+      if (cn == 4)
+        dst[x * cn + 3] = alpha_row[x * cn + 3];
+    }
+}
+
+/* An interleaved row of cn (3 or 4) channels from planes r, g, b, with the
+ * alpha (if cn is 4) of alpha_row, an interleaved row of the same layout. */
+static inline void
+np_planes_to_row (const guint8 *restrict r, const guint8 *restrict g,
+                  const guint8 *restrict b, const guint8 *restrict alpha_row,
+                  gint w, gint cn, guint8 *restrict dst)
+{
+  if (cn == 4)
+    np_planes_to_row_cn (r, g, b, alpha_row, w, 4, dst);
+  else
+    np_planes_to_row_cn (r, g, b, alpha_row, w, 3, dst);
+}

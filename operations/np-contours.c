@@ -1,0 +1,90 @@
+/* This file is part of neuropaint.
+ *
+ * neuropaint is free software; you can redistribute it and/or modify it under
+ * the terms of the GNU Lesser General Public License as published by the Free
+ * Software Foundation; either version 3 of the License, or (at your option)
+ * any later version. See COPYING.LESSER.
+ *
+ * neuropaint:contours — the seed's colour contours: per channel and threshold,
+ * the borders OpenCV's findContours + drawContours would draw
+ * (core/filters/contours.c).
+ */
+
+#include "config.h"
+#include <glib/gi18n-lib.h>
+
+#ifdef GEGL_PROPERTIES
+
+property_string (thresholds, _("Thresholds"), "50,100,150,200")
+    description (_("Integers 0–255 separated by commas: for each channel (R, "
+                   "G, B) and each threshold k in this order, the borders of "
+                   "c > k are drawn in value k on that channel, over earlier "
+                   "ones"))
+
+#else
+
+#define GEGL_OP_FILTER
+#define GEGL_OP_NAME     np_contours
+#define GEGL_OP_C_SOURCE np-contours.c
+
+#include "gegl-op.h"
+#include "np-op-util.h"
+
+static void
+prepare (GeglOperation *operation)
+{
+  const Babl *space = gegl_operation_get_source_space (operation, "input");
+  const Babl *format = babl_format_with_space ("R'G'B'A u8", space);
+
+  gegl_operation_set_format (operation, "input", format);
+  gegl_operation_set_format (operation, "output", format);
+}
+
+static gboolean
+process (GeglOperation       *operation,
+         GeglBuffer          *input,
+         GeglBuffer          *output,
+         const GeglRectangle *result,
+         gint                 level)
+{
+  GeglProperties      *o = GEGL_PROPERTIES (operation);
+  const Babl          *format = gegl_operation_get_format (operation, "output");
+  const GeglRectangle *box = gegl_operation_source_get_bounding_box (operation, "input");
+  guint8               thresholds[NP_CONTOURS_MAX_THRESHOLDS];
+  gsize                n_thresholds;
+  g_autoptr(NpImage)   in = NULL;
+  g_autoptr(NpImage)   out = NULL;
+  GError              *error = NULL;
+
+  n_thresholds = np_contours_parse_thresholds (o->thresholds, thresholds, &error);
+  if (n_thresholds == 0
+      || !(in = np_op_read (input, box, format, &error))
+      || !(out = np_image_new (NP_SAMPLE_U8, box->width, box->height, 4, &error)))
+    return np_op_fail (operation, error);
+  np_contours (in, out, thresholds, n_thresholds, np_op_threads ());
+  np_op_write (output, box, format, out);
+  return TRUE;
+}
+
+static void
+gegl_op_class_init (GeglOpClass *klass)
+{
+  GeglOperationClass       *operation_class = GEGL_OPERATION_CLASS (klass);
+  GeglOperationFilterClass *filter_class = GEGL_OPERATION_FILTER_CLASS (klass);
+
+  operation_class->prepare = prepare;
+  np_op_class_whole_image (operation_class);
+  filter_class->process = process;
+
+  gegl_operation_class_set_keys (operation_class,
+    "name",        "neuropaint:contours",
+    "title",       _("Colour Contours"),
+    "categories",  "neuropaint:edge-detect",
+    "description", _("The seed's contour layers: for each channel and threshold "
+                     "k, the 1-pixel borders of c > k as OpenCV's findContours "
+                     "(RETR_TREE, CHAIN_APPROX_SIMPLE) + drawContours draw them, "
+                     "in value k on that channel, on black; alpha is kept."),
+    NULL);
+}
+
+#endif
