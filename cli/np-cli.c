@@ -224,6 +224,8 @@ np_cli_graph_add (GeglNode *top, const char *xml, const char *path_root,
     }
   gegl_node_add_child (top, graph);
   g_object_unref (graph);
+  if (input == NULL)
+    return graph;
 
   children = gegl_node_get_children (graph);
   for (GSList *l = children; l && !load; l = l->next)

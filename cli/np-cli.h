@@ -67,7 +67,7 @@ gchar    *np_cli_graph_xml    (const char *name_or_path, gchar **path_root,
                                GError **error);
 /* Adds the XML graph to top with its gegl:load node replaced by a source of
  * input (so each image is decoded once, by the caller); returns the graph
- * node, whose output is the result. */
+ * node, whose output is the result. A source graph (CPPN art) takes NULL. */
 GeglNode *np_cli_graph_add    (GeglNode *top, const char *xml,
                                const char *path_root, GeglBuffer *input,
                                GError **error);

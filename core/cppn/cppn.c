@@ -80,6 +80,36 @@ np_cppn_params_init (NpCppnParams *params)
   };
 }
 
+gboolean
+np_cppn_params_set_z (NpCppnParams *params, const gchar *list, GError **error)
+{
+  g_auto(GStrv) items = g_strsplit (list, ",", -1);
+  gint n = g_strv_length (items);
+
+  if (n > NP_CPPN_MAX_Z)
+    {
+      g_set_error (error, NP_ERROR, NP_ERROR_INVALID_ARGUMENT,
+                   "z has %d entries, more than the limit of %d", n, NP_CPPN_MAX_Z);
+      return FALSE;
+    }
+  for (int i = 0; i < n; i++)
+    {
+      gchar  *end;
+      gdouble v = g_ascii_strtod (g_strstrip (items[i]), &end);
+
+      if (*items[i] == '\0' || *end != '\0' || !isfinite (v))
+        {
+          g_set_error (error, NP_ERROR, NP_ERROR_INVALID_ARGUMENT,
+                       "z: “%s” is not a number (expected a list such as -0.618,0.618)",
+                       items[i]);
+          return FALSE;
+        }
+      params->z[i] = v;
+    }
+  params->n_z = n;
+  return TRUE;
+}
+
 const gchar *
 np_cppn_activation_name (NpCppnActivation activation)
 {

@@ -92,6 +92,11 @@ void          np_cppn_render        (const NpCppn *cppn,
  * docs/cppn.md), so the maths can be checked by an independent program. */
 gchar        *np_cppn_to_json       (const NpCppn *cppn);
 
+/* Sets params->z from a comma-separated list of numbers ("" is allowed: no
+ * z inputs); one clear error for anything else. */
+gboolean      np_cppn_params_set_z  (NpCppnParams *params, const gchar *list,
+                                     GError **error);
+
 /* Multiply–adds per pixel, for GFLOP/s figures (one FLOP = half of one). */
 gint64        np_cppn_macs_per_pixel (const NpCppn *cppn);
 
