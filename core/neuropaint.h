@@ -12,3 +12,5 @@
 #include "filters/np-filters.h"
 #include "util/np-rng.h"
 #include "cppn/np-cppn.h"
+#include "image/np-npy.h"
+#include "image/np-apng.h"
