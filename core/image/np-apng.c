@@ -39,7 +39,9 @@ write_chunk (NpApng *apng, const char *type, const guint8 *data, gsize size,
       g_set_error (error, NP_ERROR, NP_ERROR_TOO_LARGE, "%s: frame too large for PNG", apng->path);
       return FALSE;
     }
-  crc = crc32 (crc, data, (uInt) size);
+  /* zlib's crc32 with a NULL buffer returns its initial value, not crc. */
+  if (size)
+    crc = crc32 (crc, data, (uInt) size);
   put32 (head, (guint32) size);
   memcpy (head + 4, type, 4);
   put32 (tail, (guint32) crc);
