@@ -473,14 +473,18 @@ render_blocks (gsize start, gsize end, guint part, gpointer data)
       gsize   first = block * NP_CPPN_BLOCK;
       gsize   count = MIN (NP_CPPN_BLOCK, job->n_pixels - first);
       gfloat *in = scratch, *out = scratch + plane;
+      /* Column and row of the block's first pixel, then stepped along: no
+       * division per pixel. */
+      gint    col0 = (gint) (first % job->width), row0 = (gint) (first / job->width);
+      gint    col = col0, row = row0;
 
       /* A short last block is padded by repeating its last pixel: every pixel
        * runs through the same full-block code. */
       for (gsize p = 0; p < NP_CPPN_BLOCK; p++)
         {
-          gsize k = first + MIN (p, count - 1);
-          pixel_inputs (cppn, job->x0 + (gint) (k % job->width),
-                        job->y0 + (gint) (k / job->width), in + p, NP_CPPN_BLOCK);
+          pixel_inputs (cppn, job->x0 + col, job->y0 + row, in + p, NP_CPPN_BLOCK);
+          if (p + 1 < count && ++col == job->width)
+            col = 0, row++;
         }
       for (int l = 0; l < cppn->n_layers; l++)
         {
@@ -491,12 +495,14 @@ render_blocks (gsize start, gsize end, guint part, gpointer data)
                          layer->activation, in, out);
           swap = in, in = out, out = swap;
         }
+      col = col0, row = row0;
       for (gsize p = 0; p < count; p++)
         {
-          gsize   k = first + p;
-          gfloat *px = (gfloat *) ((guint8 *) job->rgba + (k / job->width) * job->stride)
-                       + 4 * (k % job->width);
+          gfloat *px = (gfloat *) ((guint8 *) job->rgba + (gsize) row * job->stride) + 4 * col;
+
           output_color (cppn, in + p, NP_CPPN_BLOCK, px);
+          if (++col == job->width)
+            col = 0, row++;
         }
     }
 }
