@@ -17,6 +17,9 @@ typedef struct
   const char *image;     /* --image */
   gint        threads;   /* --threads */
   gint        repeat;    /* --repeat */
+  gint        width, height;    /* --size WxH (renderers) */
+  gint        depth;            /* --depth (cppn) */
+  gint        width_per_layer;  /* --width-per-layer (cppn) */
 } NpBenchCommon;
 
 typedef struct _NpBench NpBench;
@@ -35,6 +38,12 @@ struct _NpBench
 };
 
 extern const NpBench np_benches[];
+
+/* The CPPN renderer (bench-cppn.c). */
+gpointer np_bench_cppn_setup    (const NpBench *bench, const NpBenchCommon *common, GError **error);
+void     np_bench_cppn_run      (gpointer state);
+void     np_bench_cppn_report   (gpointer state, double median_ms, GString *json);
+void     np_bench_cppn_teardown (gpointer state);
 
 /* The shared implementation of op benches (setup/run/report/teardown). */
 gpointer np_bench_op_setup    (const NpBench *bench, const NpBenchCommon *common, GError **error);

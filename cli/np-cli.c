@@ -224,6 +224,8 @@ np_cli_graph_add (GeglNode *top, const char *xml, const char *path_root,
     }
   gegl_node_add_child (top, graph);
   g_object_unref (graph);
+  if (input == NULL)
+    return graph;
 
   children = gegl_node_get_children (graph);
   for (GSList *l = children; l && !load; l = l->next)
@@ -341,6 +343,13 @@ np_cli_chain_add (GeglNode *top, GeglNode *source, char **chain,
 gboolean
 np_cli_save (GeglNode *output_node, const char *path, GError **error)
 {
+  return np_cli_save_png_depth (output_node, path, 8, error);
+}
+
+gboolean
+np_cli_save_png_depth (GeglNode *output_node, const char *path, gint png_bit_depth,
+                       GError **error)
+{
   g_autofree gchar *dir = g_path_get_dirname (path);
   g_autofree gchar *base = g_path_get_basename (path);
   g_autofree gchar *tmp = g_strdup_printf ("%s/.%s.part-%d%s", dir, base, (int) getpid (),
@@ -361,9 +370,10 @@ np_cli_save (GeglNode *output_node, const char *path, GError **error)
     }
 
   /* PNG is 8-bit unless asked otherwise: what image viewers and the seed used. */
+  g_return_val_if_fail (png_bit_depth == 8 || png_bit_depth == 16, FALSE);
   if (g_str_has_suffix (lower, ".png"))
     save = gegl_node_new_child (graph, "operation", "gegl:png-save",
-                                "path", tmp, "bitdepth", 8, NULL);
+                                "path", tmp, "bitdepth", png_bit_depth, NULL);
   else
     save = gegl_node_new_child (graph, "operation", "gegl:save", "path", tmp, NULL);
   gegl_node_link (output_node, save);

@@ -37,6 +37,7 @@ typedef struct
 int np_cmd_run   (int argc, char **argv, gboolean do_help);
 int np_cmd_bench (int argc, char **argv, gboolean do_help);
 int np_cmd_demo  (int argc, char **argv, gboolean do_help);
+int np_cmd_cppn  (int argc, char **argv, gboolean do_help);
 
 /* Parses argv with a context named "neuropaint COMMAND". With do_help, prints
  * the help and returns NP_EXIT_OK through *exit_code; on a usage error prints
@@ -67,7 +68,7 @@ gchar    *np_cli_graph_xml    (const char *name_or_path, gchar **path_root,
                                GError **error);
 /* Adds the XML graph to top with its gegl:load node replaced by a source of
  * input (so each image is decoded once, by the caller); returns the graph
- * node, whose output is the result. */
+ * node, whose output is the result. A source graph (CPPN art) takes NULL. */
 GeglNode *np_cli_graph_add    (GeglNode *top, const char *xml,
                                const char *path_root, GeglBuffer *input,
                                GError **error);
@@ -90,6 +91,9 @@ GeglBuffer *np_cli_load_image (const char *path, const Babl *format,
  * so a failure never leaves a half-written file. */
 gboolean  np_cli_save         (GeglNode *output_node, const char *path,
                                GError **error);
+/* The same, with PNG written at 8 or 16 bits per sample. */
+gboolean  np_cli_save_png_depth (GeglNode *output_node, const char *path,
+                                 gint png_bit_depth, GError **error);
 
 /* Sorts an array of strings by name. */
 void      np_cli_sort_strings (GPtrArray *strings);

@@ -10,3 +10,7 @@
 #include "image/np-image.h"
 #include "image/np-jpeg.h"
 #include "filters/np-filters.h"
+#include "util/np-rng.h"
+#include "cppn/np-cppn.h"
+#include "image/np-npy.h"
+#include "image/np-apng.h"
