@@ -10,3 +10,5 @@
 #include "image/np-image.h"
 #include "image/np-jpeg.h"
 #include "filters/np-filters.h"
+#include "image/np-resize.h"
+#include "haar/np-haar.h"
