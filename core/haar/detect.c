@@ -117,8 +117,8 @@ compile_feature (const NpHaarFeature *f, gint stride, gsize tilted_plane, OptFea
  * (height + 1) rows of `stride` cells, with a zero first row and column.
  * Unsigned arithmetic wraps like OpenCV's int32 planes; every rectangle sum
  * taken from them is exact modulo 2^32, hence exact. */
-static void
-integrals (const guint8 *img, gint width, gint height, gsize img_stride, gint stride,
+void
+np_haar_integrals (const guint8 *img, gint width, gint height, gsize img_stride, gint stride,
            guint32 *sum, guint32 *sq, guint32 *tilted, guint32 *scratch)
 {
   memset (sum, 0, sizeof (guint32) * (width + 1));
@@ -265,7 +265,7 @@ scan_level (Detector *d, guint li, Scratch *s)
   GArray        *found = d->found[li];
 
   np_resize_linear_exact_u8 (d->gray, &small);
-  integrals (s->pixels, lv->width, lv->height, lv->width, d->stride, sum, sq, tilted, s->scratch);
+  np_haar_integrals (s->pixels, lv->width, lv->height, lv->width, d->stride, sum, sq, tilted, s->scratch);
 
   for (gint y = 0; y < span_h; y += lv->step)
     {
@@ -301,7 +301,7 @@ scan_levels (gsize start, gsize end, guint part, gpointer user_data)
 
   s.planes = g_new (guint32, n_planes * d->plane);
   s.pixels = g_new (guint8, (gsize) max_w * max_h);
-  s.scratch = g_new (guint32, 5 * (gsize) (max_w + 2));
+  s.scratch = g_new (guint32, NP_HAAR_INTEGRAL_SCRATCH (max_w));
   while ((li = g_atomic_int_add (&d->next_level, 1)) < (gint) d->n_levels)
     scan_level (d, li, &s);
   g_free (s.planes);

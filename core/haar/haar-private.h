@@ -58,4 +58,13 @@ struct _NpHaarCascade
   gboolean  has_tilted;
 };
 
+/* The sum, squared-sum and (when tilted is not NULL) 45° tilted integrals of
+ * an 8-bit image as OpenCV's cv::integral defines them, each height + 1 rows
+ * of `stride` >= width + 1 cells; 32-bit and wrapping, as OpenCV keeps them.
+ * scratch holds NP_HAAR_INTEGRAL_SCRATCH (width) cells. */
+#define NP_HAAR_INTEGRAL_SCRATCH(width) (5 * ((gsize) (width) + 2))
+void np_haar_integrals (const guint8 *img, gint width, gint height, gsize img_stride,
+                        gint stride, guint32 *sum, guint32 *sq, guint32 *tilted,
+                        guint32 *scratch);
+
 G_END_DECLS
