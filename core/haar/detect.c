@@ -581,7 +581,7 @@ np_haar_group (GArray *boxes, gint min_neighbours, gdouble eps)
   g_free (avg);
 }
 
-/* ---- gray, eyes, crops ------------------------------------------------------ */
+/* ---- gray, eyes, output ------------------------------------------------------ */
 
 NpImage *
 np_haar_gray (const NpImage *image, GError **error)
@@ -643,23 +643,17 @@ np_haar_verify_eyes (const NpHaarCascade *eye_cascade,
   return TRUE;
 }
 
-gboolean
-np_face_crop_rect (const NpHaarBox *face, gint image_width, gint image_height,
-                   gint *x, gint *y, gint *width, gint *height)
+gchar *
+np_haar_boxes_json (const GArray *boxes)
 {
-  /* The seed's padding, in exact integer-friendly doubles. */
-  gdouble dw = face->width / 2.0, dh = dw * 4.0 / 3.0;
-  gdouble cw = face->width + dw, ch = cw * 4.0 / 3.0;
-  gint    x0 = (gint) lrint (face->x - dw / 2), y0 = (gint) lrint (face->y - 0.75 * dh);
-  gint    x1 = x0 + (gint) lrint (cw), y1 = y0 + (gint) lrint (ch);
+  GString *json = g_string_new ("[");
 
-  x0 = CLAMP (x0, 0, image_width);
-  y0 = CLAMP (y0, 0, image_height);
-  x1 = CLAMP (x1, 0, image_width);
-  y1 = CLAMP (y1, 0, image_height);
-  *x = x0;
-  *y = y0;
-  *width = x1 - x0;
-  *height = y1 - y0;
-  return *width > 0 && *height > 0;
+  for (guint i = 0; i < boxes->len; i++)
+    {
+      const NpHaarBox *b = &g_array_index (boxes, NpHaarBox, i);
+      g_string_append_printf (json, "%s{\"x\": %d, \"y\": %d, \"w\": %d, \"h\": %d}",
+                              i ? ", " : "", b->x, b->y, b->width, b->height);
+    }
+  g_string_append_c (json, ']');
+  return g_string_free (json, FALSE);
 }

@@ -103,6 +103,15 @@ gboolean       np_face_crop_rect           (const NpHaarBox *face,
                                             gint image_width, gint image_height,
                                             gint *x, gint *y, gint *width, gint *height);
 
+/* The crop of face (or, when face is NULL or outside the image, the largest
+ * centred rectangle of the output's aspect), resampled bicubically to
+ * width×height; same sample type and channels as image. */
+NpImage       *np_face_crop                (const NpImage *image, const NpHaarBox *face,
+                                            gint width, gint height, GError **error);
+
+/* The boxes as a JSON array: [{"x": .., "y": .., "w": .., "h": ..}, ...]. */
+gchar         *np_haar_boxes_json          (const GArray *boxes);
+
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (NpHaarCascade, np_haar_cascade_free)
 
 G_END_DECLS
