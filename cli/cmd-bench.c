@@ -10,10 +10,17 @@
 const NpBench np_benches[] = {
   NP_BENCH_OP ("gray",      "neuropaint:gray (BT.601 luma), float RGBA",   "neuropaint:gray",          "R'G'B'A float"),
   NP_BENCH_OP ("threshold", "neuropaint:rgb-threshold at 200, u8 RGBA",   "neuropaint:rgb-threshold", "R'G'B'A u8"),
+  { "detect", "Haar face detection (frontal face default) on --image's luma",
+    NULL, NULL, np_bench_detect_setup, np_bench_detect_run, np_bench_detect_report,
+    np_bench_detect_teardown },
   { NULL }
 };
 
 static gchar *opt_image;
+static gchar *opt_cascade;
+static gdouble opt_scale_factor = 1.1;
+static gint   opt_min_neighbors = 3;
+static gint   opt_min_size = 30;
 static gint   opt_threads = 1;
 static gint   opt_repeat = 10;
 static gchar **opt_names;
@@ -22,6 +29,10 @@ static const GOptionEntry entries[] = {
   { "image", 'i', 0, G_OPTION_ARG_FILENAME, &opt_image, "Input image (for the image benchmarks)", "FILE" },
   { "threads", 'j', 0, G_OPTION_ARG_INT, &opt_threads, "Threads (default 1)", "N" },
   { "repeat", 'r', 0, G_OPTION_ARG_INT, &opt_repeat, "Timed runs after one warm-up (default 10)", "R" },
+  { "cascade", 0, 0, G_OPTION_ARG_FILENAME, &opt_cascade, "detect: Haar cascade XML (default frontal face)", "FILE" },
+  { "scale-factor", 0, 0, G_OPTION_ARG_DOUBLE, &opt_scale_factor, "detect: pyramid step (default 1.1)", "F" },
+  { "min-neighbors", 0, 0, G_OPTION_ARG_INT, &opt_min_neighbors, "detect: minNeighbors (default 3)", "N" },
+  { "min-size", 0, 0, G_OPTION_ARG_INT, &opt_min_size, "detect: smallest face (default 30)", "PX" },
   { G_OPTION_REMAINING, 0, 0, G_OPTION_ARG_STRING_ARRAY, &opt_names, NULL, NULL },
   { NULL }
 };
@@ -100,7 +111,8 @@ np_cmd_bench (int argc, char **argv, gboolean do_help)
     return np_cli_fail ("bench", NP_EXIT_USAGE, "--repeat must be between 1 and 100000");
 
   g_object_set (gegl_config (), "threads", opt_threads, NULL);
-  common = (NpBenchCommon) { opt_image, opt_threads, opt_repeat };
+  common = (NpBenchCommon) { opt_image, opt_threads, opt_repeat, opt_cascade,
+                            opt_scale_factor, opt_min_neighbors, opt_min_size };
 
   for (int i = 0; opt_names[i]; i++)
     if (find_bench (opt_names[i]) == NULL)

@@ -17,6 +17,10 @@ typedef struct
   const char *image;     /* --image */
   gint        threads;   /* --threads */
   gint        repeat;    /* --repeat */
+  const char *cascade;        /* --cascade (detect) */
+  gdouble     scale_factor;   /* --scale-factor (detect) */
+  gint        min_neighbors;  /* --min-neighbors (detect) */
+  gint        min_size;       /* --min-size (detect) */
 } NpBenchCommon;
 
 typedef struct _NpBench NpBench;
@@ -41,6 +45,12 @@ gpointer np_bench_op_setup    (const NpBench *bench, const NpBenchCommon *common
 void     np_bench_op_run      (gpointer state);
 void     np_bench_op_report   (gpointer state, double median_ms, GString *json);
 void     np_bench_op_teardown (gpointer state);
+
+/* bench detect (bench-detect.c). */
+gpointer np_bench_detect_setup    (const NpBench *bench, const NpBenchCommon *common, GError **error);
+void     np_bench_detect_run      (gpointer state);
+void     np_bench_detect_report   (gpointer state, double median_ms, GString *json);
+void     np_bench_detect_teardown (gpointer state);
 
 #define NP_BENCH_OP(name_, summary_, op_, format_)                         \
   { name_, summary_, op_, format_, np_bench_op_setup, np_bench_op_run, \
