@@ -31,7 +31,7 @@ np_bench_detect_setup (const NpBench *bench, const NpBenchCommon *common, GError
                    "--scale-factor must be > 1, --min-neighbors and --min-size >= 0");
       return NULL;
     }
-  buffer = np_cli_load_image (common->image, babl_format ("R'G'B' u8"), error);
+  buffer = np_cli_load_image (common->image, NULL, error);
   if (buffer == NULL)
     return NULL;
 

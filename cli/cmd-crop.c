@@ -68,14 +68,17 @@ crop_one (const char *file, const NpHaarCascade *cascade, const NpHaarCascade *e
   const GeglRectangle *box;
   guint first, last;
 
-  if (!(buffer = np_cli_load_image (file, babl_format ("R'G'B'A float"), error)) ||
+  /* Detection and crop both read the file's own values (no ICC conversion),
+   * as OpenCV would; the crop is saved with those values. */
+  if (!(buffer = np_cli_load_image (file, NULL, error)) ||
       !(faces = np_cli_detect_faces (&opts, cascade, eyes, buffer, error)))
     return FALSE;
   box = gegl_buffer_get_extent (buffer);
   if (!(image = np_image_new (NP_SAMPLE_F32, box->width, box->height, 4, error)))
     return FALSE;
-  gegl_buffer_get (buffer, box, 1.0, babl_format ("R'G'B'A float"), image->data,
-                   image->stride, GEGL_ABYSS_NONE);
+  gegl_buffer_get (buffer, box, 1.0,
+                   babl_format_with_space ("R'G'B'A float", gegl_buffer_get_format (buffer)),
+                   image->data, image->stride, GEGL_ABYSS_NONE);
 
   json_builder_begin_object (manifest);
   json_builder_set_member_name (manifest, "file");

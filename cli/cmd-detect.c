@@ -93,7 +93,7 @@ np_cmd_detect (int argc, char **argv, gboolean do_help)
       g_autoptr(GArray) faces = NULL;
       GError *one_error = NULL;
 
-      if (!(buffer = np_cli_load_image (file, babl_format ("R'G'B' u8"), &one_error)) ||
+      if (!(buffer = np_cli_load_image (file, NULL, &one_error)) ||
           !(faces = np_cli_detect_faces (&opts, cascade, eyes, buffer, &one_error)))
         {
           g_printerr ("neuropaint detect: %s\n", one_error->message);

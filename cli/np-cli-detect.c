@@ -46,8 +46,11 @@ np_cli_read_gray (GeglBuffer *buffer, GError **error)
 
   if (rgb == NULL)
     return NULL;
-  gegl_buffer_get (buffer, box, 1.0, babl_format ("R'G'B' u8"), rgb->data, rgb->stride,
-                   GEGL_ABYSS_NONE);
+  /* The file's own values, in its own colour space (no ICC conversion), as
+   * OpenCV's imread gives them. */
+  gegl_buffer_get (buffer, box, 1.0,
+                   babl_format_with_space ("R'G'B' u8", gegl_buffer_get_format (buffer)),
+                   rgb->data, rgb->stride, GEGL_ABYSS_NONE);
   return np_haar_gray (rgb, error);
 }
 

@@ -602,9 +602,11 @@ np_haar_gray (const NpImage *image, GError **error)
         for (gint x = 0; x < image->width; x++)
           out[x] = in[x * image->channels];
       else
-        /* OpenCV's BGR2GRAY: 14-bit fixed-point BT.601 weights, rounded. */
+        /* OpenCV 4.6's BGR2GRAY on 8 bits: BT.601 weights in 15-bit fixed
+         * point (its SIMD path; the 14-bit table of older versions rounds
+         * differently on ~0.3% of colours), rounded half up. */
         for (gint x = 0; x < image->width; x++, in += image->channels)
-          out[x] = (guint8) ((in[0] * 4899 + in[1] * 9617 + in[2] * 1868 + 8192) >> 14);
+          out[x] = (guint8) ((in[0] * 9798 + in[1] * 19235 + in[2] * 3735 + 16384) >> 15);
     }
   return gray;
 }

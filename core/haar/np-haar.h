@@ -92,8 +92,8 @@ gboolean       np_haar_verify_eyes         (const NpHaarCascade *eye_cascade,
                                             gint                 n_threads,
                                             GError             **error);
 
-/* 8-bit luma of an 8-bit gray, RGB or RGBA image with OpenCV's fixed-point
- * RGB2GRAY rounding (alpha ignored), so detection sees OpenCV's pixels. */
+/* 8-bit luma of an 8-bit gray, RGB or RGBA image with OpenCV 4.6's
+ * fixed-point RGB2GRAY (alpha ignored), so detection sees OpenCV's pixels. */
 NpImage       *np_haar_gray                (const NpImage *image, GError **error);
 
 /* The seed's face crop for box (x, y, w, h): dw = w/2, dh = dw·4/3; a
