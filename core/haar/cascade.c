@@ -26,7 +26,6 @@ struct _XNode
 {
   const gchar *name;
   GString     *text;
-  gchar       *type_id;
   XNode       *first, *last, *next;
   guint        n_children;
 };
@@ -47,7 +46,6 @@ xnode_free (gpointer data)
 
   if (node->text)
     g_string_free (node->text, TRUE);
-  g_free (node->type_id);
   g_free (node);
 }
 
@@ -78,9 +76,6 @@ xml_start (GMarkupParseContext *context,
 
   node = g_new0 (XNode, 1);
   node->name = g_string_chunk_insert_const (doc->names, name);
-  for (gint i = 0; attr_names[i]; i++)
-    if (strcmp (attr_names[i], "type_id") == 0)
-      node->type_id = g_strdup (attr_values[i]);
   g_ptr_array_add (doc->all, node);
 
   if (doc->depth == 0)

@@ -178,31 +178,21 @@ np_haar_integrals (const guint8 *img, gint width, gint height, gsize img_stride,
   }
 }
 
-/* ---- evaluating one window ----------------------------------------------- */
+/* ---- evaluating windows ------------------------------------------------- */
 
-/* OpenCV's runAt: 1 accepted, 0 rejected by the first stage (the caller then
- * skips a position), −k rejected by stage k or by a flat window (−1). */
+/* Stages from `first` on, for one window whose variance factor is inv:
+ * OpenCV's runAt after setWindow. 1 accepted, −k rejected by stage k (so 0
+ * by the first stage, after which the caller skips a position). */
 static gint
-run_window (const Detector *d, const guint32 *p, const guint32 *q)
+run_stages (const Detector *d, const guint32 *p, gfloat inv, guint first)
 {
   const NpHaarCascade *c = d->cascade;
   const NpHaarStage   *stages = (const NpHaarStage *) c->stages->data;
-  gint32               valsum = SUM (p, d->norm);
-  guint32              valsq = (guint32) SUM (q, d->norm);
-  gdouble              nf = d->norm_area * valsq - (gdouble) valsum * valsum;
-  gfloat               inv;
-
-  if (nf <= 0.0)
-    return -1;
-  inv = (gfloat) (1.0 / sqrt (nf));
-  /* Near-flat windows are rejected outright. */
-  if (!(d->norm_area * inv < 0.1))
-    return -1;
 
   if (d->stumps)
     {
-      const Stump *s = d->stumps;
-      for (guint si = 0; si < c->stages->len; si++)
+      const Stump *s = d->stumps + stages[first].first_tree;
+      for (guint si = first; si < c->stages->len; si++)
         {
           gdouble acc = 0;
           for (guint i = 0; i < stages[si].n_trees; i++, s++)
@@ -218,7 +208,7 @@ run_window (const Detector *d, const guint32 *p, const guint32 *q)
       const NpHaarNode *nodes = (const NpHaarNode *) c->nodes->data;
       const gfloat     *leaves = (const gfloat *) c->leaves->data;
 
-      for (guint si = 0; si < c->stages->len; si++)
+      for (guint si = first; si < c->stages->len; si++)
         {
           gdouble acc = 0;
           for (guint i = 0; i < stages[si].n_trees; i++)
@@ -241,6 +231,93 @@ run_window (const Detector *d, const guint32 *p, const guint32 *q)
     }
 }
 
+/* Most windows die in the first two stages, so those are evaluated for a
+ * whole row of windows at once, in loops the compiler vectorises (every
+ * window of a row reads the same offsets, one column further on): the same
+ * float and double operations in the same order per window as one at a
+ * time, hence the same results. Windows the skip rule would not visit are
+ * computed and ignored. */
+#define BATCH_STAGES 2
+
+typedef struct
+{
+  gfloat  *inv;                  /* 1/σ·area factor, as float */
+  guint8  *ok;                   /* variance test passed */
+  gdouble *acc[BATCH_STAGES];    /* leaf sums of the batched stages */
+} Row;
+
+static inline __attribute__((always_inline)) void
+batch_row (const Detector *d, const guint32 *p, const guint32 *q, gint n,
+           const gint step, guint n_stages, Row *row)
+{
+  const NpHaarStage *stages = (const NpHaarStage *) d->cascade->stages->data;
+  const guint32     *n0 = p + d->norm[0], *n1 = p + d->norm[1], *n2 = p + d->norm[2],
+                    *n3 = p + d->norm[3];
+  const guint32     *q0 = q + d->norm[0], *q1 = q + d->norm[1], *q2 = q + d->norm[2],
+                    *q3 = q + d->norm[3];
+  const gdouble      area = d->norm_area;
+
+  for (gint i = 0; i < n; i++)
+    {
+      gint    j = i * step;
+      gint32  vs = (gint32) (n0[j] - n1[j] - n2[j] + n3[j]);
+      guint32 vq = q0[j] - q1[j] - q2[j] + q3[j];
+      gdouble nf = area * (gdouble) vq - (gdouble) vs * (gdouble) vs;
+      gboolean positive = nf > 0.0;
+      gfloat  inv = (gfloat) (1.0 / sqrt (positive ? nf : 1.0));
+
+      row->inv[i] = inv;
+      row->ok[i] = positive && area * inv < 0.1;
+    }
+
+  for (guint si = 0; si < n_stages; si++)
+    {
+      const Stump *s = d->stumps + stages[si].first_tree;
+      gdouble     *acc = row->acc[si];
+
+      for (gint i = 0; i < n; i++)
+        acc[i] = 0;
+      for (guint k = 0; k < stages[si].n_trees; k++, s++)
+        {
+          const OptFeature *f = &s->f;
+          const guint32 *a0 = p + f->ofs[0][0], *a1 = p + f->ofs[0][1],
+                        *a2 = p + f->ofs[0][2], *a3 = p + f->ofs[0][3];
+          const guint32 *b0 = p + f->ofs[1][0], *b1 = p + f->ofs[1][1],
+                        *b2 = p + f->ofs[1][2], *b3 = p + f->ofs[1][3];
+          const guint32 *c0 = p + f->ofs[2][0], *c1 = p + f->ofs[2][1],
+                        *c2 = p + f->ofs[2][2], *c3 = p + f->ofs[2][3];
+          const gfloat   w0 = f->weight[0], w1 = f->weight[1], w2 = f->weight[2];
+          const gfloat   threshold = s->threshold, left = s->left, right = s->right;
+
+          for (gint i = 0; i < n; i++)
+            {
+              gint   j = i * step;
+              gfloat v = w0 * (gfloat) (gint32) (a0[j] - a1[j] - a2[j] + a3[j]) +
+                         w1 * (gfloat) (gint32) (b0[j] - b1[j] - b2[j] + b3[j]);
+              v = v + w2 * (gfloat) (gint32) (c0[j] - c1[j] - c2[j] + c3[j]);
+              acc[i] += (gdouble) (v * row->inv[i] < threshold ? left : right);
+            }
+        }
+    }
+}
+
+/* One copy per step (a constant stride vectorises) and per instruction set. */
+__attribute__((target_clones ("avx2", "default")))
+static void
+batch_row_step1 (const Detector *d, const guint32 *p, const guint32 *q, gint n,
+                 guint n_stages, Row *row)
+{
+  batch_row (d, p, q, n, 1, n_stages, row);
+}
+
+__attribute__((target_clones ("avx2", "default")))
+static void
+batch_row_step2 (const Detector *d, const guint32 *p, const guint32 *q, gint n,
+                 guint n_stages, Row *row)
+{
+  batch_row (d, p, q, n, 2, n_stages, row);
+}
+
 /* ---- levels ---------------------------------------------------------------- */
 
 typedef struct
@@ -248,44 +325,95 @@ typedef struct
   guint32 *planes;     /* sum, [tilted,] squares */
   guint8  *pixels;     /* the resized image */
   guint32 *scratch;    /* tilted recurrences */
+  Row      row;
 } Scratch;
+
+/* OpenCV's setWindow for one window: the variance factor, FALSE when the
+ * window is too flat to judge. */
+static gboolean
+window_variance (const Detector *d, const guint32 *p, const guint32 *q, gfloat *inv)
+{
+  gint32  valsum = SUM (p, d->norm);
+  guint32 valsq = (guint32) SUM (q, d->norm);
+  gdouble nf = d->norm_area * valsq - (gdouble) valsum * valsum;
+
+  if (nf <= 0.0)
+    return FALSE;
+  *inv = (gfloat) (1.0 / sqrt (nf));
+  return d->norm_area * *inv < 0.1;
+}
+
+static void
+add_box (GArray *found, const Level *lv, gint x, gint y)
+{
+  NpHaarBox box = { (gint) lrintf ((gfloat) x * lv->scale), (gint) lrintf ((gfloat) y * lv->scale),
+                    lv->box_w, lv->box_h, 0 };
+  g_array_append_val (found, box);
+}
 
 static void
 scan_level (Detector *d, guint li, Scratch *s)
 {
-  const Level   *lv = &d->levels[li];
+  const Level         *lv = &d->levels[li];
   const NpHaarCascade *c = d->cascade;
+  const NpHaarStage   *stages = (const NpHaarStage *) c->stages->data;
   NpImage        small = np_image_view (NP_SAMPLE_U8, lv->width, lv->height, 1,
                                         s->pixels, lv->width);
   guint32       *sum = s->planes;
   guint32       *tilted = c->has_tilted ? s->planes + d->plane : NULL;
   guint32       *sq = s->planes + (c->has_tilted ? 2 : 1) * d->plane;
+  /* Windows at x + width < level width + 1, as OpenCV's working size. */
   gint           span_w = MAX (lv->width + 1 - c->width, 0);
   gint           span_h = MAX (lv->height + 1 - c->height, 0);
+  gint           n = (span_w + lv->step - 1) / lv->step;
+  guint          n_batch = d->stumps ? MIN (BATCH_STAGES, c->stages->len) : 0;
   GArray        *found = d->found[li];
 
   np_resize_linear_exact_u8 (d->gray, &small);
-  np_haar_integrals (s->pixels, lv->width, lv->height, lv->width, d->stride, sum, sq, tilted, s->scratch);
+  np_haar_integrals (s->pixels, lv->width, lv->height, lv->width, d->stride, sum, sq, tilted,
+                     s->scratch);
 
   for (gint y = 0; y < span_h; y += lv->step)
     {
-      /* OpenCV's window test: x + window < width + 1 (strictly). */
-      if (y + c->height >= lv->height + 1)
-        break;
-      for (gint x = 0; x < span_w && x + c->width < lv->width + 1; x += lv->step)
-        {
-          gsize o = (gsize) y * d->stride + x;
-          gint  r = run_window (d, sum + o, sq + o);
+      const guint32 *p = sum + (gsize) y * d->stride, *q = sq + (gsize) y * d->stride;
 
-          if (r > 0)
+      if (n_batch == 0)
+        {
+          for (gint x = 0; x < span_w; x += lv->step)
             {
-              NpHaarBox box = { (gint) lrintf ((gfloat) x * lv->scale),
-                                (gint) lrintf ((gfloat) y * lv->scale),
-                                lv->box_w, lv->box_h, 0 };
-              g_array_append_val (found, box);
+              gfloat inv;
+              gint   r = window_variance (d, p + x, q + x, &inv) ? run_stages (d, p + x, inv, 0) : -1;
+
+              if (r > 0)
+                add_box (found, lv, x, y);
+              else if (r == 0)
+                x += lv->step;
             }
+          continue;
+        }
+
+      if (lv->step == 1)
+        batch_row_step1 (d, p, q, n, n_batch, &s->row);
+      else
+        batch_row_step2 (d, p, q, n, n_batch, &s->row);
+      for (gint i = 0; i < n; i++)
+        {
+          gint r;
+
+          if (!s->row.ok[i])
+            r = -1;
+          else
+            {
+              guint si = 0;
+              while (si < n_batch && s->row.acc[si][i] >= stages[si].threshold)
+                si++;
+              r = si < n_batch ? -(gint) si
+                               : run_stages (d, p + i * lv->step, s->row.inv[i], n_batch);
+            }
+          if (r > 0)
+            add_box (found, lv, i * lv->step, y);
           else if (r == 0)
-            x += lv->step;
+            i++;  /* OpenCV skips the next position after a first-stage reject */
         }
     }
 }
@@ -296,17 +424,28 @@ scan_levels (gsize start, gsize end, guint part, gpointer user_data)
   Detector *d = user_data;
   gint      max_w = d->levels[0].width, max_h = d->levels[0].height;
   gint      n_planes = d->cascade->has_tilted ? 3 : 2;
+  gsize     row_len = (gsize) max_w + 1;
   Scratch   s;
   gint      li;
 
   s.planes = g_new (guint32, n_planes * d->plane);
   s.pixels = g_new (guint8, (gsize) max_w * max_h);
   s.scratch = g_new (guint32, NP_HAAR_INTEGRAL_SCRATCH (max_w));
+  s.row.inv = g_new (gfloat, row_len);
+  s.row.ok = g_new (guint8, row_len);
+  for (gint k = 0; k < BATCH_STAGES; k++)
+    s.row.acc[k] = g_new (gdouble, row_len);
+
   while ((li = g_atomic_int_add (&d->next_level, 1)) < (gint) d->n_levels)
     scan_level (d, li, &s);
+
   g_free (s.planes);
   g_free (s.pixels);
   g_free (s.scratch);
+  g_free (s.row.inv);
+  g_free (s.row.ok);
+  for (gint k = 0; k < BATCH_STAGES; k++)
+    g_free (s.row.acc[k]);
 }
 
 /* The pyramid as detectMultiScale builds it: factors 1, f, f², … in double;
