@@ -401,7 +401,7 @@ check_tree (Loader *l, const NpHaarTree *tree, guint n_leaves, GError **error)
   for (guint i = 0; i < tree->n_nodes; i++)
     {
       const NpHaarNode *node = &g_array_index (c->nodes, NpHaarNode, tree->first_node + i);
-      const gint children[2] = { node->left, node->right };
+      const gint *children = node->child;
 
       for (int k = 0; k < 2; k++)
         {
@@ -448,8 +448,8 @@ read_new_weak (Loader *l, const XNode *weak, GError **error)
 
       if (tree.n_nodes >= 4096)
         return corrupt (error, l, "weak classifier has more than 4096 nodes");
-      if (!read_int (&t, &node.left, l, "node's left child", error) ||
-          !read_int (&t, &node.right, l, "node's right child", error) ||
+      if (!read_int (&t, &node.child[0], l, "node's left child", error) ||
+          !read_int (&t, &node.child[1], l, "node's right child", error) ||
           !read_int (&t, &node.feature, l, "node's feature index", error) ||
           !read_double (&t, &threshold, l, "node's threshold", error))
         return FALSE;
@@ -684,14 +684,13 @@ read_old_format (Loader *l, const XNode *root, GError **error)
               node.feature = (gint) c->features->len;
               node.threshold = (gfloat) node_threshold;
               g_array_append_val (c->features, feature);
-              if (!read_old_child (l, n, "left", &node.left, error))
-                return FALSE;
-              if (node.left == 0)
-                node.left = -(gint) (c->leaves->len - 1 - tree.first_leaf);
-              if (!read_old_child (l, n, "right", &node.right, error))
-                return FALSE;
-              if (node.right == 0)
-                node.right = -(gint) (c->leaves->len - 1 - tree.first_leaf);
+              for (gint k = 0; k < 2; k++)
+                {
+                  if (!read_old_child (l, n, k == 0 ? "left" : "right", &node.child[k], error))
+                    return FALSE;
+                  if (node.child[k] == 0)
+                    node.child[k] = -(gint) (c->leaves->len - 1 - tree.first_leaf);
+                }
               g_array_append_val (c->nodes, node);
               tree.n_nodes++;
             }

@@ -41,7 +41,8 @@ typedef struct
 typedef struct
 {
   OptFeature f;
-  gfloat     threshold, left, right;
+  gfloat     threshold;
+  gfloat     leaf[2];    /* below the threshold, and not */
 } Stump;
 
 typedef struct
@@ -189,6 +190,8 @@ run_stages (const Detector *d, const guint32 *p, gfloat inv, guint first)
   const NpHaarCascade *c = d->cascade;
   const NpHaarStage   *stages = (const NpHaarStage *) c->stages->data;
 
+  if (first >= c->stages->len)
+    return 1;
   if (d->stumps)
     {
       const Stump *s = d->stumps + stages[first].first_tree;
@@ -196,7 +199,7 @@ run_stages (const Detector *d, const guint32 *p, gfloat inv, guint first)
         {
           gdouble acc = 0;
           for (guint i = 0; i < stages[si].n_trees; i++, s++)
-            acc += feature_value (&s->f, p) * inv < s->threshold ? s->left : s->right;
+            acc += s->leaf[!(feature_value (&s->f, p) * inv < s->threshold)];
           if (acc < stages[si].threshold)
             return -(gint) si;
         }
@@ -219,7 +222,7 @@ run_stages (const Detector *d, const guint32 *p, gfloat inv, guint first)
                 {
                   const NpHaarNode *n = &nodes[tree->first_node + idx];
                   gfloat v = feature_value (&d->features[n->feature], p) * inv;
-                  idx = v < n->threshold ? n->left : n->right;
+                  idx = n->child[!(v < n->threshold)];
                 }
               while (idx > 0);
               acc += leaves[tree->first_leaf - idx];
@@ -287,7 +290,7 @@ batch_row (const Detector *d, const guint32 *p, const guint32 *q, gint n,
           const guint32 *c0 = p + f->ofs[2][0], *c1 = p + f->ofs[2][1],
                         *c2 = p + f->ofs[2][2], *c3 = p + f->ofs[2][3];
           const gfloat   w0 = f->weight[0], w1 = f->weight[1], w2 = f->weight[2];
-          const gfloat   threshold = s->threshold, left = s->left, right = s->right;
+          const gfloat   threshold = s->threshold, left = s->leaf[0], right = s->leaf[1];
 
           for (gint i = 0; i < n; i++)
             {
@@ -571,8 +574,8 @@ np_haar_detect (const NpHaarCascade *cascade,
           const gfloat     *leaves = (const gfloat *) cascade->leaves->data;
 
           d.stumps[i] = (Stump) { d.features[n->feature], n->threshold,
-                                  leaves[t->first_leaf - n->left],
-                                  leaves[t->first_leaf - n->right] };
+                                  { leaves[t->first_leaf - n->child[0]],
+                                    leaves[t->first_leaf - n->child[1]] } };
         }
     }
 

@@ -26,12 +26,14 @@ typedef struct
 
 /* A child > 0 is a node index inside the same tree (always greater than the
  * parent's, which the loader checks, so evaluation terminates); a child <= 0
- * is leaf −child of the tree. */
+ * is leaf −child of the tree. child[0] is taken when the feature is below
+ * the threshold (OpenCV's "left"), child[1] otherwise; as an array the
+ * choice is an index, not a branch the CPU would mispredict half the time. */
 typedef struct
 {
   gint   feature;
   gfloat threshold;
-  gint   left, right;
+  gint   child[2];
 } NpHaarNode;
 
 typedef struct

@@ -59,28 +59,36 @@ linear_axis_clear (LinearAxis *axis)
   g_free (axis->weight);
 }
 
-/* One source row resampled horizontally into 8.8 fixed point. */
+/* One source row resampled horizontally into 8.8 fixed point: edge copies
+ * left of lo and from hi on, interpolation between (no per-pixel tests). */
 static void
 linear_row (const guint8 *src, gint src_width, gint channels, const LinearAxis *x,
             gint dst_width, guint16 *out)
 {
-  for (gint d = 0; d < dst_width; d++)
-    for (gint c = 0; c < channels; c++)
-      {
-        guint16 v;
+  const guint8 *last = src + (src_width - 1) * channels;
+  gint          lo = MIN (x->lo, dst_width), hi = MAX (x->hi, lo);
 
-        if (d < x->lo)
-          v = (guint16) (src[c] << 8);
-        else if (d >= x->hi)
-          v = (guint16) (src[(src_width - 1) * channels + c] << 8);
-        else
-          {
-            const guint8 *p = src + x->offset[d] * channels + c;
-            guint         w1 = x->weight[d];
-            v = (guint16) ((256 - w1) * p[0] + w1 * p[channels]);
-          }
-        out[d * channels + c] = v;
+  for (gint d = 0; d < lo; d++)
+    for (gint c = 0; c < channels; c++)
+      out[d * channels + c] = (guint16) (src[c] << 8);
+  if (channels == 1)
+    for (gint d = lo; d < hi; d++)
+      {
+        const guint8 *p = src + x->offset[d];
+        guint         w1 = x->weight[d];
+        out[d] = (guint16) ((256 - w1) * p[0] + w1 * p[1]);
       }
+  else
+    for (gint d = lo; d < hi; d++)
+      for (gint c = 0; c < channels; c++)
+        {
+          const guint8 *p = src + x->offset[d] * channels + c;
+          guint         w1 = x->weight[d];
+          out[d * channels + c] = (guint16) ((256 - w1) * p[0] + w1 * p[channels]);
+        }
+  for (gint d = hi; d < dst_width; d++)
+    for (gint c = 0; c < channels; c++)
+      out[d * channels + c] = (guint16) (last[c] << 8);
 }
 
 static void

@@ -441,6 +441,34 @@ test_detect_flat_and_threads (void)
   g_assert_error (error, NP_ERROR, NP_ERROR_INVALID_ARGUMENT);
 }
 
+static void
+test_detect_one_stage (void)
+{
+  /* The small cascade has a single stage, fewer than the detector batches
+   * (the fuzzer found an out-of-bounds read here). Any thread count gives
+   * the same candidates. */
+  g_autoptr(GError) error = NULL;
+  g_autoptr(NpHaarCascade) c = np_haar_cascade_load_data (valid, strlen (valid), &error);
+  g_autoptr(NpImage) img = np_image_new (NP_SAMPLE_U8, 97, 83, 1, &error);
+  NpHaarParams params = { 1.1, 0, 0, 0, 0, 0 };
+  guint32 state = 9;
+  GArray *one, *three;
+
+  for (gsize i = 0; i < img->stride * img->height; i++)
+    {
+      state = state * 1664525u + 1013904223u;
+      ((guint8 *) img->data)[i] = (guint8) (state >> 24);
+    }
+  one = np_haar_detect (c, img, &params, 1, &error);
+  three = np_haar_detect (c, img, &params, 3, &error);
+  g_assert_no_error (error);
+  g_assert_cmpuint (one->len, >, 0);
+  g_assert_cmpuint (one->len, ==, three->len);
+  g_assert_cmpmem (one->data, one->len * sizeof (NpHaarBox), three->data, three->len * sizeof (NpHaarBox));
+  g_array_unref (one);
+  g_array_unref (three);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -459,5 +487,6 @@ main (int argc, char **argv)
   g_test_add_func ("/haar/crop-rect", test_crop_rect);
   g_test_add_func ("/haar/gray", test_gray);
   g_test_add_func ("/haar/detect/flat-and-threads", test_detect_flat_and_threads);
+  g_test_add_func ("/haar/detect/one-stage", test_detect_one_stage);
   return g_test_run ();
 }
