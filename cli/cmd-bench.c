@@ -16,10 +16,17 @@ const NpBench np_benches[] = {
   NP_BENCH_OP ("canny-op",  "neuropaint:canny defaults through GEGL, u8 RGBA", "neuropaint:canny",         "R'G'B'A u8"),
   { "cppn", "CPPN render (core, float RGBA) of --size with --depth × --width-per-layer, rgb",
     NULL, NULL, np_bench_cppn_setup, np_bench_cppn_run, np_bench_cppn_report, np_bench_cppn_teardown },
+  { "detect", "Haar face detection (frontal face default) on --image's luma",
+    NULL, NULL, np_bench_detect_setup, np_bench_detect_run, np_bench_detect_report,
+    np_bench_detect_teardown },
   { NULL }
 };
 
 static gchar *opt_image;
+static gchar *opt_cascade;
+static gdouble opt_scale_factor = 1.1;
+static gint   opt_min_neighbors = 3;
+static gint   opt_min_size = 30;
 static gint   opt_threads = 1;
 static gint   opt_repeat = 10;
 static gchar **opt_names;
@@ -35,6 +42,10 @@ static const GOptionEntry entries[] = {
   { "depth", 0, 0, G_OPTION_ARG_INT, &opt_depth, "cppn: hidden layers (default 10)", "N" },
   { "width-per-layer", 0, 0, G_OPTION_ARG_INT, &opt_width_per_layer,
     "cppn: units per hidden layer (default 15)", "N" },
+  { "cascade", 0, 0, G_OPTION_ARG_FILENAME, &opt_cascade, "detect: Haar cascade XML (default frontal face)", "FILE" },
+  { "scale-factor", 0, 0, G_OPTION_ARG_DOUBLE, &opt_scale_factor, "detect: pyramid step (default 1.1)", "F" },
+  { "min-neighbors", 0, 0, G_OPTION_ARG_INT, &opt_min_neighbors, "detect: minNeighbors (default 3)", "N" },
+  { "min-size", 0, 0, G_OPTION_ARG_INT, &opt_min_size, "detect: smallest face (default 30)", "PX" },
   { G_OPTION_REMAINING, 0, 0, G_OPTION_ARG_STRING_ARRAY, &opt_names, NULL, NULL },
   { NULL }
 };
@@ -117,8 +128,12 @@ np_cmd_bench (int argc, char **argv, gboolean do_help)
     return np_cli_fail ("bench", NP_EXIT_USAGE, "--size must look like 2048x2048, not “%s”", opt_size);
 
   g_object_set (gegl_config (), "threads", opt_threads, NULL);
-  common = (NpBenchCommon) { opt_image, opt_threads, opt_repeat, width, height,
-                             opt_depth, opt_width_per_layer };
+  common = (NpBenchCommon) {
+    .image = opt_image, .threads = opt_threads, .repeat = opt_repeat,
+    .width = width, .height = height, .depth = opt_depth, .width_per_layer = opt_width_per_layer,
+    .cascade = opt_cascade, .scale_factor = opt_scale_factor,
+    .min_neighbors = opt_min_neighbors, .min_size = opt_min_size,
+  };
 
   for (int i = 0; opt_names[i]; i++)
     if (find_bench (opt_names[i]) == NULL)

@@ -20,6 +20,10 @@ typedef struct
   gint        width, height;    /* --size WxH (renderers) */
   gint        depth;            /* --depth (cppn) */
   gint        width_per_layer;  /* --width-per-layer (cppn) */
+  const char *cascade;        /* --cascade (detect) */
+  gdouble     scale_factor;   /* --scale-factor (detect) */
+  gint        min_neighbors;  /* --min-neighbors (detect) */
+  gint        min_size;       /* --min-size (detect) */
 } NpBenchCommon;
 
 typedef struct _NpBench NpBench;
@@ -63,6 +67,11 @@ void     np_bench_contours_run    (gpointer state);
 #define NP_BENCH_FILTER(name_, summary_, run_)                    \
   { name_, summary_, NULL, NULL, np_bench_filter_setup, run_,    \
     np_bench_filter_report, np_bench_filter_teardown }
+/* bench detect (bench-detect.c). */
+gpointer np_bench_detect_setup    (const NpBench *bench, const NpBenchCommon *common, GError **error);
+void     np_bench_detect_run      (gpointer state);
+void     np_bench_detect_report   (gpointer state, double median_ms, GString *json);
+void     np_bench_detect_teardown (gpointer state);
 
 #define NP_BENCH_OP(name_, summary_, op_, format_)                         \
   { name_, summary_, op_, format_, np_bench_op_setup, np_bench_op_run, \

@@ -14,3 +14,5 @@
 #include "cppn/np-cppn.h"
 #include "image/np-npy.h"
 #include "image/np-apng.h"
+#include "image/np-resize.h"
+#include "haar/np-haar.h"

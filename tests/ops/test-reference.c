@@ -34,6 +34,17 @@ test_reference (gconstpointer data)
   g_assert_nonnull (xml);
   g_assert_nonnull (want);
 
+  /* A composition may read a sample photo from a Debian package. */
+  if (strstr (xml, "path='"))
+    {
+      g_autofree gchar *path = g_strndup (strstr (xml, "path='") + 6, strcspn (strstr (xml, "path='") + 6, "'"));
+      if (!g_file_test (path, G_FILE_TEST_EXISTS))
+        {
+          g_test_skip_printf ("%s is not installed (tools/install-deps)", path);
+          return;
+        }
+    }
+
   graph = gegl_node_new_from_xml (xml, NULL);
   g_assert_nonnull (graph);
   gegl_node_add_child (top, graph);
