@@ -10,3 +10,4 @@
 #include "image/np-image.h"
 #include "image/np-jpeg.h"
 #include "filters/np-filters.h"
+#include "nn/np-nn.h"

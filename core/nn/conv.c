@@ -1,0 +1,121 @@
+/* neuropaint — 2-D convolution: im2col then one sgemm per block of pixels.
+ *
+ * out[o, p] = bias[o] + Σ_{c,ky,kx} W[o, c, ky, kx] · x[c, oy·s - pad0 + ky, ox·s - pad0 + kx]
+ *
+ * The output pixels of every image are split across threads, and each thread
+ * lays out at most NP_NN_COL_BUDGET floats of columns at a time, so the
+ * columns are still in cache when sgemm reads them and the workspace stays
+ * small whatever the image size. */
+#include "np-nn-private.h"
+
+static gint64
+conv_out_channels (const NpLayer *layer, const gint64 *in_channels)
+{
+  return layer->p.channels;
+}
+
+static gboolean
+conv_shape (const NpLayer *layer, const NpTensor *const *in, gint64 out_ne[4], GError **error)
+{
+  gint64 ow = np_conv_out_size (&layer->p.geom, in[0]->ne[0]);
+  gint64 oh = np_conv_out_size (&layer->p.geom, in[0]->ne[1]);
+
+  if (ow < 1 || oh < 1 || in[0]->ne[0] + layer->p.geom.pad0 + layer->p.geom.pad1 < layer->p.geom.k
+      || in[0]->ne[1] + layer->p.geom.pad0 + layer->p.geom.pad1 < layer->p.geom.k)
+    {
+      g_set_error (error, NP_ERROR, NP_ERROR_INVALID_ARGUMENT,
+                   "layer %s: a %" G_GINT64_FORMAT "×%" G_GINT64_FORMAT " input is smaller than its %d×%d kernel",
+                   layer->name, in[0]->ne[1], in[0]->ne[0], layer->p.geom.k, layer->p.geom.k);
+      return FALSE;
+    }
+  out_ne[0] = ow, out_ne[1] = oh, out_ne[2] = layer->p.channels, out_ne[3] = in[0]->ne[3];
+  return TRUE;
+}
+
+static void
+conv_param_shapes (const NpLayer *layer, gint64 in_channels, gint64 shapes[NP_LAYER_MAX_PARAMS][4])
+{
+  gint k = layer->p.geom.k;
+  /* PyTorch's Conv2d: weight [out, in, k, k], bias [out]; ne[] is innermost first. */
+  shapes[0][0] = k, shapes[0][1] = k, shapes[0][2] = in_channels, shapes[0][3] = layer->p.channels;
+  shapes[1][0] = layer->p.channels, shapes[1][1] = shapes[1][2] = shapes[1][3] = 1;
+}
+
+static gint64
+conv_block (const NpLayer *layer, const NpTensor *in)
+{
+  gint64 rows = in->ne[2] * layer->p.geom.k * layer->p.geom.k;
+  /* At least a few hundred columns, or sgemm's panels run half empty. */
+  return MAX (256, NP_NN_COL_BUDGET / rows);
+}
+
+static gsize
+conv_workspace (const NpLayer *layer, const NpTensor *const *in, const NpTensor *out, gint n_threads)
+{
+  gint64 pixels = out->ne[0] * out->ne[1];
+  return (gsize) (in[0]->ne[2] * layer->p.geom.k * layer->p.geom.k) * MIN (pixels, conv_block (layer, in[0]));
+}
+
+typedef struct
+{
+  const NpLayer   *layer;
+  const NpTensor  *in;
+  NpTensor        *out;
+  const NpCompute *compute;
+} ConvJob;
+
+static void
+conv_range (gsize start, gsize end, guint part, gpointer data)
+{
+  const ConvJob *job = data;
+  const NpLayer *layer = job->layer;
+  const NpTensor *in = job->in;
+  NpTensor      *out = job->out;
+  gint64  pixels = out->ne[0] * out->ne[1];
+  gint64  rows = in->ne[2] * layer->p.geom.k * layer->p.geom.k;
+  gint64  block = conv_block (layer, in);
+  gfloat *col = job->compute->workspace[part];
+  const gfloat *w = layer->params[0]->data, *bias = layer->params[1]->data;
+
+  /* [start, end) indexes (image, pixel) pairs, image-major. */
+  for (gsize i = start; i < end;)
+    {
+      gint64 n = i / pixels, p0 = i % pixels;
+      gint64 p1 = MIN (pixels, p0 + (gint64) (end - i));
+      for (gint64 b0 = p0; b0 < p1; b0 += block)
+        {
+          gint64  b1 = MIN (p1, b0 + block);
+          gfloat *dst = np_tensor_at (out, 0, 0, 0, n) + b0;
+          np_im2col (np_tensor_at (in, 0, 0, 0, n), in->ne[2], in->ne[1], in->ne[0],
+                     &layer->p.geom, out->ne[1], out->ne[0], b0, b1, col);
+          np_gemm (FALSE, FALSE, layer->p.channels, b1 - b0, rows, 1.0f,
+                   w, rows, col, b1 - b0, 0.0f, dst, pixels);
+          for (gint64 o = 0; o < layer->p.channels; o++)
+            {
+              gfloat *d = dst + o * pixels, b = bias[o];
+              for (gint64 j = 0; j < b1 - b0; j++)
+                d[j] += b;
+            }
+        }
+      i += p1 - p0;
+    }
+}
+
+static void
+conv_forward (NpLayer *layer, const NpTensor *const *in, NpTensor *out, const NpCompute *compute)
+{
+  ConvJob job = { layer, in[0], out, compute };
+  gsize   total = (gsize) (out->ne[0] * out->ne[1] * out->ne[3]);
+
+  np_parallel_for (total, 256, compute->n_threads, conv_range, &job);
+}
+
+const NpLayerClass np_conv_class = {
+  .kind = NP_LAYER_CONV,
+  .param_names = { "weight", "bias" },
+  .out_channels = conv_out_channels,
+  .shape = conv_shape,
+  .param_shapes = conv_param_shapes,
+  .workspace = conv_workspace,
+  .forward = conv_forward,
+};

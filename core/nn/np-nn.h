@@ -1,0 +1,310 @@
+/* neuropaint — the neural core: tensors, layers, networks and model files.
+ *
+ * Overview
+ * --------
+ * A network (NpNet) is built from a text description, one layer a line:
+ *
+ *     input name=src c=3
+ *     conv  name=e1 out=64 k=4 s=2 p=1
+ *     lrelu slope=0.2
+ *     convt name=d1 out=3 k=4 s=2 p=1
+ *     concat with=src
+ *     tanh
+ *
+ * Each layer reads the previous line's output unless `from=NAME` says
+ * otherwise; `concat` adds `with=NAME`. Named layers own parameters called
+ * NAME.weight, NAME.bias (and NAME.running_mean, NAME.running_var for batch
+ * norm), PyTorch's layouts, so a state_dict maps onto them one to one.
+ * np_arch_describe() writes the descriptions of the seed's architectures
+ * (the pix2pix U-Net, the PatchGAN, the super-resolution net) from a few
+ * numbers, and model files (safetensors) store the description in their
+ * metadata, so a file is self-describing:
+ *
+ *     g_autoptr(NpNet) net = np_net_load ("gray2color.safetensors", &error);
+ *     const NpTensor *out = np_net_forward (net, &input, 1, n_threads, &error);
+ *
+ * Layers are darknet-style: each kind is one file with a constructor-free
+ * vtable (shape, forward, backward, update) in NpLayerClass; the network's
+ * loops never change when a kind is added. Backward and update are the slots
+ * the trainer fills; kinds without them leave NULL.
+ *
+ * Memory is explicit: the network plans every activation for an input shape
+ * once (np_net_forward re-plans only when the shape changes) and allocates one
+ * workspace per thread, sized by the largest layer's need.
+ */
+#pragma once
+
+#include <glib.h>
+#include "np-error.h"
+
+G_BEGIN_DECLS
+
+/* ---- Tensors ----------------------------------------------------------- */
+
+/* A float32 tensor in NCHW order. ne[] counts elements per dimension from the
+ * fastest: ne[0] = W, ne[1] = H, ne[2] = C, ne[3] = N; nb[] are byte strides:
+ * nb[0] = sizeof (float), nb[i] = nb[i-1] * ne[i-1] for a contiguous tensor.
+ * A tensor either owns data (np_tensor_new) or views another's memory. */
+typedef struct
+{
+  gint64  ne[4];
+  gsize   nb[4];
+  gfloat *data;
+  gboolean owns_data;
+} NpTensor;
+
+/* The largest tensor we accept (elements): 2^31, i.e. 8 GiB of floats.
+ * Anything bigger in a file is hostile or a mistake. */
+#define NP_TENSOR_MAX_ELEMENTS (G_GINT64_CONSTANT (1) << 31)
+
+NpTensor *np_tensor_new      (gint64 w, gint64 h, gint64 c, gint64 n, GError **error);
+void      np_tensor_free     (NpTensor *tensor);
+NpTensor  np_tensor_view     (gfloat *data, gint64 w, gint64 h, gint64 c, gint64 n);
+gint64    np_tensor_n_elements (const NpTensor *tensor);
+gboolean  np_tensor_same_shape (const NpTensor *a, const NpTensor *b);
+
+static inline gfloat *
+np_tensor_at (const NpTensor *t, gint64 x, gint64 y, gint64 c, gint64 n)
+{
+  return (gfloat *) ((guint8 *) t->data + x * t->nb[0] + y * t->nb[1] + c * t->nb[2] + n * t->nb[3]);
+}
+
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (NpTensor, np_tensor_free)
+
+/* ---- Linear algebra (darknet's gemm in cblas order, over OpenBLAS) ------ */
+
+/* C = alpha · op(A) · op(B) + beta · C, row-major, single-threaded: callers
+ * split work across threads themselves (OpenBLAS's own threading on the
+ * skinny shapes of convolutions is erratic; see SPEC.md). */
+void np_gemm (gboolean ta, gboolean tb, gint m, gint n, gint k, gfloat alpha,
+              const gfloat *a, gint lda, const gfloat *b, gint ldb,
+              gfloat beta, gfloat *c, gint ldc);
+
+/* The geometry of a 2-D convolution window: kernel k×k, stride s, padding
+ * pad0 before (top, left) and pad1 after (bottom, right). */
+typedef struct
+{
+  gint k, s, pad0, pad1;
+} NpConvGeom;
+
+static inline gint64
+np_conv_out_size (const NpConvGeom *g, gint64 in)
+{
+  return (in + g->pad0 + g->pad1 - g->k) / g->s + 1;
+}
+
+/* im2col for one image: col[(c·k + ky)·k + kx][p - p0] for output pixels
+ * p in [p0, p1) (p = oy·ow + ox), zero where the window leaves the image.
+ * col2im is its adjoint: it adds col back into the image. */
+void np_im2col (const gfloat *im, gint channels, gint h, gint w,
+                const NpConvGeom *g, gint oh, gint ow,
+                gint64 p0, gint64 p1, gfloat *col);
+void np_col2im (const gfloat *col, gint channels, gint h, gint w,
+                const NpConvGeom *g, gint oh, gint ow, gfloat *im);
+
+/* ---- Layers ------------------------------------------------------------ */
+
+typedef enum
+{
+  NP_LAYER_INPUT,
+  NP_LAYER_CONV,
+  NP_LAYER_CONVT,
+  NP_LAYER_BATCHNORM,
+  NP_LAYER_DROPOUT,
+  NP_LAYER_LRELU,
+  NP_LAYER_RELU,
+  NP_LAYER_TANH,
+  NP_LAYER_SIGMOID,
+  NP_LAYER_CONCAT,
+  NP_LAYER_UPSAMPLE,
+  NP_LAYER_LINEAR,
+  NP_LAYER_COUNT
+} NpLayerKind;
+
+const char *np_layer_kind_name (NpLayerKind kind);
+
+/* Batch norm at inference: the running statistics stored in the model
+ * (PyTorch's eval mode), or the statistics of the batch being processed, as
+ * the seed's Keras model did (it called BatchNormalization with
+ * training=True, also when generating). */
+typedef enum
+{
+  NP_BN_RUNNING,
+  NP_BN_BATCH,
+} NpBnMode;
+
+typedef struct _NpLayer NpLayer;
+
+/* What a layer's forward gets besides its inputs: the threads to use and a
+ * per-thread workspace of the size the layer asked for. */
+typedef struct
+{
+  gint      n_threads;
+  gfloat  **workspace;   /* n_threads blocks */
+  NpBnMode  bn_mode;
+} NpCompute;
+
+#define NP_LAYER_MAX_INPUTS 2
+#define NP_LAYER_MAX_PARAMS 4
+
+typedef struct
+{
+  NpLayerKind kind;
+  /* Names of the parameter tensors, in order (suffixes after "NAME."). */
+  const char *param_names[NP_LAYER_MAX_PARAMS];
+  /* Output channels for these input channel counts. */
+  gint64   (*out_channels) (const NpLayer *layer, const gint64 *in_channels);
+  /* Output shape for these inputs, or FALSE with an error. */
+  gboolean (*shape)     (const NpLayer *layer, const NpTensor *const *in,
+                         gint64 out_ne[4], GError **error);
+  /* Parameter shapes (PyTorch's), once the input channel count is known. */
+  void     (*param_shapes) (const NpLayer *layer, gint64 in_channels,
+                            gint64 shapes[NP_LAYER_MAX_PARAMS][4]);
+  /* Floats of per-thread workspace forward needs (NULL: none). */
+  gsize    (*workspace) (const NpLayer *layer, const NpTensor *const *in,
+                         const NpTensor *out, gint n_threads);
+  void     (*forward)   (NpLayer *layer, const NpTensor *const *in,
+                         NpTensor *out, const NpCompute *compute);
+  /* Training (filled by the trainer's issue; NULL until then): backward gets
+   * d(loss)/d(out) and writes d/d(in) and accumulates parameter gradients;
+   * update applies them. */
+  void     (*backward)  (NpLayer *layer, const NpTensor *const *in,
+                         const NpTensor *out, const NpTensor *d_out,
+                         NpTensor **d_in, const NpCompute *compute);
+  void     (*update)    (NpLayer *layer, gfloat learning_rate);
+  /* Output may share its input's memory (pointwise layers). */
+  gboolean in_place;
+} NpLayerClass;
+
+/* Hyper-parameters, read from the description line (unused ones stay 0). */
+typedef struct
+{
+  gint64     channels;    /* input: c; conv/convt/linear: out */
+  NpConvGeom geom;        /* conv, convt */
+  gfloat     slope;       /* lrelu */
+  gfloat     eps;         /* batchnorm */
+  gfloat     rate;        /* dropout */
+  gint       factor;      /* upsample */
+} NpLayerParams;
+
+struct _NpLayer
+{
+  const NpLayerClass *klass;
+  gchar        *name;          /* NULL for anonymous layers */
+  gint          n_inputs;
+  gint          inputs[NP_LAYER_MAX_INPUTS];   /* indices of earlier layers */
+  NpLayerParams p;
+  gint          n_params;
+  NpTensor     *params[NP_LAYER_MAX_PARAMS];
+};
+
+extern const NpLayerClass *const np_layer_classes[NP_LAYER_COUNT];
+
+/* ---- Networks ---------------------------------------------------------- */
+
+typedef struct _NpNet NpNet;
+
+/* Parses a description (see the overview); parameters are allocated and
+ * zeroed. Unknown kinds or keys, dangling names and impossible channel counts
+ * are NP_ERROR_CORRUPT errors. */
+NpNet       *np_net_new           (const char *description, GError **error);
+void         np_net_free          (NpNet *net);
+
+const char  *np_net_description   (const NpNet *net);
+gint         np_net_n_layers      (const NpNet *net);
+NpLayer     *np_net_layer         (NpNet *net, gint index);
+gint         np_net_n_inputs      (const NpNet *net);
+/* Channels of input i. */
+gint64       np_net_input_channels (const NpNet *net, gint i);
+gint64       np_net_output_channels (const NpNet *net);
+/* Sides must be multiples of this for every layer's shapes to line up
+ * (2^downsamplings for the U-Net). */
+gint         np_net_size_multiple (const NpNet *net);
+gint64       np_net_n_parameters  (const NpNet *net, gboolean with_buffers);
+/* A parameter by its full name ("e1.weight"), or NULL. */
+NpTensor    *np_net_param         (NpNet *net, const char *name);
+/* Calls func for every parameter in layer order. */
+void         np_net_foreach_param (NpNet *net,
+                                   void (*func) (const char *name, NpTensor *t, gpointer data),
+                                   gpointer data);
+
+/* Weights N(0, std) (the seed used 0.02), biases 0, batch norm at identity. */
+void         np_net_init_random   (NpNet *net, guint64 seed, gfloat std);
+
+void         np_net_set_bn_mode   (NpNet *net, NpBnMode mode);
+NpBnMode     np_net_get_bn_mode   (const NpNet *net);
+
+/* Runs the network; inputs are NCHW tensors, one per input layer. The result
+ * belongs to the network and stays valid until the next forward. Shapes that
+ * do not fit the network are NP_ERROR_INVALID_ARGUMENT errors. Not
+ * reentrant: one forward at a time per network. */
+const NpTensor *np_net_forward    (NpNet *net, const NpTensor *const *inputs,
+                                   gint n_inputs, gint n_threads, GError **error);
+
+/* Multiply-adds ×2 of one forward at this input size (convolutions and
+ * linear layers), for benchmarks. */
+double       np_net_flops         (NpNet *net, gint64 width, gint64 height,
+                                   gint64 batch);
+
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (NpNet, np_net_free)
+
+/* ---- Architectures ----------------------------------------------------- */
+
+/* The description of a named architecture, from string parameters (the
+ * model file's metadata): "unet" (ngf, depth, in_channels, out_channels,
+ * dropout_blocks, bn_eps), "patchgan" (ndf, in_channels, layers, bn_eps),
+ * "sr" (features, in_channels, out_channels). Missing parameters take the
+ * seed's values; "graph" means the parameters hold the description itself
+ * under "graph". Unknown names and out-of-range values are errors. */
+gchar       *np_arch_describe     (const char *architecture, GHashTable *params,
+                                   GError **error);
+
+/* ---- Model files (safetensors) ----------------------------------------- */
+
+typedef enum
+{
+  NP_DTYPE_F32,
+  NP_DTYPE_F16,
+} NpDType;
+
+/* A parsed safetensors file: named tensors (converted to float32) and the
+ * string map __metadata__. */
+typedef struct
+{
+  GHashTable *metadata;   /* gchar* → gchar* */
+  GPtrArray  *names;      /* gchar*, in file order */
+  GPtrArray  *tensors;    /* NpTensor*, parallel to names: a shape
+                             [d0, d1, d2, d3] (outermost first) becomes
+                             ne = {d3, d2, d1, d0}, missing dims 1 */
+} NpSafetensors;
+
+NpSafetensors *np_safetensors_parse (const guint8 *data, gsize size, GError **error);
+NpSafetensors *np_safetensors_read  (const char *path, GError **error);
+void           np_safetensors_free  (NpSafetensors *st);
+NpTensor      *np_safetensors_get   (NpSafetensors *st, const char *name);
+
+/* Writes the named tensors (in the given order) and metadata, through a
+ * temporary file renamed into place. */
+gboolean       np_safetensors_write (const char *path, GHashTable *metadata,
+                                     const char *const *names,
+                                     NpTensor *const *tensors, gint n,
+                                     NpDType dtype, GError **error);
+
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (NpSafetensors, np_safetensors_free)
+
+/* A model file: the network its metadata describes ("graph", or
+ * "architecture" and its parameters), with every parameter loaded and
+ * checked against the shape the network expects. */
+NpNet       *np_net_load          (const char *path, GError **error);
+NpNet       *np_net_load_from_data (const guint8 *data, gsize size, GError **error);
+gboolean     np_net_save          (NpNet *net, const char *path, NpDType dtype,
+                                   GError **error);
+/* The model's metadata (architecture, input_filter, width, height,
+ * normalization, ...); the net owns it, callers may add keys before saving. */
+GHashTable  *np_net_metadata      (NpNet *net);
+
+/* Float16 conversion (IEEE binary16, round to nearest even). */
+guint16      np_f32_to_f16        (gfloat f);
+gfloat       np_f16_to_f32        (guint16 h);
+
+G_END_DECLS

@@ -1,0 +1,55 @@
+/* neuropaint — nearest-neighbour upsampling by an integer factor (Keras's
+ * UpSampling2D, PyTorch's Upsample(mode="nearest")). */
+#include "np-nn-private.h"
+
+#include <string.h>
+
+static gboolean
+upsample_shape (const NpLayer *layer, const NpTensor *const *in, gint64 out_ne[4], GError **error)
+{
+  out_ne[0] = in[0]->ne[0] * layer->p.factor, out_ne[1] = in[0]->ne[1] * layer->p.factor;
+  out_ne[2] = in[0]->ne[2], out_ne[3] = in[0]->ne[3];
+  return TRUE;
+}
+
+typedef struct
+{
+  const NpTensor *in;
+  NpTensor       *out;
+  gint            f;
+} UpJob;
+
+static void
+upsample_range (gsize start, gsize end, guint part, gpointer data)
+{
+  const UpJob *job = data;
+  gint64 w = job->in->ne[0], h = job->in->ne[1], ow = w * job->f;
+
+  /* Items are input rows over all channels and images (contiguous tensors). */
+  for (gsize r = start; r < end; r++)
+    {
+      const gfloat *x = job->in->data + r * w;
+      gint64  plane = r / h, y = r % h;
+      gfloat *row = job->out->data + (plane * h * job->f + y * job->f) * ow;
+      for (gint64 i = 0; i < ow; i++)
+        row[i] = x[i / job->f];
+      for (gint k = 1; k < job->f; k++)
+        memcpy (row + k * ow, row, ow * sizeof (gfloat));
+    }
+}
+
+static void
+upsample_forward (NpLayer *layer, const NpTensor *const *in, NpTensor *out, const NpCompute *compute)
+{
+  UpJob job = { in[0], out, layer->p.factor };
+  np_parallel_for (in[0]->ne[1] * in[0]->ne[2] * in[0]->ne[3], 16, compute->n_threads,
+                   upsample_range, &job);
+}
+
+const NpLayerClass np_upsample_class = {
+  .kind = NP_LAYER_UPSAMPLE,
+  .out_channels = np_nn_same_channels,
+  .shape = upsample_shape,
+  .param_shapes = np_nn_no_params,
+  .forward = upsample_forward,
+};
