@@ -10,10 +10,16 @@
 const NpBench np_benches[] = {
   NP_BENCH_OP ("gray",      "neuropaint:gray (BT.601 luma), float RGBA",   "neuropaint:gray",          "R'G'B'A float"),
   NP_BENCH_OP ("threshold", "neuropaint:rgb-threshold at 200, u8 RGBA",   "neuropaint:rgb-threshold", "R'G'B'A u8"),
+  { "generator", "the seed's U-Net (--ngf, --size, --batch), BN running statistics, random weights",
+    NULL, NULL, np_bench_generator_setup, np_bench_generator_run, np_bench_generator_report,
+    np_bench_generator_teardown },
   { NULL }
 };
 
 static gchar *opt_image;
+static gint   opt_ngf = 32;
+static gchar *opt_size = "256x320";
+static gint   opt_batch = 1;
 static gint   opt_threads = 1;
 static gint   opt_repeat = 10;
 static gchar **opt_names;
@@ -22,6 +28,9 @@ static const GOptionEntry entries[] = {
   { "image", 'i', 0, G_OPTION_ARG_FILENAME, &opt_image, "Input image (for the image benchmarks)", "FILE" },
   { "threads", 'j', 0, G_OPTION_ARG_INT, &opt_threads, "Threads (default 1)", "N" },
   { "repeat", 'r', 0, G_OPTION_ARG_INT, &opt_repeat, "Timed runs after one warm-up (default 10)", "R" },
+  { "ngf", 0, 0, G_OPTION_ARG_INT, &opt_ngf, "U-Net base width for the generator bench (default 32)", "N" },
+  { "size", 0, 0, G_OPTION_ARG_STRING, &opt_size, "Image size for the generator bench (default 256x320)", "WxH" },
+  { "batch", 0, 0, G_OPTION_ARG_INT, &opt_batch, "Batch for the generator bench (default 1)", "B" },
   { G_OPTION_REMAINING, 0, 0, G_OPTION_ARG_STRING_ARRAY, &opt_names, NULL, NULL },
   { NULL }
 };
@@ -80,7 +89,7 @@ np_cmd_bench (int argc, char **argv, gboolean do_help)
 {
   g_autoptr(GString) list = g_string_new ("Benchmarks:\n");
   NpBenchCommon common;
-  int           code;
+  int           code, width, height;
 
   for (const NpBench *b = np_benches; b->name; b++)
     g_string_append_printf (list, "  %-12s %s\n", b->name, b->summary);
@@ -99,8 +108,14 @@ np_cmd_bench (int argc, char **argv, gboolean do_help)
   if (opt_repeat < 1 || opt_repeat > 100000)
     return np_cli_fail ("bench", NP_EXIT_USAGE, "--repeat must be between 1 and 100000");
 
+  if (sscanf (opt_size, "%dx%d", &width, &height) != 2 || width < 1 || height < 1
+      || width > 16384 || height > 16384)
+    return np_cli_fail ("bench", NP_EXIT_USAGE, "--size wants WIDTHxHEIGHT, e.g. 256x320");
+  if (opt_ngf < 1 || opt_ngf > 1024 || opt_batch < 1 || opt_batch > 1024)
+    return np_cli_fail ("bench", NP_EXIT_USAGE, "--ngf and --batch must be between 1 and 1024");
+
   g_object_set (gegl_config (), "threads", opt_threads, NULL);
-  common = (NpBenchCommon) { opt_image, opt_threads, opt_repeat };
+  common = (NpBenchCommon) { opt_image, opt_threads, opt_repeat, opt_ngf, width, height, opt_batch };
 
   for (int i = 0; opt_names[i]; i++)
     if (find_bench (opt_names[i]) == NULL)

@@ -15,6 +15,7 @@ static const NpCommand commands[] = {
   { "run",     np_cmd_run,     NP_CMD_GEGL, "Apply an operation chain or an XML graph to images" },
   { "demo",    np_cmd_demo,    NP_CMD_GEGL, "Render the seed's filtered versions of a sample photo" },
   { "bench",   np_cmd_bench,   NP_CMD_GEGL, "Time a stage in-process; print JSON lines" },
+  { "info",    np_cmd_info,    0,           "Describe a model file: architecture, parameters, metadata" },
   { "help",    np_cmd_help,    0,           "Show help for the command or a subcommand" },
   { "version", np_cmd_version, 0,           "Print the version" },
   { NULL }

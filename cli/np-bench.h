@@ -17,6 +17,9 @@ typedef struct
   const char *image;     /* --image */
   gint        threads;   /* --threads */
   gint        repeat;    /* --repeat */
+  gint        ngf;       /* --ngf: U-Net base width (generator) */
+  gint        width, height; /* --size WxH (generator) */
+  gint        batch;     /* --batch (generator) */
 } NpBenchCommon;
 
 typedef struct _NpBench NpBench;
@@ -41,6 +44,12 @@ gpointer np_bench_op_setup    (const NpBench *bench, const NpBenchCommon *common
 void     np_bench_op_run      (gpointer state);
 void     np_bench_op_report   (gpointer state, double median_ms, GString *json);
 void     np_bench_op_teardown (gpointer state);
+
+/* The generator network (bench-generator.c). */
+gpointer np_bench_generator_setup    (const NpBench *bench, const NpBenchCommon *common, GError **error);
+void     np_bench_generator_run      (gpointer state);
+void     np_bench_generator_report   (gpointer state, double median_ms, GString *json);
+void     np_bench_generator_teardown (gpointer state);
 
 #define NP_BENCH_OP(name_, summary_, op_, format_)                         \
   { name_, summary_, op_, format_, np_bench_op_setup, np_bench_op_run, \

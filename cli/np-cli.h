@@ -37,6 +37,7 @@ typedef struct
 int np_cmd_run   (int argc, char **argv, gboolean do_help);
 int np_cmd_bench (int argc, char **argv, gboolean do_help);
 int np_cmd_demo  (int argc, char **argv, gboolean do_help);
+int np_cmd_info  (int argc, char **argv, gboolean do_help);
 
 /* Parses argv with a context named "neuropaint COMMAND". With do_help, prints
  * the help and returns NP_EXIT_OK through *exit_code; on a usage error prints
