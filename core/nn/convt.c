@@ -1,12 +1,16 @@
-/* neuropaint — transposed 2-D convolution: one sgemm then col2im.
+/* neuropaint — transposed 2-D convolution: sgemm then col2im.
  *
  * The adjoint of conv.c: col[(o, ky, kx), p] = Σ_c W[c, o, ky, kx] · x[c, p]
  * over input pixels p, then col2im adds each column into the output window
  * it came from. Output size (in - 1)·s - pad0 - pad1 + k, as PyTorch's
  * ConvTranspose2d (whose weight layout [in, out, k, k] we keep).
  *
- * Threads split the output channels: col2im's windows overlap across pixels
- * but never across channels, so no two threads add into the same float. */
+ * The input is cut into bands of rows, each one sgemm over all output
+ * channels (so neither operand is packed twice) and one col2im. Bands at
+ * least k/s rows high touch disjoint output rows unless adjacent, so threads
+ * run the even bands, then the odd ones, and never add into the same float.
+ * Small inputs (deep layers) have fewer bands than threads: their output
+ * channels are split too, which never overlap either. */
 #include "np-nn-private.h"
 
 static gint64
@@ -42,19 +46,24 @@ convt_param_shapes (const NpLayer *layer, gint64 in_channels, gint64 shapes[NP_L
   shapes[1][0] = layer->p.channels, shapes[1][1] = shapes[1][2] = shapes[1][3] = 1;
 }
 
-/* Output channels per block: as many as fit the column budget, at least one. */
+/* Input rows per band: the column budget's worth (at least 256 pixels, or
+ * sgemm's panels run half empty), and never fewer than k/s. */
 static gint64
-convt_block (const NpLayer *layer, const NpTensor *in)
+convt_band (const NpLayer *layer, const NpTensor *in)
 {
-  gint64 per_channel = (gint64) layer->p.geom.k * layer->p.geom.k * in->ne[0] * in->ne[1];
-  return CLAMP (NP_NN_COL_BUDGET / per_channel, 1, layer->p.channels);
+  const NpConvGeom *g = &layer->p.geom;
+  gint64 rows_of_col = layer->p.channels * g->k * g->k;
+  gint64 pixels = MAX (256, NP_NN_COL_BUDGET / rows_of_col);
+  gint64 band = MAX ((pixels + in->ne[0] - 1) / in->ne[0], (g->k + g->s - 1) / g->s);
+
+  return MIN (band, in->ne[1]);
 }
 
 static gsize
 convt_workspace (const NpLayer *layer, const NpTensor *const *in, const NpTensor *out, gint n_threads)
 {
-  return (gsize) (convt_block (layer, in[0]) * layer->p.geom.k * layer->p.geom.k
-                  * in[0]->ne[0] * in[0]->ne[1]);
+  return (gsize) (layer->p.channels * layer->p.geom.k * layer->p.geom.k
+                  * convt_band (layer, in[0]) * in[0]->ne[0]);
 }
 
 typedef struct
@@ -63,7 +72,9 @@ typedef struct
   const NpTensor  *in;
   NpTensor        *out;
   const NpCompute *compute;
-  gint64           block, n_blocks;
+  gint64           band, n_bands;
+  gint64           n_cblocks;
+  gint             parity;
 } ConvtJob;
 
 static void
@@ -73,39 +84,61 @@ convt_range (gsize start, gsize end, guint part, gpointer data)
   const NpLayer  *layer = job->layer;
   const NpTensor *in = job->in;
   NpTensor       *out = job->out;
-  gint    kk = layer->p.geom.k * layer->p.geom.k;
-  gint64  cin = in->ne[2], cout = layer->p.channels;
-  gint64  in_pixels = in->ne[0] * in->ne[1], out_pixels = out->ne[0] * out->ne[1];
+  gint64  kk = layer->p.geom.k * layer->p.geom.k, cout = layer->p.channels;
+  gint64  in_pixels = in->ne[0] * in->ne[1];
+  gint64  per_image = (job->n_bands + 1 - job->parity) / 2 * job->n_cblocks;
   gfloat *col = job->compute->workspace[part];
-  const gfloat *w = layer->params[0]->data, *bias = layer->params[1]->data;
 
   for (gsize i = start; i < end; i++)
     {
-      gint64  n = i / job->n_blocks, c0 = (i % job->n_blocks) * job->block;
-      gint64  c1 = MIN (cout, c0 + job->block);
-      gfloat *dst = np_tensor_at (out, 0, 0, c0, n);
+      gint64 n = i / per_image, j = i % per_image;
+      gint64 b = 2 * (j / job->n_cblocks) + job->parity, cb = j % job->n_cblocks;
+      gint64 c0 = cout * cb / job->n_cblocks, c1 = cout * (cb + 1) / job->n_cblocks;
+      gint64 r0 = b * job->band, r1 = MIN (in->ne[1], r0 + job->band);
+      gint64 p0 = r0 * in->ne[0], p1 = r1 * in->ne[0];
 
-      np_gemm (TRUE, FALSE, (c1 - c0) * kk, in_pixels, cin, 1.0f,
-               w + c0 * kk, cout * kk, np_tensor_at (in, 0, 0, 0, n), in_pixels,
-               0.0f, col, in_pixels);
-      for (gint64 o = c0; o < c1; o++)
-        {
-          gfloat *d = dst + (o - c0) * out_pixels;
-          for (gint64 j = 0; j < out_pixels; j++)
-            d[j] = bias[o];
-        }
-      np_col2im (col, c1 - c0, out->ne[1], out->ne[0], &layer->p.geom,
-                 in->ne[1], in->ne[0], dst);
+      np_gemm (TRUE, FALSE, (c1 - c0) * kk, p1 - p0, in->ne[2], 1.0f,
+               layer->params[0]->data + c0 * kk, cout * kk, np_tensor_at (in, 0, 0, 0, n) + p0, in_pixels,
+               0.0f, col, p1 - p0);
+      np_col2im (col, c1 - c0, out->ne[1], out->ne[0], &layer->p.geom, r0, r1 - r0, in->ne[0],
+                 np_tensor_at (out, 0, 0, c0, n));
+    }
+}
+
+typedef struct
+{
+  NpTensor     *out;
+  const gfloat *bias;
+} BiasJob;
+
+static void
+bias_range (gsize start, gsize end, guint part, gpointer data)
+{
+  const BiasJob *job = data;
+  gint64 pixels = job->out->ne[0] * job->out->ne[1], channels = job->out->ne[2];
+
+  for (gsize plane = start; plane < end; plane++)
+    {
+      gfloat *d = job->out->data + plane * pixels, b = job->bias[plane % channels];
+      for (gint64 j = 0; j < pixels; j++)
+        d[j] = b;
     }
 }
 
 static void
 convt_forward (NpLayer *layer, const NpTensor *const *in, NpTensor *out, const NpCompute *compute)
 {
-  ConvtJob job = { layer, in[0], out, compute, convt_block (layer, in[0]) };
+  ConvtJob job = { layer, in[0], out, compute, convt_band (layer, in[0]) };
+  BiasJob  bias = { out, layer->params[1]->data };
 
-  job.n_blocks = (layer->p.channels + job.block - 1) / job.block;
-  np_parallel_for (job.n_blocks * out->ne[3], 1, compute->n_threads, convt_range, &job);
+  /* col2im adds into the output: start from the bias. */
+  np_parallel_for (out->ne[2] * out->ne[3], 8, compute->n_threads, bias_range, &bias);
+  job.n_bands = (in[0]->ne[1] + job.band - 1) / job.band;
+  job.n_cblocks = MIN (layer->p.channels,
+                       MAX (1, compute->n_threads / MAX (1, job.n_bands / 2 * out->ne[3])));
+  for (job.parity = 0; job.parity < 2 && job.parity < job.n_bands; job.parity++)
+    np_parallel_for ((job.n_bands + 1 - job.parity) / 2 * job.n_cblocks * out->ne[3], 1,
+                     compute->n_threads, convt_range, &job);
 }
 
 const NpLayerClass np_convt_class = {

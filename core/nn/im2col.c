@@ -52,7 +52,7 @@ np_im2col (const gfloat *im, gint channels, gint h, gint w,
 
 void
 np_col2im (const gfloat *col, gint channels, gint h, gint w,
-           const NpConvGeom *g, gint oh, gint ow, gfloat *im)
+           const NpConvGeom *g, gint oy0, gint oh, gint ow, gfloat *im)
 {
   gsize ld = (gsize) oh * ow;
 
@@ -69,7 +69,7 @@ np_col2im (const gfloat *col, gint channels, gint h, gint w,
             gint ox_hi = last < 0 ? 0 : MIN (ow, last / g->s + 1);
             for (gint oy = 0; oy < oh; oy++)
               {
-                gint          iy = oy * g->s - g->pad0 + ky;
+                gint          iy = (oy0 + oy) * g->s - g->pad0 + ky;
                 const gfloat *s_row = src + (gsize) oy * ow;
                 gfloat       *row;
                 if (iy < 0 || iy >= h)

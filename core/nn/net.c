@@ -129,7 +129,7 @@ parse_key (NpNet *net, NpLayer *l, const char *key, const char *value, GError **
       /* "p=1" pads both sides; "p=1:2" pads 1 before and 2 after (Keras's
        * 'same' with an even kernel and stride 1). */
       g_auto(GStrv) parts = g_strsplit (value, ":", 3);
-      ok = g_strv_length (parts) <= 2 && parse_int (parts[0], 0, 64, &v)
+      ok = parts[0] && g_strv_length (parts) <= 2 && parse_int (parts[0], 0, 64, &v)
         && parse_int (parts[1] ? parts[1] : parts[0], 0, 64, &v2);
       l->p.geom.pad0 = (gint) v, l->p.geom.pad1 = ok ? (gint) v2 : 0;
     }

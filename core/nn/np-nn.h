@@ -95,12 +95,13 @@ np_conv_out_size (const NpConvGeom *g, gint64 in)
 
 /* im2col for one image: col[(c·k + ky)·k + kx][p - p0] for output pixels
  * p in [p0, p1) (p = oy·ow + ox), zero where the window leaves the image.
- * col2im is its adjoint: it adds col back into the image. */
+ * col2im is its adjoint for the output rows [oy0, oy0 + oh): it adds col
+ * back into the image. */
 void np_im2col (const gfloat *im, gint channels, gint h, gint w,
                 const NpConvGeom *g, gint oh, gint ow,
                 gint64 p0, gint64 p1, gfloat *col);
 void np_col2im (const gfloat *col, gint channels, gint h, gint w,
-                const NpConvGeom *g, gint oh, gint ow, gfloat *im);
+                const NpConvGeom *g, gint oy0, gint oh, gint ow, gfloat *im);
 
 /* ---- Layers ------------------------------------------------------------ */
 

@@ -146,7 +146,7 @@ test_col2im_adjoint (void)
 
   fill (x, c * h * w, 5), fill (y, rows * cols, 6);
   np_im2col (x, c, h, w, &g, oh, ow, 0, cols, col);
-  np_col2im (y, c, h, w, &g, oh, ow, back);
+  np_col2im (y, c, h, w, &g, 0, oh, ow, back);
   for (gsize i = 0; i < rows * cols; i++)
     lhs += (double) col[i] * y[i];
   for (gint i = 0; i < c * h * w; i++)
@@ -381,7 +381,7 @@ test_description_errors (void)
     "input c=3\nconv name=a out=4", "input c=3\nconv name=a out=4 k=3 s=0", "input c=3\nconcat",
     "input c=3\nconcat with=nobody", "input c=3\nrelu from=later\nrelu name=later", "input c=3\nrelu slope=1",
     "input c=3 name=x\nrelu name=x", "input c=3\nconv name=a out=4 k=3 p=1:2:3", "input c=3\nbatchnorm name=b eps=0",
-    "input c=3\nconv name=a out=4 k=3 bogus",
+    "input c=3\nconv name=a out=4 k=3 bogus", "input c=3\nconv name=a out=4 k=3 p=", "input c=3\nconv name=a out=4 k=3 p=:",
   };
 
   for (gsize i = 0; i < G_N_ELEMENTS (bad); i++)
