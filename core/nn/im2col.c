@@ -25,12 +25,24 @@ im2col_row (const gfloat *plane, gint h, gint w, const NpConvGeom *g,
         memset (out, 0, (ox1 - ox0) * sizeof (gfloat));
       else
         {
+          /* Only the first and last few columns can fall off the row: find
+           * the inside span once so the loop over it has no branch. */
           const gfloat *row = plane + (gsize) iy * w;
-          for (gint ox = ox0; ox < ox1; ox++)
-            {
-              gint ix = ox * g->s - g->pad0 + kx;
-              out[ox - ox0] = ix >= 0 && ix < w ? row[ix] : 0.0f;
-            }
+          gint first = g->pad0 - kx, last = w - 1 + g->pad0 - kx;
+          gint lo = first <= 0 ? 0 : (first + g->s - 1) / g->s;
+          gint hi = last < 0 ? 0 : last / g->s + 1;
+          gint a = CLAMP (lo, ox0, ox1), b = CLAMP (hi, a, ox1);
+          gint ox;
+
+          for (ox = ox0; ox < a; ox++)
+            out[ox - ox0] = 0.0f;
+          if (g->s == 1)
+            memcpy (out + (a - ox0), row + (a - first), (b - a) * sizeof (gfloat));
+          else
+            for (; ox < b; ox++)
+              out[ox - ox0] = row[ox * g->s - first];
+          for (ox = b; ox < ox1; ox++)
+            out[ox - ox0] = 0.0f;
         }
       p += ox1 - ox0;
     }
