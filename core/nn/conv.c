@@ -2,8 +2,8 @@
  *
  * out[o, p] = bias[o] + Σ_{c,ky,kx} W[o, c, ky, kx] · x[c, oy·s - pad0 + ky, ox·s - pad0 + kx]
  *
- * The output pixels of every image are split across threads, and each thread
- * lays out at most NP_NN_COL_BUDGET floats of columns at a time, so the
+ * The output pixels of every image are cut into blocks of at most
+ * NP_NN_COL_BUDGET floats of columns, shared out among the threads, so the
  * columns are still in cache when sgemm reads them and the workspace stays
  * small whatever the image size. */
 #include "np-nn-private.h"
@@ -73,31 +73,27 @@ conv_range (gsize start, gsize end, guint part, gpointer data)
   NpTensor      *out = job->out;
   gint64  pixels = out->ne[0] * out->ne[1];
   gint64  rows = in->ne[2] * layer->p.geom.k * layer->p.geom.k;
-  gint64  block = conv_block (layer, in);
+  gint64  block = conv_block (layer, in), n_blocks = (pixels + block - 1) / block;
   gfloat *col = job->compute->workspace[part];
   const gfloat *w = layer->params[0]->data, *bias = layer->params[1]->data;
 
-  /* [start, end) indexes (image, pixel) pairs, image-major. */
-  for (gsize i = start; i < end;)
+  /* Items are (image, block) pairs: the blocks do not depend on the thread
+   * count, so neither do the sums. */
+  for (gsize i = start; i < end; i++)
     {
-      gint64 n = i / pixels, p0 = i % pixels;
-      gint64 p1 = MIN (pixels, p0 + (gint64) (end - i));
-      for (gint64 b0 = p0; b0 < p1; b0 += block)
+      gint64  n = i / n_blocks, b0 = (i % n_blocks) * block, b1 = MIN (pixels, b0 + block);
+      gfloat *dst = np_tensor_at (out, 0, 0, 0, n) + b0;
+
+      np_im2col (np_tensor_at (in, 0, 0, 0, n), in->ne[2], in->ne[1], in->ne[0],
+                 &layer->p.geom, out->ne[1], out->ne[0], b0, b1, col);
+      np_gemm (FALSE, FALSE, layer->p.channels, b1 - b0, rows, 1.0f,
+               w, rows, col, b1 - b0, 0.0f, dst, pixels);
+      for (gint64 o = 0; o < layer->p.channels; o++)
         {
-          gint64  b1 = MIN (p1, b0 + block);
-          gfloat *dst = np_tensor_at (out, 0, 0, 0, n) + b0;
-          np_im2col (np_tensor_at (in, 0, 0, 0, n), in->ne[2], in->ne[1], in->ne[0],
-                     &layer->p.geom, out->ne[1], out->ne[0], b0, b1, col);
-          np_gemm (FALSE, FALSE, layer->p.channels, b1 - b0, rows, 1.0f,
-                   w, rows, col, b1 - b0, 0.0f, dst, pixels);
-          for (gint64 o = 0; o < layer->p.channels; o++)
-            {
-              gfloat *d = dst + o * pixels, b = bias[o];
-              for (gint64 j = 0; j < b1 - b0; j++)
-                d[j] += b;
-            }
+          gfloat *d = dst + o * pixels, b = bias[o];
+          for (gint64 j = 0; j < b1 - b0; j++)
+            d[j] += b;
         }
-      i += p1 - p0;
     }
 }
 
@@ -105,9 +101,9 @@ static void
 conv_forward (NpLayer *layer, const NpTensor *const *in, NpTensor *out, const NpCompute *compute)
 {
   ConvJob job = { layer, in[0], out, compute };
-  gsize   total = (gsize) (out->ne[0] * out->ne[1] * out->ne[3]);
+  gint64  pixels = out->ne[0] * out->ne[1], block = conv_block (layer, in[0]);
 
-  np_parallel_for (total, 256, compute->n_threads, conv_range, &job);
+  np_parallel_for ((pixels + block - 1) / block * out->ne[3], 1, compute->n_threads, conv_range, &job);
 }
 
 const NpLayerClass np_conv_class = {

@@ -9,8 +9,9 @@
  * channels (so neither operand is packed twice) and one col2im. Bands at
  * least k/s rows high touch disjoint output rows unless adjacent, so threads
  * run the even bands, then the odd ones, and never add into the same float.
- * Small inputs (deep layers) have fewer bands than threads: their output
- * channels are split too, which never overlap either. */
+ * Small inputs (deep layers) have few bands: their output channels are
+ * split too (they never overlap either), into a count that depends on the
+ * shape only, so results do not depend on the thread count. */
 #include "np-nn-private.h"
 
 static gint64
@@ -134,8 +135,8 @@ convt_forward (NpLayer *layer, const NpTensor *const *in, NpTensor *out, const N
   /* col2im adds into the output: start from the bias. */
   np_parallel_for (out->ne[2] * out->ne[3], 8, compute->n_threads, bias_range, &bias);
   job.n_bands = (in[0]->ne[1] + job.band - 1) / job.band;
-  job.n_cblocks = MIN (layer->p.channels,
-                       MAX (1, compute->n_threads / MAX (1, job.n_bands / 2 * out->ne[3])));
+  job.n_cblocks = MIN (layer->p.channels / 8 + 1,
+                       MAX (1, NP_NN_MIN_JOBS / MAX (1, job.n_bands / 2 * out->ne[3])));
   for (job.parity = 0; job.parity < 2 && job.parity < job.n_bands; job.parity++)
     np_parallel_for ((job.n_bands + 1 - job.parity) / 2 * job.n_cblocks * out->ne[3], 1,
                      compute->n_threads, convt_range, &job);

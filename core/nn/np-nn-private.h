@@ -18,6 +18,10 @@ extern const NpLayerClass np_input_class, np_conv_class, np_convt_class,
  * core's L2, so the columns are still cached when sgemm reads them. */
 #define NP_NN_COL_BUDGET (128 * 1024)
 
+/* Layers split work into at least this many pieces where they can, whatever
+ * the thread count, so the pieces (and the sums) never depend on it. */
+#define NP_NN_MIN_JOBS 4
+
 /* Helpers for the class tables. */
 gint64   np_nn_same_channels (const NpLayer *layer, const gint64 *in_channels);
 gboolean np_nn_same_shape    (const NpLayer *layer, const NpTensor *const *in,

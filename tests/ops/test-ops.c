@@ -2,7 +2,8 @@
  * for any thread count, tile size and processing chunk size.
  *
  * To cover a new op, add a row to `cases`: its name and the chain-syntax
- * properties to run it with. */
+ * properties to run it with (@SOURCE_ROOT@ stands for the source tree, for
+ * ops reading files such as models). */
 #include <gegl.h>
 #include <string.h>
 
@@ -14,6 +15,8 @@ typedef struct
 static const NpOpCase cases[] = {
   { "neuropaint:gray" },
   { "neuropaint:rgb-threshold threshold=120" },
+  { "neuropaint:generator model=@SOURCE_ROOT@/tests/data/generator-tiny.safetensors apply-filter=true" },
+  { "neuropaint:generator model=@SOURCE_ROOT@/tests/data/generator-tiny.safetensors tile-size=64 overlap=16" },
 };
 
 /* A deterministic test picture: gradients, a hard-edged disc and fine noise,
@@ -169,16 +172,24 @@ main (int argc, char **argv)
 
   for (gsize i = 0; i < G_N_ELEMENTS (cases); i++)
     {
-      g_auto(GStrv) words = g_strsplit (cases[i].chain, " ", 2);
-      g_autofree gchar *same = g_strdup_printf ("/ops/%s/same-bytes", words[0]);
-      g_autofree gchar *formats = g_strdup_printf ("/ops/%s/formats", words[0]);
-      g_autofree gchar *alpha = g_strdup_printf ("/ops/%s/alpha", words[0]);
+      const char *root = g_getenv ("NP_SOURCE_ROOT") ? g_getenv ("NP_SOURCE_ROOT") : ".";
+      g_auto(GStrv) parts = g_strsplit (cases[i].chain, "@SOURCE_ROOT@", -1);
+      NpOpCase *c = g_new0 (NpOpCase, 1);   /* lives as long as the tests */
+      g_auto(GStrv) words = NULL;
+      g_autofree gchar *same = NULL, *formats = NULL, *alpha = NULL;
+
+      c->chain = g_strjoinv (root, parts);
+      words = g_strsplit (c->chain, " ", 2);
+      /* Cases of one op with other properties get numbered paths. */
+      same = g_strdup_printf ("/ops/%s/%zu/same-bytes", words[0], i);
+      formats = g_strdup_printf ("/ops/%s/%zu/formats", words[0], i);
+      alpha = g_strdup_printf ("/ops/%s/%zu/alpha", words[0], i);
 
       if (!gegl_has_operation (words[0]))
         g_error ("%s is not loaded: is GEGL_PATH set to the build's operations?", words[0]);
-      g_test_add_data_func (same, &cases[i], test_same_bytes);
-      g_test_add_data_func (formats, &cases[i], test_formats);
-      g_test_add_data_func (alpha, &cases[i], test_alpha_kept);
+      g_test_add_data_func (same, c, test_same_bytes);
+      g_test_add_data_func (formats, c, test_formats);
+      g_test_add_data_func (alpha, c, test_alpha_kept);
     }
 
   {
