@@ -225,7 +225,7 @@ def main():
     if args.state_dict:
         sd = torch.load(args.state_dict, map_location="cpu")
         sd = {("m." + k if not k.startswith("m.") and k != "drop" else k): v for k, v in sd.items()}
-        model.load_state_dict(sd, strict=False)
+        model.load_state_dict(sd)
     elif args.random is not None:
         randomize(model, args.random)
     export(model, args.output, args.dtype, {"input_filter": args.input_filter, "batchnorm": args.batchnorm,
