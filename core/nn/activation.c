@@ -2,90 +2,132 @@
  * (the identity at inference, as PyTorch's eval mode and as the seed's Keras
  * Dropout outside training).
  *
- * One parallel loop serves them all; each kind only supplies its function. */
+ * One kernel serves them all, y = act(a·x + b): standalone layers call it
+ * with a = 1, b = 0; convolutions call it (through np_nn_epilogue) on each
+ * block of their output while it is in cache, with their bias and any batch
+ * norm folded into a and b, so a conv → batch norm → LeakyReLU chain costs
+ * no extra pass over memory. */
 #include "np-nn-private.h"
 
 #include <math.h>
 #include <string.h>
 
-typedef void (*PointFunc) (const gfloat *x, gfloat *y, gsize n, const NpLayerParams *p);
+void
+np_nn_pointwise (NpLayerKind kind, const NpLayerParams *p, gfloat a, gfloat b,
+                 const gfloat *x, gfloat *y, gsize n)
+{
+  gfloat slope = p->slope;
+
+  switch (kind)
+    {
+    case NP_LAYER_LRELU:
+      for (gsize i = 0; i < n; i++)
+        {
+          gfloat v = a * x[i] + b;
+          y[i] = v > 0 ? v : v * slope;
+        }
+      break;
+    case NP_LAYER_RELU:
+      for (gsize i = 0; i < n; i++)
+        {
+          gfloat v = a * x[i] + b;
+          y[i] = v > 0 ? v : 0.0f;
+        }
+      break;
+    case NP_LAYER_TANH:
+      for (gsize i = 0; i < n; i++)
+        y[i] = tanhf (a * x[i] + b);
+      break;
+    case NP_LAYER_SIGMOID:
+      for (gsize i = 0; i < n; i++)
+        y[i] = 1.0f / (1.0f + expf (-(a * x[i] + b)));
+      break;
+    default:
+      /* Dropout at inference, and batch norm's affine part. */
+      if (a == 1.0f && b == 0.0f)
+        {
+          if (x != y)
+            memcpy (y, x, n * sizeof (gfloat));
+        }
+      else
+        for (gsize i = 0; i < n; i++)
+          y[i] = a * x[i] + b;
+      break;
+    }
+}
+
+void
+np_nn_epilogue (const NpLayer *layer, gint64 channel, gfloat bias, gfloat *x, gsize n)
+{
+  /* The affine map a·x + b still to apply: the bias, then each batch norm. */
+  gfloat a = 1.0f, b = bias;
+
+  for (gint i = 0; i < layer->n_fused; i++)
+    {
+      const NpLayer *f = layer->fused[i];
+      NpLayerKind    kind = f->klass->kind;
+
+      if (kind == NP_LAYER_BATCHNORM)
+        {
+          gfloat gamma = f->params[0]->data[channel], beta = f->params[1]->data[channel];
+          gfloat mean = f->params[2]->data[channel], var = f->params[3]->data[channel];
+          gfloat scale = gamma / sqrtf (var + f->p.eps);
+          a *= scale;
+          b = b * scale + beta - mean * scale;
+        }
+      else if (kind != NP_LAYER_DROPOUT)
+        {
+          np_nn_pointwise (kind, &f->p, a, b, x, x, n);
+          a = 1.0f, b = 0.0f;
+        }
+    }
+  if (a != 1.0f || b != 0.0f)
+    np_nn_pointwise (NP_LAYER_DROPOUT, &layer->p, a, b, x, x, n);
+}
 
 typedef struct
 {
-  PointFunc            func;
-  const NpLayerParams *p;
-  const gfloat        *x;
-  gfloat              *y;
+  const NpLayer *layer;
+  const NpTensor *in;
+  NpTensor      *out;
 } PointJob;
 
 static void
 point_range (gsize start, gsize end, guint part, gpointer data)
 {
   const PointJob *job = data;
-  job->func (job->x + start, job->y + start, end - start, job->p);
-}
+  gsize per_image = job->in->ne[0] * job->in->ne[1] * job->in->ne[2];
 
-/* Pointwise layers run on contiguous tensors (the net allocates them so). */
-static void
-point_forward (PointFunc func, NpLayer *layer, const NpTensor *in, NpTensor *out, gint n_threads)
-{
-  PointJob job = { func, &layer->p, in->data, out->data };
-  np_parallel_for (np_tensor_n_elements (in), NP_NN_GRAIN, n_threads, point_range, &job);
-}
-
-static void
-lrelu (const gfloat *x, gfloat *y, gsize n, const NpLayerParams *p)
-{
-  for (gsize i = 0; i < n; i++)
-    y[i] = x[i] > 0 ? x[i] : x[i] * p->slope;
+  /* Items are floats over all images; images may sit apart (views into a
+   * concatenation), so cut ranges at image borders. */
+  for (gsize i = start; i < end;)
+    {
+      gsize n = i / per_image, j = i % per_image, len = MIN (end - i, per_image - j);
+      np_nn_pointwise (job->layer->klass->kind, &job->layer->p, 1.0f, 0.0f,
+                       np_tensor_at (job->in, 0, 0, 0, n) + j, np_tensor_at (job->out, 0, 0, 0, n) + j, len);
+      i += len;
+    }
 }
 
 static void
-relu (const gfloat *x, gfloat *y, gsize n, const NpLayerParams *p)
+point_forward (NpLayer *layer, const NpTensor *const *in, NpTensor *out, const NpCompute *compute)
 {
-  for (gsize i = 0; i < n; i++)
-    y[i] = x[i] > 0 ? x[i] : 0.0f;
+  PointJob job = { layer, in[0], out };
+  np_parallel_for (np_tensor_n_elements (in[0]), NP_NN_GRAIN, compute->n_threads, point_range, &job);
 }
 
-static void
-tanh_ (const gfloat *x, gfloat *y, gsize n, const NpLayerParams *p)
-{
-  for (gsize i = 0; i < n; i++)
-    y[i] = tanhf (x[i]);
-}
-
-static void
-sigmoid (const gfloat *x, gfloat *y, gsize n, const NpLayerParams *p)
-{
-  for (gsize i = 0; i < n; i++)
-    y[i] = 1.0f / (1.0f + expf (-x[i]));
-}
-
-static void
-identity (const gfloat *x, gfloat *y, gsize n, const NpLayerParams *p)
-{
-  if (x != y)
-    memcpy (y, x, n * sizeof (gfloat));
-}
-
-#define POINT_LAYER(name_, KIND, func_)                                              \
-  static void                                                                        \
-  name_##_forward (NpLayer *layer, const NpTensor *const *in, NpTensor *out,         \
-                   const NpCompute *compute)                                         \
-  {                                                                                  \
-    point_forward (func_, layer, in[0], out, compute->n_threads);                    \
-  }                                                                                  \
+#define POINT_LAYER(name_, KIND)                                                     \
   const NpLayerClass np_##name_##_class = {                                          \
     .kind = KIND,                                                                    \
     .out_channels = np_nn_same_channels,                                             \
     .shape = np_nn_same_shape,                                                       \
     .param_shapes = np_nn_no_params,                                                 \
-    .forward = name_##_forward,                                                      \
+    .forward = point_forward,                                                        \
     .in_place = TRUE,                                                                \
   };
 
-POINT_LAYER (lrelu,   NP_LAYER_LRELU,   lrelu)
-POINT_LAYER (relu,    NP_LAYER_RELU,    relu)
-POINT_LAYER (tanh,    NP_LAYER_TANH,    tanh_)
-POINT_LAYER (sigmoid, NP_LAYER_SIGMOID, sigmoid)
-POINT_LAYER (dropout, NP_LAYER_DROPOUT, identity)
+POINT_LAYER (lrelu,   NP_LAYER_LRELU)
+POINT_LAYER (relu,    NP_LAYER_RELU)
+POINT_LAYER (tanh,    NP_LAYER_TANH)
+POINT_LAYER (sigmoid, NP_LAYER_SIGMOID)
+POINT_LAYER (dropout, NP_LAYER_DROPOUT)

@@ -89,11 +89,7 @@ conv_range (gsize start, gsize end, guint part, gpointer data)
       np_gemm (FALSE, FALSE, layer->p.channels, b1 - b0, rows, 1.0f,
                w, rows, col, b1 - b0, 0.0f, dst, pixels);
       for (gint64 o = 0; o < layer->p.channels; o++)
-        {
-          gfloat *d = dst + o * pixels, b = bias[o];
-          for (gint64 j = 0; j < b1 - b0; j++)
-            d[j] += b;
-        }
+        np_nn_epilogue (layer, o, bias[o], dst + o * pixels, b1 - b0);
     }
 }
 
@@ -114,4 +110,5 @@ const NpLayerClass np_conv_class = {
   .param_shapes = conv_param_shapes,
   .workspace = conv_workspace,
   .forward = conv_forward,
+  .fuses_pointwise = TRUE,
 };

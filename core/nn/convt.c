@@ -14,6 +14,8 @@
  * shape only, so results do not depend on the thread count. */
 #include "np-nn-private.h"
 
+#include <string.h>
+
 static gint64
 convt_out_channels (const NpLayer *layer, const gint64 *in_channels)
 {
@@ -108,21 +110,26 @@ convt_range (gsize start, gsize end, guint part, gpointer data)
 
 typedef struct
 {
-  NpTensor     *out;
-  const gfloat *bias;
-} BiasJob;
+  const NpLayer *layer;
+  NpTensor      *out;
+  gboolean       finish;
+} PlaneJob;
 
+/* Before: zero the output planes col2im adds into; after: bias and the
+ * fused pointwise layers, one plane (in cache) at a time. */
 static void
-bias_range (gsize start, gsize end, guint part, gpointer data)
+plane_range (gsize start, gsize end, guint part, gpointer data)
 {
-  const BiasJob *job = data;
+  const PlaneJob *job = data;
   gint64 pixels = job->out->ne[0] * job->out->ne[1], channels = job->out->ne[2];
 
   for (gsize plane = start; plane < end; plane++)
     {
-      gfloat *d = job->out->data + plane * pixels, b = job->bias[plane % channels];
-      for (gint64 j = 0; j < pixels; j++)
-        d[j] = b;
+      gfloat *d = np_tensor_at (job->out, 0, 0, plane % channels, plane / channels);
+      if (job->finish)
+        np_nn_epilogue (job->layer, plane % channels, job->layer->params[1]->data[plane % channels], d, pixels);
+      else
+        memset (d, 0, pixels * sizeof (gfloat));
     }
 }
 
@@ -130,16 +137,17 @@ static void
 convt_forward (NpLayer *layer, const NpTensor *const *in, NpTensor *out, const NpCompute *compute)
 {
   ConvtJob job = { layer, in[0], out, compute, convt_band (layer, in[0]) };
-  BiasJob  bias = { out, layer->params[1]->data };
+  PlaneJob planes = { layer, out, FALSE };
 
-  /* col2im adds into the output: start from the bias. */
-  np_parallel_for (out->ne[2] * out->ne[3], 8, compute->n_threads, bias_range, &bias);
+  np_parallel_for (out->ne[2] * out->ne[3], 8, compute->n_threads, plane_range, &planes);
   job.n_bands = (in[0]->ne[1] + job.band - 1) / job.band;
   job.n_cblocks = MIN (layer->p.channels / 8 + 1,
                        MAX (1, NP_NN_MIN_JOBS / MAX (1, job.n_bands / 2 * out->ne[3])));
   for (job.parity = 0; job.parity < 2 && job.parity < job.n_bands; job.parity++)
     np_parallel_for ((job.n_bands + 1 - job.parity) / 2 * job.n_cblocks * out->ne[3], 1,
                      compute->n_threads, convt_range, &job);
+  planes.finish = TRUE;
+  np_parallel_for (out->ne[2] * out->ne[3], 8, compute->n_threads, plane_range, &planes);
 }
 
 const NpLayerClass np_convt_class = {
@@ -150,4 +158,5 @@ const NpLayerClass np_convt_class = {
   .param_shapes = convt_param_shapes,
   .workspace = convt_workspace,
   .forward = convt_forward,
+  .fuses_pointwise = TRUE,
 };

@@ -667,6 +667,42 @@ plan (NpNet *net, const NpTensor *const *inputs, gint n_inputs, gint n_threads, 
   return TRUE;
 }
 
+/* Which pointwise layers each convolution applies itself: those that follow
+ * it in place as the only reader of the previous one's output, so nobody can
+ * see the output before they ran. Batch norm folds in only on running
+ * statistics (batch statistics need the whole output first). */
+static void
+plan_fusion (NpNet *net)
+{
+  for (guint i = 0; i < net->layers->len; i++)
+    {
+      NpLayer *l = g_ptr_array_index (net->layers, i);
+      l->n_fused = 0;
+      l->is_fused = FALSE;
+    }
+  for (guint i = 0; i < net->layers->len; i++)
+    {
+      NpLayer *l = g_ptr_array_index (net->layers, i);
+      guint    last = i;
+
+      if (!l->klass->fuses_pointwise)
+        continue;
+      for (guint j = i + 1; j < net->layers->len && l->n_fused < NP_LAYER_MAX_FUSED; j++)
+        {
+          NpLayer *f = g_ptr_array_index (net->layers, j);
+          NpLayerKind kind = f->klass->kind;
+
+          if (f->n_inputs != 1 || f->inputs[0] != (gint) last || net->n_consumers[last] != 1
+              || !f->klass->in_place || net->outputs[j]->data != net->outputs[last]->data
+              || (kind == NP_LAYER_BATCHNORM && net->bn_mode != NP_BN_RUNNING))
+            break;
+          l->fused[l->n_fused++] = f;
+          f->is_fused = TRUE;
+          last = j;
+        }
+    }
+}
+
 const NpTensor *
 np_net_forward (NpNet *net, const NpTensor *const *inputs, gint n_inputs,
                 gint n_threads, GError **error)
@@ -679,13 +715,14 @@ np_net_forward (NpNet *net, const NpTensor *const *inputs, gint n_inputs,
   if (!plan (net, inputs, n_inputs, n_threads, error))
     return NULL;
   compute = (NpCompute) { n_threads, net->workspace, net->bn_mode };
+  plan_fusion (net);
 
   for (guint i = 0; i < net->layers->len; i++)
     {
       NpLayer        *l = g_ptr_array_index (net->layers, i);
       const NpTensor *in[NP_LAYER_MAX_INPUTS];
 
-      if (l->klass->kind == NP_LAYER_INPUT)
+      if (l->klass->kind == NP_LAYER_INPUT || l->is_fused)
         continue;
       for (int j = 0; j < l->n_inputs; j++)
         in[j] = net->outputs[l->inputs[j]];

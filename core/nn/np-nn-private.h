@@ -22,6 +22,14 @@ extern const NpLayerClass np_input_class, np_conv_class, np_convt_class,
  * the thread count, so the pieces (and the sums) never depend on it. */
 #define NP_NN_MIN_JOBS 4
 
+/* y = act(a·x + b) for a pointwise kind (the identity for dropout). */
+void     np_nn_pointwise     (NpLayerKind kind, const NpLayerParams *p, gfloat a, gfloat b,
+                              const gfloat *x, gfloat *y, gsize n);
+/* Adds bias to n outputs of `channel` and applies the layer's fused
+ * pointwise layers, in place. */
+void     np_nn_epilogue      (const NpLayer *layer, gint64 channel, gfloat bias,
+                              gfloat *x, gsize n);
+
 /* Helpers for the class tables. */
 gint64   np_nn_same_channels (const NpLayer *layer, const gint64 *in_channels);
 gboolean np_nn_same_shape    (const NpLayer *layer, const NpTensor *const *in,

@@ -148,6 +148,7 @@ typedef struct
 
 #define NP_LAYER_MAX_INPUTS 2
 #define NP_LAYER_MAX_PARAMS 4
+#define NP_LAYER_MAX_FUSED  4
 
 typedef struct
 {
@@ -176,6 +177,9 @@ typedef struct
   void     (*update)    (NpLayer *layer, gfloat learning_rate);
   /* Output may share its input's memory (pointwise layers). */
   gboolean in_place;
+  /* Forward applies the layer's `fused` pointwise layers to its output while
+   * it is still in cache (convolutions). */
+  gboolean fuses_pointwise;
 } NpLayerClass;
 
 /* Hyper-parameters, read from the description line (unused ones stay 0). */
@@ -198,6 +202,13 @@ struct _NpLayer
   NpLayerParams p;
   gint          n_params;
   NpTensor     *params[NP_LAYER_MAX_PARAMS];
+  /* Set by the network before each run: the pointwise layers (batch norm on
+   * running statistics, activations, dropout) right after this one that its
+   * forward applies itself, and whether this layer is one of them (its own
+   * forward is then skipped). */
+  gint          n_fused;
+  NpLayer      *fused[NP_LAYER_MAX_FUSED];
+  gboolean      is_fused;
 };
 
 extern const NpLayerClass *const np_layer_classes[NP_LAYER_COUNT];
