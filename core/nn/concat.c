@@ -31,7 +31,8 @@ concat_forward (NpLayer *layer, const NpTensor *const *in, NpTensor *out, const 
 {
   for (gint64 n = 0; n < out->ne[3]; n++)
     {
-      gsize a = in[0]->nb[3], b = in[1]->nb[3];
+      gsize a = in[0]->ne[0] * in[0]->ne[1] * in[0]->ne[2] * sizeof (gfloat);
+      gsize b = in[1]->ne[0] * in[1]->ne[1] * in[1]->ne[2] * sizeof (gfloat);
       /* Skipped when the producer already wrote into our memory. */
       if (np_tensor_at (in[0], 0, 0, 0, n) != np_tensor_at (out, 0, 0, 0, n))
         memcpy (np_tensor_at (out, 0, 0, 0, n), np_tensor_at (in[0], 0, 0, 0, n), a);

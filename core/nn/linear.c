@@ -40,8 +40,9 @@ linear_forward (NpLayer *layer, const NpTensor *const *in, NpTensor *out, const 
 
   for (gint64 i = 0; i < n; i++)
     memcpy (out->data + i * m, layer->params[1]->data, m * sizeof (gfloat));
-  np_gemm (FALSE, TRUE, n, m, k, 1.0f, in[0]->data, k, layer->params[0]->data, k,
-           1.0f, out->data, m);
+  /* Rows at the input's image stride: it may be a view into a concatenation. */
+  np_gemm (FALSE, TRUE, n, m, k, 1.0f, in[0]->data, in[0]->nb[3] / sizeof (gfloat),
+           layer->params[0]->data, k, 1.0f, out->data, m);
 }
 
 const NpLayerClass np_linear_class = {

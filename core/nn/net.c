@@ -588,10 +588,65 @@ plan_shapes (NpNet *net, const NpTensor *const *inputs, gint n_inputs,
   return TRUE;
 }
 
+/* Lets the producers of a concatenation's inputs write straight into its
+ * output, so the concatenation copies nothing (the U-Net's decoder output and
+ * its encoder skip both land in place). root[i] is the layer owning the
+ * memory layer i writes (itself, or the producer it runs in place on). A
+ * root moves into a concatenation only if all layers on its memory run
+ * before it and nobody reads them after it, since layers running in place
+ * on the concatenation (its ReLU) overwrite them. Later concatenations go
+ * first, so one nested in another still finds its final address. */
+static void
+place_concat_inputs (NpNet *net, const gint *root)
+{
+  guint n = net->layers->len;
+
+  for (gint c = (gint) n - 1; c >= 0; c--)
+    {
+      NpLayer  *cat = g_ptr_array_index (net->layers, c);
+      NpTensor *out = net->outputs[c];
+      gint64    offset = 0;
+
+      if (cat->klass->kind != NP_LAYER_CONCAT || root[c] != c)
+        continue;
+      for (gint j = 0; j < 2; j++)
+        {
+          gint     r = root[cat->inputs[j]];
+          gboolean ok = r >= 0 && net->owns_output[r];
+          NpTensor view;
+
+          for (guint k = 0; k < n && ok; k++)
+            {
+              NpLayer *l = g_ptr_array_index (net->layers, k);
+              if (root[k] == r && (gint) k > c)
+                ok = FALSE;
+              for (gint m = 0; m < l->n_inputs && ok; m++)
+                if (root[l->inputs[m]] == r && (gint) k > c)
+                  ok = FALSE;
+            }
+          if (ok)
+            {
+              view = *net->outputs[r];
+              view.data = np_tensor_at (out, 0, 0, offset, 0);
+              view.nb[3] = out->nb[3];
+              view.owns_data = FALSE;
+              np_tensor_free (net->outputs[r]);
+              net->outputs[r] = g_new (NpTensor, 1);
+              net->owns_output[r] = FALSE;
+              for (guint k = 0; k < n; k++)
+                if (root[k] == r)
+                  *net->outputs[k] = view;
+            }
+          offset += net->outputs[cat->inputs[j]]->ne[2];
+        }
+    }
+}
+
 static gboolean
 plan (NpNet *net, const NpTensor *const *inputs, gint n_inputs, gint n_threads, GError **error)
 {
   g_autofree NpTensor *shapes = g_new0 (NpTensor, net->layers->len);
+  g_autofree gint *root = NULL;
   gint64 key[NP_LAYER_MAX_INPUTS * 4] = { 0 };
   gsize  need = 0;
 
@@ -605,18 +660,23 @@ plan (NpNet *net, const NpTensor *const *inputs, gint n_inputs, gint n_threads, 
         return FALSE;
       net->outputs = g_new0 (NpTensor *, net->layers->len);
       net->owns_output = g_new0 (gboolean, net->layers->len);
+      root = g_new (gint, net->layers->len);
       for (guint i = 0; i < net->layers->len; i++)
         {
           NpLayer *l = g_ptr_array_index (net->layers, i);
           gint     src = l->n_inputs ? l->inputs[0] : -1;
 
+          root[i] = (gint) i;
           if (l->klass->kind == NP_LAYER_INPUT)
-            net->outputs[i] = g_new0 (NpTensor, 1);   /* set to the caller's tensor */
-          else if (l->klass->in_place && net->n_consumers[src] == 1
-                   && ((NpLayer *) g_ptr_array_index (net->layers, src))->klass->kind != NP_LAYER_INPUT)
+            {
+              net->outputs[i] = g_new0 (NpTensor, 1);   /* set to the caller's tensor */
+              root[i] = -1;
+            }
+          else if (l->klass->in_place && net->n_consumers[src] == 1 && root[src] >= 0)
             {
               net->outputs[i] = g_new (NpTensor, 1);
               *net->outputs[i] = *net->outputs[src];
+              root[i] = root[src];
             }
           else
             {
@@ -630,6 +690,7 @@ plan (NpNet *net, const NpTensor *const *inputs, gint n_inputs, gint n_threads, 
               net->owns_output[i] = TRUE;
             }
         }
+      place_concat_inputs (net, root);
       memcpy (net->plan_ne, key, sizeof key);
       net->plan_inputs = n_inputs;
     }

@@ -25,12 +25,12 @@ upsample_range (gsize start, gsize end, guint part, gpointer data)
   const UpJob *job = data;
   gint64 w = job->in->ne[0], h = job->in->ne[1], ow = w * job->f;
 
-  /* Items are input rows over all channels and images (contiguous tensors). */
+  /* Items are input rows over all channels and images. */
   for (gsize r = start; r < end; r++)
     {
-      const gfloat *x = job->in->data + r * w;
-      gint64  plane = r / h, y = r % h;
-      gfloat *row = job->out->data + (plane * h * job->f + y * job->f) * ow;
+      gint64  plane = r / h, y = r % h, c = plane % job->in->ne[2], n = plane / job->in->ne[2];
+      const gfloat *x = np_tensor_at (job->in, 0, y, c, n);
+      gfloat *row = np_tensor_at (job->out, 0, y * job->f, c, n);
       for (gint64 i = 0; i < ow; i++)
         row[i] = x[i / job->f];
       for (gint k = 1; k < job->f; k++)
