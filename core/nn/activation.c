@@ -116,6 +116,58 @@ point_forward (NpLayer *layer, const NpTensor *const *in, NpTensor *out, const N
   np_parallel_for (np_tensor_n_elements (in[0]), NP_NN_GRAIN, compute->n_threads, point_range, &job);
 }
 
+/* dx += dy · f'(x), written with whichever of x and y = f(x) is simpler. */
+static void
+point_backward (NpLayer *layer, const NpTensor *const *in, const NpTensor *out,
+                const NpTensor *d_out, NpTensor *const *d_in, const NpCompute *compute)
+{
+  gint64 per_image = in[0]->ne[0] * in[0]->ne[1] * in[0]->ne[2];
+  gfloat slope = layer->p.slope;
+
+  if (d_in[0] == NULL)
+    return;
+  for (gint64 n = 0; n < in[0]->ne[3]; n++)
+    {
+      const gfloat *x = np_tensor_at (in[0], 0, 0, 0, n), *y = np_tensor_at (out, 0, 0, 0, n);
+      const gfloat *dy = np_tensor_at (d_out, 0, 0, 0, n);
+      gfloat       *dx = np_tensor_at (d_in[0], 0, 0, 0, n);
+
+      for (gint64 i = 0; i < per_image; i++)
+        switch (layer->klass->kind)
+          {
+          case NP_LAYER_LRELU:   dx[i] += x[i] > 0 ? dy[i] : dy[i] * slope; break;
+          case NP_LAYER_RELU:    dx[i] += x[i] > 0 ? dy[i] : 0.0f; break;
+          case NP_LAYER_TANH:    dx[i] += dy[i] * (1 - y[i] * y[i]); break;
+          case NP_LAYER_SIGMOID: dx[i] += dy[i] * y[i] * (1 - y[i]); break;
+          default:               dx[i] += dy[i]; break;
+          }
+    }
+}
+
+void
+np_nn_accumulate (NpTensor *dst, const NpTensor *src)
+{
+  gint64 plane = src->ne[0] * src->ne[1];
+
+  for (gint64 n = 0; n < src->ne[3]; n++)
+    for (gint64 c = 0; c < src->ne[2]; c++)
+      {
+        gfloat       *d = np_tensor_at (dst, 0, 0, c, n);
+        const gfloat *s = np_tensor_at (src, 0, 0, c, n);
+        for (gint64 i = 0; i < plane; i++)
+          d[i] += s[i];
+      }
+}
+
+void
+np_nn_sgd_update (NpLayer *layer, gfloat learning_rate)
+{
+  for (gint j = 0; j < layer->n_params; j++)
+    if (layer->grads[j])
+      for (gint64 i = 0; i < np_tensor_n_elements (layer->params[j]); i++)
+        layer->params[j]->data[i] -= learning_rate * layer->grads[j]->data[i];
+}
+
 #define POINT_LAYER(name_, KIND)                                                     \
   const NpLayerClass np_##name_##_class = {                                          \
     .kind = KIND,                                                                    \
@@ -123,6 +175,7 @@ point_forward (NpLayer *layer, const NpTensor *const *in, NpTensor *out, const N
     .shape = np_nn_same_shape,                                                       \
     .param_shapes = np_nn_no_params,                                                 \
     .forward = point_forward,                                                        \
+    .backward = point_backward,                                                      \
     .in_place = TRUE,                                                                \
   };
 

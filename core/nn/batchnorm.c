@@ -77,6 +77,66 @@ bn_forward (NpLayer *layer, const NpTensor *const *in, NpTensor *out, const NpCo
   np_parallel_for (in[0]->ne[2], grain, compute->n_threads, bn_range, &job);
 }
 
+/* Per channel, with x̂ = (x - mean)/σ over the M = N·H·W values:
+ * dβ += Σ dy, dγ += Σ dy·x̂, and dx += γ/σ · (dy - Σdy/M - x̂ · Σ(dy·x̂)/M)
+ * on batch statistics (mean and σ depend on x), dx += γ/σ · dy on running
+ * ones. */
+static void
+bn_backward (NpLayer *layer, const NpTensor *const *in, const NpTensor *out,
+             const NpTensor *d_out, NpTensor *const *d_in, const NpCompute *compute)
+{
+  const NpTensor *x = in[0];
+  gint64  pixels = x->ne[0] * x->ne[1], m = pixels * x->ne[3];
+
+  for (gint64 c = 0; c < x->ne[2]; c++)
+    {
+      double mean = layer->params[2]->data[c], var = layer->params[3]->data[c];
+      double sum_dy = 0, sum_dy_xhat = 0, sigma, gamma = layer->params[0]->data[c];
+
+      if (compute->bn_mode == NP_BN_BATCH)
+        {
+          double sum = 0, sq = 0;
+          for (gint64 n = 0; n < x->ne[3]; n++)
+            for (gint64 j = 0; j < pixels; j++)
+              sum += np_tensor_at (x, 0, 0, c, n)[j];
+          mean = sum / m;
+          for (gint64 n = 0; n < x->ne[3]; n++)
+            for (gint64 j = 0; j < pixels; j++)
+              {
+                double d = np_tensor_at (x, 0, 0, c, n)[j] - mean;
+                sq += d * d;
+              }
+          var = sq / m;
+        }
+      sigma = sqrt (var + layer->p.eps);
+      for (gint64 n = 0; n < x->ne[3]; n++)
+        {
+          const gfloat *xs = np_tensor_at (x, 0, 0, c, n), *dy = np_tensor_at (d_out, 0, 0, c, n);
+          for (gint64 j = 0; j < pixels; j++)
+            {
+              sum_dy += dy[j];
+              sum_dy_xhat += dy[j] * (xs[j] - mean) / sigma;
+            }
+        }
+      layer->grads[0]->data[c] += (gfloat) sum_dy_xhat;
+      layer->grads[1]->data[c] += (gfloat) sum_dy;
+      if (d_in[0] == NULL)
+        continue;
+      for (gint64 n = 0; n < x->ne[3]; n++)
+        {
+          const gfloat *xs = np_tensor_at (x, 0, 0, c, n), *dy = np_tensor_at (d_out, 0, 0, c, n);
+          gfloat       *dx = np_tensor_at (d_in[0], 0, 0, c, n);
+          for (gint64 j = 0; j < pixels; j++)
+            {
+              double g = dy[j];
+              if (compute->bn_mode == NP_BN_BATCH)
+                g -= (sum_dy + (xs[j] - mean) / sigma * sum_dy_xhat) / m;
+              dx[j] += (gfloat) (gamma / sigma * g);
+            }
+        }
+    }
+}
+
 const NpLayerClass np_batchnorm_class = {
   .kind = NP_LAYER_BATCHNORM,
   .param_names = { "weight", "bias", "running_mean", "running_var" },
@@ -84,5 +144,7 @@ const NpLayerClass np_batchnorm_class = {
   .shape = np_nn_same_shape,
   .param_shapes = bn_param_shapes,
   .forward = bn_forward,
+  .backward = bn_backward,
+  .update = np_nn_sgd_update,
   .in_place = TRUE,
 };

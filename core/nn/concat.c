@@ -41,10 +41,25 @@ concat_forward (NpLayer *layer, const NpTensor *const *in, NpTensor *out, const 
     }
 }
 
+static void
+concat_backward (NpLayer *layer, const NpTensor *const *in, const NpTensor *out,
+                 const NpTensor *d_out, NpTensor *const *d_in, const NpCompute *compute)
+{
+  for (int j = 0; j < 2; j++)
+    if (d_in[j])
+      {
+        NpTensor part = *d_out;
+        part.data = np_tensor_at (d_out, 0, 0, j ? in[0]->ne[2] : 0, 0);
+        part.ne[2] = in[j]->ne[2];
+        np_nn_accumulate (d_in[j], &part);
+      }
+}
+
 const NpLayerClass np_concat_class = {
   .kind = NP_LAYER_CONCAT,
   .out_channels = concat_out_channels,
   .shape = concat_shape,
   .param_shapes = np_nn_no_params,
   .forward = concat_forward,
+  .backward = concat_backward,
 };

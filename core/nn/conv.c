@@ -102,6 +102,42 @@ conv_forward (NpLayer *layer, const NpTensor *const *in, NpTensor *out, const Np
   np_parallel_for ((pixels + block - 1) / block * out->ne[3], 1, compute->n_threads, conv_range, &job);
 }
 
+/* dW += dy · colᵀ, db += Σ dy, and dx += col2im (Wᵀ · dy), image by image
+ * with whole-image columns (training runs on small crops). */
+static void
+conv_backward (NpLayer *layer, const NpTensor *const *in, const NpTensor *out,
+               const NpTensor *d_out, NpTensor *const *d_in, const NpCompute *compute)
+{
+  const NpTensor *x = in[0];
+  gint64  pixels = out->ne[0] * out->ne[1], channels = layer->p.channels;
+  gint64  rows = x->ne[2] * layer->p.geom.k * layer->p.geom.k;
+  g_autofree gfloat *col = g_new (gfloat, rows * pixels);
+
+  for (gint64 n = 0; n < x->ne[3]; n++)
+    {
+      const gfloat *dy = np_tensor_at (d_out, 0, 0, 0, n);
+
+      np_im2col (np_tensor_at (x, 0, 0, 0, n), x->ne[2], x->ne[1], x->ne[0], &layer->p.geom,
+                 out->ne[1], out->ne[0], 0, pixels, col);
+      np_gemm (FALSE, TRUE, channels, rows, pixels, 1.0f, dy, pixels, col, pixels,
+               1.0f, layer->grads[0]->data, rows);
+      for (gint64 o = 0; o < channels; o++)
+        {
+          double sum = 0;
+          for (gint64 j = 0; j < pixels; j++)
+            sum += dy[o * pixels + j];
+          layer->grads[1]->data[o] += (gfloat) sum;
+        }
+      if (d_in[0])
+        {
+          np_gemm (TRUE, FALSE, rows, pixels, channels, 1.0f, layer->params[0]->data, rows,
+                   dy, pixels, 0.0f, col, pixels);
+          np_col2im (col, x->ne[2], x->ne[1], x->ne[0], &layer->p.geom, 0, out->ne[1], out->ne[0],
+                     np_tensor_at (d_in[0], 0, 0, 0, n));
+        }
+    }
+}
+
 const NpLayerClass np_conv_class = {
   .kind = NP_LAYER_CONV,
   .param_names = { "weight", "bias" },
@@ -110,5 +146,7 @@ const NpLayerClass np_conv_class = {
   .param_shapes = conv_param_shapes,
   .workspace = conv_workspace,
   .forward = conv_forward,
+  .backward = conv_backward,
+  .update = np_nn_sgd_update,
   .fuses_pointwise = TRUE,
 };

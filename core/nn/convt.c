@@ -150,6 +150,38 @@ convt_forward (NpLayer *layer, const NpTensor *const *in, NpTensor *out, const N
   np_parallel_for (out->ne[2] * out->ne[3], 8, compute->n_threads, plane_range, &planes);
 }
 
+/* With dcol = im2col (dy) (the forward's col2im, reversed):
+ * dx += W · dcol, dW += x · dcolᵀ, db += Σ dy. */
+static void
+convt_backward (NpLayer *layer, const NpTensor *const *in, const NpTensor *out,
+                const NpTensor *d_out, NpTensor *const *d_in, const NpCompute *compute)
+{
+  const NpTensor *x = in[0];
+  gint64  kk = layer->p.geom.k * layer->p.geom.k, cout = layer->p.channels, cin = x->ne[2];
+  gint64  in_pixels = x->ne[0] * x->ne[1], out_pixels = out->ne[0] * out->ne[1];
+  g_autofree gfloat *col = g_new (gfloat, cout * kk * in_pixels);
+
+  for (gint64 n = 0; n < x->ne[3]; n++)
+    {
+      const gfloat *dy = np_tensor_at (d_out, 0, 0, 0, n);
+
+      np_im2col (dy, cout, out->ne[1], out->ne[0], &layer->p.geom, x->ne[1], x->ne[0],
+                 0, in_pixels, col);
+      if (d_in[0])
+        np_gemm (FALSE, FALSE, cin, in_pixels, cout * kk, 1.0f, layer->params[0]->data, cout * kk,
+                 col, in_pixels, 1.0f, np_tensor_at (d_in[0], 0, 0, 0, n), in_pixels);
+      np_gemm (FALSE, TRUE, cin, cout * kk, in_pixels, 1.0f, np_tensor_at (x, 0, 0, 0, n), in_pixels,
+               col, in_pixels, 1.0f, layer->grads[0]->data, cout * kk);
+      for (gint64 o = 0; o < cout; o++)
+        {
+          double sum = 0;
+          for (gint64 j = 0; j < out_pixels; j++)
+            sum += dy[o * out_pixels + j];
+          layer->grads[1]->data[o] += (gfloat) sum;
+        }
+    }
+}
+
 const NpLayerClass np_convt_class = {
   .kind = NP_LAYER_CONVT,
   .param_names = { "weight", "bias" },
@@ -158,5 +190,7 @@ const NpLayerClass np_convt_class = {
   .param_shapes = convt_param_shapes,
   .workspace = convt_workspace,
   .forward = convt_forward,
+  .backward = convt_backward,
+  .update = np_nn_sgd_update,
   .fuses_pointwise = TRUE,
 };

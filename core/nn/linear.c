@@ -45,6 +45,23 @@ linear_forward (NpLayer *layer, const NpTensor *const *in, NpTensor *out, const 
            layer->params[0]->data, k, 1.0f, out->data, m);
 }
 
+/* dx += dy · W, dW += dyᵀ · x, db += Σ dy. */
+static void
+linear_backward (NpLayer *layer, const NpTensor *const *in, const NpTensor *out,
+                 const NpTensor *d_out, NpTensor *const *d_in, const NpCompute *compute)
+{
+  gint64 n = in[0]->ne[3], k = in[0]->ne[2], m = layer->p.channels;
+  gint   ldx = in[0]->nb[3] / sizeof (gfloat);
+
+  if (d_in[0])
+    np_gemm (FALSE, FALSE, n, k, m, 1.0f, d_out->data, m, layer->params[0]->data, k,
+             1.0f, d_in[0]->data, d_in[0]->nb[3] / sizeof (gfloat));
+  np_gemm (TRUE, FALSE, m, k, n, 1.0f, d_out->data, m, in[0]->data, ldx, 1.0f, layer->grads[0]->data, k);
+  for (gint64 i = 0; i < n; i++)
+    for (gint64 o = 0; o < m; o++)
+      layer->grads[1]->data[o] += d_out->data[i * m + o];
+}
+
 const NpLayerClass np_linear_class = {
   .kind = NP_LAYER_LINEAR,
   .param_names = { "weight", "bias" },
@@ -52,4 +69,6 @@ const NpLayerClass np_linear_class = {
   .shape = linear_shape,
   .param_shapes = linear_param_shapes,
   .forward = linear_forward,
+  .backward = linear_backward,
+  .update = np_nn_sgd_update,
 };

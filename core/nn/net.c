@@ -20,12 +20,14 @@ struct _NpNet
   gint       *n_consumers;     /* how many layers read each layer's output */
   GHashTable *metadata;
   NpBnMode    bn_mode;
+  gboolean    training;
 
   /* The plan for the last input shape. */
   gint64      plan_ne[NP_LAYER_MAX_INPUTS * 4];
   gint        plan_inputs;
   NpTensor  **outputs;         /* per layer; aliases where in place */
   gboolean   *owns_output;
+  NpTensor  **d_outputs;       /* gradients, per layer (training) */
   gfloat    **workspace;
   gsize       workspace_size;
   gint        workspace_threads;
@@ -91,7 +93,10 @@ layer_free (gpointer data)
   NpLayer *layer = data;
 
   for (int i = 0; i < layer->n_params; i++)
-    np_tensor_free (layer->params[i]);
+    {
+      np_tensor_free (layer->params[i]);
+      np_tensor_free (layer->grads[i]);
+    }
   g_free (layer->name);
   g_free (layer);
 }
@@ -325,6 +330,10 @@ free_plan (NpNet *net)
             g_free (net->outputs[i]);
         }
     }
+  if (net->d_outputs)
+    for (guint i = 0; i < net->layers->len; i++)
+      np_tensor_free (net->d_outputs[i]);
+  g_clear_pointer (&net->d_outputs, g_free);
   g_clear_pointer (&net->outputs, g_free);
   g_clear_pointer (&net->owns_output, g_free);
   net->plan_inputs = 0;
@@ -520,6 +529,14 @@ np_net_init_random (NpNet *net, guint64 seed, gfloat std)
 }
 
 void
+np_net_set_training (NpNet *net, gboolean training)
+{
+  if (net->training != !!training)
+    free_plan (net);
+  net->training = !!training;
+}
+
+void
 np_net_set_bn_mode (NpNet *net, NpBnMode mode)
 {
   net->bn_mode = mode;
@@ -672,7 +689,7 @@ plan (NpNet *net, const NpTensor *const *inputs, gint n_inputs, gint n_threads, 
               net->outputs[i] = g_new0 (NpTensor, 1);   /* set to the caller's tensor */
               root[i] = -1;
             }
-          else if (l->klass->in_place && net->n_consumers[src] == 1 && root[src] >= 0)
+          else if (!net->training && l->klass->in_place && net->n_consumers[src] == 1 && root[src] >= 0)
             {
               net->outputs[i] = g_new (NpTensor, 1);
               *net->outputs[i] = *net->outputs[src];
@@ -690,7 +707,8 @@ plan (NpNet *net, const NpTensor *const *inputs, gint n_inputs, gint n_threads, 
               net->owns_output[i] = TRUE;
             }
         }
-      place_concat_inputs (net, root);
+      if (!net->training)
+        place_concat_inputs (net, root);
       memcpy (net->plan_ne, key, sizeof key);
       net->plan_inputs = n_inputs;
     }
@@ -746,7 +764,7 @@ plan_fusion (NpNet *net)
       NpLayer *l = g_ptr_array_index (net->layers, i);
       guint    last = i;
 
-      if (!l->klass->fuses_pointwise)
+      if (!l->klass->fuses_pointwise || net->training)
         continue;
       for (guint j = i + 1; j < net->layers->len && l->n_fused < NP_LAYER_MAX_FUSED; j++)
         {
@@ -818,4 +836,121 @@ np_net_flops (NpNet *net, gint64 width, gint64 height, gint64 batch)
                  * shapes[l->inputs[0]].ne[1] * shapes[i].ne[3];
     }
   return flops;
+}
+
+/* ---- Training ------------------------------------------------------------- */
+
+gboolean
+np_net_backward (NpNet *net, const NpTensor *d_output, gint n_threads, GError **error)
+{
+  guint     last = net->layers->len - 1;
+  NpCompute compute;
+
+  g_return_val_if_fail (net != NULL && d_output != NULL, FALSE);
+
+  if (!net->training || net->outputs == NULL)
+    {
+      g_set_error (error, NP_ERROR, NP_ERROR_INVALID_ARGUMENT,
+                   "backward needs a forward in training mode first");
+      return FALSE;
+    }
+  if (!np_tensor_same_shape (d_output, net->outputs[last]))
+    {
+      g_set_error (error, NP_ERROR, NP_ERROR_INVALID_ARGUMENT, "the gradient is not shaped as the output");
+      return FALSE;
+    }
+  for (guint i = 0; i < net->layers->len; i++)
+    {
+      NpLayer *l = g_ptr_array_index (net->layers, i);
+      if (l->klass->kind != NP_LAYER_INPUT && l->klass->backward == NULL)
+        {
+          g_set_error (error, NP_ERROR, NP_ERROR_UNSUPPORTED, "no backward for %s layers",
+                       np_layer_kind_name (l->klass->kind));
+          return FALSE;
+        }
+    }
+
+  /* Gradients of every output (zeroed: layers add into them) and of every
+   * trainable parameter (batch-norm statistics are not trained). */
+  if (net->d_outputs == NULL)
+    {
+      net->d_outputs = g_new0 (NpTensor *, net->layers->len);
+      for (guint i = 0; i < net->layers->len; i++)
+        {
+          const NpTensor *o = net->outputs[i];
+          if ((net->d_outputs[i] = np_tensor_new (o->ne[0], o->ne[1], o->ne[2], o->ne[3], error)) == NULL)
+            return FALSE;
+        }
+    }
+  else
+    for (guint i = 0; i < net->layers->len; i++)
+      memset (net->d_outputs[i]->data, 0, np_tensor_n_elements (net->d_outputs[i]) * sizeof (gfloat));
+  for (guint i = 0; i < net->layers->len; i++)
+    {
+      NpLayer *l = g_ptr_array_index (net->layers, i);
+      for (gint j = 0; j < l->n_params; j++)
+        {
+          const NpTensor *p = l->params[j];
+          if (g_str_has_prefix (l->klass->param_names[j], "running_"))
+            continue;
+          if (l->grads[j] == NULL)
+            l->grads[j] = np_tensor_new (p->ne[0], p->ne[1], p->ne[2], p->ne[3], error);
+          if (l->grads[j] == NULL)
+            return FALSE;
+          memset (l->grads[j]->data, 0, np_tensor_n_elements (p) * sizeof (gfloat));
+        }
+    }
+  memcpy (net->d_outputs[last]->data, d_output->data, np_tensor_n_elements (d_output) * sizeof (gfloat));
+
+  compute = (NpCompute) { CLAMP (n_threads, 1, 256), net->workspace, net->bn_mode };
+  for (gint i = (gint) last; i >= 0; i--)
+    {
+      NpLayer        *l = g_ptr_array_index (net->layers, i);
+      const NpTensor *in[NP_LAYER_MAX_INPUTS];
+      NpTensor       *d_in[NP_LAYER_MAX_INPUTS];
+
+      if (l->klass->kind == NP_LAYER_INPUT)
+        continue;
+      for (int j = 0; j < l->n_inputs; j++)
+        {
+          in[j] = net->outputs[l->inputs[j]];
+          d_in[j] = net->d_outputs[l->inputs[j]];
+        }
+      l->klass->backward (l, in, net->outputs[i], net->d_outputs[i], d_in, &compute);
+    }
+  return TRUE;
+}
+
+NpTensor *
+np_net_grad (NpNet *net, const char *name)
+{
+  for (guint i = 0; i < net->layers->len; i++)
+    {
+      NpLayer *l = g_ptr_array_index (net->layers, i);
+      for (int j = 0; j < l->n_params; j++)
+        if (l->params[j] == np_net_param (net, name))
+          return l->grads[j];
+    }
+  return NULL;
+}
+
+const NpTensor *
+np_net_input_grad (NpNet *net, gint i)
+{
+  gint index;
+
+  g_return_val_if_fail (net->d_outputs != NULL, NULL);
+  g_return_val_if_fail (input_layer (net, i, &index) != NULL, NULL);
+  return net->d_outputs[index];
+}
+
+void
+np_net_update (NpNet *net, gfloat learning_rate)
+{
+  for (guint i = 0; i < net->layers->len; i++)
+    {
+      NpLayer *l = g_ptr_array_index (net->layers, i);
+      if (l->klass->update)
+        l->klass->update (l, learning_rate);
+    }
 }

@@ -30,6 +30,11 @@ void     np_nn_pointwise     (NpLayerKind kind, const NpLayerParams *p, gfloat a
 void     np_nn_epilogue      (const NpLayer *layer, gint64 channel, gfloat bias,
                               gfloat *x, gsize n);
 
+/* dst += src, elementwise over equal shapes (strided images allowed). */
+void     np_nn_accumulate    (NpTensor *dst, const NpTensor *src);
+/* Plain SGD over a layer's parameters. */
+void     np_nn_sgd_update    (NpLayer *layer, gfloat learning_rate);
+
 /* Helpers for the class tables. */
 gint64   np_nn_same_channels (const NpLayer *layer, const gint64 *in_channels);
 gboolean np_nn_same_shape    (const NpLayer *layer, const NpTensor *const *in,

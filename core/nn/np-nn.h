@@ -25,8 +25,16 @@
  *
  * Layers are darknet-style: each kind is one file with a constructor-free
  * vtable (shape, forward, backward, update) in NpLayerClass; the network's
- * loops never change when a kind is added. Backward and update are the slots
- * the trainer fills; kinds without them leave NULL.
+ * loops (forward in order, backward in reverse) never change when a kind is
+ * added. Training mode (np_net_set_training) keeps every activation, so
+ * np_net_backward can run after a forward:
+ *
+ *     np_net_set_training (net, TRUE);
+ *     y = np_net_forward (net, &x, 1, n_threads, &error);
+ *     ... d_y = dLoss/dy ...
+ *     np_net_backward (net, d_y, n_threads, &error);
+ *     np_net_foreach_param (net, ...);   with np_net_grad (net, name)
+ *     np_net_update (net, learning_rate);
  *
  * Memory is explicit: the network plans every activation for an input shape
  * once (np_net_forward re-plans only when the shape changes) and allocates one
@@ -168,12 +176,13 @@ typedef struct
                          const NpTensor *out, gint n_threads);
   void     (*forward)   (NpLayer *layer, const NpTensor *const *in,
                          NpTensor *out, const NpCompute *compute);
-  /* Training (filled by the trainer's issue; NULL until then): backward gets
-   * d(loss)/d(out) and writes d/d(in) and accumulates parameter gradients;
-   * update applies them. */
+  /* Training: backward gets d(loss)/d(out), ADDS d(loss)/d(in) into d_in[j]
+   * (NULL where no gradient is wanted; a tensor may feed several layers) and
+   * adds parameter gradients into layer->grads. */
   void     (*backward)  (NpLayer *layer, const NpTensor *const *in,
                          const NpTensor *out, const NpTensor *d_out,
-                         NpTensor **d_in, const NpCompute *compute);
+                         NpTensor *const *d_in, const NpCompute *compute);
+  /* Applies the gradients (plain SGD here; the trainer brings Adam). */
   void     (*update)    (NpLayer *layer, gfloat learning_rate);
   /* Output may share its input's memory (pointwise layers). */
   gboolean in_place;
@@ -202,6 +211,7 @@ struct _NpLayer
   NpLayerParams p;
   gint          n_params;
   NpTensor     *params[NP_LAYER_MAX_PARAMS];
+  NpTensor     *grads[NP_LAYER_MAX_PARAMS];  /* allocated by np_net_backward */
   /* Set by the network before each run: the pointwise layers (batch norm on
    * running statistics, activations, dropout) right after this one that its
    * forward applies itself, and whether this layer is one of them (its own
@@ -245,6 +255,9 @@ void         np_net_foreach_param (NpNet *net,
 void         np_net_init_random   (NpNet *net, guint64 seed, gfloat std);
 
 void         np_net_set_bn_mode   (NpNet *net, NpBnMode mode);
+/* Training mode keeps every layer's output (no in-place layers, no fusion,
+ * no writing into concatenations), as backward needs them. */
+void         np_net_set_training  (NpNet *net, gboolean training);
 NpBnMode     np_net_get_bn_mode   (const NpNet *net);
 
 /* Runs the network; inputs are NCHW tensors, one per input layer. The result
@@ -253,6 +266,16 @@ NpBnMode     np_net_get_bn_mode   (const NpNet *net);
  * reentrant: one forward at a time per network. */
 const NpTensor *np_net_forward    (NpNet *net, const NpTensor *const *inputs,
                                    gint n_inputs, gint n_threads, GError **error);
+
+/* After a forward in training mode: propagates d_output (shaped as the
+ * output) back through the network. Parameter gradients (np_net_grad) and
+ * the inputs' gradients (np_net_input_grad) are overwritten. */
+gboolean     np_net_backward      (NpNet *net, const NpTensor *d_output, gint n_threads,
+                                   GError **error);
+NpTensor    *np_net_grad          (NpNet *net, const char *name);
+const NpTensor *np_net_input_grad (NpNet *net, gint i);
+/* Parameters -= learning_rate · gradients, layer by layer. */
+void         np_net_update        (NpNet *net, gfloat learning_rate);
 
 /* Multiply-adds ×2 of one forward at this input size (convolutions and
  * linear layers), for benchmarks. */

@@ -46,10 +46,31 @@ upsample_forward (NpLayer *layer, const NpTensor *const *in, NpTensor *out, cons
                    upsample_range, &job);
 }
 
+/* Each input pixel was copied f×f times: its gradient is their sum. */
+static void
+upsample_backward (NpLayer *layer, const NpTensor *const *in, const NpTensor *out,
+                   const NpTensor *d_out, NpTensor *const *d_in, const NpCompute *compute)
+{
+  gint f = layer->p.factor;
+
+  if (d_in[0] == NULL)
+    return;
+  for (gint64 n = 0; n < in[0]->ne[3]; n++)
+    for (gint64 c = 0; c < in[0]->ne[2]; c++)
+      for (gint64 y = 0; y < out->ne[1]; y++)
+        {
+          const gfloat *dy = np_tensor_at (d_out, 0, y, c, n);
+          gfloat       *dx = np_tensor_at (d_in[0], 0, y / f, c, n);
+          for (gint64 x = 0; x < out->ne[0]; x++)
+            dx[x / f] += dy[x];
+        }
+}
+
 const NpLayerClass np_upsample_class = {
   .kind = NP_LAYER_UPSAMPLE,
   .out_channels = np_nn_same_channels,
   .shape = upsample_shape,
   .param_shapes = np_nn_no_params,
   .forward = upsample_forward,
+  .backward = upsample_backward,
 };

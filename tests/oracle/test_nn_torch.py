@@ -186,6 +186,77 @@ class Oracle(unittest.TestCase):
             ref = model(x)
         self.check(self.run_ours(path, {"input": x.numpy()}, 2), ref, what="SR x2")
 
+    # ---- gradients (backward) ----------------------------------------------
+
+    def check_grads(self, path, inputs, params, torch_fn, what, tol=TOL):
+        """Runs our forward+backward with a random d_output; compares the
+        gradients of the inputs and of every named parameter with autograd."""
+        xs = {k: v.clone().requires_grad_(True) for k, v in inputs.items()}
+        y = torch_fn(*xs.values())
+        dy = torch.randn(y.shape)
+        y.backward(dy)
+        feed = {k: v.detach().numpy() for k, v in inputs.items()}
+        feed["d_output"] = dy.numpy()
+        inp = os.path.join(self.dir, "gin.safetensors")
+        out = os.path.join(self.dir, "gout.safetensors")
+        ex.write_safetensors(inp, list(feed.items()))
+        proc = subprocess.run([FORWARD, path, inp, out], capture_output=True, text=True)
+        self.assertEqual(proc.returncode, 0, proc.stderr)
+        ours = ex.read_safetensors(out)[0]
+        for k, v in xs.items():
+            # Relative to the gradient's scale: weight gradients sum over many pixels.
+            ref = v.grad
+            scale = max(1.0, float(ref.abs().max()))
+            self.check(ours["d." + k] / scale, ref / scale, tol, what + " d." + k)
+        for name, p in params.items():
+            ref = p.grad
+            scale = max(1.0, float(ref.abs().max()))
+            self.check(ours["grad." + name] / scale, ref / scale, tol, what + " grad." + name)
+
+    def test_grad_conv_convt(self):
+        for kind, (k, s, p, cin, cout, h, w) in [("conv", (3, 2, 1, 3, 4, 11, 9)), ("conv", (4, 1, 2, 2, 3, 7, 8)),
+                                                 ("convt", (4, 2, 1, 3, 2, 5, 6)), ("convt", (3, 2, 1, 2, 3, 4, 7))]:
+            mod = (nn.Conv2d if kind == "conv" else nn.ConvTranspose2d)(cin, cout, k, s, p)
+            path = self.graph_model("input name=x c=%d\n%s name=c out=%d k=%d s=%d p=%d" % (cin, kind, cout, k, s, p),
+                                    {"c.weight": mod.weight, "c.bias": mod.bias})
+            self.check_grads(path, {"x": torch.randn(2, cin, h, w)}, {"c.weight": mod.weight, "c.bias": mod.bias},
+                             mod, "%s k%d s%d p%d" % (kind, k, s, p))
+
+    def test_grad_batchnorm(self):
+        for mode in ("batch", "running"):
+            bn, params = self.bn_layer(3)
+            path = os.path.join(self.dir, "gbn.safetensors")
+            ex.write_safetensors(path, [(k, v.detach().numpy()) for k, v in params.items()],
+                                 {"architecture": "graph", "graph": "input name=x c=3\nbatchnorm name=b eps=0.001",
+                                  "batchnorm": mode})
+            bn.train(mode == "batch")
+            self.check_grads(path, {"x": torch.randn(2, 3, 5, 7) * 2 + 1},
+                             {"b.weight": bn.weight, "b.bias": bn.bias}, bn, "batchnorm " + mode)
+
+    def test_grad_pointwise_concat_upsample_linear(self):
+        for line, fn in [("lrelu slope=0.2", lambda x: nn.functional.leaky_relu(x, 0.2)), ("relu", torch.relu),
+                         ("tanh", torch.tanh), ("sigmoid", torch.sigmoid), ("dropout", lambda x: x),
+                         ("upsample factor=2", lambda x: nn.functional.interpolate(x, scale_factor=2))]:
+            path = self.graph_model("input name=x c=3\n" + line, {})
+            self.check_grads(path, {"x": torch.randn(2, 3, 5, 4)}, {}, fn, line)
+        path = self.graph_model("input name=a c=2\ninput name=b c=3\nconcat from=a with=b\ntanh", {})
+        self.check_grads(path, {"a": torch.randn(2, 2, 3, 4), "b": torch.randn(2, 3, 3, 4)}, {},
+                         lambda a, b: torch.tanh(torch.cat([a, b], 1)), "concat")
+        lin = nn.Linear(7, 5)
+        path = self.graph_model("input name=x c=7\nlinear name=l out=5", {"l.weight": lin.weight, "l.bias": lin.bias})
+        self.check_grads(path, {"x": torch.randn(3, 7, 1, 1)}, {"l.weight": lin.weight, "l.bias": lin.bias},
+                         lambda x: lin(x.flatten(1)), "linear")
+
+    def test_grad_unet(self):
+        """The whole U-Net in training mode (batch statistics; dropout off)."""
+        model = ex.randomize(ex.UNet(4, 4), 6)
+        path = os.path.join(self.dir, "gunet.safetensors")
+        ex.export(model, path, metadata={"batchnorm": "batch"})
+        model.train()
+        model.drop.eval()
+        params = {k[2:]: v for k, v in model.named_parameters()}
+        self.check_grads(path, {"input": torch.rand(2, 3, 64, 48) * 2 - 1}, params, model, "U-Net")
+
     def test_wrong_input_size_is_an_error(self):
         model = ex.randomize(ex.UNet(4, 6), 0)
         path = os.path.join(self.dir, "small.safetensors")
