@@ -458,6 +458,132 @@ test_threads_agree (void)
     g_assert_cmpfloat (y->data[i], ==, one[i]);
 }
 
+/* ---- gradients ------------------------------------------------------------ */
+
+/* A network around each layer kind, so the loop below cannot skip one. */
+static const char *const grad_nets[NP_LAYER_COUNT] = {
+  [NP_LAYER_INPUT] = NULL,   /* no computation of its own */
+  [NP_LAYER_CONV] = "input name=x c=2\nconv name=l out=3 k=3 s=2 p=1:0",
+  [NP_LAYER_CONVT] = "input name=x c=2\nconvt name=l out=2 k=3 s=2 p=1",
+  [NP_LAYER_BATCHNORM] = "input name=x c=3\nbatchnorm name=l eps=0.01",
+  [NP_LAYER_DROPOUT] = "input name=x c=2\ndropout",
+  [NP_LAYER_LRELU] = "input name=x c=2\nlrelu slope=0.2",
+  [NP_LAYER_RELU] = "input name=x c=2\nrelu",
+  [NP_LAYER_TANH] = "input name=x c=2\ntanh",
+  [NP_LAYER_SIGMOID] = "input name=x c=2\nsigmoid",
+  [NP_LAYER_CONCAT] = "input name=x c=2\nconv name=a out=2 k=1\nconcat from=a with=x",
+  [NP_LAYER_UPSAMPLE] = "input name=x c=2\nupsample factor=2",
+  [NP_LAYER_LINEAR] = "input name=x c=2\nconv name=a out=3 k=5\nlinear name=l out=4",
+};
+
+/* L = Σ r·y for a fixed random r: dL/dy = r, and central differences of L
+ * over the input and the parameters must match what backward says. */
+static double
+loss (NpNet *net, NpTensor *x, const gfloat *r)
+{
+  g_autoptr(GError) error = NULL;
+  const NpTensor *in[] = { x }, *y = np_net_forward (net, in, 1, 2, &error);
+  double sum = 0;
+
+  g_assert_no_error (error);
+  for (gint64 i = 0; i < np_tensor_n_elements (y); i++)
+    sum += (double) r[i] * y->data[i];
+  return sum;
+}
+
+static void
+check_fd (NpNet *net, NpTensor *x, const gfloat *r, gfloat *value, gfloat analytic, const char *what)
+{
+  const gfloat h = 1e-2f;
+  gfloat       keep = *value;
+  double       up, down, numeric;
+
+  *value = keep + h;
+  up = loss (net, x, r);
+  *value = keep - h;
+  down = loss (net, x, r);
+  *value = keep;
+  numeric = (up - down) / (2 * h);
+  if (fabs (numeric - analytic) > 2e-2 * MAX (1.0, fabs (numeric)))
+    g_error ("%s: backward says %g, finite differences %g", what, analytic, numeric);
+}
+
+static void
+test_gradients_finite_differences (void)
+{
+  for (gint kind = 0; kind < NP_LAYER_COUNT; kind++)
+    {
+      g_autoptr(GError) error = NULL;
+      g_autoptr(NpNet) net = NULL;
+      g_autoptr(NpTensor) x = NULL, dy = NULL;
+      const NpTensor *y;
+      const NpTensor *in[1];
+
+      if (kind == NP_LAYER_INPUT)
+        continue;
+      g_assert_nonnull (grad_nets[kind]);
+      net = layer_net (grad_nets[kind]);
+      np_net_init_random (net, kind, 0.3f);
+      for (gint i = 0; i < np_net_n_layers (net); i++)
+        {
+          NpLayer *l = np_net_layer (net, i);
+          if (l->klass->kind == NP_LAYER_BATCHNORM)
+            fill (l->params[1]->data, l->params[1]->ne[0], 4), np_net_set_bn_mode (net, NP_BN_BATCH);
+          if (l->n_params > 1 && l->klass->kind != NP_LAYER_BATCHNORM)
+            fill (l->params[1]->data, l->params[1]->ne[0], 5);
+        }
+      np_net_set_training (net, TRUE);
+      x = np_tensor_new (5, 5, np_net_input_channels (net, 0), 2, &error);
+      fill (x->data, np_tensor_n_elements (x), 6 + kind);
+      in[0] = x;
+      y = np_net_forward (net, in, 1, 2, &error);
+      g_assert_no_error (error);
+      dy = np_tensor_new (y->ne[0], y->ne[1], y->ne[2], y->ne[3], &error);
+      fill (dy->data, np_tensor_n_elements (dy), 7);
+      g_assert_true (np_net_backward (net, dy, 2, &error));
+
+      {
+        /* Copies: later forwards reuse the net's gradient memory. */
+        g_autofree gfloat *dx = g_memdup2 (np_net_input_grad (net, 0)->data, np_tensor_n_elements (x) * sizeof (gfloat));
+        for (gint64 i = 0; i < np_tensor_n_elements (x); i += 3)
+          check_fd (net, x, dy->data, &x->data[i], dx[i], np_layer_kind_name (kind));
+        for (gint l = 0; l < np_net_n_layers (net); l++)
+          {
+            NpLayer *layer = np_net_layer (net, l);
+            for (gint j = 0; j < layer->n_params; j++)
+              {
+                g_autofree gfloat *g = NULL;
+                if (layer->grads[j] == NULL)
+                  continue;
+                g = g_memdup2 (layer->grads[j]->data, np_tensor_n_elements (layer->grads[j]) * sizeof (gfloat));
+                for (gint64 i = 0; i < np_tensor_n_elements (layer->params[j]); i += 2)
+                  check_fd (net, x, dy->data, &layer->params[j]->data[i], g[i], layer->name);
+              }
+          }
+      }
+    }
+}
+
+static void
+test_sgd_update (void)
+{
+  g_autoptr(NpNet) net = layer_net ("input name=x c=1\nconv name=l out=1 k=1");
+  g_autoptr(NpTensor) x = np_tensor_new (2, 1, 1, 1, NULL), dy = np_tensor_new (2, 1, 1, 1, NULL);
+  g_autoptr(GError) error = NULL;
+  const NpTensor *in[] = { x };
+  NpTensor *w = np_net_param (net, "l.weight"), *b = np_net_param (net, "l.bias");
+
+  /* y = w·x + b; with dL/dy = (1, 1): dL/dw = x0 + x1, dL/db = 2. */
+  w->data[0] = 0.5f, b->data[0] = 0.25f, x->data[0] = 1, x->data[1] = 3;
+  dy->data[0] = dy->data[1] = 1;
+  np_net_set_training (net, TRUE);
+  g_assert_nonnull (np_net_forward (net, in, 1, 1, &error));
+  g_assert_true (np_net_backward (net, dy, 1, &error));
+  np_net_update (net, 0.1f);
+  g_assert_cmpfloat_with_epsilon (w->data[0], 0.5f - 0.1f * 4, 1e-6);
+  g_assert_cmpfloat_with_epsilon (b->data[0], 0.25f - 0.1f * 2, 1e-6);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -475,5 +601,7 @@ main (int argc, char **argv)
   g_test_add_func ("/nn/description/errors", test_description_errors);
   g_test_add_func ("/nn/architectures", test_architectures);
   g_test_add_func ("/nn/threads", test_threads_agree);
+  g_test_add_func ("/nn/backward/finite-differences", test_gradients_finite_differences);
+  g_test_add_func ("/nn/backward/sgd", test_sgd_update);
   return g_test_run ();
 }
