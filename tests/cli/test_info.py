@@ -48,7 +48,8 @@ class Info(unittest.TestCase):
     def test_bad_files(self):
         good = os.path.join(self.dir, "good.safetensors")
         ex.export(ex.UNet(2, 3), good)
-        data = open(good, "rb").read()
+        with open(good, "rb") as f:
+            data = f.read()
         cases = {
             "truncated": data[: len(data) // 2],
             "empty": b"",
