@@ -5,7 +5,8 @@
  * The output pixels of every image are cut into blocks of at most
  * NP_NN_COL_BUDGET floats of columns, shared out among the threads, so the
  * columns are still in cache when sgemm reads them and the workspace stays
- * small whatever the image size. */
+ * small whatever the image size. Deep layers, with few pixels, also split
+ * their output channels (each part repeats the cheap im2col). */
 #include "np-nn-private.h"
 
 static gint64
@@ -62,6 +63,7 @@ typedef struct
   const NpTensor  *in;
   NpTensor        *out;
   const NpCompute *compute;
+  gint64           n_cblocks;
 } ConvJob;
 
 static void
@@ -74,32 +76,38 @@ conv_range (gsize start, gsize end, guint part, gpointer data)
   gint64  pixels = out->ne[0] * out->ne[1];
   gint64  rows = in->ne[2] * layer->p.geom.k * layer->p.geom.k;
   gint64  block = conv_block (layer, in), n_blocks = (pixels + block - 1) / block;
+  gint64  cout = layer->p.channels, n_cblocks = job->n_cblocks;
   gfloat *col = job->compute->workspace[part];
   const gfloat *w = layer->params[0]->data, *bias = layer->params[1]->data;
 
-  /* Items are (image, block) pairs: the blocks do not depend on the thread
-   * count, so neither do the sums. */
+  /* Items are (image, pixel block, channel block) triples fixed by the
+   * shapes, not by the thread count, so neither are the sums. */
   for (gsize i = start; i < end; i++)
     {
-      gint64  n = i / n_blocks, b0 = (i % n_blocks) * block, b1 = MIN (pixels, b0 + block);
-      gfloat *dst = np_tensor_at (out, 0, 0, 0, n) + b0;
+      gint64  n = i / (n_blocks * n_cblocks), j = i % (n_blocks * n_cblocks);
+      gint64  b0 = (j / n_cblocks) * block, b1 = MIN (pixels, b0 + block);
+      gint64  c0 = cout * (j % n_cblocks) / n_cblocks, c1 = cout * (j % n_cblocks + 1) / n_cblocks;
+      gfloat *dst = np_tensor_at (out, 0, 0, c0, n) + b0;
 
       np_im2col (np_tensor_at (in, 0, 0, 0, n), in->ne[2], in->ne[1], in->ne[0],
                  &layer->p.geom, out->ne[1], out->ne[0], b0, b1, col);
-      np_gemm (FALSE, FALSE, layer->p.channels, b1 - b0, rows, 1.0f,
-               w, rows, col, b1 - b0, 0.0f, dst, pixels);
-      for (gint64 o = 0; o < layer->p.channels; o++)
-        np_nn_epilogue (layer, o, bias[o], dst + o * pixels, b1 - b0);
+      np_gemm (FALSE, FALSE, c1 - c0, b1 - b0, rows, 1.0f,
+               w + c0 * rows, rows, col, b1 - b0, 0.0f, dst, pixels);
+      for (gint64 o = c0; o < c1; o++)
+        np_nn_epilogue (layer, o, bias[o], dst + (o - c0) * pixels, b1 - b0);
     }
 }
 
 static void
 conv_forward (NpLayer *layer, const NpTensor *const *in, NpTensor *out, const NpCompute *compute)
 {
-  ConvJob job = { layer, in[0], out, compute };
   gint64  pixels = out->ne[0] * out->ne[1], block = conv_block (layer, in[0]);
+  gint64  jobs = (pixels + block - 1) / block * out->ne[3];
+  /* Deep layers have a single block of pixels: split their channels too. */
+  ConvJob job = { layer, in[0], out, compute,
+                  MIN (layer->p.channels / 8 + 1, MAX (1, NP_NN_MIN_JOBS / jobs)) };
 
-  np_parallel_for ((pixels + block - 1) / block * out->ne[3], 1, compute->n_threads, conv_range, &job);
+  np_parallel_for (jobs * job.n_cblocks, 1, compute->n_threads, conv_range, &job);
 }
 
 /* dW += dy · colᵀ, db += Σ dy, and dx += col2im (Wᵀ · dy), image by image
