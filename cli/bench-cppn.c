@@ -23,26 +23,28 @@ np_bench_cppn_setup (const NpBench *bench, const NpBenchCommon *common, GError *
 {
   g_autofree NpCppnBench *state = g_new0 (NpCppnBench, 1);
   NpCppnParams params;
+  gint         width = common->width ? common->width : 2048;
+  gint         height = common->height ? common->height : 2048;
 
   np_cppn_params_init (&params);
   params.seed = 1;
-  params.width = common->width;
-  params.height = common->height;
+  params.width = width;
+  params.height = height;
   params.depth = common->depth;
   params.size = common->width_per_layer;
   state->cppn = np_cppn_new (&params, error);
   if (state->cppn == NULL)
     return NULL;
-  state->pixels = g_try_new (gfloat, (gsize) common->width * common->height * 4);
+  state->pixels = g_try_new (gfloat, (gsize) width * height * 4);
   if (state->pixels == NULL)
     {
       np_cppn_free (state->cppn);
       g_set_error (error, NP_ERROR, NP_ERROR_TOO_LARGE, "no memory for a %d×%d float picture",
-                   common->width, common->height);
+                   width, height);
       return NULL;
     }
-  state->width = common->width;
-  state->height = common->height;
+  state->width = width;
+  state->height = height;
   state->threads = common->threads;
   state->depth = common->depth;
   state->size = common->width_per_layer;

@@ -19,6 +19,9 @@ const NpBench np_benches[] = {
   { "detect", "Haar face detection (frontal face default) on --image's luma",
     NULL, NULL, np_bench_detect_setup, np_bench_detect_run, np_bench_detect_report,
     np_bench_detect_teardown },
+  { "generator", "the seed's U-Net (--ngf, --size, --batch), BN running statistics, random weights",
+    NULL, NULL, np_bench_generator_setup, np_bench_generator_run, np_bench_generator_report,
+    np_bench_generator_teardown },
   { NULL }
 };
 
@@ -27,10 +30,12 @@ static gchar *opt_cascade;
 static gdouble opt_scale_factor = 1.1;
 static gint   opt_min_neighbors = 3;
 static gint   opt_min_size = 30;
+static gint   opt_ngf = 32;
+static gint   opt_batch = 1;
 static gint   opt_threads = 1;
 static gint   opt_repeat = 10;
 static gchar **opt_names;
-static gchar *opt_size = "2048x2048";
+static gchar *opt_size;
 static gint   opt_depth = 10;
 static gint   opt_width_per_layer = 15;
 
@@ -38,7 +43,8 @@ static const GOptionEntry entries[] = {
   { "image", 'i', 0, G_OPTION_ARG_FILENAME, &opt_image, "Input image (for the image benchmarks)", "FILE" },
   { "threads", 'j', 0, G_OPTION_ARG_INT, &opt_threads, "Threads (default 1)", "N" },
   { "repeat", 'r', 0, G_OPTION_ARG_INT, &opt_repeat, "Timed runs after one warm-up (default 10)", "R" },
-  { "size", 's', 0, G_OPTION_ARG_STRING, &opt_size, "Picture size for renderers (default 2048x2048)", "WxH" },
+  { "size", 's', 0, G_OPTION_ARG_STRING, &opt_size,
+    "Picture size: cppn (default 2048x2048), generator (default 256x320)", "WxH" },
   { "depth", 0, 0, G_OPTION_ARG_INT, &opt_depth, "cppn: hidden layers (default 10)", "N" },
   { "width-per-layer", 0, 0, G_OPTION_ARG_INT, &opt_width_per_layer,
     "cppn: units per hidden layer (default 15)", "N" },
@@ -46,6 +52,8 @@ static const GOptionEntry entries[] = {
   { "scale-factor", 0, 0, G_OPTION_ARG_DOUBLE, &opt_scale_factor, "detect: pyramid step (default 1.1)", "F" },
   { "min-neighbors", 0, 0, G_OPTION_ARG_INT, &opt_min_neighbors, "detect: minNeighbors (default 3)", "N" },
   { "min-size", 0, 0, G_OPTION_ARG_INT, &opt_min_size, "detect: smallest face (default 30)", "PX" },
+  { "ngf", 0, 0, G_OPTION_ARG_INT, &opt_ngf, "U-Net base width for the generator bench (default 32)", "N" },
+  { "batch", 0, 0, G_OPTION_ARG_INT, &opt_batch, "Batch for the generator bench (default 1)", "B" },
   { G_OPTION_REMAINING, 0, 0, G_OPTION_ARG_STRING_ARRAY, &opt_names, NULL, NULL },
   { NULL }
 };
@@ -104,7 +112,7 @@ np_cmd_bench (int argc, char **argv, gboolean do_help)
 {
   g_autoptr(GString) list = g_string_new ("Benchmarks:\n");
   NpBenchCommon common;
-  int           code, width, height;
+  int           code, width = 0, height = 0;
 
   for (const NpBench *b = np_benches; b->name; b++)
     g_string_append_printf (list, "  %-12s %s\n", b->name, b->summary);
@@ -124,8 +132,11 @@ np_cmd_bench (int argc, char **argv, gboolean do_help)
   if (opt_repeat < 1 || opt_repeat > 100000)
     return np_cli_fail ("bench", NP_EXIT_USAGE, "--repeat must be between 1 and 100000");
 
-  if (sscanf (opt_size, "%dx%d", &width, &height) != 2 || width < 1 || height < 1)
-    return np_cli_fail ("bench", NP_EXIT_USAGE, "--size must look like 2048x2048, not “%s”", opt_size);
+  if (opt_size && (sscanf (opt_size, "%dx%d", &width, &height) != 2 || width < 1 || height < 1
+                   || width > 65536 || height > 65536))
+    return np_cli_fail ("bench", NP_EXIT_USAGE, "--size wants WIDTHxHEIGHT, e.g. 2048x2048, not “%s”", opt_size);
+  if (opt_ngf < 1 || opt_ngf > 1024 || opt_batch < 1 || opt_batch > 1024)
+    return np_cli_fail ("bench", NP_EXIT_USAGE, "--ngf and --batch must be between 1 and 1024");
 
   g_object_set (gegl_config (), "threads", opt_threads, NULL);
   common = (NpBenchCommon) {
@@ -133,6 +144,7 @@ np_cmd_bench (int argc, char **argv, gboolean do_help)
     .width = width, .height = height, .depth = opt_depth, .width_per_layer = opt_width_per_layer,
     .cascade = opt_cascade, .scale_factor = opt_scale_factor,
     .min_neighbors = opt_min_neighbors, .min_size = opt_min_size,
+    .ngf = opt_ngf, .batch = opt_batch,
   };
 
   for (int i = 0; opt_names[i]; i++)

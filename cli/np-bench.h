@@ -17,13 +17,15 @@ typedef struct
   const char *image;     /* --image */
   gint        threads;   /* --threads */
   gint        repeat;    /* --repeat */
-  gint        width, height;    /* --size WxH (renderers) */
+  gint        width, height;    /* --size WxH (cppn, generator); 0: the bench's default */
   gint        depth;            /* --depth (cppn) */
   gint        width_per_layer;  /* --width-per-layer (cppn) */
-  const char *cascade;        /* --cascade (detect) */
-  gdouble     scale_factor;   /* --scale-factor (detect) */
-  gint        min_neighbors;  /* --min-neighbors (detect) */
-  gint        min_size;       /* --min-size (detect) */
+  const char *cascade;          /* --cascade (detect) */
+  gdouble     scale_factor;     /* --scale-factor (detect) */
+  gint        min_neighbors;    /* --min-neighbors (detect) */
+  gint        min_size;         /* --min-size (detect) */
+  gint        ngf;              /* --ngf: U-Net base width (generator) */
+  gint        batch;            /* --batch (generator) */
 } NpBenchCommon;
 
 typedef struct _NpBench NpBench;
@@ -72,6 +74,11 @@ gpointer np_bench_detect_setup    (const NpBench *bench, const NpBenchCommon *co
 void     np_bench_detect_run      (gpointer state);
 void     np_bench_detect_report   (gpointer state, double median_ms, GString *json);
 void     np_bench_detect_teardown (gpointer state);
+/* The generator network (bench-generator.c). */
+gpointer np_bench_generator_setup    (const NpBench *bench, const NpBenchCommon *common, GError **error);
+void     np_bench_generator_run      (gpointer state);
+void     np_bench_generator_report   (gpointer state, double median_ms, GString *json);
+void     np_bench_generator_teardown (gpointer state);
 
 #define NP_BENCH_OP(name_, summary_, op_, format_)                         \
   { name_, summary_, op_, format_, np_bench_op_setup, np_bench_op_run, \

@@ -16,3 +16,4 @@
 #include "image/np-apng.h"
 #include "image/np-resize.h"
 #include "haar/np-haar.h"
+#include "nn/np-nn.h"

@@ -372,13 +372,14 @@ read_feature (Loader *l, const XNode *node, NpHaarFeature *f, GError **error)
       if (rect->width <= 0 || rect->height <= 0 ||
           rect->width > c->width + c->height || rect->height > c->width + c->height)
         inside = FALSE;
-      else if (!f->tilted)
+      else if (!f->tilted)  /* in 64 bits: x and y are any int the file says */
         inside = rect->x >= 0 && rect->y >= 0 &&
-                 rect->x + rect->width <= c->width && rect->y + rect->height <= c->height;
+                 (gint64) rect->x + rect->width <= c->width &&
+                 (gint64) rect->y + rect->height <= c->height;
       else  /* corners (x, y), (x−h, y+h), (x+w, y+w), (x+w−h, y+w+h) */
-        inside = rect->y >= 0 && rect->x - rect->height >= 0 &&
-                 rect->x + rect->width <= c->width &&
-                 rect->y + rect->width + rect->height <= c->height;
+        inside = rect->y >= 0 && (gint64) rect->x - rect->height >= 0 &&
+                 (gint64) rect->x + rect->width <= c->width &&
+                 (gint64) rect->y + rect->width + rect->height <= c->height;
       if (!inside)
         return corrupt (error, l, "%srectangle (%d, %d, %d, %d) is not inside the %d×%d window",
                         f->tilted ? "tilted " : "", rect->x, rect->y, rect->width,
@@ -411,7 +412,8 @@ check_tree (Loader *l, const NpHaarTree *tree, guint n_leaves, GError **error)
           if (child > 0 && (guint) child >= tree->n_nodes)
             return corrupt (error, l, "node %u points to node %d of %u", i, child, tree->n_nodes);
           if (child <= 0 && (guint) -(gint64) child >= n_leaves)
-            return corrupt (error, l, "node %u points to leaf %d of %u", i, -child, n_leaves);
+            return corrupt (error, l, "node %u points to leaf %" G_GINT64_FORMAT " of %u", i,
+                            -(gint64) child, n_leaves);
         }
     }
   return TRUE;

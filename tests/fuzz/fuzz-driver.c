@@ -4,7 +4,7 @@
  *
  * Mutations aim at what breaks parsers: truncation, flipped bytes, numbers
  * swapped for huge or negative ones, duplicated and deleted spans.
- * NP_FUZZ_ITERATIONS sets the count (default 3000). For real coverage-guided
+ * NP_FUZZ_ITERATIONS sets the count (default 20000). For real coverage-guided
  * fuzzing build with clang and -Dfuzz=true instead. */
 #include <glib.h>
 #include <stdint.h>
@@ -57,19 +57,23 @@ mutate (const guint8 *seed, gsize size)
         if (a < out->len)
           {
             g_byte_array_remove_range (out, a, b - a);
-            g_byte_array_insert (out, a, (const guint8 *) n, strlen (n));
+            g_array_insert_vals ((GArray *) out, a, (const guint8 *) n, strlen (n));
           }
       }
       break;
     case 3: /* delete a span */
       if (out->len)
-        g_byte_array_remove_range (out, pos, MIN (out->len - pos, next_random () % 64 + 1));
+        {
+          gsize span = next_random () % 64 + 1;   /* not inside MIN: it evaluates twice */
+          g_byte_array_remove_range (out, pos, MIN (out->len - pos, span));
+        }
       break;
     case 4: /* duplicate a span */
       if (size)
         {
-          gsize len = MIN (size - pos, next_random () % 128 + 1);
-          g_byte_array_insert (out, next_random () % (out->len + 1), seed + pos, len);
+          gsize span = next_random () % 128 + 1;
+          gsize len = MIN (size - pos, span);
+          g_array_insert_vals ((GArray *) out, next_random () % (out->len + 1), seed + pos, len);
         }
       break;
     default: /* overwrite 8 bytes with random ones (binary headers) */
@@ -80,25 +84,50 @@ mutate (const guint8 *seed, gsize size)
   return out;
 }
 
+static int
+compare_paths (gconstpointer a, gconstpointer b)
+{
+  return strcmp (*(const char *const *) a, *(const char *const *) b);
+}
+
 int
 main (int argc, char **argv)
 {
   const char *env = g_getenv ("NP_FUZZ_ITERATIONS");
-  long        iterations = env ? strtol (env, NULL, 10) : 3000;
+  long        iterations = env ? strtol (env, NULL, 10) : 20000;
   GPtrArray  *seeds = g_ptr_array_new_with_free_func ((GDestroyNotify) g_bytes_unref);
 
+  /* Seeds: files, or folders of them (a libFuzzer corpus). */
   for (int i = 1; i < argc; i++)
     {
-      gchar  *data;
-      gsize   size;
-      GError *error = NULL;
+      g_autoptr(GPtrArray) paths = g_ptr_array_new_with_free_func (g_free);
+      GDir *dir = g_dir_open (argv[i], 0, NULL);
 
-      if (!g_file_get_contents (argv[i], &data, &size, &error))
+      if (dir)
         {
-          g_printerr ("fuzz-driver: %s\n", error->message);
-          return 1;
+          const char *name;
+          while ((name = g_dir_read_name (dir)))
+            g_ptr_array_add (paths, g_build_filename (argv[i], name, NULL));
+          g_dir_close (dir);
+          /* Name order, so the mutation series is the same on every machine. */
+          g_ptr_array_sort (paths, compare_paths);
         }
-      g_ptr_array_add (seeds, g_bytes_new_take (data, size));
+      else
+        g_ptr_array_add (paths, g_strdup (argv[i]));
+
+      for (guint k = 0; k < paths->len; k++)
+        {
+          gchar  *data;
+          gsize   size;
+          GError *error = NULL;
+
+          if (!g_file_get_contents (paths->pdata[k], &data, &size, &error))
+            {
+              g_printerr ("fuzz-driver: %s\n", error->message);
+              return 1;
+            }
+          g_ptr_array_add (seeds, g_bytes_new_take (data, size));
+        }
     }
   if (seeds->len == 0)
     {

@@ -6,7 +6,9 @@
  * size (the alpha check, which looks at known input positions, then skips).
  * Sources (no input) go in `sources` with the
  * size they must produce; they get the same-bytes check, plus a region
- * rendered alone against the same region cut from the whole. */
+ * rendered alone against the same region cut from the whole. In chains,
+ * @SOURCE_ROOT@ stands for the source tree, for ops reading files such as
+ * models. */
 #include <gegl.h>
 #include <string.h>
 
@@ -28,6 +30,8 @@ static const NpOpCase cases[] = {
   /* The picture has no face: raw candidates (0 neighbours) still draw boxes. */
   { "neuropaint:face-detect min-neighbors=0 min-size=0 scale-factor=1.1" },
   { "neuropaint:face-crop width=64 height=80", 64, 80, TRUE },
+  { "neuropaint:generator model=@SOURCE_ROOT@/tests/data/generator-tiny.safetensors apply-filter=true" },
+  { "neuropaint:generator model=@SOURCE_ROOT@/tests/data/generator-tiny.safetensors tile-size=64 overlap=16" },
 };
 
 typedef struct
@@ -269,19 +273,25 @@ main (int argc, char **argv)
 
   for (gsize i = 0; i < G_N_ELEMENTS (cases); i++)
     {
-      g_auto(GStrv) words = g_strsplit (cases[i].chain, " ", 2);
-      /* One op may have several cases: the whole chain names the test. */
-      g_autofree gchar *name = g_strdelimit (g_strdup (cases[i].chain), " ", ',');
-      g_autofree gchar *same = g_strdup_printf ("/ops/%s/same-bytes", name);
-      g_autofree gchar *formats = g_strdup_printf ("/ops/%s/formats", name);
-      g_autofree gchar *alpha = g_strdup_printf ("/ops/%s/alpha", name);
+      const char *root = g_getenv ("NP_SOURCE_ROOT") ? g_getenv ("NP_SOURCE_ROOT") : ".";
+      g_auto(GStrv) parts = g_strsplit (cases[i].chain, "@SOURCE_ROOT@", -1);
+      NpOpCase *c = g_memdup2 (&cases[i], sizeof cases[i]);   /* lives as long as the tests */
+      g_auto(GStrv) words = NULL;
+      g_autofree gchar *same = NULL, *formats = NULL, *alpha = NULL;
+
+      c->chain = g_strjoinv (root, parts);
+      words = g_strsplit (c->chain, " ", 2);
+      /* One op may have several cases: they are numbered. */
+      same = g_strdup_printf ("/ops/%s/%" G_GSIZE_FORMAT "/same-bytes", words[0], i);
+      formats = g_strdup_printf ("/ops/%s/%" G_GSIZE_FORMAT "/formats", words[0], i);
+      alpha = g_strdup_printf ("/ops/%s/%" G_GSIZE_FORMAT "/alpha", words[0], i);
 
       if (!gegl_has_operation (words[0]))
         g_error ("%s is not loaded: is GEGL_PATH set to the build's operations?", words[0]);
-      g_test_add_data_func (same, &cases[i], test_same_bytes);
-      g_test_add_data_func (formats, &cases[i], test_formats);
-      if (cases[i].width == 0)
-        g_test_add_data_func (alpha, &cases[i], test_alpha_kept);
+      g_test_add_data_func (same, c, test_same_bytes);
+      g_test_add_data_func (formats, c, test_formats);
+      if (c->width == 0)
+        g_test_add_data_func (alpha, c, test_alpha_kept);
     }
 
   for (gsize i = 0; i < G_N_ELEMENTS (sources); i++)

@@ -45,7 +45,8 @@ test_reference (gconstpointer data)
         }
     }
 
-  graph = gegl_node_new_from_xml (xml, NULL);
+  /* Relative paths in compositions (model files) are the source tree's. */
+  graph = gegl_node_new_from_xml (xml, g_getenv ("NP_SOURCE_ROOT"));
   g_assert_nonnull (graph);
   gegl_node_add_child (top, graph);
   g_object_unref (graph);
