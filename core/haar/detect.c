@@ -259,18 +259,25 @@ batch_row (const Detector *d, const guint32 *p, const guint32 *q, gint n,
   const guint32     *q0 = q + d->norm[0], *q1 = q + d->norm[1], *q2 = q + d->norm[2],
                     *q3 = q + d->norm[3];
   const gdouble      area = d->norm_area;
+  gfloat            *invs = row->inv;  /* locals: stores through row could alias row */
+  guint8            *ok = row->ok;
 
   for (gint i = 0; i < n; i++)
     {
       gint    j = i * step;
       gint32  vs = (gint32) (n0[j] - n1[j] - n2[j] + n3[j]);
       guint32 vq = q0[j] - q1[j] - q2[j] + q3[j];
-      gdouble nf = area * (gdouble) vq - (gdouble) vs * (gdouble) vs;
-      gboolean positive = nf > 0.0;
-      gfloat  inv = (gfloat) (1.0 / sqrt (positive ? nf : 1.0));
+      /* (double) vq exactly, from signed halves: x86 before AVX-512 has no
+       * vector conversion of unsigned ints. */
+      gdouble sq = (gdouble) (gint32) (vq >> 1) * 2.0 + (gdouble) (gint32) (vq & 1);
+      gdouble nf = area * sq - (gdouble) vs * (gdouble) vs;
+      /* nf is an exact integer >= 0 (windows are at most 256², so every
+       * term stays below 2^53); a flat window's 0 gives an infinite factor,
+       * which fails the test below just as OpenCV rejects nf <= 0. */
+      gfloat  inv = (gfloat) (1.0 / sqrt (nf));
 
-      row->inv[i] = inv;
-      row->ok[i] = positive && area * inv < 0.1;
+      invs[i] = inv;
+      ok[i] = area * inv < 0.1;
     }
 
   for (guint si = 0; si < n_stages; si++)
@@ -298,7 +305,7 @@ batch_row (const Detector *d, const guint32 *p, const guint32 *q, gint n,
               gfloat v = w0 * (gfloat) (gint32) (a0[j] - a1[j] - a2[j] + a3[j]) +
                          w1 * (gfloat) (gint32) (b0[j] - b1[j] - b2[j] + b3[j]);
               v = v + w2 * (gfloat) (gint32) (c0[j] - c1[j] - c2[j] + c3[j]);
-              acc[i] += (gdouble) (v * row->inv[i] < threshold ? left : right);
+              acc[i] += (gdouble) (v * invs[i] < threshold ? left : right);
             }
         }
     }
