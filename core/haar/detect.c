@@ -429,33 +429,54 @@ scan_level (Detector *d, guint li, Scratch *s)
 }
 
 static void
+scratch_free (Scratch *s)
+{
+  g_free (s->planes);
+  g_free (s->pixels);
+  g_free (s->scratch);
+  g_free (s->row.inv);
+  g_free (s->row.ok);
+  for (gint k = 0; k < BATCH_STAGES; k++)
+    g_free (s->row.acc[k]);
+}
+
+/* One worker's memory, sized for the largest level; FALSE when it cannot
+ * be had (a huge image), so the caller can fail with a message. */
+static gboolean
+scratch_init (Scratch *s, const Detector *d)
+{
+  gint  max_w = d->levels[0].width, max_h = d->levels[0].height;
+  gsize row_len = (gsize) max_w + 1;
+  gboolean ok;
+
+  memset (s, 0, sizeof *s);
+  s->planes = g_try_new (guint32, (d->cascade->has_tilted ? 3 : 2) * d->plane);
+  s->pixels = g_try_new (guint8, (gsize) max_w * max_h);
+  s->scratch = g_try_new (guint32, NP_HAAR_INTEGRAL_SCRATCH (max_w));
+  s->row.inv = g_try_new (gfloat, row_len);
+  s->row.ok = g_try_new (guint8, row_len);
+  ok = s->planes && s->pixels && s->scratch && s->row.inv && s->row.ok;
+  for (gint k = 0; k < BATCH_STAGES; k++)
+    ok &= (s->row.acc[k] = g_try_new (gdouble, row_len)) != NULL;
+  if (!ok)
+    scratch_free (s);
+  return ok;
+}
+
+typedef struct
+{
+  Detector *detector;
+  Scratch  *scratch;   /* one per part */
+} Workers;
+
+static void
 scan_levels (gsize start, gsize end, guint part, gpointer user_data)
 {
-  Detector *d = user_data;
-  gint      max_w = d->levels[0].width, max_h = d->levels[0].height;
-  gint      n_planes = d->cascade->has_tilted ? 3 : 2;
-  gsize     row_len = (gsize) max_w + 1;
-  Scratch   s;
-  gint      li;
+  Workers *w = user_data;
+  gint     li;
 
-  s.planes = g_new (guint32, n_planes * d->plane);
-  s.pixels = g_new (guint8, (gsize) max_w * max_h);
-  s.scratch = g_new (guint32, NP_HAAR_INTEGRAL_SCRATCH (max_w));
-  s.row.inv = g_new (gfloat, row_len);
-  s.row.ok = g_new (guint8, row_len);
-  for (gint k = 0; k < BATCH_STAGES; k++)
-    s.row.acc[k] = g_new (gdouble, row_len);
-
-  while ((li = g_atomic_int_add (&d->next_level, 1)) < (gint) d->n_levels)
-    scan_level (d, li, &s);
-
-  g_free (s.planes);
-  g_free (s.pixels);
-  g_free (s.scratch);
-  g_free (s.row.inv);
-  g_free (s.row.ok);
-  for (gint k = 0; k < BATCH_STAGES; k++)
-    g_free (s.row.acc[k]);
+  while ((li = g_atomic_int_add (&w->detector->next_level, 1)) < (gint) w->detector->n_levels)
+    scan_level (w->detector, li, &w->scratch[part]);
 }
 
 /* The pyramid as detectMultiScale builds it: factors 1, f, f², … in double;
@@ -532,7 +553,6 @@ np_haar_detect (const NpHaarCascade *cascade,
   GArray   *result = g_array_new (FALSE, FALSE, sizeof (NpHaarBox));
   Detector  d = { 0 };
   NpHaarRect norm;
-  gint32    norm_ofs[4];
 
   g_return_val_if_fail (cascade != NULL && gray != NULL && params != NULL, NULL);
   g_return_val_if_fail (gray->type == NP_SAMPLE_U8 && gray->channels == 1, NULL);
@@ -562,9 +582,19 @@ np_haar_detect (const NpHaarCascade *cascade,
   /* One stride for all levels (the largest's), so features compile once. */
   d.stride = ((d.levels[0].width + 1) + 15) & ~15;
   d.plane = (gsize) d.stride * (d.levels[0].height + 1);
+  /* Offsets into the planes are 32-bit, as OpenCV's. */
+  if (3 * d.plane > G_MAXINT32)
+    {
+      g_set_error (error, NP_ERROR, NP_ERROR_TOO_LARGE,
+                   "a %d×%d image is too large to detect in (at most ~%d megapixels); "
+                   "downscale it or raise the minimum size", gray->width, gray->height,
+                   G_MAXINT32 / 3 / 1000000);
+      g_free (d.levels);
+      g_array_unref (result);
+      return NULL;
+    }
   norm = (NpHaarRect) { 1, 1, cascade->width - 2, cascade->height - 2, 1 };
-  rect_offsets (&norm, FALSE, d.stride, 0, norm_ofs);
-  memcpy (d.norm, norm_ofs, sizeof norm_ofs);
+  rect_offsets (&norm, FALSE, d.stride, 0, d.norm);
   d.norm_area = (gdouble) norm.width * norm.height;
 
   d.features = g_new (OptFeature, cascade->features->len);
@@ -591,11 +621,31 @@ np_haar_detect (const NpHaarCascade *cascade,
     d.found[i] = g_array_new (FALSE, FALSE, sizeof (NpHaarBox));
 
   {
-    guint parts = np_parallel_parts (d.n_levels, 1, n_threads);
-    np_parallel_for (parts, 1, n_threads, scan_levels, &d);
+    guint    parts = np_parallel_parts (d.n_levels, 1, n_threads);
+    Scratch *scratch = g_new0 (Scratch, parts);
+    Workers  workers = { &d, scratch };
+    guint    ready = 0;
+
+    while (ready < parts && scratch_init (&scratch[ready], &d))
+      ready++;
+    if (ready == parts)
+      np_parallel_for (parts, 1, n_threads, scan_levels, &workers);
+    else
+      g_set_error (error, NP_ERROR, NP_ERROR_TOO_LARGE,
+                   "cannot allocate the integral images of a %d×%d image", gray->width,
+                   gray->height);
+    for (guint i = 0; i < ready; i++)
+      scratch_free (&scratch[i]);
+    g_free (scratch);
+    if (ready < parts)
+      {
+        for (guint i = 0; i < d.n_levels; i++)
+          g_array_unref (d.found[i]);
+        g_clear_pointer (&result, g_array_unref);
+      }
   }
 
-  for (guint i = 0; i < d.n_levels; i++)
+  for (guint i = 0; result && i < d.n_levels; i++)
     {
       g_array_append_vals (result, d.found[i]->data, d.found[i]->len);
       g_array_unref (d.found[i]);
@@ -604,6 +654,8 @@ np_haar_detect (const NpHaarCascade *cascade,
   g_free (d.stumps);
   g_free (d.features);
   g_free (d.levels);
+  if (result == NULL)
+    return NULL;
 
   np_haar_group (result, params->min_neighbours, 0.2);
   clip_boxes (result, gray->width, gray->height);
