@@ -479,33 +479,78 @@ scan_levels (gsize start, gsize end, guint part, gpointer user_data)
     scan_level (w->detector, li, &w->scratch[part]);
 }
 
-/* The pyramid as detectMultiScale builds it: factors 1, f, f², … in double;
- * a level is kept when its rounded window fits min/max and the image. */
+/* The pyramid as OpenCV 4.6's detectMultiScale builds it: factors 1, f, f²,
+ * … (double) while the rounded window fits the image, kept as floats; those
+ * whose window (from the float factor) lies within min/max become levels.
+ * When none does, the one factor whose window is nearest the minimum size
+ * (squared distance, first of equals) is used alone — OpenCV's rule for
+ * minSize == maxSize between two factors, which also applies to a minimum
+ * larger than any window. */
+static void
+add_level (GArray *levels, const NpHaarCascade *c, gint width, gint height, gfloat scale)
+{
+  Level lv;
+
+  lv.scale = scale;
+  lv.width = (gint) lrintf ((gfloat) width / scale);
+  lv.height = (gint) lrintf ((gfloat) height / scale);
+  lv.step = scale >= 2 ? 1 : 2;
+  lv.box_w = (gint) lrintf ((gfloat) c->width * scale);
+  lv.box_h = (gint) lrintf ((gfloat) c->height * scale);
+  g_array_append_val (levels, lv);
+}
+
 static Level *
 make_levels (const NpHaarCascade *c, gint width, gint height, const NpHaarParams *params,
              guint *n_levels)
 {
-  GArray *levels = g_array_new (FALSE, FALSE, sizeof (Level));
-  gint    max_w = params->max_width > 0 ? params->max_width : width;
-  gint    max_h = params->max_height > 0 ? params->max_height : height;
+  GArray  *factors = g_array_new (FALSE, FALSE, sizeof (gfloat));
+  GArray  *levels = g_array_new (FALSE, FALSE, sizeof (Level));
+  gboolean no_max = params->max_width == 0 || params->max_height == 0;
+  gint     max_w = no_max ? width : params->max_width;
+  gint     max_h = no_max ? height : params->max_height;
 
   for (gdouble factor = 1; ; factor *= params->scale_factor)
     {
-      gint  win_w = (gint) lrint (c->width * factor), win_h = (gint) lrint (c->height * factor);
-      Level lv;
-
-      if (win_w > max_w || win_h > max_h || win_w > width || win_h > height)
+      gfloat f = (gfloat) factor;
+      if (lrint (c->width * factor) > width || lrint (c->height * factor) > height)
         break;
-      if (win_w < params->min_width || win_h < params->min_height)
-        continue;
-      lv.scale = (gfloat) factor;
-      lv.width = (gint) lrintf ((gfloat) width / lv.scale);
-      lv.height = (gint) lrintf ((gfloat) height / lv.scale);
-      lv.step = lv.scale >= 2 ? 1 : 2;
-      lv.box_w = (gint) lrintf ((gfloat) c->width * lv.scale);
-      lv.box_h = (gint) lrintf ((gfloat) c->height * lv.scale);
-      g_array_append_val (levels, lv);
+      g_array_append_val (factors, f);
     }
+
+  for (guint i = 0; i < factors->len; i++)
+    {
+      gfloat scale = g_array_index (factors, gfloat, i);
+      gint   win_w = (gint) lrintf ((gfloat) c->width * scale);
+      gint   win_h = (gint) lrintf ((gfloat) c->height * scale);
+
+      if (win_w > max_w || win_h > max_h)
+        break;
+      if (win_w >= params->min_width && win_h >= params->min_height)
+        add_level (levels, c, width, height, scale);
+    }
+
+  if (levels->len == 0 && factors->len > 0)
+    {
+      gint64 best = G_MAXINT64;
+      gfloat nearest = 1;
+
+      for (guint i = 0; i < factors->len; i++)
+        {
+          gfloat scale = g_array_index (factors, gfloat, i);
+          gint64 dx = params->min_width - lrintf ((gfloat) c->width * scale);
+          gint64 dy = params->min_height - lrintf ((gfloat) c->height * scale);
+
+          if (dx * dx + dy * dy < best)
+            {
+              best = dx * dx + dy * dy;
+              nearest = scale;
+            }
+        }
+      add_level (levels, c, width, height, nearest);
+    }
+
+  g_array_unref (factors);
   *n_levels = levels->len;
   return (Level *) g_array_free (levels, FALSE);
 }

@@ -133,6 +133,24 @@ class HaarOracle(unittest.TestCase):
                 want = sorted(opencv_boxes(cascade, photo, 1.1, 0, 0))
                 self.assertEqual(sorted(ours[photo]), want, "%s on %s" % (name, photo))
 
+    def test_min_max_sizes(self):
+        # Raw candidates with size limits, including OpenCV's fallback to the
+        # one nearest factor when no window lies within min/max (min == max
+        # between two factors, or a minimum larger than any window).
+        photos = [p for p in nptest.debian_photos() if "astronaut" in p]
+        photos += nptest.shared_photos("detect")[4:5]
+        cascade = cv2.CascadeClassifier(FRONTAL)
+        for photo in photos:
+            gray = cv2.cvtColor(cv2.imread(photo, cv2.IMREAD_COLOR), cv2.COLOR_BGR2GRAY)
+            for lo, hi in ((50, 50), (40, 60), (30, 100), (600, 0), (45, 45)):
+                limits = dict(minSize=(lo, lo), maxSize=(hi, hi)) if hi else dict(minSize=(lo, lo))
+                found = cascade.detectMultiScale(gray, scaleFactor=1.1, minNeighbors=0, **limits)
+                want = sorted(tuple(int(v) for v in b) for b in found)
+                proc = nptest.run(["detect", "--json", "--scale-factor", "1.1", "--min-neighbors", "0",
+                                   "--min-size", str(lo), "--max-size", str(hi), photo])
+                got = sorted((f["x"], f["y"], f["w"], f["h"]) for f in json.loads(proc.stdout)["faces"])
+                self.assertEqual(got, want, "%s min %d max %d" % (photo, lo, hi))
+
     def test_eye_verification(self):
         photos = [p for p in nptest.debian_photos() if "coffee" not in p and "chelsea" not in p]
         photos += nptest.shared_photos("detect")[:4]
