@@ -8,7 +8,7 @@
 #include <json-glib/json-glib.h>
 #include <string.h>
 
-static NpCliDetect opts = { NULL, 1.2, 5, 60, FALSE, 0 };
+static NpCliDetect opts = { NULL, 1.2, 5, 60, 0, FALSE, 0 };
 static gchar      *opt_output;
 static gchar      *opt_size = "256x320";
 static gint        opt_index;

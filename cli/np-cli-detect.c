@@ -14,6 +14,8 @@ np_cli_detect_check (const char *command, const NpCliDetect *opts, int *exit_cod
     problem = "--min-neighbors must be >= 0";
   else if (opts->min_size < 0)
     problem = "--min-size must be >= 0";
+  else if (opts->max_size < 0)
+    problem = "--max-size must be >= 0";
   else if (opts->threads < 0 || opts->threads > 1024)
     problem = "--threads must be between 0 and 1024";
   if (problem == NULL)
@@ -59,7 +61,7 @@ np_cli_detect_faces (const NpCliDetect *opts, const NpHaarCascade *cascade,
                      const NpHaarCascade *eyes, GeglBuffer *buffer, GError **error)
 {
   NpHaarParams params = { opts->scale_factor, opts->min_neighbors,
-                          opts->min_size, opts->min_size, 0, 0 };
+                          opts->min_size, opts->min_size, opts->max_size, opts->max_size };
   gint         threads = opts->threads > 0 ? opts->threads : (gint) g_get_num_processors ();
   g_autoptr(NpImage) gray = np_cli_read_gray (buffer, error);
   GArray      *faces;

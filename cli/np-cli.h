@@ -119,6 +119,7 @@ typedef struct
   gdouble  scale_factor;
   gint     min_neighbors;
   gint     min_size;
+  gint     max_size;        /* 0: the image size */
   gboolean verify_eyes;
   gint     threads;         /* 0: one per processor */
 } NpCliDetect;
@@ -131,6 +132,8 @@ typedef struct
   { "min-neighbors", 'n', 0, G_OPTION_ARG_INT, &(o).min_neighbors,                          \
     "Candidates a face must merge (0: raw candidates)", "N" },                             \
   { "min-size", 'm', 0, G_OPTION_ARG_INT, &(o).min_size, "Smallest face side", "PX" },     \
+  { "max-size", 0, 0, G_OPTION_ARG_INT, &(o).max_size,                                      \
+    "Largest face side (default: the image)", "PX" },                                      \
   { "verify-eyes", 0, 0, G_OPTION_ARG_NONE, &(o).verify_eyes,                              \
     "Keep faces in which haarcascade_eye.xml finds an eye", NULL },                        \
   { "threads", 'j', 0, G_OPTION_ARG_INT, &(o).threads, "Threads (default: all)", "N" }

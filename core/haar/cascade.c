@@ -60,12 +60,15 @@ xml_start (GMarkupParseContext *context,
   XDoc  *doc = user_data;
   XNode *node;
 
-  if (doc->depth >= XML_MAX_DEPTH || doc->all->len >= XML_MAX_NODES)
+  if (doc->depth >= XML_MAX_DEPTH)
     {
       g_set_error (error, NP_ERROR, NP_ERROR_CORRUPT,
-                   doc->depth >= XML_MAX_DEPTH ? "elements nested deeper than %d levels"
-                                               : "more than %u elements", 
-                   doc->depth >= XML_MAX_DEPTH ? XML_MAX_DEPTH : XML_MAX_NODES);
+                   "elements nested deeper than %d levels", XML_MAX_DEPTH);
+      return;
+    }
+  if (doc->all->len >= XML_MAX_NODES)
+    {
+      g_set_error (error, NP_ERROR, NP_ERROR_CORRUPT, "more than %u elements", XML_MAX_NODES);
       return;
     }
   if (doc->depth == 0 && doc->root != NULL)

@@ -259,18 +259,25 @@ batch_row (const Detector *d, const guint32 *p, const guint32 *q, gint n,
   const guint32     *q0 = q + d->norm[0], *q1 = q + d->norm[1], *q2 = q + d->norm[2],
                     *q3 = q + d->norm[3];
   const gdouble      area = d->norm_area;
+  gfloat            *invs = row->inv;  /* locals: stores through row could alias row */
+  guint8            *ok = row->ok;
 
   for (gint i = 0; i < n; i++)
     {
       gint    j = i * step;
       gint32  vs = (gint32) (n0[j] - n1[j] - n2[j] + n3[j]);
       guint32 vq = q0[j] - q1[j] - q2[j] + q3[j];
-      gdouble nf = area * (gdouble) vq - (gdouble) vs * (gdouble) vs;
-      gboolean positive = nf > 0.0;
-      gfloat  inv = (gfloat) (1.0 / sqrt (positive ? nf : 1.0));
+      /* (double) vq exactly, from signed halves: x86 before AVX-512 has no
+       * vector conversion of unsigned ints. */
+      gdouble sq = (gdouble) (gint32) (vq >> 1) * 2.0 + (gdouble) (gint32) (vq & 1);
+      gdouble nf = area * sq - (gdouble) vs * (gdouble) vs;
+      /* nf is an exact integer >= 0 (windows are at most 256², so every
+       * term stays below 2^53); a flat window's 0 gives an infinite factor,
+       * which fails the test below just as OpenCV rejects nf <= 0. */
+      gfloat  inv = (gfloat) (1.0 / sqrt (nf));
 
-      row->inv[i] = inv;
-      row->ok[i] = positive && area * inv < 0.1;
+      invs[i] = inv;
+      ok[i] = area * inv < 0.1;
     }
 
   for (guint si = 0; si < n_stages; si++)
@@ -298,7 +305,7 @@ batch_row (const Detector *d, const guint32 *p, const guint32 *q, gint n,
               gfloat v = w0 * (gfloat) (gint32) (a0[j] - a1[j] - a2[j] + a3[j]) +
                          w1 * (gfloat) (gint32) (b0[j] - b1[j] - b2[j] + b3[j]);
               v = v + w2 * (gfloat) (gint32) (c0[j] - c1[j] - c2[j] + c3[j]);
-              acc[i] += (gdouble) (v * row->inv[i] < threshold ? left : right);
+              acc[i] += (gdouble) (v * invs[i] < threshold ? left : right);
             }
         }
     }
@@ -422,62 +429,128 @@ scan_level (Detector *d, guint li, Scratch *s)
 }
 
 static void
-scan_levels (gsize start, gsize end, guint part, gpointer user_data)
+scratch_free (Scratch *s)
 {
-  Detector *d = user_data;
-  gint      max_w = d->levels[0].width, max_h = d->levels[0].height;
-  gint      n_planes = d->cascade->has_tilted ? 3 : 2;
-  gsize     row_len = (gsize) max_w + 1;
-  Scratch   s;
-  gint      li;
-
-  s.planes = g_new (guint32, n_planes * d->plane);
-  s.pixels = g_new (guint8, (gsize) max_w * max_h);
-  s.scratch = g_new (guint32, NP_HAAR_INTEGRAL_SCRATCH (max_w));
-  s.row.inv = g_new (gfloat, row_len);
-  s.row.ok = g_new (guint8, row_len);
+  g_free (s->planes);
+  g_free (s->pixels);
+  g_free (s->scratch);
+  g_free (s->row.inv);
+  g_free (s->row.ok);
   for (gint k = 0; k < BATCH_STAGES; k++)
-    s.row.acc[k] = g_new (gdouble, row_len);
-
-  while ((li = g_atomic_int_add (&d->next_level, 1)) < (gint) d->n_levels)
-    scan_level (d, li, &s);
-
-  g_free (s.planes);
-  g_free (s.pixels);
-  g_free (s.scratch);
-  g_free (s.row.inv);
-  g_free (s.row.ok);
-  for (gint k = 0; k < BATCH_STAGES; k++)
-    g_free (s.row.acc[k]);
+    g_free (s->row.acc[k]);
 }
 
-/* The pyramid as detectMultiScale builds it: factors 1, f, f², … in double;
- * a level is kept when its rounded window fits min/max and the image. */
+/* One worker's memory, sized for the largest level; FALSE when it cannot
+ * be had (a huge image), so the caller can fail with a message. */
+static gboolean
+scratch_init (Scratch *s, const Detector *d)
+{
+  gint  max_w = d->levels[0].width, max_h = d->levels[0].height;
+  gsize row_len = (gsize) max_w + 1;
+  gboolean ok;
+
+  memset (s, 0, sizeof *s);
+  s->planes = g_try_new (guint32, (d->cascade->has_tilted ? 3 : 2) * d->plane);
+  s->pixels = g_try_new (guint8, (gsize) max_w * max_h);
+  s->scratch = g_try_new (guint32, NP_HAAR_INTEGRAL_SCRATCH (max_w));
+  s->row.inv = g_try_new (gfloat, row_len);
+  s->row.ok = g_try_new (guint8, row_len);
+  ok = s->planes && s->pixels && s->scratch && s->row.inv && s->row.ok;
+  for (gint k = 0; k < BATCH_STAGES; k++)
+    ok &= (s->row.acc[k] = g_try_new (gdouble, row_len)) != NULL;
+  if (!ok)
+    scratch_free (s);
+  return ok;
+}
+
+typedef struct
+{
+  Detector *detector;
+  Scratch  *scratch;   /* one per part */
+} Workers;
+
+static void
+scan_levels (gsize start, gsize end, guint part, gpointer user_data)
+{
+  Workers *w = user_data;
+  gint     li;
+
+  while ((li = g_atomic_int_add (&w->detector->next_level, 1)) < (gint) w->detector->n_levels)
+    scan_level (w->detector, li, &w->scratch[part]);
+}
+
+/* The pyramid as OpenCV 4.6's detectMultiScale builds it: factors 1, f, f²,
+ * … (double) while the rounded window fits the image, kept as floats; those
+ * whose window (from the float factor) lies within min/max become levels.
+ * When none does, the one factor whose window is nearest the minimum size
+ * (squared distance, first of equals) is used alone — OpenCV's rule for
+ * minSize == maxSize between two factors, which also applies to a minimum
+ * larger than any window. */
+static void
+add_level (GArray *levels, const NpHaarCascade *c, gint width, gint height, gfloat scale)
+{
+  Level lv;
+
+  lv.scale = scale;
+  lv.width = (gint) lrintf ((gfloat) width / scale);
+  lv.height = (gint) lrintf ((gfloat) height / scale);
+  lv.step = scale >= 2 ? 1 : 2;
+  lv.box_w = (gint) lrintf ((gfloat) c->width * scale);
+  lv.box_h = (gint) lrintf ((gfloat) c->height * scale);
+  g_array_append_val (levels, lv);
+}
+
 static Level *
 make_levels (const NpHaarCascade *c, gint width, gint height, const NpHaarParams *params,
              guint *n_levels)
 {
-  GArray *levels = g_array_new (FALSE, FALSE, sizeof (Level));
-  gint    max_w = params->max_width > 0 ? params->max_width : width;
-  gint    max_h = params->max_height > 0 ? params->max_height : height;
+  GArray  *factors = g_array_new (FALSE, FALSE, sizeof (gfloat));
+  GArray  *levels = g_array_new (FALSE, FALSE, sizeof (Level));
+  gboolean no_max = params->max_width == 0 || params->max_height == 0;
+  gint     max_w = no_max ? width : params->max_width;
+  gint     max_h = no_max ? height : params->max_height;
 
   for (gdouble factor = 1; ; factor *= params->scale_factor)
     {
-      gint  win_w = (gint) lrint (c->width * factor), win_h = (gint) lrint (c->height * factor);
-      Level lv;
-
-      if (win_w > max_w || win_h > max_h || win_w > width || win_h > height)
+      gfloat f = (gfloat) factor;
+      if (lrint (c->width * factor) > width || lrint (c->height * factor) > height)
         break;
-      if (win_w < params->min_width || win_h < params->min_height)
-        continue;
-      lv.scale = (gfloat) factor;
-      lv.width = (gint) lrintf ((gfloat) width / lv.scale);
-      lv.height = (gint) lrintf ((gfloat) height / lv.scale);
-      lv.step = lv.scale >= 2 ? 1 : 2;
-      lv.box_w = (gint) lrintf ((gfloat) c->width * lv.scale);
-      lv.box_h = (gint) lrintf ((gfloat) c->height * lv.scale);
-      g_array_append_val (levels, lv);
+      g_array_append_val (factors, f);
     }
+
+  for (guint i = 0; i < factors->len; i++)
+    {
+      gfloat scale = g_array_index (factors, gfloat, i);
+      gint   win_w = (gint) lrintf ((gfloat) c->width * scale);
+      gint   win_h = (gint) lrintf ((gfloat) c->height * scale);
+
+      if (win_w > max_w || win_h > max_h)
+        break;
+      if (win_w >= params->min_width && win_h >= params->min_height)
+        add_level (levels, c, width, height, scale);
+    }
+
+  if (levels->len == 0 && factors->len > 0)
+    {
+      gint64 best = G_MAXINT64;
+      gfloat nearest = 1;
+
+      for (guint i = 0; i < factors->len; i++)
+        {
+          gfloat scale = g_array_index (factors, gfloat, i);
+          gint64 dx = params->min_width - lrintf ((gfloat) c->width * scale);
+          gint64 dy = params->min_height - lrintf ((gfloat) c->height * scale);
+
+          if (dx * dx + dy * dy < best)
+            {
+              best = dx * dx + dy * dy;
+              nearest = scale;
+            }
+        }
+      add_level (levels, c, width, height, nearest);
+    }
+
+  g_array_unref (factors);
   *n_levels = levels->len;
   return (Level *) g_array_free (levels, FALSE);
 }
@@ -525,7 +598,6 @@ np_haar_detect (const NpHaarCascade *cascade,
   GArray   *result = g_array_new (FALSE, FALSE, sizeof (NpHaarBox));
   Detector  d = { 0 };
   NpHaarRect norm;
-  gint32    norm_ofs[4];
 
   g_return_val_if_fail (cascade != NULL && gray != NULL && params != NULL, NULL);
   g_return_val_if_fail (gray->type == NP_SAMPLE_U8 && gray->channels == 1, NULL);
@@ -555,9 +627,19 @@ np_haar_detect (const NpHaarCascade *cascade,
   /* One stride for all levels (the largest's), so features compile once. */
   d.stride = ((d.levels[0].width + 1) + 15) & ~15;
   d.plane = (gsize) d.stride * (d.levels[0].height + 1);
+  /* Offsets into the planes are 32-bit, as OpenCV's. */
+  if (3 * d.plane > G_MAXINT32)
+    {
+      g_set_error (error, NP_ERROR, NP_ERROR_TOO_LARGE,
+                   "a %d×%d image is too large to detect in (at most ~%d megapixels); "
+                   "downscale it or raise the minimum size", gray->width, gray->height,
+                   G_MAXINT32 / 3 / 1000000);
+      g_free (d.levels);
+      g_array_unref (result);
+      return NULL;
+    }
   norm = (NpHaarRect) { 1, 1, cascade->width - 2, cascade->height - 2, 1 };
-  rect_offsets (&norm, FALSE, d.stride, 0, norm_ofs);
-  memcpy (d.norm, norm_ofs, sizeof norm_ofs);
+  rect_offsets (&norm, FALSE, d.stride, 0, d.norm);
   d.norm_area = (gdouble) norm.width * norm.height;
 
   d.features = g_new (OptFeature, cascade->features->len);
@@ -584,11 +666,31 @@ np_haar_detect (const NpHaarCascade *cascade,
     d.found[i] = g_array_new (FALSE, FALSE, sizeof (NpHaarBox));
 
   {
-    guint parts = np_parallel_parts (d.n_levels, 1, n_threads);
-    np_parallel_for (parts, 1, n_threads, scan_levels, &d);
+    guint    parts = np_parallel_parts (d.n_levels, 1, n_threads);
+    Scratch *scratch = g_new0 (Scratch, parts);
+    Workers  workers = { &d, scratch };
+    guint    ready = 0;
+
+    while (ready < parts && scratch_init (&scratch[ready], &d))
+      ready++;
+    if (ready == parts)
+      np_parallel_for (parts, 1, n_threads, scan_levels, &workers);
+    else
+      g_set_error (error, NP_ERROR, NP_ERROR_TOO_LARGE,
+                   "cannot allocate the integral images of a %d×%d image", gray->width,
+                   gray->height);
+    for (guint i = 0; i < ready; i++)
+      scratch_free (&scratch[i]);
+    g_free (scratch);
+    if (ready < parts)
+      {
+        for (guint i = 0; i < d.n_levels; i++)
+          g_array_unref (d.found[i]);
+        g_clear_pointer (&result, g_array_unref);
+      }
   }
 
-  for (guint i = 0; i < d.n_levels; i++)
+  for (guint i = 0; result && i < d.n_levels; i++)
     {
       g_array_append_vals (result, d.found[i]->data, d.found[i]->len);
       g_array_unref (d.found[i]);
@@ -597,6 +699,8 @@ np_haar_detect (const NpHaarCascade *cascade,
   g_free (d.stumps);
   g_free (d.features);
   g_free (d.levels);
+  if (result == NULL)
+    return NULL;
 
   np_haar_group (result, params->min_neighbours, 0.2);
   clip_boxes (result, gray->width, gray->height);

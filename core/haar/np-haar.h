@@ -70,9 +70,10 @@ typedef struct
 #define NP_HAAR_PARAMS_INIT { 1.1, 3, 0, 0, 0, 0 }
 
 /* Detects in an 8-bit, one-channel image. Returns a GArray of NpHaarBox in
- * image coordinates, sorted by decreasing area (then top, then left), the
- * same for any n_threads. NULL with NP_ERROR_INVALID_ARGUMENT for a scale
- * factor <= 1 or negative sizes. */
+ * image coordinates (clipped to it), sorted by decreasing area (then top,
+ * then left), the same for any n_threads. NULL with NP_ERROR_INVALID_ARGUMENT
+ * for a scale factor outside (1, 100] or negative sizes, NP_ERROR_TOO_LARGE
+ * for an image whose integral images cannot be addressed or allocated. */
 GArray        *np_haar_detect              (const NpHaarCascade *cascade,
                                             const NpImage       *gray,
                                             const NpHaarParams  *params,

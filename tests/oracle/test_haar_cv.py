@@ -133,6 +133,50 @@ class HaarOracle(unittest.TestCase):
                 want = sorted(opencv_boxes(cascade, photo, 1.1, 0, 0))
                 self.assertEqual(sorted(ours[photo]), want, "%s on %s" % (name, photo))
 
+    def test_min_max_sizes(self):
+        # Raw candidates with size limits, including OpenCV's fallback to the
+        # one nearest factor when no window lies within min/max (min == max
+        # between two factors, or a minimum larger than any window).
+        photos = [p for p in nptest.debian_photos() if "astronaut" in p]
+        photos += nptest.shared_photos("detect")[4:5]
+        cascade = cv2.CascadeClassifier(FRONTAL)
+        for photo in photos:
+            gray = cv2.cvtColor(cv2.imread(photo, cv2.IMREAD_COLOR), cv2.COLOR_BGR2GRAY)
+            for lo, hi in ((50, 50), (40, 60), (30, 100), (600, 0), (45, 45)):
+                limits = dict(minSize=(lo, lo), maxSize=(hi, hi)) if hi else dict(minSize=(lo, lo))
+                found = cascade.detectMultiScale(gray, scaleFactor=1.1, minNeighbors=0, **limits)
+                want = sorted(tuple(int(v) for v in b) for b in found)
+                proc = nptest.run(["detect", "--json", "--scale-factor", "1.1", "--min-neighbors", "0",
+                                   "--min-size", str(lo), "--max-size", str(hi), photo])
+                got = sorted((f["x"], f["y"], f["w"], f["h"]) for f in json.loads(proc.stdout)["faces"])
+                self.assertEqual(got, want, "%s min %d max %d" % (photo, lo, hi))
+
+    def test_eye_verification(self):
+        photos = [p for p in nptest.debian_photos() if "coffee" not in p and "chelsea" not in p]
+        photos += nptest.shared_photos("detect")[:4]
+        if not photos:
+            self.skipTest("no photos")
+        eyes = cv2.CascadeClassifier(os.path.join(CASCADES, "haarcascade_eye.xml"))
+        plain = our_boxes(photos, FRONTAL, 1.1, 3, MIN_SIZE)
+        proc = nptest.run(["detect", "--json", "--verify-eyes", "--scale-factor", "1.1",
+                           "--min-neighbors", "3", "--min-size", str(MIN_SIZE)] + photos)
+        verified = {e["file"]: [(f["x"], f["y"], f["w"], f["h"]) for f in e["faces"]]
+                    for e in map(json.loads, proc.stdout.splitlines())}
+        kept_any = 0
+        for photo in photos:
+            gray = cv2.cvtColor(cv2.imread(photo, cv2.IMREAD_COLOR), cv2.COLOR_BGR2GRAY)
+            # A face is kept when OpenCV finds an eye in its upper half with
+            # scaleFactor 1.1, 3 neighbours and eyes of at least a tenth of it.
+            want = []
+            for (x, y, w, h) in plain[photo]:
+                upper = gray[y:y + h // 2, x:x + w]
+                m = max(w // 10, 0)
+                if len(eyes.detectMultiScale(upper, 1.1, 3, minSize=(m, m))):
+                    want.append((x, y, w, h))
+            self.assertEqual(verified[photo], want, photo)
+            kept_any += len(want)
+        self.assertGreater(kept_any, 0)
+
     def test_ground_truth_faces(self):
         photos = nptest.shared_photos("detect")
         if not photos:

@@ -1,0 +1,154 @@
+/* The face ops through GEGL on a real photo: neuropaint:face-detect leaves
+ * the core's boxes in its "faces" property and draws them; neuropaint:face-crop
+ * crops the largest one (not the centre fallback). Generic op checks (formats,
+ * threads, tiles) are in test-ops.c. */
+#include <gegl.h>
+#include <json-glib/json-glib.h>
+#include <math.h>
+#include <string.h>
+
+#include "neuropaint.h"
+
+#define PHOTO "/usr/share/doc/facedetect/examples/grace_hopper_512x512.jpg"
+
+static gboolean
+have_data (void)
+{
+  if (g_file_test (PHOTO, G_FILE_TEST_EXISTS) && g_file_test (NP_HAAR_FRONTAL_FACE, G_FILE_TEST_EXISTS))
+    return TRUE;
+  g_test_skip ("needs " PHOTO " (facedetect) and opencv-data");
+  return FALSE;
+}
+
+static GeglBuffer *
+load_photo (void)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(NpImage) rgb = np_jpeg_load (PHOTO, &error);
+  GeglRectangle box;
+  GeglBuffer   *buffer;
+
+  g_assert_no_error (error);
+  box = (GeglRectangle) { 0, 0, rgb->width, rgb->height };
+  buffer = gegl_buffer_new (&box, babl_format ("R'G'B' u8"));
+  gegl_buffer_set (buffer, &box, 0, babl_format ("R'G'B' u8"), rgb->data, rgb->stride);
+  return buffer;
+}
+
+/* The boxes the core finds on the same pixels, with the ops' defaults. */
+static GArray *
+core_faces (GeglBuffer *buffer)
+{
+  const GeglRectangle *box = gegl_buffer_get_extent (buffer);
+  g_autoptr(NpImage) rgb = np_image_new (NP_SAMPLE_U8, box->width, box->height, 3, NULL);
+  g_autoptr(NpImage) gray = NULL;
+  g_autoptr(NpHaarCascade) cascade = np_haar_cascade_load (NP_HAAR_FRONTAL_FACE, NULL);
+  NpHaarParams params = { 1.2, 5, 60, 60, 0, 0 };
+
+  gegl_buffer_get (buffer, box, 1.0, babl_format ("R'G'B' u8"), rgb->data, rgb->stride,
+                   GEGL_ABYSS_NONE);
+  gray = np_haar_gray (rgb, NULL);
+  return np_haar_detect (cascade, gray, &params, 1, NULL);
+}
+
+static void
+test_detect_property (void)
+{
+  g_autoptr(GeglBuffer) input = have_data () ? load_photo () : NULL;
+  g_autoptr(GeglNode) graph = gegl_node_new ();
+  g_autoptr(GArray) want = NULL;
+  g_autoptr(JsonParser) parser = json_parser_new ();
+  g_autofree gchar *faces = NULL;
+  g_autoptr(GError) error = NULL;
+  GeglNode  *source, *detect;
+  JsonArray *boxes;
+  guint8     px[4];
+
+  if (input == NULL)
+    return;
+  want = core_faces (input);
+  g_assert_cmpuint (want->len, >, 0);
+  source = gegl_node_new_child (graph, "operation", "gegl:buffer-source", "buffer", input, NULL);
+  detect = gegl_node_new_child (graph, "operation", "neuropaint:face-detect", "line-width", 3, NULL);
+  gegl_node_link (source, detect);
+  gegl_node_process (detect);
+
+  gegl_node_get (detect, "faces", &faces, NULL);
+  json_parser_load_from_data (parser, faces, -1, &error);
+  g_assert_no_error (error);
+  boxes = json_node_get_array (json_parser_get_root (parser));
+  g_assert_cmpuint (json_array_get_length (boxes), ==, want->len);
+  for (guint i = 0; i < want->len; i++)
+    {
+      const NpHaarBox *w = &g_array_index (want, NpHaarBox, i);
+      JsonObject *b = json_array_get_object_element (boxes, i);
+      g_assert_cmpint (json_object_get_int_member (b, "x"), ==, w->x);
+      g_assert_cmpint (json_object_get_int_member (b, "y"), ==, w->y);
+      g_assert_cmpint (json_object_get_int_member (b, "w"), ==, w->width);
+      g_assert_cmpint (json_object_get_int_member (b, "h"), ==, w->height);
+    }
+
+  /* The first box's corner is drawn in opaque green. */
+  {
+    const NpHaarBox *w = &g_array_index (want, NpHaarBox, 0);
+    GeglRectangle    one = { w->x + 1, w->y + 1, 1, 1 };
+    gegl_node_blit (detect, 1.0, &one, babl_format ("R'G'B'A u8"), px, GEGL_AUTO_ROWSTRIDE,
+                    GEGL_BLIT_DEFAULT);
+    g_assert_cmpint (px[0], ==, 0);
+    g_assert_cmpint (px[1], ==, 255);
+    g_assert_cmpint (px[2], ==, 0);
+  }
+}
+
+static void
+test_crop_largest (void)
+{
+  g_autoptr(GeglBuffer) input = have_data () ? load_photo () : NULL;
+  g_autoptr(GeglNode) graph = gegl_node_new ();
+  g_autoptr(GArray) want = NULL;
+  g_autoptr(NpImage) full = NULL, crop = NULL;
+  const GeglRectangle *box = gegl_buffer_get_extent (input);
+  GeglNode     *source, *node;
+  GeglRectangle out;
+  gfloat       *got;
+  gdouble       diff = 0;
+
+  if (input == NULL)
+    return;
+  want = core_faces (input);
+  g_assert_cmpuint (want->len, >, 0);
+  source = gegl_node_new_child (graph, "operation", "gegl:buffer-source", "buffer", input, NULL);
+  node = gegl_node_new_child (graph, "operation", "neuropaint:face-crop",
+                              "width", 64, "height", 80, NULL);
+  gegl_node_link (source, node);
+  out = gegl_node_get_bounding_box (node);
+  g_assert_cmpint (out.width, ==, 64);
+  g_assert_cmpint (out.height, ==, 80);
+  got = g_new (gfloat, 64 * 80 * 4);
+  gegl_node_blit (node, 1.0, &out, babl_format ("R'G'B'A float"), got, GEGL_AUTO_ROWSTRIDE,
+                  GEGL_BLIT_DEFAULT);
+
+  /* The same crop straight from the core. */
+  full = np_image_new (NP_SAMPLE_F32, box->width, box->height, 4, NULL);
+  gegl_buffer_get (input, box, 1.0, babl_format ("R'G'B'A float"), full->data, full->stride,
+                   GEGL_ABYSS_NONE);
+  crop = np_face_crop (full, &g_array_index (want, NpHaarBox, 0), 64, 80, NULL);
+  for (gsize i = 0; i < 64 * 80 * 4; i++)
+    diff = MAX (diff, fabs (got[i] - ((gfloat *) crop->data)[i]));
+  g_assert_cmpfloat (diff, <, 1e-5);
+  g_free (got);
+}
+
+int
+main (int argc, char **argv)
+{
+  g_test_init (&argc, &argv, NULL);
+  gegl_init (&argc, &argv);
+  g_test_add_func ("/face-ops/detect-property", test_detect_property);
+  g_test_add_func ("/face-ops/crop-largest", test_crop_largest);
+  {
+    int result = g_test_run ();
+    gegl_exit ();
+    return result;
+  }
+}
