@@ -241,11 +241,12 @@ check_options (NpCppnParams *params, NpCppnParams *to)
     return np_cli_fail ("cppn", NP_EXIT_USAGE, "--fps must be between 1 and 1000");
   if (opt_threads < 0 || opt_threads > 1024)
     return np_cli_fail ("cppn", NP_EXIT_USAGE, "--threads must be between 0 and 1024");
-  if (opt_seed && !g_ascii_string_to_unsigned (opt_seed, 10, 0, G_MAXUINT64, &seed, &error))
+  /* Up to 2^63 − 1: the JSON dump stores the seed as a (signed) integer. */
+  if (opt_seed && !g_ascii_string_to_unsigned (opt_seed, 10, 0, G_MAXINT64, &seed, &error))
     return np_cli_fail ("cppn", NP_EXIT_USAGE, "--seed: %s", error->message);
 
   np_cppn_params_init (params);
-  params->seed = opt_seed ? seed : ((guint64) g_random_int () << 32 | g_random_int ());
+  params->seed = opt_seed ? seed : ((guint64) g_random_int_range (0, G_MAXINT32) << 32 | g_random_int ());
   params->width = opt_width;
   params->height = opt_height;
   params->color_mode = opt_color_mode;

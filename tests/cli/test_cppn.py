@@ -48,6 +48,18 @@ class Determinism(unittest.TestCase):
                         "--color-mode", "hsv", "--alpha"])
             self.assertNotEqual(digest(other), outs[0])
 
+    def test_avx512_and_avx2_copies_agree(self):
+        # Same lane arithmetic (FMA, same order) at two register widths; on a
+        # CPU without AVX-512 both runs use the AVX2 (or portable) copy.
+        with tempfile.TemporaryDirectory() as tmp:
+            sums = []
+            for isa in ("avx512", "avx2"):
+                npy = os.path.join(tmp, isa + ".npy")
+                nptest.run(["cppn", "-o", npy, "--seed", "6", "--width", "90", "--height", "70",
+                            "--color-mode", "cmyk", "--alpha"], env=dict(os.environ, NP_CPPN_ISA=isa))
+                sums.append(digest(npy))
+            self.assertEqual(sums[0], sums[1])
+
     def test_png_matches_float(self):
         with tempfile.TemporaryDirectory() as tmp:
             png, npy = os.path.join(tmp, "a.png"), os.path.join(tmp, "a.npy")
