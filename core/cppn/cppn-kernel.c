@@ -76,10 +76,15 @@ detect_isa (void)
   NpIsa       best = NP_ISA_GENERIC;
 
 #ifdef NP_CPPN_X86
-  if (__builtin_cpu_supports ("x86-64-v4"))
-    best = NP_ISA_AVX512;
-  else if (__builtin_cpu_supports ("x86-64-v3"))
-    best = NP_ISA_AVX2;
+  /* The features behind x86-64-v4 and -v3, by names GCC and clang both
+   * know (clang rejects the level names here). */
+  gboolean v3 = __builtin_cpu_supports ("avx2") && __builtin_cpu_supports ("fma")
+             && __builtin_cpu_supports ("bmi") && __builtin_cpu_supports ("bmi2");
+  gboolean v4 = v3 && __builtin_cpu_supports ("avx512f") && __builtin_cpu_supports ("avx512bw")
+             && __builtin_cpu_supports ("avx512cd") && __builtin_cpu_supports ("avx512dq")
+             && __builtin_cpu_supports ("avx512vl");
+
+  best = v4 ? NP_ISA_AVX512 : v3 ? NP_ISA_AVX2 : NP_ISA_GENERIC;
 #endif
   if (g_strcmp0 (force, "generic") == 0)
     return NP_ISA_GENERIC;
