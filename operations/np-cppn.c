@@ -88,6 +88,10 @@ property_enum (coords, _("Coordinates"), NpCppnOpCoords, np_cppn_op_coords,
     description (_("original: x = row/min(W,H) − 0.5, y = column/min(W,H) − 0.5, "
                    "as the seed; centered: x right, y down, 0 at the centre"))
 
+property_boolean (infinite, _("Infinite plane"), FALSE)
+    description (_("Centered coordinates: render the whole plane (an infinite "
+                   "bounding box, like gegl:checkerboard; crop it before saving)"))
+
 property_double (zoom, _("Zoom"), 1.0)
     description (_("Centered coordinates: magnification (the short side spans 1/zoom)"))
     value_range (1e-6, 1e6)
@@ -182,6 +186,10 @@ get_bounding_box (GeglOperation *operation)
 {
   GeglProperties *o = GEGL_PROPERTIES (operation);
 
+  /* Original coordinates are tied to the picture (its min(W, H)); centered
+   * ones extend naturally in every direction. */
+  if (o->infinite && o->coords == NP_CPPN_OP_CENTERED)
+    return gegl_rectangle_infinite_plane ();
   return (GeglRectangle) { 0, 0, o->width, o->height };
 }
 
