@@ -25,9 +25,11 @@ KERNEL_NAME (select) (NpVi mask, NpV a, NpV b)
 }
 
 /* tanh |x| = 1 − 2 / (e^{2|x|} + 1): e^y by y = n ln2 + r, |r| ≤ ln2/2, a
- * degree-6 Taylor polynomial for e^r (truncation 2e-7 relative, 1e-7 on
- * tanh) and n put straight into the exponent bits; no libm, no branch.
- * Beyond |x| = 9, tanh rounds to ±1 in float. */
+ * degree-5 polynomial for e^r (fitted to the relative error on that range:
+ * < 1e-7, so tanh is off by < 1.6e-7) and n put straight into the exponent
+ * bits; no libm, no branch. Beyond |x| = 9, tanh rounds to ±1 in float.
+ * (Forming e^y − 1 directly, to keep tanh's relative accuracy near 0, was
+ * 8% slower and did not bring the network any closer to float64.) */
 KERNEL_INLINE NpV
 KERNEL_NAME (fast_tanh) (NpV x)
 {
@@ -40,12 +42,11 @@ KERNEL_NAME (fast_tanh) (NpV x)
   /* Round to nearest by the 1.5·2^23 trick, branch-free on every ISA. */
   n = (y * 1.44269504088896341f + 12582912.0f) - 12582912.0f;
   r = (y - n * 0.693359375f) + n * 2.12194440e-4f;
-  p = KERNEL_NAME (splat) (1.0f / 720);
-  p = p * r + 1.0f / 120;
-  p = p * r + 1.0f / 24;
-  p = p * r + 1.0f / 6;
-  p = p * r + 0.5f;
-  p = p * r + 1.0f;
+  p = KERNEL_NAME (splat) (8.290293626e-3f);
+  p = p * r + 4.189794138e-2f;
+  p = p * r + 1.666763723e-1f;
+  p = p * r + 4.999915063e-1f;
+  p = p * r + 9.999997020e-1f;
   p = p * r + 1.0f;
   bits = (__builtin_convertvector (n, NpVi) + 127) << 23;
   e = p * (NpV) bits;
