@@ -103,7 +103,7 @@ has_suffix (const char *path, const char *suffix)
 }
 
 /* Renders the whole picture into a new buffer of format, BAND_ROWS rows of
- * float at a time. */
+ * float at a time, a progress step each (progress may be NULL). */
 static GeglBuffer *
 render_to_buffer (const NpCppn *cppn, const Babl *format, NpProgress *progress)
 {
@@ -142,7 +142,12 @@ render_picture (const NpCppn *cppn, const char *path, NpProgress *progress, GErr
 
       if (image == NULL)
         return FALSE;
-      np_cppn_render (cppn, 0, 0, opt_width, opt_height, image->data, image->stride, opt_threads);
+      for (gint y = 0; y < opt_height; y += BAND_ROWS)
+        {
+          np_cppn_render (cppn, 0, y, opt_width, MIN (BAND_ROWS, opt_height - y),
+                          np_image_row (image, y), image->stride, opt_threads);
+          np_progress_step (progress, NULL);
+        }
       return np_npy_save (image, path, error);
     }
   else
@@ -287,6 +292,7 @@ int
 np_cmd_cppn (int argc, char **argv, gboolean do_help)
 {
   g_autoptr(GError) error = NULL;
+  g_autoptr(GString) written = g_string_new (NULL);
   NpCppnParams params, to;
   NpProgress  *progress;
   int          code;
@@ -347,9 +353,11 @@ np_cmd_cppn (int argc, char **argv, gboolean do_help)
         }
       if (!render_picture (cppn, path, progress, &error))
         break;
-      g_print ("wrote %s (seed %" G_GUINT64_FORMAT ")\n", path, params.seed);
+      g_string_append_printf (written, "wrote %s (seed %" G_GUINT64_FORMAT ")\n", path, params.seed);
     }
+  /* Printed once the progress bar is gone, so the two never share a line. */
   np_progress_free (progress);
+  g_print ("%s", written->str);
   if (error)
     return np_cli_fail_error ("cppn", g_steal_pointer (&error));
   return NP_EXIT_OK;
