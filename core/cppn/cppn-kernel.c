@@ -107,6 +107,13 @@ isa (void)
   return chosen;
 }
 
+const gchar *
+np_cppn_kernel_isa (void)
+{
+  static const char *const names[] = { "generic", "avx2", "avx512" };
+  return names[isa ()];
+}
+
 void
 np_cppn_layer (const gfloat *W, const gfloat *b, gint n_in, gint n_out,
                NpCppnActivation activation, const gfloat *in, gfloat *out)

@@ -100,6 +100,10 @@ gboolean      np_cppn_params_set_z  (NpCppnParams *params, const gchar *list,
 /* Multiply–adds per pixel, for GFLOP/s figures (one FLOP = half of one). */
 gint64        np_cppn_macs_per_pixel (const NpCppn *cppn);
 
+/* The kernel copy this CPU runs: "avx512", "avx2" or "generic" (see
+ * cppn-kernel.c; NP_CPPN_ISA forces a narrower one). */
+const gchar  *np_cppn_kernel_isa    (void);
+
 const gchar  *np_cppn_activation_name (NpCppnActivation activation);
 gboolean      np_cppn_activation_from_name (const gchar *name,
                                             NpCppnActivation *activation,
