@@ -204,9 +204,10 @@ process (GeglOperation       *operation,
 
   if (o->user_data == NULL)
     return FALSE;
-  /* GEGL already runs regions on its threads: one thread per call. */
-  np_cppn_render (o->user_data, roi->x, roi->y, roi->width, roi->height,
-                  out_buf, (gsize) roi->width * 4 * sizeof (gfloat), 1);
+  /* GEGL already runs regions on its threads: one thread per call. At a
+   * mipmap level (zoomed-out previews) roi is in that level's pixels. */
+  np_cppn_render_level (o->user_data, roi->x, roi->y, roi->width, roi->height, level,
+                        out_buf, (gsize) roi->width * 4 * sizeof (gfloat), 1);
   return TRUE;
 }
 
