@@ -70,10 +70,11 @@ np_bench_cppn_report (gpointer data, double median_ms, GString *json)
 
   g_string_append_printf (json, "\"width\": %d, \"height\": %d, \"depth\": %d, \"size\": %d, "
                           "\"flop_per_pixel\": %" G_GINT64_FORMAT ", \"mpix_per_s\": %.2f, "
-                          "\"gflop_per_s\": %.1f, \"flop_bound_fraction\": %.3f, ",
+                          "\"gflop_per_s\": %.1f, \"flop_bound_fraction\": %.3f, \"kernel\": \"%s\", ",
                           state->width, state->height, state->depth, state->size,
                           2 * np_cppn_macs_per_pixel (state->cppn), pixels / seconds / 1e6,
-                          flops / 1e9, flops / (NP_BENCH_FLOPS_PER_CORE * state->threads));
+                          flops / 1e9, flops / (NP_BENCH_FLOPS_PER_CORE * state->threads),
+                          np_cppn_kernel_isa ());
 }
 
 void

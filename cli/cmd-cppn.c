@@ -103,7 +103,7 @@ has_suffix (const char *path, const char *suffix)
 }
 
 /* Renders the whole picture into a new buffer of format, BAND_ROWS rows of
- * float at a time. */
+ * float at a time, a progress step each (progress may be NULL). */
 static GeglBuffer *
 render_to_buffer (const NpCppn *cppn, const Babl *format, NpProgress *progress)
 {
@@ -142,7 +142,12 @@ render_picture (const NpCppn *cppn, const char *path, NpProgress *progress, GErr
 
       if (image == NULL)
         return FALSE;
-      np_cppn_render (cppn, 0, 0, opt_width, opt_height, image->data, image->stride, opt_threads);
+      for (gint y = 0; y < opt_height; y += BAND_ROWS)
+        {
+          np_cppn_render (cppn, 0, y, opt_width, MIN (BAND_ROWS, opt_height - y),
+                          np_image_row (image, y), image->stride, opt_threads);
+          np_progress_step (progress, NULL);
+        }
       return np_npy_save (image, path, error);
     }
   else
@@ -241,11 +246,12 @@ check_options (NpCppnParams *params, NpCppnParams *to)
     return np_cli_fail ("cppn", NP_EXIT_USAGE, "--fps must be between 1 and 1000");
   if (opt_threads < 0 || opt_threads > 1024)
     return np_cli_fail ("cppn", NP_EXIT_USAGE, "--threads must be between 0 and 1024");
-  if (opt_seed && !g_ascii_string_to_unsigned (opt_seed, 10, 0, G_MAXUINT64, &seed, &error))
+  /* Up to 2^63 − 1: the JSON dump stores the seed as a (signed) integer. */
+  if (opt_seed && !g_ascii_string_to_unsigned (opt_seed, 10, 0, G_MAXINT64, &seed, &error))
     return np_cli_fail ("cppn", NP_EXIT_USAGE, "--seed: %s", error->message);
 
   np_cppn_params_init (params);
-  params->seed = opt_seed ? seed : ((guint64) g_random_int () << 32 | g_random_int ());
+  params->seed = opt_seed ? seed : ((guint64) g_random_int_range (0, G_MAXINT32) << 32 | g_random_int ());
   params->width = opt_width;
   params->height = opt_height;
   params->color_mode = opt_color_mode;
@@ -286,6 +292,7 @@ int
 np_cmd_cppn (int argc, char **argv, gboolean do_help)
 {
   g_autoptr(GError) error = NULL;
+  g_autoptr(GString) written = g_string_new (NULL);
   NpCppnParams params, to;
   NpProgress  *progress;
   int          code;
@@ -346,9 +353,11 @@ np_cmd_cppn (int argc, char **argv, gboolean do_help)
         }
       if (!render_picture (cppn, path, progress, &error))
         break;
-      g_print ("wrote %s (seed %" G_GUINT64_FORMAT ")\n", path, params.seed);
+      g_string_append_printf (written, "wrote %s (seed %" G_GUINT64_FORMAT ")\n", path, params.seed);
     }
+  /* Printed once the progress bar is gone, so the two never share a line. */
   np_progress_free (progress);
+  g_print ("%s", written->str);
   if (error)
     return np_cli_fail_error ("cppn", g_steal_pointer (&error));
   return NP_EXIT_OK;

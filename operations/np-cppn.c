@@ -88,6 +88,10 @@ property_enum (coords, _("Coordinates"), NpCppnOpCoords, np_cppn_op_coords,
     description (_("original: x = row/min(W,H) − 0.5, y = column/min(W,H) − 0.5, "
                    "as the seed; centered: x right, y down, 0 at the centre"))
 
+property_boolean (infinite, _("Infinite plane"), FALSE)
+    description (_("Centered coordinates: render the whole plane (an infinite "
+                   "bounding box, like gegl:checkerboard; crop it before saving)"))
+
 property_double (zoom, _("Zoom"), 1.0)
     description (_("Centered coordinates: magnification (the short side spans 1/zoom)"))
     value_range (1e-6, 1e6)
@@ -182,6 +186,10 @@ get_bounding_box (GeglOperation *operation)
 {
   GeglProperties *o = GEGL_PROPERTIES (operation);
 
+  /* Original coordinates are tied to the picture (its min(W, H)); centered
+   * ones extend naturally in every direction. */
+  if (o->infinite && o->coords == NP_CPPN_OP_CENTERED)
+    return gegl_rectangle_infinite_plane ();
   return (GeglRectangle) { 0, 0, o->width, o->height };
 }
 
@@ -196,9 +204,10 @@ process (GeglOperation       *operation,
 
   if (o->user_data == NULL)
     return FALSE;
-  /* GEGL already runs regions on its threads: one thread per call. */
-  np_cppn_render (o->user_data, roi->x, roi->y, roi->width, roi->height,
-                  out_buf, (gsize) roi->width * 4 * sizeof (gfloat), 1);
+  /* GEGL already runs regions on its threads: one thread per call. At a
+   * mipmap level (zoomed-out previews) roi is in that level's pixels. */
+  np_cppn_render_level (o->user_data, roi->x, roi->y, roi->width, roi->height, level,
+                        out_buf, (gsize) roi->width * 4 * sizeof (gfloat), 1);
   return TRUE;
 }
 
@@ -231,7 +240,7 @@ gegl_op_class_init (GeglOpClass *klass)
      * clones (x86-64-v3 and up); the portable clone rounds differently. */
     "reference-composition",
       "<gegl><node operation='neuropaint:cppn' seed='7' width='160' height='120'/></gegl>",
-    "reference-hash", "c95cd50c7dde56bd52b53bbfcb6c3cd6",
+    "reference-hash", "6af4204f9856d0219f95d18c0cc53db4",
     "description", _("Abstract art from a randomly initialised dense network "
                      "evaluated at every pixel (inputs x, y, r, z; sigmoid "
                      "outputs read as a colour). Any region renders alone."),

@@ -88,6 +88,14 @@ void          np_cppn_render        (const NpCppn *cppn,
                                      gint x0, gint y0, gint width, gint height,
                                      gfloat *rgba, gsize stride, gint n_threads);
 
+/* The same at mipmap level (GEGL's `level`): pixel (x, y) of the result is
+ * pixel (x·2^level, y·2^level) of the plane, so a zoomed-out preview shows
+ * the picture at its size, point-sampled. Level 0 is np_cppn_render. */
+void          np_cppn_render_level  (const NpCppn *cppn,
+                                     gint x0, gint y0, gint width, gint height,
+                                     gint level, gfloat *rgba, gsize stride,
+                                     gint n_threads);
+
 /* The network and the parameters that shape the picture, as JSON (format in
  * docs/cppn.md), so the maths can be checked by an independent program. */
 gchar        *np_cppn_to_json       (const NpCppn *cppn);
@@ -99,6 +107,10 @@ gboolean      np_cppn_params_set_z  (NpCppnParams *params, const gchar *list,
 
 /* Multiply–adds per pixel, for GFLOP/s figures (one FLOP = half of one). */
 gint64        np_cppn_macs_per_pixel (const NpCppn *cppn);
+
+/* The kernel copy this CPU runs: "avx512", "avx2" or "generic" (see
+ * cppn-kernel.c; NP_CPPN_ISA forces a narrower one). */
+const gchar  *np_cppn_kernel_isa    (void);
 
 const gchar  *np_cppn_activation_name (NpCppnActivation activation);
 gboolean      np_cppn_activation_from_name (const gchar *name,

@@ -48,6 +48,18 @@ class Determinism(unittest.TestCase):
                         "--color-mode", "hsv", "--alpha"])
             self.assertNotEqual(digest(other), outs[0])
 
+    def test_avx512_and_avx2_copies_agree(self):
+        # Same lane arithmetic (FMA, same order) at two register widths; on a
+        # CPU without AVX-512 both runs use the AVX2 (or portable) copy.
+        with tempfile.TemporaryDirectory() as tmp:
+            sums = []
+            for isa in ("avx512", "avx2"):
+                npy = os.path.join(tmp, isa + ".npy")
+                nptest.run(["cppn", "-o", npy, "--seed", "6", "--width", "90", "--height", "70",
+                            "--color-mode", "cmyk", "--alpha"], env=dict(os.environ, NP_CPPN_ISA=isa))
+                sums.append(digest(npy))
+            self.assertEqual(sums[0], sums[1])
+
     def test_png_matches_float(self):
         with tempfile.TemporaryDirectory() as tmp:
             png, npy = os.path.join(tmp, "a.png"), os.path.join(tmp, "a.npy")
@@ -142,6 +154,24 @@ class Animation(unittest.TestCase):
                             "--z=" + z, "--alpha"])
                 self.assertTrue(np.array_equal(frame, nptest.read_rgb(still)))
             self.assertFalse(np.array_equal(frames[0], frames[1]))
+
+
+class InfinitePlane(unittest.TestCase):
+    def test_centered_plane_extends_the_picture(self):
+        if shutil.which("gegl") is None:
+            self.skipTest("the gegl command is not installed")
+        with tempfile.TemporaryDirectory() as tmp:
+            box, plane = os.path.join(tmp, "box.png"), os.path.join(tmp, "plane.png")
+            op = ["neuropaint:cppn", "seed=21", "width=120", "height=90", "coords=centered", "zoom=1.5"]
+            gegl(["-o", box, "--"] + op)
+            # The plane around the box: 40 px more on each side, moved to 0,0.
+            gegl(["-o", plane, "--"] + op + ["infinite=true", "gegl:crop", "x=-40", "y=-40", "width=200",
+                                             "height=170", "gegl:translate", "x=40", "y=40"])
+            inner, outer = nptest.read_rgb(box), nptest.read_rgb(plane)
+            self.assertEqual(outer.shape[:2], (170, 200))
+            self.assertTrue(np.array_equal(outer[40:130, 40:160], inner))
+            self.assertTrue((outer[..., 3] == outer[..., 3].max()).all(), "holes in the plane")
+            self.assertGreater(float(outer[:40, :, :3].std()), 0.5, "nothing drawn outside the box")
 
 
 class BadInput(unittest.TestCase):

@@ -293,6 +293,21 @@ test_regions_and_threads (gconstpointer data)
     }
 }
 
+/* A mipmap level samples every 2^level-th pixel of the plane. */
+static void
+test_level (void)
+{
+  g_autoptr(NpCppn) cppn = make (8, "rgb", TRUE, NP_CPPN_COORDS_ORIGINAL);
+  g_autofree gfloat *whole = g_new0 (gfloat, W * H * 4);
+  gfloat half[4 * 10 * 7];
+
+  np_cppn_render (cppn, 0, 0, W, H, whole, W * 16, 1);
+  np_cppn_render_level (cppn, 3, 2, 10, 7, 2, half, 10 * 16, 2);
+  for (int y = 0; y < 7; y++)
+    for (int x = 0; x < 10; x++)
+      g_assert_cmpmem (half + 4 * (y * 10 + x), 16, whole + 4 * ((4 * (2 + y)) * W + 4 * (3 + x)), 16);
+}
+
 static void
 test_opaque_without_alpha (void)
 {
@@ -340,6 +355,7 @@ main (int argc, char **argv)
                         test_regions_and_threads);
   g_test_add_data_func ("/cppn/render/regions-centered", GINT_TO_POINTER (NP_CPPN_COORDS_CENTERED),
                         test_regions_and_threads);
+  g_test_add_func ("/cppn/render/level", test_level);
   g_test_add_func ("/cppn/render/opaque", test_opaque_without_alpha);
   g_test_add_func ("/cppn/render/outside", test_outside_the_picture);
   return g_test_run ();

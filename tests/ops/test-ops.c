@@ -44,6 +44,10 @@ static const NpSourceCase sources[] = {
   { "neuropaint:cppn seed=3 width=203 height=149 color-mode=hsl alpha=true", 203, 149 },
   { "neuropaint:cppn seed=4 width=149 height=203 coords=centered zoom=0.7 activation=sin,tanh "
     "z=0.3,-0.2,0.9 trig=true", 149, 203 },
+  /* The infinite plane, cut to a window around the origin that crosses the
+   * picture's box (0, 0, 80, 60) where the coordinates are laid out. */
+  { "neuropaint:cppn seed=5 width=80 height=60 coords=centered infinite=true color-mode=hsv "
+    "gegl:crop x=-70 y=-40 width=190 height=130 gegl:translate x=70 y=40", 190, 130 },
 };
 
 /* A deterministic test picture: gradients, a hard-edged disc and fine noise,
