@@ -84,17 +84,12 @@ process (GeglOperation       *operation,
   g_autoptr(NpImage) image = NULL, bytes = NULL, crop = NULL;
   g_autoptr(GArray) faces = NULL;
   const NpHaarBox *face = NULL;
-  NpFaceFinder    *finder;
   GError          *error = NULL;
 
   /* Detection sees the 8-bit pixels OpenCV would; the crop keeps float. */
   if (!(image = np_op_read (input, &box, format, &error)) ||
-      !(bytes = np_op_read (input, &box, u8, &error)))
-    return np_op_fail (operation, error);
-  if ((finder = np_op_face_finder_lock (operation, o->cascade, o->verify_eyes, &error)))
-    faces = np_face_finder_find (finder, bytes, &params, np_op_threads (), &error);
-  np_op_cache_unlock (operation);
-  if (faces == NULL)
+      !(bytes = np_op_read (input, &box, u8, &error)) ||
+      !(faces = np_op_find_faces (operation, o->cascade, o->verify_eyes, bytes, &params, &error)))
     return np_op_fail (operation, error);
 
   if ((guint) o->index < faces->len)

@@ -67,15 +67,10 @@ process (GeglOperation       *operation,
   NpHaarParams    params = { o->scale_factor, o->min_neighbors, o->min_size, o->min_size, 0, 0 };
   g_autoptr(NpImage) image = NULL;
   g_autoptr(GArray) faces = NULL;
-  NpFaceFinder   *finder;
   GError         *error = NULL;
 
-  if (!(image = np_op_read (input, &box, format, &error)))
-    return np_op_fail (operation, error);
-  if ((finder = np_op_face_finder_lock (operation, o->cascade, o->verify_eyes, &error)))
-    faces = np_face_finder_find (finder, image, &params, np_op_threads (), &error);
-  np_op_cache_unlock (operation);
-  if (faces == NULL)
+  if (!(image = np_op_read (input, &box, format, &error)) ||
+      !(faces = np_op_find_faces (operation, o->cascade, o->verify_eyes, image, &params, &error)))
     return np_op_fail (operation, error);
 
   for (guint i = 0; i < faces->len; i++)

@@ -137,18 +137,24 @@ np_op_cache_unlock (GeglOperation *operation)
   g_mutex_unlock (&np_op_cache_get (operation)->lock);
 }
 
-NpFaceFinder *
-np_op_face_finder_lock (GeglOperation *operation,
-                        const gchar   *cascade,
-                        gboolean       verify_eyes,
-                        GError       **error)
+GArray *
+np_op_find_faces (GeglOperation      *operation,
+                  const gchar        *cascade,
+                  gboolean            verify_eyes,
+                  const NpImage      *image,
+                  const NpHaarParams *params,
+                  GError            **error)
 {
   g_autofree gchar *key = g_strdup_printf ("%d %s", verify_eyes, cascade);
   NpFaceFinder     *finder = np_op_cache_lock (operation, key);
+  GArray           *faces = NULL;
 
   if (finder == NULL && (finder = np_face_finder_new (cascade, verify_eyes, error)))
     np_op_cache_set (operation, key, finder, (GDestroyNotify) np_face_finder_free);
-  return finder;
+  if (finder)
+    faces = np_face_finder_find (finder, image, params, np_op_threads (), error);
+  np_op_cache_unlock (operation);
+  return faces;
 }
 
 gboolean

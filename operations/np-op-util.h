@@ -71,11 +71,13 @@ void          np_op_cache_set          (GeglOperation       *operation,
                                         GDestroyNotify       free_value);
 void          np_op_cache_unlock       (GeglOperation       *operation);
 
-/* The face ops' finder for their cascade and verify-eyes properties, from
- * operation's cache (see np_op_cache_lock: unlock after finding). */
-NpFaceFinder *np_op_face_finder_lock   (GeglOperation       *operation,
+/* The face ops' detection: np_face_finder_find with the finder for their
+ * cascade and verify-eyes properties, kept in operation's cache. */
+GArray       *np_op_find_faces         (GeglOperation       *operation,
                                         const gchar         *cascade,
                                         gboolean             verify_eyes,
+                                        const NpImage       *image,
+                                        const NpHaarParams  *params,
                                         GError             **error);
 
 /* Reports a core failure the way GEGL ops can: a warning naming the op. */
