@@ -1,4 +1,4 @@
-/* neuropaint — bench detect: np_haar_detect on --image's luma, the work
+/* neuropaint — bench detect: the face finder on --image's luma, the work
  * OpenCV's detectMultiScale does on a gray image (bench/bench_detect.py
  * times that in the same run). Decoding, gray conversion and cascade loading
  * happen once, before timing. */
@@ -7,7 +7,7 @@
 
 typedef struct
 {
-  NpHaarCascade *cascade;
+  NpFaceFinder  *finder;
   NpImage       *gray;
   NpHaarParams   params;
   gint           threads;
@@ -40,8 +40,7 @@ np_bench_detect_setup (const NpBench *bench, const NpBenchCommon *common, GError
                                    common->min_size, common->min_size, 0, 0 };
   state->threads = common->threads;
   if (!(state->gray = np_cli_read_gray (buffer, error)) ||
-      !(state->cascade = np_haar_cascade_load (common->cascade ? common->cascade
-                                                               : NP_HAAR_FRONTAL_FACE, error)))
+      !(state->finder = np_face_finder_new (common->cascade, FALSE, error)))
     {
       np_bench_detect_teardown (state);
       return NULL;
@@ -55,8 +54,8 @@ np_bench_detect_run (gpointer data)
   NpDetectBench *state = data;
 
   g_clear_pointer (&state->faces, g_array_unref);
-  state->faces = np_haar_detect (state->cascade, state->gray, &state->params,
-                                 state->threads, NULL);
+  state->faces = np_face_finder_find (state->finder, state->gray, &state->params,
+                                      state->threads, NULL);
 }
 
 void
@@ -79,7 +78,7 @@ np_bench_detect_teardown (gpointer data)
 {
   NpDetectBench *state = data;
 
-  np_haar_cascade_free (state->cascade);
+  np_face_finder_free (state->finder);
   np_image_free (state->gray);
   if (state->faces)
     g_array_unref (state->faces);

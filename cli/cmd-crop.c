@@ -56,8 +56,8 @@ add_box (JsonBuilder *b, const NpHaarBox *f)
 
 /* Crops one image; adds its manifest entry. */
 static gboolean
-crop_one (const char *file, const NpHaarCascade *cascade, const NpHaarCascade *eyes,
-          gint width, gint height, JsonBuilder *manifest, GError **error)
+crop_one (const char *file, const NpFaceFinder *finder, gint width, gint height,
+          JsonBuilder *manifest, GError **error)
 {
   g_autoptr(GeglBuffer) buffer = NULL;
   g_autoptr(GArray) faces = NULL;
@@ -71,7 +71,7 @@ crop_one (const char *file, const NpHaarCascade *cascade, const NpHaarCascade *e
   /* Detection and crop both read the file's own values (no ICC conversion),
    * as OpenCV would; the crop is saved with those values. */
   if (!(buffer = np_cli_load_image (file, NULL, error)) ||
-      !(faces = np_cli_detect_faces (&opts, cascade, eyes, buffer, error)))
+      !(faces = np_cli_detect_faces (&opts, finder, buffer, error)))
     return FALSE;
   box = gegl_buffer_get_extent (buffer);
   if (!(image = np_image_new (NP_SAMPLE_F32, box->width, box->height, 4, error)))
@@ -144,7 +144,7 @@ write_manifest (JsonBuilder *b, GError **error)
 int
 np_cmd_crop (int argc, char **argv, gboolean do_help)
 {
-  g_autoptr(NpHaarCascade) cascade = NULL, eyes = NULL;
+  g_autoptr(NpFaceFinder) finder = NULL;
   g_autoptr(GError) error = NULL;
   g_autoptr(GPtrArray) files = NULL;
   g_autoptr(JsonBuilder) manifest = json_builder_new ();
@@ -174,7 +174,7 @@ np_cmd_crop (int argc, char **argv, gboolean do_help)
     return np_cli_fail ("crop", NP_EXIT_USAGE, "--size must be WIDTHxHEIGHT, each 1–8192 (got “%s”)", opt_size);
   if (opt_index < 0)
     return np_cli_fail ("crop", NP_EXIT_USAGE, "--index must be >= 0");
-  if (!np_cli_detect_load (&opts, &cascade, &eyes, &error))
+  if (!(finder = np_face_finder_new (opts.cascade, opts.verify_eyes, &error)))
     return np_cli_fail ("crop", NP_EXIT_FAILED, "%s", error->message);
   if (!(files = np_cli_collect_inputs (opt_inputs, &error)))
     return np_cli_fail ("crop", NP_EXIT_FAILED, "%s", error->message);
@@ -197,7 +197,7 @@ np_cmd_crop (int argc, char **argv, gboolean do_help)
       g_autofree gchar *base = g_path_get_basename (files->pdata[i]);
       GError *one_error = NULL;
 
-      if (!crop_one (files->pdata[i], cascade, eyes, width, height, manifest, &one_error))
+      if (!crop_one (files->pdata[i], finder, width, height, manifest, &one_error))
         {
           g_printerr ("neuropaint crop: %s\n", one_error->message);
           g_error_free (one_error);

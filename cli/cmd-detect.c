@@ -61,7 +61,7 @@ print_json (const char *file, gint width, gint height, const GArray *faces)
 int
 np_cmd_detect (int argc, char **argv, gboolean do_help)
 {
-  g_autoptr(NpHaarCascade) cascade = NULL, eyes = NULL;
+  g_autoptr(NpFaceFinder) finder = NULL;
   g_autoptr(GError) error = NULL;
   g_autoptr(GPtrArray) files = NULL;
   guint failed = 0;
@@ -79,7 +79,7 @@ np_cmd_detect (int argc, char **argv, gboolean do_help)
     return code;
   if (opt_inputs == NULL)
     return np_cli_fail ("detect", NP_EXIT_USAGE, "no input images given");
-  if (!np_cli_detect_load (&opts, &cascade, &eyes, &error))
+  if (!(finder = np_face_finder_new (opts.cascade, opts.verify_eyes, &error)))
     return np_cli_fail ("detect", NP_EXIT_FAILED, "%s", error->message);
   if (!(files = np_cli_collect_inputs (opt_inputs, &error)))
     return np_cli_fail ("detect", NP_EXIT_FAILED, "%s", error->message);
@@ -94,7 +94,7 @@ np_cmd_detect (int argc, char **argv, gboolean do_help)
       GError *one_error = NULL;
 
       if (!(buffer = np_cli_load_image (file, NULL, &one_error)) ||
-          !(faces = np_cli_detect_faces (&opts, cascade, eyes, buffer, &one_error)))
+          !(faces = np_cli_detect_faces (&opts, finder, buffer, &one_error)))
         {
           g_printerr ("neuropaint detect: %s\n", one_error->message);
           g_error_free (one_error);

@@ -24,22 +24,6 @@ np_cli_detect_check (const char *command, const NpCliDetect *opts, int *exit_cod
   return FALSE;
 }
 
-gboolean
-np_cli_detect_load (const NpCliDetect *opts, NpHaarCascade **cascade,
-                    NpHaarCascade **eyes, GError **error)
-{
-  *eyes = NULL;
-  *cascade = np_haar_cascade_load (opts->cascade ? opts->cascade : NP_HAAR_FRONTAL_FACE, error);
-  if (*cascade == NULL)
-    return FALSE;
-  if (opts->verify_eyes && !(*eyes = np_haar_cascade_load (NP_HAAR_EYE, error)))
-    {
-      g_clear_pointer (cascade, np_haar_cascade_free);
-      return FALSE;
-    }
-  return TRUE;
-}
-
 NpImage *
 np_cli_read_gray (GeglBuffer *buffer, GError **error)
 {
@@ -57,19 +41,13 @@ np_cli_read_gray (GeglBuffer *buffer, GError **error)
 }
 
 GArray *
-np_cli_detect_faces (const NpCliDetect *opts, const NpHaarCascade *cascade,
-                     const NpHaarCascade *eyes, GeglBuffer *buffer, GError **error)
+np_cli_detect_faces (const NpCliDetect *opts, const NpFaceFinder *finder,
+                     GeglBuffer *buffer, GError **error)
 {
   NpHaarParams params = { opts->scale_factor, opts->min_neighbors,
                           opts->min_size, opts->min_size, opts->max_size, opts->max_size };
   gint         threads = opts->threads > 0 ? opts->threads : (gint) g_get_num_processors ();
   g_autoptr(NpImage) gray = np_cli_read_gray (buffer, error);
-  GArray      *faces;
 
-  if (gray == NULL)
-    return NULL;
-  faces = np_haar_detect (cascade, gray, &params, threads, error);
-  if (faces && eyes && !np_haar_verify_eyes (eyes, gray, faces, threads, error))
-    g_clear_pointer (&faces, g_array_unref);
-  return faces;
+  return gray ? np_face_finder_find (finder, gray, &params, threads, error) : NULL;
 }

@@ -140,12 +140,10 @@ typedef struct
 
 /* Prints the usage error and returns FALSE for out-of-range options. */
 gboolean  np_cli_detect_check (const char *command, const NpCliDetect *opts, int *exit_code);
-gboolean  np_cli_detect_load  (const NpCliDetect *opts, NpHaarCascade **cascade,
-                               NpHaarCascade **eyes, GError **error);
 /* The image's 8-bit luma as OpenCV's BGR2GRAY computes it. */
 NpImage  *np_cli_read_gray    (GeglBuffer *buffer, GError **error);
 /* Faces (NpHaarBox, largest first) in a decoded image. */
-GArray   *np_cli_detect_faces (const NpCliDetect *opts, const NpHaarCascade *cascade,
-                               const NpHaarCascade *eyes, GeglBuffer *buffer, GError **error);
+GArray   *np_cli_detect_faces (const NpCliDetect *opts, const NpFaceFinder *finder,
+                               GeglBuffer *buffer, GError **error);
 
 G_END_DECLS

@@ -15,27 +15,7 @@
 
 #ifdef GEGL_PROPERTIES
 
-property_file_path (cascade, _("Cascade"), "/usr/share/opencv4/haarcascades/haarcascade_frontalface_default.xml")
-    description (_("OpenCV Haar cascade XML file (Debian's opencv-data has them)"))
-
-property_double (scale_factor, _("Scale factor"), 1.2)
-    description (_("How much smaller each pyramid level is (OpenCV's scaleFactor)"))
-    value_range (1.01, 4.0)
-    ui_range    (1.05, 1.5)
-
-property_int (min_neighbors, _("Minimum neighbours"), 5)
-    description (_("Candidates a box must merge to be kept (OpenCV's minNeighbors)"))
-    value_range (0, 1000)
-    ui_range    (0, 20)
-
-property_int (min_size, _("Minimum size"), 60)
-    description (_("Smallest face, in pixels (OpenCV's minSize, square)"))
-    value_range (0, 65536)
-    ui_range    (0, 512)
-    ui_meta     ("unit", "pixel-distance")
-
-property_boolean (verify_eyes, _("Verify eyes"), FALSE)
-    description (_("Consider only faces in which haarcascade_eye.xml finds an eye"))
+#include "np-face-properties.h"
 
 property_int (index, _("Face"), 0)
     description (_("Which face to crop, by decreasing size: 0 is the largest"))
@@ -101,21 +81,15 @@ process (GeglOperation       *operation,
   GeglRectangle   box = np_op_whole_input (operation, "input", result);
   GeglRectangle   out_box = { 0, 0, o->width, o->height };
   NpHaarParams    params = { o->scale_factor, o->min_neighbors, o->min_size, o->min_size, 0, 0 };
-  g_autoptr(NpImage) image = NULL, bytes = NULL, gray = NULL, crop = NULL;
-  g_autoptr(NpHaarCascade) cascade = NULL, eyes = NULL;
+  g_autoptr(NpImage) image = NULL, bytes = NULL, crop = NULL;
   g_autoptr(GArray) faces = NULL;
   const NpHaarBox *face = NULL;
-  GError *error = NULL;
+  GError          *error = NULL;
 
   /* Detection sees the 8-bit pixels OpenCV would; the crop keeps float. */
   if (!(image = np_op_read (input, &box, format, &error)) ||
       !(bytes = np_op_read (input, &box, u8, &error)) ||
-      !(gray = np_haar_gray (bytes, &error)) ||
-      !(cascade = np_haar_cascade_load (o->cascade, &error)) ||
-      !(faces = np_haar_detect (cascade, gray, &params, np_op_threads (), &error)) ||
-      (o->verify_eyes &&
-       (!(eyes = np_haar_cascade_load (NP_HAAR_EYE, &error)) ||
-        !np_haar_verify_eyes (eyes, gray, faces, np_op_threads (), &error))))
+      !(faces = np_op_find_faces (operation, o->cascade, o->verify_eyes, bytes, &params, &error)))
     return np_op_fail (operation, error);
 
   if ((guint) o->index < faces->len)

@@ -64,6 +64,99 @@ np_op_write (GeglBuffer          *buffer,
   gegl_buffer_set (buffer, rect, 0, format, image->data, image->stride);
 }
 
+typedef struct
+{
+  GMutex         lock;
+  gchar         *key;
+  gpointer       value;
+  GDestroyNotify free_value;
+} NpOpCache;
+
+static G_DEFINE_QUARK (np-op-cache, np_op_cache)
+
+static void
+np_op_cache_free (gpointer data)
+{
+  NpOpCache *cache = data;
+
+  if (cache->value)
+    cache->free_value (cache->value);
+  g_free (cache->key);
+  g_mutex_clear (&cache->lock);
+  g_free (cache);
+}
+
+static NpOpCache *
+np_op_cache_get (GeglOperation *operation)
+{
+  static GMutex create;
+  NpOpCache    *cache;
+
+  /* Two threads' first process() must not both attach a cache. */
+  g_mutex_lock (&create);
+  cache = g_object_get_qdata (G_OBJECT (operation), np_op_cache_quark ());
+  if (cache == NULL)
+    {
+      cache = g_new0 (NpOpCache, 1);
+      g_mutex_init (&cache->lock);
+      g_object_set_qdata_full (G_OBJECT (operation), np_op_cache_quark (), cache, np_op_cache_free);
+    }
+  g_mutex_unlock (&create);
+  return cache;
+}
+
+gpointer
+np_op_cache_lock (GeglOperation *operation,
+                  const gchar   *key)
+{
+  NpOpCache *cache = np_op_cache_get (operation);
+
+  g_mutex_lock (&cache->lock);
+  return g_strcmp0 (cache->key, key) == 0 ? cache->value : NULL;
+}
+
+void
+np_op_cache_set (GeglOperation  *operation,
+                 const gchar    *key,
+                 gpointer        value,
+                 GDestroyNotify  free_value)
+{
+  NpOpCache *cache = np_op_cache_get (operation);
+
+  if (cache->value)
+    cache->free_value (cache->value);
+  g_free (cache->key);
+  cache->key = g_strdup (key);
+  cache->value = value;
+  cache->free_value = free_value;
+}
+
+void
+np_op_cache_unlock (GeglOperation *operation)
+{
+  g_mutex_unlock (&np_op_cache_get (operation)->lock);
+}
+
+GArray *
+np_op_find_faces (GeglOperation      *operation,
+                  const gchar        *cascade,
+                  gboolean            verify_eyes,
+                  const NpImage      *image,
+                  const NpHaarParams *params,
+                  GError            **error)
+{
+  g_autofree gchar *key = g_strdup_printf ("%d %s", verify_eyes, cascade);
+  NpFaceFinder     *finder = np_op_cache_lock (operation, key);
+  GArray           *faces = NULL;
+
+  if (finder == NULL && (finder = np_face_finder_new (cascade, verify_eyes, error)))
+    np_op_cache_set (operation, key, finder, (GDestroyNotify) np_face_finder_free);
+  if (finder)
+    faces = np_face_finder_find (finder, image, params, np_op_threads (), error);
+  np_op_cache_unlock (operation);
+  return faces;
+}
+
 gboolean
 np_op_fail (GeglOperation *operation,
             GError        *error)

@@ -1,5 +1,6 @@
 /* neuropaint — what every GEGL face shares: the bridge between GeglBuffer and
- * the core's NpImage, and the region rules of whole-image filters.
+ * the core's NpImage, the region rules of whole-image filters, and the
+ * per-instance cache of what is costly to load.
  *
  * Compiled into each op module (a module is one op), so this holds glue only:
  * no pixel arithmetic lives here.
@@ -53,6 +54,31 @@ void          np_op_write              (GeglBuffer          *buffer,
                                         const GeglRectangle *rect,
                                         const Babl          *format,
                                         const NpImage       *image);
+
+/* A value an op instance keeps across process() calls (a parsed cascade, a
+ * loaded model) and makes again only when its key, the properties it is made
+ * from, changes. It hangs on the operation as qdata, so GObject's finalize
+ * frees it with the operation. GEGL may process one node from several
+ * threads: np_op_cache_lock locks the cache until np_op_cache_unlock, so a
+ * value is never replaced while in use, and returns the value made for key,
+ * or NULL when there is none yet (np_op_cache_set then stores one). Always
+ * unlock, whatever lock returned. */
+gpointer      np_op_cache_lock         (GeglOperation       *operation,
+                                        const gchar         *key);
+void          np_op_cache_set          (GeglOperation       *operation,
+                                        const gchar         *key,
+                                        gpointer             value,
+                                        GDestroyNotify       free_value);
+void          np_op_cache_unlock       (GeglOperation       *operation);
+
+/* The face ops' detection: np_face_finder_find with the finder for their
+ * cascade and verify-eyes properties, kept in operation's cache. */
+GArray       *np_op_find_faces         (GeglOperation       *operation,
+                                        const gchar         *cascade,
+                                        gboolean             verify_eyes,
+                                        const NpImage       *image,
+                                        const NpHaarParams  *params,
+                                        GError             **error);
 
 /* Reports a core failure the way GEGL ops can: a warning naming the op. */
 gboolean      np_op_fail               (GeglOperation       *operation,

@@ -93,6 +93,30 @@ gboolean       np_haar_verify_eyes         (const NpHaarCascade *eye_cascade,
                                             gint                 n_threads,
                                             GError             **error);
 
+/* A cascade (plus, optionally, haarcascade_eye.xml to verify faces) ready to
+ * find faces: what the face ops and the CLI share. Read-only once made, so
+ * any number of threads may call np_face_finder_find on one finder at once.
+ *
+ *   g_autoptr(NpFaceFinder) finder = np_face_finder_new (NULL, FALSE, &error);
+ *   g_autoptr(GArray) faces = np_face_finder_find (finder, rgb, &params, 2, &error);
+ */
+typedef struct _NpFaceFinder NpFaceFinder;
+
+/* cascade_path NULL means NP_HAAR_FRONTAL_FACE; fails as
+ * np_haar_cascade_load does, for either cascade. */
+NpFaceFinder  *np_face_finder_new          (const char *cascade_path, gboolean verify_eyes,
+                                            GError **error);
+void           np_face_finder_free         (NpFaceFinder *finder);
+
+/* The faces (NpHaarBox, largest first) in an 8-bit gray, RGB or RGBA image,
+ * as np_haar_detect (on np_haar_gray's luma for colour images) followed by
+ * np_haar_verify_eyes when the finder verifies eyes; fails as they do. */
+GArray        *np_face_finder_find         (const NpFaceFinder *finder,
+                                            const NpImage      *image,
+                                            const NpHaarParams *params,
+                                            gint                n_threads,
+                                            GError            **error);
+
 /* 8-bit luma of an 8-bit gray, RGB or RGBA image with OpenCV 4.6's
  * fixed-point RGB2GRAY (alpha ignored), so detection sees OpenCV's pixels. */
 NpImage       *np_haar_gray                (const NpImage *image, GError **error);
@@ -114,5 +138,6 @@ NpImage       *np_face_crop                (const NpImage *image, const NpHaarBo
 gchar         *np_haar_boxes_json          (const GArray *boxes);
 
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (NpHaarCascade, np_haar_cascade_free)
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (NpFaceFinder, np_face_finder_free)
 
 G_END_DECLS

@@ -469,6 +469,96 @@ test_detect_one_stage (void)
   g_array_unref (three);
 }
 
+/* ---- face finder ---------------------------------------------------------- */
+
+#define PHOTO "/usr/share/doc/facedetect/examples/grace_hopper_512x512.jpg"
+
+typedef struct
+{
+  const NpFaceFinder *finder;
+  const NpImage      *image;
+  const GArray       *want;
+} FindJob;
+
+static void
+assert_same_boxes (const GArray *got, const GArray *want)
+{
+  g_assert_nonnull (got);
+  g_assert_cmpuint (got->len, ==, want->len);
+  g_assert_cmpmem (got->data, got->len * sizeof (NpHaarBox), want->data, want->len * sizeof (NpHaarBox));
+}
+
+static gpointer
+find_repeatedly (gpointer data)
+{
+  const FindJob *job = data;
+  NpHaarParams   params = { 1.2, 5, 60, 60, 0, 0 };
+
+  for (gint i = 0; i < 3; i++)
+    {
+      g_autoptr(GArray) got = np_face_finder_find (job->finder, job->image, &params, 2, NULL);
+      assert_same_boxes (got, job->want);
+    }
+  return NULL;
+}
+
+static void
+test_finder (void)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(NpImage) rgb = NULL, gray = NULL;
+  g_autoptr(NpHaarCascade) cascade = NULL, eyes = NULL;
+  g_autoptr(NpFaceFinder) finder = NULL, eye_finder = NULL;
+  g_autoptr(GArray) want = NULL, want_eyes = NULL, got = NULL, got_gray = NULL, got_eyes = NULL;
+  NpHaarParams params = { 1.2, 5, 60, 60, 0, 0 };
+  FindJob      job;
+  GThread     *threads[2];
+
+  g_assert_null (np_face_finder_new ("/nonexistent/cascade.xml", FALSE, &error));
+  g_assert_error (error, NP_ERROR, NP_ERROR_IO);
+  g_clear_error (&error);
+  if (!g_file_test (PHOTO, G_FILE_TEST_EXISTS) || !g_file_test (NP_HAAR_EYE, G_FILE_TEST_EXISTS))
+    {
+      g_test_skip ("needs " PHOTO " (facedetect) and opencv-data");
+      return;
+    }
+
+  /* The finder is np_haar_detect (+ np_haar_verify_eyes) on the luma. */
+  rgb = np_jpeg_load (PHOTO, &error);
+  g_assert_no_error (error);
+  gray = np_haar_gray (rgb, &error);
+  cascade = np_haar_cascade_load (NP_HAAR_FRONTAL_FACE, &error);
+  eyes = np_haar_cascade_load (NP_HAAR_EYE, &error);
+  g_assert_no_error (error);
+  want = np_haar_detect (cascade, gray, &params, 1, &error);
+  want_eyes = np_haar_detect (cascade, gray, &params, 1, &error);
+  g_assert_true (np_haar_verify_eyes (eyes, gray, want_eyes, 1, &error));
+  g_assert_no_error (error);
+  g_assert_cmpuint (want->len, >, 0);
+  g_assert_cmpuint (want_eyes->len, >, 0);
+
+  finder = np_face_finder_new (NULL, FALSE, &error);
+  g_assert_no_error (error);
+  got = np_face_finder_find (finder, rgb, &params, 1, &error);
+  got_gray = np_face_finder_find (finder, gray, &params, 3, &error);
+  g_assert_no_error (error);
+  assert_same_boxes (got, want);
+  assert_same_boxes (got_gray, want);
+
+  eye_finder = np_face_finder_new (NP_HAAR_FRONTAL_FACE, TRUE, &error);
+  g_assert_no_error (error);
+  got_eyes = np_face_finder_find (eye_finder, rgb, &params, 2, &error);
+  g_assert_no_error (error);
+  assert_same_boxes (got_eyes, want_eyes);
+
+  /* Two threads on one finder at once find what one thread does. */
+  job = (FindJob) { eye_finder, rgb, want_eyes };
+  for (gint i = 0; i < 2; i++)
+    threads[i] = g_thread_new ("find", find_repeatedly, &job);
+  for (gint i = 0; i < 2; i++)
+    g_thread_join (threads[i]);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -488,5 +578,6 @@ main (int argc, char **argv)
   g_test_add_func ("/haar/gray", test_gray);
   g_test_add_func ("/haar/detect/flat-and-threads", test_detect_flat_and_threads);
   g_test_add_func ("/haar/detect/one-stage", test_detect_one_stage);
+  g_test_add_func ("/haar/finder", test_finder);
   return g_test_run ();
 }

@@ -1,9 +1,11 @@
 /* The face ops through GEGL on a real photo: neuropaint:face-detect leaves
  * the core's boxes in its "faces" property and draws them; neuropaint:face-crop
- * crops the largest one (not the centre fallback). Generic op checks (formats,
- * threads, tiles) are in test-ops.c. */
+ * crops the largest one (not the centre fallback); both keep their parsed
+ * cascade across runs. Generic op checks (formats, threads, tiles) are in
+ * test-ops.c. */
 #include <gegl.h>
 #include <json-glib/json-glib.h>
+#include <glib/gstdio.h>
 #include <math.h>
 #include <string.h>
 
@@ -139,6 +141,98 @@ test_crop_largest (void)
   g_free (got);
 }
 
+/* A copy of the frontal face cascade in a new folder, to delete under the op. */
+static gchar *
+copy_cascade (void)
+{
+  g_autoptr(GError) error = NULL;
+  g_autofree gchar *dir = g_dir_make_tmp ("np-face-ops-XXXXXX", &error);
+  g_autofree gchar *xml = NULL;
+  gchar *path;
+  gsize  size;
+
+  g_assert_no_error (error);
+  path = g_build_filename (dir, "cascade.xml", NULL);
+  g_file_get_contents (NP_HAAR_FRONTAL_FACE, &xml, &size, &error);
+  g_file_set_contents (path, xml, size, &error);
+  g_assert_no_error (error);
+  return path;
+}
+
+static void
+remove_cascade (const gchar *path)
+{
+  g_autofree gchar *dir = g_path_get_dirname (path);
+
+  g_assert_cmpint (g_unlink (path), ==, 0);
+  g_assert_cmpint (g_rmdir (dir), ==, 0);
+}
+
+static gboolean
+is_green (GeglNode *node, gint x, gint y)
+{
+  GeglRectangle one = { x, y, 1, 1 };
+  guint8        px[4];
+
+  gegl_node_blit (node, 1.0, &one, babl_format ("R'G'B'A u8"), px, GEGL_AUTO_ROWSTRIDE,
+                  GEGL_BLIT_DEFAULT);
+  return px[0] == 0 && px[1] == 255 && px[2] == 0;
+}
+
+/* Once the cascade is parsed, runs with other drawing or crop properties do
+ * not read it again: they still work after the file is gone. A new
+ * verify-eyes value needs a new finder, so that run reads it and fails. */
+static void
+test_cascade_cached (void)
+{
+  g_autoptr(GeglBuffer) input = have_data () ? load_photo () : NULL;
+  g_autoptr(GeglNode) graph = gegl_node_new ();
+  g_autoptr(GArray) want = NULL;
+  g_autofree gchar *cascade = NULL, *before = NULL, *after = NULL;
+  GeglNode        *source, *detect, *crop;
+  const NpHaarBox *face;
+  GeglRectangle    out;
+
+  if (input == NULL)
+    return;
+  want = core_faces (input);
+  g_assert_cmpuint (want->len, >, 0);
+  face = &g_array_index (want, NpHaarBox, 0);
+  cascade = copy_cascade ();
+  source = gegl_node_new_child (graph, "operation", "gegl:buffer-source", "buffer", input, NULL);
+  detect = gegl_node_new_child (graph, "operation", "neuropaint:face-detect", "cascade", cascade,
+                                "line-width", 1, NULL);
+  crop = gegl_node_new_child (graph, "operation", "neuropaint:face-crop", "cascade", cascade,
+                              "width", 32, "height", 40, NULL);
+  gegl_node_link (source, detect);
+  gegl_node_link (source, crop);
+
+  gegl_node_process (detect);
+  gegl_node_get (detect, "faces", &before, NULL);
+  g_assert_false (is_green (detect, face->x + 3, face->y + 3));
+  out = gegl_node_get_bounding_box (crop);
+  g_assert_cmpint (out.height, ==, 40);
+  gegl_node_process (crop);
+  remove_cascade (cascade);
+
+  /* A wider line shows the op ran again, with the same boxes; a failure to
+   * load would be a warning, which g_test makes fatal. */
+  gegl_node_set (detect, "line-width", 4, NULL);
+  gegl_node_process (detect);
+  gegl_node_get (detect, "faces", &after, NULL);
+  g_assert_cmpstr (after, ==, before);
+  g_assert_true (is_green (detect, face->x + 3, face->y + 3));
+  gegl_node_set (crop, "height", 48, NULL);
+  out = gegl_node_get_bounding_box (crop);
+  g_assert_cmpint (out.height, ==, 48);
+  gegl_node_process (crop);
+
+  g_test_expect_message (NULL, G_LOG_LEVEL_WARNING, "neuropaint:face-detect: *cascade.xml*");
+  gegl_node_set (detect, "verify-eyes", TRUE, NULL);
+  gegl_node_process (detect);
+  g_test_assert_expected_messages ();
+}
+
 int
 main (int argc, char **argv)
 {
@@ -146,6 +240,7 @@ main (int argc, char **argv)
   gegl_init (&argc, &argv);
   g_test_add_func ("/face-ops/detect-property", test_detect_property);
   g_test_add_func ("/face-ops/crop-largest", test_crop_largest);
+  g_test_add_func ("/face-ops/cascade-cached", test_cascade_cached);
   {
     int result = g_test_run ();
     gegl_exit ();
