@@ -57,7 +57,7 @@ np_cmd_demo (int argc, char **argv, gboolean do_help)
           np_progress_step (progress, NULL);
           continue;
         }
-      graph = np_cli_graph_add (top, xml, root, art ? NULL : photo, &error);
+      graph = np_cli_graph_add (top, xml, root, art ? NULL : photo, NULL, &error);
       if (graph == NULL || !np_cli_save (graph, path, &error))
         {
           np_progress_free (progress);

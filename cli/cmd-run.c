@@ -24,48 +24,31 @@ static const GOptionEntry entries[] = {
   { NULL }
 };
 
-/* Builds source → (chain | graph) for one decoded input; returns the node to
- * save. A graph's gegl:load node becomes a buffer source, so each image is
- * decoded once. */
+/* Builds source → (chain | graph) once, for the first decoded input; returns
+ * the node to save and the source node in *source, whose "buffer" takes each
+ * next image. A graph's gegl:load node becomes that source, so each image is
+ * decoded once; reusing one graph keeps what the ops cache per node (parsed
+ * cascades, loaded models) across the images. */
 static GeglNode *
 build_pipeline (GeglNode    *top,
                 GeglBuffer  *input,
                 char       **chain,
                 const char  *graph_xml,
                 const char  *path_root,
+                GeglNode   **source,
                 GError     **error)
 {
-  if (graph_xml)
-    {
-      GeglNode *graph = np_cli_graph_add (top, graph_xml, path_root, input, error);
-
-      if (graph == NULL)
-        g_prefix_error (error, "%s: ", opt_graph);
-      return graph;
-    }
-  else
-    {
-      GeglNode *load = gegl_node_new_child (top, "operation", "gegl:buffer-source",
-                                            "buffer", input, NULL);
-      return np_cli_chain_add (top, load, chain, path_root, error);
-    }
-}
-
-static gboolean
-run_one (const char *input, const char *output, char **chain,
-         const char *graph_xml, const char *path_root, GError **error)
-{
-  g_autoptr(GeglNode) top = gegl_node_new ();
-  g_autoptr(GeglBuffer) buffer = NULL;
   GeglNode *end;
 
-  /* Decoding up front lets a missing or corrupt input fail with its own name. */
-  buffer = np_cli_load_image (input, NULL, error);
-  if (buffer == NULL)
-    return FALSE;
-
-  end = build_pipeline (top, buffer, chain, graph_xml, path_root, error);
-  return end && np_cli_save (end, output, error);
+  if (graph_xml)
+    {
+      end = np_cli_graph_add (top, graph_xml, path_root, input, source, error);
+      if (end == NULL)
+        g_prefix_error (error, "%s: ", opt_graph);
+      return end;
+    }
+  *source = gegl_node_new_child (top, "operation", "gegl:buffer-source", "buffer", input, NULL);
+  return np_cli_chain_add (top, *source, chain, path_root, error);
 }
 
 int
@@ -78,6 +61,8 @@ np_cmd_run (int argc, char **argv, gboolean do_help)
   g_autofree gchar *description = NULL;
   g_auto(GStrv) names = np_cli_graph_names ();
   g_autoptr(GError) error = NULL;
+  g_autoptr(GeglNode) top = NULL;
+  GeglNode   *source = NULL, *end = NULL;
   char      **chain = NULL;
   NpProgress *progress;
   guint       failed = 0;
@@ -135,6 +120,7 @@ np_cmd_run (int argc, char **argv, gboolean do_help)
   if (g_mkdir_with_parents (opt_output, 0755) != 0)
     return np_cli_fail ("run", NP_EXIT_FAILED, "%s: %s", opt_output, g_strerror (errno));
 
+  top = gegl_node_new ();
   progress = np_progress_new ("run", files->len);
   for (guint i = 0; i < files->len; i++)
     {
@@ -143,9 +129,24 @@ np_cmd_run (int argc, char **argv, gboolean do_help)
       g_autofree gchar *stem = g_strndup (base, strrchr (base, '.') ? (gsize) (strrchr (base, '.') - base) : strlen (base));
       g_autofree gchar *name = g_strconcat (stem, ".", opt_ext, NULL);
       g_autofree gchar *output = g_build_filename (opt_output, name, NULL);
+      g_autoptr(GeglBuffer) buffer = NULL;
       GError *one_error = NULL;
 
-      if (!run_one (input, output, chain, graph_xml, path_root, &one_error))
+      /* Decoding up front lets a missing or corrupt input fail with its own name. */
+      buffer = np_cli_load_image (input, NULL, &one_error);
+      if (buffer && end == NULL)
+        {
+          end = build_pipeline (top, buffer, chain, graph_xml, path_root, &source, &error);
+          if (end == NULL)   /* a bad chain or graph would fail every image: stop */
+            {
+              np_progress_free (progress);
+              return np_cli_fail ("run", NP_EXIT_FAILED, "%s", error->message);
+            }
+        }
+      else if (buffer)
+        gegl_node_set (source, "buffer", buffer, NULL);
+
+      if (buffer == NULL || !np_cli_save (end, output, &one_error))
         {
           g_printerr ("neuropaint run: %s\n", one_error->message);
           g_error_free (one_error);

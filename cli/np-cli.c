@@ -202,7 +202,7 @@ log_capture_end (NpLogCapture *capture, const char *what, GError **error)
 
 GeglNode *
 np_cli_graph_add (GeglNode *top, const char *xml, const char *path_root,
-                  GeglBuffer *input, GError **error)
+                  GeglBuffer *input, GeglNode **source, GError **error)
 {
   GeglNode    *graph, *load = NULL;
   g_autoptr(GSList) children = NULL;
@@ -238,6 +238,8 @@ np_cli_graph_add (GeglNode *top, const char *xml, const char *path_root,
       return NULL;
     }
   gegl_node_set (load, "operation", "gegl:buffer-source", "buffer", input, NULL);
+  if (source)
+    *source = load;
   return graph;
 }
 

@@ -72,10 +72,12 @@ gchar    *np_cli_graph_xml    (const char *name_or_path, gchar **path_root,
                                GError **error);
 /* Adds the XML graph to top with its gegl:load node replaced by a source of
  * input (so each image is decoded once, by the caller); returns the graph
- * node, whose output is the result. A source graph (CPPN art) takes NULL. */
+ * node, whose output is the result, and the source node in *source (if not
+ * NULL), whose "buffer" feeds the next image. A source graph (CPPN art)
+ * takes NULL. */
 GeglNode *np_cli_graph_add    (GeglNode *top, const char *xml,
                                const char *path_root, GeglBuffer *input,
-                               GError **error);
+                               GeglNode **source, GError **error);
 /* Links source → the ops of chain (gegl command syntax: OP KEY=VALUE… OP…)
  * inside top; returns the chain's end. Unknown ops, unknown properties and
  * out-of-range values are errors. */
