@@ -58,6 +58,15 @@ class GimpPlugin(unittest.TestCase):
         want = cv2.cvtColor(photo, cv2.COLOR_RGB2GRAY).astype(int)
         self.assertLessEqual(np.abs(got[..., 0].astype(int) - want).max(), 1)
 
+    def test_canny_through_gimp(self):
+        import cv2
+        photo, got, proc = self.filter_photo("plug-in-neuropaint-canny", "low=60 high=140")
+        self.assertIsNotNone(got, "GIMP wrote nothing; stderr:\n" + proc.stderr)
+        for c in range(3):
+            want = cv2.Canny(np.ascontiguousarray(photo[..., c]), 60, 140)
+            agree = (got[..., c] == want).mean()
+            self.assertGreaterEqual(agree, 0.995, "channel %d agrees on %.4f" % (c, agree))
+
     def test_bad_property_fails_cleanly(self):
         photo, got, proc = self.filter_photo("plug-in-neuropaint-rgb-threshold", "bogus=1")
         self.assertIsNone(got, "a failed filter must not save a result")

@@ -24,6 +24,14 @@ static const NpGimpFilter filters[] = {
     "Replace the colours with their BT.601 luma (OpenCV's RGB2GRAY)" },
   { "plug-in-neuropaint-rgb-threshold", "neuropaint:rgb-threshold", "RGB _Binary Threshold",
     "Per channel: values above the threshold become the threshold, the rest 0" },
+  { "plug-in-neuropaint-contours", "neuropaint:contours", "Colour _Contours",
+    "Per channel, the borders of c > 50, 100, 150, 200 drawn in that value (the seed's contours)" },
+  { "plug-in-neuropaint-canny", "neuropaint:canny", "C_anny Edges",
+    "Canny edges per channel or of the luma, as OpenCV's cv::Canny" },
+  { "plug-in-neuropaint-face-detect", "neuropaint:face-detect", "_Face Detection",
+    "Draw the boxes of the faces a Haar cascade finds, as OpenCV's detectMultiScale" },
+  { "plug-in-neuropaint-generator", "neuropaint:generator", "_Generator (model file)…",
+    "Run a trained generator model file (properties: \"model=/path/to/file.safetensors\")" },
 };
 
 static const NpGimpFilter *
