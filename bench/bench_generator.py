@@ -52,6 +52,8 @@ def main():
     ap.add_argument("--batch", type=int, default=1)
     ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--repeat", type=int, default=10)
+    ap.add_argument("--torch-blas-threads", type=int, metavar="K",
+                    help="OPENBLAS_NUM_THREADS for PyTorch (default: --threads)")
     ap.add_argument("--neuropaint", default=os.environ.get("NEUROPAINT", os.path.join(ROOT, "build", "cli", "neuropaint")))
     ap.add_argument("--torch-only", action="store_true", help=argparse.SUPPRESS)
     args = ap.parse_args()
@@ -62,13 +64,15 @@ def main():
               "--threads", str(args.threads), "--repeat", str(args.repeat)]
     ours = subprocess.run([args.neuropaint, "bench", "generator"] + common,
                           capture_output=True, text=True, check=True).stdout.strip()
-    env = dict(os.environ, OPENBLAS_NUM_THREADS=str(args.threads), OMP_NUM_THREADS=str(args.threads))
+    blas = str(args.torch_blas_threads or args.threads)
+    env = dict(os.environ, OPENBLAS_NUM_THREADS=blas, OMP_NUM_THREADS=str(args.threads))
     theirs = subprocess.run([sys.executable, os.path.abspath(__file__), "--torch-only"] + common,
                             capture_output=True, text=True, check=True, env=env).stdout.strip()
     a, b = json.loads(ours), json.loads(theirs)
     print(ours)
     print(theirs)
     print(json.dumps({"bench": "generator-ratio", "threads": args.threads, "batch": args.batch,
+                      "torch_blas_threads": int(blas),
                       "torch_over_neuropaint": round(b["median_ms"] / a["median_ms"], 2),
                       "torch_over_neuropaint_min": round(b["min_ms"] / a["min_ms"], 2),
                       "neuropaint_gflops": a["gflops"],
