@@ -226,9 +226,10 @@ parse_line (NpNet *net, const char *line, GError **error)
   return NULL;
 }
 
-/* Channel counts and parameter tensors, now that every layer is known. */
+/* Channel counts and parameter tensors, now that every layer is known;
+ * without `allocate`, parameters get their shapes but no memory. */
 static gboolean
-build_params (NpNet *net, GError **error)
+build_params (NpNet *net, gboolean allocate, GError **error)
 {
   net->channels = g_new0 (gint64, net->layers->len);
   net->n_consumers = g_new0 (gint, net->layers->len);
@@ -254,7 +255,13 @@ build_params (NpNet *net, GError **error)
       l->klass->param_shapes (l, in_ch[0], shapes);
       for (int j = 0; j < NP_LAYER_MAX_PARAMS && l->klass->param_names[j]; j++)
         {
-          l->params[j] = np_tensor_new (shapes[j][0], shapes[j][1], shapes[j][2], shapes[j][3], error);
+          if (allocate)
+            l->params[j] = np_tensor_new (shapes[j][0], shapes[j][1], shapes[j][2], shapes[j][3], error);
+          else
+            {
+              l->params[j] = g_new (NpTensor, 1);
+              *l->params[j] = np_tensor_view (NULL, shapes[j][0], shapes[j][1], shapes[j][2], shapes[j][3]);
+            }
           if (l->params[j] == NULL)
             return FALSE;
           l->n_params = j + 1;
@@ -263,8 +270,8 @@ build_params (NpNet *net, GError **error)
   return TRUE;
 }
 
-NpNet *
-np_net_new (const char *description, GError **error)
+static NpNet *
+net_new (const char *description, gboolean allocate, GError **error)
 {
   g_autoptr(NpNet) net = NULL;
   g_auto(GStrv) lines = NULL;
@@ -315,9 +322,21 @@ np_net_new (const char *description, GError **error)
       g_set_error (error, NP_ERROR, NP_ERROR_CORRUPT, "network description has no input layer");
       return NULL;
     }
-  if (!build_params (net, error))
+  if (!build_params (net, allocate, error))
     return NULL;
   return g_steal_pointer (&net);
+}
+
+NpNet *
+np_net_new (const char *description, GError **error)
+{
+  return net_new (description, TRUE, error);
+}
+
+NpNet *
+np_net_new_unallocated (const char *description, GError **error)
+{
+  return net_new (description, FALSE, error);
 }
 
 static void
