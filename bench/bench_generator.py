@@ -6,7 +6,8 @@
 Runs `neuropaint bench generator` and the same architecture in PyTorch
 (tools/export_torch.py's UNet, eval mode: batch norm on running statistics,
 dropout off), each after a warm-up, and prints both JSON lines and the ratio
-torch_ms / neuropaint_ms (> 1: neuropaint is faster). PyTorch runs in a child
+torch_ms / neuropaint_ms (> 1: neuropaint is faster), of the medians and of
+the fastest runs (the latter is the steadier figure on a shared machine). PyTorch runs in a child
 process with OPENBLAS_NUM_THREADS=N set before torch loads (Debian's torch
 runs ConvTranspose2d through OpenBLAS) and torch.set_num_threads(N).
 """
@@ -51,6 +52,8 @@ def main():
     ap.add_argument("--batch", type=int, default=1)
     ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--repeat", type=int, default=10)
+    ap.add_argument("--torch-blas-threads", type=int, metavar="K",
+                    help="OPENBLAS_NUM_THREADS for PyTorch (default: --threads)")
     ap.add_argument("--neuropaint", default=os.environ.get("NEUROPAINT", os.path.join(ROOT, "build", "cli", "neuropaint")))
     ap.add_argument("--torch-only", action="store_true", help=argparse.SUPPRESS)
     args = ap.parse_args()
@@ -61,14 +64,17 @@ def main():
               "--threads", str(args.threads), "--repeat", str(args.repeat)]
     ours = subprocess.run([args.neuropaint, "bench", "generator"] + common,
                           capture_output=True, text=True, check=True).stdout.strip()
-    env = dict(os.environ, OPENBLAS_NUM_THREADS=str(args.threads), OMP_NUM_THREADS=str(args.threads))
+    blas = str(args.torch_blas_threads or args.threads)
+    env = dict(os.environ, OPENBLAS_NUM_THREADS=blas, OMP_NUM_THREADS=str(args.threads))
     theirs = subprocess.run([sys.executable, os.path.abspath(__file__), "--torch-only"] + common,
                             capture_output=True, text=True, check=True, env=env).stdout.strip()
     a, b = json.loads(ours), json.loads(theirs)
     print(ours)
     print(theirs)
     print(json.dumps({"bench": "generator-ratio", "threads": args.threads, "batch": args.batch,
+                      "torch_blas_threads": int(blas),
                       "torch_over_neuropaint": round(b["median_ms"] / a["median_ms"], 2),
+                      "torch_over_neuropaint_min": round(b["min_ms"] / a["min_ms"], 2),
                       "neuropaint_gflops": a["gflops"],
                       "torch_gflops": round(a["gflop"] * 1e3 / b["median_ms"], 1),
                       "peak_fraction": round(a["gflops"] / (115.0 * args.threads), 2)}))

@@ -29,6 +29,13 @@ np_bench_generator_setup (const NpBench *bench, const NpBenchCommon *common, GEr
   description = np_arch_describe ("unet", params, error);
   if (description == NULL || (net = np_net_new (description, error)) == NULL)
     return NULL;
+  if (width % np_net_size_multiple (net) || height % np_net_size_multiple (net))
+    {
+      g_set_error (error, NP_ERROR, NP_ERROR_INVALID_ARGUMENT,
+                   "--size: both sides must be multiples of %d for this U-Net", np_net_size_multiple (net));
+      np_net_free (net);
+      return NULL;
+    }
   input = np_tensor_new (width, height, 3, common->batch, error);
   if (input == NULL)
     {
@@ -44,7 +51,7 @@ np_bench_generator_setup (const NpBench *bench, const NpBenchCommon *common, GEr
   state->input = input;
   state->threads = common->threads;
   state->flops = np_net_flops (net, width, height, common->batch);
-  /* Shape errors (sizes not multiples of 64) surface here, not while timing. */
+  /* Any other shape error surfaces here, not while timing. */
   if (np_net_forward (net, (const NpTensor *const *) &state->input, 1, state->threads, error) == NULL)
     {
       np_bench_generator_teardown (state);

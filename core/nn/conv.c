@@ -6,7 +6,7 @@
  * NP_NN_COL_BUDGET floats of columns, shared out among the threads, so the
  * columns are still in cache when sgemm reads them and the workspace stays
  * small whatever the image size. Deep layers, with few pixels, also split
- * their output channels (each part repeats the cheap im2col). */
+ * their output channels, after laying out their (few) columns once. */
 #include "np-nn-private.h"
 
 static gint64
@@ -50,11 +50,33 @@ conv_block (const NpLayer *layer, const NpTensor *in)
   return MAX (256, NP_NN_COL_BUDGET / rows);
 }
 
+/* Deep layers have a single block of pixels: they split their output
+ * channels too, into a count fixed by the shapes. */
+static gint64
+conv_cblocks (const NpLayer *layer, const NpTensor *in, const NpTensor *out)
+{
+  gint64 pixels = out->ne[0] * out->ne[1], block = conv_block (layer, in);
+  gint64 jobs = (pixels + block - 1) / block * out->ne[3];
+
+  return MIN (layer->p.channels / 8 + 1, MAX (1, NP_NN_MIN_JOBS / jobs));
+}
+
+/* Per thread, one block of columns; split layers lay out all their columns
+ * once in the shared workspace instead, so channel blocks do not repeat
+ * im2col. */
 static gsize
-conv_workspace (const NpLayer *layer, const NpTensor *const *in, const NpTensor *out, gint n_threads)
+conv_workspace (const NpLayer *layer, const NpTensor *const *in, const NpTensor *out, gint n_threads,
+                gsize *shared)
 {
   gint64 pixels = out->ne[0] * out->ne[1];
-  return (gsize) (in[0]->ne[2] * layer->p.geom.k * layer->p.geom.k) * MIN (pixels, conv_block (layer, in[0]));
+  gint64 rows = in[0]->ne[2] * layer->p.geom.k * layer->p.geom.k;
+
+  if (conv_cblocks (layer, in[0], out) > 1)
+    {
+      *shared = (gsize) (rows * pixels * out->ne[3]);
+      return 0;
+    }
+  return (gsize) rows * MIN (pixels, conv_block (layer, in[0]));
 }
 
 typedef struct
@@ -65,6 +87,29 @@ typedef struct
   const NpCompute *compute;
   gint64           n_cblocks;
 } ConvJob;
+
+static gfloat *
+shared_cols (const ConvJob *job, gint64 n, gint64 b0)
+{
+  gint64 rows = job->in->ne[2] * job->layer->p.geom.k * job->layer->p.geom.k;
+  return job->compute->shared + (n * job->out->ne[0] * job->out->ne[1] + b0) * rows;
+}
+
+static void
+im2col_range (gsize start, gsize end, guint part, gpointer data)
+{
+  const ConvJob  *job = data;
+  const NpTensor *in = job->in, *out = job->out;
+  gint64 pixels = out->ne[0] * out->ne[1], block = conv_block (job->layer, in);
+  gint64 n_blocks = (pixels + block - 1) / block;
+
+  for (gsize i = start; i < end; i++)
+    {
+      gint64 n = i / n_blocks, b0 = (i % n_blocks) * block, b1 = MIN (pixels, b0 + block);
+      np_im2col (np_tensor_at (in, 0, 0, 0, n), in->ne[2], in->ne[1], in->ne[0],
+                 &job->layer->p.geom, out->ne[1], out->ne[0], b0, b1, shared_cols (job, n, b0));
+    }
+}
 
 static void
 conv_range (gsize start, gsize end, guint part, gpointer data)
@@ -77,7 +122,6 @@ conv_range (gsize start, gsize end, guint part, gpointer data)
   gint64  rows = in->ne[2] * layer->p.geom.k * layer->p.geom.k;
   gint64  block = conv_block (layer, in), n_blocks = (pixels + block - 1) / block;
   gint64  cout = layer->p.channels, n_cblocks = job->n_cblocks;
-  gfloat *col = job->compute->workspace[part];
   const gfloat *w = layer->params[0]->data, *bias = layer->params[1]->data;
 
   /* Items are (image, pixel block, channel block) triples fixed by the
@@ -88,9 +132,13 @@ conv_range (gsize start, gsize end, guint part, gpointer data)
       gint64  b0 = (j / n_cblocks) * block, b1 = MIN (pixels, b0 + block);
       gint64  c0 = cout * (j % n_cblocks) / n_cblocks, c1 = cout * (j % n_cblocks + 1) / n_cblocks;
       gfloat *dst = np_tensor_at (out, 0, 0, c0, n) + b0;
+      gfloat *col = job->compute->workspace[part];
 
-      np_im2col (np_tensor_at (in, 0, 0, 0, n), in->ne[2], in->ne[1], in->ne[0],
-                 &layer->p.geom, out->ne[1], out->ne[0], b0, b1, col);
+      if (n_cblocks > 1)
+        col = shared_cols (job, n, b0);
+      else
+        np_im2col (np_tensor_at (in, 0, 0, 0, n), in->ne[2], in->ne[1], in->ne[0],
+                   &layer->p.geom, out->ne[1], out->ne[0], b0, b1, col);
       np_gemm (FALSE, FALSE, c1 - c0, b1 - b0, rows, 1.0f,
                w + c0 * rows, rows, col, b1 - b0, 0.0f, dst, pixels);
       for (gint64 o = c0; o < c1; o++)
@@ -103,10 +151,10 @@ conv_forward (NpLayer *layer, const NpTensor *const *in, NpTensor *out, const Np
 {
   gint64  pixels = out->ne[0] * out->ne[1], block = conv_block (layer, in[0]);
   gint64  jobs = (pixels + block - 1) / block * out->ne[3];
-  /* Deep layers have a single block of pixels: split their channels too. */
-  ConvJob job = { layer, in[0], out, compute,
-                  MIN (layer->p.channels / 8 + 1, MAX (1, NP_NN_MIN_JOBS / jobs)) };
+  ConvJob job = { layer, in[0], out, compute, conv_cblocks (layer, in[0], out) };
 
+  if (job.n_cblocks > 1)
+    np_parallel_for (jobs, 1, compute->n_threads, im2col_range, &job);
   np_parallel_for (jobs * job.n_cblocks, 1, compute->n_threads, conv_range, &job);
 }
 

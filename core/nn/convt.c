@@ -63,7 +63,8 @@ convt_band (const NpLayer *layer, const NpTensor *in)
 }
 
 static gsize
-convt_workspace (const NpLayer *layer, const NpTensor *const *in, const NpTensor *out, gint n_threads)
+convt_workspace (const NpLayer *layer, const NpTensor *const *in, const NpTensor *out, gint n_threads,
+                 gsize *shared)
 {
   return (gsize) (layer->p.channels * layer->p.geom.k * layer->p.geom.k
                   * convt_band (layer, in[0]) * in[0]->ne[0]);

@@ -5,8 +5,9 @@
  * reduced to the model's input channels, padded by edge replication to a
  * multiple of the model's downsampling, and run whole or in overlapping
  * tiles whose results are blended with linear ramps across the overlaps.
- * The network's memory is bounded by the tile; only the accumulated result
- * is image-sized. Alpha is carried over from the input. */
+ * The network's memory is bounded by the tile; the result accumulates in the
+ * output itself (weighted colours in RGB, weights in A). Alpha is carried
+ * over from the input. */
 #include "np-nn-private.h"
 #include "filters/np-filters.h"
 
@@ -89,10 +90,10 @@ gboolean
 np_net_generate (NpNet *net, const NpImage *in, NpImage *out,
                  const NpGenerateOptions *options, GError **error)
 {
-  g_autoptr(NpImage)  src = NULL;
+  g_autoptr(NpImage)  filtered = NULL;
+  const NpImage      *src = in;
   g_autoptr(NpTensor) x = NULL;
   g_autoptr(GArray)   xs = NULL, ys = NULL;
-  g_autofree gfloat  *acc = NULL, *wsum = NULL;
   gint64  w = in->width, h = in->height, m = np_net_size_multiple (net);
   gint64  cin = np_net_input_channels (net, 0), cout = np_net_output_channels (net);
   gint64  tile = MAX (m, options->tile_size / m * m), tw, th;
@@ -111,12 +112,16 @@ np_net_generate (NpNet *net, const NpImage *in, NpImage *out,
     }
 
   /* The filtered copy every tile reads from. */
-  if ((src = np_image_new (NP_SAMPLE_F32, (gint) w, (gint) h, 4, error)) == NULL)
-    return FALSE;
-  for (gint64 y = 0; y < h; y++)
-    memcpy (np_image_row (src, (gint) y), np_image_row (in, (gint) y), w * 4 * sizeof (gfloat));
-  if (options->apply_filter && !apply_input_filter (net, src, error))
-    return FALSE;
+  if (options->apply_filter)
+    {
+      if ((filtered = np_image_new (NP_SAMPLE_F32, (gint) w, (gint) h, 4, error)) == NULL)
+        return FALSE;
+      for (gint64 y = 0; y < h; y++)
+        memcpy (np_image_row (filtered, (gint) y), np_image_row (in, (gint) y), w * 4 * sizeof (gfloat));
+      if (!apply_input_filter (net, filtered, error))
+        return FALSE;
+      src = filtered;
+    }
 
   /* A picture that fits one tile is run whole (padded to the multiple). */
   tw = MIN (tile, (w + m - 1) / m * m);
@@ -125,14 +130,9 @@ np_net_generate (NpNet *net, const NpImage *in, NpImage *out,
   ys = tile_origins (h, th, options->overlap);
   if ((x = np_tensor_new (tw, th, cin, 1, error)) == NULL)
     return FALSE;
-  acc = g_try_new0 (gfloat, w * h * 3);
-  wsum = g_try_new0 (gfloat, w * h);
-  if (acc == NULL || wsum == NULL)
-    {
-      g_set_error (error, NP_ERROR, NP_ERROR_TOO_LARGE, "out of memory for a %" G_GINT64_FORMAT "×%"
-                   G_GINT64_FORMAT " result", w, h);
-      return FALSE;
-    }
+  /* out accumulates weighted results in RGB and the weights in A. */
+  for (gint64 j = 0; j < h; j++)
+    memset (np_image_row (out, (gint) j), 0, w * 4 * sizeof (gfloat));
 
   for (guint ty = 0; ty < ys->len; ty++)
     for (guint tx = 0; tx < xs->len; tx++)
@@ -168,13 +168,13 @@ np_net_generate (NpNet *net, const NpImage *in, NpImage *out,
         for (gint64 j = 0; j < MIN (th, h - y0); j++)
           {
             gfloat wy = ramp (j, th, ty > 0, ty + 1 < ys->len, options->overlap);
+            gfloat *o = (gfloat *) np_image_row (out, (gint) (y0 + j)) + 4 * x0;
             for (gint64 i = 0; i < MIN (tw, w - x0); i++)
               {
-                gfloat  wgt = wy * ramp (i, tw, tx > 0, tx + 1 < xs->len, options->overlap);
-                gsize   at = (y0 + j) * w + x0 + i;
+                gfloat wgt = wy * ramp (i, tw, tx > 0, tx + 1 < xs->len, options->overlap);
                 for (int c = 0; c < 3; c++)
-                  acc[3 * at + c] += wgt * *np_tensor_at (y, i, j, cout == 3 ? c : 0, 0);
-                wsum[at] += wgt;
+                  o[4 * i + c] += wgt * *np_tensor_at (y, i, j, cout == 3 ? c : 0, 0);
+                o[4 * i + 3] += wgt;
               }
           }
       }
@@ -186,9 +186,8 @@ np_net_generate (NpNet *net, const NpImage *in, NpImage *out,
       const gfloat *a = np_image_row (in, (gint) j);
       for (gint64 i = 0; i < w; i++)
         {
-          gsize at = j * w + i;
           for (int c = 0; c < 3; c++)
-            o[4 * i + c] = CLAMP ((acc[3 * at + c] / wsum[at] + 1) * 0.5f, 0.0f, 1.0f);
+            o[4 * i + c] = CLAMP ((o[4 * i + c] / o[4 * i + 3] + 1) * 0.5f, 0.0f, 1.0f);
           o[4 * i + 3] = a[4 * i + 3];
         }
     }

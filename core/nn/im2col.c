@@ -36,8 +36,17 @@ im2col_row (const gfloat *plane, gint h, gint w, const NpConvGeom *g,
 
           for (ox = ox0; ox < a; ox++)
             out[ox - ox0] = 0.0f;
+          /* Strides 1 and 2 (all of the seed's layers) with constant
+           * strides, so the compiler vectorises the copy. */
           if (g->s == 1)
             memcpy (out + (a - ox0), row + (a - first), (b - a) * sizeof (gfloat));
+          else if (g->s == 2)
+            {
+              const gfloat *from = row + 2 * a - first;
+              gfloat       *to = out + (a - ox0);
+              for (gint j = 0; j < b - a; j++)
+                to[j] = from[2 * j];
+            }
           else
             for (; ox < b; ox++)
               out[ox - ox0] = row[ox * g->s - first];
@@ -87,8 +96,16 @@ np_col2im (const gfloat *col, gint channels, gint h, gint w,
                 if (iy < 0 || iy >= h)
                   continue;
                 row = plane + (gsize) iy * w;
-                for (gint ox = ox_lo; ox < ox_hi; ox++)
-                  row[ox * g->s - first] += s_row[ox];
+                if (g->s == 2)
+                  {
+                    gfloat       *to = row + 2 * ox_lo - first;
+                    const gfloat *from = s_row + ox_lo;
+                    for (gint j = 0; j < ox_hi - ox_lo; j++)
+                      to[2 * j] += from[j];
+                  }
+                else
+                  for (gint ox = ox_lo; ox < ox_hi; ox++)
+                    row[ox * g->s - first] += s_row[ox];
               }
           }
     }

@@ -63,6 +63,30 @@ np_nn_no_params (const NpLayer *layer, gint64 in_channels, gint64 shapes[NP_LAYE
 {
 }
 
+void
+np_nn_accumulate (NpTensor *dst, const NpTensor *src)
+{
+  gint64 plane = src->ne[0] * src->ne[1];
+
+  for (gint64 n = 0; n < src->ne[3]; n++)
+    for (gint64 c = 0; c < src->ne[2]; c++)
+      {
+        gfloat       *d = np_tensor_at (dst, 0, 0, c, n);
+        const gfloat *s = np_tensor_at (src, 0, 0, c, n);
+        for (gint64 i = 0; i < plane; i++)
+          d[i] += s[i];
+      }
+}
+
+void
+np_nn_sgd_update (NpLayer *layer, gfloat learning_rate)
+{
+  for (gint j = 0; j < layer->n_params; j++)
+    if (layer->grads[j])
+      for (gint64 i = 0; i < np_tensor_n_elements (layer->params[j]); i++)
+        layer->params[j]->data[i] -= learning_rate * layer->grads[j]->data[i];
+}
+
 /* An input layer has no inputs: the network hands it the caller's tensor. */
 static gint64
 input_out_channels (const NpLayer *layer, const gint64 *in_channels)

@@ -27,7 +27,6 @@ typedef struct
   NpSafetensors *st;
   GError       **error;
   gboolean       ok;
-  guint          matched;
 } LoadJob;
 
 static void
@@ -53,8 +52,11 @@ load_param (const char *name, NpTensor *t, gpointer data)
     }
   else
     {
-      memcpy (t->data, src->data, np_tensor_n_elements (t) * sizeof (gfloat));
-      job->matched++;
+      /* Adopt the file's tensor memory rather than copy it. */
+      t->data = src->data;
+      t->owns_data = src->owns_data;
+      src->data = NULL;
+      src->owns_data = FALSE;
     }
 }
 
@@ -66,7 +68,7 @@ net_from_safetensors (NpSafetensors *st, GError **error)
   const char       *bn = g_hash_table_lookup (meta, "batchnorm");
   g_autofree gchar *description = NULL;
   g_autoptr(NpNet)  net = NULL;
-  LoadJob           job = { st, error, TRUE, 0 };
+  LoadJob           job = { st, error, TRUE };
   GHashTableIter    iter;
   gpointer          key, value;
 
@@ -78,7 +80,7 @@ net_from_safetensors (NpSafetensors *st, GError **error)
     }
   description = graph ? g_strdup (graph)
                       : np_arch_describe (g_hash_table_lookup (meta, "architecture"), meta, error);
-  if (description == NULL || (net = np_net_new (description, error)) == NULL)
+  if (description == NULL || (net = np_net_new_unallocated (description, error)) == NULL)
     return NULL;
 
   if (bn && strcmp (bn, "running") && strcmp (bn, "batch"))
@@ -88,19 +90,16 @@ net_from_safetensors (NpSafetensors *st, GError **error)
     }
   np_net_set_bn_mode (net, bn && strcmp (bn, "batch") == 0 ? NP_BN_BATCH : NP_BN_RUNNING);
 
+  for (guint i = 0; i < st->names->len; i++)
+    if (np_net_param (net, st->names->pdata[i]) == NULL)
+      {
+        g_set_error (error, NP_ERROR, NP_ERROR_CORRUPT, "tensor “%s” is not part of the architecture",
+                     (char *) st->names->pdata[i]);
+        return NULL;
+      }
   np_net_foreach_param (net, load_param, &job);
   if (!job.ok)
     return NULL;
-  if (job.matched != st->names->len)
-    {
-      for (guint i = 0; i < st->names->len; i++)
-        if (np_net_param (net, st->names->pdata[i]) == NULL)
-          {
-            g_set_error (error, NP_ERROR, NP_ERROR_CORRUPT, "tensor “%s” is not part of the architecture",
-                         (char *) st->names->pdata[i]);
-            return NULL;
-          }
-    }
 
   g_hash_table_iter_init (&iter, meta);
   while (g_hash_table_iter_next (&iter, &key, &value))

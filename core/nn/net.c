@@ -3,7 +3,8 @@
  * The description is the only model definition: the loops below never look
  * at a layer's kind, they call its class. Activations are planned once per
  * input shape; pointwise layers whose input feeds nobody else run in place,
- * and the workspace is one block per thread sized by the hungriest layer. */
+ * and the workspace is one block per thread plus one shared block, sized by
+ * the hungriest layers. */
 #include "np-nn-private.h"
 
 #include <math.h>
@@ -31,6 +32,8 @@ struct _NpNet
   gfloat    **workspace;
   gsize       workspace_size;
   gint        workspace_threads;
+  gfloat     *shared;
+  gsize       shared_size;
 };
 
 /* ---- Parsing ------------------------------------------------------------ */
@@ -223,9 +226,10 @@ parse_line (NpNet *net, const char *line, GError **error)
   return NULL;
 }
 
-/* Channel counts and parameter tensors, now that every layer is known. */
+/* Channel counts and parameter tensors, now that every layer is known;
+ * without `allocate`, parameters get their shapes but no memory. */
 static gboolean
-build_params (NpNet *net, GError **error)
+build_params (NpNet *net, gboolean allocate, GError **error)
 {
   net->channels = g_new0 (gint64, net->layers->len);
   net->n_consumers = g_new0 (gint, net->layers->len);
@@ -251,7 +255,13 @@ build_params (NpNet *net, GError **error)
       l->klass->param_shapes (l, in_ch[0], shapes);
       for (int j = 0; j < NP_LAYER_MAX_PARAMS && l->klass->param_names[j]; j++)
         {
-          l->params[j] = np_tensor_new (shapes[j][0], shapes[j][1], shapes[j][2], shapes[j][3], error);
+          if (allocate)
+            l->params[j] = np_tensor_new (shapes[j][0], shapes[j][1], shapes[j][2], shapes[j][3], error);
+          else
+            {
+              l->params[j] = g_new (NpTensor, 1);
+              *l->params[j] = np_tensor_view (NULL, shapes[j][0], shapes[j][1], shapes[j][2], shapes[j][3]);
+            }
           if (l->params[j] == NULL)
             return FALSE;
           l->n_params = j + 1;
@@ -260,8 +270,8 @@ build_params (NpNet *net, GError **error)
   return TRUE;
 }
 
-NpNet *
-np_net_new (const char *description, GError **error)
+static NpNet *
+net_new (const char *description, gboolean allocate, GError **error)
 {
   g_autoptr(NpNet) net = NULL;
   g_auto(GStrv) lines = NULL;
@@ -312,9 +322,21 @@ np_net_new (const char *description, GError **error)
       g_set_error (error, NP_ERROR, NP_ERROR_CORRUPT, "network description has no input layer");
       return NULL;
     }
-  if (!build_params (net, error))
+  if (!build_params (net, allocate, error))
     return NULL;
   return g_steal_pointer (&net);
+}
+
+NpNet *
+np_net_new (const char *description, GError **error)
+{
+  return net_new (description, TRUE, error);
+}
+
+NpNet *
+np_net_new_unallocated (const char *description, GError **error)
+{
+  return net_new (description, FALSE, error);
 }
 
 static void
@@ -345,8 +367,10 @@ free_workspace (NpNet *net)
   for (gint t = 0; t < net->workspace_threads; t++)
     g_free (net->workspace[t]);
   g_clear_pointer (&net->workspace, g_free);
+  g_clear_pointer (&net->shared, g_free);
   net->workspace_threads = 0;
   net->workspace_size = 0;
+  net->shared_size = 0;
 }
 
 void
@@ -665,7 +689,7 @@ plan (NpNet *net, const NpTensor *const *inputs, gint n_inputs, gint n_threads, 
   g_autofree NpTensor *shapes = g_new0 (NpTensor, net->layers->len);
   g_autofree gint *root = NULL;
   gint64 key[NP_LAYER_MAX_INPUTS * 4] = { 0 };
-  gsize  need = 0;
+  gsize  need = 0, need_shared = 0;
 
   for (gint i = 0; i < MIN (n_inputs, NP_LAYER_MAX_INPUTS); i++)
     memcpy (key + 4 * i, inputs[i]->ne, sizeof inputs[i]->ne);
@@ -726,11 +750,21 @@ plan (NpNet *net, const NpTensor *const *inputs, gint n_inputs, gint n_threads, 
       for (int j = 0; j < l->n_inputs; j++)
         in[j] = net->outputs[l->inputs[j]];
       if (l->klass->workspace)
-        need = MAX (need, l->klass->workspace (l, in, net->outputs[i], n_threads));
+        {
+          gsize shared = 0;
+          need = MAX (need, l->klass->workspace (l, in, net->outputs[i], n_threads, &shared));
+          need_shared = MAX (need_shared, shared);
+        }
     }
-  if (need > net->workspace_size || n_threads != net->workspace_threads)
+  if (need > net->workspace_size || need_shared > net->shared_size || n_threads != net->workspace_threads)
     {
       free_workspace (net);
+      if ((net->shared = g_try_malloc (MAX (need_shared, 1) * sizeof (gfloat))) == NULL)
+        {
+          g_set_error (error, NP_ERROR, NP_ERROR_TOO_LARGE, "out of memory for the workspace");
+          return FALSE;
+        }
+      net->shared_size = need_shared;
       net->workspace = g_new0 (gfloat *, n_threads);
       for (gint t = 0; t < n_threads; t++)
         if ((net->workspace[t] = g_try_malloc (MAX (need, 1) * sizeof (gfloat))) == NULL)
@@ -793,7 +827,7 @@ np_net_forward (NpNet *net, const NpTensor *const *inputs, gint n_inputs,
   n_threads = CLAMP (n_threads, 1, 256);
   if (!plan (net, inputs, n_inputs, n_threads, error))
     return NULL;
-  compute = (NpCompute) { n_threads, net->workspace, net->bn_mode };
+  compute = (NpCompute) { n_threads, net->workspace, net->shared, net->bn_mode };
   plan_fusion (net);
 
   for (guint i = 0; i < net->layers->len; i++)
@@ -902,7 +936,7 @@ np_net_backward (NpNet *net, const NpTensor *d_output, gint n_threads, GError **
     }
   memcpy (net->d_outputs[last]->data, d_output->data, np_tensor_n_elements (d_output) * sizeof (gfloat));
 
-  compute = (NpCompute) { CLAMP (n_threads, 1, 256), net->workspace, net->bn_mode };
+  compute = (NpCompute) { CLAMP (n_threads, 1, 256), net->workspace, net->shared, net->bn_mode };
   for (gint i = (gint) last; i >= 0; i--)
     {
       NpLayer        *l = g_ptr_array_index (net->layers, i);

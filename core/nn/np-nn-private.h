@@ -35,6 +35,11 @@ void     np_nn_accumulate    (NpTensor *dst, const NpTensor *src);
 /* Plain SGD over a layer's parameters. */
 void     np_nn_sgd_update    (NpLayer *layer, gfloat learning_rate);
 
+/* A network whose parameters have shapes but no memory (data NULL), for
+ * loaders that hand over tensors they already hold: a hostile description
+ * cannot make us allocate more than the file it came in. */
+NpNet   *np_net_new_unallocated (const char *description, GError **error);
+
 /* Helpers for the class tables. */
 gint64   np_nn_same_channels (const NpLayer *layer, const gint64 *in_channels);
 gboolean np_nn_same_shape    (const NpLayer *layer, const NpTensor *const *in,

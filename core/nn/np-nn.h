@@ -38,7 +38,7 @@
  *
  * Memory is explicit: the network plans every activation for an input shape
  * once (np_net_forward re-plans only when the shape changes) and allocates one
- * workspace per thread, sized by the largest layer's need.
+ * workspace per thread and one shared, sized by the largest layer's needs.
  */
 #pragma once
 
@@ -145,12 +145,13 @@ typedef enum
 
 typedef struct _NpLayer NpLayer;
 
-/* What a layer's forward gets besides its inputs: the threads to use and a
- * per-thread workspace of the size the layer asked for. */
+/* What a layer's forward gets besides its inputs: the threads to use, a
+ * per-thread workspace and a shared one, of the sizes the layer asked for. */
 typedef struct
 {
   gint      n_threads;
   gfloat  **workspace;   /* n_threads blocks */
+  gfloat   *shared;      /* one block for all threads */
   NpBnMode  bn_mode;
 } NpCompute;
 
@@ -171,9 +172,10 @@ typedef struct
   /* Parameter shapes (PyTorch's), once the input channel count is known. */
   void     (*param_shapes) (const NpLayer *layer, gint64 in_channels,
                             gint64 shapes[NP_LAYER_MAX_PARAMS][4]);
-  /* Floats of per-thread workspace forward needs (NULL: none). */
+  /* Floats of per-thread workspace forward needs (NULL: none); may also
+   * ask for a workspace shared by all threads through *shared. */
   gsize    (*workspace) (const NpLayer *layer, const NpTensor *const *in,
-                         const NpTensor *out, gint n_threads);
+                         const NpTensor *out, gint n_threads, gsize *shared);
   void     (*forward)   (NpLayer *layer, const NpTensor *const *in,
                          NpTensor *out, const NpCompute *compute);
   /* Training: backward gets d(loss)/d(out), ADDS d(loss)/d(in) into d_in[j]

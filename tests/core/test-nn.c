@@ -341,6 +341,10 @@ test_malformed (void)
   expect_error ("{\"__metadata__\":{\"architecture\":1}}", 0, -1, NP_ERROR_CORRUPT, "not a string");
   expect_error ("{\"__metadata__\":{\"graph\":\"input c=1\\nconv name=c out=1 k=1\",\"batchnorm\":\"x\"}," W32 "," B32 "}",
                 8, -1, NP_ERROR_CORRUPT, "batchnorm");
+  /* A description asking for 8 GB of weights, in a file holding none: the
+   * loader checks the file before allocating anything. */
+  expect_error ("{\"__metadata__\":{\"graph\":\"input c=512\\nconv name=c out=1000 k=64\"}}", 0, -1,
+                NP_ERROR_CORRUPT, "lacks tensor “c.weight”");
   /* Hostile nesting. */
   {
     g_autofree gchar *deep = g_strnfill (5000, '[');
