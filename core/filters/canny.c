@@ -31,11 +31,15 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* tan(22.5°) in Q15, rounded: OpenCV's TG22. A gradient (dx, dy) is
- * horizontal if |dy| < tan 22.5° |dx| and vertical if |dy| > tan 67.5° |dx|,
- * with tan 67.5° = tan 22.5° + 2 exactly; both tests in integers. */
-#define TG22 13573
-
+/* OpenCV classifies a gradient (dx, dy) as horizontal if |dy|·2^15 <
+ * |dx|·TG22 and vertical if |dy|·2^15 > |dx|·(TG22 + 2^16), TG22 being
+ * tan(22.5°) in Q15, rounded (13573; tan 67.5° = tan 22.5° + 2). As 13573 is
+ * odd, |dx|·TG22 / 2^15 is never a whole number for 1 <= |dx| <= 1020, so
+ * with t = floor(|dx|·TG22 / 2^15), the high half of |dx| · 2·TG22 in 16
+ * bits, the tests become |dy| <= t and |dy| > 2|dx| + t: 16-bit arithmetic,
+ * twice the lanes. (They differ only at dx = dy = 0, whose magnitude 0 never
+ * passes `low`.) */
+#define TG22_X2 27146
 enum
 {
   DIR_H,   /* gradient ~horizontal: compare with left and right */
@@ -145,15 +149,15 @@ gradient_row (const guint8 *restrict a, const guint8 *restrict b,
 {
   for (gint x = 0; x < width; x++)
     {
-      gint dx = (a[x + 2] - a[x]) + 2 * (b[x + 2] - b[x]) + (c[x + 2] - c[x]);
-      gint dy = (c[x] + 2 * c[x + 1] + c[x + 2]) - (a[x] + 2 * a[x + 1] + a[x + 2]);
-      gint ax = abs (dx), ay = abs (dy);
-      gint ty = ay << 15, tg22x = ax * TG22, tg67x = tg22x + (ax << 16);
+      gint16  dx = (gint16) ((a[x + 2] - a[x]) + 2 * (b[x + 2] - b[x]) + (c[x + 2] - c[x]));
+      gint16  dy = (gint16) ((c[x] + 2 * c[x + 1] + c[x + 2]) - (a[x] + 2 * a[x + 1] + a[x + 2]));
+      guint16 ax = (guint16) abs (dx), ay = (guint16) abs (dy);
+      guint16 t = (guint16) (((guint32) ax * TG22_X2) >> 16);
 
       mag[x] = l2 ? dx * dx + dy * dy : ax + ay;
-      /* Ties (ty == tg22x or tg67x) are diagonal, as in OpenCV. */
-      dir[x] = ty < tg22x ? DIR_H
-             : ty > tg67x ? DIR_V
+      /* Ties (|dy|·2^15 equal to either bound) are diagonal, as in OpenCV. */
+      dir[x] = ay <= t ? DIR_H
+             : ay > 2 * ax + t ? DIR_V
              : (dx ^ dy) < 0 ? DIR_D2 : DIR_D1;
     }
 }
