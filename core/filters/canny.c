@@ -424,8 +424,11 @@ write_rows (gpointer data, gint i)
         edges_to_plane (c->maps + m * c->plane + offset, w, plane[m]);
       if (c->n_maps == 1)
         plane[1] = plane[2] = plane[0];
-      np_planes_to_row (plane[0], plane[1], plane[2], np_image_row (c->in, (gint) y),
-                        w, c->in->channels, np_image_row (o->out, (gint) y));
+      if (o->out->data != c->in->data)   /* for the alpha */
+        memcpy (np_image_row (o->out, (gint) y), np_image_row (c->in, (gint) y),
+                (gsize) w * c->in->channels);
+      np_planes_to_row (plane[0], plane[1], plane[2], w, c->in->channels,
+                        np_image_row (o->out, (gint) y));
     }
 }
 
@@ -466,7 +469,6 @@ np_canny (const NpImage       *in,
   g_return_val_if_fail (in->type == NP_SAMPLE_U8 && out->type == NP_SAMPLE_U8, FALSE);
   g_return_val_if_fail (in->channels >= 3 && in->channels == out->channels, FALSE);
   g_return_val_if_fail (in->width == out->width && in->height == out->height, FALSE);
-  g_return_val_if_fail (in->data != out->data, FALSE);
 
   low = params->low;
   high = params->high;

@@ -307,6 +307,13 @@ test_canny_threads (void)
             }
         }
       assert_alpha_kept (in, one);
+
+      /* In place, the same bytes. */
+      {
+        NpCannyParams params = { 40, 120, NP_CANNY_GRADIENT_L1, NP_CANNY_GRAY, -1 };
+        g_assert_true (np_canny (in, in, &params, 3, NULL));
+        g_assert_cmpmem (one->data, one->stride * one->height, in->data, in->stride * in->height);
+      }
     }
 }
 
