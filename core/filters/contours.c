@@ -35,7 +35,6 @@
 #include "util/np-simd.h"
 #include "np-planes.h"
 
-#include <stdlib.h>
 #include <string.h>
 
 typedef struct
