@@ -4,8 +4,9 @@
 Runs `neuropaint bench` (the core call, NpImage in and out, after a warm-up)
 and times the OpenCV routine doing the same job on the same pixels, with
 cv2.setNumThreads at the same thread count; prints one JSON line per bench
-and thread count with both medians and speedup = opencv_ms / neuropaint_ms
-(above 1: neuropaint is faster).
+and thread count with both medians and minima, speedup = opencv_ms /
+neuropaint_ms (above 1: neuropaint is faster) and speedup_min, the same of
+the minima (steadier when other jobs share the machine).
 
   canny       1920×1080: per-channel edges (100/200, L1). OpenCV: cv2.Canny on
               each of the three channel planes (planes split before timing,
@@ -36,14 +37,15 @@ PHOTO = "/usr/lib/python3/dist-packages/skimage/data/astronaut.png"
 SEED_THRESHOLDS = (50, 100, 150, 200)
 
 
-def median_ms(fn, repeat):
-    fn()  # warm-up, as neuropaint bench does
+def timings_ms(fn, repeat):
+    """(median, min) of repeat timed calls after a warm-up, as neuropaint bench."""
+    fn()
     times = []
     for _ in range(repeat):
         t0 = time.perf_counter()
         fn()
         times.append((time.perf_counter() - t0) * 1e3)
-    return float(np.median(times))
+    return float(np.median(times)), float(np.min(times))
 
 
 def ours(neuropaint, names, image, threads, repeat):
@@ -97,10 +99,12 @@ def main():
             for name in ("canny", "canny-gray", "contours", "canny-op"):
                 rec = results[name]
                 line = {"bench": name, "width": rec["width"], "height": rec["height"], "threads": threads,
-                        "neuropaint_ms": rec["median_ms"]}
+                        "neuropaint_ms": rec["median_ms"], "neuropaint_min_ms": rec["min_ms"]}
                 if name in peers:
-                    cv_ms = median_ms(peers[name], args.repeat)
-                    line.update(opencv_ms=round(cv_ms, 3), speedup=round(cv_ms / rec["median_ms"], 2))
+                    cv_ms, cv_min = timings_ms(peers[name], args.repeat)
+                    line.update(opencv_ms=round(cv_ms, 3), opencv_min_ms=round(cv_min, 3),
+                                speedup=round(cv_ms / rec["median_ms"], 2),
+                                speedup_min=round(cv_min / rec["min_ms"], 2))
                 print(json.dumps(line), flush=True)
     print(json.dumps({"machine": subprocess.run(["sh", "-c", "lscpu | sed -n 's/Model name: *//p'"],
                                                 capture_output=True, text=True).stdout.strip(),

@@ -257,35 +257,6 @@ stripe_row (const Canny *c, gint i)
   return (gint) ((gint64) c->in->height * i / c->n_stripes);
 }
 
-/* Runs fn (data, i) for every i in [0, n) on `threads` threads, each
- * claiming the next i when done with the last. */
-typedef struct
-{
-  gint       n;
-  gint       next;
-  void     (*fn) (gpointer data, gint i);
-  gpointer   data;
-} Claims;
-
-static void
-claim_items (gsize start, gsize end, guint part, gpointer data)
-{
-  Claims *q = data;
-  gint    i;
-
-  while ((i = g_atomic_int_add (&q->next, 1)) < q->n)
-    q->fn (q->data, i);
-}
-
-static void
-parallel_claim (gint n, guint threads, void (*fn) (gpointer data, gint i), gpointer data)
-{
-  Claims q = { n, 0, fn, data };
-
-  threads = MIN (threads, (guint) n);
-  np_parallel_for (threads, 1, (gint) threads, claim_items, &q);
-}
-
 /* Each stripe keeps rolling rows per map: image row r's source row, and its
  * magnitudes (valid from [-1] to [width]; 0 outside the image) and directions,
  * all at slot (r + 3) % 3. */
@@ -300,7 +271,7 @@ typedef struct
 } Rows;
 
 static void
-stripe (gpointer data, gint i)
+stripe (gint i, gpointer data)
 {
   Canny   *c = data;
   gint     w = c->in->width, h = c->in->height;
@@ -409,7 +380,7 @@ edges_to_plane (const guint8 *restrict map, gint w, guint8 *restrict plane)
 
 /* The output rows of stripe i. */
 static NP_VECTOR_CLONES void
-write_rows (gpointer data, gint i)
+write_rows (gint i, gpointer data)
 {
   const Output *o = data;
   const Canny  *c = o->c;
@@ -512,11 +483,11 @@ np_canny (const NpImage       *in,
   threads = np_parallel_parts (in->height, STRIPE_MIN_ROWS, n_threads);
   c.n_stripes = threads == 1 ? 1 : MIN (threads * STRIPES_PER_THREAD,
                                         (guint) in->height / STRIPE_MIN_ROWS);
-  parallel_claim (c.n_stripes, threads, stripe, &c);
+  np_parallel_claim (c.n_stripes, threads, stripe, &c);
   join_stripes (&c);
 
   o = (Output) { &c, out };
-  parallel_claim (c.n_stripes, threads, write_rows, &o);
+  np_parallel_claim (c.n_stripes, threads, write_rows, &o);
 
   g_free (c.maps);
   return TRUE;

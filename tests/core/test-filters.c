@@ -506,6 +506,26 @@ test_parallel_covers_once (void)
       }
 }
 
+static void
+count_item (gint i, gpointer data)
+{
+  g_atomic_int_inc (&((gint *) data)[i]);
+}
+
+static void
+test_parallel_claim_once (void)
+{
+  for (gint threads = 0; threads <= 5; threads++)
+    for (gint n = 0; n < 40; n += 7)
+      {
+        g_autofree gint *marks = g_new0 (gint, n + 1);
+        np_parallel_claim (n, threads, count_item, marks);
+        for (gint i = 0; i < n; i++)
+          g_assert_cmpint (marks[i], ==, 1);
+        g_assert_cmpint (marks[n], ==, 0);
+      }
+}
+
 int
 main (int argc, char **argv)
 {
@@ -527,5 +547,6 @@ main (int argc, char **argv)
   g_test_add_func ("/filters/contours/parse", test_contours_parse);
   g_test_add_func ("/image/sizes", test_image_sizes);
   g_test_add_func ("/parallel/covers-once", test_parallel_covers_once);
+  g_test_add_func ("/parallel/claim-once", test_parallel_claim_once);
   return g_test_run ();
 }
