@@ -397,11 +397,8 @@ write_rows (gint i, gpointer data)
 
       for (gint m = 0; m < c->n_maps; m++)
         edges_to_plane (c->maps + m * c->plane + offset, w, plane[m]);
-      if (o->out->data != c->in->data)   /* for the alpha */
-        memcpy (np_image_row (o->out, (gint) y), np_image_row (c->in, (gint) y),
-                (gsize) w * c->in->channels);
-      np_planes_to_row (plane[0], plane[1], plane[2], w, c->in->channels,
-                        np_image_row (o->out, (gint) y));
+      np_planes_to_row (plane[0], plane[1], plane[2], np_image_row (c->in, (gint) y),
+                        w, c->in->channels, np_image_row (o->out, (gint) y));
     }
 }
 

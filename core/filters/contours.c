@@ -126,8 +126,8 @@ contour_rows (gint b, gpointer data)
       for (guint8 ch = 0; ch < 3; ch++)
         for (gint x = 0; x < w; x++)
           out[ch][x] = owner[x] == ch ? value[x] : 0;
-      memcpy (np_image_row (c->out, y), np_image_row (c->in, y), (gsize) w * c->in->channels);
-      np_planes_to_row (out[0], out[1], out[2], w, c->in->channels, np_image_row (c->out, y));
+      np_planes_to_row (out[0], out[1], out[2], np_image_row (c->in, y), w,
+                        c->in->channels, np_image_row (c->out, y));
     }
 }
 

@@ -33,12 +33,28 @@ np_planes_from_row (const guint8 *restrict src, gint w, gint cn,
 
 static inline void
 np_planes_to_row_cn (const guint8 *restrict r, const guint8 *restrict g,
-                     const guint8 *restrict b, gint w, const gint cn,
-                     guint8 *restrict dst)
+                     const guint8 *restrict b, const guint8 *restrict alpha_src,
+                     gint w, const gint cn, guint8 *restrict dst)
 {
   for (gint x = 0; x < w; x++)
     {
-      /* Rewriting alpha as read lets the whole pixel be stored at once. */
+      dst[x * cn] = r[x];
+      dst[x * cn + 1] = g[x];
+      dst[x * cn + 2] = b[x];
+      if (cn == 4)
+        dst[x * cn + 3] = alpha_src[x * cn + 3];
+    }
+}
+
+/* The same with alpha_src == dst, the alpha staying: rewriting it as read
+ * lets whole pixels be stored. */
+static inline void
+np_planes_to_row_in_place_cn (const guint8 *restrict r, const guint8 *restrict g,
+                              const guint8 *restrict b, gint w, const gint cn,
+                              guint8 *restrict dst)
+{
+  for (gint x = 0; x < w; x++)
+    {
       guint8 alpha = cn == 4 ? dst[x * cn + 3] : 0;
 
       dst[x * cn] = r[x];
@@ -49,14 +65,22 @@ np_planes_to_row_cn (const guint8 *restrict r, const guint8 *restrict g,
     }
 }
 
-/* Stores planes r, g, b into an interleaved row of cn (3 or 4) channels,
- * leaving its alpha as it is. */
+/* Stores planes r, g, b into an interleaved row of cn (3 or 4) channels
+ * with the alpha (if cn is 4) of alpha_src, a row of the same layout that
+ * may be dst itself. */
 static inline void
-np_planes_to_row (const guint8 *restrict r, const guint8 *restrict g,
-                  const guint8 *restrict b, gint w, gint cn, guint8 *restrict dst)
+np_planes_to_row (const guint8 *r, const guint8 *g, const guint8 *b,
+                  const guint8 *alpha_src, gint w, gint cn, guint8 *dst)
 {
-  if (cn == 4)
-    np_planes_to_row_cn (r, g, b, w, 4, dst);
+  if (alpha_src == dst)
+    {
+      if (cn == 4)
+        np_planes_to_row_in_place_cn (r, g, b, w, 4, dst);
+      else
+        np_planes_to_row_in_place_cn (r, g, b, w, 3, dst);
+    }
+  else if (cn == 4)
+    np_planes_to_row_cn (r, g, b, alpha_src, w, 4, dst);
   else
-    np_planes_to_row_cn (r, g, b, w, 3, dst);
+    np_planes_to_row_cn (r, g, b, alpha_src, w, 3, dst);
 }
