@@ -42,7 +42,7 @@ typedef enum
                                * Canny (cvtColor (RGB2GRAY)) */
 } NpCannyMode;
 
-/* Far above the largest 3×3 Sobel magnitude of 8-bit samples (under 2040). */
+/* Far above the largest 3×3 Sobel magnitude of 8-bit samples (2040 in L1). */
 #define NP_CANNY_THRESHOLD_MAX 10000.0
 
 typedef struct
