@@ -97,13 +97,23 @@ test_image_sizes (void)
 
 /* ---- Canny and contours: small RGBA pictures built pixel by pixel ---- */
 
+/* All zero: outputs start so, and an alpha left uncopied shows. */
 static NpImage *
-new_rgba (gint w, gint h)
+new_blank (gint w, gint h)
 {
   GError  *error = NULL;
   NpImage *image = np_image_new (NP_SAMPLE_U8, w, h, 4, &error);
 
   g_assert_no_error (error);
+  return image;
+}
+
+/* Black, with an alpha varying over the picture. */
+static NpImage *
+new_rgba (gint w, gint h)
+{
+  NpImage *image = new_blank (w, h);
+
   for (gint y = 0; y < h; y++)
     for (gint x = 0; x < w; x++)
       ((guint8 *) np_image_row (image, y))[4 * x + 3] = (guint8) (100 + x + y);
@@ -130,7 +140,7 @@ canny (NpImage *in, gdouble low, gdouble high, NpCannyGradient gradient,
        NpCannyMode mode, gint pre_threshold, gint threads)
 {
   NpCannyParams params = { low, high, gradient, mode, pre_threshold };
-  NpImage *out = new_rgba (in->width, in->height);
+  NpImage *out = new_blank (in->width, in->height);
   GError  *error = NULL;
 
   g_assert_true (np_canny (in, out, &params, threads, &error));
@@ -345,7 +355,7 @@ contours (NpImage *in, const char *list, gint threads)
   guint8   thresholds[NP_CONTOURS_MAX_THRESHOLDS];
   GError  *error = NULL;
   gsize    n = np_contours_parse_thresholds (list, thresholds, &error);
-  NpImage *out = new_rgba (in->width, in->height);
+  NpImage *out = new_blank (in->width, in->height);
 
   g_assert_no_error (error);
   np_contours (in, out, thresholds, n, threads);
