@@ -14,18 +14,46 @@ const NpBench np_benches[] = {
   NP_BENCH_FILTER ("canny-gray", "np_canny on the luma, 100/200, L1 (core, u8 RGBA)", np_bench_canny_gray_run),
   NP_BENCH_FILTER ("contours",   "np_contours, the seed's 12 passes (core, u8 RGBA)", np_bench_contours_run),
   NP_BENCH_OP ("canny-op",  "neuropaint:canny defaults through GEGL, u8 RGBA", "neuropaint:canny",         "R'G'B'A u8"),
+  { "cppn", "CPPN render (core, float RGBA) of --size with --depth × --width-per-layer, rgb",
+    NULL, NULL, np_bench_cppn_setup, np_bench_cppn_run, np_bench_cppn_report, np_bench_cppn_teardown },
+  { "detect", "Haar face detection (frontal face default) on --image's luma",
+    NULL, NULL, np_bench_detect_setup, np_bench_detect_run, np_bench_detect_report,
+    np_bench_detect_teardown },
+  { "generator", "the seed's U-Net (--ngf, --size, --batch), BN running statistics, random weights",
+    NULL, NULL, np_bench_generator_setup, np_bench_generator_run, np_bench_generator_report,
+    np_bench_generator_teardown },
   { NULL }
 };
 
 static gchar *opt_image;
+static gchar *opt_cascade;
+static gdouble opt_scale_factor = 1.1;
+static gint   opt_min_neighbors = 3;
+static gint   opt_min_size = 30;
+static gint   opt_ngf = 32;
+static gint   opt_batch = 1;
 static gint   opt_threads = 1;
 static gint   opt_repeat = 10;
 static gchar **opt_names;
+static gchar *opt_size;
+static gint   opt_depth = 10;
+static gint   opt_width_per_layer = 15;
 
 static const GOptionEntry entries[] = {
   { "image", 'i', 0, G_OPTION_ARG_FILENAME, &opt_image, "Input image (for the image benchmarks)", "FILE" },
   { "threads", 'j', 0, G_OPTION_ARG_INT, &opt_threads, "Threads (default 1)", "N" },
   { "repeat", 'r', 0, G_OPTION_ARG_INT, &opt_repeat, "Timed runs after one warm-up (default 10)", "R" },
+  { "size", 's', 0, G_OPTION_ARG_STRING, &opt_size,
+    "Picture size: cppn (default 2048x2048), generator (default 256x320)", "WxH" },
+  { "depth", 0, 0, G_OPTION_ARG_INT, &opt_depth, "cppn: hidden layers (default 10)", "N" },
+  { "width-per-layer", 0, 0, G_OPTION_ARG_INT, &opt_width_per_layer,
+    "cppn: units per hidden layer (default 15)", "N" },
+  { "cascade", 0, 0, G_OPTION_ARG_FILENAME, &opt_cascade, "detect: Haar cascade XML (default frontal face)", "FILE" },
+  { "scale-factor", 0, 0, G_OPTION_ARG_DOUBLE, &opt_scale_factor, "detect: pyramid step (default 1.1)", "F" },
+  { "min-neighbors", 0, 0, G_OPTION_ARG_INT, &opt_min_neighbors, "detect: minNeighbors (default 3)", "N" },
+  { "min-size", 0, 0, G_OPTION_ARG_INT, &opt_min_size, "detect: smallest face (default 30)", "PX" },
+  { "ngf", 0, 0, G_OPTION_ARG_INT, &opt_ngf, "U-Net base width for the generator bench (default 32)", "N" },
+  { "batch", 0, 0, G_OPTION_ARG_INT, &opt_batch, "Batch for the generator bench (default 1)", "B" },
   { G_OPTION_REMAINING, 0, 0, G_OPTION_ARG_STRING_ARRAY, &opt_names, NULL, NULL },
   { NULL }
 };
@@ -84,13 +112,14 @@ np_cmd_bench (int argc, char **argv, gboolean do_help)
 {
   g_autoptr(GString) list = g_string_new ("Benchmarks:\n");
   NpBenchCommon common;
-  int           code;
+  int           code, width = 0, height = 0;
 
   for (const NpBench *b = np_benches; b->name; b++)
     g_string_append_printf (list, "  %-12s %s\n", b->name, b->summary);
   g_string_append (list, "\nEach run prints one JSON line: bench, width, height, threads, repeat, "
                          "median_ms, min_ms and the bench's own figures.\n"
-                         "Example: neuropaint bench canny --image photo.jpg --threads 2 --repeat 20");
+                         "Example: neuropaint bench canny --image photo.jpg --threads 2 --repeat 20\n"
+                         "         neuropaint bench cppn --size 2048x2048 --depth 10 --width-per-layer 15 --threads 2");
 
   if (!np_cli_parse ("bench", "BENCH…", "Time stages in-process; print JSON lines.",
                      list->str, entries, &argc, &argv, do_help, &code))
@@ -103,8 +132,20 @@ np_cmd_bench (int argc, char **argv, gboolean do_help)
   if (opt_repeat < 1 || opt_repeat > 100000)
     return np_cli_fail ("bench", NP_EXIT_USAGE, "--repeat must be between 1 and 100000");
 
+  if (opt_size && (sscanf (opt_size, "%dx%d", &width, &height) != 2 || width < 1 || height < 1
+                   || width > 65536 || height > 65536))
+    return np_cli_fail ("bench", NP_EXIT_USAGE, "--size wants WIDTHxHEIGHT, e.g. 2048x2048, not “%s”", opt_size);
+  if (opt_ngf < 1 || opt_ngf > 1024 || opt_batch < 1 || opt_batch > 1024)
+    return np_cli_fail ("bench", NP_EXIT_USAGE, "--ngf and --batch must be between 1 and 1024");
+
   g_object_set (gegl_config (), "threads", opt_threads, NULL);
-  common = (NpBenchCommon) { opt_image, opt_threads, opt_repeat };
+  common = (NpBenchCommon) {
+    .image = opt_image, .threads = opt_threads, .repeat = opt_repeat,
+    .width = width, .height = height, .depth = opt_depth, .width_per_layer = opt_width_per_layer,
+    .cascade = opt_cascade, .scale_factor = opt_scale_factor,
+    .min_neighbors = opt_min_neighbors, .min_size = opt_min_size,
+    .ngf = opt_ngf, .batch = opt_batch,
+  };
 
   for (int i = 0; opt_names[i]; i++)
     if (find_bench (opt_names[i]) == NULL)

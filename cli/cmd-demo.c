@@ -1,5 +1,5 @@
 /* neuropaint demo — the main job on built-in inputs: the seed's filtered
- * versions of a sample photo that ships with Debian. */
+ * versions of a sample photo that ships with Debian, and a CPPN render. */
 #include "config.h"
 #include "np-cli.h"
 
@@ -27,7 +27,7 @@ np_cmd_demo (int argc, char **argv, gboolean do_help)
 
   if (!np_cli_parse ("demo", NULL,
                      "Render the seed's four filtered versions (gray, binary, contours, "
-                     "Canny) of a photo into a folder.",
+                     "Canny) of a photo, and a 512×512 CPPN art picture, into a folder.",
                      NULL, entries, &argc, &argv, do_help, &code))
     return code;
   if (argc > 1)
@@ -49,14 +49,15 @@ np_cmd_demo (int argc, char **argv, gboolean do_help)
       g_autofree gchar *name = g_strconcat (graphs[i], ".png", NULL);
       g_autofree gchar *path = g_build_filename (opt_output, name, NULL);
       g_autoptr(GeglNode) top = gegl_node_new ();
+      gboolean  art = g_strcmp0 (graphs[i], "cppn-art") == 0;
       GeglNode *graph;
 
-      if (!g_str_has_prefix (graphs[i], "seed-"))
+      if (!g_str_has_prefix (graphs[i], "seed-") && !art)
         {
           np_progress_step (progress, NULL);
           continue;
         }
-      graph = np_cli_graph_add (top, xml, root, photo, &error);
+      graph = np_cli_graph_add (top, xml, root, art ? NULL : photo, &error);
       if (graph == NULL || !np_cli_save (graph, path, &error))
         {
           np_progress_free (progress);
@@ -65,6 +66,6 @@ np_cmd_demo (int argc, char **argv, gboolean do_help)
       np_progress_step (progress, name);
     }
   np_progress_free (progress);
-  g_print ("The seed's filtered versions of %s are in %s/\n", opt_image, opt_output);
+  g_print ("The seed's filtered versions of %s and CPPN art are in %s/\n", opt_image, opt_output);
   return NP_EXIT_OK;
 }

@@ -24,50 +24,6 @@ static const GOptionEntry entries[] = {
   { NULL }
 };
 
-static gboolean
-is_image_name (const char *name)
-{
-  static const char *const exts[] = { ".jpg", ".jpeg", ".png", ".tif", ".tiff", ".webp", ".exr", NULL };
-  g_autofree gchar *lower = g_ascii_strdown (name, -1);
-
-  for (int i = 0; exts[i]; i++)
-    if (g_str_has_suffix (lower, exts[i]))
-      return TRUE;
-  return FALSE;
-}
-
-/* Files as given, folders expanded to their images in name order. */
-static GPtrArray *
-collect_inputs (char **inputs, GError **error)
-{
-  GPtrArray *files = g_ptr_array_new_with_free_func (g_free);
-
-  for (int i = 0; inputs && inputs[i]; i++)
-    {
-      if (g_file_test (inputs[i], G_FILE_TEST_IS_DIR))
-        {
-          g_autoptr(GDir) dir = g_dir_open (inputs[i], 0, error);
-          GPtrArray *names = g_ptr_array_new_with_free_func (g_free);
-          const char *name;
-
-          if (dir == NULL)
-            {
-              g_ptr_array_unref (names);
-              g_ptr_array_unref (files);
-              return NULL;
-            }
-          while ((name = g_dir_read_name (dir)))
-            if (is_image_name (name))
-              g_ptr_array_add (names, g_build_filename (inputs[i], name, NULL));
-          np_cli_sort_strings (names);
-          g_ptr_array_extend_and_steal (files, names);
-        }
-      else
-        g_ptr_array_add (files, g_strdup (inputs[i]));
-    }
-  return files;
-}
-
 /* Builds source → (chain | graph) for one decoded input; returns the node to
  * save. A graph's gegl:load node becomes a buffer source, so each image is
  * decoded once. */
@@ -171,7 +127,7 @@ np_cmd_run (int argc, char **argv, gboolean do_help)
   else
     path_root = g_get_current_dir ();
 
-  files = collect_inputs (opt_inputs, &error);
+  files = np_cli_collect_inputs (opt_inputs, &error);
   if (files == NULL)
     return np_cli_fail ("run", NP_EXIT_FAILED, "%s", error->message);
   if (files->len == 0)

@@ -14,7 +14,11 @@ static int np_cmd_version (int argc, char **argv, gboolean do_help);
 static const NpCommand commands[] = {
   { "run",     np_cmd_run,     NP_CMD_GEGL, "Apply an operation chain or an XML graph to images" },
   { "demo",    np_cmd_demo,    NP_CMD_GEGL, "Render the seed's filtered versions of a sample photo" },
+  { "cppn",    np_cmd_cppn,    NP_CMD_GEGL, "Render abstract art from a random network (CPPN)" },
+  { "detect",  np_cmd_detect,  NP_CMD_GEGL, "Find faces (Haar cascade, as OpenCV's detectMultiScale)" },
+  { "crop",    np_cmd_crop,    NP_CMD_GEGL, "Crop faces with the seed's padding; write a manifest" },
   { "bench",   np_cmd_bench,   NP_CMD_GEGL, "Time a stage in-process; print JSON lines" },
+  { "info",    np_cmd_info,    0,           "Describe a model file: architecture, parameters, metadata" },
   { "help",    np_cmd_help,    0,           "Show help for the command or a subcommand" },
   { "version", np_cmd_version, 0,           "Print the version" },
   { NULL }

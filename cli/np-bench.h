@@ -17,6 +17,15 @@ typedef struct
   const char *image;     /* --image */
   gint        threads;   /* --threads */
   gint        repeat;    /* --repeat */
+  gint        width, height;    /* --size WxH (cppn, generator); 0: the bench's default */
+  gint        depth;            /* --depth (cppn) */
+  gint        width_per_layer;  /* --width-per-layer (cppn) */
+  const char *cascade;          /* --cascade (detect) */
+  gdouble     scale_factor;     /* --scale-factor (detect) */
+  gint        min_neighbors;    /* --min-neighbors (detect) */
+  gint        min_size;         /* --min-size (detect) */
+  gint        ngf;              /* --ngf: U-Net base width (generator) */
+  gint        batch;            /* --batch (generator) */
 } NpBenchCommon;
 
 typedef struct _NpBench NpBench;
@@ -36,6 +45,12 @@ struct _NpBench
 
 extern const NpBench np_benches[];
 
+/* The CPPN renderer (bench-cppn.c). */
+gpointer np_bench_cppn_setup    (const NpBench *bench, const NpBenchCommon *common, GError **error);
+void     np_bench_cppn_run      (gpointer state);
+void     np_bench_cppn_report   (gpointer state, double median_ms, GString *json);
+void     np_bench_cppn_teardown (gpointer state);
+
 /* The shared implementation of op benches (setup/run/report/teardown). */
 gpointer np_bench_op_setup    (const NpBench *bench, const NpBenchCommon *common, GError **error);
 void     np_bench_op_run      (gpointer state);
@@ -54,6 +69,16 @@ void     np_bench_contours_run    (gpointer state);
 #define NP_BENCH_FILTER(name_, summary_, run_)                    \
   { name_, summary_, NULL, NULL, np_bench_filter_setup, run_,    \
     np_bench_filter_report, np_bench_filter_teardown }
+/* bench detect (bench-detect.c). */
+gpointer np_bench_detect_setup    (const NpBench *bench, const NpBenchCommon *common, GError **error);
+void     np_bench_detect_run      (gpointer state);
+void     np_bench_detect_report   (gpointer state, double median_ms, GString *json);
+void     np_bench_detect_teardown (gpointer state);
+/* The generator network (bench-generator.c). */
+gpointer np_bench_generator_setup    (const NpBench *bench, const NpBenchCommon *common, GError **error);
+void     np_bench_generator_run      (gpointer state);
+void     np_bench_generator_report   (gpointer state, double median_ms, GString *json);
+void     np_bench_generator_teardown (gpointer state);
 
 #define NP_BENCH_OP(name_, summary_, op_, format_)                         \
   { name_, summary_, op_, format_, np_bench_op_setup, np_bench_op_run, \

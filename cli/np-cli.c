@@ -224,6 +224,8 @@ np_cli_graph_add (GeglNode *top, const char *xml, const char *path_root,
     }
   gegl_node_add_child (top, graph);
   g_object_unref (graph);
+  if (input == NULL)
+    return graph;
 
   children = gegl_node_get_children (graph);
   for (GSList *l = children; l && !load; l = l->next)
@@ -341,6 +343,13 @@ np_cli_chain_add (GeglNode *top, GeglNode *source, char **chain,
 gboolean
 np_cli_save (GeglNode *output_node, const char *path, GError **error)
 {
+  return np_cli_save_png_depth (output_node, path, 8, error);
+}
+
+gboolean
+np_cli_save_png_depth (GeglNode *output_node, const char *path, gint png_bit_depth,
+                       GError **error)
+{
   g_autofree gchar *dir = g_path_get_dirname (path);
   g_autofree gchar *base = g_path_get_basename (path);
   g_autofree gchar *tmp = g_strdup_printf ("%s/.%s.part-%d%s", dir, base, (int) getpid (),
@@ -361,9 +370,10 @@ np_cli_save (GeglNode *output_node, const char *path, GError **error)
     }
 
   /* PNG is 8-bit unless asked otherwise: what image viewers and the seed used. */
+  g_return_val_if_fail (png_bit_depth == 8 || png_bit_depth == 16, FALSE);
   if (g_str_has_suffix (lower, ".png"))
     save = gegl_node_new_child (graph, "operation", "gegl:png-save",
-                                "path", tmp, "bitdepth", 8, NULL);
+                                "path", tmp, "bitdepth", png_bit_depth, NULL);
   else
     save = gegl_node_new_child (graph, "operation", "gegl:save", "path", tmp, NULL);
   gegl_node_link (output_node, save);
@@ -442,4 +452,48 @@ np_progress_free (NpProgress *progress)
     fprintf (stderr, "\r\033[K");
   g_free (progress->what);
   g_free (progress);
+}
+
+static gboolean
+is_image_name (const char *name)
+{
+  static const char *const exts[] = { ".jpg", ".jpeg", ".png", ".tif", ".tiff", ".webp", ".exr", NULL };
+  g_autofree gchar *lower = g_ascii_strdown (name, -1);
+
+  for (int i = 0; exts[i]; i++)
+    if (g_str_has_suffix (lower, exts[i]))
+      return TRUE;
+  return FALSE;
+}
+
+/* Files as given, folders expanded to their images in name order. */
+GPtrArray *
+np_cli_collect_inputs (char **inputs, GError **error)
+{
+  GPtrArray *files = g_ptr_array_new_with_free_func (g_free);
+
+  for (int i = 0; inputs && inputs[i]; i++)
+    {
+      if (g_file_test (inputs[i], G_FILE_TEST_IS_DIR))
+        {
+          g_autoptr(GDir) dir = g_dir_open (inputs[i], 0, error);
+          GPtrArray *names = g_ptr_array_new_with_free_func (g_free);
+          const char *name;
+
+          if (dir == NULL)
+            {
+              g_ptr_array_unref (names);
+              g_ptr_array_unref (files);
+              return NULL;
+            }
+          while ((name = g_dir_read_name (dir)))
+            if (is_image_name (name))
+              g_ptr_array_add (names, g_build_filename (inputs[i], name, NULL));
+          np_cli_sort_strings (names);
+          g_ptr_array_extend_and_steal (files, names);
+        }
+      else
+        g_ptr_array_add (files, g_strdup (inputs[i]));
+    }
+  return files;
 }

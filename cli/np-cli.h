@@ -8,6 +8,7 @@
 #pragma once
 
 #include <gegl.h>
+#include "neuropaint.h"
 
 G_BEGIN_DECLS
 
@@ -37,6 +38,10 @@ typedef struct
 int np_cmd_run   (int argc, char **argv, gboolean do_help);
 int np_cmd_bench (int argc, char **argv, gboolean do_help);
 int np_cmd_demo  (int argc, char **argv, gboolean do_help);
+int np_cmd_cppn  (int argc, char **argv, gboolean do_help);
+int np_cmd_detect (int argc, char **argv, gboolean do_help);
+int np_cmd_crop  (int argc, char **argv, gboolean do_help);
+int np_cmd_info  (int argc, char **argv, gboolean do_help);
 
 /* Parses argv with a context named "neuropaint COMMAND". With do_help, prints
  * the help and returns NP_EXIT_OK through *exit_code; on a usage error prints
@@ -67,7 +72,7 @@ gchar    *np_cli_graph_xml    (const char *name_or_path, gchar **path_root,
                                GError **error);
 /* Adds the XML graph to top with its gegl:load node replaced by a source of
  * input (so each image is decoded once, by the caller); returns the graph
- * node, whose output is the result. */
+ * node, whose output is the result. A source graph (CPPN art) takes NULL. */
 GeglNode *np_cli_graph_add    (GeglNode *top, const char *xml,
                                const char *path_root, GeglBuffer *input,
                                GError **error);
@@ -90,6 +95,13 @@ GeglBuffer *np_cli_load_image (const char *path, const Babl *format,
  * so a failure never leaves a half-written file. */
 gboolean  np_cli_save         (GeglNode *output_node, const char *path,
                                GError **error);
+/* The same, with PNG written at 8 or 16 bits per sample. */
+gboolean  np_cli_save_png_depth (GeglNode *output_node, const char *path,
+                                 gint png_bit_depth, GError **error);
+
+/* The input images: files as given, folders expanded to their images
+ * (by extension) in name order. */
+GPtrArray *np_cli_collect_inputs (char **inputs, GError **error);
 
 /* Sorts an array of strings by name. */
 void      np_cli_sort_strings (GPtrArray *strings);
@@ -99,5 +111,38 @@ typedef struct _NpProgress NpProgress;
 NpProgress *np_progress_new    (const char *what, gsize total);
 void        np_progress_step   (NpProgress *progress, const char *item);
 void        np_progress_free   (NpProgress *progress);
+
+/* Detection options shared by detect, crop and bench detect. */
+typedef struct
+{
+  gchar   *cascade;         /* NULL: Debian's frontal face cascade */
+  gdouble  scale_factor;
+  gint     min_neighbors;
+  gint     min_size;
+  gboolean verify_eyes;
+  gint     threads;         /* 0: one per processor */
+} NpCliDetect;
+
+#define NP_CLI_DETECT_ENTRIES(o)                                                           \
+  { "cascade", 'c', 0, G_OPTION_ARG_FILENAME, &(o).cascade,                                \
+    "Haar cascade XML (default: Debian's haarcascade_frontalface_default.xml)", "FILE" },  \
+  { "scale-factor", 's', 0, G_OPTION_ARG_DOUBLE, &(o).scale_factor,                        \
+    "Pyramid step, as OpenCV's scaleFactor", "F" },                                        \
+  { "min-neighbors", 'n', 0, G_OPTION_ARG_INT, &(o).min_neighbors,                          \
+    "Candidates a face must merge (0: raw candidates)", "N" },                             \
+  { "min-size", 'm', 0, G_OPTION_ARG_INT, &(o).min_size, "Smallest face side", "PX" },     \
+  { "verify-eyes", 0, 0, G_OPTION_ARG_NONE, &(o).verify_eyes,                              \
+    "Keep faces in which haarcascade_eye.xml finds an eye", NULL },                        \
+  { "threads", 'j', 0, G_OPTION_ARG_INT, &(o).threads, "Threads (default: all)", "N" }
+
+/* Prints the usage error and returns FALSE for out-of-range options. */
+gboolean  np_cli_detect_check (const char *command, const NpCliDetect *opts, int *exit_code);
+gboolean  np_cli_detect_load  (const NpCliDetect *opts, NpHaarCascade **cascade,
+                               NpHaarCascade **eyes, GError **error);
+/* The image's 8-bit luma as OpenCV's BGR2GRAY computes it. */
+NpImage  *np_cli_read_gray    (GeglBuffer *buffer, GError **error);
+/* Faces (NpHaarBox, largest first) in a decoded image. */
+GArray   *np_cli_detect_faces (const NpCliDetect *opts, const NpHaarCascade *cascade,
+                               const NpHaarCascade *eyes, GeglBuffer *buffer, GError **error);
 
 G_END_DECLS

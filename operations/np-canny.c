@@ -112,6 +112,8 @@ gegl_op_class_init (GeglOpClass *klass)
     "name",        "neuropaint:canny",
     "title",       _("Canny Edges"),
     "categories",  "neuropaint:edge-detect",
+    "reference-composition", NP_OP_REFERENCE ("<node operation='neuropaint:canny' low='20' high='60'/>"),
+    "reference-hash", "b6cb1675619e13984c5a0c020609591c",
     "description", _("Canny edge detection as OpenCV 4.6's cv::Canny with a 3×3 "
                      "Sobel: per channel or on the luma, L1 or L2 gradient, "
                      "hysteresis between low and high. Edges are 255, the rest "

@@ -80,6 +80,8 @@ gegl_op_class_init (GeglOpClass *klass)
     "name",        "neuropaint:contours",
     "title",       _("Colour Contours"),
     "categories",  "neuropaint:edge-detect",
+    "reference-composition", NP_OP_REFERENCE ("<node operation='neuropaint:contours'/>"),
+    "reference-hash", "c16d9a03126285f6c9e975cc943f7a17",
     "description", _("The seed's contour layers: for each channel and threshold "
                      "k, the 1-pixel borders of c > k as OpenCV's findContours "
                      "(RETR_TREE, CHAIN_APPROX_SIMPLE) + drawContours draw them, "

@@ -22,7 +22,7 @@
 #define GEGL_OP_C_SOURCE np-gray.c
 
 #include "gegl-op.h"
-#include "neuropaint.h"
+#include "np-op-util.h"
 
 static void
 prepare (GeglOperation *operation)
@@ -59,6 +59,8 @@ gegl_op_class_init (GeglOpClass *klass)
     "name",        "neuropaint:gray",
     "title",       _("Gray (BT.601 luma)"),
     "categories",  "neuropaint:color",
+    "reference-composition", NP_OP_REFERENCE ("<node operation='neuropaint:gray'/>"),
+    "reference-hash", "6f6a7325ba66078d0180eb095f1b15fd",
     "description", _("Replaces R', G' and B' with the luma 0.299 R' + 0.587 G' + "
                      "0.114 B' (OpenCV's RGB2GRAY); alpha is kept."),
     NULL);

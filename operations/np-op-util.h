@@ -12,6 +12,24 @@
 
 G_BEGIN_DECLS
 
+/* The picture every op's reference-composition filters: colour checks under a
+ * diagonal gradient, so thresholds, edges and contours all have work to do.
+ * tests/ops/test-reference.c renders each composition and compares the MD5 of
+ * its R'G'B'A u8 pixels with the op's reference-hash, recorded after the
+ * result was checked by eye and by the oracle tests. */
+#define NP_OP_REFERENCE_INPUT                                                  \
+  "<node operation='gegl:crop' x='0' y='0' width='160' height='120'/>"         \
+  "<node operation='gegl:over'>"                                               \
+  "  <node operation='gegl:opacity' value='0.6'/>"                             \
+  "  <node operation='gegl:linear-gradient' start-x='0' start-y='0'"           \
+  "        end-x='160' end-y='120' start-color='#f0e020' end-color='#2010a0'/>" \
+  "</node>"                                                                    \
+  "<node operation='gegl:checkerboard' x='13' y='11' color1='#c03020'"         \
+  "      color2='#20a0e0'/>"
+
+/* A reference-composition: the op's node(s) over the reference picture. */
+#define NP_OP_REFERENCE(op_nodes) "<gegl>" op_nodes NP_OP_REFERENCE_INPUT "</gegl>"
+
 /* The thread count GEGL is configured with (GEGL_THREADS or gegl_config()),
  * handed to the core's whole-image stages so both agree. */
 gint          np_op_threads            (void);

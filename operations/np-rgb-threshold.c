@@ -26,7 +26,7 @@ property_int (threshold, _("Threshold"), 200)
 #define GEGL_OP_C_SOURCE np-rgb-threshold.c
 
 #include "gegl-op.h"
-#include "neuropaint.h"
+#include "np-op-util.h"
 
 static void
 prepare (GeglOperation *operation)
@@ -65,6 +65,8 @@ gegl_op_class_init (GeglOpClass *klass)
     "name",        "neuropaint:rgb-threshold",
     "title",       _("RGB Binary Threshold"),
     "categories",  "neuropaint:color",
+    "reference-composition", NP_OP_REFERENCE ("<node operation='neuropaint:rgb-threshold' threshold='128'/>"),
+    "reference-hash", "edb4907ef74589eeeffb083f6211f1f3",
     "description", _("Per colour channel on 0–255 values: (c > threshold) ? "
                      "threshold : 0, the seed's RGB binary layers; alpha is kept."),
     NULL);

@@ -5,14 +5,29 @@
  */
 #include "np-filters.h"
 
+#include <string.h>
+
+/* GCC/clang vector extensions: four RGBA pixels per step on any SIMD width,
+ * where the plain per-byte loop with an alpha exception did not vectorise. */
+typedef guint8 NpU8x16 __attribute__ ((vector_size (16)));
+
 void
 np_rgb_threshold_rgba_u8 (const guint8 *in, guint8 *out, gsize n_pixels,
                           guint8 threshold)
 {
-  for (gsize i = 0; i < n_pixels; i++, in += 4, out += 4)
+  const NpU8x16 alpha = { 0, 0, 0, 0xFF, 0, 0, 0, 0xFF, 0, 0, 0, 0xFF, 0, 0, 0, 0xFF };
+  const NpU8x16 t = (NpU8x16) { 0 } + threshold;
+  gsize         n = n_pixels * 4, i = 0;
+
+  for (; i + 16 <= n; i += 16)
     {
-      for (int c = 0; c < 3; c++)
-        out[c] = in[c] > threshold ? threshold : 0;
-      out[3] = in[3];
+      NpU8x16 v, above, r;
+
+      memcpy (&v, in + i, 16);
+      above = (NpU8x16) (v > t);
+      r = (v & alpha) | (above & t & ~alpha);
+      memcpy (out + i, &r, 16);
     }
+  for (; i < n; i++)
+    out[i] = (i & 3) == 3 ? in[i] : in[i] > threshold ? threshold : 0;
 }

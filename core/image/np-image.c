@@ -2,6 +2,8 @@
 #include "np-image.h"
 #include "np-error.h"
 
+#include <string.h>
+
 gsize
 np_sample_size (NpSampleType type)
 {
@@ -80,4 +82,21 @@ np_image_view (NpSampleType type, gint width, gint height, gint channels,
     .type = type, .width = width, .height = height, .channels = channels,
     .stride = stride, .data = data, .owns_data = FALSE,
   };
+}
+
+void
+np_image_draw_box (NpImage *image, gint x, gint y, gint width, gint height,
+                   gint thickness, gconstpointer colour)
+{
+  gsize pixel = (gsize) image->channels * np_sample_size (image->type);
+
+  for (gint py = MAX (y, 0); py < MIN (y + height, image->height); py++)
+    {
+      gboolean edge_row = py < y + thickness || py >= y + height - thickness;
+      guint8  *row = np_image_row (image, py);
+
+      for (gint px = MAX (x, 0); px < MIN (x + width, image->width); px++)
+        if (edge_row || px < x + thickness || px >= x + width - thickness)
+          memcpy (row + px * pixel, colour, pixel);
+    }
 }

@@ -50,6 +50,11 @@ np_image_row (const NpImage *image, gint y)
   return (guint8 *) image->data + (gsize) y * image->stride;
 }
 
+/* Draws the outline of a rectangle, `thickness` pixels wide inside it, in
+ * `colour` (one sample per channel, of the image's type), clipped to the image. */
+void      np_image_draw_box (NpImage *image, gint x, gint y, gint width, gint height,
+                             gint thickness, gconstpointer colour);
+
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (NpImage, np_image_free)
 
 G_END_DECLS

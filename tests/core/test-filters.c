@@ -73,6 +73,28 @@ test_threshold_extremes (void)
 }
 
 static void
+test_threshold_every_value (void)
+{
+  /* 259 pixels cover the vector body and a ragged tail; each byte is checked
+   * against the definition, with every value 0–255 in every channel. */
+  enum { N = 259 };
+  guint8 in[4 * N], out[4 * N];
+
+  for (int i = 0; i < 4 * N; i++)
+    in[i] = (guint8) (i * 7 + i / 4);
+  for (int t = 0; t < 256; t += 51)
+    {
+      np_rgb_threshold_rgba_u8 (in, out, N, (guint8) t);
+      for (int i = 0; i < 4 * N; i++)
+        {
+          int want = i % 4 == 3 ? in[i] : in[i] > t ? t : 0;
+          if (out[i] != want)
+            g_error ("threshold %d, byte %d: %d -> %d, want %d", t, i, in[i], out[i], want);
+        }
+    }
+}
+
+static void
 test_image_sizes (void)
 {
   GError  *error = NULL;
@@ -544,6 +566,7 @@ main (int argc, char **argv)
   g_test_add_func ("/filters/gray/in-place", test_gray_in_place);
   g_test_add_func ("/filters/rgb-threshold/boundary", test_threshold_boundary);
   g_test_add_func ("/filters/rgb-threshold/extremes", test_threshold_extremes);
+  g_test_add_func ("/filters/rgb-threshold/every-value", test_threshold_every_value);
   g_test_add_func ("/filters/canny/step-edges", test_canny_step_edges);
   g_test_add_func ("/filters/canny/thresholds", test_canny_thresholds);
   g_test_add_func ("/filters/canny/hysteresis", test_canny_hysteresis);

@@ -1,14 +1,22 @@
 /* Every neuropaint op through GEGL: sizes, input formats, and the same bytes
  * for any thread count, tile size and processing chunk size.
  *
- * To cover a new op, add a row to `cases`: its name and the chain-syntax
- * properties to run it with. */
+ * To cover a new filter, add a row to `cases`: its name and the chain-syntax
+ * properties to run it with, and for ops that change the geometry the output
+ * size (the alpha check, which looks at known input positions, then skips).
+ * Sources (no input) go in `sources` with the
+ * size they must produce; they get the same-bytes check, plus a region
+ * rendered alone against the same region cut from the whole. In chains,
+ * @SOURCE_ROOT@ stands for the source tree, for ops reading files such as
+ * models. */
 #include <gegl.h>
 #include <string.h>
 
 typedef struct
 {
-  const char *chain;   /* op and properties, as after `gegl ... --` */
+  const char *chain;          /* op and properties, as after `gegl ... --` */
+  gint        width, height;  /* the output size; 0 for the input's */
+  gboolean    warns;          /* the test picture makes the op warn (no face) */
 } NpOpCase;
 
 static const NpOpCase cases[] = {
@@ -19,6 +27,23 @@ static const NpOpCase cases[] = {
   { "neuropaint:canny pre-threshold=200 low=140 high=255" },   /* the seed's variant */
   { "neuropaint:contours" },
   { "neuropaint:contours thresholds=0,30,200,90" },
+  /* The picture has no face: raw candidates (0 neighbours) still draw boxes. */
+  { "neuropaint:face-detect min-neighbors=0 min-size=0 scale-factor=1.1" },
+  { "neuropaint:face-crop width=64 height=80", 64, 80, TRUE },
+  { "neuropaint:generator model=@SOURCE_ROOT@/tests/data/generator-tiny.safetensors apply-filter=true" },
+  { "neuropaint:generator model=@SOURCE_ROOT@/tests/data/generator-tiny.safetensors tile-size=64 overlap=16" },
+};
+
+typedef struct
+{
+  const char *chain;
+  gint        width, height;
+} NpSourceCase;
+
+static const NpSourceCase sources[] = {
+  { "neuropaint:cppn seed=3 width=203 height=149 color-mode=hsl alpha=true", 203, 149 },
+  { "neuropaint:cppn seed=4 width=149 height=203 coords=centered zoom=0.7 activation=sin,tanh "
+    "z=0.3,-0.2,0.9 trig=true", 149, 203 },
 };
 
 /* A deterministic test picture: gradients, a hard-edged disc and fine noise,
@@ -66,39 +91,70 @@ make_picture (const Babl *format, gint tile_width, gint tile_height)
   return buffer;
 }
 
-/* Runs the case on input and returns the result as R'G'B'A u8 bytes. */
-static guint8 *
-run_case (const NpOpCase *c, GeglBuffer *input, GeglRectangle *extent)
+static gint
+out_width (const NpOpCase *c)
 {
+  return c->width ? c->width : W;
+}
+
+static gint
+out_height (const NpOpCase *c)
+{
+  return c->height ? c->height : H;
+}
+
+/* Runs chain on input (NULL for a source) and returns `region` of the result
+ * (NULL: all of it, whose extent is returned) as R'G'B'A u8 bytes. With
+ * `warns`, the op's documented warning (face-crop without a face) is allowed. */
+static guint8 *
+run_chain (const char *chain, GeglBuffer *input, const GeglRectangle *region,
+           GeglRectangle *extent, gboolean warns)
+{
+  GLogLevelFlags fatal = 0;
   g_autoptr(GeglNode) graph = gegl_node_new ();
   GeglNode *source, *end;
   GError   *error = NULL;
   guint8   *bytes;
 
-  source = gegl_node_new_child (graph, "operation", "gegl:buffer-source", "buffer", input, NULL);
+  source = input ? gegl_node_new_child (graph, "operation", "gegl:buffer-source", "buffer", input, NULL)
+                 : gegl_node_new_child (graph, "operation", "gegl:nop", NULL);
   end = gegl_node_new_child (graph, "operation", "gegl:nop", NULL);
-  gegl_create_chain (c->chain, source, end, 0.0, 0, NULL, &error);
+  gegl_create_chain (chain, source, end, 0.0, 0, NULL, &error);
   g_assert_no_error (error);
 
   *extent = gegl_node_get_bounding_box (end);
-  bytes = g_malloc (extent->width * extent->height * 4);
-  gegl_node_blit (end, 1.0, extent, babl_format ("R'G'B'A u8"), bytes,
+  if (region == NULL)
+    region = extent;
+  bytes = g_malloc (region->width * region->height * 4);
+  if (warns)
+    fatal = g_log_set_always_fatal (G_LOG_FATAL_MASK | G_LOG_LEVEL_CRITICAL);
+  gegl_node_blit (end, 1.0, region, babl_format ("R'G'B'A u8"), bytes,
                   GEGL_AUTO_ROWSTRIDE, GEGL_BLIT_DEFAULT);
+  if (warns)
+    g_log_set_always_fatal (fatal);
   return bytes;
 }
+
+static guint8 *
+run_case (const NpOpCase *c, GeglBuffer *input, GeglRectangle *extent)
+{
+  return run_chain (c->chain, input, NULL, extent, c->warns);
+}
+
+/* The thread counts, tile sizes and chunk sizes every op must be blind to. */
+static const struct { gint threads, tile_w, tile_h, chunk; } configs[] = {
+  { 1, 128, 64, 1 << 20 },
+  { 4, 128, 64, 1 << 20 },
+  { 4, 17, 13, 512 },
+  { 1, 64, 64, 999 },
+  { 4, 512, 512, 4096 },
+  { 2, 31, 200, 2000 },
+};
 
 static void
 test_same_bytes (gconstpointer data)
 {
   const NpOpCase *c = data;
-  const struct { gint threads, tile_w, tile_h, chunk; } configs[] = {
-    { 1, 128, 64, 1 << 20 },
-    { 4, 128, 64, 1 << 20 },
-    { 4, 17, 13, 512 },
-    { 1, 64, 64, 999 },
-    { 4, 512, 512, 4096 },
-    { 2, 31, 200, 2000 },
-  };
   g_autofree guint8 *first = NULL;
   gint default_threads, default_chunk;
 
@@ -115,16 +171,59 @@ test_same_bytes (gconstpointer data)
       bytes = run_case (c, input, &extent);
       g_assert_cmpint (extent.x, ==, 0);
       g_assert_cmpint (extent.y, ==, 0);
-      g_assert_cmpint (extent.width, ==, W);
-      g_assert_cmpint (extent.height, ==, H);
+      g_assert_cmpint (extent.width, ==, out_width (c));
+      g_assert_cmpint (extent.height, ==, out_height (c));
       if (first == NULL)
         first = g_steal_pointer (&bytes);
-      else if (memcmp (first, bytes, W * H * 4) != 0)
+      else if (memcmp (first, bytes, out_width (c) * out_height (c) * 4) != 0)
         g_error ("%s: output differs with %d threads, %d×%d tiles, chunk %d",
                  c->chain, configs[i].threads, configs[i].tile_w, configs[i].tile_h,
                  configs[i].chunk);
     }
   g_object_set (gegl_config (), "threads", default_threads, "chunk-size", default_chunk, NULL);
+}
+
+/* A source has no input tiles: its output tiles come from GEGL's own
+ * tile size, so that is what varies here. */
+static void
+test_source_same_bytes (gconstpointer data)
+{
+  const NpSourceCase *c = data;
+  const GeglRectangle region = { c->width / 3, c->height / 4, 37, 29 };
+  g_autofree guint8 *first = NULL;
+  gint default_threads, default_chunk, default_tile_w, default_tile_h;
+
+  g_object_get (gegl_config (), "threads", &default_threads, "chunk-size", &default_chunk,
+                "tile-width", &default_tile_w, "tile-height", &default_tile_h, NULL);
+  for (gsize i = 0; i < G_N_ELEMENTS (configs); i++)
+    {
+      g_autofree guint8 *bytes = NULL;
+      g_autofree guint8 *alone = NULL;
+      GeglRectangle extent;
+
+      g_object_set (gegl_config (), "threads", configs[i].threads,
+                    "chunk-size", configs[i].chunk, "tile-width", configs[i].tile_w,
+                    "tile-height", configs[i].tile_h, NULL);
+      bytes = run_chain (c->chain, NULL, NULL, &extent, FALSE);
+      g_assert_cmpint (extent.x, ==, 0);
+      g_assert_cmpint (extent.y, ==, 0);
+      g_assert_cmpint (extent.width, ==, c->width);
+      g_assert_cmpint (extent.height, ==, c->height);
+      if (first == NULL)
+        first = g_steal_pointer (&bytes);
+      else if (memcmp (first, bytes, (gsize) c->width * c->height * 4) != 0)
+        g_error ("%s: output differs with %d threads, %d×%d tiles, chunk %d",
+                 c->chain, configs[i].threads, configs[i].tile_w, configs[i].tile_h,
+                 configs[i].chunk);
+
+      alone = run_chain (c->chain, NULL, &region, &extent, FALSE);
+      for (int y = 0; y < region.height; y++)
+        g_assert_cmpmem (alone + 4 * y * region.width, region.width * 4,
+                         first + 4 * ((gsize) (region.y + y) * c->width + region.x),
+                         region.width * 4);
+    }
+  g_object_set (gegl_config (), "threads", default_threads, "chunk-size", default_chunk,
+                "tile-width", default_tile_w, "tile-height", default_tile_h, NULL);
 }
 
 static void
@@ -143,12 +242,12 @@ test_formats (gconstpointer data)
       guint64 sum = 0;
 
       bytes = run_case (c, input, &extent);
-      g_assert_cmpint (extent.width, ==, W);
-      g_assert_cmpint (extent.height, ==, H);
-      for (gsize k = 0; k < (gsize) W * H * 4; k++)
+      g_assert_cmpint (extent.width, ==, out_width (c));
+      g_assert_cmpint (extent.height, ==, out_height (c));
+      for (gsize k = 0; k < (gsize) extent.width * extent.height * 4; k++)
         sum += bytes[k];
       /* Opaque black everywhere would mean the input never arrived. */
-      g_assert_cmpuint (sum, >, (guint64) W * H * 255);
+      g_assert_cmpuint (sum, >, (guint64) extent.width * extent.height * 255);
     }
 }
 
@@ -174,18 +273,36 @@ main (int argc, char **argv)
 
   for (gsize i = 0; i < G_N_ELEMENTS (cases); i++)
     {
-      g_auto(GStrv) words = g_strsplit (cases[i].chain, " ", 2);
-      /* One op may have several cases: the whole chain names the test. */
-      g_autofree gchar *name = g_strdelimit (g_strdup (cases[i].chain), " ", ',');
-      g_autofree gchar *same = g_strdup_printf ("/ops/%s/same-bytes", name);
-      g_autofree gchar *formats = g_strdup_printf ("/ops/%s/formats", name);
-      g_autofree gchar *alpha = g_strdup_printf ("/ops/%s/alpha", name);
+      const char *root = g_getenv ("NP_SOURCE_ROOT") ? g_getenv ("NP_SOURCE_ROOT") : ".";
+      g_auto(GStrv) parts = g_strsplit (cases[i].chain, "@SOURCE_ROOT@", -1);
+      NpOpCase *c = g_memdup2 (&cases[i], sizeof cases[i]);   /* lives as long as the tests */
+      g_auto(GStrv) words = NULL;
+      g_autofree gchar *same = NULL, *formats = NULL, *alpha = NULL;
+
+      c->chain = g_strjoinv (root, parts);
+      words = g_strsplit (c->chain, " ", 2);
+      /* One op may have several cases: they are numbered. */
+      same = g_strdup_printf ("/ops/%s/%" G_GSIZE_FORMAT "/same-bytes", words[0], i);
+      formats = g_strdup_printf ("/ops/%s/%" G_GSIZE_FORMAT "/formats", words[0], i);
+      alpha = g_strdup_printf ("/ops/%s/%" G_GSIZE_FORMAT "/alpha", words[0], i);
 
       if (!gegl_has_operation (words[0]))
         g_error ("%s is not loaded: is GEGL_PATH set to the build's operations?", words[0]);
-      g_test_add_data_func (same, &cases[i], test_same_bytes);
-      g_test_add_data_func (formats, &cases[i], test_formats);
-      g_test_add_data_func (alpha, &cases[i], test_alpha_kept);
+      g_test_add_data_func (same, c, test_same_bytes);
+      g_test_add_data_func (formats, c, test_formats);
+      if (c->width == 0)
+        g_test_add_data_func (alpha, c, test_alpha_kept);
+    }
+
+  for (gsize i = 0; i < G_N_ELEMENTS (sources); i++)
+    {
+      g_auto(GStrv) words = g_strsplit (sources[i].chain, " ", 2);
+      g_autofree gchar *same = g_strdup_printf ("/ops/%s/source-%" G_GSIZE_FORMAT "/same-bytes",
+                                                words[0], i);
+
+      if (!gegl_has_operation (words[0]))
+        g_error ("%s is not loaded: is GEGL_PATH set to the build's operations?", words[0]);
+      g_test_add_data_func (same, &sources[i], test_source_same_bytes);
     }
 
   {

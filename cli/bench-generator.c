@@ -1,0 +1,83 @@
+/* neuropaint — benchmark of the generator network itself: the seed's U-Net
+ * (3 input channels, batch norm on running statistics, random weights) on a
+ * batch of --size images, tensor in, tensor out, so the figure is the
+ * network's alone and comparable with PyTorch's (bench/bench_generator.py). */
+#include "config.h"
+#include "np-bench.h"
+#include "neuropaint.h"
+
+typedef struct
+{
+  NpNet    *net;
+  NpTensor *input;
+  gint      threads;
+  double    flops;
+} NpGeneratorBench;
+
+gpointer
+np_bench_generator_setup (const NpBench *bench, const NpBenchCommon *common, GError **error)
+{
+  g_autoptr(GHashTable) params = g_hash_table_new_full (g_str_hash, g_str_equal, NULL, g_free);
+  g_autofree gchar *description = NULL;
+  NpGeneratorBench *state;
+  NpNet            *net;
+  NpTensor         *input;
+  gint              width = common->width ? common->width : 256;
+  gint              height = common->height ? common->height : 320;
+
+  g_hash_table_insert (params, "ngf", g_strdup_printf ("%d", common->ngf));
+  description = np_arch_describe ("unet", params, error);
+  if (description == NULL || (net = np_net_new (description, error)) == NULL)
+    return NULL;
+  input = np_tensor_new (width, height, 3, common->batch, error);
+  if (input == NULL)
+    {
+      np_net_free (net);
+      return NULL;
+    }
+  np_net_init_random (net, 1, 0.02f);
+  for (gint64 i = 0; i < np_tensor_n_elements (input); i++)
+    input->data[i] = (i % 509) / 254.5f - 1;
+
+  state = g_new0 (NpGeneratorBench, 1);
+  state->net = net;
+  state->input = input;
+  state->threads = common->threads;
+  state->flops = np_net_flops (net, width, height, common->batch);
+  /* Shape errors (sizes not multiples of 64) surface here, not while timing. */
+  if (np_net_forward (net, (const NpTensor *const *) &state->input, 1, state->threads, error) == NULL)
+    {
+      np_bench_generator_teardown (state);
+      return NULL;
+    }
+  return state;
+}
+
+void
+np_bench_generator_run (gpointer data)
+{
+  NpGeneratorBench *state = data;
+  np_net_forward (state->net, (const NpTensor *const *) &state->input, 1, state->threads, NULL);
+}
+
+void
+np_bench_generator_report (gpointer data, double median_ms, GString *json)
+{
+  NpGeneratorBench *state = data;
+
+  g_string_append_printf (json, "\"width\": %" G_GINT64_FORMAT ", \"height\": %" G_GINT64_FORMAT
+                          ", \"batch\": %" G_GINT64_FORMAT ", \"parameters\": %" G_GINT64_FORMAT
+                          ", \"gflop\": %.3f, \"gflops\": %.1f, ",
+                          state->input->ne[0], state->input->ne[1], state->input->ne[3],
+                          np_net_n_parameters (state->net, FALSE), state->flops / 1e9,
+                          state->flops / 1e6 / median_ms);
+}
+
+void
+np_bench_generator_teardown (gpointer data)
+{
+  NpGeneratorBench *state = data;
+  np_net_free (state->net);
+  np_tensor_free (state->input);
+  g_free (state);
+}

@@ -1,0 +1,117 @@
+/* neuropaint detect — Haar-cascade detection on images, as OpenCV's
+ * detectMultiScale; prints the boxes, or one JSON object per image. */
+#include "config.h"
+#include "np-cli.h"
+
+#include <json-glib/json-glib.h>
+#include <stdio.h>
+
+static NpCliDetect opts = { NULL, 1.2, 5, 60, FALSE, 0 };
+static gboolean    opt_json;
+static gchar     **opt_inputs;
+
+static const GOptionEntry entries[] = {
+  NP_CLI_DETECT_ENTRIES (opts),
+  { "json", 0, 0, G_OPTION_ARG_NONE, &opt_json,
+    "One JSON object per image and line: file, width, height, faces [{x, y, w, h}]", NULL },
+  { G_OPTION_REMAINING, 0, 0, G_OPTION_ARG_FILENAME_ARRAY, &opt_inputs, NULL, NULL },
+  { NULL }
+};
+
+static void
+print_json (const char *file, gint width, gint height, const GArray *faces)
+{
+  g_autoptr(JsonBuilder) b = json_builder_new ();
+  g_autoptr(JsonGenerator) gen = json_generator_new ();
+  g_autoptr(JsonNode) root = NULL;
+  g_autofree gchar *text = NULL;
+
+  json_builder_begin_object (b);
+  json_builder_set_member_name (b, "file");
+  json_builder_add_string_value (b, file);
+  json_builder_set_member_name (b, "width");
+  json_builder_add_int_value (b, width);
+  json_builder_set_member_name (b, "height");
+  json_builder_add_int_value (b, height);
+  json_builder_set_member_name (b, "faces");
+  json_builder_begin_array (b);
+  for (guint i = 0; i < faces->len; i++)
+    {
+      const NpHaarBox *f = &g_array_index (faces, NpHaarBox, i);
+      json_builder_begin_object (b);
+      json_builder_set_member_name (b, "x");
+      json_builder_add_int_value (b, f->x);
+      json_builder_set_member_name (b, "y");
+      json_builder_add_int_value (b, f->y);
+      json_builder_set_member_name (b, "w");
+      json_builder_add_int_value (b, f->width);
+      json_builder_set_member_name (b, "h");
+      json_builder_add_int_value (b, f->height);
+      json_builder_end_object (b);
+    }
+  json_builder_end_array (b);
+  json_builder_end_object (b);
+
+  root = json_builder_get_root (b);
+  json_generator_set_root (gen, root);
+  text = json_generator_to_data (gen, NULL);
+  printf ("%s\n", text);
+}
+
+int
+np_cmd_detect (int argc, char **argv, gboolean do_help)
+{
+  g_autoptr(NpHaarCascade) cascade = NULL, eyes = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GPtrArray) files = NULL;
+  guint failed = 0;
+  int   code;
+
+  if (!np_cli_parse ("detect", "IMAGE…",
+                     "Find faces (or what the cascade was trained on) as OpenCV's "
+                     "detectMultiScale does.",
+                     "Defaults are the seed's: scale factor 1.2, 5 neighbours, 60 px.\n"
+                     "Without --json each face is a line “FILE x y w h”, largest first.\n"
+                     "Example: neuropaint detect --json photos/",
+                     entries, &argc, &argv, do_help, &code))
+    return code;
+  if (!np_cli_detect_check ("detect", &opts, &code))
+    return code;
+  if (opt_inputs == NULL)
+    return np_cli_fail ("detect", NP_EXIT_USAGE, "no input images given");
+  if (!np_cli_detect_load (&opts, &cascade, &eyes, &error))
+    return np_cli_fail ("detect", NP_EXIT_FAILED, "%s", error->message);
+  if (!(files = np_cli_collect_inputs (opt_inputs, &error)))
+    return np_cli_fail ("detect", NP_EXIT_FAILED, "%s", error->message);
+  if (files->len == 0)
+    return np_cli_fail ("detect", NP_EXIT_USAGE, "no images found in the inputs");
+
+  for (guint i = 0; i < files->len; i++)
+    {
+      const char *file = files->pdata[i];
+      g_autoptr(GeglBuffer) buffer = NULL;
+      g_autoptr(GArray) faces = NULL;
+      GError *one_error = NULL;
+
+      if (!(buffer = np_cli_load_image (file, NULL, &one_error)) ||
+          !(faces = np_cli_detect_faces (&opts, cascade, eyes, buffer, &one_error)))
+        {
+          g_printerr ("neuropaint detect: %s\n", one_error->message);
+          g_error_free (one_error);
+          failed++;
+          continue;
+        }
+      if (opt_json)
+        print_json (file, gegl_buffer_get_width (buffer), gegl_buffer_get_height (buffer), faces);
+      else
+        for (guint k = 0; k < faces->len; k++)
+          {
+            const NpHaarBox *f = &g_array_index (faces, NpHaarBox, k);
+            printf ("%s %d %d %d %d\n", file, f->x, f->y, f->width, f->height);
+          }
+      fflush (stdout);
+    }
+  if (failed)
+    return np_cli_fail ("detect", NP_EXIT_FAILED, "%u of %u images failed", failed, files->len);
+  return NP_EXIT_OK;
+}

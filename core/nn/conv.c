@@ -1,0 +1,160 @@
+/* neuropaint — 2-D convolution: im2col then one sgemm per block of pixels.
+ *
+ * out[o, p] = bias[o] + Σ_{c,ky,kx} W[o, c, ky, kx] · x[c, oy·s - pad0 + ky, ox·s - pad0 + kx]
+ *
+ * The output pixels of every image are cut into blocks of at most
+ * NP_NN_COL_BUDGET floats of columns, shared out among the threads, so the
+ * columns are still in cache when sgemm reads them and the workspace stays
+ * small whatever the image size. Deep layers, with few pixels, also split
+ * their output channels (each part repeats the cheap im2col). */
+#include "np-nn-private.h"
+
+static gint64
+conv_out_channels (const NpLayer *layer, const gint64 *in_channels)
+{
+  return layer->p.channels;
+}
+
+static gboolean
+conv_shape (const NpLayer *layer, const NpTensor *const *in, gint64 out_ne[4], GError **error)
+{
+  gint64 ow = np_conv_out_size (&layer->p.geom, in[0]->ne[0]);
+  gint64 oh = np_conv_out_size (&layer->p.geom, in[0]->ne[1]);
+
+  if (ow < 1 || oh < 1 || in[0]->ne[0] + layer->p.geom.pad0 + layer->p.geom.pad1 < layer->p.geom.k
+      || in[0]->ne[1] + layer->p.geom.pad0 + layer->p.geom.pad1 < layer->p.geom.k)
+    {
+      g_set_error (error, NP_ERROR, NP_ERROR_INVALID_ARGUMENT,
+                   "layer %s: a %" G_GINT64_FORMAT "×%" G_GINT64_FORMAT " input is smaller than its %d×%d kernel",
+                   layer->name, in[0]->ne[1], in[0]->ne[0], layer->p.geom.k, layer->p.geom.k);
+      return FALSE;
+    }
+  out_ne[0] = ow, out_ne[1] = oh, out_ne[2] = layer->p.channels, out_ne[3] = in[0]->ne[3];
+  return TRUE;
+}
+
+static void
+conv_param_shapes (const NpLayer *layer, gint64 in_channels, gint64 shapes[NP_LAYER_MAX_PARAMS][4])
+{
+  gint k = layer->p.geom.k;
+  /* PyTorch's Conv2d: weight [out, in, k, k], bias [out]; ne[] is innermost first. */
+  shapes[0][0] = k, shapes[0][1] = k, shapes[0][2] = in_channels, shapes[0][3] = layer->p.channels;
+  shapes[1][0] = layer->p.channels, shapes[1][1] = shapes[1][2] = shapes[1][3] = 1;
+}
+
+static gint64
+conv_block (const NpLayer *layer, const NpTensor *in)
+{
+  gint64 rows = in->ne[2] * layer->p.geom.k * layer->p.geom.k;
+  /* At least a few hundred columns, or sgemm's panels run half empty. */
+  return MAX (256, NP_NN_COL_BUDGET / rows);
+}
+
+static gsize
+conv_workspace (const NpLayer *layer, const NpTensor *const *in, const NpTensor *out, gint n_threads)
+{
+  gint64 pixels = out->ne[0] * out->ne[1];
+  return (gsize) (in[0]->ne[2] * layer->p.geom.k * layer->p.geom.k) * MIN (pixels, conv_block (layer, in[0]));
+}
+
+typedef struct
+{
+  const NpLayer   *layer;
+  const NpTensor  *in;
+  NpTensor        *out;
+  const NpCompute *compute;
+  gint64           n_cblocks;
+} ConvJob;
+
+static void
+conv_range (gsize start, gsize end, guint part, gpointer data)
+{
+  const ConvJob *job = data;
+  const NpLayer *layer = job->layer;
+  const NpTensor *in = job->in;
+  NpTensor      *out = job->out;
+  gint64  pixels = out->ne[0] * out->ne[1];
+  gint64  rows = in->ne[2] * layer->p.geom.k * layer->p.geom.k;
+  gint64  block = conv_block (layer, in), n_blocks = (pixels + block - 1) / block;
+  gint64  cout = layer->p.channels, n_cblocks = job->n_cblocks;
+  gfloat *col = job->compute->workspace[part];
+  const gfloat *w = layer->params[0]->data, *bias = layer->params[1]->data;
+
+  /* Items are (image, pixel block, channel block) triples fixed by the
+   * shapes, not by the thread count, so neither are the sums. */
+  for (gsize i = start; i < end; i++)
+    {
+      gint64  n = i / (n_blocks * n_cblocks), j = i % (n_blocks * n_cblocks);
+      gint64  b0 = (j / n_cblocks) * block, b1 = MIN (pixels, b0 + block);
+      gint64  c0 = cout * (j % n_cblocks) / n_cblocks, c1 = cout * (j % n_cblocks + 1) / n_cblocks;
+      gfloat *dst = np_tensor_at (out, 0, 0, c0, n) + b0;
+
+      np_im2col (np_tensor_at (in, 0, 0, 0, n), in->ne[2], in->ne[1], in->ne[0],
+                 &layer->p.geom, out->ne[1], out->ne[0], b0, b1, col);
+      np_gemm (FALSE, FALSE, c1 - c0, b1 - b0, rows, 1.0f,
+               w + c0 * rows, rows, col, b1 - b0, 0.0f, dst, pixels);
+      for (gint64 o = c0; o < c1; o++)
+        np_nn_epilogue (layer, o, bias[o], dst + (o - c0) * pixels, b1 - b0);
+    }
+}
+
+static void
+conv_forward (NpLayer *layer, const NpTensor *const *in, NpTensor *out, const NpCompute *compute)
+{
+  gint64  pixels = out->ne[0] * out->ne[1], block = conv_block (layer, in[0]);
+  gint64  jobs = (pixels + block - 1) / block * out->ne[3];
+  /* Deep layers have a single block of pixels: split their channels too. */
+  ConvJob job = { layer, in[0], out, compute,
+                  MIN (layer->p.channels / 8 + 1, MAX (1, NP_NN_MIN_JOBS / jobs)) };
+
+  np_parallel_for (jobs * job.n_cblocks, 1, compute->n_threads, conv_range, &job);
+}
+
+/* dW += dy · colᵀ, db += Σ dy, and dx += col2im (Wᵀ · dy), image by image
+ * with whole-image columns (training runs on small crops). */
+static void
+conv_backward (NpLayer *layer, const NpTensor *const *in, const NpTensor *out,
+               const NpTensor *d_out, NpTensor *const *d_in, const NpCompute *compute)
+{
+  const NpTensor *x = in[0];
+  gint64  pixels = out->ne[0] * out->ne[1], channels = layer->p.channels;
+  gint64  rows = x->ne[2] * layer->p.geom.k * layer->p.geom.k;
+  g_autofree gfloat *col = g_new (gfloat, rows * pixels);
+
+  for (gint64 n = 0; n < x->ne[3]; n++)
+    {
+      const gfloat *dy = np_tensor_at (d_out, 0, 0, 0, n);
+
+      np_im2col (np_tensor_at (x, 0, 0, 0, n), x->ne[2], x->ne[1], x->ne[0], &layer->p.geom,
+                 out->ne[1], out->ne[0], 0, pixels, col);
+      np_gemm (FALSE, TRUE, channels, rows, pixels, 1.0f, dy, pixels, col, pixels,
+               1.0f, layer->grads[0]->data, rows);
+      for (gint64 o = 0; o < channels; o++)
+        {
+          double sum = 0;
+          for (gint64 j = 0; j < pixels; j++)
+            sum += dy[o * pixels + j];
+          layer->grads[1]->data[o] += (gfloat) sum;
+        }
+      if (d_in[0])
+        {
+          np_gemm (TRUE, FALSE, rows, pixels, channels, 1.0f, layer->params[0]->data, rows,
+                   dy, pixels, 0.0f, col, pixels);
+          np_col2im (col, x->ne[2], x->ne[1], x->ne[0], &layer->p.geom, 0, out->ne[1], out->ne[0],
+                     np_tensor_at (d_in[0], 0, 0, 0, n));
+        }
+    }
+}
+
+const NpLayerClass np_conv_class = {
+  .kind = NP_LAYER_CONV,
+  .param_names = { "weight", "bias" },
+  .out_channels = conv_out_channels,
+  .shape = conv_shape,
+  .param_shapes = conv_param_shapes,
+  .workspace = conv_workspace,
+  .forward = conv_forward,
+  .backward = conv_backward,
+  .update = np_nn_sgd_update,
+  .fuses_pointwise = TRUE,
+};

@@ -1,0 +1,196 @@
+/* neuropaint — transposed 2-D convolution: sgemm then col2im.
+ *
+ * The adjoint of conv.c: col[(o, ky, kx), p] = Σ_c W[c, o, ky, kx] · x[c, p]
+ * over input pixels p, then col2im adds each column into the output window
+ * it came from. Output size (in - 1)·s - pad0 - pad1 + k, as PyTorch's
+ * ConvTranspose2d (whose weight layout [in, out, k, k] we keep).
+ *
+ * The input is cut into bands of rows, each one sgemm over all output
+ * channels (so neither operand is packed twice) and one col2im. Bands at
+ * least k/s rows high touch disjoint output rows unless adjacent, so threads
+ * run the even bands, then the odd ones, and never add into the same float.
+ * Small inputs (deep layers) have few bands: their output channels are
+ * split too (they never overlap either), into a count that depends on the
+ * shape only, so results do not depend on the thread count. */
+#include "np-nn-private.h"
+
+#include <string.h>
+
+static gint64
+convt_out_channels (const NpLayer *layer, const gint64 *in_channels)
+{
+  return layer->p.channels;
+}
+
+static gboolean
+convt_shape (const NpLayer *layer, const NpTensor *const *in, gint64 out_ne[4], GError **error)
+{
+  const NpConvGeom *g = &layer->p.geom;
+
+  for (int i = 0; i < 2; i++)
+    {
+      out_ne[i] = (in[0]->ne[i] - 1) * g->s - g->pad0 - g->pad1 + g->k;
+      if (out_ne[i] < 1)
+        {
+          g_set_error (error, NP_ERROR, NP_ERROR_INVALID_ARGUMENT,
+                       "layer %s: input too small for its padding", layer->name);
+          return FALSE;
+        }
+    }
+  out_ne[2] = layer->p.channels, out_ne[3] = in[0]->ne[3];
+  return TRUE;
+}
+
+static void
+convt_param_shapes (const NpLayer *layer, gint64 in_channels, gint64 shapes[NP_LAYER_MAX_PARAMS][4])
+{
+  gint k = layer->p.geom.k;
+  shapes[0][0] = k, shapes[0][1] = k, shapes[0][2] = layer->p.channels, shapes[0][3] = in_channels;
+  shapes[1][0] = layer->p.channels, shapes[1][1] = shapes[1][2] = shapes[1][3] = 1;
+}
+
+/* Input rows per band: the column budget's worth (at least 256 pixels, or
+ * sgemm's panels run half empty), and never fewer than k/s. */
+static gint64
+convt_band (const NpLayer *layer, const NpTensor *in)
+{
+  const NpConvGeom *g = &layer->p.geom;
+  gint64 rows_of_col = layer->p.channels * g->k * g->k;
+  gint64 pixels = MAX (256, NP_NN_COL_BUDGET / rows_of_col);
+  gint64 band = MAX ((pixels + in->ne[0] - 1) / in->ne[0], (g->k + g->s - 1) / g->s);
+
+  return MIN (band, in->ne[1]);
+}
+
+static gsize
+convt_workspace (const NpLayer *layer, const NpTensor *const *in, const NpTensor *out, gint n_threads)
+{
+  return (gsize) (layer->p.channels * layer->p.geom.k * layer->p.geom.k
+                  * convt_band (layer, in[0]) * in[0]->ne[0]);
+}
+
+typedef struct
+{
+  const NpLayer   *layer;
+  const NpTensor  *in;
+  NpTensor        *out;
+  const NpCompute *compute;
+  gint64           band, n_bands;
+  gint64           n_cblocks;
+  gint             parity;
+} ConvtJob;
+
+static void
+convt_range (gsize start, gsize end, guint part, gpointer data)
+{
+  const ConvtJob *job = data;
+  const NpLayer  *layer = job->layer;
+  const NpTensor *in = job->in;
+  NpTensor       *out = job->out;
+  gint64  kk = layer->p.geom.k * layer->p.geom.k, cout = layer->p.channels;
+  gint64  in_pixels = in->ne[0] * in->ne[1];
+  gint64  per_image = (job->n_bands + 1 - job->parity) / 2 * job->n_cblocks;
+  gfloat *col = job->compute->workspace[part];
+
+  for (gsize i = start; i < end; i++)
+    {
+      gint64 n = i / per_image, j = i % per_image;
+      gint64 b = 2 * (j / job->n_cblocks) + job->parity, cb = j % job->n_cblocks;
+      gint64 c0 = cout * cb / job->n_cblocks, c1 = cout * (cb + 1) / job->n_cblocks;
+      gint64 r0 = b * job->band, r1 = MIN (in->ne[1], r0 + job->band);
+      gint64 p0 = r0 * in->ne[0], p1 = r1 * in->ne[0];
+
+      np_gemm (TRUE, FALSE, (c1 - c0) * kk, p1 - p0, in->ne[2], 1.0f,
+               layer->params[0]->data + c0 * kk, cout * kk, np_tensor_at (in, 0, 0, 0, n) + p0, in_pixels,
+               0.0f, col, p1 - p0);
+      np_col2im (col, c1 - c0, out->ne[1], out->ne[0], &layer->p.geom, r0, r1 - r0, in->ne[0],
+                 np_tensor_at (out, 0, 0, c0, n));
+    }
+}
+
+typedef struct
+{
+  const NpLayer *layer;
+  NpTensor      *out;
+  gboolean       finish;
+} PlaneJob;
+
+/* Before: zero the output planes col2im adds into; after: bias and the
+ * fused pointwise layers, one plane (in cache) at a time. */
+static void
+plane_range (gsize start, gsize end, guint part, gpointer data)
+{
+  const PlaneJob *job = data;
+  gint64 pixels = job->out->ne[0] * job->out->ne[1], channels = job->out->ne[2];
+
+  for (gsize plane = start; plane < end; plane++)
+    {
+      gfloat *d = np_tensor_at (job->out, 0, 0, plane % channels, plane / channels);
+      if (job->finish)
+        np_nn_epilogue (job->layer, plane % channels, job->layer->params[1]->data[plane % channels], d, pixels);
+      else
+        memset (d, 0, pixels * sizeof (gfloat));
+    }
+}
+
+static void
+convt_forward (NpLayer *layer, const NpTensor *const *in, NpTensor *out, const NpCompute *compute)
+{
+  ConvtJob job = { layer, in[0], out, compute, convt_band (layer, in[0]) };
+  PlaneJob planes = { layer, out, FALSE };
+
+  np_parallel_for (out->ne[2] * out->ne[3], 8, compute->n_threads, plane_range, &planes);
+  job.n_bands = (in[0]->ne[1] + job.band - 1) / job.band;
+  job.n_cblocks = MIN (layer->p.channels / 8 + 1,
+                       MAX (1, NP_NN_MIN_JOBS / MAX (1, job.n_bands / 2 * out->ne[3])));
+  for (job.parity = 0; job.parity < 2 && job.parity < job.n_bands; job.parity++)
+    np_parallel_for ((job.n_bands + 1 - job.parity) / 2 * job.n_cblocks * out->ne[3], 1,
+                     compute->n_threads, convt_range, &job);
+  planes.finish = TRUE;
+  np_parallel_for (out->ne[2] * out->ne[3], 8, compute->n_threads, plane_range, &planes);
+}
+
+/* With dcol = im2col (dy) (the forward's col2im, reversed):
+ * dx += W · dcol, dW += x · dcolᵀ, db += Σ dy. */
+static void
+convt_backward (NpLayer *layer, const NpTensor *const *in, const NpTensor *out,
+                const NpTensor *d_out, NpTensor *const *d_in, const NpCompute *compute)
+{
+  const NpTensor *x = in[0];
+  gint64  kk = layer->p.geom.k * layer->p.geom.k, cout = layer->p.channels, cin = x->ne[2];
+  gint64  in_pixels = x->ne[0] * x->ne[1], out_pixels = out->ne[0] * out->ne[1];
+  g_autofree gfloat *col = g_new (gfloat, cout * kk * in_pixels);
+
+  for (gint64 n = 0; n < x->ne[3]; n++)
+    {
+      const gfloat *dy = np_tensor_at (d_out, 0, 0, 0, n);
+
+      np_im2col (dy, cout, out->ne[1], out->ne[0], &layer->p.geom, x->ne[1], x->ne[0],
+                 0, in_pixels, col);
+      if (d_in[0])
+        np_gemm (FALSE, FALSE, cin, in_pixels, cout * kk, 1.0f, layer->params[0]->data, cout * kk,
+                 col, in_pixels, 1.0f, np_tensor_at (d_in[0], 0, 0, 0, n), in_pixels);
+      np_gemm (FALSE, TRUE, cin, cout * kk, in_pixels, 1.0f, np_tensor_at (x, 0, 0, 0, n), in_pixels,
+               col, in_pixels, 1.0f, layer->grads[0]->data, cout * kk);
+      for (gint64 o = 0; o < cout; o++)
+        {
+          double sum = 0;
+          for (gint64 j = 0; j < out_pixels; j++)
+            sum += dy[o * out_pixels + j];
+          layer->grads[1]->data[o] += (gfloat) sum;
+        }
+    }
+}
+
+const NpLayerClass np_convt_class = {
+  .kind = NP_LAYER_CONVT,
+  .param_names = { "weight", "bias" },
+  .out_channels = convt_out_channels,
+  .shape = convt_shape,
+  .param_shapes = convt_param_shapes,
+  .workspace = convt_workspace,
+  .forward = convt_forward,
+  .backward = convt_backward,
+  .update = np_nn_sgd_update,
+  .fuses_pointwise = TRUE,
+};

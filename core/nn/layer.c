@@ -1,0 +1,77 @@
+/* neuropaint — the table of layer kinds, and the helpers their classes share. */
+#include "np-nn-private.h"
+
+#include <assert.h>
+#include <string.h>
+
+static const char *const kind_names[] = {
+  [NP_LAYER_INPUT] = "input",
+  [NP_LAYER_CONV] = "conv",
+  [NP_LAYER_CONVT] = "convt",
+  [NP_LAYER_BATCHNORM] = "batchnorm",
+  [NP_LAYER_DROPOUT] = "dropout",
+  [NP_LAYER_LRELU] = "lrelu",
+  [NP_LAYER_RELU] = "relu",
+  [NP_LAYER_TANH] = "tanh",
+  [NP_LAYER_SIGMOID] = "sigmoid",
+  [NP_LAYER_CONCAT] = "concat",
+  [NP_LAYER_UPSAMPLE] = "upsample",
+  [NP_LAYER_LINEAR] = "linear",
+};
+static_assert (G_N_ELEMENTS (kind_names) == NP_LAYER_COUNT,
+               "every layer kind needs a name");
+
+const NpLayerClass *const np_layer_classes[] = {
+  [NP_LAYER_INPUT] = &np_input_class,
+  [NP_LAYER_CONV] = &np_conv_class,
+  [NP_LAYER_CONVT] = &np_convt_class,
+  [NP_LAYER_BATCHNORM] = &np_batchnorm_class,
+  [NP_LAYER_DROPOUT] = &np_dropout_class,
+  [NP_LAYER_LRELU] = &np_lrelu_class,
+  [NP_LAYER_RELU] = &np_relu_class,
+  [NP_LAYER_TANH] = &np_tanh_class,
+  [NP_LAYER_SIGMOID] = &np_sigmoid_class,
+  [NP_LAYER_CONCAT] = &np_concat_class,
+  [NP_LAYER_UPSAMPLE] = &np_upsample_class,
+  [NP_LAYER_LINEAR] = &np_linear_class,
+};
+static_assert (G_N_ELEMENTS (np_layer_classes) == NP_LAYER_COUNT,
+               "every layer kind needs a class");
+
+const char *
+np_layer_kind_name (NpLayerKind kind)
+{
+  g_return_val_if_fail (kind < NP_LAYER_COUNT, NULL);
+  return kind_names[kind];
+}
+
+gint64
+np_nn_same_channels (const NpLayer *layer, const gint64 *in_channels)
+{
+  return in_channels[0];
+}
+
+gboolean
+np_nn_same_shape (const NpLayer *layer, const NpTensor *const *in, gint64 out_ne[4], GError **error)
+{
+  memcpy (out_ne, in[0]->ne, sizeof in[0]->ne);
+  return TRUE;
+}
+
+void
+np_nn_no_params (const NpLayer *layer, gint64 in_channels, gint64 shapes[NP_LAYER_MAX_PARAMS][4])
+{
+}
+
+/* An input layer has no inputs: the network hands it the caller's tensor. */
+static gint64
+input_out_channels (const NpLayer *layer, const gint64 *in_channels)
+{
+  return layer->p.channels;
+}
+
+const NpLayerClass np_input_class = {
+  .kind = NP_LAYER_INPUT,
+  .out_channels = input_out_channels,
+  .param_shapes = np_nn_no_params,
+};

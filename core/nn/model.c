@@ -1,0 +1,173 @@
+/* neuropaint — model files: a network and its weights in one safetensors
+ * file, the description (or the architecture's numbers) in __metadata__.
+ *
+ * Metadata keys we read: "graph" (a network description, preferred when
+ * present) or "architecture" ("unet", "patchgan", "sr") with its numbers
+ * (ngf, depth, ...); "batchnorm" ("running", the default, or "batch").
+ * Keys we only carry: "input_filter", "width", "height", "normalization". */
+#include "np-nn-private.h"
+
+#include <string.h>
+
+static gchar *
+shape_string (const NpTensor *t)
+{
+  int rank = 4;
+  GString *s = g_string_new ("[");
+
+  while (rank > 1 && t->ne[rank - 1] == 1)
+    rank--;
+  for (int i = rank - 1; i >= 0; i--)
+    g_string_append_printf (s, "%" G_GINT64_FORMAT "%s", t->ne[i], i ? ", " : "]");
+  return g_string_free (s, FALSE);
+}
+
+typedef struct
+{
+  NpSafetensors *st;
+  GError       **error;
+  gboolean       ok;
+  guint          matched;
+} LoadJob;
+
+static void
+load_param (const char *name, NpTensor *t, gpointer data)
+{
+  LoadJob  *job = data;
+  NpTensor *src;
+
+  if (!job->ok)
+    return;
+  src = np_safetensors_get (job->st, name);
+  if (src == NULL)
+    {
+      g_set_error (job->error, NP_ERROR, NP_ERROR_CORRUPT, "the model lacks tensor “%s”", name);
+      job->ok = FALSE;
+    }
+  else if (!np_tensor_same_shape (src, t))
+    {
+      g_autofree gchar *have = shape_string (src), *want = shape_string (t);
+      g_set_error (job->error, NP_ERROR, NP_ERROR_CORRUPT,
+                   "tensor “%s” has shape %s; the architecture wants %s", name, have, want);
+      job->ok = FALSE;
+    }
+  else
+    {
+      memcpy (t->data, src->data, np_tensor_n_elements (t) * sizeof (gfloat));
+      job->matched++;
+    }
+}
+
+static NpNet *
+net_from_safetensors (NpSafetensors *st, GError **error)
+{
+  GHashTable       *meta = st->metadata;
+  const char       *graph = g_hash_table_lookup (meta, "graph");
+  const char       *bn = g_hash_table_lookup (meta, "batchnorm");
+  g_autofree gchar *description = NULL;
+  g_autoptr(NpNet)  net = NULL;
+  LoadJob           job = { st, error, TRUE, 0 };
+  GHashTableIter    iter;
+  gpointer          key, value;
+
+  if (graph == NULL && g_hash_table_lookup (meta, "architecture") == NULL)
+    {
+      g_set_error (error, NP_ERROR, NP_ERROR_CORRUPT,
+                   "no “architecture” or “graph” in the metadata: not a neuropaint model");
+      return NULL;
+    }
+  description = graph ? g_strdup (graph)
+                      : np_arch_describe (g_hash_table_lookup (meta, "architecture"), meta, error);
+  if (description == NULL || (net = np_net_new (description, error)) == NULL)
+    return NULL;
+
+  if (bn && strcmp (bn, "running") && strcmp (bn, "batch"))
+    {
+      g_set_error (error, NP_ERROR, NP_ERROR_CORRUPT, "batchnorm “%s” is neither “running” nor “batch”", bn);
+      return NULL;
+    }
+  np_net_set_bn_mode (net, bn && strcmp (bn, "batch") == 0 ? NP_BN_BATCH : NP_BN_RUNNING);
+
+  np_net_foreach_param (net, load_param, &job);
+  if (!job.ok)
+    return NULL;
+  if (job.matched != st->names->len)
+    {
+      for (guint i = 0; i < st->names->len; i++)
+        if (np_net_param (net, st->names->pdata[i]) == NULL)
+          {
+            g_set_error (error, NP_ERROR, NP_ERROR_CORRUPT, "tensor “%s” is not part of the architecture",
+                         (char *) st->names->pdata[i]);
+            return NULL;
+          }
+    }
+
+  g_hash_table_iter_init (&iter, meta);
+  while (g_hash_table_iter_next (&iter, &key, &value))
+    g_hash_table_insert (np_net_metadata (net), g_strdup (key), g_strdup (value));
+  return g_steal_pointer (&net);
+}
+
+NpNet *
+np_net_load_from_data (const guint8 *data, gsize size, GError **error)
+{
+  g_autoptr(NpSafetensors) st = np_safetensors_parse (data, size, error);
+  return st ? net_from_safetensors (st, error) : NULL;
+}
+
+NpNet *
+np_net_load (const char *path, GError **error)
+{
+  g_autoptr(NpSafetensors) st = np_safetensors_read (path, error);
+  NpNet   *net;
+  GError  *local = NULL;
+
+  if (st == NULL)
+    return NULL;
+  net = net_from_safetensors (st, &local);
+  if (net == NULL)
+    {
+      g_autofree gchar *name = g_filename_display_name (path);
+      g_set_error (error, NP_ERROR, local->code, "%s: %s", name, local->message);
+      g_error_free (local);
+    }
+  return net;
+}
+
+typedef struct
+{
+  GPtrArray *names, *tensors;
+} SaveJob;
+
+static void
+collect_param (const char *name, NpTensor *t, gpointer data)
+{
+  SaveJob *job = data;
+  g_ptr_array_add (job->names, g_strdup (name));
+  g_ptr_array_add (job->tensors, t);
+}
+
+gboolean
+np_net_save (NpNet *net, const char *path, NpDType dtype, GError **error)
+{
+  g_autoptr(GHashTable) meta = g_hash_table_new (g_str_hash, g_str_equal);
+  g_autoptr(GPtrArray)  names = g_ptr_array_new_with_free_func (g_free);
+  g_autoptr(GPtrArray)  tensors = g_ptr_array_new ();
+  SaveJob               job = { names, tensors };
+  GHashTableIter        iter;
+  gpointer              key, value;
+
+  g_hash_table_iter_init (&iter, np_net_metadata (net));
+  while (g_hash_table_iter_next (&iter, &key, &value))
+    g_hash_table_insert (meta, key, value);
+  /* The description travels with the weights, so the file stands alone. */
+  g_hash_table_insert (meta, "graph", (gpointer) np_net_description (net));
+  if (!g_hash_table_contains (meta, "architecture"))
+    g_hash_table_insert (meta, "architecture", "graph");
+  g_hash_table_insert (meta, "batchnorm", np_net_get_bn_mode (net) == NP_BN_BATCH ? "batch" : "running");
+  g_hash_table_insert (meta, "format", "neuropaint");
+
+  np_net_foreach_param (net, collect_param, &job);
+  return np_safetensors_write (path, meta, (const char *const *) names->pdata,
+                               (NpTensor *const *) tensors->pdata, (gint) names->len, dtype, error);
+}

@@ -1,0 +1,365 @@
+/* neuropaint — the neural core: tensors, layers, networks and model files.
+ *
+ * Overview
+ * --------
+ * A network (NpNet) is built from a text description, one layer a line:
+ *
+ *     input name=src c=3
+ *     conv  name=e1 out=64 k=4 s=2 p=1
+ *     lrelu slope=0.2
+ *     convt name=d1 out=3 k=4 s=2 p=1
+ *     concat with=src
+ *     tanh
+ *
+ * Each layer reads the previous line's output unless `from=NAME` says
+ * otherwise; `concat` adds `with=NAME`. Named layers own parameters called
+ * NAME.weight, NAME.bias (and NAME.running_mean, NAME.running_var for batch
+ * norm), PyTorch's layouts, so a state_dict maps onto them one to one.
+ * np_arch_describe() writes the descriptions of the seed's architectures
+ * (the pix2pix U-Net, the PatchGAN, the super-resolution net) from a few
+ * numbers, and model files (safetensors) store the description in their
+ * metadata, so a file is self-describing:
+ *
+ *     g_autoptr(NpNet) net = np_net_load ("gray2color.safetensors", &error);
+ *     const NpTensor *out = np_net_forward (net, &input, 1, n_threads, &error);
+ *
+ * Layers are darknet-style: each kind is one file with a constructor-free
+ * vtable (shape, forward, backward, update) in NpLayerClass; the network's
+ * loops (forward in order, backward in reverse) never change when a kind is
+ * added. Training mode (np_net_set_training) keeps every activation, so
+ * np_net_backward can run after a forward:
+ *
+ *     np_net_set_training (net, TRUE);
+ *     y = np_net_forward (net, &x, 1, n_threads, &error);
+ *     ... d_y = dLoss/dy ...
+ *     np_net_backward (net, d_y, n_threads, &error);
+ *     np_net_foreach_param (net, ...);   with np_net_grad (net, name)
+ *     np_net_update (net, learning_rate);
+ *
+ * Memory is explicit: the network plans every activation for an input shape
+ * once (np_net_forward re-plans only when the shape changes) and allocates one
+ * workspace per thread, sized by the largest layer's need.
+ */
+#pragma once
+
+#include <glib.h>
+#include "np-error.h"
+#include "image/np-image.h"
+
+G_BEGIN_DECLS
+
+/* ---- Tensors ----------------------------------------------------------- */
+
+/* A float32 tensor in NCHW order. ne[] counts elements per dimension from the
+ * fastest: ne[0] = W, ne[1] = H, ne[2] = C, ne[3] = N; nb[] are byte strides:
+ * nb[0] = sizeof (float), nb[i] = nb[i-1] * ne[i-1] for a contiguous tensor.
+ * A tensor either owns data (np_tensor_new) or views another's memory. */
+typedef struct
+{
+  gint64  ne[4];
+  gsize   nb[4];
+  gfloat *data;
+  gboolean owns_data;
+} NpTensor;
+
+/* The largest tensor we accept (elements): 2^31, i.e. 8 GiB of floats.
+ * Anything bigger in a file is hostile or a mistake. */
+#define NP_TENSOR_MAX_ELEMENTS (G_GINT64_CONSTANT (1) << 31)
+
+NpTensor *np_tensor_new      (gint64 w, gint64 h, gint64 c, gint64 n, GError **error);
+void      np_tensor_free     (NpTensor *tensor);
+NpTensor  np_tensor_view     (gfloat *data, gint64 w, gint64 h, gint64 c, gint64 n);
+gint64    np_tensor_n_elements (const NpTensor *tensor);
+gboolean  np_tensor_same_shape (const NpTensor *a, const NpTensor *b);
+
+static inline gfloat *
+np_tensor_at (const NpTensor *t, gint64 x, gint64 y, gint64 c, gint64 n)
+{
+  return (gfloat *) ((guint8 *) t->data + x * t->nb[0] + y * t->nb[1] + c * t->nb[2] + n * t->nb[3]);
+}
+
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (NpTensor, np_tensor_free)
+
+/* ---- Linear algebra (darknet's gemm in cblas order, over OpenBLAS) ------ */
+
+/* C = alpha · op(A) · op(B) + beta · C, row-major, single-threaded: callers
+ * split work across threads themselves (OpenBLAS's own threading on the
+ * skinny shapes of convolutions is erratic; see SPEC.md). */
+void np_gemm (gboolean ta, gboolean tb, gint m, gint n, gint k, gfloat alpha,
+              const gfloat *a, gint lda, const gfloat *b, gint ldb,
+              gfloat beta, gfloat *c, gint ldc);
+
+/* The geometry of a 2-D convolution window: kernel k×k, stride s, padding
+ * pad0 before (top, left) and pad1 after (bottom, right). */
+typedef struct
+{
+  gint k, s, pad0, pad1;
+} NpConvGeom;
+
+static inline gint64
+np_conv_out_size (const NpConvGeom *g, gint64 in)
+{
+  return (in + g->pad0 + g->pad1 - g->k) / g->s + 1;
+}
+
+/* im2col for one image: col[(c·k + ky)·k + kx][p - p0] for output pixels
+ * p in [p0, p1) (p = oy·ow + ox), zero where the window leaves the image.
+ * col2im is its adjoint for the output rows [oy0, oy0 + oh): it adds col
+ * back into the image. */
+void np_im2col (const gfloat *im, gint channels, gint h, gint w,
+                const NpConvGeom *g, gint oh, gint ow,
+                gint64 p0, gint64 p1, gfloat *col);
+void np_col2im (const gfloat *col, gint channels, gint h, gint w,
+                const NpConvGeom *g, gint oy0, gint oh, gint ow, gfloat *im);
+
+/* ---- Layers ------------------------------------------------------------ */
+
+typedef enum
+{
+  NP_LAYER_INPUT,
+  NP_LAYER_CONV,
+  NP_LAYER_CONVT,
+  NP_LAYER_BATCHNORM,
+  NP_LAYER_DROPOUT,
+  NP_LAYER_LRELU,
+  NP_LAYER_RELU,
+  NP_LAYER_TANH,
+  NP_LAYER_SIGMOID,
+  NP_LAYER_CONCAT,
+  NP_LAYER_UPSAMPLE,
+  NP_LAYER_LINEAR,
+  NP_LAYER_COUNT
+} NpLayerKind;
+
+const char *np_layer_kind_name (NpLayerKind kind);
+
+/* Batch norm at inference: the running statistics stored in the model
+ * (PyTorch's eval mode), or the statistics of the batch being processed, as
+ * the seed's Keras model did (it called BatchNormalization with
+ * training=True, also when generating). */
+typedef enum
+{
+  NP_BN_RUNNING,
+  NP_BN_BATCH,
+} NpBnMode;
+
+typedef struct _NpLayer NpLayer;
+
+/* What a layer's forward gets besides its inputs: the threads to use and a
+ * per-thread workspace of the size the layer asked for. */
+typedef struct
+{
+  gint      n_threads;
+  gfloat  **workspace;   /* n_threads blocks */
+  NpBnMode  bn_mode;
+} NpCompute;
+
+#define NP_LAYER_MAX_INPUTS 2
+#define NP_LAYER_MAX_PARAMS 4
+#define NP_LAYER_MAX_FUSED  4
+
+typedef struct
+{
+  NpLayerKind kind;
+  /* Names of the parameter tensors, in order (suffixes after "NAME."). */
+  const char *param_names[NP_LAYER_MAX_PARAMS];
+  /* Output channels for these input channel counts. */
+  gint64   (*out_channels) (const NpLayer *layer, const gint64 *in_channels);
+  /* Output shape for these inputs, or FALSE with an error. */
+  gboolean (*shape)     (const NpLayer *layer, const NpTensor *const *in,
+                         gint64 out_ne[4], GError **error);
+  /* Parameter shapes (PyTorch's), once the input channel count is known. */
+  void     (*param_shapes) (const NpLayer *layer, gint64 in_channels,
+                            gint64 shapes[NP_LAYER_MAX_PARAMS][4]);
+  /* Floats of per-thread workspace forward needs (NULL: none). */
+  gsize    (*workspace) (const NpLayer *layer, const NpTensor *const *in,
+                         const NpTensor *out, gint n_threads);
+  void     (*forward)   (NpLayer *layer, const NpTensor *const *in,
+                         NpTensor *out, const NpCompute *compute);
+  /* Training: backward gets d(loss)/d(out), ADDS d(loss)/d(in) into d_in[j]
+   * (NULL where no gradient is wanted; a tensor may feed several layers) and
+   * adds parameter gradients into layer->grads. */
+  void     (*backward)  (NpLayer *layer, const NpTensor *const *in,
+                         const NpTensor *out, const NpTensor *d_out,
+                         NpTensor *const *d_in, const NpCompute *compute);
+  /* Applies the gradients (plain SGD here; the trainer brings Adam). */
+  void     (*update)    (NpLayer *layer, gfloat learning_rate);
+  /* Output may share its input's memory (pointwise layers). */
+  gboolean in_place;
+  /* Forward applies the layer's `fused` pointwise layers to its output while
+   * it is still in cache (convolutions). */
+  gboolean fuses_pointwise;
+} NpLayerClass;
+
+/* Hyper-parameters, read from the description line (unused ones stay 0). */
+typedef struct
+{
+  gint64     channels;    /* input: c; conv/convt/linear: out */
+  NpConvGeom geom;        /* conv, convt */
+  gfloat     slope;       /* lrelu */
+  gfloat     eps;         /* batchnorm */
+  gfloat     rate;        /* dropout */
+  gint       factor;      /* upsample */
+} NpLayerParams;
+
+struct _NpLayer
+{
+  const NpLayerClass *klass;
+  gchar        *name;          /* NULL for anonymous layers */
+  gint          n_inputs;
+  gint          inputs[NP_LAYER_MAX_INPUTS];   /* indices of earlier layers */
+  NpLayerParams p;
+  gint          n_params;
+  NpTensor     *params[NP_LAYER_MAX_PARAMS];
+  NpTensor     *grads[NP_LAYER_MAX_PARAMS];  /* allocated by np_net_backward */
+  /* Set by the network before each run: the pointwise layers (batch norm on
+   * running statistics, activations, dropout) right after this one that its
+   * forward applies itself, and whether this layer is one of them (its own
+   * forward is then skipped). */
+  gint          n_fused;
+  NpLayer      *fused[NP_LAYER_MAX_FUSED];
+  gboolean      is_fused;
+};
+
+extern const NpLayerClass *const np_layer_classes[NP_LAYER_COUNT];
+
+/* ---- Networks ---------------------------------------------------------- */
+
+typedef struct _NpNet NpNet;
+
+/* Parses a description (see the overview); parameters are allocated and
+ * zeroed. Unknown kinds or keys, dangling names and impossible channel counts
+ * are NP_ERROR_CORRUPT errors. */
+NpNet       *np_net_new           (const char *description, GError **error);
+void         np_net_free          (NpNet *net);
+
+const char  *np_net_description   (const NpNet *net);
+gint         np_net_n_layers      (const NpNet *net);
+NpLayer     *np_net_layer         (NpNet *net, gint index);
+gint         np_net_n_inputs      (const NpNet *net);
+/* Channels of input i. */
+gint64       np_net_input_channels (const NpNet *net, gint i);
+gint64       np_net_output_channels (const NpNet *net);
+/* Sides must be multiples of this for every layer's shapes to line up
+ * (2^downsamplings for the U-Net). */
+gint         np_net_size_multiple (const NpNet *net);
+gint64       np_net_n_parameters  (const NpNet *net, gboolean with_buffers);
+/* A parameter by its full name ("e1.weight"), or NULL. */
+NpTensor    *np_net_param         (NpNet *net, const char *name);
+/* Calls func for every parameter in layer order. */
+void         np_net_foreach_param (NpNet *net,
+                                   void (*func) (const char *name, NpTensor *t, gpointer data),
+                                   gpointer data);
+
+/* Weights N(0, std) (the seed used 0.02), biases 0, batch norm at identity. */
+void         np_net_init_random   (NpNet *net, guint64 seed, gfloat std);
+
+void         np_net_set_bn_mode   (NpNet *net, NpBnMode mode);
+/* Training mode keeps every layer's output (no in-place layers, no fusion,
+ * no writing into concatenations), as backward needs them. */
+void         np_net_set_training  (NpNet *net, gboolean training);
+NpBnMode     np_net_get_bn_mode   (const NpNet *net);
+
+/* Runs the network; inputs are NCHW tensors, one per input layer. The result
+ * belongs to the network and stays valid until the next forward. Shapes that
+ * do not fit the network are NP_ERROR_INVALID_ARGUMENT errors. Not
+ * reentrant: one forward at a time per network. */
+const NpTensor *np_net_forward    (NpNet *net, const NpTensor *const *inputs,
+                                   gint n_inputs, gint n_threads, GError **error);
+
+/* After a forward in training mode: propagates d_output (shaped as the
+ * output) back through the network. Parameter gradients (np_net_grad) and
+ * the inputs' gradients (np_net_input_grad) are overwritten. */
+gboolean     np_net_backward      (NpNet *net, const NpTensor *d_output, gint n_threads,
+                                   GError **error);
+NpTensor    *np_net_grad          (NpNet *net, const char *name);
+const NpTensor *np_net_input_grad (NpNet *net, gint i);
+/* Parameters -= learning_rate · gradients, layer by layer. */
+void         np_net_update        (NpNet *net, gfloat learning_rate);
+
+/* Multiply-adds ×2 of one forward at this input size (convolutions and
+ * linear layers), for benchmarks. */
+double       np_net_flops         (NpNet *net, gint64 width, gint64 height,
+                                   gint64 batch);
+
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (NpNet, np_net_free)
+
+/* ---- Architectures ----------------------------------------------------- */
+
+/* The description of a named architecture, from string parameters (the
+ * model file's metadata): "unet" (ngf, depth, in_channels, out_channels,
+ * dropout_blocks, bn_eps), "patchgan" (ndf, in_channels, layers, bn_eps),
+ * "sr" (features, in_channels, out_channels). Missing parameters take the
+ * seed's values; "graph" means the parameters hold the description itself
+ * under "graph". Unknown names and out-of-range values are errors. */
+gchar       *np_arch_describe     (const char *architecture, GHashTable *params,
+                                   GError **error);
+
+/* ---- Model files (safetensors) ----------------------------------------- */
+
+typedef enum
+{
+  NP_DTYPE_F32,
+  NP_DTYPE_F16,
+} NpDType;
+
+/* A parsed safetensors file: named tensors (converted to float32) and the
+ * string map __metadata__. */
+typedef struct
+{
+  GHashTable *metadata;   /* gchar* → gchar* */
+  GPtrArray  *names;      /* gchar*, in file order */
+  GPtrArray  *tensors;    /* NpTensor*, parallel to names: a shape
+                             [d0, d1, d2, d3] (outermost first) becomes
+                             ne = {d3, d2, d1, d0}, missing dims 1 */
+} NpSafetensors;
+
+NpSafetensors *np_safetensors_parse (const guint8 *data, gsize size, GError **error);
+NpSafetensors *np_safetensors_read  (const char *path, GError **error);
+void           np_safetensors_free  (NpSafetensors *st);
+NpTensor      *np_safetensors_get   (NpSafetensors *st, const char *name);
+
+/* Writes the named tensors (in the given order) and metadata, through a
+ * temporary file renamed into place. */
+gboolean       np_safetensors_write (const char *path, GHashTable *metadata,
+                                     const char *const *names,
+                                     NpTensor *const *tensors, gint n,
+                                     NpDType dtype, GError **error);
+
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (NpSafetensors, np_safetensors_free)
+
+/* A model file: the network its metadata describes ("graph", or
+ * "architecture" and its parameters), with every parameter loaded and
+ * checked against the shape the network expects. */
+NpNet       *np_net_load          (const char *path, GError **error);
+NpNet       *np_net_load_from_data (const guint8 *data, gsize size, GError **error);
+gboolean     np_net_save          (NpNet *net, const char *path, NpDType dtype,
+                                   GError **error);
+/* The model's metadata (architecture, input_filter, width, height,
+ * normalization, ...); the net owns it, callers may add keys before saving. */
+GHashTable  *np_net_metadata      (NpNet *net);
+
+/* ---- Running a model on a picture ------------------------------------- */
+
+typedef struct
+{
+  gint     tile_size;     /* largest tile side in pixels (rounded to the model's multiple) */
+  gint     overlap;       /* pixels shared by neighbouring tiles, blended */
+  gint     n_threads;
+  gboolean apply_filter;  /* apply the model's metadata "input_filter" first */
+} NpGenerateOptions;
+
+/* Runs an image-to-image model (one input, 1 or 3 channels each way, output
+ * the input's size) on `in`, R'G'B'A float, into `out` of the same size:
+ * optional input filter, x·2 - 1 scaling, edge-replicated padding to
+ * np_net_size_multiple(), overlapping tiles larger pictures, (y + 1)/2 back,
+ * alpha copied. With batch-norm on batch statistics each tile normalises by
+ * its own, so tiles are not seamless: use a tile size above the picture. */
+gboolean     np_net_generate      (NpNet *net, const NpImage *in, NpImage *out,
+                                   const NpGenerateOptions *options, GError **error);
+
+/* Float16 conversion (IEEE binary16, round to nearest even). */
+guint16      np_f32_to_f16        (gfloat f);
+gfloat       np_f16_to_f32        (guint16 h);
+
+G_END_DECLS

@@ -1,0 +1,140 @@
+/* This file is part of neuropaint.
+ *
+ * neuropaint is free software; you can redistribute it and/or modify it under
+ * the terms of the GNU Lesser General Public License as published by the Free
+ * Software Foundation; either version 3 of the License, or (at your option)
+ * any later version. See COPYING.LESSER.
+ *
+ * neuropaint:face-detect — Haar-cascade detection as OpenCV's
+ * detectMultiScale (core/haar/detect.c); draws the boxes over the image for
+ * inspection and leaves them, as JSON, in the read-back property "faces".
+ */
+
+#include "config.h"
+#include <glib/gi18n-lib.h>
+
+#ifdef GEGL_PROPERTIES
+
+property_file_path (cascade, _("Cascade"), "/usr/share/opencv4/haarcascades/haarcascade_frontalface_default.xml")
+    description (_("OpenCV Haar cascade XML file (Debian's opencv-data has them)"))
+
+property_double (scale_factor, _("Scale factor"), 1.2)
+    description (_("How much smaller each pyramid level is (OpenCV's scaleFactor)"))
+    value_range (1.01, 4.0)
+    ui_range    (1.05, 1.5)
+
+property_int (min_neighbors, _("Minimum neighbours"), 5)
+    description (_("Candidates a box must merge to be kept (OpenCV's minNeighbors); "
+                   "0 shows every raw candidate"))
+    value_range (0, 1000)
+    ui_range    (0, 20)
+
+property_int (min_size, _("Minimum size"), 60)
+    description (_("Smallest face, in pixels (OpenCV's minSize, square)"))
+    value_range (0, 65536)
+    ui_range    (0, 512)
+    ui_meta     ("unit", "pixel-distance")
+
+property_boolean (verify_eyes, _("Verify eyes"), FALSE)
+    description (_("Keep only faces in which haarcascade_eye.xml finds an eye"))
+
+property_int (line_width, _("Line width"), 2)
+    description (_("Width of the drawn boxes"))
+    value_range (1, 64)
+    ui_range    (1, 8)
+    ui_meta     ("unit", "pixel-distance")
+
+property_string (faces, _("Faces"), "[]")
+    description (_("Output, read after processing: the boxes as a JSON array of "
+                   "{\"x\", \"y\", \"w\", \"h\"}, largest first"))
+
+#else
+
+#define GEGL_OP_FILTER
+#define GEGL_OP_NAME     np_face_detect
+#define GEGL_OP_C_SOURCE np-face-detect.c
+
+#include "gegl-op.h"
+#include "np-op-util.h"
+
+static void
+prepare (GeglOperation *operation)
+{
+  const Babl *space = gegl_operation_get_source_space (operation, "input");
+  const Babl *format = babl_format_with_space ("R'G'B'A u8", space);
+
+  gegl_operation_set_format (operation, "input", format);
+  gegl_operation_set_format (operation, "output", format);
+}
+
+static GeglRectangle
+get_bounding_box (GeglOperation *operation)
+{
+  const GeglRectangle *in = gegl_operation_source_get_bounding_box (operation, "input");
+  return in ? *in : (GeglRectangle) { 0 };
+}
+
+static gboolean
+process (GeglOperation       *operation,
+         GeglBuffer          *input,
+         GeglBuffer          *output,
+         const GeglRectangle *result,
+         gint                 level)
+{
+  GeglProperties *o = GEGL_PROPERTIES (operation);
+  const Babl     *format = gegl_operation_get_format (operation, "output");
+  GeglRectangle   box = np_op_whole_input (operation, "input", result);
+  const guint8    green[4] = { 0, 255, 0, 255 };
+  NpHaarParams    params = { o->scale_factor, o->min_neighbors, o->min_size, o->min_size, 0, 0 };
+  g_autoptr(NpImage) image = NULL, gray = NULL;
+  g_autoptr(NpHaarCascade) cascade = NULL, eyes = NULL;
+  g_autoptr(GArray) faces = NULL;
+  GError *error = NULL;
+
+  if (!(image = np_op_read (input, &box, format, &error)) ||
+      !(gray = np_haar_gray (image, &error)) ||
+      !(cascade = np_haar_cascade_load (o->cascade, &error)) ||
+      !(faces = np_haar_detect (cascade, gray, &params, np_op_threads (), &error)) ||
+      (o->verify_eyes &&
+       (!(eyes = np_haar_cascade_load (NP_HAAR_EYE, &error)) ||
+        !np_haar_verify_eyes (eyes, gray, faces, np_op_threads (), &error))))
+    return np_op_fail (operation, error);
+
+  for (guint i = 0; i < faces->len; i++)
+    {
+      const NpHaarBox *f = &g_array_index (faces, NpHaarBox, i);
+      np_image_draw_box (image, f->x, f->y, f->width, f->height, o->line_width, green);
+    }
+  np_op_write (output, &box, format, image);
+
+  /* The result, for whoever reads the property back after processing. */
+  g_free (o->faces);
+  o->faces = np_haar_boxes_json (faces);
+  return TRUE;
+}
+
+static void
+gegl_op_class_init (GeglOpClass *klass)
+{
+  GeglOperationClass       *operation_class = GEGL_OPERATION_CLASS (klass);
+  GeglOperationFilterClass *filter_class = GEGL_OPERATION_FILTER_CLASS (klass);
+
+  operation_class->prepare = prepare;
+  operation_class->get_bounding_box = get_bounding_box;
+  np_op_class_whole_image (operation_class);
+  filter_class->process = process;
+
+  gegl_operation_class_set_keys (operation_class,
+    "name",        "neuropaint:face-detect",
+    "title",       _("Face detection (Haar cascade)"),
+    "categories",  "neuropaint:detect",
+    /* A face to find: Debian's facedetect example photo (public domain). */
+    "reference-composition", "<gegl><node operation='neuropaint:face-detect'/><node operation='gegl:load' path='/usr/share/doc/facedetect/examples/grace_hopper_512x512.jpg'/></gegl>",
+    "reference-hash", "61b38df644fc7379be8527d0edeaca34",
+    "description", _("Finds faces (or whatever the cascade was trained on) as OpenCV's "
+                     "detectMultiScale does, draws their boxes over the image and "
+                     "leaves them as JSON in the “faces” property."),
+    NULL);
+}
+
+#endif

@@ -1,0 +1,188 @@
+/* This file is part of neuropaint.
+ *
+ * neuropaint is free software; you can redistribute it and/or modify it under
+ * the terms of the GNU Lesser General Public License as published by the Free
+ * Software Foundation; either version 3 of the License, or (at your option)
+ * any later version. See COPYING.LESSER.
+ *
+ * neuropaint:generator — run an image-to-image model file (a pix2pix U-Net,
+ * the SR net, ...) on the input, tiled with overlap for large pictures
+ * (core/nn/generate.c).
+ */
+
+#include "config.h"
+#include <glib/gi18n-lib.h>
+
+#ifdef GEGL_PROPERTIES
+
+property_file_path (model, _("Model"), "")
+  description (_("Model file (safetensors, as written by neuropaint or tools/export_torch.py)"))
+
+property_boolean (apply_filter, _("Apply the model's input filter"), FALSE)
+  description (_("Filter the input as the model's training inputs were (its metadata "
+                 "“input_filter”, e.g. gray), so a photo can go in directly"))
+
+property_int (tile_size, _("Tile size"), 512)
+  description (_("Largest tile side in pixels; larger pictures run in overlapping tiles, "
+                 "bounding the memory the network needs"))
+  value_range (64, 8192)
+  ui_range    (128, 2048)
+  ui_meta     ("unit", "pixel-distance")
+
+property_int (overlap, _("Tile overlap"), 64)
+  description (_("Pixels shared by neighbouring tiles, blended with linear ramps"))
+  value_range (0, 1024)
+  ui_range    (0, 256)
+  ui_meta     ("unit", "pixel-distance")
+
+#else
+
+#define GEGL_OP_FILTER
+#define GEGL_OP_NAME     np_generator
+#define GEGL_OP_C_SOURCE np-generator.c
+
+#include "gegl-op.h"
+#include "np-op-util.h"
+
+/* The loaded model, kept across process() calls of this op instance and
+ * reloaded when the path changes; the lock also serialises forwards, since a
+ * network is not reentrant. */
+typedef struct
+{
+  GMutex  lock;
+  gchar  *path;
+  NpNet  *net;
+} NpGeneratorCache;
+
+static NpGeneratorCache *
+cache_of (GeglProperties *o)
+{
+  static GMutex create;
+  NpGeneratorCache *cache;
+
+  g_mutex_lock (&create);
+  if (o->user_data == NULL)
+    {
+      cache = g_new0 (NpGeneratorCache, 1);
+      g_mutex_init (&cache->lock);
+      o->user_data = cache;
+    }
+  g_mutex_unlock (&create);
+  return o->user_data;
+}
+
+/* Called with the cache locked. */
+static NpNet *
+cache_load (NpGeneratorCache *cache, const gchar *path, GError **error)
+{
+  if (cache->net && g_strcmp0 (cache->path, path) == 0)
+    return cache->net;
+  g_clear_pointer (&cache->net, np_net_free);
+  g_clear_pointer (&cache->path, g_free);
+  if (path == NULL || *path == '\0')
+    {
+      g_set_error (error, NP_ERROR, NP_ERROR_INVALID_ARGUMENT, "no model file given (property “model”)");
+      return NULL;
+    }
+  cache->net = np_net_load (path, error);
+  if (cache->net)
+    cache->path = g_strdup (path);
+  return cache->net;
+}
+
+static void
+prepare (GeglOperation *operation)
+{
+  const Babl *space = gegl_operation_get_source_space (operation, "input");
+  const Babl *format = babl_format_with_space ("R'G'B'A float", space);
+
+  gegl_operation_set_format (operation, "input", format);
+  gegl_operation_set_format (operation, "output", format);
+}
+
+static GeglRectangle
+get_bounding_box (GeglOperation *operation)
+{
+  const GeglRectangle *in = gegl_operation_source_get_bounding_box (operation, "input");
+  return in ? *in : (GeglRectangle) { 0 };
+}
+
+static gboolean
+process (GeglOperation       *operation,
+         GeglBuffer          *input,
+         GeglBuffer          *output,
+         const GeglRectangle *result,
+         gint                 level)
+{
+  GeglProperties    *o = GEGL_PROPERTIES (operation);
+  NpGeneratorCache  *cache = cache_of (o);
+  const Babl        *format = gegl_operation_get_format (operation, "output");
+  GeglRectangle      whole = get_bounding_box (operation);
+  NpGenerateOptions  options = { o->tile_size, o->overlap, np_op_threads (), o->apply_filter };
+  g_autoptr(NpImage) in = NULL, out = NULL;
+  GError            *error = NULL;
+  NpNet             *net;
+  gboolean           ok;
+
+  if ((in = np_op_read (input, &whole, format, &error)) == NULL
+      || (out = np_image_new (NP_SAMPLE_F32, whole.width, whole.height, 4, &error)) == NULL)
+    return np_op_fail (operation, error);
+
+  g_mutex_lock (&cache->lock);
+  ok = (net = cache_load (cache, o->model, &error)) != NULL
+       && np_net_generate (net, in, out, &options, &error);
+  g_mutex_unlock (&cache->lock);
+  if (!ok)
+    return np_op_fail (operation, error);
+  np_op_write (output, &whole, format, out);
+  return TRUE;
+}
+
+static void
+finalize (GObject *object)
+{
+  GeglProperties   *o = GEGL_PROPERTIES (object);
+  NpGeneratorCache *cache = o->user_data;
+
+  if (cache)
+    {
+      np_net_free (cache->net);
+      g_free (cache->path);
+      g_mutex_clear (&cache->lock);
+      g_free (cache);
+      o->user_data = NULL;
+    }
+  G_OBJECT_CLASS (gegl_op_parent_class)->finalize (object);
+}
+
+static void
+gegl_op_class_init (GeglOpClass *klass)
+{
+  GObjectClass             *object_class = G_OBJECT_CLASS (klass);
+  GeglOperationClass       *operation_class = GEGL_OPERATION_CLASS (klass);
+  GeglOperationFilterClass *filter_class = GEGL_OPERATION_FILTER_CLASS (klass);
+
+  object_class->finalize = finalize;
+  operation_class->prepare = prepare;
+  operation_class->get_bounding_box = get_bounding_box;
+  np_op_class_whole_image (operation_class);
+  filter_class->process = process;
+
+  gegl_operation_class_set_keys (operation_class,
+    "name",        "neuropaint:generator",
+    "title",       _("Generator (neural network)"),
+    "categories",  "neuropaint:generative",
+    /* The model path is relative to the source tree (tests render with it as
+     * the XML path root): a tiny random model the tests also check by hand. */
+    "reference-composition", NP_OP_REFERENCE (
+      "<node operation='neuropaint:generator' model='tests/data/generator-tiny.safetensors'"
+      " apply-filter='true'/>"),
+    "reference-hash", "3cff9ef13526c1e7e6969397bdae706c",
+    "description", _("Runs an image-to-image model file (pix2pix U-Net, super "
+                     "resolution, ...) on the input: optional input filter, "
+                     "padding to the model's multiple, overlapping tiles for "
+                     "large pictures; alpha is kept."),
+    NULL);
+}
+
+#endif

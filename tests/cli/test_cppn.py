@@ -1,0 +1,184 @@
+"""`neuropaint cppn` and `neuropaint:cppn`: determinism and bad input.
+
+Same seed → identical bytes across runs and thread counts, through the
+command and through GEGL (GEGL_THREADS 1/4, tile sizes), and a region
+rendered alone equals the same region cut from a larger render. Bad input
+gets one clear message and exit status 1, never a crash, a huge allocation
+or a half-written file.
+"""
+import hashlib
+import os
+import shutil
+import struct
+import subprocess
+import tempfile
+import unittest
+import zlib
+
+import numpy as np
+
+import nptest
+
+
+def digest(path):
+    with open(path, "rb") as f:
+        return hashlib.sha256(f.read()).hexdigest()
+
+
+def gegl(args, env=None):
+    full = dict(os.environ, **(env or {}))
+    proc = subprocess.run(["gegl"] + args, capture_output=True, text=True, env=full, timeout=120)
+    # gegl exits 0 even on failure: stderr is the evidence.
+    assert "WARNING" not in proc.stderr and "CRITICAL" not in proc.stderr, proc.stderr
+    return proc
+
+
+class Determinism(unittest.TestCase):
+    def test_runs_and_threads(self):
+        with tempfile.TemporaryDirectory() as tmp:
+            outs = []
+            for i, threads in enumerate(["1", "1", "2", "4"]):
+                npy = os.path.join(tmp, "a%d.npy" % i)
+                nptest.run(["cppn", "-o", npy, "--seed", "99", "--width", "123", "--height", "77",
+                            "--color-mode", "hsv", "--alpha", "--threads", threads])
+                outs.append(digest(npy))
+            self.assertEqual(len(set(outs)), 1)
+            other = os.path.join(tmp, "b.npy")
+            nptest.run(["cppn", "-o", other, "--seed", "100", "--width", "123", "--height", "77",
+                        "--color-mode", "hsv", "--alpha"])
+            self.assertNotEqual(digest(other), outs[0])
+
+    def test_png_matches_float(self):
+        with tempfile.TemporaryDirectory() as tmp:
+            png, npy = os.path.join(tmp, "a.png"), os.path.join(tmp, "a.npy")
+            nptest.run(["cppn", "-o", png, "--seed", "5", "--alpha"])
+            nptest.run(["cppn", "-o", npy, "--seed", "5", "--alpha"])
+            img = nptest.read_rgb(png).astype(np.float64)
+            self.assertEqual(img.shape, (512, 512, 4))
+            self.assertLessEqual(np.abs(img - np.load(npy) * 255).max(), 0.5 + 1e-3)
+
+    def test_gegl_threads_and_tiles(self):
+        if shutil.which("gegl") is None:
+            self.skipTest("the gegl command is not installed")
+        chain = ["--", "neuropaint:cppn", "seed=8", "width=300", "height=200", "color-mode=hsl",
+                 "alpha=true", "coords=centered", "zoom=0.8"]
+        with tempfile.TemporaryDirectory() as tmp:
+            sums = []
+            for i, env in enumerate([{"GEGL_THREADS": "1"}, {"GEGL_THREADS": "4"},
+                                     {"GEGL_THREADS": "4", "GEGL_TILE_SIZE": "37x23"},
+                                     {"GEGL_THREADS": "2", "GEGL_TILE_SIZE": "512x512"}]):
+                out = os.path.join(tmp, "g%d.png" % i)
+                gegl(["-o", out] + chain, env)
+                sums.append(nptest.read_rgb(out).tobytes())
+            self.assertEqual(len(set(sums)), 1)
+            # The command renders the same picture (gegl writes 16-bit PNG).
+            mine = os.path.join(tmp, "mine.png")
+            nptest.run(["cppn", "-o", mine, "--bit-depth", "16", "--seed", "8", "--width", "300", "--height", "200",
+                        "--color-mode", "hsl", "--alpha", "--coords", "centered", "--zoom", "0.8"])
+            self.assertEqual(nptest.read_rgb(mine).tobytes(), sums[0])
+
+    def test_region_alone(self):
+        if shutil.which("gegl") is None:
+            self.skipTest("the gegl command is not installed")
+        with tempfile.TemporaryDirectory() as tmp:
+            whole, part = os.path.join(tmp, "whole.png"), os.path.join(tmp, "part.png")
+            op = ["neuropaint:cppn", "seed=12", "width=256", "height=192", "color-mode=cmyk"]
+            gegl(["-o", whole, "--"] + op)
+            gegl(["-o", part, "--"] + op + ["gegl:crop", "x=77", "y=31", "width=50", "height=40"])
+            self.assertTrue(np.array_equal(nptest.read_rgb(part),
+                                           nptest.read_rgb(whole)[31:71, 77:127]))
+
+
+def read_apng(path):
+    """Frames of an animated PNG (8-bit RGB/RGBA, filter 0 as we write),
+    parsed here from the chunks: CRCs, acTL count and sequence numbers
+    are checked on the way."""
+    with open(path, "rb") as f:
+        data = f.read()
+    assert data[:8] == b"\x89PNG\r\n\x1a\n"
+    pos, chunks = 8, []
+    while pos < len(data):
+        size, kind = struct.unpack(">I4s", data[pos:pos + 8])
+        body = data[pos + 8:pos + 8 + size]
+        crc, = struct.unpack(">I", data[pos + 8 + size:pos + 12 + size])
+        assert zlib.crc32(kind + body) == crc, kind
+        chunks.append((kind, body))
+        pos += 12 + size
+    assert chunks[0][0] == b"IHDR" and chunks[-1][0] == b"IEND"
+    w, h, depth, ctype = struct.unpack(">IIBB", chunks[0][1][:10])
+    channels = {2: 3, 6: 4}[ctype]
+    n_frames, plays = struct.unpack(">II", dict(chunks)[b"acTL"])
+    frames, seq = [], 0
+    for kind, body in chunks:
+        if kind == b"fcTL":
+            assert struct.unpack(">I", body[:4])[0] == seq
+            seq += 1
+        elif kind in (b"IDAT", b"fdAT"):
+            if kind == b"fdAT":
+                assert struct.unpack(">I", body[:4])[0] == seq
+                seq += 1
+                body = body[4:]
+            raw = np.frombuffer(zlib.decompress(body), np.uint8).reshape(h, w * channels + 1)
+            assert not raw[:, 0].any()
+            frames.append(raw[:, 1:].reshape(h, w, channels))
+    assert len(frames) == n_frames
+    return frames
+
+
+class Animation(unittest.TestCase):
+    def test_frames_and_apng(self):
+        with tempfile.TemporaryDirectory() as tmp:
+            out = os.path.join(tmp, "anim.png")
+            nptest.run(["cppn", "-o", out, "--seed", "3", "--width", "40", "--height", "30", "--frames", "4",
+                        "--z=-0.6,0.6", "--z-to=0.6,-0.6", "--alpha"])
+            frames = read_apng(out)
+            self.assertEqual(len(frames), 4)
+            for i, frame in enumerate(frames):
+                self.assertTrue(np.array_equal(frame, nptest.read_rgb(os.path.join(tmp, "anim-%04d.png" % (i + 1)))))
+            # The ends are the stills at z and at --z-to.
+            for z, frame in (("-0.6,0.6", frames[0]), ("0.6,-0.6", frames[-1])):
+                still = os.path.join(tmp, "still.png")
+                nptest.run(["cppn", "-o", still, "--seed", "3", "--width", "40", "--height", "30",
+                            "--z=" + z, "--alpha"])
+                self.assertTrue(np.array_equal(frame, nptest.read_rgb(still)))
+            self.assertFalse(np.array_equal(frames[0], frames[1]))
+
+
+class BadInput(unittest.TestCase):
+    def fails(self, args, words):
+        with tempfile.TemporaryDirectory() as tmp:
+            out = os.path.join(tmp, "x.png")
+            proc = nptest.run(["cppn", "-o", out] + args, check=False, timeout=30)
+            self.assertEqual(proc.returncode, 1, proc.stderr)
+            self.assertIn(words, proc.stderr)
+            self.assertEqual(len(proc.stderr.strip().splitlines()), 1, proc.stderr)
+            self.assertEqual(os.listdir(tmp), [], "a failed run left files behind")
+
+    def test_bad_values(self):
+        self.fails(["--color-mode", "lab"], "unknown colour mode “lab”")
+        self.fails(["--activation", "swish"], "unknown activation “swish”")
+        self.fails(["--activations", "tanh,,sin"], "unknown activation")
+        self.fails(["--depth", "0"], "depth must be between 1")
+        self.fails(["--size", "-3"], "layer size must be between 1")
+        self.fails(["--width", "0"], "empty")
+        self.fails(["--coords", "polar"], "--coords must be original or centered")
+        self.fails(["--zoom", "0", "--coords", "centered"], "zoom must be a positive")
+        self.fails(["--z=1,x"], "is not a number")
+        self.fails(["--frames", "5"], "--frames and --z-to go together")
+        self.fails(["--frames", "5", "--z-to=1,2,3"], "--z-to has 3 entries but z has 2")
+        self.fails(["--bit-depth", "12"], "--bit-depth must be 8 or 16")
+        self.fails(["--seed", "-4"], "--seed")
+
+    def test_absurd_sizes_fail_fast(self):
+        # Clear errors before any allocation: these would need terabytes.
+        self.fails(["--width", "2000000", "--height", "2000000"], "exceeds the limit")
+        self.fails(["--depth", "1000", "--size", "4096"], "weights")
+
+    def test_missing_output(self):
+        proc = nptest.run(["cppn"], check=False)
+        self.assertEqual(proc.returncode, 1)
+        self.assertIn("-o FILE", proc.stderr)
+
+
+if __name__ == "__main__":
+    nptest.main()

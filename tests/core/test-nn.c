@@ -1,0 +1,607 @@
+/* Unit tests of the neural core: gemm, im2col/col2im against direct
+ * convolution, float16, model files (round trips and every malformed case we
+ * know of), descriptions and architectures. Parity with PyTorch lives in
+ * tests/oracle/test_nn_torch.py. */
+#include "neuropaint.h"
+
+#include <glib/gstdio.h>
+#include <math.h>
+#include <string.h>
+
+static gfloat
+frand (guint32 *state)
+{
+  *state = *state * 1664525u + 1013904223u;
+  return (*state >> 8) / 16777216.0f * 2 - 1;
+}
+
+static void
+fill (gfloat *x, gsize n, guint32 seed)
+{
+  for (gsize i = 0; i < n; i++)
+    x[i] = frand (&seed);
+}
+
+/* ---- gemm ---------------------------------------------------------------- */
+
+static void
+test_gemm_shapes (void)
+{
+  const gint shapes[][3] = { { 1, 1, 1 }, { 3, 5, 7 }, { 17, 1, 33 }, { 1, 64, 9 }, { 65, 31, 130 } };
+
+  for (gsize s = 0; s < G_N_ELEMENTS (shapes); s++)
+    for (int ta = 0; ta < 2; ta++)
+      for (int tb = 0; tb < 2; tb++)
+        {
+          gint m = shapes[s][0], n = shapes[s][1], k = shapes[s][2];
+          g_autofree gfloat *a = g_new (gfloat, m * k), *b = g_new (gfloat, k * n);
+          g_autofree gfloat *c = g_new (gfloat, m * n), *want = g_new (gfloat, m * n);
+          fill (a, m * k, 1), fill (b, k * n, 2), fill (c, m * n, 3);
+          for (gint i = 0; i < m; i++)
+            for (gint j = 0; j < n; j++)
+              {
+                double acc = 0;
+                for (gint l = 0; l < k; l++)
+                  acc += (double) (ta ? a[l * m + i] : a[i * k + l]) * (tb ? b[j * k + l] : b[l * n + j]);
+                want[i * n + j] = (gfloat) (0.5 * acc + 2.0 * c[i * n + j]);
+              }
+          np_gemm (ta, tb, m, n, k, 0.5f, a, ta ? m : k, b, tb ? k : n, 2.0f, c, n);
+          for (gint i = 0; i < m * n; i++)
+            g_assert_cmpfloat_with_epsilon (c[i], want[i], 1e-4);
+        }
+}
+
+/* ---- convolutions ---------------------------------------------------------- */
+
+static NpNet *
+layer_net (const char *description)
+{
+  g_autoptr(GError) error = NULL;
+  NpNet *net = np_net_new (description, &error);
+  g_assert_no_error (error);
+  np_net_init_random (net, 7, 0.5f);
+  return net;
+}
+
+/* Direct conv / transposed conv, the definitions written out. */
+static void
+check_conv (gboolean transposed, gint cin, gint cout, gint h, gint w, gint k, gint s, gint p0, gint p1)
+{
+  g_autofree gchar *desc = g_strdup_printf ("input c=%d\n%s name=c out=%d k=%d s=%d p=%d:%d", cin,
+                                            transposed ? "convt" : "conv", cout, k, s, p0, p1);
+  g_autoptr(NpNet) net = layer_net (desc);
+  g_autoptr(GError) error = NULL;
+  g_autoptr(NpTensor) x = np_tensor_new (w, h, cin, 2, &error);
+  NpTensor *wt = np_net_param (net, "c.weight"), *bias = np_net_param (net, "c.bias");
+  const NpTensor *in[] = { x }, *y;
+
+  fill (x->data, np_tensor_n_elements (x), 11);
+  fill (bias->data, cout, 12);
+  y = np_net_forward (net, in, 1, 3, &error);
+  g_assert_no_error (error);
+
+  for (gint64 n = 0; n < 2; n++)
+    for (gint64 o = 0; o < cout; o++)
+      for (gint64 oy = 0; oy < y->ne[1]; oy++)
+        for (gint64 ox = 0; ox < y->ne[0]; ox++)
+          {
+            double acc = bias->data[o];
+            if (!transposed)
+              {
+                for (gint c = 0; c < cin; c++)
+                  for (gint ky = 0; ky < k; ky++)
+                    for (gint kx = 0; kx < k; kx++)
+                      {
+                        gint64 iy = oy * s - p0 + ky, ix = ox * s - p0 + kx;
+                        if (iy >= 0 && iy < h && ix >= 0 && ix < w)
+                          acc += *np_tensor_at (wt, kx, ky, c, o) * *np_tensor_at (x, ix, iy, c, n);
+                      }
+              }
+            else
+              {
+                /* out[oy] gathers every input pixel iy with iy·s - p0 + ky = oy. */
+                for (gint c = 0; c < cin; c++)
+                  for (gint ky = 0; ky < k; ky++)
+                    for (gint kx = 0; kx < k; kx++)
+                      {
+                        gint64 ny = oy + p0 - ky, nx = ox + p0 - kx;
+                        if (ny % s || nx % s || ny < 0 || nx < 0 || ny / s >= h || nx / s >= w)
+                          continue;
+                        acc += *np_tensor_at (wt, kx, ky, o, c) * *np_tensor_at (x, nx / s, ny / s, c, n);
+                      }
+              }
+            g_assert_cmpfloat_with_epsilon (*np_tensor_at (y, ox, oy, o, n), acc, 1e-4);
+          }
+}
+
+static void
+test_conv_direct (void)
+{
+  check_conv (FALSE, 3, 4, 9, 7, 3, 1, 1, 1);
+  check_conv (FALSE, 2, 5, 11, 6, 4, 2, 1, 1);
+  check_conv (FALSE, 1, 2, 8, 8, 4, 1, 1, 2);
+  check_conv (FALSE, 4, 3, 13, 10, 5, 3, 2, 0);
+  check_conv (FALSE, 3, 1, 3, 3, 3, 1, 0, 0);
+}
+
+static void
+test_convt_direct (void)
+{
+  check_conv (TRUE, 3, 2, 5, 4, 4, 2, 1, 1);
+  check_conv (TRUE, 2, 3, 3, 7, 3, 2, 1, 1);
+  check_conv (TRUE, 1, 2, 4, 4, 5, 3, 2, 2);
+  check_conv (TRUE, 2, 2, 6, 5, 3, 1, 0, 0);
+}
+
+/* col2im is im2col's adjoint: <im2col x, y> = <x, col2im y>. */
+static void
+test_col2im_adjoint (void)
+{
+  NpConvGeom g = { 4, 2, 1, 2 };
+  gint c = 3, h = 9, w = 7, oh = (h + 3 - 4) / 2 + 1, ow = (w + 3 - 4) / 2 + 1;
+  gsize rows = c * 16, cols = oh * ow;
+  g_autofree gfloat *x = g_new (gfloat, c * h * w), *col = g_new (gfloat, rows * cols);
+  g_autofree gfloat *y = g_new (gfloat, rows * cols), *back = g_new0 (gfloat, c * h * w);
+  double lhs = 0, rhs = 0;
+
+  fill (x, c * h * w, 5), fill (y, rows * cols, 6);
+  np_im2col (x, c, h, w, &g, oh, ow, 0, cols, col);
+  np_col2im (y, c, h, w, &g, 0, oh, ow, back);
+  for (gsize i = 0; i < rows * cols; i++)
+    lhs += (double) col[i] * y[i];
+  for (gint i = 0; i < c * h * w; i++)
+    rhs += (double) x[i] * back[i];
+  g_assert_cmpfloat_with_epsilon (lhs, rhs, 1e-3);
+}
+
+/* ---- float16 ------------------------------------------------------------- */
+
+static void
+test_f16 (void)
+{
+  const struct { gfloat f; guint16 h; } cases[] = {
+    { 0.0f, 0x0000 }, { -0.0f, 0x8000 }, { 1.0f, 0x3c00 }, { -2.0f, 0xc000 }, { 65504.0f, 0x7bff },
+    { 65520.0f, 0x7c00 }, { 1e9f, 0x7c00 }, { 5.9604645e-8f, 0x0001 }, { 6.1035156e-5f, 0x0400 },
+    { 1.0f + 1.0f / 2048, 0x3c00 },          /* tie: rounds to even */
+    { 1.0f + 3.0f / 2048, 0x3c02 },          /* tie: rounds up to even */
+    { 2.0e-8f, 0x0000 }, { INFINITY, 0x7c00 },
+  };
+
+  for (gsize i = 0; i < G_N_ELEMENTS (cases); i++)
+    g_assert_cmphex (np_f32_to_f16 (cases[i].f), ==, cases[i].h);
+  g_assert_true (isnan (np_f16_to_f32 (np_f32_to_f16 (NAN))));
+  /* Every finite half survives the round trip. */
+  for (guint32 h = 0; h < 0x10000; h++)
+    if ((h & 0x7c00) != 0x7c00)
+      g_assert_cmphex (np_f32_to_f16 (np_f16_to_f32 ((guint16) h)), ==, h);
+}
+
+/* ---- model files ------------------------------------------------------------ */
+
+static gchar *
+tmp_path (const char *name)
+{
+  return g_build_filename (g_get_tmp_dir (), name, NULL);
+}
+
+static void
+check_round_trip (NpDType dtype, gfloat tol)
+{
+  g_autoptr(GHashTable) params = g_hash_table_new (g_str_hash, g_str_equal);
+  g_autoptr(GError) error = NULL;
+  g_autofree gchar *desc = NULL;
+  g_autofree gchar *path = tmp_path (dtype == NP_DTYPE_F16 ? "np-rt16.safetensors" : "np-rt32.safetensors");
+  g_autoptr(NpNet) net = NULL, back = NULL;
+
+  g_hash_table_insert (params, "ngf", "2");
+  g_hash_table_insert (params, "depth", "4");
+  desc = np_arch_describe ("unet", params, &error);
+  g_assert_no_error (error);
+  net = layer_net (desc);
+  np_net_init_random (net, 3, 1.0f);
+  g_hash_table_insert (np_net_metadata (net), g_strdup ("input_filter"), g_strdup ("gray"));
+  np_net_set_bn_mode (net, NP_BN_BATCH);
+  g_assert_true (np_net_save (net, path, dtype, &error));
+  g_assert_no_error (error);
+
+  back = np_net_load (path, &error);
+  g_assert_no_error (error);
+  g_assert_cmpstr (np_net_description (back), ==, np_net_description (net));
+  g_assert_cmpstr (g_hash_table_lookup (np_net_metadata (back), "input_filter"), ==, "gray");
+  g_assert_cmpint (np_net_get_bn_mode (back), ==, NP_BN_BATCH);
+  g_assert_cmpint (np_net_n_parameters (back, TRUE), ==, np_net_n_parameters (net, TRUE));
+  for (gint i = 0; i < np_net_n_layers (net); i++)
+    {
+      NpLayer *a = np_net_layer (net, i), *b = np_net_layer (back, i);
+      for (gint j = 0; j < a->n_params; j++)
+        for (gint64 e = 0; e < np_tensor_n_elements (a->params[j]); e++)
+          g_assert_cmpfloat (fabsf (a->params[j]->data[e] - b->params[j]->data[e]), <=,
+                             tol * MAX (1, fabsf (a->params[j]->data[e])));
+    }
+  g_unlink (path);
+}
+
+static void
+test_round_trip_f32 (void)
+{
+  check_round_trip (NP_DTYPE_F32, 0);
+}
+
+static void
+test_round_trip_f16 (void)
+{
+  check_round_trip (NP_DTYPE_F16, 1.0f / 1024);
+}
+
+/* A file from a header and `body` bytes of zeros. */
+static GByteArray *
+craft (const char *header, gsize body, gint64 claimed_len)
+{
+  GByteArray *b = g_byte_array_new ();
+  guint64     n = claimed_len >= 0 ? (guint64) claimed_len : strlen (header);
+  guint8      len[8];
+
+  for (int i = 0; i < 8; i++)
+    len[i] = (guint8) (n >> (8 * i));
+  g_byte_array_append (b, len, 8);
+  g_byte_array_append (b, (const guint8 *) header, strlen (header));
+  g_byte_array_set_size (b, b->len + body);
+  memset (b->data + 8 + strlen (header), 0, body);
+  return b;
+}
+
+#define ONE_CONV "\"__metadata__\":{\"architecture\":\"graph\",\"graph\":\"input c=1\\nconv name=c out=1 k=1\"}"
+
+static void
+expect_error (const char *header, gsize body, gint64 claimed_len, gint code, const char *fragment)
+{
+  g_autoptr(GByteArray) file = craft (header, body, claimed_len);
+  g_autoptr(GError) error = NULL;
+  g_autoptr(NpNet) net = np_net_load_from_data (file->data, file->len, &error);
+
+  if (net != NULL)
+    g_error ("accepted %s", header);
+  g_assert_error (error, NP_ERROR, code);
+  if (!strstr (error->message, fragment))
+    g_error ("“%s” lacks “%s”", error->message, fragment);
+}
+
+static void
+test_valid_crafted (void)
+{
+  g_autoptr(GByteArray) file = craft ("{" ONE_CONV ",\"c.weight\":{\"dtype\":\"F32\",\"shape\":[1,1,1,1],"
+                                      "\"data_offsets\":[0,4]},\"c.bias\":{\"dtype\":\"F16\",\"shape\":[1],"
+                                      "\"data_offsets\":[4,6]}}", 6, -1);
+  g_autoptr(GError) error = NULL;
+  g_autoptr(NpNet) net = NULL;
+
+  file->data[file->len - 6 + 3] = 0x3f, file->data[file->len - 6 + 2] = 0x80;   /* weight 1.0 */
+  file->data[file->len - 1] = 0x40;                                             /* bias 2.0 */
+  net = np_net_load_from_data (file->data, file->len, &error);
+  g_assert_no_error (error);
+  g_assert_cmpfloat (np_net_param (net, "c.weight")->data[0], ==, 1.0f);
+  g_assert_cmpfloat (np_net_param (net, "c.bias")->data[0], ==, 2.0f);
+}
+
+static void
+test_malformed (void)
+{
+#define W32 "\"c.weight\":{\"dtype\":\"F32\",\"shape\":[1,1,1,1],\"data_offsets\":[0,4]}"
+#define B32 "\"c.bias\":{\"dtype\":\"F32\",\"shape\":[1],\"data_offsets\":[4,8]}"
+  /* Truncated: shorter than the length field, or than the header it claims. */
+  {
+    g_autoptr(GError) error = NULL;
+    g_assert_null (np_net_load_from_data ((const guint8 *) "\x10\0\0", 3, &error));
+    g_assert_error (error, NP_ERROR, NP_ERROR_CORRUPT);
+  }
+  expect_error ("{" ONE_CONV "," W32 "," B32 "}", 8, 1000, NP_ERROR_CORRUPT, "exceeds");
+  expect_error ("{" ONE_CONV "," W32 "," B32 "}", 8, G_MAXINT64, NP_ERROR_CORRUPT, "exceeds");
+  expect_error ("{" ONE_CONV "," W32 "," B32 "}", 7, -1, NP_ERROR_CORRUPT, "past the end");
+  expect_error ("{" ONE_CONV "," W32 "," B32 "}", 8, 5, NP_ERROR_CORRUPT, "header");
+  expect_error ("", 0, -1, NP_ERROR_CORRUPT, "JSON");
+  expect_error ("[1, 2]", 0, -1, NP_ERROR_CORRUPT, "JSON");
+  expect_error ("{\"a\": nope}", 0, -1, NP_ERROR_CORRUPT, "header");
+  expect_error ("{\"a\":\xff\xfe}", 0, -1, NP_ERROR_CORRUPT, "UTF-8");
+  /* Offsets. */
+  expect_error ("{" ONE_CONV "," W32 ",\"c.bias\":{\"dtype\":\"F32\",\"shape\":[1],\"data_offsets\":[2,6]}}",
+                8, -1, NP_ERROR_CORRUPT, "overlap");
+  expect_error ("{" ONE_CONV "," W32 ",\"c.bias\":{\"dtype\":\"F32\",\"shape\":[1],\"data_offsets\":[8,4]}}",
+                8, -1, NP_ERROR_CORRUPT, "past the end");
+  expect_error ("{" ONE_CONV "," W32 ",\"c.bias\":{\"dtype\":\"F32\",\"shape\":[1],\"data_offsets\":[4,9223372036854775807]}}",
+                8, -1, NP_ERROR_CORRUPT, "past the end");
+  expect_error ("{" ONE_CONV "," W32 ",\"c.bias\":{\"dtype\":\"F32\",\"shape\":[2],\"data_offsets\":[4,8]}}",
+                8, -1, NP_ERROR_CORRUPT, "needs");
+  expect_error ("{" ONE_CONV "," W32 ",\"c.bias\":{\"dtype\":\"F32\",\"shape\":[1],\"data_offsets\":[-4,0]}}",
+                8, -1, NP_ERROR_CORRUPT, "data_offsets");
+  /* Types and shapes. */
+  expect_error ("{" ONE_CONV "," W32 ",\"c.bias\":{\"dtype\":\"I64\",\"shape\":[1],\"data_offsets\":[4,12]}}",
+                12, -1, NP_ERROR_UNSUPPORTED, "dtype");
+  expect_error ("{" ONE_CONV "," W32 ",\"c.bias\":{\"dtype\":\"F32\",\"shape\":[1,1,1,1,1],\"data_offsets\":[4,8]}}",
+                8, -1, NP_ERROR_UNSUPPORTED, "dimensions");
+  expect_error ("{" ONE_CONV "," W32 ",\"c.bias\":{\"dtype\":\"F32\",\"shape\":[65536,65536],\"data_offsets\":[4,8]}}",
+                8, -1, NP_ERROR_TOO_LARGE, "too large");
+  expect_error ("{" ONE_CONV "," W32 ",\"c.bias\":{\"dtype\":\"F32\",\"shape\":[1.5],\"data_offsets\":[4,8]}}",
+                8, -1, NP_ERROR_CORRUPT, "dimension");
+  expect_error ("{" ONE_CONV "," W32 ",\"c.bias\":{\"dtype\":\"F32\",\"shape\":[0],\"data_offsets\":[4,4]}}",
+                8, -1, NP_ERROR_CORRUPT, "dimension");
+  expect_error ("{" ONE_CONV "," W32 ",\"c.bias\":{\"dtype\":\"F32\",\"shape\":[1],\"data_offsets\":[4,8],\"x\":1}}",
+                8, -1, NP_ERROR_CORRUPT, "exactly");
+  expect_error ("{" ONE_CONV "," W32 ",\"c.bias\":[1]}", 8, -1, NP_ERROR_CORRUPT, "not an object");
+  /* Against the architecture. */
+  expect_error ("{" ONE_CONV ",\"c.weight\":{\"dtype\":\"F32\",\"shape\":[1,1,2,2],\"data_offsets\":[0,16]},"
+                "\"c.bias\":{\"dtype\":\"F32\",\"shape\":[1],\"data_offsets\":[16,20]}}",
+                20, -1, NP_ERROR_CORRUPT, "has shape [2, 2]; the architecture wants [1]");
+  expect_error ("{" ONE_CONV "," W32 "}", 8, -1, NP_ERROR_CORRUPT, "lacks tensor “c.bias”");
+  expect_error ("{" ONE_CONV "," W32 "," B32 ",\"extra\":{\"dtype\":\"F32\",\"shape\":[1],\"data_offsets\":[8,12]}}",
+                12, -1, NP_ERROR_CORRUPT, "not part");
+  expect_error ("{\"__metadata__\":{\"architecture\":\"resnet\"}}", 0, -1, NP_ERROR_UNSUPPORTED, "unknown architecture");
+  expect_error ("{\"__metadata__\":{\"architecture\":\"unet\",\"ngf\":\"-3\"}}", 0, -1, NP_ERROR_CORRUPT, "ngf");
+  expect_error ("{\"__metadata__\":{\"architecture\":\"unet\",\"ngf\":\"100000\"}}", 0, -1, NP_ERROR_CORRUPT, "ngf");
+  expect_error ("{" W32 "}", 8, -1, NP_ERROR_CORRUPT, "not a neuropaint model");
+  expect_error ("{\"__metadata__\":{\"architecture\":1}}", 0, -1, NP_ERROR_CORRUPT, "not a string");
+  expect_error ("{\"__metadata__\":{\"graph\":\"input c=1\\nconv name=c out=1 k=1\",\"batchnorm\":\"x\"}," W32 "," B32 "}",
+                8, -1, NP_ERROR_CORRUPT, "batchnorm");
+  /* Hostile nesting. */
+  {
+    g_autofree gchar *deep = g_strnfill (5000, '[');
+    g_autofree gchar *hdr = g_strdup_printf ("{\"a\":%s}", deep);
+    expect_error (hdr, 0, -1, NP_ERROR_CORRUPT, "JSON");
+  }
+}
+
+/* Every prefix of a valid file fails cleanly. */
+static void
+test_truncations (void)
+{
+  g_autoptr(GError) error = NULL;
+  g_autofree gchar *path = tmp_path ("np-trunc.safetensors");
+  g_autoptr(NpNet) net = layer_net ("input c=2\nconv name=a out=3 k=3 p=1\nbatchnorm name=b\nrelu");
+  g_autofree gchar *data = NULL;
+  gsize len;
+
+  g_assert_true (np_net_save (net, path, NP_DTYPE_F32, &error));
+  g_assert_true (g_file_get_contents (path, &data, &len, &error));
+  for (gsize cut = 0; cut < len; cut++)
+    {
+      g_autoptr(GError) e = NULL;
+      g_autoptr(NpNet) n = np_net_load_from_data ((const guint8 *) data, cut, &e);
+      g_assert_null (n);
+      g_assert_nonnull (e);
+    }
+  g_unlink (path);
+}
+
+/* ---- descriptions and architectures ------------------------------------------ */
+
+static void
+test_description_errors (void)
+{
+  const char *bad[] = {
+    "", "relu", "input c=0", "input c=3\nwobble", "input c=3\nconv out=4 k=3", "input c=3\nconv name=a k=3",
+    "input c=3\nconv name=a out=4", "input c=3\nconv name=a out=4 k=3 s=0", "input c=3\nconcat",
+    "input c=3\nconcat with=nobody", "input c=3\nrelu from=later\nrelu name=later", "input c=3\nrelu slope=1",
+    "input c=3 name=x\nrelu name=x", "input c=3\nconv name=a out=4 k=3 p=1:2:3", "input c=3\nbatchnorm name=b eps=0",
+    "input c=3\nconv name=a out=4 k=3 bogus", "input c=3\nconv name=a out=4 k=3 p=", "input c=3\nconv name=a out=4 k=3 p=:",
+  };
+
+  for (gsize i = 0; i < G_N_ELEMENTS (bad); i++)
+    {
+      g_autoptr(GError) error = NULL;
+      g_autoptr(NpNet) net = np_net_new (bad[i], &error);
+      if (net != NULL)
+        g_error ("accepted “%s”", bad[i]);
+      g_assert_error (error, NP_ERROR, NP_ERROR_CORRUPT);
+    }
+}
+
+static void
+test_architectures (void)
+{
+  g_autoptr(GHashTable) p = g_hash_table_new (g_str_hash, g_str_equal);
+  g_autoptr(GError) error = NULL;
+  g_autofree gchar *unet = NULL, *gan = NULL;
+  g_autoptr(NpNet) g = NULL, d = NULL;
+  g_autoptr(NpTensor) a = np_tensor_new (256, 320, 3, 1, NULL), b = np_tensor_new (256, 320, 3, 1, NULL);
+  const NpTensor *in[] = { a, b }, *out;
+
+  /* torch's count for the seed U-Net at ngf 32 (tools/export_torch.py). */
+  g_hash_table_insert (p, "ngf", "32");
+  unet = np_arch_describe ("unet", p, &error);
+  g = layer_net (unet);
+  g_assert_cmpint (np_net_n_parameters (g, FALSE), ==, 7316483);
+  g_assert_cmpint (np_net_size_multiple (g), ==, 64);
+  out = np_net_forward (g, in, 1, 2, &error);
+  g_assert_no_error (error);
+  g_assert_cmpint (out->ne[0], ==, 256);
+  g_assert_cmpint (out->ne[1], ==, 320);
+  g_assert_cmpint (out->ne[2], ==, 3);
+  g_assert_null (np_net_forward (g, in, 2, 2, &error));
+  g_clear_error (&error);
+
+  g_hash_table_remove_all (p);
+  g_hash_table_insert (p, "ndf", "8");
+  gan = np_arch_describe ("patchgan", p, &error);
+  d = layer_net (gan);
+  out = np_net_forward (d, in, 2, 1, &error);
+  g_assert_no_error (error);
+  g_assert_cmpint (out->ne[0], ==, 16);
+  g_assert_cmpint (out->ne[1], ==, 20);
+  g_assert_cmpint (out->ne[2], ==, 1);
+}
+
+/* Threads share out blocks fixed by the shapes alone: the same bytes. */
+static void
+test_threads_agree (void)
+{
+  g_autoptr(GHashTable) p = g_hash_table_new (g_str_hash, g_str_equal);
+  g_autofree gchar *desc = NULL;
+  g_autoptr(NpNet) net = NULL;
+  g_autoptr(NpTensor) x = np_tensor_new (64, 128, 3, 2, NULL);
+  g_autoptr(GError) error = NULL;
+  g_autofree gfloat *one = NULL;
+  const NpTensor *in[] = { x }, *y;
+  gint64 n;
+
+  g_hash_table_insert (p, "ngf", "4");
+  desc = np_arch_describe ("unet", p, &error);
+  net = layer_net (desc);
+  /* Weights of about 1/sqrt(fan-in), so activations stay near 1 and the
+   * comparison measures arithmetic, not amplified rounding. */
+  np_net_init_random (net, 7, 0.05f);
+  fill (x->data, np_tensor_n_elements (x), 9);
+  y = np_net_forward (net, in, 1, 1, &error);
+  n = np_tensor_n_elements (y);
+  one = g_memdup2 (y->data, n * sizeof (gfloat));
+  y = np_net_forward (net, in, 1, 3, &error);
+  g_assert_no_error (error);
+  for (gint64 i = 0; i < n; i++)
+    g_assert_cmpfloat (y->data[i], ==, one[i]);
+}
+
+/* ---- gradients ------------------------------------------------------------ */
+
+/* A network around each layer kind, so the loop below cannot skip one. */
+static const char *const grad_nets[NP_LAYER_COUNT] = {
+  [NP_LAYER_INPUT] = NULL,   /* no computation of its own */
+  [NP_LAYER_CONV] = "input name=x c=2\nconv name=l out=3 k=3 s=2 p=1:0",
+  [NP_LAYER_CONVT] = "input name=x c=2\nconvt name=l out=2 k=3 s=2 p=1",
+  [NP_LAYER_BATCHNORM] = "input name=x c=3\nbatchnorm name=l eps=0.01",
+  [NP_LAYER_DROPOUT] = "input name=x c=2\ndropout",
+  [NP_LAYER_LRELU] = "input name=x c=2\nlrelu slope=0.2",
+  [NP_LAYER_RELU] = "input name=x c=2\nrelu",
+  [NP_LAYER_TANH] = "input name=x c=2\ntanh",
+  [NP_LAYER_SIGMOID] = "input name=x c=2\nsigmoid",
+  [NP_LAYER_CONCAT] = "input name=x c=2\nconv name=a out=2 k=1\nconcat from=a with=x",
+  [NP_LAYER_UPSAMPLE] = "input name=x c=2\nupsample factor=2",
+  [NP_LAYER_LINEAR] = "input name=x c=2\nconv name=a out=3 k=5\nlinear name=l out=4",
+};
+
+/* L = Σ r·y for a fixed random r: dL/dy = r, and central differences of L
+ * over the input and the parameters must match what backward says. */
+static double
+loss (NpNet *net, NpTensor *x, const gfloat *r)
+{
+  g_autoptr(GError) error = NULL;
+  const NpTensor *in[] = { x }, *y = np_net_forward (net, in, 1, 2, &error);
+  double sum = 0;
+
+  g_assert_no_error (error);
+  for (gint64 i = 0; i < np_tensor_n_elements (y); i++)
+    sum += (double) r[i] * y->data[i];
+  return sum;
+}
+
+static void
+check_fd (NpNet *net, NpTensor *x, const gfloat *r, gfloat *value, gfloat analytic, const char *what)
+{
+  const gfloat h = 1e-2f;
+  gfloat       keep = *value;
+  double       up, down, numeric;
+
+  *value = keep + h;
+  up = loss (net, x, r);
+  *value = keep - h;
+  down = loss (net, x, r);
+  *value = keep;
+  numeric = (up - down) / (2 * h);
+  if (fabs (numeric - analytic) > 2e-2 * MAX (1.0, fabs (numeric)))
+    g_error ("%s: backward says %g, finite differences %g", what, analytic, numeric);
+}
+
+static void
+test_gradients_finite_differences (void)
+{
+  for (gint kind = 0; kind < NP_LAYER_COUNT; kind++)
+    {
+      g_autoptr(GError) error = NULL;
+      g_autoptr(NpNet) net = NULL;
+      g_autoptr(NpTensor) x = NULL, dy = NULL;
+      const NpTensor *y;
+      const NpTensor *in[1];
+
+      if (kind == NP_LAYER_INPUT)
+        continue;
+      g_assert_nonnull (grad_nets[kind]);
+      net = layer_net (grad_nets[kind]);
+      np_net_init_random (net, kind, 0.3f);
+      for (gint i = 0; i < np_net_n_layers (net); i++)
+        {
+          NpLayer *l = np_net_layer (net, i);
+          if (l->klass->kind == NP_LAYER_BATCHNORM)
+            fill (l->params[1]->data, l->params[1]->ne[0], 4), np_net_set_bn_mode (net, NP_BN_BATCH);
+          if (l->n_params > 1 && l->klass->kind != NP_LAYER_BATCHNORM)
+            fill (l->params[1]->data, l->params[1]->ne[0], 5);
+        }
+      np_net_set_training (net, TRUE);
+      x = np_tensor_new (5, 5, np_net_input_channels (net, 0), 2, &error);
+      fill (x->data, np_tensor_n_elements (x), 6 + kind);
+      in[0] = x;
+      y = np_net_forward (net, in, 1, 2, &error);
+      g_assert_no_error (error);
+      dy = np_tensor_new (y->ne[0], y->ne[1], y->ne[2], y->ne[3], &error);
+      fill (dy->data, np_tensor_n_elements (dy), 7);
+      g_assert_true (np_net_backward (net, dy, 2, &error));
+
+      {
+        /* Copies: later forwards reuse the net's gradient memory. */
+        g_autofree gfloat *dx = g_memdup2 (np_net_input_grad (net, 0)->data, np_tensor_n_elements (x) * sizeof (gfloat));
+        for (gint64 i = 0; i < np_tensor_n_elements (x); i += 3)
+          check_fd (net, x, dy->data, &x->data[i], dx[i], np_layer_kind_name (kind));
+        for (gint l = 0; l < np_net_n_layers (net); l++)
+          {
+            NpLayer *layer = np_net_layer (net, l);
+            for (gint j = 0; j < layer->n_params; j++)
+              {
+                g_autofree gfloat *g = NULL;
+                if (layer->grads[j] == NULL)
+                  continue;
+                g = g_memdup2 (layer->grads[j]->data, np_tensor_n_elements (layer->grads[j]) * sizeof (gfloat));
+                for (gint64 i = 0; i < np_tensor_n_elements (layer->params[j]); i += 2)
+                  check_fd (net, x, dy->data, &layer->params[j]->data[i], g[i], layer->name);
+              }
+          }
+      }
+    }
+}
+
+static void
+test_sgd_update (void)
+{
+  g_autoptr(NpNet) net = layer_net ("input name=x c=1\nconv name=l out=1 k=1");
+  g_autoptr(NpTensor) x = np_tensor_new (2, 1, 1, 1, NULL), dy = np_tensor_new (2, 1, 1, 1, NULL);
+  g_autoptr(GError) error = NULL;
+  const NpTensor *in[] = { x };
+  NpTensor *w = np_net_param (net, "l.weight"), *b = np_net_param (net, "l.bias");
+
+  /* y = w·x + b; with dL/dy = (1, 1): dL/dw = x0 + x1, dL/db = 2. */
+  w->data[0] = 0.5f, b->data[0] = 0.25f, x->data[0] = 1, x->data[1] = 3;
+  dy->data[0] = dy->data[1] = 1;
+  np_net_set_training (net, TRUE);
+  g_assert_nonnull (np_net_forward (net, in, 1, 1, &error));
+  g_assert_true (np_net_backward (net, dy, 1, &error));
+  np_net_update (net, 0.1f);
+  g_assert_cmpfloat_with_epsilon (w->data[0], 0.5f - 0.1f * 4, 1e-6);
+  g_assert_cmpfloat_with_epsilon (b->data[0], 0.25f - 0.1f * 2, 1e-6);
+}
+
+int
+main (int argc, char **argv)
+{
+  g_test_init (&argc, &argv, NULL);
+  g_test_add_func ("/nn/gemm/shapes", test_gemm_shapes);
+  g_test_add_func ("/nn/conv/direct", test_conv_direct);
+  g_test_add_func ("/nn/convt/direct", test_convt_direct);
+  g_test_add_func ("/nn/col2im/adjoint", test_col2im_adjoint);
+  g_test_add_func ("/nn/f16", test_f16);
+  g_test_add_func ("/nn/model/round-trip-f32", test_round_trip_f32);
+  g_test_add_func ("/nn/model/round-trip-f16", test_round_trip_f16);
+  g_test_add_func ("/nn/model/crafted", test_valid_crafted);
+  g_test_add_func ("/nn/model/malformed", test_malformed);
+  g_test_add_func ("/nn/model/truncations", test_truncations);
+  g_test_add_func ("/nn/description/errors", test_description_errors);
+  g_test_add_func ("/nn/architectures", test_architectures);
+  g_test_add_func ("/nn/threads", test_threads_agree);
+  g_test_add_func ("/nn/backward/finite-differences", test_gradients_finite_differences);
+  g_test_add_func ("/nn/backward/sgd", test_sgd_update);
+  return g_test_run ();
+}

@@ -1,0 +1,95 @@
+/* Every neuropaint op renders its own reference-composition to the pixels it
+ * rendered when they were last reviewed: the MD5 of the R'G'B'A u8 result must
+ * equal the op's reference-hash (as GEGL's gegl-tester does for GEGL's ops).
+ *
+ * A new op without the two keys fails here. On a mismatch the render is
+ * written to reference-<op>.png in the current folder, to look at. */
+#include <gegl.h>
+#include <gegl-plugin.h>
+#include <string.h>
+
+static void
+save_png (GeglNode *node, const char *op)
+{
+  g_autofree gchar *name = g_strdup_printf ("reference-%s.png", strchr (op, ':') + 1);
+  GeglNode *save = gegl_node_new_child (gegl_node_get_parent (node), "operation", "gegl:png-save",
+                                        "path", name, "bitdepth", 8, NULL);
+  gegl_node_link (node, save);
+  gegl_node_process (save);
+  g_test_message ("render written to %s", name);
+}
+
+static void
+test_reference (gconstpointer data)
+{
+  const char *op = data;
+  const char *xml = gegl_operation_get_key (op, "reference-composition");
+  const char *want = gegl_operation_get_key (op, "reference-hash");
+  g_autoptr(GeglNode) top = gegl_node_new ();
+  g_autofree guint8 *pixels = NULL;
+  g_autofree gchar *got = NULL;
+  GeglNode *graph;
+  GeglRectangle box;
+
+  g_assert_nonnull (xml);
+  g_assert_nonnull (want);
+
+  /* A composition may read a sample photo from a Debian package. */
+  if (strstr (xml, "path='"))
+    {
+      g_autofree gchar *path = g_strndup (strstr (xml, "path='") + 6, strcspn (strstr (xml, "path='") + 6, "'"));
+      if (!g_file_test (path, G_FILE_TEST_EXISTS))
+        {
+          g_test_skip_printf ("%s is not installed (tools/install-deps)", path);
+          return;
+        }
+    }
+
+  /* Relative paths in compositions (model files) are the source tree's. */
+  graph = gegl_node_new_from_xml (xml, g_getenv ("NP_SOURCE_ROOT"));
+  g_assert_nonnull (graph);
+  gegl_node_add_child (top, graph);
+  g_object_unref (graph);
+
+  box = gegl_node_get_bounding_box (graph);
+  g_assert_cmpint (box.width, >, 0);
+  g_assert_cmpint (box.height, >, 0);
+  pixels = g_malloc ((gsize) box.width * box.height * 4);
+  gegl_node_blit (graph, 1.0, &box, babl_format ("R'G'B'A u8"), pixels,
+                  GEGL_AUTO_ROWSTRIDE, GEGL_BLIT_DEFAULT);
+  got = g_compute_checksum_for_data (G_CHECKSUM_MD5, pixels, (gsize) box.width * box.height * 4);
+
+  if (strcmp (got, want) != 0)
+    {
+      save_png (graph, op);
+      g_test_message ("%s: reference render hashes to %s, want %s", op, got, want);
+      g_test_fail ();
+    }
+}
+
+int
+main (int argc, char **argv)
+{
+  g_autofree gchar **ops = NULL;
+  guint n_ops = 0, n_ours = 0;
+
+  g_test_init (&argc, &argv, NULL);
+  gegl_init (&argc, &argv);
+
+  ops = gegl_list_operations (&n_ops);
+  for (guint i = 0; i < n_ops; i++)
+    if (g_str_has_prefix (ops[i], "neuropaint:"))
+      {
+        g_autofree gchar *path = g_strdup_printf ("/reference/%s", ops[i] + strlen ("neuropaint:"));
+        g_test_add_data_func (path, ops[i], test_reference);
+        n_ours++;
+      }
+  if (n_ours == 0)
+    g_error ("no neuropaint ops loaded: is GEGL_PATH set to the build's operations?");
+
+  {
+    int result = g_test_run ();
+    gegl_exit ();
+    return result;
+  }
+}

@@ -1,0 +1,237 @@
+#!/usr/bin/python3
+"""Write PyTorch models in neuropaint's model format (safetensors + metadata).
+
+The three architectures of the seed (SPEC.md, "The GAN") are built here from
+standard torch.nn modules, independently of the C code, with module names
+equal to neuropaint's parameter names (e1.weight, e2_bn.running_mean, ...),
+so a state_dict maps one to one onto a model file:
+
+    python3 tools/export_torch.py --arch unet --ngf 64 --random 1 gray2color.safetensors
+    python3 tools/export_torch.py --arch unet --ngf 64 --state-dict trained.pt --input-filter gray out.safetensors
+
+The tests import it (tests/oracle/test_nn_torch.py) to prove our forward
+equals PyTorch's; users bring weights trained elsewhere with it.
+"""
+import argparse
+import json
+import struct
+import sys
+
+import numpy as np
+import torch
+from torch import nn
+
+
+# ---- safetensors ----------------------------------------------------------
+
+def write_safetensors(path, tensors, metadata=None, dtype="F32"):
+    """tensors: list of (name, array-like); dtype "F32" or "F16"."""
+    npdtype = {"F32": "<f4", "F16": "<f2"}[dtype]
+    header, blobs, offset = {}, [], 0
+    if metadata:
+        header["__metadata__"] = {str(k): str(v) for k, v in metadata.items()}
+    for name, value in tensors:
+        arr = np.ascontiguousarray(np.asarray(value, dtype=np.float32).astype(npdtype))
+        blob = arr.tobytes()
+        header[name] = {"dtype": dtype, "shape": list(arr.shape), "data_offsets": [offset, offset + len(blob)]}
+        blobs.append(blob)
+        offset += len(blob)
+    text = json.dumps(header).encode("utf-8")
+    text += b" " * (-len(text) % 8)
+    with open(path, "wb") as f:
+        f.write(struct.pack("<Q", len(text)))
+        f.write(text)
+        for blob in blobs:
+            f.write(blob)
+
+
+def read_safetensors(path):
+    """Returns ({name: float32 array}, metadata)."""
+    with open(path, "rb") as f:
+        data = f.read()
+    (n,) = struct.unpack("<Q", data[:8])
+    header = json.loads(data[8:8 + n])
+    meta = header.pop("__metadata__", {})
+    body = data[8 + n:]
+    out = {}
+    for name, e in header.items():
+        b, end = e["data_offsets"]
+        dt = {"F32": "<f4", "F16": "<f2"}[e["dtype"]]
+        out[name] = np.frombuffer(body[b:end], dtype=dt).astype(np.float32).reshape(e["shape"])
+    return out, meta
+
+
+# ---- architectures --------------------------------------------------------
+
+class UNet(nn.Module):
+    """pix2pix U-Net: e1 conv (no BN) LReLU 0.2; e2..e{depth-1} conv BN LReLU;
+    bottleneck conv ReLU; decoders convT BN [dropout] concat ReLU; out convT tanh.
+    All 4x4, stride 2, padding 1."""
+
+    def __init__(self, ngf=64, depth=6, in_channels=3, out_channels=3, dropout_blocks=1, eps=1e-5):
+        super().__init__()
+        self.depth, self.dropout_blocks = depth, dropout_blocks
+        self.meta = {"architecture": "unet", "ngf": ngf, "depth": depth, "in_channels": in_channels,
+                     "out_channels": out_channels, "dropout_blocks": dropout_blocks, "bn_eps": repr(eps)}
+        width = [None] + [ngf * min(2 ** (i - 1), 8) for i in range(1, depth + 1)]
+        m = nn.ModuleDict()
+        prev = in_channels
+        for i in range(1, depth):
+            m["e%d" % i] = nn.Conv2d(prev, width[i], 4, 2, 1)
+            if i > 1:
+                m["e%d_bn" % i] = nn.BatchNorm2d(width[i], eps=eps)
+            prev = width[i]
+        m["bottleneck"] = nn.Conv2d(prev, width[depth], 4, 2, 1)
+        prev = width[depth]
+        for i in range(depth - 1, 0, -1):
+            m["d%d" % i] = nn.ConvTranspose2d(prev, width[i], 4, 2, 1)
+            m["d%d_bn" % i] = nn.BatchNorm2d(width[i], eps=eps)
+            prev = 2 * width[i]
+        m["out"] = nn.ConvTranspose2d(prev, out_channels, 4, 2, 1)
+        self.m = m
+        self.drop = nn.Dropout(0.5)
+
+    def forward(self, x):
+        m, skips = self.m, {}
+        for i in range(1, self.depth):
+            x = m["e%d" % i](x)
+            if i > 1:
+                x = m["e%d_bn" % i](x)
+            x = skips[i] = nn.functional.leaky_relu(x, 0.2)
+        x = torch.relu(m["bottleneck"](x))
+        for i in range(self.depth - 1, 0, -1):
+            x = m["d%d_bn" % i](m["d%d" % i](x))
+            if self.depth - 1 - i < self.dropout_blocks:
+                x = self.drop(x)
+            x = torch.relu(torch.cat([x, skips[i]], 1))
+        return torch.tanh(m["out"](x))
+
+
+class PatchGAN(nn.Module):
+    """Conditional PatchGAN: concat(source, target); `layers` 4x4 stride-2
+    convs (first without BN), one stride-1 conv BN LReLU, a 1-channel stride-1
+    conv, sigmoid. Stride-1 convs pad as Keras 'same' (1 before, 2 after)."""
+
+    def __init__(self, ndf=64, layers=4, in_channels=3, out_channels=3, eps=1e-5):
+        super().__init__()
+        self.meta = {"architecture": "patchgan", "ndf": ndf, "layers": layers, "in_channels": in_channels,
+                     "out_channels": out_channels, "bn_eps": repr(eps)}
+        self.n = layers + 1
+        m = nn.ModuleDict()
+        prev = in_channels + out_channels
+        for i in range(1, self.n + 1):
+            last = i == self.n
+            w = ndf * min(2 ** ((i - 2) if last else (i - 1)), 8)
+            m["c%d" % i] = nn.Conv2d(prev, w, 4, 1 if last else 2, 0 if last else 1)
+            if i > 1:
+                m["c%d_bn" % i] = nn.BatchNorm2d(w, eps=eps)
+            prev = w
+        m["patch"] = nn.Conv2d(prev, 1, 4, 1, 0)
+        self.m = m
+
+    def forward(self, source, target):
+        x = torch.cat([source, target], 1)
+        for i in range(1, self.n + 1):
+            if i == self.n:
+                x = nn.functional.pad(x, (1, 2, 1, 2))
+            x = self.m["c%d" % i](x)
+            if i > 1:
+                x = self.m["c%d_bn" % i](x)
+            x = nn.functional.leaky_relu(x, 0.2)
+        return torch.sigmoid(self.m["patch"](nn.functional.pad(x, (1, 2, 1, 2))))
+
+
+class SRNet(nn.Module):
+    """Super resolution x2: conv 9x9 ReLU, conv 3x3, nearest x2, LReLU 0.2, conv 9x9, tanh."""
+
+    def __init__(self, features=64, in_channels=3, out_channels=3):
+        super().__init__()
+        self.meta = {"architecture": "sr", "features": features, "in_channels": in_channels,
+                     "out_channels": out_channels}
+        self.m = nn.ModuleDict({
+            "c1": nn.Conv2d(in_channels, features, 9, 1, 4),
+            "c2": nn.Conv2d(features, features, 3, 1, 1),
+            "c3": nn.Conv2d(features, out_channels, 9, 1, 4),
+        })
+
+    def forward(self, x):
+        x = torch.relu(self.m["c1"](x))
+        x = nn.functional.interpolate(self.m["c2"](x), scale_factor=2, mode="nearest")
+        return torch.tanh(self.m["c3"](nn.functional.leaky_relu(x, 0.2)))
+
+
+ARCHS = {"unet": UNet, "patchgan": PatchGAN, "sr": SRNet}
+
+
+def randomize(model, seed=0):
+    """Random weights and batch-norm statistics (running stats far from the
+    identity, so a parity test exercises them)."""
+    g = torch.Generator().manual_seed(seed)
+    with torch.no_grad():
+        for mod in model.modules():
+            if isinstance(mod, (nn.Conv2d, nn.ConvTranspose2d, nn.Linear)):
+                fan = mod.weight[0].numel() if isinstance(mod, (nn.Conv2d, nn.Linear)) \
+                    else mod.weight.shape[0] * mod.weight[0, 0].numel()
+                mod.weight.copy_(torch.randn(mod.weight.shape, generator=g) / fan ** 0.5)
+                mod.bias.copy_(torch.randn(mod.bias.shape, generator=g) * 0.1)
+            elif isinstance(mod, nn.BatchNorm2d):
+                c = mod.num_features
+                mod.weight.copy_(1 + 0.2 * torch.randn(c, generator=g))
+                mod.bias.copy_(0.2 * torch.randn(c, generator=g))
+                mod.running_mean.copy_(0.2 * torch.randn(c, generator=g))
+                mod.running_var.copy_(0.5 + torch.rand(c, generator=g))
+    return model.eval()
+
+
+def export(model, path, dtype="F32", metadata=None, tensors_meta=None):
+    """Writes model (one of ARCHS) with its architecture numbers and extra metadata."""
+    meta = dict(model.meta)
+    meta.update(metadata or {})
+    state = [(k, v.detach().numpy()) for k, v in model.state_dict().items()
+             if not k.endswith("num_batches_tracked")]
+    # ModuleDict entries appear as m.<name>.<param>; our names drop the "m.".
+    state = [(k[2:] if k.startswith("m.") else k, v) for k, v in state]
+    write_safetensors(path, state, meta, dtype)
+
+
+def n_parameters(model):
+    return sum(p.numel() for p in model.parameters())
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("output")
+    ap.add_argument("--arch", choices=sorted(ARCHS), default="unet")
+    ap.add_argument("--ngf", type=int, default=64, help="U-Net base width")
+    ap.add_argument("--depth", type=int, default=6, help="U-Net downsamplings")
+    ap.add_argument("--ndf", type=int, default=64, help="PatchGAN base width")
+    ap.add_argument("--features", type=int, default=64, help="SR net width")
+    ap.add_argument("--in-channels", type=int, default=3)
+    ap.add_argument("--out-channels", type=int, default=3)
+    ap.add_argument("--dtype", choices=["F32", "F16"], default="F32")
+    ap.add_argument("--random", type=int, metavar="SEED", help="random weights and BN statistics")
+    ap.add_argument("--state-dict", metavar="FILE", help="torch.save()d state_dict of the same architecture")
+    ap.add_argument("--input-filter", default="identity", help="gray, binary, contours, canny, identity, noise")
+    ap.add_argument("--batchnorm", choices=["running", "batch"], default="running")
+    args = ap.parse_args()
+
+    kw = {"in_channels": args.in_channels, "out_channels": args.out_channels}
+    if args.arch == "unet":
+        model = UNet(args.ngf, args.depth, **kw)
+    elif args.arch == "patchgan":
+        model = PatchGAN(args.ndf, **kw)
+    else:
+        model = SRNet(args.features, **kw)
+    if args.state_dict:
+        sd = torch.load(args.state_dict, map_location="cpu")
+        sd = {("m." + k if not k.startswith("m.") and k != "drop" else k): v for k, v in sd.items()}
+        model.load_state_dict(sd)
+    elif args.random is not None:
+        randomize(model, args.random)
+    export(model, args.output, args.dtype, {"input_filter": args.input_filter, "batchnorm": args.batchnorm,
+                                            "normalization": "x/127.5-1"})
+    print("%s: %s, %d parameters" % (args.output, args.arch, n_parameters(model)))
+
+
+if __name__ == "__main__":
+    sys.exit(main())
