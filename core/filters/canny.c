@@ -100,37 +100,49 @@ pre_threshold (guint8 *v, gint w, guint8 t)
     v[x] = v[x] > t ? t : 0;
 }
 
+/* The luma of an interleaved row of cn (a constant in each caller) channels,
+ * after the pre-threshold t if t >= 0, in one pass. */
 static inline void
-luma_row (const guint8 *restrict r, const guint8 *restrict g,
-          const guint8 *restrict b, gint w, guint8 *restrict y)
+luma_row_cn (const guint8 *restrict src, gint w, const gint cn, gint t,
+             guint8 *restrict y)
 {
   for (gint x = 0; x < w; x++)
-    y[x] = luma_u8 (r[x], g[x], b[x]);
+    {
+      gint r = src[x * cn], g = src[x * cn + 1], b = src[x * cn + 2];
+
+      if (t >= 0)
+        {
+          r = r > t ? t : 0;
+          g = g > t ? t : 0;
+          b = b > t ? t : 0;
+        }
+      y[x] = luma_u8 (r, g, b);
+    }
 }
 
-/* Fills rows[m][0 .. width+1] with image row y of map m (through the
- * planes r, g, b of width pixels), with the replicated border of OpenCV's
- * Sobel (BORDER_REPLICATE). */
+/* Fills rows[m][0 .. width+1] with image row y of map m, with the
+ * replicated border of OpenCV's Sobel (BORDER_REPLICATE). */
 static NP_VECTOR_CLONES void
-load_rows (const Canny *c, gint y, guint8 *restrict *rgb, guint8 **rows)
+load_rows (const Canny *c, gint y, guint8 **rows)
 {
   const NpImage *in = c->in;
   const guint8  *src = np_image_row (in, CLAMP (y, 0, in->height - 1));
-  gint           w = in->width;
-  gboolean       gray = c->n_maps == 1;
-  guint8        *r = gray ? rgb[0] : rows[0] + 1;
-  guint8        *g = gray ? rgb[1] : rows[1] + 1;
-  guint8        *b = gray ? rgb[2] : rows[2] + 1;
+  gint           w = in->width, t = c->params->pre_threshold;
 
-  np_planes_from_row (src, w, in->channels, r, g, b);
-  if (c->params->pre_threshold >= 0)
+  if (c->n_maps == 1)
     {
-      pre_threshold (r, w, c->params->pre_threshold);
-      pre_threshold (g, w, c->params->pre_threshold);
-      pre_threshold (b, w, c->params->pre_threshold);
+      if (in->channels == 4)
+        luma_row_cn (src, w, 4, t, rows[0] + 1);
+      else
+        luma_row_cn (src, w, 3, t, rows[0] + 1);
     }
-  if (gray)
-    luma_row (r, g, b, w, rows[0] + 1);
+  else
+    {
+      np_planes_from_row (src, w, in->channels, rows[0] + 1, rows[1] + 1, rows[2] + 1);
+      if (t >= 0)
+        for (gint m = 0; m < 3; m++)
+          pre_threshold (rows[m] + 1, w, t);
+    }
 
   for (gint m = 0; m < c->n_maps; m++)
     {
@@ -280,8 +292,6 @@ stripe (gint i, gpointer data)
   gsize    row = (gsize) w + 2;
   g_autofree guint8 *bytes = g_malloc (6 * row * c->n_maps);
   g_autofree gint   *ints = g_malloc0 (3 * row * c->n_maps * sizeof (gint));
-  g_autofree guint8 *planes = g_malloc (3 * (gsize) w);
-  guint8  *rgb[3] = { planes, planes + w, planes + 2 * w };
   Rows     rows[3];
   guint8  *load[3];
 
@@ -301,7 +311,7 @@ stripe (gint i, gpointer data)
     {
       for (gint m = 0; m < c->n_maps; m++)
         load[m] = rows[m].src[SLOT (r)];
-      load_rows (c, r, rgb, load);
+      load_rows (c, r, load);
     }
 
   /* Row y's suppression needs the gradients of y-1, y and y+1, so the
@@ -310,7 +320,7 @@ stripe (gint i, gpointer data)
     {
       for (gint m = 0; m < c->n_maps; m++)
         load[m] = rows[m].src[SLOT (r + 1)];
-      load_rows (c, r + 1, rgb, load);
+      load_rows (c, r + 1, load);
 
       for (gint m = 0; m < c->n_maps; m++)
         {
