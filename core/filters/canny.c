@@ -10,6 +10,7 @@
  *                optional pre-threshold, replicated one pixel past each end
  *   gradient_row 3×3 Sobel dx, dy; L1 or L2 magnitude; direction class
  *   nms_row      non-maximum suppression + double threshold into an edge map
+ *                (both vectorised loops, for 16-bit L1 or 32-bit L2 magnitudes)
  *   hysteresis   grow strong edges into 8-connected weak ones
  *
  * Edge map values: 0 weak (a maximum above low), 1 not an edge, 2 an edge.
@@ -151,58 +152,69 @@ load_rows (const Canny *c, gint y, guint8 **rows)
     }
 }
 
-/* Sobel on the padded rows a, b, c (above, at, below):
+/* The two row kernels, defined once for each magnitude type: gint16 for L1
+ * (|dx| + |dy| < 2^11) and gint32 for L2 (dx² + dy² < 2^22), so the default
+ * L1 path moves half the bytes through twice the vector lanes.
+ *
+ * gradient_row_<norm>: Sobel on the padded rows a, b, c (above, at, below),
  *
  *        -1  0  1            -1 -2 -1
  *   dx = -2  0  2       dy =  0  0  0
  *        -1  0  1             1  2  1
  *
- * and from it the magnitude and the direction class of each pixel. */
-static NP_VECTOR_CLONES void
-gradient_row (const guint8 *restrict a, const guint8 *restrict b,
-              const guint8 *restrict c, gint width, gboolean l2,
-              gint *restrict mag, guint8 *restrict dir)
-{
-  for (gint x = 0; x < width; x++)
-    {
-      gint16  dx = (gint16) ((a[x + 2] - a[x]) + 2 * (b[x + 2] - b[x]) + (c[x + 2] - c[x]));
-      gint16  dy = (gint16) ((c[x] + 2 * c[x + 1] + c[x + 2]) - (a[x] + 2 * a[x + 1] + a[x + 2]));
-      guint16 ax = (guint16) abs (dx), ay = (guint16) abs (dy);
-      guint16 t = (guint16) (((guint32) ax * TG22_X2) >> 16);
-
-      mag[x] = l2 ? dx * dx + dy * dy : ax + ay;
-      /* Ties (|dy|·2^15 equal to either bound) are diagonal, as in OpenCV. */
-      dir[x] = ay <= t ? DIR_H
-             : ay > 2 * ax + t ? DIR_V
-             : (dx ^ dy) < 0 ? DIR_D2 : DIR_D1;
-    }
+ * and from it the magnitude and the direction class of each pixel. Ties
+ * (|dy|·2^15 equal to either bound) are diagonal, as in OpenCV.
+ *
+ * nms_row_<norm>: one row of suppression. p, a, n are the magnitudes above,
+ * at and below, each valid from index -1 to width (0 outside the image). A
+ * pixel survives if it exceeds low and its two neighbours across the edge,
+ * except that it only needs to equal the right or lower one on horizontal
+ * and vertical gradients: OpenCV's tie-break, which keeps one pixel of a
+ * flat ridge. Branch-free, so that it vectorises. */
+#define CANNY_ROW_KERNELS(norm, T, MAGNITUDE)                                          \
+static NP_VECTOR_CLONES void                                                           \
+gradient_row_##norm (const guint8 *restrict a, const guint8 *restrict b,               \
+                     const guint8 *restrict c, gint width,                             \
+                     T *restrict mag, guint8 *restrict dir)                            \
+{                                                                                      \
+  for (gint x = 0; x < width; x++)                                                     \
+    {                                                                                  \
+      gint16  dx = (gint16) ((a[x + 2] - a[x]) + 2 * (b[x + 2] - b[x]) + (c[x + 2] - c[x])); \
+      gint16  dy = (gint16) ((c[x] + 2 * c[x + 1] + c[x + 2]) - (a[x] + 2 * a[x + 1] + a[x + 2])); \
+      guint16 ax = (guint16) abs (dx), ay = (guint16) abs (dy);                        \
+      guint16 t = (guint16) (((guint32) ax * TG22_X2) >> 16);                          \
+                                                                                       \
+      mag[x] = (T) (MAGNITUDE);                                                        \
+      dir[x] = ay <= t ? DIR_H                                                         \
+             : ay > 2 * ax + t ? DIR_V                                                 \
+             : (dx ^ dy) < 0 ? DIR_D2 : DIR_D1;                                        \
+    }                                                                                  \
+}                                                                                      \
+                                                                                       \
+static NP_VECTOR_CLONES void                                                           \
+nms_row_##norm (const T *restrict p, const T *restrict a, const T *restrict n,         \
+                const guint8 *restrict dir, gint width, gint low, gint high,           \
+                guint8 *restrict map)                                                  \
+{                                                                                      \
+  for (gint x = 0; x < width; x++)                                                     \
+    {                                                                                  \
+      T    m = a[x];                                                                   \
+      gint d = dir[x];                                                                 \
+      gint h = (m > a[x - 1]) & (m >= a[x + 1]);                                       \
+      gint v = (m > p[x]) & (m >= n[x]);                                               \
+      gint d1 = (m > p[x - 1]) & (m > n[x + 1]);                                       \
+      gint d2 = (m > p[x + 1]) & (m > n[x - 1]);                                       \
+      gint peak = ((d == DIR_H) & h) | ((d == DIR_V) & v)                              \
+                | ((d == DIR_D1) & d1) | ((d == DIR_D2) & d2);                         \
+      gint keep = (m > low) & peak;                                                    \
+                                                                                       \
+      /* keep ? (m > high ? EDGE : WEAK) : NONE */                                     \
+      map[x] = (guint8) (NONE - keep + 2 * (keep & (m > high)));                       \
+    }                                                                                  \
 }
 
-/* One row of suppression: p, a, n are the magnitudes above, at and below,
- * each valid from index -1 to width (0 outside the image). A pixel survives
- * if it exceeds low and its two neighbours across the edge, except that it
- * only needs to equal the right or lower one on horizontal and vertical
- * gradients: OpenCV's tie-break, which keeps one pixel of a flat ridge. */
-static NP_VECTOR_CLONES void
-nms_row (const gint *restrict p, const gint *restrict a, const gint *restrict n,
-         const guint8 *restrict dir, gint width, gint low, gint high,
-         guint8 *restrict map)
-{
-  /* Branch-free, so that it vectorises. */
-  for (gint x = 0; x < width; x++)
-    {
-      gint m = a[x], d = dir[x];
-      gint h = (m > a[x - 1]) & (m >= a[x + 1]);
-      gint v = (m > p[x]) & (m >= n[x]);
-      gint d1 = (m > p[x - 1]) & (m > n[x + 1]);
-      gint d2 = (m > p[x + 1]) & (m > n[x - 1]);
-      gint peak = ((d == DIR_H) & h) | ((d == DIR_V) & v) | ((d == DIR_D1) & d1) | ((d == DIR_D2) & d2);
-      gint keep = (m > low) & peak;
-
-      /* keep ? (m > high ? EDGE : WEAK) : NONE */
-      map[x] = (guint8) (NONE - keep + 2 * (keep & (m > high)));
-    }
-}
+CANNY_ROW_KERNELS (l1, gint16, ax + ay)
+CANNY_ROW_KERNELS (l2, gint32, dx * dx + dy * dy)
 
 /* Pushes the EDGE pixels of a map row (offset base) to grow from them; edges
  * are sparse, so whole words without one are skipped. */
@@ -269,16 +281,36 @@ stripe_row (const Canny *c, gint i)
   return (gint) ((gint64) c->in->height * i / c->n_stripes);
 }
 
+static void
+gradient_row (gboolean l2, const guint8 *a, const guint8 *b, const guint8 *c,
+              gint width, gpointer mag, guint8 *dir)
+{
+  if (l2)
+    gradient_row_l2 (a, b, c, width, mag, dir);
+  else
+    gradient_row_l1 (a, b, c, width, mag, dir);
+}
+
+static void
+nms_row (gboolean l2, gconstpointer p, gconstpointer a, gconstpointer n,
+         const guint8 *dir, gint width, gint low, gint high, guint8 *map)
+{
+  if (l2)
+    nms_row_l2 (p, a, n, dir, width, low, high, map);
+  else
+    nms_row_l1 (p, a, n, dir, width, low, high, map);
+}
+
 /* Each stripe keeps rolling rows per map: image row r's source row, and its
- * magnitudes (valid from [-1] to [width]; 0 outside the image) and directions,
- * all at slot (r + 3) % 3. */
+ * magnitudes (valid from [-1] to [width]; 0 outside the image; gint16 or
+ * gint32) and directions, all at slot (r + 3) % 3. */
 #define SLOT(r) (((r) + 3) % 3)
 
 typedef struct
 {
   guint8 *src[3];
   guint8 *dir[3];
-  gint   *mag[3];
+  guint8 *mag[3];   /* at element 0 */
   Stack   edges;
 } Rows;
 
@@ -290,8 +322,9 @@ stripe (gint i, gpointer data)
   gint     y0 = stripe_row (c, i), y1 = stripe_row (c, i + 1);
   gboolean l2 = c->params->gradient == NP_CANNY_GRADIENT_L2;
   gsize    row = (gsize) w + 2;
+  gsize    size = l2 ? sizeof (gint32) : sizeof (gint16);   /* of a magnitude */
   g_autofree guint8 *bytes = g_malloc (6 * row * c->n_maps);
-  g_autofree gint   *ints = g_malloc0 (3 * row * c->n_maps * sizeof (gint));
+  g_autofree guint8 *mags = g_malloc0 (3 * row * c->n_maps * size);
   Rows     rows[3];
   guint8  *load[3];
 
@@ -301,7 +334,7 @@ stripe (gint i, gpointer data)
         {
           rows[m].src[k] = bytes + (6 * m + k) * row;
           rows[m].dir[k] = bytes + (6 * m + 3 + k) * row;
-          rows[m].mag[k] = ints + (3 * m + k) * row + 1;
+          rows[m].mag[k] = mags + ((3 * m + k) * row + 1) * size;
         }
       rows[m].edges = (Stack) { NULL, 0, 0 };
     }
@@ -329,15 +362,15 @@ stripe (gint i, gpointer data)
           gsize   base = (gsize) r * c->stride;   /* row r-1 of the image */
 
           if (r >= 0 && r < h)
-            gradient_row (mr->src[SLOT (r - 1)], mr->src[SLOT (r)], mr->src[SLOT (r + 1)],
-                          w, l2, mr->mag[SLOT (r)], mr->dir[SLOT (r)]);
+            gradient_row (l2, mr->src[SLOT (r - 1)], mr->src[SLOT (r)], mr->src[SLOT (r + 1)],
+                          w, mr->mag[SLOT (r)], mr->dir[SLOT (r)]);
           else
-            memset (mr->mag[SLOT (r)] - 1, 0, row * sizeof (gint));
+            memset (mr->mag[SLOT (r)] - size, 0, row * size);
 
           if (r > y0)
             {
               map[base] = map[base + w + 1] = NONE;
-              nms_row (mr->mag[SLOT (r - 2)], mr->mag[SLOT (r - 1)], mr->mag[SLOT (r)],
+              nms_row (l2, mr->mag[SLOT (r - 2)], mr->mag[SLOT (r - 1)], mr->mag[SLOT (r)],
                        mr->dir[SLOT (r - 1)], w, c->low, c->high, map + base + 1);
               push_edges (map + base + 1, w, base + 1, &mr->edges);
             }
