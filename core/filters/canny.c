@@ -10,12 +10,15 @@
  *                optional pre-threshold, replicated one pixel past each end
  *   gradient_row 3×3 Sobel dx, dy; L1 or L2 magnitude; direction class
  *   nms_row      non-maximum suppression + double threshold into an edge map
+ *                (both vectorised loops, for 16-bit L1 or 32-bit L2 magnitudes)
  *   hysteresis   grow strong edges into 8-connected weak ones
  *
  * Edge map values: 0 weak (a maximum above low), 1 not an edge, 2 an edge.
  * Each map has a frame of 1s, so growing never needs bounds checks.
  *
- * Threads: the rows are cut into stripes. Each stripe computes its gradients
+ * Threads: the rows are cut into stripes, a few per thread, which threads
+ * claim as they finish the last (so one the OS pauses, or one meeting dense
+ * edges, holds up nobody). Each stripe computes its gradients
  * (plus one row either side, from the input, so stripes share nothing),
  * suppresses, and grows its strong edges without leaving its rows. Then one
  * serial pass grows across the stripe seams from every edge on them. Growing
@@ -31,10 +34,15 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* tan(22.5°) in Q15, rounded: OpenCV's TG22. A gradient (dx, dy) is
- * horizontal if |dy| < tan 22.5° |dx| and vertical if |dy| > tan 67.5° |dx|,
- * with tan 67.5° = tan 22.5° + 2 exactly; both tests in integers. */
-#define TG22 13573
+/* OpenCV classifies a gradient (dx, dy) as horizontal if |dy|·2^15 <
+ * |dx|·TG22 and vertical if |dy|·2^15 > |dx|·(TG22 + 2^16), TG22 being
+ * tan(22.5°) in Q15, rounded (13573; tan 67.5° = tan 22.5° + 2). As 13573 is
+ * odd, |dx|·TG22 / 2^15 is never a whole number for 1 <= |dx| <= 1020, so
+ * with t = floor(|dx|·TG22 / 2^15), the high half of |dx| · 2·TG22 in 16
+ * bits, the tests become |dy| <= t and |dy| > 2|dx| + t: 16-bit arithmetic,
+ * twice the lanes. (They differ only at dx = dy = 0, whose magnitude 0 never
+ * passes `low`.) */
+#define TG22_X2 27146
 
 enum
 {
@@ -55,7 +63,7 @@ typedef struct
   gsize                stride;      /* of a map row: width + 2 */
   gsize                plane;       /* bytes of one map: (height + 2) × stride */
   guint8              *maps;
-  gint                *stripe_start; /* per part, for the seams */
+  gint                 n_stripes;   /* stripe i: rows [stripe_row (i), stripe_row (i + 1)) */
 } Canny;
 
 /* A growable stack of map offsets. */
@@ -76,53 +84,66 @@ stack_push (Stack *s, gsize offset)
   s->data[s->len++] = offset;
 }
 
-/* The luma of OpenCV's RGB2GRAY on u8: BT.601 weights in Q15, rounded. Its
- * integer rounding differs from the float formula on ~0.3% of colours, and
- * an edge map needs it exact. */
+/* The luma of OpenCV's RGB2GRAY on u8: BT.601 weights in Q15, rounded
+ * (checked against cv2.cvtColor on all 2^24 colours). It differs by one
+ * from the rounded float formula on 0.13% of colours, and an edge map
+ * needs it exact. */
 static inline guint8
 luma_u8 (gint r, gint g, gint b)
 {
   return (guint8) ((r * 9798 + g * 19235 + b * 3735 + (1 << 14)) >> 15);
 }
 
-static void
+static inline void
 pre_threshold (guint8 *v, gint w, guint8 t)
 {
   for (gint x = 0; x < w; x++)
     v[x] = v[x] > t ? t : 0;
 }
 
+/* The luma of an interleaved row of cn (a constant in each caller) channels,
+ * after the pre-threshold t if t >= 0, in one pass. */
 static inline void
-luma_row (const guint8 *restrict r, const guint8 *restrict g,
-          const guint8 *restrict b, gint w, guint8 *restrict y)
+luma_row_cn (const guint8 *restrict src, gint w, const gint cn, gint t,
+             guint8 *restrict y)
 {
   for (gint x = 0; x < w; x++)
-    y[x] = luma_u8 (r[x], g[x], b[x]);
+    {
+      gint r = src[x * cn], g = src[x * cn + 1], b = src[x * cn + 2];
+
+      if (t >= 0)
+        {
+          r = r > t ? t : 0;
+          g = g > t ? t : 0;
+          b = b > t ? t : 0;
+        }
+      y[x] = luma_u8 (r, g, b);
+    }
 }
 
-/* Fills rows[m][0 .. width+1] with image row y of map m (through the
- * planes r, g, b of width pixels), with the replicated border of OpenCV's
- * Sobel (BORDER_REPLICATE). */
+/* Fills rows[m][0 .. width+1] with image row y of map m, with the
+ * replicated border of OpenCV's Sobel (BORDER_REPLICATE). */
 static NP_VECTOR_CLONES void
-load_rows (const Canny *c, gint y, guint8 *restrict *rgb, guint8 **rows)
+load_rows (const Canny *c, gint y, guint8 **rows)
 {
   const NpImage *in = c->in;
   const guint8  *src = np_image_row (in, CLAMP (y, 0, in->height - 1));
-  gint           w = in->width;
-  gboolean       gray = c->n_maps == 1;
-  guint8        *r = gray ? rgb[0] : rows[0] + 1;
-  guint8        *g = gray ? rgb[1] : rows[1] + 1;
-  guint8        *b = gray ? rgb[2] : rows[2] + 1;
+  gint           w = in->width, t = c->params->pre_threshold;
 
-  np_planes_from_row (src, w, in->channels, r, g, b);
-  if (c->params->pre_threshold >= 0)
+  if (c->n_maps == 1)
     {
-      pre_threshold (r, w, c->params->pre_threshold);
-      pre_threshold (g, w, c->params->pre_threshold);
-      pre_threshold (b, w, c->params->pre_threshold);
+      if (in->channels == 4)
+        luma_row_cn (src, w, 4, t, rows[0] + 1);
+      else
+        luma_row_cn (src, w, 3, t, rows[0] + 1);
     }
-  if (gray)
-    luma_row (r, g, b, w, rows[0] + 1);
+  else
+    {
+      np_planes_from_row (src, w, in->channels, rows[0] + 1, rows[1] + 1, rows[2] + 1);
+      if (t >= 0)
+        for (gint m = 0; m < 3; m++)
+          pre_threshold (rows[m] + 1, w, t);
+    }
 
   for (gint m = 0; m < c->n_maps; m++)
     {
@@ -131,58 +152,69 @@ load_rows (const Canny *c, gint y, guint8 *restrict *rgb, guint8 **rows)
     }
 }
 
-/* Sobel on the padded rows a, b, c (above, at, below):
+/* The two row kernels, defined once for each magnitude type: gint16 for L1
+ * (|dx| + |dy| < 2^11) and gint32 for L2 (dx² + dy² < 2^22), so the default
+ * L1 path moves half the bytes through twice the vector lanes.
+ *
+ * gradient_row_<norm>: Sobel on the padded rows a, b, c (above, at, below),
  *
  *        -1  0  1            -1 -2 -1
  *   dx = -2  0  2       dy =  0  0  0
  *        -1  0  1             1  2  1
  *
- * and from it the magnitude and the direction class of each pixel. */
-static NP_VECTOR_CLONES void
-gradient_row (const guint8 *restrict a, const guint8 *restrict b,
-              const guint8 *restrict c, gint width, gboolean l2,
-              gint *restrict mag, guint8 *restrict dir)
-{
-  for (gint x = 0; x < width; x++)
-    {
-      gint dx = (a[x + 2] - a[x]) + 2 * (b[x + 2] - b[x]) + (c[x + 2] - c[x]);
-      gint dy = (c[x] + 2 * c[x + 1] + c[x + 2]) - (a[x] + 2 * a[x + 1] + a[x + 2]);
-      gint ax = abs (dx), ay = abs (dy);
-      gint ty = ay << 15, tg22x = ax * TG22, tg67x = tg22x + (ax << 16);
-
-      mag[x] = l2 ? dx * dx + dy * dy : ax + ay;
-      /* Ties (ty == tg22x or tg67x) are diagonal, as in OpenCV. */
-      dir[x] = ty < tg22x ? DIR_H
-             : ty > tg67x ? DIR_V
-             : (dx ^ dy) < 0 ? DIR_D2 : DIR_D1;
-    }
+ * and from it the magnitude and the direction class of each pixel. Ties
+ * (|dy|·2^15 equal to either bound) are diagonal, as in OpenCV.
+ *
+ * nms_row_<norm>: one row of suppression. p, a, n are the magnitudes above,
+ * at and below, each valid from index -1 to width (0 outside the image). A
+ * pixel survives if it exceeds low and its two neighbours across the edge,
+ * except that it only needs to equal the right or lower one on horizontal
+ * and vertical gradients: OpenCV's tie-break, which keeps one pixel of a
+ * flat ridge. Branch-free, so that it vectorises. */
+#define CANNY_ROW_KERNELS(norm, T, MAGNITUDE)                                          \
+static NP_VECTOR_CLONES void                                                           \
+gradient_row_##norm (const guint8 *restrict a, const guint8 *restrict b,               \
+                     const guint8 *restrict c, gint width,                             \
+                     T *restrict mag, guint8 *restrict dir)                            \
+{                                                                                      \
+  for (gint x = 0; x < width; x++)                                                     \
+    {                                                                                  \
+      gint16  dx = (gint16) ((a[x + 2] - a[x]) + 2 * (b[x + 2] - b[x]) + (c[x + 2] - c[x])); \
+      gint16  dy = (gint16) ((c[x] + 2 * c[x + 1] + c[x + 2]) - (a[x] + 2 * a[x + 1] + a[x + 2])); \
+      guint16 ax = (guint16) abs (dx), ay = (guint16) abs (dy);                        \
+      guint16 t = (guint16) (((guint32) ax * TG22_X2) >> 16);                          \
+                                                                                       \
+      mag[x] = (T) (MAGNITUDE);                                                        \
+      dir[x] = ay <= t ? DIR_H                                                         \
+             : ay > 2 * ax + t ? DIR_V                                                 \
+             : (dx ^ dy) < 0 ? DIR_D2 : DIR_D1;                                        \
+    }                                                                                  \
+}                                                                                      \
+                                                                                       \
+static NP_VECTOR_CLONES void                                                           \
+nms_row_##norm (const T *restrict p, const T *restrict a, const T *restrict n,         \
+                const guint8 *restrict dir, gint width, gint low, gint high,           \
+                guint8 *restrict map)                                                  \
+{                                                                                      \
+  for (gint x = 0; x < width; x++)                                                     \
+    {                                                                                  \
+      T    m = a[x];                                                                   \
+      gint d = dir[x];                                                                 \
+      gint h = (m > a[x - 1]) & (m >= a[x + 1]);                                       \
+      gint v = (m > p[x]) & (m >= n[x]);                                               \
+      gint d1 = (m > p[x - 1]) & (m > n[x + 1]);                                       \
+      gint d2 = (m > p[x + 1]) & (m > n[x - 1]);                                       \
+      gint peak = ((d == DIR_H) & h) | ((d == DIR_V) & v)                              \
+                | ((d == DIR_D1) & d1) | ((d == DIR_D2) & d2);                         \
+      gint keep = (m > low) & peak;                                                    \
+                                                                                       \
+      /* keep ? (m > high ? EDGE : WEAK) : NONE */                                     \
+      map[x] = (guint8) (NONE - keep + 2 * (keep & (m > high)));                       \
+    }                                                                                  \
 }
 
-/* One row of suppression: p, a, n are the magnitudes above, at and below,
- * each valid from index -1 to width (0 outside the image). A pixel survives
- * if it exceeds low and its two neighbours across the edge, except that it
- * only needs to equal the right or lower one on horizontal and vertical
- * gradients: OpenCV's tie-break, which keeps one pixel of a flat ridge. */
-static NP_VECTOR_CLONES void
-nms_row (const gint *restrict p, const gint *restrict a, const gint *restrict n,
-         const guint8 *restrict dir, gint width, gint low, gint high,
-         guint8 *restrict map)
-{
-  /* Branch-free, so that it vectorises. */
-  for (gint x = 0; x < width; x++)
-    {
-      gint m = a[x], d = dir[x];
-      gint h = (m > a[x - 1]) & (m >= a[x + 1]);
-      gint v = (m > p[x]) & (m >= n[x]);
-      gint d1 = (m > p[x - 1]) & (m > n[x + 1]);
-      gint d2 = (m > p[x + 1]) & (m > n[x - 1]);
-      gint peak = ((d == DIR_H) & h) | ((d == DIR_V) & v) | ((d == DIR_D1) & d1) | ((d == DIR_D2) & d2);
-      gint keep = (m > low) & peak;
-
-      /* keep ? (m > high ? EDGE : WEAK) : NONE */
-      map[x] = (guint8) (NONE - keep + 2 * (keep & (m > high)));
-    }
-}
+CANNY_ROW_KERNELS (l1, gint16, ax + ay)
+CANNY_ROW_KERNELS (l2, gint32, dx * dx + dy * dy)
 
 /* Pushes the EDGE pixels of a map row (offset base) to grow from them; edges
  * are sparse, so whole words without one are skipped. */
@@ -243,42 +275,66 @@ hysteresis (guint8 *map, gsize stride, gsize lo, gsize hi, Stack *stack)
     }
 }
 
+static gint
+stripe_row (const Canny *c, gint i)
+{
+  return (gint) ((gint64) c->in->height * i / c->n_stripes);
+}
+
+static void
+gradient_row (gboolean l2, const guint8 *a, const guint8 *b, const guint8 *c,
+              gint width, gpointer mag, guint8 *dir)
+{
+  if (l2)
+    gradient_row_l2 (a, b, c, width, mag, dir);
+  else
+    gradient_row_l1 (a, b, c, width, mag, dir);
+}
+
+static void
+nms_row (gboolean l2, gconstpointer p, gconstpointer a, gconstpointer n,
+         const guint8 *dir, gint width, gint low, gint high, guint8 *map)
+{
+  if (l2)
+    nms_row_l2 (p, a, n, dir, width, low, high, map);
+  else
+    nms_row_l1 (p, a, n, dir, width, low, high, map);
+}
+
 /* Each stripe keeps rolling rows per map: image row r's source row, and its
- * magnitudes (valid from [-1] to [width]; 0 outside the image) and directions,
- * all at slot (r + 3) % 3. */
+ * magnitudes (valid from [-1] to [width]; 0 outside the image; gint16 or
+ * gint32) and directions, all at slot (r + 3) % 3. */
 #define SLOT(r) (((r) + 3) % 3)
 
 typedef struct
 {
   guint8 *src[3];
   guint8 *dir[3];
-  gint   *mag[3];
+  guint8 *mag[3];   /* at element 0 */
   Stack   edges;
 } Rows;
 
 static void
-stripe (gsize start, gsize end, guint part, gpointer data)
+stripe (gint i, gpointer data)
 {
   Canny   *c = data;
   gint     w = c->in->width, h = c->in->height;
-  gint     y0 = (gint) start, y1 = (gint) end;
+  gint     y0 = stripe_row (c, i), y1 = stripe_row (c, i + 1);
   gboolean l2 = c->params->gradient == NP_CANNY_GRADIENT_L2;
   gsize    row = (gsize) w + 2;
+  gsize    size = l2 ? sizeof (gint32) : sizeof (gint16);   /* of a magnitude */
   g_autofree guint8 *bytes = g_malloc (6 * row * c->n_maps);
-  g_autofree gint   *ints = g_malloc0 (3 * row * c->n_maps * sizeof (gint));
-  g_autofree guint8 *planes = g_malloc (3 * (gsize) w);
-  guint8  *rgb[3] = { planes, planes + w, planes + 2 * w };
+  g_autofree guint8 *mags = g_malloc0 (3 * row * c->n_maps * size);
   Rows     rows[3];
   guint8  *load[3];
 
-  c->stripe_start[part] = y0;
   for (gint m = 0; m < c->n_maps; m++)
     {
       for (gint k = 0; k < 3; k++)
         {
           rows[m].src[k] = bytes + (6 * m + k) * row;
           rows[m].dir[k] = bytes + (6 * m + 3 + k) * row;
-          rows[m].mag[k] = ints + (3 * m + k) * row + 1;
+          rows[m].mag[k] = mags + ((3 * m + k) * row + 1) * size;
         }
       rows[m].edges = (Stack) { NULL, 0, 0 };
     }
@@ -288,7 +344,7 @@ stripe (gsize start, gsize end, guint part, gpointer data)
     {
       for (gint m = 0; m < c->n_maps; m++)
         load[m] = rows[m].src[SLOT (r)];
-      load_rows (c, r, rgb, load);
+      load_rows (c, r, load);
     }
 
   /* Row y's suppression needs the gradients of y-1, y and y+1, so the
@@ -297,7 +353,7 @@ stripe (gsize start, gsize end, guint part, gpointer data)
     {
       for (gint m = 0; m < c->n_maps; m++)
         load[m] = rows[m].src[SLOT (r + 1)];
-      load_rows (c, r + 1, rgb, load);
+      load_rows (c, r + 1, load);
 
       for (gint m = 0; m < c->n_maps; m++)
         {
@@ -306,15 +362,15 @@ stripe (gsize start, gsize end, guint part, gpointer data)
           gsize   base = (gsize) r * c->stride;   /* row r-1 of the image */
 
           if (r >= 0 && r < h)
-            gradient_row (mr->src[SLOT (r - 1)], mr->src[SLOT (r)], mr->src[SLOT (r + 1)],
-                          w, l2, mr->mag[SLOT (r)], mr->dir[SLOT (r)]);
+            gradient_row (l2, mr->src[SLOT (r - 1)], mr->src[SLOT (r)], mr->src[SLOT (r + 1)],
+                          w, mr->mag[SLOT (r)], mr->dir[SLOT (r)]);
           else
-            memset (mr->mag[SLOT (r)] - 1, 0, row * sizeof (gint));
+            memset (mr->mag[SLOT (r)] - size, 0, row * size);
 
           if (r > y0)
             {
               map[base] = map[base + w + 1] = NONE;
-              nms_row (mr->mag[SLOT (r - 2)], mr->mag[SLOT (r - 1)], mr->mag[SLOT (r)],
+              nms_row (l2, mr->mag[SLOT (r - 2)], mr->mag[SLOT (r - 1)], mr->mag[SLOT (r)],
                        mr->dir[SLOT (r - 1)], w, c->low, c->high, map + base + 1);
               push_edges (map + base + 1, w, base + 1, &mr->edges);
             }
@@ -332,7 +388,7 @@ stripe (gsize start, gsize end, guint part, gpointer data)
 
 /* After the stripes: grow across each seam from the edges on either side. */
 static void
-join_stripes (Canny *c, guint n_parts)
+join_stripes (Canny *c)
 {
   gint  w = c->in->width;
   Stack stack = { NULL, 0, 0 };
@@ -341,8 +397,8 @@ join_stripes (Canny *c, guint n_parts)
     {
       guint8 *map = c->maps + m * c->plane;
 
-      for (guint p = 1; p < n_parts; p++)
-        for (gint y = c->stripe_start[p] - 1; y <= c->stripe_start[p]; y++)
+      for (gint i = 1; i < c->n_stripes; i++)
+        for (gint y = stripe_row (c, i) - 1; y <= stripe_row (c, i); y++)
           {
             gsize base = (gsize) (y + 1) * c->stride + 1;
             push_edges (map + base, w, base, &stack);
@@ -365,23 +421,25 @@ edges_to_plane (const guint8 *restrict map, gint w, guint8 *restrict plane)
     plane[x] = map[x] == EDGE ? 255 : 0;
 }
 
+/* The output rows of stripe i. */
 static NP_VECTOR_CLONES void
-write_rows (gsize start, gsize end, guint part, gpointer data)
+write_rows (gint i, gpointer data)
 {
   const Output *o = data;
   const Canny  *c = o->c;
   gint          w = c->in->width;
+  gsize         start = stripe_row (c, i), end = stripe_row (c, i + 1);
   g_autofree guint8 *planes = g_malloc (3 * (gsize) w);
   guint8       *plane[3] = { planes, planes + w, planes + 2 * w };
 
+  if (c->n_maps == 1)   /* gray: the same edges in R, G and B */
+    plane[1] = plane[2] = plane[0];
   for (gsize y = start; y < end; y++)
     {
       gsize offset = (y + 1) * c->stride + 1;
 
       for (gint m = 0; m < c->n_maps; m++)
         edges_to_plane (c->maps + m * c->plane + offset, w, plane[m]);
-      if (c->n_maps == 1)
-        plane[1] = plane[2] = plane[0];
       np_planes_to_row (plane[0], plane[1], plane[2], np_image_row (c->in, (gint) y),
                         w, c->in->channels, np_image_row (o->out, (gint) y));
     }
@@ -403,6 +461,9 @@ magnitude_threshold (gdouble t, gboolean l2)
 /* Rows per stripe at least: below that the two rows each stripe recomputes
  * and the thread start-up outweigh the work. */
 #define STRIPE_MIN_ROWS 32
+/* Stripes per thread: enough to even out, few enough to keep the
+ * recomputed rows and the seams (under 3% at 1080 rows) cheap. */
+#define STRIPES_PER_THREAD 4
 
 gboolean
 np_canny (const NpImage       *in,
@@ -414,14 +475,13 @@ np_canny (const NpImage       *in,
   Canny    c = { in, params };
   gdouble  low, high;
   gboolean l2;
-  guint    n_parts;
+  guint    threads;
   Output   o;
 
   g_return_val_if_fail (in != NULL && out != NULL && params != NULL, FALSE);
   g_return_val_if_fail (in->type == NP_SAMPLE_U8 && out->type == NP_SAMPLE_U8, FALSE);
   g_return_val_if_fail (in->channels >= 3 && in->channels == out->channels, FALSE);
   g_return_val_if_fail (in->width == out->width && in->height == out->height, FALSE);
-  g_return_val_if_fail (in->data != out->data, FALSE);
 
   low = params->low;
   high = params->high;
@@ -460,15 +520,15 @@ np_canny (const NpImage       *in,
       memset (c.maps + (m + 1) * c.plane - c.stride, NONE, c.stride);
     }
 
-  n_parts = np_parallel_parts (in->height, STRIPE_MIN_ROWS, n_threads);
-  c.stripe_start = g_new (gint, n_parts);
-  np_parallel_for (in->height, STRIPE_MIN_ROWS, n_threads, stripe, &c);
-  join_stripes (&c, n_parts);
+  threads = np_parallel_parts (in->height, STRIPE_MIN_ROWS, n_threads);
+  c.n_stripes = threads == 1 ? 1 : MIN (threads * STRIPES_PER_THREAD,
+                                        (guint) in->height / STRIPE_MIN_ROWS);
+  np_parallel_claim (c.n_stripes, threads, stripe, &c);
+  join_stripes (&c);
 
   o = (Output) { &c, out };
-  np_parallel_for (in->height, STRIPE_MIN_ROWS, n_threads, write_rows, &o);
+  np_parallel_claim (c.n_stripes, threads, write_rows, &o);
 
-  g_free (c.stripe_start);
   g_free (c.maps);
   return TRUE;
 }

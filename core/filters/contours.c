@@ -35,7 +35,6 @@
 #include "util/np-simd.h"
 #include "np-planes.h"
 
-#include <stdlib.h>
 #include <string.h>
 
 typedef struct
@@ -44,6 +43,7 @@ typedef struct
   NpImage       *out;
   const guint8  *thresholds;
   gsize          n_thresholds;
+  gint           band;   /* rows per work item */
 } Contours;
 
 /* low[x]: the smallest 4-neighbour of v[x]. v, up and down are channel rows
@@ -86,13 +86,14 @@ load_planes (const NpImage *in, gint y, guint8 **planes)
                         planes[0], planes[1], planes[2]);
 }
 
-/* Rows [start, end): channel planes of rows y-1, y, y+1 roll through slot
- * (y + 3) % 3, so each input row is split into planes once per stripe. */
+/* The rows of band b: channel planes of rows y-1, y, y+1 roll through slot
+ * (y + 3) % 3, so each input row is split into planes once per band. */
 static NP_VECTOR_CLONES void
-contour_rows (gsize start, gsize end, guint part, gpointer data)
+contour_rows (gint b, gpointer data)
 {
   const Contours *c = data;
   gint            w = c->in->width;
+  gint            start = b * c->band, end = MIN (start + c->band, c->in->height);
   gsize           padded = (gsize) w + 2;
   g_autofree guint8 *scratch = g_malloc0 (9 * padded + 6 * (gsize) w);
   guint8         *planes[3][3], *low, *owner, *value, *out[3];
@@ -107,9 +108,9 @@ contour_rows (gsize start, gsize end, guint part, gpointer data)
   out[1] = out[0] + w;
   out[2] = out[1] + w;
 
-  load_planes (c->in, (gint) start - 1, planes[((gint) start + 2) % 3]);
-  load_planes (c->in, (gint) start, planes[start % 3]);
-  for (gint y = (gint) start; y < (gint) end; y++)
+  load_planes (c->in, start - 1, planes[(start + 2) % 3]);
+  load_planes (c->in, start, planes[start % 3]);
+  for (gint y = start; y < end; y++)
     {
       guint8 **up = planes[(y + 2) % 3], **at = planes[y % 3], **down = planes[(y + 1) % 3];
 
@@ -145,9 +146,11 @@ np_contours (const NpImage *in,
   g_return_if_fail (in->width == out->width && in->height == out->height);
   g_return_if_fail (thresholds != NULL || n_thresholds == 0);
 
-  /* A row costs well under a microsecond: give each thread enough rows to
-   * outweigh starting it (~20 µs); a 256×320 crop runs on one. */
-  np_parallel_for (in->height, MAX (64, (1 << 19) / in->width), n_threads, contour_rows, &c);
+  /* A row costs well under a microsecond: bands of at least 2^19 pixels
+   * outweigh starting a thread (~20 µs, far more on a busy machine); a
+   * 256×320 crop is one band, run by the caller alone. */
+  c.band = MAX (64, (1 << 19) / in->width);
+  np_parallel_claim ((in->height + c.band - 1) / c.band, n_threads, contour_rows, &c);
 }
 
 gsize

@@ -42,7 +42,7 @@ typedef enum
                                * Canny (cvtColor (RGB2GRAY)) */
 } NpCannyMode;
 
-/* Far above the largest 3×3 Sobel magnitude of 8-bit samples (under 2040). */
+/* Far above the largest 3×3 Sobel magnitude of 8-bit samples (2040 in L1). */
 #define NP_CANNY_THRESHOLD_MAX 10000.0
 
 typedef struct
@@ -54,8 +54,8 @@ typedef struct
                                    * (c > t) ? t : 0 first (the seed's variant) */
 } NpCannyParams;
 
-/* in and out: u8, 3 or 4 channels, same size and channel count, distinct
- * memory; edges are 255, the rest 0; alpha is copied. The result is the same for
+/* in and out: u8, 3 or 4 channels, same size and channel count; out may be
+ * in (the edge maps are complete before any output row is written); edges are 255, the rest 0; alpha is copied. The result is the same for
  * any n_threads (<= 0: one per processor). Fails only on bad parameters or
  * when the edge maps cannot be allocated. */
 gboolean np_canny                   (const NpImage       *in,

@@ -33,7 +33,7 @@ np_planes_from_row (const guint8 *restrict src, gint w, gint cn,
 
 static inline void
 np_planes_to_row_cn (const guint8 *restrict r, const guint8 *restrict g,
-                     const guint8 *restrict b, const guint8 *restrict alpha_row,
+                     const guint8 *restrict b, const guint8 *restrict alpha_src,
                      gint w, const gint cn, guint8 *restrict dst)
 {
   for (gint x = 0; x < w; x++)
@@ -42,19 +42,45 @@ np_planes_to_row_cn (const guint8 *restrict r, const guint8 *restrict g,
       dst[x * cn + 1] = g[x];
       dst[x * cn + 2] = b[x];
       if (cn == 4)
-        dst[x * cn + 3] = alpha_row[x * cn + 3];
+        dst[x * cn + 3] = alpha_src[x * cn + 3];
     }
 }
 
-/* An interleaved row of cn (3 or 4) channels from planes r, g, b, with the
- * alpha (if cn is 4) of alpha_row, an interleaved row of the same layout. */
+/* The same with alpha_src == dst, the alpha staying: rewriting it as read
+ * lets whole pixels be stored. */
 static inline void
-np_planes_to_row (const guint8 *restrict r, const guint8 *restrict g,
-                  const guint8 *restrict b, const guint8 *restrict alpha_row,
-                  gint w, gint cn, guint8 *restrict dst)
+np_planes_to_row_in_place_cn (const guint8 *restrict r, const guint8 *restrict g,
+                              const guint8 *restrict b, gint w, const gint cn,
+                              guint8 *restrict dst)
 {
-  if (cn == 4)
-    np_planes_to_row_cn (r, g, b, alpha_row, w, 4, dst);
+  for (gint x = 0; x < w; x++)
+    {
+      guint8 alpha = cn == 4 ? dst[x * cn + 3] : 0;
+
+      dst[x * cn] = r[x];
+      dst[x * cn + 1] = g[x];
+      dst[x * cn + 2] = b[x];
+      if (cn == 4)
+        dst[x * cn + 3] = alpha;
+    }
+}
+
+/* Stores planes r, g, b into an interleaved row of cn (3 or 4) channels
+ * with the alpha (if cn is 4) of alpha_src, a row of the same layout that
+ * may be dst itself. */
+static inline void
+np_planes_to_row (const guint8 *r, const guint8 *g, const guint8 *b,
+                  const guint8 *alpha_src, gint w, gint cn, guint8 *dst)
+{
+  if (alpha_src == dst)
+    {
+      if (cn == 4)
+        np_planes_to_row_in_place_cn (r, g, b, w, 4, dst);
+      else
+        np_planes_to_row_in_place_cn (r, g, b, w, 3, dst);
+    }
+  else if (cn == 4)
+    np_planes_to_row_cn (r, g, b, alpha_src, w, 4, dst);
   else
-    np_planes_to_row_cn (r, g, b, alpha_row, w, 3, dst);
+    np_planes_to_row_cn (r, g, b, alpha_src, w, 3, dst);
 }

@@ -24,4 +24,16 @@ void np_parallel_for (gsize n, gsize grain, gint n_threads,
  * size per-part scratch memory before the call. */
 guint np_parallel_parts (gsize n, gsize grain, gint n_threads);
 
+/* Called once for each item i of np_parallel_claim. */
+typedef void (*NpItemFunc) (gint i, gpointer user_data);
+
+/* Runs func on every item of [0, n_items) on up to n_threads threads
+ * (<= 0: one per processor), the calling thread included, each claiming the
+ * next item when done with the last. Returns when every item is done, even
+ * if a helper thread has not started yet (it then finds nothing to claim and
+ * exits alone): on a busy machine a late thread costs nothing, and uneven
+ * items even out. Which thread runs which item varies from call to call. */
+void np_parallel_claim (gint n_items, gint n_threads,
+                        NpItemFunc func, gpointer user_data);
+
 G_END_DECLS

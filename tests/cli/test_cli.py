@@ -79,7 +79,8 @@ class Cli(unittest.TestCase):
     def test_one_pixel_image(self):
         one = os.path.join(self.dir, "one.png")
         write_png(one, np.array([[[10, 220, 30]]], np.uint8))
-        for chain in ("neuropaint:gray", "neuropaint:rgb-threshold threshold=200"):
+        for chain in ("neuropaint:gray", "neuropaint:rgb-threshold threshold=200", "neuropaint:canny",
+                      "neuropaint:canny mode=gray", "neuropaint:contours"):
             outs = nptest.apply_chain([one], chain)
             img = nptest.read_rgb(outs[one])
             self.assertEqual(img.shape[:2], (1, 1))
@@ -92,6 +93,32 @@ class Cli(unittest.TestCase):
         self.assertFails(["run", "-o", self.out, img, "--", "neuropaint:rgb-threshold", "level=3"],
                          2, "no level property")
         self.assertFails(["run", "-o", self.out, img, "--", "neuropaint:no-such-op"], 2, "no-such-op")
+        self.assertNoOutputs()
+
+    def test_bad_canny_properties(self):
+        img = os.path.join(self.dir, "img.png")
+        write_png(img, np.zeros((8, 8, 3), np.uint8))
+        for args, message in ((["low=-5"], "'low'"), (["high=20000"], "'high'"),
+                              (["pre-threshold=256"], "'pre-threshold'"),
+                              (["gradient=l3"], "accepted values: l1 l2"),
+                              (["mode=hsv"], "accepted values: per-channel gray")):
+            with self.subTest(args=args):
+                self.assertFails(["run", "-o", self.out, img, "--", "neuropaint:canny"] + args, 2, message)
+        self.assertNoOutputs()
+
+    def test_bad_threshold_list(self):
+        """A malformed list fails the op with a warning naming the entry, which
+        the command turns into one error."""
+        img = os.path.join(self.dir, "img.png")
+        write_png(img, np.zeros((8, 8, 3), np.uint8))
+        for value, message in (("50,abc", "“abc” is not an integer from 0 to 255"),
+                               ("", "is empty"), (",,", "is empty"),
+                               ("50,256", "“256” is not an integer from 0 to 255"),
+                               ("-1", "“-1” is not an integer")):
+            with self.subTest(value=value):
+                proc = self.assertFails(["run", "-o", self.out, img, "--", "neuropaint:contours",
+                                         "thresholds=" + value], 2, message)
+                self.assertIn("neuropaint:contours", proc.stderr)
         self.assertNoOutputs()
 
     def test_unknown_graph(self):
@@ -111,6 +138,13 @@ class Cli(unittest.TestCase):
             self.assertEqual(rec["bench"], name)
             self.assertEqual((rec["width"], rec["height"], rec["threads"], rec["repeat"]), (48, 64, 1, 3))
             self.assertLessEqual(rec["min_ms"], rec["median_ms"])
+        proc = nptest.run(["bench", "canny", "canny-gray", "contours", "canny-op", "--image", img,
+                           "--repeat", "2", "--threads", "2"])
+        recs = [json.loads(line) for line in proc.stdout.strip().splitlines()]
+        self.assertEqual([r["bench"] for r in recs], ["canny", "canny-gray", "contours", "canny-op"])
+        for rec in recs:
+            self.assertEqual((rec["width"], rec["height"], rec["threads"], rec["repeat"]), (48, 64, 2, 2))
+        self.assertFails(["bench", "canny"], 2, "needs --image")
         self.assertFails(["bench", "nope"], 1, "unknown benchmark")
         self.assertFails(["bench", "gray", "--image", img, "--threads", "0"], 1, "--threads")
 

@@ -119,13 +119,23 @@ test_image_sizes (void)
 
 /* ---- Canny and contours: small RGBA pictures built pixel by pixel ---- */
 
+/* All zero: outputs start so, and an alpha left uncopied shows. */
 static NpImage *
-new_rgba (gint w, gint h)
+new_blank (gint w, gint h)
 {
   GError  *error = NULL;
   NpImage *image = np_image_new (NP_SAMPLE_U8, w, h, 4, &error);
 
   g_assert_no_error (error);
+  return image;
+}
+
+/* Black, with an alpha varying over the picture. */
+static NpImage *
+new_rgba (gint w, gint h)
+{
+  NpImage *image = new_blank (w, h);
+
   for (gint y = 0; y < h; y++)
     for (gint x = 0; x < w; x++)
       ((guint8 *) np_image_row (image, y))[4 * x + 3] = (guint8) (100 + x + y);
@@ -152,7 +162,7 @@ canny (NpImage *in, gdouble low, gdouble high, NpCannyGradient gradient,
        NpCannyMode mode, gint pre_threshold, gint threads)
 {
   NpCannyParams params = { low, high, gradient, mode, pre_threshold };
-  NpImage *out = new_rgba (in->width, in->height);
+  NpImage *out = new_blank (in->width, in->height);
   GError  *error = NULL;
 
   g_assert_true (np_canny (in, out, &params, threads, &error));
@@ -329,6 +339,13 @@ test_canny_threads (void)
             }
         }
       assert_alpha_kept (in, one);
+
+      /* In place, the same bytes. */
+      {
+        NpCannyParams params = { 40, 120, NP_CANNY_GRADIENT_L1, NP_CANNY_GRAY, -1 };
+        g_assert_true (np_canny (in, in, &params, 3, NULL));
+        g_assert_cmpmem (one->data, one->stride * one->height, in->data, in->stride * in->height);
+      }
     }
 }
 
@@ -360,7 +377,7 @@ contours (NpImage *in, const char *list, gint threads)
   guint8   thresholds[NP_CONTOURS_MAX_THRESHOLDS];
   GError  *error = NULL;
   gsize    n = np_contours_parse_thresholds (list, thresholds, &error);
-  NpImage *out = new_rgba (in->width, in->height);
+  NpImage *out = new_blank (in->width, in->height);
 
   g_assert_no_error (error);
   np_contours (in, out, thresholds, n, threads);
@@ -521,6 +538,26 @@ test_parallel_covers_once (void)
       }
 }
 
+static void
+count_item (gint i, gpointer data)
+{
+  g_atomic_int_inc (&((gint *) data)[i]);
+}
+
+static void
+test_parallel_claim_once (void)
+{
+  for (gint threads = 0; threads <= 5; threads++)
+    for (gint n = 0; n < 40; n += 7)
+      {
+        g_autofree gint *marks = g_new0 (gint, n + 1);
+        np_parallel_claim (n, threads, count_item, marks);
+        for (gint i = 0; i < n; i++)
+          g_assert_cmpint (marks[i], ==, 1);
+        g_assert_cmpint (marks[n], ==, 0);
+      }
+}
+
 int
 main (int argc, char **argv)
 {
@@ -543,5 +580,6 @@ main (int argc, char **argv)
   g_test_add_func ("/filters/contours/parse", test_contours_parse);
   g_test_add_func ("/image/sizes", test_image_sizes);
   g_test_add_func ("/parallel/covers-once", test_parallel_covers_once);
+  g_test_add_func ("/parallel/claim-once", test_parallel_claim_once);
   return g_test_run ();
 }
