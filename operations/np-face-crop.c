@@ -46,11 +46,7 @@ property_int (height, _("Height"), 320)
 static void
 prepare (GeglOperation *operation)
 {
-  const Babl *space = gegl_operation_get_source_space (operation, "input");
-  const Babl *format = babl_format_with_space ("R'G'B'A float", space);
-
-  gegl_operation_set_format (operation, "input", format);
-  gegl_operation_set_format (operation, "output", format);
+  np_op_set_formats (operation, "R'G'B'A float");
 }
 
 static GeglRectangle

@@ -44,60 +44,23 @@ property_int (overlap, _("Tile overlap"), 64)
 #include "gegl-op.h"
 #include "np-op-util.h"
 
-/* The loaded model, kept across process() calls of this op instance and
- * reloaded when the path changes; the lock also serialises forwards, since a
- * network is not reentrant. */
-typedef struct
-{
-  GMutex  lock;
-  gchar  *path;
-  NpNet  *net;
-} NpGeneratorCache;
-
-static NpGeneratorCache *
-cache_of (GeglProperties *o)
-{
-  static GMutex create;
-  NpGeneratorCache *cache;
-
-  g_mutex_lock (&create);
-  if (o->user_data == NULL)
-    {
-      cache = g_new0 (NpGeneratorCache, 1);
-      g_mutex_init (&cache->lock);
-      o->user_data = cache;
-    }
-  g_mutex_unlock (&create);
-  return o->user_data;
-}
-
-/* Called with the cache locked. */
+/* The model file, parsed; the op keeps it in its cache (np_op_cache_*) and
+ * loads it again only when the path changes. */
 static NpNet *
-cache_load (NpGeneratorCache *cache, const gchar *path, GError **error)
+load_model (const gchar *path, GError **error)
 {
-  if (cache->net && g_strcmp0 (cache->path, path) == 0)
-    return cache->net;
-  g_clear_pointer (&cache->net, np_net_free);
-  g_clear_pointer (&cache->path, g_free);
   if (path == NULL || *path == '\0')
     {
       g_set_error (error, NP_ERROR, NP_ERROR_INVALID_ARGUMENT, "no model file given (property “model”)");
       return NULL;
     }
-  cache->net = np_net_load (path, error);
-  if (cache->net)
-    cache->path = g_strdup (path);
-  return cache->net;
+  return np_net_load (path, error);
 }
 
 static void
 prepare (GeglOperation *operation)
 {
-  const Babl *space = gegl_operation_get_source_space (operation, "input");
-  const Babl *format = babl_format_with_space ("R'G'B'A float", space);
-
-  gegl_operation_set_format (operation, "input", format);
-  gegl_operation_set_format (operation, "output", format);
+  np_op_set_formats (operation, "R'G'B'A float");
 }
 
 static GeglRectangle
@@ -115,7 +78,6 @@ process (GeglOperation       *operation,
          gint                 level)
 {
   GeglProperties    *o = GEGL_PROPERTIES (operation);
-  NpGeneratorCache  *cache = cache_of (o);
   const Babl        *format = gegl_operation_get_format (operation, "output");
   GeglRectangle      whole = get_bounding_box (operation);
   NpGenerateOptions  options = { o->tile_size, o->overlap, np_op_threads (), o->apply_filter };
@@ -128,10 +90,12 @@ process (GeglOperation       *operation,
       || (out = np_image_new (NP_SAMPLE_F32, whole.width, whole.height, 4, &error)) == NULL)
     return np_op_fail (operation, error);
 
-  g_mutex_lock (&cache->lock);
-  ok = (net = cache_load (cache, o->model, &error)) != NULL
-       && np_net_generate (net, in, out, &options, &error);
-  g_mutex_unlock (&cache->lock);
+  /* The cache lock also serialises forwards: a network is not reentrant. */
+  net = np_op_cache_lock (operation, o->model);
+  if (net == NULL && (net = load_model (o->model, &error)))
+    np_op_cache_set (operation, o->model, net, (GDestroyNotify) np_net_free);
+  ok = net && np_net_generate (net, in, out, &options, &error);
+  np_op_cache_unlock (operation);
   if (!ok)
     return np_op_fail (operation, error);
   np_op_write (output, &whole, format, out);
@@ -139,30 +103,11 @@ process (GeglOperation       *operation,
 }
 
 static void
-finalize (GObject *object)
-{
-  GeglProperties   *o = GEGL_PROPERTIES (object);
-  NpGeneratorCache *cache = o->user_data;
-
-  if (cache)
-    {
-      np_net_free (cache->net);
-      g_free (cache->path);
-      g_mutex_clear (&cache->lock);
-      g_free (cache);
-      o->user_data = NULL;
-    }
-  G_OBJECT_CLASS (gegl_op_parent_class)->finalize (object);
-}
-
-static void
 gegl_op_class_init (GeglOpClass *klass)
 {
-  GObjectClass             *object_class = G_OBJECT_CLASS (klass);
   GeglOperationClass       *operation_class = GEGL_OPERATION_CLASS (klass);
   GeglOperationFilterClass *filter_class = GEGL_OPERATION_FILTER_CLASS (klass);
 
-  object_class->finalize = finalize;
   operation_class->prepare = prepare;
   operation_class->get_bounding_box = get_bounding_box;
   np_op_class_whole_image (operation_class);

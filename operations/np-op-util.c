@@ -10,6 +10,17 @@ np_op_threads (void)
   return MAX (threads, 1);
 }
 
+void
+np_op_set_formats (GeglOperation *operation,
+                   const char    *format_name)
+{
+  const Babl *space = gegl_operation_get_source_space (operation, "input");
+  const Babl *format = babl_format_with_space (format_name, space);
+
+  gegl_operation_set_format (operation, "input", format);
+  gegl_operation_set_format (operation, "output", format);
+}
+
 GeglRectangle
 np_op_whole_input (GeglOperation       *operation,
                    const gchar         *input_pad,

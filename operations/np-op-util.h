@@ -35,6 +35,11 @@ G_BEGIN_DECLS
  * handed to the core's whole-image stages so both agree. */
 gint          np_op_threads            (void);
 
+/* What every filter's prepare does: input and output in format_name (e.g.
+ * "R'G'B'A u8"), in the colour space of the input, so process never converts. */
+void          np_op_set_formats        (GeglOperation       *operation,
+                                        const char          *format_name);
+
 /* For filters whose every output pixel may depend on the whole input
  * (hysteresis, contour tracing, detection): ask for and cache everything. */
 GeglRectangle np_op_whole_input        (GeglOperation       *operation,
