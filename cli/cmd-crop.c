@@ -39,21 +39,6 @@ save_crop (const NpImage *crop, const char *path, GError **error)
   return np_cli_save (source, path, error);
 }
 
-static void
-add_box (JsonBuilder *b, const NpHaarBox *f)
-{
-  json_builder_begin_object (b);
-  json_builder_set_member_name (b, "x");
-  json_builder_add_int_value (b, f->x);
-  json_builder_set_member_name (b, "y");
-  json_builder_add_int_value (b, f->y);
-  json_builder_set_member_name (b, "w");
-  json_builder_add_int_value (b, f->width);
-  json_builder_set_member_name (b, "h");
-  json_builder_add_int_value (b, f->height);
-  json_builder_end_object (b);
-}
-
 /* Crops one image; adds its manifest entry. */
 static gboolean
 crop_one (const char *file, const NpFaceFinder *finder, gint width, gint height,
@@ -90,7 +75,7 @@ crop_one (const char *file, const NpFaceFinder *finder, gint width, gint height,
   json_builder_set_member_name (manifest, "faces");
   json_builder_begin_array (manifest);
   for (guint k = 0; k < faces->len; k++)
-    add_box (manifest, &g_array_index (faces, NpHaarBox, k));
+    np_cli_json_add_box (manifest, &g_array_index (faces, NpHaarBox, k));
   json_builder_end_array (manifest);
   json_builder_set_member_name (manifest, "crops");
   json_builder_begin_array (manifest);

@@ -36,19 +36,7 @@ print_json (const char *file, gint width, gint height, const GArray *faces)
   json_builder_set_member_name (b, "faces");
   json_builder_begin_array (b);
   for (guint i = 0; i < faces->len; i++)
-    {
-      const NpHaarBox *f = &g_array_index (faces, NpHaarBox, i);
-      json_builder_begin_object (b);
-      json_builder_set_member_name (b, "x");
-      json_builder_add_int_value (b, f->x);
-      json_builder_set_member_name (b, "y");
-      json_builder_add_int_value (b, f->y);
-      json_builder_set_member_name (b, "w");
-      json_builder_add_int_value (b, f->width);
-      json_builder_set_member_name (b, "h");
-      json_builder_add_int_value (b, f->height);
-      json_builder_end_object (b);
-    }
+    np_cli_json_add_box (b, &g_array_index (faces, NpHaarBox, i));
   json_builder_end_array (b);
   json_builder_end_object (b);
 

@@ -51,3 +51,18 @@ np_cli_detect_faces (const NpCliDetect *opts, const NpFaceFinder *finder,
 
   return gray ? np_face_finder_find (finder, gray, &params, threads, error) : NULL;
 }
+
+void
+np_cli_json_add_box (JsonBuilder *b, const NpHaarBox *box)
+{
+  json_builder_begin_object (b);
+  json_builder_set_member_name (b, "x");
+  json_builder_add_int_value (b, box->x);
+  json_builder_set_member_name (b, "y");
+  json_builder_add_int_value (b, box->y);
+  json_builder_set_member_name (b, "w");
+  json_builder_add_int_value (b, box->width);
+  json_builder_set_member_name (b, "h");
+  json_builder_add_int_value (b, box->height);
+  json_builder_end_object (b);
+}

@@ -8,6 +8,7 @@
 #pragma once
 
 #include <gegl.h>
+#include <json-glib/json-glib.h>
 #include "neuropaint.h"
 
 G_BEGIN_DECLS
@@ -147,5 +148,8 @@ NpImage  *np_cli_read_gray    (GeglBuffer *buffer, GError **error);
 /* Faces (NpHaarBox, largest first) in a decoded image. */
 GArray   *np_cli_detect_faces (const NpCliDetect *opts, const NpFaceFinder *finder,
                                GeglBuffer *buffer, GError **error);
+/* Adds a box as the JSON object {"x", "y", "w", "h"} (detect --json, crop's
+ * manifest). */
+void      np_cli_json_add_box (JsonBuilder *builder, const NpHaarBox *box);
 
 G_END_DECLS

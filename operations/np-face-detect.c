@@ -42,13 +42,6 @@ prepare (GeglOperation *operation)
   np_op_set_formats (operation, "R'G'B'A u8");
 }
 
-static GeglRectangle
-get_bounding_box (GeglOperation *operation)
-{
-  const GeglRectangle *in = gegl_operation_source_get_bounding_box (operation, "input");
-  return in ? *in : (GeglRectangle) { 0 };
-}
-
 static gboolean
 process (GeglOperation       *operation,
          GeglBuffer          *input,
@@ -89,7 +82,6 @@ gegl_op_class_init (GeglOpClass *klass)
   GeglOperationFilterClass *filter_class = GEGL_OPERATION_FILTER_CLASS (klass);
 
   operation_class->prepare = prepare;
-  operation_class->get_bounding_box = get_bounding_box;
   np_op_class_whole_image (operation_class);
   filter_class->process = process;
 

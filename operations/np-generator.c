@@ -63,13 +63,6 @@ prepare (GeglOperation *operation)
   np_op_set_formats (operation, "R'G'B'A float");
 }
 
-static GeglRectangle
-get_bounding_box (GeglOperation *operation)
-{
-  const GeglRectangle *in = gegl_operation_source_get_bounding_box (operation, "input");
-  return in ? *in : (GeglRectangle) { 0 };
-}
-
 static gboolean
 process (GeglOperation       *operation,
          GeglBuffer          *input,
@@ -79,7 +72,7 @@ process (GeglOperation       *operation,
 {
   GeglProperties    *o = GEGL_PROPERTIES (operation);
   const Babl        *format = gegl_operation_get_format (operation, "output");
-  GeglRectangle      whole = get_bounding_box (operation);
+  GeglRectangle      whole = np_op_whole_input (operation, "input", result);
   NpGenerateOptions  options = { o->tile_size, o->overlap, np_op_threads (), o->apply_filter };
   g_autoptr(NpImage) in = NULL, out = NULL;
   GError            *error = NULL;
@@ -109,7 +102,6 @@ gegl_op_class_init (GeglOpClass *klass)
   GeglOperationFilterClass *filter_class = GEGL_OPERATION_FILTER_CLASS (klass);
 
   operation_class->prepare = prepare;
-  operation_class->get_bounding_box = get_bounding_box;
   np_op_class_whole_image (operation_class);
   filter_class->process = process;
 
