@@ -23,7 +23,7 @@ property_string (thresholds, _("Thresholds"), "50,100,150,200")
 
 #else
 
-#define GEGL_OP_FILTER
+#define GEGL_OP_AREA_FILTER
 #define GEGL_OP_NAME     np_contours
 #define GEGL_OP_C_SOURCE np-contours.c
 
@@ -33,7 +33,21 @@ property_string (thresholds, _("Thresholds"), "50,100,150,200")
 static void
 prepare (GeglOperation *operation)
 {
+  GeglOperationAreaFilter *area = GEGL_OPERATION_AREA_FILTER (operation);
+
+  /* A pixel's contour test reads its 4 neighbours and nothing else
+   * (core/filters/contours.c says why), so a 1-pixel halo lets the op stream
+   * tile by tile in bounded memory. */
+  area->left = area->right = area->top = area->bottom = 1;
   np_op_set_formats (operation, "R'G'B'A u8");
+}
+
+/* The input's box: an area filter would otherwise grow it by the halo. */
+static GeglRectangle
+get_bounding_box (GeglOperation *operation)
+{
+  const GeglRectangle *in = gegl_operation_source_get_bounding_box (operation, "input");
+  return in ? *in : (GeglRectangle) { 0 };
 }
 
 static gboolean
@@ -45,20 +59,26 @@ process (GeglOperation       *operation,
 {
   GeglProperties      *o = GEGL_PROPERTIES (operation);
   const Babl          *format = gegl_operation_get_format (operation, "output");
-  const GeglRectangle *box = gegl_operation_source_get_bounding_box (operation, "input");
+  const GeglRectangle  halo = { result->x - 1, result->y - 1, result->width + 2, result->height + 2 };
   guint8               thresholds[NP_CONTOURS_MAX_THRESHOLDS];
   gsize                n_thresholds;
   g_autoptr(NpImage)   in = NULL;
   g_autoptr(NpImage)   out = NULL;
+  NpImage              inner;
   GError              *error = NULL;
 
+  /* Beyond the image np_op_read gives 0: the background findContours pads
+   * with. The core's own edge rule only touches the halo ring, not written. */
   n_thresholds = np_contours_parse_thresholds (o->thresholds, thresholds, &error);
   if (n_thresholds == 0
-      || !(in = np_op_read (input, box, format, &error))
-      || !(out = np_image_new (NP_SAMPLE_U8, box->width, box->height, 4, &error)))
+      || !(in = np_op_read (input, &halo, format, &error))
+      || !(out = np_image_new (NP_SAMPLE_U8, halo.width, halo.height, 4, &error)))
     return np_op_fail (operation, error);
-  np_contours (in, out, thresholds, n_thresholds, np_op_threads ());
-  np_op_write (output, box, format, out);
+  /* GEGL already runs the tiles on its threads. */
+  np_contours (in, out, thresholds, n_thresholds, 1);
+  inner = np_image_view (NP_SAMPLE_U8, result->width, result->height, 4,
+                         (guint8 *) np_image_row (out, 1) + 4, out->stride);
+  np_op_write (output, result, format, &inner);
   return TRUE;
 }
 
@@ -69,7 +89,7 @@ gegl_op_class_init (GeglOpClass *klass)
   GeglOperationFilterClass *filter_class = GEGL_OPERATION_FILTER_CLASS (klass);
 
   operation_class->prepare = prepare;
-  np_op_class_whole_image (operation_class);
+  operation_class->get_bounding_box = get_bounding_box;
   filter_class->process = process;
 
   gegl_operation_class_set_keys (operation_class,
