@@ -67,6 +67,17 @@ class GimpPlugin(unittest.TestCase):
             agree = (got[..., c] == want).mean()
             self.assertGreaterEqual(agree, 0.995, "channel %d agrees on %.4f" % (c, agree))
 
+    def test_cppn_renders_over_the_layer(self):
+        photo, got, proc = self.filter_photo("plug-in-neuropaint-cppn", "seed=5 color-mode=hsv")
+        self.assertIsNotNone(got, "GIMP wrote nothing; stderr:\n" + proc.stderr)
+        with tempfile.TemporaryDirectory() as tmp:
+            want_path = os.path.join(tmp, "want.png")
+            nptest.run(["cppn", "-o", want_path, "--seed", "5", "--color-mode", "hsv",
+                        "--width", str(photo.shape[1]), "--height", str(photo.shape[0])])
+            want = nptest.read_rgb(want_path)[..., :3]
+        self.assertEqual(got.shape, want.shape)
+        self.assertLessEqual(np.abs(got.astype(int) - want.astype(int)).max(), 1)
+
     def test_bad_property_fails_cleanly(self):
         photo, got, proc = self.filter_photo("plug-in-neuropaint-rgb-threshold", "bogus=1")
         self.assertIsNone(got, "a failed filter must not save a result")

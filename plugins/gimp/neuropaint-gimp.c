@@ -17,6 +17,7 @@ typedef struct
   const char *op;
   const char *label;
   const char *blurb;
+  gboolean    source;   /* renders from nothing, at the drawable's size */
 } NpGimpFilter;
 
 static const NpGimpFilter filters[] = {
@@ -32,6 +33,9 @@ static const NpGimpFilter filters[] = {
     "Draw the boxes of the faces a Haar cascade finds, as OpenCV's detectMultiScale" },
   { "plug-in-neuropaint-generator", "neuropaint:generator", "_Generator (model file)…",
     "Run a trained generator model file (properties: \"model=/path/to/file.safetensors\")" },
+  { "plug-in-neuropaint-cppn", "neuropaint:cppn", "CPPN _Art",
+    "Render abstract art from a random network over the layer (properties: \"seed=7 color-mode=hsv\" ...)",
+    TRUE },
 };
 
 static const NpGimpFilter *
@@ -68,7 +72,12 @@ static gboolean
 apply_filter (const NpGimpFilter *filter, gint32 drawable, const gchar *properties,
               GError **error)
 {
-  g_autofree gchar *chain = g_strdup_printf ("%s %s", filter->op, properties ? properties : "");
+  /* A source renders at the drawable's size; the caller's properties come
+   * last, so they may still set width and height. */
+  g_autofree gchar *size = filter->source
+    ? g_strdup_printf ("width=%d height=%d", gimp_drawable_width (drawable), gimp_drawable_height (drawable))
+    : g_strdup ("");
+  g_autofree gchar *chain = g_strdup_printf ("%s %s %s", filter->op, size, properties ? properties : "");
   g_autoptr(GeglBuffer) buffer = gimp_drawable_get_buffer (drawable);
   g_autoptr(GeglBuffer) shadow = gimp_drawable_get_shadow_buffer (drawable);
   g_autoptr(GeglNode) graph = gegl_node_new ();
@@ -80,7 +89,9 @@ apply_filter (const NpGimpFilter *filter, gint32 drawable, const gchar *properti
                    "%s is not installed in GEGL's plug-in folder", filter->op);
       return FALSE;
     }
-  source = gegl_node_new_child (graph, "operation", "gegl:buffer-source", "buffer", buffer, NULL);
+  source = filter->source
+    ? gegl_node_new_child (graph, "operation", "gegl:nop", NULL)
+    : gegl_node_new_child (graph, "operation", "gegl:buffer-source", "buffer", buffer, NULL);
   end = gegl_node_new_child (graph, "operation", "gegl:nop", NULL);
   sink = gegl_node_new_child (graph, "operation", "gegl:write-buffer", "buffer", shadow, NULL);
   gegl_create_chain (chain, source, end, 0.0, 0, NULL, error);
