@@ -270,6 +270,9 @@ check_options (NpCppnParams *params, NpCppnParams *to)
   else
     return np_cli_fail ("cppn", NP_EXIT_USAGE, "--coords must be original or centered, not “%s”",
                         opt_coords);
+  /* The original layout has no zoom or pan: say so rather than ignore them. */
+  if (params->coords == NP_CPPN_COORDS_ORIGINAL && (opt_zoom != 1.0 || opt_pan_x != 0.0 || opt_pan_y != 0.0))
+    return np_cli_fail ("cppn", NP_EXIT_USAGE, "--zoom, --pan-x and --pan-y need --coords centered");
   params->zoom = opt_zoom;
   params->pan_x = opt_pan_x;
   params->pan_y = opt_pan_y;

@@ -193,6 +193,8 @@ class BadInput(unittest.TestCase):
         self.fails(["--width", "0"], "empty")
         self.fails(["--coords", "polar"], "--coords must be original or centered")
         self.fails(["--zoom", "0", "--coords", "centered"], "zoom must be a positive")
+        self.fails(["--zoom", "2"], "need --coords centered")
+        self.fails(["--pan-y", "0.5"], "need --coords centered")
         self.fails(["--z=1,x"], "is not a number")
         self.fails(["--frames", "5"], "--frames and --z-to go together")
         self.fails(["--frames", "5", "--z-to=1,2,3"], "--z-to has 3 entries but z has 2")
