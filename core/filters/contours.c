@@ -163,6 +163,25 @@ np_contours_parse_thresholds (const gchar *text,
 
   g_return_val_if_fail (thresholds != NULL, 0);
 
+  /* Entries are separated by commas or blanks; a comma with no entry
+   * before it ("50,,100", ",50") is a typo, not a separator to skip. */
+  {
+    gboolean entry_since_comma = FALSE;
+    for (const gchar *c = text ? text : ""; *c; c++)
+      if (*c == ',')
+        {
+          if (!entry_since_comma)
+            {
+              g_set_error (error, NP_ERROR, NP_ERROR_INVALID_ARGUMENT,
+                           "threshold list “%s” has an empty entry", text);
+              return 0;
+            }
+          entry_since_comma = FALSE;
+        }
+      else if (!g_ascii_isspace (*c))
+        entry_since_comma = TRUE;
+  }
+
   words = g_strsplit_set (text ? text : "", ", \t", -1);
   for (gsize i = 0; words[i]; i++)
     {

@@ -112,7 +112,8 @@ class Cli(unittest.TestCase):
         img = os.path.join(self.dir, "img.png")
         write_png(img, np.zeros((8, 8, 3), np.uint8))
         for value, message in (("50,abc", "“abc” is not an integer from 0 to 255"),
-                               ("", "is empty"), (",,", "is empty"),
+                               ("", "is empty"), (",,", "has an empty entry"),
+                               ("50,,100", "has an empty entry"),
                                ("50,256", "“256” is not an integer from 0 to 255"),
                                ("-1", "“-1” is not an integer")):
             with self.subTest(value=value):

@@ -496,7 +496,16 @@ test_contours_parse (void)
   g_assert_no_error (error);
   g_assert_cmpmem (t, 4, ((guint8[]) { 50, 100, 150, 200 }), 4);
   g_assert_cmpuint (np_contours_parse_thresholds (" 255, 0 7", t, &error), ==, 3);
+  g_assert_no_error (error);
   g_assert_cmpmem (t, 3, ((guint8[]) { 255, 0, 7 }), 3);
+  /* Commas with nothing between them are refused, not skipped. */
+  for (gsize i = 0; i < 3; i++)
+    {
+      const char *empty[] = { "50,,100", ",50", "50, ,100" };
+      g_assert_cmpuint (np_contours_parse_thresholds (empty[i], t, &error), ==, 0);
+      g_assert_error (error, NP_ERROR, NP_ERROR_INVALID_ARGUMENT);
+      g_clear_error (&error);
+    }
 
   for (gint i = 0; bad[i]; i++)
     {
