@@ -11,6 +11,7 @@
 #include "image/np-jpeg.h"
 #include "filters/np-filters.h"
 #include "util/np-rng.h"
+#include "util/np-output.h"
 #include "cppn/np-cppn.h"
 #include "image/np-npy.h"
 #include "image/np-apng.h"

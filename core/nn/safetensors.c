@@ -9,6 +9,7 @@
  * single tensor byte is read, and every failure is an NP_ERROR_CORRUPT (or
  * _UNSUPPORTED, _TOO_LARGE) error, never a crash. */
 #include "np-nn-private.h"
+#include "util/np-output.h"
 
 #include <json-glib/json-glib.h>
 #include <string.h>
@@ -406,7 +407,6 @@ np_safetensors_write (const char *path, GHashTable *metadata,
   g_autoptr(JsonGenerator) gen = json_generator_new ();
   g_autoptr(JsonNode)      root = NULL;
   g_autoptr(GByteArray)    out = g_byte_array_new ();
-  g_autoptr(GError)        io_error = NULL;
   g_autofree gchar        *header = NULL;
   gsize    header_len, offset = 0, elsize = dtype == NP_DTYPE_F16 ? 2 : 4;
   guint8   len_bytes[8];
@@ -477,8 +477,5 @@ np_safetensors_write (const char *path, GHashTable *metadata,
           g_byte_array_append (out, b, elsize);
         }
     }
-  /* g_file_set_contents writes a temporary file and renames it. */
-  if (!g_file_set_contents (path, (const gchar *) out->data, out->len, &io_error))
-    return fail (error, NP_ERROR_IO, "%s", io_error->message);
-  return TRUE;
+  return np_output_set_contents (path, out->data, out->len, error);
 }
