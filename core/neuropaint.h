@@ -19,3 +19,4 @@
 #include "haar/np-haar.h"
 #include "nn/np-nn.h"
 #include "paint/np-paint.h"
+#include "train/np-dataset.h"
