@@ -211,77 +211,41 @@ report_skip (const char *file, const GError *error)
     g_printerr ("neuropaint prepare: skipped %s: %s\n", file, error->message);
 }
 
-int
-np_cmd_prepare (int argc, char **argv, gboolean do_help)
+/* The folder among the photos' own that holds path (or is it), or NULL. */
+static gchar *
+photo_folder_holding (const char *path, char **inputs, GPtrArray *files)
 {
-  g_autoptr(NpFaceFinder) finder = NULL;
-  g_autoptr(NpHaarCascade) eye_cascade = NULL;
-  g_autoptr(NpDatasetWriter) writer = NULL;
-  g_autoptr(GError) error = NULL;
-  g_autoptr(GPtrArray) files = NULL, val = NULL;
-  g_autoptr(GHashTable) folders = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
-  g_autofree gchar *output = NULL;
-  g_autofree guint *matches = NULL;
-  NpProgress *progress;
-  gint        width, height;
-  guint       skipped = 0, centre = 0, gray = 0, in_val = 0, unmatched = 0;
-  const char *first_unmatched = NULL;
-  int         code;
+  g_autoptr(GPtrArray) folders = g_ptr_array_new_with_free_func (g_free);
+  g_autofree gchar *resolved = resolve (path);
 
-  if (!np_cli_parse ("prepare", "PHOTO|DIR…",
-                     "Make a training dataset from photos: the seed's face crops and their "
-                     "gray, binary, contours and canny versions, with a manifest.",
-                     "Finds faces as `neuropaint detect` does, crops the largest (every one with\n"
-                     "--all-faces) with the seed's padding, bicubically to --size; a photo without a\n"
-                     "face gives its centre (\"face\": null in the manifest). Photos that are gray\n"
-                     "already are flagged (\"gray\": true). Unreadable photos are reported and skipped\n"
-                     "(exit status 2). The dataset is written whole or not at all, never inside a\n"
-                     "photo folder; docs/datasets.md describes it.\n"
-                     "Example: neuropaint prepare faces/london-neutral faces/fairface -o faces.dataset \\\n"
-                     "           --val-list faces/val.txt",
-                     entries, &argc, &argv, do_help, &code))
-    return code;
-  if (!np_cli_detect_check ("prepare", &opts, &code))
-    return code;
-  if (opt_output == NULL)
-    return np_cli_fail ("prepare", NP_EXIT_USAGE, "--output DATASET is required");
-  if (opt_inputs == NULL)
-    return np_cli_fail ("prepare", NP_EXIT_USAGE, "no photos given");
-  if (!np_cli_parse_size (opt_size, &width, &height))
-    return np_cli_fail ("prepare", NP_EXIT_USAGE, "--size must be WIDTHxHEIGHT, each 1–8192 (got “%s”)", opt_size);
-  if (!(files = np_cli_collect_inputs (opt_inputs, &error)))
-    return np_cli_fail ("prepare", NP_EXIT_FAILED, "%s", error->message);
-  if (files->len == 0)
-    return np_cli_fail ("prepare", NP_EXIT_USAGE, "no photos found in the inputs");
-
-  /* The photos' folders are read-only to us: the dataset goes elsewhere. */
-  output = resolve (opt_output);
-  for (gint i = 0; opt_inputs[i]; i++)
-    if (g_file_test (opt_inputs[i], G_FILE_TEST_IS_DIR))
-      g_hash_table_add (folders, resolve (opt_inputs[i]));
+  for (gint i = 0; inputs[i]; i++)
+    if (g_file_test (inputs[i], G_FILE_TEST_IS_DIR))
+      g_ptr_array_add (folders, resolve (inputs[i]));
   for (guint i = 0; i < files->len; i++)
     if (g_file_test (files->pdata[i], G_FILE_TEST_EXISTS))
       {
         g_autofree gchar *dir = g_path_get_dirname (files->pdata[i]);
-        g_hash_table_add (folders, resolve (dir));
+        g_ptr_array_add (folders, resolve (dir));
       }
-  {
-    GHashTableIter iter;
-    gpointer       folder;
+  for (guint i = 0; i < folders->len; i++)
+    if (is_inside (resolved, folders->pdata[i]))
+      return g_strdup (folders->pdata[i]);
+  return NULL;
+}
 
-    g_hash_table_iter_init (&iter, folders);
-    while (g_hash_table_iter_next (&iter, &folder, NULL))
-      if (is_inside (output, folder))
-        return np_cli_fail ("prepare", NP_EXIT_USAGE, "--output %s is inside the photo folder %s: "
-                            "put the dataset somewhere else", opt_output, (const char *) folder);
-  }
+/* Crops every photo into the dataset and commits it; prints the summary. */
+static int
+prepare_photos (GPtrArray *files, GPtrArray *val, const NpFaceFinder *finder,
+                const NpHaarCascade *eye_cascade, gint width, gint height)
+{
+  g_autoptr(NpDatasetWriter) writer = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autofree guint *matches = g_new0 (guint, val ? val->len : 0);
+  NpProgress *progress;
+  guint       skipped = 0, centre = 0, gray = 0, in_val = 0, unmatched = 0;
+  const char *first_unmatched = NULL;
 
-  if (opt_val_list && !(val = read_val_list (opt_val_list, &error)))
-    return np_cli_fail ("prepare", NP_EXIT_FAILED, "--val-list: %s", error->message);
-  matches = g_new0 (guint, val ? val->len : 0);
-  if (!(finder = np_face_finder_new (opts.cascade, opts.verify_eyes, &error))
-      || !(eye_cascade = np_haar_cascade_load (NP_HAAR_EYE, &error))
-      || !(writer = np_dataset_writer_new (opt_output, width, height, NULL, &error)))
+  if (!(writer = np_dataset_writer_new (opt_output, width, height, NULL, &error)))
     return np_cli_fail ("prepare", NP_EXIT_FAILED, "%s", error->message);
 
   progress = np_progress_new ("prepare", files->len);
@@ -347,4 +311,58 @@ np_cmd_prepare (int argc, char **argv, gboolean do_help)
     return np_cli_fail ("prepare", NP_EXIT_FAILED, "skipped %u of %u photos (unreadable; see above)",
                         skipped, files->len);
   return NP_EXIT_OK;
+}
+
+/* Every check that needs no GEGL comes first, so a usage error is instant;
+ * GEGL (which decodes the photos) starts once the work is sure to begin. */
+int
+np_cmd_prepare (int argc, char **argv, gboolean do_help)
+{
+  g_autoptr(NpFaceFinder) finder = NULL;
+  g_autoptr(NpHaarCascade) eye_cascade = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GPtrArray) files = NULL, val = NULL;
+  g_autofree gchar *folder = NULL;
+  gint width, height;
+  int  code;
+
+  if (!np_cli_parse ("prepare", "PHOTO|DIR…",
+                     "Make a training dataset from photos: the seed's face crops and their "
+                     "gray, binary, contours and canny versions, with a manifest.",
+                     "Finds faces as `neuropaint detect` does, crops the largest (every one with\n"
+                     "--all-faces) with the seed's padding, bicubically to --size; a photo without a\n"
+                     "face gives its centre (\"face\": null in the manifest). Photos that are gray\n"
+                     "already are flagged (\"gray\": true). Unreadable photos are reported and skipped\n"
+                     "(exit status 2). The dataset is written whole or not at all, never inside a\n"
+                     "photo folder; docs/datasets.md describes it.\n"
+                     "Example: neuropaint prepare faces/london-neutral faces/fairface -o faces.dataset \\\n"
+                     "           --val-list faces/val.txt",
+                     entries, &argc, &argv, do_help, &code))
+    return code;
+  if (!np_cli_detect_check ("prepare", &opts, &code))
+    return code;
+  if (opt_output == NULL)
+    return np_cli_fail ("prepare", NP_EXIT_USAGE, "--output DATASET is required");
+  if (opt_inputs == NULL)
+    return np_cli_fail ("prepare", NP_EXIT_USAGE, "no photos given");
+  if (!np_cli_parse_size (opt_size, &width, &height))
+    return np_cli_fail ("prepare", NP_EXIT_USAGE, "--size must be WIDTHxHEIGHT, each 1–8192 (got “%s”)", opt_size);
+  if (!(files = np_cli_collect_inputs (opt_inputs, &error)))
+    return np_cli_fail ("prepare", NP_EXIT_FAILED, "%s", error->message);
+  if (files->len == 0)
+    return np_cli_fail ("prepare", NP_EXIT_USAGE, "no photos found in the inputs");
+  /* The photos' folders are read-only to us: the dataset goes elsewhere. */
+  if ((folder = photo_folder_holding (opt_output, opt_inputs, files)))
+    return np_cli_fail ("prepare", NP_EXIT_USAGE, "--output %s is inside the photo folder %s: "
+                        "put the dataset somewhere else", opt_output, folder);
+  if (opt_val_list && !(val = read_val_list (opt_val_list, &error)))
+    return np_cli_fail ("prepare", NP_EXIT_FAILED, "--val-list: %s", error->message);
+  if (!(finder = np_face_finder_new (opts.cascade, opts.verify_eyes, &error))
+      || !(eye_cascade = np_haar_cascade_load (NP_HAAR_EYE, &error))
+      || !np_cli_gegl_init (&error))
+    return np_cli_fail ("prepare", NP_EXIT_FAILED, "%s", error->message);
+
+  code = prepare_photos (files, val, finder, eye_cascade, width, height);
+  gegl_exit ();
+  return code;
 }
