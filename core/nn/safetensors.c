@@ -9,6 +9,7 @@
  * single tensor byte is read, and every failure is an NP_ERROR_CORRUPT (or
  * _UNSUPPORTED, _TOO_LARGE) error, never a crash. */
 #include "np-nn-private.h"
+#include "util/np-file.h"
 #include "util/np-output.h"
 
 #include <json-glib/json-glib.h>
@@ -341,17 +342,12 @@ np_safetensors_parse (const guint8 *data, gsize size, GError **error)
 NpSafetensors *
 np_safetensors_read (const char *path, GError **error)
 {
-  g_autoptr(GMappedFile) file = NULL;
-  g_autoptr(GError) io_error = NULL;
+  g_autoptr(GMappedFile) file = np_file_map (path, error);
   NpSafetensors *st;
   GError        *parse_error = NULL;
 
-  file = g_mapped_file_new (path, FALSE, &io_error);
   if (file == NULL)
-    {
-      g_set_error (error, NP_ERROR, NP_ERROR_IO, "%s", io_error->message);
-      return NULL;
-    }
+    return NULL;
   st = np_safetensors_parse ((const guint8 *) g_mapped_file_get_contents (file),
                              g_mapped_file_get_length (file), &parse_error);
   if (st == NULL)
