@@ -246,7 +246,7 @@ np_cli_graph_add (GeglNode *top, const char *xml, const char *path_root,
 static GeglBuffer *
 load_jpeg (const char *path, const Babl *format, GError **error)
 {
-  g_autoptr(NpImage) image = np_jpeg_load (path, error);
+  g_autoptr(NpImage) image = np_jpeg_load (path, 0, error);
   const Babl   *rgb = babl_format ("R'G'B' u8");
   GeglRectangle box;
   GeglBuffer   *buffer;

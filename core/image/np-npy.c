@@ -1,6 +1,7 @@
 /* neuropaint — .npy writer (format: numpy.lib.format, version 1.0). */
 #include "np-npy.h"
 #include "np-error.h"
+#include "util/np-output.h"
 
 #include <string.h>
 
@@ -8,6 +9,7 @@ gboolean
 np_npy_save (const NpImage *image, const char *path, GError **error)
 {
   g_autoptr(GString) out = g_string_new ("\x93NUMPY\x01");
+  g_autoptr(NpOutput) output = NULL;
   g_autofree gchar *dict = NULL;
   gsize header_len, row = (gsize) image->width * image->channels * sizeof (gfloat);
 
@@ -26,9 +28,11 @@ np_npy_save (const NpImage *image, const char *path, GError **error)
   while (out->len < 10 + header_len - 1)
     g_string_append_c (out, ' ');
   g_string_append_c (out, '\n');
-  for (gint y = 0; y < image->height; y++)
-    g_string_append_len (out, np_image_row (image, y), row);
 
-  /* g_file_set_contents writes a temporary file and renames it. */
-  return g_file_set_contents (path, out->str, out->len, error);
+  if (!(output = np_output_new (path, error)) || !np_output_write (output, out->str, out->len, error))
+    return FALSE;
+  for (gint y = 0; y < image->height; y++)
+    if (!np_output_write (output, np_image_row (image, y), row, error))
+      return FALSE;
+  return np_output_commit (output, error);
 }
