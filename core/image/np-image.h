@@ -51,9 +51,9 @@ gboolean  np_image_check_size (gint width, gint height, GError **error);
  * Commands let the user raise it (--max-pixels). */
 #define NP_IMAGE_DEFAULT_MAX_PIXELS G_GINT64_CONSTANT (100000000)
 
-/* Checks a decoder's header before anything is allocated: the sides against
- * NP_IMAGE_MAX_SIDE and the area against max_pixels (0: the default); a
- * larger image is NP_ERROR_TOO_LARGE. */
+/* Checks a decoder's header before anything is allocated: sides above
+ * NP_IMAGE_MAX_SIDE are NP_ERROR_UNSUPPORTED, an area above max_pixels (0:
+ * the default) NP_ERROR_TOO_LARGE. */
 gboolean  np_image_check_decode_size (gint64 width, gint64 height, gint64 max_pixels,
                                       GError **error);
 
