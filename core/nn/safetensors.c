@@ -64,6 +64,46 @@ nesting_ok (const char *json, gsize len)
   return TRUE;
 }
 
+/* The first name the top-level object holds twice, as written, or NULL.
+ * JSON parsers (json-glib too) keep the last of duplicate members, so a
+ * file naming a tensor twice would load whichever came last: refuse it.
+ * The header is known to be well-formed JSON here. */
+static gchar *
+duplicate_name (const char *json, gsize len)
+{
+  g_autoptr(GHashTable) names = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
+  gint  depth = 0;
+  char  last = 0;   /* the last character outside strings */
+
+  for (gsize i = 0; i < len; i++)
+    {
+      char c = json[i];
+
+      if (c == '"')
+        {
+          gsize start = ++i;
+          while (i < len && json[i] != '"')
+            i += json[i] == '\\' ? 2 : 1;
+          if (depth == 1 && (last == '{' || last == ','))
+            {
+              gchar *name = g_strndup (json + start, MIN (i, len) - start);
+              if (!g_hash_table_add (names, name))
+                return g_strdup (name);
+            }
+          last = '"';
+        }
+      else if (!g_ascii_isspace (c))
+        {
+          if (c == '{' || c == '[')
+            depth++;
+          else if (c == '}' || c == ']')
+            depth--;
+          last = c;
+        }
+    }
+  return NULL;
+}
+
 guint16
 np_f32_to_f16 (gfloat f)
 {
@@ -283,6 +323,11 @@ np_safetensors_parse (const guint8 *data, gsize size, GError **error)
   if (!JSON_NODE_HOLDS_OBJECT (json_parser_get_root (parser)))
     return fail (error, NP_ERROR_CORRUPT, "header is not a JSON object"), NULL;
   root = json_node_get_object (json_parser_get_root (parser));
+  {
+    g_autofree gchar *twice = duplicate_name ((const char *) data + 8, header_len);
+    if (twice)
+      return fail (error, NP_ERROR_CORRUPT, "“%s” is named twice in the header", twice), NULL;
+  }
 
   st = g_new0 (NpSafetensors, 1);
   st->metadata = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
