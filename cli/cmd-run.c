@@ -101,6 +101,7 @@ np_cmd_run (int argc, char **argv, gboolean do_help)
   g_autoptr(GeglNode) top = NULL;
   char      **chain = NULL;
   NpRun       run = { NULL };
+  gboolean    created;
   int         code;
 
   graphs = g_strjoinv (", ", names);
@@ -174,6 +175,7 @@ np_cmd_run (int argc, char **argv, gboolean do_help)
     }
   if (!np_cli_check_outputs ("run", files, outputs, files, &code))
     return code;
+  created = !g_file_test (opt_output, G_FILE_TEST_EXISTS);
   if (g_mkdir_with_parents (opt_output, 0755) != 0)
     return np_cli_fail ("run", NP_EXIT_FAILED, "%s: %s", opt_output, g_strerror (errno));
 
@@ -181,6 +183,9 @@ np_cmd_run (int argc, char **argv, gboolean do_help)
   run = (NpRun) { .top = top, .chain = chain, .graph_xml = graph_xml, .path_root = path_root,
                   .outputs = output_of };
   code = np_cli_each_input ("run", "run", files, run_one, &run);
+  /* A folder made for results that all failed goes too (only if empty). */
+  if (created)
+    g_rmdir (opt_output);
   if (code == NP_EXIT_OK)
     g_print ("%u image(s) written to %s\n", files->len, opt_output);
   return code;

@@ -142,12 +142,26 @@ np_cli_graph_names (void)
   return (gchar **) g_ptr_array_free (names, FALSE);
 }
 
+static gboolean
+check_xml (const char *xml, GError **error)
+{
+  static const GMarkupParser nothing = { NULL };
+  g_autoptr(GMarkupParseContext) context = g_markup_parse_context_new (&nothing, 0, NULL, NULL);
+
+  if (g_markup_parse_context_parse (context, xml, -1, error)
+      && g_markup_parse_context_end_parse (context, error))
+    return TRUE;
+  g_prefix_error (error, "not well-formed XML: ");
+  return FALSE;
+}
+
 gchar *
 np_cli_graph_xml (const char *name_or_path, gchar **path_root, GError **error)
 {
   g_autofree gchar *resource = g_strconcat (NP_GRAPHS_RESOURCE, name_or_path, ".xml", NULL);
   g_autoptr(GBytes) bytes = g_resources_lookup_data (resource, 0, NULL);
   g_autoptr(GBytes) file = NULL;
+  gchar *xml;
 
   if (bytes)
     {
@@ -157,8 +171,15 @@ np_cli_graph_xml (const char *name_or_path, gchar **path_root, GError **error)
   /* A graph is a few kilobytes; a FIFO or a folder is refused, not waited on. */
   if (!(file = np_file_read (name_or_path, 16 << 20, error)))
     return NULL;
+  xml = g_strndup (g_bytes_get_data (file, NULL), g_bytes_get_size (file));
+  if (!check_xml (xml, error))
+    {
+      g_prefix_error (error, "%s: ", name_or_path);
+      g_free (xml);
+      return NULL;
+    }
   *path_root = g_path_get_dirname (name_or_path);
-  return g_strndup (g_bytes_get_data (file, NULL), g_bytes_get_size (file));
+  return xml;
 }
 
 /* GEGL's loaders and savers report failure only as warnings or lines on
@@ -246,19 +267,6 @@ log_capture_end (NpLogCapture *capture, const char *what, GError **error)
     g_string_replace (message, capture->hidden, capture->shown, 0);
   g_set_error (error, G_IO_ERROR, G_IO_ERROR_FAILED, "%s: %s", what, message->str);
   g_clear_pointer (&capture->message, g_free);
-  return FALSE;
-}
-
-static gboolean
-check_xml (const char *xml, GError **error)
-{
-  static const GMarkupParser nothing = { NULL };
-  g_autoptr(GMarkupParseContext) context = g_markup_parse_context_new (&nothing, 0, NULL, NULL);
-
-  if (g_markup_parse_context_parse (context, xml, -1, error)
-      && g_markup_parse_context_end_parse (context, error))
-    return TRUE;
-  g_prefix_error (error, "not well-formed XML: ");
   return FALSE;
 }
 

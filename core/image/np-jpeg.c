@@ -170,6 +170,12 @@ np_jpeg_decode (const guint8 *data, gsize size, gint64 max_pixels, GError **erro
       tjDestroy (tj);
       return NULL;
     }
+  if (width <= 0 || height <= 0)
+    {
+      g_set_error (error, NP_ERROR, NP_ERROR_CORRUPT, "not a readable JPEG: no image size in its header");
+      tjDestroy (tj);
+      return NULL;
+    }
   if (!np_image_check_decode_size (width, height, max_pixels, error)
       || !(image = np_image_new (NP_SAMPLE_U8, width, height, 3, error)))
     {
