@@ -26,8 +26,7 @@ np_file_open (const char *path, GError **error)
   fd = open (path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
   if (fd < 0)
     {
-      int errsv = errno;
-      fail (error, NP_ERROR_IO, path, errsv == ENOENT ? "no such file" : g_strerror (errsv));
+      fail (error, NP_ERROR_IO, path, g_strerror (errno));
       return -1;
     }
   if (fstat (fd, &st) != 0)

@@ -136,7 +136,7 @@ class Reliability(unittest.TestCase):
         os.mkdir(os.path.join(folder, "folder.jpg"))
         os.symlink(os.path.join(folder, "nowhere.png"), os.path.join(folder, "dangling.png"))
         words = {name: word for name, (_, word) in bad.items()}
-        words.update({"fifo.png": "pipe", "folder.jpg": "folder", "dangling.png": "no such file"})
+        words.update({"fifo.png": "pipe", "folder.jpg": "folder", "dangling.png": "No such file"})
         # Good: a PNG named .jpg, a JPEG named .png, a CMYK JPEG, a photo.
         self.write(os.path.join(folder, "aa-png-named.jpg"), good_png)
         self.write(os.path.join(folder, "jpeg-named.png"), good_jpeg)
@@ -189,7 +189,7 @@ class Reliability(unittest.TestCase):
         src = self.path("in")
         words, good = self.bad_image_folder(src)
         missing = self.path("missing.jpg")
-        words["missing.jpg"] = "no such file"
+        words["missing.jpg"] = "No such file"
         before = snapshot(self.dir)
         proc = nptest.run(["detect", "--json", src, missing], check=False, timeout=120)
         self.assertEqual(proc.returncode, 2, proc.stderr)
@@ -272,7 +272,7 @@ class Reliability(unittest.TestCase):
         os.mkdir(os.path.join(d, "folder.safetensors"))
         words = {n: w for n, (_, w) in bad.items()}
         words.update({"fifo.safetensors": "pipe", "folder.safetensors": "folder",
-                      "missing.safetensors": "no such file"})
+                      "missing.safetensors": "No such file"})
         before = snapshot(self.dir)
         proc = nptest.run(["info", good] + [os.path.join(d, n) for n in sorted(words)], check=False, timeout=60)
         self.assertEqual(proc.returncode, 2, proc.stderr)
