@@ -433,10 +433,11 @@ np_cli_load_image (const char *path, const Babl *format, GError **error)
   return buffer;
 }
 
+/* Digits with an optional minus: what g_ascii_string_to_signed reads. */
 static gboolean
 is_integer (const char *text)
 {
-  if (*text == '-' || *text == '+')
+  if (*text == '-')
     text++;
   if (!g_ascii_isdigit (*text))
     return FALSE;
