@@ -41,7 +41,7 @@ static gint   opt_width_per_layer = 15;
 
 static const GOptionEntry entries[] = {
   { "image", 'i', 0, G_OPTION_ARG_FILENAME, &opt_image, "Input image (for the image benchmarks)", "FILE" },
-  { "threads", 'j', 0, G_OPTION_ARG_INT, &opt_threads, "Threads (default 1)", "N" },
+  { "threads", 'j', 0, G_OPTION_ARG_INT, &opt_threads, "Threads, up to 64 (default 1)", "N" },
   { "repeat", 'r', 0, G_OPTION_ARG_INT, &opt_repeat, "Timed runs after one warm-up (default 10)", "R" },
   { "size", 's', 0, G_OPTION_ARG_STRING, &opt_size,
     "Picture size: cppn (default 2048x2048), generator (default 256x320)", "WxH" },
@@ -54,6 +54,7 @@ static const GOptionEntry entries[] = {
   { "min-size", 0, 0, G_OPTION_ARG_INT, &opt_min_size, "detect: smallest face (default 30)", "PX" },
   { "ngf", 0, 0, G_OPTION_ARG_INT, &opt_ngf, "U-Net base width for the generator bench (default 32)", "N" },
   { "batch", 0, 0, G_OPTION_ARG_INT, &opt_batch, "Batch for the generator bench (default 1)", "B" },
+  NP_CLI_MAX_PIXELS_ENTRY,
   { G_OPTION_REMAINING, 0, 0, G_OPTION_ARG_STRING_ARRAY, &opt_names, NULL, NULL },
   { NULL }
 };
@@ -127,8 +128,8 @@ np_cmd_bench (int argc, char **argv, gboolean do_help)
 
   if (opt_names == NULL)
     return np_cli_fail ("bench", NP_EXIT_USAGE, "name a benchmark (see --help)");
-  if (opt_threads < 1 || opt_threads > 1024)
-    return np_cli_fail ("bench", NP_EXIT_USAGE, "--threads must be between 1 and 1024");
+  if (opt_threads < 1 || opt_threads > NP_CLI_MAX_THREADS)
+    return np_cli_fail ("bench", NP_EXIT_USAGE, "--threads must be between 1 and %d", NP_CLI_MAX_THREADS);
   if (opt_repeat < 1 || opt_repeat > 100000)
     return np_cli_fail ("bench", NP_EXIT_USAGE, "--repeat must be between 1 and 100000");
 

@@ -162,7 +162,8 @@ render_picture (const NpCppn *cppn, const char *path, NpProgress *progress, GErr
 }
 
 /* The frames of an animation from z to z_to (same weights), as PNG files
- * and one animated PNG. */
+ * and one animated PNG. The frames stay temporary files until the animation
+ * is complete, then all are committed: an interruption leaves none. */
 static gboolean
 render_animation (NpCppnParams *params, const NpCppnParams *to, GError **error)
 {
@@ -171,6 +172,7 @@ render_animation (NpCppnParams *params, const NpCppnParams *to, GError **error)
   gsize       stride = (gsize) opt_width * channels;
   g_autofree guint8 *pixels = g_try_malloc (stride * opt_height);
   g_autoptr(NpApng) apng = NULL;
+  g_autoptr(GPtrArray) frames = g_ptr_array_new_with_free_func ((GDestroyNotify) np_output_free);
   NpCppnParams from = *params;
   NpProgress *progress;
   gboolean    ok = TRUE;
@@ -192,24 +194,35 @@ render_animation (NpCppnParams *params, const NpCppnParams *to, GError **error)
       g_autofree gchar *path = numbered_path (opt_output, "%04d", f + 1);
       g_autoptr(NpCppn) cppn = NULL;
       g_autoptr(GeglBuffer) buffer = NULL;
+      NpOutput *frame = NULL;
 
       for (int i = 0; i < from.n_z; i++)
         params->z[i] = from.z[i] + t * (to->z[i] - from.z[i]);
       cppn = np_cppn_new (params, error);
-      ok = cppn != NULL;
+      ok = cppn != NULL && (frame = np_output_new (path, error)) != NULL;
+      if (frame)
+        g_ptr_array_add (frames, frame);
       if (ok)
         {
+          g_autoptr(GeglNode) graph = gegl_node_new ();
           GeglRectangle box = { 0, 0, opt_width, opt_height };
+          GeglNode *source;
 
           buffer = render_to_buffer (cppn, format, NULL);
           gegl_buffer_get (buffer, &box, 1.0, format, pixels, stride, GEGL_ABYSS_NONE);
-          ok = save_buffer (buffer, path, error)
+          source = gegl_node_new_child (graph, "operation", "gegl:buffer-source", "buffer", buffer, NULL);
+          ok = np_cli_save_to_output (source, frame, opt_bit_depth, error)
             && np_apng_add_frame (apng, pixels, stride, error);
         }
       np_progress_step (progress, path);
     }
   np_progress_free (progress);
-  return ok && np_apng_finish (apng, error);
+  if (!ok || !np_apng_finish (apng, error))
+    return FALSE;
+  for (guint i = 0; i < frames->len; i++)
+    if (!np_output_commit (frames->pdata[i], error))
+      return FALSE;
+  return TRUE;
 }
 
 static gboolean
@@ -217,8 +230,28 @@ dump_weights (const NpCppn *cppn, const char *path, GError **error)
 {
   g_autofree gchar *json = np_cppn_to_json (cppn);
 
-  /* g_file_set_contents writes a temporary file and renames it. */
-  return g_file_set_contents (path, json, -1, error);
+  return np_output_set_contents (path, json, strlen (json), error);
+}
+
+/* Every file the command will write, for np_cli_check_outputs. */
+static GPtrArray *
+planned_outputs (void)
+{
+  GPtrArray *outputs = g_ptr_array_new_with_free_func (g_free);
+
+  if (opt_frames)
+    {
+      g_ptr_array_add (outputs, g_strdup (opt_output));
+      for (gint f = 0; f < opt_frames; f++)
+        g_ptr_array_add (outputs, numbered_path (opt_output, "%04d", f + 1));
+    }
+  for (gint k = 0; k < (opt_frames ? 0 : opt_images); k++)
+    g_ptr_array_add (outputs, opt_images > 1 ? numbered_path (opt_output, "%03d", k + 1)
+                                             : g_strdup (opt_output));
+  for (gint k = 0; opt_dump_weights && k < (opt_frames ? 1 : opt_images); k++)
+    g_ptr_array_add (outputs, opt_images > 1 ? numbered_path (opt_dump_weights, "%03d", k + 1)
+                                             : g_strdup (opt_dump_weights));
+  return outputs;
 }
 
 static int
@@ -229,6 +262,8 @@ check_options (NpCppnParams *params, NpCppnParams *to)
 
   if (opt_output == NULL)
     return np_cli_fail ("cppn", NP_EXIT_USAGE, "name the picture with -o FILE");
+  if (!has_suffix (opt_output, ".npy") && !np_cli_check_output_name (opt_output, &error))
+    return np_cli_fail ("cppn", NP_EXIT_USAGE, "-o: %s (or .npy)", error->message);
   if (opt_bit_depth != 8 && opt_bit_depth != 16)
     return np_cli_fail ("cppn", NP_EXIT_USAGE, "--bit-depth must be 8 or 16, not %d", opt_bit_depth);
   if (opt_bit_depth == 16 && !has_suffix (opt_output, ".png"))
@@ -318,6 +353,13 @@ np_cmd_cppn (int argc, char **argv, gboolean do_help)
     return np_cli_fail ("cppn", NP_EXIT_USAGE, "unexpected argument “%s”", argv[1]);
   if ((code = check_options (&params, &to)) != NP_EXIT_OK)
     return code;
+  {
+    g_autoptr(GPtrArray) none = g_ptr_array_new ();
+    g_autoptr(GPtrArray) outputs = planned_outputs ();
+
+    if (!np_cli_check_outputs ("cppn", none, outputs, NULL, &code))
+      return code;
+  }
 
   if (opt_frames)
     {

@@ -21,6 +21,7 @@ static const GOptionEntry entries[] = {
   { "index", 'i', 0, G_OPTION_ARG_INT, &opt_index, "Crop face N, by decreasing size (default 0, the largest)", "N" },
   { "all", 'a', 0, G_OPTION_ARG_NONE, &opt_all, "Crop every face (files STEM-K.png)", NULL },
   NP_CLI_DETECT_ENTRIES (opts),
+  NP_CLI_MAX_PIXELS_ENTRY,
   { G_OPTION_REMAINING, 0, 0, G_OPTION_ARG_FILENAME_ARRAY, &opt_inputs, NULL, NULL },
   { NULL }
 };
@@ -39,24 +40,36 @@ save_crop (const NpImage *crop, const char *path, GError **error)
   return np_cli_save (source, path, error);
 }
 
-/* Crops one image; adds its manifest entry. */
-static gboolean
-crop_one (const char *file, const NpFaceFinder *finder, gint width, gint height,
-          JsonBuilder *manifest, GError **error)
+/* What every image of the batch shares. */
+typedef struct
 {
+  const NpFaceFinder *finder;
+  gint                width, height;
+  GHashTable         *stems;    /* input → output stem */
+  GHashTable         *inputs;   /* np_cli_inputs_index */
+  JsonArray          *images;   /* the manifest's entries */
+} NpCrop;
+
+/* Crops one image and adds its manifest entry. Its crops are all written or
+ * none (those already written are removed), so the manifest lists exactly
+ * the files there are. */
+static gboolean
+crop_one (const char *file, gpointer data, gboolean *stop, GError **error)
+{
+  NpCrop *crop = data;
   g_autoptr(GeglBuffer) buffer = NULL;
   g_autoptr(GArray) faces = NULL;
   g_autoptr(NpImage) image = NULL;
-  g_autofree gchar *base = g_path_get_basename (file);
-  g_autofree gchar *stem = g_strndup (base, strrchr (base, '.') ? (gsize) (strrchr (base, '.') - base)
-                                                                 : strlen (base));
+  g_autoptr(JsonBuilder) entry = json_builder_new ();
+  g_autoptr(GPtrArray) written = g_ptr_array_new_with_free_func (g_free);
+  const char *stem = g_hash_table_lookup (crop->stems, file);
   const GeglRectangle *box;
   guint first, last;
 
   /* Detection and crop both read the file's own values (no ICC conversion),
    * as OpenCV would; the crop is saved with those values. */
   if (!(buffer = np_cli_load_image (file, NULL, error)) ||
-      !(faces = np_cli_detect_faces (&opts, finder, buffer, error)))
+      !(faces = np_cli_detect_faces (&opts, crop->finder, buffer, error)))
     return FALSE;
   box = gegl_buffer_get_extent (buffer);
   if (!(image = np_image_new (NP_SAMPLE_F32, box->width, box->height, 4, error)))
@@ -65,20 +78,20 @@ crop_one (const char *file, const NpFaceFinder *finder, gint width, gint height,
                    babl_format_with_space ("R'G'B'A float", gegl_buffer_get_format (buffer)),
                    image->data, image->stride, GEGL_ABYSS_NONE);
 
-  json_builder_begin_object (manifest);
-  json_builder_set_member_name (manifest, "file");
-  json_builder_add_string_value (manifest, file);
-  json_builder_set_member_name (manifest, "width");
-  json_builder_add_int_value (manifest, box->width);
-  json_builder_set_member_name (manifest, "height");
-  json_builder_add_int_value (manifest, box->height);
-  json_builder_set_member_name (manifest, "faces");
-  json_builder_begin_array (manifest);
+  json_builder_begin_object (entry);
+  json_builder_set_member_name (entry, "file");
+  json_builder_add_string_value (entry, file);
+  json_builder_set_member_name (entry, "width");
+  json_builder_add_int_value (entry, box->width);
+  json_builder_set_member_name (entry, "height");
+  json_builder_add_int_value (entry, box->height);
+  json_builder_set_member_name (entry, "faces");
+  json_builder_begin_array (entry);
   for (guint k = 0; k < faces->len; k++)
-    np_cli_json_add_box (manifest, &g_array_index (faces, NpHaarBox, k));
-  json_builder_end_array (manifest);
-  json_builder_set_member_name (manifest, "crops");
-  json_builder_begin_array (manifest);
+    np_cli_json_add_box (entry, &g_array_index (faces, NpHaarBox, k));
+  json_builder_end_array (entry);
+  json_builder_set_member_name (entry, "crops");
+  json_builder_begin_array (entry);
 
   /* --all crops every face; --index one, or the centre when it is missing. */
   first = opt_all ? 0 : (guint) opt_index;
@@ -92,38 +105,56 @@ crop_one (const char *file, const NpFaceFinder *finder, gint width, gint height,
       g_autofree gchar *name = opt_all ? g_strdup_printf ("%s-%u.png", stem, k)
                                        : g_strdup_printf ("%s.png", stem);
       g_autofree gchar *path = g_build_filename (opt_output, name, NULL);
-      g_autoptr(NpImage) crop = np_face_crop (image, face, width, height, error);
+      g_autoptr(NpImage) cropped = NULL;
+      const char *input = np_cli_inputs_find (crop->inputs, path);
 
-      if (crop == NULL || !save_crop (crop, path, error))
-        return FALSE;
-      json_builder_begin_object (manifest);
-      json_builder_set_member_name (manifest, "file");
-      json_builder_add_string_value (manifest, name);
-      json_builder_set_member_name (manifest, "face");
+      /* --all's names depend on the faces found: checked here, not up front. */
+      if (input)
+        g_set_error (error, NP_ERROR, NP_ERROR_INVALID_ARGUMENT,
+                     "%s would overwrite the input %s; write the crops to another folder (-o)",
+                     path, input);
+      if (input || !(cropped = np_face_crop (image, face, crop->width, crop->height, error))
+          || !save_crop (cropped, path, error))
+        {
+          for (guint i = 0; i < written->len; i++)
+            g_unlink (written->pdata[i]);
+          return FALSE;
+        }
+      g_ptr_array_add (written, g_steal_pointer (&path));
+      json_builder_begin_object (entry);
+      json_builder_set_member_name (entry, "file");
+      json_builder_add_string_value (entry, name);
+      json_builder_set_member_name (entry, "face");
       if (face)
-        json_builder_add_int_value (manifest, k);
+        json_builder_add_int_value (entry, k);
       else
-        json_builder_add_null_value (manifest);
-      json_builder_end_object (manifest);
+        json_builder_add_null_value (entry);
+      json_builder_end_object (entry);
     }
-  json_builder_end_array (manifest);
-  json_builder_end_object (manifest);
+  json_builder_end_array (entry);
+  json_builder_end_object (entry);
+  json_array_add_element (crop->images, json_builder_get_root (entry));
   return TRUE;
 }
 
 static gboolean
-write_manifest (JsonBuilder *b, GError **error)
+write_manifest (const NpCrop *crop, GError **error)
 {
   g_autoptr(JsonGenerator) gen = json_generator_new ();
-  g_autoptr(JsonNode) root = json_builder_get_root (b);
+  g_autoptr(JsonNode) root = json_node_new (JSON_NODE_OBJECT);
+  g_autoptr(JsonObject) object = json_object_new ();
   g_autofree gchar *path = g_build_filename (opt_output, "manifest.json", NULL);
   g_autofree gchar *text = NULL;
+  gsize length;
 
+  json_object_set_int_member (object, "width", crop->width);
+  json_object_set_int_member (object, "height", crop->height);
+  json_object_set_array_member (object, "images", json_array_ref (crop->images));
+  json_node_set_object (root, object);
   json_generator_set_root (gen, root);
   json_generator_set_pretty (gen, TRUE);
-  text = json_generator_to_data (gen, NULL);
-  /* g_file_set_contents writes a temporary file and renames it. */
-  return g_file_set_contents (path, text, -1, error);
+  text = json_generator_to_data (gen, &length);
+  return np_output_set_contents (path, text, length, error);
 }
 
 int
@@ -132,18 +163,26 @@ np_cmd_crop (int argc, char **argv, gboolean do_help)
   g_autoptr(NpFaceFinder) finder = NULL;
   g_autoptr(GError) error = NULL;
   g_autoptr(GPtrArray) files = NULL;
-  g_autoptr(JsonBuilder) manifest = json_builder_new ();
-  NpProgress *progress;
+  g_autoptr(GPtrArray) stems = NULL;
+  g_autoptr(GPtrArray) outputs = g_ptr_array_new_with_free_func (g_free);
+  g_autoptr(GPtrArray) sources = g_ptr_array_new ();
+  g_autoptr(GHashTable) stem_of = g_hash_table_new (g_str_hash, g_str_equal);
+  g_autoptr(GHashTable) inputs = NULL;
+  g_autoptr(GPtrArray) reads = NULL;
+  g_autoptr(JsonArray) images = json_array_new ();
+  NpCrop      crop;
   gint        width, height;
-  guint       failed = 0;
   int         code;
 
   if (!np_cli_parse ("crop", "IMAGE|DIR…",
                      "Crop faces with the seed's padding (1.5 × 2 face widths) and resample "
                      "them bicubically.",
                      "Writes DIR/STEM.png (or STEM-K.png with --all) and DIR/manifest.json.\n"
-                     "An image without the asked face gets its centre cropped at the same "
-                     "aspect, with a warning (\"face\": null in the manifest).\n"
+                     "STEM is the image's name without its extension (with it, as a.jpg.png,\n"
+                     "where two images share a name). An image without the asked face gets its\n"
+                     "centre cropped at the same aspect, with a warning (\"face\": null in the\n"
+                     "manifest). A bad image is reported and skipped (exit status 2); the\n"
+                     "manifest lists the crops written.\n"
                      "Example: neuropaint crop photos/ -o crops/ --size 256x320",
                      entries, &argc, &argv, do_help, &code))
     return code;
@@ -157,45 +196,44 @@ np_cmd_crop (int argc, char **argv, gboolean do_help)
     return np_cli_fail ("crop", NP_EXIT_USAGE, "--size must be WIDTHxHEIGHT, each 1–8192 (got “%s”)", opt_size);
   if (opt_index < 0)
     return np_cli_fail ("crop", NP_EXIT_USAGE, "--index must be >= 0");
-  if (!(finder = np_face_finder_new (opts.cascade, opts.verify_eyes, &error)))
-    return np_cli_fail ("crop", NP_EXIT_FAILED, "%s", error->message);
   if (!(files = np_cli_collect_inputs (opt_inputs, &error)))
     return np_cli_fail ("crop", NP_EXIT_FAILED, "%s", error->message);
   if (files->len == 0)
     return np_cli_fail ("crop", NP_EXIT_USAGE, "no images found in the inputs");
+
+  /* The manifest and (without --all) every crop's name are known now. */
+  stems = np_cli_output_stems (files);
+  g_ptr_array_add (outputs, g_build_filename (opt_output, "manifest.json", NULL));
+  g_ptr_array_add (sources, NULL);
+  for (guint i = 0; i < files->len; i++)
+    {
+      g_hash_table_insert (stem_of, files->pdata[i], stems->pdata[i]);
+      if (!opt_all)
+        {
+          g_autofree gchar *name = g_strconcat (stems->pdata[i], ".png", NULL);
+          g_ptr_array_add (outputs, g_build_filename (opt_output, name, NULL));
+          g_ptr_array_add (sources, files->pdata[i]);
+        }
+    }
+  /* The cascade is read too: not to be overwritten either. */
+  reads = g_ptr_array_new ();
+  g_ptr_array_extend (reads, files, NULL, NULL);
+  if (opts.cascade)
+    g_ptr_array_add (reads, opts.cascade);
+  if (!np_cli_check_outputs ("crop", reads, outputs, sources, &code))
+    return code;
+  inputs = np_cli_inputs_index (reads);
+
+  if (!(finder = np_face_finder_new (opts.cascade, opts.verify_eyes, &error)))
+    return np_cli_fail ("crop", NP_EXIT_FAILED, "%s", error->message);
   if (g_mkdir_with_parents (opt_output, 0755) != 0)
     return np_cli_fail ("crop", NP_EXIT_FAILED, "%s: %s", opt_output, g_strerror (errno));
 
-  json_builder_begin_object (manifest);
-  json_builder_set_member_name (manifest, "width");
-  json_builder_add_int_value (manifest, width);
-  json_builder_set_member_name (manifest, "height");
-  json_builder_add_int_value (manifest, height);
-  json_builder_set_member_name (manifest, "images");
-  json_builder_begin_array (manifest);
-
-  progress = np_progress_new ("crop", files->len);
-  for (guint i = 0; i < files->len; i++)
-    {
-      g_autofree gchar *base = g_path_get_basename (files->pdata[i]);
-      GError *one_error = NULL;
-
-      if (!crop_one (files->pdata[i], finder, width, height, manifest, &one_error))
-        {
-          g_printerr ("neuropaint crop: %s\n", one_error->message);
-          g_error_free (one_error);
-          failed++;
-        }
-      np_progress_step (progress, base);
-    }
-  np_progress_free (progress);
-
-  json_builder_end_array (manifest);
-  json_builder_end_object (manifest);
-  if (!write_manifest (manifest, &error))
+  crop = (NpCrop) { finder, width, height, stem_of, inputs, images };
+  code = np_cli_each_input ("crop", "crop", files, crop_one, &crop);
+  if (!write_manifest (&crop, &error))
     return np_cli_fail ("crop", NP_EXIT_FAILED, "%s", error->message);
-  if (failed)
-    return np_cli_fail ("crop", NP_EXIT_FAILED, "%u of %u images failed", failed, files->len);
-  g_print ("%u image(s) cropped into %s\n", files->len, opt_output);
-  return NP_EXIT_OK;
+  if (code == NP_EXIT_OK)
+    g_print ("%u image(s) cropped into %s\n", files->len, opt_output);
+  return code;
 }

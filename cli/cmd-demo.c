@@ -13,6 +13,7 @@ static gchar *opt_image = NP_DEMO_IMAGE;
 static const GOptionEntry entries[] = {
   { "output", 'o', 0, G_OPTION_ARG_FILENAME, &opt_output, "Folder for the results (default neuropaint-demo)", "DIR" },
   { "image", 'i', 0, G_OPTION_ARG_FILENAME, &opt_image, "Photo to filter (default: Debian's astronaut.png from python3-skimage)", "FILE" },
+  NP_CLI_MAX_PIXELS_ENTRY,
   { NULL }
 };
 
@@ -22,6 +23,8 @@ np_cmd_demo (int argc, char **argv, gboolean do_help)
   g_auto(GStrv) graphs = np_cli_graph_names ();
   g_autoptr(GeglBuffer) photo = NULL;
   g_autoptr(GError) error = NULL;
+  g_autoptr(GPtrArray) inputs = g_ptr_array_new ();
+  g_autoptr(GPtrArray) outputs = g_ptr_array_new_with_free_func (g_free);
   NpProgress *progress;
   int code;
 
@@ -32,6 +35,17 @@ np_cmd_demo (int argc, char **argv, gboolean do_help)
     return code;
   if (argc > 1)
     return np_cli_fail ("demo", NP_EXIT_USAGE, "unexpected argument “%s”", argv[1]);
+
+  /* The results (the seed's filters and the CPPN art) never replace the photo. */
+  g_ptr_array_add (inputs, opt_image);
+  for (int i = 0; graphs[i]; i++)
+    if (g_str_has_prefix (graphs[i], "seed-") || g_str_equal (graphs[i], "cppn-art"))
+      {
+        g_autofree gchar *name = g_strconcat (graphs[i], ".png", NULL);
+        g_ptr_array_add (outputs, g_build_filename (opt_output, name, NULL));
+      }
+  if (!np_cli_check_outputs ("demo", inputs, outputs, NULL, &code))
+    return code;
 
   photo = np_cli_load_image (opt_image, NULL, &error);
   if (photo == NULL)

@@ -14,6 +14,7 @@ static const GOptionEntry entries[] = {
   NP_CLI_DETECT_ENTRIES (opts),
   { "json", 0, 0, G_OPTION_ARG_NONE, &opt_json,
     "One JSON object per image and line: file, width, height, faces [{x, y, w, h}]", NULL },
+  NP_CLI_MAX_PIXELS_ENTRY,
   { G_OPTION_REMAINING, 0, 0, G_OPTION_ARG_FILENAME_ARRAY, &opt_inputs, NULL, NULL },
   { NULL }
 };
@@ -46,13 +47,33 @@ print_json (const char *file, gint width, gint height, const GArray *faces)
   printf ("%s\n", text);
 }
 
+static gboolean
+detect_one (const char *file, gpointer finder, gboolean *stop, GError **error)
+{
+  g_autoptr(GeglBuffer) buffer = NULL;
+  g_autoptr(GArray) faces = NULL;
+
+  if (!(buffer = np_cli_load_image (file, NULL, error)) ||
+      !(faces = np_cli_detect_faces (&opts, finder, buffer, error)))
+    return FALSE;
+  if (opt_json)
+    print_json (file, gegl_buffer_get_width (buffer), gegl_buffer_get_height (buffer), faces);
+  else
+    for (guint k = 0; k < faces->len; k++)
+      {
+        const NpHaarBox *f = &g_array_index (faces, NpHaarBox, k);
+        printf ("%s %d %d %d %d\n", file, f->x, f->y, f->width, f->height);
+      }
+  fflush (stdout);
+  return TRUE;
+}
+
 int
 np_cmd_detect (int argc, char **argv, gboolean do_help)
 {
   g_autoptr(NpFaceFinder) finder = NULL;
   g_autoptr(GError) error = NULL;
   g_autoptr(GPtrArray) files = NULL;
-  guint failed = 0;
   int   code;
 
   if (!np_cli_parse ("detect", "IMAGE…",
@@ -60,6 +81,7 @@ np_cmd_detect (int argc, char **argv, gboolean do_help)
                      "detectMultiScale does.",
                      "Defaults are the seed's: scale factor 1.2, 5 neighbours, 60 px.\n"
                      "Without --json each face is a line “FILE x y w h”, largest first.\n"
+                     "A bad image is reported and skipped; the exit status is then 2.\n"
                      "Example: neuropaint detect --json photos/",
                      entries, &argc, &argv, do_help, &code))
     return code;
@@ -73,33 +95,5 @@ np_cmd_detect (int argc, char **argv, gboolean do_help)
     return np_cli_fail ("detect", NP_EXIT_FAILED, "%s", error->message);
   if (files->len == 0)
     return np_cli_fail ("detect", NP_EXIT_USAGE, "no images found in the inputs");
-
-  for (guint i = 0; i < files->len; i++)
-    {
-      const char *file = files->pdata[i];
-      g_autoptr(GeglBuffer) buffer = NULL;
-      g_autoptr(GArray) faces = NULL;
-      GError *one_error = NULL;
-
-      if (!(buffer = np_cli_load_image (file, NULL, &one_error)) ||
-          !(faces = np_cli_detect_faces (&opts, finder, buffer, &one_error)))
-        {
-          g_printerr ("neuropaint detect: %s\n", one_error->message);
-          g_error_free (one_error);
-          failed++;
-          continue;
-        }
-      if (opt_json)
-        print_json (file, gegl_buffer_get_width (buffer), gegl_buffer_get_height (buffer), faces);
-      else
-        for (guint k = 0; k < faces->len; k++)
-          {
-            const NpHaarBox *f = &g_array_index (faces, NpHaarBox, k);
-            printf ("%s %d %d %d %d\n", file, f->x, f->y, f->width, f->height);
-          }
-      fflush (stdout);
-    }
-  if (failed)
-    return np_cli_fail ("detect", NP_EXIT_FAILED, "%u of %u images failed", failed, files->len);
-  return NP_EXIT_OK;
+  return np_cli_each_input ("detect", NULL, files, detect_one, finder);
 }

@@ -14,51 +14,56 @@ static const GOptionEntry entries[] = {
   { NULL }
 };
 
+static gboolean
+describe (const char *path, gpointer data, gboolean *stop, GError **error)
+{
+  g_autoptr(NpNet) net = np_net_load (path, error);
+  g_autoptr(GList) keys = NULL;
+  GHashTable *meta;
+
+  if (net == NULL)
+    return FALSE;
+  meta = np_net_metadata (net);
+  g_print ("%s\n", path);
+  g_print ("  architecture: %s\n", (char *) g_hash_table_lookup (meta, "architecture") ?: "graph");
+  g_print ("  parameters:   %" G_GINT64_FORMAT " (%" G_GINT64_FORMAT " with batch-norm statistics)\n",
+           np_net_n_parameters (net, FALSE), np_net_n_parameters (net, TRUE));
+  g_print ("  layers:       %d\n", np_net_n_layers (net));
+  for (gint j = 0; j < np_net_n_inputs (net); j++)
+    g_print ("  input %d:      %" G_GINT64_FORMAT " channels\n", j, np_net_input_channels (net, j));
+  g_print ("  output:       %" G_GINT64_FORMAT " channels\n", np_net_output_channels (net));
+  g_print ("  size multiple: %d\n", np_net_size_multiple (net));
+  g_print ("  batch norm:   %s statistics\n", np_net_get_bn_mode (net) == NP_BN_BATCH ? "batch" : "running");
+  keys = g_list_sort (g_hash_table_get_keys (meta), (GCompareFunc) strcmp);
+  g_print ("  metadata:\n");
+  for (GList *k = keys; k; k = k->next)
+    if (strcmp (k->data, "graph") != 0)
+      g_print ("    %s = %s\n", (char *) k->data, (char *) g_hash_table_lookup (meta, k->data));
+  if (opt_layers)
+    {
+      g_autofree gchar *text = g_strchomp (g_strdup (np_net_description (net)));
+      g_auto(GStrv) lines = g_strsplit (text, "\n", -1);
+      g_autofree gchar *indented = g_strjoinv ("\n    ", lines);
+      g_print ("  network:\n    %s\n", indented);
+    }
+  return TRUE;
+}
+
 int
 np_cmd_info (int argc, char **argv, gboolean do_help)
 {
+  g_autoptr(GPtrArray) files = g_ptr_array_new ();
   int code;
 
   if (!np_cli_parse ("info", "MODEL…", "Describe model files (safetensors).",
                      "Prints the architecture, the parameter count, the input size multiple and\n"
-                     "the metadata (input filter, image size, normalisation) of each model.",
+                     "the metadata (input filter, image size, normalisation) of each model.\n"
+                     "A bad file is reported and skipped; the exit status is then 2.",
                      entries, &argc, &argv, do_help, &code))
     return code;
   if (argc < 2)
     return np_cli_fail ("info", NP_EXIT_USAGE, "name a model file");
-
   for (int i = 1; i < argc; i++)
-    {
-      g_autoptr(GError) error = NULL;
-      g_autoptr(NpNet) net = np_net_load (argv[i], &error);
-      g_autoptr(GList) keys = NULL;
-      GHashTable *meta;
-
-      if (net == NULL)
-        return np_cli_fail ("info", NP_EXIT_FAILED, "%s", error->message);
-      meta = np_net_metadata (net);
-      g_print ("%s\n", argv[i]);
-      g_print ("  architecture: %s\n", (char *) g_hash_table_lookup (meta, "architecture") ?: "graph");
-      g_print ("  parameters:   %" G_GINT64_FORMAT " (%" G_GINT64_FORMAT " with batch-norm statistics)\n",
-               np_net_n_parameters (net, FALSE), np_net_n_parameters (net, TRUE));
-      g_print ("  layers:       %d\n", np_net_n_layers (net));
-      for (gint j = 0; j < np_net_n_inputs (net); j++)
-        g_print ("  input %d:      %" G_GINT64_FORMAT " channels\n", j, np_net_input_channels (net, j));
-      g_print ("  output:       %" G_GINT64_FORMAT " channels\n", np_net_output_channels (net));
-      g_print ("  size multiple: %d\n", np_net_size_multiple (net));
-      g_print ("  batch norm:   %s statistics\n", np_net_get_bn_mode (net) == NP_BN_BATCH ? "batch" : "running");
-      keys = g_list_sort (g_hash_table_get_keys (meta), (GCompareFunc) strcmp);
-      g_print ("  metadata:\n");
-      for (GList *k = keys; k; k = k->next)
-        if (strcmp (k->data, "graph") != 0)
-          g_print ("    %s = %s\n", (char *) k->data, (char *) g_hash_table_lookup (meta, k->data));
-      if (opt_layers)
-        {
-          g_autofree gchar *text = g_strchomp (g_strdup (np_net_description (net)));
-          g_auto(GStrv) lines = g_strsplit (text, "\n", -1);
-          g_autofree gchar *indented = g_strjoinv ("\n    ", lines);
-          g_print ("  network:\n    %s\n", indented);
-        }
-    }
-  return NP_EXIT_OK;
+    g_ptr_array_add (files, argv[i]);
+  return np_cli_each_input ("info", NULL, files, describe, NULL);
 }

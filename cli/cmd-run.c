@@ -19,7 +19,8 @@ static const GOptionEntry entries[] = {
   { "ext", 'e', 0, G_OPTION_ARG_STRING, &opt_ext,
     "File type of the results: png (8-bit), jpg, tif, exr… (default png)", "EXT" },
   { "threads", 'j', 0, G_OPTION_ARG_INT, &opt_threads,
-    "Threads GEGL may use (default: all processors)", "N" },
+    "Threads GEGL may use, up to 64 (default: all processors)", "N" },
+  NP_CLI_MAX_PIXELS_ENTRY,
   { G_OPTION_REMAINING, 0, 0, G_OPTION_ARG_FILENAME_ARRAY, &opt_inputs, NULL, NULL },
   { NULL }
 };
@@ -51,26 +52,65 @@ build_pipeline (GeglNode    *top,
   return np_cli_chain_add (top, *source, chain, path_root, error);
 }
 
+/* What every image of the run shares. */
+typedef struct
+{
+  GeglNode   *top, *source, *end;
+  char      **chain;
+  const char *graph_xml, *path_root;
+  GHashTable *outputs;   /* input → output path */
+} NpRun;
+
+static gboolean
+run_one (const char *input, gpointer data, gboolean *stop, GError **error)
+{
+  NpRun *run = data;
+  g_autoptr(GeglBuffer) buffer = np_cli_load_image (input, NULL, error);
+
+  /* Decoding up front lets a missing or corrupt input fail with its own name. */
+  if (buffer == NULL)
+    return FALSE;
+  if (run->end == NULL)
+    {
+      run->end = build_pipeline (run->top, buffer, run->chain, run->graph_xml, run->path_root,
+                                 &run->source, error);
+      /* A bad chain or graph would fail every image: stop. */
+      *stop = run->end == NULL;
+      if (*stop)
+        return FALSE;
+    }
+  else
+    gegl_node_set (run->source, "buffer", buffer, NULL);
+  return np_cli_save (run->end, g_hash_table_lookup (run->outputs, input), error);
+}
+
 int
 np_cmd_run (int argc, char **argv, gboolean do_help)
 {
   g_autoptr(GPtrArray) files = NULL;
+  g_autoptr(GPtrArray) stems = NULL;
+  g_autoptr(GPtrArray) outputs = NULL;
+  g_autoptr(GHashTable) output_of = NULL;
   g_autofree gchar *graph_xml = NULL;
   g_autofree gchar *path_root = NULL;
   g_autofree gchar *graphs = NULL;
   g_autofree gchar *description = NULL;
+  g_autofree gchar *probe = NULL;
   g_auto(GStrv) names = np_cli_graph_names ();
   g_autoptr(GError) error = NULL;
   g_autoptr(GeglNode) top = NULL;
-  GeglNode   *source = NULL, *end = NULL;
   char      **chain = NULL;
-  NpProgress *progress;
-  guint       failed = 0;
+  NpRun       run = { NULL };
+  gboolean    created;
   int         code;
 
   graphs = g_strjoinv (", ", names);
   description = g_strdup_printf (
     "Built-in graphs: %s.\n\n"
+    "Each input IMAGE becomes DIR/IMAGE's name.EXT (with its own extension kept, as\n"
+    "a.jpg.png, where two inputs share a name). An output that would overwrite an\n"
+    "input is refused before anything is done. A bad image is reported and skipped;\n"
+    "the exit status is then 2.\n\n"
     "Examples:\n"
     "  neuropaint run -o out photos/ -- neuropaint:canny low=100 high=200\n"
     "  neuropaint run -o out -g seed-contours a.jpg b.jpg\n"
@@ -98,8 +138,12 @@ np_cmd_run (int argc, char **argv, gboolean do_help)
     return np_cli_fail ("run", NP_EXIT_USAGE, "no input images given");
   if ((opt_graph != NULL) == (chain != NULL && chain[0] != NULL))
     return np_cli_fail ("run", NP_EXIT_USAGE, "give either --graph or an operation chain after --");
-  if (opt_threads < 0)
-    return np_cli_fail ("run", NP_EXIT_USAGE, "--threads must be positive");
+  if (opt_threads < 0 || opt_threads > NP_CLI_MAX_THREADS)
+    return np_cli_fail ("run", NP_EXIT_USAGE, "--threads must be between 0 (all processors) and %d",
+                        NP_CLI_MAX_THREADS);
+  probe = g_strconcat ("*.", opt_ext, NULL);
+  if (!np_cli_check_output_name (probe, &error))
+    return np_cli_fail ("run", NP_EXIT_USAGE, "--ext: %s", error->message);
   if (opt_threads > 0)
     g_object_set (gegl_config (), "threads", opt_threads, NULL);
 
@@ -117,47 +161,32 @@ np_cmd_run (int argc, char **argv, gboolean do_help)
     return np_cli_fail ("run", NP_EXIT_FAILED, "%s", error->message);
   if (files->len == 0)
     return np_cli_fail ("run", NP_EXIT_USAGE, "no images found in the inputs");
+
+  /* Every output is known now: refuse any that would overwrite an input or
+   * another output before a single image is touched. */
+  stems = np_cli_output_stems (files);
+  outputs = g_ptr_array_new_with_free_func (g_free);
+  output_of = g_hash_table_new (g_str_hash, g_str_equal);
+  for (guint i = 0; i < files->len; i++)
+    {
+      g_autofree gchar *name = g_strconcat (stems->pdata[i], ".", opt_ext, NULL);
+      g_ptr_array_add (outputs, g_build_filename (opt_output, name, NULL));
+      g_hash_table_insert (output_of, files->pdata[i], outputs->pdata[i]);
+    }
+  if (!np_cli_check_outputs ("run", files, outputs, files, &code))
+    return code;
+  created = !g_file_test (opt_output, G_FILE_TEST_EXISTS);
   if (g_mkdir_with_parents (opt_output, 0755) != 0)
     return np_cli_fail ("run", NP_EXIT_FAILED, "%s: %s", opt_output, g_strerror (errno));
 
   top = gegl_node_new ();
-  progress = np_progress_new ("run", files->len);
-  for (guint i = 0; i < files->len; i++)
-    {
-      const char *input = files->pdata[i];
-      g_autofree gchar *base = g_path_get_basename (input);
-      g_autofree gchar *stem = g_strndup (base, strrchr (base, '.') ? (gsize) (strrchr (base, '.') - base) : strlen (base));
-      g_autofree gchar *name = g_strconcat (stem, ".", opt_ext, NULL);
-      g_autofree gchar *output = g_build_filename (opt_output, name, NULL);
-      g_autoptr(GeglBuffer) buffer = NULL;
-      GError *one_error = NULL;
-
-      /* Decoding up front lets a missing or corrupt input fail with its own name. */
-      buffer = np_cli_load_image (input, NULL, &one_error);
-      if (buffer && end == NULL)
-        {
-          end = build_pipeline (top, buffer, chain, graph_xml, path_root, &source, &error);
-          if (end == NULL)   /* a bad chain or graph would fail every image: stop */
-            {
-              np_progress_free (progress);
-              return np_cli_fail ("run", NP_EXIT_FAILED, "%s", error->message);
-            }
-        }
-      else if (buffer)
-        gegl_node_set (source, "buffer", buffer, NULL);
-
-      if (buffer == NULL || !np_cli_save (end, output, &one_error))
-        {
-          g_printerr ("neuropaint run: %s\n", one_error->message);
-          g_error_free (one_error);
-          failed++;
-        }
-      np_progress_step (progress, base);
-    }
-  np_progress_free (progress);
-
-  if (failed)
-    return np_cli_fail ("run", NP_EXIT_FAILED, "%u of %u images failed", failed, files->len);
-  g_print ("%u image(s) written to %s\n", files->len, opt_output);
-  return NP_EXIT_OK;
+  run = (NpRun) { .top = top, .chain = chain, .graph_xml = graph_xml, .path_root = path_root,
+                  .outputs = output_of };
+  code = np_cli_each_input ("run", "run", files, run_one, &run);
+  /* A folder made for results that all failed goes too (only if empty). */
+  if (created)
+    g_rmdir (opt_output);
+  if (code == NP_EXIT_OK)
+    g_print ("%u image(s) written to %s\n", files->len, opt_output);
+  return code;
 }

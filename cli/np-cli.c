@@ -7,6 +7,7 @@
 
 #include <gegl-plugin.h>
 
+#include <fcntl.h>
 #include <gio/gio.h>
 #include <glib/gstdio.h>
 #include <stdio.h>
@@ -50,6 +51,11 @@ np_cli_parse (const char          *command,
       g_printerr ("neuropaint %s: %s\nTry “neuropaint %s --help”.\n",
                   command, error->message, command);
       *exit_code = NP_EXIT_USAGE;
+      return FALSE;
+    }
+  if (np_cli_max_pixels < 0)
+    {
+      *exit_code = np_cli_fail (command, NP_EXIT_USAGE, "--max-pixels must be positive");
       return FALSE;
     }
   return TRUE;
@@ -136,32 +142,71 @@ np_cli_graph_names (void)
   return (gchar **) g_ptr_array_free (names, FALSE);
 }
 
+static gboolean
+check_xml (const char *xml, GError **error)
+{
+  static const GMarkupParser nothing = { NULL };
+  g_autoptr(GMarkupParseContext) context = g_markup_parse_context_new (&nothing, 0, NULL, NULL);
+
+  if (g_markup_parse_context_parse (context, xml, -1, error)
+      && g_markup_parse_context_end_parse (context, error))
+    return TRUE;
+  g_prefix_error (error, "not well-formed XML: ");
+  return FALSE;
+}
+
 gchar *
 np_cli_graph_xml (const char *name_or_path, gchar **path_root, GError **error)
 {
   g_autofree gchar *resource = g_strconcat (NP_GRAPHS_RESOURCE, name_or_path, ".xml", NULL);
   g_autoptr(GBytes) bytes = g_resources_lookup_data (resource, 0, NULL);
-  gchar *xml = NULL;
+  g_autoptr(GBytes) file = NULL;
+  gchar *xml;
 
   if (bytes)
     {
       *path_root = g_get_current_dir ();
       return g_strndup (g_bytes_get_data (bytes, NULL), g_bytes_get_size (bytes));
     }
-  if (!g_file_get_contents (name_or_path, &xml, NULL, error))
+  /* A graph is a few kilobytes; a FIFO or a folder is refused, not waited on. */
+  if (!(file = np_file_read (name_or_path, 16 << 20, error)))
     return NULL;
+  xml = g_strndup (g_bytes_get_data (file, NULL), g_bytes_get_size (file));
+  if (!check_xml (xml, error))
+    {
+      g_prefix_error (error, "%s: ", name_or_path);
+      g_free (xml);
+      return NULL;
+    }
   *path_root = g_path_get_dirname (name_or_path);
   return xml;
 }
 
-/* GEGL's loaders and savers report failure only as warnings, and the gegl
- * pipeline goes on with an empty buffer: catch the first warning instead. */
+/* GEGL's loaders and savers report failure only as warnings or lines on
+ * stderr (png-save's write errors), and the gegl pipeline goes on with an
+ * empty buffer: catch the first message instead. Libraries that write to
+ * the stderr descriptor themselves (libpng's "libpng error:" after GEGL's
+ * own report) are muted meanwhile, so a bad file gets one message. One
+ * capture at a time. */
 typedef struct
 {
-  GLogFunc  previous;
-  gpointer  previous_data;
-  gchar    *message;
+  GLogFunc    previous;
+  gpointer    previous_data;
+  GPrintFunc  previous_printerr;
+  gint        saved_stderr;
+  gchar      *message;
+  const char *hidden;    /* a temporary file's name, shown as... */
+  const char *shown;     /* ...the final one */
 } NpLogCapture;
+
+static NpLogCapture *capturing;
+
+static void
+capture_message (NpLogCapture *capture, const gchar *message)
+{
+  if (capture->message == NULL)
+    capture->message = g_strchomp (g_strdup (message));
+}
 
 static void
 capture_log (const gchar   *domain,
@@ -172,30 +217,55 @@ capture_log (const gchar   *domain,
   NpLogCapture *capture = data;
 
   if (level & (G_LOG_LEVEL_ERROR | G_LOG_LEVEL_CRITICAL | G_LOG_LEVEL_WARNING))
-    {
-      if (capture->message == NULL)
-        capture->message = g_strdup (message);
-    }
+    capture_message (capture, message);
   else
     capture->previous (domain, level, message, capture->previous_data);
 }
 
 static void
-log_capture_begin (NpLogCapture *capture)
+capture_printerr (const gchar *message)
 {
-  capture->message = NULL;
+  capture_message (capturing, message);
+}
+
+static void
+log_capture_begin (NpLogCapture *capture, const char *hidden, const char *shown)
+{
+  *capture = (NpLogCapture) { .hidden = hidden, .shown = shown };
   capture->previous = g_log_set_default_handler (capture_log, capture);
-  capture->previous_data = NULL;
+  capturing = capture;
+  capture->previous_printerr = g_set_printerr_handler (capture_printerr);
+  fflush (stderr);
+  capture->saved_stderr = dup (STDERR_FILENO);
+  if (capture->saved_stderr >= 0)
+    {
+      gint null = open ("/dev/null", O_WRONLY | O_CLOEXEC);
+      if (null >= 0)
+        dup2 (null, STDERR_FILENO), close (null);
+    }
 }
 
 /* Returns FALSE, with the captured message as error, if anything was caught. */
 static gboolean
 log_capture_end (NpLogCapture *capture, const char *what, GError **error)
 {
+  g_autoptr(GString) message = NULL;
+
+  if (capture->saved_stderr >= 0)
+    {
+      fflush (stderr);
+      dup2 (capture->saved_stderr, STDERR_FILENO);
+      close (capture->saved_stderr);
+    }
   g_log_set_default_handler (capture->previous, capture->previous_data);
+  g_set_printerr_handler (capture->previous_printerr);
+  capturing = NULL;
   if (capture->message == NULL)
     return TRUE;
-  g_set_error (error, G_IO_ERROR, G_IO_ERROR_FAILED, "%s: %s", what, capture->message);
+  message = g_string_new (capture->message);
+  if (capture->hidden)
+    g_string_replace (message, capture->hidden, capture->shown, 0);
+  g_set_error (error, G_IO_ERROR, G_IO_ERROR_FAILED, "%s: %s", what, message->str);
   g_clear_pointer (&capture->message, g_free);
   return FALSE;
 }
@@ -208,9 +278,13 @@ np_cli_graph_add (GeglNode *top, const char *xml, const char *path_root,
   g_autoptr(GSList) children = NULL;
   NpLogCapture capture;
 
+  /* GEGL parses with GMarkup but never asks it whether the document ended,
+   * so a truncated file became a partial graph: ask. */
+  if (!check_xml (xml, error))
+    return NULL;
   /* GEGL turns unknown ops into pass-throughs and skips unknown properties,
    * with a warning each: make those errors. */
-  log_capture_begin (&capture);
+  log_capture_begin (&capture, NULL, NULL);
   graph = gegl_node_new_from_xml (xml, path_root);
   if (!log_capture_end (&capture, "graph", error))
     {
@@ -243,10 +317,31 @@ np_cli_graph_add (GeglNode *top, const char *xml, const char *path_root,
   return graph;
 }
 
+gint64 np_cli_max_pixels;
+
+/* The GEGL loader for the image type the first bytes say, or NULL. */
+static const char *
+sniff_loader (const guint8 *magic, gsize size)
+{
+  static const struct { const char *bytes; gsize length; const char *loader; } types[] = {
+    { "\x89PNG\r\n\x1a\n", 8, "gegl:png-load" },
+    { "II*\0", 4, "gegl:tiff-load" },
+    { "MM\0*", 4, "gegl:tiff-load" },
+    { "v/1\x01", 4, "gegl:exr-load" },
+  };
+
+  for (guint i = 0; i < G_N_ELEMENTS (types); i++)
+    if (size >= types[i].length && memcmp (magic, types[i].bytes, types[i].length) == 0)
+      return types[i].loader;
+  if (size >= 12 && memcmp (magic, "RIFF", 4) == 0 && memcmp (magic + 8, "WEBP", 4) == 0)
+    return "gegl:webp-load";
+  return NULL;
+}
+
 static GeglBuffer *
 load_jpeg (const char *path, const Babl *format, GError **error)
 {
-  g_autoptr(NpImage) image = np_jpeg_load (path, error);
+  g_autoptr(NpImage) image = np_jpeg_load (path, np_cli_max_pixels, error);
   const Babl   *rgb = babl_format ("R'G'B' u8");
   GeglRectangle box;
   GeglBuffer   *buffer;
@@ -259,62 +354,141 @@ load_jpeg (const char *path, const Babl *format, GError **error)
   return buffer;
 }
 
-GeglBuffer *
-np_cli_load_image (const char *path, const Babl *format, GError **error)
+/* Through GEGL's loader for the sniffed type (never gegl:load, which picks
+ * by extension, so a text file named .jpg reached libjpeg, which exits). The
+ * header's size is checked before a pixel is decoded. */
+static GeglBuffer *
+load_gegl (const char *path, const char *loader, const Babl *format, GError **error)
 {
-  g_autoptr(GeglNode) graph = NULL;
+  g_autoptr(GeglNode) graph = gegl_node_new ();
+  g_autoptr(GError) size_error = NULL;
   GeglNode     *load, *sink;
   GeglBuffer   *buffer = NULL;
   GeglRectangle box;
   NpLogCapture  capture;
-  gboolean      ok;
-  guint8        magic[3] = { 0 };
-  FILE         *file;
 
-  file = g_fopen (path, "rb");
-  if (file == NULL || !g_file_test (path, G_FILE_TEST_IS_REGULAR))
+  if (!gegl_has_operation (loader))
     {
-      g_set_error (error, G_IO_ERROR, G_IO_ERROR_NOT_FOUND, "%s: %s", path,
-                   file ? "not a regular file" : "no such file or unreadable");
-      if (file)
-        fclose (file);
+      g_set_error (error, NP_ERROR, NP_ERROR_UNSUPPORTED, "%s: this GEGL has no %s to read it", path, loader);
       return NULL;
     }
-  if (fread (magic, 1, sizeof magic, file) == 0)
-    {
-      fclose (file);
-      g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA, "%s: empty file", path);
-      return NULL;
-    }
-  fclose (file);
-  if (np_jpeg_sniff (magic, sizeof magic))
-    return load_jpeg (path, format, error);
-
-  log_capture_begin (&capture);
-  graph = gegl_node_new ();
-  load = gegl_node_new_child (graph, "operation", "gegl:load", "path", path, NULL);
+  log_capture_begin (&capture, NULL, NULL);
+  load = gegl_node_new_child (graph, "operation", loader, "path", path, NULL);
   box = gegl_node_get_bounding_box (load);
-  if (box.width > 0 && box.height > 0)
+  if (box.width > 0 && box.height > 0
+      && np_image_check_decode_size (box.width, box.height, np_cli_max_pixels, &size_error))
     {
       if (format == NULL)
         format = gegl_operation_get_format (gegl_node_get_gegl_operation (load), "output");
       buffer = gegl_buffer_new (&box, format ? format : babl_format ("R'G'B'A float"));
-      sink = gegl_node_new_child (graph, "operation", "gegl:write-buffer",
-                                  "buffer", buffer, NULL);
+      sink = gegl_node_new_child (graph, "operation", "gegl:write-buffer", "buffer", buffer, NULL);
       gegl_node_link (load, sink);
       gegl_node_process (sink);
     }
-  ok = log_capture_end (&capture, path, error);
-
-  if (ok && buffer == NULL)
-    {
-      g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA,
-                   "%s: not an image GEGL can read, or an empty one", path);
-      ok = FALSE;
-    }
-  if (!ok)
+  if (!log_capture_end (&capture, path, error))
     g_clear_object (&buffer);
+  else if (size_error)
+    g_propagate_prefixed_error (error, g_steal_pointer (&size_error), "%s: ", path);
+  else if (buffer == NULL)
+    g_set_error (error, NP_ERROR, NP_ERROR_CORRUPT, "%s: a corrupt or empty image", path);
   return buffer;
+}
+
+GeglBuffer *
+np_cli_load_image (const char *path, const Babl *format, GError **error)
+{
+  guint8       magic[12];
+  gssize       n;
+  gint         fd = np_file_open (path, error);
+  const char  *loader;
+  GeglBuffer  *buffer;
+
+  if (fd < 0)
+    return NULL;
+  n = read (fd, magic, sizeof magic);
+  close (fd);
+  if (n <= 0)
+    {
+      g_set_error (error, NP_ERROR, NP_ERROR_CORRUPT, "%s: %s", path, n == 0 ? "empty file" : g_strerror (errno));
+      return NULL;
+    }
+  if (np_jpeg_sniff (magic, n))
+    buffer = load_jpeg (path, format, error);
+  else if ((loader = sniff_loader (magic, n)) != NULL)
+    buffer = load_gegl (path, loader, format, error);
+  else
+    {
+      g_set_error (error, NP_ERROR, NP_ERROR_UNSUPPORTED,
+                   "%s: not an image (its first bytes are those of no JPEG, PNG, TIFF, WebP or OpenEXR file)",
+                   path);
+      return NULL;
+    }
+  /* The area limit is the user's (the side limit is not). */
+  if (buffer == NULL && error && *error && g_error_matches (*error, NP_ERROR, NP_ERROR_TOO_LARGE))
+    {
+      gchar *message = g_strconcat ((*error)->message, " (raise it with --max-pixels)", NULL);
+      g_free ((*error)->message);
+      (*error)->message = message;
+    }
+  return buffer;
+}
+
+/* Digits with an optional minus: what g_ascii_string_to_signed reads. */
+static gboolean
+is_integer (const char *text)
+{
+  if (*text == '-')
+    text++;
+  if (!g_ascii_isdigit (*text))
+    return FALSE;
+  while (g_ascii_isdigit (*text))
+    text++;
+  return *text == '\0';
+}
+
+/* GEGL reads an integer property's value with clamping, and GObject then
+ * reports the clamped number (99999999999999999999 as “-2147483648”):
+ * check integers against the property's range first, as the user wrote
+ * them. Ops nest in [ ... ] (aux=[ op ... ]). */
+static gboolean
+check_chain_integers (char **chain, GError **error)
+{
+  g_autoptr(GPtrArray) ops = g_ptr_array_new_with_free_func (g_free);   /* a stack */
+
+  for (int i = 0; chain[i]; i++)
+    {
+      const char *arg = chain[i], *eq = strchr (arg, '=');
+
+      if (g_str_equal (arg, "]"))
+        {
+          if (ops->len)
+            g_ptr_array_remove_index (ops, ops->len - 1);
+        }
+      else if (eq == NULL)
+        {
+          if (ops->len)
+            g_ptr_array_remove_index (ops, ops->len - 1);
+          g_ptr_array_add (ops, strchr (arg, ':') ? g_strdup (arg) : g_strconcat ("gegl:", arg, NULL));
+        }
+      else if (g_str_has_suffix (arg, "=["))
+        g_ptr_array_add (ops, NULL);   /* the auxiliary chain's op comes next */
+      else if (ops->len && ops->pdata[ops->len - 1] && gegl_has_operation (ops->pdata[ops->len - 1]))
+        {
+          g_autofree gchar *key = g_strndup (arg, eq - arg);
+          GParamSpec *spec = gegl_operation_find_property (ops->pdata[ops->len - 1], key);
+
+          if (spec && G_IS_PARAM_SPEC_INT (spec) && is_integer (eq + 1)
+              && !g_ascii_string_to_signed (eq + 1, 10, G_PARAM_SPEC_INT (spec)->minimum,
+                                            G_PARAM_SPEC_INT (spec)->maximum, NULL, NULL))
+            {
+              g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT,
+                           "property '%s' takes an integer from %d to %d, not %s", key,
+                           G_PARAM_SPEC_INT (spec)->minimum, G_PARAM_SPEC_INT (spec)->maximum, eq + 1);
+              return FALSE;
+            }
+        }
+    }
+  return TRUE;
 }
 
 GeglNode *
@@ -325,9 +499,15 @@ np_cli_chain_add (GeglNode *top, GeglNode *source, char **chain,
   GError      *chain_error = NULL;
   NpLogCapture capture;
 
+  if (!check_chain_integers (chain, error))
+    {
+      g_prefix_error (error, "operation chain: ");
+      return NULL;
+    }
+
   /* Out-of-range values are only warned about by GObject, which then keeps
    * the default: make them errors. */
-  log_capture_begin (&capture);
+  log_capture_begin (&capture, NULL, NULL);
   gegl_create_chain_argv (chain, source, end, 0.0, 0, path_root, &chain_error);
   if (!log_capture_end (&capture, "operation chain", error))
     {
@@ -342,64 +522,134 @@ np_cli_chain_add (GeglNode *top, GeglNode *source, char **chain,
   return end;
 }
 
+/* The file types the command writes, by extension; saver NULL: ours (JPEG,
+ * whose errors GEGL's jpg-save cannot report: libjpeg exits the process). */
+typedef struct
+{
+  const char *ext;
+  const char *saver;
+} NpOutputType;
+
+static const NpOutputType output_types[] = {
+  { "png", "gegl:png-save" },
+  { "jpg", NULL },
+  { "jpeg", NULL },
+  { "tif", "gegl:tiff-save" },
+  { "tiff", "gegl:tiff-save" },
+  { "webp", "gegl:webp-save" },
+  { "exr", "gegl:exr-save" },
+};
+
+static const NpOutputType *
+output_type (const char *path)
+{
+  g_autofree gchar *base = g_path_get_basename (path);
+  const char *dot = strrchr (base, '.');
+
+  if (dot && dot != base)
+    for (guint i = 0; i < G_N_ELEMENTS (output_types); i++)
+      if (g_ascii_strcasecmp (dot + 1, output_types[i].ext) == 0
+          && (output_types[i].saver == NULL || gegl_has_operation (output_types[i].saver)))
+        return &output_types[i];
+  return NULL;
+}
+
+gboolean
+np_cli_check_output_name (const char *path, GError **error)
+{
+  g_autoptr(GString) known = g_string_new (NULL);
+
+  if (output_type (path))
+    return TRUE;
+  for (guint i = 0; i < G_N_ELEMENTS (output_types); i++)
+    if (output_types[i].saver == NULL || gegl_has_operation (output_types[i].saver))
+      g_string_append_printf (known, "%s.%s", known->len ? ", " : "", output_types[i].ext);
+  g_set_error (error, NP_ERROR, NP_ERROR_UNSUPPORTED,
+               "“%s”: unknown file type (known: %s)", path, known->str);
+  return FALSE;
+}
+
 gboolean
 np_cli_save (GeglNode *output_node, const char *path, GError **error)
 {
   return np_cli_save_png_depth (output_node, path, 8, error);
 }
 
+static gboolean
+save_jpeg (GeglNode *output_node, const GeglRectangle *box, NpOutput *output, GError **error)
+{
+  g_autoptr(NpImage) image = np_image_new (NP_SAMPLE_U8, box->width, box->height, 3, error);
+  NpLogCapture capture;
+
+  if (image == NULL)
+    return FALSE;
+  log_capture_begin (&capture, NULL, NULL);
+  gegl_node_blit (output_node, 1.0, box, babl_format ("R'G'B' u8"), image->data, image->stride,
+                  GEGL_BLIT_DEFAULT);
+  /* The quality and options of GEGL's jpg-save: 90, 4:4:4, progressive. */
+  return log_capture_end (&capture, np_output_path (output), error)
+    && np_jpeg_write (image, output, 90, error);
+}
+
 gboolean
-np_cli_save_png_depth (GeglNode *output_node, const char *path, gint png_bit_depth,
+np_cli_save_to_output (GeglNode *output_node, NpOutput *output, gint png_bit_depth,
                        GError **error)
 {
-  g_autofree gchar *dir = g_path_get_dirname (path);
-  g_autofree gchar *base = g_path_get_basename (path);
-  g_autofree gchar *tmp = g_strdup_printf ("%s/.%s.part-%d%s", dir, base, (int) getpid (),
-                                           strrchr (base, '.') ? strrchr (base, '.') : "");
-  g_autofree gchar *lower = g_ascii_strdown (path, -1);
+  const char   *path = np_output_path (output);
+  const NpOutputType *type = output_type (path);
   GeglNode     *graph = gegl_node_get_parent (output_node);
-  GeglNode     *save;
   GeglRectangle box = gegl_node_get_bounding_box (output_node);
+  GeglNode     *save;
   NpLogCapture  capture;
   GStatBuf      st;
   gboolean      ok;
 
+  g_return_val_if_fail (png_bit_depth == 8 || png_bit_depth == 16, FALSE);
+  if (type == NULL)
+    return np_cli_check_output_name (path, error);
   if (box.width <= 0 || box.height <= 0 || gegl_rectangle_is_infinite_plane (&box))
     {
       g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA,
                    "%s: the graph produces no finite image to save", path);
       return FALSE;
     }
+  if (type->saver == NULL)
+    return save_jpeg (output_node, &box, output, error) && np_output_close (output, error);
 
+  /* GEGL's saver fills the temporary file by a name of its own (see
+   * np_output_writer_path): messages show the final name instead. */
+  save = gegl_node_new_child (graph, "operation", type->saver,
+                              "path", np_output_writer_path (output), NULL);
   /* PNG is 8-bit unless asked otherwise: what image viewers and the seed used. */
-  g_return_val_if_fail (png_bit_depth == 8 || png_bit_depth == 16, FALSE);
-  if (g_str_has_suffix (lower, ".png"))
-    save = gegl_node_new_child (graph, "operation", "gegl:png-save",
-                                "path", tmp, "bitdepth", png_bit_depth, NULL);
-  else
-    save = gegl_node_new_child (graph, "operation", "gegl:save", "path", tmp, NULL);
+  if (g_str_equal (type->saver, "gegl:png-save"))
+    gegl_node_set (save, "bitdepth", png_bit_depth, NULL);
   gegl_node_link (output_node, save);
 
-  log_capture_begin (&capture);
+  log_capture_begin (&capture, np_output_writer_path (output), path);
   gegl_node_process (save);
   ok = log_capture_end (&capture, path, error);
   gegl_node_remove_child (graph, save);
 
-  if (ok && (g_stat (tmp, &st) != 0 || st.st_size == 0))
+  if (ok && (g_stat (np_output_tmp_path (output), &st) != 0 || st.st_size == 0))
     {
-      g_set_error (error, G_IO_ERROR, G_IO_ERROR_FAILED,
-                   "%s: GEGL wrote nothing (unknown file type or unwritable folder?)", path);
+      g_set_error (error, G_IO_ERROR, G_IO_ERROR_FAILED, "%s: GEGL wrote nothing", path);
       ok = FALSE;
     }
-  if (ok && g_rename (tmp, path) != 0)
-    {
-      g_set_error (error, G_IO_ERROR, g_io_error_from_errno (errno),
-                   "%s: %s", path, g_strerror (errno));
-      ok = FALSE;
-    }
-  if (!ok)
-    g_unlink (tmp);
-  return ok;
+  return ok && np_output_close (output, error);
+}
+
+gboolean
+np_cli_save_png_depth (GeglNode *output_node, const char *path, gint png_bit_depth,
+                       GError **error)
+{
+  g_autoptr(NpOutput) output = NULL;
+
+  /* Refused before a temporary file is made. */
+  if (!np_cli_check_output_name (path, error))
+    return FALSE;
+  output = np_output_new (path, error);
+  return output && np_cli_save_to_output (output_node, output, png_bit_depth, error)
+    && np_output_commit (output, error);
 }
 
 struct _NpProgress
@@ -446,6 +696,16 @@ np_progress_step (NpProgress *progress, const char *item)
 }
 
 void
+np_progress_clear (NpProgress *progress)
+{
+  if (progress->tty)
+    {
+      fprintf (stderr, "\r\033[K");
+      fflush (stderr);
+    }
+}
+
+void
 np_progress_free (NpProgress *progress)
 {
   if (progress == NULL)
@@ -468,23 +728,60 @@ is_image_name (const char *name)
   return FALSE;
 }
 
+/* "device:inode" of an existing file, or NULL. */
+static gchar *
+file_id (const char *path)
+{
+  GStatBuf st;
+
+  if (g_stat (path, &st) != 0)
+    return NULL;
+  return g_strdup_printf ("%" G_GUINT64_FORMAT ":%" G_GUINT64_FORMAT,
+                          (guint64) st.st_dev, (guint64) st.st_ino);
+}
+
+GHashTable *
+np_cli_inputs_index (GPtrArray *inputs)
+{
+  GHashTable *index = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
+
+  for (guint i = 0; i < inputs->len; i++)
+    {
+      gchar *id = file_id (inputs->pdata[i]);
+      if (id && !g_hash_table_contains (index, id))
+        g_hash_table_insert (index, id, inputs->pdata[i]);
+      else
+        g_free (id);
+    }
+  return index;
+}
+
+const char *
+np_cli_inputs_find (GHashTable *index, const char *path)
+{
+  g_autofree gchar *id = file_id (path);
+
+  return id ? g_hash_table_lookup (index, id) : NULL;
+}
+
 /* Files as given, folders expanded to their images in name order. */
 GPtrArray *
 np_cli_collect_inputs (char **inputs, GError **error)
 {
   GPtrArray *files = g_ptr_array_new_with_free_func (g_free);
+  g_autoptr(GHashTable) seen = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
 
   for (int i = 0; inputs && inputs[i]; i++)
     {
+      g_autoptr(GPtrArray) names = g_ptr_array_new_with_free_func (g_free);
+
       if (g_file_test (inputs[i], G_FILE_TEST_IS_DIR))
         {
           g_autoptr(GDir) dir = g_dir_open (inputs[i], 0, error);
-          GPtrArray *names = g_ptr_array_new_with_free_func (g_free);
           const char *name;
 
           if (dir == NULL)
             {
-              g_ptr_array_unref (names);
               g_ptr_array_unref (files);
               return NULL;
             }
@@ -492,10 +789,24 @@ np_cli_collect_inputs (char **inputs, GError **error)
             if (is_image_name (name))
               g_ptr_array_add (names, g_build_filename (inputs[i], name, NULL));
           np_cli_sort_strings (names);
-          g_ptr_array_extend_and_steal (files, names);
         }
       else
-        g_ptr_array_add (files, g_strdup (inputs[i]));
+        g_ptr_array_add (names, g_strdup (inputs[i]));
+      /* The same file twice (a.jpg and ./a.jpg, or a file and its folder)
+       * would only be done twice into the same output. */
+      for (guint k = 0; k < names->len; k++)
+        {
+          gchar *id = file_id (names->pdata[k]);
+
+          if (id && g_hash_table_contains (seen, id))
+            {
+              g_free (id);
+              continue;
+            }
+          if (id)
+            g_hash_table_add (seen, id);
+          g_ptr_array_add (files, g_steal_pointer (&names->pdata[k]));
+        }
     }
   return files;
 }
@@ -507,4 +818,129 @@ np_cli_parse_size (const char *text, gint *width, gint *height)
 
   return sscanf (text, "%dx%d%c", width, height, &end) == 2
          && *width >= 1 && *height >= 1 && *width <= 8192 && *height <= 8192;
+}
+
+static gchar *
+stem_of (const char *path)
+{
+  gchar      *base = g_path_get_basename (path);
+  const char *dot = strrchr (base, '.');
+
+  if (dot && dot != base)
+    base[dot - base] = '\0';
+  return base;
+}
+
+GPtrArray *
+np_cli_output_stems (GPtrArray *inputs)
+{
+  GPtrArray *stems = g_ptr_array_new_with_free_func (g_free);
+  g_autoptr(GHashTable) counts = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
+
+  for (guint i = 0; i < inputs->len; i++)
+    {
+      gchar *stem = stem_of (inputs->pdata[i]);
+      g_hash_table_insert (counts, g_strdup (stem),
+                           GUINT_TO_POINTER (GPOINTER_TO_UINT (g_hash_table_lookup (counts, stem)) + 1));
+      g_ptr_array_add (stems, stem);
+    }
+  for (guint i = 0; i < inputs->len; i++)
+    if (GPOINTER_TO_UINT (g_hash_table_lookup (counts, stems->pdata[i])) > 1)
+      {
+        g_free (stems->pdata[i]);
+        stems->pdata[i] = g_path_get_basename (inputs->pdata[i]);
+      }
+  return stems;
+}
+
+/* An output's identity: its folder's device and inode and its name, or its
+ * canonical path while the folder does not exist yet. */
+static gchar *
+output_id (const char *path)
+{
+  g_autofree gchar *dir = g_path_get_dirname (path);
+  g_autofree gchar *base = g_path_get_basename (path);
+  g_autofree gchar *id = file_id (dir);
+
+  return id ? g_strconcat (id, "/", base, NULL) : g_canonicalize_filename (path, NULL);
+}
+
+gboolean
+np_cli_check_outputs (const char *command, GPtrArray *inputs, GPtrArray *outputs,
+                      GPtrArray *sources, int *exit_code)
+{
+  g_autoptr(GHashTable) index = np_cli_inputs_index (inputs);
+  g_autoptr(GHashTable) written = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
+
+  for (guint i = 0; i < outputs->len; i++)
+    {
+      const char *output = outputs->pdata[i];
+      const char *source = sources ? sources->pdata[i] : NULL;
+      const char *input = np_cli_inputs_find (index, output);
+      gchar      *id = output_id (output);
+      gpointer    other;
+
+      if (input)
+        {
+          g_free (id);
+          *exit_code = np_cli_fail (command, NP_EXIT_USAGE,
+                                    "%s would overwrite the input %s; nothing was done: write the "
+                                    "results to another folder (-o)", output, input);
+          return FALSE;
+        }
+      if (g_hash_table_lookup_extended (written, id, NULL, &other))
+        {
+          const char *first = other;
+          g_free (id);
+          if (first && source)
+            *exit_code = np_cli_fail (command, NP_EXIT_USAGE,
+                                      "%s and %s would both be written to %s; nothing was done: "
+                                      "rename one, or run them separately", first, source, output);
+          else
+            *exit_code = np_cli_fail (command, NP_EXIT_USAGE,
+                                      "two outputs would be written to %s; nothing was done: "
+                                      "give them different names", output);
+          return FALSE;
+        }
+      g_hash_table_insert (written, id, (gpointer) source);
+    }
+  return TRUE;
+}
+
+int
+np_cli_each_input (const char *command, const char *progress_label, GPtrArray *files,
+                   NpCliEachFunc func, gpointer data)
+{
+  NpProgress *progress = progress_label ? np_progress_new (progress_label, files->len) : NULL;
+  guint       failed = 0;
+  gboolean    stop = FALSE;
+
+  for (guint i = 0; i < files->len && !stop; i++)
+    {
+      const char *file = files->pdata[i];
+      g_autofree gchar *base = g_path_get_basename (file);
+      g_autoptr(GError) error = NULL;
+
+      if (!func (file, data, &stop, &error))
+        {
+          failed++;
+          if (progress)
+            np_progress_clear (progress);
+          /* One message naming the file, whatever part failed. */
+          if (g_str_has_prefix (error->message, file))
+            g_printerr ("neuropaint %s: %s\n", command, error->message);
+          else
+            g_printerr ("neuropaint %s: %s: %s\n", command, file, error->message);
+        }
+      if (progress)
+        np_progress_step (progress, base);
+    }
+  np_progress_free (progress);
+  if (stop)
+    return NP_EXIT_FAILED;
+  if (failed > 0 && files->len > 1)
+    return np_cli_fail (command, NP_EXIT_FAILED, "%u of %u inputs failed", failed, files->len);
+  if (failed)
+    return NP_EXIT_FAILED;
+  return NP_EXIT_OK;
 }

@@ -88,27 +88,80 @@ GeglNode *np_cli_chain_add    (GeglNode *top, GeglNode *source, char **chain,
 /* Names of the built-in graphs, NULL-terminated. */
 gchar   **np_cli_graph_names  (void);
 
-/* Loads an image through GEGL into a new buffer in the given format
- * (NULL: the file's own). Fails with one clear message for a missing,
- * unreadable or empty image. */
+/* The most pixels an input image may have (--max-pixels; 0: the core's
+ * default, NP_IMAGE_DEFAULT_MAX_PIXELS). The entry goes in the options of
+ * every command that reads images; np_cli_parse refuses negative values. */
+extern gint64 np_cli_max_pixels;
+#define NP_CLI_MAX_PIXELS_ENTRY                                                             \
+  { "max-pixels", 0, 0, G_OPTION_ARG_INT64, &np_cli_max_pixels,                            \
+    "Refuse input images of more pixels, before decoding (default 100000000)", "N" }
+
+/* Loads an image into a new buffer in the given format (NULL: the file's
+ * own). Only regular files; the type comes from the first bytes, never the
+ * extension (JPEG through the core, PNG, TIFF, WebP, OpenEXR through GEGL's
+ * loader for that type); the header's size is checked against
+ * np_cli_max_pixels before decoding. Fails with one message naming the file
+ * for a missing, unreadable, empty, unknown, corrupt or too large image. */
 GeglBuffer *np_cli_load_image (const char *path, const Babl *format,
                                GError **error);
 
-/* Processes output_node (the end of a chain) into path, by extension
- * (.png 8-bit, .jpg, .tif, .exr...). Writes to a temporary name and renames,
- * so a failure never leaves a half-written file. */
+/* Processes output_node (the end of a chain) into path, by extension: .png
+ * (8-bit), .jpg/.jpeg (the core's encoder), .tif, .webp, .exr (GEGL's
+ * savers). Through an NpOutput: the file appears complete or not at all,
+ * every error of GEGL's savers is caught, and the error names path. */
 gboolean  np_cli_save         (GeglNode *output_node, const char *path,
                                GError **error);
 /* The same, with PNG written at 8 or 16 bits per sample. */
 gboolean  np_cli_save_png_depth (GeglNode *output_node, const char *path,
                                  gint png_bit_depth, GError **error);
+/* The same into an NpOutput (the type from its final name), closed but not
+ * committed: outputs that belong together (an animation's frames) are
+ * committed together. */
+gboolean  np_cli_save_to_output (GeglNode *output_node, NpOutput *output,
+                                 gint png_bit_depth, GError **error);
+/* Refuses a path whose extension np_cli_save cannot write (GEGL would write
+ * PNG bytes under any name): check output names before any work. */
+gboolean  np_cli_check_output_name (const char *path, GError **error);
 
 /* Parses "WIDTHxHEIGHT", each side 1 to 8192 (--size). */
 gboolean  np_cli_parse_size   (const char *text, gint *width, gint *height);
 
 /* The input images: files as given, folders expanded to their images
- * (by extension) in name order. */
+ * (by extension) in name order; a file given twice (by any name) once. */
 GPtrArray *np_cli_collect_inputs (char **inputs, GError **error);
+
+/* Names for the outputs of inputs written into one folder: each input's
+ * name without its extension, or with it where inputs share a stem (a.jpg
+ * and a.png give a.jpg.EXT and a.png.EXT, not twice a.EXT). */
+GPtrArray *np_cli_output_stems (GPtrArray *inputs);
+
+/* Inputs by identity (device and inode), so a path that is one of them under
+ * another spelling, a symbolic or a hard link is recognised. */
+GHashTable *np_cli_inputs_index (GPtrArray *inputs);
+/* The input that path is, or NULL (also when path does not exist). */
+const char *np_cli_inputs_find (GHashTable *index, const char *path);
+
+/* Refuses, before any work, outputs that would overwrite an input (see
+ * np_cli_inputs_find) or each other; sources (NULL, or one input or NULL per
+ * output) name where each output comes from in the message. Prints one
+ * message saying what to change and sets *exit_code to NP_EXIT_USAGE. */
+gboolean  np_cli_check_outputs (const char *command, GPtrArray *inputs,
+                                GPtrArray *outputs, GPtrArray *sources,
+                                int *exit_code);
+
+/* One input of a batch. Returns FALSE with error for a bad one; setting
+ * *stop ends the batch (a broken graph would fail every image). */
+typedef gboolean (*NpCliEachFunc) (const char *file, gpointer data, gboolean *stop,
+                                   GError **error);
+/* Runs func on every file (with a progress bar labelled progress, unless
+ * NULL). A bad file is reported ("neuropaint COMMAND: FILE: why") and the
+ * batch goes on; returns NP_EXIT_OK, or NP_EXIT_FAILED after saying how many
+ * failed. The loop every command over many inputs uses. */
+int       np_cli_each_input   (const char *command, const char *progress,
+                               GPtrArray *files, NpCliEachFunc func, gpointer data);
+
+/* GEGL's thread limit: --threads is checked against it (GEGL only warns). */
+#define NP_CLI_MAX_THREADS 64
 
 /* Sorts an array of strings by name. */
 void      np_cli_sort_strings (GPtrArray *strings);
@@ -117,6 +170,8 @@ void      np_cli_sort_strings (GPtrArray *strings);
 typedef struct _NpProgress NpProgress;
 NpProgress *np_progress_new    (const char *what, gsize total);
 void        np_progress_step   (NpProgress *progress, const char *item);
+/* Clears the bar's line, so a message can be printed there. */
+void        np_progress_clear  (NpProgress *progress);
 void        np_progress_free   (NpProgress *progress);
 
 /* Detection options shared by detect, crop and bench detect. */

@@ -12,6 +12,7 @@
 #include "filters/np-filters.h"
 #include "util/np-rng.h"
 #include "util/np-output.h"
+#include "util/np-file.h"
 #include "cppn/np-cppn.h"
 #include "image/np-npy.h"
 #include "image/np-apng.h"

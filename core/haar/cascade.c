@@ -10,8 +10,8 @@
  */
 #include "haar-private.h"
 #include "np-error.h"
+#include "util/np-file.h"
 
-#include <glib/gstdio.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -792,26 +792,14 @@ np_haar_cascade_load_data (const char *data, gsize size, GError **error)
 NpHaarCascade *
 np_haar_cascade_load (const char *path, GError **error)
 {
-  g_autofree gchar *data = NULL;
-  g_autoptr(GError) io_error = NULL;
+  g_autoptr(GBytes) bytes = NULL;
   NpHaarCascade    *cascade;
-  GStatBuf          st;
-  gsize             size;
 
   g_return_val_if_fail (path != NULL, NULL);
 
-  if (g_stat (path, &st) == 0 && st.st_size > NP_HAAR_MAX_FILE_SIZE)
-    {
-      g_set_error (error, NP_ERROR, NP_ERROR_TOO_LARGE,
-                   "%s: larger than any cascade (limit %d MiB)", path, NP_HAAR_MAX_FILE_SIZE >> 20);
-      return NULL;
-    }
-  if (!g_file_get_contents (path, &data, &size, &io_error))
-    {
-      g_set_error (error, NP_ERROR, NP_ERROR_IO, "%s", io_error->message);
-      return NULL;
-    }
-  cascade = np_haar_cascade_load_data (data, size, error);
+  if (!(bytes = np_file_read (path, NP_HAAR_MAX_FILE_SIZE, error)))
+    return NULL;
+  cascade = np_haar_cascade_load_data (g_bytes_get_data (bytes, NULL), g_bytes_get_size (bytes), error);
   if (cascade == NULL)
     g_prefix_error (error, "%s: ", path);
   return cascade;

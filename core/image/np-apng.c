@@ -1,21 +1,17 @@
 /* neuropaint — APNG chunks written by hand, pixels deflated by zlib. */
 #include "np-apng.h"
 #include "np-error.h"
+#include "util/np-output.h"
 
-#include <errno.h>
-#include <glib/gstdio.h>
-#include <stdio.h>
 #include <string.h>
-#include <unistd.h>
 #include <zlib.h>
 
 struct _NpApng
 {
-  gchar  *path, *tmp;
-  FILE   *file;
-  gint    width, height, channels, n_frames, fps, added;
-  guint32 sequence;  /* fcTL and fdAT share one counter */
-  gboolean finished;
+  gchar    *path;
+  NpOutput *output;
+  gint      width, height, channels, n_frames, fps, added;
+  guint32   sequence;  /* fcTL and fdAT share one counter */
 };
 
 static void
@@ -45,14 +41,9 @@ write_chunk (NpApng *apng, const char *type, const guint8 *data, gsize size,
   put32 (head, (guint32) size);
   memcpy (head + 4, type, 4);
   put32 (tail, (guint32) crc);
-  if (fwrite (head, 1, 8, apng->file) != 8
-      || (size && fwrite (data, 1, size, apng->file) != size)
-      || fwrite (tail, 1, 4, apng->file) != 4)
-    {
-      g_set_error (error, NP_ERROR, NP_ERROR_IO, "%s: %s", apng->path, g_strerror (errno));
-      return FALSE;
-    }
-  return TRUE;
+  return np_output_write (apng->output, head, 8, error)
+    && (size == 0 || np_output_write (apng->output, data, size, error))
+    && np_output_write (apng->output, tail, 4, error);
 }
 
 NpApng *
@@ -60,26 +51,19 @@ np_apng_new (const char *path, gint width, gint height, gint channels,
              gint n_frames, gint fps, GError **error)
 {
   g_autoptr(NpApng) apng = g_new0 (NpApng, 1);
-  g_autofree gchar *dir = g_path_get_dirname (path);
-  g_autofree gchar *base = g_path_get_basename (path);
   guint8 ihdr[13], actl[8];
 
   g_return_val_if_fail (channels == 3 || channels == 4, NULL);
   g_return_val_if_fail (width > 0 && height > 0 && n_frames > 0 && fps > 0, NULL);
 
   apng->path = g_strdup (path);
-  apng->tmp = g_strdup_printf ("%s/.%s.part-%d", dir, base, (int) getpid ());
   apng->width = width;
   apng->height = height;
   apng->channels = channels;
   apng->n_frames = n_frames;
   apng->fps = fps;
-  apng->file = g_fopen (apng->tmp, "wb");
-  if (apng->file == NULL)
-    {
-      g_set_error (error, NP_ERROR, NP_ERROR_IO, "%s: %s", path, g_strerror (errno));
-      return NULL;
-    }
+  if (!(apng->output = np_output_new (path, error)))
+    return NULL;
 
   put32 (ihdr, width);
   put32 (ihdr + 4, height);
@@ -88,12 +72,8 @@ np_apng_new (const char *path, gint width, gint height, gint channels,
   ihdr[10] = ihdr[11] = ihdr[12] = 0;
   put32 (actl, n_frames);
   put32 (actl + 4, 0);               /* loop forever */
-  if (fwrite ("\x89PNG\r\n\x1a\n", 1, 8, apng->file) != 8)
-    {
-      g_set_error (error, NP_ERROR, NP_ERROR_IO, "%s: %s", path, g_strerror (errno));
-      return NULL;
-    }
-  if (!write_chunk (apng, "IHDR", ihdr, sizeof ihdr, error)
+  if (!np_output_write (apng->output, "\x89PNG\r\n\x1a\n", 8, error)
+      || !write_chunk (apng, "IHDR", ihdr, sizeof ihdr, error)
       || !write_chunk (apng, "acTL", actl, sizeof actl, error))
     return NULL;
   return g_steal_pointer (&apng);
@@ -163,22 +143,7 @@ np_apng_finish (NpApng *apng, GError **error)
                    "%s: %d of %d frames were added", apng->path, apng->added, apng->n_frames);
       return FALSE;
     }
-  if (!write_chunk (apng, "IEND", NULL, 0, error))
-    return FALSE;
-  if (fclose (apng->file) != 0)
-    {
-      apng->file = NULL;
-      g_set_error (error, NP_ERROR, NP_ERROR_IO, "%s: %s", apng->path, g_strerror (errno));
-      return FALSE;
-    }
-  apng->file = NULL;
-  if (g_rename (apng->tmp, apng->path) != 0)
-    {
-      g_set_error (error, NP_ERROR, NP_ERROR_IO, "%s: %s", apng->path, g_strerror (errno));
-      return FALSE;
-    }
-  apng->finished = TRUE;
-  return TRUE;
+  return write_chunk (apng, "IEND", NULL, 0, error) && np_output_commit (apng->output, error);
 }
 
 void
@@ -186,11 +151,7 @@ np_apng_free (NpApng *apng)
 {
   if (apng == NULL)
     return;
-  if (apng->file)
-    fclose (apng->file);
-  if (!apng->finished && apng->tmp)
-    g_unlink (apng->tmp);
+  np_output_free (apng->output);
   g_free (apng->path);
-  g_free (apng->tmp);
   g_free (apng);
 }

@@ -34,6 +34,29 @@ np_image_check_size (gint width, gint height, GError **error)
   return TRUE;
 }
 
+gboolean
+np_image_check_decode_size (gint64 width, gint64 height, gint64 max_pixels, GError **error)
+{
+  if (max_pixels <= 0)
+    max_pixels = NP_IMAGE_DEFAULT_MAX_PIXELS;
+  if (width > NP_IMAGE_MAX_SIDE || height > NP_IMAGE_MAX_SIDE)
+    {
+      g_set_error (error, NP_ERROR, NP_ERROR_UNSUPPORTED,
+                   "image size %" G_GINT64_FORMAT "×%" G_GINT64_FORMAT " exceeds the limit of %d pixels a side",
+                   width, height, NP_IMAGE_MAX_SIDE);
+      return FALSE;
+    }
+  if (width > 0 && height > 0 && width * height > max_pixels)
+    {
+      g_set_error (error, NP_ERROR, NP_ERROR_TOO_LARGE,
+                   "image size %" G_GINT64_FORMAT "×%" G_GINT64_FORMAT " (%.1f megapixels) exceeds "
+                   "the limit of %" G_GINT64_FORMAT " pixels",
+                   width, height, width * height / 1e6, max_pixels);
+      return FALSE;
+    }
+  return np_image_check_size ((gint) width, (gint) height, error);
+}
+
 NpImage *
 np_image_new (NpSampleType type, gint width, gint height, gint channels,
               GError **error)

@@ -44,6 +44,19 @@ NpImage   np_image_view    (NpSampleType type, gint width, gint height,
 
 gboolean  np_image_check_size (gint width, gint height, GError **error);
 
+/* The default limit on the pixels of an image decoded from a file. A header
+ * claims any size in a few bytes, and decoders allocate for the claim before
+ * reading a pixel: 100 megapixels (10000×10000, a medium-format photo) cost
+ * 300 MB of 8-bit RGB, plus 600 MB of coefficients for a progressive JPEG.
+ * Commands let the user raise it (--max-pixels). */
+#define NP_IMAGE_DEFAULT_MAX_PIXELS G_GINT64_CONSTANT (100000000)
+
+/* Checks a decoder's header before anything is allocated: sides above
+ * NP_IMAGE_MAX_SIDE are NP_ERROR_UNSUPPORTED, an area above max_pixels (0:
+ * the default) NP_ERROR_TOO_LARGE. */
+gboolean  np_image_check_decode_size (gint64 width, gint64 height, gint64 max_pixels,
+                                      GError **error);
+
 static inline gpointer
 np_image_row (const NpImage *image, gint y)
 {

@@ -1,7 +1,11 @@
-/* neuropaint — JPEG decoding with TurboJPEG. */
+/* neuropaint — JPEG decoding and encoding with TurboJPEG, whose error API
+ * returns every libjpeg error (it never exits). */
 #include "np-jpeg.h"
 #include "np-error.h"
+#include "util/np-file.h"
+#include "util/np-output.h"
 
+#include <string.h>
 #include <turbojpeg.h>
 
 gboolean
@@ -10,12 +14,150 @@ np_jpeg_sniff (const guint8 *data, gsize size)
   return size >= 3 && data[0] == 0xFF && data[1] == 0xD8 && data[2] == 0xFF;
 }
 
-NpImage *
-np_jpeg_decode (const guint8 *data, gsize size, GError **error)
+static guint
+get16 (const guint8 *p, gboolean big)
 {
-  tjhandle tj = tjInitDecompress ();
-  NpImage *image = NULL;
-  int      width, height, subsamp, colorspace;
+  return big ? (guint) p[0] << 8 | p[1] : (guint) p[1] << 8 | p[0];
+}
+
+static guint32
+get32 (const guint8 *p, gboolean big)
+{
+  return big ? get16 (p, TRUE) << 16 | get16 (p + 2, TRUE) : get16 (p + 2, FALSE) << 16 | get16 (p, FALSE);
+}
+
+/* The Orientation tag (0x0112, one SHORT) of IFD0 in an EXIF block: a TIFF
+ * header ("II" or "MM", 42, IFD0's offset) then 12-byte entries. */
+static gint
+exif_orientation (const guint8 *tiff, gsize size)
+{
+  gboolean big;
+  guint32  ifd;
+  guint    n;
+
+  if (size < 8 || !((tiff[0] == 'I' && tiff[1] == 'I') || (tiff[0] == 'M' && tiff[1] == 'M')))
+    return 1;
+  big = tiff[0] == 'M';
+  ifd = get32 (tiff + 4, big);
+  if (get16 (tiff + 2, big) != 42 || ifd < 8 || ifd > size - 2)
+    return 1;
+  n = get16 (tiff + ifd, big);
+  for (guint i = 0; i < n && ifd + 2 + 12 * (gsize) (i + 1) <= size; i++)
+    {
+      const guint8 *entry = tiff + ifd + 2 + 12 * i;
+      guint value = get16 (entry + 8, big);
+
+      if (get16 (entry, big) == 0x0112)
+        return get16 (entry + 2, big) == 3 && get32 (entry + 4, big) >= 1 && value >= 1 && value <= 8
+               ? (gint) value : 1;
+    }
+  return 1;
+}
+
+gint
+np_jpeg_orientation (const guint8 *data, gsize size)
+{
+  gsize pos = 2;
+
+  if (!np_jpeg_sniff (data, size))
+    return 1;
+  /* Marker segments up to the first scan: FF, marker, 16-bit length. */
+  while (pos + 4 <= size)
+    {
+      guint8 marker;
+      gsize  length;
+
+      if (data[pos] != 0xFF)
+        return 1;
+      marker = data[pos + 1];
+      if (marker == 0xFF)   /* fill byte */
+        {
+          pos++;
+          continue;
+        }
+      if (marker == 0xD9 || marker == 0xDA)   /* end of image, start of scan */
+        return 1;
+      if (marker == 0x01 || (marker >= 0xD0 && marker <= 0xD7))   /* no length */
+        {
+          pos += 2;
+          continue;
+        }
+      length = get16 (data + pos + 2, TRUE);
+      if (length < 2 || pos + 2 + length > size)
+        return 1;
+      if (marker == 0xE1 && length >= 2 + 6 && memcmp (data + pos + 4, "Exif\0\0", 6) == 0)
+        return exif_orientation (data + pos + 10, length - 8);
+      pos += 2 + length;
+    }
+  return 1;
+}
+
+/* The upright image of one stored with EXIF orientation o (2–8), by the same
+ * transposes and flips as OpenCV's imread. */
+static NpImage *
+orient (const NpImage *in, gint o, GError **error)
+{
+  gboolean swap = o >= 5;
+  gint     w = swap ? in->height : in->width, h = swap ? in->width : in->height;
+  gint     c = in->channels;
+  NpImage *out = np_image_new (NP_SAMPLE_U8, w, h, c, error);
+
+  if (out == NULL)
+    return NULL;
+  for (gint y = 0; y < h; y++)
+    {
+      guint8 *row = np_image_row (out, y);
+
+      for (gint x = 0; x < w; x++)
+        {
+          gint sx, sy;
+
+          switch (o)
+            {
+            case 2: sx = in->width - 1 - x, sy = y; break;                   /* mirrored */
+            case 3: sx = in->width - 1 - x, sy = in->height - 1 - y; break;  /* upside down */
+            case 4: sx = x, sy = in->height - 1 - y; break;                  /* flipped */
+            case 5: sx = y, sy = x; break;                                   /* transposed */
+            case 6: sx = y, sy = in->height - 1 - x; break;                  /* turned 90° clockwise */
+            case 7: sx = in->width - 1 - y, sy = in->height - 1 - x; break;  /* transversed */
+            default: sx = in->width - 1 - y, sy = x; break;                  /* 8: 90° anticlockwise */
+            }
+          memcpy (row + (gsize) x * c, (const guint8 *) np_image_row (in, sy) + (gsize) sx * c, c);
+        }
+    }
+  return out;
+}
+
+/* Adobe's CMYK JPEGs (nearly all there are) store inverted values; OpenCV
+ * turns them into RGB with this formula, and so do we, so the pixels match
+ * cv2.imread's. */
+static void
+cmyk_to_rgb (const guint8 *cmyk, NpImage *rgb)
+{
+  for (gint y = 0; y < rgb->height; y++)
+    {
+      guint8 *out = np_image_row (rgb, y);
+
+      for (gint x = 0; x < rgb->width; x++, cmyk += 4, out += 3)
+        {
+          gint k = cmyk[3];
+          for (gint i = 0; i < 3; i++)
+            out[i] = (guint8) (k - ((255 - cmyk[i]) * k >> 8));
+        }
+    }
+}
+
+NpImage *
+np_jpeg_decode (const guint8 *data, gsize size, gint64 max_pixels, GError **error)
+{
+  /* LIMITSCANS: a progressive file of thousands of tiny scans is a known way
+   * to make libjpeg spin for minutes on a small file. */
+  const int flags = TJFLAG_STOPONWARNING | TJFLAG_LIMITSCANS;
+  tjhandle  tj = tjInitDecompress ();
+  g_autoptr(NpImage) image = NULL;
+  g_autofree guint8 *cmyk = NULL;
+  int       width, height, subsamp, colorspace, status;
+  gint      orientation;
 
   if (tj == NULL)
     {
@@ -23,29 +165,96 @@ np_jpeg_decode (const guint8 *data, gsize size, GError **error)
       return NULL;
     }
   if (tjDecompressHeader3 (tj, data, size, &width, &height, &subsamp, &colorspace) != 0)
-    g_set_error (error, NP_ERROR, NP_ERROR_CORRUPT, "not a readable JPEG: %s", tjGetErrorStr2 (tj));
-  else if ((image = np_image_new (NP_SAMPLE_U8, width, height, 3, error)) != NULL
-           && tjDecompress2 (tj, data, size, image->data, width, (int) image->stride, height,
-                             TJPF_RGB, TJFLAG_STOPONWARNING) != 0)
+    {
+      g_set_error (error, NP_ERROR, NP_ERROR_CORRUPT, "not a readable JPEG: %s", tjGetErrorStr2 (tj));
+      tjDestroy (tj);
+      return NULL;
+    }
+  if (width <= 0 || height <= 0)
+    {
+      g_set_error (error, NP_ERROR, NP_ERROR_CORRUPT, "not a readable JPEG: no image size in its header");
+      tjDestroy (tj);
+      return NULL;
+    }
+  if (!np_image_check_decode_size (width, height, max_pixels, error)
+      || !(image = np_image_new (NP_SAMPLE_U8, width, height, 3, error)))
+    {
+      tjDestroy (tj);
+      return NULL;
+    }
+  if (colorspace == TJCS_CMYK || colorspace == TJCS_YCCK)
+    {
+      /* TurboJPEG gives CMYK files only as CMYK. */
+      cmyk = g_try_malloc ((gsize) width * height * 4);
+      if (cmyk == NULL)
+        {
+          g_set_error (error, NP_ERROR, NP_ERROR_TOO_LARGE, "out of memory for a %d×%d CMYK JPEG",
+                       width, height);
+          tjDestroy (tj);
+          return NULL;
+        }
+      status = tjDecompress2 (tj, data, size, cmyk, width, width * 4, height, TJPF_CMYK, flags);
+      if (status == 0)
+        cmyk_to_rgb (cmyk, image);
+    }
+  else
+    status = tjDecompress2 (tj, data, size, image->data, width, (int) image->stride, height,
+                            TJPF_RGB, flags);
+  if (status != 0)
     {
       g_set_error (error, NP_ERROR, NP_ERROR_CORRUPT, "corrupt JPEG: %s", tjGetErrorStr2 (tj));
-      g_clear_pointer (&image, np_image_free);
+      tjDestroy (tj);
+      return NULL;
     }
   tjDestroy (tj);
-  return image;
+
+  orientation = np_jpeg_orientation (data, size);
+  if (orientation != 1)
+    return orient (image, orientation, error);
+  return g_steal_pointer (&image);
 }
 
 NpImage *
-np_jpeg_load (const char *path, GError **error)
+np_jpeg_load (const char *path, gint64 max_pixels, GError **error)
 {
-  g_autofree gchar *data = NULL;
-  gsize    size;
+  g_autoptr(GBytes) bytes = np_file_read (path, G_MAXSIZE, error);
   NpImage *image;
 
-  if (!g_file_get_contents (path, &data, &size, error))
+  if (bytes == NULL)
     return NULL;
-  image = np_jpeg_decode ((const guint8 *) data, size, error);
+  image = np_jpeg_decode (g_bytes_get_data (bytes, NULL), g_bytes_get_size (bytes), max_pixels, error);
   if (image == NULL)
     g_prefix_error (error, "%s: ", path);
   return image;
+}
+
+gboolean
+np_jpeg_write (const NpImage *image, NpOutput *output, gint quality, GError **error)
+{
+  tjhandle       tj;
+  unsigned char *jpeg = NULL;
+  unsigned long  jpeg_size = 0;
+  gboolean       ok;
+
+  g_return_val_if_fail (image->type == NP_SAMPLE_U8 && (image->channels == 3 || image->channels == 1), FALSE);
+  g_return_val_if_fail (quality >= 1 && quality <= 100, FALSE);
+
+  tj = tjInitCompress ();
+  if (tj == NULL)
+    {
+      g_set_error (error, NP_ERROR, NP_ERROR_IO, "%s: TurboJPEG: %s", np_output_path (output),
+                   tjGetErrorStr2 (NULL));
+      return FALSE;
+    }
+  ok = tjCompress2 (tj, image->data, image->width, (int) image->stride, image->height,
+                    image->channels == 3 ? TJPF_RGB : TJPF_GRAY, &jpeg, &jpeg_size,
+                    image->channels == 3 ? TJSAMP_444 : TJSAMP_GRAY, quality, TJFLAG_PROGRESSIVE) == 0;
+  if (!ok)
+    g_set_error (error, NP_ERROR, NP_ERROR_IO, "%s: JPEG encoding failed: %s", np_output_path (output),
+                 tjGetErrorStr2 (tj));
+  else
+    ok = np_output_write (output, jpeg, jpeg_size, error);
+  tjFree (jpeg);
+  tjDestroy (tj);
+  return ok;
 }

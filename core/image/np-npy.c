@@ -1,6 +1,7 @@
 /* neuropaint — .npy headers and the float image writer (numpy.lib.format,
  * version 1.0). */
 #include "np-npy.h"
+#include "np-error.h"
 #include "util/np-output.h"
 
 #include <string.h>

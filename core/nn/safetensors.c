@@ -9,6 +9,7 @@
  * single tensor byte is read, and every failure is an NP_ERROR_CORRUPT (or
  * _UNSUPPORTED, _TOO_LARGE) error, never a crash. */
 #include "np-nn-private.h"
+#include "util/np-file.h"
 #include "util/np-output.h"
 
 #include <json-glib/json-glib.h>
@@ -61,6 +62,46 @@ nesting_ok (const char *json, gsize len)
         depth--;
     }
   return TRUE;
+}
+
+/* The first name the top-level object holds twice, as written, or NULL.
+ * JSON parsers (json-glib too) keep the last of duplicate members, so a
+ * file naming a tensor twice would load whichever came last: refuse it.
+ * The header is known to be well-formed JSON here. */
+static gchar *
+duplicate_name (const char *json, gsize len)
+{
+  g_autoptr(GHashTable) names = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
+  gint  depth = 0;
+  char  last = 0;   /* the last character outside strings */
+
+  for (gsize i = 0; i < len; i++)
+    {
+      char c = json[i];
+
+      if (c == '"')
+        {
+          gsize start = ++i;
+          while (i < len && json[i] != '"')
+            i += json[i] == '\\' ? 2 : 1;
+          if (depth == 1 && (last == '{' || last == ','))
+            {
+              gchar *name = g_strndup (json + start, MIN (i, len) - start);
+              if (!g_hash_table_add (names, name))
+                return g_strdup (name);
+            }
+          last = '"';
+        }
+      else if (!g_ascii_isspace (c))
+        {
+          if (c == '{' || c == '[')
+            depth++;
+          else if (c == '}' || c == ']')
+            depth--;
+          last = c;
+        }
+    }
+  return NULL;
 }
 
 guint16
@@ -282,6 +323,11 @@ np_safetensors_parse (const guint8 *data, gsize size, GError **error)
   if (!JSON_NODE_HOLDS_OBJECT (json_parser_get_root (parser)))
     return fail (error, NP_ERROR_CORRUPT, "header is not a JSON object"), NULL;
   root = json_node_get_object (json_parser_get_root (parser));
+  {
+    g_autofree gchar *twice = duplicate_name ((const char *) data + 8, header_len);
+    if (twice)
+      return fail (error, NP_ERROR_CORRUPT, "“%s” is named twice in the header", twice), NULL;
+  }
 
   st = g_new0 (NpSafetensors, 1);
   st->metadata = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
@@ -341,17 +387,12 @@ np_safetensors_parse (const guint8 *data, gsize size, GError **error)
 NpSafetensors *
 np_safetensors_read (const char *path, GError **error)
 {
-  g_autoptr(GMappedFile) file = NULL;
-  g_autoptr(GError) io_error = NULL;
+  g_autoptr(GMappedFile) file = np_file_map (path, error);
   NpSafetensors *st;
   GError        *parse_error = NULL;
 
-  file = g_mapped_file_new (path, FALSE, &io_error);
   if (file == NULL)
-    {
-      g_set_error (error, NP_ERROR, NP_ERROR_IO, "%s", io_error->message);
-      return NULL;
-    }
+    return NULL;
   st = np_safetensors_parse ((const guint8 *) g_mapped_file_get_contents (file),
                              g_mapped_file_get_length (file), &parse_error);
   if (st == NULL)

@@ -1,5 +1,13 @@
 /* neuropaint — atomic output files: temporary file, checked writes, fsync,
- * rename. */
+ * rename; temporary files removed on signals.
+ *
+ * The live temporary files form a list that a signal handler walks, so it is
+ * read without locks: an output is linked in fully built (before its file
+ * exists, so no instant has a file the handler cannot see), unlinked under a
+ * mutex by writers, and its memory freed only while no handler has started
+ * (`dying`, checked after the unlink: with sequentially consistent atomics
+ * either the handler sees the output gone or the writer sees `dying` and
+ * leaves the memory alone for the few instants the process has left). */
 #define _POSIX_C_SOURCE 200809L
 
 #include "np-output.h"
@@ -7,15 +15,98 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <glib/gstdio.h>
+#include <signal.h>
+#include <stdlib.h>
 #include <unistd.h>
 
 struct _NpOutput
 {
-  gchar   *path;
-  gchar   *tmp;
-  gint     fd;        /* -1 once closed */
-  gboolean committed;
+  NpOutput *next;      /* the list of live temporary files */
+  pid_t     owner;     /* a forked child must not remove its parent's files */
+  gchar    *path;
+  gchar    *tmp;
+  gchar    *writer_path;
+  gint      fd;        /* -1 once closed */
+  gboolean  committed;
 };
+
+static NpOutput *live;
+static GMutex    live_lock;
+static gint      dying;
+
+static const int cleanup_signals[] = { SIGINT, SIGTERM, SIGHUP };
+
+void
+np_output_remove_all (void)
+{
+  pid_t self = getpid ();
+
+  g_atomic_int_set (&dying, 1);
+  for (NpOutput *o = g_atomic_pointer_get (&live); o; o = g_atomic_pointer_get (&o->next))
+    if (o->owner == self)
+      unlink (o->tmp);
+}
+
+static void
+on_signal (int sig)
+{
+  np_output_remove_all ();
+  /* SA_RESETHAND restored the default action: dying of the same signal tells
+   * the parent (a shell, a test) what happened. */
+  raise (sig);
+}
+
+static void
+remove_at_exit (void)
+{
+  np_output_remove_all ();
+}
+
+static gpointer
+install_cleanup (gpointer data)
+{
+  for (guint i = 0; i < G_N_ELEMENTS (cleanup_signals); i++)
+    {
+      struct sigaction old, action = { 0 };
+
+      /* An ignored signal (nohup) stays ignored, and a program's own handler
+       * stays in charge (it can call np_output_remove_all). */
+      if (sigaction (cleanup_signals[i], NULL, &old) != 0 || old.sa_handler != SIG_DFL
+          || (old.sa_flags & SA_SIGINFO))
+        continue;
+      action.sa_handler = on_signal;
+      action.sa_flags = SA_RESETHAND;
+      sigemptyset (&action.sa_mask);
+      sigaction (cleanup_signals[i], &action, NULL);
+    }
+  atexit (remove_at_exit);
+  return NULL;
+}
+
+static void
+live_add (NpOutput *output)
+{
+  static GOnce once = G_ONCE_INIT;
+
+  g_once (&once, install_cleanup, NULL);
+  g_mutex_lock (&live_lock);
+  output->next = live;
+  g_atomic_pointer_set (&live, output);
+  g_mutex_unlock (&live_lock);
+}
+
+static void
+live_remove (NpOutput *output)
+{
+  g_mutex_lock (&live_lock);
+  for (NpOutput **p = &live; *p; p = &(*p)->next)
+    if (*p == output)
+      {
+        g_atomic_pointer_set (p, output->next);
+        break;
+      }
+  g_mutex_unlock (&live_lock);
+}
 
 static gboolean
 io_fail (const NpOutput *output, int errsv, GError **error)
@@ -25,19 +116,42 @@ io_fail (const NpOutput *output, int errsv, GError **error)
   return FALSE;
 }
 
+/* A short name: the final name may already be near NAME_MAX. */
+static gchar *
+tmp_name (const char *dir)
+{
+  static const char letters[] = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789";
+  gchar name[] = ".np-XXXXXX";
+
+  for (gsize i = 4; i < sizeof name - 1; i++)
+    name[i] = letters[g_random_int_range (0, sizeof letters - 1)];
+  return g_build_filename (dir, name, NULL);
+}
+
 NpOutput *
 np_output_new (const char *path, GError **error)
 {
   g_autofree gchar *dir = g_path_get_dirname (path);
   NpOutput *output = g_new0 (NpOutput, 1);
+  int       errsv = EEXIST;
 
   output->path = g_strdup (path);
-  /* A short name: the final name may already be near NAME_MAX. */
-  output->tmp = g_build_filename (dir, ".np-XXXXXX", NULL);
-  output->fd = g_mkstemp_full (output->tmp, O_RDWR | O_CLOEXEC, 0666);
+  output->owner = getpid ();
+  output->fd = -1;
+  for (int attempt = 0; attempt < 100 && output->fd < 0 && errsv == EEXIST; attempt++)
+    {
+      /* Listed before it exists, so a signal never misses it. */
+      g_free (output->tmp);
+      output->tmp = tmp_name (dir);
+      live_add (output);
+      output->fd = open (output->tmp, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0666);
+      errsv = errno;
+      if (output->fd < 0)
+        live_remove (output);
+    }
   if (output->fd < 0)
     {
-      io_fail (output, errno, error);
+      io_fail (output, errsv, error);
       g_clear_pointer (&output->tmp, g_free);
       np_output_free (output);
       return NULL;
@@ -55,6 +169,19 @@ const char *
 np_output_tmp_path (const NpOutput *output)
 {
   return output->tmp;
+}
+
+const char *
+np_output_writer_path (NpOutput *output)
+{
+  g_return_val_if_fail (output->fd >= 0, NULL);
+  if (output->writer_path == NULL)
+    {
+      gchar *proc = g_strdup_printf ("/proc/self/fd/%d", output->fd);
+      output->writer_path = g_file_test (proc, G_FILE_TEST_EXISTS) ? proc
+                                                                  : (g_free (proc), g_strdup (output->tmp));
+    }
+  return output->writer_path;
 }
 
 gboolean
@@ -85,7 +212,7 @@ np_output_write (NpOutput *output, const void *data, gsize size, GError **error)
 }
 
 gboolean
-np_output_commit (NpOutput *output, GError **error)
+np_output_close (NpOutput *output, GError **error)
 {
   gint fd = output->fd;
 
@@ -100,9 +227,19 @@ np_output_commit (NpOutput *output, GError **error)
     }
   if (close (fd) != 0)
     return io_fail (output, errno, error);
+  return TRUE;
+}
+
+gboolean
+np_output_commit (NpOutput *output, GError **error)
+{
+  g_return_val_if_fail (!output->committed, FALSE);
+  if (output->fd >= 0 && !np_output_close (output, error))
+    return FALSE;
   if (g_rename (output->tmp, output->path) != 0)
     return io_fail (output, errno, error);
   output->committed = TRUE;
+  live_remove (output);
   return TRUE;
 }
 
@@ -115,6 +252,11 @@ np_output_free (NpOutput *output)
     close (output->fd);
   if (output->tmp && !output->committed)
     g_unlink (output->tmp);
+  live_remove (output);
+  /* A signal handler may be reading it: the process has instants to live. */
+  if (g_atomic_int_get (&dying))
+    return;
+  g_free (output->writer_path);
   g_free (output->tmp);
   g_free (output->path);
   g_free (output);

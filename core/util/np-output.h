@@ -9,10 +9,18 @@
  * a free without commit, removes the temporary file, so a full disk or a
  * crash in the middle never leaves a truncated file under the final name.
  *
+ * The temporary files alive in the process are also removed when it is
+ * killed by SIGINT, SIGTERM or SIGHUP (the signal is then re-raised, so the
+ * exit status still says which), and when a library calls exit() under us.
+ *
  *   g_autoptr(NpOutput) out = np_output_new ("model.safetensors", &error);
  *   if (!out || !np_output_write (out, header, n, &error)
  *       || !np_output_commit (out, &error))
  *     return FALSE;      // the error names model.safetensors
+ *
+ * Outputs that belong together (an animation's frames) are each closed
+ * (np_output_close: written and synced, still temporary) and committed
+ * together at the end, so an interruption leaves none of them.
  */
 #pragma once
 
@@ -25,19 +33,28 @@ typedef struct _NpOutput NpOutput;
 
 /* Creates the temporary file next to path. Errors (NP_ERROR_IO) name path. */
 NpOutput   *np_output_new          (const char *path, GError **error);
-/* The final path, and the temporary file's, for writers that must open the
- * file themselves (GEGL's savers): they write to the temporary path, then
- * the caller commits. */
+/* The final path, and the temporary file's. */
 const char *np_output_path         (const NpOutput *output);
 const char *np_output_tmp_path     (const NpOutput *output);
+/* A name under which a writer that opens files itself (GEGL's savers) writes
+ * into the temporary file: the open descriptor's /proc/self/fd entry. Through
+ * it the writer truncates and fills our file in place, so it creates no file
+ * of its own (GIO's g_file_replace would otherwise write a second temporary
+ * file beside ours and rename it over ours: a leftover if a signal comes).
+ * The temporary path itself where /proc is missing. Commit as usual after. */
+const char *np_output_writer_path  (NpOutput *output);
 gboolean    np_output_write        (NpOutput *output, const void *data, gsize size,
                                     GError **error);
 /* Overwrites bytes already written at offset (a header whose sizes are known
  * only at the end). */
 gboolean    np_output_write_at     (NpOutput *output, const void *data, gsize size,
                                     goffset offset, GError **error);
-/* fsync, close and rename into place; on failure the temporary file is gone
- * and the final path untouched. */
+/* fsync and close: the file is complete but still under its temporary name
+ * (and still removed by a free without commit, or a signal). Optional: commit
+ * closes first if needed. */
+gboolean    np_output_close        (NpOutput *output, GError **error);
+/* Closes if needed, then renames into place; on failure the temporary file is
+ * gone and the final path untouched. */
 gboolean    np_output_commit       (NpOutput *output, GError **error);
 /* Removes the temporary file unless committed. */
 void        np_output_free         (NpOutput *output);
@@ -45,6 +62,11 @@ void        np_output_free         (NpOutput *output);
 /* The whole file at once, through an NpOutput. */
 gboolean    np_output_set_contents (const char *path, const void *data, gsize size,
                                     GError **error);
+
+/* Removes every live temporary file of this process. Async-signal-safe: for
+ * programs that install their own SIGINT/SIGTERM/SIGHUP handler (ours is only
+ * installed where the signal has its default action). */
+void        np_output_remove_all   (void);
 
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (NpOutput, np_output_free)
 

@@ -51,7 +51,7 @@ class Cli(unittest.TestCase):
 
     def test_missing_file(self):
         self.assertFails(["run", "-o", self.out, os.path.join(self.dir, "nope.jpg"), "--", "neuropaint:gray"],
-                         2, "no such file")
+                         2, "No such file")
         self.assertNoOutputs()
 
     def test_corrupt_jpeg(self):

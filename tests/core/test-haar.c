@@ -524,7 +524,7 @@ test_finder (void)
     }
 
   /* The finder is np_haar_detect (+ np_haar_verify_eyes) on the luma. */
-  rgb = np_jpeg_load (PHOTO, &error);
+  rgb = np_jpeg_load (PHOTO, 0, &error);
   g_assert_no_error (error);
   gray = np_haar_gray (rgb, &error);
   cascade = np_haar_cascade_load (NP_HAAR_FRONTAL_FACE, &error);

@@ -313,6 +313,9 @@ test_malformed (void)
                 8, -1, NP_ERROR_CORRUPT, "needs");
   expect_error ("{" ONE_CONV "," W32 ",\"c.bias\":{\"dtype\":\"F32\",\"shape\":[1],\"data_offsets\":[-4,0]}}",
                 8, -1, NP_ERROR_CORRUPT, "data_offsets");
+  /* A name twice (JSON parsers keep the last): both spans are valid. */
+  expect_error ("{" ONE_CONV "," W32 "," B32 ",\"c.weight\":{\"dtype\":\"F32\",\"shape\":[1,1,1,1],"
+                "\"data_offsets\":[8,12]}}", 12, -1, NP_ERROR_CORRUPT, "“c.weight” is named twice");
   /* Types and shapes. */
   expect_error ("{" ONE_CONV "," W32 ",\"c.bias\":{\"dtype\":\"I64\",\"shape\":[1],\"data_offsets\":[4,12]}}",
                 12, -1, NP_ERROR_UNSUPPORTED, "dtype");

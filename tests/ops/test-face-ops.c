@@ -26,7 +26,7 @@ static GeglBuffer *
 load_photo (void)
 {
   g_autoptr(GError) error = NULL;
-  g_autoptr(NpImage) rgb = np_jpeg_load (PHOTO, &error);
+  g_autoptr(NpImage) rgb = np_jpeg_load (PHOTO, 0, &error);
   GeglRectangle box;
   GeglBuffer   *buffer;
 

@@ -1,0 +1,530 @@
+"""A user's data is never lost (issue 10): the bad-input matrix across the
+commands and the ops, inputs never overwritten, no truncated outputs on a
+full disk, no leftovers after a signal.
+
+Every case asserts the exit status, one message naming the file, the exact
+contents of the folders afterwards (no temporary files), and that every
+input is byte for byte what it was (SHA-256 before and after). Bad files are
+batched into one command where the command takes many, so the matrix costs
+few processes."""
+import hashlib
+import json
+import os
+import shutil
+import signal
+import stat
+import struct
+import subprocess
+import sys
+import tempfile
+import time
+import unittest
+import zlib
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
+import nptest  # noqa: E402
+
+import cv2  # noqa: E402
+import numpy as np  # noqa: E402
+
+GRACE = "/usr/share/doc/facedetect/examples/grace_hopper_512x512.jpg"
+CASCADE = "/usr/share/opencv4/haarcascades/haarcascade_frontalface_default.xml"
+CASES = []  # (test, case) pairs asserted: reported in the summary line
+
+
+def case(name):
+    CASES.append(name)
+
+
+def png_bytes(width, height, idat=b"\0" * 10):
+    """A PNG of any declared size whose data is tiny: a 68-byte hostile header."""
+    def chunk(kind, data):
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+    ihdr = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
+    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr) + chunk(b"IDAT", zlib.compress(idat)) + chunk(b"IEND", b"")
+
+
+def jpeg_bytes(array, **options):
+    ok, data = cv2.imencode(".jpg", array, [cv2.IMWRITE_JPEG_QUALITY, 90])
+    assert ok
+    return data.tobytes()
+
+
+def hostile_jpeg(width, height):
+    """A small JPEG whose frame header claims width × height, cut after the scan header."""
+    data = bytearray(jpeg_bytes(np.zeros((8, 8, 3), np.uint8)))
+    i = 2
+    while i < len(data):
+        marker, length = data[i + 1], struct.unpack(">H", data[i + 2:i + 4])[0]
+        if marker in (0xC0, 0xC2):
+            data[i + 5:i + 9] = struct.pack(">HH", height, width)
+        if marker == 0xDA:
+            return bytes(data[:i + 2 + length])
+        i += 2 + length
+    raise AssertionError("no scan")
+
+
+def snapshot(root):
+    """{relative path: SHA-256, 'dir', 'fifo' or 'link'} of everything under root, hidden files too."""
+    result = {}
+    for folder, dirs, files in os.walk(root):
+        for name in dirs + files:
+            path = os.path.join(folder, name)
+            rel = os.path.relpath(path, root)
+            mode = os.lstat(path).st_mode
+            if stat.S_ISLNK(mode):
+                result[rel] = "link"
+            elif stat.S_ISDIR(mode):
+                result[rel] = "dir"
+            elif stat.S_ISFIFO(mode):
+                result[rel] = "fifo"
+            else:
+                with open(path, "rb") as f:
+                    result[rel] = hashlib.sha256(f.read()).hexdigest()
+    return result
+
+
+class Reliability(unittest.TestCase):
+    def setUp(self):
+        self.tmp = tempfile.TemporaryDirectory()
+        self.dir = self.tmp.name
+        self.rng = np.random.default_rng(10)
+        self.mounts = []
+
+    def tearDown(self):
+        for mnt in self.mounts:
+            subprocess.run(["umount", mnt], check=True)
+        self.tmp.cleanup()
+
+    def path(self, *parts):
+        return os.path.join(self.dir, *parts)
+
+    def write(self, path, data):
+        os.makedirs(os.path.dirname(path), exist_ok=True)
+        with open(path, "wb") as f:
+            f.write(data)
+        return path
+
+    def good_png(self, path, h=24, w=32):
+        return self.write(path, cv2.imencode(".png", self.rng.integers(0, 255, (h, w, 3), np.uint8))[1].tobytes())
+
+    def bad_image_folder(self, folder):
+        """Every kind of bad image file, and good ones (some with misleading
+        names) sorted around them; returns ({bad name: expected words}, [good names])."""
+        noise = self.rng.integers(0, 255, (40, 48, 3), np.uint8)
+        good_jpeg = jpeg_bytes(noise)
+        good_png = cv2.imencode(".png", noise)[1].tobytes()
+        bad = {
+            "empty.jpg": (b"", "empty file"),
+            "text.jpg": (b"hello, I am not a photo\n", "not an image"),
+            "random.png": (bytes(self.rng.integers(0, 256, 300, np.uint8)), "not an image"),
+            "gif-named.png": (b"GIF89a" + b"\0" * 40, "not an image"),
+            "cut.jpg": (good_jpeg[:len(good_jpeg) // 2], "JPEG"),
+            "corrupt.jpg": (b"\xff\xd8\xff\xe0" + bytes(self.rng.integers(0, 256, 300, np.uint8)), "JPEG"),
+            "cut.png": (good_png[:70], "cut.png"),
+            "zero-size.png": (png_bytes(0, 0), "zero-size.png"),
+            "side-100000.png": (png_bytes(100000, 100000), "65536 pixels a side"),
+            "area-400mp.png": (png_bytes(20000, 20000), "--max-pixels"),
+            "claims-10000.jpg": (hostile_jpeg(10000, 10000), "JPEG"),
+            "garbage.tif": (b"II*\0" + bytes(self.rng.integers(0, 256, 200, np.uint8)), "garbage.tif"),
+            "garbage.webp": (b"RIFF\x40\0\0\0WEBPVP8 " + b"\1" * 60, "garbage.webp"),
+            "garbage.exr": (b"v/1\x01" + b"\2" * 100, "garbage.exr"),
+        }
+        for name, (data, _) in bad.items():
+            self.write(os.path.join(folder, name), data)
+        os.mkfifo(os.path.join(folder, "fifo.png"))
+        os.mkdir(os.path.join(folder, "folder.jpg"))
+        os.symlink(os.path.join(folder, "nowhere.png"), os.path.join(folder, "dangling.png"))
+        words = {name: word for name, (_, word) in bad.items()}
+        words.update({"fifo.png": "pipe", "folder.jpg": "folder", "dangling.png": "No such file"})
+        # Good: a PNG named .jpg, a JPEG named .png, a CMYK JPEG, a photo.
+        self.write(os.path.join(folder, "aa-png-named.jpg"), good_png)
+        self.write(os.path.join(folder, "jpeg-named.png"), good_jpeg)
+        from PIL import Image
+        Image.fromarray(self.rng.integers(0, 255, (30, 20, 4), np.uint8), "CMYK").save(
+            os.path.join(folder, "cmyk.jpg"), quality=95)
+        shutil.copy(GRACE if os.path.exists(GRACE) else os.path.join(folder, "jpeg-named.png"),
+                    os.path.join(folder, "zz-photo.jpg"))
+        return words, ["aa-png-named.jpg", "cmyk.jpg", "jpeg-named.png", "zz-photo.jpg"]
+
+    def assertOneMessageEach(self, proc, command, words, extra_ok=()):
+        """Each bad file gets exactly one stderr line, naming it, with its words;
+        nothing else is printed but the summary and the allowed lines."""
+        lines = proc.stderr.splitlines()
+        for name, word in words.items():
+            mine = [line for line in lines if name in line]
+            with self.subTest(command=command, file=name):
+                case((command, name))
+                self.assertEqual(len(mine), 1, "%s: %s" % (name, proc.stderr))
+                self.assertTrue(mine[0].startswith("neuropaint %s: " % command), mine[0])
+                self.assertIn(word, mine[0])
+        others = [line for line in lines if not any(name in line for name in words)
+                  and not any(ok in line for ok in extra_ok)]
+        self.assertEqual(others, ["neuropaint %s: %d of %d inputs failed" % (command, len(words), len(words) + 4)],
+                         proc.stderr)
+        for noise in ("CRITICAL", "WARNING", "libpng", "Suspension", "Not a JPEG", "Traceback"):
+            self.assertNotIn(noise, proc.stderr)
+
+    # -- 3. one bad file never stops a batch ------------------------------------------------
+
+    def test_bad_images_run(self):
+        """run: every bad file reported once, every good one written, exit 2."""
+        src = self.path("in")
+        words, good = self.bad_image_folder(src)
+        before = snapshot(src)
+        out = self.path("out")
+        proc = nptest.run(["run", "-o", out, src, "--", "neuropaint:gray"], check=False, timeout=120)
+        self.assertEqual(proc.returncode, 2, proc.stderr)
+        self.assertOneMessageEach(proc, "run", words)
+        self.assertEqual(snapshot(src), before)
+        self.assertEqual(sorted(os.listdir(out)), sorted(os.path.splitext(g)[0] + ".png" for g in good))
+        # The CMYK JPEG and the mislabelled files decode as OpenCV decodes them.
+        for name in ("cmyk.jpg", "aa-png-named.jpg", "jpeg-named.png"):
+            ours = cv2.imread(os.path.join(out, os.path.splitext(name)[0] + ".png"))
+            want = cv2.cvtColor(cv2.cvtColor(cv2.imread(os.path.join(src, name)), cv2.COLOR_BGR2GRAY),
+                                cv2.COLOR_GRAY2BGR)
+            self.assertLessEqual(int(np.abs(ours.astype(int) - want).max()), 1, name)
+
+    def test_bad_images_detect(self):
+        src = self.path("in")
+        words, good = self.bad_image_folder(src)
+        missing = self.path("missing.jpg")
+        words["missing.jpg"] = "No such file"
+        before = snapshot(self.dir)
+        proc = nptest.run(["detect", "--json", src, missing], check=False, timeout=120)
+        self.assertEqual(proc.returncode, 2, proc.stderr)
+        self.assertOneMessageEach(proc, "detect", words)
+        self.assertEqual(sorted(os.path.basename(json.loads(l)["file"]) for l in proc.stdout.splitlines()),
+                         sorted(good))
+        self.assertEqual(snapshot(self.dir), before)
+
+    def test_bad_images_crop(self):
+        """crop: bad files skipped; the manifest lists exactly the crops in the folder."""
+        src = self.path("in")
+        words, good = self.bad_image_folder(src)
+        before = snapshot(src)
+        out = self.path("out")
+        proc = nptest.run(["crop", "--size", "32x40", "-o", out, src], check=False, timeout=120)
+        self.assertEqual(proc.returncode, 2, proc.stderr)
+        self.assertOneMessageEach(proc, "crop", words, extra_ok=("cropping the centre",))
+        self.assertEqual(snapshot(src), before)
+        with open(os.path.join(out, "manifest.json")) as f:
+            manifest = json.load(f)
+        listed = [c["file"] for image in manifest["images"] for c in image["crops"]]
+        self.assertEqual(sorted(listed + ["manifest.json"]), sorted(os.listdir(out)))
+        self.assertEqual(sorted(os.path.basename(i["file"]) for i in manifest["images"]), sorted(good))
+
+    def test_bad_single_inputs(self):
+        """bench and demo read one image: each bad kind fails with exit 2 naming it."""
+        src = self.path("in")
+        words, _ = self.bad_image_folder(src)
+        before = snapshot(src)
+        for name, command in (("text.jpg", "bench"), ("fifo.png", "bench"), ("cut.jpg", "demo"),
+                              ("area-400mp.png", "demo"), ("gif-named.png", "demo")):
+            image = os.path.join(src, name)
+            args = (["bench", "gray", "--repeat", "1", "--image", image] if command == "bench"
+                    else ["demo", "-o", self.path("demo"), "-i", image])
+            with self.subTest(args=args):
+                case((args[0], name))
+                proc = nptest.run(args, check=False, timeout=60)
+                self.assertEqual(proc.returncode, 2, proc.stderr)
+                self.assertEqual(len(proc.stderr.splitlines()), 1, proc.stderr)
+                self.assertIn(name, proc.stderr)
+                self.assertIn(words[name], proc.stderr)
+        self.assertEqual(snapshot(src), before)
+        self.assertFalse(os.path.exists(self.path("demo")))
+
+    def test_max_pixels(self):
+        """The limit is checked on the header; --max-pixels raises or lowers it."""
+        img = self.good_png(self.path("in", "small.png"), 20, 30)
+        out = self.path("out")
+        case(("run", "--max-pixels 599"))
+        proc = nptest.run(["run", "--max-pixels", "599", "-o", out, img, "--", "gegl:nop"], check=False)
+        self.assertEqual(proc.returncode, 2)
+        self.assertIn("small.png: image size 30×20", proc.stderr)
+        self.assertFalse(os.path.exists(out))
+        case(("run", "--max-pixels 600"))
+        nptest.run(["run", "--max-pixels", "600", "-o", out, img, "--", "gegl:nop"])
+        self.assertEqual(os.listdir(out), ["small.png"])
+
+    def test_bad_models_and_cascades(self):
+        """info goes on past a bad model; models and cascades that are FIFOs,
+        folders, empty or garbage fail the command or the op with the file's name."""
+        d = self.path("m")
+        os.makedirs(d)
+        good = os.path.join(nptest.SOURCE_ROOT, "tests", "data", "generator-tiny.safetensors")
+        with open(good, "rb") as f:
+            model = f.read()
+        header_len = struct.unpack("<Q", model[:8])[0]
+        header = json.loads(model[8:8 + header_len])
+        name = next(k for k in header if k != "__metadata__")
+        twice = model[8:8 + header_len].decode().replace(
+            "{", '{"%s": %s, ' % (name, json.dumps(header[name])), 1).encode()
+        bad = {
+            "empty.safetensors": (b"", "truncated"),
+            "garbage.safetensors": (b"\x10\0\0\0\0\0\0\0not json here!!", "header"),
+            "cut.safetensors": (model[:len(model) // 2], "past the end"),
+            "twice.safetensors": (struct.pack("<Q", len(twice)) + twice + model[8 + header_len:], "named twice"),
+        }
+        for n, (data, _) in bad.items():
+            self.write(os.path.join(d, n), data)
+        os.mkfifo(os.path.join(d, "fifo.safetensors"))
+        os.mkdir(os.path.join(d, "folder.safetensors"))
+        words = {n: w for n, (_, w) in bad.items()}
+        words.update({"fifo.safetensors": "pipe", "folder.safetensors": "folder",
+                      "missing.safetensors": "No such file"})
+        before = snapshot(self.dir)
+        proc = nptest.run(["info", good] + [os.path.join(d, n) for n in sorted(words)], check=False, timeout=60)
+        self.assertEqual(proc.returncode, 2, proc.stderr)
+        self.assertIn("architecture:", proc.stdout)
+        lines = proc.stderr.splitlines()
+        for n, w in words.items():
+            case(("info", n))
+            mine = [line for line in lines if n in line]
+            self.assertEqual(len(mine), 1, proc.stderr)
+            self.assertIn(w, mine[0])
+        self.assertEqual(lines[-1], "neuropaint info: %d of %d inputs failed" % (len(words), len(words) + 1))
+
+        # The same files as an op's model or cascade, and as detect's cascade.
+        img = self.good_png(self.path("img", "img.png"))
+        before = snapshot(self.dir)
+        out = self.path("out")
+        for op, n in (("neuropaint:generator model=", "fifo.safetensors"),
+                      ("neuropaint:generator model=", "garbage.safetensors"),
+                      ("neuropaint:face-detect cascade=", "folder.safetensors"),
+                      ("neuropaint:face-detect cascade=", "missing.safetensors")):
+            with self.subTest(op=op, file=n):
+                case((op, n))
+                proc = nptest.run(["run", "-o", out, img, "--"] + (op + os.path.join(d, n)).split(),
+                                  check=False, timeout=60)
+                self.assertEqual(proc.returncode, 2, proc.stderr)
+                self.assertEqual(len(proc.stderr.splitlines()), 1, proc.stderr)
+                self.assertIn(n, proc.stderr)
+                self.assertFalse(os.path.exists(out))
+        for n in ("fifo.safetensors", "garbage.safetensors"):
+            with self.subTest(cascade=n):
+                case(("detect --cascade", n))
+                proc = nptest.run(["detect", "--cascade", os.path.join(d, n), img], check=False, timeout=60)
+                self.assertEqual(proc.returncode, 2, proc.stderr)
+                self.assertIn(n, proc.stderr)
+        self.assertEqual(snapshot(self.dir), before)
+
+    # -- 1. inputs never overwritten -----------------------------------------------------
+
+    def assertRefused(self, args, words, cwd=None):
+        before = snapshot(self.dir)
+        proc = nptest.run(args, check=False, timeout=60, cwd=cwd)
+        self.assertEqual(proc.returncode, 1, proc.stderr)
+        self.assertEqual(len(proc.stderr.splitlines()), 1, proc.stderr)
+        for word in words:
+            self.assertIn(word, proc.stderr)
+        self.assertIn("nothing was done", proc.stderr)
+        self.assertEqual(snapshot(self.dir), before)
+
+    def test_outputs_never_replace_inputs(self):
+        photos = self.path("photos")
+        x = self.good_png(os.path.join(photos, "x.png"))
+        y = self.write(os.path.join(photos, "y.jpg"), jpeg_bytes(self.rng.integers(0, 255, (16, 16, 3), np.uint8)))
+        face = self.good_png(os.path.join(photos, "face.png"), 64, 64)
+        chain = ["--", "neuropaint:gray"]
+        refusals = [
+            (["run", "-o", photos, photos + "/"] + chain, ["would overwrite the input", "-o"], None),
+            (["run", "-o", ".", "x.png"] + chain, ["x.png"], photos),
+            (["run", "-e", "jpg", "-o", ".", "y.jpg"] + chain, ["y.jpg"], photos),
+            (["crop", "-o", ".", "face.png"], ["face.png"], photos),
+            (["run", "-o", os.path.join(photos, "..", "photos"), x] + chain, ["x.png"], None),
+        ]
+        # demo -o d -i d/seed-gray.png
+        seed = self.good_png(self.path("d", "seed-gray.png"))
+        refusals.append((["demo", "-o", self.path("d"), "-i", seed], ["seed-gray.png"], None))
+        # An output that is an input by a symbolic or a hard link.
+        links = self.path("links")
+        os.makedirs(links)
+        os.symlink(x, os.path.join(links, "x.png"))
+        os.link(y, os.path.join(links, "y.jpg"))
+        refusals.append((["run", "-o", links, x] + chain, ["x.png"], None))
+        refusals.append((["run", "-e", "jpg", "-o", links, y] + chain, ["y.jpg"], None))
+        for args, words, cwd in refusals:
+            with self.subTest(args=args):
+                case(("overwrite", " ".join(args)))
+                self.assertRefused(args, words, cwd)
+        del face
+
+    def test_colliding_outputs(self):
+        """a.jpg and a.png get distinct names (run and crop, the manifest agrees);
+        the same name from two folders, or two outputs named alike, are refused."""
+        src = self.path("in")
+        self.write(os.path.join(src, "a.jpg"), jpeg_bytes(self.rng.integers(0, 255, (20, 20, 3), np.uint8)))
+        self.good_png(os.path.join(src, "a.png"))
+        self.good_png(os.path.join(src, "b.png"))
+        before = snapshot(src)
+        case(("collide", "run a.jpg a.png"))
+        nptest.run(["run", "-o", self.path("run"), src, "--", "neuropaint:gray"])
+        self.assertEqual(sorted(os.listdir(self.path("run"))), ["a.jpg.png", "a.png.png", "b.png"])
+        case(("collide", "crop a.jpg a.png"))
+        nptest.run(["crop", "--size", "16x16", "-o", self.path("crop"), src])
+        with open(self.path("crop", "manifest.json")) as f:
+            manifest = json.load(f)
+        crops = {os.path.basename(i["file"]): [c["file"] for c in i["crops"]] for i in manifest["images"]}
+        self.assertEqual(crops, {"a.jpg": ["a.jpg.png"], "a.png": ["a.png.png"], "b.png": ["b.png"]})
+        self.assertEqual(sorted(os.listdir(self.path("crop"))), ["a.jpg.png", "a.png.png", "b.png", "manifest.json"])
+        self.assertEqual(snapshot(src), before)
+
+        other = self.good_png(self.path("other", "b.png"))
+        case(("collide", "two b.png"))
+        self.assertRefused(["run", "-o", self.path("out"), os.path.join(src, "b.png"), other,
+                            "--", "neuropaint:gray"], ["would both be written to", "b.png"])
+        case(("collide", "cppn -o == --dump-weights"))
+        self.assertRefused(["cppn", "-o", self.path("art.png"), "--dump-weights", self.path("art.png")],
+                           ["two outputs would be written to"])
+        # The same file twice is done once.
+        case(("collide", "same file twice"))
+        nptest.run(["run", "-o", self.path("twice"), os.path.join(src, "b.png"), src + "/./b.png",
+                    "--", "gegl:nop"])
+        self.assertEqual(os.listdir(self.path("twice")), ["b.png"])
+
+    # -- 2. no truncated outputs: a real full disk ----------------------------------------
+
+    def mount_small_disk(self, kib):
+        """A tmpfs of kib KiB, unmounted at cleanup; skips where it cannot be mounted."""
+        mnt = self.path("disk-%d" % kib)
+        os.makedirs(mnt)
+        proc = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=%dk" % kib, "tmpfs", mnt],
+                              capture_output=True, text=True)
+        if proc.returncode != 0:
+            self.skipTest("cannot mount a small tmpfs here (needs root): %s" % proc.stderr.strip())
+        self.mounts.append(mnt)
+        return mnt
+
+    def test_full_disk(self):
+        disk = self.mount_small_disk(160)
+        src = self.path("in")
+        big = self.write(os.path.join(src, "big.png"),
+                         cv2.imencode(".png", self.rng.integers(0, 255, (200, 200, 3), np.uint8))[1].tobytes())
+        small = self.good_png(os.path.join(src, "small.png"), 8, 8)
+        photo = GRACE if os.path.exists(GRACE) else big
+        before = snapshot(src)
+        cases = [
+            # (args, file named in the error, what may be on the disk afterwards)
+            (["run", "-o", disk, big, small, "--", "gegl:nop"], "big.png", {"small.png"}),
+            (["run", "-e", "jpg", "-o", disk, big, "--", "gegl:nop"], "big.jpg", set()),
+            (["cppn", "-o", os.path.join(disk, "art.png"), "-W", "512", "-H", "512", "--seed", "1"],
+             "art.png", set()),
+            (["cppn", "-o", os.path.join(disk, "art.npy"), "-W", "128", "-H", "128", "--seed", "1"],
+             "art.npy", set()),
+            (["cppn", "-o", os.path.join(disk, "anim.png"), "-W", "128", "-H", "128", "--seed", "1",
+              "--frames", "6", "--z-to=0.6,-0.6"], "anim", set()),
+            (["crop", "--size", "256x320", "-o", disk, photo, big], "", {"manifest.json"}),
+        ]
+        for args, named, allowed in cases:
+            with self.subTest(args=args):
+                case(("full disk", " ".join(args[:3])))
+                for f in os.listdir(disk):
+                    os.remove(os.path.join(disk, f))
+                # Fill the disk up to a little room.
+                with open(os.path.join(disk, "filler"), "wb") as f:
+                    f.write(b"\0" * (150 << 10))
+                proc = nptest.run(args, check=False, timeout=120)
+                self.assertEqual(proc.returncode, 2, proc.stderr)
+                self.assertIn("No space left on device", proc.stderr)
+                self.assertIn(named, proc.stderr)
+                # The message names the file, never the temporary one.
+                self.assertNotIn(".np-", proc.stderr)
+                self.assertNotIn("/proc/self", proc.stderr)
+                self.assertNotIn("written", proc.stdout)
+                left = set(os.listdir(disk)) - {"filler"}
+                self.assertLessEqual(left, allowed, proc.stderr)
+                for name in left:   # complete, not truncated
+                    if name.endswith(".png"):
+                        self.assertIsNotNone(cv2.imread(os.path.join(disk, name)), name)
+                    else:
+                        with open(os.path.join(disk, name)) as f:
+                            self.assertEqual(json.load(f)["images"], [])
+        self.assertEqual(snapshot(src), before)
+
+    # -- 5. no leftovers after a signal --------------------------------------------------
+
+    def interrupt_when_saving(self, args, folder, sig, temps=1):
+        """Starts args, sends sig once `temps` temporary files show in folder; returns the process."""
+        proc = subprocess.Popen([nptest.NEUROPAINT] + args, stdout=subprocess.DEVNULL,
+                                stderr=subprocess.PIPE, text=True)
+        deadline = time.time() + 120
+        while proc.poll() is None and time.time() < deadline:
+            if os.path.isdir(folder) and sum(f.startswith(".np-") for f in os.listdir(folder)) >= temps:
+                proc.send_signal(sig)
+                break
+            time.sleep(0.002)
+        proc.wait(timeout=120)
+        return proc
+
+    def test_signals_leave_nothing(self):
+        out = self.path("out")
+        os.makedirs(out)
+        big = self.write(self.path("in", "big.png"),
+                         cv2.imencode(".png", self.rng.integers(0, 255, (1500, 1500, 3), np.uint8),
+                                      [cv2.IMWRITE_PNG_COMPRESSION, 0])[1].tobytes())
+        before = snapshot(self.path("in"))
+        runs = [
+            (["cppn", "-o", os.path.join(out, "art.png"), "-W", "1600", "-H", "1600", "--seed", "1", "-j", "1"],
+             signal.SIGINT, 1),
+            # The animation and three finished frames (temporary until the end).
+            (["cppn", "-o", os.path.join(out, "anim.png"), "-W", "200", "-H", "200", "--seed", "1", "-j", "1",
+              "--frames", "40", "--z-to=0.6,-0.6"], signal.SIGTERM, 4),
+            (["run", "-j", "1", "-e", "tif", "-o", out, big, "--", "gegl:nop"], signal.SIGTERM, 1),
+            (["crop", "-j", "1", "--size", "1000x1200", "-o", out, big], signal.SIGINT, 1),
+        ]
+        for args, sig, temps in runs:
+            with self.subTest(args=args):
+                case(("signal", " ".join(args[:3])))
+                proc = self.interrupt_when_saving(args, out, sig, temps)
+                self.assertEqual(proc.returncode, -sig, proc.stderr)
+                self.assertEqual(os.listdir(out), [])
+        self.assertEqual(snapshot(self.path("in")), before)
+
+    # -- 4, and the smaller items: messages, names, exit codes ------------------------------
+
+    def test_messages_and_exit_codes(self):
+        img = self.good_png(self.path("in", "img.png"))
+        out = self.path("out")
+        graph = self.write(self.path("cut.xml"), b'<?xml version="1.0"?>\n<gegl>\n  <node operation="gegl:load"')
+        os.mkfifo(self.path("graph.fifo"))
+        usage = [
+            (["run", "-j", "100000", "-o", out, img, "--", "gegl:nop"], "--threads"),
+            (["bench", "gray", "-j", "100", "--image", img], "--threads"),
+            (["run", "-e", "xyz", "-o", out, img, "--", "gegl:nop"], "unknown file type"),
+            (["cppn", "-o", self.path("art")], "unknown file type"),
+            (["run", "-o", out, "-g", graph, img], "not well-formed XML"),
+            (["run", "-o", out, "-g", self.path("graph.fifo"), img], "pipe"),
+        ]
+        for args, word in usage:
+            with self.subTest(args=args):
+                case(("usage", " ".join(args[:4])))
+                proc = nptest.run(args, check=False, timeout=60)
+                self.assertEqual(proc.returncode, 1, proc.stderr)
+                self.assertEqual(len(proc.stderr.splitlines()), 1, proc.stderr)
+                self.assertIn(word, proc.stderr)
+                self.assertNotIn("GLib", proc.stderr)
+        case(("message", "int overflow"))
+        proc = nptest.run(["run", "-o", out, img, "--", "neuropaint:rgb-threshold",
+                           "threshold=99999999999999999999"], check=False)
+        self.assertEqual(proc.returncode, 2)
+        self.assertIn("99999999999999999999", proc.stderr)
+        self.assertNotIn("-2147483648", proc.stderr)
+        case(("message", "info folder"))
+        proc = nptest.run(["info", self.dir], check=False)
+        self.assertEqual((proc.returncode, proc.stderr.strip()),
+                         (2, "neuropaint info: %s: a folder, not a file" % self.dir))
+        self.assertFalse(os.path.exists(out))
+        # A long name works: the temporary name is short. Warnings never show it.
+        case(("name", "244 characters"))
+        long_name = "n" * 240 + ".png"
+        nptest.run(["cppn", "-o", self.path(long_name), "-W", "8", "-H", "8", "--seed", "1"])
+        self.assertTrue(os.path.exists(self.path(long_name)))
+
+
+def tearDownModule():
+    print("\n%d cases asserted" % len(CASES), file=sys.stderr)
+
+
+if __name__ == "__main__":
+    nptest.main()
