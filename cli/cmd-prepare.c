@@ -26,6 +26,7 @@ static const GOptionEntry entries[] = {
   { "all-faces", 'a', 0, G_OPTION_ARG_NONE, &opt_all_faces,
     "Crop every face of a photo (default: the largest only)", NULL },
   NP_CLI_DETECT_ENTRIES (opts),
+  NP_CLI_MAX_PIXELS_ENTRY,
   { G_OPTION_REMAINING, 0, 0, G_OPTION_ARG_FILENAME_ARRAY, &opt_inputs, NULL, NULL },
   { NULL }
 };
@@ -201,16 +202,6 @@ crop_photo (const char *file, const NpFaceFinder *finder, const NpHaarCascade *e
   return g_steal_pointer (&crops);
 }
 
-/* The message of a failure, naming the file once. */
-static void
-report_skip (const char *file, const GError *error)
-{
-  if (g_str_has_prefix (error->message, file))
-    g_printerr ("neuropaint prepare: skipped %s\n", error->message);
-  else
-    g_printerr ("neuropaint prepare: skipped %s: %s\n", file, error->message);
-}
-
 /* The folder among the photos' own that holds path (or is it), or NULL. */
 static gchar *
 photo_folder_holding (const char *path, char **inputs, GPtrArray *files)
@@ -233,6 +224,55 @@ photo_folder_holding (const char *path, char **inputs, GPtrArray *files)
   return NULL;
 }
 
+typedef struct
+{
+  NpDatasetWriter     *writer;
+  GPtrArray           *val;
+  guint               *matches;
+  const NpFaceFinder  *finder;
+  const NpHaarCascade *eye_cascade;
+  gint                 width, height;
+  guint                photos, centre, gray, in_val;
+  gboolean             broken;   /* the dataset failed (a full disk), not a photo */
+} Prepare;
+
+/* One photo: its crops into the dataset. */
+static gboolean
+prepare_one (const char *file, gpointer data, gboolean *stop, GError **error)
+{
+  Prepare          *p = data;
+  g_autofree gchar *absolute = g_canonicalize_filename (file, NULL);
+  g_autofree gchar *dir = g_path_get_dirname (absolute);
+  g_autofree gchar *subset = g_path_get_basename (dir);
+  g_autoptr(GArray) crops = crop_photo (file, p->finder, p->eye_cascade, p->width, p->height, error);
+  NpSplit split = split_of (absolute, p->val, p->matches);
+
+  if (crops == NULL)
+    return FALSE;
+  for (guint k = 0; k < crops->len; k++)
+    {
+      const Crop           *c = &g_array_index (crops, Crop, k);
+      const NpDatasetSource source = {
+        file, strcmp (subset, "/") == 0 ? "" : subset, split,
+        c->has_face ? &c->face : NULL, (const NpHaarBox *) c->eyes->data, c->eyes->len,
+      };
+      NpCropStats stats;
+
+      /* A failure here is the dataset's (a full disk), not the photo's: it
+       * ends the run, and nothing is left behind. */
+      if (!np_dataset_writer_add (p->writer, c->image, &source, np_cli_threads (&opts), &stats, error))
+        {
+          p->broken = *stop = TRUE;
+          return FALSE;
+        }
+      p->centre += !c->has_face;
+      p->gray += stats.is_gray;
+      p->in_val += split == NP_SPLIT_VAL;
+    }
+  p->photos++;
+  return TRUE;
+}
+
 /* Crops every photo into the dataset and commits it; prints the summary. */
 static int
 prepare_photos (GPtrArray *files, GPtrArray *val, const NpFaceFinder *finder,
@@ -241,56 +281,17 @@ prepare_photos (GPtrArray *files, GPtrArray *val, const NpFaceFinder *finder,
   g_autoptr(NpDatasetWriter) writer = NULL;
   g_autoptr(GError) error = NULL;
   g_autofree guint *matches = g_new0 (guint, val ? val->len : 0);
-  NpProgress *progress;
-  guint       skipped = 0, centre = 0, gray = 0, in_val = 0, unmatched = 0;
+  Prepare     p = { NULL, val, matches, finder, eye_cascade, width, height };
+  guint       unmatched = 0;
   const char *first_unmatched = NULL;
+  int         code;
 
   if (!(writer = np_dataset_writer_new (opt_output, width, height, NULL, &error)))
     return np_cli_fail ("prepare", NP_EXIT_FAILED, "%s", error->message);
-
-  progress = np_progress_new ("prepare", files->len);
-  for (guint i = 0; i < files->len; i++)
-    {
-      const char       *file = files->pdata[i];
-      g_autofree gchar *absolute = g_canonicalize_filename (file, NULL);
-      g_autofree gchar *dir = g_path_get_dirname (absolute);
-      g_autofree gchar *subset = g_path_get_basename (dir);
-      g_autofree gchar *base = g_path_get_basename (file);
-      g_autoptr(GArray) crops = NULL;
-      g_autoptr(GError) one_error = NULL;
-      NpSplit split = split_of (absolute, val, matches);
-
-      if (!(crops = crop_photo (file, finder, eye_cascade, width, height, &one_error)))
-        {
-          report_skip (file, one_error);
-          skipped++;
-          np_progress_step (progress, base);
-          continue;
-        }
-      for (guint k = 0; k < crops->len; k++)
-        {
-          const Crop           *c = &g_array_index (crops, Crop, k);
-          const NpDatasetSource source = {
-            file, strcmp (subset, "/") == 0 ? "" : subset, split,
-            c->has_face ? &c->face : NULL, (const NpHaarBox *) c->eyes->data, c->eyes->len,
-          };
-          NpCropStats stats;
-
-          /* A failure here is the dataset's (a full disk), not the photo's:
-           * it ends the run, and nothing is left behind. */
-          if (!np_dataset_writer_add (writer, c->image, &source, np_cli_threads (&opts), &stats, &error))
-            {
-              np_progress_free (progress);
-              return np_cli_fail ("prepare", NP_EXIT_FAILED, "%s", error->message);
-            }
-          centre += !c->has_face;
-          gray += stats.is_gray;
-          in_val += split == NP_SPLIT_VAL;
-        }
-      np_progress_step (progress, base);
-    }
-  np_progress_free (progress);
-
+  p.writer = writer;
+  code = np_cli_each_input ("prepare", "prepare", files, prepare_one, &p);
+  if (p.broken)
+    return code;
   if (np_dataset_writer_count (writer) == 0)
     return np_cli_fail ("prepare", NP_EXIT_FAILED, "none of the %u photos could be read: "
                         "nothing written", files->len);
@@ -305,12 +306,9 @@ prepare_photos (GPtrArray *files, GPtrArray *val, const NpFaceFinder *finder,
     g_printerr ("neuropaint prepare: warning: %u of the %u --val-list entries match no photo "
                 "(the first: %s)\n", unmatched, val->len, first_unmatched);
   g_print ("%u crops from %u photos in %s (%u centre crops where no face was found, %u gray, "
-           "%u in the val split)\n", np_dataset_writer_count (writer), files->len - skipped,
-           opt_output, centre, gray, in_val);
-  if (skipped)
-    return np_cli_fail ("prepare", NP_EXIT_FAILED, "skipped %u of %u photos (unreadable; see above)",
-                        skipped, files->len);
-  return NP_EXIT_OK;
+           "%u in the val split)\n", np_dataset_writer_count (writer), p.photos,
+           opt_output, p.centre, p.gray, p.in_val);
+  return code;
 }
 
 /* Every check that needs no GEGL comes first, so a usage error is instant;

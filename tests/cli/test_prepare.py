@@ -186,7 +186,7 @@ class Prepare(unittest.TestCase):
     def test_unreadable_photo_skipped_and_named(self):
         self.assertEqual(self.proc.returncode, 2, self.proc.stderr)
         self.assertIn("broken.jpg", self.proc.stderr)
-        self.assertIn("skipped 1 of %d photos" % (len(self.photos) + 1), self.proc.stderr)
+        self.assertIn("1 of %d inputs failed" % (len(self.photos) + 1), self.proc.stderr)
         self.assertNotIn("CRITICAL", self.proc.stderr)
         info, lines, _ = load(self.dataset)
         self.assertEqual(info["count"], len(self.photos))
