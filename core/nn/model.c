@@ -7,6 +7,7 @@
  * Keys we only carry: "input_filter", "width", "height", "normalization". */
 #include "np-nn-private.h"
 
+#include <math.h>
 #include <string.h>
 
 static gchar *
@@ -27,10 +28,13 @@ typedef struct
   NpSafetensors *st;
   GError       **error;
   gboolean       ok;
+  gboolean       copy;   /* second pass: shapes are known good */
 } LoadJob;
 
+/* First pass: the file holds every parameter at its shape, finite; second
+ * pass (once the network has memory): copy it in. */
 static void
-load_param (const char *name, NpTensor *t, gpointer data)
+load_param (const char *name, NpTensor *t, gboolean trainable, gpointer data)
 {
   LoadJob  *job = data;
   NpTensor *src;
@@ -38,7 +42,9 @@ load_param (const char *name, NpTensor *t, gpointer data)
   if (!job->ok)
     return;
   src = np_safetensors_get (job->st, name);
-  if (src == NULL)
+  if (job->copy)
+    memcpy (t->data, src->data, np_tensor_n_elements (t) * sizeof (gfloat));
+  else if (src == NULL)
     {
       g_set_error (job->error, NP_ERROR, NP_ERROR_CORRUPT, "the model lacks tensor “%s”", name);
       job->ok = FALSE;
@@ -51,13 +57,15 @@ load_param (const char *name, NpTensor *t, gpointer data)
       job->ok = FALSE;
     }
   else
-    {
-      /* Adopt the file's tensor memory rather than copy it. */
-      t->data = src->data;
-      t->owns_data = src->owns_data;
-      src->data = NULL;
-      src->owns_data = FALSE;
-    }
+    /* A NaN or an infinity spreads to every pixel: refuse the file rather
+     * than paint garbage. */
+    for (gint64 i = 0; i < np_tensor_n_elements (src) && job->ok; i++)
+      if (!isfinite (src->data[i]))
+        {
+          g_set_error (job->error, NP_ERROR, NP_ERROR_CORRUPT,
+                       "tensor “%s” holds %s values", name, isnan (src->data[i]) ? "NaN" : "infinite");
+          job->ok = FALSE;
+        }
 }
 
 static NpNet *
@@ -97,9 +105,13 @@ net_from_safetensors (NpSafetensors *st, GError **error)
                      (char *) st->names->pdata[i]);
         return NULL;
       }
+  /* Memory only once the file has shown it holds every parameter, so a
+   * tiny hostile description cannot allocate gigabytes. */
   np_net_foreach_param (net, load_param, &job);
-  if (!job.ok)
+  if (!job.ok || !np_net_allocate (net, error))
     return NULL;
+  job.copy = TRUE;
+  np_net_foreach_param (net, load_param, &job);
 
   g_hash_table_iter_init (&iter, meta);
   while (g_hash_table_iter_next (&iter, &key, &value))
@@ -139,7 +151,7 @@ typedef struct
 } SaveJob;
 
 static void
-collect_param (const char *name, NpTensor *t, gpointer data)
+collect_param (const char *name, NpTensor *t, gboolean trainable, gpointer data)
 {
   SaveJob *job = data;
   g_ptr_array_add (job->names, g_strdup (name));
