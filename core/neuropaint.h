@@ -18,3 +18,4 @@
 #include "image/np-resize.h"
 #include "haar/np-haar.h"
 #include "nn/np-nn.h"
+#include "train/np-train.h"

@@ -239,7 +239,8 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC (NpNet, np_net_free)
 
 /* The description of a named architecture, from string parameters (the
  * model file's metadata): "unet" (ngf, depth, in_channels, out_channels,
- * dropout_blocks, bn_eps), "patchgan" (ndf, in_channels, layers, bn_eps),
+ * dropout_blocks, bn_eps), "patchgan" (ndf, in_channels, out_channels,
+ * layers, bn_eps, logits),
  * "sr" (features, in_channels, out_channels). Missing parameters take the
  * seed's values; "graph" means the parameters hold the description itself
  * under "graph". Unknown names and out-of-range values are errors. */
@@ -286,6 +287,15 @@ NpNet       *np_net_load          (const char *path, GError **error);
 NpNet       *np_net_load_from_data (const guint8 *data, gsize size, GError **error);
 gboolean     np_net_save          (NpNet *net, const char *path, NpDType dtype,
                                    GError **error);
+/* Files holding several networks (training checkpoints) name each one's
+ * tensors and metadata keys with a prefix ("G.", "D."; "" for a model file):
+ * np_net_add_to_file adds the net's parameters (borrowed, not copied) to
+ * names/tensors and its description and metadata to metadata (a table that
+ * owns its keys and values); np_net_from_file builds and loads the network
+ * stored under prefix, checked as np_net_load checks a model file. */
+void         np_net_add_to_file   (NpNet *net, const char *prefix, GPtrArray *names,
+                                   GPtrArray *tensors, GHashTable *metadata);
+NpNet       *np_net_from_file     (NpSafetensors *st, const char *prefix, GError **error);
 /* The model's metadata (architecture, input_filter, width, height,
  * normalization, ...); the net owns it, callers may add keys before saving. */
 GHashTable  *np_net_metadata      (NpNet *net);
