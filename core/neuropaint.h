@@ -18,4 +18,6 @@
 #include "image/np-resize.h"
 #include "haar/np-haar.h"
 #include "nn/np-nn.h"
+#include "paint/np-paint.h"
+#include "train/np-dataset.h"
 #include "train/np-train.h"

@@ -7,7 +7,7 @@
  *
  * neuropaint:generator — run an image-to-image model file (a pix2pix U-Net,
  * the SR net, ...) on the input, tiled with overlap for large pictures
- * (core/nn/generate.c).
+ * (core/paint/generate.c).
  */
 
 #include "config.h"
@@ -73,7 +73,7 @@ process (GeglOperation       *operation,
   GeglProperties    *o = GEGL_PROPERTIES (operation);
   const Babl        *format = gegl_operation_get_format (operation, "output");
   GeglRectangle      whole = np_op_whole_input (operation, "input", result);
-  NpGenerateOptions  options = { o->tile_size, o->overlap, np_op_threads (), o->apply_filter };
+  NpPaintOptions     options = { o->tile_size, o->overlap, np_op_threads (), o->apply_filter };
   g_autoptr(NpImage) in = NULL, out = NULL;
   GError            *error = NULL;
   NpNet             *net;
@@ -87,7 +87,7 @@ process (GeglOperation       *operation,
   net = np_op_cache_lock (operation, o->model);
   if (net == NULL && (net = load_model (o->model, &error)))
     np_op_cache_set (operation, o->model, net, (GDestroyNotify) np_net_free);
-  ok = net && np_net_generate (net, in, out, &options, &error);
+  ok = net && np_paint_generate (net, in, out, &options, &error);
   np_op_cache_unlock (operation);
   if (!ok)
     return np_op_fail (operation, error);

@@ -87,4 +87,59 @@ gsize    np_contours_parse_thresholds (const gchar       *text,
                                        guint8            *thresholds,
                                        GError           **error);
 
+/* ---- The seed's filters by name ------------------------------------------
+ *
+ * One registry for the generator (a model's metadata "input_filter") and the
+ * dataset builder (`neuropaint prepare`), so a model sees at inference what
+ * it was trained on. Parameters come as string key/values, the keys of the
+ * model metadata (a NULL table, or a missing key, means the seed's value):
+ *
+ *   gray       1 channel: BT.601 luma as np_gray_rgba_f32 computes it,
+ *              rounded to 8 bits
+ *   binary     (alias rgb-threshold) per channel (c > t) · t;
+ *              input_threshold t, default 200
+ *   contours   np_contours; input_thresholds, default "50,100,150,200"
+ *   canny      the seed's variant: per channel (c > t) · t, then Canny
+ *              (140, 255), L1; input_threshold t, default 200
+ *
+ *   const NpFilter *f = np_filter_find ("contours");
+ *   g_autoptr(NpImage) out = np_image_new (NP_SAMPLE_U8, w, h, np_filter_channels (f), &error);
+ *   np_filter_apply (f, metadata, rgb, out, n_threads, &error);
+ */
+typedef struct _NpFilter NpFilter;
+
+typedef struct
+{
+  const char *key;            /* a model metadata key, e.g. "input_threshold" */
+  const char *default_value;  /* the seed's value, e.g. "200" */
+  const char *description;
+} NpFilterParam;
+
+/* By name or alias; NULL when no filter has that name. */
+const NpFilter        *np_filter_find      (const char *name);
+/* Every filter, in the order above, NULL-terminated. */
+const NpFilter *const *np_filter_list      (void);
+/* The canonical name ("binary" for rgb-threshold). */
+const char            *np_filter_name      (const NpFilter *filter);
+/* Channels of np_filter_apply's result: 1 (gray) or 3 (R, G, B). */
+gint                   np_filter_channels  (const NpFilter *filter);
+/* The parameters the filter reads, ended by an entry with key NULL. */
+const NpFilterParam   *np_filter_params    (const NpFilter *filter);
+/* Checks the filter's parameters in params (NP_ERROR_INVALID_ARGUMENT,
+ * naming the key and the value). */
+gboolean               np_filter_check     (const NpFilter *filter, GHashTable *params,
+                                            GError **error);
+/* in: u8 R'G'B' or R'G'B'A (alpha ignored); out: u8, in's size,
+ * np_filter_channels channels. Fails on bad parameters or when memory runs
+ * out. The result is the same for any n_threads. */
+gboolean               np_filter_apply     (const NpFilter *filter, GHashTable *params,
+                                            const NpImage *in, NpImage *out,
+                                            gint n_threads, GError **error);
+/* The same on R'G'B'A float, in place: the picture is quantised to 8 bits
+ * (gray excepted: its float luma is exact at any depth), filtered, and R, G,
+ * B replaced (a one-channel result in all three); alpha is kept. */
+gboolean               np_filter_apply_rgba_f32 (const NpFilter *filter, GHashTable *params,
+                                                 NpImage *rgba, gint n_threads,
+                                                 GError **error);
+
 G_END_DECLS

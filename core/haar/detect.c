@@ -857,6 +857,33 @@ np_haar_gray (const NpImage *image, GError **error)
   return gray;
 }
 
+GArray *
+np_haar_find_eyes (const NpHaarCascade *eye_cascade,
+                   const NpImage       *gray,
+                   const NpHaarBox     *face,
+                   gint                 n_threads,
+                   GError             **error)
+{
+  gint         x = MAX (face->x, 0), y = MAX (face->y, 0);
+  gint         w = MIN (face->x + face->width, gray->width) - x;
+  gint         h = MIN (face->y + face->height / 2, gray->height) - y;
+  NpHaarParams params = { 1.1, 3, MAX (face->width / 10, 0), MAX (face->width / 10, 0), 0, 0 };
+  NpImage      upper;
+  GArray      *eyes;
+
+  if (w <= 0 || h <= 0)
+    return g_array_new (FALSE, FALSE, sizeof (NpHaarBox));
+  upper = np_image_view (NP_SAMPLE_U8, w, h, 1,
+                         (guint8 *) np_image_row (gray, y) + x, gray->stride);
+  eyes = np_haar_detect (eye_cascade, &upper, &params, n_threads, error);
+  for (guint i = 0; eyes && i < eyes->len; i++)
+    {
+      g_array_index (eyes, NpHaarBox, i).x += x;
+      g_array_index (eyes, NpHaarBox, i).y += y;
+    }
+  return eyes;
+}
+
 gboolean
 np_haar_verify_eyes (const NpHaarCascade *eye_cascade,
                      const NpImage       *gray,
@@ -869,18 +896,8 @@ np_haar_verify_eyes (const NpHaarCascade *eye_cascade,
   for (guint i = 0; i < faces->len; i++)
     {
       const NpHaarBox *f = &g_array_index (faces, NpHaarBox, i);
-      gint             x = MAX (f->x, 0), y = MAX (f->y, 0);
-      gint             w = MIN (f->x + f->width, gray->width) - x;
-      gint             h = MIN (f->y + f->height / 2, gray->height) - y;
-      NpImage          upper;
-      NpHaarParams     params = { 1.1, 3, MAX (f->width / 10, 0), MAX (f->width / 10, 0), 0, 0 };
-      GArray          *eyes;
+      GArray          *eyes = np_haar_find_eyes (eye_cascade, gray, f, n_threads, error);
 
-      if (w <= 0 || h <= 0)
-        continue;
-      upper = np_image_view (NP_SAMPLE_U8, w, h, 1,
-                             (guint8 *) np_image_row (gray, y) + x, gray->stride);
-      eyes = np_haar_detect (eye_cascade, &upper, &params, n_threads, error);
       if (eyes == NULL)
         return FALSE;
       if (eyes->len > 0)

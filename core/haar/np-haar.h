@@ -85,8 +85,17 @@ GArray        *np_haar_detect              (const NpHaarCascade *cascade,
 void           np_haar_group               (GArray *boxes, gint min_neighbours,
                                             gdouble eps);
 
-/* Keeps the faces in which eye_cascade finds at least one eye in the upper
- * half (scale factor 1.1, 3 neighbours, eyes at least 1/10 of the face). */
+/* The eyes eye_cascade finds in the upper half of face (clipped to the
+ * image; scale factor 1.1, 3 neighbours, eyes at least 1/10 of the face
+ * wide), as NpHaarBox in image coordinates, largest first; fails as
+ * np_haar_detect does. */
+GArray        *np_haar_find_eyes           (const NpHaarCascade *eye_cascade,
+                                            const NpImage       *gray,
+                                            const NpHaarBox     *face,
+                                            gint                 n_threads,
+                                            GError             **error);
+
+/* Keeps the faces in which np_haar_find_eyes finds at least one eye. */
 gboolean       np_haar_verify_eyes         (const NpHaarCascade *eye_cascade,
                                             const NpImage       *gray,
                                             GArray              *faces,

@@ -300,25 +300,6 @@ NpNet       *np_net_from_file     (NpSafetensors *st, const char *prefix, GError
  * normalization, ...); the net owns it, callers may add keys before saving. */
 GHashTable  *np_net_metadata      (NpNet *net);
 
-/* ---- Running a model on a picture ------------------------------------- */
-
-typedef struct
-{
-  gint     tile_size;     /* largest tile side in pixels (rounded to the model's multiple) */
-  gint     overlap;       /* pixels shared by neighbouring tiles, blended */
-  gint     n_threads;
-  gboolean apply_filter;  /* apply the model's metadata "input_filter" first */
-} NpGenerateOptions;
-
-/* Runs an image-to-image model (one input, 1 or 3 channels each way, output
- * the input's size) on `in`, R'G'B'A float, into `out` of the same size:
- * optional input filter, x·2 - 1 scaling, edge-replicated padding to
- * np_net_size_multiple(), overlapping tiles larger pictures, (y + 1)/2 back,
- * alpha copied. With batch-norm on batch statistics each tile normalises by
- * its own, so tiles are not seamless: use a tile size above the picture. */
-gboolean     np_net_generate      (NpNet *net, const NpImage *in, NpImage *out,
-                                   const NpGenerateOptions *options, GError **error);
-
 /* ---- Losses -------------------------------------------------------------- */
 
 /* Each returns the loss, a mean over every element, and when grad is not

@@ -2,6 +2,7 @@
 #include "neuropaint.h"
 
 #include <math.h>
+#include <string.h>
 
 static void
 test_gray_weights (void)
@@ -523,6 +524,232 @@ test_contours_parse (void)
   g_string_free (many, TRUE);
 }
 
+/* ---- the registry ---------------------------------------------------------- */
+
+/* A w×h u8 image of `channels` with varied values (every residue mod 256
+ * in each channel), alpha 7 so a filter that used it would show. */
+static NpImage *
+varied_u8 (gint w, gint h, gint channels)
+{
+  NpImage *im = np_image_new (NP_SAMPLE_U8, w, h, channels, NULL);
+
+  for (gint y = 0; y < h; y++)
+    for (gint x = 0; x < w; x++)
+      {
+        guint8 *p = (guint8 *) np_image_row (im, y) + x * channels;
+        p[0] = (guint8) (x * 37 + y * 11);
+        p[1] = (guint8) (x * 5 + y * 53);
+        p[2] = (guint8) (x * y + 3 * x);
+        if (channels == 4)
+          p[3] = 7;
+      }
+  return im;
+}
+
+static NpImage *
+apply_u8 (const char *name, GHashTable *params, const NpImage *in)
+{
+  const NpFilter *f = np_filter_find (name);
+  g_autoptr(GError) error = NULL;
+  NpImage *out;
+
+  g_assert_nonnull (f);
+  out = np_image_new (NP_SAMPLE_U8, in->width, in->height, np_filter_channels (f), NULL);
+  g_assert_true (np_filter_apply (f, params, in, out, 2, &error));
+  g_assert_no_error (error);
+  return out;
+}
+
+static void
+test_registry_names (void)
+{
+  const char *const want[] = { "gray", "binary", "contours", "canny" };
+  const NpFilter *const *list = np_filter_list ();
+  const NpFilterParam *p;
+  gsize n = 0;
+
+  for (; list[n]; n++)
+    {
+      g_assert_cmpuint (n, <, G_N_ELEMENTS (want));
+      g_assert_cmpstr (np_filter_name (list[n]), ==, want[n]);
+      g_assert_true (np_filter_find (want[n]) == list[n]);
+    }
+  g_assert_cmpuint (n, ==, G_N_ELEMENTS (want));
+  g_assert_true (np_filter_find ("rgb-threshold") == np_filter_find ("binary"));
+  g_assert_null (np_filter_find ("identity"));
+  g_assert_null (np_filter_find ("Gray"));
+  g_assert_null (np_filter_find (""));
+  g_assert_null (np_filter_find (NULL));
+  g_assert_cmpint (np_filter_channels (np_filter_find ("gray")), ==, 1);
+  g_assert_cmpint (np_filter_channels (np_filter_find ("canny")), ==, 3);
+
+  /* The keys a model's metadata uses, with the seed's values. */
+  g_assert_null (np_filter_params (np_filter_find ("gray"))[0].key);
+  p = np_filter_params (np_filter_find ("binary"));
+  g_assert_cmpstr (p[0].key, ==, "input_threshold");
+  g_assert_cmpstr (p[0].default_value, ==, "200");
+  g_assert_null (p[1].key);
+  p = np_filter_params (np_filter_find ("contours"));
+  g_assert_cmpstr (p[0].key, ==, "input_thresholds");
+  g_assert_cmpstr (p[0].default_value, ==, "50,100,150,200");
+  p = np_filter_params (np_filter_find ("canny"));
+  g_assert_cmpstr (p[0].key, ==, "input_threshold");
+  g_assert_cmpstr (p[0].default_value, ==, "200");
+}
+
+/* Gray: one channel, the luma rounded; hand-computed values. */
+static void
+test_registry_gray (void)
+{
+  const guint8 rgb[][3] = { { 255, 0, 0 }, { 0, 255, 0 }, { 0, 0, 255 }, { 255, 255, 255 },
+                            { 10, 20, 30 }, { 0, 0, 0 }, { 200, 100, 50 } };
+  /* 76.245, 149.685, 29.07, 255, 18.15, 0, 59.8 + 58.7 + 5.7 = 124.2 */
+  const guint8 want[] = { 76, 150, 29, 255, 18, 0, 124 };
+  g_autoptr(NpImage) in = np_image_new (NP_SAMPLE_U8, G_N_ELEMENTS (rgb), 1, 3, NULL);
+  g_autoptr(NpImage) out = NULL;
+
+  memcpy (in->data, rgb, sizeof rgb);
+  out = apply_u8 ("gray", NULL, in);
+  g_assert_cmpint (out->channels, ==, 1);
+  g_assert_cmpmem (out->data, sizeof want, want, sizeof want);
+}
+
+/* Binary: (c > t) · t per channel, default 200 or input_threshold. */
+static void
+test_registry_binary (void)
+{
+  g_autoptr(NpImage) in = varied_u8 (23, 17, 3);
+  g_autoptr(GHashTable) params = g_hash_table_new (g_str_hash, g_str_equal);
+
+  g_hash_table_insert (params, "input_threshold", "100");
+  g_hash_table_insert (params, "input_thresholds", "7");   /* not binary's key: ignored */
+  for (gint k = 0; k < 2; k++)
+    {
+      guint8 t = k ? 100 : 200;
+      g_autoptr(NpImage) out = apply_u8 (k ? "rgb-threshold" : "binary", k ? params : NULL, in);
+      for (gint y = 0; y < in->height; y++)
+        for (gint i = 0; i < in->width * 3; i++)
+          {
+            guint8 c = ((guint8 *) np_image_row (in, y))[i];
+            g_assert_cmpint (((guint8 *) np_image_row (out, y))[i], ==, c > t ? t : 0);
+          }
+    }
+}
+
+/* Contours and Canny with the seed's parameters are the core filters run
+ * by hand with them; RGB and RGBA inputs give the same result, alpha being
+ * ignored. */
+static void
+test_registry_seed_filters (void)
+{
+  g_autoptr(NpImage) rgb = varied_u8 (41, 29, 3), rgba = varied_u8 (41, 29, 4);
+  g_autoptr(NpImage) drawn = np_image_new (NP_SAMPLE_U8, 41, 29, 4, NULL);
+  g_autoptr(GHashTable) params = g_hash_table_new (g_str_hash, g_str_equal);
+  const guint8 seed_ks[] = { 50, 100, 150, 200 }, other_ks[] = { 30, 90 };
+  NpCannyParams seed = { .low = 140, .high = 255, .gradient = NP_CANNY_GRADIENT_L1,
+                         .mode = NP_CANNY_PER_CHANNEL, .pre_threshold = 200 };
+
+  g_hash_table_insert (params, "input_thresholds", "30, 90");
+  g_hash_table_insert (params, "input_threshold", "120");
+  for (gint f = 0; f < 4; f++)
+    {
+      const char *name = f % 2 ? "canny" : "contours";
+      GHashTable *given = f >= 2 ? params : NULL;
+      g_autoptr(NpImage) a = apply_u8 (name, given, rgb), b = apply_u8 (name, given, rgba);
+      gsize edges = 0;
+
+      if (f == 0)
+        np_contours (rgba, drawn, seed_ks, G_N_ELEMENTS (seed_ks), 1);
+      else if (f == 2)
+        np_contours (rgba, drawn, other_ks, G_N_ELEMENTS (other_ks), 1);
+      else
+        {
+          seed.pre_threshold = f == 1 ? 200 : 120;
+          g_assert_true (np_canny (rgba, drawn, &seed, 1, NULL));
+        }
+      for (gint y = 0; y < 29; y++)
+        for (gint x = 0; x < 41; x++)
+          for (gint c = 0; c < 3; c++)
+            {
+              guint8 want = ((guint8 *) np_image_row (drawn, y))[4 * x + c];
+              g_assert_cmpint (((guint8 *) np_image_row (a, y))[3 * x + c], ==, want);
+              g_assert_cmpint (((guint8 *) np_image_row (b, y))[3 * x + c], ==, want);
+              edges += want != 0;
+            }
+      g_assert_cmpuint (edges, >, 0);   /* the comparison is not of two blanks */
+    }
+}
+
+/* The float path: gray exact in float, the 8-bit filters on the quantised
+ * picture; alpha kept. */
+static void
+test_registry_float (void)
+{
+  g_autoptr(NpImage) bytes = varied_u8 (19, 13, 4);
+  g_autoptr(GError) error = NULL;
+
+  for (gint f = 0; f < 2; f++)
+    {
+      const char *name = f ? "binary" : "gray";
+      g_autoptr(NpImage) rgba = np_image_new (NP_SAMPLE_F32, 19, 13, 4, NULL);
+      g_autoptr(NpImage) u8 = apply_u8 (name, NULL, bytes);
+
+      for (gint y = 0; y < 13; y++)
+        for (gint i = 0; i < 19 * 4; i++)
+          ((gfloat *) np_image_row (rgba, y))[i] = i % 4 == 3 ? 0.25f : ((guint8 *) np_image_row (bytes, y))[i] / 255.0f;
+      g_assert_true (np_filter_apply_rgba_f32 (np_filter_find (name), NULL, rgba, 1, &error));
+      g_assert_no_error (error);
+      for (gint y = 0; y < 13; y++)
+        for (gint x = 0; x < 19; x++)
+          {
+            const gfloat *px = (gfloat *) np_image_row (rgba, y) + 4 * x;
+            const guint8 *p = (guint8 *) np_image_row (bytes, y) + 4 * x;
+            const guint8 *q = (guint8 *) np_image_row (u8, y) + x * u8->channels;
+            for (gint c = 0; c < 3; c++)
+              if (f)
+                g_assert_cmpfloat (px[c], ==, q[c] / 255.0f);
+              else
+                g_assert_cmpfloat_with_epsilon (px[c], (0.299 * p[0] + 0.587 * p[1] + 0.114 * p[2]) / 255, 1e-6);
+            g_assert_cmpfloat (px[3], ==, 0.25f);
+          }
+    }
+}
+
+static void
+test_registry_bad_parameters (void)
+{
+  const char *const bad[][3] = {
+    { "binary", "input_threshold", "256" }, { "binary", "input_threshold", "abc" },
+    { "canny", "input_threshold", "-1" }, { "canny", "input_threshold", "" },
+    { "rgb-threshold", "input_threshold", "20x" },
+    { "contours", "input_thresholds", "50,,100" }, { "contours", "input_thresholds", "300" },
+  };
+  g_autoptr(NpImage) in = varied_u8 (8, 8, 3);
+
+  for (gsize i = 0; i < G_N_ELEMENTS (bad); i++)
+    {
+      const NpFilter *f = np_filter_find (bad[i][0]);
+      g_autoptr(GHashTable) params = g_hash_table_new (g_str_hash, g_str_equal);
+      g_autoptr(NpImage) out = np_image_new (NP_SAMPLE_U8, 8, 8, np_filter_channels (f), NULL);
+      g_autoptr(NpImage) rgba = np_image_new (NP_SAMPLE_F32, 8, 8, 4, NULL);
+      GError *error = NULL;
+
+      g_hash_table_insert (params, (gpointer) bad[i][1], (gpointer) bad[i][2]);
+      g_assert_false (np_filter_check (f, params, &error));
+      g_assert_error (error, NP_ERROR, NP_ERROR_INVALID_ARGUMENT);
+      g_assert_nonnull (strstr (error->message, bad[i][1]));
+      g_clear_error (&error);
+      g_assert_false (np_filter_apply (f, params, in, out, 1, &error));
+      g_assert_error (error, NP_ERROR, NP_ERROR_INVALID_ARGUMENT);
+      g_clear_error (&error);
+      g_assert_false (np_filter_apply_rgba_f32 (f, params, rgba, 1, &error));
+      g_assert_error (error, NP_ERROR, NP_ERROR_INVALID_ARGUMENT);
+      g_clear_error (&error);
+    }
+  for (const NpFilter *const *f = np_filter_list (); *f; f++)
+    g_assert_true (np_filter_check (*f, NULL, NULL));
+}
+
 static void
 sum_range (gsize start, gsize end, guint part, gpointer data)
 {
@@ -587,6 +814,12 @@ main (int argc, char **argv)
   g_test_add_func ("/filters/contours/image-edge-and-hole", test_contours_image_edge_and_hole);
   g_test_add_func ("/filters/contours/one-pixel-and-threads", test_contours_one_pixel_and_threads);
   g_test_add_func ("/filters/contours/parse", test_contours_parse);
+  g_test_add_func ("/filters/registry/names", test_registry_names);
+  g_test_add_func ("/filters/registry/gray", test_registry_gray);
+  g_test_add_func ("/filters/registry/binary", test_registry_binary);
+  g_test_add_func ("/filters/registry/seed-filters", test_registry_seed_filters);
+  g_test_add_func ("/filters/registry/float", test_registry_float);
+  g_test_add_func ("/filters/registry/bad-parameters", test_registry_bad_parameters);
   g_test_add_func ("/image/sizes", test_image_sizes);
   g_test_add_func ("/parallel/covers-once", test_parallel_covers_once);
   g_test_add_func ("/parallel/claim-once", test_parallel_claim_once);

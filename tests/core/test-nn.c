@@ -475,86 +475,6 @@ test_threads_agree (void)
     g_assert_cmpfloat (y->data[i], ==, one[i]);
 }
 
-/* ---- running a model on a picture ------------------------------------------ */
-
-/* With apply_filter, np_net_generate filters the picture as the model's
- * metadata says, with the seed's parameters: the same result as filtering it
- * here with the core filters and running the model on that. */
-static void
-test_generate_input_filters (void)
-{
-  enum { W = 37, H = 29 };
-  static const char *const filters[] = { "rgb-threshold", "contours", "canny" };
-  g_autoptr(GHashTable) p = g_hash_table_new (g_str_hash, g_str_equal);
-  g_autofree gchar *desc = NULL;
-  g_autoptr(NpNet) net = NULL;
-  g_autoptr(NpImage) photo = np_image_new (NP_SAMPLE_F32, W, H, 4, NULL);
-  g_autoptr(GError) error = NULL;
-
-  g_hash_table_insert (p, "ngf", "4");
-  g_hash_table_insert (p, "depth", "3");
-  desc = np_arch_describe ("unet", p, &error);
-  net = layer_net (desc);
-  np_net_init_random (net, 5, 0.2f);
-  for (gint y = 0; y < H; y++)
-    for (gint x = 0; x < W; x++)
-      {
-        gfloat *px = (gfloat *) np_image_row (photo, y) + 4 * x;
-        /* 8-bit values, so the u8 filters see exactly these. */
-        px[0] = ((x * 37 + y * 11) % 256) / 255.0f;
-        px[1] = ((x * 5 + y * 53) % 256) / 255.0f;
-        px[2] = (x * y % 256) / 255.0f;
-        px[3] = 1.0f;
-      }
-
-  for (gsize f = 0; f < G_N_ELEMENTS (filters); f++)
-    {
-      NpGenerateOptions on = { 512, 0, 1, TRUE }, off = { 512, 0, 1, FALSE };
-      g_autoptr(NpImage) a = np_image_new (NP_SAMPLE_F32, W, H, 4, NULL);
-      g_autoptr(NpImage) b = np_image_new (NP_SAMPLE_F32, W, H, 4, NULL);
-      g_autoptr(NpImage) bytes = np_image_new (NP_SAMPLE_U8, W, H, 4, NULL);
-      g_autoptr(NpImage) drawn = np_image_new (NP_SAMPLE_U8, W, H, 4, NULL);
-      g_autoptr(NpImage) filtered = np_image_new (NP_SAMPLE_F32, W, H, 4, NULL);
-      const guint8 ks[] = { 50, 100, 150, 200 };
-      NpCannyParams seed = { .low = 140, .high = 255, .gradient = NP_CANNY_GRADIENT_L1,
-                             .mode = NP_CANNY_PER_CHANNEL, .pre_threshold = 200 };
-
-      g_hash_table_insert (np_net_metadata (net), g_strdup ("input_filter"), g_strdup (filters[f]));
-      g_assert_true (np_net_generate (net, photo, a, &on, &error));
-      g_assert_no_error (error);
-
-      for (gint y = 0; y < H; y++)
-        for (gint i = 0; i < W * 4; i++)
-          ((guint8 *) np_image_row (bytes, y))[i] =
-            (guint8) (((gfloat *) np_image_row (photo, y))[i] * 255.0f + 0.5f);
-      if (f == 0)
-        for (gint y = 0; y < H; y++)
-          np_rgb_threshold_rgba_u8 (np_image_row (bytes, y), np_image_row (drawn, y), W, 200);
-      else if (f == 1)
-        np_contours (bytes, drawn, ks, G_N_ELEMENTS (ks), 1);
-      else
-        g_assert_true (np_canny (bytes, drawn, &seed, 1, NULL));
-      for (gint y = 0; y < H; y++)
-        for (gint i = 0; i < W * 4; i++)
-          ((gfloat *) np_image_row (filtered, y))[i] =
-            i % 4 == 3 ? 1.0f : ((guint8 *) np_image_row (drawn, y))[i] / 255.0f;
-
-      g_assert_true (np_net_generate (net, filtered, b, &off, &error));
-      for (gint y = 0; y < H; y++)
-        g_assert_cmpmem (np_image_row (a, y), W * 4 * sizeof (gfloat),
-                         np_image_row (b, y), W * 4 * sizeof (gfloat));
-    }
-
-  /* A filter the generator does not apply itself is refused clearly. */
-  {
-    NpGenerateOptions on = { 512, 0, 1, TRUE };
-    g_autoptr(NpImage) a = np_image_new (NP_SAMPLE_F32, W, H, 4, NULL);
-    g_hash_table_insert (np_net_metadata (net), g_strdup ("input_filter"), g_strdup ("noise"));
-    g_assert_false (np_net_generate (net, photo, a, &on, &error));
-    g_assert_error (error, NP_ERROR, NP_ERROR_UNSUPPORTED);
-  }
-}
-
 /* ---- gradients ------------------------------------------------------------ */
 
 /* A network around each layer kind, so the loop below cannot skip one. */
@@ -903,7 +823,6 @@ main (int argc, char **argv)
   g_test_add_func ("/nn/description/errors", test_description_errors);
   g_test_add_func ("/nn/architectures", test_architectures);
   g_test_add_func ("/nn/threads", test_threads_agree);
-  g_test_add_func ("/nn/generate/input-filters", test_generate_input_filters);
   g_test_add_func ("/nn/backward/finite-differences", test_gradients_finite_differences);
   g_test_add_func ("/nn/backward/threads-agree", test_backward_threads_agree);
   g_test_add_func ("/nn/backward/accumulates", test_backward_accumulates);

@@ -8,97 +8,33 @@
  * The network's memory is bounded by the tile; the result accumulates in the
  * output itself (weighted colours in RGB, weights in A). Alpha is carried
  * over from the input. */
-#include "np-nn-private.h"
+#include "np-paint.h"
 #include "filters/np-filters.h"
 
 #include <string.h>
 
-/* The seed's 8-bit filters (SPEC.md), on u8 values as its OpenCV code saw
- * them: rgb-threshold at input_threshold (default 200), contours at
- * input_thresholds (default 50,100,150,200), and its Canny variant, per
- * channel (c > input_threshold) · input_threshold, then Canny (140, 255), L1. */
-static gboolean
-apply_u8_filter (GHashTable *meta, const char *filter, NpImage *rgba, gint n_threads,
-                 GError **error)
-{
-  const char *threshold_text = g_hash_table_lookup (meta, "input_threshold");
-  const char *thresholds_text = g_hash_table_lookup (meta, "input_thresholds");
-  guint8      threshold = threshold_text ? (guint8) CLAMP (g_ascii_strtoll (threshold_text, NULL, 10), 0, 255) : 200;
-  gint        w = rgba->width, h = rgba->height;
-  g_autoptr(NpImage) bytes = np_image_new (NP_SAMPLE_U8, w, h, 4, error);
-  g_autoptr(NpImage) drawn = NULL;
-  NpImage    *result;
-
-  if (bytes == NULL)
-    return FALSE;
-  for (gint y = 0; y < h; y++)
-    {
-      const gfloat *px = np_image_row (rgba, y);
-      guint8       *row = np_image_row (bytes, y);
-      for (gint i = 0; i < w * 4; i++)
-        row[i] = (guint8) (CLAMP (px[i], 0.0f, 1.0f) * 255.0f + 0.5f);
-    }
-
-  result = bytes;
-  if (strcmp (filter, "rgb-threshold") == 0 || strcmp (filter, "binary") == 0)
-    {
-      for (gint y = 0; y < h; y++)
-        np_rgb_threshold_rgba_u8 (np_image_row (bytes, y), np_image_row (bytes, y), w, threshold);
-    }
-  else if (strcmp (filter, "contours") == 0)
-    {
-      guint8 ks[NP_CONTOURS_MAX_THRESHOLDS];
-      gsize  n = np_contours_parse_thresholds (thresholds_text ? thresholds_text : "50,100,150,200",
-                                               ks, error);
-      if (n == 0 || (drawn = np_image_new (NP_SAMPLE_U8, w, h, 4, error)) == NULL)
-        return FALSE;
-      np_contours (bytes, drawn, ks, n, n_threads);
-      result = drawn;
-    }
-  else
-    {
-      NpCannyParams seed = {
-        .low = 140, .high = 255, .gradient = NP_CANNY_GRADIENT_L1,
-        .mode = NP_CANNY_PER_CHANNEL, .pre_threshold = threshold,
-      };
-      if (!np_canny (bytes, bytes, &seed, n_threads, error))
-        return FALSE;
-    }
-
-  for (gint y = 0; y < h; y++)
-    {
-      gfloat       *px = np_image_row (rgba, y);
-      const guint8 *row = np_image_row (result, y);
-      for (gint i = 0; i < w * 4; i++)
-        if (i % 4 != 3)
-          px[i] = row[i] / 255.0f;
-    }
-  return TRUE;
-}
-
-/* Applies the model's recorded input filter to a copy of the RGBA image. */
+/* Applies the model's recorded input filter (its metadata, through the
+ * filter registry) to a copy of the RGBA image. */
 static gboolean
 apply_input_filter (NpNet *net, NpImage *rgba, gint n_threads, GError **error)
 {
-  GHashTable *meta = np_net_metadata (net);
-  const char *filter = g_hash_table_lookup (meta, "input_filter");
-  static const char *const u8_filters[] = { "rgb-threshold", "binary", "contours", "canny", NULL };
+  GHashTable     *meta = np_net_metadata (net);
+  const char     *name = g_hash_table_lookup (meta, "input_filter");
+  const NpFilter *filter = np_filter_find (name);
 
-  if (filter == NULL || strcmp (filter, "identity") == 0)
+  if (name == NULL || strcmp (name, "identity") == 0)
     return TRUE;
-  if (strcmp (filter, "gray") == 0)
+  if (filter == NULL)
     {
-      for (gint y = 0; y < rgba->height; y++)
-        np_gray_rgba_f32 (np_image_row (rgba, y), np_image_row (rgba, y), rgba->width);
-      return TRUE;
+      g_autoptr(GString) known = g_string_new (NULL);
+      for (const NpFilter *const *f = np_filter_list (); *f; f++)
+        g_string_append_printf (known, "%s%s", known->len ? ", " : "", np_filter_name (*f));
+      g_set_error (error, NP_ERROR, NP_ERROR_UNSUPPORTED,
+                   "the model's input filter “%s” is not one the generator applies (%s): "
+                   "apply it before the generator and leave apply-filter off", name, known->str);
+      return FALSE;
     }
-  if (g_strv_contains (u8_filters, filter))
-    return apply_u8_filter (meta, filter, rgba, n_threads, error);
-  g_set_error (error, NP_ERROR, NP_ERROR_UNSUPPORTED,
-               "the model's input filter “%s” is not one the generator applies (gray, "
-               "rgb-threshold, contours, canny): apply it before the generator and leave "
-               "apply-filter off", filter);
-  return FALSE;
+  return np_filter_apply_rgba_f32 (filter, meta, rgba, n_threads, error);
 }
 
 /* Blend weight along one axis: a ramp over `overlap` pixels at tile edges
@@ -138,8 +74,8 @@ tile_origins (gint64 size, gint64 tile, gint overlap)
 }
 
 gboolean
-np_net_generate (NpNet *net, const NpImage *in, NpImage *out,
-                 const NpGenerateOptions *options, GError **error)
+np_paint_generate (NpNet *net, const NpImage *in, NpImage *out,
+                   const NpPaintOptions *options, GError **error)
 {
   g_autoptr(NpImage)  filtered = NULL;
   const NpImage      *src = in;

@@ -1,0 +1,665 @@
+/* Unit tests of datasets (core/train): the crop statistics against hand
+ * computed values, a written dataset read back, and every malformed file
+ * the reader must refuse with one clear error. NumPy reading our .npy files
+ * and OpenCV checking their pixels are in tests/cli/test_prepare.py. */
+#include "neuropaint.h"
+#include "train/dataset-private.h"
+
+#include <glib/gstdio.h>
+#include <string.h>
+
+enum { W = 8, H = 6 };
+
+/* ---- crop statistics ------------------------------------------------------ */
+
+static NpImage *
+uniform (gint w, gint h, guint8 r, guint8 g, guint8 b)
+{
+  NpImage *im = np_image_new (NP_SAMPLE_U8, w, h, 3, NULL);
+
+  for (gint y = 0; y < h; y++)
+    for (gint x = 0; x < w; x++)
+      {
+        guint8 *p = (guint8 *) np_image_row (im, y) + 3 * x;
+        p[0] = r, p[1] = g, p[2] = b;
+      }
+  return im;
+}
+
+static void
+test_stats_values (void)
+{
+  g_autoptr(NpImage) im = uniform (10, 10, 200, 150, 100);
+  NpCropStats s;
+
+  np_crop_stats (im, &s);
+  g_assert_cmpfloat (s.means[0], ==, 200);
+  g_assert_cmpfloat (s.means[1], ==, 150);
+  g_assert_cmpfloat (s.means[2], ==, 100);
+  g_assert_cmpfloat_with_epsilon (s.brightness, 0.299 * 200 + 0.587 * 150 + 0.114 * 100, 1e-9);
+  /* Squared distances: gray (128, 128, 128) 6452, orange (255, 165, 0)
+   * 13250, pink (255, 192, 203) 15398, brown (165, 42, 42) 16253. */
+  g_assert_cmpstr (s.colour, ==, "gray");
+  /* Cb = -0.168736·200 - 0.331264·150 + 0.5·100 = -33.4, far above 8. */
+  g_assert_false (s.is_gray);
+
+  /* Half the pixels skin-like (230, 180, 160): pink at 25² + 12² + 43²
+   * = 2618 beats gray's 14132 and white's 15275; the other half blue. A
+   * tie, which the palette order breaks: blue comes before pink. */
+  for (gint y = 0; y < 10; y++)
+    for (gint x = 0; x < 10; x++)
+      {
+        guint8 *p = (guint8 *) np_image_row (im, y) + 3 * x;
+        gboolean skin = x < 5;
+        p[0] = skin ? 230 : 10, p[1] = skin ? 180 : 20, p[2] = skin ? 160 : 240;
+      }
+  np_crop_stats (im, &s);
+  g_assert_cmpstr (s.colour, ==, "blue");
+  g_assert_cmpfloat (s.means[0], ==, 120);
+  /* One more skin pixel: pink. */
+  ((guint8 *) np_image_row (im, 0))[3 * 5 + 0] = 230;
+  ((guint8 *) np_image_row (im, 0))[3 * 5 + 1] = 180;
+  ((guint8 *) np_image_row (im, 0))[3 * 5 + 2] = 160;
+  np_crop_stats (im, &s);
+  g_assert_cmpstr (s.colour, ==, "pink");
+}
+
+/* Gray: at most 1% of the pixels with chroma above 8. */
+static void
+test_stats_gray (void)
+{
+  g_autoptr(NpImage) im = uniform (20, 10, 90, 90, 90);   /* 200 pixels: 1% is 2 */
+  NpCropStats s;
+
+  np_crop_stats (im, &s);
+  g_assert_true (s.is_gray);
+  g_assert_cmpstr (s.colour, ==, "gray");
+  g_assert_cmpfloat_with_epsilon (s.brightness, 90, 1e-9);
+
+  /* (90, 90, 102): Cb = 6, Cr = -0.98, chroma 6.08: a faint tint passes. */
+  for (gint x = 0; x < 20; x++)
+    ((guint8 *) np_image_row (im, 3))[3 * x + 2] = 102;
+  np_crop_stats (im, &s);
+  g_assert_true (s.is_gray);
+  /* (90, 90, 108): Cb = 9, chroma 9.05 on a whole row (10%): colour. */
+  for (gint x = 0; x < 20; x++)
+    ((guint8 *) np_image_row (im, 3))[3 * x + 2] = 108;
+  np_crop_stats (im, &s);
+  g_assert_false (s.is_gray);
+
+  /* Two strongly coloured pixels of 200 are tolerated, three are not. */
+  for (gint x = 0; x < 20; x++)
+    ((guint8 *) np_image_row (im, 3))[3 * x + 2] = 90;
+  for (gint x = 0; x < 3; x++)
+    ((guint8 *) np_image_row (im, 5))[3 * x] = 255;
+  np_crop_stats (im, &s);
+  g_assert_false (s.is_gray);
+  ((guint8 *) np_image_row (im, 5))[0] = 90;
+  np_crop_stats (im, &s);
+  g_assert_true (s.is_gray);
+}
+
+/* ---- .npy headers ------------------------------------------------------------ */
+
+static void
+test_npy_header (void)
+{
+  const guint64 shape[4] = { 2147483647, 8192, 8192, 3 };
+  g_autoptr(GBytes) h = np_npy_header ("|u1", shape, 4, 128), h0 = NULL, h1 = NULL;
+  g_autofree gchar *descr = NULL;
+  guint64 got[NP_NPY_MAX_RANK];
+  gint    rank;
+  gsize   size, offset;
+  const guint8 *data = g_bytes_get_data (h, &size);
+  g_autoptr(GError) error = NULL;
+
+  g_assert_cmpuint (size, ==, 128);
+  g_assert_cmpmem (data, 8, "\x93NUMPY\x01\x00", 8);
+  g_assert_cmpint (data[8] | data[9] << 8, ==, 118);
+  g_assert_cmpint (data[127], ==, '\n');
+  g_assert_true (np_npy_parse_header (data, size, &descr, got, &rank, &offset, &error));
+  g_assert_no_error (error);
+  g_assert_cmpstr (descr, ==, "|u1");
+  g_assert_cmpint (rank, ==, 4);
+  g_assert_cmpmem (got, sizeof shape, shape, sizeof shape);
+  g_assert_cmpuint (offset, ==, 128);
+
+  /* Scalars and one-element shapes as Python writes them: () and (5,). */
+  h0 = np_npy_header ("<f4", shape, 0, 0);
+  g_assert_cmpmem ((const char *) g_bytes_get_data (h0, NULL) + 10, 55,
+                   "{'descr': '<f4', 'fortran_order': False, 'shape': (), }", 55);
+  h1 = np_npy_header ("<f4", shape + 1, 1, 0);
+  g_assert_cmpmem ((const char *) g_bytes_get_data (h1, NULL) + 10, 60,
+                   "{'descr': '<f4', 'fortran_order': False, 'shape': (8192,), }", 60);
+  g_assert_cmpuint (g_bytes_get_size (h1) % 64, ==, 0);
+  g_clear_pointer (&descr, g_free);
+  g_assert_true (np_npy_parse_header (g_bytes_get_data (h1, NULL), g_bytes_get_size (h1), &descr,
+                                      got, &rank, &offset, &error));
+  g_assert_cmpint (rank, ==, 1);
+  g_assert_cmpuint (got[0], ==, 8192);
+  /* Too small a size is refused. */
+  g_assert_null (np_npy_header ("|u1", shape, 4, 64));
+}
+
+/* ---- a dataset written and read back ------------------------------------------ */
+
+/* Crop k: varied values, the same for the writer and the checks. */
+static NpImage *
+crop_for (gint k)
+{
+  NpImage *im = np_image_new (NP_SAMPLE_U8, W, H, 3, NULL);
+
+  for (gint y = 0; y < H; y++)
+    for (gint x = 0; x < W * 3; x++)
+      ((guint8 *) np_image_row (im, y))[x] = (guint8) (x * 41 + y * 67 + k * 101);
+  return im;
+}
+
+static const NpHaarBox face = { 10, 20, 30, 40, 3 };
+static const NpHaarBox eyes[] = { { 12, 25, 8, 8, 3 }, { 25, 26, 7, 7, 4 } };
+
+/* A dataset of three crops in dir: a face with eyes (train), a centre crop
+ * (val, gray photo), a face without eyes. */
+static void
+write_dataset (const char *dir, GHashTable *params)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(NpDatasetWriter) w = np_dataset_writer_new (dir, W, H, params, &error);
+  const NpDatasetSource sources[] = {
+    { "photos/a \"b\".jpg", "photos", NP_SPLIT_TRAIN, &face, eyes, 2 },
+    { "photos/gray.jpg", "photos", NP_SPLIT_VAL, NULL, NULL, 0 },
+    { "/abs/other/c.png", "other", NP_SPLIT_TRAIN, &face, NULL, 0 },
+  };
+
+  g_assert_no_error (error);
+  for (gint k = 0; k < 3; k++)
+    {
+      g_autoptr(NpImage) crop = k == 1 ? uniform (W, H, 77, 77, 77) : crop_for (k);
+      g_assert_true (np_dataset_writer_add (w, crop, &sources[k], 2, &error));
+      g_assert_no_error (error);
+    }
+  g_assert_cmpuint (np_dataset_writer_count (w), ==, 3);
+  g_assert_true (np_dataset_writer_commit (w, &error));
+  g_assert_no_error (error);
+}
+
+static gchar *
+temp_dir (void)
+{
+  g_autoptr(GError) error = NULL;
+  gchar *dir = g_dir_make_tmp ("np-test-train-XXXXXX", &error);
+  g_assert_no_error (error);
+  return dir;
+}
+
+static void
+remove_dir (const char *dir)
+{
+  g_autoptr(GDir) d = g_dir_open (dir, 0, NULL);
+  const char *name;
+
+  while (d && (name = g_dir_read_name (d)))
+    {
+      g_autofree gchar *path = g_build_filename (dir, name, NULL);
+      g_assert_cmpint (g_unlink (path), ==, 0);
+    }
+  g_assert_cmpint (g_rmdir (dir), ==, 0);
+}
+
+static guint
+count_files (const char *dir)
+{
+  g_autoptr(GDir) d = g_dir_open (dir, 0, NULL);
+  guint n = 0;
+
+  while (d && g_dir_read_name (d))
+    n++;
+  return n;
+}
+
+static void
+test_round_trip (void)
+{
+  g_autofree gchar *dir = temp_dir ();
+  g_autoptr(GHashTable) params = g_hash_table_new (g_str_hash, g_str_equal);
+  g_autoptr(NpDataset) ds = NULL;
+  g_autoptr(GError) error = NULL;
+  const char *const kinds[] = { "color", "gray", "binary", "contours", "canny" };
+  const NpDatasetItem *item;
+
+  g_hash_table_insert (params, "input_threshold", "120");
+  write_dataset (dir, params);
+  /* Nothing but the dataset's own files: no temporary file is left. */
+  g_assert_cmpuint (count_files (dir), ==, 7);
+  ds = np_dataset_open (dir, &error);
+  g_assert_no_error (error);
+
+  g_assert_cmpint (np_dataset_width (ds), ==, W);
+  g_assert_cmpint (np_dataset_height (ds), ==, H);
+  g_assert_cmpuint (np_dataset_size (ds), ==, 3);
+  g_assert_cmpint (np_dataset_channels (ds, "color"), ==, 3);
+  g_assert_cmpint (np_dataset_channels (ds, "gray"), ==, 1);
+  g_assert_cmpint (np_dataset_channels (ds, "canny"), ==, 3);
+  g_assert_cmpint (np_dataset_channels (ds, "noise"), ==, 0);
+  g_assert_null (np_dataset_pixels (ds, "noise", 0));
+  g_assert_null (np_dataset_filter_params (ds, "color"));
+  g_assert_cmpstr (g_hash_table_lookup (np_dataset_filter_params (ds, "binary"), "input_threshold"), ==, "120");
+  g_assert_cmpstr (g_hash_table_lookup (np_dataset_filter_params (ds, "canny"), "input_threshold"), ==, "120");
+  g_assert_cmpstr (g_hash_table_lookup (np_dataset_filter_params (ds, "contours"), "input_thresholds"), ==,
+                   "50,100,150,200");
+  g_assert_cmpuint (g_hash_table_size (np_dataset_filter_params (ds, "gray")), ==, 0);
+
+  item = np_dataset_item (ds, 0);
+  g_assert_cmpstr (item->source, ==, "photos/a \"b\".jpg");
+  g_assert_cmpstr (item->subset, ==, "photos");
+  g_assert_cmpint (item->split, ==, NP_SPLIT_TRAIN);
+  g_assert_true (item->has_face);
+  g_assert_false (item->is_gray);
+  item = np_dataset_item (ds, 1);
+  g_assert_cmpint (item->split, ==, NP_SPLIT_VAL);
+  g_assert_false (item->has_face);
+  g_assert_true (item->is_gray);
+  g_assert_cmpstr (np_dataset_item (ds, 2)->subset, ==, "other");
+
+  /* The pixels: the crop itself, and each filter of the registry on it with
+   * the parameters given. */
+  for (gint k = 0; k < 3; k++)
+    {
+      g_autoptr(NpImage) crop = k == 1 ? uniform (W, H, 77, 77, 77) : crop_for (k);
+      for (gsize i = 0; i < G_N_ELEMENTS (kinds); i++)
+        {
+          const NpFilter *f = np_filter_find (kinds[i]);
+          gint c = np_dataset_channels (ds, kinds[i]);
+          g_autoptr(NpImage) want = np_image_new (NP_SAMPLE_U8, W, H, c, NULL);
+
+          if (f)
+            g_assert_true (np_filter_apply (f, params, crop, want, 1, NULL));
+          else
+            memcpy (want->data, crop->data, W * H * 3);
+          g_assert_cmpmem (np_dataset_pixels (ds, kinds[i], k), W * H * c, want->data, W * H * c);
+        }
+    }
+  remove_dir (dir);
+}
+
+/* Freeing a writer before commit leaves nothing; committing over an
+ * existing dataset replaces it whole. */
+static void
+test_writer_atomic (void)
+{
+  g_autofree gchar *dir = temp_dir ();
+  g_autoptr(GError) error = NULL;
+  g_autoptr(NpImage) crop = crop_for (0);
+  const NpDatasetSource source = { "x.jpg", "in", NP_SPLIT_TRAIN, NULL, NULL, 0 };
+
+  {
+    g_autoptr(NpDatasetWriter) w = np_dataset_writer_new (dir, W, H, NULL, &error);
+    g_assert_true (np_dataset_writer_add (w, crop, &source, 1, &error));
+  }
+  g_assert_cmpuint (count_files (dir), ==, 0);
+
+  write_dataset (dir, NULL);
+  {
+    g_autoptr(NpDatasetWriter) w = np_dataset_writer_new (dir, W, H, NULL, &error);
+    g_autoptr(NpDataset) ds = NULL;
+
+    g_assert_true (np_dataset_writer_add (w, crop, &source, 1, &error));
+    /* Until commit the old dataset is intact. */
+    ds = np_dataset_open (dir, &error);
+    g_assert_no_error (error);
+    g_assert_cmpuint (np_dataset_size (ds), ==, 3);
+    g_assert_true (np_dataset_writer_commit (w, &error));
+  }
+  {
+    g_autoptr(NpDataset) ds = np_dataset_open (dir, &error);
+    g_assert_no_error (error);
+    g_assert_cmpuint (np_dataset_size (ds), ==, 1);
+    g_assert_cmpstr (np_dataset_item (ds, 0)->source, ==, "x.jpg");
+  }
+  g_assert_cmpuint (count_files (dir), ==, 7);
+  remove_dir (dir);
+}
+
+static void
+test_writer_bad_arguments (void)
+{
+  g_autofree gchar *dir = temp_dir ();
+  g_autoptr(GHashTable) params = g_hash_table_new (g_str_hash, g_str_equal);
+  GError *error = NULL;
+
+  g_assert_null (np_dataset_writer_new (dir, 0, 5, NULL, &error));
+  g_assert_error (error, NP_ERROR, NP_ERROR_INVALID_ARGUMENT);
+  g_clear_error (&error);
+  g_assert_null (np_dataset_writer_new (dir, 5, NP_DATASET_MAX_SIDE + 1, NULL, &error));
+  g_assert_error (error, NP_ERROR, NP_ERROR_INVALID_ARGUMENT);
+  g_clear_error (&error);
+  g_hash_table_insert (params, "input_thresholds", "50,,100");
+  g_assert_null (np_dataset_writer_new (dir, 5, 5, params, &error));
+  g_assert_error (error, NP_ERROR, NP_ERROR_INVALID_ARGUMENT);
+  g_assert_nonnull (strstr (error->message, "input_thresholds"));
+  g_clear_error (&error);
+  g_assert_cmpuint (count_files (dir), ==, 0);
+  remove_dir (dir);
+}
+
+/* ---- malformed datasets -------------------------------------------------------- */
+
+typedef struct
+{
+  gchar      *info, *manifest;
+  GHashTable *stacks;   /* kind → GByteArray */
+} Files;
+
+static void
+files_load (Files *f, const char *dir)
+{
+  const char *const kinds[] = { "color", "gray", "binary", "contours", "canny" };
+  g_autofree gchar *info = g_build_filename (dir, "dataset.json", NULL);
+  g_autofree gchar *manifest = g_build_filename (dir, "manifest.jsonl", NULL);
+
+  g_assert_true (g_file_get_contents (info, &f->info, NULL, NULL));
+  g_assert_true (g_file_get_contents (manifest, &f->manifest, NULL, NULL));
+  f->stacks = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, (GDestroyNotify) g_byte_array_unref);
+  for (gsize i = 0; i < G_N_ELEMENTS (kinds); i++)
+    {
+      g_autofree gchar *name = g_strconcat (kinds[i], ".npy", NULL);
+      g_autofree gchar *path = g_build_filename (dir, name, NULL);
+      gchar *data;
+      gsize  size;
+
+      g_assert_true (g_file_get_contents (path, &data, &size, NULL));
+      g_hash_table_insert (f->stacks, g_strdup (kinds[i]), g_byte_array_new_take ((guint8 *) data, size));
+    }
+}
+
+static void
+files_clear (Files *f)
+{
+  g_free (f->info);
+  g_free (f->manifest);
+  g_hash_table_unref (f->stacks);
+}
+
+static GBytes *
+stack_from_table (const char *kind, gpointer data, GError **error)
+{
+  GByteArray *a = g_hash_table_lookup (data, kind);
+
+  if (a == NULL)
+    {
+      g_set_error (error, NP_ERROR, NP_ERROR_IO, "%s.npy: No such file or directory", kind);
+      return NULL;
+    }
+  return g_bytes_new (a->data, a->len);
+}
+
+static NpDataset *
+files_open (const Files *f, GError **error)
+{
+  g_autoptr(GBytes) info = g_bytes_new (f->info, strlen (f->info));
+  g_autoptr(GBytes) manifest = g_bytes_new (f->manifest, strlen (f->manifest));
+  return np_dataset_load ("ds", info, manifest, stack_from_table, f->stacks, error);
+}
+
+/* text with its first `old` replaced by `new` (which must occur). */
+static gchar *
+replace (const char *text, const char *old, const char *new)
+{
+  const char *at = strstr (text, old);
+
+  g_assert_nonnull (at);
+  return g_strdup_printf ("%.*s%s%s", (int) (at - text), text, new, at + strlen (old));
+}
+
+static void
+expect_error (const Files *f, gint code, const char *what, const char *case_name)
+{
+  GError *error = NULL;
+  NpDataset *ds = files_open (f, &error);
+
+  if (ds != NULL || error == NULL || error->domain != NP_ERROR || error->code != code
+      || strstr (error->message, what) == NULL)
+    g_error ("case “%s”: expected an error with “%s”, got %s", case_name, what,
+             error ? error->message : "success");
+  {
+    g_autofree gchar *name = g_strescape (case_name, NULL);
+    g_test_message ("%s: %s", name, error->message);
+  }
+  g_error_free (error);
+}
+
+static void
+test_malformed (void)
+{
+  /* In dataset.json: what to replace, with what, the code and a word the
+   * message must hold. */
+  static const struct { const char *old, *new; gint code; const char *what; } info_cases[] = {
+    { "{", "[", NP_ERROR_CORRUPT, "dataset.json" },
+    { "{", "", NP_ERROR_CORRUPT, "dataset.json" },
+    { "{", "{{", NP_ERROR_CORRUPT, "dataset.json" },
+    { "{", "[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[{", NP_ERROR_CORRUPT, "too deep" },
+    { "\"neuropaint-dataset\"", "\"other\"", NP_ERROR_CORRUPT, "format" },
+    { "\"format\"", "\"formats\"", NP_ERROR_CORRUPT, "format" },
+    { "\"version\": 1", "\"version\": 2", NP_ERROR_UNSUPPORTED, "version 2" },
+    { "\"version\": 1", "\"version\": 0", NP_ERROR_CORRUPT, "version" },
+    { "\"version\": 1", "\"version\": \"1\"", NP_ERROR_CORRUPT, "version" },
+    { "\"version\": 1", "\"version\": 1.5", NP_ERROR_CORRUPT, "version" },
+    { "\"width\": 8", "\"width\": 0", NP_ERROR_CORRUPT, "width" },
+    { "\"width\": 8", "\"width\": 8193", NP_ERROR_CORRUPT, "width" },
+    { "\"height\": 6", "\"heigth\": 6", NP_ERROR_CORRUPT, "height" },
+    { "\"count\": 3", "\"count\": -1", NP_ERROR_CORRUPT, "count" },
+    { "\"count\": 3", "\"count\": 99999999999", NP_ERROR_CORRUPT, "count" },
+    { "\"count\": 3", "\"count\": null", NP_ERROR_CORRUPT, "count" },
+    { "\"count\": 3", "\"count\": 2", NP_ERROR_CORRUPT, "more than the 2 lines" },
+    { "\"count\": 3", "\"count\": 4", NP_ERROR_CORRUPT, "3 lines, but dataset.json counts 4" },
+    { "\"kinds\": {", "\"kinds\": [", NP_ERROR_CORRUPT, "dataset.json" },
+    { "\"kinds\"", "\"kind\"", NP_ERROR_CORRUPT, "kinds" },
+    { "\"color\": 3, ", "", NP_ERROR_CORRUPT, "lacks “color”" },
+    { "\"color\": 3", "\"color\": 1", NP_ERROR_CORRUPT, "lacks “color”" },
+    { "\"gray\": 1", "\"gray\": 5", NP_ERROR_CORRUPT, "kind “gray”" },
+    { "\"gray\": 1", "\"gray\": \"1\"", NP_ERROR_CORRUPT, "kind “gray”" },
+    { "\"gray\": 1", "\"../gray\": 1", NP_ERROR_CORRUPT, "“../gray” is not a name" },
+    { "\"gray\": 1", "\"Gray\": 1", NP_ERROR_CORRUPT, "is not a name" },
+    { "\"gray\": 1", "\"\": 1", NP_ERROR_CORRUPT, "is not a name" },
+    { "\"gray\": 1", "\"gray\": 1, \"noise\": 3", NP_ERROR_CORRUPT, "no object for kind “noise”" },
+    { "\"filters\"", "\"filter\"", NP_ERROR_CORRUPT, "“filters” is not an object" },
+    { "\"gray\": {}", "\"gray\": []", NP_ERROR_CORRUPT, "no object for kind “gray”" },
+    { "\"input_thresholds\": \"50,100,150,200\"", "\"input_thresholds\": 50", NP_ERROR_CORRUPT, "input_thresholds" },
+    { "\"gray\": {}", "\"gray\": {}, \"lowres\": {}", NP_ERROR_CORRUPT, "“lowres”, which is not" },
+    { "\"gray\": {}", "\"gray\": {}, \"color\": {}", NP_ERROR_CORRUPT, "“color”, which is not" },
+  };
+  /* In manifest.jsonl's first line (or anywhere, for the line structure). */
+  static const struct { const char *old, *new; const char *what; } manifest_cases[] = {
+    { "{\"index\": 0", "[", "line 1" },
+    { "{\"index\": 0", "\"index\"", "line 1" },
+    { "{\"index\": 0", "[1, {\"index\": 0", "line 1" },
+    { "\"index\": 0", "\"index\": 1", "line 1: “index” is not 0" },
+    { "\"index\": 1", "\"index\": \"1\"", "line 2: “index”" },
+    { "\"index\": 0", "\"idx\": 0", "line 1: “index”" },
+    { "\"source\": \"photos/a", "\"source\": 7, \"x\": \"", "line 1: “source”" },
+    { "\"source\": \"photos/gray.jpg\"", "\"source\": \"\"", "line 2: “source”" },
+    { "\"subset\": \"photos\"", "\"subset\": null", "line 1: “subset”" },
+    { "\"split\": \"train\"", "\"split\": \"test\"", "line 1: “split”" },
+    { "\"split\": \"train\"", "\"split\": \"Train\"", "line 1: “split”" },
+    { "\"face\": {\"x\": 10", "\"face\": {\"x\": -1", "line 1: “face”" },
+    { "\"face\": {\"x\": 10", "\"face\": {\"x\": 1.5", "line 1: “face”" },
+    { "\"w\": 30, \"h\": 40}", "\"w\": 0, \"h\": 40}", "line 1: “face”" },
+    { "\"w\": 30, \"h\": 40}", "\"w\": 30}", "line 1: “face”" },
+    { "\"w\": 30, \"h\": 40}", "\"w\": 30, \"h\": 40, \"k\": 1}", "line 1: “face”" },
+    { "\"face\": null", "\"face\": false", "line 2: “face”" },
+    { "\"face\": null, ", "", "line 2: “face”" },
+    { "\"eyes\": [{", "\"eyes\": [7, {", "line 1: “eyes”" },
+    { "\"eyes\": []", "\"eyes\": {}", "line 2: “eyes”" },
+    { "\"eyes\": []", "\"eyes\": null", "line 2: “eyes”" },
+    { "\"eyes\": [{\"x\": 12", "\"eyes\": [{\"x\": 99999999", "line 1: “eyes”" },
+    { "\"means\": [", "\"means\": [1, ", "line 1: “means”" },
+    { "\"means\": [", "\"means\": [256, ", "line 1: “means”" },
+    { "\"means\": [", "\"means\": [\"1\", ", "line 1: “means”" },
+    { "\"means\": [77.00", "\"means\": [-1", "line 2: “means”" },
+    { "\"brightness\": ", "\"brightness\": 300, \"b\": ", "line 1: “brightness”" },
+    { "\"brightness\": ", "\"brightness\": null, \"b\": ", "line 1: “brightness”" },
+    { "\"colour\": \"", "\"colour\": 3, \"c\": \"", "line 1: “colour”" },
+    { "\"gray\": false", "\"gray\": 0", "line 1: “gray”" },
+    { "\"gray\": true", "\"grey\": true", "line 2: “gray”" },
+    { "}\n{\"index\": 1", "}\n\n{\"index\": 1", "line 2 is empty" },
+    { "}\n{\"index\": 1", "} {\"index\": 1", "line 1: more than one JSON value" },
+  };
+  g_autofree gchar *dir = temp_dir ();
+  Files f;
+
+  write_dataset (dir, NULL);
+  files_load (&f, dir);
+  {
+    g_autoptr(GError) error = NULL;
+    g_autoptr(NpDataset) ds = files_open (&f, &error);
+    g_assert_no_error (error);   /* the cases below break a valid dataset */
+  }
+
+  for (gsize i = 0; i < G_N_ELEMENTS (info_cases); i++)
+    {
+      g_autofree gchar *saved = f.info;
+      f.info = replace (saved, info_cases[i].old, info_cases[i].new);
+      expect_error (&f, info_cases[i].code, info_cases[i].what, f.info);
+      g_free (f.info);
+      f.info = g_steal_pointer (&saved);
+    }
+
+  for (gsize i = 0; i < G_N_ELEMENTS (manifest_cases); i++)
+    {
+      g_autofree gchar *saved = f.manifest;
+      g_autofree gchar *what = g_strconcat ("ds/manifest.jsonl: ", manifest_cases[i].what, NULL);
+      f.manifest = replace (saved, manifest_cases[i].old, manifest_cases[i].new);
+      expect_error (&f, NP_ERROR_CORRUPT, what, manifest_cases[i].new);
+      g_free (f.manifest);
+      f.manifest = g_steal_pointer (&saved);
+    }
+  /* No manifest, or one line short. */
+  {
+    g_autofree gchar *saved = f.manifest;
+    f.manifest = g_strdup ("");
+    expect_error (&f, NP_ERROR_CORRUPT, "0 lines, but dataset.json counts 3", "empty manifest");
+    g_free (f.manifest);
+    f.manifest = g_strndup (saved, strstr (saved, "{\"index\": 2") - saved);
+    expect_error (&f, NP_ERROR_CORRUPT, "2 lines", "a line short");
+    g_free (f.manifest);
+    /* The last line may lack its newline. */
+    f.manifest = g_strndup (saved, strlen (saved) - 1);
+    {
+      g_autoptr(GError) error = NULL;
+      g_autoptr(NpDataset) ds = files_open (&f, &error);
+      g_assert_no_error (error);
+    }
+    g_free (f.manifest);
+    f.manifest = g_steal_pointer (&saved);
+  }
+
+  /* The stacks: each byte of the preamble and header matters. */
+  {
+    static const struct { gsize at; const char *bytes; gint code; const char *what; } npy_cases[] = {
+      { 0, "\x92", NP_ERROR_CORRUPT, "magic" },
+      { 6, "\x02", NP_ERROR_UNSUPPORTED, "version 2.0" },
+      { 9, "\xff", NP_ERROR_CORRUPT, "past the end" },
+      { 8, "\x70", NP_ERROR_CORRUPT, "newline" },
+      { 10, "[", NP_ERROR_CORRUPT, "not a dict" },
+      { 11, "\"", NP_ERROR_CORRUPT, "quoted string" },
+      { 12, "x", NP_ERROR_CORRUPT, "other than descr" },
+      { 22, "f", NP_ERROR_CORRUPT, "dtype “|f1”, not bytes (|u1)" },
+      { 44, "Tru", NP_ERROR_CORRUPT, "True or False" },
+      { 44, "True ", NP_ERROR_UNSUPPORTED, "Fortran" },
+      { 61, "4", NP_ERROR_CORRUPT, "shape is not (3, 6, 8, 3)" },
+      { 61, "-", NP_ERROR_CORRUPT, "tuple" },
+      { 62, ")", NP_ERROR_CORRUPT, "tuple" },
+      { 65, ")      ", NP_ERROR_CORRUPT, "shape is not" },
+      { 67, "9", NP_ERROR_CORRUPT, "shape is not" },
+      { 49, ";", NP_ERROR_CORRUPT, "commas" },
+      { 75, "x", NP_ERROR_CORRUPT, "after the header" },
+      { 127, " ", NP_ERROR_CORRUPT, "newline" },
+    };
+    GByteArray *color = g_hash_table_lookup (f.stacks, "color");
+    g_autoptr(GByteArray) saved = g_byte_array_new ();
+
+    /* Where the cases above aim: */
+    g_assert_cmpmem (color->data + 10, 60,
+                     "{'descr': '|u1', 'fortran_order': False, 'shape': (3, 6, 8, 3), }", 60);
+    g_byte_array_append (saved, color->data, color->len);
+    for (gsize i = 0; i < G_N_ELEMENTS (npy_cases); i++)
+      {
+        g_autofree gchar *what = g_strconcat ("ds/color.npy: ", npy_cases[i].what, NULL);
+        memcpy (color->data + npy_cases[i].at, npy_cases[i].bytes, strlen (npy_cases[i].bytes));
+        expect_error (&f, npy_cases[i].code, npy_cases[i].what, npy_cases[i].bytes);
+        expect_error (&f, npy_cases[i].code, "ds/color.npy: ", npy_cases[i].bytes);
+        memcpy (color->data, saved->data, saved->len);
+      }
+    color->data[8] = 0;   /* an empty header */
+    expect_error (&f, NP_ERROR_CORRUPT, "newline", "header length 0");
+    color->data[8] = saved->data[8];
+    g_byte_array_set_size (color, saved->len - 1);
+    expect_error (&f, NP_ERROR_CORRUPT, "truncated", "truncated");
+    g_byte_array_append (color, (const guint8 *) "xy", 2);
+    expect_error (&f, NP_ERROR_CORRUPT, "extra bytes", "extra bytes");
+    g_byte_array_set_size (color, 5);
+    expect_error (&f, NP_ERROR_CORRUPT, "magic", "5 bytes");
+    g_byte_array_set_size (color, 0);
+    expect_error (&f, NP_ERROR_CORRUPT, "magic", "empty");
+    g_byte_array_set_size (color, 0);
+    g_byte_array_append (color, saved->data, saved->len);
+    /* Another kind's channels: canny's header says 3, dataset.json 1. */
+    {
+      g_autofree gchar *old = f.info;
+      f.info = replace (old, "\"canny\": 3", "\"canny\": 1");
+      expect_error (&f, NP_ERROR_CORRUPT, "ds/canny.npy: its shape is not (3, 6, 8, 1)", "canny channels");
+      g_free (f.info);
+      f.info = g_steal_pointer (&old);
+    }
+    g_hash_table_remove (f.stacks, "contours");
+    expect_error (&f, NP_ERROR_IO, "contours.npy", "missing stack");
+  }
+  files_clear (&f);
+  remove_dir (dir);
+}
+
+static void
+test_open_errors (void)
+{
+  g_autofree gchar *dir = temp_dir ();
+  g_autofree gchar *info = g_build_filename (dir, "dataset.json", NULL);
+  g_autofree gchar *stack = g_build_filename (dir, "gray.npy", NULL);
+  GError *error = NULL;
+
+  g_assert_null (np_dataset_open ("/nonexistent/dataset", &error));
+  g_assert_error (error, NP_ERROR, NP_ERROR_IO);
+  g_assert_nonnull (strstr (error->message, "/nonexistent/dataset"));
+  g_clear_error (&error);
+  g_assert_null (np_dataset_open (dir, &error));
+  g_assert_error (error, NP_ERROR, NP_ERROR_IO);
+  g_assert_nonnull (strstr (error->message, "dataset.json: missing"));
+  g_clear_error (&error);
+
+  write_dataset (dir, NULL);
+  g_assert_cmpint (g_unlink (stack), ==, 0);
+  g_assert_null (np_dataset_open (dir, &error));
+  g_assert_error (error, NP_ERROR, NP_ERROR_IO);
+  g_assert_nonnull (strstr (error->message, "gray.npy"));
+  g_clear_error (&error);
+  g_assert_true (g_file_set_contents (info, "", 0, NULL));
+  g_assert_null (np_dataset_open (dir, &error));
+  g_assert_error (error, NP_ERROR, NP_ERROR_CORRUPT);
+  g_assert_nonnull (strstr (error->message, "dataset.json"));
+  g_clear_error (&error);
+  remove_dir (dir);
+}
+
+int
+main (int argc, char **argv)
+{
+  g_test_init (&argc, &argv, NULL);
+  g_test_add_func ("/train/stats/values", test_stats_values);
+  g_test_add_func ("/train/stats/gray", test_stats_gray);
+  g_test_add_func ("/train/npy/header", test_npy_header);
+  g_test_add_func ("/train/dataset/round-trip", test_round_trip);
+  g_test_add_func ("/train/dataset/writer-atomic", test_writer_atomic);
+  g_test_add_func ("/train/dataset/writer-bad-arguments", test_writer_bad_arguments);
+  g_test_add_func ("/train/dataset/malformed", test_malformed);
+  g_test_add_func ("/train/dataset/open-errors", test_open_errors);
+  return g_test_run ();
+}
