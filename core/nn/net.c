@@ -381,3 +381,15 @@ np_net_zero_grad (NpNet *net, GError **error)
     }
   return TRUE;
 }
+
+gboolean
+np_net_copy_params (NpNet *dst, const NpNet *src, GError **error)
+{
+  if (strcmp (dst->description, src->description) != 0)
+    {
+      g_set_error (error, NP_ERROR, NP_ERROR_INVALID_ARGUMENT, "copying parameters between different networks");
+      return FALSE;
+    }
+  memcpy (dst->param_block, src->param_block, src->n_params * sizeof (gfloat));
+  return TRUE;
+}

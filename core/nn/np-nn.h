@@ -175,6 +175,10 @@ void         np_net_foreach_param (NpNet *net,
                                                  gboolean trainable, gpointer data),
                                    gpointer data);
 
+/* Every parameter (running statistics too) of src into dst, a network of
+ * the same description (an inference copy of a network in training). */
+gboolean     np_net_copy_params   (NpNet *dst, const NpNet *src, GError **error);
+
 /* Weights N(0, std) (the seed used 0.02) from np_rng_normal, so a seed gives
  * the same weights on every machine; biases 0, batch norm at identity. */
 void         np_net_init_random   (NpNet *net, guint64 seed, gfloat std);
