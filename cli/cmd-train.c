@@ -337,15 +337,19 @@ on_signal (int signum)
   stop_signal = signum;
 }
 
+/* While training, SIGINT and SIGTERM only raise the flag; before and after,
+ * whatever handled them before (NpOutput's clean-up) does again. */
 static void
 catch_signals (gboolean on)
 {
+  static struct sigaction before[2];
+  static const int signals[] = { SIGINT, SIGTERM };
   struct sigaction sa = { 0 };
 
-  sa.sa_handler = on ? on_signal : SIG_DFL;
+  sa.sa_handler = on_signal;
   sigemptyset (&sa.sa_mask);
-  sigaction (SIGINT, &sa, NULL);
-  sigaction (SIGTERM, &sa, NULL);
+  for (int i = 0; i < 2; i++)
+    sigaction (signals[i], on ? &sa : &before[i], on ? &before[i] : NULL);
 }
 
 /* ---- The loop ------------------------------------------------------------------ */
