@@ -1,7 +1,7 @@
 #!/usr/bin/python3
 """Write PyTorch models in neuropaint's model format (safetensors + metadata).
 
-The three architectures of the seed (SPEC.md, "The GAN") are built here from
+The three architectures of the seed (docs/seed.md, "pix2pix") are built here from
 standard torch.nn modules, independently of the C code, with module names
 equal to neuropaint's parameter names (e1.weight, e2_bn.running_mean, ...),
 so a state_dict maps one to one onto a model file:

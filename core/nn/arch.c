@@ -57,7 +57,7 @@ bn_eps (GHashTable *params, GError **error)
 
 /* pix2pix U-Net: depth-1 encoder blocks and a bottleneck, each halving the
  * size; decoder blocks mirror the encoder and concatenate its activations.
- * The seed (SPEC.md) is depth 6: e1..e5, bottleneck, d5..d1 ("d3..d7" there). */
+ * The seed (docs/seed.md) is depth 6: e1..e5, bottleneck, d5..d1 ("d3..d7" there). */
 static gchar *
 describe_unet (GHashTable *params, GError **error)
 {

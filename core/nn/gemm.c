@@ -2,7 +2,7 @@
  *
  * Every caller in the core splits its work across threads itself and calls
  * this single-threaded: on the skinny shapes of convolutions OpenBLAS's own
- * threading was erratic and often slower than one thread (SPEC.md), and two
+ * threading was erratic and often slower than one thread (docs/seed.md), and two
  * thread pools stacked would oversubscribe the machine. */
 #include "np-nn-private.h"
 

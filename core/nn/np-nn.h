@@ -85,7 +85,7 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC (NpTensor, np_tensor_free)
 
 /* C = alpha · op(A) · op(B) + beta · C, row-major, single-threaded: callers
  * split work across threads themselves (OpenBLAS's own threading on the
- * skinny shapes of convolutions is erratic; see SPEC.md). */
+ * skinny shapes of convolutions is erratic; see docs/seed.md). */
 void np_gemm (gboolean ta, gboolean tb, gint m, gint n, gint k, gfloat alpha,
               const gfloat *a, gint lda, const gfloat *b, gint ldb,
               gfloat beta, gfloat *c, gint ldc);
