@@ -137,7 +137,6 @@ np_cmd_crop (int argc, char **argv, gboolean do_help)
   gint        width, height;
   guint       failed = 0;
   int         code;
-  char        end;
 
   if (!np_cli_parse ("crop", "IMAGE|DIR…",
                      "Crop faces with the seed's padding (1.5 × 2 face widths) and resample "
@@ -154,8 +153,7 @@ np_cmd_crop (int argc, char **argv, gboolean do_help)
     return np_cli_fail ("crop", NP_EXIT_USAGE, "--output DIR is required");
   if (opt_inputs == NULL)
     return np_cli_fail ("crop", NP_EXIT_USAGE, "no input images given");
-  if (sscanf (opt_size, "%dx%d%c", &width, &height, &end) != 2 ||
-      width < 1 || height < 1 || width > 8192 || height > 8192)
+  if (!np_cli_parse_size (opt_size, &width, &height))
     return np_cli_fail ("crop", NP_EXIT_USAGE, "--size must be WIDTHxHEIGHT, each 1–8192 (got “%s”)", opt_size);
   if (opt_index < 0)
     return np_cli_fail ("crop", NP_EXIT_USAGE, "--index must be >= 0");

@@ -17,6 +17,7 @@ static const NpCommand commands[] = {
   { "cppn",    np_cmd_cppn,    NP_CMD_GEGL, "Render abstract art from a random network (CPPN)" },
   { "detect",  np_cmd_detect,  NP_CMD_GEGL, "Find faces (Haar cascade, as OpenCV's detectMultiScale)" },
   { "crop",    np_cmd_crop,    NP_CMD_GEGL, "Crop faces with the seed's padding; write a manifest" },
+  { "prepare", np_cmd_prepare, 0,           "Make a training dataset: face crops, their filtered versions, a manifest" },
   { "bench",   np_cmd_bench,   NP_CMD_GEGL, "Time a stage in-process; print JSON lines" },
   { "train",   np_cmd_train,   0,           "Train a generator on a dataset (pix2pix and the seed's experiments)" },
   { "info",    np_cmd_info,    0,           "Describe a model file: architecture, parameters, metadata" },

@@ -25,10 +25,10 @@ np_cli_detect_check (const char *command, const NpCliDetect *opts, int *exit_cod
 }
 
 NpImage *
-np_cli_read_gray (GeglBuffer *buffer, GError **error)
+np_cli_read_rgb (GeglBuffer *buffer, GError **error)
 {
   const GeglRectangle *box = gegl_buffer_get_extent (buffer);
-  g_autoptr(NpImage) rgb = np_image_new (NP_SAMPLE_U8, box->width, box->height, 3, error);
+  NpImage *rgb = np_image_new (NP_SAMPLE_U8, box->width, box->height, 3, error);
 
   if (rgb == NULL)
     return NULL;
@@ -37,19 +37,38 @@ np_cli_read_gray (GeglBuffer *buffer, GError **error)
   gegl_buffer_get (buffer, box, 1.0,
                    babl_format_with_space ("R'G'B' u8", gegl_buffer_get_format (buffer)),
                    rgb->data, rgb->stride, GEGL_ABYSS_NONE);
-  return np_haar_gray (rgb, error);
+  return rgb;
+}
+
+NpImage *
+np_cli_read_gray (GeglBuffer *buffer, GError **error)
+{
+  g_autoptr(NpImage) rgb = np_cli_read_rgb (buffer, error);
+  return rgb ? np_haar_gray (rgb, error) : NULL;
+}
+
+GArray *
+np_cli_find_faces (const NpCliDetect *opts, const NpFaceFinder *finder,
+                   const NpImage *image, GError **error)
+{
+  NpHaarParams params = { opts->scale_factor, opts->min_neighbors,
+                          opts->min_size, opts->min_size, opts->max_size, opts->max_size };
+
+  return np_face_finder_find (finder, image, &params, np_cli_threads (opts), error);
 }
 
 GArray *
 np_cli_detect_faces (const NpCliDetect *opts, const NpFaceFinder *finder,
                      GeglBuffer *buffer, GError **error)
 {
-  NpHaarParams params = { opts->scale_factor, opts->min_neighbors,
-                          opts->min_size, opts->min_size, opts->max_size, opts->max_size };
-  gint         threads = opts->threads > 0 ? opts->threads : (gint) g_get_num_processors ();
   g_autoptr(NpImage) gray = np_cli_read_gray (buffer, error);
+  return gray ? np_cli_find_faces (opts, finder, gray, error) : NULL;
+}
 
-  return gray ? np_face_finder_find (finder, gray, &params, threads, error) : NULL;
+gint
+np_cli_threads (const NpCliDetect *opts)
+{
+  return opts->threads > 0 ? opts->threads : (gint) g_get_num_processors ();
 }
 
 void

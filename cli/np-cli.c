@@ -499,3 +499,12 @@ np_cli_collect_inputs (char **inputs, GError **error)
     }
   return files;
 }
+
+gboolean
+np_cli_parse_size (const char *text, gint *width, gint *height)
+{
+  char end;
+
+  return sscanf (text, "%dx%d%c", width, height, &end) == 2
+         && *width >= 1 && *height >= 1 && *width <= 8192 && *height <= 8192;
+}

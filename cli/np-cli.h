@@ -43,6 +43,7 @@ int np_cmd_cppn  (int argc, char **argv, gboolean do_help);
 int np_cmd_detect (int argc, char **argv, gboolean do_help);
 int np_cmd_crop  (int argc, char **argv, gboolean do_help);
 int np_cmd_info  (int argc, char **argv, gboolean do_help);
+int np_cmd_prepare (int argc, char **argv, gboolean do_help);
 int np_cmd_train (int argc, char **argv, gboolean do_help);
 
 /* Parses argv with a context named "neuropaint COMMAND". With do_help, prints
@@ -103,6 +104,9 @@ gboolean  np_cli_save         (GeglNode *output_node, const char *path,
 gboolean  np_cli_save_png_depth (GeglNode *output_node, const char *path,
                                  gint png_bit_depth, GError **error);
 
+/* Parses "WIDTHxHEIGHT", each side 1 to 8192 (--size). */
+gboolean  np_cli_parse_size   (const char *text, gint *width, gint *height);
+
 /* The input images: files as given, folders expanded to their images
  * (by extension) in name order. */
 GPtrArray *np_cli_collect_inputs (char **inputs, GError **error);
@@ -144,11 +148,19 @@ typedef struct
 
 /* Prints the usage error and returns FALSE for out-of-range options. */
 gboolean  np_cli_detect_check (const char *command, const NpCliDetect *opts, int *exit_code);
+/* The image's 8-bit R'G'B' values as decoded (the file's own colour space,
+ * no ICC conversion), as OpenCV's imread gives them. */
+NpImage  *np_cli_read_rgb     (GeglBuffer *buffer, GError **error);
 /* The image's 8-bit luma as OpenCV's BGR2GRAY computes it. */
 NpImage  *np_cli_read_gray    (GeglBuffer *buffer, GError **error);
+/* Faces (NpHaarBox, largest first) in an 8-bit gray, RGB or RGBA image. */
+GArray   *np_cli_find_faces   (const NpCliDetect *opts, const NpFaceFinder *finder,
+                               const NpImage *image, GError **error);
 /* Faces (NpHaarBox, largest first) in a decoded image. */
 GArray   *np_cli_detect_faces (const NpCliDetect *opts, const NpFaceFinder *finder,
                                GeglBuffer *buffer, GError **error);
+/* --threads, 0 meaning one per processor. */
+gint      np_cli_threads      (const NpCliDetect *opts);
 /* Adds a box as the JSON object {"x", "y", "w", "h"} (detect --json, crop's
  * manifest). */
 void      np_cli_json_add_box (JsonBuilder *builder, const NpHaarBox *box);

@@ -51,6 +51,7 @@ typedef struct
   gint   width, height;    /* the resized image */
   gint   step;             /* 2 below scale 2, then 1 */
   gint   box_w, box_h;     /* a window's size in the image */
+  gint   rows;             /* window rows scanned: y < rows (see make_levels) */
 } Level;
 
 typedef struct
@@ -374,7 +375,7 @@ scan_level (Detector *d, guint li, Scratch *s)
   guint32       *sq = s->planes + (c->has_tilted ? 2 : 1) * d->plane;
   /* Windows at x + width < level width + 1, as OpenCV's working size. */
   gint           span_w = MAX (lv->width + 1 - c->width, 0);
-  gint           span_h = MAX (lv->height + 1 - c->height, 0);
+  gint           span_h = lv->rows;
   gint           n = (span_w + lv->step - 1) / lv->step;
   guint          n_batch = d->stumps ? MIN (BATCH_STAGES, c->stages->len) : 0;
   GArray        *found = d->found[li];
@@ -550,6 +551,25 @@ make_levels (const NpHaarCascade *c, gint width, gint height, const NpHaarParams
       add_level (levels, c, width, height, nearest);
     }
 
+  /* OpenCV cuts each level's rows into as many stripes as the first level
+   * has 32-window columns, of (rows / step + stripes − 1) / stripes steps
+   * each: the integer division drops the last row of windows when the rows
+   * are odd at step 2 and the stripes do not make up for it (a small image,
+   * e.g. the upper half of a face searched for eyes). We scan what it scans. */
+  if (levels->len > 0)
+    {
+      Level *first = &g_array_index (levels, Level, 0);
+      gint   stripes = (MAX (first->width + 1 - c->width, 0) + 31) / 32;
+
+      for (guint i = 0; i < levels->len; i++)
+        {
+          Level *lv = &g_array_index (levels, Level, i);
+          gint   rows = MAX (lv->height + 1 - c->height, 0);
+          gint   stripe = stripes ? MAX ((rows / lv->step + stripes - 1) / stripes, 1) * lv->step : 0;
+
+          lv->rows = MIN (rows, stripes * stripe);
+        }
+    }
   g_array_unref (factors);
   *n_levels = levels->len;
   return (Level *) g_array_free (levels, FALSE);

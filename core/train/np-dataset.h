@@ -140,11 +140,11 @@ typedef struct
 NpDatasetWriter     *np_dataset_writer_new    (const char *dir, gint width, gint height,
                                                GHashTable *filter_params, GError **error);
 /* Appends a crop (u8 R'G'B' or R'G'B'A, width × height) to every stack and
- * its line to the manifest. A failure (a full disk) leaves the writer
- * unusable: free it. */
+ * its line to the manifest; stats (may be NULL) gets what the line says of
+ * the crop. A failure (a full disk) leaves the writer unusable: free it. */
 gboolean             np_dataset_writer_add    (NpDatasetWriter *writer, const NpImage *crop,
                                                const NpDatasetSource *source, gint n_threads,
-                                               GError **error);
+                                               NpCropStats *stats, GError **error);
 guint                np_dataset_writer_count  (const NpDatasetWriter *writer);
 /* Writes the counts into the headers and puts every file in place,
  * dataset.json last. */

@@ -176,7 +176,7 @@ manifest_line (guint index, const NpDatasetSource *source, const NpCropStats *st
 
 gboolean
 np_dataset_writer_add (NpDatasetWriter *w, const NpImage *crop, const NpDatasetSource *source,
-                       gint n_threads, GError **error)
+                       gint n_threads, NpCropStats *stats_out, GError **error)
 {
   g_autoptr(GString) line = NULL;
   NpCropStats stats;
@@ -231,6 +231,8 @@ np_dataset_writer_add (NpDatasetWriter *w, const NpImage *crop, const NpDatasetS
     return FALSE;
   w->failed = FALSE;
   w->count++;
+  if (stats_out)
+    *stats_out = stats;
   return TRUE;
 }
 

@@ -175,7 +175,10 @@ write_dataset (const char *dir, GHashTable *params)
   for (gint k = 0; k < 3; k++)
     {
       g_autoptr(NpImage) crop = k == 1 ? uniform (W, H, 77, 77, 77) : crop_for (k);
-      g_assert_true (np_dataset_writer_add (w, crop, &sources[k], 2, &error));
+      NpCropStats stats;
+
+      g_assert_true (np_dataset_writer_add (w, crop, &sources[k], 2, &stats, &error));
+      g_assert_cmpint (stats.is_gray, ==, k == 1);
       g_assert_no_error (error);
     }
   g_assert_cmpuint (np_dataset_writer_count (w), ==, 3);
@@ -294,7 +297,7 @@ test_writer_atomic (void)
 
   {
     g_autoptr(NpDatasetWriter) w = np_dataset_writer_new (dir, W, H, NULL, &error);
-    g_assert_true (np_dataset_writer_add (w, crop, &source, 1, &error));
+    g_assert_true (np_dataset_writer_add (w, crop, &source, 1, NULL, &error));
   }
   g_assert_cmpuint (count_files (dir), ==, 0);
 
@@ -303,7 +306,7 @@ test_writer_atomic (void)
     g_autoptr(NpDatasetWriter) w = np_dataset_writer_new (dir, W, H, NULL, &error);
     g_autoptr(NpDataset) ds = NULL;
 
-    g_assert_true (np_dataset_writer_add (w, crop, &source, 1, &error));
+    g_assert_true (np_dataset_writer_add (w, crop, &source, 1, NULL, &error));
     /* Until commit the old dataset is intact. */
     ds = np_dataset_open (dir, &error);
     g_assert_no_error (error);

@@ -133,6 +133,36 @@ class HaarOracle(unittest.TestCase):
                 want = sorted(opencv_boxes(cascade, photo, 1.1, 0, 0))
                 self.assertEqual(sorted(ours[photo]), want, "%s on %s" % (name, photo))
 
+    def test_raw_candidates_on_small_images(self):
+        # Small images, as the upper half of a face searched for eyes: OpenCV
+        # scans each level's rows in stripes whose integer sizes can drop the
+        # last row of windows; ours must drop the same ones.
+        photo = ([p for p in nptest.debian_photos() if "astronaut" in p] + nptest.shared_photos("detect"))[:1]
+        if not photo:
+            self.skipTest("no photos")
+        gray = cv2.cvtColor(cv2.imread(photo[0]), cv2.COLOR_BGR2GRAY)
+        fx, fy, fw, fh = opencv_boxes(cv2.CascadeClassifier(FRONTAL), photo[0], 1.2, 5, 60)[0]
+        rng = np.random.default_rng(5)
+        with tempfile.TemporaryDirectory() as tmp:
+            paths = []
+            for i in range(24):
+                # Around the face: parts of it, or all of it with a margin.
+                h, w = rng.integers(fh // 4, fh * 3 // 2, 2)
+                y = int(np.clip(fy + rng.integers(-fh // 4, fh // 2), 0, gray.shape[0] - h))
+                x = int(np.clip(fx + rng.integers(-fw // 4, fw // 2), 0, gray.shape[1] - w))
+                paths.append(os.path.join(tmp, "roi%02d.png" % i))
+                cv2.imwrite(paths[-1], cv2.cvtColor(gray[y:y + h, x:x + w], cv2.COLOR_GRAY2BGR))
+            for name in ("eye", "frontalface_default"):
+                path = os.path.join(CASCADES, "haarcascade_%s.xml" % name)
+                cascade = cv2.CascadeClassifier(path)
+                ours = our_boxes(paths, path, 1.1, 0, 0)
+                found = 0
+                for roi in paths:
+                    want = sorted(opencv_boxes(cascade, roi, 1.1, 0, 0))
+                    self.assertEqual(sorted(ours[roi]), want, "%s on %s" % (name, roi))
+                    found += len(want)
+                self.assertGreater(found, 0, "no %s candidates at all: a vacuous comparison" % name)
+
     def test_min_max_sizes(self):
         # Raw candidates with size limits, including OpenCV's fallback to the
         # one nearest factor when no window lies within min/max (min == max

@@ -1,0 +1,368 @@
+/* neuropaint prepare — a training dataset from photos: the seed's face
+ * crops and every filtered version of them, with a manifest (the format is
+ * core/train/np-dataset.h's, described in docs/datasets.md). */
+#define _XOPEN_SOURCE 700   /* realpath */
+
+#include "config.h"
+#include "np-cli.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+static NpCliDetect opts = { NULL, 1.2, 5, 60, 0, FALSE, 0 };
+static gchar      *opt_output;
+static gchar      *opt_size = "256x320";
+static gchar      *opt_val_list;
+static gboolean    opt_all_faces;
+static gchar     **opt_inputs;
+
+static const GOptionEntry entries[] = {
+  { "output", 'o', 0, G_OPTION_ARG_FILENAME, &opt_output, "The dataset's folder (created if needed)", "DATASET" },
+  { "size", 0, 0, G_OPTION_ARG_STRING, &opt_size, "Crop size (default 256x320)", "WxH" },
+  { "val-list", 0, 0, G_OPTION_ARG_FILENAME, &opt_val_list,
+    "Photos of the validation split, one path a line (a photo is in it when its path ends "
+    "with a listed one); the rest is the training split", "FILE" },
+  { "all-faces", 'a', 0, G_OPTION_ARG_NONE, &opt_all_faces,
+    "Crop every face of a photo (default: the largest only)", NULL },
+  NP_CLI_DETECT_ENTRIES (opts),
+  { G_OPTION_REMAINING, 0, 0, G_OPTION_ARG_FILENAME_ARRAY, &opt_inputs, NULL, NULL },
+  { NULL }
+};
+
+/* One crop of a photo, before it goes into the dataset. */
+typedef struct
+{
+  NpImage  *image;
+  NpHaarBox face;
+  gboolean  has_face;
+  GArray   *eyes;    /* NpHaarBox */
+} Crop;
+
+static void
+crop_clear (gpointer data)
+{
+  Crop *crop = data;
+  np_image_free (crop->image);
+  g_clear_pointer (&crop->eyes, g_array_unref);
+}
+
+/* ---- paths ------------------------------------------------------------ */
+
+/* The absolute path with symbolic links resolved as far as it exists (the
+ * output folder may not exist yet), so two names of one folder compare
+ * equal. */
+static gchar *
+resolve (const char *path)
+{
+  g_autofree gchar *lexical = g_canonicalize_filename (path, NULL);
+  g_autofree gchar *head = g_strdup (lexical);
+  g_autofree gchar *tail = g_strdup ("");
+  g_autofree gchar *real = NULL;
+
+  while (!g_file_test (head, G_FILE_TEST_EXISTS))
+    {
+      gchar *parent = g_path_get_dirname (head);
+      gchar *base = g_path_get_basename (head);
+      gchar *joined = *tail ? g_build_filename (base, tail, NULL) : g_strdup (base);
+
+      g_free (base);
+      g_free (tail);
+      tail = joined;
+      g_free (head);
+      head = parent;
+    }
+  real = realpath (head, NULL);
+  if (real == NULL)
+    return g_steal_pointer (&lexical);
+  return *tail ? g_build_filename (real, tail, NULL) : g_strdup (real);
+}
+
+static gboolean
+is_inside (const char *path, const char *folder)
+{
+  gsize n = strlen (folder);
+
+  return strcmp (path, folder) == 0
+         || (g_str_has_prefix (path, folder) && (path[n] == '/' || (n > 0 && folder[n - 1] == '/')));
+}
+
+/* A path relative to nothing, as a val list gives it: components joined by
+ * '/', without empty and "." ones; a leading '/' kept. */
+static gchar *
+normalise (const char *line)
+{
+  g_auto(GStrv) parts = g_strsplit (line, "/", -1);
+  GString *out = g_string_new (line[0] == '/' ? "/" : "");
+  gboolean first = TRUE;
+
+  for (gint i = 0; parts[i]; i++)
+    if (*parts[i] && strcmp (parts[i], ".") != 0)
+      {
+        if (!first)
+          g_string_append_c (out, '/');
+        g_string_append (out, parts[i]);
+        first = FALSE;
+      }
+  return g_string_free (out, FALSE);
+}
+
+/* The val list: normalised entries, with a count of the photos each one
+ * matched. */
+static GPtrArray *
+read_val_list (const char *path, GError **error)
+{
+  g_autofree gchar *text = NULL;
+  g_auto(GStrv) lines = NULL;
+  GPtrArray *list;
+
+  if (!g_file_get_contents (path, &text, NULL, error))
+    return NULL;
+  list = g_ptr_array_new_with_free_func (g_free);
+  lines = g_strsplit (text, "\n", -1);
+  for (gint i = 0; lines[i]; i++)
+    {
+      g_strchomp (lines[i]);   /* also a \r of CRLF files */
+      if (*lines[i])
+        g_ptr_array_add (list, normalise (lines[i]));
+    }
+  return list;
+}
+
+/* A photo is "val" when its absolute path ends with a listed path at a
+ * component boundary (so "london/001.jpg" matches ".../london/001.jpg", not
+ * ".../xlondon/001.jpg"); a listed absolute path only matches itself. */
+static NpSplit
+split_of (const char *absolute, GPtrArray *val, guint *matches)
+{
+  gsize n = strlen (absolute);
+
+  for (guint i = 0; val && i < val->len; i++)
+    {
+      const char *entry = val->pdata[i];
+      gsize       m = strlen (entry);
+
+      if (m <= n && strcmp (absolute + n - m, entry) == 0
+          && (m == n || (entry[0] != '/' && absolute[n - m - 1] == '/')))
+        {
+          matches[i]++;
+          return NP_SPLIT_VAL;
+        }
+    }
+  return NP_SPLIT_TRAIN;
+}
+
+/* ---- one photo ------------------------------------------------------------ */
+
+/* The crops of one photo: its largest face (or every face), or its centre
+ * when there is none; nothing is written yet, so a photo that fails here
+ * leaves no trace in the dataset. */
+static GArray *
+crop_photo (const char *file, const NpFaceFinder *finder, const NpHaarCascade *eye_cascade,
+            gint width, gint height, GError **error)
+{
+  g_autoptr(GeglBuffer) buffer = NULL;
+  g_autoptr(NpImage) rgb = NULL, gray = NULL;
+  g_autoptr(GArray) faces = NULL, crops = g_array_new (FALSE, TRUE, sizeof (Crop));
+  guint n;
+
+  g_array_set_clear_func (crops, crop_clear);
+  if (!g_utf8_validate (file, -1, NULL))
+    {
+      g_autofree gchar *name = g_filename_display_name (file);
+      g_set_error (error, NP_ERROR, NP_ERROR_INVALID_ARGUMENT,
+                   "%s: the file name is not UTF-8, which the manifest needs: rename it", name);
+      return NULL;
+    }
+  if (!(buffer = np_cli_load_image (file, NULL, error))
+      || !(rgb = np_cli_read_rgb (buffer, error))
+      || !(gray = np_haar_gray (rgb, error))
+      || !(faces = np_cli_find_faces (&opts, finder, gray, error)))
+    return NULL;
+
+  n = faces->len == 0 ? 1 : opt_all_faces ? faces->len : 1;
+  for (guint k = 0; k < n; k++)
+    {
+      Crop crop = { NULL };
+
+      crop.has_face = k < faces->len;
+      if (crop.has_face)
+        crop.face = g_array_index (faces, NpHaarBox, k);
+      g_array_append_val (crops, crop);
+      {
+        Crop *c = &g_array_index (crops, Crop, k);
+        c->image = np_face_crop (rgb, c->has_face ? &c->face : NULL, width, height, error);
+        c->eyes = c->has_face ? np_haar_find_eyes (eye_cascade, gray, &c->face, np_cli_threads (&opts), error)
+                              : g_array_new (FALSE, FALSE, sizeof (NpHaarBox));
+        if (c->image == NULL || c->eyes == NULL)
+          return NULL;
+      }
+    }
+  return g_steal_pointer (&crops);
+}
+
+/* The message of a failure, naming the file once. */
+static void
+report_skip (const char *file, const GError *error)
+{
+  if (g_str_has_prefix (error->message, file))
+    g_printerr ("neuropaint prepare: skipped %s\n", error->message);
+  else
+    g_printerr ("neuropaint prepare: skipped %s: %s\n", file, error->message);
+}
+
+/* The folder among the photos' own that holds path (or is it), or NULL. */
+static gchar *
+photo_folder_holding (const char *path, char **inputs, GPtrArray *files)
+{
+  g_autoptr(GPtrArray) folders = g_ptr_array_new_with_free_func (g_free);
+  g_autofree gchar *resolved = resolve (path);
+
+  for (gint i = 0; inputs[i]; i++)
+    if (g_file_test (inputs[i], G_FILE_TEST_IS_DIR))
+      g_ptr_array_add (folders, resolve (inputs[i]));
+  for (guint i = 0; i < files->len; i++)
+    if (g_file_test (files->pdata[i], G_FILE_TEST_EXISTS))
+      {
+        g_autofree gchar *dir = g_path_get_dirname (files->pdata[i]);
+        g_ptr_array_add (folders, resolve (dir));
+      }
+  for (guint i = 0; i < folders->len; i++)
+    if (is_inside (resolved, folders->pdata[i]))
+      return g_strdup (folders->pdata[i]);
+  return NULL;
+}
+
+/* Crops every photo into the dataset and commits it; prints the summary. */
+static int
+prepare_photos (GPtrArray *files, GPtrArray *val, const NpFaceFinder *finder,
+                const NpHaarCascade *eye_cascade, gint width, gint height)
+{
+  g_autoptr(NpDatasetWriter) writer = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autofree guint *matches = g_new0 (guint, val ? val->len : 0);
+  NpProgress *progress;
+  guint       skipped = 0, centre = 0, gray = 0, in_val = 0, unmatched = 0;
+  const char *first_unmatched = NULL;
+
+  if (!(writer = np_dataset_writer_new (opt_output, width, height, NULL, &error)))
+    return np_cli_fail ("prepare", NP_EXIT_FAILED, "%s", error->message);
+
+  progress = np_progress_new ("prepare", files->len);
+  for (guint i = 0; i < files->len; i++)
+    {
+      const char       *file = files->pdata[i];
+      g_autofree gchar *absolute = g_canonicalize_filename (file, NULL);
+      g_autofree gchar *dir = g_path_get_dirname (absolute);
+      g_autofree gchar *subset = g_path_get_basename (dir);
+      g_autofree gchar *base = g_path_get_basename (file);
+      g_autoptr(GArray) crops = NULL;
+      g_autoptr(GError) one_error = NULL;
+      NpSplit split = split_of (absolute, val, matches);
+
+      if (!(crops = crop_photo (file, finder, eye_cascade, width, height, &one_error)))
+        {
+          report_skip (file, one_error);
+          skipped++;
+          np_progress_step (progress, base);
+          continue;
+        }
+      for (guint k = 0; k < crops->len; k++)
+        {
+          const Crop           *c = &g_array_index (crops, Crop, k);
+          const NpDatasetSource source = {
+            file, strcmp (subset, "/") == 0 ? "" : subset, split,
+            c->has_face ? &c->face : NULL, (const NpHaarBox *) c->eyes->data, c->eyes->len,
+          };
+          NpCropStats stats;
+
+          /* A failure here is the dataset's (a full disk), not the photo's:
+           * it ends the run, and nothing is left behind. */
+          if (!np_dataset_writer_add (writer, c->image, &source, np_cli_threads (&opts), &stats, &error))
+            {
+              np_progress_free (progress);
+              return np_cli_fail ("prepare", NP_EXIT_FAILED, "%s", error->message);
+            }
+          centre += !c->has_face;
+          gray += stats.is_gray;
+          in_val += split == NP_SPLIT_VAL;
+        }
+      np_progress_step (progress, base);
+    }
+  np_progress_free (progress);
+
+  if (np_dataset_writer_count (writer) == 0)
+    return np_cli_fail ("prepare", NP_EXIT_FAILED, "none of the %u photos could be read: "
+                        "nothing written", files->len);
+  if (!np_dataset_writer_commit (writer, &error))
+    return np_cli_fail ("prepare", NP_EXIT_FAILED, "%s", error->message);
+
+  /* A typo in the val list would put validation photos in training. */
+  for (guint i = 0; val && i < val->len; i++)
+    if (matches[i] == 0 && unmatched++ == 0)
+      first_unmatched = val->pdata[i];
+  if (unmatched)
+    g_printerr ("neuropaint prepare: warning: %u of the %u --val-list entries match no photo "
+                "(the first: %s)\n", unmatched, val->len, first_unmatched);
+  g_print ("%u crops from %u photos in %s (%u centre crops where no face was found, %u gray, "
+           "%u in the val split)\n", np_dataset_writer_count (writer), files->len - skipped,
+           opt_output, centre, gray, in_val);
+  if (skipped)
+    return np_cli_fail ("prepare", NP_EXIT_FAILED, "skipped %u of %u photos (unreadable; see above)",
+                        skipped, files->len);
+  return NP_EXIT_OK;
+}
+
+/* Every check that needs no GEGL comes first, so a usage error is instant;
+ * GEGL (which decodes the photos) starts once the work is sure to begin. */
+int
+np_cmd_prepare (int argc, char **argv, gboolean do_help)
+{
+  g_autoptr(NpFaceFinder) finder = NULL;
+  g_autoptr(NpHaarCascade) eye_cascade = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GPtrArray) files = NULL, val = NULL;
+  g_autofree gchar *folder = NULL;
+  gint width, height;
+  int  code;
+
+  if (!np_cli_parse ("prepare", "PHOTO|DIR…",
+                     "Make a training dataset from photos: the seed's face crops and their "
+                     "gray, binary, contours and canny versions, with a manifest.",
+                     "Finds faces as `neuropaint detect` does, crops the largest (every one with\n"
+                     "--all-faces) with the seed's padding, bicubically to --size; a photo without a\n"
+                     "face gives its centre (\"face\": null in the manifest). Photos that are gray\n"
+                     "already are flagged (\"gray\": true). Unreadable photos are reported and skipped\n"
+                     "(exit status 2). The dataset is written whole or not at all, never inside a\n"
+                     "photo folder; docs/datasets.md describes it.\n"
+                     "Example: neuropaint prepare faces/london-neutral faces/fairface -o faces.dataset \\\n"
+                     "           --val-list faces/val.txt",
+                     entries, &argc, &argv, do_help, &code))
+    return code;
+  if (!np_cli_detect_check ("prepare", &opts, &code))
+    return code;
+  if (opt_output == NULL)
+    return np_cli_fail ("prepare", NP_EXIT_USAGE, "--output DATASET is required");
+  if (opt_inputs == NULL)
+    return np_cli_fail ("prepare", NP_EXIT_USAGE, "no photos given");
+  if (!np_cli_parse_size (opt_size, &width, &height))
+    return np_cli_fail ("prepare", NP_EXIT_USAGE, "--size must be WIDTHxHEIGHT, each 1–8192 (got “%s”)", opt_size);
+  if (!(files = np_cli_collect_inputs (opt_inputs, &error)))
+    return np_cli_fail ("prepare", NP_EXIT_FAILED, "%s", error->message);
+  if (files->len == 0)
+    return np_cli_fail ("prepare", NP_EXIT_USAGE, "no photos found in the inputs");
+  /* The photos' folders are read-only to us: the dataset goes elsewhere. */
+  if ((folder = photo_folder_holding (opt_output, opt_inputs, files)))
+    return np_cli_fail ("prepare", NP_EXIT_USAGE, "--output %s is inside the photo folder %s: "
+                        "put the dataset somewhere else", opt_output, folder);
+  if (opt_val_list && !(val = read_val_list (opt_val_list, &error)))
+    return np_cli_fail ("prepare", NP_EXIT_FAILED, "--val-list: %s", error->message);
+  if (!(finder = np_face_finder_new (opts.cascade, opts.verify_eyes, &error))
+      || !(eye_cascade = np_haar_cascade_load (NP_HAAR_EYE, &error))
+      || !np_cli_gegl_init (&error))
+    return np_cli_fail ("prepare", NP_EXIT_FAILED, "%s", error->message);
+
+  code = prepare_photos (files, val, finder, eye_cascade, width, height);
+  gegl_exit ();
+  return code;
+}
