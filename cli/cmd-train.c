@@ -14,8 +14,10 @@
 #include <string.h>
 
 static gchar   *opt_output, *opt_input, *opt_target, *opt_loss, *opt_resume, *opt_seed, *opt_dtype;
-static gint     opt_ngf = -1, opt_ndf = -1, opt_batch = -1, opt_steps = -1, opt_threads;
-static gdouble  opt_lr = -1, opt_beta1 = -1, opt_l1_weight = -1, opt_gan_weight = -1;
+/* UNSET: not given (the checkpoint's or the default value applies). */
+#define UNSET G_MININT
+static gint     opt_ngf = UNSET, opt_ndf = UNSET, opt_batch = UNSET, opt_steps = UNSET, opt_threads;
+static gdouble  opt_lr = UNSET, opt_beta1 = UNSET, opt_l1_weight = UNSET, opt_gan_weight = UNSET;
 static gint     opt_validate_every = 100, opt_checkpoint_every = 500, opt_checkpoint_minutes = 10;
 static gint     opt_samples = 4;
 static gchar  **opt_dataset;
@@ -126,10 +128,10 @@ resolve_run (Run *run, GHashTable *resumed, NpTrainer *trainer)
   run->input = kind;
   run->target = strcmp (target, "rgb") == 0 ? NP_TARGET_RGB : NP_TARGET_CHROMA;
   run->dtype = strcmp (dtype, "f16") == 0 ? NP_DTYPE_F16 : NP_DTYPE_F32;
-  run->ngf = opt_ngf > 0 ? opt_ngf : resumed ? (gint) meta_int (resumed, "ngf") : lowres ? 64 : 32;
-  run->ndf = opt_ndf > 0 ? opt_ndf : resumed ? (gint) meta_int (resumed, "ndf") : run->ngf;
-  run->batch = opt_batch > 0 ? opt_batch : resumed ? (gint) meta_int (resumed, "batch") : 8;
-  run->steps = opt_steps >= 0 ? opt_steps : resumed ? meta_int (resumed, "steps") : 2000;
+  run->ngf = opt_ngf != UNSET ? opt_ngf : resumed ? (gint) meta_int (resumed, "ngf") : lowres ? 64 : 32;
+  run->ndf = opt_ndf != UNSET ? opt_ndf : resumed ? (gint) meta_int (resumed, "ndf") : run->ngf;
+  run->batch = opt_batch != UNSET ? opt_batch : resumed ? (gint) meta_int (resumed, "batch") : 8;
+  run->steps = opt_steps != UNSET ? opt_steps : resumed ? meta_int (resumed, "steps") : 2000;
 
   if (run->ngf < 1 || run->ngf > 512 || run->ndf < 1 || run->ndf > 512)
     return np_cli_fail ("train", NP_EXIT_USAGE, "--ngf and --ndf must be between 1 and 512");
@@ -146,15 +148,15 @@ resolve_run (Run *run, GHashTable *resumed, NpTrainer *trainer)
     {
       /* The checkpoint's own parameters; the network's shape must agree. */
       const NpTrainParams *p = np_trainer_params (trainer);
-      if ((opt_input || opt_target || opt_ngf > 0 || opt_ndf > 0 || opt_loss || opt_lr >= 0 || opt_beta1 >= 0
-           || opt_l1_weight >= 0 || opt_gan_weight >= 0 || opt_seed)
+      if ((opt_input || opt_target || opt_ngf != UNSET || opt_ndf != UNSET || opt_loss || opt_lr != UNSET
+           || opt_beta1 != UNSET || opt_l1_weight != UNSET || opt_gan_weight != UNSET || opt_seed)
           && (g_strcmp0 (input, g_hash_table_lookup (resumed, "input"))
               || g_strcmp0 (target, g_hash_table_lookup (resumed, "target"))
               || run->ngf != meta_int (resumed, "ngf") || run->ndf != meta_int (resumed, "ndf")
               || (opt_loss && (strcmp (opt_loss, "l1") == 0) != (p->recon == NP_RECON_L1))
-              || (opt_lr >= 0 && opt_lr != p->adam.lr) || (opt_beta1 >= 0 && opt_beta1 != p->adam.beta1)
-              || (opt_l1_weight >= 0 && opt_l1_weight != p->recon_weight)
-              || (opt_gan_weight >= 0 && opt_gan_weight != p->gan_weight)
+              || (opt_lr != UNSET && opt_lr != p->adam.lr) || (opt_beta1 != UNSET && opt_beta1 != p->adam.beta1)
+              || (opt_l1_weight != UNSET && opt_l1_weight != p->recon_weight)
+              || (opt_gan_weight != UNSET && opt_gan_weight != p->gan_weight)
               || (opt_seed && g_ascii_strtoull (opt_seed, NULL, 10) != p->seed)))
         return np_cli_fail ("train", NP_EXIT_USAGE,
                             "%s was trained with other options (%s ngf %" G_GINT64_FORMAT " ndf %" G_GINT64_FORMAT
@@ -166,9 +168,9 @@ resolve_run (Run *run, GHashTable *resumed, NpTrainer *trainer)
     }
 
   run->params = (NpTrainParams) {
-    .adam = { opt_lr >= 0 ? opt_lr : 2e-4, opt_beta1 >= 0 ? opt_beta1 : 0.5, 0.999, 1e-8 },
-    .recon_weight = opt_l1_weight >= 0 ? opt_l1_weight : lowres ? 1 : 100,
-    .gan_weight = opt_gan_weight >= 0 ? opt_gan_weight : lowres ? 0 : 1,
+    .adam = { opt_lr != UNSET ? opt_lr : 2e-4, opt_beta1 != UNSET ? opt_beta1 : 0.5, 0.999, 1e-8 },
+    .recon_weight = opt_l1_weight != UNSET ? opt_l1_weight : lowres ? 1 : 100,
+    .gan_weight = opt_gan_weight != UNSET ? opt_gan_weight : lowres ? 0 : 1,
     .recon = (opt_loss ? strcmp (opt_loss, "mse") == 0 : lowres) ? NP_RECON_MSE : NP_RECON_L1,
     .init_std = 0.02,
     .seed = opt_seed ? g_ascii_strtoull (opt_seed, NULL, 10) : 1,
@@ -300,12 +302,22 @@ validate (Train *t, NpScore *score, NpScore base[2], NpTensor *const *samples, G
 static gboolean
 save_model (Train *t, GError **error)
 {
-  GHashTable *meta = np_net_metadata (t->eval);
+  GHashTable *meta = np_net_metadata (t->eval), *filter;
   const Run  *run = t->run;
 
   if (!np_net_copy_params (t->eval, np_trainer_generator (t->trainer), error))
     return FALSE;
   g_hash_table_insert (meta, g_strdup ("input_filter"), g_strdup (np_train_input_filter (run->input)));
+  /* The filter's parameters as the dataset applied them, so inference
+   * filters the same way. */
+  if ((filter = np_dataset_filter_params (t->dataset, np_train_input_filter (run->input))))
+    {
+      GHashTableIter iter;
+      gpointer       key, value;
+      g_hash_table_iter_init (&iter, filter);
+      while (g_hash_table_iter_next (&iter, &key, &value))
+        g_hash_table_insert (meta, g_strdup (key), g_strdup (value));
+    }
   g_hash_table_insert (meta, g_strdup ("width"), g_strdup_printf ("%d", np_dataset_width (t->dataset)));
   g_hash_table_insert (meta, g_strdup ("height"), g_strdup_printf ("%d", np_dataset_height (t->dataset)));
   g_hash_table_insert (meta, g_strdup ("normalization"), g_strdup ("x/127.5-1"));
