@@ -2,7 +2,7 @@
  *
  * Reports GFLOP/s counting each multiply–add of the dense layers as 2 FLOPs
  * (activations and colour not counted), and the fraction of the fp32 FMA
- * bound of SPEC.md's machine kind: 115 GFLOP/s per core × threads. */
+ * bound of the machine in docs/seed.md: 115 GFLOP/s per core × threads. */
 #include "config.h"
 #include "np-bench.h"
 

@@ -22,6 +22,8 @@ const NpBench np_benches[] = {
   { "generator", "the seed's U-Net (--ngf, --size, --batch), BN running statistics, random weights",
     NULL, NULL, np_bench_generator_setup, np_bench_generator_run, np_bench_generator_report,
     np_bench_generator_teardown },
+  { "train-step", "one pix2pix step: U-Net (--ngf) and PatchGAN (ndf = ngf), --batch pairs at --size, Adam",
+    NULL, NULL, np_bench_train_setup, np_bench_train_run, np_bench_train_report, np_bench_train_teardown },
   { NULL }
 };
 
@@ -44,7 +46,7 @@ static const GOptionEntry entries[] = {
   { "threads", 'j', 0, G_OPTION_ARG_INT, &opt_threads, "Threads, up to 64 (default 1)", "N" },
   { "repeat", 'r', 0, G_OPTION_ARG_INT, &opt_repeat, "Timed runs after one warm-up (default 10)", "R" },
   { "size", 's', 0, G_OPTION_ARG_STRING, &opt_size,
-    "Picture size: cppn (default 2048x2048), generator (default 256x320)", "WxH" },
+    "Picture size: cppn (default 2048x2048), generator and train-step (default 256x320)", "WxH" },
   { "depth", 0, 0, G_OPTION_ARG_INT, &opt_depth, "cppn: hidden layers (default 10)", "N" },
   { "width-per-layer", 0, 0, G_OPTION_ARG_INT, &opt_width_per_layer,
     "cppn: units per hidden layer (default 15)", "N" },
@@ -52,8 +54,8 @@ static const GOptionEntry entries[] = {
   { "scale-factor", 0, 0, G_OPTION_ARG_DOUBLE, &opt_scale_factor, "detect: pyramid step (default 1.1)", "F" },
   { "min-neighbors", 0, 0, G_OPTION_ARG_INT, &opt_min_neighbors, "detect: minNeighbors (default 3)", "N" },
   { "min-size", 0, 0, G_OPTION_ARG_INT, &opt_min_size, "detect: smallest face (default 30)", "PX" },
-  { "ngf", 0, 0, G_OPTION_ARG_INT, &opt_ngf, "U-Net base width for the generator bench (default 32)", "N" },
-  { "batch", 0, 0, G_OPTION_ARG_INT, &opt_batch, "Batch for the generator bench (default 1)", "B" },
+  { "ngf", 0, 0, G_OPTION_ARG_INT, &opt_ngf, "U-Net base width for generator and train-step (default 32)", "N" },
+  { "batch", 0, 0, G_OPTION_ARG_INT, &opt_batch, "Batch for generator and train-step (default 1)", "B" },
   NP_CLI_MAX_PIXELS_ENTRY,
   { G_OPTION_REMAINING, 0, 0, G_OPTION_ARG_STRING_ARRAY, &opt_names, NULL, NULL },
   { NULL }

@@ -19,6 +19,7 @@ static const NpCommand commands[] = {
   { "crop",    np_cmd_crop,    NP_CMD_GEGL, "Crop faces with the seed's padding; write a manifest" },
   { "prepare", np_cmd_prepare, 0,           "Make a training dataset: face crops, their filtered versions, a manifest" },
   { "bench",   np_cmd_bench,   NP_CMD_GEGL, "Time a stage in-process; print JSON lines" },
+  { "train",   np_cmd_train,   0,           "Train a generator on a dataset (pix2pix and the seed's experiments)" },
   { "info",    np_cmd_info,    0,           "Describe a model file: architecture, parameters, metadata" },
   { "help",    np_cmd_help,    0,           "Show help for the command or a subcommand" },
   { "version", np_cmd_version, 0,           "Print the version" },

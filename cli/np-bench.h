@@ -24,8 +24,8 @@ typedef struct
   gdouble     scale_factor;     /* --scale-factor (detect) */
   gint        min_neighbors;    /* --min-neighbors (detect) */
   gint        min_size;         /* --min-size (detect) */
-  gint        ngf;              /* --ngf: U-Net base width (generator) */
-  gint        batch;            /* --batch (generator) */
+  gint        ngf;              /* --ngf: U-Net base width (generator, train-step) */
+  gint        batch;            /* --batch (generator, train-step) */
 } NpBenchCommon;
 
 typedef struct _NpBench NpBench;
@@ -79,6 +79,12 @@ gpointer np_bench_generator_setup    (const NpBench *bench, const NpBenchCommon 
 void     np_bench_generator_run      (gpointer state);
 void     np_bench_generator_report   (gpointer state, double median_ms, GString *json);
 void     np_bench_generator_teardown (gpointer state);
+
+/* One training step (bench-train.c). */
+gpointer np_bench_train_setup    (const NpBench *bench, const NpBenchCommon *common, GError **error);
+void     np_bench_train_run      (gpointer state);
+void     np_bench_train_report   (gpointer state, double median_ms, GString *json);
+void     np_bench_train_teardown (gpointer state);
 
 #define NP_BENCH_OP(name_, summary_, op_, format_)                         \
   { name_, summary_, op_, format_, np_bench_op_setup, np_bench_op_run, \

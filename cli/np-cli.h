@@ -44,6 +44,7 @@ int np_cmd_detect (int argc, char **argv, gboolean do_help);
 int np_cmd_crop  (int argc, char **argv, gboolean do_help);
 int np_cmd_info  (int argc, char **argv, gboolean do_help);
 int np_cmd_prepare (int argc, char **argv, gboolean do_help);
+int np_cmd_train (int argc, char **argv, gboolean do_help);
 
 /* Parses argv with a context named "neuropaint COMMAND". With do_help, prints
  * the help and returns NP_EXIT_OK through *exit_code; on a usage error prints

@@ -21,3 +21,4 @@
 #include "nn/np-nn.h"
 #include "paint/np-paint.h"
 #include "train/np-dataset.h"
+#include "train/np-train.h"

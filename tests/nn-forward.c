@@ -3,13 +3,31 @@
  * writes the result as tensor "output" (F32): the bridge the PyTorch parity
  * tests (tests/oracle/test_nn_torch.py) drive our forward through.
  * When INPUTS also holds "d_output", the network runs in training mode and
- * backward too, and OUTPUT also gets "d.INPUT" per input and "grad.PARAM"
- * per trainable parameter. */
+ * backward too, and OUTPUT also gets "d.INPUT" per input, "grad.PARAM"
+ * per trainable parameter and "buffer.PARAM" per buffer (batch norm's
+ * running statistics after the training forward). */
 #include "neuropaint.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+typedef struct
+{
+  NpNet     *net;
+  GPtrArray *names, *tensors;
+} CollectJob;
+
+/* Gradients as "grad.NAME"; buffers (running statistics, which training
+ * forward updates) as "buffer.NAME". */
+static void
+collect (const char *name, NpTensor *t, gboolean trainable, gpointer data)
+{
+  CollectJob *job = data;
+
+  g_ptr_array_add (job->names, g_strdup_printf ("%s.%s", trainable ? "grad" : "buffer", name));
+  g_ptr_array_add (job->tensors, trainable ? np_net_grad (job->net, name) : t);
+}
 
 int
 main (int argc, char **argv)
@@ -20,6 +38,7 @@ main (int argc, char **argv)
   g_autoptr(GPtrArray) inputs = g_ptr_array_new ();
   g_autoptr(GPtrArray) names = g_ptr_array_new_with_free_func (g_free);
   g_autoptr(GPtrArray) tensors = g_ptr_array_new ();
+  g_autoptr(GHashTable) meta = NULL;
   const NpTensor *out;
   NpTensor *d_output;
 
@@ -32,15 +51,12 @@ main (int argc, char **argv)
     goto fail;
   d_output = np_safetensors_get (in, "d_output");
   np_net_set_training (net, d_output != NULL);
-  for (gint i = 0; i < np_net_n_layers (net); i++)
+  for (gint i = 0; i < np_net_n_inputs (net); i++)
     {
-      NpLayer  *l = np_net_layer (net, i);
-      NpTensor *t;
-      if (l->klass->kind != NP_LAYER_INPUT)
-        continue;
-      if ((t = np_safetensors_get (in, l->name)) == NULL)
+      NpTensor *t = np_safetensors_get (in, np_net_input_name (net, i));
+      if (t == NULL)
         {
-          fprintf (stderr, "nn-forward: no tensor “%s” in %s\n", l->name, argv[2]);
+          fprintf (stderr, "nn-forward: no tensor “%s” in %s\n", np_net_input_name (net, i), argv[2]);
           return 2;
         }
       g_ptr_array_add (inputs, t);
@@ -53,29 +69,26 @@ main (int argc, char **argv)
   g_ptr_array_add (tensors, (gpointer) out);
   if (d_output)
     {
-      gint k = 0;
+      CollectJob job = { net, names, tensors };
+
       /* Shaped as the output, whatever rank the file gave it. */
       memcpy (d_output->ne, out->ne, sizeof out->ne);
       memcpy (d_output->nb, out->nb, sizeof out->nb);
-      if (!np_net_backward (net, d_output, argc > 4 ? atoi (argv[4]) : 1, &error))
+      if (!np_net_backward (net, d_output, NP_GRAD_PARAMS | NP_GRAD_INPUTS, argc > 4 ? atoi (argv[4]) : 1,
+                            &error))
         goto fail;
-      for (gint i = 0; i < np_net_n_layers (net); i++)
+      for (gint i = 0; i < np_net_n_inputs (net); i++)
         {
-          NpLayer *l = np_net_layer (net, i);
-          if (l->klass->kind == NP_LAYER_INPUT)
-            {
-              g_ptr_array_add (names, g_strdup_printf ("d.%s", l->name));
-              g_ptr_array_add (tensors, (gpointer) np_net_input_grad (net, k++));
-            }
-          for (gint j = 0; j < l->n_params; j++)
-            if (l->grads[j])
-              {
-                g_ptr_array_add (names, g_strdup_printf ("grad.%s.%s", l->name, l->klass->param_names[j]));
-                g_ptr_array_add (tensors, l->grads[j]);
-              }
+          g_ptr_array_add (names, g_strdup_printf ("d.%s", np_net_input_name (net, i)));
+          g_ptr_array_add (tensors, (gpointer) np_net_input_grad (net, i));
         }
+      np_net_foreach_param (net, collect, &job);
     }
-  if (!np_safetensors_write (argv[3], NULL, (const char *const *) names->pdata,
+  /* The description, so a test can find the layers it needs (dropout's
+   * index sets its mask). */
+  meta = g_hash_table_new (g_str_hash, g_str_equal);
+  g_hash_table_insert (meta, "graph", (gpointer) np_net_description (net));
+  if (!np_safetensors_write (argv[3], meta, (const char *const *) names->pdata,
                              (NpTensor *const *) tensors->pdata, (gint) names->len, NP_DTYPE_F32, &error))
     goto fail;
   return 0;

@@ -1,7 +1,7 @@
 #!/usr/bin/python3
 """Write PyTorch models in neuropaint's model format (safetensors + metadata).
 
-The three architectures of the seed (SPEC.md, "The GAN") are built here from
+The three architectures of the seed (docs/seed.md, "pix2pix") are built here from
 standard torch.nn modules, independently of the C code, with module names
 equal to neuropaint's parameter names (e1.weight, e2_bn.running_mean, ...),
 so a state_dict maps one to one onto a model file:
@@ -110,12 +110,14 @@ class UNet(nn.Module):
 class PatchGAN(nn.Module):
     """Conditional PatchGAN: concat(source, target); `layers` 4x4 stride-2
     convs (first without BN), one stride-1 conv BN LReLU, a 1-channel stride-1
-    conv, sigmoid. Stride-1 convs pad as Keras 'same' (1 before, 2 after)."""
+    conv, sigmoid (left out with logits=True, for training on logits).
+    Stride-1 convs pad as Keras 'same' (1 before, 2 after)."""
 
-    def __init__(self, ndf=64, layers=4, in_channels=3, out_channels=3, eps=1e-5):
+    def __init__(self, ndf=64, layers=4, in_channels=3, out_channels=3, eps=1e-5, logits=False):
         super().__init__()
         self.meta = {"architecture": "patchgan", "ndf": ndf, "layers": layers, "in_channels": in_channels,
-                     "out_channels": out_channels, "bn_eps": repr(eps)}
+                     "out_channels": out_channels, "bn_eps": repr(eps), "logits": int(logits)}
+        self.logits = logits
         self.n = layers + 1
         m = nn.ModuleDict()
         prev = in_channels + out_channels
@@ -138,7 +140,8 @@ class PatchGAN(nn.Module):
             if i > 1:
                 x = self.m["c%d_bn" % i](x)
             x = nn.functional.leaky_relu(x, 0.2)
-        return torch.sigmoid(self.m["patch"](nn.functional.pad(x, (1, 2, 1, 2))))
+        x = self.m["patch"](nn.functional.pad(x, (1, 2, 1, 2)))
+        return x if self.logits else torch.sigmoid(x)
 
 
 class SRNet(nn.Module):
@@ -183,15 +186,18 @@ def randomize(model, seed=0):
     return model.eval()
 
 
-def export(model, path, dtype="F32", metadata=None, tensors_meta=None):
+def state(model):
+    """(our name, array) for every parameter and running statistic: the
+    ModuleDict's m.<name>.<param> without the "m."."""
+    return [(k[2:] if k.startswith("m.") else k, v.detach().numpy().copy())
+            for k, v in model.state_dict().items() if not k.endswith("num_batches_tracked")]
+
+
+def export(model, path, dtype="F32", metadata=None):
     """Writes model (one of ARCHS) with its architecture numbers and extra metadata."""
     meta = dict(model.meta)
     meta.update(metadata or {})
-    state = [(k, v.detach().numpy()) for k, v in model.state_dict().items()
-             if not k.endswith("num_batches_tracked")]
-    # ModuleDict entries appear as m.<name>.<param>; our names drop the "m.".
-    state = [(k[2:] if k.startswith("m.") else k, v) for k, v in state]
-    write_safetensors(path, state, meta, dtype)
+    write_safetensors(path, state(model), meta, dtype)
 
 
 def n_parameters(model):

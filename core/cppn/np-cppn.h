@@ -1,5 +1,5 @@
 /* neuropaint — CPPN art: a randomly initialised dense network evaluated at
- * every pixel (David Ha's idea, Tuan Le's NumPy version; see SPEC.md).
+ * every pixel (David Ha's idea, Tuan Le's NumPy version; see docs/seed.md).
  *
  * Inputs per pixel are x, y, r = √(x² + y²) and a constant z vector; depth
  * hidden layers of `size` units (tanh by default) lead to a sigmoid output

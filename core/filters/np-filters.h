@@ -2,7 +2,7 @@
  *
  * Point filters work on flat runs of RGBA pixels (what a GEGL point filter is
  * handed, tile by tile); whole-image filters take NpImage views. Semantics
- * follow OpenCV 4.6 exactly where the seed used OpenCV (see SPEC.md).
+ * follow OpenCV 4.6 exactly where the seed used OpenCV (see docs/seed.md).
  */
 #pragma once
 

@@ -1,6 +1,9 @@
 /* neuropaint — pointwise layers: LeakyReLU, ReLU, tanh, sigmoid, and dropout
  * (the identity at inference, as PyTorch's eval mode and as the seed's Keras
- * Dropout outside training).
+ * Dropout outside training; in training it zeroes each value with
+ * probability `rate` and scales the rest by 1/(1 − rate), with a mask that is
+ * a pure function of the layer's key and the value's index, so backward
+ * recomputes it instead of storing it, and any thread count draws the same).
  *
  * One kernel serves them all, y = act(a·x + b): standalone layers call it
  * with a = 1, b = 0; convolutions call it (through np_nn_epilogue) on each
@@ -8,6 +11,7 @@
  * norm folded into a and b, so a conv → batch norm → LeakyReLU chain costs
  * no extra pass over memory. */
 #include "np-nn-private.h"
+#include "util/np-rng.h"
 
 #include <math.h>
 #include <string.h>
@@ -76,8 +80,8 @@ np_nn_epilogue (const NpLayer *layer, gint64 channel, gfloat bias, gfloat *x, gs
 
       if (kind == NP_LAYER_BATCHNORM)
         {
-          gfloat gamma = f->params[0]->data[channel], beta = f->params[1]->data[channel];
-          gfloat mean = f->params[2]->data[channel], var = f->params[3]->data[channel];
+          gfloat gamma = f->params[0].data[channel], beta = f->params[1].data[channel];
+          gfloat mean = f->params[2].data[channel], var = f->params[3].data[channel];
           gfloat scale = gamma / sqrtf (var + f->p.eps);
           a *= scale;
           b = b * scale + beta - mean * scale;
@@ -92,26 +96,44 @@ np_nn_epilogue (const NpLayer *layer, gint64 channel, gfloat bias, gfloat *x, gs
     np_nn_pointwise (NP_LAYER_DROPOUT, &layer->p, a, b, x, x, n);
 }
 
+/* Dropout keeps value i when the top 32 bits of hash(key ^ i) reach
+ * rate·2³² (tests/oracle reimplements this to share the mask with PyTorch). */
+static inline gboolean
+dropout_keeps (guint64 key, guint64 i, guint64 threshold)
+{
+  return np_rng_hash (key ^ i) >> 32 >= threshold;
+}
+
 typedef struct
 {
-  const NpLayer *layer;
-  const NpTensor *in;
-  NpTensor      *out;
+  const NpLayer   *layer;
+  const NpTensor  *in, *out, *dy;
+  NpTensor        *y;          /* forward: the output; backward: dx */
+  gboolean         dropping;   /* dropout in training */
 } PointJob;
 
+/* Items are floats over all images; images may sit apart (views into a
+ * concatenation), so ranges are cut at image borders. */
 static void
-point_range (gsize start, gsize end, guint part, gpointer data)
+forward_range (gsize start, gsize end, guint part, gpointer data)
 {
   const PointJob *job = data;
-  gsize per_image = job->in->ne[0] * job->in->ne[1] * job->in->ne[2];
+  const NpLayer  *l = job->layer;
+  gsize  per_image = job->in->ne[0] * job->in->ne[1] * job->in->ne[2];
+  guint64 threshold = (guint64) (l->p.rate * 4294967296.0);
+  gfloat scale = 1.0f / (1.0f - l->p.rate);
 
-  /* Items are floats over all images; images may sit apart (views into a
-   * concatenation), so cut ranges at image borders. */
   for (gsize i = start; i < end;)
     {
-      gsize n = i / per_image, j = i % per_image, len = MIN (end - i, per_image - j);
-      np_nn_pointwise (job->layer->klass->kind, &job->layer->p, 1.0f, 0.0f,
-                       np_tensor_at (job->in, 0, 0, 0, n) + j, np_tensor_at (job->out, 0, 0, 0, n) + j, len);
+      gsize         n = i / per_image, j = i % per_image, len = MIN (end - i, per_image - j);
+      const gfloat *x = np_tensor_at (job->in, 0, 0, 0, n) + j;
+      gfloat       *y = np_tensor_at (job->y, 0, 0, 0, n) + j;
+
+      if (job->dropping)
+        for (gsize k = 0; k < len; k++)
+          y[k] = dropout_keeps (l->key, i + k, threshold) ? x[k] * scale : 0.0f;
+      else
+        np_nn_pointwise (l->klass->kind, &l->p, 1.0f, 0.0f, x, y, len);
       i += len;
     }
 }
@@ -119,36 +141,53 @@ point_range (gsize start, gsize end, guint part, gpointer data)
 static void
 point_forward (NpLayer *layer, const NpTensor *const *in, NpTensor *out, const NpCompute *compute)
 {
-  PointJob job = { layer, in[0], out };
-  np_parallel_for (np_tensor_n_elements (in[0]), NP_NN_GRAIN, compute->n_threads, point_range, &job);
+  PointJob job = { layer, in[0], NULL, NULL, out,
+                   layer->klass->kind == NP_LAYER_DROPOUT && compute->training };
+  np_parallel_for (np_tensor_n_elements (in[0]), NP_NN_GRAIN, compute->n_threads, forward_range, &job);
 }
 
 /* dx += dy · f'(x), written with whichever of x and y = f(x) is simpler. */
 static void
+backward_range (gsize start, gsize end, guint part, gpointer data)
+{
+  const PointJob *job = data;
+  const NpLayer  *l = job->layer;
+  gsize   per_image = job->in->ne[0] * job->in->ne[1] * job->in->ne[2];
+  gfloat  slope = l->p.slope, scale = 1.0f / (1.0f - l->p.rate);
+  guint64 threshold = (guint64) (l->p.rate * 4294967296.0);
+
+  for (gsize i = start; i < end;)
+    {
+      gsize         n = i / per_image, j = i % per_image, len = MIN (end - i, per_image - j);
+      const gfloat *x = np_tensor_at (job->in, 0, 0, 0, n) + j, *y = np_tensor_at (job->out, 0, 0, 0, n) + j;
+      const gfloat *dy = np_tensor_at (job->dy, 0, 0, 0, n) + j;
+      gfloat       *dx = np_tensor_at (job->y, 0, 0, 0, n) + j;
+
+      for (gsize k = 0; k < len; k++)
+        switch (l->klass->kind)
+          {
+          case NP_LAYER_LRELU:   dx[k] += x[k] > 0 ? dy[k] : dy[k] * slope; break;
+          case NP_LAYER_RELU:    dx[k] += x[k] > 0 ? dy[k] : 0.0f; break;
+          case NP_LAYER_TANH:    dx[k] += dy[k] * (1 - y[k] * y[k]); break;
+          case NP_LAYER_SIGMOID: dx[k] += dy[k] * y[k] * (1 - y[k]); break;
+          default:
+            if (!job->dropping || dropout_keeps (l->key, i + k, threshold))
+              dx[k] += job->dropping ? dy[k] * scale : dy[k];
+            break;
+          }
+      i += len;
+    }
+}
+
+static void
 point_backward (NpLayer *layer, const NpTensor *const *in, const NpTensor *out,
                 const NpTensor *d_out, NpTensor *const *d_in, const NpCompute *compute)
 {
-  gint64 per_image = in[0]->ne[0] * in[0]->ne[1] * in[0]->ne[2];
-  gfloat slope = layer->p.slope;
+  PointJob job = { layer, in[0], out, d_out, d_in[0],
+                   layer->klass->kind == NP_LAYER_DROPOUT && compute->training };
 
-  if (d_in[0] == NULL)
-    return;
-  for (gint64 n = 0; n < in[0]->ne[3]; n++)
-    {
-      const gfloat *x = np_tensor_at (in[0], 0, 0, 0, n), *y = np_tensor_at (out, 0, 0, 0, n);
-      const gfloat *dy = np_tensor_at (d_out, 0, 0, 0, n);
-      gfloat       *dx = np_tensor_at (d_in[0], 0, 0, 0, n);
-
-      for (gint64 i = 0; i < per_image; i++)
-        switch (layer->klass->kind)
-          {
-          case NP_LAYER_LRELU:   dx[i] += x[i] > 0 ? dy[i] : dy[i] * slope; break;
-          case NP_LAYER_RELU:    dx[i] += x[i] > 0 ? dy[i] : 0.0f; break;
-          case NP_LAYER_TANH:    dx[i] += dy[i] * (1 - y[i] * y[i]); break;
-          case NP_LAYER_SIGMOID: dx[i] += dy[i] * y[i] * (1 - y[i]); break;
-          default:               dx[i] += dy[i]; break;
-          }
-    }
+  if (d_in[0])
+    np_parallel_for (np_tensor_n_elements (in[0]), NP_NN_GRAIN, compute->n_threads, backward_range, &job);
 }
 
 #define POINT_LAYER(name_, KIND)                                                     \

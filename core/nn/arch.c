@@ -57,7 +57,7 @@ bn_eps (GHashTable *params, GError **error)
 
 /* pix2pix U-Net: depth-1 encoder blocks and a bottleneck, each halving the
  * size; decoder blocks mirror the encoder and concatenate its activations.
- * The seed (SPEC.md) is depth 6: e1..e5, bottleneck, d5..d1 ("d3..d7" there). */
+ * The seed (docs/seed.md) is depth 6: e1..e5, bottleneck, d5..d1 ("d3..d7" there). */
 static gchar *
 describe_unet (GHashTable *params, GError **error)
 {
@@ -100,13 +100,14 @@ describe_unet (GHashTable *params, GError **error)
 /* Conditional PatchGAN: (source, target) concatenated, `layers` stride-2
  * convolutions, one stride-1, then a one-channel stride-1 patch map. Stride-1
  * layers pad 1 before and 2 after, Keras's 'same', so a 320×256 pair gives a
- * 20×16 map as the seed's did. */
+ * 20×16 map as the seed's did. logits=1 leaves out the final sigmoid: the
+ * trainer's loss works on logits, which stay finite where it saturates. */
 static gchar *
 describe_patchgan (GHashTable *params, GError **error)
 {
   ArchParam p[] = {
     { "ndf", 64, 1, 4096 }, { "layers", 4, 1, 10 },
-    { "in_channels", 3, 1, 64 }, { "out_channels", 3, 1, 64 },
+    { "in_channels", 3, 1, 64 }, { "out_channels", 3, 1, 64 }, { "logits", 0, 0, 1 },
   };
   const char *eps = bn_eps (params, error);
   GString    *d;
@@ -131,7 +132,9 @@ describe_patchgan (GHashTable *params, GError **error)
         g_string_append_printf (d, "batchnorm name=c%" G_GINT64_FORMAT "_bn eps=%s\n", i, eps);
       g_string_append (d, "lrelu slope=0.2\n");
     }
-  g_string_append (d, "conv name=patch out=1 k=4 s=1 p=1:2\nsigmoid\n");
+  g_string_append (d, "conv name=patch out=1 k=4 s=1 p=1:2\n");
+  if (!p[4].value)
+    g_string_append (d, "sigmoid\n");
   return g_string_free (d, FALSE);
 }
 

@@ -1,9 +1,14 @@
-/* neuropaint — batch normalisation (inference).
+/* neuropaint — batch normalisation.
  *
  * y = (x - mean[c]) / sqrt(var[c] + eps) · gamma[c] + beta[c], with mean and
  * var either the running statistics stored in the model (PyTorch's eval
  * mode) or those of the batch at hand over N, H and W (biased variance), as
- * the seed's Keras model computed them even when generating. */
+ * in training and as the seed's Keras model computed them even when
+ * generating. Training on batch statistics also keeps the batch's mean and
+ * 1/σ for backward and moves the running statistics towards the batch's as
+ * PyTorch does: r ← (1 − momentum)·r + momentum·batch, with the unbiased
+ * variance. Channels are independent, so threads share them out and every
+ * sum runs in one thread in a fixed order. */
 #include "np-nn-private.h"
 
 #include <math.h>
@@ -15,55 +20,82 @@ bn_param_shapes (const NpLayer *layer, gint64 in_channels, gint64 shapes[NP_LAYE
     shapes[i][0] = in_channels, shapes[i][1] = shapes[i][2] = shapes[i][3] = 1;
 }
 
+/* The batch's mean and 1/σ per channel. */
+static gsize
+bn_saved (const NpLayer *layer, const NpTensor *const *in)
+{
+  return 2 * (gsize) in[0]->ne[2];
+}
+
 typedef struct
 {
   const NpLayer  *layer;
-  const NpTensor *in;
-  NpTensor       *out;
-  NpBnMode        mode;
+  const NpTensor *x, *dy;
+  NpTensor       *out;        /* forward: y; backward: dx (NULL: not wanted) */
+  const NpCompute *compute;
 } BnJob;
 
+/* Mean and biased variance of channel c over the batch, in two passes in
+ * double: one-pass sums lose the variance of activations whose mean is
+ * large against their spread. */
 static void
-bn_range (gsize start, gsize end, guint part, gpointer data)
+batch_statistics (const NpTensor *x, gint64 c, double *mean, double *var)
 {
-  const BnJob    *job = data;
-  const NpTensor *in = job->in;
-  gint64  pixels = in->ne[0] * in->ne[1];
-  const gfloat *gamma = job->layer->params[0]->data, *beta = job->layer->params[1]->data;
+  gint64 pixels = x->ne[0] * x->ne[1], m = pixels * x->ne[3];
+  double sum = 0, sq = 0;
+
+  for (gint64 n = 0; n < x->ne[3]; n++)
+    {
+      const gfloat *xs = np_tensor_at (x, 0, 0, c, n);
+      for (gint64 j = 0; j < pixels; j++)
+        sum += xs[j];
+    }
+  *mean = sum / m;
+  for (gint64 n = 0; n < x->ne[3]; n++)
+    {
+      const gfloat *xs = np_tensor_at (x, 0, 0, c, n);
+      for (gint64 j = 0; j < pixels; j++)
+        sq += (xs[j] - *mean) * (xs[j] - *mean);
+    }
+  *var = sq / m;
+}
+
+static void
+forward_range (gsize start, gsize end, guint part, gpointer data)
+{
+  const BnJob   *job = data;
+  const NpLayer *l = job->layer;
+  const NpTensor *x = job->x;
+  gint64  pixels = x->ne[0] * x->ne[1], m = pixels * x->ne[3];
+  const gfloat *gamma = l->params[0].data, *beta = l->params[1].data;
+  gfloat *running_mean = l->params[2].data, *running_var = l->params[3].data;
 
   for (gsize c = start; c < end; c++)
     {
-      double mean = job->layer->params[2]->data[c], var = job->layer->params[3]->data[c];
+      double mean = running_mean[c], var = running_var[c];
       gfloat scale, shift;
 
-      if (job->mode == NP_BN_BATCH)
+      if (job->compute->bn_mode == NP_BN_BATCH)
         {
-          /* Two passes in double: one-pass sums lose the variance of
-           * activations whose mean is large against their spread. */
-          double sum = 0, sq = 0;
-          for (gint64 n = 0; n < in->ne[3]; n++)
+          batch_statistics (x, c, &mean, &var);
+          if (job->compute->training)
             {
-              const gfloat *x = np_tensor_at (in, 0, 0, c, n);
-              for (gint64 j = 0; j < pixels; j++)
-                sum += x[j];
+              gfloat momentum = l->p.momentum;
+              l->saved[2 * c] = (gfloat) mean;
+              l->saved[2 * c + 1] = (gfloat) (1.0 / sqrt (var + l->p.eps));
+              running_mean[c] = (gfloat) ((1 - momentum) * running_mean[c] + momentum * mean);
+              running_var[c] = (gfloat) ((1 - momentum) * running_var[c]
+                                         + momentum * var * m / MAX (m - 1, 1));
             }
-          mean = sum / (pixels * in->ne[3]);
-          for (gint64 n = 0; n < in->ne[3]; n++)
-            {
-              const gfloat *x = np_tensor_at (in, 0, 0, c, n);
-              for (gint64 j = 0; j < pixels; j++)
-                sq += (x[j] - mean) * (x[j] - mean);
-            }
-          var = sq / (pixels * in->ne[3]);
         }
-      scale = (gfloat) (gamma[c] / sqrt (var + job->layer->p.eps));
+      scale = (gfloat) (gamma[c] / sqrt (var + l->p.eps));
       shift = (gfloat) (beta[c] - mean * scale);
-      for (gint64 n = 0; n < in->ne[3]; n++)
+      for (gint64 n = 0; n < x->ne[3]; n++)
         {
-          const gfloat *x = np_tensor_at (in, 0, 0, c, n);
+          const gfloat *xs = np_tensor_at (x, 0, 0, c, n);
           gfloat       *y = np_tensor_at (job->out, 0, 0, c, n);
           for (gint64 j = 0; j < pixels; j++)
-            y[j] = x[j] * scale + shift;
+            y[j] = xs[j] * scale + shift;
         }
     }
 }
@@ -71,80 +103,79 @@ bn_range (gsize start, gsize end, guint part, gpointer data)
 static void
 bn_forward (NpLayer *layer, const NpTensor *const *in, NpTensor *out, const NpCompute *compute)
 {
-  BnJob job = { layer, in[0], out, compute->bn_mode };
+  BnJob job = { layer, in[0], NULL, out, compute };
   gsize grain = MAX (1, NP_NN_GRAIN / (in[0]->ne[0] * in[0]->ne[1] * in[0]->ne[3]));
 
-  np_parallel_for (in[0]->ne[2], grain, compute->n_threads, bn_range, &job);
+  np_parallel_for (in[0]->ne[2], grain, compute->n_threads, forward_range, &job);
 }
 
 /* Per channel, with x̂ = (x - mean)/σ over the M = N·H·W values:
  * dβ += Σ dy, dγ += Σ dy·x̂, and dx += γ/σ · (dy - Σdy/M - x̂ · Σ(dy·x̂)/M)
- * on batch statistics (mean and σ depend on x), dx += γ/σ · dy on running
- * ones. */
+ * on batch statistics (mean and σ depend on x; forward kept them),
+ * dx += γ/σ · dy on running ones. */
 static void
-bn_backward (NpLayer *layer, const NpTensor *const *in, const NpTensor *out,
-             const NpTensor *d_out, NpTensor *const *d_in, const NpCompute *compute)
+backward_range (gsize start, gsize end, guint part, gpointer data)
 {
-  const NpTensor *x = in[0];
-  gint64  pixels = x->ne[0] * x->ne[1], m = pixels * x->ne[3];
+  const BnJob    *job = data;
+  const NpLayer  *l = job->layer;
+  const NpTensor *x = job->x, *d_out = job->dy;
+  gboolean batch = job->compute->bn_mode == NP_BN_BATCH;
+  gint64   pixels = x->ne[0] * x->ne[1], m = pixels * x->ne[3];
 
-  for (gint64 c = 0; c < x->ne[2]; c++)
+  for (gsize c = start; c < end; c++)
     {
-      double mean = layer->params[2]->data[c], var = layer->params[3]->data[c];
-      double sum_dy = 0, sum_dy_xhat = 0, sigma, gamma = layer->params[0]->data[c];
+      double mean = batch ? l->saved[2 * c] : l->params[2].data[c];
+      double inv_sigma = batch ? l->saved[2 * c + 1] : 1.0 / sqrt (l->params[3].data[c] + l->p.eps);
+      double gamma = l->params[0].data[c], sum_dy = 0, sum_dy_xhat = 0;
 
-      if (compute->bn_mode == NP_BN_BATCH)
-        {
-          double sum = 0, sq = 0;
-          for (gint64 n = 0; n < x->ne[3]; n++)
-            for (gint64 j = 0; j < pixels; j++)
-              sum += np_tensor_at (x, 0, 0, c, n)[j];
-          mean = sum / m;
-          for (gint64 n = 0; n < x->ne[3]; n++)
-            for (gint64 j = 0; j < pixels; j++)
-              {
-                double d = np_tensor_at (x, 0, 0, c, n)[j] - mean;
-                sq += d * d;
-              }
-          var = sq / m;
-        }
-      sigma = sqrt (var + layer->p.eps);
       for (gint64 n = 0; n < x->ne[3]; n++)
         {
           const gfloat *xs = np_tensor_at (x, 0, 0, c, n), *dy = np_tensor_at (d_out, 0, 0, c, n);
           for (gint64 j = 0; j < pixels; j++)
             {
               sum_dy += dy[j];
-              sum_dy_xhat += dy[j] * (xs[j] - mean) / sigma;
+              sum_dy_xhat += dy[j] * (xs[j] - mean) * inv_sigma;
             }
         }
-      layer->grads[0]->data[c] += (gfloat) sum_dy_xhat;
-      layer->grads[1]->data[c] += (gfloat) sum_dy;
-      if (d_in[0] == NULL)
+      if (job->compute->param_grads)
+        {
+          l->grads[0].data[c] += (gfloat) sum_dy_xhat;
+          l->grads[1].data[c] += (gfloat) sum_dy;
+        }
+      if (job->out == NULL)
         continue;
+      if (!batch)
+        sum_dy = sum_dy_xhat = 0;
       for (gint64 n = 0; n < x->ne[3]; n++)
         {
           const gfloat *xs = np_tensor_at (x, 0, 0, c, n), *dy = np_tensor_at (d_out, 0, 0, c, n);
-          gfloat       *dx = np_tensor_at (d_in[0], 0, 0, c, n);
+          gfloat       *dx = np_tensor_at (job->out, 0, 0, c, n);
           for (gint64 j = 0; j < pixels; j++)
-            {
-              double g = dy[j];
-              if (compute->bn_mode == NP_BN_BATCH)
-                g -= (sum_dy + (xs[j] - mean) / sigma * sum_dy_xhat) / m;
-              dx[j] += (gfloat) (gamma / sigma * g);
-            }
+            dx[j] += (gfloat) (gamma * inv_sigma
+                               * (dy[j] - (sum_dy + (xs[j] - mean) * inv_sigma * sum_dy_xhat) / m));
         }
     }
+}
+
+static void
+bn_backward (NpLayer *layer, const NpTensor *const *in, const NpTensor *out,
+             const NpTensor *d_out, NpTensor *const *d_in, const NpCompute *compute)
+{
+  BnJob job = { layer, in[0], d_out, d_in[0], compute };
+  gsize grain = MAX (1, NP_NN_GRAIN / (in[0]->ne[0] * in[0]->ne[1] * in[0]->ne[3]));
+
+  np_parallel_for (in[0]->ne[2], grain, compute->n_threads, backward_range, &job);
 }
 
 const NpLayerClass np_batchnorm_class = {
   .kind = NP_LAYER_BATCHNORM,
   .param_names = { "weight", "bias", "running_mean", "running_var" },
+  .param_kinds = { NP_PARAM_TRAINABLE, NP_PARAM_TRAINABLE, NP_PARAM_BUFFER, NP_PARAM_BUFFER },
   .out_channels = np_nn_same_channels,
   .shape = np_nn_same_shape,
   .param_shapes = bn_param_shapes,
+  .saved = bn_saved,
   .forward = bn_forward,
   .backward = bn_backward,
-  .update = np_nn_sgd_update,
   .in_place = TRUE,
 };

@@ -51,7 +51,7 @@ concat_backward (NpLayer *layer, const NpTensor *const *in, const NpTensor *out,
         NpTensor part = *d_out;
         part.data = np_tensor_at (d_out, 0, 0, j ? in[0]->ne[2] : 0, 0);
         part.ne[2] = in[j]->ne[2];
-        np_nn_accumulate (d_in[j], &part);
+        np_nn_accumulate (d_in[j], &part, compute->n_threads);
       }
 }
 

@@ -65,12 +65,18 @@ conv_cblocks (const NpLayer *layer, const NpTensor *in, const NpTensor *out)
  * once in the shared workspace instead, so channel blocks do not repeat
  * im2col. */
 static gsize
-conv_workspace (const NpLayer *layer, const NpTensor *const *in, const NpTensor *out, gint n_threads,
+conv_workspace (const NpLayer *layer, const NpTensor *const *in, const NpTensor *out, gboolean backward,
                 gsize *shared)
 {
   gint64 pixels = out->ne[0] * out->ne[1];
   gint64 rows = in[0]->ne[2] * layer->p.geom.k * layer->p.geom.k;
 
+  /* Backward: one image's columns, shared. */
+  if (backward)
+    {
+      *shared = (gsize) (rows * pixels);
+      return 0;
+    }
   if (conv_cblocks (layer, in[0], out) > 1)
     {
       *shared = (gsize) (rows * pixels * out->ne[3]);
@@ -107,7 +113,7 @@ im2col_range (gsize start, gsize end, guint part, gpointer data)
     {
       gint64 n = i / n_blocks, b0 = (i % n_blocks) * block, b1 = MIN (pixels, b0 + block);
       np_im2col (np_tensor_at (in, 0, 0, 0, n), in->ne[2], in->ne[1], in->ne[0],
-                 &job->layer->p.geom, out->ne[1], out->ne[0], b0, b1, shared_cols (job, n, b0));
+                 &job->layer->p.geom, out->ne[1], out->ne[0], b0, b1, shared_cols (job, n, b0), b1 - b0);
     }
 }
 
@@ -122,7 +128,7 @@ conv_range (gsize start, gsize end, guint part, gpointer data)
   gint64  rows = in->ne[2] * layer->p.geom.k * layer->p.geom.k;
   gint64  block = conv_block (layer, in), n_blocks = (pixels + block - 1) / block;
   gint64  cout = layer->p.channels, n_cblocks = job->n_cblocks;
-  const gfloat *w = layer->params[0]->data, *bias = layer->params[1]->data;
+  const gfloat *w = layer->params[0].data, *bias = layer->params[1].data;
 
   /* Items are (image, pixel block, channel block) triples fixed by the
    * shapes, not by the thread count, so neither are the sums. */
@@ -138,7 +144,7 @@ conv_range (gsize start, gsize end, guint part, gpointer data)
         col = shared_cols (job, n, b0);
       else
         np_im2col (np_tensor_at (in, 0, 0, 0, n), in->ne[2], in->ne[1], in->ne[0],
-                   &layer->p.geom, out->ne[1], out->ne[0], b0, b1, col);
+                   &layer->p.geom, out->ne[1], out->ne[0], b0, b1, col, b1 - b0);
       np_gemm (FALSE, FALSE, c1 - c0, b1 - b0, rows, 1.0f,
                w + c0 * rows, rows, col, b1 - b0, 0.0f, dst, pixels);
       for (gint64 o = c0; o < c1; o++)
@@ -158,8 +164,46 @@ conv_forward (NpLayer *layer, const NpTensor *const *in, NpTensor *out, const Np
   np_parallel_for (jobs * job.n_cblocks, 1, compute->n_threads, conv_range, &job);
 }
 
-/* dW += dy · colᵀ, db += Σ dy, and dx += col2im (Wᵀ · dy), image by image
- * with whole-image columns (training runs on small crops). */
+typedef struct
+{
+  const NpLayer  *layer;
+  const NpTensor *x, *out;
+  NpTensor       *dx;
+  gint64          n;
+  gfloat         *col;
+} ConvBackJob;
+
+/* One image's columns, a range of input channels (rows c·k·k onwards) at a
+ * time. */
+static void
+im2col_channels (gsize start, gsize end, guint part, gpointer data)
+{
+  const ConvBackJob *job = data;
+  const NpTensor    *x = job->x;
+  gint64 pixels = job->out->ne[0] * job->out->ne[1], kk = job->layer->p.geom.k * job->layer->p.geom.k;
+
+  np_im2col (np_tensor_at (x, 0, 0, start, job->n), (gint) (end - start), x->ne[1], x->ne[0],
+             &job->layer->p.geom, job->out->ne[1], job->out->ne[0], 0, pixels,
+             job->col + start * kk * pixels, pixels);
+}
+
+/* Back into the image, a range of input channels (which never share an
+ * output float) at a time. */
+static void
+col2im_channels (gsize start, gsize end, guint part, gpointer data)
+{
+  const ConvBackJob *job = data;
+  const NpTensor    *x = job->x;
+  gint64 pixels = job->out->ne[0] * job->out->ne[1], kk = job->layer->p.geom.k * job->layer->p.geom.k;
+
+  np_col2im (job->col + start * kk * pixels, pixels, (gint) (end - start), x->ne[1], x->ne[0],
+             &job->layer->p.geom, 0, job->out->ne[1], job->out->ne[0],
+             np_tensor_at (job->dx, 0, 0, start, job->n));
+}
+
+/* Image by image, each step on every thread in pieces fixed by the shapes:
+ * col = im2col (x), dW += dy · colᵀ, db += Σ dy, then dcol = Wᵀ · dy (in the
+ * same memory) and dx += col2im (dcol). */
 static void
 conv_backward (NpLayer *layer, const NpTensor *const *in, const NpTensor *out,
                const NpTensor *d_out, NpTensor *const *d_in, const NpCompute *compute)
@@ -167,29 +211,25 @@ conv_backward (NpLayer *layer, const NpTensor *const *in, const NpTensor *out,
   const NpTensor *x = in[0];
   gint64  pixels = out->ne[0] * out->ne[1], channels = layer->p.channels;
   gint64  rows = x->ne[2] * layer->p.geom.k * layer->p.geom.k;
-  g_autofree gfloat *col = g_new (gfloat, rows * pixels);
+  gsize   grain = MAX (1, NP_NN_GRAIN / (layer->p.geom.k * layer->p.geom.k * pixels));
+  ConvBackJob job = { layer, x, out, d_in[0], 0, compute->shared };
 
-  for (gint64 n = 0; n < x->ne[3]; n++)
+  for (job.n = 0; job.n < x->ne[3]; job.n++)
     {
-      const gfloat *dy = np_tensor_at (d_out, 0, 0, 0, n);
+      const gfloat *dy = np_tensor_at (d_out, 0, 0, 0, job.n);
 
-      np_im2col (np_tensor_at (x, 0, 0, 0, n), x->ne[2], x->ne[1], x->ne[0], &layer->p.geom,
-                 out->ne[1], out->ne[0], 0, pixels, col);
-      np_gemm (FALSE, TRUE, channels, rows, pixels, 1.0f, dy, pixels, col, pixels,
-               1.0f, layer->grads[0]->data, rows);
-      for (gint64 o = 0; o < channels; o++)
+      if (compute->param_grads)
         {
-          double sum = 0;
-          for (gint64 j = 0; j < pixels; j++)
-            sum += dy[o * pixels + j];
-          layer->grads[1]->data[o] += (gfloat) sum;
+          np_parallel_for (x->ne[2], grain, compute->n_threads, im2col_channels, &job);
+          np_nn_gemm_tiled (compute->n_threads, FALSE, TRUE, channels, rows, pixels, 1.0f, dy, pixels,
+                            job.col, pixels, 1.0f, layer->grads[0].data, rows);
+          np_nn_bias_grad (d_out, job.n, layer->grads[1].data, compute->n_threads);
         }
       if (d_in[0])
         {
-          np_gemm (TRUE, FALSE, rows, pixels, channels, 1.0f, layer->params[0]->data, rows,
-                   dy, pixels, 0.0f, col, pixels);
-          np_col2im (col, x->ne[2], x->ne[1], x->ne[0], &layer->p.geom, 0, out->ne[1], out->ne[0],
-                     np_tensor_at (d_in[0], 0, 0, 0, n));
+          np_nn_gemm_tiled (compute->n_threads, TRUE, FALSE, rows, pixels, channels, 1.0f,
+                            layer->params[0].data, rows, dy, pixels, 0.0f, job.col, pixels);
+          np_parallel_for (x->ne[2], grain, compute->n_threads, col2im_channels, &job);
         }
     }
 }
@@ -203,6 +243,5 @@ const NpLayerClass np_conv_class = {
   .workspace = conv_workspace,
   .forward = conv_forward,
   .backward = conv_backward,
-  .update = np_nn_sgd_update,
   .fuses_pointwise = TRUE,
 };

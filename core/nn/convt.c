@@ -63,9 +63,15 @@ convt_band (const NpLayer *layer, const NpTensor *in)
 }
 
 static gsize
-convt_workspace (const NpLayer *layer, const NpTensor *const *in, const NpTensor *out, gint n_threads,
+convt_workspace (const NpLayer *layer, const NpTensor *const *in, const NpTensor *out, gboolean backward,
                  gsize *shared)
 {
+  /* Backward: one image's columns of the output gradient, shared. */
+  if (backward)
+    {
+      *shared = (gsize) (layer->p.channels * layer->p.geom.k * layer->p.geom.k * in[0]->ne[0] * in[0]->ne[1]);
+      return 0;
+    }
   return (gsize) (layer->p.channels * layer->p.geom.k * layer->p.geom.k
                   * convt_band (layer, in[0]) * in[0]->ne[0]);
 }
@@ -102,9 +108,9 @@ convt_range (gsize start, gsize end, guint part, gpointer data)
       gint64 p0 = r0 * in->ne[0], p1 = r1 * in->ne[0];
 
       np_gemm (TRUE, FALSE, (c1 - c0) * kk, p1 - p0, in->ne[2], 1.0f,
-               layer->params[0]->data + c0 * kk, cout * kk, np_tensor_at (in, 0, 0, 0, n) + p0, in_pixels,
+               layer->params[0].data + c0 * kk, cout * kk, np_tensor_at (in, 0, 0, 0, n) + p0, in_pixels,
                0.0f, col, p1 - p0);
-      np_col2im (col, c1 - c0, out->ne[1], out->ne[0], &layer->p.geom, r0, r1 - r0, in->ne[0],
+      np_col2im (col, p1 - p0, c1 - c0, out->ne[1], out->ne[0], &layer->p.geom, r0, r1 - r0, in->ne[0],
                  np_tensor_at (out, 0, 0, c0, n));
     }
 }
@@ -128,7 +134,7 @@ plane_range (gsize start, gsize end, guint part, gpointer data)
     {
       gfloat *d = np_tensor_at (job->out, 0, 0, plane % channels, plane / channels);
       if (job->finish)
-        np_nn_epilogue (job->layer, plane % channels, job->layer->params[1]->data[plane % channels], d, pixels);
+        np_nn_epilogue (job->layer, plane % channels, job->layer->params[1].data[plane % channels], d, pixels);
       else
         memset (d, 0, pixels * sizeof (gfloat));
     }
@@ -151,35 +157,52 @@ convt_forward (NpLayer *layer, const NpTensor *const *in, NpTensor *out, const N
   np_parallel_for (out->ne[2] * out->ne[3], 8, compute->n_threads, plane_range, &planes);
 }
 
-/* With dcol = im2col (dy) (the forward's col2im, reversed):
- * dx += W · dcol, dW += x · dcolᵀ, db += Σ dy. */
+typedef struct
+{
+  const NpLayer  *layer;
+  const NpTensor *d_out;
+  gint64          n, in_h, in_w;
+  gfloat         *col;
+} ConvtBackJob;
+
+/* dcol = im2col (dy) for one image (the forward's col2im, reversed), a range
+ * of output channels (rows o·k·k onwards) at a time. */
+static void
+dcol_channels (gsize start, gsize end, guint part, gpointer data)
+{
+  const ConvtBackJob *job = data;
+  const NpTensor     *dy = job->d_out;
+  gint64 pixels = job->in_h * job->in_w, kk = job->layer->p.geom.k * job->layer->p.geom.k;
+
+  np_im2col (np_tensor_at (dy, 0, 0, start, job->n), (gint) (end - start), dy->ne[1], dy->ne[0],
+             &job->layer->p.geom, job->in_h, job->in_w, 0, pixels, job->col + start * kk * pixels, pixels);
+}
+
+/* Image by image, each step on every thread in pieces fixed by the shapes:
+ * dcol = im2col (dy), dW += x · dcolᵀ, db += Σ dy, dx += W · dcol. */
 static void
 convt_backward (NpLayer *layer, const NpTensor *const *in, const NpTensor *out,
                 const NpTensor *d_out, NpTensor *const *d_in, const NpCompute *compute)
 {
   const NpTensor *x = in[0];
   gint64  kk = layer->p.geom.k * layer->p.geom.k, cout = layer->p.channels, cin = x->ne[2];
-  gint64  in_pixels = x->ne[0] * x->ne[1], out_pixels = out->ne[0] * out->ne[1];
-  g_autofree gfloat *col = g_new (gfloat, cout * kk * in_pixels);
+  gint64  in_pixels = x->ne[0] * x->ne[1];
+  ConvtBackJob job = { layer, d_out, 0, x->ne[1], x->ne[0], compute->shared };
 
-  for (gint64 n = 0; n < x->ne[3]; n++)
+  for (job.n = 0; job.n < x->ne[3]; job.n++)
     {
-      const gfloat *dy = np_tensor_at (d_out, 0, 0, 0, n);
-
-      np_im2col (dy, cout, out->ne[1], out->ne[0], &layer->p.geom, x->ne[1], x->ne[0],
-                 0, in_pixels, col);
-      if (d_in[0])
-        np_gemm (FALSE, FALSE, cin, in_pixels, cout * kk, 1.0f, layer->params[0]->data, cout * kk,
-                 col, in_pixels, 1.0f, np_tensor_at (d_in[0], 0, 0, 0, n), in_pixels);
-      np_gemm (FALSE, TRUE, cin, cout * kk, in_pixels, 1.0f, np_tensor_at (x, 0, 0, 0, n), in_pixels,
-               col, in_pixels, 1.0f, layer->grads[0]->data, cout * kk);
-      for (gint64 o = 0; o < cout; o++)
+      np_parallel_for (cout, MAX (1, NP_NN_GRAIN / (kk * in_pixels)), compute->n_threads, dcol_channels, &job);
+      if (compute->param_grads)
         {
-          double sum = 0;
-          for (gint64 j = 0; j < out_pixels; j++)
-            sum += dy[o * out_pixels + j];
-          layer->grads[1]->data[o] += (gfloat) sum;
+          np_nn_gemm_tiled (compute->n_threads, FALSE, TRUE, cin, cout * kk, in_pixels, 1.0f,
+                            np_tensor_at (x, 0, 0, 0, job.n), in_pixels, job.col, in_pixels,
+                            1.0f, layer->grads[0].data, cout * kk);
+          np_nn_bias_grad (d_out, job.n, layer->grads[1].data, compute->n_threads);
         }
+      if (d_in[0])
+        np_nn_gemm_tiled (compute->n_threads, FALSE, FALSE, cin, in_pixels, cout * kk, 1.0f,
+                          layer->params[0].data, cout * kk, job.col, in_pixels,
+                          1.0f, np_tensor_at (d_in[0], 0, 0, 0, job.n), in_pixels);
     }
 }
 
@@ -192,6 +215,5 @@ const NpLayerClass np_convt_class = {
   .workspace = convt_workspace,
   .forward = convt_forward,
   .backward = convt_backward,
-  .update = np_nn_sgd_update,
   .fuses_pointwise = TRUE,
 };

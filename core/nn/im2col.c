@@ -60,10 +60,8 @@ im2col_row (const gfloat *plane, gint h, gint w, const NpConvGeom *g,
 void
 np_im2col (const gfloat *im, gint channels, gint h, gint w,
            const NpConvGeom *g, gint oh, gint ow,
-           gint64 p0, gint64 p1, gfloat *col)
+           gint64 p0, gint64 p1, gfloat *col, gint64 ld)
 {
-  gint64 ld = p1 - p0;
-
   for (gint c = 0; c < channels; c++)
     for (gint ky = 0; ky < g->k; ky++)
       for (gint kx = 0; kx < g->k; kx++)
@@ -72,11 +70,9 @@ np_im2col (const gfloat *im, gint channels, gint h, gint w,
 }
 
 void
-np_col2im (const gfloat *col, gint channels, gint h, gint w,
+np_col2im (const gfloat *col, gint64 ld, gint channels, gint h, gint w,
            const NpConvGeom *g, gint oy0, gint oh, gint ow, gfloat *im)
 {
-  gsize ld = (gsize) oh * ow;
-
   for (gint c = 0; c < channels; c++)
     {
       gfloat *plane = im + (gsize) c * h * w;

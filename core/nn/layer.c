@@ -63,28 +63,67 @@ np_nn_no_params (const NpLayer *layer, gint64 in_channels, gint64 shapes[NP_LAYE
 {
 }
 
-void
-np_nn_accumulate (NpTensor *dst, const NpTensor *src)
+typedef struct
 {
+  NpTensor       *dst;
+  const NpTensor *src;
+} AccumulateJob;
+
+static void
+accumulate_range (gsize start, gsize end, guint part, gpointer data)
+{
+  const AccumulateJob *job = data;
+  const NpTensor *src = job->src;
   gint64 plane = src->ne[0] * src->ne[1];
 
-  for (gint64 n = 0; n < src->ne[3]; n++)
-    for (gint64 c = 0; c < src->ne[2]; c++)
-      {
-        gfloat       *d = np_tensor_at (dst, 0, 0, c, n);
-        const gfloat *s = np_tensor_at (src, 0, 0, c, n);
-        for (gint64 i = 0; i < plane; i++)
-          d[i] += s[i];
-      }
+  for (gsize i = start; i < end; i++)
+    {
+      gfloat       *d = np_tensor_at (job->dst, 0, 0, i % src->ne[2], i / src->ne[2]);
+      const gfloat *s = np_tensor_at (src, 0, 0, i % src->ne[2], i / src->ne[2]);
+      for (gint64 j = 0; j < plane; j++)
+        d[j] += s[j];
+    }
 }
 
 void
-np_nn_sgd_update (NpLayer *layer, gfloat learning_rate)
+np_nn_accumulate (NpTensor *dst, const NpTensor *src, gint n_threads)
 {
-  for (gint j = 0; j < layer->n_params; j++)
-    if (layer->grads[j])
-      for (gint64 i = 0; i < np_tensor_n_elements (layer->params[j]); i++)
-        layer->params[j]->data[i] -= learning_rate * layer->grads[j]->data[i];
+  AccumulateJob job = { dst, src };
+
+  np_parallel_for (src->ne[2] * src->ne[3], MAX (1, NP_NN_GRAIN / (src->ne[0] * src->ne[1])),
+                   n_threads, accumulate_range, &job);
+}
+
+typedef struct
+{
+  const NpTensor *d_out;
+  gint64          n;
+  gfloat         *grad;
+} BiasJob;
+
+static void
+bias_range (gsize start, gsize end, guint part, gpointer data)
+{
+  const BiasJob *job = data;
+  gint64 pixels = job->d_out->ne[0] * job->d_out->ne[1];
+
+  for (gsize c = start; c < end; c++)
+    {
+      const gfloat *dy = np_tensor_at (job->d_out, 0, 0, c, job->n);
+      double        sum = 0;
+      for (gint64 j = 0; j < pixels; j++)
+        sum += dy[j];
+      job->grad[c] += (gfloat) sum;
+    }
+}
+
+void
+np_nn_bias_grad (const NpTensor *d_out, gint64 n, gfloat *grad, gint n_threads)
+{
+  BiasJob job = { d_out, n, grad };
+
+  np_parallel_for (d_out->ne[2], MAX (1, NP_NN_GRAIN / (d_out->ne[0] * d_out->ne[1])), n_threads,
+                   bias_range, &job);
 }
 
 /* An input layer has no inputs: the network hands it the caller's tensor. */

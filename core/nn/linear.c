@@ -39,10 +39,10 @@ linear_forward (NpLayer *layer, const NpTensor *const *in, NpTensor *out, const 
   gint64 n = in[0]->ne[3], k = in[0]->ne[2], m = layer->p.channels;
 
   for (gint64 i = 0; i < n; i++)
-    memcpy (out->data + i * m, layer->params[1]->data, m * sizeof (gfloat));
+    memcpy (out->data + i * m, layer->params[1].data, m * sizeof (gfloat));
   /* Rows at the input's image stride: it may be a view into a concatenation. */
   np_gemm (FALSE, TRUE, n, m, k, 1.0f, in[0]->data, in[0]->nb[3] / sizeof (gfloat),
-           layer->params[0]->data, k, 1.0f, out->data, m);
+           layer->params[0].data, k, 1.0f, out->data, m);
 }
 
 /* dx += dy · W, dW += dyᵀ · x, db += Σ dy. */
@@ -54,12 +54,14 @@ linear_backward (NpLayer *layer, const NpTensor *const *in, const NpTensor *out,
   gint   ldx = in[0]->nb[3] / sizeof (gfloat);
 
   if (d_in[0])
-    np_gemm (FALSE, FALSE, n, k, m, 1.0f, d_out->data, m, layer->params[0]->data, k,
+    np_gemm (FALSE, FALSE, n, k, m, 1.0f, d_out->data, m, layer->params[0].data, k,
              1.0f, d_in[0]->data, d_in[0]->nb[3] / sizeof (gfloat));
-  np_gemm (TRUE, FALSE, m, k, n, 1.0f, d_out->data, m, in[0]->data, ldx, 1.0f, layer->grads[0]->data, k);
+  if (!compute->param_grads)
+    return;
+  np_gemm (TRUE, FALSE, m, k, n, 1.0f, d_out->data, m, in[0]->data, ldx, 1.0f, layer->grads[0].data, k);
   for (gint64 i = 0; i < n; i++)
     for (gint64 o = 0; o < m; o++)
-      layer->grads[1]->data[o] += d_out->data[i * m + o];
+      layer->grads[1].data[o] += d_out->data[i * m + o];
 }
 
 const NpLayerClass np_linear_class = {
@@ -70,5 +72,4 @@ const NpLayerClass np_linear_class = {
   .param_shapes = linear_param_shapes,
   .forward = linear_forward,
   .backward = linear_backward,
-  .update = np_nn_sgd_update,
 };

@@ -7,6 +7,7 @@
  * Keys we only carry: "input_filter", "width", "height", "normalization". */
 #include "np-nn-private.h"
 
+#include <math.h>
 #include <string.h>
 
 static gchar *
@@ -25,57 +26,73 @@ shape_string (const NpTensor *t)
 typedef struct
 {
   NpSafetensors *st;
+  const char    *prefix;
   GError       **error;
   gboolean       ok;
+  gboolean       copy;   /* second pass: shapes are known good */
 } LoadJob;
 
+/* First pass: the file holds every parameter at its shape, finite; second
+ * pass (once the network has memory): copy it in. */
 static void
-load_param (const char *name, NpTensor *t, gpointer data)
+load_param (const char *name, NpTensor *t, gboolean trainable, gpointer data)
 {
-  LoadJob  *job = data;
-  NpTensor *src;
+  LoadJob          *job = data;
+  g_autofree gchar *full = g_strconcat (job->prefix, name, NULL);
+  NpTensor         *src;
 
   if (!job->ok)
     return;
-  src = np_safetensors_get (job->st, name);
-  if (src == NULL)
+  src = np_safetensors_get (job->st, full);
+  if (job->copy)
+    memcpy (t->data, src->data, np_tensor_n_elements (t) * sizeof (gfloat));
+  else if (src == NULL)
     {
-      g_set_error (job->error, NP_ERROR, NP_ERROR_CORRUPT, "the model lacks tensor “%s”", name);
+      g_set_error (job->error, NP_ERROR, NP_ERROR_CORRUPT, "the model lacks tensor “%s”", full);
       job->ok = FALSE;
     }
   else if (!np_tensor_same_shape (src, t))
     {
       g_autofree gchar *have = shape_string (src), *want = shape_string (t);
       g_set_error (job->error, NP_ERROR, NP_ERROR_CORRUPT,
-                   "tensor “%s” has shape %s; the architecture wants %s", name, have, want);
+                   "tensor “%s” has shape %s; the architecture wants %s", full, have, want);
       job->ok = FALSE;
     }
   else
-    {
-      /* Adopt the file's tensor memory rather than copy it. */
-      t->data = src->data;
-      t->owns_data = src->owns_data;
-      src->data = NULL;
-      src->owns_data = FALSE;
-    }
+    /* A NaN or an infinity spreads to every pixel: refuse the file rather
+     * than paint garbage. */
+    for (gint64 i = 0; i < np_tensor_n_elements (src) && job->ok; i++)
+      if (!isfinite (src->data[i]))
+        {
+          g_set_error (job->error, NP_ERROR, NP_ERROR_CORRUPT,
+                       "tensor “%s” holds %s values", full, isnan (src->data[i]) ? "NaN" : "infinite");
+          job->ok = FALSE;
+        }
 }
 
-static NpNet *
-net_from_safetensors (NpSafetensors *st, GError **error)
+NpNet *
+np_net_from_file (NpSafetensors *st, const char *prefix, GError **error)
 {
-  GHashTable       *meta = st->metadata;
-  const char       *graph = g_hash_table_lookup (meta, "graph");
-  const char       *bn = g_hash_table_lookup (meta, "batchnorm");
+  g_autoptr(GHashTable) meta = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
   g_autofree gchar *description = NULL;
   g_autoptr(NpNet)  net = NULL;
-  LoadJob           job = { st, error, TRUE };
+  LoadJob           job = { st, prefix, error, TRUE };
+  const char       *graph, *bn;
   GHashTableIter    iter;
   gpointer          key, value;
+
+  /* This network's keys, without the prefix. */
+  g_hash_table_iter_init (&iter, st->metadata);
+  while (g_hash_table_iter_next (&iter, &key, &value))
+    if (g_str_has_prefix (key, prefix))
+      g_hash_table_insert (meta, g_strdup ((char *) key + strlen (prefix)), g_strdup (value));
+  graph = g_hash_table_lookup (meta, "graph");
+  bn = g_hash_table_lookup (meta, "batchnorm");
 
   if (graph == NULL && g_hash_table_lookup (meta, "architecture") == NULL)
     {
       g_set_error (error, NP_ERROR, NP_ERROR_CORRUPT,
-                   "no “architecture” or “graph” in the metadata: not a neuropaint model");
+                   "no “%sarchitecture” or “%sgraph” in the metadata: not a neuropaint model", prefix, prefix);
       return NULL;
     }
   description = graph ? g_strdup (graph)
@@ -91,15 +108,21 @@ net_from_safetensors (NpSafetensors *st, GError **error)
   np_net_set_bn_mode (net, bn && strcmp (bn, "batch") == 0 ? NP_BN_BATCH : NP_BN_RUNNING);
 
   for (guint i = 0; i < st->names->len; i++)
-    if (np_net_param (net, st->names->pdata[i]) == NULL)
-      {
-        g_set_error (error, NP_ERROR, NP_ERROR_CORRUPT, "tensor “%s” is not part of the architecture",
-                     (char *) st->names->pdata[i]);
-        return NULL;
-      }
+    {
+      const char *name = st->names->pdata[i];
+      if (g_str_has_prefix (name, prefix) && np_net_param (net, name + strlen (prefix)) == NULL)
+        {
+          g_set_error (error, NP_ERROR, NP_ERROR_CORRUPT, "tensor “%s” is not part of the architecture", name);
+          return NULL;
+        }
+    }
+  /* Memory only once the file has shown it holds every parameter, so a
+   * tiny hostile description cannot allocate gigabytes. */
   np_net_foreach_param (net, load_param, &job);
-  if (!job.ok)
+  if (!job.ok || !np_net_allocate (net, error))
     return NULL;
+  job.copy = TRUE;
+  np_net_foreach_param (net, load_param, &job);
 
   g_hash_table_iter_init (&iter, meta);
   while (g_hash_table_iter_next (&iter, &key, &value))
@@ -111,7 +134,7 @@ NpNet *
 np_net_load_from_data (const guint8 *data, gsize size, GError **error)
 {
   g_autoptr(NpSafetensors) st = np_safetensors_parse (data, size, error);
-  return st ? net_from_safetensors (st, error) : NULL;
+  return st ? np_net_from_file (st, "", error) : NULL;
 }
 
 NpNet *
@@ -123,7 +146,7 @@ np_net_load (const char *path, GError **error)
 
   if (st == NULL)
     return NULL;
-  net = net_from_safetensors (st, &local);
+  net = np_net_from_file (st, "", &local);
   if (net == NULL)
     {
       g_autofree gchar *name = g_filename_display_name (path);
@@ -135,38 +158,52 @@ np_net_load (const char *path, GError **error)
 
 typedef struct
 {
-  GPtrArray *names, *tensors;
+  const char *prefix;
+  GPtrArray  *names, *tensors;
 } SaveJob;
 
 static void
-collect_param (const char *name, NpTensor *t, gpointer data)
+collect_param (const char *name, NpTensor *t, gboolean trainable, gpointer data)
 {
   SaveJob *job = data;
-  g_ptr_array_add (job->names, g_strdup (name));
+  g_ptr_array_add (job->names, g_strconcat (job->prefix, name, NULL));
   g_ptr_array_add (job->tensors, t);
+}
+
+static void
+add_metadata (GHashTable *metadata, const char *prefix, const char *key, const char *value)
+{
+  g_hash_table_insert (metadata, g_strconcat (prefix, key, NULL), g_strdup (value));
+}
+
+void
+np_net_add_to_file (NpNet *net, const char *prefix, GPtrArray *names, GPtrArray *tensors,
+                    GHashTable *metadata)
+{
+  SaveJob        job = { prefix, names, tensors };
+  GHashTableIter iter;
+  gpointer       key, value;
+
+  g_hash_table_iter_init (&iter, np_net_metadata (net));
+  while (g_hash_table_iter_next (&iter, &key, &value))
+    add_metadata (metadata, prefix, key, value);
+  /* The description travels with the weights, so the file stands alone. */
+  add_metadata (metadata, prefix, "graph", np_net_description (net));
+  if (!g_hash_table_contains (np_net_metadata (net), "architecture"))
+    add_metadata (metadata, prefix, "architecture", "graph");
+  add_metadata (metadata, prefix, "batchnorm", np_net_get_bn_mode (net) == NP_BN_BATCH ? "batch" : "running");
+  np_net_foreach_param (net, collect_param, &job);
 }
 
 gboolean
 np_net_save (NpNet *net, const char *path, NpDType dtype, GError **error)
 {
-  g_autoptr(GHashTable) meta = g_hash_table_new (g_str_hash, g_str_equal);
+  g_autoptr(GHashTable) meta = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
   g_autoptr(GPtrArray)  names = g_ptr_array_new_with_free_func (g_free);
   g_autoptr(GPtrArray)  tensors = g_ptr_array_new ();
-  SaveJob               job = { names, tensors };
-  GHashTableIter        iter;
-  gpointer              key, value;
 
-  g_hash_table_iter_init (&iter, np_net_metadata (net));
-  while (g_hash_table_iter_next (&iter, &key, &value))
-    g_hash_table_insert (meta, key, value);
-  /* The description travels with the weights, so the file stands alone. */
-  g_hash_table_insert (meta, "graph", (gpointer) np_net_description (net));
-  if (!g_hash_table_contains (meta, "architecture"))
-    g_hash_table_insert (meta, "architecture", "graph");
-  g_hash_table_insert (meta, "batchnorm", np_net_get_bn_mode (net) == NP_BN_BATCH ? "batch" : "running");
-  g_hash_table_insert (meta, "format", "neuropaint");
-
-  np_net_foreach_param (net, collect_param, &job);
+  np_net_add_to_file (net, "", names, tensors, meta);
+  add_metadata (meta, "", "format", "neuropaint");
   return np_safetensors_write (path, meta, (const char *const *) names->pdata,
                                (NpTensor *const *) tensors->pdata, (gint) names->len, dtype, error);
 }

@@ -1,4 +1,6 @@
-/* neuropaint — what the layer files share inside core/nn/. */
+/* neuropaint — what the files of core/nn/ share: layers, their classes and
+ * the network's insides. Nothing outside core/nn/ (but its unit tests)
+ * includes this. */
 #pragma once
 
 #include "np-nn.h"
@@ -6,10 +8,151 @@
 
 G_BEGIN_DECLS
 
+typedef struct _NpLayer NpLayer;
+
+/* Which parameters a layer trains, and which it only carries (batch norm's
+ * running statistics, updated by forward in training, never by gradients). */
+typedef enum
+{
+  NP_PARAM_TRAINABLE,
+  NP_PARAM_BUFFER,
+} NpParamKind;
+
+/* What a layer's forward and backward get besides their tensors: the
+ * threads, a workspace per thread and one shared, of the sizes the layer
+ * asked for, and the network's mode. */
+typedef struct
+{
+  gint      n_threads;
+  gfloat  **workspace;   /* n_threads blocks */
+  gfloat   *shared;      /* one block for all threads */
+  NpBnMode  bn_mode;
+  gboolean  training;    /* batch norm updates its running statistics,
+                          * dropout drops */
+  gboolean  param_grads; /* backward adds parameter gradients */
+} NpCompute;
+
+#define NP_LAYER_MAX_INPUTS 2
+#define NP_LAYER_MAX_PARAMS 4
+#define NP_LAYER_MAX_FUSED  4
+
+typedef struct
+{
+  NpLayerKind kind;
+  /* Names of the parameter tensors, in order (suffixes after "NAME."), and
+   * which of them are trained. */
+  const char *param_names[NP_LAYER_MAX_PARAMS];
+  NpParamKind param_kinds[NP_LAYER_MAX_PARAMS];
+  /* Output channels for these input channel counts. */
+  gint64   (*out_channels) (const NpLayer *layer, const gint64 *in_channels);
+  /* Output shape for these inputs, or FALSE with an error. */
+  gboolean (*shape)     (const NpLayer *layer, const NpTensor *const *in,
+                         gint64 out_ne[4], GError **error);
+  /* Parameter shapes (PyTorch's), once the input channel count is known. */
+  void     (*param_shapes) (const NpLayer *layer, gint64 in_channels,
+                            gint64 shapes[NP_LAYER_MAX_PARAMS][4]);
+  /* Floats of per-thread workspace forward (or backward) needs (NULL:
+   * none); may also ask for a workspace shared by all threads through
+   * *shared. */
+  gsize    (*workspace) (const NpLayer *layer, const NpTensor *const *in,
+                         const NpTensor *out, gboolean backward, gsize *shared);
+  /* Floats forward keeps for backward in training (batch norm's batch
+   * statistics), at layer->saved. */
+  gsize    (*saved)     (const NpLayer *layer, const NpTensor *const *in);
+  void     (*forward)   (NpLayer *layer, const NpTensor *const *in,
+                         NpTensor *out, const NpCompute *compute);
+  /* Training: backward gets d(loss)/d(out), ADDS d(loss)/d(in) into d_in[j]
+   * (NULL where no gradient is wanted; a tensor may feed several layers) and,
+   * when compute->param_grads, adds parameter gradients into layer->grads. */
+  void     (*backward)  (NpLayer *layer, const NpTensor *const *in,
+                         const NpTensor *out, const NpTensor *d_out,
+                         NpTensor *const *d_in, const NpCompute *compute);
+  /* Output may share its input's memory (pointwise layers). */
+  gboolean in_place;
+  /* Forward applies the layer's `fused` pointwise layers to its output while
+   * it is still in cache (convolutions). */
+  gboolean fuses_pointwise;
+} NpLayerClass;
+
+/* Hyper-parameters, read from the description line (unused ones stay 0). */
+typedef struct
+{
+  gint64     channels;    /* input: c; conv/convt/linear: out */
+  NpConvGeom geom;        /* conv, convt */
+  gfloat     slope;       /* lrelu */
+  gfloat     eps;         /* batchnorm */
+  gfloat     momentum;    /* batchnorm: running statistics' update rate */
+  gfloat     rate;        /* dropout */
+  gint       factor;      /* upsample */
+} NpLayerParams;
+
+struct _NpLayer
+{
+  const NpLayerClass *klass;
+  gchar        *name;          /* NULL for anonymous layers */
+  gint          index;         /* in the network */
+  gint          n_inputs;
+  gint          inputs[NP_LAYER_MAX_INPUTS];   /* indices of earlier layers */
+  NpLayerParams p;
+  gint          n_params;
+  /* Views into the network's parameter block, and (trainable ones, once the
+   * network trains) into its gradient block; data NULL otherwise. */
+  NpTensor      params[NP_LAYER_MAX_PARAMS];
+  NpTensor      grads[NP_LAYER_MAX_PARAMS];
+  /* Training: what forward keeps for backward (klass->saved floats), and the
+   * key of this forward's random numbers (dropout masks). */
+  gfloat       *saved;
+  guint64       key;
+  /* Set by the network before each run: the pointwise layers (batch norm on
+   * running statistics, activations, dropout) right after this one that its
+   * forward applies itself, and whether this layer is one of them (its own
+   * forward is then skipped). */
+  gint          n_fused;
+  NpLayer      *fused[NP_LAYER_MAX_FUSED];
+  gboolean      is_fused;
+};
+
+extern const NpLayerClass *const np_layer_classes[NP_LAYER_COUNT];
+
 extern const NpLayerClass np_input_class, np_conv_class, np_convt_class,
   np_batchnorm_class, np_dropout_class, np_lrelu_class, np_relu_class,
   np_tanh_class, np_sigmoid_class, np_concat_class, np_upsample_class,
   np_linear_class;
+
+/* The network. Parsing (parse.c) fills the layers; net.c owns the parameter
+ * blocks; plan.c plans activations and runs forward; backward.c runs
+ * backward. */
+struct _NpNet
+{
+  gchar      *description;
+  GPtrArray  *layers;          /* NpLayer* */
+  gint64     *channels;        /* output channels per layer */
+  gint       *n_consumers;     /* how many layers read each layer's output */
+  GHashTable *metadata;
+  NpBnMode    bn_mode;
+  gboolean    training;
+  guint64     key;             /* np_net_set_key */
+
+  /* Every parameter in one block: the trainable ones first, in layer order,
+   * then the buffers; gradients of the trainable ones in a block of the same
+   * layout (llm.c's), so optimisers run one flat loop. */
+  gfloat     *param_block;
+  gsize       n_trainable, n_params;
+  gfloat     *grad_block;
+
+  /* The plan for the last input shape. */
+  gint64      plan_ne[NP_LAYER_MAX_INPUTS * 4];
+  gint        plan_inputs;
+  NpTensor  **outputs;         /* per layer; aliases where in place */
+  gboolean   *owns_output;
+  NpTensor  **d_outputs;       /* gradients, per layer (training) */
+  gfloat     *saved;           /* what forward keeps for backward */
+  gfloat    **workspace;
+  gsize       workspace_size;
+  gint        workspace_threads;
+  gfloat     *shared;
+  gsize       shared_size;
+};
 
 /* Work below this many floats is not worth a thread. */
 #define NP_NN_GRAIN 16384
@@ -22,6 +165,21 @@ extern const NpLayerClass np_input_class, np_conv_class, np_convt_class,
  * the thread count, so the pieces (and the sums) never depend on it. */
 #define NP_NN_MIN_JOBS 4
 
+/* Parses a description into layers (parse.c). */
+gboolean np_net_parse        (NpNet *net, const char *description, GError **error);
+/* A network whose parameters have shapes but no memory (data NULL), for
+ * loaders that check a file against the shapes before allocating: a hostile
+ * description cannot make us allocate more than the file it came in. */
+NpNet   *np_net_new_unallocated (const char *description, GError **error);
+/* Gives an unallocated network its parameter block (zeroed). */
+gboolean np_net_allocate     (NpNet *net, GError **error);
+/* Plans activations for these inputs (plan.c); backward reuses the plan. */
+gboolean np_net_plan         (NpNet *net, const NpTensor *const *inputs, gint n_inputs,
+                              gint n_threads, GError **error);
+void     np_net_free_plan    (NpNet *net);
+/* Input layer `which` (0-based among the input layers), or NULL. */
+NpLayer *np_net_input_layer  (const NpNet *net, gint which);
+
 /* y = act(a·x + b) for a pointwise kind (the identity for dropout). */
 void     np_nn_pointwise     (NpLayerKind kind, const NpLayerParams *p, gfloat a, gfloat b,
                               const gfloat *x, gfloat *y, gsize n);
@@ -30,15 +188,21 @@ void     np_nn_pointwise     (NpLayerKind kind, const NpLayerParams *p, gfloat a
 void     np_nn_epilogue      (const NpLayer *layer, gint64 channel, gfloat bias,
                               gfloat *x, gsize n);
 
-/* dst += src, elementwise over equal shapes (strided images allowed). */
-void     np_nn_accumulate    (NpTensor *dst, const NpTensor *src);
-/* Plain SGD over a layer's parameters. */
-void     np_nn_sgd_update    (NpLayer *layer, gfloat learning_rate);
+/* dst += src, elementwise over equal shapes (strided images allowed),
+ * planes shared out among the threads. */
+void     np_nn_accumulate    (NpTensor *dst, const NpTensor *src, gint n_threads);
 
-/* A network whose parameters have shapes but no memory (data NULL), for
- * loaders that hand over tensors they already hold: a hostile description
- * cannot make us allocate more than the file it came in. */
-NpNet   *np_net_new_unallocated (const char *description, GError **error);
+/* grad[c] += Σ over the pixels of image n, channel c of d_out (a bias's
+ * gradient), channels shared out among the threads, each sum in double in
+ * pixel order. */
+void     np_nn_bias_grad     (const NpTensor *d_out, gint64 n, gfloat *grad, gint n_threads);
+
+/* C = alpha·op(A)·op(B) + beta·C as independent sgemm calls on a grid of
+ * tiles of C fixed by the shape alone, run on n_threads: the same bits for
+ * any thread count. */
+void     np_nn_gemm_tiled    (gint n_threads, gboolean ta, gboolean tb, gint m, gint n, gint k,
+                              gfloat alpha, const gfloat *a, gint lda, const gfloat *b, gint ldb,
+                              gfloat beta, gfloat *c, gint ldc);
 
 /* Helpers for the class tables. */
 gint64   np_nn_same_channels (const NpLayer *layer, const gint64 *in_channels);

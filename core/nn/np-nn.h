@@ -26,15 +26,16 @@
  * Layers are darknet-style: each kind is one file with a constructor-free
  * vtable (shape, forward, backward, update) in NpLayerClass; the network's
  * loops (forward in order, backward in reverse) never change when a kind is
- * added. Training mode (np_net_set_training) keeps every activation, so
- * np_net_backward can run after a forward:
+ * added. Training follows llm.c: parameters, gradients and the optimiser's
+ * state are blocks of one layout, forward keeps what backward needs, and
+ * backward adds into the gradients, so a step reads top to bottom:
  *
  *     np_net_set_training (net, TRUE);
  *     y = np_net_forward (net, &x, 1, n_threads, &error);
- *     ... d_y = dLoss/dy ...
- *     np_net_backward (net, d_y, n_threads, &error);
- *     np_net_foreach_param (net, ...);   with np_net_grad (net, name)
- *     np_net_update (net, learning_rate);
+ *     np_net_zero_grad (net, &error);
+ *     loss = np_loss_l1 (y, target, 1.0f, d_y);          // d_y zeroed first
+ *     np_net_backward (net, d_y, NP_GRAD_PARAMS, n_threads, &error);
+ *     np_adam_step (adam, np_net_trainable (net), np_net_gradients (net), n_threads);
  *
  * Memory is explicit: the network plans every activation for an input shape
  * once (np_net_forward re-plans only when the shape changes) and allocates one
@@ -84,7 +85,7 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC (NpTensor, np_tensor_free)
 
 /* C = alpha · op(A) · op(B) + beta · C, row-major, single-threaded: callers
  * split work across threads themselves (OpenBLAS's own threading on the
- * skinny shapes of convolutions is erratic; see SPEC.md). */
+ * skinny shapes of convolutions is erratic; see docs/seed.md). */
 void np_gemm (gboolean ta, gboolean tb, gint m, gint n, gint k, gfloat alpha,
               const gfloat *a, gint lda, const gfloat *b, gint ldb,
               gfloat beta, gfloat *c, gint ldc);
@@ -103,13 +104,14 @@ np_conv_out_size (const NpConvGeom *g, gint64 in)
 }
 
 /* im2col for one image: col[(c·k + ky)·k + kx][p - p0] for output pixels
- * p in [p0, p1) (p = oy·ow + ox), zero where the window leaves the image.
- * col2im is its adjoint for the output rows [oy0, oy0 + oh): it adds col
- * back into the image. */
+ * p in [p0, p1) (p = oy·ow + ox), rows ld floats apart (ld >= p1 - p0), zero
+ * where the window leaves the image. col2im is its adjoint for the output
+ * rows [oy0, oy0 + oh): it adds col (rows ld floats apart) back into the
+ * image. */
 void np_im2col (const gfloat *im, gint channels, gint h, gint w,
                 const NpConvGeom *g, gint oh, gint ow,
-                gint64 p0, gint64 p1, gfloat *col);
-void np_col2im (const gfloat *col, gint channels, gint h, gint w,
+                gint64 p0, gint64 p1, gfloat *col, gint64 ld);
+void np_col2im (const gfloat *col, gint64 ld, gint channels, gint h, gint w,
                 const NpConvGeom *g, gint oy0, gint oh, gint ow, gfloat *im);
 
 /* ---- Layers ------------------------------------------------------------ */
@@ -133,97 +135,15 @@ typedef enum
 
 const char *np_layer_kind_name (NpLayerKind kind);
 
-/* Batch norm at inference: the running statistics stored in the model
- * (PyTorch's eval mode), or the statistics of the batch being processed, as
- * the seed's Keras model did (it called BatchNormalization with
- * training=True, also when generating). */
+/* Batch norm's statistics: the running ones stored in the model (PyTorch's
+ * eval mode), or those of the batch being processed (training, and the
+ * seed's Keras model, which called BatchNormalization with training=True
+ * also when generating). */
 typedef enum
 {
   NP_BN_RUNNING,
   NP_BN_BATCH,
 } NpBnMode;
-
-typedef struct _NpLayer NpLayer;
-
-/* What a layer's forward gets besides its inputs: the threads to use, a
- * per-thread workspace and a shared one, of the sizes the layer asked for. */
-typedef struct
-{
-  gint      n_threads;
-  gfloat  **workspace;   /* n_threads blocks */
-  gfloat   *shared;      /* one block for all threads */
-  NpBnMode  bn_mode;
-} NpCompute;
-
-#define NP_LAYER_MAX_INPUTS 2
-#define NP_LAYER_MAX_PARAMS 4
-#define NP_LAYER_MAX_FUSED  4
-
-typedef struct
-{
-  NpLayerKind kind;
-  /* Names of the parameter tensors, in order (suffixes after "NAME."). */
-  const char *param_names[NP_LAYER_MAX_PARAMS];
-  /* Output channels for these input channel counts. */
-  gint64   (*out_channels) (const NpLayer *layer, const gint64 *in_channels);
-  /* Output shape for these inputs, or FALSE with an error. */
-  gboolean (*shape)     (const NpLayer *layer, const NpTensor *const *in,
-                         gint64 out_ne[4], GError **error);
-  /* Parameter shapes (PyTorch's), once the input channel count is known. */
-  void     (*param_shapes) (const NpLayer *layer, gint64 in_channels,
-                            gint64 shapes[NP_LAYER_MAX_PARAMS][4]);
-  /* Floats of per-thread workspace forward needs (NULL: none); may also
-   * ask for a workspace shared by all threads through *shared. */
-  gsize    (*workspace) (const NpLayer *layer, const NpTensor *const *in,
-                         const NpTensor *out, gint n_threads, gsize *shared);
-  void     (*forward)   (NpLayer *layer, const NpTensor *const *in,
-                         NpTensor *out, const NpCompute *compute);
-  /* Training: backward gets d(loss)/d(out), ADDS d(loss)/d(in) into d_in[j]
-   * (NULL where no gradient is wanted; a tensor may feed several layers) and
-   * adds parameter gradients into layer->grads. */
-  void     (*backward)  (NpLayer *layer, const NpTensor *const *in,
-                         const NpTensor *out, const NpTensor *d_out,
-                         NpTensor *const *d_in, const NpCompute *compute);
-  /* Applies the gradients (plain SGD here; the trainer brings Adam). */
-  void     (*update)    (NpLayer *layer, gfloat learning_rate);
-  /* Output may share its input's memory (pointwise layers). */
-  gboolean in_place;
-  /* Forward applies the layer's `fused` pointwise layers to its output while
-   * it is still in cache (convolutions). */
-  gboolean fuses_pointwise;
-} NpLayerClass;
-
-/* Hyper-parameters, read from the description line (unused ones stay 0). */
-typedef struct
-{
-  gint64     channels;    /* input: c; conv/convt/linear: out */
-  NpConvGeom geom;        /* conv, convt */
-  gfloat     slope;       /* lrelu */
-  gfloat     eps;         /* batchnorm */
-  gfloat     rate;        /* dropout */
-  gint       factor;      /* upsample */
-} NpLayerParams;
-
-struct _NpLayer
-{
-  const NpLayerClass *klass;
-  gchar        *name;          /* NULL for anonymous layers */
-  gint          n_inputs;
-  gint          inputs[NP_LAYER_MAX_INPUTS];   /* indices of earlier layers */
-  NpLayerParams p;
-  gint          n_params;
-  NpTensor     *params[NP_LAYER_MAX_PARAMS];
-  NpTensor     *grads[NP_LAYER_MAX_PARAMS];  /* allocated by np_net_backward */
-  /* Set by the network before each run: the pointwise layers (batch norm on
-   * running statistics, activations, dropout) right after this one that its
-   * forward applies itself, and whether this layer is one of them (its own
-   * forward is then skipped). */
-  gint          n_fused;
-  NpLayer      *fused[NP_LAYER_MAX_FUSED];
-  gboolean      is_fused;
-};
-
-extern const NpLayerClass *const np_layer_classes[NP_LAYER_COUNT];
 
 /* ---- Networks ---------------------------------------------------------- */
 
@@ -237,9 +157,9 @@ void         np_net_free          (NpNet *net);
 
 const char  *np_net_description   (const NpNet *net);
 gint         np_net_n_layers      (const NpNet *net);
-NpLayer     *np_net_layer         (NpNet *net, gint index);
 gint         np_net_n_inputs      (const NpNet *net);
-/* Channels of input i. */
+/* Name and channels of input i. */
+const char  *np_net_input_name    (const NpNet *net, gint i);
 gint64       np_net_input_channels (const NpNet *net, gint i);
 gint64       np_net_output_channels (const NpNet *net);
 /* Sides must be multiples of this for every layer's shapes to line up
@@ -248,18 +168,22 @@ gint         np_net_size_multiple (const NpNet *net);
 gint64       np_net_n_parameters  (const NpNet *net, gboolean with_buffers);
 /* A parameter by its full name ("e1.weight"), or NULL. */
 NpTensor    *np_net_param         (NpNet *net, const char *name);
-/* Calls func for every parameter in layer order. */
+/* Calls func for every parameter in layer order; `trainable` is FALSE for
+ * buffers (batch norm's running statistics). */
 void         np_net_foreach_param (NpNet *net,
-                                   void (*func) (const char *name, NpTensor *t, gpointer data),
+                                   void (*func) (const char *name, NpTensor *t,
+                                                 gboolean trainable, gpointer data),
                                    gpointer data);
 
-/* Weights N(0, std) (the seed used 0.02), biases 0, batch norm at identity. */
+/* Every parameter (running statistics too) of src into dst, a network of
+ * the same description (an inference copy of a network in training). */
+gboolean     np_net_copy_params   (NpNet *dst, const NpNet *src, GError **error);
+
+/* Weights N(0, std) (the seed used 0.02) from np_rng_normal, so a seed gives
+ * the same weights on every machine; biases 0, batch norm at identity. */
 void         np_net_init_random   (NpNet *net, guint64 seed, gfloat std);
 
 void         np_net_set_bn_mode   (NpNet *net, NpBnMode mode);
-/* Training mode keeps every layer's output (no in-place layers, no fusion,
- * no writing into concatenations), as backward needs them. */
-void         np_net_set_training  (NpNet *net, gboolean training);
 NpBnMode     np_net_get_bn_mode   (const NpNet *net);
 
 /* Runs the network; inputs are NCHW tensors, one per input layer. The result
@@ -269,15 +193,44 @@ NpBnMode     np_net_get_bn_mode   (const NpNet *net);
 const NpTensor *np_net_forward    (NpNet *net, const NpTensor *const *inputs,
                                    gint n_inputs, gint n_threads, GError **error);
 
+/* ---- Training ------------------------------------------------------------ */
+
+/* Training mode keeps every layer's output (no in-place layers, no fusion,
+ * no writing into concatenations) for backward; batch norm on batch
+ * statistics also updates its running statistics (PyTorch's momentum, 0.1
+ * by default, unbiased variance); dropout drops, with masks drawn from the
+ * key of np_net_set_key. */
+void         np_net_set_training  (NpNet *net, gboolean training);
+/* The key of the next forward's random numbers (dropout masks): a pure
+ * function of it, so the same key gives the same masks on any machine and
+ * thread count (the trainer derives it from its seed and step). */
+void         np_net_set_key       (NpNet *net, guint64 key);
+
+/* Every trainable parameter in one block of np_net_n_parameters (net, FALSE)
+ * floats, in layer order; np_net_zero_grad gives their gradients a block of
+ * the same layout (NULL before), so an optimiser is one flat loop. */
+gfloat      *np_net_trainable     (NpNet *net);
+gfloat      *np_net_gradients     (NpNet *net);
+/* Zeroes the gradient block (allocating it the first time). */
+gboolean     np_net_zero_grad     (NpNet *net, GError **error);
+
+typedef enum
+{
+  NP_GRAD_PARAMS = 1 << 0,   /* add parameter gradients into the gradient block */
+  NP_GRAD_INPUTS = 1 << 1,   /* compute the inputs' gradients (np_net_input_grad) */
+} NpGradFlags;
+
 /* After a forward in training mode: propagates d_output (shaped as the
- * output) back through the network. Parameter gradients (np_net_grad) and
- * the inputs' gradients (np_net_input_grad) are overwritten. */
-gboolean     np_net_backward      (NpNet *net, const NpTensor *d_output, gint n_threads,
-                                   GError **error);
+ * output) back through the network on n_threads, in pieces fixed by the
+ * shapes, so the result does not depend on the thread count. Parameter
+ * gradients ADD to the gradient block (np_net_zero_grad first), so several
+ * passes sum; without NP_GRAD_PARAMS the parameters stay out of it (a frozen
+ * discriminator passing gradients back to a generator). */
+gboolean     np_net_backward      (NpNet *net, const NpTensor *d_output, NpGradFlags what,
+                                   gint n_threads, GError **error);
+/* A trainable parameter's gradient, a view into the gradient block. */
 NpTensor    *np_net_grad          (NpNet *net, const char *name);
 const NpTensor *np_net_input_grad (NpNet *net, gint i);
-/* Parameters -= learning_rate · gradients, layer by layer. */
-void         np_net_update        (NpNet *net, gfloat learning_rate);
 
 /* Multiply-adds ×2 of one forward at this input size (convolutions and
  * linear layers), for benchmarks. */
@@ -290,7 +243,8 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC (NpNet, np_net_free)
 
 /* The description of a named architecture, from string parameters (the
  * model file's metadata): "unet" (ngf, depth, in_channels, out_channels,
- * dropout_blocks, bn_eps), "patchgan" (ndf, in_channels, layers, bn_eps),
+ * dropout_blocks, bn_eps), "patchgan" (ndf, in_channels, out_channels,
+ * layers, bn_eps, logits),
  * "sr" (features, in_channels, out_channels). Missing parameters take the
  * seed's values; "graph" means the parameters hold the description itself
  * under "graph". Unknown names and out-of-range values are errors. */
@@ -337,9 +291,64 @@ NpNet       *np_net_load          (const char *path, GError **error);
 NpNet       *np_net_load_from_data (const guint8 *data, gsize size, GError **error);
 gboolean     np_net_save          (NpNet *net, const char *path, NpDType dtype,
                                    GError **error);
+/* Files holding several networks (training checkpoints) name each one's
+ * tensors and metadata keys with a prefix ("G.", "D."; "" for a model file):
+ * np_net_add_to_file adds the net's parameters (borrowed, not copied) to
+ * names/tensors and its description and metadata to metadata (a table that
+ * owns its keys and values); np_net_from_file builds and loads the network
+ * stored under prefix, checked as np_net_load checks a model file. */
+void         np_net_add_to_file   (NpNet *net, const char *prefix, GPtrArray *names,
+                                   GPtrArray *tensors, GHashTable *metadata);
+NpNet       *np_net_from_file     (NpSafetensors *st, const char *prefix, GError **error);
 /* The model's metadata (architecture, input_filter, width, height,
  * normalization, ...); the net owns it, callers may add keys before saving. */
 GHashTable  *np_net_metadata      (NpNet *net);
+
+/* ---- Losses -------------------------------------------------------------- */
+
+/* Each returns the loss, a mean over every element, and when grad is not
+ * NULL ADDS weight · d(loss)/d(input) into it (shaped as the input), so a
+ * generator's terms sum into one gradient. Sums run in double, in a fixed
+ * order. */
+
+/* Binary cross-entropy of sigmoid(logits) against a constant target (0 or
+ * 1), computed on the logits (max(x, 0) − x·t + log(1 + e^−|x|)), which
+ * stays finite where the sigmoid saturates. */
+double       np_loss_bce_logits   (const NpTensor *logits, gfloat target, gfloat weight,
+                                   NpTensor *grad);
+/* |pred − target|; the gradient at 0 is 0, as PyTorch's. */
+double       np_loss_l1           (const NpTensor *pred, const NpTensor *target, gfloat weight,
+                                   NpTensor *grad);
+/* (pred − target)². */
+double       np_loss_mse          (const NpTensor *pred, const NpTensor *target, gfloat weight,
+                                   NpTensor *grad);
+
+/* ---- Adam ---------------------------------------------------------------- */
+
+/* Adam (Kingma & Ba) as PyTorch computes it: m ← β1·m + (1−β1)·g,
+ * v ← β2·v + (1−β2)·g², p ← p − lr/(1−β1^t) · m / (√v/√(1−β2^t) + ε),
+ * over a flat block of n parameters and their gradients (np_net_trainable,
+ * np_net_gradients). */
+typedef struct
+{
+  gdouble lr, beta1, beta2, eps;
+} NpAdamParams;
+
+typedef struct _NpAdam NpAdam;
+
+NpAdam      *np_adam_new          (gsize n, const NpAdamParams *params, GError **error);
+void         np_adam_free         (NpAdam *adam);
+/* One step (t ← t + 1); elementwise, so any thread count gives the same bits. */
+void         np_adam_step         (NpAdam *adam, gfloat *params, const gfloat *grads,
+                                   gint n_threads);
+/* The state, for checkpoints: the moments (n floats each) and the step
+ * count t, all writable so a checkpoint can restore them. */
+gsize        np_adam_size         (const NpAdam *adam);
+gfloat      *np_adam_m            (NpAdam *adam);
+gfloat      *np_adam_v            (NpAdam *adam);
+gint64      *np_adam_t            (NpAdam *adam);
+
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (NpAdam, np_adam_free)
 
 /* Float16 conversion (IEEE binary16, round to nearest even). */
 guint16      np_f32_to_f16        (gfloat f);

@@ -439,6 +439,9 @@ shape_node (const NpTensor *t)
   return json_node_init_array (json_node_alloc (), a);
 }
 
+/* Values converted per write while saving. */
+#define CHUNK 16384
+
 gboolean
 np_safetensors_write (const char *path, GHashTable *metadata,
                       const char *const *names, NpTensor *const *tensors, gint n,
@@ -447,10 +450,10 @@ np_safetensors_write (const char *path, GHashTable *metadata,
   g_autoptr(JsonBuilder)   builder = json_builder_new ();
   g_autoptr(JsonGenerator) gen = json_generator_new ();
   g_autoptr(JsonNode)      root = NULL;
-  g_autoptr(GByteArray)    out = g_byte_array_new ();
+  g_autoptr(GByteArray)    buf = g_byte_array_new ();
+  g_autoptr(NpOutput)      output = NULL;
   g_autofree gchar        *header = NULL;
-  gsize    header_len, offset = 0, elsize = dtype == NP_DTYPE_F16 ? 2 : 4;
-  guint8   len_bytes[8];
+  gsize    header_len, padded, offset = 0, elsize = dtype == NP_DTYPE_F16 ? 2 : 4;
 
   json_builder_begin_object (builder);
   if (metadata && g_hash_table_size (metadata))
@@ -489,34 +492,43 @@ np_safetensors_write (const char *path, GHashTable *metadata,
 
   /* Pad with spaces to 8 bytes, as the reference writer does, so the
    * tensors that follow are aligned. */
-  {
-    gsize padded = (header_len + 7) & ~(gsize) 7;
-    for (int i = 0; i < 8; i++)
-      len_bytes[i] = (guint8) ((guint64) padded >> (8 * i));
-    g_byte_array_append (out, len_bytes, 8);
-    g_byte_array_append (out, (guint8 *) header, header_len);
-    for (gsize i = header_len; i < padded; i++)
-      g_byte_array_append (out, (const guint8 *) " ", 1);
-  }
+  padded = (header_len + 7) & ~(gsize) 7;
+  g_byte_array_set_size (buf, 8);
+  for (int i = 0; i < 8; i++)
+    buf->data[i] = (guint8) ((guint64) padded >> (8 * i));
+  g_byte_array_append (buf, (guint8 *) header, header_len);
+  for (gsize i = header_len; i < padded; i++)
+    g_byte_array_append (buf, (const guint8 *) " ", 1);
+  if ((output = np_output_new (path, error)) == NULL || !np_output_write (output, buf->data, buf->len, error))
+    return FALSE;
+
+  /* The tensors, little-endian, through a buffer of CHUNK values. */
+  g_byte_array_set_size (buf, CHUNK * elsize);
   for (gint i = 0; i < n; i++)
     {
       gint64 count = np_tensor_n_elements (tensors[i]);
-      for (gint64 j = 0; j < count; j++)
+      for (gint64 j0 = 0; j0 < count; j0 += CHUNK)
         {
-          guint8 b[4];
-          if (dtype == NP_DTYPE_F16)
+          gint64 len = MIN (CHUNK, count - j0);
+          for (gint64 j = 0; j < len; j++)
             {
-              guint16 h = np_f32_to_f16 (tensors[i]->data[j]);
-              b[0] = h & 0xff, b[1] = h >> 8;
+              guint8 *b = buf->data + j * elsize;
+              gfloat  f = tensors[i]->data[j0 + j];
+              if (dtype == NP_DTYPE_F16)
+                {
+                  guint16 h = np_f32_to_f16 (f);
+                  b[0] = h & 0xff, b[1] = h >> 8;
+                }
+              else
+                {
+                  guint32 u;
+                  memcpy (&u, &f, 4);
+                  b[0] = u & 0xff, b[1] = (u >> 8) & 0xff, b[2] = (u >> 16) & 0xff, b[3] = u >> 24;
+                }
             }
-          else
-            {
-              guint32 u;
-              memcpy (&u, &tensors[i]->data[j], 4);
-              b[0] = u & 0xff, b[1] = (u >> 8) & 0xff, b[2] = (u >> 16) & 0xff, b[3] = u >> 24;
-            }
-          g_byte_array_append (out, b, elsize);
+          if (!np_output_write (output, buf->data, len * elsize, error))
+            return FALSE;
         }
     }
-  return np_output_set_contents (path, out->data, out->len, error);
+  return np_output_commit (output, error);
 }

@@ -48,22 +48,30 @@ upsample_forward (NpLayer *layer, const NpTensor *const *in, NpTensor *out, cons
 
 /* Each input pixel was copied f×f times: its gradient is their sum. */
 static void
+upsample_back_range (gsize start, gsize end, guint part, gpointer data)
+{
+  const UpJob *job = data;   /* in: d_out; out: d_in */
+  gint64 ow = job->in->ne[0], oh = job->in->ne[1], channels = job->in->ne[2];
+
+  /* Items are planes; each sums into its own input plane. */
+  for (gsize plane = start; plane < end; plane++)
+    for (gint64 y = 0; y < oh; y++)
+      {
+        const gfloat *dy = np_tensor_at (job->in, 0, y, plane % channels, plane / channels);
+        gfloat       *dx = np_tensor_at (job->out, 0, y / job->f, plane % channels, plane / channels);
+        for (gint64 x = 0; x < ow; x++)
+          dx[x / job->f] += dy[x];
+      }
+}
+
+static void
 upsample_backward (NpLayer *layer, const NpTensor *const *in, const NpTensor *out,
                    const NpTensor *d_out, NpTensor *const *d_in, const NpCompute *compute)
 {
-  gint f = layer->p.factor;
+  UpJob job = { d_out, d_in[0], layer->p.factor };
 
-  if (d_in[0] == NULL)
-    return;
-  for (gint64 n = 0; n < in[0]->ne[3]; n++)
-    for (gint64 c = 0; c < in[0]->ne[2]; c++)
-      for (gint64 y = 0; y < out->ne[1]; y++)
-        {
-          const gfloat *dy = np_tensor_at (d_out, 0, y, c, n);
-          gfloat       *dx = np_tensor_at (d_in[0], 0, y / f, c, n);
-          for (gint64 x = 0; x < out->ne[0]; x++)
-            dx[x / f] += dy[x];
-        }
+  if (d_in[0])
+    np_parallel_for (d_out->ne[2] * d_out->ne[3], 1, compute->n_threads, upsample_back_range, &job);
 }
 
 const NpLayerClass np_upsample_class = {

@@ -9,6 +9,7 @@
  * output itself (weighted colours in RGB, weights in A). Alpha is carried
  * over from the input. */
 #include "np-paint.h"
+#include "image/np-colour.h"
 #include "filters/np-filters.h"
 
 #include <string.h>
@@ -84,12 +85,21 @@ np_paint_generate (NpNet *net, const NpImage *in, NpImage *out,
   gint64  w = in->width, h = in->height, m = np_net_size_multiple (net);
   gint64  cin = np_net_input_channels (net, 0), cout = np_net_output_channels (net);
   gint64  tile = MAX (m, options->tile_size / m * m), tw, th;
+  /* A chroma model predicts Cb and Cr, put on the input's own luminance. */
+  gboolean chroma = g_strcmp0 (g_hash_table_lookup (np_net_metadata (net), "target"), "chroma-ycbcr") == 0;
 
   g_return_val_if_fail (in->type == NP_SAMPLE_F32 && in->channels == 4, FALSE);
   g_return_val_if_fail (out->type == NP_SAMPLE_F32 && out->channels == 4, FALSE);
   g_return_val_if_fail (out->width == w && out->height == h, FALSE);
 
-  if (np_net_n_inputs (net) != 1 || (cin != 1 && cin != 3) || (cout != 1 && cout != 3))
+  if (chroma && (np_net_n_inputs (net) != 1 || cin != 1 || cout != 2))
+    {
+      g_set_error (error, NP_ERROR, NP_ERROR_UNSUPPORTED,
+                   "a chroma model takes 1 gray channel and gives 2 (Cb, Cr), not %" G_GINT64_FORMAT
+                   " and %" G_GINT64_FORMAT, cin, cout);
+      return FALSE;
+    }
+  if (!chroma && (np_net_n_inputs (net) != 1 || (cin != 1 && cin != 3) || (cout != 1 && cout != 3)))
     {
       g_set_error (error, NP_ERROR, NP_ERROR_UNSUPPORTED,
                    "not an image-to-image model (it takes %d inputs of %" G_GINT64_FORMAT
@@ -160,21 +170,31 @@ np_paint_generate (NpNet *net, const NpImage *in, NpImage *out,
               {
                 gfloat wgt = wy * ramp (i, tw, tx > 0, tx + 1 < xs->len, options->overlap);
                 for (int c = 0; c < 3; c++)
-                  o[4 * i + c] += wgt * *np_tensor_at (y, i, j, cout == 3 ? c : 0, 0);
+                  o[4 * i + c] += wgt * *np_tensor_at (y, i, j, MIN (c, cout - 1), 0);
                 o[4 * i + 3] += wgt;
               }
           }
       }
 
-  /* Back from [-1, 1]; alpha from the input. */
+  /* Back from [-1, 1] (for chroma: Cb, Cr on the input's luminance); alpha
+   * from the input. */
   for (gint64 j = 0; j < h; j++)
     {
       gfloat       *o = np_image_row (out, (gint) j);
-      const gfloat *a = np_image_row (in, (gint) j);
+      const gfloat *a = np_image_row (in, (gint) j), *s = np_image_row (src, (gint) j);
       for (gint64 i = 0; i < w; i++)
         {
-          for (int c = 0; c < 3; c++)
-            o[4 * i + c] = CLAMP ((o[4 * i + c] / o[4 * i + 3] + 1) * 0.5f, 0.0f, 1.0f);
+          if (chroma)
+            {
+              gfloat luma = NP_LUMA_R * s[4 * i] + NP_LUMA_G * s[4 * i + 1] + NP_LUMA_B * s[4 * i + 2];
+              np_rgb_from_ycbcr (luma, 0.5f * o[4 * i] / o[4 * i + 3], 0.5f * o[4 * i + 1] / o[4 * i + 3],
+                                 &o[4 * i], &o[4 * i + 1], &o[4 * i + 2]);
+              for (int c = 0; c < 3; c++)
+                o[4 * i + c] = CLAMP (o[4 * i + c], 0.0f, 1.0f);
+            }
+          else
+            for (int c = 0; c < 3; c++)
+              o[4 * i + c] = CLAMP ((o[4 * i + c] / o[4 * i + 3] + 1) * 0.5f, 0.0f, 1.0f);
           o[4 * i + 3] = a[4 * i + 3];
         }
     }

@@ -12,13 +12,22 @@ np_rng_init (NpRng *rng, guint64 seed)
 }
 
 guint64
-np_rng_next (NpRng *rng)
+np_rng_hash (guint64 x)
 {
-  guint64 z = (rng->state += G_GUINT64_CONSTANT (0x9e3779b97f4a7c15));
+  guint64 z = x + G_GUINT64_CONSTANT (0x9e3779b97f4a7c15);
 
   z = (z ^ (z >> 30)) * G_GUINT64_CONSTANT (0xbf58476d1ce4e5b9);
   z = (z ^ (z >> 27)) * G_GUINT64_CONSTANT (0x94d049bb133111eb);
   return z ^ (z >> 31);
+}
+
+guint64
+np_rng_next (NpRng *rng)
+{
+  guint64 z = np_rng_hash (rng->state);
+
+  rng->state += G_GUINT64_CONSTANT (0x9e3779b97f4a7c15);
+  return z;
 }
 
 gdouble

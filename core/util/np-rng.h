@@ -22,6 +22,10 @@ typedef struct
 
 void    np_rng_init    (NpRng *rng, guint64 seed);
 guint64 np_rng_next    (NpRng *rng);
+/* splitmix64's mixing function alone: a well-spread 64-bit hash of x, for
+ * random numbers that are a pure function of a key and a counter (any
+ * element, any thread, any order gives the same). */
+guint64 np_rng_hash    (guint64 x);
 /* Uniform in [0, 1), 53 random bits. */
 gdouble np_rng_uniform (NpRng *rng);
 /* Standard normal N(0, 1). */

@@ -145,8 +145,8 @@ test_col2im_adjoint (void)
   double lhs = 0, rhs = 0;
 
   fill (x, c * h * w, 5), fill (y, rows * cols, 6);
-  np_im2col (x, c, h, w, &g, oh, ow, 0, cols, col);
-  np_col2im (y, c, h, w, &g, 0, oh, ow, back);
+  np_im2col (x, c, h, w, &g, oh, ow, 0, cols, col, cols);
+  np_col2im (y, cols, c, h, w, &g, 0, oh, ow, back);
   for (gsize i = 0; i < rows * cols; i++)
     lhs += (double) col[i] * y[i];
   for (gint i = 0; i < c * h * w; i++)
@@ -184,6 +184,23 @@ tmp_path (const char *name)
   return g_build_filename (g_get_tmp_dir (), name, NULL);
 }
 
+typedef struct
+{
+  NpNet *other;
+  gfloat tol;
+} CompareJob;
+
+static void
+compare_param (const char *name, NpTensor *a, gboolean trainable, gpointer data)
+{
+  CompareJob *job = data;
+  NpTensor   *b = np_net_param (job->other, name);
+
+  g_assert_nonnull (b);
+  for (gint64 e = 0; e < np_tensor_n_elements (a); e++)
+    g_assert_cmpfloat (fabsf (a->data[e] - b->data[e]), <=, job->tol * MAX (1, fabsf (a->data[e])));
+}
+
 static void
 check_round_trip (NpDType dtype, gfloat tol)
 {
@@ -210,14 +227,10 @@ check_round_trip (NpDType dtype, gfloat tol)
   g_assert_cmpstr (g_hash_table_lookup (np_net_metadata (back), "input_filter"), ==, "gray");
   g_assert_cmpint (np_net_get_bn_mode (back), ==, NP_BN_BATCH);
   g_assert_cmpint (np_net_n_parameters (back, TRUE), ==, np_net_n_parameters (net, TRUE));
-  for (gint i = 0; i < np_net_n_layers (net); i++)
-    {
-      NpLayer *a = np_net_layer (net, i), *b = np_net_layer (back, i);
-      for (gint j = 0; j < a->n_params; j++)
-        for (gint64 e = 0; e < np_tensor_n_elements (a->params[j]); e++)
-          g_assert_cmpfloat (fabsf (a->params[j]->data[e] - b->params[j]->data[e]), <=,
-                             tol * MAX (1, fabsf (a->params[j]->data[e])));
-    }
+  {
+    CompareJob job = { back, tol };
+    np_net_foreach_param (net, compare_param, &job);
+  }
   g_unlink (path);
 }
 
@@ -515,6 +528,37 @@ check_fd (NpNet *net, NpTensor *x, const gfloat *r, gfloat *value, gfloat analyt
     g_error ("%s: backward says %g, finite differences %g", what, analytic, numeric);
 }
 
+typedef struct
+{
+  NpNet    *net;
+  NpTensor *x, *dy;
+  gboolean  batch_norm;
+} GradJob;
+
+/* Biases random too (they start at 0), so ReLUs see both signs. */
+static void
+randomize_bias (const char *name, NpTensor *t, gboolean trainable, gpointer data)
+{
+  GradJob *job = data;
+
+  if (g_str_has_suffix (name, ".bias"))
+    fill (t->data, np_tensor_n_elements (t), 4 + strlen (name));
+  job->batch_norm |= !trainable;
+}
+
+static void
+check_param_grads (const char *name, NpTensor *t, gboolean trainable, gpointer data)
+{
+  GradJob *job = data;
+  g_autofree gfloat *g = NULL;
+
+  if (!trainable)
+    return;
+  g = g_memdup2 (np_net_grad (job->net, name)->data, np_tensor_n_elements (t) * sizeof (gfloat));
+  for (gint64 i = 0; i < np_tensor_n_elements (t); i += 2)
+    check_fd (job->net, job->x, job->dy->data, &t->data[i], g[i], name);
+}
+
 static void
 test_gradients_finite_differences (void)
 {
@@ -525,21 +569,21 @@ test_gradients_finite_differences (void)
       g_autoptr(NpTensor) x = NULL, dy = NULL;
       const NpTensor *y;
       const NpTensor *in[1];
+      GradJob job = { 0 };
 
       if (kind == NP_LAYER_INPUT)
         continue;
       g_assert_nonnull (grad_nets[kind]);
       net = layer_net (grad_nets[kind]);
       np_net_init_random (net, kind, 0.3f);
-      for (gint i = 0; i < np_net_n_layers (net); i++)
-        {
-          NpLayer *l = np_net_layer (net, i);
-          if (l->klass->kind == NP_LAYER_BATCHNORM)
-            fill (l->params[1]->data, l->params[1]->ne[0], 4), np_net_set_bn_mode (net, NP_BN_BATCH);
-          if (l->n_params > 1 && l->klass->kind != NP_LAYER_BATCHNORM)
-            fill (l->params[1]->data, l->params[1]->ne[0], 5);
-        }
+      job.net = net;
+      np_net_foreach_param (net, randomize_bias, &job);
+      /* Training mode: batch norm on batch statistics, dropout with the
+       * mask of the net's key (the same at every forward). */
+      if (job.batch_norm)
+        np_net_set_bn_mode (net, NP_BN_BATCH);
       np_net_set_training (net, TRUE);
+      np_net_set_key (net, 42);
       x = np_tensor_new (5, 5, np_net_input_channels (net, 0), 2, &error);
       fill (x->data, np_tensor_n_elements (x), 6 + kind);
       in[0] = x;
@@ -547,48 +591,222 @@ test_gradients_finite_differences (void)
       g_assert_no_error (error);
       dy = np_tensor_new (y->ne[0], y->ne[1], y->ne[2], y->ne[3], &error);
       fill (dy->data, np_tensor_n_elements (dy), 7);
-      g_assert_true (np_net_backward (net, dy, 2, &error));
+      g_assert_true (np_net_zero_grad (net, &error));
+      g_assert_true (np_net_backward (net, dy, NP_GRAD_PARAMS | NP_GRAD_INPUTS, 2, &error));
+      job.x = x, job.dy = dy;
 
       {
         /* Copies: later forwards reuse the net's gradient memory. */
         g_autofree gfloat *dx = g_memdup2 (np_net_input_grad (net, 0)->data, np_tensor_n_elements (x) * sizeof (gfloat));
         for (gint64 i = 0; i < np_tensor_n_elements (x); i += 3)
           check_fd (net, x, dy->data, &x->data[i], dx[i], np_layer_kind_name (kind));
-        for (gint l = 0; l < np_net_n_layers (net); l++)
-          {
-            NpLayer *layer = np_net_layer (net, l);
-            for (gint j = 0; j < layer->n_params; j++)
-              {
-                g_autofree gfloat *g = NULL;
-                if (layer->grads[j] == NULL)
-                  continue;
-                g = g_memdup2 (layer->grads[j]->data, np_tensor_n_elements (layer->grads[j]) * sizeof (gfloat));
-                for (gint64 i = 0; i < np_tensor_n_elements (layer->params[j]); i += 2)
-                  check_fd (net, x, dy->data, &layer->params[j]->data[i], g[i], layer->name);
-              }
-          }
+        np_net_foreach_param (net, check_param_grads, &job);
       }
     }
 }
 
+/* Dropout in training keeps about 1 − rate of the values, scaled by
+ * 1/(1 − rate); the same key gives the same mask, another key another. */
 static void
-test_sgd_update (void)
+test_dropout_training (void)
 {
-  g_autoptr(NpNet) net = layer_net ("input name=x c=1\nconv name=l out=1 k=1");
-  g_autoptr(NpTensor) x = np_tensor_new (2, 1, 1, 1, NULL), dy = np_tensor_new (2, 1, 1, 1, NULL);
+  g_autoptr(NpNet) net = layer_net ("input name=x c=4\ndropout rate=0.25");
+  g_autoptr(NpTensor) x = np_tensor_new (32, 32, 4, 2, NULL);
+  g_autoptr(GError) error = NULL;
+  const NpTensor *in[] = { x }, *y;
+  g_autofree gfloat *first = NULL;
+  gint64 n = np_tensor_n_elements (x), kept = 0, same = 0;
+
+  for (gint64 i = 0; i < n; i++)
+    x->data[i] = 1.0f;
+  np_net_set_training (net, TRUE);
+  np_net_set_key (net, 1);
+  y = np_net_forward (net, in, 1, 2, &error);
+  for (gint64 i = 0; i < n; i++)
+    {
+      g_assert_true (y->data[i] == 0.0f || y->data[i] == 1.0f / 0.75f);
+      kept += y->data[i] != 0.0f;
+    }
+  /* 8192 draws: 6144 expected, σ ≈ 39. */
+  g_assert_cmpint (llabs (kept - 6144), <, 200);
+  first = g_memdup2 (y->data, n * sizeof (gfloat));
+  y = np_net_forward (net, in, 1, 1, &error);
+  g_assert_cmpmem (y->data, n * sizeof (gfloat), first, n * sizeof (gfloat));
+  np_net_set_key (net, 2);
+  y = np_net_forward (net, in, 1, 2, &error);
+  for (gint64 i = 0; i < n; i++)
+    same += y->data[i] == first[i];
+  g_assert_cmpint (same, <, n * 3 / 4);
+  /* Outside training: the identity. */
+  np_net_set_training (net, FALSE);
+  y = np_net_forward (net, in, 1, 2, &error);
+  for (gint64 i = 0; i < n; i++)
+    g_assert_cmpfloat (y->data[i], ==, 1.0f);
+}
+
+/* Training forward moves batch norm's running statistics towards the
+ * batch's: r ← 0.9·r + 0.1·batch, with the unbiased variance. */
+static void
+test_batchnorm_running_update (void)
+{
+  g_autoptr(NpNet) net = layer_net ("input name=x c=1\nbatchnorm name=b");
+  g_autoptr(NpTensor) x = np_tensor_new (2, 1, 1, 2, NULL);
   g_autoptr(GError) error = NULL;
   const NpTensor *in[] = { x };
-  NpTensor *w = np_net_param (net, "l.weight"), *b = np_net_param (net, "l.bias");
 
-  /* y = w·x + b; with dL/dy = (1, 1): dL/dw = x0 + x1, dL/db = 2. */
-  w->data[0] = 0.5f, b->data[0] = 0.25f, x->data[0] = 1, x->data[1] = 3;
-  dy->data[0] = dy->data[1] = 1;
+  /* Values 1, 2, 3, 6: mean 3, unbiased variance 14/3. */
+  x->data[0] = 1, x->data[1] = 2, x->data[2] = 3, x->data[3] = 6;
+  np_net_set_bn_mode (net, NP_BN_BATCH);
   np_net_set_training (net, TRUE);
   g_assert_nonnull (np_net_forward (net, in, 1, 1, &error));
-  g_assert_true (np_net_backward (net, dy, 1, &error));
-  np_net_update (net, 0.1f);
-  g_assert_cmpfloat_with_epsilon (w->data[0], 0.5f - 0.1f * 4, 1e-6);
-  g_assert_cmpfloat_with_epsilon (b->data[0], 0.25f - 0.1f * 2, 1e-6);
+  g_assert_cmpfloat_with_epsilon (np_net_param (net, "b.running_mean")->data[0], 0.3, 1e-6);
+  g_assert_cmpfloat_with_epsilon (np_net_param (net, "b.running_var")->data[0], 0.9 + 0.1 * 14.0 / 3, 1e-6);
+  g_assert_cmpint (np_net_n_parameters (net, FALSE), ==, 2);
+  g_assert_cmpint (np_net_n_parameters (net, TRUE), ==, 4);
+}
+
+/* A small U-Net with every layer kind the trainer uses. */
+static NpNet *
+small_unet (void)
+{
+  g_autoptr(GHashTable) params = g_hash_table_new (g_str_hash, g_str_equal);
+  g_autoptr(GError) error = NULL;
+  g_autofree gchar *desc = NULL;
+  NpNet *net;
+
+  g_hash_table_insert (params, "ngf", "8");
+  g_hash_table_insert (params, "depth", "4");
+  desc = np_arch_describe ("unet", params, &error);
+  g_assert_no_error (error);
+  net = layer_net (desc);
+  np_net_init_random (net, 11, 0.1f);
+  np_net_set_bn_mode (net, NP_BN_BATCH);
+  np_net_set_training (net, TRUE);
+  np_net_set_key (net, 5);
+  return net;
+}
+
+/* One forward and backward: the gradient block and the input's gradient. */
+static gfloat *
+train_pass (NpNet *net, NpTensor *x, NpTensor *dy, gint threads, gboolean zero, NpGradFlags what)
+{
+  g_autoptr(GError) error = NULL;
+  const NpTensor *in[] = { x };
+  gsize n = np_net_n_parameters (net, FALSE), nx = np_tensor_n_elements (x);
+  gfloat *out = g_new (gfloat, n + nx);
+
+  g_assert_nonnull (np_net_forward (net, in, 1, threads, &error));
+  if (zero)
+    g_assert_true (np_net_zero_grad (net, &error));
+  g_assert_true (np_net_backward (net, dy, what, threads, &error));
+  g_assert_no_error (error);
+  memcpy (out, np_net_gradients (net), n * sizeof (gfloat));
+  memcpy (out + n, np_net_input_grad (net, 0)->data, nx * sizeof (gfloat));
+  return out;
+}
+
+/* Backward runs in pieces fixed by the shapes: 1, 2 and 3 threads give the
+ * same bits. */
+static void
+test_backward_threads_agree (void)
+{
+  g_autoptr(NpNet) net = small_unet ();
+  g_autoptr(NpTensor) x = np_tensor_new (48, 32, 3, 3, NULL), dy = np_tensor_new (48, 32, 3, 3, NULL);
+  gsize bytes = (np_net_n_parameters (net, FALSE) + np_tensor_n_elements (x)) * sizeof (gfloat);
+  g_autofree gfloat *one = NULL, *two = NULL, *three = NULL;
+
+  fill (x->data, np_tensor_n_elements (x), 21), fill (dy->data, np_tensor_n_elements (dy), 22);
+  one = train_pass (net, x, dy, 1, TRUE, NP_GRAD_PARAMS | NP_GRAD_INPUTS);
+  two = train_pass (net, x, dy, 2, TRUE, NP_GRAD_PARAMS | NP_GRAD_INPUTS);
+  three = train_pass (net, x, dy, 3, TRUE, NP_GRAD_PARAMS | NP_GRAD_INPUTS);
+  g_assert_cmpmem (one, bytes, two, bytes);
+  g_assert_cmpmem (one, bytes, three, bytes);
+}
+
+/* Backward adds into the gradients until np_net_zero_grad; without
+ * NP_GRAD_PARAMS it leaves them alone (and still finds the input's). */
+static void
+test_backward_accumulates (void)
+{
+  g_autoptr(NpNet) net = small_unet ();
+  g_autoptr(NpTensor) x = np_tensor_new (16, 16, 3, 2, NULL), dy = np_tensor_new (16, 16, 3, 2, NULL);
+  gsize n = np_net_n_parameters (net, FALSE), nx = np_tensor_n_elements (x);
+  g_autofree gfloat *once = NULL, *twice = NULL, *frozen = NULL;
+
+  fill (x->data, nx, 31), fill (dy->data, np_tensor_n_elements (dy), 32);
+  once = train_pass (net, x, dy, 2, TRUE, NP_GRAD_PARAMS | NP_GRAD_INPUTS);
+  twice = train_pass (net, x, dy, 2, FALSE, NP_GRAD_PARAMS | NP_GRAD_INPUTS);
+  /* ((g0 + g1) + g0) + g1 against 2·(g0 + g1): equal but for rounding. */
+  for (gsize i = 0; i < n; i++)
+    g_assert_cmpfloat (fabsf (twice[i] - 2 * once[i]), <=, 1e-5f * MAX (1, fabsf (once[i])));
+  frozen = train_pass (net, x, dy, 2, TRUE, NP_GRAD_INPUTS);
+  for (gsize i = 0; i < n; i++)
+    g_assert_cmpfloat (frozen[i], ==, 0.0f);
+  g_assert_cmpmem (frozen + n, nx * sizeof (gfloat), once + n, nx * sizeof (gfloat));
+}
+
+/* Each loss against its definition and its gradient against central
+ * differences, on values spread over both signs and a wide range. */
+static void
+test_losses (void)
+{
+  g_autoptr(NpTensor) p = np_tensor_new (7, 5, 2, 3, NULL), t = np_tensor_new (7, 5, 2, 3, NULL);
+  g_autoptr(NpTensor) g = np_tensor_new (7, 5, 2, 3, NULL);
+  gint64 n = np_tensor_n_elements (p);
+
+  fill (p->data, n, 41), fill (t->data, n, 42);
+  for (gint64 i = 0; i < n; i++)
+    p->data[i] *= 20;   /* logits out to ±20: the naive formula would lose them */
+  for (int which = 0; which < 4; which++)
+    {
+      double want = 0, got;
+      for (gint64 i = 0; i < n; i++)
+        {
+          double x = p->data[i], d = x - t->data[i];
+          want += which == 0 ? (x > 0 ? x + log1p (exp (-x)) : log1p (exp (x)))
+                : which == 1 ? (x > 0 ? log1p (exp (-x)) : -x + log1p (exp (x)))
+                : which == 2 ? fabs (d) : d * d;
+        }
+      want /= n;
+      memset (g->data, 0, n * sizeof (gfloat));
+      got = which == 0 ? np_loss_bce_logits (p, 0, 3, g) : which == 1 ? np_loss_bce_logits (p, 1, 3, g)
+            : which == 2 ? np_loss_l1 (p, t, 3, g) : np_loss_mse (p, t, 3, g);
+      g_assert_cmpfloat_with_epsilon (got, want, 1e-6 * MAX (1, fabs (want)));
+      for (gint64 i = 0; i < n; i += 5)
+        {
+          gfloat keep = p->data[i], h = 1e-3f, hi = keep + h, lo = keep - h;
+          double up, down;
+          /* The steps as rounded to float, not as asked. */
+          p->data[i] = hi;
+          up = which == 0 ? np_loss_bce_logits (p, 0, 1, NULL) : which == 1 ? np_loss_bce_logits (p, 1, 1, NULL)
+               : which == 2 ? np_loss_l1 (p, t, 1, NULL) : np_loss_mse (p, t, 1, NULL);
+          p->data[i] = lo;
+          down = which == 0 ? np_loss_bce_logits (p, 0, 1, NULL) : which == 1 ? np_loss_bce_logits (p, 1, 1, NULL)
+                 : which == 2 ? np_loss_l1 (p, t, 1, NULL) : np_loss_mse (p, t, 1, NULL);
+          p->data[i] = keep;
+          g_assert_cmpfloat_with_epsilon (g->data[i], 3 * (up - down) / ((double) hi - lo), 1e-3 / n + 1e-6);
+        }
+    }
+}
+
+/* Adam's first steps worked by hand: m̂ = g, v̂ = g² at t = 1, so each
+ * parameter moves by lr·g/(|g| + ε); at t = 2 with g the same again, still
+ * lr·g/(|g| + ε). */
+static void
+test_adam (void)
+{
+  NpAdamParams p = { 0.01, 0.5, 0.999, 1e-8 };
+  g_autoptr(NpAdam) adam = np_adam_new (3, &p, NULL);
+  gfloat params[3] = { 1, -2, 0.5f }, grads[3] = { 0.3f, -4, 0 };
+
+  np_adam_step (adam, params, grads, 2);
+  g_assert_cmpfloat_with_epsilon (params[0], 1 - 0.01, 1e-6);
+  g_assert_cmpfloat_with_epsilon (params[1], -2 + 0.01, 1e-6);
+  g_assert_cmpfloat (params[2], ==, 0.5f);
+  np_adam_step (adam, params, grads, 1);
+  g_assert_cmpfloat_with_epsilon (params[0], 1 - 0.02, 1e-6);
+  g_assert_cmpint (*np_adam_t (adam), ==, 2);
+  g_assert_cmpfloat_with_epsilon (np_adam_m (adam)[1], -3, 1e-6);   /* 0.5·(0.5·−4) + 0.5·−4 */
 }
 
 int
@@ -609,6 +827,11 @@ main (int argc, char **argv)
   g_test_add_func ("/nn/architectures", test_architectures);
   g_test_add_func ("/nn/threads", test_threads_agree);
   g_test_add_func ("/nn/backward/finite-differences", test_gradients_finite_differences);
-  g_test_add_func ("/nn/backward/sgd", test_sgd_update);
+  g_test_add_func ("/nn/backward/threads-agree", test_backward_threads_agree);
+  g_test_add_func ("/nn/backward/accumulates", test_backward_accumulates);
+  g_test_add_func ("/nn/training/dropout", test_dropout_training);
+  g_test_add_func ("/nn/training/batchnorm-running", test_batchnorm_running_update);
+  g_test_add_func ("/nn/losses", test_losses);
+  g_test_add_func ("/nn/adam", test_adam);
   return g_test_run ();
 }

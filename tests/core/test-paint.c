@@ -3,6 +3,7 @@
  * through GEGL in tests/ops/test-generator.c. */
 #include "neuropaint.h"
 
+#include <math.h>
 #include <string.h>
 
 /* A small U-Net with random weights. */
@@ -134,10 +135,67 @@ test_generate_input_filters (void)
   }
 }
 
+/* A chroma model's Cb and Cr land on the input's own luminance: with a
+ * 1×1 convolution the chroma is known in closed form (tanh (w·(2g − 1) + b)
+ * for each channel), so the expected colour is written out here with
+ * BT.601's inverse, and the result's luma equals the input's where nothing
+ * clips. */
+static void
+test_generate_chroma (void)
+{
+  enum { W = 19, H = 11 };
+  g_autoptr(GError) error = NULL;
+  g_autoptr(NpNet) net = np_net_new ("input name=x c=1\nconv name=c out=2 k=1\ntanh", &error);
+  g_autoptr(NpImage) photo = np_image_new (NP_SAMPLE_F32, W, H, 4, NULL);
+  g_autoptr(NpImage) out = np_image_new (NP_SAMPLE_F32, W, H, 4, NULL);
+  NpPaintOptions options = { 512, 0, 1, FALSE };
+  const gfloat w[2] = { 0.3f, -0.2f }, b[2] = { 0.1f, 0.05f };
+  gint unclipped = 0;
+
+  g_assert_no_error (error);
+  memcpy (np_net_param (net, "c.weight")->data, w, sizeof w);
+  memcpy (np_net_param (net, "c.bias")->data, b, sizeof b);
+  g_hash_table_insert (np_net_metadata (net), g_strdup ("target"), g_strdup ("chroma-ycbcr"));
+  for (gint y = 0; y < H; y++)
+    for (gint x = 0; x < W; x++)
+      {
+        gfloat *p = (gfloat *) np_image_row (photo, y) + 4 * x;
+        p[0] = (x * 13 % W) / (gfloat) W, p[1] = (y * 7 % H) / (gfloat) H, p[2] = ((x + y) % 5) / 5.0f, p[3] = 0.75f;
+      }
+  g_assert_true (np_paint_generate (net, photo, out, &options, &error));
+  g_assert_no_error (error);
+  for (gint y = 0; y < H; y++)
+    for (gint x = 0; x < W; x++)
+      {
+        const gfloat *p = (gfloat *) np_image_row (photo, y) + 4 * x, *o = (gfloat *) np_image_row (out, y) + 4 * x;
+        double luma = 0.299 * p[0] + 0.587 * p[1] + 0.114 * p[2];
+        double cb = 0.5 * tanh (w[0] * (2 * luma - 1) + b[0]), cr = 0.5 * tanh (w[1] * (2 * luma - 1) + b[1]);
+        double want[3] = { luma + 1.402 * cr, luma - 0.344136 * cb - 0.714136 * cr, luma + 1.772 * cb };
+        for (int c = 0; c < 3; c++)
+          g_assert_cmpfloat_with_epsilon (o[c], CLAMP (want[c], 0, 1), 1e-4);
+        g_assert_cmpfloat (o[3], ==, 0.75f);
+        if (want[0] >= 0 && want[0] <= 1 && want[1] >= 0 && want[1] <= 1 && want[2] >= 0 && want[2] <= 1)
+          {
+            g_assert_cmpfloat_with_epsilon (0.299 * o[0] + 0.587 * o[1] + 0.114 * o[2], luma, 1e-5);
+            unclipped++;
+          }
+      }
+  g_assert_cmpint (unclipped, >, W * H / 2);
+
+  /* A chroma model must take gray and give two channels. */
+  {
+    g_autoptr(NpNet) bad = np_net_new ("input name=x c=3\nconv name=c out=2 k=1", &error);
+    g_hash_table_insert (np_net_metadata (bad), g_strdup ("target"), g_strdup ("chroma-ycbcr"));
+    g_assert_false (np_paint_generate (bad, photo, out, &options, &error));
+    g_assert_error (error, NP_ERROR, NP_ERROR_UNSUPPORTED);
+  }
+}
+
 int
 main (int argc, char **argv)
 {
   g_test_init (&argc, &argv, NULL);
   g_test_add_func ("/paint/generate/input-filters", test_generate_input_filters);
+  g_test_add_func ("/paint/generate/chroma", test_generate_chroma);
   return g_test_run ();
 }

@@ -2,10 +2,10 @@
 
 `neuropaint cppn --dump-weights` writes the network it drew; the reference
 below reads it, builds every pixel's inputs (x, y, r, z as Tuan Le's
-random_art.py, with the SPEC's fixes), runs the dense layers in float64 and
+random_art.py, with the fixes of docs/seed.md), runs the dense layers in float64 and
 reads the outputs as colour. Our float32 render (.npy, exact) must match
 within 1e-5 at moderate depth for every colour mode, activation, alpha, sym
-and trig. Deep networks are chaotic in float32 (SPEC.md, numerics), so the
+and trig. Deep networks are chaotic in float32 (docs/seed.md, numerics), so the
 default 10×15 gets a looser bound and 25×45 a statistical one.
 """
 import json
@@ -165,7 +165,7 @@ class CppnOracle(unittest.TestCase):
                     self.check(["--seed", "41"] + extra, env={"NP_CPPN_ISA": isa})
 
     def test_default_depth(self):
-        # The original's 10×15: chaotic enough that float32 sums drift (SPEC:
+        # The original's 10×15: chaotic enough that float32 sums drift (docs/seed.md:
         # ~5e-5 typical), so the bound is looser but still far below 1/255.
         ours, ref, _ = render(["--width", "64", "--height", "64", "--seed", "7"])
         err = np.abs(ours - ref)

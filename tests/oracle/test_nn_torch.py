@@ -19,11 +19,23 @@ try:
     from torch import nn
     sys.path.insert(0, os.path.join(nptest.SOURCE_ROOT, "tools"))
     import export_torch as ex
+    import nprandom
 except ImportError as e:  # pragma: no cover - Debian's python3-torch is a test dependency
     print("skipping: %s" % e)
     sys.exit(nptest.SKIP)
 
 FORWARD = os.environ.get("NP_NN_FORWARD", "nn-forward")
+
+
+class MaskDropout(nn.Module):
+    """Dropout with a given mask (already scaled by 1/(1 - rate))."""
+
+    def __init__(self, mask):
+        super().__init__()
+        self.mask = mask
+
+    def forward(self, x):
+        return x * self.mask
 TOL = 1e-4
 
 
@@ -188,13 +200,9 @@ class Oracle(unittest.TestCase):
 
     # ---- gradients (backward) ----------------------------------------------
 
-    def check_grads(self, path, inputs, params, torch_fn, what, tol=TOL):
-        """Runs our forward+backward with a random d_output; compares the
-        gradients of the inputs and of every named parameter with autograd."""
-        xs = {k: v.clone().requires_grad_(True) for k, v in inputs.items()}
-        y = torch_fn(*xs.values())
-        dy = torch.randn(y.shape)
-        y.backward(dy)
+    def run_backward(self, path, inputs, dy):
+        """Our forward (training mode) and backward with d_output = dy;
+        returns ({name: array}, our network description)."""
         feed = {k: v.detach().numpy() for k, v in inputs.items()}
         feed["d_output"] = dy.numpy()
         inp = os.path.join(self.dir, "gin.safetensors")
@@ -202,7 +210,21 @@ class Oracle(unittest.TestCase):
         ex.write_safetensors(inp, list(feed.items()))
         proc = subprocess.run([FORWARD, path, inp, out], capture_output=True, text=True)
         self.assertEqual(proc.returncode, 0, proc.stderr)
-        ours = ex.read_safetensors(out)[0]
+        ours, meta = ex.read_safetensors(out)
+        return ours, meta["graph"]
+
+    def check_grads(self, path, inputs, params, torch_fn, what, out_shape, tol=TOL, buffers=None):
+        """Our forward+backward with a random d_output against autograd: the
+        gradients of the inputs and of every named parameter, and the
+        buffers ({name: tensor}) torch's training forward updated.
+        torch_fn(description, *inputs) gets our description (dropout masks
+        depend on layer indices)."""
+        dy = torch.randn(out_shape)
+        ours, description = self.run_backward(path, inputs, dy)
+        xs = {k: v.clone().requires_grad_(True) for k, v in inputs.items()}
+        y = torch_fn(description, *xs.values())
+        self.assertEqual(tuple(y.shape), tuple(out_shape))
+        y.backward(dy)
         for k, v in xs.items():
             # Relative to the gradient's scale: weight gradients sum over many pixels.
             ref = v.grad
@@ -212,6 +234,8 @@ class Oracle(unittest.TestCase):
             ref = p.grad
             scale = max(1.0, float(ref.abs().max()))
             self.check(ours["grad." + name] / scale, ref / scale, tol, what + " grad." + name)
+        for name, b in (buffers or {}).items():
+            self.check(ours["buffer." + name], b, tol, what + " " + name)
 
     def test_grad_conv_convt(self):
         for kind, (k, s, p, cin, cout, h, w) in [("conv", (3, 2, 1, 3, 4, 11, 9)), ("conv", (4, 1, 2, 2, 3, 7, 8)),
@@ -219,10 +243,14 @@ class Oracle(unittest.TestCase):
             mod = (nn.Conv2d if kind == "conv" else nn.ConvTranspose2d)(cin, cout, k, s, p)
             path = self.graph_model("input name=x c=%d\n%s name=c out=%d k=%d s=%d p=%d" % (cin, kind, cout, k, s, p),
                                     {"c.weight": mod.weight, "c.bias": mod.bias})
-            self.check_grads(path, {"x": torch.randn(2, cin, h, w)}, {"c.weight": mod.weight, "c.bias": mod.bias},
-                             mod, "%s k%d s%d p%d" % (kind, k, s, p))
+            x = torch.randn(2, cin, h, w)
+            self.check_grads(path, {"x": x}, {"c.weight": mod.weight, "c.bias": mod.bias},
+                             lambda d, x: mod(x), "%s k%d s%d p%d" % (kind, k, s, p), mod(x).shape)
 
     def test_grad_batchnorm(self):
+        """Training forward on batch statistics updates the running ones as
+        torch's does (momentum 0.1, unbiased variance); frozen statistics
+        ("running") pass gradients straight through."""
         for mode in ("batch", "running"):
             bn, params = self.bn_layer(3)
             path = os.path.join(self.dir, "gbn.safetensors")
@@ -231,31 +259,47 @@ class Oracle(unittest.TestCase):
                                   "batchnorm": mode})
             bn.train(mode == "batch")
             self.check_grads(path, {"x": torch.randn(2, 3, 5, 7) * 2 + 1},
-                             {"b.weight": bn.weight, "b.bias": bn.bias}, bn, "batchnorm " + mode)
+                             {"b.weight": bn.weight, "b.bias": bn.bias}, lambda d, x: bn(x), "batchnorm " + mode,
+                             (2, 3, 5, 7), buffers={"b.running_mean": bn.running_mean, "b.running_var": bn.running_var})
 
     def test_grad_pointwise_concat_upsample_linear(self):
-        for line, fn in [("lrelu slope=0.2", lambda x: nn.functional.leaky_relu(x, 0.2)), ("relu", torch.relu),
-                         ("tanh", torch.tanh), ("sigmoid", torch.sigmoid), ("dropout", lambda x: x),
-                         ("upsample factor=2", lambda x: nn.functional.interpolate(x, scale_factor=2))]:
+        shape = (2, 3, 5, 4)
+        # Dropout drops in training: torch gets our mask (layer 1, key 0).
+        mask = torch.from_numpy(nprandom.dropout_mask(0, 1, shape, 0.5))
+        self.assertGreater(float((mask == 0).float().mean()), 0.3)
+        for line, fn, out in [("lrelu slope=0.2", lambda x: nn.functional.leaky_relu(x, 0.2), shape),
+                              ("relu", torch.relu, shape), ("tanh", torch.tanh, shape),
+                              ("sigmoid", torch.sigmoid, shape), ("dropout", lambda x: x * mask, shape),
+                              ("upsample factor=2", lambda x: nn.functional.interpolate(x, scale_factor=2),
+                               (2, 3, 10, 8))]:
             path = self.graph_model("input name=x c=3\n" + line, {})
-            self.check_grads(path, {"x": torch.randn(2, 3, 5, 4)}, {}, fn, line)
+            self.check_grads(path, {"x": torch.randn(shape)}, {}, lambda d, x, fn=fn: fn(x), line, out)
         path = self.graph_model("input name=a c=2\ninput name=b c=3\nconcat from=a with=b\ntanh", {})
         self.check_grads(path, {"a": torch.randn(2, 2, 3, 4), "b": torch.randn(2, 3, 3, 4)}, {},
-                         lambda a, b: torch.tanh(torch.cat([a, b], 1)), "concat")
+                         lambda d, a, b: torch.tanh(torch.cat([a, b], 1)), "concat", (2, 5, 3, 4))
         lin = nn.Linear(7, 5)
         path = self.graph_model("input name=x c=7\nlinear name=l out=5", {"l.weight": lin.weight, "l.bias": lin.bias})
         self.check_grads(path, {"x": torch.randn(3, 7, 1, 1)}, {"l.weight": lin.weight, "l.bias": lin.bias},
-                         lambda x: lin(x.flatten(1)), "linear")
+                         lambda d, x: lin(x.flatten(1)), "linear", (3, 5))
 
     def test_grad_unet(self):
-        """The whole U-Net in training mode (batch statistics; dropout off)."""
+        """The whole U-Net in training mode: batch statistics (and their
+        running updates), dropout with our mask."""
         model = ex.randomize(ex.UNet(4, 4), 6)
         path = os.path.join(self.dir, "gunet.safetensors")
         ex.export(model, path, metadata={"batchnorm": "batch"})
         model.train()
-        model.drop.eval()
+
+        def torch_fn(description, x):
+            (drop,) = nprandom.layer_indices(description, "dropout")
+            shape = (x.shape[0], model.m["d3"].out_channels, x.shape[2] // 8, x.shape[3] // 8)
+            model.drop = MaskDropout(torch.from_numpy(nprandom.dropout_mask(0, drop, shape, 0.5)))
+            return model(x)
+
         params = {k[2:]: v for k, v in model.named_parameters()}
-        self.check_grads(path, {"input": torch.rand(2, 3, 64, 48) * 2 - 1}, params, model, "U-Net")
+        buffers = {k[2:]: v for k, v in model.named_buffers() if "running" in k}
+        self.check_grads(path, {"input": torch.rand(2, 3, 64, 48) * 2 - 1}, params, torch_fn, "U-Net",
+                         (2, 3, 64, 48), buffers=buffers)
 
     def test_wrong_input_size_is_an_error(self):
         model = ex.randomize(ex.UNet(4, 6), 0)

@@ -1,0 +1,569 @@
+/* neuropaint train — a generator from a dataset (neuropaint prepare): the
+ * seed's pix2pix training and each of its experiments, with validation
+ * against trivial baselines, a history, sample grids and checkpoints that
+ * resume bit for bit.
+ *
+ * The loop in train_loop() reads top to bottom, as llm.c's does: a batch,
+ * a step, its losses; validation, samples and checkpoints every so often. */
+#include "config.h"
+#include "np-cli.h"
+#include "train-report.h"
+
+#include <math.h>
+#include <signal.h>
+#include <string.h>
+
+static gchar   *opt_output, *opt_input, *opt_target, *opt_loss, *opt_resume, *opt_seed, *opt_dtype;
+/* UNSET: not given (the checkpoint's or the default value applies). */
+#define UNSET G_MININT
+static gint     opt_ngf = UNSET, opt_ndf = UNSET, opt_batch = UNSET, opt_steps = UNSET, opt_threads;
+static gdouble  opt_lr = UNSET, opt_beta1 = UNSET, opt_l1_weight = UNSET, opt_gan_weight = UNSET;
+static gint     opt_validate_every = 100, opt_checkpoint_every = 500, opt_checkpoint_minutes = 10;
+static gint     opt_samples = 4;
+static gchar  **opt_dataset;
+
+static const GOptionEntry entries[] = {
+  { "output", 'o', 0, G_OPTION_ARG_FILENAME, &opt_output,
+    "The model file (.safetensors); beside it STEM.ckpt, STEM.history.csv, STEM.history.png, "
+    "STEM.samples.png", "MODEL" },
+  { "input", 'i', 0, G_OPTION_ARG_STRING, &opt_input,
+    "What G learns from: gray, binary, contours, canny, identity (autoencoder), noise (pure generator), "
+    "morph (the average face), lowres (super resolution ×2) (default gray)", "KIND" },
+  { "target", 0, 0, G_OPTION_ARG_STRING, &opt_target,
+    "What G predicts: rgb, or chroma (YCbCr's Cb and Cr, put on the input's own luminance; gray input) "
+    "(default rgb)", "KIND" },
+  { "ngf", 0, 0, G_OPTION_ARG_INT, &opt_ngf, "G's base width (default 32; the seed: 64; lowres: SR features)", "N" },
+  { "ndf", 0, 0, G_OPTION_ARG_INT, &opt_ndf, "D's base width (default: ngf)", "N" },
+  { "batch", 'b', 0, G_OPTION_ARG_INT, &opt_batch, "Pairs a step (default 8; the seed: 64)", "B" },
+  { "steps", 's', 0, G_OPTION_ARG_INT, &opt_steps, "Steps in all (default 2000; the seed: 200 of 64)", "N" },
+  { "lr", 0, 0, G_OPTION_ARG_DOUBLE, &opt_lr, "Adam's learning rate (default 2e-4)", "F" },
+  { "beta1", 0, 0, G_OPTION_ARG_DOUBLE, &opt_beta1, "Adam's β1 (default 0.5)", "F" },
+  { "l1-weight", 0, 0, G_OPTION_ARG_DOUBLE, &opt_l1_weight,
+    "Weight of the reconstruction term (default 100; 1 for lowres)", "W" },
+  { "gan-weight", 0, 0, G_OPTION_ARG_DOUBLE, &opt_gan_weight,
+    "Weight of the adversarial term; 0 trains G alone, with no discriminator (default 1; 0 for lowres)", "W" },
+  { "loss", 0, 0, G_OPTION_ARG_STRING, &opt_loss, "Reconstruction loss: l1 or mse (default l1; mse for lowres)", "L" },
+  { "seed", 0, 0, G_OPTION_ARG_STRING, &opt_seed, "Seeds weights, batches, flips, dropout (default 1)", "N" },
+  { "threads", 'j', 0, G_OPTION_ARG_INT, &opt_threads, "Threads (default: all; the losses do not depend on it)", "N" },
+  { "resume", 'r', 0, G_OPTION_ARG_FILENAME, &opt_resume,
+    "Continue from a checkpoint, exactly as if never stopped (its options are the defaults)", "CKPT" },
+  { "validate-every", 0, 0, G_OPTION_ARG_INT, &opt_validate_every,
+    "Validate, draw samples and the history every N steps (default 100)", "N" },
+  { "checkpoint-every", 0, 0, G_OPTION_ARG_INT, &opt_checkpoint_every, "Checkpoint every N steps (default 500)", "N" },
+  { "checkpoint-minutes", 0, 0, G_OPTION_ARG_INT, &opt_checkpoint_minutes,
+    "… and at least every M minutes (default 10)", "M" },
+  { "samples", 0, 0, G_OPTION_ARG_INT, &opt_samples, "Validation pictures in the sample grid (default 4)", "N" },
+  { "dtype", 0, 0, G_OPTION_ARG_STRING, &opt_dtype, "The model file's numbers: f32 or f16 (default f32)", "T" },
+  { G_OPTION_REMAINING, 0, 0, G_OPTION_ARG_FILENAME_ARRAY, &opt_dataset, NULL, NULL },
+  { NULL }
+};
+
+/* Everything that defines a run; stored in its checkpoints. */
+typedef struct
+{
+  gchar        *dataset, *output;
+  NpTrainInput  input;
+  NpTarget      target;
+  gint          ngf, ndf, batch;
+  gint64        steps;
+  NpDType       dtype;
+  NpTrainParams params;
+} Run;
+
+static void
+run_clear (Run *run)
+{
+  g_free (run->dataset);
+  g_free (run->output);
+}
+
+G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC (Run, run_clear)
+
+/* The run's defining options as strings, for checkpoints. */
+static GHashTable *
+run_to_metadata (const Run *run, gdouble seconds)
+{
+  GHashTable *m = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
+
+  g_hash_table_insert (m, g_strdup ("dataset"), g_strdup (run->dataset));
+  g_hash_table_insert (m, g_strdup ("output"), g_strdup (run->output));
+  g_hash_table_insert (m, g_strdup ("input"), g_strdup (np_train_input_name (run->input)));
+  g_hash_table_insert (m, g_strdup ("target"), g_strdup (run->target == NP_TARGET_RGB ? "rgb" : "chroma"));
+  g_hash_table_insert (m, g_strdup ("ngf"), g_strdup_printf ("%d", run->ngf));
+  g_hash_table_insert (m, g_strdup ("ndf"), g_strdup_printf ("%d", run->ndf));
+  g_hash_table_insert (m, g_strdup ("batch"), g_strdup_printf ("%d", run->batch));
+  g_hash_table_insert (m, g_strdup ("steps"), g_strdup_printf ("%" G_GINT64_FORMAT, run->steps));
+  g_hash_table_insert (m, g_strdup ("dtype"), g_strdup (run->dtype == NP_DTYPE_F16 ? "f16" : "f32"));
+  g_hash_table_insert (m, g_strdup ("seconds"), g_strdup_printf ("%.1f", seconds));
+  return m;
+}
+
+static gint64
+meta_int (GHashTable *m, const char *key)
+{
+  const char *v = g_hash_table_lookup (m, key);
+  return v ? g_ascii_strtoll (v, NULL, 10) : -1;
+}
+
+/* Options first, then (resuming) the checkpoint's, then the defaults;
+ * options that would change a resumed network are refused. */
+static int
+resolve_run (Run *run, GHashTable *resumed, NpTrainer *trainer)
+{
+  const char *input = opt_input ? opt_input : resumed ? g_hash_table_lookup (resumed, "input") : "gray";
+  const char *target = opt_target ? opt_target : resumed ? g_hash_table_lookup (resumed, "target") : "rgb";
+  const char *dtype = opt_dtype ? opt_dtype : resumed ? g_hash_table_lookup (resumed, "dtype") : "f32";
+  gint        kind = np_train_input_from_name (input);
+  gboolean    lowres = kind == NP_TRAIN_LOWRES;
+
+  if (kind < 0)
+    return np_cli_fail ("train", NP_EXIT_USAGE, "--input: unknown kind “%s” (gray, binary, contours, canny, "
+                        "identity, noise, morph, lowres)", input ? input : "");
+  if (g_strcmp0 (target, "rgb") && g_strcmp0 (target, "chroma"))
+    return np_cli_fail ("train", NP_EXIT_USAGE, "--target: rgb or chroma, not “%s”", target ? target : "");
+  if (g_strcmp0 (dtype, "f32") && g_strcmp0 (dtype, "f16"))
+    return np_cli_fail ("train", NP_EXIT_USAGE, "--dtype: f32 or f16, not “%s”", dtype ? dtype : "");
+  if (opt_loss && g_strcmp0 (opt_loss, "l1") && g_strcmp0 (opt_loss, "mse"))
+    return np_cli_fail ("train", NP_EXIT_USAGE, "--loss: l1 or mse, not “%s”", opt_loss);
+  run->input = kind;
+  run->target = strcmp (target, "rgb") == 0 ? NP_TARGET_RGB : NP_TARGET_CHROMA;
+  run->dtype = strcmp (dtype, "f16") == 0 ? NP_DTYPE_F16 : NP_DTYPE_F32;
+  run->ngf = opt_ngf != UNSET ? opt_ngf : resumed ? (gint) meta_int (resumed, "ngf") : lowres ? 64 : 32;
+  run->ndf = opt_ndf != UNSET ? opt_ndf : resumed ? (gint) meta_int (resumed, "ndf") : run->ngf;
+  run->batch = opt_batch != UNSET ? opt_batch : resumed ? (gint) meta_int (resumed, "batch") : 8;
+  run->steps = opt_steps != UNSET ? opt_steps : resumed ? meta_int (resumed, "steps") : 2000;
+
+  if (run->ngf < 1 || run->ngf > 512 || run->ndf < 1 || run->ndf > 512)
+    return np_cli_fail ("train", NP_EXIT_USAGE, "--ngf and --ndf must be between 1 and 512");
+  if (run->batch < 1 || run->batch > 1024)
+    return np_cli_fail ("train", NP_EXIT_USAGE, "--batch must be between 1 and 1024");
+  if (run->steps < 0 || run->steps > 100000000)
+    return np_cli_fail ("train", NP_EXIT_USAGE, "--steps must be between 0 and 10⁸");
+  if (opt_validate_every < 1 || opt_checkpoint_every < 1 || opt_checkpoint_minutes < 1
+      || opt_samples < 1 || opt_samples > 64)
+    return np_cli_fail ("train", NP_EXIT_USAGE, "--validate-every, --checkpoint-every and --checkpoint-minutes "
+                        "must be positive, --samples 1 to 64");
+
+  if (trainer)
+    {
+      /* The checkpoint's own parameters; the network's shape must agree. */
+      const NpTrainParams *p = np_trainer_params (trainer);
+      if ((opt_input || opt_target || opt_ngf != UNSET || opt_ndf != UNSET || opt_loss || opt_lr != UNSET
+           || opt_beta1 != UNSET || opt_l1_weight != UNSET || opt_gan_weight != UNSET || opt_seed)
+          && (g_strcmp0 (input, g_hash_table_lookup (resumed, "input"))
+              || g_strcmp0 (target, g_hash_table_lookup (resumed, "target"))
+              || run->ngf != meta_int (resumed, "ngf") || run->ndf != meta_int (resumed, "ndf")
+              || (opt_loss && (strcmp (opt_loss, "l1") == 0) != (p->recon == NP_RECON_L1))
+              || (opt_lr != UNSET && opt_lr != p->adam.lr) || (opt_beta1 != UNSET && opt_beta1 != p->adam.beta1)
+              || (opt_l1_weight != UNSET && opt_l1_weight != p->recon_weight)
+              || (opt_gan_weight != UNSET && opt_gan_weight != p->gan_weight)
+              || (opt_seed && g_ascii_strtoull (opt_seed, NULL, 10) != p->seed)))
+        return np_cli_fail ("train", NP_EXIT_USAGE,
+                            "%s was trained with other options (%s ngf %" G_GINT64_FORMAT " ndf %" G_GINT64_FORMAT
+                            ", target %s): a checkpoint resumes only the run it belongs to",
+                            opt_resume, (char *) g_hash_table_lookup (resumed, "input"), meta_int (resumed, "ngf"),
+                            meta_int (resumed, "ndf"), (char *) g_hash_table_lookup (resumed, "target"));
+      run->params = *p;
+      return NP_EXIT_OK;
+    }
+
+  run->params = (NpTrainParams) {
+    .adam = { opt_lr != UNSET ? opt_lr : 2e-4, opt_beta1 != UNSET ? opt_beta1 : 0.5, 0.999, 1e-8 },
+    .recon_weight = opt_l1_weight != UNSET ? opt_l1_weight : lowres ? 1 : 100,
+    .gan_weight = opt_gan_weight != UNSET ? opt_gan_weight : lowres ? 0 : 1,
+    .recon = (opt_loss ? strcmp (opt_loss, "mse") == 0 : lowres) ? NP_RECON_MSE : NP_RECON_L1,
+    .init_std = 0.02,
+    .seed = opt_seed ? g_ascii_strtoull (opt_seed, NULL, 10) : 1,
+  };
+  return NP_EXIT_OK;
+}
+
+/* The descriptions of G (U-Net, or the SR net for lowres) and D. */
+static gboolean
+describe_nets (const Run *run, gint64 src_channels, gint64 tgt_channels, gchar **g, gchar **d,
+               GError **error)
+{
+  g_autoptr(GHashTable) p = g_hash_table_new_full (g_str_hash, g_str_equal, NULL, g_free);
+
+  g_hash_table_insert (p, "in_channels", g_strdup_printf ("%" G_GINT64_FORMAT, src_channels));
+  g_hash_table_insert (p, "out_channels", g_strdup_printf ("%" G_GINT64_FORMAT, tgt_channels));
+  g_hash_table_insert (p, run->input == NP_TRAIN_LOWRES ? "features" : "ngf", g_strdup_printf ("%d", run->ngf));
+  if ((*g = np_arch_describe (run->input == NP_TRAIN_LOWRES ? "sr" : "unet", p, error)) == NULL)
+    return FALSE;
+  *d = NULL;
+  if (run->params.gan_weight <= 0)
+    return TRUE;
+  g_hash_table_insert (p, "ndf", g_strdup_printf ("%d", run->ndf));
+  g_hash_table_insert (p, "logits", g_strdup ("1"));
+  return (*d = np_arch_describe ("patchgan", p, error)) != NULL;
+}
+
+/* ---- What a run writes ------------------------------------------------------- */
+
+typedef struct
+{
+  Run        *run;
+  NpDataset  *dataset;
+  NpBatcher  *train, *val;
+  NpTrainer  *trainer;
+  NpNet      *eval;           /* G for inference: running statistics, no dropout */
+  NpTensor   *source, *target;
+  NpHistory  *history;
+  NpBaselines baselines;
+  gint        threads;
+  gchar      *ckpt_path, *csv_path, *plot_path, *grid_path;
+  gchar      *command;        /* how the run was started, for the model's card */
+  gdouble     seconds;        /* training time of earlier sessions */
+  gint64      started;        /* this session's start, monotonic µs */
+} Train;
+
+static void
+train_clear (Train *t)
+{
+  np_batcher_free (t->train);
+  np_batcher_free (t->val);
+  np_trainer_free (t->trainer);
+  np_net_free (t->eval);
+  np_dataset_free (t->dataset);
+  np_tensor_free (t->source);
+  np_tensor_free (t->target);
+  np_history_free (t->history);
+  g_free (t->ckpt_path);
+  g_free (t->csv_path);
+  g_free (t->plot_path);
+  g_free (t->grid_path);
+  g_free (t->command);
+}
+
+G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC (Train, train_clear)
+
+static gdouble
+elapsed (const Train *t)
+{
+  return t->seconds + (g_get_monotonic_time () - t->started) / 1e6;
+}
+
+static NpTensor *
+tensor_like (const gint64 ne[4], gint64 n, GError **error)
+{
+  return np_tensor_new (ne[0], ne[1], ne[2], n, error);
+}
+
+/* Validation: G (as it will be saved) over the whole validation split,
+ * scored as the pictures it stands for against the photos; and (once) the
+ * baselines. Fills `samples` columns for the first batch when asked. */
+static gboolean
+validate (Train *t, NpScore *score, NpScore base[2], NpTensor *const *samples, GError **error)
+{
+  gint64 sne[4], tne[4];
+  guint  n_val = np_batcher_size (t->val), n = MIN ((guint) t->run->batch, n_val);
+  g_autoptr(NpTensor) src = NULL, tgt = NULL, rgb = NULL, photos = NULL;
+
+  np_batcher_shapes (t->val, (gint) n, sne, tne);
+  if ((src = tensor_like (sne, n, error)) == NULL || (tgt = tensor_like (tne, n, error)) == NULL
+      || (rgb = np_tensor_new (tne[0], tne[1], 3, n, error)) == NULL
+      || (photos = np_tensor_new (tne[0], tne[1], 3, n, error)) == NULL
+      || !np_net_copy_params (t->eval, np_trainer_generator (t->trainer), error))
+    return FALSE;
+
+  for (guint first = 0; first < n_val; first += n)
+    {
+      const NpTensor *inputs[] = { src }, *out;
+      /* The last batch wraps round; only its first items count. */
+      NpTensor part_rgb = *rgb, part_photos = *photos;
+      part_rgb.ne[3] = part_photos.ne[3] = MIN (n, n_val - first);
+
+      np_batcher_items (t->val, first, 0, src, tgt);
+      np_batcher_photos (t->val, first, photos);
+      if ((out = np_net_forward (t->eval, inputs, 1, t->threads, error)) == NULL)
+        return FALSE;
+      np_batcher_compose (t->val, src, out, rgb);
+      np_score_add (score, &part_rgb, &part_photos);
+      if (first == 0 && samples)
+        {
+          /* input | output | photo */
+          np_batcher_source_picture (t->val, src, samples[0]);
+          memcpy (samples[1]->data, rgb->data, np_tensor_n_elements (samples[1]) * sizeof (gfloat));
+          memcpy (samples[2]->data, photos->data, np_tensor_n_elements (samples[2]) * sizeof (gfloat));
+        }
+      if (base)
+        {
+          if (np_batcher_baseline_input (t->val, src, rgb))
+            np_score_add (&base[0], &part_rgb, &part_photos);
+          np_batcher_baseline_mean (t->val, t->train, src, rgb);
+          np_score_add (&base[1], &part_rgb, &part_photos);
+        }
+    }
+  return TRUE;
+}
+
+/* The model file: the inference copy of G with what the generator op needs
+ * to run it alone (input filter, size, target) and how it was made. */
+static gboolean
+save_model (Train *t, GError **error)
+{
+  GHashTable *meta = np_net_metadata (t->eval), *filter;
+  const Run  *run = t->run;
+
+  if (!np_net_copy_params (t->eval, np_trainer_generator (t->trainer), error))
+    return FALSE;
+  g_hash_table_insert (meta, g_strdup ("input_filter"), g_strdup (np_train_input_filter (run->input)));
+  /* The filter's parameters as the dataset applied them, so inference
+   * filters the same way. */
+  if ((filter = np_dataset_filter_params (t->dataset, np_train_input_filter (run->input))))
+    {
+      GHashTableIter iter;
+      gpointer       key, value;
+      g_hash_table_iter_init (&iter, filter);
+      while (g_hash_table_iter_next (&iter, &key, &value))
+        g_hash_table_insert (meta, g_strdup (key), g_strdup (value));
+    }
+  g_hash_table_insert (meta, g_strdup ("width"), g_strdup_printf ("%d", np_dataset_width (t->dataset)));
+  g_hash_table_insert (meta, g_strdup ("height"), g_strdup_printf ("%d", np_dataset_height (t->dataset)));
+  g_hash_table_insert (meta, g_strdup ("normalization"), g_strdup ("x/127.5-1"));
+  g_hash_table_insert (meta, g_strdup ("target"), g_strdup (run->target == NP_TARGET_RGB ? "rgb" : "chroma-ycbcr"));
+  g_hash_table_insert (meta, g_strdup ("experiment"), g_strdup (np_train_input_name (run->input)));
+  g_hash_table_insert (meta, g_strdup ("trained_steps"),
+                       g_strdup_printf ("%" G_GINT64_FORMAT, np_trainer_step_count (t->trainer)));
+  g_hash_table_insert (meta, g_strdup ("trained_batch"), g_strdup_printf ("%d", run->batch));
+  g_hash_table_insert (meta, g_strdup ("trained_with"), g_strdup (t->command));
+  return np_net_save (t->eval, run->output, run->dtype, error);
+}
+
+static gboolean
+save_checkpoint (Train *t, GError **error)
+{
+  g_autoptr(GHashTable) meta = run_to_metadata (t->run, elapsed (t));
+
+  return np_trainer_save (t->trainer, t->ckpt_path, meta, error) && save_model (t, error)
+         && np_history_save (t->history, t->csv_path, error);
+}
+
+/* ---- Signals: finish the step, checkpoint, stop ---------------------------- */
+
+static volatile sig_atomic_t stop_signal;
+
+static void
+on_signal (int signum)
+{
+  stop_signal = signum;
+}
+
+/* While training, SIGINT and SIGTERM only raise the flag; before and after,
+ * whatever handled them before (NpOutput's clean-up) does again. */
+static void
+catch_signals (gboolean on)
+{
+  static struct sigaction before[2];
+  static const int signals[] = { SIGINT, SIGTERM };
+  struct sigaction sa = { 0 };
+
+  sa.sa_handler = on_signal;
+  sigemptyset (&sa.sa_mask);
+  for (int i = 0; i < 2; i++)
+    sigaction (signals[i], on ? &sa : &before[i], on ? &before[i] : NULL);
+}
+
+/* ---- The loop ------------------------------------------------------------------ */
+
+static int
+train_loop (Train *t)
+{
+  g_autoptr(GError) error = NULL;
+  const Run  *run = t->run;
+  gint64      last_ckpt = g_get_monotonic_time (), first_step = np_trainer_step_count (t->trainer);
+  NpProgress *progress = np_progress_new ("train", (gsize) MAX (run->steps - first_step, 0));
+  g_autoptr(NpTensor) s_in = NULL, s_out = NULL, s_photo = NULL;
+  gint64      tne[4], sne[4];
+  gint        rows = (gint) MIN ((guint) opt_samples, MIN ((guint) run->batch, np_batcher_size (t->val)));
+  int         code = NP_EXIT_OK;
+
+  np_batcher_shapes (t->val, rows, sne, tne);
+  s_in = np_tensor_new (tne[0], tne[1], 3, MIN (run->batch, (gint) np_batcher_size (t->val)), &error);
+  s_out = np_tensor_new (tne[0], tne[1], 3, s_in ? s_in->ne[3] : 1, &error);
+  s_photo = np_tensor_new (tne[0], tne[1], 3, s_in ? s_in->ne[3] : 1, &error);
+  if (s_photo == NULL)
+    return np_cli_fail_error ("train", g_steal_pointer (&error));
+
+  catch_signals (TRUE);
+  while (np_trainer_step_count (t->trainer) < run->steps && !stop_signal)
+    {
+      gint64        step = np_trainer_step_count (t->trainer);
+      NpTrainLosses losses;
+      NpHistoryRow  row;
+      gchar         label[128];
+
+      /* A batch, a step. */
+      np_batcher_random (t->train, np_trainer_key (t->trainer, step, NP_TRAIN_STREAM_BATCH), t->source, t->target);
+      if (!np_trainer_step (t->trainer, t->source, t->target, t->threads, &losses, &error))
+        {
+          code = np_cli_fail_error ("train", g_steal_pointer (&error));
+          break;
+        }
+      row = (NpHistoryRow) { step + 1, elapsed (t), losses, NAN, NAN };
+      g_snprintf (label, sizeof label, "%.2f step/s  G %.4f  D %.3f",
+                  (step + 1 - first_step) / MAX (1e-3, (g_get_monotonic_time () - t->started) / 1e6),
+                  losses.g_recon, (losses.d_real + losses.d_fake) / 2);
+      np_progress_step (progress, label);
+
+      /* Validation, samples and the history plot. */
+      if ((step + 1) % opt_validate_every == 0 || step + 1 == run->steps)
+        {
+          NpScore   score = { 0 };
+          NpTensor *columns[] = { s_in, s_out, s_photo };
+
+          if (!validate (t, &score, NULL, columns, &error)
+              || !np_grid_save (columns, 3, rows, t->grid_path, &error))
+            {
+              code = np_cli_fail_error ("train", g_steal_pointer (&error));
+              break;
+            }
+          row.val_l1 = np_score_l1 (&score), row.val_psnr = np_score_psnr (&score);
+          g_print ("step %" G_GINT64_FORMAT "/%" G_GINT64_FORMAT "  %.0f s  G %.4f  D %.3f  "
+                   "val L1 %.2f PSNR %.2f dB (input %.2f, mean colour %.2f)\n",
+                   step + 1, run->steps, row.seconds, losses.g_recon, (losses.d_real + losses.d_fake) / 2,
+                   row.val_l1, row.val_psnr, t->baselines.psnr[0], t->baselines.psnr[1]);
+        }
+      np_history_add (t->history, &row);
+      if ((step + 1) % opt_validate_every == 0 && !np_history_plot (t->history, &t->baselines, t->plot_path, &error))
+        {
+          code = np_cli_fail_error ("train", g_steal_pointer (&error));
+          break;
+        }
+
+      /* Checkpoints: every so many steps and minutes. */
+      if ((step + 1) % opt_checkpoint_every == 0
+          || g_get_monotonic_time () - last_ckpt > opt_checkpoint_minutes * G_GINT64_CONSTANT (60000000))
+        {
+          if (!save_checkpoint (t, &error))
+            {
+              code = np_cli_fail_error ("train", g_steal_pointer (&error));
+              break;
+            }
+          last_ckpt = g_get_monotonic_time ();
+        }
+    }
+  np_progress_free (progress);
+
+  /* The end, an interruption or a failed step: keep what was learnt. */
+  if (!save_checkpoint (t, &error) || !np_history_plot (t->history, &t->baselines, t->plot_path, &error))
+    code = np_cli_fail_error ("train", g_steal_pointer (&error));
+  catch_signals (FALSE);
+  if (code == NP_EXIT_OK && stop_signal)
+    return np_cli_fail ("train", NP_EXIT_FAILED, "stopped by signal %d at step %" G_GINT64_FORMAT
+                        "; continue with: neuropaint train --resume %s", (int) stop_signal,
+                        np_trainer_step_count (t->trainer), t->ckpt_path);
+  if (code == NP_EXIT_OK)
+    g_print ("%s: %" G_GINT64_FORMAT " steps in %.0f s; checkpoint %s, history %s\n", run->output,
+             np_trainer_step_count (t->trainer), elapsed (t), t->ckpt_path, t->plot_path);
+  return code;
+}
+
+/* ---- Set-up ----------------------------------------------------------------------- */
+
+static gchar *
+beside (const char *model, const char *suffix)
+{
+  const char *dot = g_str_has_suffix (model, ".safetensors") ? model + strlen (model) - 12 : NULL;
+  g_autofree gchar *stem = dot ? g_strndup (model, dot - model) : g_strdup (model);
+  return g_strconcat (stem, suffix, NULL);
+}
+
+int
+np_cmd_train (int argc, char **argv, gboolean do_help)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GHashTable) resumed = NULL;
+  g_auto(Run) run = { 0 };
+  g_auto(Train) t = { 0 };
+  g_autofree gchar *g_desc = NULL, *d_desc = NULL;
+  g_autofree gchar *command = g_strjoinv (" ", argv);
+  gint64 sne[4], tne[4];
+  int    code;
+
+  if (!np_cli_parse ("train", "DATASET",
+                     "Train a generator on a dataset made by “neuropaint prepare”.",
+                     "Every experiment of the seed is an --input; the default recipe is the seed's pix2pix\n"
+                     "(U-Net G, PatchGAN D on logits, 100·L1 + GAN, Adam 2e-4, β1 0.5, random flips).\n"
+                     "--gan-weight 0 trains G alone (no D), --target chroma keeps the input's luminance.\n"
+                     "Writes MODEL (runs in neuropaint:generator as it is), STEM.ckpt (resume with --resume),\n"
+                     "STEM.history.csv and .png (losses, validation PSNR against the trivial baselines)\n"
+                     "and STEM.samples.png (input | output | photo). Ctrl-C finishes the step, checkpoints\n"
+                     "and stops; the same seed gives the same losses on any thread count.\n"
+                     "Example: neuropaint train faces/ -o gray2color.safetensors --input gray --target chroma \\\n"
+                     "           --gan-weight 0 --ngf 32 --batch 8 --steps 3000\n"
+                     "         neuropaint train --resume gray2color.ckpt --steps 6000",
+                     entries, &argc, &argv, do_help, &code))
+    return code;
+
+  if (opt_resume)
+    {
+      if ((t.trainer = np_trainer_load (opt_resume, &resumed, &error)) == NULL)
+        return np_cli_fail_error ("train", g_steal_pointer (&error));
+    }
+  else if (opt_output == NULL)
+    return np_cli_fail ("train", NP_EXIT_USAGE, "--output MODEL is required");
+  if (opt_dataset && opt_dataset[1])
+    return np_cli_fail ("train", NP_EXIT_USAGE, "one dataset at a time");
+  run.dataset = g_strdup (opt_dataset ? opt_dataset[0] : resumed ? g_hash_table_lookup (resumed, "dataset") : NULL);
+  run.output = g_strdup (opt_output ? opt_output : resumed ? g_hash_table_lookup (resumed, "output") : NULL);
+  if (run.dataset == NULL || run.output == NULL)
+    return np_cli_fail ("train", NP_EXIT_USAGE, "name a DATASET (made by neuropaint prepare)");
+  if (!g_str_has_suffix (run.output, ".safetensors"))
+    return np_cli_fail ("train", NP_EXIT_USAGE, "--output: a .safetensors file, not “%s”", run.output);
+  if ((code = resolve_run (&run, resumed, t.trainer)) != NP_EXIT_OK)
+    return code;
+
+  t.run = &run;
+  t.threads = opt_threads > 0 ? MIN (opt_threads, 256) : (gint) g_get_num_processors ();
+  t.command = g_steal_pointer (&command);
+  t.ckpt_path = beside (run.output, ".ckpt");
+  t.csv_path = beside (run.output, ".history.csv");
+  t.plot_path = beside (run.output, ".history.png");
+  t.grid_path = beside (run.output, ".samples.png");
+  t.history = np_history_new ();
+  if ((t.dataset = np_dataset_open (run.dataset, &error)) == NULL
+      || (t.train = np_batcher_new (t.dataset, run.input, run.target, NP_SPLIT_TRAIN, &error)) == NULL
+      || (t.val = np_batcher_new (t.dataset, run.input, run.target, NP_SPLIT_VAL, &error)) == NULL)
+    return np_cli_fail_error ("train", g_steal_pointer (&error));
+
+  np_batcher_shapes (t.train, run.batch, sne, tne);
+  if (!describe_nets (&run, sne[2], tne[2], &g_desc, &d_desc, &error))
+    return np_cli_fail_error ("train", g_steal_pointer (&error));
+  if (t.trainer == NULL && (t.trainer = np_trainer_new (g_desc, d_desc, &run.params, &error)) == NULL)
+    return np_cli_fail_error ("train", g_steal_pointer (&error));
+  if (g_strcmp0 (np_net_description (np_trainer_generator (t.trainer)), g_desc) != 0)
+    return np_cli_fail ("train", NP_EXIT_USAGE, "%s holds another architecture than this dataset and these "
+                        "options make", opt_resume);
+  if (resumed)
+    {
+      const char *seconds = g_hash_table_lookup (resumed, "seconds");
+      t.seconds = seconds ? g_ascii_strtod (seconds, NULL) : 0;
+      if (g_file_test (t.csv_path, G_FILE_TEST_EXISTS)
+          && !np_history_load (t.history, t.csv_path, np_trainer_step_count (t.trainer), &error))
+        return np_cli_fail_error ("train", g_steal_pointer (&error));
+    }
+  if ((t.eval = np_net_new (g_desc, &error)) == NULL
+      || (t.source = tensor_like (sne, run.batch, &error)) == NULL
+      || (t.target = tensor_like (tne, run.batch, &error)) == NULL)
+    return np_cli_fail_error ("train", g_steal_pointer (&error));
+
+  /* The baselines, once. */
+  {
+    NpScore score = { 0 }, base[2] = { { 0 } };
+    if (!validate (&t, &score, base, NULL, &error))
+      return np_cli_fail_error ("train", g_steal_pointer (&error));
+    for (int i = 0; i < 2; i++)
+      {
+        t.baselines.psnr[i] = base[i].pictures ? np_score_psnr (&base[i]) : NAN;
+        t.baselines.l1[i] = base[i].pictures ? np_score_l1 (&base[i]) : NAN;
+      }
+    g_print ("%s: %u training and %u validation photos, %s → %s, %" G_GINT64_FORMAT " parameters in G; "
+             "baselines: the input %.2f dB, the mean colour %.2f dB\n", run.dataset, np_batcher_size (t.train),
+             np_batcher_size (t.val), np_train_input_name (run.input), run.target == NP_TARGET_RGB ? "rgb" : "chroma",
+             np_net_n_parameters (np_trainer_generator (t.trainer), FALSE), t.baselines.psnr[0], t.baselines.psnr[1]);
+  }
+
+  t.started = g_get_monotonic_time ();
+  return train_loop (&t);
+}

@@ -1,0 +1,76 @@
+/* neuropaint — the losses the trainer needs: binary cross-entropy on logits
+ * (the discriminator's), L1 and MSE (the generator's reconstruction terms).
+ *
+ * Each is a mean over every element, summed in double in element order, and
+ * adds its weighted gradient into the caller's tensor, so terms combine. */
+#include "np-nn-private.h"
+
+#include <math.h>
+
+/* Visits the elements of a (possibly strided) tensor image by image. */
+#define FOR_EACH_ELEMENT(t, n, x, i)                                               \
+  for (gint64 n = 0; n < (t)->ne[3]; n++)                                          \
+    for (gint64 i = 0, per_ = (t)->ne[0] * (t)->ne[1] * (t)->ne[2]; i < per_; i++)
+
+static gfloat *
+element (const NpTensor *t, gint64 n, gint64 i)
+{
+  return np_tensor_at (t, 0, 0, 0, n) + i;
+}
+
+double
+np_loss_bce_logits (const NpTensor *logits, gfloat target, gfloat weight, NpTensor *grad)
+{
+  gint64 count = np_tensor_n_elements (logits);
+  double sum = 0;
+
+  g_return_val_if_fail (grad == NULL || np_tensor_same_shape (grad, logits), NAN);
+
+  FOR_EACH_ELEMENT (logits, n, x, i)
+    {
+      double x = *element (logits, n, i);
+      /* log(1 + e^x) − x·t, rewritten so e^ never overflows. */
+      sum += MAX (x, 0.0) - x * target + log1p (exp (-fabs (x)));
+      if (grad)
+        *element (grad, n, i) += (gfloat) (weight * (1.0 / (1.0 + exp (-x)) - target) / count);
+    }
+  return sum / count;
+}
+
+double
+np_loss_l1 (const NpTensor *pred, const NpTensor *target, gfloat weight, NpTensor *grad)
+{
+  gint64 count = np_tensor_n_elements (pred);
+  double sum = 0;
+
+  g_return_val_if_fail (np_tensor_same_shape (pred, target), NAN);
+  g_return_val_if_fail (grad == NULL || np_tensor_same_shape (grad, pred), NAN);
+
+  FOR_EACH_ELEMENT (pred, n, x, i)
+    {
+      gfloat d = *element (pred, n, i) - *element (target, n, i);
+      sum += fabsf (d);
+      if (grad)
+        *element (grad, n, i) += d > 0 ? weight / count : d < 0 ? -weight / count : 0.0f;
+    }
+  return sum / count;
+}
+
+double
+np_loss_mse (const NpTensor *pred, const NpTensor *target, gfloat weight, NpTensor *grad)
+{
+  gint64 count = np_tensor_n_elements (pred);
+  double sum = 0;
+
+  g_return_val_if_fail (np_tensor_same_shape (pred, target), NAN);
+  g_return_val_if_fail (grad == NULL || np_tensor_same_shape (grad, pred), NAN);
+
+  FOR_EACH_ELEMENT (pred, n, x, i)
+    {
+      gfloat d = *element (pred, n, i) - *element (target, n, i);
+      sum += (double) d * d;
+      if (grad)
+        *element (grad, n, i) += 2.0f * weight * d / count;
+    }
+  return sum / count;
+}

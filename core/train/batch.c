@@ -1,0 +1,475 @@
+/* neuropaint — training pairs from a dataset, for each of the seed's
+ * experiments, and the scores they are judged by.
+ *
+ * Pixels become x/127.5 − 1, the seed's scaling. A random batch is a pure
+ * function of its key: slot j takes item hash(key, j) of the pool, flips it
+ * horizontally on one more bit, and for noise or morph draws from further
+ * hashes, so the batches of a run depend on its seed and step only. */
+#include "np-train.h"
+#include "image/np-colour.h"
+#include "image/np-resize.h"
+#include "util/np-rng.h"
+
+#include <math.h>
+#include <string.h>
+
+struct _NpBatcher
+{
+  NpDataset   *dataset;
+  NpTrainInput input;
+  NpTarget     target;
+  GArray      *pool;        /* guint: usable items */
+  /* Morph: the pool sorted by subset, and for each pool entry the range of
+   * its subset there. */
+  GArray      *by_subset, *subset_first, *subset_count;
+  gint         width, height;
+  NpImage     *half;        /* lowres: the downscaled photo */
+};
+
+static const char *const input_names[NP_TRAIN_N_INPUTS] = {
+  "gray", "binary", "contours", "canny", "identity", "noise", "morph", "lowres",
+};
+
+const char *
+np_train_input_name (NpTrainInput input)
+{
+  return input_names[input];
+}
+
+gint
+np_train_input_from_name (const char *name)
+{
+  for (gint i = 0; i < NP_TRAIN_N_INPUTS; i++)
+    if (g_strcmp0 (name, input_names[i]) == 0)
+      return i;
+  return -1;
+}
+
+const char *
+np_train_input_filter (NpTrainInput input)
+{
+  /* Morph and lowres take a colour photo as it is. */
+  return input == NP_TRAIN_MORPH || input == NP_TRAIN_LOWRES ? "identity" : input_names[input];
+}
+
+/* The dataset's stack behind an input. */
+static const char *
+source_kind (NpTrainInput input)
+{
+  return input <= NP_TRAIN_CANNY ? input_names[input] : "color";
+}
+
+void
+np_batcher_free (NpBatcher *b)
+{
+  if (b == NULL)
+    return;
+  g_clear_pointer (&b->pool, g_array_unref);
+  g_clear_pointer (&b->by_subset, g_array_unref);
+  g_clear_pointer (&b->subset_first, g_array_unref);
+  g_clear_pointer (&b->subset_count, g_array_unref);
+  np_image_free (b->half);
+  g_free (b);
+}
+
+static gint
+compare_subsets (gconstpointer a, gconstpointer b, gpointer dataset)
+{
+  guint i = *(const guint *) a, j = *(const guint *) b;
+  gint  c = g_strcmp0 (np_dataset_item (dataset, i)->subset, np_dataset_item (dataset, j)->subset);
+  return c ? c : (i > j) - (i < j);
+}
+
+/* For morph: each pool entry's subset as a range of by_subset, and only
+ * entries whose subset holds another photo stay in the pool. */
+static void
+group_subsets (NpBatcher *b)
+{
+  GArray *pool = g_array_new (FALSE, FALSE, sizeof (guint));
+
+  b->by_subset = g_array_copy (b->pool);
+  g_array_sort_with_data (b->by_subset, compare_subsets, b->dataset);
+  b->subset_first = g_array_new (FALSE, FALSE, sizeof (guint));
+  b->subset_count = g_array_new (FALSE, FALSE, sizeof (guint));
+  for (guint i = 0; i < b->by_subset->len;)
+    {
+      const char *subset = np_dataset_item (b->dataset, g_array_index (b->by_subset, guint, i))->subset;
+      guint       end = i;
+
+      while (end < b->by_subset->len
+             && g_strcmp0 (np_dataset_item (b->dataset, g_array_index (b->by_subset, guint, end))->subset, subset) == 0)
+        end++;
+      for (guint k = i; end - i > 1 && k < end; k++)
+        {
+          guint count = end - i;
+          g_array_append_val (pool, g_array_index (b->by_subset, guint, k));
+          g_array_append_val (b->subset_first, i);
+          g_array_append_val (b->subset_count, count);
+        }
+      i = end;
+    }
+  g_array_unref (b->pool);
+  b->pool = pool;
+}
+
+NpBatcher *
+np_batcher_new (NpDataset *dataset, NpTrainInput input, NpTarget target, NpSplit split, GError **error)
+{
+  g_autoptr(NpBatcher) b = g_new0 (NpBatcher, 1);
+
+  b->dataset = dataset;
+  b->input = input;
+  b->target = target;
+  b->width = np_dataset_width (dataset);
+  b->height = np_dataset_height (dataset);
+  if (target == NP_TARGET_CHROMA && input != NP_TRAIN_GRAY)
+    {
+      g_set_error (error, NP_ERROR, NP_ERROR_INVALID_ARGUMENT,
+                   "a chroma target needs the gray input (the picture takes its luminance)");
+      return NULL;
+    }
+  if (np_dataset_channels (dataset, "color") != 3 || np_dataset_channels (dataset, source_kind (input)) == 0)
+    {
+      g_set_error (error, NP_ERROR, NP_ERROR_INVALID_ARGUMENT, "the dataset has no “%s” pictures",
+                   source_kind (input));
+      return NULL;
+    }
+  if (input == NP_TRAIN_LOWRES && (b->width % 2 || b->height % 2))
+    {
+      g_set_error (error, NP_ERROR, NP_ERROR_INVALID_ARGUMENT,
+                   "super resolution ×2 needs even sides, not %d×%d", b->width, b->height);
+      return NULL;
+    }
+  if (input == NP_TRAIN_LOWRES && (b->half = np_image_new (NP_SAMPLE_U8, b->width / 2, b->height / 2, 3, error)) == NULL)
+    return NULL;
+  b->pool = g_array_new (FALSE, FALSE, sizeof (guint));
+  for (guint i = 0; i < np_dataset_size (dataset); i++)
+    {
+      const NpDatasetItem *item = np_dataset_item (dataset, i);
+      if (item->split == split && !item->is_gray)
+        g_array_append_val (b->pool, i);
+    }
+  if (input == NP_TRAIN_MORPH)
+    group_subsets (b);
+  if (b->pool->len == 0)
+    {
+      g_set_error (error, NP_ERROR, NP_ERROR_INVALID_ARGUMENT,
+                   "the dataset has no colour photos in its %s split%s", split == NP_SPLIT_TRAIN ? "training" : "validation",
+                   input == NP_TRAIN_MORPH ? " with another photo of the same subset" : "");
+      return NULL;
+    }
+  return g_steal_pointer (&b);
+}
+
+guint
+np_batcher_size (const NpBatcher *b)
+{
+  return b->pool->len;
+}
+
+static gint
+source_channels (const NpBatcher *b)
+{
+  return b->input == NP_TRAIN_NOISE ? 3 : np_dataset_channels (b->dataset, source_kind (b->input));
+}
+
+void
+np_batcher_shapes (const NpBatcher *b, gint n, gint64 source_ne[4], gint64 target_ne[4])
+{
+  gint scale = b->input == NP_TRAIN_LOWRES ? 2 : 1;
+
+  source_ne[0] = b->width / scale, source_ne[1] = b->height / scale;
+  source_ne[2] = source_channels (b), source_ne[3] = n;
+  target_ne[0] = b->width, target_ne[1] = b->height;
+  target_ne[2] = b->target == NP_TARGET_CHROMA ? 2 : 3, target_ne[3] = n;
+}
+
+/* Copies an H×W×C u8 picture into slot n of an NCHW tensor as x/127.5 − 1,
+ * mirrored when flip. */
+static void
+put_u8 (const guint8 *pixels, gint w, gint h, gint c, gboolean flip, NpTensor *t, gint64 n)
+{
+  for (gint k = 0; k < c; k++)
+    for (gint y = 0; y < h; y++)
+      {
+        gfloat       *row = np_tensor_at (t, 0, y, k, n);
+        const guint8 *src = pixels + ((gsize) y * w) * c + k;
+        for (gint x = 0; x < w; x++)
+          row[flip ? w - 1 - x : x] = src[(gsize) x * c] / 127.5f - 1.0f;
+      }
+}
+
+/* One slot: item (and partner, for morph) with flip. */
+static void
+fill_slot (NpBatcher *b, guint item, guint partner, gboolean flip, guint64 noise_key,
+           NpTensor *source, NpTensor *target, gint64 n)
+{
+  gint          w = b->width, h = b->height;
+  const guint8 *colour = np_dataset_pixels (b->dataset, "color", item);
+
+  switch (b->input)
+    {
+    case NP_TRAIN_NOISE:
+      {
+        NpRng rng;
+        np_rng_init (&rng, noise_key);
+        for (gint k = 0; k < 3; k++)
+          for (gint y = 0; y < h; y++)
+            {
+              gfloat *row = np_tensor_at (source, 0, y, k, n);
+              for (gint x = 0; x < w; x++)
+                row[x] = (gfloat) np_rng_normal (&rng);
+            }
+      }
+      break;
+    case NP_TRAIN_MORPH:
+      put_u8 (np_dataset_pixels (b->dataset, "color", partner), w, h, 3, flip, source, n);
+      break;
+    case NP_TRAIN_LOWRES:
+      {
+        NpImage full = np_image_view (NP_SAMPLE_U8, w, h, 3, (gpointer) colour, (gsize) w * 3);
+        np_resize_cubic (&full, b->half);
+        put_u8 (b->half->data, w / 2, h / 2, 3, flip, source, n);
+      }
+      break;
+    default:
+      put_u8 (np_dataset_pixels (b->dataset, source_kind (b->input), item), w, h,
+              np_dataset_channels (b->dataset, source_kind (b->input)), flip, source, n);
+      break;
+    }
+
+  if (b->target == NP_TARGET_RGB)
+    put_u8 (colour, w, h, 3, flip, target, n);
+  else
+    for (gint y = 0; y < h; y++)
+      {
+        gfloat       *cb = np_tensor_at (target, 0, y, 0, n), *cr = np_tensor_at (target, 0, y, 1, n);
+        const guint8 *px = colour + (gsize) y * w * 3;
+        for (gint x = 0; x < w; x++)
+          {
+            gfloat luma, u, v;
+            np_ycbcr_from_rgb (px[3 * x] / 255.0f, px[3 * x + 1] / 255.0f, px[3 * x + 2] / 255.0f, &luma, &u, &v);
+            cb[flip ? w - 1 - x : x] = 2 * u, cr[flip ? w - 1 - x : x] = 2 * v;
+          }
+      }
+}
+
+void
+np_batcher_random (NpBatcher *b, guint64 key, NpTensor *source, NpTensor *target)
+{
+  for (gint64 n = 0; n < source->ne[3]; n++)
+    {
+      guint64 h = np_rng_hash (key ^ np_rng_hash ((guint64) n));
+      guint   slot = (guint) (np_rng_hash (h) % b->pool->len);
+      guint   item = g_array_index (b->pool, guint, slot), partner = item;
+
+      if (b->input == NP_TRAIN_MORPH)
+        {
+          /* Another photo of the subset: skip the item's own place. */
+          guint first = g_array_index (b->subset_first, guint, slot);
+          guint count = g_array_index (b->subset_count, guint, slot);
+          guint k = (guint) (np_rng_hash (h ^ 2) % (count - 1));
+          partner = g_array_index (b->by_subset, guint, first + k);
+          if (partner == item)
+            partner = g_array_index (b->by_subset, guint, first + count - 1);
+        }
+      fill_slot (b, item, partner, np_rng_hash (h ^ 1) & 1, np_rng_hash (h ^ 3), source, target, n);
+    }
+}
+
+void
+np_batcher_items (NpBatcher *b, guint first, guint64 key, NpTensor *source, NpTensor *target)
+{
+  for (gint64 n = 0; n < source->ne[3]; n++)
+    {
+      guint slot = (first + (guint) n) % b->pool->len;
+      guint item = g_array_index (b->pool, guint, slot), partner = item;
+
+      if (b->input == NP_TRAIN_MORPH)
+        {
+          /* The next photo of the same subset. */
+          guint start = g_array_index (b->subset_first, guint, slot);
+          guint count = g_array_index (b->subset_count, guint, slot);
+          for (guint k = 0; k < count; k++)
+            if (g_array_index (b->by_subset, guint, start + k) == item)
+              partner = g_array_index (b->by_subset, guint, start + (k + 1) % count);
+        }
+      fill_slot (b, item, partner, FALSE, np_rng_hash (key ^ np_rng_hash (first + (guint64) n)), source,
+                 target, n);
+    }
+}
+
+void
+np_batcher_photos (const NpBatcher *b, guint first, NpTensor *rgb)
+{
+  gint w = b->width, h = b->height;
+
+  for (gint64 n = 0; n < rgb->ne[3]; n++)
+    {
+      const guint8 *px = np_dataset_pixels (b->dataset, "color",
+                                            g_array_index (b->pool, guint, (first + (guint) n) % b->pool->len));
+      for (gint k = 0; k < 3; k++)
+        for (gint y = 0; y < h; y++)
+          {
+            gfloat *row = np_tensor_at (rgb, 0, y, k, n);
+            for (gint x = 0; x < w; x++)
+              row[x] = px[((gsize) y * w + x) * 3 + k] / 255.0f;
+          }
+    }
+}
+
+/* Puts chroma (tensor channels 0, 1 as 2·Cb, 2·Cr, or constant planes when
+ * chroma is NULL) on the source's luminance, into rgb. */
+static void
+compose_chroma (const NpTensor *source, const NpTensor *chroma, const gfloat *mean, NpTensor *rgb, gint64 n)
+{
+  gint64 w = rgb->ne[0], h = rgb->ne[1];
+
+  for (gint64 y = 0; y < h; y++)
+    for (gint64 x = 0; x < w; x++)
+      {
+        gfloat luma = (*np_tensor_at (source, x, y, 0, n) + 1) * 0.5f;
+        gfloat cb = chroma ? *np_tensor_at (chroma, x, y, 0, n) * 0.5f : mean[(y * w + x) * 2];
+        gfloat cr = chroma ? *np_tensor_at (chroma, x, y, 1, n) * 0.5f : mean[(y * w + x) * 2 + 1];
+        gfloat r, g, b;
+        np_rgb_from_ycbcr (luma, cb, cr, &r, &g, &b);
+        *np_tensor_at (rgb, x, y, 0, n) = CLAMP (r, 0.0f, 1.0f);
+        *np_tensor_at (rgb, x, y, 1, n) = CLAMP (g, 0.0f, 1.0f);
+        *np_tensor_at (rgb, x, y, 2, n) = CLAMP (b, 0.0f, 1.0f);
+      }
+}
+
+/* x in [-1, 1] to [0, 1], clamped, channel by channel (1 channel: gray). */
+static void
+compose_rgb (const NpTensor *t, NpTensor *rgb, gint64 n)
+{
+  gint64 plane = rgb->ne[0] * rgb->ne[1];
+
+  for (gint k = 0; k < 3; k++)
+    {
+      const gfloat *src = np_tensor_at (t, 0, 0, t->ne[2] == 3 ? k : 0, n);
+      gfloat       *dst = np_tensor_at (rgb, 0, 0, k, n);
+      for (gint64 i = 0; i < plane; i++)
+        dst[i] = CLAMP ((src[i] + 1) * 0.5f, 0.0f, 1.0f);
+    }
+}
+
+void
+np_batcher_compose (const NpBatcher *b, const NpTensor *source, const NpTensor *output, NpTensor *rgb)
+{
+  for (gint64 n = 0; n < rgb->ne[3]; n++)
+    if (b->target == NP_TARGET_CHROMA)
+      compose_chroma (source, output, NULL, rgb, n);
+    else
+      compose_rgb (output, rgb, n);
+}
+
+gboolean
+np_batcher_baseline_input (const NpBatcher *b, const NpTensor *source, NpTensor *rgb)
+{
+  if (b->input == NP_TRAIN_NOISE || b->input == NP_TRAIN_IDENTITY)
+    return FALSE;
+  np_batcher_source_picture (b, source, rgb);
+  return TRUE;
+}
+
+void
+np_batcher_source_picture (const NpBatcher *b, const NpTensor *source, NpTensor *rgb)
+{
+  for (gint64 n = 0; n < rgb->ne[3]; n++)
+    {
+      if (b->input != NP_TRAIN_LOWRES)
+        {
+          compose_rgb (source, rgb, n);
+          continue;
+        }
+      {
+        /* The half-size source, bicubic back to full size. */
+        gint64 sw = source->ne[0], sh = source->ne[1];
+        g_autoptr(NpImage) small = np_image_new (NP_SAMPLE_F32, (gint) sw, (gint) sh, 3, NULL);
+        g_autoptr(NpImage) big = np_image_new (NP_SAMPLE_F32, (gint) rgb->ne[0], (gint) rgb->ne[1], 3, NULL);
+        for (gint64 y = 0; y < sh; y++)
+          for (gint64 x = 0; x < sw; x++)
+            for (gint k = 0; k < 3; k++)
+              ((gfloat *) np_image_row (small, (gint) y))[x * 3 + k] = (*np_tensor_at (source, x, y, k, n) + 1) * 0.5f;
+        np_resize_cubic (small, big);
+        for (gint64 y = 0; y < rgb->ne[1]; y++)
+          for (gint64 x = 0; x < rgb->ne[0]; x++)
+            for (gint k = 0; k < 3; k++)
+              *np_tensor_at (rgb, x, y, k, n) = CLAMP (((gfloat *) np_image_row (big, (gint) y))[x * 3 + k], 0.0f, 1.0f);
+      }
+    }
+}
+
+void
+np_batcher_baseline_mean (const NpBatcher *b, const NpBatcher *mean_of, const NpTensor *source, NpTensor *rgb)
+{
+  gint64 w = b->width, h = b->height, plane = w * h;
+  gboolean chroma = b->input == NP_TRAIN_GRAY;
+  g_autofree gfloat *mean = g_new0 (gfloat, plane * (chroma ? 2 : 3));
+  g_autofree double *sum = g_new0 (double, plane * 3);
+
+  /* Per pixel, over mean_of's photos: the mean colour, or the mean chroma. */
+  for (guint i = 0; i < mean_of->pool->len; i++)
+    {
+      const guint8 *px = np_dataset_pixels (mean_of->dataset, "color", g_array_index (mean_of->pool, guint, i));
+      for (gint64 p = 0; p < plane; p++)
+        {
+          gfloat luma, cb, cr;
+          if (!chroma)
+            {
+              for (gint k = 0; k < 3; k++)
+                sum[p * 3 + k] += px[p * 3 + k] / 255.0;
+              continue;
+            }
+          np_ycbcr_from_rgb (px[p * 3] / 255.0f, px[p * 3 + 1] / 255.0f, px[p * 3 + 2] / 255.0f, &luma, &cb, &cr);
+          sum[p * 3] += cb, sum[p * 3 + 1] += cr;
+        }
+    }
+  for (gint64 p = 0; p < plane; p++)
+    for (gint k = 0; k < (chroma ? 2 : 3); k++)
+      mean[p * (chroma ? 2 : 3) + k] = (gfloat) (sum[p * 3 + k] / mean_of->pool->len);
+
+  for (gint64 n = 0; n < rgb->ne[3]; n++)
+    if (chroma)
+      compose_chroma (source, NULL, mean, rgb, n);
+    else
+      for (gint k = 0; k < 3; k++)
+        for (gint64 p = 0; p < plane; p++)
+          np_tensor_at (rgb, 0, 0, k, n)[p] = mean[p * 3 + k];
+}
+
+void
+np_score_add (NpScore *score, const NpTensor *a, const NpTensor *b)
+{
+  gint64 per = a->ne[0] * a->ne[1] * a->ne[2];
+
+  for (gint64 n = 0; n < a->ne[3]; n++)
+    {
+      const gfloat *x = np_tensor_at (a, 0, 0, 0, n), *y = np_tensor_at (b, 0, 0, 0, n);
+      double        abs_sum = 0, sq = 0;
+      for (gint64 i = 0; i < per; i++)
+        {
+          double d = (double) x[i] - y[i];
+          abs_sum += fabs (d);
+          sq += d * d;
+        }
+      score->abs_sum += abs_sum;
+      score->values += per;
+      /* Identical pictures count as 100 dB, not infinity. */
+      score->psnr_sum += sq > 0 ? MIN (100, 10 * log10 (per / sq)) : 100;
+      score->pictures++;
+    }
+}
+
+gdouble
+np_score_l1 (const NpScore *score)
+{
+  return score->values ? 255 * score->abs_sum / score->values : 0;
+}
+
+gdouble
+np_score_psnr (const NpScore *score)
+{
+  return score->pictures ? score->psnr_sum / score->pictures : 0;
+}

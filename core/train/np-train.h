@@ -1,0 +1,189 @@
+/* neuropaint — training generators.
+ *
+ * The seed's pix2pix step (Isola et al., "Image-to-image translation with
+ * conditional adversarial networks", 2017), read top to bottom as llm.c's
+ * training loop reads:
+ *
+ *   fake = G(src)
+ *   D:  zero_grad; BCE(D(src, fake), 0)·½ backward; BCE(D(src, real), 1)·½
+ *       backward; Adam
+ *   G:  BCE(D(src, fake), 1)·gan_weight through the frozen D, plus
+ *       recon_weight·L1(fake, real) (or MSE); zero_grad; backward; Adam
+ *
+ * With gan_weight 0 there is no discriminator: G learns from the
+ * reconstruction term alone. Every random number of a step (dropout masks
+ * here; the batch, flips and noise in batch.c) is a pure function of the
+ * seed and the step number, so a resumed run continues bit for bit, and the
+ * losses of a seed are the same for any thread count.
+ *
+ *   g_autoptr(NpTrainer) t = np_trainer_new (g_desc, d_desc, &params, &error);
+ *   while (np_trainer_step_count (t) < steps)
+ *     {
+ *       ... fill src and real for step np_trainer_step_count (t) ...
+ *       np_trainer_step (t, src, real, n_threads, &losses, &error);
+ *     }
+ *   np_trainer_save (t, "run.ckpt", NULL, &error);
+ */
+#pragma once
+
+#include "nn/np-nn.h"
+#include "train/np-dataset.h"
+
+G_BEGIN_DECLS
+
+typedef enum
+{
+  NP_RECON_L1,
+  NP_RECON_MSE,
+} NpRecon;
+
+typedef struct
+{
+  NpAdamParams adam;           /* both networks (the seed: 2e-4, β1 0.5) */
+  gdouble      recon_weight;   /* the seed's 100 (·L1) */
+  gdouble      gan_weight;     /* the seed's 1; 0: no discriminator */
+  NpRecon      recon;
+  gdouble      init_std;       /* weights N(0, init_std): the seed's 0.02 */
+  guint64      seed;
+} NpTrainParams;
+
+typedef struct
+{
+  gdouble d_real, d_fake;      /* the discriminator's BCE on real and fake pairs */
+  gdouble g_gan, g_recon;      /* the generator's adversarial and reconstruction terms */
+} NpTrainLosses;
+
+typedef struct _NpTrainer NpTrainer;
+
+/* A generator (and a discriminator of (source, output) pairs on logits, when
+ * params->gan_weight > 0) from network descriptions, initialised from the
+ * seed, in training mode (batch norm on batch statistics). */
+NpTrainer     *np_trainer_new            (const char *generator, const char *discriminator,
+                                          const NpTrainParams *params, GError **error);
+void           np_trainer_free           (NpTrainer *trainer);
+
+/* One step on a batch (NCHW tensors in [-1, 1]; target shaped as the
+ * generator's output). Allocates only at the first step or when the shapes
+ * change. */
+gboolean       np_trainer_step           (NpTrainer *trainer, const NpTensor *source,
+                                          const NpTensor *target, gint n_threads,
+                                          NpTrainLosses *losses, GError **error);
+
+/* Steps taken so far. */
+gint64         np_trainer_step_count     (const NpTrainer *trainer);
+const NpTrainParams *np_trainer_params   (const NpTrainer *trainer);
+/* The networks (the trainer keeps them); the discriminator is NULL when
+ * there is none. */
+NpNet         *np_trainer_generator      (NpTrainer *trainer);
+NpNet         *np_trainer_discriminator  (NpTrainer *trainer);
+/* A key for random numbers of step `step` (the stream tells uses apart), a
+ * pure function of the seed. */
+guint64        np_trainer_key            (const NpTrainer *trainer, gint64 step, guint stream);
+
+/* Checkpoints: one safetensors file with both networks (parameters and
+ * running statistics), both optimisers' moments and step counts, the step,
+ * the seed and the parameters, plus the caller's string metadata (its
+ * options, to resume with), written atomically. Loading checks everything
+ * and returns the caller's metadata in *metadata. */
+gboolean       np_trainer_save           (NpTrainer *trainer, const char *path,
+                                          GHashTable *metadata, GError **error);
+NpTrainer     *np_trainer_load           (const char *path, GHashTable **metadata,
+                                          GError **error);
+
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (NpTrainer, np_trainer_free)
+
+/* ---- Batches from a dataset ------------------------------------------------ */
+
+/* What the generator learns from: each of the seed's experiments. */
+typedef enum
+{
+  NP_TRAIN_GRAY,       /* the gray version → colour */
+  NP_TRAIN_BINARY,     /* the RGB binary threshold → colour */
+  NP_TRAIN_CONTOURS,   /* the colour contours → colour */
+  NP_TRAIN_CANNY,      /* the seed's colour Canny → colour */
+  NP_TRAIN_IDENTITY,   /* colour → colour: the autoencoder */
+  NP_TRAIN_NOISE,      /* Gaussian noise → a face: the "pure generator" */
+  NP_TRAIN_MORPH,      /* another photo of the same subset → this one: the average face */
+  NP_TRAIN_LOWRES,     /* the bicubic half-size version → colour: super resolution ×2 */
+  NP_TRAIN_N_INPUTS
+} NpTrainInput;
+
+/* What the generator predicts: the colour picture, or only its chroma
+ * (YCbCr's Cb, Cr), put on the input's own luminance (gray input only). */
+typedef enum
+{
+  NP_TARGET_RGB,
+  NP_TARGET_CHROMA,
+} NpTarget;
+
+/* "gray", "binary", ... and back (-1 for an unknown name). */
+const char   *np_train_input_name        (NpTrainInput input);
+gint          np_train_input_from_name   (const char *name);
+/* The input filter name a generator trained on it records ("gray",
+ * "binary", "contours", "canny", "identity", "noise"). */
+const char   *np_train_input_filter      (NpTrainInput input);
+
+typedef struct _NpBatcher NpBatcher;
+
+/* The stream of np_trainer_key that picks a step's batch. */
+#define NP_TRAIN_STREAM_BATCH 1
+
+/* Pairs from the dataset's items of one split, leaving out photos that are
+ * already gray (their colour is no target). Fails when the split has no
+ * usable item (or, for morph, no subset with two), or for chroma with an
+ * input other than gray. */
+NpBatcher    *np_batcher_new             (NpDataset *dataset, NpTrainInput input, NpTarget target,
+                                          NpSplit split, GError **error);
+void          np_batcher_free            (NpBatcher *batcher);
+guint         np_batcher_size            (const NpBatcher *batcher);
+/* Shapes for a batch of n: source (C×H×W: the input's channels, half the
+ * size for lowres) and target. */
+void          np_batcher_shapes          (const NpBatcher *batcher, gint n, gint64 source_ne[4],
+                                          gint64 target_ne[4]);
+/* A random batch (items, horizontal flips, noise, morph partners) that is a
+ * pure function of key, into tensors of np_batcher_shapes. */
+void          np_batcher_random          (NpBatcher *batcher, guint64 key, NpTensor *source,
+                                          NpTensor *target);
+/* Items first .. first + n − 1 in order, unflipped (validation, samples;
+ * noise from key). */
+void          np_batcher_items           (NpBatcher *batcher, guint first, guint64 key,
+                                          NpTensor *source, NpTensor *target);
+/* The picture the generator's output stands for, R'G'B' in [0, 1]
+ * (rgb: C = 3, H, W, N as the target): the output itself, or its chroma on
+ * the source's luminance. */
+void          np_batcher_compose         (const NpBatcher *batcher, const NpTensor *source,
+                                          const NpTensor *output, NpTensor *rgb);
+/* The source as a picture (R'G'B' in [0, 1], shaped as the target): gray
+ * and the filters as they are, lowres bicubic to full size, noise as
+ * (x + 1)/2. */
+void          np_batcher_source_picture  (const NpBatcher *batcher, const NpTensor *source,
+                                          NpTensor *rgb);
+/* The colour photos of items first .. first + n − 1 (R'G'B' in [0, 1]). */
+void          np_batcher_photos          (const NpBatcher *batcher, guint first, NpTensor *rgb);
+
+/* Trivial baselines a model must beat, as pictures of the items: "input"
+ * (the input itself shown as colour, or its bicubic upscale for lowres;
+ * FALSE where the input is no picture of the target: noise, identity) and
+ * "mean" (the per-pixel mean of the training photos given as `mean_of`; for
+ * gray input the mean chroma on the input's luminance). */
+gboolean      np_batcher_baseline_input  (const NpBatcher *batcher, const NpTensor *source,
+                                          NpTensor *rgb);
+void          np_batcher_baseline_mean   (const NpBatcher *batcher, const NpBatcher *mean_of,
+                                          const NpTensor *source, NpTensor *rgb);
+
+/* Mean absolute error (on 0–255) and PSNR (dB, peak 1, per picture, then
+ * averaged) of R'G'B' pictures in [0, 1], against their photos, as running
+ * totals over batches. */
+typedef struct
+{
+  gdouble abs_sum, psnr_sum;
+  gint64  values, pictures;
+} NpScore;
+
+void          np_score_add               (NpScore *score, const NpTensor *a, const NpTensor *b);
+gdouble       np_score_l1                (const NpScore *score);
+gdouble       np_score_psnr              (const NpScore *score);
+
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (NpBatcher, np_batcher_free)
+
+G_END_DECLS

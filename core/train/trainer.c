@@ -1,0 +1,406 @@
+/* neuropaint — the training step (pix2pix, or a generator alone) and its
+ * checkpoints. */
+#include "np-train.h"
+#include "util/np-rng.h"
+
+#include <math.h>
+#include <string.h>
+
+#define CHECKPOINT_FORMAT "neuropaint-checkpoint"
+
+/* Streams of np_trainer_key used here. */
+enum
+{
+  STREAM_INIT_G = 100,
+  STREAM_INIT_D,
+  STREAM_DROPOUT,
+};
+
+struct _NpTrainer
+{
+  NpTrainParams p;
+  gint64        step;
+  NpNet        *g, *d;           /* d: NULL without a GAN term */
+  NpAdam       *adam_g, *adam_d;
+  NpTensor     *d_fake;          /* d(loss)/d(G's output) */
+  NpTensor     *d_logits;        /* d(loss)/d(D's output) */
+};
+
+void
+np_trainer_free (NpTrainer *t)
+{
+  if (t == NULL)
+    return;
+  np_net_free (t->g);
+  np_net_free (t->d);
+  np_adam_free (t->adam_g);
+  np_adam_free (t->adam_d);
+  np_tensor_free (t->d_fake);
+  np_tensor_free (t->d_logits);
+  g_free (t);
+}
+
+/* A trainer around networks already made (new or loaded); it owns them from
+ * here on, also when it fails. */
+static NpTrainer *
+assemble (NpNet *g, NpNet *d, const NpTrainParams *params, GError **error)
+{
+  g_autoptr(NpTrainer) t = g_new0 (NpTrainer, 1);
+
+  t->p = *params;
+  t->g = g, t->d = d;
+  for (NpNet *net = g; net; net = net == g ? d : NULL)
+    {
+      np_net_set_bn_mode (net, NP_BN_BATCH);
+      np_net_set_training (net, TRUE);
+    }
+  if ((t->adam_g = np_adam_new (np_net_n_parameters (g, FALSE), &params->adam, error)) == NULL
+      || (d && (t->adam_d = np_adam_new (np_net_n_parameters (d, FALSE), &params->adam, error)) == NULL))
+    return NULL;
+  return g_steal_pointer (&t);
+}
+
+static gboolean
+check_params (const NpTrainParams *p, gboolean has_d, GError **error)
+{
+  const char *bad = !(p->adam.lr > 0 && p->adam.lr < 1) ? "learning rate"
+                    : !(p->adam.beta1 >= 0 && p->adam.beta1 < 1) ? "beta1"
+                    : !(p->adam.beta2 >= 0 && p->adam.beta2 < 1) ? "beta2"
+                    : !(p->adam.eps > 0 && p->adam.eps < 1) ? "Adam's epsilon"
+                    : !(p->recon_weight >= 0 && p->recon_weight <= 1e6) ? "reconstruction weight"
+                    : !(p->gan_weight >= 0 && p->gan_weight <= 1e6) ? "GAN weight"
+                    : !(p->init_std > 0 && p->init_std <= 10) ? "initial weights' spread" : NULL;
+
+  if (bad)
+    {
+      g_set_error (error, NP_ERROR, NP_ERROR_INVALID_ARGUMENT, "training: the %s is out of range", bad);
+      return FALSE;
+    }
+  if ((p->gan_weight > 0) != has_d)
+    {
+      g_set_error (error, NP_ERROR, NP_ERROR_INVALID_ARGUMENT,
+                   has_d ? "training: a discriminator but no GAN term" : "training: a GAN term needs a discriminator");
+      return FALSE;
+    }
+  return TRUE;
+}
+
+NpTrainer *
+np_trainer_new (const char *generator, const char *discriminator, const NpTrainParams *params,
+                GError **error)
+{
+  g_autoptr(NpNet) g = NULL, d = NULL;
+  NpTrainer *t;
+
+  if (!check_params (params, discriminator != NULL, error) || (g = np_net_new (generator, error)) == NULL
+      || (discriminator && (d = np_net_new (discriminator, error)) == NULL))
+    return NULL;
+  if (d && (np_net_n_inputs (d) != 2 || np_net_input_channels (d, 0) != np_net_input_channels (g, 0)
+            || np_net_input_channels (d, 1) != np_net_output_channels (g)))
+    {
+      g_set_error (error, NP_ERROR, NP_ERROR_INVALID_ARGUMENT,
+                   "training: the discriminator must take the generator's input and output");
+      return NULL;
+    }
+  if ((t = assemble (g_steal_pointer (&g), g_steal_pointer (&d), params, error)) == NULL)
+    return NULL;
+  np_net_init_random (t->g, np_trainer_key (t, 0, STREAM_INIT_G), (gfloat) params->init_std);
+  if (t->d)
+    np_net_init_random (t->d, np_trainer_key (t, 0, STREAM_INIT_D), (gfloat) params->init_std);
+  return t;
+}
+
+gint64
+np_trainer_step_count (const NpTrainer *t)
+{
+  return t->step;
+}
+
+const NpTrainParams *
+np_trainer_params (const NpTrainer *t)
+{
+  return &t->p;
+}
+
+NpNet *
+np_trainer_generator (NpTrainer *t)
+{
+  return t->g;
+}
+
+NpNet *
+np_trainer_discriminator (NpTrainer *t)
+{
+  return t->d;
+}
+
+guint64
+np_trainer_key (const NpTrainer *t, gint64 step, guint stream)
+{
+  return np_rng_hash (t->p.seed ^ np_rng_hash (((guint64) step << 8) | stream));
+}
+
+/* *tensor, zeroed, shaped as like (made or remade only when the shape
+ * changes). */
+static gboolean
+zeroed_like (NpTensor **tensor, const NpTensor *like, GError **error)
+{
+  if (*tensor == NULL || !np_tensor_same_shape (*tensor, like))
+    {
+      np_tensor_free (*tensor);
+      *tensor = np_tensor_new (like->ne[0], like->ne[1], like->ne[2], like->ne[3], error);
+      return *tensor != NULL;
+    }
+  memset ((*tensor)->data, 0, np_tensor_n_elements (like) * sizeof (gfloat));
+  return TRUE;
+}
+
+/* D on a (source, target) pair, its BCE against `label` weighted, and
+ * backward. */
+static gboolean
+discriminate (NpTrainer *t, const NpTensor *source, const NpTensor *target, gfloat label,
+              gdouble weight, NpGradFlags what, gdouble *loss, gint n_threads, GError **error)
+{
+  const NpTensor *pair[] = { source, target };
+  const NpTensor *logits = np_net_forward (t->d, pair, 2, n_threads, error);
+
+  if (logits == NULL || !zeroed_like (&t->d_logits, logits, error))
+    return FALSE;
+  *loss = np_loss_bce_logits (logits, label, (gfloat) weight, t->d_logits);
+  return np_net_backward (t->d, t->d_logits, what, n_threads, error);
+}
+
+gboolean
+np_trainer_step (NpTrainer *t, const NpTensor *source, const NpTensor *target, gint n_threads,
+                 NpTrainLosses *losses, GError **error)
+{
+  const NpTensor *inputs[] = { source }, *fake;
+  NpTrainLosses   l = { 0 };
+
+  np_net_set_key (t->g, np_trainer_key (t, t->step, STREAM_DROPOUT));
+  if ((fake = np_net_forward (t->g, inputs, 1, n_threads, error)) == NULL)
+    return FALSE;
+  if (!np_tensor_same_shape (fake, target))
+    {
+      g_set_error (error, NP_ERROR, NP_ERROR_INVALID_ARGUMENT,
+                   "training: the target is not shaped as the generator's output");
+      return FALSE;
+    }
+  if (!zeroed_like (&t->d_fake, fake, error))
+    return FALSE;
+
+  if (t->d)
+    {
+      const NpTensor *d_target;
+
+      /* D learns fake from real, each term weighted ½ (pix2pix's order). */
+      if (!np_net_zero_grad (t->d, error)
+          || !discriminate (t, source, fake, 0, 0.5, NP_GRAD_PARAMS, &l.d_fake, n_threads, error)
+          || !discriminate (t, source, target, 1, 0.5, NP_GRAD_PARAMS, &l.d_real, n_threads, error))
+        return FALSE;
+      np_adam_step (t->adam_d, np_net_trainable (t->d), np_net_gradients (t->d), n_threads);
+
+      /* G's adversarial term, through the updated D left unchanged. */
+      if (!discriminate (t, source, fake, 1, t->p.gan_weight, NP_GRAD_INPUTS, &l.g_gan, n_threads, error))
+        return FALSE;
+      d_target = np_net_input_grad (t->d, 1);
+      memcpy (t->d_fake->data, d_target->data, np_tensor_n_elements (d_target) * sizeof (gfloat));
+    }
+
+  l.g_recon = t->p.recon == NP_RECON_L1 ? np_loss_l1 (fake, target, (gfloat) t->p.recon_weight, t->d_fake)
+                                        : np_loss_mse (fake, target, (gfloat) t->p.recon_weight, t->d_fake);
+  if (!np_net_zero_grad (t->g, error)
+      || !np_net_backward (t->g, t->d_fake, NP_GRAD_PARAMS, n_threads, error))
+    return FALSE;
+  np_adam_step (t->adam_g, np_net_trainable (t->g), np_net_gradients (t->g), n_threads);
+
+  t->step++;
+  if (losses)
+    *losses = l;
+  return TRUE;
+}
+
+/* ---- Checkpoints -------------------------------------------------------- */
+
+static void
+put_double (GHashTable *meta, const char *key, gdouble value)
+{
+  gchar buf[G_ASCII_DTOSTR_BUF_SIZE];
+  /* Shortest text that reads back as the same double. */
+  g_hash_table_insert (meta, g_strdup (key), g_strdup (g_ascii_dtostr (buf, sizeof buf, value)));
+}
+
+static void
+put_int (GHashTable *meta, const char *key, gint64 value)
+{
+  g_hash_table_insert (meta, g_strdup (key), g_strdup_printf ("%" G_GINT64_FORMAT, value));
+}
+
+gboolean
+np_trainer_save (NpTrainer *t, const char *path, GHashTable *metadata, GError **error)
+{
+  g_autoptr(GHashTable) meta = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
+  g_autoptr(GPtrArray)  names = g_ptr_array_new_with_free_func (g_free);
+  g_autoptr(GPtrArray)  tensors = g_ptr_array_new ();
+  NpTensor              moments[4];
+  NpAdam               *adams[] = { t->adam_g, t->adam_d };
+  GHashTableIter        iter;
+  gpointer              key, value;
+
+  np_net_add_to_file (t->g, "G.", names, tensors, meta);
+  if (t->d)
+    np_net_add_to_file (t->d, "D.", names, tensors, meta);
+  for (int i = 0; i < 2 && adams[i]; i++)
+    {
+      const char *net = i ? "D" : "G";
+      gsize       n = np_adam_size (adams[i]);
+
+      moments[2 * i] = np_tensor_view (np_adam_m (adams[i]), n, 1, 1, 1);
+      moments[2 * i + 1] = np_tensor_view (np_adam_v (adams[i]), n, 1, 1, 1);
+      g_ptr_array_add (names, g_strdup_printf ("adam.%s.m", net));
+      g_ptr_array_add (tensors, &moments[2 * i]);
+      g_ptr_array_add (names, g_strdup_printf ("adam.%s.v", net));
+      g_ptr_array_add (tensors, &moments[2 * i + 1]);
+      put_int (meta, i ? "adam.D.t" : "adam.G.t", *np_adam_t (adams[i]));
+    }
+
+  g_hash_table_insert (meta, g_strdup ("format"), g_strdup (CHECKPOINT_FORMAT));
+  put_int (meta, "train.step", t->step);
+  g_hash_table_insert (meta, g_strdup ("train.seed"), g_strdup_printf ("%" G_GUINT64_FORMAT, t->p.seed));
+  put_double (meta, "train.lr", t->p.adam.lr);
+  put_double (meta, "train.beta1", t->p.adam.beta1);
+  put_double (meta, "train.beta2", t->p.adam.beta2);
+  put_double (meta, "train.eps", t->p.adam.eps);
+  put_double (meta, "train.recon_weight", t->p.recon_weight);
+  put_double (meta, "train.gan_weight", t->p.gan_weight);
+  put_double (meta, "train.init_std", t->p.init_std);
+  g_hash_table_insert (meta, g_strdup ("train.recon"), g_strdup (t->p.recon == NP_RECON_L1 ? "l1" : "mse"));
+  if (metadata)
+    {
+      g_hash_table_iter_init (&iter, metadata);
+      while (g_hash_table_iter_next (&iter, &key, &value))
+        g_hash_table_insert (meta, g_strconcat ("run.", key, NULL), g_strdup (value));
+    }
+  return np_safetensors_write (path, meta, (const char *const *) names->pdata,
+                               (NpTensor *const *) tensors->pdata, (gint) names->len, NP_DTYPE_F32, error);
+}
+
+/* A metadata number of the checkpoint, or FALSE with an error naming it. */
+static gboolean
+get_number (GHashTable *meta, const char *key, gboolean integer, gdouble *d, gint64 *i, GError **error)
+{
+  const char *text = g_hash_table_lookup (meta, key);
+  gchar      *end = NULL;
+
+  if (text)
+    {
+      if (integer)
+        *i = g_ascii_strtoll (text, &end, 10);
+      else
+        *d = g_ascii_strtod (text, &end);
+    }
+  if (text == NULL || end == text || *end || (integer && *i < 0))
+    {
+      g_set_error (error, NP_ERROR, NP_ERROR_CORRUPT, "checkpoint: “%s” is missing or not a number", key);
+      return FALSE;
+    }
+  return TRUE;
+}
+
+static gboolean
+load_moments (NpSafetensors *st, const char *net, NpAdam *adam, GError **error)
+{
+  g_autofree gchar *m_name = g_strdup_printf ("adam.%s.m", net), *v_name = g_strdup_printf ("adam.%s.v", net);
+  g_autofree gchar *t_name = g_strdup_printf ("adam.%s.t", net);
+  NpTensor *m = np_safetensors_get (st, m_name), *v = np_safetensors_get (st, v_name);
+  gsize     n = np_adam_size (adam);
+  gdouble   unused;
+
+  if (m == NULL || v == NULL || np_tensor_n_elements (m) != (gint64) n || np_tensor_n_elements (v) != (gint64) n)
+    {
+      g_set_error (error, NP_ERROR, NP_ERROR_CORRUPT,
+                   "checkpoint: the optimiser's state of %s is missing or not of its %" G_GSIZE_FORMAT
+                   " parameters", net, n);
+      return FALSE;
+    }
+  memcpy (np_adam_m (adam), m->data, n * sizeof (gfloat));
+  memcpy (np_adam_v (adam), v->data, n * sizeof (gfloat));
+  return get_number (st->metadata, t_name, TRUE, &unused, np_adam_t (adam), error);
+}
+
+static NpTrainer *
+trainer_from_file (NpSafetensors *st, GHashTable **metadata, GError **error)
+{
+  GHashTable        *meta = st->metadata;
+  g_autoptr(NpNet)   g = NULL, d = NULL;
+  g_autoptr(NpTrainer) t = NULL;
+  NpTrainParams      p;
+  const char        *recon = g_hash_table_lookup (meta, "train.recon");
+  const char        *seed = g_hash_table_lookup (meta, "train.seed");
+  gint64             step;
+  gdouble            unused;
+  gint64             unused_i;
+  GHashTableIter     iter;
+  gpointer           key, value;
+
+  if (g_strcmp0 (g_hash_table_lookup (meta, "format"), CHECKPOINT_FORMAT) != 0)
+    {
+      g_set_error (error, NP_ERROR, NP_ERROR_CORRUPT, "not a neuropaint training checkpoint");
+      return NULL;
+    }
+  if (!get_number (meta, "train.step", TRUE, &unused, &step, error)
+      || !get_number (meta, "train.lr", FALSE, &p.adam.lr, &unused_i, error)
+      || !get_number (meta, "train.beta1", FALSE, &p.adam.beta1, &unused_i, error)
+      || !get_number (meta, "train.beta2", FALSE, &p.adam.beta2, &unused_i, error)
+      || !get_number (meta, "train.eps", FALSE, &p.adam.eps, &unused_i, error)
+      || !get_number (meta, "train.recon_weight", FALSE, &p.recon_weight, &unused_i, error)
+      || !get_number (meta, "train.gan_weight", FALSE, &p.gan_weight, &unused_i, error)
+      || !get_number (meta, "train.init_std", FALSE, &p.init_std, &unused_i, error))
+    return NULL;
+  if (seed == NULL || !g_ascii_string_to_unsigned (seed, 10, 0, G_MAXUINT64, &p.seed, NULL)
+      || (g_strcmp0 (recon, "l1") && g_strcmp0 (recon, "mse")))
+    {
+      g_set_error (error, NP_ERROR, NP_ERROR_CORRUPT, "checkpoint: bad “train.seed” or “train.recon”");
+      return NULL;
+    }
+  p.recon = strcmp (recon, "l1") == 0 ? NP_RECON_L1 : NP_RECON_MSE;
+
+  if ((g = np_net_from_file (st, "G.", error)) == NULL
+      || ((g_hash_table_contains (meta, "D.graph") || g_hash_table_contains (meta, "D.architecture"))
+          && (d = np_net_from_file (st, "D.", error)) == NULL)
+      || !check_params (&p, d != NULL, error))
+    return NULL;
+  if ((t = assemble (g_steal_pointer (&g), g_steal_pointer (&d), &p, error)) == NULL)
+    return NULL;
+  t->step = step;
+  if (!load_moments (st, "G", t->adam_g, error) || (t->d && !load_moments (st, "D", t->adam_d, error)))
+    return NULL;
+
+  if (metadata)
+    {
+      *metadata = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
+      g_hash_table_iter_init (&iter, meta);
+      while (g_hash_table_iter_next (&iter, &key, &value))
+        if (g_str_has_prefix (key, "run."))
+          g_hash_table_insert (*metadata, g_strdup ((char *) key + 4), g_strdup (value));
+    }
+  return g_steal_pointer (&t);
+}
+
+NpTrainer *
+np_trainer_load (const char *path, GHashTable **metadata, GError **error)
+{
+  g_autoptr(NpSafetensors) st = np_safetensors_read (path, error);
+  GError    *local = NULL;
+  NpTrainer *t;
+
+  if (st == NULL)
+    return NULL;
+  if ((t = trainer_from_file (st, metadata, &local)) == NULL)
+    {
+      g_autofree gchar *name = g_filename_display_name (path);
+      g_set_error (error, NP_ERROR, local->code, "%s: %s", name, local->message);
+      g_error_free (local);
+    }
+  return t;
+}

@@ -1,0 +1,192 @@
+"""neuropaint train on a tiny dataset (made by neuropaint prepare at 64×64):
+
+- a tiny generator trained with L1 alone lowers its loss, and the model
+  file runs in neuropaint:generator with no extra argument;
+- the same seed gives the same losses and weights on 1 and 2 threads, and
+  a run stopped and resumed equals one never stopped, bit for bit;
+- Ctrl-C (SIGINT) finishes the step, writes a checkpoint that resumes;
+- bad input gets one clear message and a non-zero exit: an empty or corrupt
+  dataset, a checkpoint of another architecture, absurd numbers, and a full
+  disk, which leaves the previous model and checkpoint intact.
+
+The photos are a few of ../shared/data/faces; without shared/, Debian's
+sample photos, as it says."""
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+import unittest
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
+import nptest  # noqa: E402
+
+import cv2  # noqa: E402
+import numpy as np  # noqa: E402
+
+sys.path.insert(0, os.path.join(nptest.SOURCE_ROOT, "tools"))
+import export_torch as ex  # noqa: E402
+
+TINY = ["--ngf", "4", "--batch", "2", "--validate-every", "5", "--threads", "2", "--samples", "2"]
+
+
+def history(path):
+    """The CSV's steps and losses (not the seconds, nor the validation
+    columns: a run also validates where it ends)."""
+    with open(path) as f:
+        rows = [line.rstrip("\n").split(",") for line in f]
+    return [r[:1] + r[2:6] for r in rows]
+
+
+def read(path):
+    with open(path, "rb") as f:
+        return f.read()
+
+
+def tensors(path):
+    return ex.read_safetensors(path)[0]
+
+
+class Train(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        cls.dir = tempfile.mkdtemp(prefix="np-train-cli-")
+        faces = os.path.join(nptest.SHARED_DATA, "faces")
+        if os.path.isdir(faces):
+            photos = [os.path.join(faces, p) for p in ("london-neutral/001_03.jpg", "london-neutral/030_03.jpg",
+                                                       "london-smiling/031_08.jpg", "london-smiling/040_08.jpg")]
+            val = ["london-neutral/001_03.jpg"]
+        else:
+            print("../shared/data is absent: a dataset of Debian's sample photos instead")
+            photos = nptest.debian_photos()
+            val = [os.path.basename(photos[0])]
+        photos = [p for p in photos if os.path.exists(p)]
+        if len(photos) < 2:
+            print("skipping: fewer than two photos to train on")
+            sys.exit(nptest.SKIP)
+        val_list = os.path.join(cls.dir, "val.txt")
+        with open(val_list, "w") as f:
+            f.write("\n".join(val) + "\n")
+        cls.dataset = os.path.join(cls.dir, "ds")
+        nptest.run(["prepare", "-o", cls.dataset, "--size", "64x64", "--val-list", val_list] + photos)
+
+    def train(self, name, *args, check=True):
+        out = os.path.join(self.dir, name + ".safetensors")
+        return out, nptest.run(["train", self.dataset, "-o", out] + TINY + list(args), check=check)
+
+    def test_loss_falls_and_the_model_runs(self):
+        out, _ = self.train("falls", "--gan-weight", "0", "--steps", "40", "--lr", "0.002")
+        rows = history(os.path.join(self.dir, "falls.history.csv"))[1:]
+        recon = [float(r[4]) for r in rows]   # g_recon
+        print("  L1 first 5 steps %.3f, last 5 %.3f" % (np.mean(recon[:5]), np.mean(recon[-5:])))
+        self.assertLess(np.mean(recon[-5:]), 0.8 * np.mean(recon[:5]))
+        for suffix in (".ckpt", ".history.png", ".samples.png"):
+            self.assertGreater(os.path.getsize(os.path.join(self.dir, "falls" + suffix)), 100)
+        # The model file alone is enough for the generator op.
+        photo = os.path.join(self.dir, "in.png")
+        ds = np.load(os.path.join(self.dataset, "color.npy"))
+        cv2.imwrite(photo, ds[0][..., ::-1])
+        result = os.path.join(self.dir, "generated")
+        nptest.run(["run", "-o", result, photo, "--", "neuropaint:generator", "model=" + out])
+        img = nptest.read_rgb(os.path.join(result, "in.png"))
+        self.assertEqual(img.shape[:2], (64, 64))
+        self.assertGreater(float(img.std()), 1.0)
+
+    def test_threads_and_resume_are_bit_identical(self):
+        once, _ = self.train("once", "--steps", "10", "--threads", "1")
+        twice, _ = self.train("twice", "--steps", "10", "--threads", "2")
+        self.assertEqual(history(os.path.join(self.dir, "once.history.csv")),
+                         history(os.path.join(self.dir, "twice.history.csv")))
+        part, _ = self.train("part", "--steps", "4")
+        nptest.run(["train", "--resume", os.path.join(self.dir, "part.ckpt"), "--steps", "10"])
+        self.assertEqual(history(os.path.join(self.dir, "once.history.csv")),
+                         history(os.path.join(self.dir, "part.history.csv")))
+        a, b = tensors(once), tensors(part)
+        self.assertEqual(sorted(a), sorted(b))
+        for name in a:
+            np.testing.assert_array_equal(a[name], b[name], err_msg=name)
+
+    def test_sigint_checkpoints(self):
+        out = os.path.join(self.dir, "stopped.safetensors")
+        proc = subprocess.Popen([nptest.NEUROPAINT, "train", self.dataset, "-o", out, "--steps", "100000"] + TINY,
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        ckpt = os.path.join(self.dir, "stopped.ckpt")
+        deadline = time.time() + 60
+        while not os.path.exists(os.path.join(self.dir, "stopped.history.png")) and time.time() < deadline:
+            time.sleep(0.1)
+        proc.send_signal(signal.SIGINT)
+        _, err = proc.communicate(timeout=60)
+        self.assertEqual(proc.returncode, 2, err)
+        self.assertIn("--resume " + ckpt, err)
+        leftovers = [f for f in os.listdir(self.dir) if f.startswith(".np-")]
+        self.assertEqual(leftovers, [])
+        meta = ex.read_safetensors(ckpt)[1]
+        steps = int(meta["train.step"])
+        self.assertGreaterEqual(steps, 5)
+        nptest.run(["train", "--resume", ckpt, "--steps", str(steps + 2)])
+        self.assertEqual(ex.read_safetensors(ckpt)[1]["train.step"], str(steps + 2))
+
+    def fails(self, args, message, code=2):
+        """One line naming the problem (and GOption's "Try --help")."""
+        proc = nptest.run(args, check=False)
+        self.assertEqual(proc.returncode, code, proc.stderr)
+        self.assertIn(message, proc.stderr)
+        lines = [l for l in proc.stderr.splitlines() if not l.startswith("Try ")]
+        self.assertEqual(len(lines), 1, proc.stderr)
+
+    def test_bad_input(self):
+        out = os.path.join(self.dir, "bad.safetensors")
+        empty = os.path.join(self.dir, "empty")
+        os.makedirs(empty, exist_ok=True)
+        self.fails(["train", empty, "-o", out], "dataset.json")
+        broken = os.path.join(self.dir, "broken")
+        shutil.copytree(self.dataset, broken)
+        with open(os.path.join(broken, "manifest.jsonl"), "w") as f:
+            f.write("{not json\n")
+        self.fails(["train", broken, "-o", out], "manifest")
+        os.remove(os.path.join(broken, "manifest.jsonl"))
+        self.fails(["train", broken, "-o", out], "manifest")
+        for args, message in ((["--batch", "0"], "--batch"), (["--batch", "100000"], "--batch"),
+                              (["--ngf", "0"], "--ngf"), (["--ngf", "100000"], "--ngf"),
+                              (["--input", "sepia"], "--input"), (["--target", "chroma", "--input", "canny"], "chroma"),
+                              (["--steps", "-5"], "--steps"), (["--dtype", "f8"], "--dtype")):
+            self.fails(["train", self.dataset, "-o", out] + args, message, 1 if "--" in message else 2)
+        self.assertFalse(os.path.exists(out))
+        # A checkpoint resumes only its own architecture.
+        self.train("arch", "--steps", "1")
+        self.fails(["train", "--resume", os.path.join(self.dir, "arch.ckpt"), "--ngf", "8"], "other options", 1)
+        self.fails(["train", "--resume", os.path.join(self.dir, "arch.safetensors")], "not a neuropaint training")
+
+    def test_full_disk_keeps_the_previous_files(self):
+        if os.geteuid() != 0 or shutil.which("mount") is None:
+            self.skipTest("mounting a small tmpfs needs root")
+        disk = os.path.join(self.dir, "disk")
+        os.makedirs(disk)
+        if subprocess.run(["mount", "-t", "tmpfs", "-o", "size=16m", "tmpfs", disk]).returncode != 0:
+            self.skipTest("cannot mount a tmpfs here")
+        try:
+            out = os.path.join(disk, "full.safetensors")
+            nptest.run(["train", self.dataset, "-o", out, "--steps", "2"] + TINY)
+            before = {f: read(os.path.join(disk, f)) for f in os.listdir(disk)}
+            # Fill the disk so the next checkpoint cannot be written.
+            with open(os.path.join(disk, "filler"), "wb", buffering=0) as f:
+                try:
+                    while True:
+                        f.write(b"\0" * 65536)
+                except OSError:
+                    pass
+            proc = nptest.run(["train", "--resume", os.path.join(disk, "full.ckpt"), "--steps", "4"], check=False)
+            self.assertEqual(proc.returncode, 2, proc.stderr)
+            self.assertIn(disk, proc.stderr)
+            after = {f: read(os.path.join(disk, f)) for f in os.listdir(disk) if f != "filler"}
+            self.assertEqual(sorted(after), sorted(before))
+            for name, data in before.items():
+                self.assertEqual(after[name], data, name)
+        finally:
+            subprocess.run(["umount", disk])
+
+
+if __name__ == "__main__":
+    nptest.main()

@@ -1,0 +1,209 @@
+"""Our training steps against PyTorch's (the oracle).
+
+From the same initial weights and the same batches, three full pix2pix steps
+(D on fake then real, Adam; G through the frozen D plus 100·L1, Adam; batch
+norm in training mode, dropout with our mask) and three super-resolution
+steps (MSE, no discriminator) must leave losses, weights, running statistics
+and Adam's moments equal to torch's within 1e-4 of each tensor's scale.
+
+The PyTorch side is written here from pix2pix's definition (Isola et al.;
+the reference implementation's optimize_parameters), with torch.nn modules
+and torch.optim.Adam; our trainer runs through tests/train-steps.c, which
+resumes a checkpoint this test writes and saves one after the steps.
+
+Adam's epsilon is 1e-3 here, not 1e-8: the bias of a convolution followed by
+batch norm has a gradient of exactly 0 in exact arithmetic, so both programs
+hand Adam rounding noise, which a tiny epsilon turns into ±lr steps of
+random sign. A larger epsilon keeps such noise small and leaves the real
+gradients (orders of magnitude larger) in charge, so the comparison tests
+the arithmetic, not the noise.
+"""
+import os
+import subprocess
+import sys
+import tempfile
+import unittest
+
+import nptest
+
+try:
+    import numpy as np
+    import torch
+    from torch import nn
+    sys.path.insert(0, os.path.join(nptest.SOURCE_ROOT, "tools"))
+    import export_torch as ex
+    import nprandom
+except ImportError as e:  # pragma: no cover - Debian's python3-torch is a test dependency
+    print("skipping: %s" % e)
+    sys.exit(nptest.SKIP)
+
+STEPS = os.environ.get("NP_TRAIN_STEPS", "train-steps")
+TOL = 1e-4
+SEED = 1234
+STREAM_DROPOUT = 102   # core/train/trainer.c
+HYPER = {"lr": 2e-4, "beta1": 0.5, "beta2": 0.999, "eps": 1e-3, "init_std": 0.02}
+
+
+def trainer_key(seed, step, stream):
+    """np_trainer_key: hash(seed ^ hash((step << 8) | stream))."""
+    return nprandom.rng_hash(seed ^ nprandom.rng_hash((step << 8) | stream))
+
+
+class MaskDropout(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.mask = None
+
+    def forward(self, x):
+        return x * self.mask
+
+
+def checkpoint(path, g, d, recon, recon_weight, gan_weight):
+    """Our checkpoint format at step 0: both nets, zero moments."""
+    tensors, meta = [], {"format": "neuropaint-checkpoint", "train.step": 0, "train.seed": SEED,
+                         "train.recon": recon, "train.recon_weight": recon_weight,
+                         "train.gan_weight": gan_weight}
+    meta.update({"train." + k: repr(v) for k, v in HYPER.items()})
+    for prefix, net in (("G", g), ("D", d)):
+        if net is None:
+            continue
+        for k, v in net.meta.items():
+            meta[prefix + "." + k] = v
+        meta[prefix + ".batchnorm"] = "batch"
+        tensors += [(prefix + "." + k, v) for k, v in ex.state(net)]
+        n = ex.n_parameters(net)
+        tensors += [("adam.%s.m" % prefix, np.zeros(n, np.float32)), ("adam.%s.v" % prefix, np.zeros(n, np.float32))]
+        meta["adam.%s.t" % prefix] = 0
+    ex.write_safetensors(path, tensors, meta)
+
+
+def adam_moments(net, opt):
+    """Adam's m and v flattened in our layout (trainable parameters in layer
+    order, which is named_parameters' order)."""
+    m, v = [], []
+    for p in net.parameters():
+        st = opt.state[p]
+        m.append(st["exp_avg"].flatten())
+        v.append(st["exp_avg_sq"].flatten())
+    return torch.cat(m).numpy(), torch.cat(v).numpy()
+
+
+class Training(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        torch.manual_seed(0)
+        cls.dir = tempfile.mkdtemp(prefix="np-train-")
+
+    def run_ours(self, ckpt, batches, threads=1):
+        out = os.path.join(self.dir, "after.ckpt")
+        bpath = os.path.join(self.dir, "batches.safetensors")
+        feed = []
+        for k, (s, t) in enumerate(batches):
+            feed += [("source.%d" % k, s.numpy()), ("target.%d" % k, t.numpy())]
+        ex.write_safetensors(bpath, feed)
+        proc = subprocess.run([STEPS, ckpt, bpath, out, str(threads)], capture_output=True, text=True)
+        self.assertEqual(proc.returncode, 0, proc.stderr)
+        return ex.read_safetensors(out)
+
+    def close(self, ours, ref, what):
+        ref = np.asarray(ref, np.float32)
+        ours = np.asarray(ours, np.float32).reshape(ref.shape)
+        scale = max(float(np.abs(ref).max()), 1e-6)
+        err = float(np.abs(ours - ref).max()) / scale
+        if err > TOL:
+            self.fail("%s: max error %.3g of scale %.3g" % (what, err, scale))
+        return err
+
+    def compare_state(self, ours, prefix, net, opt, what):
+        worst = 0
+        for name, value in ex.state(net):
+            worst = max(worst, self.close(ours[prefix + "." + name], value, "%s %s" % (what, name)))
+        m, v = adam_moments(net, opt)
+        worst = max(worst, self.close(ours["adam.%s.m" % prefix], m, what + " Adam m"))
+        worst = max(worst, self.close(ours["adam.%s.v" % prefix], v, what + " Adam v"))
+        print("  %s: weights, running statistics and moments within %.2g of scale" % (what, worst))
+
+    def test_pix2pix_three_steps(self):
+        g = ex.randomize(ex.UNet(8, 5), 1)
+        d = ex.randomize(ex.PatchGAN(8, 3, logits=True), 2)
+        ckpt = os.path.join(self.dir, "pix2pix.ckpt")
+        checkpoint(ckpt, g, d, "l1", 100.0, 1.0)
+        batches = [(torch.rand(2, 3, 64, 64) * 2 - 1, torch.rand(2, 3, 64, 64) * 2 - 1) for _ in range(3)]
+        for threads in (1, 2):
+            (ours, meta) = self.run_ours(ckpt, batches, threads)
+            if threads == 1:
+                first = ours, meta
+            else:
+                # The same bits for any thread count.
+                for name, value in first[0].items():
+                    np.testing.assert_array_equal(value, ours[name], err_msg=name)
+                self.assertEqual({k: v for k, v in meta.items() if k.startswith("run.")},
+                                 {k: v for k, v in first[1].items() if k.startswith("run.")})
+        ours, meta = first
+        (drop,) = nprandom.layer_indices(meta["G.graph"], "dropout")
+
+        g.train(), d.train()
+        g.drop = MaskDropout()
+        bce = nn.BCEWithLogitsLoss()
+        opt_g = torch.optim.Adam(g.parameters(), lr=HYPER["lr"], betas=(HYPER["beta1"], HYPER["beta2"]),
+                                 eps=HYPER["eps"])
+        opt_d = torch.optim.Adam(d.parameters(), lr=HYPER["lr"], betas=(HYPER["beta1"], HYPER["beta2"]),
+                                 eps=HYPER["eps"])
+        for step, (src, real) in enumerate(batches):
+            shape = (src.shape[0], g.m["d4"].out_channels, src.shape[2] // 16, src.shape[3] // 16)
+            g.drop.mask = torch.from_numpy(
+                nprandom.dropout_mask(trainer_key(SEED, step, STREAM_DROPOUT), drop, shape, 0.5))
+            fake = g(src)
+            # D: fake, then real; each BCE weighted ½.
+            opt_d.zero_grad()
+            pred_fake = d(src, fake.detach())
+            loss_d_fake = bce(pred_fake, torch.zeros_like(pred_fake))
+            pred_real = d(src, real)
+            loss_d_real = bce(pred_real, torch.ones_like(pred_real))
+            ((loss_d_fake + loss_d_real) * 0.5).backward()
+            opt_d.step()
+            # G through the frozen D, plus 100·L1.
+            for p in d.parameters():
+                p.requires_grad_(False)
+            opt_g.zero_grad()
+            pred = d(src, fake)
+            loss_g_gan = bce(pred, torch.ones_like(pred))
+            loss_g_l1 = nn.functional.l1_loss(fake, real)
+            (loss_g_gan * 1.0 + loss_g_l1 * 100.0).backward()
+            opt_g.step()
+            for p in d.parameters():
+                p.requires_grad_(True)
+
+            got = [float(x) for x in meta["run.loss.%d" % step].split()]
+            want = [loss_d_real.item(), loss_d_fake.item(), loss_g_gan.item(), loss_g_l1.item()]
+            print("  step %d losses ours %s torch %s" % (step, got, want))
+            for a, b, what in zip(got, want, ("D real", "D fake", "G GAN", "G L1")):
+                self.assertLess(abs(a - b), TOL * max(1.0, abs(b)), "step %d %s" % (step, what))
+        self.compare_state(ours, "G", g, opt_g, "G")
+        self.compare_state(ours, "D", d, opt_d, "D")
+        self.assertEqual(meta["train.step"], "3")
+
+    def test_super_resolution_three_steps(self):
+        g = ex.randomize(ex.SRNet(16), 3)
+        ckpt = os.path.join(self.dir, "sr.ckpt")
+        checkpoint(ckpt, g, None, "mse", 1.0, 0.0)
+        batches = [(torch.rand(2, 3, 24, 20) * 2 - 1, torch.rand(2, 3, 48, 40) * 2 - 1) for _ in range(3)]
+        ours, meta = self.run_ours(ckpt, batches, 2)
+
+        g.train()
+        opt = torch.optim.Adam(g.parameters(), lr=HYPER["lr"], betas=(HYPER["beta1"], HYPER["beta2"]),
+                               eps=HYPER["eps"])
+        for step, (src, real) in enumerate(batches):
+            opt.zero_grad()
+            loss = nn.functional.mse_loss(g(src), real)
+            loss.backward()
+            opt.step()
+            got = float(meta["run.loss.%d" % step].split()[3])
+            print("  step %d MSE ours %.9g torch %.9g" % (step, got, loss.item()))
+            self.assertLess(abs(got - loss.item()), TOL * max(1.0, loss.item()))
+        self.compare_state(ours, "G", g, opt, "SR")
+        self.assertNotIn("D.graph", meta)
+
+
+if __name__ == "__main__":
+    nptest.main()
