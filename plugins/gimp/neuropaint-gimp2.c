@@ -28,7 +28,7 @@ typedef struct
 {
   gchar       *procedure;
   const gchar *op;
-  const gchar *label;
+  gchar       *label;
   const gchar *menu_path;
   const gchar *blurb;
   gboolean     new_image;   /* the result is a new image, not the drawable */
@@ -44,16 +44,23 @@ list_entries (void)
 
   for (gchar **op = ops; *op; op++)
     {
-      NpGimpEntry entry = { np_gimp_procedure_name (*op), g_intern_string (*op),
-                            gegl_operation_get_key (*op, "gimp:menu-label"),
-                            gegl_operation_get_key (*op, "gimp:menu-path"),
-                            gegl_operation_get_key (*op, "description"), FALSE };
+      guint                  n = 0;
+      g_autofree GParamSpec **pspecs = np_gimp_op_arguments (*op, &n);
+      NpGimpEntry            entry = { np_gimp_procedure_name (*op), g_intern_string (*op),
+                                       g_strdup (gegl_operation_get_key (*op, "gimp:menu-label")),
+                                       gegl_operation_get_key (*op, "gimp:menu-path"),
+                                       gegl_operation_get_key (*op, "description"), FALSE };
+
+      /* "..." promises a dialog; here an op without arguments has none
+       * (GIMP 3 shows one for every filter, with its preview). */
+      if (n == 0 && g_str_has_suffix (entry.label, "..."))
+        entry.label[strlen (entry.label) - 3] = '\0';
       g_array_append_val (entries, entry);
     }
   for (gsize i = 0; i < np_gimp_n_new_image_entries; i++)
     {
       const NpGimpNewImage *n = &np_gimp_new_image_entries[i];
-      NpGimpEntry entry = { g_strdup (n->procedure), n->op, _(n->label), n->menu_path,
+      NpGimpEntry entry = { g_strdup (n->procedure), n->op, g_strdup (_(n->label)), n->menu_path,
                             _(n->blurb), TRUE };
       g_array_append_val (entries, entry);
     }
@@ -64,7 +71,10 @@ static void
 free_entries (GArray *entries)
 {
   for (guint i = 0; i < entries->len; i++)
-    g_free (g_array_index (entries, NpGimpEntry, i).procedure);
+    {
+      g_free (g_array_index (entries, NpGimpEntry, i).procedure);
+      g_free (g_array_index (entries, NpGimpEntry, i).label);
+    }
   g_array_free (entries, TRUE);
 }
 
@@ -278,6 +288,7 @@ add_row (GtkTable *table, gint row, GObject *config, GParamSpec *pspec)
         small = GEGL_PARAM_SPEC_INT (pspec)->ui_step_small, big = GEGL_PARAM_SPEC_INT (pspec)->ui_step_big;
       adj = gimp_prop_scale_entry_new (config, pspec->name, table, 0, row, label,
                                        small, big, digits, TRUE, lower, upper);
+      gtk_widget_set_size_request (GIMP_SCALE_ENTRY_SCALE (adj), 200, -1);
       gimp_help_set_help_data (GIMP_SCALE_ENTRY_SCALE (adj), g_param_spec_get_blurb (pspec), NULL);
       r->widgets = g_list_prepend (r->widgets, GIMP_SCALE_ENTRY_LABEL (adj));
       r->widgets = g_list_prepend (r->widgets, GIMP_SCALE_ENTRY_SCALE (adj));
@@ -291,6 +302,7 @@ add_row (GtkTable *table, gint row, GObject *config, GParamSpec *pspec)
       g_autofree gchar *path = NULL;
 
       widget = gtk_file_chooser_button_new (label, GTK_FILE_CHOOSER_ACTION_OPEN);
+      gtk_file_chooser_button_set_width_chars (GTK_FILE_CHOOSER_BUTTON (widget), 28);
       g_object_get (config, pspec->name, &path, NULL);
       if (path && *path)
         gtk_file_chooser_set_filename (GTK_FILE_CHOOSER (widget), path);
@@ -335,6 +347,7 @@ run_dialog (const NpGimpEntry *entry, GObject *config, gint32 drawable)
                             _("_OK"), GTK_RESPONSE_OK,
                             NULL);
   gimp_window_set_transient (GTK_WINDOW (dialog));
+  gtk_dialog_set_default_response (GTK_DIALOG (dialog), GTK_RESPONSE_OK);
 
   vbox = gtk_vbox_new (FALSE, 12);
   gtk_container_set_border_width (GTK_CONTAINER (vbox), 12);
