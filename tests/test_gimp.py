@@ -92,6 +92,8 @@ class GimpPlugin(unittest.TestCase):
                      typed_arguments("neuropaint:cppn", seed=5, color_mode=3) + ' ""', ""),
             "bogus": ("plug-in-neuropaint-rgb-threshold", '120 "bogus=1"', ""),
             "range": ("plug-in-neuropaint-rgb-threshold", '300 ""', ""),
+            # No model: the op fails, and the layer must not get its empty output.
+            "nomodel": ("plug-in-neuropaint-generator", typed_arguments("neuropaint:generator") + ' ""', ""),
         }
         scripts = [filter_script(src, cls.output(name), *case) for name, case in filters.items()]
         if os.path.exists(HOPPER):
@@ -165,6 +167,10 @@ class GimpPlugin(unittest.TestCase):
     def test_bad_property_fails_cleanly(self):
         self.assertFalse(os.path.exists(self.output("bogus")), "a failed filter must not save a result")
         self.assertIn("bogus", self.gimp.stderr)
+
+    def test_failed_op_leaves_the_layer_alone(self):
+        self.assertFalse(os.path.exists(self.output("nomodel")), "a failed filter must not save a result")
+        self.assertIn("no model file given", self.gimp.stderr)
 
     def test_argument_out_of_range_fails_cleanly(self):
         self.assertFalse(os.path.exists(self.output("range")), "a failed filter must not save a result")

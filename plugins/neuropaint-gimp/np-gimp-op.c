@@ -7,6 +7,7 @@
 #include <gegl-paramspecs.h>
 
 #include "np-gimp-op.h"
+#include "np-op-host.h"
 
 const NpGimpNewImage np_gimp_new_image_entries[] = {
   { "neuropaint:face-crop", "plug-in-neuropaint-crop-face", "<Image>/Image/Neuropaint",
@@ -132,10 +133,12 @@ np_gimp_chain_from_object (const gchar *op, GObject *config)
     {
       g_autofree gchar *text = value_text (config, pspecs[i]->name);
 
-      if (text == NULL)
+      /* Empty is the op's default: GEGL would read an empty file path as
+       * the current folder. */
+      if (text == NULL || text[0] == '\0')
         continue;
       /* gegl_create_chain splits as a shell does: quote what needs it. */
-      if (text[0] == '\0' || strpbrk (text, " \t\n'\"\\$`*?[]#~;&|<>()") != NULL)
+      if (strpbrk (text, " \t\n'\"\\$`*?[]#~;&|<>()") != NULL)
         {
           g_autofree gchar *quoted = g_shell_quote (text);
           g_string_append_printf (chain, "%s%s=%s", chain->len ? " " : "", pspecs[i]->name, quoted);
@@ -365,6 +368,7 @@ np_gimp_run (const gchar         *op,
 {
   g_autoptr(GeglNode)      graph = gegl_node_new ();
   g_autoptr(GeglProcessor) processor = NULL;
+  g_autoptr(GSList)        children = NULL;
   GeglNode                *end, *sink;
   gdouble                  done = 0.0;
 
@@ -378,5 +382,19 @@ np_gimp_run (const gchar         *op,
     if (progress)
       progress (done, progress_data);
   gegl_buffer_flush (output);
+
+  /* An op that failed left an empty output and its reason (np_op_fail). */
+  children = gegl_node_get_children (graph);
+  for (GSList *child = children; child; child = child->next)
+    {
+      GeglOperation *operation = gegl_node_get_gegl_operation (child->data);
+      const gchar   *failure = operation ? g_object_get_data (G_OBJECT (operation), NP_OP_FAILURE) : NULL;
+
+      if (failure)
+        {
+          g_set_error (error, G_IO_ERROR, G_IO_ERROR_FAILED, "%s", failure);
+          return FALSE;
+        }
+    }
   return TRUE;
 }

@@ -58,7 +58,8 @@ gboolean       np_gimp_sensitive         (GObject       *config,
 
 /* The op's arguments as read from config (same names; GFile or string paths,
  * enum or choice-string enums), in gegl chain syntax ("low=100 mode=gray"),
- * shell-quoted where needed. */
+ * shell-quoted where needed; an empty string stands for the op's default and
+ * is left out. */
 gchar         *np_gimp_chain_from_object (const gchar   *op,
                                           GObject       *config);
 
@@ -82,7 +83,8 @@ typedef void (*NpGimpProgress) (gdouble fraction, gpointer data);
 
 /* Renders "op chain" over input (NULL for a source op) into output, the part
  * of it in roi; a source's output-extent sizes are set to size first. chain
- * may hold properties and further ops in gegl chain syntax. */
+ * may hold properties and further ops in gegl chain syntax. FALSE, with its
+ * reason, if one of our ops failed: output then holds nothing to keep. */
 gboolean       np_gimp_run               (const gchar         *op,
                                           const gchar         *chain,
                                           GeglBuffer          *input,

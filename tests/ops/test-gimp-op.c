@@ -112,6 +112,27 @@ test_sensitive (void)
   g_param_spec_unref (probe);
 }
 
+/* An op that fails makes the run fail with its reason (a host would
+ * otherwise merge the empty output into a layer); one that works does not. */
+static void
+test_failure_is_reported (void)
+{
+  GeglRectangle         rect = { 0, 0, 32, 24 };
+  g_autoptr(GeglBuffer) input = gegl_buffer_new (&rect, babl_format ("R'G'B'A u8"));
+  g_autoptr(GeglBuffer) output = gegl_buffer_new (&rect, babl_format ("R'G'B'A u8"));
+  g_autoptr(GError)     error = NULL;
+
+  g_assert_true (np_gimp_run ("neuropaint:rgb-threshold", "threshold=9", input, NULL, output, &rect,
+                              NULL, NULL, &error));
+  g_assert_no_error (error);
+
+  g_test_expect_message (NULL, G_LOG_LEVEL_WARNING, "neuropaint:generator: no model file given*");
+  g_assert_false (np_gimp_run ("neuropaint:generator", NULL, input, NULL, output, &rect, NULL, NULL, &error));
+  g_test_assert_expected_messages ();
+  g_assert_nonnull (error);
+  g_assert_true (g_str_has_prefix (error->message, "neuropaint:generator: no model file given"));
+}
+
 static void
 test_filter_ops (void)
 {
@@ -141,6 +162,7 @@ main (int argc, char **argv)
     }
   g_test_add_func ("/gimp-op/sensitive", test_sensitive);
   g_test_add_func ("/gimp-op/filter-ops", test_filter_ops);
+  g_test_add_func ("/gimp-op/failure-is-reported", test_failure_is_reported);
   result = g_test_run ();
   gegl_exit ();
   return result;
