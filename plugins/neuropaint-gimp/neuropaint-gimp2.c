@@ -60,8 +60,12 @@ list_entries (void)
   for (gsize i = 0; i < np_gimp_n_new_image_entries; i++)
     {
       const NpGimpNewImage *n = &np_gimp_new_image_entries[i];
-      NpGimpEntry entry = { g_strdup (n->procedure), n->op, g_strdup (_(n->label)), n->menu_path,
-                            _(n->blurb), TRUE };
+      NpGimpEntry           entry = { NULL, n->op, NULL, n->menu_path, _(n->blurb), TRUE };
+
+      if (!gegl_has_operation (n->op))
+        continue;   /* its op is not installed */
+      entry.procedure = g_strdup (n->procedure);
+      entry.label = g_strdup (_(n->label));
       g_array_append_val (entries, entry);
     }
   return entries;

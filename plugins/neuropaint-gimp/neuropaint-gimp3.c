@@ -54,8 +54,10 @@ np_gimp_query_procedures (GimpPlugIn *plug_in)
 {
   GList *names = g_list_append (NULL, g_strdup (NP_BATCH));
 
+  gegl_init (NULL, NULL);
   for (gsize i = 0; i < np_gimp_n_new_image_entries; i++)
-    names = g_list_append (names, g_strdup (np_gimp_new_image_entries[i].procedure));
+    if (gegl_has_operation (np_gimp_new_image_entries[i].op))   /* else its op is not installed */
+      names = g_list_append (names, g_strdup (np_gimp_new_image_entries[i].procedure));
   return names;
 }
 
