@@ -108,6 +108,8 @@ gegl_op_class_init (GeglOpClass *klass)
     "name",        "neuropaint:canny",
     "title",       _("Canny Edges"),
     "categories",  "neuropaint:edge-detect",
+    "gimp:menu-path",  "<Image>/Filters/Neuropaint",
+    "gimp:menu-label", _("Canny Edges..."),
     "reference-composition", NP_OP_REFERENCE ("<node operation='neuropaint:canny' low='20' high='60'/>"),
     "reference-hash", "b6cb1675619e13984c5a0c020609591c",
     "description", _("Canny edge detection as OpenCV 4.6's cv::Canny with a 3×3 "

@@ -96,6 +96,8 @@ gegl_op_class_init (GeglOpClass *klass)
     "name",        "neuropaint:contours",
     "title",       _("Colour Contours"),
     "categories",  "neuropaint:edge-detect",
+    "gimp:menu-path",  "<Image>/Filters/Neuropaint",
+    "gimp:menu-label", _("Colour Contours..."),
     "reference-composition", NP_OP_REFERENCE ("<node operation='neuropaint:contours'/>"),
     "reference-hash", "c16d9a03126285f6c9e975cc943f7a17",
     "description", _("The seed's contour layers: for each channel and threshold "

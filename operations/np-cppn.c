@@ -36,6 +36,7 @@ property_int (width, _("Width"), 512)
     ui_range (1, 4096)
     ui_meta ("unit", "pixel-distance")
     ui_meta ("axis", "x")
+    ui_meta ("role", "output-extent")
 
 property_int (height, _("Height"), 512)
     description (_("Height of the picture the coordinates are laid out on"))
@@ -43,6 +44,7 @@ property_int (height, _("Height"), 512)
     ui_range (1, 4096)
     ui_meta ("unit", "pixel-distance")
     ui_meta ("axis", "y")
+    ui_meta ("role", "output-extent")
 
 property_enum (color_mode, _("Colour mode"), NpCppnOpColorMode, np_cppn_op_color_mode,
                NP_CPPN_OP_RGB)
@@ -91,20 +93,24 @@ property_enum (coords, _("Coordinates"), NpCppnOpCoords, np_cppn_op_coords,
 property_boolean (infinite, _("Infinite plane"), FALSE)
     description (_("Centered coordinates: render the whole plane (an infinite "
                    "bounding box, like gegl:checkerboard; crop it before saving)"))
+    ui_meta ("sensitive", "coords {centered}")
 
 property_double (zoom, _("Zoom"), 1.0)
     description (_("Centered coordinates: magnification (the short side spans 1/zoom)"))
     value_range (1e-6, 1e6)
     ui_range (0.05, 20.0)
     ui_gamma (3.0)
+    ui_meta ("sensitive", "coords {centered}")
 
 property_double (pan_x, _("Pan x"), 0.0)
     description (_("Centered coordinates: the x at the picture's centre"))
     ui_range (-2.0, 2.0)
+    ui_meta ("sensitive", "coords {centered}")
 
 property_double (pan_y, _("Pan y"), 0.0)
     description (_("Centered coordinates: the y at the picture's centre"))
     ui_range (-2.0, 2.0)
+    ui_meta ("sensitive", "coords {centered}")
 
 property_double (hidden_std, _("Hidden std"), 1.0)
     description (_("Standard deviation of the hidden layers' weights and biases"))
@@ -236,6 +242,8 @@ gegl_op_class_init (GeglOpClass *klass)
     "name",        "neuropaint:cppn",
     "title",       _("CPPN art"),
     "categories",  "neuropaint:render",
+    "gimp:menu-path",  "<Image>/Filters/Render/Neuropaint",
+    "gimp:menu-label", _("CPPN Art..."),
     /* A source: no reference picture below it. The hash is of the FMA
      * clones (x86-64-v3 and up); the portable clone rounds differently. */
     "reference-composition",

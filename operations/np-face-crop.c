@@ -116,6 +116,8 @@ gegl_op_class_init (GeglOpClass *klass)
     "name",        "neuropaint:face-crop",
     "title",       _("Face crop"),
     "categories",  "neuropaint:detect",
+    "gimp:menu-path",  "<Image>/Filters/Neuropaint",
+    "gimp:menu-label", _("Face Crop..."),
     /* A face to find: Debian's facedetect example photo (public domain). */
     "reference-composition", "<gegl><node operation='neuropaint:face-crop' width='96' height='120'/><node operation='gegl:load' path='/usr/share/doc/facedetect/examples/grace_hopper_512x512.jpg'/></gegl>",
     "reference-hash", "525de3c0bda2d8073032b584811932bf",

@@ -26,6 +26,8 @@ property_int (line_width, _("Line width"), 2)
 property_string (faces, _("Faces"), "[]")
     description (_("Output, read after processing: the boxes as a JSON array of "
                    "{\"x\", \"y\", \"w\", \"h\"}, largest first"))
+    /* An output: GIMP neither shows nor saves properties in this role. */
+    ui_meta     ("role", "output-extent")
 
 #else
 
@@ -89,6 +91,8 @@ gegl_op_class_init (GeglOpClass *klass)
     "name",        "neuropaint:face-detect",
     "title",       _("Face detection (Haar cascade)"),
     "categories",  "neuropaint:detect",
+    "gimp:menu-path",  "<Image>/Filters/Neuropaint",
+    "gimp:menu-label", _("Face Detection..."),
     /* A face to find: Debian's facedetect example photo (public domain). */
     "reference-composition", "<gegl><node operation='neuropaint:face-detect'/><node operation='gegl:load' path='/usr/share/doc/facedetect/examples/grace_hopper_512x512.jpg'/></gegl>",
     "reference-hash", "61b38df644fc7379be8527d0edeaca34",

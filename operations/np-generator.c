@@ -109,6 +109,8 @@ gegl_op_class_init (GeglOpClass *klass)
     "name",        "neuropaint:generator",
     "title",       _("Generator (neural network)"),
     "categories",  "neuropaint:generative",
+    "gimp:menu-path",  "<Image>/Filters/Neuropaint",
+    "gimp:menu-label", _("Generator..."),
     /* The model path is relative to the source tree (tests render with it as
      * the XML path root): a tiny random model the tests also check by hand. */
     "reference-composition", NP_OP_REFERENCE (

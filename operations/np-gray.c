@@ -55,6 +55,8 @@ gegl_op_class_init (GeglOpClass *klass)
     "name",        "neuropaint:gray",
     "title",       _("Gray (BT.601 luma)"),
     "categories",  "neuropaint:color",
+    "gimp:menu-path",  "<Image>/Filters/Neuropaint",
+    "gimp:menu-label", _("Gray..."),
     "reference-composition", NP_OP_REFERENCE ("<node operation='neuropaint:gray'/>"),
     "reference-hash", "6f6a7325ba66078d0180eb095f1b15fd",
     "description", _("Replaces R', G' and B' with the luma 0.299 R' + 0.587 G' + "

@@ -172,7 +172,12 @@ gboolean
 np_op_fail (GeglOperation *operation,
             GError        *error)
 {
-  g_warning ("%s: %s", gegl_operation_get_name (operation), error->message);
+  g_autofree gchar *message = g_strdup_printf ("%s: %s", gegl_operation_get_name (operation), error->message);
+
+  g_warning ("%s", message);
+  /* GEGL goes on with an empty output: a host that must not keep it (the
+   * GIMP plug-ins, which would merge it into a layer) looks for this. */
+  g_object_set_data_full (G_OBJECT (operation), NP_OP_FAILURE, g_steal_pointer (&message), g_free);
   g_error_free (error);
   return FALSE;
 }

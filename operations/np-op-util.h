@@ -10,6 +10,7 @@
 #include <gegl.h>
 #include <gegl-plugin.h>
 #include "neuropaint.h"
+#include "np-op-host.h"
 
 G_BEGIN_DECLS
 
@@ -85,7 +86,9 @@ GArray       *np_op_find_faces         (GeglOperation       *operation,
                                         const NpHaarParams  *params,
                                         GError             **error);
 
-/* Reports a core failure the way GEGL ops can: a warning naming the op. */
+/* Reports a core failure the way GEGL ops can: a warning naming the op. The
+ * message also stays on the operation under NP_OP_FAILURE (np-op-host.h), for
+ * hosts that must tell a failed run from a result. */
 gboolean      np_op_fail               (GeglOperation       *operation,
                                         GError              *error);
 

@@ -61,6 +61,8 @@ gegl_op_class_init (GeglOpClass *klass)
     "name",        "neuropaint:rgb-threshold",
     "title",       _("RGB Binary Threshold"),
     "categories",  "neuropaint:color",
+    "gimp:menu-path",  "<Image>/Filters/Neuropaint",
+    "gimp:menu-label", _("RGB Binary Threshold..."),
     "reference-composition", NP_OP_REFERENCE ("<node operation='neuropaint:rgb-threshold' threshold='128'/>"),
     "reference-hash", "edb4907ef74589eeeffb083f6211f1f3",
     "description", _("Per colour channel on 0–255 values: (c > threshold) ? "

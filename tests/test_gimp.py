@@ -1,7 +1,11 @@
 """The GIMP 2.10 plug-in, headless: gimp-console runs our procedures from a
-Script-Fu batch on a photo, and the saved result is checked against NumPy and
-OpenCV. gimp-console exits 0 even when a batch fails, so the output file and
-stderr are what is checked."""
+Script-Fu batch on a photo, and the saved result is checked against NumPy,
+OpenCV, the neuropaint command and the gegl command. gimp-console exits 0
+even when a batch fails, so the output file and stderr are what is checked.
+
+Each procedure takes the op's properties as typed arguments, in the op's
+order; the tests read those (and their defaults) from the op through GEGL, as
+the plug-in does, so a script here looks like a user's."""
 import os
 import shutil
 import subprocess
@@ -14,74 +18,163 @@ import nptest
 
 GIMP = shutil.which("gimp-console-2.10")
 PLUGIN_DIR = os.environ.get("NP_GIMP_PLUGIN_DIR")
+HOPPER = "/usr/share/doc/facedetect/examples/grace_hopper_512x512.jpg"
+
+
+def typed_arguments(op, **values):
+    """The op's user properties (all but role output-extent) as Script-Fu
+    arguments: its defaults, with values (by property name, _ for -) instead."""
+    import gi
+    gi.require_version("Gegl", "0.4")
+    from gi.repository import Gegl, GObject
+    Gegl.init(None)
+    args = []
+    for pspec in Gegl.Operation.list_properties(op):
+        if Gegl.Operation.get_property_key(op, pspec.name, "role") == "output-extent":
+            continue
+        value = values.get(pspec.name.replace("-", "_"), pspec.default_value)
+        if isinstance(value, str):
+            args.append('"%s"' % value)
+        elif isinstance(value, bool):
+            args.append("1" if value else "0")
+        elif isinstance(value, GObject.GEnum) or isinstance(value, int):
+            args.append(str(int(value)))
+        else:
+            args.append(repr(float(value)))
+    return " ".join(args)
+
+
+def filter_script(src, out, procedure, arguments, before=""):
+    """Script-Fu: (procedure RUN-NONINTERACTIVE image drawable arguments) on
+    src, after `before` (which sees image and drawable), saved as out."""
+    return ('(let* ((image (car (gimp-file-load RUN-NONINTERACTIVE "{src}" "{src}")))'
+            '       (drawable (car (gimp-image-get-active-drawable image))))'
+            '  {before}'
+            '  ({proc} RUN-NONINTERACTIVE image drawable {args})'
+            '  (gimp-file-save RUN-NONINTERACTIVE image drawable "{out}" "{out}"))'
+            ).format(src=src, out=out, proc=procedure, args=arguments, before=before)
+
+
+def new_image_script(src, out, procedure, arguments):
+    """Script-Fu: the new image (procedure RUN-NONINTERACTIVE ...) returns, saved as out."""
+    return ('(let* ((image (car (gimp-file-load RUN-NONINTERACTIVE "{src}" "{src}")))'
+            '       (drawable (car (gimp-image-get-active-drawable image)))'
+            '       (new (car ({proc} RUN-NONINTERACTIVE image drawable {args}))))'
+            '  (gimp-file-save RUN-NONINTERACTIVE new (car (gimp-image-get-active-drawable new))'
+            '                  "{out}" "{out}"))'
+            ).format(src=src, out=out, proc=procedure, args=arguments)
 
 
 class GimpPlugin(unittest.TestCase):
+    """One GIMP run does every case (each its own batch command, so a failing
+    one does not stop the rest); the tests then check each output."""
+
     @classmethod
     def setUpClass(cls):
+        import cv2
         if not GIMP or not PLUGIN_DIR:
-            raise unittest.SkipTest("needs gimp-console-2.10 and the plug-in built (-Dgimp=enabled)")
-
-    def run_gimp(self, script):
+            raise unittest.SkipTest("needs gimp-console-2.10 and the plug-in built for it (-Dgimp=2.0 or auto)")
+        cls.tmp = tempfile.mkdtemp(prefix="np-gimp-")
+        src = os.path.join(cls.tmp, "in.png")
+        cls.photo = nptest.read_rgb(nptest.ASTRONAUT)[::2, ::2, :3].copy()
+        cv2.imwrite(src, cv2.cvtColor(cls.photo, cv2.COLOR_RGB2BGR))
+        filters = {
+            "threshold": ("plug-in-neuropaint-rgb-threshold", '120 ""', ""),
+            "chain": ("plug-in-neuropaint-rgb-threshold", '120 "threshold=150"', ""),
+            # Only the selected rectangle may change.
+            "selection": ("plug-in-neuropaint-rgb-threshold", '100 ""',
+                          "(gimp-image-select-rectangle image CHANNEL-OP-REPLACE 30 40 100 60)"),
+            "gray": ("plug-in-neuropaint-gray", '""', ""),
+            "canny": ("plug-in-neuropaint-canny",
+                      typed_arguments("neuropaint:canny", low=60, high=140) + ' ""', ""),
+            # color-mode is an enum: its integer value, as Script-Fu passes enums (hsv is 3).
+            "cppn": ("plug-in-neuropaint-cppn",
+                     typed_arguments("neuropaint:cppn", seed=5, color_mode=3) + ' ""', ""),
+            "bogus": ("plug-in-neuropaint-rgb-threshold", '120 "bogus=1"', ""),
+            "range": ("plug-in-neuropaint-rgb-threshold", '300 ""', ""),
+            # No model: the op fails, and the layer must not get its empty output.
+            "nomodel": ("plug-in-neuropaint-generator", typed_arguments("neuropaint:generator") + ' ""', ""),
+        }
+        scripts = [filter_script(src, cls.output(name), *case) for name, case in filters.items()]
+        if os.path.exists(HOPPER):
+            scripts.append(new_image_script(HOPPER, cls.output("crop"), "plug-in-neuropaint-crop-face",
+                                            typed_arguments("neuropaint:face-crop") + ' ""'))
         with tempfile.TemporaryDirectory() as profile:
             # A private profile whose plug-in path adds our build folder to GIMP's own.
             with open(os.path.join(profile, "gimprc"), "w") as f:
                 f.write('(plug-in-path "${gimp_dir}/plug-ins:${gimp_plug_in_dir}/plug-ins:%s")\n' % PLUGIN_DIR)
-            env = dict(os.environ, GIMP2_DIRECTORY=profile)
-            return subprocess.run([GIMP, "-i", "-d", "-f", "-b", script, "-b", "(gimp-quit 0)"],
-                                  capture_output=True, text=True, env=env, timeout=300)
+            batch = [arg for script in scripts for arg in ("-b", script)]
+            cls.gimp = subprocess.run([GIMP, "-i", "-d", "-f"] + batch + ["-b", "(gimp-quit 0)"],
+                                      capture_output=True, text=True, timeout=600,
+                                      env=dict(os.environ, GIMP2_DIRECTORY=profile))
 
-    def filter_photo(self, procedure, properties):
-        import cv2
-        tmp = tempfile.mkdtemp(prefix="np-gimp-")
-        src = os.path.join(tmp, "in.png")
-        out = os.path.join(tmp, "out.png")
-        photo = nptest.read_rgb(nptest.ASTRONAUT)[::2, ::2, :3].copy()
-        cv2.imwrite(src, cv2.cvtColor(photo, cv2.COLOR_RGB2BGR))
-        script = ('(let* ((image (car (gimp-file-load RUN-NONINTERACTIVE "{src}" "{src}")))'
-                  '       (drawable (car (gimp-image-get-active-drawable image))))'
-                  '  ({proc} RUN-NONINTERACTIVE image drawable "{props}")'
-                  '  (gimp-file-save RUN-NONINTERACTIVE image drawable "{out}" "{out}"))'
-                  ).format(src=src, out=out, proc=procedure, props=properties)
-        proc = self.run_gimp(script)
-        return photo, (nptest.read_rgb(out)[..., :3] if os.path.exists(out) else None), proc
+    @classmethod
+    def output(cls, name):
+        return os.path.join(cls.tmp, name + ".png")
+
+    def result(self, name):
+        path = self.output(name)
+        self.assertTrue(os.path.exists(path), "GIMP wrote no %s; stderr:\n%s" % (name, self.gimp.stderr))
+        return nptest.read_rgb(path)[..., :3]
 
     def test_rgb_threshold_through_gimp(self):
-        photo, got, proc = self.filter_photo("plug-in-neuropaint-rgb-threshold", "threshold=120")
-        self.assertIsNotNone(got, "GIMP wrote nothing; stderr:\n" + proc.stderr)
-        np.testing.assert_array_equal(got, (photo > 120).astype(np.uint8) * 120)
+        np.testing.assert_array_equal(self.result("threshold"), (self.photo > 120).astype(np.uint8) * 120)
+
+    def test_chain_argument_comes_last(self):
+        np.testing.assert_array_equal(self.result("chain"), (self.photo > 150).astype(np.uint8) * 150)
+
+    def test_selection_is_respected(self):
+        want = self.photo.copy()
+        want[40:100, 30:130] = (self.photo[40:100, 30:130] > 100).astype(np.uint8) * 100
+        np.testing.assert_array_equal(self.result("selection"), want)
 
     def test_gray_through_gimp(self):
         import cv2
-        photo, got, proc = self.filter_photo("plug-in-neuropaint-gray", "")
-        self.assertIsNotNone(got, "GIMP wrote nothing; stderr:\n" + proc.stderr)
-        want = cv2.cvtColor(photo, cv2.COLOR_RGB2GRAY).astype(int)
-        self.assertLessEqual(np.abs(got[..., 0].astype(int) - want).max(), 1)
+        want = cv2.cvtColor(self.photo, cv2.COLOR_RGB2GRAY).astype(int)
+        self.assertLessEqual(np.abs(self.result("gray")[..., 0].astype(int) - want).max(), 1)
 
     def test_canny_through_gimp(self):
         import cv2
-        photo, got, proc = self.filter_photo("plug-in-neuropaint-canny", "low=60 high=140")
-        self.assertIsNotNone(got, "GIMP wrote nothing; stderr:\n" + proc.stderr)
+        got = self.result("canny")
         for c in range(3):
-            want = cv2.Canny(np.ascontiguousarray(photo[..., c]), 60, 140)
+            want = cv2.Canny(np.ascontiguousarray(self.photo[..., c]), 60, 140)
             agree = (got[..., c] == want).mean()
             self.assertGreaterEqual(agree, 0.995, "channel %d agrees on %.4f" % (c, agree))
 
     def test_cppn_renders_over_the_layer(self):
-        photo, got, proc = self.filter_photo("plug-in-neuropaint-cppn", "seed=5 color-mode=hsv")
-        self.assertIsNotNone(got, "GIMP wrote nothing; stderr:\n" + proc.stderr)
+        got = self.result("cppn")
         with tempfile.TemporaryDirectory() as tmp:
             want_path = os.path.join(tmp, "want.png")
             nptest.run(["cppn", "-o", want_path, "--seed", "5", "--color-mode", "hsv",
-                        "--width", str(photo.shape[1]), "--height", str(photo.shape[0])])
+                        "--width", str(self.photo.shape[1]), "--height", str(self.photo.shape[0])])
             want = nptest.read_rgb(want_path)[..., :3]
         self.assertEqual(got.shape, want.shape)
         self.assertLessEqual(np.abs(got.astype(int) - want.astype(int)).max(), 1)
 
+    def test_crop_face_into_a_new_image(self):
+        if not os.path.exists(HOPPER) or not shutil.which("gegl"):
+            self.skipTest("needs facedetect's example photo and the gegl command")
+        got = self.result("crop")
+        want_path = self.output("crop-want")
+        subprocess.run(["gegl", HOPPER, "-o", want_path, "--", "neuropaint:face-crop"], check=True,
+                       capture_output=True)
+        want = nptest.read_rgb(want_path)[..., :3]
+        if want.dtype == np.uint16:                     # gegl saves float results as 16-bit PNG
+            want = np.round(want / 257.0)
+        self.assertEqual(got.shape[:2], (320, 256))       # the default size
+        self.assertLessEqual(np.abs(got.astype(int) - want.astype(int)).max(), 1)
+
     def test_bad_property_fails_cleanly(self):
-        photo, got, proc = self.filter_photo("plug-in-neuropaint-rgb-threshold", "bogus=1")
-        self.assertIsNone(got, "a failed filter must not save a result")
-        self.assertIn("bogus", proc.stderr)
+        self.assertFalse(os.path.exists(self.output("bogus")), "a failed filter must not save a result")
+        self.assertIn("bogus", self.gimp.stderr)
+
+    def test_failed_op_leaves_the_layer_alone(self):
+        self.assertFalse(os.path.exists(self.output("nomodel")), "a failed filter must not save a result")
+        self.assertIn("no model file given", self.gimp.stderr)
+
+    def test_argument_out_of_range_fails_cleanly(self):
+        self.assertFalse(os.path.exists(self.output("range")), "a failed filter must not save a result")
+        self.assertIn("threshold is out of its range", self.gimp.stderr)
 
 
 if __name__ == "__main__":

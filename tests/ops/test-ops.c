@@ -8,7 +8,7 @@
  * size they must produce; they get the same-bytes check, plus a region
  * rendered alone against the same region cut from the whole. In chains,
  * @SOURCE_ROOT@ stands for the source tree, for ops reading files such as
- * models. */
+ * models. Every op must also be ready for GIMP 3 (test_gimp_ready). */
 #include <gegl.h>
 #include <string.h>
 
@@ -269,6 +269,44 @@ test_alpha_kept (gconstpointer data)
   g_assert_cmpint (bytes[4 * (5 * W + 50) + 3], ==, 255);
 }
 
+/* What GIMP 3 needs to list an op as a filter in its menus and apply it
+ * non-destructively: the two menu keys, under Filters, and at most one input
+ * pad (no aux). */
+static void
+test_gimp_ready (void)
+{
+  guint          n_ops = 0;
+  g_autofree gchar **ops = gegl_list_operations (&n_ops);
+  guint          n_ours = 0;
+
+  for (guint i = 0; i < n_ops; i++)
+    {
+      const gchar      *path, *label;
+      g_autoptr(GeglNode) graph = NULL;
+      GeglNode         *node;
+      g_auto(GStrv)     pads = NULL;
+
+      if (!g_str_has_prefix (ops[i], "neuropaint:"))
+        continue;
+      n_ours++;
+      path = gegl_operation_get_key (ops[i], "gimp:menu-path");
+      label = gegl_operation_get_key (ops[i], "gimp:menu-label");
+      g_test_message ("%s: %s ▸ %s", ops[i], path, label);
+      g_assert_nonnull (path);
+      g_assert_true (g_str_has_prefix (path, "<Image>/Filters/"));
+      g_assert_nonnull (label);
+      g_assert_true (g_str_has_suffix (label, "..."));   /* it opens a dialog */
+
+      graph = gegl_node_new ();
+      node = gegl_node_new_child (graph, "operation", ops[i], NULL);
+      pads = gegl_node_list_input_pads (node);
+      g_assert_cmpuint (pads ? g_strv_length (pads) : 0, <=, 1);
+      if (pads && pads[0])
+        g_assert_cmpstr (pads[0], ==, "input");
+    }
+  g_assert_cmpuint (n_ours, >=, 8);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -308,6 +346,8 @@ main (int argc, char **argv)
         g_error ("%s is not loaded: is GEGL_PATH set to the build's operations?", words[0]);
       g_test_add_data_func (same, &sources[i], test_source_same_bytes);
     }
+
+  g_test_add_func ("/ops/gimp-ready", test_gimp_ready);
 
   {
     int result = g_test_run ();

@@ -1,0 +1,98 @@
+/* neuropaint — what the GIMP 2.10 and GIMP 3 plug-ins share: which ops GIMP
+ * shows and where, their user-settable properties, and running an op over a
+ * buffer. GEGL and GLib only, no libgimp, so one copy serves both APIs.
+ *
+ * Every op, its arguments and its dialog come from the op itself: a filter is
+ * any neuropaint op with a gimp:menu-path key (GIMP 3 reads the same keys),
+ * its arguments are its GParamSpecs. A new op needs no line here; a new
+ * "into a new image" entry is one row of np_gimp_new_image_entries. */
+#pragma once
+
+#include <gegl.h>
+
+G_BEGIN_DECLS
+
+/* Procedures that run an op on the active drawable and show the result as a
+ * new image: for ops whose output is not the layer (a crop, a resize). */
+typedef struct
+{
+  const gchar *op;          /* "neuropaint:face-crop" */
+  const gchar *procedure;   /* "plug-in-neuropaint-crop-face" */
+  const gchar *menu_path;   /* "<Image>/Image/Neuropaint" */
+  const gchar *label;       /* "Crop Face..." */
+  const gchar *blurb;
+} NpGimpNewImage;
+
+extern const NpGimpNewImage np_gimp_new_image_entries[];
+extern const gsize          np_gimp_n_new_image_entries;
+
+/* The neuropaint ops that have a gimp:menu-path key, sorted by name: those
+ * GIMP 3 shows as filters, and the GIMP 2.10 plug-in registers. */
+gchar        **np_gimp_filter_ops        (void);
+
+/* "neuropaint:canny" → "plug-in-neuropaint-canny" (newly allocated). */
+gchar         *np_gimp_procedure_name    (const gchar   *op);
+
+/* Whether op renders from nothing (no input pad), as CPPN art does. */
+gboolean       np_gimp_op_is_source      (const gchar   *op);
+
+/* The properties a user sets, in declaration order (free the array with
+ * g_free). Left out: properties in the role "output-extent", which GIMP sets
+ * itself (a source's width and height: the layer's) or hides (outputs). */
+GParamSpec   **np_gimp_op_arguments      (const gchar   *op,
+                                          guint         *n_arguments);
+
+/* The span a slider for pspec should cover: GEGL's ui range where the op
+ * declares one, else the value range. FALSE for non-numeric properties. */
+gboolean       np_gimp_ui_range          (GParamSpec    *pspec,
+                                          gdouble       *lower,
+                                          gdouble       *upper);
+
+/* Whether pspec's "sensitive" key (a GEGL UI meta expression, as GIMP 3
+ * reads it: boolean properties, `enum {nick, ...}`, !, &, |, parentheses)
+ * holds for the values in config, an object with the op's property names
+ * (the op itself, or a GIMP 3 procedure config whose enums are choice
+ * strings). TRUE when there is no such key. */
+gboolean       np_gimp_sensitive         (GObject       *config,
+                                          GParamSpec    *pspec);
+
+/* The op's arguments as read from config (same names; GFile or string paths,
+ * enum or choice-string enums), in gegl chain syntax ("low=100 mode=gray"),
+ * shell-quoted where needed; an empty string stands for the op's default and
+ * is left out. */
+gchar         *np_gimp_chain_from_object (const gchar   *op,
+                                          GObject       *config);
+
+/* A node holding op with the properties of chain (chain syntax, may be
+ * NULL), made as gegl_create_chain makes it, in graph: a config the dialogs
+ * bind their widgets to. */
+GeglNode      *np_gimp_op_node           (GeglNode      *graph,
+                                          const gchar   *op,
+                                          const gchar   *chain,
+                                          GError       **error);
+
+/* The extent "op chain" renders over input: where a new image puts it. */
+gboolean       np_gimp_extent            (const gchar         *op,
+                                          const gchar         *chain,
+                                          GeglBuffer          *input,
+                                          GeglRectangle       *extent,
+                                          GError             **error);
+
+/* Calls back with the fraction done while np_gimp_run renders. */
+typedef void (*NpGimpProgress) (gdouble fraction, gpointer data);
+
+/* Renders "op chain" over input (NULL for a source op) into output, the part
+ * of it in roi; a source's output-extent sizes are set to size first. chain
+ * may hold properties and further ops in gegl chain syntax. FALSE, with its
+ * reason, if one of our ops failed: output then holds nothing to keep. */
+gboolean       np_gimp_run               (const gchar         *op,
+                                          const gchar         *chain,
+                                          GeglBuffer          *input,
+                                          const GeglRectangle *size,
+                                          GeglBuffer          *output,
+                                          const GeglRectangle *roi,
+                                          NpGimpProgress       progress,
+                                          gpointer             progress_data,
+                                          GError             **error);
+
+G_END_DECLS
