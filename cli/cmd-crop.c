@@ -14,6 +14,7 @@ static gchar      *opt_size = "256x320";
 static gint        opt_index;
 static gboolean    opt_all;
 static gchar     **opt_inputs;
+static NpCliBatch  opt_batch;
 
 static const GOptionEntry entries[] = {
   { "output", 'o', 0, G_OPTION_ARG_FILENAME, &opt_output, "Folder for the crops and manifest.json", "DIR" },
@@ -22,6 +23,8 @@ static const GOptionEntry entries[] = {
   { "all", 'a', 0, G_OPTION_ARG_NONE, &opt_all, "Crop every face (files STEM-K.png)", NULL },
   NP_CLI_DETECT_ENTRIES (opts),
   NP_CLI_MAX_PIXELS_ENTRY,
+  NP_CLI_BATCH_ENTRIES (opt_batch),
+  NP_CLI_SKIP_EXISTING_ENTRY (opt_batch),
   { G_OPTION_REMAINING, 0, 0, G_OPTION_ARG_FILENAME_ARRAY, &opt_inputs, NULL, NULL },
   { NULL }
 };
@@ -48,7 +51,85 @@ typedef struct
   GHashTable         *stems;    /* input → output stem */
   GHashTable         *inputs;   /* np_cli_inputs_index */
   JsonArray          *images;   /* the manifest's entries */
+  FILE               *journal;  /* the entries so far, a line each (see np_cmd_crop) */
 } NpCrop;
+
+/* ---- Rerunning: the journal ---------------------------------------------- */
+
+/* While a crop runs, each image's manifest entry is also appended, a line
+ * each, to PART.partial beside the manifest (part), which the end replaces
+ * by the manifest itself. A run stopped midway leaves the journal, and with
+ * --skip-existing the next run takes from it (and from a manifest of an
+ * earlier complete run) the entries of the images whose crops are all
+ * there, and does the rest. A line cut short by a crash is no entry: its
+ * image is done again. */
+static void
+journal_add (FILE *journal, JsonNode *entry)
+{
+  g_autofree gchar *line = NULL;
+
+  if (journal == NULL)
+    return;
+  line = json_to_string (entry, FALSE);
+  /* Flushed at once: the journal is only worth what a kill leaves of it. */
+  fprintf (journal, "%s\n", line);
+  fflush (journal);
+}
+
+static void
+keep_entry (GHashTable *done, JsonNode *node)
+{
+  JsonObject *object = JSON_NODE_HOLDS_OBJECT (node) ? json_node_get_object (node) : NULL;
+  const char *file = object ? json_object_get_string_member_with_default (object, "file", NULL) : NULL;
+
+  if (file && json_object_has_member (object, "crops"))
+    g_hash_table_replace (done, g_strdup (file), json_node_ref (node));
+}
+
+/* The entries of the manifest part and of its journal, by input file. */
+static GHashTable *
+earlier_entries (const char *part, const char *journal)
+{
+  GHashTable *done = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, (GDestroyNotify) json_node_unref);
+  g_autoptr(JsonParser) parser = json_parser_new ();
+  g_autofree gchar *text = NULL;
+
+  if (json_parser_load_from_file (parser, part, NULL) && JSON_NODE_HOLDS_OBJECT (json_parser_get_root (parser)))
+    {
+      JsonArray *images = json_object_get_array_member (json_node_get_object (json_parser_get_root (parser)), "images");
+      for (guint i = 0; images && i < json_array_get_length (images); i++)
+        keep_entry (done, json_array_get_element (images, i));
+    }
+  if (g_file_get_contents (journal, &text, NULL, NULL))
+    {
+      g_auto(GStrv) lines = g_strsplit (text, "\n", -1);
+      for (gint i = 0; lines[i]; i++)
+        if (*lines[i] && json_parser_load_from_data (parser, lines[i], -1, NULL))
+          keep_entry (done, json_parser_get_root (parser));
+    }
+  return done;
+}
+
+/* The entry of an image done before, when every crop it lists is there. */
+static JsonNode *
+done_before (GHashTable *done, const char *file)
+{
+  JsonNode  *node = g_hash_table_lookup (done, file);
+  JsonArray *crops = node ? json_object_get_array_member (json_node_get_object (node), "crops") : NULL;
+
+  for (guint i = 0; crops && i < json_array_get_length (crops); i++)
+    {
+      JsonNode         *c = json_array_get_element (crops, i);
+      const char       *name = JSON_NODE_HOLDS_OBJECT (c)
+                                 ? json_object_get_string_member_with_default (json_node_get_object (c), "file", NULL)
+                                 : NULL;
+      g_autofree gchar *path = name ? g_build_filename (opt_output, name, NULL) : NULL;
+
+      if (path == NULL || !g_file_test (path, G_FILE_TEST_IS_REGULAR))
+        return NULL;
+    }
+  return crops ? node : NULL;
+}
 
 /* Crops one image and adds its manifest entry. Its crops are all written or
  * none (those already written are removed), so the manifest lists exactly
@@ -134,27 +215,8 @@ crop_one (const char *file, gpointer data, gboolean *stop, GError **error)
   json_builder_end_array (entry);
   json_builder_end_object (entry);
   json_array_add_element (crop->images, json_builder_get_root (entry));
+  journal_add (crop->journal, json_array_get_element (crop->images, json_array_get_length (crop->images) - 1));
   return TRUE;
-}
-
-static gboolean
-write_manifest (const NpCrop *crop, GError **error)
-{
-  g_autoptr(JsonGenerator) gen = json_generator_new ();
-  g_autoptr(JsonNode) root = json_node_new (JSON_NODE_OBJECT);
-  g_autoptr(JsonObject) object = json_object_new ();
-  g_autofree gchar *path = g_build_filename (opt_output, "manifest.json", NULL);
-  g_autofree gchar *text = NULL;
-  gsize length;
-
-  json_object_set_int_member (object, "width", crop->width);
-  json_object_set_int_member (object, "height", crop->height);
-  json_object_set_array_member (object, "images", json_array_ref (crop->images));
-  json_node_set_object (root, object);
-  json_generator_set_root (gen, root);
-  json_generator_set_pretty (gen, TRUE);
-  text = json_generator_to_data (gen, &length);
-  return np_output_set_contents (path, text, length, error);
 }
 
 int
@@ -162,7 +224,7 @@ np_cmd_crop (int argc, char **argv, gboolean do_help)
 {
   g_autoptr(NpFaceFinder) finder = NULL;
   g_autoptr(GError) error = NULL;
-  g_autoptr(GPtrArray) files = NULL;
+  g_autoptr(GPtrArray) files = NULL, mine = NULL, todo = g_ptr_array_new ();
   g_autoptr(GPtrArray) stems = NULL;
   g_autoptr(GPtrArray) outputs = g_ptr_array_new_with_free_func (g_free);
   g_autoptr(GPtrArray) sources = g_ptr_array_new ();
@@ -170,6 +232,9 @@ np_cmd_crop (int argc, char **argv, gboolean do_help)
   g_autoptr(GHashTable) inputs = NULL;
   g_autoptr(GPtrArray) reads = NULL;
   g_autoptr(JsonArray) images = json_array_new ();
+  g_autoptr(GHashTable) earlier = NULL;
+  g_autofree gchar *manifest = NULL, *part = NULL, *journal = NULL;
+  NpCliShard  shard;
   NpCrop      crop;
   gint        width, height;
   int         code;
@@ -182,7 +247,10 @@ np_cmd_crop (int argc, char **argv, gboolean do_help)
                      "where two images share a name). An image without the asked face gets its\n"
                      "centre cropped at the same aspect, with a warning (\"face\": null in the\n"
                      "manifest). A bad image is reported and skipped (exit status 2); the\n"
-                     "manifest lists the crops written.\n"
+                     "manifest lists the crops written. A batch split with --shard I/N writes\n"
+                     "manifest.part-I-of-N.json instead, which `neuropaint merge DIR` joins into\n"
+                     "manifest.json; --skip-existing after a stop does only what is missing\n"
+                     "(docs/scale-out.md).\n"
                      "Example: neuropaint crop photos/ -o crops/ --size 256x320",
                      entries, &argc, &argv, do_help, &code))
     return code;
@@ -190,20 +258,19 @@ np_cmd_crop (int argc, char **argv, gboolean do_help)
     return code;
   if (opt_output == NULL)
     return np_cli_fail ("crop", NP_EXIT_USAGE, "--output DIR is required");
-  if (opt_inputs == NULL)
-    return np_cli_fail ("crop", NP_EXIT_USAGE, "no input images given");
   if (!np_cli_parse_size (opt_size, &width, &height))
     return np_cli_fail ("crop", NP_EXIT_USAGE, "--size must be WIDTHxHEIGHT, each 1–8192 (got “%s”)", opt_size);
   if (opt_index < 0)
     return np_cli_fail ("crop", NP_EXIT_USAGE, "--index must be >= 0");
-  if (!(files = np_cli_collect_inputs (opt_inputs, &error)))
-    return np_cli_fail ("crop", NP_EXIT_FAILED, "%s", error->message);
-  if (files->len == 0)
-    return np_cli_fail ("crop", NP_EXIT_USAGE, "no images found in the inputs");
+  if (!np_cli_batch_inputs ("crop", &opt_batch, opt_inputs, &files, &mine, &shard, &code))
+    return code;
+  manifest = g_build_filename (opt_output, "manifest.json", NULL);
+  part = np_cli_shard_path (&shard, manifest);
+  journal = g_strconcat (part, ".partial", NULL);
 
   /* The manifest and (without --all) every crop's name are known now. */
   stems = np_cli_output_stems (files);
-  g_ptr_array_add (outputs, g_build_filename (opt_output, "manifest.json", NULL));
+  g_ptr_array_add (outputs, g_strdup (part));
   g_ptr_array_add (sources, NULL);
   for (guint i = 0; i < files->len; i++)
     {
@@ -229,11 +296,31 @@ np_cmd_crop (int argc, char **argv, gboolean do_help)
   if (g_mkdir_with_parents (opt_output, 0755) != 0)
     return np_cli_fail ("crop", NP_EXIT_FAILED, "%s: %s", opt_output, g_strerror (errno));
 
-  crop = (NpCrop) { finder, width, height, stem_of, inputs, images };
-  code = np_cli_each_input ("crop", "crop", files, crop_one, &crop);
-  if (!write_manifest (&crop, &error))
+  /* The images done before keep their entries; the others are done. */
+  earlier = opt_batch.skip_existing ? earlier_entries (part, journal)
+                                    : g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
+  crop = (NpCrop) { finder, width, height, stem_of, inputs, images, NULL };
+  if (!(crop.journal = fopen (journal, "w")))
+    return np_cli_fail ("crop", NP_EXIT_FAILED, "%s: %s", journal, g_strerror (errno));
+  for (guint i = 0; i < mine->len; i++)
+    {
+      JsonNode *entry = opt_batch.skip_existing ? done_before (earlier, mine->pdata[i]) : NULL;
+      if (entry)
+        {
+          json_array_add_element (images, json_node_ref (entry));
+          journal_add (crop.journal, entry);
+        }
+      else
+        g_ptr_array_add (todo, mine->pdata[i]);
+    }
+
+  code = np_cli_each_input ("crop", "crop", todo, crop_one, &crop);
+  fclose (crop.journal);
+  if (!np_cli_write_crop_manifest (part, width, height, images, &error))
     return np_cli_fail ("crop", NP_EXIT_FAILED, "%s", error->message);
+  g_unlink (journal);
   if (code == NP_EXIT_OK)
-    g_print ("%u image(s) cropped into %s\n", files->len, opt_output);
+    g_print ("%u image(s) cropped into %s%s\n", todo->len, opt_output,
+             todo->len < mine->len ? " (the others were there already)" : "");
   return code;
 }

@@ -9,12 +9,14 @@
 static NpCliDetect opts = { NULL, 1.2, 5, 60, 0, FALSE, 0 };
 static gboolean    opt_json;
 static gchar     **opt_inputs;
+static NpCliBatch  opt_batch;
 
 static const GOptionEntry entries[] = {
   NP_CLI_DETECT_ENTRIES (opts),
   { "json", 0, 0, G_OPTION_ARG_NONE, &opt_json,
     "One JSON object per image and line: file, width, height, faces [{x, y, w, h}]", NULL },
   NP_CLI_MAX_PIXELS_ENTRY,
+  NP_CLI_BATCH_ENTRIES (opt_batch),
   { G_OPTION_REMAINING, 0, 0, G_OPTION_ARG_FILENAME_ARRAY, &opt_inputs, NULL, NULL },
   { NULL }
 };
@@ -73,7 +75,8 @@ np_cmd_detect (int argc, char **argv, gboolean do_help)
 {
   g_autoptr(NpFaceFinder) finder = NULL;
   g_autoptr(GError) error = NULL;
-  g_autoptr(GPtrArray) files = NULL;
+  g_autoptr(GPtrArray) files = NULL, mine = NULL;
+  NpCliShard shard;
   int   code;
 
   if (!np_cli_parse ("detect", "IMAGE…",
@@ -82,18 +85,15 @@ np_cmd_detect (int argc, char **argv, gboolean do_help)
                      "Defaults are the seed's: scale factor 1.2, 5 neighbours, 60 px.\n"
                      "Without --json each face is a line “FILE x y w h”, largest first.\n"
                      "A bad image is reported and skipped; the exit status is then 2.\n"
+                     "Images go in name order; --shard does one part of them (docs/scale-out.md).\n"
                      "Example: neuropaint detect --json photos/",
                      entries, &argc, &argv, do_help, &code))
     return code;
   if (!np_cli_detect_check ("detect", &opts, &code))
     return code;
-  if (opt_inputs == NULL)
-    return np_cli_fail ("detect", NP_EXIT_USAGE, "no input images given");
+  if (!np_cli_batch_inputs ("detect", &opt_batch, opt_inputs, &files, &mine, &shard, &code))
+    return code;
   if (!(finder = np_face_finder_new (opts.cascade, opts.verify_eyes, &error)))
     return np_cli_fail ("detect", NP_EXIT_FAILED, "%s", error->message);
-  if (!(files = np_cli_collect_inputs (opt_inputs, &error)))
-    return np_cli_fail ("detect", NP_EXIT_FAILED, "%s", error->message);
-  if (files->len == 0)
-    return np_cli_fail ("detect", NP_EXIT_USAGE, "no images found in the inputs");
-  return np_cli_each_input ("detect", NULL, files, detect_one, finder);
+  return np_cli_each_input ("detect", NULL, mine, detect_one, finder);
 }

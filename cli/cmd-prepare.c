@@ -16,6 +16,7 @@ static gchar      *opt_size = "256x320";
 static gchar      *opt_val_list;
 static gboolean    opt_all_faces;
 static gchar     **opt_inputs;
+static NpCliBatch  opt_batch;
 
 static const GOptionEntry entries[] = {
   { "output", 'o', 0, G_OPTION_ARG_FILENAME, &opt_output, "The dataset's folder (created if needed)", "DATASET" },
@@ -27,6 +28,9 @@ static const GOptionEntry entries[] = {
     "Crop every face of a photo (default: the largest only)", NULL },
   NP_CLI_DETECT_ENTRIES (opts),
   NP_CLI_MAX_PIXELS_ENTRY,
+  NP_CLI_BATCH_ENTRIES (opt_batch),
+  { "skip-existing", 0, 0, G_OPTION_ARG_NONE, &opt_batch.skip_existing,
+    "Do nothing when the dataset (or this shard's part) is there already", NULL },
   { G_OPTION_REMAINING, 0, 0, G_OPTION_ARG_FILENAME_ARRAY, &opt_inputs, NULL, NULL },
   { NULL }
 };
@@ -146,7 +150,8 @@ split_of (const char *absolute, GPtrArray *val, guint *matches)
       if (m <= n && strcmp (absolute + n - m, entry) == 0
           && (m == n || (entry[0] != '/' && absolute[n - m - 1] == '/')))
         {
-          matches[i]++;
+          if (matches)
+            matches[i]++;
           return NP_SPLIT_VAL;
         }
     }
@@ -209,7 +214,7 @@ photo_folder_holding (const char *path, char **inputs, GPtrArray *files)
   g_autoptr(GPtrArray) folders = g_ptr_array_new_with_free_func (g_free);
   g_autofree gchar *resolved = resolve (path);
 
-  for (gint i = 0; inputs[i]; i++)
+  for (gint i = 0; inputs && inputs[i]; i++)
     if (g_file_test (inputs[i], G_FILE_TEST_IS_DIR))
       g_ptr_array_add (folders, resolve (inputs[i]));
   for (guint i = 0; i < files->len; i++)
@@ -228,7 +233,6 @@ typedef struct
 {
   NpDatasetWriter     *writer;
   GPtrArray           *val;
-  guint               *matches;
   const NpFaceFinder  *finder;
   const NpHaarCascade *eye_cascade;
   gint                 width, height;
@@ -245,7 +249,7 @@ prepare_one (const char *file, gpointer data, gboolean *stop, GError **error)
   g_autofree gchar *dir = g_path_get_dirname (absolute);
   g_autofree gchar *subset = g_path_get_basename (dir);
   g_autoptr(GArray) crops = crop_photo (file, p->finder, p->eye_cascade, p->width, p->height, error);
-  NpSplit split = split_of (absolute, p->val, p->matches);
+  NpSplit split = split_of (absolute, p->val, NULL);
 
   if (crops == NULL)
     return FALSE;
@@ -273,41 +277,54 @@ prepare_one (const char *file, gpointer data, gboolean *stop, GError **error)
   return TRUE;
 }
 
-/* Crops every photo into the dataset and commits it; prints the summary. */
-static int
-prepare_photos (GPtrArray *files, GPtrArray *val, const NpFaceFinder *finder,
-                const NpHaarCascade *eye_cascade, gint width, gint height)
+/* A typo in the val list would put validation photos in training: entries
+ * that match none of the photos (of every shard) are reported. */
+static void
+check_val_list (GPtrArray *val, GPtrArray *all)
 {
-  g_autoptr(NpDatasetWriter) writer = NULL;
-  g_autoptr(GError) error = NULL;
-  g_autofree guint *matches = g_new0 (guint, val ? val->len : 0);
-  Prepare     p = { NULL, val, matches, finder, eye_cascade, width, height };
+  g_autofree guint *matches = g_new0 (guint, val->len);
   guint       unmatched = 0;
   const char *first_unmatched = NULL;
-  int         code;
 
-  if (!(writer = np_dataset_writer_new (opt_output, width, height, NULL, &error)))
-    return np_cli_fail ("prepare", NP_EXIT_FAILED, "%s", error->message);
-  p.writer = writer;
-  code = np_cli_each_input ("prepare", "prepare", files, prepare_one, &p);
-  if (p.broken)
-    return code;
-  if (np_dataset_writer_count (writer) == 0)
-    return np_cli_fail ("prepare", NP_EXIT_FAILED, "none of the %u photos could be read: "
-                        "nothing written", files->len);
-  if (!np_dataset_writer_commit (writer, &error))
-    return np_cli_fail ("prepare", NP_EXIT_FAILED, "%s", error->message);
-
-  /* A typo in the val list would put validation photos in training. */
-  for (guint i = 0; val && i < val->len; i++)
+  for (guint i = 0; i < all->len; i++)
+    {
+      g_autofree gchar *absolute = g_canonicalize_filename (all->pdata[i], NULL);
+      split_of (absolute, val, matches);
+    }
+  for (guint i = 0; i < val->len; i++)
     if (matches[i] == 0 && unmatched++ == 0)
       first_unmatched = val->pdata[i];
   if (unmatched)
     g_printerr ("neuropaint prepare: warning: %u of the %u --val-list entries match no photo "
                 "(the first: %s)\n", unmatched, val->len, first_unmatched);
+}
+
+/* Crops every photo into the dataset at output and commits it; prints the
+ * summary. A shard's part is written also when none of its photos could be
+ * read, so that merge knows the shard is done. */
+static int
+prepare_photos (const char *output, GPtrArray *files, gboolean is_part, GPtrArray *val,
+                const NpFaceFinder *finder, const NpHaarCascade *eye_cascade, gint width, gint height)
+{
+  g_autoptr(NpDatasetWriter) writer = NULL;
+  g_autoptr(GError) error = NULL;
+  Prepare     p = { NULL, val, finder, eye_cascade, width, height };
+  int         code;
+
+  if (!(writer = np_dataset_writer_new (output, width, height, NULL, &error)))
+    return np_cli_fail ("prepare", NP_EXIT_FAILED, "%s", error->message);
+  p.writer = writer;
+  code = np_cli_each_input ("prepare", "prepare", files, prepare_one, &p);
+  if (p.broken)
+    return code;
+  if (np_dataset_writer_count (writer) == 0 && !is_part)
+    return np_cli_fail ("prepare", NP_EXIT_FAILED, "none of the %u photos could be read: "
+                        "nothing written", files->len);
+  if (!np_dataset_writer_commit (writer, &error))
+    return np_cli_fail ("prepare", NP_EXIT_FAILED, "%s", error->message);
   g_print ("%u crops from %u photos in %s (%u centre crops where no face was found, %u gray, "
            "%u in the val split)\n", np_dataset_writer_count (writer), p.photos,
-           opt_output, p.centre, p.gray, p.in_val);
+           output, p.centre, p.gray, p.in_val);
   return code;
 }
 
@@ -319,8 +336,9 @@ np_cmd_prepare (int argc, char **argv, gboolean do_help)
   g_autoptr(NpFaceFinder) finder = NULL;
   g_autoptr(NpHaarCascade) eye_cascade = NULL;
   g_autoptr(GError) error = NULL;
-  g_autoptr(GPtrArray) files = NULL, val = NULL;
-  g_autofree gchar *folder = NULL;
+  g_autoptr(GPtrArray) files = NULL, mine = NULL, val = NULL;
+  g_autofree gchar *folder = NULL, *output = NULL;
+  NpCliShard shard;
   gint width, height;
   int  code;
 
@@ -332,7 +350,10 @@ np_cmd_prepare (int argc, char **argv, gboolean do_help)
                      "face gives its centre (\"face\": null in the manifest). Photos that are gray\n"
                      "already are flagged (\"gray\": true). Unreadable photos are reported and skipped\n"
                      "(exit status 2). The dataset is written whole or not at all, never inside a\n"
-                     "photo folder; docs/datasets.md describes it.\n"
+                     "photo folder; docs/datasets.md describes it. A batch split with --shard I/N\n"
+                     "writes the part DATASET.part-I-of-N (faces.part-0-of-4.dataset for\n"
+                     "faces.dataset) instead, which `neuropaint merge DATASET` joins into the\n"
+                     "dataset one process would have made (docs/scale-out.md).\n"
                      "Example: neuropaint prepare faces/london-neutral faces/fairface -o faces.dataset \\\n"
                      "           --val-list faces/val.txt",
                      entries, &argc, &argv, do_help, &code))
@@ -341,26 +362,36 @@ np_cmd_prepare (int argc, char **argv, gboolean do_help)
     return code;
   if (opt_output == NULL)
     return np_cli_fail ("prepare", NP_EXIT_USAGE, "--output DATASET is required");
-  if (opt_inputs == NULL)
-    return np_cli_fail ("prepare", NP_EXIT_USAGE, "no photos given");
   if (!np_cli_parse_size (opt_size, &width, &height))
     return np_cli_fail ("prepare", NP_EXIT_USAGE, "--size must be WIDTHxHEIGHT, each 1–8192 (got “%s”)", opt_size);
-  if (!(files = np_cli_collect_inputs (opt_inputs, &error)))
-    return np_cli_fail ("prepare", NP_EXIT_FAILED, "%s", error->message);
-  if (files->len == 0)
-    return np_cli_fail ("prepare", NP_EXIT_USAGE, "no photos found in the inputs");
+  if (!np_cli_batch_inputs ("prepare", &opt_batch, opt_inputs, &files, &mine, &shard, &code))
+    return code;
+  output = np_cli_shard_path (&shard, opt_output);
   /* The photos' folders are read-only to us: the dataset goes elsewhere. */
-  if ((folder = photo_folder_holding (opt_output, opt_inputs, files)))
+  if ((folder = photo_folder_holding (output, opt_inputs, files)))
     return np_cli_fail ("prepare", NP_EXIT_USAGE, "--output %s is inside the photo folder %s: "
-                        "put the dataset somewhere else", opt_output, folder);
+                        "put the dataset somewhere else", output, folder);
   if (opt_val_list && !(val = read_val_list (opt_val_list, &error)))
     return np_cli_fail ("prepare", NP_EXIT_FAILED, "--val-list: %s", error->message);
+  if (val)
+    check_val_list (val, files);
+  if (opt_batch.skip_existing)
+    {
+      g_autoptr(NpDataset) done = NULL;
+      g_autofree gchar *info = g_build_filename (output, "dataset.json", NULL);
+
+      if (g_file_test (info, G_FILE_TEST_EXISTS) && (done = np_dataset_open (output, NULL)))
+        {
+          g_print ("%s is complete already (%u crops): nothing to do\n", output, np_dataset_size (done));
+          return NP_EXIT_OK;
+        }
+    }
   if (!(finder = np_face_finder_new (opts.cascade, opts.verify_eyes, &error))
       || !(eye_cascade = np_haar_cascade_load (NP_HAAR_EYE, &error))
       || !np_cli_gegl_init (&error))
     return np_cli_fail ("prepare", NP_EXIT_FAILED, "%s", error->message);
 
-  code = prepare_photos (files, val, finder, eye_cascade, width, height);
+  code = prepare_photos (output, mine, shard.count > 1, val, finder, eye_cascade, width, height);
   gegl_exit ();
   return code;
 }

@@ -10,6 +10,7 @@ static gchar *opt_output;
 static gchar *opt_ext = "png";
 static gint   opt_threads;
 static gchar **opt_inputs;
+static NpCliBatch opt_batch;
 
 static const GOptionEntry entries[] = {
   { "graph", 'g', 0, G_OPTION_ARG_STRING, &opt_graph,
@@ -21,6 +22,8 @@ static const GOptionEntry entries[] = {
   { "threads", 'j', 0, G_OPTION_ARG_INT, &opt_threads,
     "Threads GEGL may use, up to 64 (default: all processors)", "N" },
   NP_CLI_MAX_PIXELS_ENTRY,
+  NP_CLI_BATCH_ENTRIES (opt_batch),
+  NP_CLI_SKIP_EXISTING_ENTRY (opt_batch),
   { G_OPTION_REMAINING, 0, 0, G_OPTION_ARG_FILENAME_ARRAY, &opt_inputs, NULL, NULL },
   { NULL }
 };
@@ -87,7 +90,7 @@ run_one (const char *input, gpointer data, gboolean *stop, GError **error)
 int
 np_cmd_run (int argc, char **argv, gboolean do_help)
 {
-  g_autoptr(GPtrArray) files = NULL;
+  g_autoptr(GPtrArray) files = NULL, mine = NULL, todo = NULL;
   g_autoptr(GPtrArray) stems = NULL;
   g_autoptr(GPtrArray) outputs = NULL;
   g_autoptr(GHashTable) output_of = NULL;
@@ -101,6 +104,7 @@ np_cmd_run (int argc, char **argv, gboolean do_help)
   g_autoptr(GeglNode) top = NULL;
   char      **chain = NULL;
   NpRun       run = { NULL };
+  NpCliShard  shard;
   gboolean    created;
   int         code;
 
@@ -110,7 +114,8 @@ np_cmd_run (int argc, char **argv, gboolean do_help)
     "Each input IMAGE becomes DIR/IMAGE's name.EXT (with its own extension kept, as\n"
     "a.jpg.png, where two inputs share a name). An output that would overwrite an\n"
     "input is refused before anything is done. A bad image is reported and skipped;\n"
-    "the exit status is then 2.\n\n"
+    "the exit status is then 2. --shard, --files-from and --skip-existing split a\n"
+    "batch over many processes or machines (docs/scale-out.md).\n\n"
     "Examples:\n"
     "  neuropaint run -o out photos/ -- neuropaint:canny low=100 high=200\n"
     "  neuropaint run -o out -g seed-contours a.jpg b.jpg\n"
@@ -134,8 +139,6 @@ np_cmd_run (int argc, char **argv, gboolean do_help)
 
   if (opt_output == NULL)
     return np_cli_fail ("run", NP_EXIT_USAGE, "--output DIR is required");
-  if (opt_inputs == NULL)
-    return np_cli_fail ("run", NP_EXIT_USAGE, "no input images given");
   if ((opt_graph != NULL) == (chain != NULL && chain[0] != NULL))
     return np_cli_fail ("run", NP_EXIT_USAGE, "give either --graph or an operation chain after --");
   if (opt_threads < 0 || opt_threads > NP_CLI_MAX_THREADS)
@@ -156,11 +159,8 @@ np_cmd_run (int argc, char **argv, gboolean do_help)
   else
     path_root = g_get_current_dir ();
 
-  files = np_cli_collect_inputs (opt_inputs, &error);
-  if (files == NULL)
-    return np_cli_fail ("run", NP_EXIT_FAILED, "%s", error->message);
-  if (files->len == 0)
-    return np_cli_fail ("run", NP_EXIT_USAGE, "no images found in the inputs");
+  if (!np_cli_batch_inputs ("run", &opt_batch, opt_inputs, &files, &mine, &shard, &code))
+    return code;
 
   /* Every output is known now: refuse any that would overwrite an input or
    * another output before a single image is touched. */
@@ -179,14 +179,21 @@ np_cmd_run (int argc, char **argv, gboolean do_help)
   if (g_mkdir_with_parents (opt_output, 0755) != 0)
     return np_cli_fail ("run", NP_EXIT_FAILED, "%s: %s", opt_output, g_strerror (errno));
 
+  /* A batch run again finishes what is missing. */
+  todo = g_ptr_array_new ();
+  for (guint i = 0; i < mine->len; i++)
+    if (!opt_batch.skip_existing || !g_file_test (g_hash_table_lookup (output_of, mine->pdata[i]), G_FILE_TEST_EXISTS))
+      g_ptr_array_add (todo, mine->pdata[i]);
+
   top = gegl_node_new ();
   run = (NpRun) { .top = top, .chain = chain, .graph_xml = graph_xml, .path_root = path_root,
                   .outputs = output_of };
-  code = np_cli_each_input ("run", "run", files, run_one, &run);
+  code = np_cli_each_input ("run", "run", todo, run_one, &run);
   /* A folder made for results that all failed goes too (only if empty). */
   if (created)
     g_rmdir (opt_output);
   if (code == NP_EXIT_OK)
-    g_print ("%u image(s) written to %s\n", files->len, opt_output);
+    g_print ("%u image(s) written to %s%s\n", todo->len, opt_output,
+             todo->len < mine->len ? " (the others were there already)" : "");
   return code;
 }

@@ -18,6 +18,7 @@ static const NpCommand commands[] = {
   { "detect",  np_cmd_detect,  NP_CMD_GEGL, "Find faces (Haar cascade, as OpenCV's detectMultiScale)" },
   { "crop",    np_cmd_crop,    NP_CMD_GEGL, "Crop faces with the seed's padding; write a manifest" },
   { "prepare", np_cmd_prepare, 0,           "Make a training dataset: face crops, their filtered versions, a manifest" },
+  { "merge",   np_cmd_merge,   0,           "Join the parts of a batch split with --shard (crop manifests, datasets)" },
   { "bench",   np_cmd_bench,   NP_CMD_GEGL, "Time a stage in-process; print JSON lines" },
   { "train",   np_cmd_train,   0,           "Train a generator on a dataset (pix2pix and the seed's experiments)" },
   { "info",    np_cmd_info,    0,           "Describe a model file: architecture, parameters, metadata" },

@@ -7,6 +7,7 @@
 
 #include <gegl-plugin.h>
 
+#include <errno.h>
 #include <fcntl.h>
 #include <gio/gio.h>
 #include <glib/gstdio.h>
@@ -811,6 +812,215 @@ np_cli_collect_inputs (char **inputs, GError **error)
   return files;
 }
 
+/* The most shards a batch may have: far more than any cluster's array. */
+#define MAX_SHARDS 1000000
+
+/* An unsigned decimal number of the whole text, at most max. */
+static gboolean
+parse_count (const char *text, guint64 max, guint64 *value)
+{
+  return text && g_ascii_isdigit (*text) && g_ascii_string_to_unsigned (text, 10, 0, max, value, NULL);
+}
+
+/* A shard from environment variables, or FALSE with *bad naming the
+ * variable at fault (NULL: none set). */
+static gboolean
+shard_from_environment (NpCliShard *shard, const char **bad)
+{
+  const char *id = g_getenv ("SLURM_ARRAY_TASK_ID"), *k8s = g_getenv ("JOB_COMPLETION_INDEX");
+  guint64     task, min, step = 1, count, max, index;
+
+  *bad = NULL;
+  if (id)
+    {
+      /* Slurm numbers an array's tasks MIN, MIN + STEP, …, MAX; a list such
+       * as 1,5,7 has no step that names them all. */
+      const char *step_text = g_getenv ("SLURM_ARRAY_TASK_STEP");
+      if (!parse_count (id, G_MAXUINT32, &task))
+        *bad = "SLURM_ARRAY_TASK_ID";
+      else if (!parse_count (g_getenv ("SLURM_ARRAY_TASK_MIN"), task, &min))
+        *bad = "SLURM_ARRAY_TASK_MIN";
+      else if (step_text && (!parse_count (step_text, G_MAXUINT32, &step) || step == 0))
+        *bad = "SLURM_ARRAY_TASK_STEP";
+      else if (!parse_count (g_getenv ("SLURM_ARRAY_TASK_COUNT"), MAX_SHARDS, &count) || count == 0)
+        *bad = "SLURM_ARRAY_TASK_COUNT";
+      else if ((task - min) % step || (task - min) / step >= count
+               || (g_getenv ("SLURM_ARRAY_TASK_MAX")
+                   && (!parse_count (g_getenv ("SLURM_ARRAY_TASK_MAX"), G_MAXUINT32, &max)
+                       || max != min + (count - 1) * step)))
+        *bad = "SLURM_ARRAY_TASK_ID";
+      if (*bad)
+        return FALSE;
+      *shard = (NpCliShard) { (guint) ((task - min) / step), (guint) count, "SLURM_ARRAY_TASK_ID" };
+      return TRUE;
+    }
+  if (k8s)
+    {
+      /* An indexed job says which index, not how many: the job's
+       * completions, given again in NEUROPAINT_SHARDS. */
+      if (!parse_count (g_getenv ("NEUROPAINT_SHARDS"), MAX_SHARDS, &count) || count == 0)
+        *bad = "NEUROPAINT_SHARDS";
+      else if (!parse_count (k8s, count - 1, &index))
+        *bad = "JOB_COMPLETION_INDEX";
+      if (*bad)
+        return FALSE;
+      *shard = (NpCliShard) { (guint) index, (guint) count, "JOB_COMPLETION_INDEX" };
+      return TRUE;
+    }
+  *shard = (NpCliShard) { 0, 1, NULL };
+  return TRUE;
+}
+
+gboolean
+np_cli_shard_resolve (const char *command, const char *option, NpCliShard *shard, int *exit_code)
+{
+  const char *slash = option ? strchr (option, '/') : NULL;
+  const char *bad;
+  guint64     index, count;
+
+  if (option)
+    {
+      g_autofree gchar *first = slash ? g_strndup (option, slash - option) : NULL;
+      if (slash == NULL || !parse_count (slash + 1, MAX_SHARDS, &count) || count == 0
+          || !parse_count (first, count - 1, &index))
+        {
+          *exit_code = np_cli_fail (command, NP_EXIT_USAGE, "--shard: I/N with 0 ≤ I < N ≤ %d, not “%s”",
+                                    MAX_SHARDS, option);
+          return FALSE;
+        }
+      *shard = (NpCliShard) { (guint) index, (guint) count, "--shard" };
+      return TRUE;
+    }
+  if (!shard_from_environment (shard, &bad))
+    {
+      const char *value = g_getenv (bad);
+      *exit_code = np_cli_fail (command, NP_EXIT_USAGE,
+                                "%s=%s: no shard of the batch follows from it (%s); give --shard I/N",
+                                bad, value ? value : "(unset)",
+                                g_str_has_prefix (bad, "SLURM")
+                                  ? "a job array of tasks MIN, MIN + STEP, …, MAX is one shard each"
+                                  : "set NEUROPAINT_SHARDS to the indexed job's completions");
+      return FALSE;
+    }
+  return TRUE;
+}
+
+/* The lines of --files-from (a file, or standard input for "-"). */
+static gboolean
+read_file_list (const char *path, GPtrArray *into, GError **error)
+{
+  g_autofree gchar *text = NULL;
+  g_auto(GStrv) lines = NULL;
+  gsize length;
+
+  if (strcmp (path, "-") == 0)
+    {
+      GString *in = g_string_new (NULL);
+      gchar    buf[65536];
+      gsize    n;
+
+      while ((n = fread (buf, 1, sizeof buf, stdin)) > 0)
+        g_string_append_len (in, buf, n);
+      if (ferror (stdin))
+        {
+          g_string_free (in, TRUE);
+          g_set_error (error, NP_ERROR, NP_ERROR_IO, "standard input: %s", g_strerror (errno));
+          return FALSE;
+        }
+      length = in->len;
+      text = g_string_free (in, FALSE);
+    }
+  else if (!g_file_get_contents (path, &text, &length, error))
+    return FALSE;
+  if (strlen (text) != length)
+    {
+      g_set_error (error, NP_ERROR, NP_ERROR_INVALID_ARGUMENT, "%s: a NUL byte: one path a line, please",
+                   strcmp (path, "-") == 0 ? "standard input" : path);
+      return FALSE;
+    }
+  lines = g_strsplit (text, "\n", -1);
+  for (gint i = 0; lines[i]; i++)
+    {
+      gsize n = strlen (lines[i]);
+      if (n && lines[i][n - 1] == '\r')   /* a CRLF file */
+        lines[i][n - 1] = '\0';
+      if (*lines[i])
+        g_ptr_array_add (into, g_strdup (lines[i]));
+    }
+  return TRUE;
+}
+
+gboolean
+np_cli_batch_inputs (const char *command, const NpCliBatch *batch, char **args, GPtrArray **all,
+                     GPtrArray **mine, NpCliShard *shard, int *exit_code)
+{
+  g_autoptr(GPtrArray) given = g_ptr_array_new_with_free_func (g_free);
+  g_autoptr(GError) error = NULL;
+
+  if (!np_cli_shard_resolve (command, batch->shard, shard, exit_code))
+    return FALSE;
+  for (gint i = 0; args && args[i]; i++)
+    g_ptr_array_add (given, g_strdup (args[i]));
+  if (batch->files_from && !read_file_list (batch->files_from, given, &error))
+    {
+      *exit_code = np_cli_fail (command, NP_EXIT_FAILED, "--files-from: %s", error->message);
+      return FALSE;
+    }
+  if (given->len == 0)
+    {
+      *exit_code = np_cli_fail (command, NP_EXIT_USAGE, "no input images given");
+      return FALSE;
+    }
+  g_ptr_array_add (given, NULL);
+  if (!(*all = np_cli_collect_inputs ((char **) given->pdata, &error)))
+    {
+      *exit_code = np_cli_fail (command, NP_EXIT_FAILED, "%s", error->message);
+      return FALSE;
+    }
+  if ((*all)->len == 0)
+    {
+      g_clear_pointer (all, g_ptr_array_unref);
+      *exit_code = np_cli_fail (command, NP_EXIT_USAGE, "no images found in the inputs");
+      return FALSE;
+    }
+  /* Every process of a batch must see one list, whatever order the
+   * arguments, the file or the folders gave. */
+  np_cli_sort_strings (*all);
+  *mine = g_ptr_array_new ();
+  for (guint k = shard->index; k < (*all)->len; k += shard->count)
+    g_ptr_array_add (*mine, (*all)->pdata[k]);
+  if (shard->count > 1)
+    g_printerr ("neuropaint %s: shard %u of %u (%s): %u of %u inputs\n", command, shard->index, shard->count,
+                shard->from, (*mine)->len, (*all)->len);
+  return TRUE;
+}
+
+void
+np_cli_split_ext (const char *name, gchar **stem, const char **ext)
+{
+  const char *dot = strrchr (name, '.');
+
+  /* A leading dot is a hidden name, not an extension. */
+  if (dot == NULL || dot == name)
+    dot = name + strlen (name);
+  *stem = g_strndup (name, dot - name);
+  *ext = dot;
+}
+
+gchar *
+np_cli_shard_path (const NpCliShard *shard, const char *path)
+{
+  g_autofree gchar *dir = g_path_get_dirname (path), *base = g_path_get_basename (path), *stem = NULL;
+  g_autofree gchar *name = NULL;
+  const char *ext;
+
+  if (shard->count <= 1)
+    return g_strdup (path);
+  np_cli_split_ext (base, &stem, &ext);
+  name = g_strdup_printf ("%s.part-%u-of-%u%s", stem, shard->index, shard->count, ext);
+  return strchr (path, '/') ? g_build_filename (dir, name, NULL) : g_steal_pointer (&name);
+}
+
 gboolean
 np_cli_parse_size (const char *text, gint *width, gint *height)
 {
@@ -943,4 +1153,41 @@ np_cli_each_input (const char *command, const char *progress_label, GPtrArray *f
   if (failed)
     return NP_EXIT_FAILED;
   return NP_EXIT_OK;
+}
+
+static gint
+compare_entries (gconstpointer a, gconstpointer b)
+{
+  JsonObject *x = json_node_get_object (*(JsonNode *const *) a), *y = json_node_get_object (*(JsonNode *const *) b);
+
+  return g_strcmp0 (json_object_get_string_member_with_default (x, "file", NULL),
+                    json_object_get_string_member_with_default (y, "file", NULL));
+}
+
+gboolean
+np_cli_write_crop_manifest (const char *path, gint width, gint height, JsonArray *images,
+                            GError **error)
+{
+  g_autoptr(JsonGenerator) gen = json_generator_new ();
+  g_autoptr(JsonNode) root = json_node_new (JSON_NODE_OBJECT);
+  g_autoptr(JsonObject) object = json_object_new ();
+  g_autoptr(JsonArray) sorted = json_array_sized_new (json_array_get_length (images));
+  g_autoptr(GPtrArray) nodes = g_ptr_array_new ();
+  g_autofree gchar *text = NULL;
+  gsize length;
+
+  for (guint i = 0; i < json_array_get_length (images); i++)
+    g_ptr_array_add (nodes, json_array_get_element (images, i));
+  /* Stable: the entries of one file keep their order. */
+  g_ptr_array_sort (nodes, compare_entries);
+  for (guint i = 0; i < nodes->len; i++)
+    json_array_add_element (sorted, json_node_ref (nodes->pdata[i]));
+  json_object_set_int_member (object, "width", width);
+  json_object_set_int_member (object, "height", height);
+  json_object_set_array_member (object, "images", json_array_ref (sorted));
+  json_node_set_object (root, object);
+  json_generator_set_root (gen, root);
+  json_generator_set_pretty (gen, TRUE);
+  text = json_generator_to_data (gen, &length);
+  return np_output_set_contents (path, text, length, error);
 }

@@ -45,6 +45,7 @@ int np_cmd_crop  (int argc, char **argv, gboolean do_help);
 int np_cmd_info  (int argc, char **argv, gboolean do_help);
 int np_cmd_prepare (int argc, char **argv, gboolean do_help);
 int np_cmd_train (int argc, char **argv, gboolean do_help);
+int np_cmd_merge (int argc, char **argv, gboolean do_help);
 
 /* Parses argv with a context named "neuropaint COMMAND". With do_help, prints
  * the help and returns NP_EXIT_OK through *exit_code; on a usage error prints
@@ -131,6 +132,57 @@ gboolean  np_cli_parse_size   (const char *text, gint *width, gint *height);
  * (by extension) in name order; a file given twice (by any name) once. */
 GPtrArray *np_cli_collect_inputs (char **inputs, GError **error);
 
+/* ---- Batches over many processes (docs/scale-out.md) ---------------------- */
+
+/* The part of a batch one process does: item k of the sorted input list
+ * belongs to shard k mod count. */
+typedef struct
+{
+  guint       index, count;
+  const char *from;        /* what said so: "--shard", a variable's name, or NULL */
+} NpCliShard;
+
+/* The options every command over many inputs shares. */
+typedef struct
+{
+  gchar   *shard;           /* --shard I/N */
+  gchar   *files_from;      /* --files-from FILE|- */
+  gboolean skip_existing;   /* --skip-existing (commands that write files) */
+} NpCliBatch;
+
+#define NP_CLI_BATCH_ENTRIES(o)                                                            \
+  { "shard", 0, 0, G_OPTION_ARG_STRING, &(o).shard,                                        \
+    "Do shard I of N (0 ≤ I < N): input k of the sorted list when k mod N = I (default: "  \
+    "from a Slurm job array or a Kubernetes indexed job; else all)", "I/N" },              \
+  { "files-from", 0, 0, G_OPTION_ARG_FILENAME, &(o).files_from,                            \
+    "Inputs from FILE too, one path a line (- for standard input)", "FILE" }
+#define NP_CLI_SKIP_EXISTING_ENTRY(o)                                                      \
+  { "skip-existing", 0, 0, G_OPTION_ARG_NONE, &(o).skip_existing,                          \
+    "Leave out inputs whose outputs exist: a stopped batch run again finishes the rest", NULL }
+
+/* This process's shard: --shard I/N; else, in a Slurm job array,
+ * ((SLURM_ARRAY_TASK_ID − _MIN) / _STEP) of SLURM_ARRAY_TASK_COUNT; else,
+ * in a Kubernetes indexed job, JOB_COMPLETION_INDEX of NEUROPAINT_SHARDS;
+ * else 0 of 1. Prints a usage message and returns FALSE for a malformed
+ * value or an array that is no even range. */
+gboolean  np_cli_shard_resolve (const char *command, const char *option, NpCliShard *shard,
+                                int *exit_code);
+/* The inputs of a batch command: the arguments and the lines of
+ * --files-from, collected as np_cli_collect_inputs does, sorted by name
+ * (bytes), so every process of a batch sees the same list; *all gets it,
+ * *mine this process's shard of it (pointers into *all), *shard which shard
+ * that is. On a usage error prints it and sets *exit_code. */
+gboolean  np_cli_batch_inputs  (const char *command, const NpCliBatch *batch, char **args,
+                                GPtrArray **all, GPtrArray **mine, NpCliShard *shard,
+                                int *exit_code);
+/* Where shard I of N > 1 writes the part of an output that gathers all
+ * inputs (crop's manifest, prepare's dataset): FOLDER/NAME.EXT becomes
+ * FOLDER/NAME.part-I-of-N.EXT (no extension: NAME.part-I-of-N); path itself
+ * for one shard. `neuropaint merge PATH` joins the parts into PATH. */
+gchar    *np_cli_shard_path    (const NpCliShard *shard, const char *path);
+/* The stem and extension np_cli_shard_path splits a name into. */
+void      np_cli_split_ext     (const char *name, gchar **stem, const char **ext);
+
 /* Names for the outputs of inputs written into one folder: each input's
  * name without its extension, or with it where inputs share a stem (a.jpg
  * and a.png give a.jpg.EXT and a.png.EXT, not twice a.EXT). */
@@ -160,6 +212,13 @@ typedef gboolean (*NpCliEachFunc) (const char *file, gpointer data, gboolean *st
  * failed. The loop every command over many inputs uses. */
 int       np_cli_each_input   (const char *command, const char *progress,
                                GPtrArray *files, NpCliEachFunc func, gpointer data);
+
+/* Writes crop's manifest (width, height and the images' entries, sorted by
+ * input file, as the sorted input list of a one-process run has them)
+ * through an NpOutput: shared by crop and merge, so merged parts equal a
+ * one-process manifest byte for byte. */
+gboolean  np_cli_write_crop_manifest (const char *path, gint width, gint height,
+                                      JsonArray *images, GError **error);
 
 /* GEGL's thread limit: --threads is checked against it (GEGL only warns). */
 #define NP_CLI_MAX_THREADS 64

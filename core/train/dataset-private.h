@@ -20,4 +20,11 @@ typedef GBytes *(*NpDatasetStackFunc) (const char *kind, gpointer data, GError *
 NpDataset *np_dataset_load (const char *dir, GBytes *info, GBytes *manifest,
                             NpDatasetStackFunc stack_func, gpointer data, GError **error);
 
+/* Item index's line of manifest.jsonl (without its newline): what the
+ * writer copies an item's description from. */
+const char *np_dataset_item_line (const NpDataset *dataset, guint index, gsize *length);
+
+/* How many kinds of picture (stacks) the dataset holds. */
+guint       np_dataset_n_kinds   (const NpDataset *dataset);
+
 G_END_DECLS

@@ -29,6 +29,8 @@ struct _NpDataset
   guint          n_stacks;
   NpDatasetItem *items;
   GStringChunk  *strings;
+  GBytes        *manifest;      /* manifest.jsonl, and where each item's line is */
+  gsize         *lines;         /* start and length of line i at 2i, 2i + 1 */
 };
 
 static void
@@ -47,6 +49,8 @@ np_dataset_free (NpDataset *ds)
   for (guint i = 0; i < ds->n_stacks; i++)
     stack_clear (&ds->stacks[i]);
   g_free (ds->items);
+  g_free (ds->lines);
+  g_clear_pointer (&ds->manifest, g_bytes_unref);
   if (ds->strings)
     g_string_chunk_free (ds->strings);
   g_free (ds);
@@ -321,6 +325,7 @@ read_manifest (NpDataset *ds, const char *dir, GBytes *bytes, GError **error)
   /* Items grow with the lines read: a count in dataset.json alone, which
    * may be anything, allocates nothing. */
   g_autoptr(GArray) items = g_array_new (FALSE, TRUE, sizeof (NpDatasetItem));
+  g_autoptr(GArray) lines = g_array_new (FALSE, FALSE, sizeof (gsize));
   gsize       size;
   const char *text = g_bytes_get_data (bytes, &size), *end;
   guint       n = 0;
@@ -343,11 +348,17 @@ read_manifest (NpDataset *ds, const char *dir, GBytes *bytes, GError **error)
       g_array_set_size (items, n + 1);
       if (!read_item (ds, dir, n, line, length, &g_array_index (items, NpDatasetItem, n), error))
         return FALSE;
+      {
+        gsize where[2] = { line - text, length };
+        g_array_append_vals (lines, where, 2);
+      }
       line += length + 1;
     }
   if (n != ds->count)
     return corrupt (error, dir, NP_DATASET_MANIFEST, "%u lines, but dataset.json counts %u", n, ds->count);
   ds->items = (NpDatasetItem *) (gpointer) g_array_free (g_steal_pointer (&items), FALSE);
+  ds->lines = (gsize *) (gpointer) g_array_free (g_steal_pointer (&lines), FALSE);
+  ds->manifest = g_bytes_ref (bytes);
   return TRUE;
 }
 
@@ -513,4 +524,18 @@ np_dataset_filter_params (const NpDataset *ds, const char *kind)
 {
   const Stack *s = find_stack (ds, kind);
   return s ? s->params : NULL;
+}
+
+const char *
+np_dataset_item_line (const NpDataset *ds, guint index, gsize *length)
+{
+  g_return_val_if_fail (index < ds->count, NULL);
+  *length = ds->lines[2 * index + 1];
+  return (const char *) g_bytes_get_data (ds->manifest, NULL) + ds->lines[2 * index];
+}
+
+guint
+np_dataset_n_kinds (const NpDataset *ds)
+{
+  return ds->n_stacks;
 }

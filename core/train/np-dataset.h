@@ -146,6 +146,17 @@ gboolean             np_dataset_writer_add    (NpDatasetWriter *writer, const Np
                                                const NpDatasetSource *source, gint n_threads,
                                                NpCropStats *stats, GError **error);
 guint                np_dataset_writer_count  (const NpDatasetWriter *writer);
+
+/* Merging datasets (the parts of a sharded prepare): a writer of like's
+ * crop size and filter parameters, and items of other datasets copied into
+ * it, pixels of every kind and manifest line (renumbered) as they are. A
+ * dataset of another crop size, other kinds or other filter parameters is
+ * refused (name names it in the message): its pictures would not be the
+ * same function of the photos. */
+NpDatasetWriter     *np_dataset_writer_new_like (const char *dir, const NpDataset *like,
+                                                 GError **error);
+gboolean             np_dataset_writer_copy   (NpDatasetWriter *writer, const NpDataset *from,
+                                               const char *name, guint index, GError **error);
 /* Writes the counts into the headers and puts every file in place,
  * dataset.json last. */
 gboolean             np_dataset_writer_commit (NpDatasetWriter *writer, GError **error);

@@ -174,6 +174,43 @@ manifest_line (guint index, const NpDatasetSource *source, const NpCropStats *st
   return line;
 }
 
+/* The checks every appended item passes. */
+static gboolean
+can_append (NpDatasetWriter *w, GError **error)
+{
+  if (w->failed)
+    {
+      g_set_error (error, NP_ERROR, NP_ERROR_IO, "%s: an earlier write failed", w->dir);
+      return FALSE;
+    }
+  if (w->count == NP_DATASET_MAX_COUNT)
+    {
+      g_set_error (error, NP_ERROR, NP_ERROR_TOO_LARGE, "%s: more than %d crops", w->dir,
+                   NP_DATASET_MAX_COUNT);
+      return FALSE;
+    }
+  return TRUE;
+}
+
+/* The pixels of every stack (in each stack's pixels) and the manifest
+ * line, written. */
+static gboolean
+append (NpDatasetWriter *w, const GString *line, GError **error)
+{
+  w->failed = TRUE;
+  for (guint i = 0; i < w->n_stacks; i++)
+    {
+      const NpImage *im = w->stacks[i].pixels;
+      if (!np_output_write (w->stacks[i].out, im->data, im->stride * im->height, error))
+        return FALSE;
+    }
+  if (!np_output_write (w->manifest, line->str, line->len, error))
+    return FALSE;
+  w->failed = FALSE;
+  w->count++;
+  return TRUE;
+}
+
 gboolean
 np_dataset_writer_add (NpDatasetWriter *w, const NpImage *crop, const NpDatasetSource *source,
                        gint n_threads, NpCropStats *stats_out, GError **error)
@@ -188,17 +225,8 @@ np_dataset_writer_add (NpDatasetWriter *w, const NpImage *crop, const NpDatasetS
   g_return_val_if_fail (g_utf8_validate (source->source, -1, NULL)
                         && g_utf8_validate (source->subset, -1, NULL), FALSE);
 
-  if (w->failed)
-    {
-      g_set_error (error, NP_ERROR, NP_ERROR_IO, "%s: an earlier write failed", w->dir);
-      return FALSE;
-    }
-  if (w->count == NP_DATASET_MAX_COUNT)
-    {
-      g_set_error (error, NP_ERROR, NP_ERROR_TOO_LARGE, "%s: more than %d crops", w->dir,
-                   NP_DATASET_MAX_COUNT);
-      return FALSE;
-    }
+  if (!can_append (w, error))
+    return FALSE;
 
   /* Every kind first, then the writes: a filter that fails (memory) leaves
    * the files as they were. */
@@ -220,20 +248,159 @@ np_dataset_writer_add (NpDatasetWriter *w, const NpImage *crop, const NpDatasetS
   np_crop_stats (crop, &stats);
   line = manifest_line (w->count, source, &stats);
 
-  w->failed = TRUE;
-  for (guint i = 0; i < w->n_stacks; i++)
-    {
-      const NpImage *im = w->stacks[i].pixels;
-      if (!np_output_write (w->stacks[i].out, im->data, im->stride * im->height, error))
-        return FALSE;
-    }
-  if (!np_output_write (w->manifest, line->str, line->len, error))
+  if (!append (w, line, error))
     return FALSE;
-  w->failed = FALSE;
-  w->count++;
   if (stats_out)
     *stats_out = stats;
   return TRUE;
+}
+
+/* ---- Merging --------------------------------------------------------------- */
+
+/* The value a filter parameter has in this writer's dataset: given, or the
+ * filter's default. */
+static const char *
+param_value (const NpDatasetWriter *w, const NpFilterParam *p)
+{
+  const char *given = w->params ? g_hash_table_lookup (w->params, p->key) : NULL;
+  return given ? given : p->default_value;
+}
+
+NpDatasetWriter *
+np_dataset_writer_new_like (const char *dir, const NpDataset *like, GError **error)
+{
+  g_autoptr(GHashTable) params = g_hash_table_new (g_str_hash, g_str_equal);
+
+  for (const NpFilter *const *f = np_filter_list (); *f; f++)
+    {
+      GHashTable    *kind = np_dataset_filter_params (like, np_filter_name (*f));
+      GHashTableIter iter;
+      gpointer       key, value;
+
+      if (kind == NULL)
+        continue;
+      g_hash_table_iter_init (&iter, kind);
+      while (g_hash_table_iter_next (&iter, &key, &value))
+        g_hash_table_insert (params, key, value);
+    }
+  return np_dataset_writer_new (dir, np_dataset_width (like), np_dataset_height (like), params, error);
+}
+
+/* from holds what this writer writes: its size, its kinds and no other,
+ * each filter with this writer's parameters. */
+static gboolean
+same_kinds (const NpDatasetWriter *w, const NpDataset *from, const char *name, GError **error)
+{
+  if (np_dataset_width (from) != w->width || np_dataset_height (from) != w->height)
+    {
+      g_set_error (error, NP_ERROR, NP_ERROR_INVALID_ARGUMENT, "%s: crops of %d×%d, not %d×%d",
+                   name, np_dataset_width (from), np_dataset_height (from), w->width, w->height);
+      return FALSE;
+    }
+  if (np_dataset_n_kinds (from) != w->n_stacks)
+    {
+      g_set_error (error, NP_ERROR, NP_ERROR_INVALID_ARGUMENT, "%s: %u kinds of picture, not %u",
+                   name, np_dataset_n_kinds (from), w->n_stacks);
+      return FALSE;
+    }
+  for (guint i = 0; i < w->n_stacks; i++)
+    {
+      const WriterStack   *s = &w->stacks[i];
+      GHashTable          *params = np_dataset_filter_params (from, s->kind);
+      const NpFilterParam *p = s->filter ? np_filter_params (s->filter) : NULL;
+
+      if (np_dataset_channels (from, s->kind) != s->channels)
+        {
+          g_set_error (error, NP_ERROR, NP_ERROR_INVALID_ARGUMENT, "%s: no “%s” of %d channels", name,
+                       s->kind, s->channels);
+          return FALSE;
+        }
+      for (gint k = 0; p && p[k].key; k++)
+        if (g_strcmp0 (params ? g_hash_table_lookup (params, p[k].key) : NULL, param_value (w, &p[k])) != 0)
+          {
+            g_set_error (error, NP_ERROR, NP_ERROR_INVALID_ARGUMENT,
+                         "%s: “%s” was made with %s = %s, not %s", name, s->kind, p[k].key,
+                         params && g_hash_table_lookup (params, p[k].key)
+                           ? (const char *) g_hash_table_lookup (params, p[k].key) : "nothing",
+                         param_value (w, &p[k]));
+            return FALSE;
+          }
+    }
+  return TRUE;
+}
+
+static void
+read_box (JsonNode *node, NpHaarBox *box)
+{
+  JsonObject *o = json_node_get_object (node);
+
+  box->x = (gint) json_object_get_int_member (o, "x");
+  box->y = (gint) json_object_get_int_member (o, "y");
+  box->width = (gint) json_object_get_int_member (o, "w");
+  box->height = (gint) json_object_get_int_member (o, "h");
+}
+
+gboolean
+np_dataset_writer_copy (NpDatasetWriter *w, const NpDataset *from, const char *name, guint index,
+                        GError **error)
+{
+  g_autoptr(JsonNode) root = NULL;
+  g_autoptr(GString) line = NULL;
+  g_autoptr(GArray) eyes = g_array_new (FALSE, FALSE, sizeof (NpHaarBox));
+  JsonObject *o;
+  JsonArray  *list;
+  NpHaarBox   face;
+  NpDatasetSource source;
+  NpCropStats stats;
+  const char *text;
+  gsize       length;
+
+  g_return_val_if_fail (w != NULL && from != NULL && index < np_dataset_size (from), FALSE);
+  g_return_val_if_fail (!w->committed, FALSE);
+
+  if (!can_append (w, error) || !same_kinds (w, from, name, error))
+    return FALSE;
+  /* The reader checked every field of the line. */
+  text = np_dataset_item_line (from, index, &length);
+  if (!(root = np_json_parse (text, length, error)))
+    return FALSE;
+  o = json_node_get_object (root);
+  source = (NpDatasetSource) {
+    np_dataset_item (from, index)->source, np_dataset_item (from, index)->subset, np_dataset_item (from, index)->split,
+    NULL, NULL, 0,
+  };
+  if (np_dataset_item (from, index)->has_face)
+    {
+      read_box (json_object_get_member (o, "face"), &face);
+      source.face = &face;
+    }
+  list = json_object_get_array_member (o, "eyes");
+  for (guint i = 0; i < json_array_get_length (list); i++)
+    {
+      NpHaarBox eye;
+      read_box (json_array_get_element (list, i), &eye);
+      g_array_append_val (eyes, eye);
+    }
+  source.eyes = (const NpHaarBox *) (gpointer) eyes->data;
+  source.n_eyes = eyes->len;
+  list = json_object_get_array_member (o, "means");
+  for (guint c = 0; c < 3; c++)
+    stats.means[c] = json_array_get_double_element (list, c);
+  stats.brightness = json_object_get_double_member (o, "brightness");
+  stats.colour = json_object_get_string_member (o, "colour");
+  stats.is_gray = np_dataset_item (from, index)->is_gray;
+
+  for (guint i = 0; i < w->n_stacks; i++)
+    {
+      NpImage *im = w->stacks[i].pixels;
+      gsize    row = (gsize) im->width * im->channels;
+      const guint8 *p = np_dataset_pixels (from, w->stacks[i].kind, index);
+
+      for (gint y = 0; y < im->height; y++)
+        memcpy (np_image_row (im, y), p + y * row, row);
+    }
+  line = manifest_line (w->count, &source, &stats);
+  return append (w, line, error);
 }
 
 guint
