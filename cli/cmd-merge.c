@@ -5,6 +5,7 @@
 #include "np-cli.h"
 
 #include <errno.h>
+#include <glib/gstdio.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -127,28 +128,13 @@ merge_manifests (const char *target, GError **error)
   return TRUE;
 }
 
-/* A dataset from its parts: every item in the order of the sorted input
- * list (each part has its photos in that order: a merge of sorted runs). */
+/* Every item of the parts, in the order of the sorted input list (each part
+ * has its photos in that order: a merge of sorted runs). */
 static gboolean
-merge_datasets (const char *target, GError **error)
+copy_items (NpDatasetWriter *writer, GPtrArray *parts, GPtrArray *sets, GError **error)
 {
-  g_autoptr(GPtrArray) parts = find_parts (target, error);
-  g_autoptr(GPtrArray) sets = g_ptr_array_new_with_free_func ((GDestroyNotify) np_dataset_free);
-  g_autoptr(NpDatasetWriter) writer = NULL;
-  g_autofree guint *next = NULL;
+  g_autofree guint *next = g_new0 (guint, sets->len);
 
-  if (parts == NULL)
-    return FALSE;
-  for (guint i = 0; i < parts->len; i++)
-    {
-      NpDataset *part = np_dataset_open (parts->pdata[i], error);
-      if (part == NULL)
-        return FALSE;
-      g_ptr_array_add (sets, part);
-    }
-  if (!(writer = np_dataset_writer_new_like (target, sets->pdata[0], error)))
-    return FALSE;
-  next = g_new0 (guint, sets->len);
   for (;;)
     {
       const char *source = NULL;
@@ -167,10 +153,52 @@ merge_datasets (const char *target, GError **error)
       while (next[pick] < np_dataset_size (sets->pdata[pick])
              && strcmp (np_dataset_item (sets->pdata[pick], next[pick])->source, source) == 0);
     }
-  if (!np_dataset_writer_commit (writer, error))
+  return TRUE;
+}
+
+/* A dataset from its parts, or nothing (the target as it was). */
+static gboolean
+merge_datasets (const char *target, GError **error)
+{
+  g_autoptr(GPtrArray) parts = find_parts (target, error);
+  g_autoptr(GPtrArray) sets = g_ptr_array_new_with_free_func ((GDestroyNotify) np_dataset_free);
+  g_autoptr(NpDatasetWriter) writer = NULL;
+  gboolean created = !g_file_test (target, G_FILE_TEST_EXISTS);
+
+  if (parts == NULL)
     return FALSE;
+  for (guint i = 0; i < parts->len; i++)
+    {
+      NpDataset *part = np_dataset_open (parts->pdata[i], error);
+      if (part == NULL)
+        return FALSE;
+      g_ptr_array_add (sets, part);
+    }
+  if (!(writer = np_dataset_writer_new_like (target, sets->pdata[0], error)))
+    return FALSE;
+  if (!copy_items (writer, parts, sets, error) || !np_dataset_writer_commit (writer, error))
+    {
+      /* The temporary files go with the writer; a folder made for them too. */
+      g_clear_pointer (&writer, np_dataset_writer_free);
+      if (created)
+        g_rmdir (target);
+      return FALSE;
+    }
   g_print ("%s: %u crops from %u parts\n", target, np_dataset_writer_count (writer), parts->len);
   return TRUE;
+}
+
+/* A folder crop wrote into: its manifest, or a part of it, is there. */
+static gboolean
+is_crop_folder (const char *dir)
+{
+  g_autoptr(GDir) folder = g_dir_open (dir, 0, NULL);
+  const char *name;
+
+  while (folder && (name = g_dir_read_name (folder)))
+    if (strcmp (name, "manifest.json") == 0 || g_str_has_prefix (name, "manifest.part-"))
+      return TRUE;
+  return FALSE;
 }
 
 int
@@ -194,7 +222,6 @@ np_cmd_merge (int argc, char **argv, gboolean do_help)
   for (gint i = 0; opt_targets[i]; i++)
     {
       g_autoptr(GError) error = NULL;
-      g_autoptr(GPtrArray) manifest_parts = NULL;
       g_autofree gchar *target = g_strdup (opt_targets[i]), *manifest = NULL;
       gsize n = strlen (target);
 
@@ -203,10 +230,8 @@ np_cmd_merge (int argc, char **argv, gboolean do_help)
       /* A crop folder holds manifest parts; a dataset's parts are beside it. */
       manifest = g_str_has_suffix (target, "manifest.json") ? g_strdup (target)
                                                             : g_build_filename (target, "manifest.json", NULL);
-      if (!g_str_has_suffix (target, "manifest.json") && g_file_test (target, G_FILE_TEST_IS_DIR))
-        manifest_parts = find_parts (manifest, NULL);
-      if (!(g_str_has_suffix (target, "manifest.json") || manifest_parts ? merge_manifests (manifest, &error)
-                                                                          : merge_datasets (target, &error)))
+      if (!(g_str_has_suffix (target, "manifest.json") || is_crop_folder (target)
+              ? merge_manifests (manifest, &error) : merge_datasets (target, &error)))
         code = np_cli_fail ("merge", NP_EXIT_FAILED, "%s", error->message);
     }
   return code;
