@@ -62,7 +62,7 @@ np_bench_train_setup (const NpBench *bench, const NpBenchCommon *common, GError 
   state->flops = 3 * np_net_flops (np_trainer_generator (state->trainer), width, height, common->batch)
                  + 8 * np_net_flops (np_trainer_discriminator (state->trainer), width, height, common->batch);
   /* Shape errors surface here, not while timing. */
-  if (!np_trainer_step (state->trainer, state->source, state->target, state->threads, NULL, error))
+  if (!np_trainer_step (state->trainer, state->source, state->target, 1, state->threads, NULL, error))
     {
       np_bench_train_teardown (state);
       return NULL;
@@ -74,7 +74,7 @@ void
 np_bench_train_run (gpointer data)
 {
   NpTrainBench *state = data;
-  np_trainer_step (state->trainer, state->source, state->target, state->threads, NULL, NULL);
+  np_trainer_step (state->trainer, state->source, state->target, 1, state->threads, NULL, NULL);
 }
 
 void

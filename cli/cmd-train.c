@@ -7,6 +7,7 @@
  * a step, its losses; validation, samples and checkpoints every so often. */
 #include "config.h"
 #include "np-cli.h"
+#include "train-group.h"
 #include "train-report.h"
 
 #include <math.h>
@@ -19,7 +20,7 @@ static gchar   *opt_output, *opt_input, *opt_target, *opt_loss, *opt_resume, *op
 static gint     opt_ngf = UNSET, opt_ndf = UNSET, opt_batch = UNSET, opt_steps = UNSET, opt_threads;
 static gdouble  opt_lr = UNSET, opt_beta1 = UNSET, opt_l1_weight = UNSET, opt_gan_weight = UNSET;
 static gint     opt_validate_every = 100, opt_checkpoint_every = 500, opt_checkpoint_minutes = 10;
-static gint     opt_samples = 4;
+static gint     opt_samples = 4, opt_accumulate = UNSET;
 static gchar  **opt_dataset;
 
 static const GOptionEntry entries[] = {
@@ -36,6 +37,9 @@ static const GOptionEntry entries[] = {
   { "ndf", 0, 0, G_OPTION_ARG_INT, &opt_ndf, "D's base width (default: ngf)", "N" },
   { "batch", 'b', 0, G_OPTION_ARG_INT, &opt_batch, "Pairs a step (default 8; the seed: 64)", "B" },
   { "steps", 's', 0, G_OPTION_ARG_INT, &opt_steps, "Steps in all (default 2000; the seed: 200 of 64)", "N" },
+  { "accumulate", 0, 0, G_OPTION_ARG_INT, &opt_accumulate,
+    "Split each process's part of the batch into K micro-batches and sum their gradients: a large batch "
+    "in little memory (default 1, or what the resumed run used)", "K" },
   { "lr", 0, 0, G_OPTION_ARG_DOUBLE, &opt_lr, "Adam's learning rate (default 2e-4)", "F" },
   { "beta1", 0, 0, G_OPTION_ARG_DOUBLE, &opt_beta1, "Adam's β1 (default 0.5)", "F" },
   { "l1-weight", 0, 0, G_OPTION_ARG_DOUBLE, &opt_l1_weight,
@@ -65,6 +69,7 @@ typedef struct
   NpTrainInput  input;
   NpTarget      target;
   gint          ngf, ndf, batch;
+  gint          micro;         /* micro-batches a step, over every process: ranks × --accumulate */
   gint64        steps;
   NpDType       dtype;
   NpTrainParams params;
@@ -92,6 +97,7 @@ run_to_metadata (const Run *run, gdouble seconds)
   g_hash_table_insert (m, g_strdup ("ngf"), g_strdup_printf ("%d", run->ngf));
   g_hash_table_insert (m, g_strdup ("ndf"), g_strdup_printf ("%d", run->ndf));
   g_hash_table_insert (m, g_strdup ("batch"), g_strdup_printf ("%d", run->batch));
+  g_hash_table_insert (m, g_strdup ("micro_batches"), g_strdup_printf ("%d", run->micro));
   g_hash_table_insert (m, g_strdup ("steps"), g_strdup_printf ("%" G_GINT64_FORMAT, run->steps));
   g_hash_table_insert (m, g_strdup ("dtype"), g_strdup (run->dtype == NP_DTYPE_F16 ? "f16" : "f32"));
   g_hash_table_insert (m, g_strdup ("seconds"), g_strdup_printf ("%.1f", seconds));
@@ -108,7 +114,7 @@ meta_int (GHashTable *m, const char *key)
 /* Options first, then (resuming) the checkpoint's, then the defaults;
  * options that would change a resumed network are refused. */
 static int
-resolve_run (Run *run, GHashTable *resumed, NpTrainer *trainer)
+resolve_run (Run *run, GHashTable *resumed, NpTrainer *trainer, gint ranks)
 {
   const char *input = opt_input ? opt_input : resumed ? g_hash_table_lookup (resumed, "input") : "gray";
   const char *target = opt_target ? opt_target : resumed ? g_hash_table_lookup (resumed, "target") : "rgb";
@@ -137,6 +143,20 @@ resolve_run (Run *run, GHashTable *resumed, NpTrainer *trainer)
     return np_cli_fail ("train", NP_EXIT_USAGE, "--ngf and --ndf must be between 1 and 512");
   if (run->batch < 1 || run->batch > 1024)
     return np_cli_fail ("train", NP_EXIT_USAGE, "--batch must be between 1 and 1024");
+  /* A resumed run keeps its micro-batches, so it goes on as it was on any
+   * number of processes that divides them. */
+  if (opt_accumulate != UNSET)
+    run->micro = opt_accumulate * ranks;
+  else if (resumed && meta_int (resumed, "micro_batches") > 0 && meta_int (resumed, "micro_batches") % ranks == 0)
+    run->micro = (gint) meta_int (resumed, "micro_batches");
+  else
+    run->micro = ranks;
+  if (run->micro < ranks || run->micro > 1024)
+    return np_cli_fail ("train", NP_EXIT_USAGE, "--accumulate must be between 1 and %d", 1024 / ranks);
+  if (run->batch % run->micro)
+    return np_cli_fail ("train", NP_EXIT_USAGE, "--batch %d is no %d micro-batches of equal size (%d process%s"
+                        " × --accumulate %d)", run->batch, run->micro, ranks, ranks > 1 ? "es" : "",
+                        run->micro / ranks);
   if (run->steps < 0 || run->steps > 100000000)
     return np_cli_fail ("train", NP_EXIT_USAGE, "--steps must be between 0 and 10⁸");
   if (opt_validate_every < 1 || opt_checkpoint_every < 1 || opt_checkpoint_minutes < 1
@@ -206,6 +226,7 @@ typedef struct
   NpDataset  *dataset;
   NpBatcher  *train, *val;
   NpTrainer  *trainer;
+  NpGroup    *group;          /* the processes of the run; rank 0 writes */
   NpNet      *eval;           /* G for inference: running statistics, no dropout */
   NpTensor   *source, *target;
   NpHistory  *history;
@@ -371,8 +392,10 @@ train_loop (Train *t)
 {
   g_autoptr(GError) error = NULL;
   const Run  *run = t->run;
+  gint        rank = np_group_rank (t->group), ranks = np_group_size (t->group);
+  gboolean    writer = rank == 0;
   gint64      last_ckpt = g_get_monotonic_time (), first_step = np_trainer_step_count (t->trainer);
-  NpProgress *progress = np_progress_new ("train", (gsize) MAX (run->steps - first_step, 0));
+  NpProgress *progress = writer ? np_progress_new ("train", (gsize) MAX (run->steps - first_step, 0)) : NULL;
   g_autoptr(NpTensor) s_in = NULL, s_out = NULL, s_photo = NULL;
   gint64      tne[4], sne[4];
   gint        rows = (gint) MIN ((guint) opt_samples, MIN ((guint) run->batch, np_batcher_size (t->val)));
@@ -386,16 +409,17 @@ train_loop (Train *t)
     return np_cli_fail_error ("train", g_steal_pointer (&error));
 
   catch_signals (TRUE);
-  while (np_trainer_step_count (t->trainer) < run->steps && !stop_signal)
+  while (np_trainer_step_count (t->trainer) < run->steps)
     {
       gint64        step = np_trainer_step_count (t->trainer);
       NpTrainLosses losses;
       NpHistoryRow  row;
       gchar         label[128];
 
-      /* A batch, a step. */
-      np_batcher_random (t->train, np_trainer_key (t->trainer, step, NP_TRAIN_STREAM_BATCH), t->source, t->target);
-      if (!np_trainer_step (t->trainer, t->source, t->target, t->threads, &losses, &error))
+      /* A batch (this process's part of it), a step. */
+      np_batcher_random (t->train, np_trainer_key (t->trainer, step, NP_TRAIN_STREAM_BATCH),
+                         (gint64) rank * t->source->ne[3], t->source, t->target);
+      if (!np_trainer_step (t->trainer, t->source, t->target, run->micro / ranks, t->threads, &losses, &error))
         {
           code = np_cli_fail_error ("train", g_steal_pointer (&error));
           break;
@@ -404,20 +428,18 @@ train_loop (Train *t)
       g_snprintf (label, sizeof label, "%.2f step/s  G %.4f  D %.3f",
                   (step + 1 - first_step) / MAX (1e-3, (g_get_monotonic_time () - t->started) / 1e6),
                   losses.g_recon, (losses.d_real + losses.d_fake) / 2);
-      np_progress_step (progress, label);
+      if (progress)
+        np_progress_step (progress, label);
 
-      /* Validation, samples and the history plot. */
-      if ((step + 1) % opt_validate_every == 0 || step + 1 == run->steps)
+      /* Validation, samples and the history plot (the writer's). */
+      if (writer && ((step + 1) % opt_validate_every == 0 || step + 1 == run->steps))
         {
           NpScore   score = { 0 };
           NpTensor *columns[] = { s_in, s_out, s_photo };
 
           if (!validate (t, &score, NULL, columns, &error)
               || !np_grid_save (columns, 3, rows, t->grid_path, &error))
-            {
-              code = np_cli_fail_error ("train", g_steal_pointer (&error));
-              break;
-            }
+            code = np_cli_fail_error ("train", g_steal_pointer (&error));
           row.val_l1 = np_score_l1 (&score), row.val_psnr = np_score_psnr (&score);
           g_print ("step %" G_GINT64_FORMAT "/%" G_GINT64_FORMAT "  %.0f s  G %.4f  D %.3f  "
                    "val L1 %.2f PSNR %.2f dB (input %.2f, mean colour %.2f)\n",
@@ -425,34 +447,40 @@ train_loop (Train *t)
                    row.val_l1, row.val_psnr, t->baselines.psnr[0], t->baselines.psnr[1]);
         }
       np_history_add (t->history, &row);
-      if ((step + 1) % opt_validate_every == 0 && !np_history_plot (t->history, &t->baselines, t->plot_path, &error))
-        {
-          code = np_cli_fail_error ("train", g_steal_pointer (&error));
-          break;
-        }
+      if (writer && code == NP_EXIT_OK && (step + 1) % opt_validate_every == 0
+          && !np_history_plot (t->history, &t->baselines, t->plot_path, &error))
+        code = np_cli_fail_error ("train", g_steal_pointer (&error));
 
       /* Checkpoints: every so many steps and minutes. */
-      if ((step + 1) % opt_checkpoint_every == 0
-          || g_get_monotonic_time () - last_ckpt > opt_checkpoint_minutes * G_GINT64_CONSTANT (60000000))
+      if (writer && code == NP_EXIT_OK
+          && ((step + 1) % opt_checkpoint_every == 0
+              || g_get_monotonic_time () - last_ckpt > opt_checkpoint_minutes * G_GINT64_CONSTANT (60000000)))
         {
           if (!save_checkpoint (t, &error))
-            {
-              code = np_cli_fail_error ("train", g_steal_pointer (&error));
-              break;
-            }
+            code = np_cli_fail_error ("train", g_steal_pointer (&error));
           last_ckpt = g_get_monotonic_time ();
         }
+
+      /* Every process stops at the same step: after a signal to any of
+       * them (they come at different moments), or a failure of the writer. */
+      if (np_group_any (t->group, stop_signal != 0 || code != NP_EXIT_OK))
+        break;
     }
   np_progress_free (progress);
 
   /* The end, an interruption or a failed step: keep what was learnt. */
-  if (!save_checkpoint (t, &error) || !np_history_plot (t->history, &t->baselines, t->plot_path, &error))
+  if (writer && (!save_checkpoint (t, &error) || !np_history_plot (t->history, &t->baselines, t->plot_path, &error)))
     code = np_cli_fail_error ("train", g_steal_pointer (&error));
   catch_signals (FALSE);
-  if (code == NP_EXIT_OK && stop_signal)
-    return np_cli_fail ("train", NP_EXIT_FAILED, "stopped by signal %d at step %" G_GINT64_FORMAT
-                        "; continue with: neuropaint train --resume %s", (int) stop_signal,
-                        np_trainer_step_count (t->trainer), t->ckpt_path);
+  if (!writer)
+    return code == NP_EXIT_OK && np_trainer_step_count (t->trainer) < run->steps ? NP_EXIT_FAILED : code;
+  if (ranks > 1)
+    g_print ("%d processes: %.3f s a step summing gradients\n", ranks,
+             np_group_sum_seconds (t->group) / MAX (1, np_trainer_step_count (t->trainer) - first_step));
+  if (code == NP_EXIT_OK && np_trainer_step_count (t->trainer) < run->steps)
+    return np_cli_fail ("train", NP_EXIT_FAILED, "stopped by a signal at step %" G_GINT64_FORMAT
+                        "; continue with: %sneuropaint train --resume %s", np_trainer_step_count (t->trainer),
+                        ranks > 1 ? "mpirun … " : "", t->ckpt_path);
   if (code == NP_EXIT_OK)
     g_print ("%s: %" G_GINT64_FORMAT " steps in %.0f s; checkpoint %s, history %s\n", run->output,
              np_trainer_step_count (t->trainer), elapsed (t), t->ckpt_path, t->plot_path);
@@ -472,6 +500,8 @@ beside (const char *model, const char *suffix)
 int
 np_cmd_train (int argc, char **argv, gboolean do_help)
 {
+  /* Left last: MPI_Finalize after everything else. */
+  g_autoptr(NpGroup) group = NULL;
   g_autoptr(GError) error = NULL;
   g_autoptr(GHashTable) resumed = NULL;
   g_auto(Run) run = { 0 };
@@ -490,12 +520,17 @@ np_cmd_train (int argc, char **argv, gboolean do_help)
                      "STEM.history.csv and .png (losses, validation PSNR against the trivial baselines)\n"
                      "and STEM.samples.png (input | output | photo). Ctrl-C finishes the step, checkpoints\n"
                      "and stops; the same seed gives the same losses on any thread count.\n"
+                     "Under MPI (mpirun -np R neuropaint train …) each of the R processes takes its part of\n"
+                     "every batch and their gradients are summed in a fixed order; rank 0 writes. R processes\n"
+                     "with --accumulate K give one process's --accumulate R·K (docs/scale-out.md).\n"
                      "Example: neuropaint train faces/ -o gray2color.safetensors --input gray --target chroma \\\n"
                      "           --gan-weight 0 --ngf 32 --batch 8 --steps 3000\n"
                      "         neuropaint train --resume gray2color.ckpt --steps 6000",
                      entries, &argc, &argv, do_help, &code))
     return code;
 
+  if ((group = np_group_new (&error)) == NULL)
+    return np_cli_fail_error ("train", g_steal_pointer (&error));
   if (opt_resume)
     {
       if ((t.trainer = np_trainer_load (opt_resume, &resumed, &error)) == NULL)
@@ -511,11 +546,14 @@ np_cmd_train (int argc, char **argv, gboolean do_help)
     return np_cli_fail ("train", NP_EXIT_USAGE, "name a DATASET (made by neuropaint prepare)");
   if (!g_str_has_suffix (run.output, ".safetensors"))
     return np_cli_fail ("train", NP_EXIT_USAGE, "--output: a .safetensors file, not “%s”", run.output);
-  if ((code = resolve_run (&run, resumed, t.trainer)) != NP_EXIT_OK)
+  if ((code = resolve_run (&run, resumed, t.trainer, np_group_size (group))) != NP_EXIT_OK)
     return code;
 
   t.run = &run;
-  t.threads = opt_threads > 0 ? MIN (opt_threads, 256) : (gint) g_get_num_processors ();
+  t.group = group;
+  /* The processors are shared among the processes on this machine. */
+  t.threads = opt_threads > 0 ? MIN (opt_threads, 256)
+                              : MAX (1, (gint) g_get_num_processors () / np_group_local_size (group));
   t.command = g_steal_pointer (&command);
   t.ckpt_path = beside (run.output, ".ckpt");
   t.csv_path = beside (run.output, ".history.csv");
@@ -532,6 +570,7 @@ np_cmd_train (int argc, char **argv, gboolean do_help)
     return np_cli_fail_error ("train", g_steal_pointer (&error));
   if (t.trainer == NULL && (t.trainer = np_trainer_new (g_desc, d_desc, &run.params, &error)) == NULL)
     return np_cli_fail_error ("train", g_steal_pointer (&error));
+  np_trainer_set_group (t.trainer, np_group_rank (group), np_group_size (group), np_group_sum, group);
   if (g_strcmp0 (np_net_description (np_trainer_generator (t.trainer)), g_desc) != 0)
     return np_cli_fail ("train", NP_EXIT_USAGE, "%s holds another architecture than this dataset and these "
                         "options make", opt_resume);
@@ -544,11 +583,12 @@ np_cmd_train (int argc, char **argv, gboolean do_help)
         return np_cli_fail_error ("train", g_steal_pointer (&error));
     }
   if ((t.eval = np_net_new (g_desc, &error)) == NULL
-      || (t.source = tensor_like (sne, run.batch, &error)) == NULL
-      || (t.target = tensor_like (tne, run.batch, &error)) == NULL)
+      || (t.source = tensor_like (sne, run.batch / np_group_size (group), &error)) == NULL
+      || (t.target = tensor_like (tne, run.batch / np_group_size (group), &error)) == NULL)
     return np_cli_fail_error ("train", g_steal_pointer (&error));
 
-  /* The baselines, once. */
+  /* The baselines, once (by the writer). */
+  if (np_group_rank (group) == 0)
   {
     NpScore score = { 0 }, base[2] = { { 0 } };
     if (!validate (&t, &score, base, NULL, &error))

@@ -110,6 +110,7 @@ typedef struct
   const NpTensor  *in, *out, *dy;
   NpTensor        *y;          /* forward: the output; backward: dx */
   gboolean         dropping;   /* dropout in training */
+  gint64           first_image;
 } PointJob;
 
 /* Items are floats over all images; images may sit apart (views into a
@@ -123,6 +124,9 @@ forward_range (gsize start, gsize end, guint part, gpointer data)
   guint64 threshold = (guint64) (l->p.rate * 4294967296.0);
   gfloat scale = 1.0f / (1.0f - l->p.rate);
 
+  /* A micro-batch draws the masks its images have in the whole batch. */
+  guint64 first = (guint64) job->first_image * per_image;
+
   for (gsize i = start; i < end;)
     {
       gsize         n = i / per_image, j = i % per_image, len = MIN (end - i, per_image - j);
@@ -131,7 +135,7 @@ forward_range (gsize start, gsize end, guint part, gpointer data)
 
       if (job->dropping)
         for (gsize k = 0; k < len; k++)
-          y[k] = dropout_keeps (l->key, i + k, threshold) ? x[k] * scale : 0.0f;
+          y[k] = dropout_keeps (l->key, first + i + k, threshold) ? x[k] * scale : 0.0f;
       else
         np_nn_pointwise (l->klass->kind, &l->p, 1.0f, 0.0f, x, y, len);
       i += len;
@@ -142,7 +146,7 @@ static void
 point_forward (NpLayer *layer, const NpTensor *const *in, NpTensor *out, const NpCompute *compute)
 {
   PointJob job = { layer, in[0], NULL, NULL, out,
-                   layer->klass->kind == NP_LAYER_DROPOUT && compute->training };
+                   layer->klass->kind == NP_LAYER_DROPOUT && compute->training, compute->first_image };
   np_parallel_for (np_tensor_n_elements (in[0]), NP_NN_GRAIN, compute->n_threads, forward_range, &job);
 }
 
@@ -155,6 +159,7 @@ backward_range (gsize start, gsize end, guint part, gpointer data)
   gsize   per_image = job->in->ne[0] * job->in->ne[1] * job->in->ne[2];
   gfloat  slope = l->p.slope, scale = 1.0f / (1.0f - l->p.rate);
   guint64 threshold = (guint64) (l->p.rate * 4294967296.0);
+  guint64 first = (guint64) job->first_image * per_image;
 
   for (gsize i = start; i < end;)
     {
@@ -171,7 +176,7 @@ backward_range (gsize start, gsize end, guint part, gpointer data)
           case NP_LAYER_TANH:    dx[k] += dy[k] * (1 - y[k] * y[k]); break;
           case NP_LAYER_SIGMOID: dx[k] += dy[k] * y[k] * (1 - y[k]); break;
           default:
-            if (!job->dropping || dropout_keeps (l->key, i + k, threshold))
+            if (!job->dropping || dropout_keeps (l->key, first + i + k, threshold))
               dx[k] += job->dropping ? dy[k] * scale : dy[k];
             break;
           }
@@ -184,7 +189,7 @@ point_backward (NpLayer *layer, const NpTensor *const *in, const NpTensor *out,
                 const NpTensor *d_out, NpTensor *const *d_in, const NpCompute *compute)
 {
   PointJob job = { layer, in[0], out, d_out, d_in[0],
-                   layer->klass->kind == NP_LAYER_DROPOUT && compute->training };
+                   layer->klass->kind == NP_LAYER_DROPOUT && compute->training, compute->first_image };
 
   if (d_in[0])
     np_parallel_for (np_tensor_n_elements (in[0]), NP_NN_GRAIN, compute->n_threads, backward_range, &job);

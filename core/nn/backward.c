@@ -69,7 +69,7 @@ np_net_backward (NpNet *net, const NpTensor *d_output, NpGradFlags what, gint n_
   memcpy (net->d_outputs[last]->data, d_output->data, np_tensor_n_elements (d_output) * sizeof (gfloat));
 
   compute = (NpCompute) { CLAMP (n_threads, 1, 256), net->workspace, net->shared, net->bn_mode,
-                          TRUE, (what & NP_GRAD_PARAMS) != 0 };
+                          TRUE, (what & NP_GRAD_PARAMS) != 0, FALSE, net->first_image };
   for (gint i = (gint) last; i >= 0; i--)
     {
       NpLayer        *l = g_ptr_array_index (net->layers, i);

@@ -80,9 +80,12 @@ forward_range (gsize start, gsize end, guint part, gpointer data)
           batch_statistics (x, c, &mean, &var);
           if (job->compute->training)
             {
-              gfloat momentum = l->p.momentum;
               l->saved[2 * c] = (gfloat) mean;
               l->saved[2 * c + 1] = (gfloat) (1.0 / sqrt (var + l->p.eps));
+            }
+          if (job->compute->update_running)
+            {
+              gfloat momentum = l->p.momentum;
               running_mean[c] = (gfloat) ((1 - momentum) * running_mean[c] + momentum * mean);
               running_var[c] = (gfloat) ((1 - momentum) * running_var[c]
                                          + momentum * var * m / MAX (m - 1, 1));

@@ -321,6 +321,19 @@ np_net_set_key (NpNet *net, guint64 key)
 }
 
 void
+np_net_set_first_image (NpNet *net, gint64 first)
+{
+  g_return_if_fail (first >= 0);
+  net->first_image = first;
+}
+
+void
+np_net_set_update_running (NpNet *net, gboolean update)
+{
+  net->frozen_running = !update;
+}
+
+void
 np_net_set_bn_mode (NpNet *net, NpBnMode mode)
 {
   net->bn_mode = mode;

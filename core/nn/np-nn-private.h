@@ -30,6 +30,8 @@ typedef struct
   gboolean  training;    /* batch norm updates its running statistics,
                           * dropout drops */
   gboolean  param_grads; /* backward adds parameter gradients */
+  gboolean  update_running; /* training: batch norm moves its running statistics */
+  gint64    first_image; /* the batch's first image in a larger one (dropout) */
 } NpCompute;
 
 #define NP_LAYER_MAX_INPUTS 2
@@ -132,6 +134,8 @@ struct _NpNet
   NpBnMode    bn_mode;
   gboolean    training;
   guint64     key;             /* np_net_set_key */
+  gint64      first_image;     /* np_net_set_first_image */
+  gboolean    frozen_running;  /* np_net_set_update_running (FALSE) */
 
   /* Every parameter in one block: the trainable ones first, in layer order,
    * then the buffers; gradients of the trainable ones in a block of the same

@@ -205,6 +205,15 @@ void         np_net_set_training  (NpNet *net, gboolean training);
  * function of it, so the same key gives the same masks on any machine and
  * thread count (the trainer derives it from its seed and step). */
 void         np_net_set_key       (NpNet *net, guint64 key);
+/* The next forwards run images first.. of a larger batch, one micro-batch
+ * of it (gradient accumulation, data-parallel training): dropout draws the
+ * masks those images have in the whole batch (0 by default). */
+void         np_net_set_first_image (NpNet *net, gint64 first);
+/* In training on batch statistics, whether a forward moves batch norm's
+ * running statistics (TRUE by default). FALSE runs it as PyTorch does with
+ * momentum 0: a forward recomputed for backward, or a micro-batch whose
+ * statistics another one stands for. */
+void         np_net_set_update_running (NpNet *net, gboolean update);
 
 /* Every trainable parameter in one block of np_net_n_parameters (net, FALSE)
  * floats, in layer order; np_net_zero_grad gives their gradients a block of

@@ -348,7 +348,8 @@ np_net_forward (NpNet *net, const NpTensor *const *inputs, gint n_inputs,
   n_threads = CLAMP (n_threads, 1, 256);
   if (!np_net_plan (net, inputs, n_inputs, n_threads, error))
     return NULL;
-  compute = (NpCompute) { n_threads, net->workspace, net->shared, net->bn_mode, net->training, FALSE };
+  compute = (NpCompute) { n_threads, net->workspace, net->shared, net->bn_mode, net->training, FALSE,
+                          net->training && !net->frozen_running, net->first_image };
   plan_fusion (net);
 
   for (guint i = 0; i < net->layers->len; i++)

@@ -255,23 +255,23 @@ fill_slot (NpBatcher *b, guint item, guint partner, gboolean flip, guint64 noise
 }
 
 void
-np_batcher_random (NpBatcher *b, guint64 key, NpTensor *source, NpTensor *target)
+np_batcher_random (NpBatcher *b, guint64 key, gint64 first, NpTensor *source, NpTensor *target)
 {
   for (gint64 n = 0; n < source->ne[3]; n++)
     {
-      guint64 h = np_rng_hash (key ^ np_rng_hash ((guint64) n));
+      guint64 h = np_rng_hash (key ^ np_rng_hash ((guint64) (first + n)));
       guint   slot = (guint) (np_rng_hash (h) % b->pool->len);
       guint   item = g_array_index (b->pool, guint, slot), partner = item;
 
       if (b->input == NP_TRAIN_MORPH)
         {
           /* Another photo of the subset: skip the item's own place. */
-          guint first = g_array_index (b->subset_first, guint, slot);
+          guint start = g_array_index (b->subset_first, guint, slot);
           guint count = g_array_index (b->subset_count, guint, slot);
           guint k = (guint) (np_rng_hash (h ^ 2) % (count - 1));
-          partner = g_array_index (b->by_subset, guint, first + k);
+          partner = g_array_index (b->by_subset, guint, start + k);
           if (partner == item)
-            partner = g_array_index (b->by_subset, guint, first + count - 1);
+            partner = g_array_index (b->by_subset, guint, start + count - 1);
         }
       fill_slot (b, item, partner, np_rng_hash (h ^ 1) & 1, np_rng_hash (h ^ 3), source, target, n);
     }

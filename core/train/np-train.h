@@ -20,7 +20,7 @@
  *   while (np_trainer_step_count (t) < steps)
  *     {
  *       ... fill src and real for step np_trainer_step_count (t) ...
- *       np_trainer_step (t, src, real, n_threads, &losses, &error);
+ *       np_trainer_step (t, src, real, 1, n_threads, &losses, &error);
  *     }
  *   np_trainer_save (t, "run.ckpt", NULL, &error);
  */
@@ -63,11 +63,56 @@ NpTrainer     *np_trainer_new            (const char *generator, const char *dis
 void           np_trainer_free           (NpTrainer *trainer);
 
 /* One step on a batch (NCHW tensors in [-1, 1]; target shaped as the
- * generator's output). Allocates only at the first step or when the shapes
- * change. */
+ * generator's output), or, in a group (np_trainer_set_group), on this
+ * process's part of the step's batch. The batch is n_micro micro-batches of
+ * equal size, one after the other: each runs alone (batch norm on its own
+ * statistics, as DDP without SyncBatchNorm), and their gradients are summed
+ * (np_tree_sum's order, then over the group) and averaged into one update:
+ *
+ *   for each micro-batch k: fake_k = G(src_k); D's gradients of
+ *       ½·BCE(D(src_k, fake_k), 0) + ½·BCE(D(src_k, real_k), 1)
+ *   D: Adam on their mean
+ *   for each micro-batch k: fake_k = G(src_k) again (the same bits: dropout
+ *       masks are the key's); G's gradients of gan_weight·BCE(D(src_k,
+ *       fake_k), 1) through the updated D, plus recon_weight·L1(fake_k, real_k)
+ *   G: Adam on their mean
+ *
+ * Batch norm's running statistics move with the step's first micro-batch
+ * only (G's first forward and D's three passes on it: what DDP's rank 0
+ * broadcasts, and with one micro-batch the whole batch, as before); dropout
+ * gives each image the mask it has in the whole batch. One micro-batch
+ * leaves G's activations in place (no second forward). The losses are the
+ * means over the micro-batches (of the whole group). Allocates only at the
+ * first step or when the shapes change. */
 gboolean       np_trainer_step           (NpTrainer *trainer, const NpTensor *source,
-                                          const NpTensor *target, gint n_threads,
+                                          const NpTensor *target, gint n_micro, gint n_threads,
                                           NpTrainLosses *losses, GError **error);
+
+/* Data-parallel training: n_ranks processes (ranks 0 … n_ranks − 1) each
+ * take micro-batches rank·n_micro … of every step's batch and sum their
+ * gradients through sum, which replaces the n floats of data with their sum
+ * over the ranks, in the order of np_tree_sum over the ranks in rank order
+ * (so the bits are the same on every rank, in every run, and R ranks of
+ * n_micro = 2^j equal one process with R·n_micro micro-batches). */
+typedef gboolean (*NpTrainSumFunc) (gfloat *data, gsize n, gpointer user_data, GError **error);
+
+void           np_trainer_set_group      (NpTrainer *trainer, gint rank, gint n_ranks,
+                                          NpTrainSumFunc sum, gpointer user_data);
+
+/* Sums of blocks of n floats in a fixed tree: n leaves split at the largest
+ * power of two below n, (0 … p−1) + (p … n−1), each side again so. Leaves
+ * are added in order; the result (valid until the next add or reset, and
+ * writable) is the same bits for the same leaves, whatever else. Both the
+ * trainer's micro-batches and a group's ranks are summed this way. */
+typedef struct _NpTreeSum NpTreeSum;
+
+NpTreeSum     *np_tree_sum_new           (gsize n);
+void           np_tree_sum_free          (NpTreeSum *sum);
+void           np_tree_sum_reset         (NpTreeSum *sum);
+void           np_tree_sum_add           (NpTreeSum *sum, const gfloat *leaf);
+gfloat        *np_tree_sum_result        (NpTreeSum *sum);
+
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (NpTreeSum, np_tree_sum_free)
 
 /* Steps taken so far. */
 gint64         np_trainer_step_count     (const NpTrainer *trainer);
@@ -141,9 +186,10 @@ guint         np_batcher_size            (const NpBatcher *batcher);
 void          np_batcher_shapes          (const NpBatcher *batcher, gint n, gint64 source_ne[4],
                                           gint64 target_ne[4]);
 /* A random batch (items, horizontal flips, noise, morph partners) that is a
- * pure function of key, into tensors of np_batcher_shapes. */
-void          np_batcher_random          (NpBatcher *batcher, guint64 key, NpTensor *source,
-                                          NpTensor *target);
+ * pure function of key, into tensors of np_batcher_shapes: item first + n
+ * of the batch into image n (a process's part of a larger batch). */
+void          np_batcher_random          (NpBatcher *batcher, guint64 key, gint64 first,
+                                          NpTensor *source, NpTensor *target);
 /* Items first .. first + n − 1 in order, unflipped (validation, samples;
  * noise from key). */
 void          np_batcher_items           (NpBatcher *batcher, guint first, guint64 key,

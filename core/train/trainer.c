@@ -24,6 +24,10 @@ struct _NpTrainer
   NpAdam       *adam_g, *adam_d;
   NpTensor     *d_fake;          /* d(loss)/d(G's output) */
   NpTensor     *d_logits;        /* d(loss)/d(D's output) */
+  NpTreeSum    *sum_g, *sum_d;   /* micro-batches' gradients */
+  gint          rank, n_ranks;   /* np_trainer_set_group */
+  NpTrainSumFunc group_sum;
+  gpointer      group_data;
 };
 
 void
@@ -37,6 +41,8 @@ np_trainer_free (NpTrainer *t)
   np_adam_free (t->adam_d);
   np_tensor_free (t->d_fake);
   np_tensor_free (t->d_logits);
+  np_tree_sum_free (t->sum_g);
+  np_tree_sum_free (t->sum_d);
   g_free (t);
 }
 
@@ -49,6 +55,7 @@ assemble (NpNet *g, NpNet *d, const NpTrainParams *params, GError **error)
 
   t->p = *params;
   t->g = g, t->d = d;
+  t->n_ranks = 1;
   for (NpNet *net = g; net; net = net == g ? d : NULL)
     {
       np_net_set_bn_mode (net, NP_BN_BATCH);
@@ -170,51 +177,172 @@ discriminate (NpTrainer *t, const NpTensor *source, const NpTensor *target, gflo
   return np_net_backward (t->d, t->d_logits, what, n_threads, error);
 }
 
-gboolean
-np_trainer_step (NpTrainer *t, const NpTensor *source, const NpTensor *target, gint n_threads,
-                 NpTrainLosses *losses, GError **error)
+void
+np_trainer_set_group (NpTrainer *t, gint rank, gint n_ranks, NpTrainSumFunc sum, gpointer user_data)
+{
+  g_return_if_fail (n_ranks >= 1 && rank >= 0 && rank < n_ranks && (n_ranks == 1 || sum != NULL));
+  t->rank = rank, t->n_ranks = n_ranks;
+  t->group_sum = sum, t->group_data = user_data;
+}
+
+/* Micro-batch k of a batch: a view of its images. */
+static NpTensor
+micro_batch (const NpTensor *batch, gint k, gint n_micro)
+{
+  gint64 n = batch->ne[3] / n_micro;
+  return np_tensor_view (np_tensor_at (batch, 0, 0, 0, k * n), batch->ne[0], batch->ne[1], batch->ne[2], n);
+}
+
+/* G's forward on micro-batch k (of the whole group's batch: global index
+ * `global`), moving the running statistics when asked. */
+static const NpTensor *
+generate (NpTrainer *t, const NpTensor *source, const NpTensor *target, gint64 first_image, gboolean update_running,
+          gint n_threads, GError **error)
 {
   const NpTensor *inputs[] = { source }, *fake;
-  NpTrainLosses   l = { 0 };
 
-  np_net_set_key (t->g, np_trainer_key (t, t->step, STREAM_DROPOUT));
+  np_net_set_first_image (t->g, first_image);
+  np_net_set_update_running (t->g, update_running);
   if ((fake = np_net_forward (t->g, inputs, 1, n_threads, error)) == NULL)
-    return FALSE;
+    return NULL;
   if (!np_tensor_same_shape (fake, target))
     {
       g_set_error (error, NP_ERROR, NP_ERROR_INVALID_ARGUMENT,
                    "training: the target is not shaped as the generator's output");
+      return NULL;
+    }
+  return fake;
+}
+
+/* Keeps a micro-batch's gradients (the net's gradient block); returns the
+ * step's gradients once all are in: the block itself for one micro-batch
+ * in one process, else their sum over micro-batches and ranks, averaged. */
+static gfloat *
+gather (NpTrainer *t, NpNet *net, NpTreeSum **sum, gint k, gint n_micro, GError **error)
+{
+  gsize   n = np_net_n_parameters (net, FALSE);
+  gint    total = n_micro * t->n_ranks;
+  gfloat *grads = np_net_gradients (net);
+
+  if (n_micro > 1)
+    {
+      if (*sum == NULL)
+        *sum = np_tree_sum_new (n);
+      if (k == 0)
+        np_tree_sum_reset (*sum);
+      np_tree_sum_add (*sum, grads);
+      if (k < n_micro - 1)
+        return NULL;
+      grads = np_tree_sum_result (*sum);
+    }
+  if (t->n_ranks > 1 && !t->group_sum (grads, n, t->group_data, error))
+    return NULL;
+  if (total > 1)
+    {
+      gfloat scale = 1.0f / (gfloat) total;
+      for (gsize i = 0; i < n; i++)
+        grads[i] *= scale;
+    }
+  return grads;
+}
+
+/* The losses' means over every micro-batch of the group. */
+static gboolean
+mean_losses (NpTrainer *t, NpTrainLosses *l, gint n_micro, GError **error)
+{
+  gfloat  sums[4] = { (gfloat) l->d_real, (gfloat) l->d_fake, (gfloat) l->g_gan, (gfloat) l->g_recon };
+  gdouble total = (gdouble) n_micro * t->n_ranks;
+
+  if (t->n_ranks == 1)
+    {
+      l->d_real /= total, l->d_fake /= total, l->g_gan /= total, l->g_recon /= total;
+      return TRUE;
+    }
+  if (!t->group_sum (sums, 4, t->group_data, error))
+    return FALSE;
+  *l = (NpTrainLosses) { sums[0] / total, sums[1] / total, sums[2] / total, sums[3] / total };
+  return TRUE;
+}
+
+gboolean
+np_trainer_step (NpTrainer *t, const NpTensor *source, const NpTensor *target, gint n_micro, gint n_threads,
+                 NpTrainLosses *losses, GError **error)
+{
+  const NpTensor *fake = NULL;
+  NpTrainLosses   l = { 0 };
+  gint64          per_micro = source->ne[3] / MAX (n_micro, 1);
+  gfloat         *grads;
+
+  if (n_micro < 1 || source->ne[3] % n_micro || target->ne[3] != source->ne[3])
+    {
+      g_set_error (error, NP_ERROR, NP_ERROR_INVALID_ARGUMENT,
+                   "training: a batch of %" G_GINT64_FORMAT " is no %d micro-batches of equal size",
+                   source->ne[3], n_micro);
       return FALSE;
     }
-  if (!zeroed_like (&t->d_fake, fake, error))
-    return FALSE;
+  np_net_set_key (t->g, np_trainer_key (t, t->step, STREAM_DROPOUT));
 
   if (t->d)
     {
-      const NpTensor *d_target;
+      /* D learns fake from real on every micro-batch, each term weighted ½
+       * (pix2pix's order), then takes one step. */
+      for (gint k = 0; k < n_micro; k++)
+        {
+          NpTensor src = micro_batch (source, k, n_micro), tgt = micro_batch (target, k, n_micro);
+          gint64   micro = (gint64) t->rank * n_micro + k;
+          gdouble  d_fake, d_real;
 
-      /* D learns fake from real, each term weighted ½ (pix2pix's order). */
-      if (!np_net_zero_grad (t->d, error)
-          || !discriminate (t, source, fake, 0, 0.5, NP_GRAD_PARAMS, &l.d_fake, n_threads, error)
-          || !discriminate (t, source, target, 1, 0.5, NP_GRAD_PARAMS, &l.d_real, n_threads, error))
-        return FALSE;
-      np_adam_step (t->adam_d, np_net_trainable (t->d), np_net_gradients (t->d), n_threads);
-
-      /* G's adversarial term, through the updated D left unchanged. */
-      if (!discriminate (t, source, fake, 1, t->p.gan_weight, NP_GRAD_INPUTS, &l.g_gan, n_threads, error))
-        return FALSE;
-      d_target = np_net_input_grad (t->d, 1);
-      memcpy (t->d_fake->data, d_target->data, np_tensor_n_elements (d_target) * sizeof (gfloat));
+          np_net_set_update_running (t->d, micro == 0);
+          if ((fake = generate (t, &src, &tgt, micro * per_micro, micro == 0, n_threads, error)) == NULL
+              || !np_net_zero_grad (t->d, error)
+              || !discriminate (t, &src, fake, 0, 0.5, NP_GRAD_PARAMS, &d_fake, n_threads, error)
+              || !discriminate (t, &src, &tgt, 1, 0.5, NP_GRAD_PARAMS, &d_real, n_threads, error))
+            return FALSE;
+          l.d_fake += d_fake, l.d_real += d_real;
+          if ((grads = gather (t, t->d, &t->sum_d, k, n_micro, error)) == NULL && k == n_micro - 1)
+            return FALSE;
+        }
+      np_adam_step (t->adam_d, np_net_trainable (t->d), grads, n_threads);
     }
 
-  l.g_recon = t->p.recon == NP_RECON_L1 ? np_loss_l1 (fake, target, (gfloat) t->p.recon_weight, t->d_fake)
-                                        : np_loss_mse (fake, target, (gfloat) t->p.recon_weight, t->d_fake);
-  if (!np_net_zero_grad (t->g, error)
-      || !np_net_backward (t->g, t->d_fake, NP_GRAD_PARAMS, n_threads, error))
-    return FALSE;
-  np_adam_step (t->adam_g, np_net_trainable (t->g), np_net_gradients (t->g), n_threads);
+  /* G's adversarial term through the updated D left unchanged, and its
+   * reconstruction term, on every micro-batch; then one step. */
+  for (gint k = 0; k < n_micro; k++)
+    {
+      NpTensor src = micro_batch (source, k, n_micro), tgt = micro_batch (target, k, n_micro);
+      gint64   micro = (gint64) t->rank * n_micro + k;
+      gdouble  g_gan = 0;
+
+      /* With one micro-batch, G's activations are still those of D's pass. */
+      if ((t->d == NULL || n_micro > 1)
+          && (fake = generate (t, &src, &tgt, micro * per_micro, t->d == NULL && micro == 0, n_threads, error)) == NULL)
+        return FALSE;
+      if (!zeroed_like (&t->d_fake, fake, error))
+        return FALSE;
+      if (t->d)
+        {
+          const NpTensor *d_target;
+
+          np_net_set_update_running (t->d, micro == 0);
+          if (!discriminate (t, &src, fake, 1, t->p.gan_weight, NP_GRAD_INPUTS, &g_gan, n_threads, error))
+            return FALSE;
+          d_target = np_net_input_grad (t->d, 1);
+          memcpy (t->d_fake->data, d_target->data, np_tensor_n_elements (d_target) * sizeof (gfloat));
+        }
+      l.g_gan += g_gan;
+      l.g_recon += t->p.recon == NP_RECON_L1 ? np_loss_l1 (fake, &tgt, (gfloat) t->p.recon_weight, t->d_fake)
+                                             : np_loss_mse (fake, &tgt, (gfloat) t->p.recon_weight, t->d_fake);
+      if (!np_net_zero_grad (t->g, error)
+          || !np_net_backward (t->g, t->d_fake, NP_GRAD_PARAMS, n_threads, error))
+        return FALSE;
+      if ((grads = gather (t, t->g, &t->sum_g, k, n_micro, error)) == NULL && k == n_micro - 1)
+        return FALSE;
+    }
+  np_adam_step (t->adam_g, np_net_trainable (t->g), grads, n_threads);
 
   t->step++;
+  if (!mean_losses (t, &l, n_micro, error))
+    return FALSE;
   if (losses)
     *losses = l;
   return TRUE;

@@ -1,0 +1,172 @@
+/* neuropaint — the processes of a data-parallel training run: MPI when
+ * built with it (-Dmpi), else one process. */
+#include "config.h"
+#include "train-group.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#ifdef NP_HAVE_MPI
+#include <mpi.h>
+#endif
+
+struct _NpGroup
+{
+  gint     rank, size, local_size;
+  gdouble  sum_seconds;
+  gboolean joined;            /* MPI_Init was called */
+  gfloat  *received;          /* np_group_sum: every rank's share of a block */
+  gsize    received_size;
+};
+
+/* The number of processes an MPI launcher says it started (OpenMPI's
+ * mpirun, MPICH's hydra, Slurm's srun with PMI or PMIx), or 0. */
+static gint
+launched_size (void)
+{
+  static const char *const vars[] = { "OMPI_COMM_WORLD_SIZE", "PMI_SIZE", "PMIX_SIZE", NULL };
+
+  for (gint i = 0; vars[i]; i++)
+    if (g_getenv (vars[i]))
+      return MAX (1, atoi (g_getenv (vars[i])));
+  /* PMIx launchers (srun --mpi=pmix) may give the rank alone. */
+  return g_getenv ("PMIX_RANK") ? 1 : 0;
+}
+
+NpGroup *
+np_group_new (GError **error)
+{
+  g_autoptr(NpGroup) g = g_new0 (NpGroup, 1);
+  gint launched = launched_size ();
+
+  g->size = g->local_size = 1;
+#ifdef NP_HAVE_MPI
+  if (launched > 0)
+    {
+      MPI_Comm local;
+
+      MPI_Init (NULL, NULL);
+      g->joined = TRUE;
+      MPI_Comm_rank (MPI_COMM_WORLD, &g->rank);
+      MPI_Comm_size (MPI_COMM_WORLD, &g->size);
+      MPI_Comm_split_type (MPI_COMM_WORLD, MPI_COMM_TYPE_SHARED, 0, MPI_INFO_NULL, &local);
+      MPI_Comm_size (local, &g->local_size);
+      MPI_Comm_free (&local);
+    }
+#else
+  if (launched > 1)
+    {
+      g_set_error (error, NP_ERROR, NP_ERROR_UNSUPPORTED,
+                   "started as one of %d processes, but this neuropaint was built without MPI "
+                   "(meson setup -Dmpi=enabled, with libopenmpi-dev): each would train alone", launched);
+      return NULL;
+    }
+#endif
+  return g_steal_pointer (&g);
+}
+
+void
+np_group_free (NpGroup *g)
+{
+  if (g == NULL)
+    return;
+#ifdef NP_HAVE_MPI
+  if (g->joined)
+    MPI_Finalize ();
+#endif
+  g_free (g->received);
+  g_free (g);
+}
+
+gint
+np_group_rank (const NpGroup *g)
+{
+  return g->rank;
+}
+
+gint
+np_group_size (const NpGroup *g)
+{
+  return g->size;
+}
+
+gint
+np_group_local_size (const NpGroup *g)
+{
+  return g->local_size;
+}
+
+gdouble
+np_group_sum_seconds (const NpGroup *g)
+{
+  return g->sum_seconds;
+}
+
+gboolean
+np_group_sum (gfloat *data, gsize n, gpointer group, GError **error)
+{
+  NpGroup *g = group;
+
+  if (g->size == 1)
+    return TRUE;
+#ifdef NP_HAVE_MPI
+  {
+    gint64  start = g_get_monotonic_time ();
+    gint    size = g->size, me = g->rank;
+    g_autofree int *counts = g_new (int, size), *offsets = g_new (int, size);
+    g_autofree int *mine = g_new (int, size), *mine_at = g_new (int, size);
+    g_autoptr(NpTreeSum) sum = NULL;
+    gsize   share;
+    gfloat *result;
+
+    if (n > G_MAXINT)
+      {
+        g_set_error (error, NP_ERROR, NP_ERROR_TOO_LARGE, "MPI: %" G_GSIZE_FORMAT " floats in one sum", n);
+        return FALSE;
+      }
+    /* Rank r owns the block's share r: [r·n/R, (r + 1)·n/R). */
+    for (gint r = 0; r < size; r++)
+      {
+        offsets[r] = (int) (n * r / size);
+        counts[r] = (int) (n * (r + 1) / size) - offsets[r];
+      }
+    share = counts[me];
+    for (gint r = 0; r < size; r++)
+      mine[r] = (int) share, mine_at[r] = (int) (share * r);
+    if (g->received_size < share * size)
+      {
+        g_free (g->received);
+        g->received = g_new (gfloat, share * size);
+        g->received_size = share * size;
+      }
+    /* Every rank's copy of my share, in rank order; summed in the tree's
+     * order; then every share to every rank. */
+    MPI_Alltoallv (data, counts, offsets, MPI_FLOAT, g->received, mine, mine_at, MPI_FLOAT, MPI_COMM_WORLD);
+    if (share > 0)
+      {
+        sum = np_tree_sum_new (share);
+        for (gint r = 0; r < size; r++)
+          np_tree_sum_add (sum, g->received + share * r);
+        result = np_tree_sum_result (sum);
+        memcpy (data + offsets[me], result, share * sizeof (gfloat));
+      }
+    MPI_Allgatherv (MPI_IN_PLACE, 0, MPI_DATATYPE_NULL, data, counts, offsets, MPI_FLOAT, MPI_COMM_WORLD);
+    g->sum_seconds += (g_get_monotonic_time () - start) / 1e6;
+  }
+#endif
+  return TRUE;
+}
+
+gboolean
+np_group_any (NpGroup *g, gboolean value)
+{
+#ifdef NP_HAVE_MPI
+  if (g->size > 1)
+    {
+      int mine = value != FALSE, any = 0;
+      MPI_Allreduce (&mine, &any, 1, MPI_INT, MPI_MAX, MPI_COMM_WORLD);
+      return any != 0;
+    }
+#endif
+  return value;
+}
