@@ -94,14 +94,14 @@ class Training(unittest.TestCase):
         torch.manual_seed(0)
         cls.dir = tempfile.mkdtemp(prefix="np-train-")
 
-    def run_ours(self, ckpt, batches, threads=1):
+    def run_ours(self, ckpt, batches, threads=1, micro=1):
         out = os.path.join(self.dir, "after.ckpt")
         bpath = os.path.join(self.dir, "batches.safetensors")
         feed = []
         for k, (s, t) in enumerate(batches):
             feed += [("source.%d" % k, s.numpy()), ("target.%d" % k, t.numpy())]
         ex.write_safetensors(bpath, feed)
-        proc = subprocess.run([STEPS, ckpt, bpath, out, str(threads)], capture_output=True, text=True)
+        proc = subprocess.run([STEPS, ckpt, bpath, out, str(threads), str(micro)], capture_output=True, text=True)
         self.assertEqual(proc.returncode, 0, proc.stderr)
         return ex.read_safetensors(out)
 
@@ -182,6 +182,74 @@ class Training(unittest.TestCase):
         self.compare_state(ours, "G", g, opt_g, "G")
         self.compare_state(ours, "D", d, opt_d, "D")
         self.assertEqual(meta["train.step"], "3")
+
+    def test_pix2pix_micro_batches(self):
+        """Two steps of a batch of 4 in 2 micro-batches of 2, as PyTorch with
+        gradient accumulation computes them: batch norm on each micro-batch's
+        statistics, its running statistics moved by the first micro-batch
+        only (momentum 0 for the others, as DDP keeps rank 0's), D's
+        gradients of both micro-batches averaged into one step, then G's,
+        through the updated D; dropout masks those of the whole batch."""
+        g = ex.randomize(ex.UNet(8, 5), 4)
+        d = ex.randomize(ex.PatchGAN(8, 3, logits=True), 5)
+        ckpt = os.path.join(self.dir, "micro.ckpt")
+        checkpoint(ckpt, g, d, "l1", 100.0, 1.0)
+        batches = [(torch.rand(4, 3, 64, 64) * 2 - 1, torch.rand(4, 3, 64, 64) * 2 - 1) for _ in range(2)]
+        ours, meta = self.run_ours(ckpt, batches, 2, micro=2)
+        (drop,) = nprandom.layer_indices(meta["G.graph"], "dropout")
+
+        def momentum(net, value):
+            for mod in net.modules():
+                if isinstance(mod, nn.BatchNorm2d):
+                    mod.momentum = value
+
+        g.train(), d.train()
+        g.drop = MaskDropout()
+        bce = nn.BCEWithLogitsLoss()
+        opt_g = torch.optim.Adam(g.parameters(), lr=HYPER["lr"], betas=(HYPER["beta1"], HYPER["beta2"]),
+                                 eps=HYPER["eps"])
+        opt_d = torch.optim.Adam(d.parameters(), lr=HYPER["lr"], betas=(HYPER["beta1"], HYPER["beta2"]),
+                                 eps=HYPER["eps"])
+        m = 2
+        for step, (src, real) in enumerate(batches):
+            b = src.shape[0] // m
+            shape = (src.shape[0], g.m["d4"].out_channels, src.shape[2] // 16, src.shape[3] // 16)
+            mask = torch.from_numpy(nprandom.dropout_mask(trainer_key(SEED, step, STREAM_DROPOUT), drop, shape, 0.5))
+            parts = [(src[k * b:(k + 1) * b], real[k * b:(k + 1) * b], mask[k * b:(k + 1) * b]) for k in range(m)]
+            fakes, losses = [], np.zeros(4)
+            opt_d.zero_grad()
+            for k, (s, r, mk) in enumerate(parts):
+                momentum(g, 0.1 if k == 0 else 0.0)
+                momentum(d, 0.1 if k == 0 else 0.0)
+                g.drop.mask = mk
+                fake = g(s)
+                fakes.append(fake)
+                pred_fake = d(s, fake.detach())
+                loss_fake = bce(pred_fake, torch.zeros_like(pred_fake))
+                pred_real = d(s, r)
+                loss_real = bce(pred_real, torch.ones_like(pred_real))
+                ((loss_fake + loss_real) * 0.5 / m).backward()
+                losses[:2] += [loss_real.item() / m, loss_fake.item() / m]
+            opt_d.step()
+            for p in d.parameters():
+                p.requires_grad_(False)
+            opt_g.zero_grad()
+            for k, ((s, r, mk), fake) in enumerate(zip(parts, fakes)):
+                momentum(d, 0.1 if k == 0 else 0.0)
+                pred = d(s, fake)
+                loss_gan = bce(pred, torch.ones_like(pred))
+                loss_l1 = nn.functional.l1_loss(fake, r)
+                ((loss_gan + loss_l1 * 100.0) / m).backward()
+                losses[2:] += [loss_gan.item() / m, loss_l1.item() / m]
+            opt_g.step()
+            for p in d.parameters():
+                p.requires_grad_(True)
+            got = [float(x) for x in meta["run.loss.%d" % step].split()]
+            print("  step %d losses ours %s torch %s" % (step, got, list(losses)))
+            for a, want, what in zip(got, losses, ("D real", "D fake", "G GAN", "G L1")):
+                self.assertLess(abs(a - want), TOL * max(1.0, abs(want)), "step %d %s" % (step, what))
+        self.compare_state(ours, "G", g, opt_g, "G (micro-batches)")
+        self.compare_state(ours, "D", d, opt_d, "D (micro-batches)")
 
     def test_super_resolution_three_steps(self):
         g = ex.randomize(ex.SRNet(16), 3)
