@@ -56,13 +56,14 @@ typedef struct
 
 /* ---- Rerunning: the journal ---------------------------------------------- */
 
-/* While a crop runs, each image's manifest entry is also appended, a line
- * each, to PART.partial beside the manifest (part), which the end replaces
- * by the manifest itself. A run stopped midway leaves the journal, and with
- * --skip-existing the next run takes from it (and from a manifest of an
- * earlier complete run) the entries of the images whose crops are all
- * there, and does the rest. A line cut short by a crash is no entry: its
- * image is done again. */
+/* With --skip-existing (a batch meant to be run again), each image's
+ * manifest entry is also appended, a line each, to PART.partial beside the
+ * manifest (part), which the end replaces by the manifest itself. A run
+ * stopped midway leaves this journal, and the next run takes from it (and
+ * from the manifest of an earlier complete run) the entries of the images
+ * whose crops are all there, and does the rest. A line cut short by a crash
+ * is no entry: its image is done again. Without the option there is no
+ * journal: a stopped run leaves nothing but whole crops. */
 static void
 journal_add (FILE *journal, JsonNode *entry)
 {
@@ -300,7 +301,7 @@ np_cmd_crop (int argc, char **argv, gboolean do_help)
   earlier = opt_batch.skip_existing ? earlier_entries (part, journal)
                                     : g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
   crop = (NpCrop) { finder, width, height, stem_of, inputs, images, NULL };
-  if (!(crop.journal = fopen (journal, "w")))
+  if (opt_batch.skip_existing && !(crop.journal = fopen (journal, "w")))
     return np_cli_fail ("crop", NP_EXIT_FAILED, "%s: %s", journal, g_strerror (errno));
   for (guint i = 0; i < mine->len; i++)
     {
@@ -315,10 +316,12 @@ np_cmd_crop (int argc, char **argv, gboolean do_help)
     }
 
   code = np_cli_each_input ("crop", "crop", todo, crop_one, &crop);
-  fclose (crop.journal);
+  if (crop.journal)
+    fclose (crop.journal);
   if (!np_cli_write_crop_manifest (part, width, height, images, &error))
     return np_cli_fail ("crop", NP_EXIT_FAILED, "%s", error->message);
-  g_unlink (journal);
+  if (crop.journal)
+    g_unlink (journal);
   if (code == NP_EXIT_OK)
     g_print ("%u image(s) cropped into %s%s\n", todo->len, opt_output,
              todo->len < mine->len ? " (the others were there already)" : "");
