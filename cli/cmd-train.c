@@ -487,6 +487,28 @@ train_loop (Train *t)
   return code;
 }
 
+/* Scores the trivial baselines on the validation split and says what the
+ * run is. */
+static gboolean
+baselines (Train *t, GError **error)
+{
+  NpScore score = { 0 }, base[2] = { { 0 } };
+
+  if (!validate (t, &score, base, NULL, error))
+    return FALSE;
+  for (int i = 0; i < 2; i++)
+    {
+      t->baselines.psnr[i] = base[i].pictures ? np_score_psnr (&base[i]) : NAN;
+      t->baselines.l1[i] = base[i].pictures ? np_score_l1 (&base[i]) : NAN;
+    }
+  g_print ("%s: %u training and %u validation photos, %s → %s, %" G_GINT64_FORMAT " parameters in G; "
+           "baselines: the input %.2f dB, the mean colour %.2f dB\n", t->run->dataset, np_batcher_size (t->train),
+           np_batcher_size (t->val), np_train_input_name (t->run->input),
+           t->run->target == NP_TARGET_RGB ? "rgb" : "chroma",
+           np_net_n_parameters (np_trainer_generator (t->trainer), FALSE), t->baselines.psnr[0], t->baselines.psnr[1]);
+  return TRUE;
+}
+
 /* ---- Set-up ----------------------------------------------------------------------- */
 
 static gchar *
@@ -509,6 +531,7 @@ np_cmd_train (int argc, char **argv, gboolean do_help)
   g_autofree gchar *g_desc = NULL, *d_desc = NULL;
   g_autofree gchar *command = g_strjoinv (" ", argv);
   gint64 sne[4], tne[4];
+  gboolean ok;
   int    code;
 
   if (!np_cli_parse ("train", "DATASET",
@@ -587,22 +610,10 @@ np_cmd_train (int argc, char **argv, gboolean do_help)
       || (t.target = tensor_like (tne, run.batch / np_group_size (group), &error)) == NULL)
     return np_cli_fail_error ("train", g_steal_pointer (&error));
 
-  /* The baselines, once (by the writer). */
-  if (np_group_rank (group) == 0)
-  {
-    NpScore score = { 0 }, base[2] = { { 0 } };
-    if (!validate (&t, &score, base, NULL, &error))
-      return np_cli_fail_error ("train", g_steal_pointer (&error));
-    for (int i = 0; i < 2; i++)
-      {
-        t.baselines.psnr[i] = base[i].pictures ? np_score_psnr (&base[i]) : NAN;
-        t.baselines.l1[i] = base[i].pictures ? np_score_l1 (&base[i]) : NAN;
-      }
-    g_print ("%s: %u training and %u validation photos, %s → %s, %" G_GINT64_FORMAT " parameters in G; "
-             "baselines: the input %.2f dB, the mean colour %.2f dB\n", run.dataset, np_batcher_size (t.train),
-             np_batcher_size (t.val), np_train_input_name (run.input), run.target == NP_TARGET_RGB ? "rgb" : "chroma",
-             np_net_n_parameters (np_trainer_generator (t.trainer), FALSE), t.baselines.psnr[0], t.baselines.psnr[1]);
-  }
+  /* The baselines, once, by the writer; every rank learns whether it could. */
+  ok = np_group_rank (group) != 0 || baselines (&t, &error);
+  if (np_group_any (group, !ok))
+    return ok ? NP_EXIT_FAILED : np_cli_fail_error ("train", g_steal_pointer (&error));
 
   t.started = g_get_monotonic_time ();
   return train_loop (&t);
