@@ -652,6 +652,61 @@ test_open_errors (void)
   remove_dir (dir);
 }
 
+/* The tree of np_tree_sum, written from its definition: leaves [a, b) split
+ * at the largest power of two below their count. */
+static float
+tree (const float *leaves, int a, int b)
+{
+  int p = 1;
+
+  if (b - a == 1)
+    return leaves[a];
+  while (2 * p < b - a)
+    p *= 2;
+  return tree (leaves, a, a + p) + tree (leaves, a + p, b);
+}
+
+static void
+test_tree_sum (void)
+{
+  /* Values whose sum depends on the grouping in float. */
+  float leaves[13], partial[4];
+
+  /* 1 is below half a unit of 1e8: where it goes decides whether it counts. */
+  for (int i = 0; i < 13; i++)
+    leaves[i] = i == 0 || i == 8 ? 1e8f : i == 5 || i == 11 ? -1e8f : 1.0f + 0.25f * (float) i;
+  for (int n = 1; n <= 13; n++)
+    {
+      g_autoptr(NpTreeSum) sum = np_tree_sum_new (1);
+      for (int round = 0; round < 2; round++)   /* reset starts over */
+        {
+          np_tree_sum_reset (sum);
+          for (int i = 0; i < n; i++)
+            np_tree_sum_add (sum, &leaves[i]);
+          g_assert_cmpfloat (*np_tree_sum_result (sum), ==, tree (leaves, 0, n));
+        }
+    }
+  /* Not a left-to-right sum: the test can tell groupings apart. */
+  g_assert_cmpfloat (tree (leaves, 0, 7), !=, ((((((leaves[0] + leaves[1]) + leaves[2]) + leaves[3]) + leaves[4])
+                                                 + leaves[5]) + leaves[6]));
+  /* Blocks of 2^j leaves are subtrees: 3 "ranks" of 4 micro-batches sum to
+   * the tree of 12, 4 ranks of 2 to the tree of 8. */
+  for (int k = 2; k <= 4; k += 2)
+    {
+      int ranks = k == 4 ? 3 : 4;
+      g_autoptr(NpTreeSum) over_ranks = np_tree_sum_new (1);
+      for (int r = 0; r < ranks; r++)
+        {
+          g_autoptr(NpTreeSum) local = np_tree_sum_new (1);
+          for (int i = 0; i < k; i++)
+            np_tree_sum_add (local, &leaves[r * k + i]);
+          partial[r] = *np_tree_sum_result (local);
+          np_tree_sum_add (over_ranks, &partial[r]);
+        }
+      g_assert_cmpfloat (*np_tree_sum_result (over_ranks), ==, tree (leaves, 0, ranks * k));
+    }
+}
+
 int
 main (int argc, char **argv)
 {
@@ -664,5 +719,6 @@ main (int argc, char **argv)
   g_test_add_func ("/train/dataset/writer-bad-arguments", test_writer_bad_arguments);
   g_test_add_func ("/train/dataset/malformed", test_malformed);
   g_test_add_func ("/train/dataset/open-errors", test_open_errors);
+  g_test_add_func ("/train/tree-sum", test_tree_sum);
   return g_test_run ();
 }
