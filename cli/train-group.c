@@ -45,6 +45,10 @@ np_group_new (GError **error)
     {
       MPI_Comm local;
 
+      /* A rank waiting for the others yields its core rather than spin on
+       * it: the machine's other processes (a busy node, or our own threads)
+       * need it more. Unless the user said otherwise. */
+      g_setenv ("OMPI_MCA_mpi_yield_when_idle", "1", FALSE);
       MPI_Init (NULL, NULL);
       g->joined = TRUE;
       MPI_Comm_rank (MPI_COMM_WORLD, &g->rank);

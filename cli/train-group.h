@@ -15,7 +15,8 @@ G_BEGIN_DECLS
 typedef struct _NpGroup NpGroup;
 
 /* Joins the run's processes (MPI_Init) when an MPI launcher started this
- * one; else a group of one. Fails when a launcher started several
+ * one, with OpenMPI's waiting ranks yielding their core
+ * (OMPI_MCA_mpi_yield_when_idle=1 unless set); else a group of one. Fails when a launcher started several
  * processes and this neuropaint was built without MPI: each would train
  * alone and write the same files. */
 NpGroup  *np_group_new          (GError **error);
