@@ -298,14 +298,13 @@ np_cmd_crop (int argc, char **argv, gboolean do_help)
     return np_cli_fail ("crop", NP_EXIT_FAILED, "%s: %s", opt_output, g_strerror (errno));
 
   /* The images done before keep their entries; the others are done. */
-  earlier = opt_batch.skip_existing ? earlier_entries (part, journal)
-                                    : g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
+  earlier = opt_batch.skip_existing ? earlier_entries (part, journal) : NULL;
   crop = (NpCrop) { finder, width, height, stem_of, inputs, images, NULL };
   if (opt_batch.skip_existing && !(crop.journal = fopen (journal, "w")))
     return np_cli_fail ("crop", NP_EXIT_FAILED, "%s: %s", journal, g_strerror (errno));
   for (guint i = 0; i < mine->len; i++)
     {
-      JsonNode *entry = opt_batch.skip_existing ? done_before (earlier, mine->pdata[i]) : NULL;
+      JsonNode *entry = earlier ? done_before (earlier, mine->pdata[i]) : NULL;
       if (entry)
         {
           json_array_add_element (images, json_node_ref (entry));

@@ -4,7 +4,6 @@
 #include "config.h"
 #include "np-cli.h"
 
-#include <errno.h>
 #include <glib/gstdio.h>
 #include <stdio.h>
 #include <string.h>

@@ -871,8 +871,13 @@ shard_from_environment (NpCliShard *shard, const char **bad)
   return TRUE;
 }
 
-gboolean
-np_cli_shard_resolve (const char *command, const char *option, NpCliShard *shard, int *exit_code)
+/* This process's shard: --shard I/N; else, in a Slurm job array,
+ * ((SLURM_ARRAY_TASK_ID − _MIN) / _STEP) of SLURM_ARRAY_TASK_COUNT; else,
+ * in a Kubernetes indexed job, JOB_COMPLETION_INDEX of NEUROPAINT_SHARDS;
+ * else 0 of 1. Prints a usage message and returns FALSE for a malformed
+ * value or an array that is no even range. */
+static gboolean
+shard_resolve (const char *command, const char *option, NpCliShard *shard, int *exit_code)
 {
   const char *slash = option ? strchr (option, '/') : NULL;
   const char *bad;
@@ -957,7 +962,7 @@ np_cli_batch_inputs (const char *command, const NpCliBatch *batch, char **args, 
   g_autoptr(GPtrArray) given = g_ptr_array_new_with_free_func (g_free);
   g_autoptr(GError) error = NULL;
 
-  if (!np_cli_shard_resolve (command, batch->shard, shard, exit_code))
+  if (!shard_resolve (command, batch->shard, shard, exit_code))
     return FALSE;
   for (gint i = 0; args && args[i]; i++)
     g_ptr_array_add (given, g_strdup (args[i]));

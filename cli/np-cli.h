@@ -160,18 +160,15 @@ typedef struct
   { "skip-existing", 0, 0, G_OPTION_ARG_NONE, &(o).skip_existing,                          \
     "Leave out inputs whose outputs exist: a stopped batch run again finishes the rest", NULL }
 
-/* This process's shard: --shard I/N; else, in a Slurm job array,
- * ((SLURM_ARRAY_TASK_ID − _MIN) / _STEP) of SLURM_ARRAY_TASK_COUNT; else,
- * in a Kubernetes indexed job, JOB_COMPLETION_INDEX of NEUROPAINT_SHARDS;
- * else 0 of 1. Prints a usage message and returns FALSE for a malformed
- * value or an array that is no even range. */
-gboolean  np_cli_shard_resolve (const char *command, const char *option, NpCliShard *shard,
-                                int *exit_code);
 /* The inputs of a batch command: the arguments and the lines of
  * --files-from, collected as np_cli_collect_inputs does, sorted by name
  * (bytes), so every process of a batch sees the same list; *all gets it,
  * *mine this process's shard of it (pointers into *all), *shard which shard
- * that is. On a usage error prints it and sets *exit_code. */
+ * that is: --shard I/N; else, in a Slurm job array, (SLURM_ARRAY_TASK_ID −
+ * _MIN) / _STEP of SLURM_ARRAY_TASK_COUNT; else, in a Kubernetes indexed
+ * job, JOB_COMPLETION_INDEX of NEUROPAINT_SHARDS; else 0 of 1. A malformed
+ * value, or an array that is no even range, is a usage error: printed, and
+ * *exit_code set. */
 gboolean  np_cli_batch_inputs  (const char *command, const NpCliBatch *batch, char **args,
                                 GPtrArray **all, GPtrArray **mine, NpCliShard *shard,
                                 int *exit_code);
