@@ -1,5 +1,5 @@
 """A batch on real engines (docs/scale-out.md): a Slurm job array and GNU
-parallel, each running `neuropaint crop` in 4 shards over 8 photos.
+parallel, each running `neuropaint crop` in 4 shards over 12 photos.
 
 Slurm: a single-node cluster on this machine (munged, slurmctld and slurmd
 of Debian's slurm-wlm, a minimal slurm.conf on localhost, all in a temporary
@@ -65,14 +65,14 @@ class Engine:
         if Engine.shared is None:
             top = tempfile.mkdtemp(prefix="np-cluster-")
             faces = os.path.join(nptest.SHARED_DATA, "faces", "london-neutral")
-            sources = sorted(os.path.join(faces, f) for f in os.listdir(faces))[:8] if os.path.isdir(faces) \
+            sources = sorted(os.path.join(faces, f) for f in os.listdir(faces))[:12] if os.path.isdir(faces) \
                 else nptest.debian_photos()
             if not sources:
                 raise unittest.SkipTest("no photos: provide ../shared/data or install python3-skimage")
             # Copies (not links: the same file twice is one input).
             photos = os.path.join(top, "photos")
             os.makedirs(photos)
-            for i in range(8):
+            for i in range(12):
                 src = sources[i % len(sources)]
                 shutil.copy(src, os.path.join(photos, "p%02d%s" % (i, os.path.splitext(src)[1])))
             one = os.path.join(top, "one")
