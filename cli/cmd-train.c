@@ -32,7 +32,7 @@ static const GOptionEntry entries[] = {
   { "target", 0, 0, G_OPTION_ARG_STRING, &opt_target,
     "What G predicts: rgb, or chroma (YCbCr's Cb and Cr, put on the input's own luminance; gray input) "
     "(default rgb)", "KIND" },
-  { "ngf", 0, 0, G_OPTION_ARG_INT, &opt_ngf, "G's base width (default 32; the seed: 64; lowres: SR features)", "N" },
+  { "ngf", 0, 0, G_OPTION_ARG_INT, &opt_ngf, "G's base width (default 32; 64 features for lowres's SR net; the seed: 64)", "N" },
   { "ndf", 0, 0, G_OPTION_ARG_INT, &opt_ndf, "D's base width (default: ngf)", "N" },
   { "batch", 'b', 0, G_OPTION_ARG_INT, &opt_batch, "Pairs a step (default 8; the seed: 64)", "B" },
   { "steps", 's', 0, G_OPTION_ARG_INT, &opt_steps, "Steps in all (default 2000; the seed: 200 of 64)", "N" },
