@@ -249,17 +249,27 @@ tensor_like (const gint64 ne[4], gint64 n, GError **error)
   return np_tensor_new (ne[0], ne[1], ne[2], n, error);
 }
 
+/* The photos samples are drawn from: the validation split's, or without
+ * one (a dataset made without --val-list) the first training photos. */
+static NpBatcher *
+shown (const Train *t)
+{
+  return t->val ? t->val : t->train;
+}
+
 /* Validation: G (as it will be saved) over the whole validation split,
  * scored as the pictures it stands for against the photos; and (once) the
- * baselines. Fills `samples` columns for the first batch when asked. */
+ * baselines. Fills `samples` columns for the first batch when asked (all
+ * there is to do without a validation split). */
 static gboolean
 validate (Train *t, NpScore *score, NpScore base[2], NpTensor *const *samples, GError **error)
 {
   gint64 sne[4], tne[4];
-  guint  n_val = np_batcher_size (t->val), n = MIN ((guint) t->run->batch, n_val);
+  guint  n = MIN ((guint) t->run->batch, np_batcher_size (shown (t)));
+  guint  n_val = t->val ? np_batcher_size (t->val) : samples ? n : 0;
   g_autoptr(NpTensor) src = NULL, tgt = NULL, rgb = NULL, photos = NULL;
 
-  np_batcher_shapes (t->val, (gint) n, sne, tne);
+  np_batcher_shapes (shown (t), (gint) n, sne, tne);
   if ((src = tensor_like (sne, n, error)) == NULL || (tgt = tensor_like (tne, n, error)) == NULL
       || (rgb = np_tensor_new (tne[0], tne[1], 3, n, error)) == NULL
       || (photos = np_tensor_new (tne[0], tne[1], 3, n, error)) == NULL
@@ -273,20 +283,21 @@ validate (Train *t, NpScore *score, NpScore base[2], NpTensor *const *samples, G
       NpTensor part_rgb = *rgb, part_photos = *photos;
       part_rgb.ne[3] = part_photos.ne[3] = MIN (n, n_val - first);
 
-      np_batcher_items (t->val, first, 0, src, tgt);
-      np_batcher_photos (t->val, first, photos);
+      np_batcher_items (shown (t), first, 0, src, tgt);
+      np_batcher_photos (shown (t), first, photos);
       if ((out = np_net_forward (t->eval, inputs, 1, t->threads, error)) == NULL)
         return FALSE;
-      np_batcher_compose (t->val, src, out, rgb);
-      np_score_add (score, &part_rgb, &part_photos);
+      np_batcher_compose (shown (t), src, out, rgb);
+      if (t->val)
+        np_score_add (score, &part_rgb, &part_photos);
       if (first == 0 && samples)
         {
           /* input | output | photo */
-          np_batcher_source_picture (t->val, src, samples[0]);
+          np_batcher_source_picture (shown (t), src, samples[0]);
           memcpy (samples[1]->data, rgb->data, np_tensor_n_elements (samples[1]) * sizeof (gfloat));
           memcpy (samples[2]->data, photos->data, np_tensor_n_elements (samples[2]) * sizeof (gfloat));
         }
-      if (base)
+      if (base && t->val)
         {
           if (np_batcher_baseline_input (t->val, src, rgb))
             np_score_add (&base[0], &part_rgb, &part_photos);
@@ -375,11 +386,12 @@ train_loop (Train *t)
   NpProgress *progress = np_progress_new ("train", (gsize) MAX (run->steps - first_step, 0));
   g_autoptr(NpTensor) s_in = NULL, s_out = NULL, s_photo = NULL;
   gint64      tne[4], sne[4];
-  gint        rows = (gint) MIN ((guint) opt_samples, MIN ((guint) run->batch, np_batcher_size (t->val)));
+  gint        shown_n = (gint) MIN ((guint) run->batch, np_batcher_size (shown (t)));
+  gint        rows = MIN (opt_samples, shown_n);
   int         code = NP_EXIT_OK;
 
-  np_batcher_shapes (t->val, rows, sne, tne);
-  s_in = np_tensor_new (tne[0], tne[1], 3, MIN (run->batch, (gint) np_batcher_size (t->val)), &error);
+  np_batcher_shapes (shown (t), rows, sne, tne);
+  s_in = np_tensor_new (tne[0], tne[1], 3, shown_n, &error);
   s_out = np_tensor_new (tne[0], tne[1], 3, s_in ? s_in->ne[3] : 1, &error);
   s_photo = np_tensor_new (tne[0], tne[1], 3, s_in ? s_in->ne[3] : 1, &error);
   if (s_photo == NULL)
@@ -418,11 +430,15 @@ train_loop (Train *t)
               code = np_cli_fail_error ("train", g_steal_pointer (&error));
               break;
             }
-          row.val_l1 = np_score_l1 (&score), row.val_psnr = np_score_psnr (&score);
-          g_print ("step %" G_GINT64_FORMAT "/%" G_GINT64_FORMAT "  %.0f s  G %.4f  D %.3f  "
-                   "val L1 %.2f PSNR %.2f dB (input %.2f, mean colour %.2f)\n",
-                   step + 1, run->steps, row.seconds, losses.g_recon, (losses.d_real + losses.d_fake) / 2,
-                   row.val_l1, row.val_psnr, t->baselines.psnr[0], t->baselines.psnr[1]);
+          g_print ("step %" G_GINT64_FORMAT "/%" G_GINT64_FORMAT "  %.0f s  G %.4f  D %.3f", step + 1,
+                   run->steps, row.seconds, losses.g_recon, (losses.d_real + losses.d_fake) / 2);
+          if (t->val)
+            {
+              row.val_l1 = np_score_l1 (&score), row.val_psnr = np_score_psnr (&score);
+              g_print ("  val L1 %.2f PSNR %.2f dB (input %.2f, mean colour %.2f)", row.val_l1, row.val_psnr,
+                       t->baselines.psnr[0], t->baselines.psnr[1]);
+            }
+          g_print ("\n");
         }
       np_history_add (t->history, &row);
       if ((step + 1) % opt_validate_every == 0 && !np_history_plot (t->history, &t->baselines, t->plot_path, &error))
@@ -525,7 +541,14 @@ np_cmd_train (int argc, char **argv, gboolean do_help)
   if ((t.dataset = np_dataset_open (run.dataset, &error)) == NULL
       || (t.train = np_batcher_new (t.dataset, run.input, run.target, NP_SPLIT_TRAIN, &error)) == NULL
       || (t.val = np_batcher_new (t.dataset, run.input, run.target, NP_SPLIT_VAL, &error)) == NULL)
-    return np_cli_fail_error ("train", g_steal_pointer (&error));
+    {
+      /* The training split works, so the validation split is empty. */
+      if (t.train == NULL)
+        return np_cli_fail_error ("train", g_steal_pointer (&error));
+      g_printerr ("neuropaint train: warning: %s: no validation scores (prepare --val-list makes a "
+                  "validation split)\n", error->message);
+      g_clear_error (&error);
+    }
 
   np_batcher_shapes (t.train, run.batch, sne, tne);
   if (!describe_nets (&run, sne[2], tne[2], &g_desc, &d_desc, &error))
@@ -558,10 +581,12 @@ np_cmd_train (int argc, char **argv, gboolean do_help)
         t.baselines.psnr[i] = base[i].pictures ? np_score_psnr (&base[i]) : NAN;
         t.baselines.l1[i] = base[i].pictures ? np_score_l1 (&base[i]) : NAN;
       }
-    g_print ("%s: %u training and %u validation photos, %s → %s, %" G_GINT64_FORMAT " parameters in G; "
-             "baselines: the input %.2f dB, the mean colour %.2f dB\n", run.dataset, np_batcher_size (t.train),
-             np_batcher_size (t.val), np_train_input_name (run.input), run.target == NP_TARGET_RGB ? "rgb" : "chroma",
-             np_net_n_parameters (np_trainer_generator (t.trainer), FALSE), t.baselines.psnr[0], t.baselines.psnr[1]);
+    g_print ("%s: %u training and %u validation photos, %s → %s, %" G_GINT64_FORMAT " parameters in G", run.dataset,
+             np_batcher_size (t.train), t.val ? np_batcher_size (t.val) : 0, np_train_input_name (run.input),
+             run.target == NP_TARGET_RGB ? "rgb" : "chroma", np_net_n_parameters (np_trainer_generator (t.trainer), FALSE));
+    if (t.val)
+      g_print ("; baselines: the input %.2f dB, the mean colour %.2f dB", t.baselines.psnr[0], t.baselines.psnr[1]);
+    g_print ("\n");
   }
 
   t.started = g_get_monotonic_time ();
