@@ -334,6 +334,11 @@ save_model (Train *t, GError **error)
   g_hash_table_insert (meta, g_strdup ("normalization"), g_strdup ("x/127.5-1"));
   g_hash_table_insert (meta, g_strdup ("target"), g_strdup (run->target == NP_TARGET_RGB ? "rgb" : "chroma-ycbcr"));
   g_hash_table_insert (meta, g_strdup ("experiment"), g_strdup (np_train_input_name (run->input)));
+  /* The architecture's numbers, for `neuropaint info` (the description
+   * itself travels in "graph"). */
+  g_hash_table_insert (meta, g_strdup ("architecture"), g_strdup (run->input == NP_TRAIN_LOWRES ? "sr" : "unet"));
+  g_hash_table_insert (meta, g_strdup (run->input == NP_TRAIN_LOWRES ? "features" : "ngf"),
+                       g_strdup_printf ("%d", run->ngf));
   g_hash_table_insert (meta, g_strdup ("trained_steps"),
                        g_strdup_printf ("%" G_GINT64_FORMAT, np_trainer_step_count (t->trainer)));
   g_hash_table_insert (meta, g_strdup ("trained_batch"), g_strdup_printf ("%d", run->batch));
@@ -493,7 +498,8 @@ np_cmd_train (int argc, char **argv, gboolean do_help)
   g_auto(Run) run = { 0 };
   g_auto(Train) t = { 0 };
   g_autofree gchar *g_desc = NULL, *d_desc = NULL;
-  g_autofree gchar *command = g_strjoinv (" ", argv);
+  g_autofree gchar *args = g_strjoinv (" ", argv + 1);
+  g_autofree gchar *command = g_strconcat ("neuropaint train ", args, NULL);
   gint64 sne[4], tne[4];
   int    code;
 
