@@ -178,6 +178,28 @@ resolve_run (Run *run, GHashTable *resumed, NpTrainer *trainer)
   return NP_EXIT_OK;
 }
 
+/* The command that trains this run from scratch, every defining option
+ * spelled out: a resumed run equals the run never stopped, and the thread
+ * count changes no bit, so it makes the very same model. */
+static gchar *
+run_command (const Run *run)
+{
+  const NpTrainParams *p = &run->params;
+  gchar lr[G_ASCII_DTOSTR_BUF_SIZE], beta1[G_ASCII_DTOSTR_BUF_SIZE];
+  gchar l1[G_ASCII_DTOSTR_BUF_SIZE], gan[G_ASCII_DTOSTR_BUF_SIZE];
+
+  return g_strdup_printf ("neuropaint train %s -o %s --input %s --target %s --ngf %d --ndf %d --batch %d "
+                          "--steps %" G_GINT64_FORMAT " --lr %s --beta1 %s --l1-weight %s --gan-weight %s "
+                          "--loss %s --seed %" G_GUINT64_FORMAT " --dtype %s",
+                          run->dataset, run->output, np_train_input_name (run->input),
+                          run->target == NP_TARGET_RGB ? "rgb" : "chroma", run->ngf, run->ndf, run->batch,
+                          run->steps, g_ascii_formatd (lr, sizeof lr, "%.15g", p->adam.lr),
+                          g_ascii_formatd (beta1, sizeof beta1, "%.15g", p->adam.beta1),
+                          g_ascii_formatd (l1, sizeof l1, "%.15g", p->recon_weight),
+                          g_ascii_formatd (gan, sizeof gan, "%.15g", p->gan_weight),
+                          p->recon == NP_RECON_L1 ? "l1" : "mse", p->seed, run->dtype == NP_DTYPE_F16 ? "f16" : "f32");
+}
+
 /* The descriptions of G (U-Net, or the SR net for lowres) and D. */
 static gboolean
 describe_nets (const Run *run, gint64 src_channels, gint64 tgt_channels, gchar **g, gchar **d,
@@ -212,7 +234,7 @@ typedef struct
   NpBaselines baselines;
   gint        threads;
   gchar      *ckpt_path, *csv_path, *plot_path, *grid_path;
-  gchar      *command;        /* how the run was started, for the model's card */
+  gchar      *command;        /* the command that makes this run, for the model's card */
   gdouble     seconds;        /* training time of earlier sessions */
   gint64      started;        /* this session's start, monotonic µs */
 } Train;
@@ -498,8 +520,6 @@ np_cmd_train (int argc, char **argv, gboolean do_help)
   g_auto(Run) run = { 0 };
   g_auto(Train) t = { 0 };
   g_autofree gchar *g_desc = NULL, *d_desc = NULL;
-  g_autofree gchar *args = g_strjoinv (" ", argv + 1);
-  g_autofree gchar *command = g_strconcat ("neuropaint train ", args, NULL);
   gint64 sne[4], tne[4];
   int    code;
 
@@ -538,7 +558,7 @@ np_cmd_train (int argc, char **argv, gboolean do_help)
 
   t.run = &run;
   t.threads = opt_threads > 0 ? MIN (opt_threads, 256) : (gint) g_get_num_processors ();
-  t.command = g_steal_pointer (&command);
+  t.command = run_command (&run);
   t.ckpt_path = beside (run.output, ".ckpt");
   t.csv_path = beside (run.output, ".history.csv");
   t.plot_path = beside (run.output, ".history.png");

@@ -107,6 +107,15 @@ class Train(unittest.TestCase):
         self.assertEqual(sorted(a), sorted(b))
         for name in a:
             np.testing.assert_array_equal(a[name], b[name], err_msg=name)
+        # The command the model records makes the very same model from scratch.
+        command = ex.read_safetensors(part)[1]["trained_with"].split()
+        self.assertEqual(command[:2], ["neuropaint", "train"])
+        again = os.path.join(self.dir, "again.safetensors")
+        command[command.index("-o") + 1] = again
+        nptest.run(command[1:])
+        c = tensors(again)
+        for name in a:
+            np.testing.assert_array_equal(a[name], c[name], err_msg=name)
 
     def test_without_a_validation_split(self):
         """A dataset made without --val-list trains, says it cannot validate,
