@@ -148,6 +148,28 @@ np_op_cache_unlock (GeglOperation *operation)
   g_mutex_unlock (&np_op_cache_get (operation)->lock);
 }
 
+NpNet *
+np_op_lock_model (GeglOperation *operation,
+                  const gchar   *model,
+                  NpModelUse     use,
+                  GError       **error)
+{
+  NpNet *net = np_op_cache_lock (operation, model);
+
+  if (net)
+    return net;
+  if ((net = np_model_load (model, error)) == NULL)
+    return NULL;
+  if (!np_model_check_use (net, use, error))
+    {
+      g_prefix_error (error, "%s: ", model);
+      np_net_free (net);
+      return NULL;
+    }
+  np_op_cache_set (operation, model, net, (GDestroyNotify) np_net_free);
+  return net;
+}
+
 GArray *
 np_op_find_faces (GeglOperation      *operation,
                   const gchar        *cascade,

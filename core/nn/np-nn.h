@@ -165,6 +165,9 @@ gint64       np_net_output_channels (const NpNet *net);
 /* Sides must be multiples of this for every layer's shapes to line up
  * (2^downsamplings for the U-Net). */
 gint         np_net_size_multiple (const NpNet *net);
+/* The output's side over the input's: 1 for the U-Net, 2 for the ×2
+ * super-resolution net. */
+double       np_net_output_scale  (const NpNet *net);
 gint64       np_net_n_parameters  (const NpNet *net, gboolean with_buffers);
 /* A parameter by its full name ("e1.weight"), or NULL. */
 NpTensor    *np_net_param         (NpNet *net, const char *name);

@@ -28,11 +28,14 @@ typedef struct
 } NpPaintOptions;
 
 /* Runs an image-to-image model (one input, 1 or 3 channels each way, output
- * the input's size) on `in`, R'G'B'A float, into `out` of the same size:
+ * the input's size, or s times it for a super-resolution net: see
+ * np_net_output_scale) on `in`, R'G'B'A float, into `out` of that size:
  * optional input filter ("identity" or none: no filter; a name the filter
  * registry does not know is an NP_ERROR_UNSUPPORTED error), x·2 - 1
  * scaling, edge-replicated padding to np_net_size_multiple(), overlapping
- * tiles for larger pictures, (y + 1)/2 back, alpha copied. With batch norm
+ * tiles for larger pictures, (y + 1)/2 back, alpha copied (each input
+ * pixel's to its s×s output pixels). Callers check the model suits their
+ * use first (np_model_check_use). With batch norm
  * on batch statistics each tile normalises by its own, so tiles are not
  * seamless: use a tile size above the picture. */
 gboolean np_paint_generate (NpNet *net, const NpImage *in, NpImage *out,
