@@ -163,15 +163,19 @@ np_paint_generate (NpNet *net, const NpImage *in, NpImage *out,
           }
       }
 
-  /* Back from [-1, 1] (for chroma: Cb, Cr on the input's luminance); alpha
-   * from the input (each input pixel's for its s×s output pixels). */
+  /* Back from [-1, 1] (for chroma: Cb, Cr on the input's luminance), unless
+   * raw; alpha from the input (each input pixel's for its s×s output
+   * pixels). */
   for (gint64 j = 0; j < s * h; j++)
     {
       gfloat       *o = np_image_row (out, (gint) j);
       const gfloat *a = np_image_row (in, (gint) (j / s)), *sp = np_image_row (src, (gint) (j / s));
       for (gint64 i = 0; i < s * w; i++)
         {
-          if (chroma)
+          if (options->raw)
+            for (int c = 0; c < 3; c++)
+              o[4 * i + c] /= o[4 * i + 3];
+          else if (chroma)
             {
               gfloat luma = NP_LUMA_R * sp[4 * i] + NP_LUMA_G * sp[4 * i + 1] + NP_LUMA_B * sp[4 * i + 2];
               np_rgb_from_ycbcr (luma, 0.5f * o[4 * i] / o[4 * i + 3], 0.5f * o[4 * i + 1] / o[4 * i + 3],

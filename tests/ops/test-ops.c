@@ -32,6 +32,11 @@ static const NpOpCase cases[] = {
   { "neuropaint:face-crop width=64 height=80", 64, 80, TRUE },
   { "neuropaint:generator model=@SOURCE_ROOT@/tests/data/generator-tiny.safetensors apply-filter=true" },
   { "neuropaint:generator model=@SOURCE_ROOT@/tests/data/generator-tiny.safetensors tile-size=64 overlap=16" },
+  /* A chroma model, then an RGB one (its chroma taken) rendered larger, in
+   * Lab; faces (none in the picture) take the detection path. */
+  { "neuropaint:colorize model=@SOURCE_ROOT@/tests/data/colorize-tiny.safetensors" },
+  { "neuropaint:colorize model=@SOURCE_ROOT@/tests/data/generator-tiny.safetensors render-size=150 "
+    "color-space=lab saturation=1.5 faces=true" },
 };
 
 typedef struct
@@ -307,6 +312,16 @@ test_gimp_ready (void)
   g_assert_cmpuint (n_ours, >=, 8);
 }
 
+/* chain with @SOURCE_ROOT@ replaced (newly allocated). */
+static gchar *
+in_source_root (const char *chain)
+{
+  const char   *root = g_getenv ("NP_SOURCE_ROOT") ? g_getenv ("NP_SOURCE_ROOT") : ".";
+  g_auto(GStrv) parts = g_strsplit (chain, "@SOURCE_ROOT@", -1);
+
+  return g_strjoinv (root, parts);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -315,13 +330,11 @@ main (int argc, char **argv)
 
   for (gsize i = 0; i < G_N_ELEMENTS (cases); i++)
     {
-      const char *root = g_getenv ("NP_SOURCE_ROOT") ? g_getenv ("NP_SOURCE_ROOT") : ".";
-      g_auto(GStrv) parts = g_strsplit (cases[i].chain, "@SOURCE_ROOT@", -1);
       NpOpCase *c = g_memdup2 (&cases[i], sizeof cases[i]);   /* lives as long as the tests */
       g_auto(GStrv) words = NULL;
       g_autofree gchar *same = NULL, *formats = NULL, *alpha = NULL;
 
-      c->chain = g_strjoinv (root, parts);
+      c->chain = in_source_root (cases[i].chain);
       words = g_strsplit (c->chain, " ", 2);
       /* One op may have several cases: they are numbered. */
       same = g_strdup_printf ("/ops/%s/%" G_GSIZE_FORMAT "/same-bytes", words[0], i);
@@ -338,13 +351,16 @@ main (int argc, char **argv)
 
   for (gsize i = 0; i < G_N_ELEMENTS (sources); i++)
     {
-      g_auto(GStrv) words = g_strsplit (sources[i].chain, " ", 2);
-      g_autofree gchar *same = g_strdup_printf ("/ops/%s/source-%" G_GSIZE_FORMAT "/same-bytes",
-                                                words[0], i);
+      NpSourceCase *c = g_memdup2 (&sources[i], sizeof sources[i]);
+      g_auto(GStrv) words = NULL;
+      g_autofree gchar *same = NULL;
 
+      c->chain = in_source_root (sources[i].chain);
+      words = g_strsplit (c->chain, " ", 2);
+      same = g_strdup_printf ("/ops/%s/source-%" G_GSIZE_FORMAT "/same-bytes", words[0], i);
       if (!gegl_has_operation (words[0]))
         g_error ("%s is not loaded: is GEGL_PATH set to the build's operations?", words[0]);
-      g_test_add_data_func (same, &sources[i], test_source_same_bytes);
+      g_test_add_data_func (same, c, test_source_same_bytes);
     }
 
   g_test_add_func ("/ops/gimp-ready", test_gimp_ready);
