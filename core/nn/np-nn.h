@@ -79,6 +79,11 @@ np_tensor_at (const NpTensor *t, gint64 x, gint64 y, gint64 c, gint64 n)
   return (gfloat *) ((guint8 *) t->data + x * t->nb[0] + y * t->nb[1] + c * t->nb[2] + n * t->nb[3]);
 }
 
+/* Image n of t: N(0, 1) from np_rng seeded with seed, channel by channel,
+ * row by row, so a seed names the same numbers on every machine: the noise
+ * the noise experiment trains on, and the dream faces it makes. */
+void      np_tensor_fill_normal (NpTensor *t, gint64 n, guint64 seed);
+
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (NpTensor, np_tensor_free)
 
 /* ---- Linear algebra (darknet's gemm in cblas order, over OpenBLAS) ------ */

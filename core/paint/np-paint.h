@@ -46,6 +46,13 @@ typedef struct
 gboolean np_paint_generate (NpNet *net, const NpImage *in, NpImage *out,
                             const NpPaintOptions *options, GError **error);
 
+/* A noise model's picture (np_model_check_use NP_MODEL_USE_NOISE) for seed,
+ * into out (R'G'B'A float, opaque; sides multiples of the model's size
+ * multiple, normally the model's training size, np_model_size): the noise
+ * is np_tensor_fill_normal's for the seed, so a seed names one picture. */
+gboolean np_paint_dream (NpNet *net, guint64 seed, NpImage *out, gint n_threads,
+                         GError **error);
+
 /* ---- Colourising photos of any size -------------------------------------
  *
  * A colouriser trained on 256×320 faces sees a 6000×4000 photo badly at the

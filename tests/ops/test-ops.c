@@ -37,6 +37,8 @@ static const NpOpCase cases[] = {
   { "neuropaint:colorize model=@SOURCE_ROOT@/tests/data/colorize-tiny.safetensors" },
   { "neuropaint:colorize model=@SOURCE_ROOT@/tests/data/generator-tiny.safetensors render-size=150 "
     "color-space=lab saturation=1.5 faces=true" },
+  { "neuropaint:super-resolution model=@SOURCE_ROOT@/tests/data/sr-tiny.safetensors tile-size=64 overlap=8",
+    2 * 203, 2 * 149 },
 };
 
 typedef struct
@@ -53,6 +55,9 @@ static const NpSourceCase sources[] = {
    * picture's box (0, 0, 80, 60) where the coordinates are laid out. */
   { "neuropaint:cppn seed=5 width=80 height=60 coords=centered infinite=true color-mode=hsv "
     "gegl:crop x=-70 y=-40 width=190 height=130 gegl:translate x=70 y=40", 190, 130 },
+  /* Dreamt at the model's 64×80, resized. */
+  { "neuropaint:dream-face model=@SOURCE_ROOT@/tests/data/dream-tiny.safetensors seed=3 width=203 height=149",
+    203, 149 },
 };
 
 /* A deterministic test picture: gradients, a hard-edged disc and fine noise,
