@@ -314,7 +314,7 @@ test_gimp_ready (void)
       if (pads && pads[0])
         g_assert_cmpstr (pads[0], ==, "input");
     }
-  g_assert_cmpuint (n_ours, >=, 8);
+  g_assert_cmpuint (n_ours, >=, 11);
 }
 
 /* chain with @SOURCE_ROOT@ replaced (newly allocated). */
