@@ -48,6 +48,12 @@ GeglRectangle np_op_whole_input        (GeglOperation       *operation,
                                         const GeglRectangle *roi);
 GeglRectangle np_op_whole_cached       (GeglOperation       *operation,
                                         const GeglRectangle *roi);
+/* A change anywhere in the input changes every output pixel: the whole
+ * input as last seen (by np_op_whole_input) and roi. It never asks the
+ * source for its box: GEGL calls it while nodes are being rewired. */
+GeglRectangle np_op_whole_invalidated  (GeglOperation       *operation,
+                                        const gchar         *input_pad,
+                                        const GeglRectangle *roi);
 void          np_op_class_whole_image  (GeglOperationClass  *operation_class);
 
 /* Copies rect of buffer, in format, into a new NpImage (u8 or float samples,

@@ -80,7 +80,9 @@ get_invalidated_by_change (GeglOperation       *operation,
                            const gchar         *input_pad,
                            const GeglRectangle *roi)
 {
-  return get_bounding_box (operation);
+  GeglRectangle in = np_op_whole_invalidated (operation, input_pad, roi);
+
+  return (GeglRectangle) { SCALE * in.x, SCALE * in.y, SCALE * in.width, SCALE * in.height };
 }
 
 static gboolean
