@@ -212,6 +212,29 @@ np_colorizer_add_rows (NpColorizer *c, gint y, const NpImage *rows)
     }
 }
 
+/* Puts chroma (u, v) on luminance y (clamped to [0, 1]) into rgb; TRUE when
+ * the chroma had to shrink to fit the gamut. */
+static inline gboolean
+combine_ycbcr (gfloat y, gfloat u, gfloat v, gfloat *rgb)
+{
+  gfloat d[3], t = 1;
+
+  y = CLAMP (y, 0.0f, 1.0f);
+  d[0] = v * (2.0f * (1.0f - NP_LUMA_R));
+  d[2] = u * (2.0f * (1.0f - NP_LUMA_B));
+  d[1] = -(NP_LUMA_R * d[0] + NP_LUMA_B * d[2]) / NP_LUMA_G;
+  for (int c = 0; c < 3; c++)
+    {
+      if (y + d[c] > 1)
+        t = MIN (t, (1 - y) / d[c]);
+      else if (y + d[c] < 0)
+        t = MIN (t, -y / d[c]);
+    }
+  for (int c = 0; c < 3; c++)
+    rgb[c] = CLAMP (y + t * d[c], 0.0f, 1.0f);
+  return t < 1;
+}
+
 /* The model's colour for a gray picture (its luma in [0, 1], at the model's
  * scale): two chroma planes in the colouriser's space. A chroma model gives
  * Cb, Cr itself; an RGB model's picture gives its own. */
@@ -246,10 +269,13 @@ model_chroma (NpColorizer *c, const NpImage *gray, GError **error)
           gfloat r, gg, b, luma, l;
           if (c->chroma_model)
             {
+              gfloat rgb[3];
               ch[2 * x] = 0.5f * o[4 * x], ch[2 * x + 1] = 0.5f * o[4 * x + 1];
               if (c->options.space == NP_CHROMA_YCBCR)
                 continue;
-              np_rgb_from_ycbcr (g[x], ch[2 * x], ch[2 * x + 1], &r, &gg, &b);
+              /* Its picture, by the rule the result follows, for a*, b*. */
+              combine_ycbcr (g[x], ch[2 * x], ch[2 * x + 1], rgb);
+              r = rgb[0], gg = rgb[1], b = rgb[2];
             }
           else
             {
@@ -351,29 +377,6 @@ feather (gint i, gint size)
   gfloat d = MIN (i + 0.5f, size - i - 0.5f) / (0.25f * size);
   d = CLAMP (d, 0.0f, 1.0f);
   return d * d * (3 - 2 * d);
-}
-
-/* Puts chroma (u, v) on luminance y (clamped to [0, 1]) into rgb; TRUE when
- * the chroma had to shrink to fit the gamut. */
-static inline gboolean
-combine_ycbcr (gfloat y, gfloat u, gfloat v, gfloat *rgb)
-{
-  gfloat d[3], t = 1;
-
-  y = CLAMP (y, 0.0f, 1.0f);
-  d[0] = v * (2.0f * (1.0f - NP_LUMA_R));
-  d[2] = u * (2.0f * (1.0f - NP_LUMA_B));
-  d[1] = -(NP_LUMA_R * d[0] + NP_LUMA_B * d[2]) / NP_LUMA_G;
-  for (int c = 0; c < 3; c++)
-    {
-      if (y + d[c] > 1)
-        t = MIN (t, (1 - y) / d[c]);
-      else if (y + d[c] < 0)
-        t = MIN (t, -y / d[c]);
-    }
-  for (int c = 0; c < 3; c++)
-    rgb[c] = CLAMP (y + t * d[c], 0.0f, 1.0f);
-  return t < 1;
 }
 
 static inline gboolean
