@@ -176,6 +176,29 @@ class Colorize(unittest.TestCase):
         proc = nptest.run(["info", "sr2x"], env=self.env)
         self.assertIn("architecture: sr", proc.stdout)
 
+    def test_an_op_module_outside_the_build_tree_is_installed(self):
+        """A module copied out of the build tree (as users install per user)
+        no longer looks in the source tree's models/: only the user's and
+        the installed folders."""
+        ops = self.path("copied-ops")
+        os.makedirs(ops, exist_ok=True)
+        shutil.copy(os.path.join(os.environ["GEGL_PATH"].split(":")[0], "np-colorize.so"), ops)
+        self.photo("copied.png", 8, 8, 5)
+        gegl = os.environ["GEGL_PATH"].split(":")[1:]
+        env = dict(self.env, GEGL_PATH=":".join([ops] + gegl))
+        proc = subprocess.run(["gegl", self.path("copied.png"), "-o", self.path("copied-out.png"), "--",
+                               "neuropaint:colorize", "model=gray3color"], capture_output=True, text=True,
+                              env=env, timeout=120)
+        # (GLib's warnings print “quotes” as ? in the C locale.)
+        self.assertIn("(looked for gray3color.safetensors in "
+                      + os.path.join(self.tmp, "data", "neuropaint", "models") + ", ", proc.stderr)
+        self.assertNotIn(os.path.join(nptest.SOURCE_ROOT, "models"), proc.stderr)
+        # From the build tree, the source tree's folder comes first.
+        proc = subprocess.run(["gegl", self.path("copied.png"), "-o", self.path("copied-out.png"), "--",
+                               "neuropaint:colorize", "model=gray3color"], capture_output=True, text=True,
+                              env=self.env, timeout=120)
+        self.assertIn("in " + os.path.join(nptest.SOURCE_ROOT, "models") + ", ", proc.stderr)
+
     def test_no_models(self):
         env = dict(os.environ, XDG_DATA_HOME=self.path("empty"))
         proc = nptest.run(["models"], env=env)
