@@ -46,6 +46,12 @@ class Colorize(unittest.TestCase):
     def setUpClass(cls):
         cls.tmp = tempfile.mkdtemp(prefix="np-colorize-")
         cls.env = nptest.tiny_models(os.path.join(cls.tmp, "data"))
+        # One name no shipped model has, to see this folder's own entry.
+        folder = os.path.join(cls.tmp, "data", "neuropaint", "models")
+        nptest.model_with_metadata(os.path.join(folder, "gray2color.safetensors"),
+                                   os.path.join(folder, "np-test-chroma.safetensors"))
+        with open(os.path.join(folder, "np-test-chroma.md"), "w") as f:
+            f.write("\n# np-test-chroma — the tests' own\n\nMore.\n")
 
     @classmethod
     def tearDownClass(cls):
@@ -74,8 +80,10 @@ class Colorize(unittest.TestCase):
         """4000×3000: the result's BT.601 luma is the photo's within 2/255
         everywhere (the gamut rule shrinks chroma, never luminance), and the
         colour is the model's. Peak memory above a pass-through of the same
-        photo is at most the 8-bit output GEGL keeps (4 bytes a pixel) and
-        48 MB: the photo is never held in float (that would be 192 MB)."""
+        photo is at most the 8-bit output GEGL keeps (4 bytes a pixel), the
+        model's parameters in float and 64 MB (strips, tables, the network's
+        run at the render size): the photo is never held in float (that alone
+        would be 192 MB)."""
         width, height = 4000, 3000
         rgb = self.photo("large.png", height, width)
         args = ["run", "-j", "2", "-o", self.path("large-out"), self.path("large.png"), "--"]
@@ -94,7 +102,9 @@ class Colorize(unittest.TestCase):
         extra = colorize - passthrough
         print("peak memory: pass-through %.0f MB, colorize %.0f MB (+%.0f MB)"
               % (passthrough / 1e6, colorize / 1e6, extra / 1e6))
-        self.assertLess(extra, 4 * width * height + 48e6)
+        info = nptest.run(["info", "gray2color"], env=self.env).stdout
+        parameters = int(info.split("parameters:")[1].split("(")[1].split()[0])
+        self.assertLess(extra, 4 * width * height + 4 * parameters + 64e6)
         # Not vacuous: the pass-through holds the photo and little else.
         self.assertLess(passthrough, 250e6)
 
@@ -163,11 +173,15 @@ class Colorize(unittest.TestCase):
     def test_models_lists_them_by_name(self):
         proc = nptest.run(["models", "--verbose"], env=self.env)
         lines = proc.stdout.split("\n")
-        gray = [l for l in lines if l.startswith("gray2color ")]
-        self.assertEqual(len(gray), 1, proc.stdout)
-        self.assertEqual(gray[0].split()[1:4], ["gray", "64×80", "chroma-ycbcr"])
-        self.assertIn("gray2color: a tiny random stand-in for the tests", gray[0])
-        self.assertIn(os.path.join(self.tmp, "data", "neuropaint", "models", "sr2x.safetensors"), proc.stdout)
+        ours = [l for l in lines if l.startswith("np-test-chroma ")]
+        self.assertEqual(len(ours), 1, proc.stdout)
+        self.assertEqual(ours[0].split()[1:4], ["gray", "64×80", "chroma-ycbcr"])
+        self.assertTrue(ours[0].endswith("  np-test-chroma — the tests' own"), ours[0])
+        self.assertIn(os.path.join(self.tmp, "data", "neuropaint", "models", "np-test-chroma.safetensors"),
+                      proc.stdout)
+        # Every shipped name is listed once, wherever it was found.
+        for name in nptest.TINY_MODELS:
+            self.assertEqual(sum(l.startswith(name + " ") for l in lines), 1, name)
         # Searched in order, the uninstalled tree's own models/ first.
         searched = lines[lines.index("Searched, in this order:") + 1:]
         self.assertTrue(searched[0].strip().startswith(os.path.join(nptest.SOURCE_ROOT, "models")), searched)
