@@ -213,6 +213,37 @@ class Colorize(unittest.TestCase):
                               env=self.env, timeout=120)
         self.assertIn("in " + os.path.join(nptest.SOURCE_ROOT, "models") + ", ", proc.stderr)
 
+    def test_every_shipped_model_loads_and_runs(self):
+        """Each model in models/ loads, has a card, and runs in the op its kind
+        belongs to (its reference hash is another test's)."""
+        folder = os.path.join(nptest.SOURCE_ROOT, "models")
+        names = sorted(f[:-12] for f in os.listdir(folder) if f.endswith(".safetensors"))
+        if not names:
+            self.skipTest("models/ holds no model yet")
+        rgb = self.photo("shipped.png", 96, 80, 6)
+        for name in names:
+            with self.subTest(model=name):
+                self.assertTrue(os.path.exists(os.path.join(folder, name + ".md")), "no card for " + name)
+                info = nptest.run(["info", name], env=self.env).stdout
+                self.assertIn(os.path.join(folder, name + ".safetensors"), info)
+                meta = dict(l.strip().split(" = ", 1) for l in info.split("\n") if " = " in l)
+                if meta.get("architecture") == "sr":
+                    op, shape = "neuropaint:super-resolution", (192, 160)
+                elif meta.get("input_filter") == "noise":
+                    out = self.path("dream-%s.png" % name)
+                    proc = subprocess.run(["gegl", "-o", out, "--", "neuropaint:dream-face", "model=" + name,
+                                           "seed=1", "width=64", "height=80"], capture_output=True, text=True,
+                                          env=self.env, timeout=300)
+                    self.assertNotIn("neuropaint:dream-face", proc.stderr)
+                    self.assertEqual(nptest.read_rgb(out).shape[:2], (80, 64))
+                    continue
+                elif meta.get("input_filter") == "gray":
+                    op, shape = "neuropaint:colorize", rgb.shape[:2]
+                else:
+                    op, shape = "neuropaint:generator apply-filter=true", rgb.shape[:2]
+                _, out = self.run_chain([self.path("shipped.png")], "%s model=%s" % (op, name))
+                self.assertEqual(nptest.read_rgb(os.path.join(out, "shipped.png")).shape[:2], shape)
+
     def test_no_models(self):
         env = dict(os.environ, XDG_DATA_HOME=self.path("empty"))
         proc = nptest.run(["models"], env=env)
