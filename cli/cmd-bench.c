@@ -24,6 +24,9 @@ const NpBench np_benches[] = {
     np_bench_generator_teardown },
   { "train-step", "one pix2pix step: U-Net (--ngf) and PatchGAN (ndf = ngf), --batch pairs at --size, Adam",
     NULL, NULL, np_bench_train_setup, np_bench_train_run, np_bench_train_report, np_bench_train_teardown },
+  { "colorize", "neuropaint:colorize (--model, default gray2color) on --image or a 4000×3000 photo, u8 RGBA",
+    NULL, NULL, np_bench_colorize_setup, np_bench_colorize_run, np_bench_colorize_report,
+    np_bench_colorize_teardown },
   { NULL }
 };
 
@@ -40,13 +43,15 @@ static gchar **opt_names;
 static gchar *opt_size;
 static gint   opt_depth = 10;
 static gint   opt_width_per_layer = 15;
+static gchar *opt_model;
 
 static const GOptionEntry entries[] = {
   { "image", 'i', 0, G_OPTION_ARG_FILENAME, &opt_image, "Input image (for the image benchmarks)", "FILE" },
   { "threads", 'j', 0, G_OPTION_ARG_INT, &opt_threads, "Threads, up to 64 (default 1)", "N" },
   { "repeat", 'r', 0, G_OPTION_ARG_INT, &opt_repeat, "Timed runs after one warm-up (default 10)", "R" },
   { "size", 's', 0, G_OPTION_ARG_STRING, &opt_size,
-    "Picture size: cppn (default 2048x2048), generator and train-step (default 256x320)", "WxH" },
+    "Picture size: cppn (default 2048x2048), generator and train-step (default 256x320), "
+    "colorize's synthetic photo (default 4000x3000)", "WxH" },
   { "depth", 0, 0, G_OPTION_ARG_INT, &opt_depth, "cppn: hidden layers (default 10)", "N" },
   { "width-per-layer", 0, 0, G_OPTION_ARG_INT, &opt_width_per_layer,
     "cppn: units per hidden layer (default 15)", "N" },
@@ -56,6 +61,8 @@ static const GOptionEntry entries[] = {
   { "min-size", 0, 0, G_OPTION_ARG_INT, &opt_min_size, "detect: smallest face (default 30)", "PX" },
   { "ngf", 0, 0, G_OPTION_ARG_INT, &opt_ngf, "U-Net base width for generator and train-step (default 32)", "N" },
   { "batch", 0, 0, G_OPTION_ARG_INT, &opt_batch, "Batch for generator and train-step (default 1)", "B" },
+  { "model", 0, 0, G_OPTION_ARG_STRING, &opt_model, "colorize: the model, a name or a file (default gray2color)",
+    "MODEL" },
   NP_CLI_MAX_PIXELS_ENTRY,
   { G_OPTION_REMAINING, 0, 0, G_OPTION_ARG_STRING_ARRAY, &opt_names, NULL, NULL },
   { NULL }
@@ -122,7 +129,8 @@ np_cmd_bench (int argc, char **argv, gboolean do_help)
   g_string_append (list, "\nEach run prints one JSON line: bench, width, height, threads, repeat, "
                          "median_ms, min_ms and the bench's own figures.\n"
                          "Example: neuropaint bench canny --image photo.jpg --threads 2 --repeat 20\n"
-                         "         neuropaint bench cppn --size 2048x2048 --depth 10 --width-per-layer 15 --threads 2");
+                         "         neuropaint bench cppn --size 2048x2048 --depth 10 --width-per-layer 15 --threads 2\n"
+                         "         neuropaint bench colorize --threads 2 --repeat 5   (peak_rss_mb: the process's peak memory)");
 
   if (!np_cli_parse ("bench", "BENCH…", "Time stages in-process; print JSON lines.",
                      list->str, entries, &argc, &argv, do_help, &code))
@@ -147,7 +155,7 @@ np_cmd_bench (int argc, char **argv, gboolean do_help)
     .width = width, .height = height, .depth = opt_depth, .width_per_layer = opt_width_per_layer,
     .cascade = opt_cascade, .scale_factor = opt_scale_factor,
     .min_neighbors = opt_min_neighbors, .min_size = opt_min_size,
-    .ngf = opt_ngf, .batch = opt_batch,
+    .ngf = opt_ngf, .batch = opt_batch, .model = opt_model,
   };
 
   for (int i = 0; opt_names[i]; i++)

@@ -1,5 +1,9 @@
-/* neuropaint demo — the main job on built-in inputs: the seed's filtered
- * versions of a sample photo that ships with Debian, and a CPPN render. */
+/* neuropaint demo — the point of the project on built-in inputs: a sample
+ * photo that ships with Debian filtered as the seed did, made gray and
+ * coloured again, its contours and edges turned back into colour, its face
+ * coloured, its size doubled; a dream face and CPPN art. Every result is a
+ * built-in graph; one whose model is not installed is skipped, saying so,
+ * and the rest are still written. */
 #include "config.h"
 #include "np-cli.h"
 
@@ -7,43 +11,89 @@
 
 #define NP_DEMO_IMAGE "/usr/lib/python3/dist-packages/skimage/data/astronaut.png"
 
+/* What the demo writes: graph GRAPH as GRAPH.png. */
+typedef struct
+{
+  const char *graph;
+  const char *model;    /* the model the graph names, or NULL */
+  gboolean    source;   /* renders from nothing (no gegl:load) */
+} NpDemoItem;
+
+static const NpDemoItem items[] = {
+  { "seed-gray" },
+  { "seed-binary" },
+  { "seed-contours" },
+  { "seed-canny" },
+  { "colorize", "gray2color" },          /* the photo made gray and coloured again */
+  { "face-colorize", "gray2color" },
+  { "contours-color", "contours2color" },
+  { "canny-color", "canny2color" },
+  { "sr2x", "sr2x" },
+  { "dream-face", "noise2face", TRUE },
+  { "cppn-art", NULL, TRUE },
+};
+
 static gchar *opt_output = "neuropaint-demo";
 static gchar *opt_image = NP_DEMO_IMAGE;
 
 static const GOptionEntry entries[] = {
   { "output", 'o', 0, G_OPTION_ARG_FILENAME, &opt_output, "Folder for the results (default neuropaint-demo)", "DIR" },
-  { "image", 'i', 0, G_OPTION_ARG_FILENAME, &opt_image, "Photo to filter (default: Debian's astronaut.png from python3-skimage)", "FILE" },
+  { "image", 'i', 0, G_OPTION_ARG_FILENAME, &opt_image, "Photo to use (default: Debian's astronaut.png from python3-skimage)", "FILE" },
   NP_CLI_MAX_PIXELS_ENTRY,
   { NULL }
 };
 
+static gchar *
+output_path (const NpDemoItem *item)
+{
+  g_autofree gchar *name = g_strconcat (item->graph, ".png", NULL);
+  return g_build_filename (opt_output, name, NULL);
+}
+
+/* Renders one item into its file. */
+static gboolean
+render (const NpDemoItem *item, GeglBuffer *photo, GError **error)
+{
+  g_autofree gchar    *root = NULL, *path = output_path (item);
+  g_autofree gchar    *xml = np_cli_graph_xml (item->graph, &root, error);
+  g_autoptr(GeglNode)  top = gegl_node_new ();
+  GeglNode            *graph;
+
+  if (xml == NULL)
+    return FALSE;
+  graph = np_cli_graph_add (top, xml, root, item->source ? NULL : photo, NULL, error);
+  return graph && np_cli_save (graph, path, error);
+}
+
 int
 np_cmd_demo (int argc, char **argv, gboolean do_help)
 {
-  g_auto(GStrv) graphs = np_cli_graph_names ();
   g_autoptr(GeglBuffer) photo = NULL;
   g_autoptr(GError) error = NULL;
   g_autoptr(GPtrArray) inputs = g_ptr_array_new ();
   g_autoptr(GPtrArray) outputs = g_ptr_array_new_with_free_func (g_free);
+  g_autoptr(GPtrArray) missing = g_ptr_array_new ();
   NpProgress *progress;
+  guint failed = 0, written = 0;
   int code;
 
   if (!np_cli_parse ("demo", NULL,
-                     "Render the seed's four filtered versions (gray, binary, contours, "
-                     "Canny) of a photo, and a 512×512 CPPN art picture, into a folder.",
-                     NULL, entries, &argc, &argv, do_help, &code))
+                     "Show what neuropaint does, on a sample photo: the seed's four filtered versions "
+                     "(gray, binary, contours, Canny), the photo made gray and coloured again, its "
+                     "face coloured, its contours and edges turned back into colour, its size "
+                     "doubled, a dream face and CPPN art, each a PNG named after its built-in graph.",
+                     "Results that need a model (gray2color, contours2color, canny2color, sr2x,\n"
+                     "noise2face; see neuropaint models) are skipped, saying which, when it is not\n"
+                     "installed; the others are still written and the exit status is then 2.",
+                     entries, &argc, &argv, do_help, &code))
     return code;
   if (argc > 1)
     return np_cli_fail ("demo", NP_EXIT_USAGE, "unexpected argument “%s”", argv[1]);
 
-  /* The results (the seed's filters and the CPPN art) never replace the photo. */
+  /* The results never replace the photo. */
   g_ptr_array_add (inputs, opt_image);
-  for (int i = 0; graphs[i]; i++)
-    if (g_str_has_prefix (graphs[i], "seed-") || g_str_equal (graphs[i], "cppn-art"))
-      {
-        g_autofree gchar *name = g_strconcat (graphs[i], ".png", NULL);
-        g_ptr_array_add (outputs, g_build_filename (opt_output, name, NULL));
-      }
+  for (gsize i = 0; i < G_N_ELEMENTS (items); i++)
+    g_ptr_array_add (outputs, output_path (&items[i]));
   if (!np_cli_check_outputs ("demo", inputs, outputs, NULL, &code))
     return code;
 
@@ -55,31 +105,46 @@ np_cmd_demo (int argc, char **argv, gboolean do_help)
   if (g_mkdir_with_parents (opt_output, 0755) != 0)
     return np_cli_fail ("demo", NP_EXIT_FAILED, "%s: %s", opt_output, g_strerror (errno));
 
-  progress = np_progress_new ("demo", g_strv_length (graphs));
-  for (int i = 0; graphs[i]; i++)
+  progress = np_progress_new ("demo", G_N_ELEMENTS (items));
+  for (gsize i = 0; i < G_N_ELEMENTS (items); i++)
     {
-      g_autofree gchar *root = NULL;
-      g_autofree gchar *xml = np_cli_graph_xml (graphs[i], &root, &error);
-      g_autofree gchar *name = g_strconcat (graphs[i], ".png", NULL);
-      g_autofree gchar *path = g_build_filename (opt_output, name, NULL);
-      g_autoptr(GeglNode) top = gegl_node_new ();
-      gboolean  art = g_strcmp0 (graphs[i], "cppn-art") == 0;
-      GeglNode *graph;
+      const NpDemoItem *item = &items[i];
+      g_autofree gchar *model = item->model ? np_model_resolve (item->model, NULL) : NULL;
+      g_autofree gchar *name = g_path_get_basename (outputs->pdata[i]);
 
-      if (!g_str_has_prefix (graphs[i], "seed-") && !art)
+      if (item->model && model == NULL)
         {
-          np_progress_step (progress, NULL);
-          continue;
+          np_progress_clear (progress);
+          g_printerr ("neuropaint demo: %s skipped: it needs the model “%s”, which is not installed\n",
+                      name, item->model);
+          if (!g_ptr_array_find_with_equal_func (missing, item->model, g_str_equal, NULL))
+            g_ptr_array_add (missing, (gpointer) item->model);
         }
-      graph = np_cli_graph_add (top, xml, root, art ? NULL : photo, NULL, &error);
-      if (graph == NULL || !np_cli_save (graph, path, &error))
+      else if (!render (item, photo, &error))
         {
-          np_progress_free (progress);
-          return np_cli_fail_error ("demo", g_steal_pointer (&error));
+          np_progress_clear (progress);
+          g_printerr ("neuropaint demo: %s: %s\n", name, error->message);
+          g_clear_error (&error);
+          failed++;
         }
+      else
+        written++;
       np_progress_step (progress, name);
     }
   np_progress_free (progress);
-  g_print ("The seed's filtered versions of %s and CPPN art are in %s/\n", opt_image, opt_output);
-  return NP_EXIT_OK;
+
+  g_print ("%u of %" G_GSIZE_FORMAT " results written to %s/ (from %s)\n", written, G_N_ELEMENTS (items),
+           opt_output, opt_image);
+  if (missing->len > 0)
+    {
+      g_auto(GStrv)     dirs = np_model_dirs ();
+      g_autofree gchar *where = g_strjoinv (", ", dirs);
+      g_autofree gchar *names = NULL;
+
+      g_ptr_array_add (missing, NULL);
+      names = g_strjoinv (", ", (gchar **) missing->pdata);
+      return np_cli_fail ("demo", NP_EXIT_FAILED, "models not installed: %s (looked in %s; "
+                          "neuropaint models lists what is there)", names, where);
+    }
+  return failed ? NP_EXIT_FAILED : NP_EXIT_OK;
 }

@@ -1,6 +1,7 @@
-/* neuropaint info — what a model file holds: architecture, parameter count,
- * metadata and the layer list, after the same checks loading it for real
- * would make (so `info` doubles as a validator). */
+/* neuropaint info — what a model (a file, or a name np_model_resolve finds)
+ * holds: architecture, parameter count, metadata and the layer list, after
+ * the same checks loading it for real would make (so `info` doubles as a
+ * validator). */
 #include "config.h"
 #include "np-cli.h"
 #include "neuropaint.h"
@@ -17,14 +18,15 @@ static const GOptionEntry entries[] = {
 static gboolean
 describe (const char *path, gpointer data, gboolean *stop, GError **error)
 {
-  g_autoptr(NpNet) net = np_net_load (path, error);
+  g_autofree gchar *file = np_model_resolve (path, error);
+  g_autoptr(NpNet) net = file ? np_net_load (file, error) : NULL;
   g_autoptr(GList) keys = NULL;
   GHashTable *meta;
 
   if (net == NULL)
     return FALSE;
   meta = np_net_metadata (net);
-  g_print ("%s\n", path);
+  g_print ("%s\n", file);
   g_print ("  architecture: %s\n", (char *) g_hash_table_lookup (meta, "architecture") ?: "graph");
   g_print ("  parameters:   %" G_GINT64_FORMAT " (%" G_GINT64_FORMAT " with batch-norm statistics)\n",
            np_net_n_parameters (net, FALSE), np_net_n_parameters (net, TRUE));
@@ -55,9 +57,10 @@ np_cmd_info (int argc, char **argv, gboolean do_help)
   g_autoptr(GPtrArray) files = g_ptr_array_new ();
   int code;
 
-  if (!np_cli_parse ("info", "MODEL…", "Describe model files (safetensors).",
+  if (!np_cli_parse ("info", "MODEL…", "Describe models: files (safetensors) or names.",
                      "Prints the architecture, the parameter count, the input size multiple and\n"
-                     "the metadata (input filter, image size, normalisation) of each model.\n"
+                     "the metadata (input filter, image size, normalisation) of each model, given\n"
+                     "as a file or by name (gray2color; see neuropaint models).\n"
                      "A bad file is reported and skipped; the exit status is then 2.",
                      entries, &argc, &argv, do_help, &code))
     return code;

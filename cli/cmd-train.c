@@ -33,7 +33,7 @@ static const GOptionEntry entries[] = {
   { "target", 0, 0, G_OPTION_ARG_STRING, &opt_target,
     "What G predicts: rgb, or chroma (YCbCr's Cb and Cr, put on the input's own luminance; gray input) "
     "(default rgb)", "KIND" },
-  { "ngf", 0, 0, G_OPTION_ARG_INT, &opt_ngf, "G's base width (default 32; the seed: 64; lowres: SR features)", "N" },
+  { "ngf", 0, 0, G_OPTION_ARG_INT, &opt_ngf, "G's base width (default 32; 64 features for lowres's SR net; the seed: 64)", "N" },
   { "ndf", 0, 0, G_OPTION_ARG_INT, &opt_ndf, "D's base width (default: ngf)", "N" },
   { "batch", 'b', 0, G_OPTION_ARG_INT, &opt_batch, "Pairs a step (default 8; the seed: 64)", "B" },
   { "steps", 's', 0, G_OPTION_ARG_INT, &opt_steps, "Steps in all (default 2000; the seed: 200 of 64)", "N" },
@@ -198,6 +198,29 @@ resolve_run (Run *run, GHashTable *resumed, NpTrainer *trainer, gint ranks)
   return NP_EXIT_OK;
 }
 
+/* The command that trains this run from scratch, every defining option
+ * spelled out: a resumed run equals the run never stopped, and the thread
+ * count changes no bit, so it makes the very same model. */
+static gchar *
+run_command (const Run *run)
+{
+  const NpTrainParams *p = &run->params;
+  gchar lr[G_ASCII_DTOSTR_BUF_SIZE], beta1[G_ASCII_DTOSTR_BUF_SIZE];
+  gchar l1[G_ASCII_DTOSTR_BUF_SIZE], gan[G_ASCII_DTOSTR_BUF_SIZE];
+
+  /* R processes of K micro-batches are one process of R·K (np_trainer_step). */
+  return g_strdup_printf ("neuropaint train %s -o %s --input %s --target %s --ngf %d --ndf %d --batch %d "
+                          "--accumulate %d --steps %" G_GINT64_FORMAT " --lr %s --beta1 %s --l1-weight %s "
+                          "--gan-weight %s --loss %s --seed %" G_GUINT64_FORMAT " --dtype %s",
+                          run->dataset, run->output, np_train_input_name (run->input),
+                          run->target == NP_TARGET_RGB ? "rgb" : "chroma", run->ngf, run->ndf, run->batch, run->micro,
+                          run->steps, g_ascii_formatd (lr, sizeof lr, "%.15g", p->adam.lr),
+                          g_ascii_formatd (beta1, sizeof beta1, "%.15g", p->adam.beta1),
+                          g_ascii_formatd (l1, sizeof l1, "%.15g", p->recon_weight),
+                          g_ascii_formatd (gan, sizeof gan, "%.15g", p->gan_weight),
+                          p->recon == NP_RECON_L1 ? "l1" : "mse", p->seed, run->dtype == NP_DTYPE_F16 ? "f16" : "f32");
+}
+
 /* The descriptions of G (U-Net, or the SR net for lowres) and D. */
 static gboolean
 describe_nets (const Run *run, gint64 src_channels, gint64 tgt_channels, gchar **g, gchar **d,
@@ -233,7 +256,7 @@ typedef struct
   NpBaselines baselines;
   gint        threads;
   gchar      *ckpt_path, *csv_path, *plot_path, *grid_path;
-  gchar      *command;        /* how the run was started, for the model's card */
+  gchar      *command;        /* the command that makes this run, for the model's card */
   gdouble     seconds;        /* training time of earlier sessions */
   gint64      started;        /* this session's start, monotonic µs */
 } Train;
@@ -270,17 +293,27 @@ tensor_like (const gint64 ne[4], gint64 n, GError **error)
   return np_tensor_new (ne[0], ne[1], ne[2], n, error);
 }
 
+/* The photos samples are drawn from: the validation split's, or without
+ * one (a dataset made without --val-list) the first training photos. */
+static NpBatcher *
+shown (const Train *t)
+{
+  return t->val ? t->val : t->train;
+}
+
 /* Validation: G (as it will be saved) over the whole validation split,
  * scored as the pictures it stands for against the photos; and (once) the
- * baselines. Fills `samples` columns for the first batch when asked. */
+ * baselines. Fills `samples` columns for the first batch when asked (all
+ * there is to do without a validation split). */
 static gboolean
 validate (Train *t, NpScore *score, NpScore base[2], NpTensor *const *samples, GError **error)
 {
   gint64 sne[4], tne[4];
-  guint  n_val = np_batcher_size (t->val), n = MIN ((guint) t->run->batch, n_val);
+  guint  n = MIN ((guint) t->run->batch, np_batcher_size (shown (t)));
+  guint  n_val = t->val ? np_batcher_size (t->val) : samples ? n : 0;
   g_autoptr(NpTensor) src = NULL, tgt = NULL, rgb = NULL, photos = NULL;
 
-  np_batcher_shapes (t->val, (gint) n, sne, tne);
+  np_batcher_shapes (shown (t), (gint) n, sne, tne);
   if ((src = tensor_like (sne, n, error)) == NULL || (tgt = tensor_like (tne, n, error)) == NULL
       || (rgb = np_tensor_new (tne[0], tne[1], 3, n, error)) == NULL
       || (photos = np_tensor_new (tne[0], tne[1], 3, n, error)) == NULL
@@ -294,20 +327,21 @@ validate (Train *t, NpScore *score, NpScore base[2], NpTensor *const *samples, G
       NpTensor part_rgb = *rgb, part_photos = *photos;
       part_rgb.ne[3] = part_photos.ne[3] = MIN (n, n_val - first);
 
-      np_batcher_items (t->val, first, 0, src, tgt);
-      np_batcher_photos (t->val, first, photos);
+      np_batcher_items (shown (t), first, 0, src, tgt);
+      np_batcher_photos (shown (t), first, photos);
       if ((out = np_net_forward (t->eval, inputs, 1, t->threads, error)) == NULL)
         return FALSE;
-      np_batcher_compose (t->val, src, out, rgb);
-      np_score_add (score, &part_rgb, &part_photos);
+      np_batcher_compose (shown (t), src, out, rgb);
+      if (t->val)
+        np_score_add (score, &part_rgb, &part_photos);
       if (first == 0 && samples)
         {
           /* input | output | photo */
-          np_batcher_source_picture (t->val, src, samples[0]);
+          np_batcher_source_picture (shown (t), src, samples[0]);
           memcpy (samples[1]->data, rgb->data, np_tensor_n_elements (samples[1]) * sizeof (gfloat));
           memcpy (samples[2]->data, photos->data, np_tensor_n_elements (samples[2]) * sizeof (gfloat));
         }
-      if (base)
+      if (base && t->val)
         {
           if (np_batcher_baseline_input (t->val, src, rgb))
             np_score_add (&base[0], &part_rgb, &part_photos);
@@ -344,6 +378,11 @@ save_model (Train *t, GError **error)
   g_hash_table_insert (meta, g_strdup ("normalization"), g_strdup ("x/127.5-1"));
   g_hash_table_insert (meta, g_strdup ("target"), g_strdup (run->target == NP_TARGET_RGB ? "rgb" : "chroma-ycbcr"));
   g_hash_table_insert (meta, g_strdup ("experiment"), g_strdup (np_train_input_name (run->input)));
+  /* The architecture's numbers, for `neuropaint info` (the description
+   * itself travels in "graph"). */
+  g_hash_table_insert (meta, g_strdup ("architecture"), g_strdup (run->input == NP_TRAIN_LOWRES ? "sr" : "unet"));
+  g_hash_table_insert (meta, g_strdup (run->input == NP_TRAIN_LOWRES ? "features" : "ngf"),
+                       g_strdup_printf ("%d", run->ngf));
   g_hash_table_insert (meta, g_strdup ("trained_steps"),
                        g_strdup_printf ("%" G_GINT64_FORMAT, np_trainer_step_count (t->trainer)));
   g_hash_table_insert (meta, g_strdup ("trained_batch"), g_strdup_printf ("%d", run->batch));
@@ -398,11 +437,12 @@ train_loop (Train *t)
   NpProgress *progress = writer ? np_progress_new ("train", (gsize) MAX (run->steps - first_step, 0)) : NULL;
   g_autoptr(NpTensor) s_in = NULL, s_out = NULL, s_photo = NULL;
   gint64      tne[4], sne[4];
-  gint        rows = (gint) MIN ((guint) opt_samples, MIN ((guint) run->batch, np_batcher_size (t->val)));
+  gint        shown_n = (gint) MIN ((guint) run->batch, np_batcher_size (shown (t)));
+  gint        rows = MIN (opt_samples, shown_n);
   int         code = NP_EXIT_OK;
 
-  np_batcher_shapes (t->val, rows, sne, tne);
-  s_in = np_tensor_new (tne[0], tne[1], 3, MIN (run->batch, (gint) np_batcher_size (t->val)), &error);
+  np_batcher_shapes (shown (t), rows, sne, tne);
+  s_in = np_tensor_new (tne[0], tne[1], 3, shown_n, &error);
   s_out = np_tensor_new (tne[0], tne[1], 3, s_in ? s_in->ne[3] : 1, &error);
   s_photo = np_tensor_new (tne[0], tne[1], 3, s_in ? s_in->ne[3] : 1, &error);
   if (s_photo == NULL)
@@ -440,11 +480,15 @@ train_loop (Train *t)
           if (!validate (t, &score, NULL, columns, &error)
               || !np_grid_save (columns, 3, rows, t->grid_path, &error))
             code = np_cli_fail_error ("train", g_steal_pointer (&error));
-          row.val_l1 = np_score_l1 (&score), row.val_psnr = np_score_psnr (&score);
-          g_print ("step %" G_GINT64_FORMAT "/%" G_GINT64_FORMAT "  %.0f s  G %.4f  D %.3f  "
-                   "val L1 %.2f PSNR %.2f dB (input %.2f, mean colour %.2f)\n",
-                   step + 1, run->steps, row.seconds, losses.g_recon, (losses.d_real + losses.d_fake) / 2,
-                   row.val_l1, row.val_psnr, t->baselines.psnr[0], t->baselines.psnr[1]);
+          g_print ("step %" G_GINT64_FORMAT "/%" G_GINT64_FORMAT "  %.0f s  G %.4f  D %.3f", step + 1,
+                   run->steps, row.seconds, losses.g_recon, (losses.d_real + losses.d_fake) / 2);
+          if (t->val)
+            {
+              row.val_l1 = np_score_l1 (&score), row.val_psnr = np_score_psnr (&score);
+              g_print ("  val L1 %.2f PSNR %.2f dB (input %.2f, mean colour %.2f)", row.val_l1, row.val_psnr,
+                       t->baselines.psnr[0], t->baselines.psnr[1]);
+            }
+          g_print ("\n");
         }
       np_history_add (t->history, &row);
       if (writer && code == NP_EXIT_OK && (step + 1) % opt_validate_every == 0
@@ -501,11 +545,13 @@ baselines (Train *t, GError **error)
       t->baselines.psnr[i] = base[i].pictures ? np_score_psnr (&base[i]) : NAN;
       t->baselines.l1[i] = base[i].pictures ? np_score_l1 (&base[i]) : NAN;
     }
-  g_print ("%s: %u training and %u validation photos, %s → %s, %" G_GINT64_FORMAT " parameters in G; "
-           "baselines: the input %.2f dB, the mean colour %.2f dB\n", t->run->dataset, np_batcher_size (t->train),
-           np_batcher_size (t->val), np_train_input_name (t->run->input),
-           t->run->target == NP_TARGET_RGB ? "rgb" : "chroma",
-           np_net_n_parameters (np_trainer_generator (t->trainer), FALSE), t->baselines.psnr[0], t->baselines.psnr[1]);
+  g_print ("%s: %u training and %u validation photos, %s → %s, %" G_GINT64_FORMAT " parameters in G",
+           t->run->dataset, np_batcher_size (t->train), t->val ? np_batcher_size (t->val) : 0,
+           np_train_input_name (t->run->input), t->run->target == NP_TARGET_RGB ? "rgb" : "chroma",
+           np_net_n_parameters (np_trainer_generator (t->trainer), FALSE));
+  if (t->val)
+    g_print ("; baselines: the input %.2f dB, the mean colour %.2f dB", t->baselines.psnr[0], t->baselines.psnr[1]);
+  g_print ("\n");
   return TRUE;
 }
 
@@ -529,7 +575,6 @@ np_cmd_train (int argc, char **argv, gboolean do_help)
   g_auto(Run) run = { 0 };
   g_auto(Train) t = { 0 };
   g_autofree gchar *g_desc = NULL, *d_desc = NULL;
-  g_autofree gchar *command = g_strjoinv (" ", argv);
   gint64 sne[4], tne[4];
   gboolean ok;
   int    code;
@@ -577,7 +622,7 @@ np_cmd_train (int argc, char **argv, gboolean do_help)
   /* The processors are shared among the processes on this machine. */
   t.threads = opt_threads > 0 ? MIN (opt_threads, 256)
                               : MAX (1, (gint) g_get_num_processors () / np_group_local_size (group));
-  t.command = g_steal_pointer (&command);
+  t.command = run_command (&run);
   t.ckpt_path = beside (run.output, ".ckpt");
   t.csv_path = beside (run.output, ".history.csv");
   t.plot_path = beside (run.output, ".history.png");
@@ -586,7 +631,14 @@ np_cmd_train (int argc, char **argv, gboolean do_help)
   if ((t.dataset = np_dataset_open (run.dataset, &error)) == NULL
       || (t.train = np_batcher_new (t.dataset, run.input, run.target, NP_SPLIT_TRAIN, &error)) == NULL
       || (t.val = np_batcher_new (t.dataset, run.input, run.target, NP_SPLIT_VAL, &error)) == NULL)
-    return np_cli_fail_error ("train", g_steal_pointer (&error));
+    {
+      /* The training split works, so the validation split is empty. */
+      if (t.train == NULL)
+        return np_cli_fail_error ("train", g_steal_pointer (&error));
+      g_printerr ("neuropaint train: warning: %s: no validation scores (prepare --val-list makes a "
+                  "validation split)\n", error->message);
+      g_clear_error (&error);
+    }
 
   np_batcher_shapes (t.train, run.batch, sne, tne);
   if (!describe_nets (&run, sne[2], tne[2], &g_desc, &d_desc, &error))

@@ -21,7 +21,8 @@ static const NpCommand commands[] = {
   { "merge",   np_cmd_merge,   0,           "Join the parts of a batch split with --shard (crop manifests, datasets)" },
   { "bench",   np_cmd_bench,   NP_CMD_GEGL, "Time a stage in-process; print JSON lines" },
   { "train",   np_cmd_train,   0,           "Train a generator on a dataset (pix2pix and the seed's experiments)" },
-  { "info",    np_cmd_info,    0,           "Describe a model file: architecture, parameters, metadata" },
+  { "info",    np_cmd_info,    0,           "Describe a model: architecture, parameters, metadata" },
+  { "models",  np_cmd_models,  0,           "List the models found by name, with their input, size and summary" },
   { "help",    np_cmd_help,    0,           "Show help for the command or a subcommand" },
   { "version", np_cmd_version, 0,           "Print the version" },
   { NULL }

@@ -26,6 +26,7 @@ typedef struct
   gint        min_size;         /* --min-size (detect) */
   gint        ngf;              /* --ngf: U-Net base width (generator, train-step) */
   gint        batch;            /* --batch (generator, train-step) */
+  const char *model;            /* --model (colorize); NULL: the bench's default */
 } NpBenchCommon;
 
 typedef struct _NpBench NpBench;
@@ -85,6 +86,12 @@ gpointer np_bench_train_setup    (const NpBench *bench, const NpBenchCommon *com
 void     np_bench_train_run      (gpointer state);
 void     np_bench_train_report   (gpointer state, double median_ms, GString *json);
 void     np_bench_train_teardown (gpointer state);
+
+/* neuropaint:colorize on a 12-megapixel photo (bench-colorize.c). */
+gpointer np_bench_colorize_setup    (const NpBench *bench, const NpBenchCommon *common, GError **error);
+void     np_bench_colorize_run      (gpointer state);
+void     np_bench_colorize_report   (gpointer state, double median_ms, GString *json);
+void     np_bench_colorize_teardown (gpointer state);
 
 #define NP_BENCH_OP(name_, summary_, op_, format_)                         \
   { name_, summary_, op_, format_, np_bench_op_setup, np_bench_op_run, \

@@ -43,6 +43,7 @@ int np_cmd_cppn  (int argc, char **argv, gboolean do_help);
 int np_cmd_detect (int argc, char **argv, gboolean do_help);
 int np_cmd_crop  (int argc, char **argv, gboolean do_help);
 int np_cmd_info  (int argc, char **argv, gboolean do_help);
+int np_cmd_models (int argc, char **argv, gboolean do_help);
 int np_cmd_prepare (int argc, char **argv, gboolean do_help);
 int np_cmd_train (int argc, char **argv, gboolean do_help);
 int np_cmd_merge (int argc, char **argv, gboolean do_help);

@@ -20,5 +20,6 @@
 #include "haar/np-haar.h"
 #include "nn/np-nn.h"
 #include "paint/np-paint.h"
+#include "paint/np-models.h"
 #include "train/np-dataset.h"
 #include "train/np-train.h"

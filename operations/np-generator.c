@@ -5,9 +5,13 @@
  * Software Foundation; either version 3 of the License, or (at your option)
  * any later version. See COPYING.LESSER.
  *
- * neuropaint:generator — run an image-to-image model file (a pix2pix U-Net,
- * the SR net, ...) on the input, tiled with overlap for large pictures
+ * neuropaint:generator — run an image-to-image model (a pix2pix U-Net, by
+ * name or file) on the input, tiled with overlap for large pictures
  * (core/paint/generate.c).
+ *
+ * The model is a string, not a file path, in every op: GEGL's XML loader
+ * warns about a file-path value that names no file (a model's bare name),
+ * and GIMP makes file paths into files relative to its own folder.
  */
 
 #include "config.h"
@@ -15,8 +19,9 @@
 
 #ifdef GEGL_PROPERTIES
 
-property_file_path (model, _("Model"), "")
-  description (_("Model file (safetensors, as written by neuropaint or tools/export_torch.py)"))
+property_string (model, _("Model"), "")
+  description (_("A model's name (neuropaint models lists them: gray2color, contours2color, ...) "
+                 "or a model file (safetensors, as written by neuropaint or tools/export_torch.py)"))
 
 property_boolean (apply_filter, _("Apply the model's input filter"), FALSE)
   description (_("Filter the input as the model's training inputs were (its metadata "
@@ -44,19 +49,6 @@ property_int (overlap, _("Tile overlap"), 64)
 #include "gegl-op.h"
 #include "np-op-util.h"
 
-/* The model file, parsed; the op keeps it in its cache (np_op_cache_*) and
- * loads it again only when the path changes. */
-static NpNet *
-load_model (const gchar *path, GError **error)
-{
-  if (path == NULL || *path == '\0')
-    {
-      g_set_error (error, NP_ERROR, NP_ERROR_INVALID_ARGUMENT, "no model file given (property “model”)");
-      return NULL;
-    }
-  return np_net_load (path, error);
-}
-
 static void
 prepare (GeglOperation *operation)
 {
@@ -83,10 +75,7 @@ process (GeglOperation       *operation,
       || (out = np_image_new (NP_SAMPLE_F32, whole.width, whole.height, 4, &error)) == NULL)
     return np_op_fail (operation, error);
 
-  /* The cache lock also serialises forwards: a network is not reentrant. */
-  net = np_op_cache_lock (operation, o->model);
-  if (net == NULL && (net = load_model (o->model, &error)))
-    np_op_cache_set (operation, o->model, net, (GDestroyNotify) np_net_free);
+  net = np_op_lock_model (operation, o->model, NP_MODEL_USE_IMAGE, &error);
   ok = net && np_paint_generate (net, in, out, &options, &error);
   np_op_cache_unlock (operation);
   if (!ok)
@@ -111,14 +100,14 @@ gegl_op_class_init (GeglOpClass *klass)
     "categories",  "neuropaint:generative",
     "gimp:menu-path",  "<Image>/Filters/Neuropaint",
     "gimp:menu-label", _("Generator..."),
-    /* The model path is relative to the source tree (tests render with it as
-     * the XML path root): a tiny random model the tests also check by hand. */
+    /* The model path is relative to the source tree (tests render there): a
+     * tiny random model the tests also check by hand. */
     "reference-composition", NP_OP_REFERENCE (
       "<node operation='neuropaint:generator' model='tests/data/generator-tiny.safetensors'"
       " apply-filter='true'/>"),
     "reference-hash", "3cff9ef13526c1e7e6969397bdae706c",
-    "description", _("Runs an image-to-image model file (pix2pix U-Net, super "
-                     "resolution, ...) on the input: optional input filter, "
+    "description", _("Runs an image-to-image model (pix2pix U-Net, by name or "
+                     "file) on the input: optional input filter, "
                      "padding to the model's multiple, overlapping tiles for "
                      "large pictures; alpha is kept."),
     NULL);

@@ -21,13 +21,34 @@ np_op_set_formats (GeglOperation *operation,
   gegl_operation_set_format (operation, "output", format);
 }
 
+static G_DEFINE_QUARK (np-op-whole-input, np_op_whole_input)
+
 GeglRectangle
 np_op_whole_input (GeglOperation       *operation,
                    const gchar         *input_pad,
                    const GeglRectangle *roi)
 {
   const GeglRectangle *box = gegl_operation_source_get_bounding_box (operation, "input");
-  return box ? *box : *roi;
+
+  if (box == NULL)
+    return *roi;
+  /* Remembered for np_op_whole_invalidated, which may not ask the source. */
+  g_object_set_qdata_full (G_OBJECT (operation), np_op_whole_input_quark (),
+                           g_memdup2 (box, sizeof *box), g_free);
+  return *box;
+}
+
+GeglRectangle
+np_op_whole_invalidated (GeglOperation       *operation,
+                         const gchar         *input_pad,
+                         const GeglRectangle *roi)
+{
+  const GeglRectangle *box = g_object_get_qdata (G_OBJECT (operation), np_op_whole_input_quark ());
+  GeglRectangle        all = *roi;
+
+  if (box)
+    gegl_rectangle_bounding_box (&all, roi, box);
+  return all;
 }
 
 GeglRectangle
@@ -42,6 +63,7 @@ np_op_class_whole_image (GeglOperationClass *operation_class)
 {
   operation_class->get_required_for_output = np_op_whole_input;
   operation_class->get_cached_region = np_op_whole_cached;
+  operation_class->get_invalidated_by_change = np_op_whole_invalidated;
   /* The core parallelises whole-image stages itself with np_op_threads(). */
   operation_class->threaded = FALSE;
 }
@@ -146,6 +168,28 @@ void
 np_op_cache_unlock (GeglOperation *operation)
 {
   g_mutex_unlock (&np_op_cache_get (operation)->lock);
+}
+
+NpNet *
+np_op_lock_model (GeglOperation *operation,
+                  const gchar   *model,
+                  NpModelUse     use,
+                  GError       **error)
+{
+  NpNet *net = np_op_cache_lock (operation, model);
+
+  if (net)
+    return net;
+  if ((net = np_model_load (model, error)) == NULL)
+    return NULL;
+  if (!np_model_check_use (net, use, error))
+    {
+      g_prefix_error (error, "%s: ", model);
+      np_net_free (net);
+      return NULL;
+    }
+  np_op_cache_set (operation, model, net, (GDestroyNotify) np_net_free);
+  return net;
 }
 
 GArray *

@@ -48,6 +48,12 @@ GeglRectangle np_op_whole_input        (GeglOperation       *operation,
                                         const GeglRectangle *roi);
 GeglRectangle np_op_whole_cached       (GeglOperation       *operation,
                                         const GeglRectangle *roi);
+/* A change anywhere in the input changes every output pixel: the whole
+ * input as last seen (by np_op_whole_input) and roi. It never asks the
+ * source for its box: GEGL calls it while nodes are being rewired. */
+GeglRectangle np_op_whole_invalidated  (GeglOperation       *operation,
+                                        const gchar         *input_pad,
+                                        const GeglRectangle *roi);
 void          np_op_class_whole_image  (GeglOperationClass  *operation_class);
 
 /* Copies rect of buffer, in format, into a new NpImage (u8 or float samples,
@@ -76,6 +82,16 @@ void          np_op_cache_set          (GeglOperation       *operation,
                                         gpointer             value,
                                         GDestroyNotify       free_value);
 void          np_op_cache_unlock       (GeglOperation       *operation);
+
+/* The model named model (a name from np_model_dirs' folders or a file, see
+ * core/paint/np-models.h), loaded into operation's cache once and checked
+ * for use. Locks the cache as np_op_cache_lock does, which also serialises
+ * forwards (a network is not reentrant): always np_op_cache_unlock after,
+ * whatever this returned. */
+NpNet        *np_op_lock_model         (GeglOperation       *operation,
+                                        const gchar         *model,
+                                        NpModelUse           use,
+                                        GError             **error);
 
 /* The face ops' detection: np_face_finder_find with the finder for their
  * cascade and verify-eyes properties, kept in operation's cache. */

@@ -78,7 +78,7 @@ try:
 except Exception:
     report["errors"]["batch"] = traceback.format_exc()
 
-for name in ("plug-in-neuropaint-crop-face", "plug-in-neuropaint-batch"):
+for name in ("plug-in-neuropaint-crop-face", "plug-in-neuropaint-batch", "plug-in-neuropaint-upscale"):
     procedure = pdb.lookup_procedure(name)
     report["menus"][name] = [procedure.get_menu_label()] + list(procedure.get_menu_paths()) if procedure else None
 

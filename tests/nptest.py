@@ -78,6 +78,53 @@ def apply_graph(inputs, graph, ext="png"):
             for path in inputs}
 
 
+def model_with_metadata(src, dst, **metadata):
+    """Copies the model file src to dst with metadata keys set (a safetensors
+    header rewritten; the tensors' bytes and offsets stay as they are)."""
+    import json
+    import struct
+    with open(src, "rb") as f:
+        data = f.read()
+    (n,) = struct.unpack("<Q", data[:8])
+    header = json.loads(data[8:8 + n])
+    header.setdefault("__metadata__", {}).update({k: str(v) for k, v in metadata.items()})
+    text = json.dumps(header).encode("utf-8")
+    text += b" " * (-len(text) % 8)
+    with open(dst, "wb") as f:
+        f.write(struct.pack("<Q", len(text)) + text + data[8 + n:])
+
+
+# Tiny random stand-ins for every model neuropaint ships (models/README.md),
+# of the right kinds, made from the test models in tests/data: name ->
+# (file, metadata).
+TINY_MODELS = {
+    "gray2color": ("colorize-tiny", {"experiment": "gray"}),
+    "binary2color": ("generator-tiny", {"input_filter": "binary", "experiment": "binary"}),
+    "contours2color": ("generator-tiny", {"input_filter": "contours", "experiment": "contours"}),
+    "canny2color": ("generator-tiny", {"input_filter": "canny", "experiment": "canny"}),
+    "autoencoder": ("generator-tiny", {"input_filter": "identity", "experiment": "identity"}),
+    "average-face": ("generator-tiny", {"input_filter": "identity", "experiment": "morph"}),
+    "noise2face": ("dream-tiny", {"experiment": "noise"}),
+    "sr2x": ("sr-tiny", {"experiment": "lowres"}),
+}
+
+
+def tiny_models(folder, names=None):
+    """Writes tiny stand-ins of the shipped models (all, or those named) with
+    cards into folder/neuropaint/models, where a process whose XDG_DATA_HOME
+    is folder finds them by name; returns that environment. The source tree's
+    models/ is searched first: once the real models are there, they are used."""
+    models = os.path.join(folder, "neuropaint", "models")
+    os.makedirs(models, exist_ok=True)
+    for name in names or TINY_MODELS:
+        base, meta = TINY_MODELS[name]
+        model_with_metadata(os.path.join(SOURCE_ROOT, "tests", "data", base + ".safetensors"),
+                            os.path.join(models, name + ".safetensors"), **meta)
+        with open(os.path.join(models, name + ".md"), "w") as f:
+            f.write("# %s: a tiny random stand-in for the tests\n\nNot trained.\n" % name)
+    return dict(os.environ, XDG_DATA_HOME=folder)
+
+
 def main():
     """unittest.main, but a run where every test skipped exits 77 (meson's SKIP)."""
     prog = unittest.main(exit=False, verbosity=2)

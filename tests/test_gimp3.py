@@ -28,6 +28,10 @@ CHROOT = os.environ.get("NP_GIMP3_CHROOT", "/var/tmp/neuropaint-gimp3")
 TOOL = os.path.join(nptest.SOURCE_ROOT, "tools", "gimp3-chroot")
 HOPPER = "/usr/share/doc/facedetect/examples/grace_hopper_512x512.jpg"
 MODEL = "/src/tests/data/generator-tiny.safetensors"   # the source tree, as mounted inside
+# Tiny random models of the other kinds (the shipped ones need not exist yet).
+COLORIZE_MODEL = "/src/tests/data/colorize-tiny.safetensors"
+SR_MODEL = "/src/tests/data/sr-tiny.safetensors"
+DREAM_MODEL = "/src/tests/data/dream-tiny.safetensors"
 
 # name: (op, properties, input photo, the part of the layer the op covers or
 # None for all, exact or within 1 of 255 (ops working in float)).
@@ -46,8 +50,17 @@ CASES = {
     "face-crop": ("neuropaint:face-crop", {}, "hopper", (256, 320), False),
     "cppn": ("neuropaint:cppn", {"seed": 5, "width": 256, "height": 256, "color-mode": "hsv"}, "photo",
              None, False),
+    # The model is a string property (a name or a file), which libgimp carries.
+    "colorize": ("neuropaint:colorize", {"model": COLORIZE_MODEL}, "photo", None, False),
+    # Twice the layer: GIMP keeps the layer's part of it.
+    "super-resolution": ("neuropaint:super-resolution", {"model": SR_MODEL}, "photo", (256, 256), False),
+    "dream-face": ("neuropaint:dream-face", {"model": DREAM_MODEL, "seed": 3, "width": 256, "height": 256},
+                   "photo", None, False),
 }
 
+
+# Ops that render from nothing: the gegl command gets no input for them.
+SOURCES = ("neuropaint:cppn", "neuropaint:dream-face")
 
 # What the Batch runs: the generator, properties in chain syntax.
 GENERATOR = ("neuropaint:generator", {"model": MODEL, "apply-filter": True})
@@ -114,7 +127,7 @@ class Gimp3(unittest.TestCase):
         oracles = dict(CASES, generator=GENERATOR + ("photo", None, False))
         for name, (op, props, photo, _, _) in oracles.items():
             chain = " ".join("%s=%s" % (k, chain_value(v)) for k, v in props.items())
-            source = "" if op == "neuropaint:cppn" else inputs[photo]
+            source = "" if op in SOURCES else inputs[photo]
             gegl.append("gegl %s -o %s/want-%s.png -- %s %s" % (source, cls.inside, name, op, chain))
         gegl.append("gegl %s -o %s/want-crop.png -- neuropaint:face-crop" % (inputs["hopper"], cls.inside))
         # The same with the modules this machine built (Debian 12: GLib 2.74,
@@ -126,7 +139,7 @@ class Gimp3(unittest.TestCase):
             shutil.copy(module, host_ops)
         for name, (op, props, photo, _, _) in CASES.items():
             chain = " ".join("%s=%s" % (k, chain_value(v)) for k, v in props.items())
-            source = "" if op == "neuropaint:cppn" else inputs[photo]
+            source = "" if op in SOURCES else inputs[photo]
             gegl.append("HOME=/nonexistent GEGL_PATH=%s/host-ops:/usr/lib/x86_64-linux-gnu/gegl-0.4 "
                         "gegl %s -o %s/host-%s.png -- %s %s" % (cls.inside, source, cls.inside, name, op, chain))
 
@@ -198,6 +211,8 @@ class Gimp3(unittest.TestCase):
                          ["Crop Face...", "<Image>/Image/Neuropaint"])
         self.assertEqual(self.report["menus"]["plug-in-neuropaint-batch"],
                          ["_Batch...", "<Image>/File/Neuropaint"])
+        self.assertEqual(self.report["menus"]["plug-in-neuropaint-upscale"],
+                         ["Super Resolution...", "<Image>/Image/Neuropaint"])
         shortcuts = os.path.join(self.work, "home", ".config", "GIMP", "3.0", "shortcutsrc")
         self.assertTrue(os.path.exists(shortcuts), "the GUI run wrote no shortcutsrc")
         with open(shortcuts) as f:

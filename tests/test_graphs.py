@@ -1,10 +1,16 @@
-"""Every XML graph in graphs/ runs through the `gegl` command and writes a
-non-empty image of the expected size: the input's for a graph that loads a
-photo, the size the graph's source node declares for one that renders (a
-source graph). The gegl command exits 0 even when it fails, so the file, its
-size and stderr are what is checked."""
+"""Every XML graph in graphs/ runs through the `gegl` command and through
+`neuropaint run`, and writes a non-empty image of the expected size: the
+input's for a graph that loads a photo (the crop's for a face crop, twice it
+for super resolution), the size the graph's source node declares for one that
+renders (a source graph). The gegl command exits 0 even when it fails, so the
+file, its size and stderr are what is checked.
+
+Graphs name the shipped models (gray2color, sr2x, ...); until they are in
+models/, tiny random stand-ins of the same kinds are found by name through
+XDG_DATA_HOME (nptest.tiny_models)."""
 import glob
 import os
+import shutil
 import subprocess
 import tempfile
 import unittest
@@ -15,18 +21,37 @@ import nptest
 
 def expected_size(graph, photo_size):
     """(height, width) the graph must produce: a source graph (no gegl:load)
-    must name its size on its source node; anything else keeps the photo's."""
+    must name its size on its source node; a face crop gives its size, super
+    resolution doubles; anything else keeps the photo's."""
     nodes = ET.parse(graph).getroot().iter("node")
     ops = {n.get("operation"): n for n in nodes}
     if "gegl:load" in ops:
-        return photo_size
+        size = photo_size
+        if "neuropaint:face-crop" in ops:
+            size = int(ops["neuropaint:face-crop"].get("height")), int(ops["neuropaint:face-crop"].get("width"))
+        if "neuropaint:super-resolution" in ops:
+            size = 2 * size[0], 2 * size[1]
+        return size
     sized = [n for n in ops.values() if n.get("width") and n.get("height")]
     if len(sized) != 1:
         raise AssertionError("%s: a source graph must give width and height on one node" % graph)
     return int(sized[0].get("height")), int(sized[0].get("width"))
 
 
+def is_source(graph):
+    return not any(n.get("operation") == "gegl:load" for n in ET.parse(graph).getroot().iter("node"))
+
+
 class Graphs(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        cls.models = tempfile.mkdtemp(prefix="np-graph-models-")
+        cls.env = nptest.tiny_models(cls.models)
+
+    @classmethod
+    def tearDownClass(cls):
+        shutil.rmtree(cls.models, ignore_errors=True)
+
     def test_each_graph_through_gegl(self):
         import cv2
         if not os.path.exists(nptest.ASTRONAUT):
@@ -37,7 +62,8 @@ class Graphs(unittest.TestCase):
         for graph in graphs:
             with self.subTest(graph=os.path.basename(graph)), tempfile.TemporaryDirectory() as tmp:
                 out = os.path.join(tmp, "out.png")
-                proc = subprocess.run(["gegl", graph, "-o", out], capture_output=True, text=True, timeout=300)
+                proc = subprocess.run(["gegl", graph, "-o", out], capture_output=True, text=True, timeout=300,
+                                      env=self.env)
                 self.assertNotIn("WARNING", proc.stderr, proc.stderr)
                 self.assertNotIn("CRITICAL", proc.stderr, proc.stderr)
                 self.assertTrue(os.path.exists(out), "no output; stderr: " + proc.stderr)
@@ -46,16 +72,56 @@ class Graphs(unittest.TestCase):
                 self.assertEqual(img.shape[:2], expected_size(graph, want))
                 self.assertGreater(int(img[..., :3].max()), 0, "the result is black")
 
-    def test_each_builtin_graph_through_neuropaint(self):
+    def test_each_graph_through_neuropaint_run(self):
+        """Built in by name; a graph that loads a photo gets each input instead."""
+        if not os.path.exists(nptest.ASTRONAUT):
+            self.skipTest("needs Debian's astronaut.png: install python3-skimage")
+        graphs = sorted(glob.glob(os.path.join(nptest.SOURCE_ROOT, "graphs", "*.xml")))
+        # Two photos with a face (a face crop warns, and so fails, without one).
+        photos = [p for p in nptest.debian_photos() if "astronaut" in p or "grace_hopper" in p]
+        for graph in graphs:
+            name = os.path.basename(graph)[:-4]
+            if is_source(graph):
+                continue   # nothing to feed: the gegl command and the demo run these
+            with self.subTest(graph=name), tempfile.TemporaryDirectory() as tmp:
+                nptest.run(["run", "-o", tmp, "-g", name] + photos, env=self.env)
+                for photo in photos:
+                    stem = os.path.splitext(os.path.basename(photo))[0]
+                    got = nptest.read_rgb(os.path.join(tmp, stem + ".png"))
+                    self.assertEqual(got.shape[:2], expected_size(graph, nptest.read_rgb(photo).shape[:2]))
+
+    def test_demo_writes_every_result(self):
         if not os.path.exists(nptest.ASTRONAUT):
             self.skipTest("needs Debian's astronaut.png: install python3-skimage")
         with tempfile.TemporaryDirectory() as tmp:
-            proc = nptest.run(["demo", "-o", tmp])
+            proc = nptest.run(["demo", "-o", tmp], env=self.env)
             self.assertIn(tmp, proc.stdout)
-            names = sorted(os.path.basename(p)[:-4] for p in glob.glob(os.path.join(nptest.SOURCE_ROOT, "graphs", "seed-*.xml")))
-            # The demo also renders the CPPN art graph.
-            self.assertEqual(sorted(f[:-4] for f in os.listdir(tmp)), sorted(names + ["cppn-art"]))
+            names = [os.path.basename(p)[:-4] for p in glob.glob(os.path.join(nptest.SOURCE_ROOT, "graphs", "*.xml"))]
+            # Every graph but the average face (not part of the demo).
+            self.assertEqual(sorted(f[:-4] for f in os.listdir(tmp)), sorted(set(names) - {"average-face"}))
             self.assertEqual(nptest.read_rgb(os.path.join(tmp, "cppn-art.png")).shape[:2], (512, 512))
+            self.assertEqual(nptest.read_rgb(os.path.join(tmp, "sr2x.png")).shape[:2], (1024, 1024))
+            self.assertEqual(nptest.read_rgb(os.path.join(tmp, "dream-face.png")).shape[:2], (320, 256))
+
+    def test_demo_without_a_model_writes_the_rest(self):
+        """With only some models installed, the demo says which are missing,
+        writes everything else, and exits 2."""
+        if not os.path.exists(nptest.ASTRONAUT):
+            self.skipTest("needs Debian's astronaut.png: install python3-skimage")
+        if os.path.exists(os.path.join(nptest.SOURCE_ROOT, "models", "sr2x.safetensors")):
+            self.skipTest("sr2x ships in models/, so it cannot be missing")
+        with tempfile.TemporaryDirectory() as tmp:
+            env = nptest.tiny_models(os.path.join(tmp, "data"), ["gray2color", "noise2face", "contours2color",
+                                                                 "canny2color"])
+            out = os.path.join(tmp, "out")
+            proc = nptest.run(["demo", "-o", out], check=False, env=env)
+            self.assertEqual(proc.returncode, 2, proc.stderr)
+            self.assertIn("sr2x.png skipped: it needs the model “sr2x”", proc.stderr)
+            self.assertIn("models not installed: sr2x", proc.stderr)
+            self.assertNotIn("gray2color", proc.stderr)
+            self.assertIn("colorize.png", os.listdir(out))
+            self.assertNotIn("sr2x.png", os.listdir(out))
+            self.assertEqual(len(os.listdir(out)), 10)
 
 
 if __name__ == "__main__":

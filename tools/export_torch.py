@@ -219,6 +219,10 @@ def main():
     ap.add_argument("--state-dict", metavar="FILE", help="torch.save()d state_dict of the same architecture")
     ap.add_argument("--input-filter", default="identity", help="gray, binary, contours, canny, identity, noise")
     ap.add_argument("--batchnorm", choices=["running", "batch"], default="running")
+    ap.add_argument("--target", choices=["rgb", "chroma-ycbcr"], default="rgb",
+                    help="what the output is: the picture, or Cb, Cr ×2 for the input's luminance "
+                         "(1 channel in, 2 out)")
+    ap.add_argument("--size", metavar="WxH", help="the training size, recorded as width and height")
     args = ap.parse_args()
 
     kw = {"in_channels": args.in_channels, "out_channels": args.out_channels}
@@ -234,8 +238,11 @@ def main():
         model.load_state_dict(sd)
     elif args.random is not None:
         randomize(model, args.random)
-    export(model, args.output, args.dtype, {"input_filter": args.input_filter, "batchnorm": args.batchnorm,
-                                            "normalization": "x/127.5-1"})
+    meta = {"input_filter": args.input_filter, "batchnorm": args.batchnorm, "normalization": "x/127.5-1",
+            "target": args.target}
+    if args.size:
+        meta["width"], meta["height"] = args.size.split("x")
+    export(model, args.output, args.dtype, meta)
     print("%s: %s, %d parameters" % (args.output, args.arch, n_parameters(model)))
 
 

@@ -150,7 +150,9 @@ point_forward (NpLayer *layer, const NpTensor *const *in, NpTensor *out, const N
   np_parallel_for (np_tensor_n_elements (in[0]), NP_NN_GRAIN, compute->n_threads, forward_range, &job);
 }
 
-/* dx += dy · f'(x), written with whichever of x and y = f(x) is simpler. */
+/* dx += dy · f'(x), written with y = f(x) alone (and dropout's key), so the
+ * layer may run in place in training too: x is gone by backward. ReLU and
+ * LeakyReLU with a positive slope: y > 0 exactly when x > 0. */
 static void
 backward_range (gsize start, gsize end, guint part, gpointer data)
 {
@@ -164,22 +166,39 @@ backward_range (gsize start, gsize end, guint part, gpointer data)
   for (gsize i = start; i < end;)
     {
       gsize         n = i / per_image, j = i % per_image, len = MIN (end - i, per_image - j);
-      const gfloat *x = np_tensor_at (job->in, 0, 0, 0, n) + j, *y = np_tensor_at (job->out, 0, 0, 0, n) + j;
+      const gfloat *y = np_tensor_at (job->out, 0, 0, 0, n) + j;
       const gfloat *dy = np_tensor_at (job->dy, 0, 0, 0, n) + j;
       gfloat       *dx = np_tensor_at (job->y, 0, 0, 0, n) + j;
+      gsize         k;
 
-      for (gsize k = 0; k < len; k++)
-        switch (l->klass->kind)
-          {
-          case NP_LAYER_LRELU:   dx[k] += x[k] > 0 ? dy[k] : dy[k] * slope; break;
-          case NP_LAYER_RELU:    dx[k] += x[k] > 0 ? dy[k] : 0.0f; break;
-          case NP_LAYER_TANH:    dx[k] += dy[k] * (1 - y[k] * y[k]); break;
-          case NP_LAYER_SIGMOID: dx[k] += dy[k] * y[k] * (1 - y[k]); break;
-          default:
-            if (!job->dropping || dropout_keeps (l->key, first + i + k, threshold))
-              dx[k] += job->dropping ? dy[k] * scale : dy[k];
-            break;
-          }
+      /* One loop per kind, so each vectorises. */
+      switch (l->klass->kind)
+        {
+        case NP_LAYER_LRELU:
+          for (k = 0; k < len; k++)
+            dx[k] += y[k] > 0 ? dy[k] : dy[k] * slope;
+          break;
+        case NP_LAYER_RELU:
+          for (k = 0; k < len; k++)
+            dx[k] += y[k] > 0 ? dy[k] : 0.0f;
+          break;
+        case NP_LAYER_TANH:
+          for (k = 0; k < len; k++)
+            dx[k] += dy[k] * (1 - y[k] * y[k]);
+          break;
+        case NP_LAYER_SIGMOID:
+          for (k = 0; k < len; k++)
+            dx[k] += dy[k] * y[k] * (1 - y[k]);
+          break;
+        default:
+          if (job->dropping)
+            for (k = 0; k < len; k++)
+              dx[k] += dropout_keeps (l->key, first + i + k, threshold) ? dy[k] * scale : 0.0f;
+          else
+            for (k = 0; k < len; k++)
+              dx[k] += dy[k];
+          break;
+        }
       i += len;
     }
 }
@@ -204,6 +223,8 @@ point_backward (NpLayer *layer, const NpTensor *const *in, const NpTensor *out,
     .forward = point_forward,                                                        \
     .backward = point_backward,                                                      \
     .in_place = TRUE,                                                                \
+    .backward_from_output = TRUE,                                                    \
+    .backward_reads_output = TRUE,                                                   \
   };
 
 POINT_LAYER (lrelu,   NP_LAYER_LRELU)

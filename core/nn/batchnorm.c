@@ -115,7 +115,7 @@ bn_forward (NpLayer *layer, const NpTensor *const *in, NpTensor *out, const NpCo
 /* Per channel, with x̂ = (x - mean)/σ over the M = N·H·W values:
  * dβ += Σ dy, dγ += Σ dy·x̂, and dx += γ/σ · (dy - Σdy/M - x̂ · Σ(dy·x̂)/M)
  * on batch statistics (mean and σ depend on x; forward kept them),
- * dx += γ/σ · dy on running ones. */
+ * dx += γ/σ · dy on running ones. Sums in double, in order. */
 static void
 backward_range (gsize start, gsize end, guint part, gpointer data)
 {
@@ -125,15 +125,15 @@ backward_range (gsize start, gsize end, guint part, gpointer data)
   gboolean batch = job->compute->bn_mode == NP_BN_BATCH;
   gint64   pixels = x->ne[0] * x->ne[1], m = pixels * x->ne[3];
 
-  for (gsize c = start; c < end; c++)
+  for (gsize ch = start; ch < end; ch++)
     {
-      double mean = batch ? l->saved[2 * c] : l->params[2].data[c];
-      double inv_sigma = batch ? l->saved[2 * c + 1] : 1.0 / sqrt (l->params[3].data[c] + l->p.eps);
-      double gamma = l->params[0].data[c], sum_dy = 0, sum_dy_xhat = 0;
+      double mean = batch ? l->saved[2 * ch] : l->params[2].data[ch];
+      double inv_sigma = batch ? l->saved[2 * ch + 1] : 1.0 / sqrt (l->params[3].data[ch] + l->p.eps);
+      double gamma = l->params[0].data[ch], sum_dy = 0, sum_dy_xhat = 0;
 
       for (gint64 n = 0; n < x->ne[3]; n++)
         {
-          const gfloat *xs = np_tensor_at (x, 0, 0, c, n), *dy = np_tensor_at (d_out, 0, 0, c, n);
+          const gfloat *xs = np_tensor_at (x, 0, 0, ch, n), *dy = np_tensor_at (d_out, 0, 0, ch, n);
           for (gint64 j = 0; j < pixels; j++)
             {
               sum_dy += dy[j];
@@ -142,21 +142,25 @@ backward_range (gsize start, gsize end, guint part, gpointer data)
         }
       if (job->compute->param_grads)
         {
-          l->grads[0].data[c] += (gfloat) sum_dy_xhat;
-          l->grads[1].data[c] += (gfloat) sum_dy;
+          l->grads[0].data[ch] += (gfloat) sum_dy_xhat;
+          l->grads[1].data[ch] += (gfloat) sum_dy;
         }
       if (job->out == NULL)
         continue;
-      if (!batch)
-        sum_dy = sum_dy_xhat = 0;
-      for (gint64 n = 0; n < x->ne[3]; n++)
-        {
-          const gfloat *xs = np_tensor_at (x, 0, 0, c, n), *dy = np_tensor_at (d_out, 0, 0, c, n);
-          gfloat       *dx = np_tensor_at (job->out, 0, 0, c, n);
-          for (gint64 j = 0; j < pixels; j++)
-            dx[j] += (gfloat) (gamma * inv_sigma
-                               * (dy[j] - (sum_dy + (xs[j] - mean) * inv_sigma * sum_dy_xhat) / m));
-        }
+      /* The same as dx = a·dy + b·x + c, a chain of multiply-adds per value
+       * (in float: it vectorises). */
+      {
+        gfloat a = (gfloat) (gamma * inv_sigma);
+        gfloat b = batch ? (gfloat) (-gamma * inv_sigma * inv_sigma * sum_dy_xhat / m) : 0.0f;
+        gfloat c = batch ? (gfloat) (gamma * inv_sigma * (mean * inv_sigma * sum_dy_xhat - sum_dy) / m) : 0.0f;
+        for (gint64 n = 0; n < x->ne[3]; n++)
+          {
+            const gfloat *xs = np_tensor_at (x, 0, 0, ch, n), *dy = np_tensor_at (d_out, 0, 0, ch, n);
+            gfloat       *dx = np_tensor_at (job->out, 0, 0, ch, n);
+            for (gint64 j = 0; j < pixels; j++)
+              dx[j] += a * dy[j] + b * xs[j] + c;
+          }
+      }
     }
 }
 

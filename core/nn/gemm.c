@@ -38,21 +38,17 @@ typedef struct
 } TiledGemm;
 
 static void
-tile_range (gsize start, gsize end, guint part, gpointer data)
+run_tile (gint t, gpointer data)
 {
   const TiledGemm *g = data;
+  gint i = t / g->tn, j = t % g->tn;
+  gint r0 = (gint) ((gint64) g->m * i / g->tm), r1 = (gint) ((gint64) g->m * (i + 1) / g->tm);
+  gint c0 = (gint) ((gint64) g->n * j / g->tn), c1 = (gint) ((gint64) g->n * (j + 1) / g->tn);
 
-  for (gsize t = start; t < end; t++)
-    {
-      gint i = (gint) t / g->tn, j = (gint) t % g->tn;
-      gint r0 = (gint) ((gint64) g->m * i / g->tm), r1 = (gint) ((gint64) g->m * (i + 1) / g->tm);
-      gint c0 = (gint) ((gint64) g->n * j / g->tn), c1 = (gint) ((gint64) g->n * (j + 1) / g->tn);
-
-      np_gemm (g->ta, g->tb, r1 - r0, c1 - c0, g->k, g->alpha,
-               g->a + (g->ta ? (gsize) r0 : (gsize) r0 * g->lda), g->lda,
-               g->b + (g->tb ? (gsize) c0 * g->ldb : (gsize) c0), g->ldb,
-               g->beta, g->c + (gsize) r0 * g->ldc + c0, g->ldc);
-    }
+  np_gemm (g->ta, g->tb, r1 - r0, c1 - c0, g->k, g->alpha,
+           g->a + (g->ta ? (gsize) r0 : (gsize) r0 * g->lda), g->lda,
+           g->b + (g->tb ? (gsize) c0 * g->ldb : (gsize) c0), g->ldb,
+           g->beta, g->c + (gsize) r0 * g->ldc + c0, g->ldc);
 }
 
 void
@@ -69,5 +65,7 @@ np_nn_gemm_tiled (gint n_threads, gboolean ta, gboolean tb, gint m, gint n, gint
 
   g.tn = MAX (1, MIN (want, n / 64));
   g.tm = MAX (1, MIN ((want + g.tn - 1) / g.tn, m / 16));
-  np_parallel_for ((gsize) g.tm * g.tn, 1, n_threads, tile_range, &g);
+  /* Threads claim tiles as they finish, so uneven tiles even out; each
+   * tile's bits are its own, whoever computes it. */
+  np_parallel_claim (g.tm * g.tn, n_threads, run_tile, &g);
 }

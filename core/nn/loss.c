@@ -37,8 +37,10 @@ np_loss_bce_logits (const NpTensor *logits, gfloat target, gfloat weight, NpTens
   return sum / count;
 }
 
-double
-np_loss_l1 (const NpTensor *pred, const NpTensor *target, gfloat weight, NpTensor *grad)
+/* The mean of |d| or d² over d = pred − target, and its gradient. */
+static double
+reconstruction (const NpTensor *pred, const NpTensor *target, gfloat weight, NpTensor *grad,
+                gboolean squared)
 {
   gint64 count = np_tensor_n_elements (pred);
   double sum = 0;
@@ -49,28 +51,22 @@ np_loss_l1 (const NpTensor *pred, const NpTensor *target, gfloat weight, NpTenso
   FOR_EACH_ELEMENT (pred, n, x, i)
     {
       gfloat d = *element (pred, n, i) - *element (target, n, i);
-      sum += fabsf (d);
+      sum += squared ? (double) d * d : fabsf (d);
       if (grad)
-        *element (grad, n, i) += d > 0 ? weight / count : d < 0 ? -weight / count : 0.0f;
+        *element (grad, n, i) += squared ? 2.0f * weight * d / count
+                                         : d > 0 ? weight / count : d < 0 ? -weight / count : 0.0f;
     }
   return sum / count;
 }
 
 double
+np_loss_l1 (const NpTensor *pred, const NpTensor *target, gfloat weight, NpTensor *grad)
+{
+  return reconstruction (pred, target, weight, grad, FALSE);
+}
+
+double
 np_loss_mse (const NpTensor *pred, const NpTensor *target, gfloat weight, NpTensor *grad)
 {
-  gint64 count = np_tensor_n_elements (pred);
-  double sum = 0;
-
-  g_return_val_if_fail (np_tensor_same_shape (pred, target), NAN);
-  g_return_val_if_fail (grad == NULL || np_tensor_same_shape (grad, pred), NAN);
-
-  FOR_EACH_ELEMENT (pred, n, x, i)
-    {
-      gfloat d = *element (pred, n, i) - *element (target, n, i);
-      sum += (double) d * d;
-      if (grad)
-        *element (grad, n, i) += 2.0f * weight * d / count;
-    }
-  return sum / count;
+  return reconstruction (pred, target, weight, grad, TRUE);
 }

@@ -198,14 +198,11 @@ np_net_output_channels (const NpNet *net)
   return net->channels[net->layers->len - 1];
 }
 
-gint
-np_net_size_multiple (const NpNet *net)
+/* The downsampling factor from the input to each layer's output (0.5 after
+ * an upsampling by 2), into scale[], one per layer. */
+static void
+layer_scales (const NpNet *net, double *scale)
 {
-  /* The downsampling factor reaching each layer; inputs must divide by the
-   * largest so every strided layer sees an even size. */
-  g_autofree double *scale = g_new (double, net->layers->len);
-  double most = 1;
-
   for (guint i = 0; i < net->layers->len; i++)
     {
       NpLayer *l = g_ptr_array_index (net->layers, i);
@@ -217,9 +214,30 @@ np_net_size_multiple (const NpNet *net)
         case NP_LAYER_UPSAMPLE: scale[i] = in / l->p.factor; break;
         default:                scale[i] = in; break;
         }
-      most = MAX (most, scale[i]);
     }
+}
+
+gint
+np_net_size_multiple (const NpNet *net)
+{
+  /* Inputs must divide by the largest factor so every strided layer sees an
+   * even size. */
+  g_autofree double *scale = g_new (double, net->layers->len);
+  double most = 1;
+
+  layer_scales (net, scale);
+  for (guint i = 0; i < net->layers->len; i++)
+    most = MAX (most, scale[i]);
   return (gint) MIN (most, 1 << 20);
+}
+
+double
+np_net_output_scale (const NpNet *net)
+{
+  g_autofree double *scale = g_new (double, net->layers->len);
+
+  layer_scales (net, scale);
+  return 1.0 / scale[net->layers->len - 1];
 }
 
 gint64

@@ -69,8 +69,14 @@ typedef struct
   void     (*backward)  (NpLayer *layer, const NpTensor *const *in,
                          const NpTensor *out, const NpTensor *d_out,
                          NpTensor *const *d_in, const NpCompute *compute);
-  /* Output may share its input's memory (pointwise layers). */
+  /* Output may share its input's memory (pointwise layers); in training
+   * too when backward_from_output (its backward needs its output, not its
+   * input). */
   gboolean in_place;
+  gboolean backward_from_output;
+  /* Backward reads the layer's own output (so nothing may overwrite it in
+   * place). */
+  gboolean backward_reads_output;
   /* Forward applies the layer's `fused` pointwise layers to its output while
    * it is still in cache (convolutions). */
   gboolean fuses_pointwise;

@@ -79,6 +79,11 @@ np_tensor_at (const NpTensor *t, gint64 x, gint64 y, gint64 c, gint64 n)
   return (gfloat *) ((guint8 *) t->data + x * t->nb[0] + y * t->nb[1] + c * t->nb[2] + n * t->nb[3]);
 }
 
+/* Image n of t: N(0, 1) from np_rng seeded with seed, channel by channel,
+ * row by row, so a seed names the same numbers on every machine: the noise
+ * the noise experiment trains on, and the dream faces it makes. */
+void      np_tensor_fill_normal (NpTensor *t, gint64 n, guint64 seed);
+
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (NpTensor, np_tensor_free)
 
 /* ---- Linear algebra (darknet's gemm in cblas order, over OpenBLAS) ------ */
@@ -165,6 +170,9 @@ gint64       np_net_output_channels (const NpNet *net);
 /* Sides must be multiples of this for every layer's shapes to line up
  * (2^downsamplings for the U-Net). */
 gint         np_net_size_multiple (const NpNet *net);
+/* The output's side over the input's: 1 for the U-Net, 2 for the ×2
+ * super-resolution net. */
+double       np_net_output_scale  (const NpNet *net);
 gint64       np_net_n_parameters  (const NpNet *net, gboolean with_buffers);
 /* A parameter by its full name ("e1.weight"), or NULL. */
 NpTensor    *np_net_param         (NpNet *net, const char *name);

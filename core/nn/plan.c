@@ -186,6 +186,22 @@ plan_training (NpNet *net, GError **error)
   return TRUE;
 }
 
+/* Whether layer l may overwrite its input, the output of layer src (whose
+ * only reader it is). In training, only if l's backward works from its
+ * output and src's backward never reads what l overwrites. */
+static gboolean
+in_place (const NpNet *net, const NpLayer *l, gint src)
+{
+  const NpLayer *s = g_ptr_array_index (net->layers, src);
+
+  if (!l->klass->in_place)
+    return FALSE;
+  if (!net->training)
+    return TRUE;
+  return l->klass->backward_from_output && !s->klass->backward_reads_output
+         && !(l->klass->kind == NP_LAYER_LRELU && l->p.slope <= 0);
+}
+
 static gboolean
 plan_outputs (NpNet *net, const NpTensor *const *inputs, gint n_inputs, GError **error)
 {
@@ -208,7 +224,7 @@ plan_outputs (NpNet *net, const NpTensor *const *inputs, gint n_inputs, GError *
           net->outputs[i] = g_memdup2 (&shapes[i], sizeof (NpTensor));
           root[i] = -1;
         }
-      else if (!net->training && l->klass->in_place && net->n_consumers[src] == 1 && root[src] >= 0)
+      else if (net->n_consumers[src] == 1 && root[src] >= 0 && in_place (net, l, src))
         {
           net->outputs[i] = g_new (NpTensor, 1);
           *net->outputs[i] = *net->outputs[src];

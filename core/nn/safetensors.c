@@ -10,16 +10,15 @@
  * _UNSUPPORTED, _TOO_LARGE) error, never a crash. */
 #include "np-nn-private.h"
 #include "util/np-file.h"
+#include "util/np-json.h"
 #include "util/np-output.h"
 
 #include <json-glib/json-glib.h>
 #include <string.h>
 
 /* A header is a few kilobytes for our models; a hundred megabytes is surely
- * not a header, and JSON nested deeper than this is surely not ours (and
- * could exhaust the stack of a recursive parser). */
+ * not a header. */
 #define MAX_HEADER (100u << 20)
-#define MAX_NESTING 64
 
 static gboolean
 fail (GError **error, gint code, const char *format, ...) G_GNUC_PRINTF (3, 4);
@@ -36,32 +35,6 @@ fail (GError **error, gint code, const char *format, ...)
   g_set_error (error, NP_ERROR, code, "safetensors: %s", msg);
   g_free (msg);
   return FALSE;
-}
-
-static gboolean
-nesting_ok (const char *json, gsize len)
-{
-  gint     depth = 0;
-  gboolean in_string = FALSE;
-
-  for (gsize i = 0; i < len; i++)
-    {
-      char c = json[i];
-      if (in_string)
-        {
-          if (c == '\\')
-            i++;
-          else if (c == '"')
-            in_string = FALSE;
-        }
-      else if (c == '"')
-        in_string = TRUE;
-      else if ((c == '[' || c == '{') && ++depth > MAX_NESTING)
-        return FALSE;
-      else if (c == ']' || c == '}')
-        depth--;
-    }
-  return TRUE;
 }
 
 /* The first name the top-level object holds twice, as written, or NULL.
@@ -289,7 +262,7 @@ NpSafetensors *
 np_safetensors_parse (const guint8 *data, gsize size, GError **error)
 {
   g_autoptr(NpSafetensors) st = NULL;
-  g_autoptr(JsonParser) parser = NULL;
+  g_autoptr(JsonNode)   header = NULL;
   g_autoptr(GList) members = NULL;
   g_autoptr(GArray) spans = NULL;
   g_autoptr(GArray) shapes = NULL;
@@ -313,16 +286,14 @@ np_safetensors_parse (const guint8 *data, gsize size, GError **error)
     return fail (error, NP_ERROR_TOO_LARGE, "header of %" G_GUINT64_FORMAT " bytes", header_len), NULL;
   if (header_len < 2 || data[8] != '{')
     return fail (error, NP_ERROR_CORRUPT, "header is not a JSON object"), NULL;
-  if (!g_utf8_validate ((const char *) data + 8, (gssize) header_len, NULL)
-      || !nesting_ok ((const char *) data + 8, header_len))
+  if (!g_utf8_validate ((const char *) data + 8, (gssize) header_len, NULL))
     return fail (error, NP_ERROR_CORRUPT, "header is not plain UTF-8 JSON"), NULL;
-
-  parser = json_parser_new_immutable ();
-  if (!json_parser_load_from_data (parser, (const char *) data + 8, (gssize) header_len, &json_error))
+  /* One value, nested no deeper than our headers ever are. */
+  if ((header = np_json_parse ((const char *) data + 8, header_len, &json_error)) == NULL)
     return fail (error, NP_ERROR_CORRUPT, "header: %s", json_error->message), NULL;
-  if (!JSON_NODE_HOLDS_OBJECT (json_parser_get_root (parser)))
+  if (!JSON_NODE_HOLDS_OBJECT (header))
     return fail (error, NP_ERROR_CORRUPT, "header is not a JSON object"), NULL;
-  root = json_node_get_object (json_parser_get_root (parser));
+  root = json_node_get_object (header);
   {
     g_autofree gchar *twice = duplicate_name ((const char *) data + 8, header_len);
     if (twice)

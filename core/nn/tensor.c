@@ -1,5 +1,6 @@
 /* neuropaint — NCHW float tensors. */
 #include "np-nn.h"
+#include "util/np-rng.h"
 
 #include <string.h>
 
@@ -75,4 +76,19 @@ gboolean
 np_tensor_same_shape (const NpTensor *a, const NpTensor *b)
 {
   return memcmp (a->ne, b->ne, sizeof a->ne) == 0;
+}
+
+void
+np_tensor_fill_normal (NpTensor *t, gint64 n, guint64 seed)
+{
+  NpRng rng;
+
+  np_rng_init (&rng, seed);
+  for (gint64 c = 0; c < t->ne[2]; c++)
+    for (gint64 y = 0; y < t->ne[1]; y++)
+      {
+        gfloat *row = np_tensor_at (t, 0, y, c, n);
+        for (gint64 x = 0; x < t->ne[0]; x++)
+          row[x] = (gfloat) np_rng_normal (&rng);
+      }
 }

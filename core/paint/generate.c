@@ -5,12 +5,15 @@
  * reduced to the model's input channels, padded by edge replication to a
  * multiple of the model's downsampling, and run whole or in overlapping
  * tiles whose results are blended with linear ramps across the overlaps.
+ * A super-resolution net's tiles give s times their pixels each way, blended
+ * the same way at s times the scale.
  * The network's memory is bounded by the tile; the result accumulates in the
  * output itself (weighted colours in RGB, weights in A). Alpha is carried
  * over from the input. */
 #include "np-paint.h"
 #include "image/np-colour.h"
 #include "filters/np-filters.h"
+#include "paint/np-models.h"
 
 #include <string.h>
 
@@ -85,28 +88,17 @@ np_paint_generate (NpNet *net, const NpImage *in, NpImage *out,
   gint64  w = in->width, h = in->height, m = np_net_size_multiple (net);
   gint64  cin = np_net_input_channels (net, 0), cout = np_net_output_channels (net);
   gint64  tile = MAX (m, options->tile_size / m * m), tw, th;
+  /* The super-resolution net's output is s times its input each way. */
+  gint64  s = (gint64) np_net_output_scale (net);
   /* A chroma model predicts Cb and Cr, put on the input's own luminance. */
   gboolean chroma = g_strcmp0 (g_hash_table_lookup (np_net_metadata (net), "target"), "chroma-ycbcr") == 0;
 
   g_return_val_if_fail (in->type == NP_SAMPLE_F32 && in->channels == 4, FALSE);
   g_return_val_if_fail (out->type == NP_SAMPLE_F32 && out->channels == 4, FALSE);
-  g_return_val_if_fail (out->width == w && out->height == h, FALSE);
 
-  if (chroma && (np_net_n_inputs (net) != 1 || cin != 1 || cout != 2))
-    {
-      g_set_error (error, NP_ERROR, NP_ERROR_UNSUPPORTED,
-                   "a chroma model takes 1 gray channel and gives 2 (Cb, Cr), not %" G_GINT64_FORMAT
-                   " and %" G_GINT64_FORMAT, cin, cout);
-      return FALSE;
-    }
-  if (!chroma && (np_net_n_inputs (net) != 1 || (cin != 1 && cin != 3) || (cout != 1 && cout != 3)))
-    {
-      g_set_error (error, NP_ERROR, NP_ERROR_UNSUPPORTED,
-                   "not an image-to-image model (it takes %d inputs of %" G_GINT64_FORMAT
-                   " channels and gives %" G_GINT64_FORMAT "; we need 1 or 3 channels each way)",
-                   np_net_n_inputs (net), cin, cout);
-      return FALSE;
-    }
+  if (!np_model_check_use (net, s > 1 ? NP_MODEL_USE_SUPER_RESOLUTION : NP_MODEL_USE_IMAGE, error))
+    return FALSE;
+  g_return_val_if_fail (out->width == s * w && out->height == s * h, FALSE);
 
   /* The filtered copy every tile reads from. */
   if (options->apply_filter)
@@ -128,8 +120,8 @@ np_paint_generate (NpNet *net, const NpImage *in, NpImage *out,
   if ((x = np_tensor_new (tw, th, cin, 1, error)) == NULL)
     return FALSE;
   /* out accumulates weighted results in RGB and the weights in A. */
-  for (gint64 j = 0; j < h; j++)
-    memset (np_image_row (out, (gint) j), 0, w * 4 * sizeof (gfloat));
+  for (gint64 j = 0; j < s * h; j++)
+    memset (np_image_row (out, (gint) j), 0, s * w * 4 * sizeof (gfloat));
 
   for (guint ty = 0; ty < ys->len; ty++)
     for (guint tx = 0; tx < xs->len; tx++)
@@ -154,21 +146,16 @@ np_paint_generate (NpNet *net, const NpImage *in, NpImage *out,
           }
         if ((y = np_net_forward (net, inputs, 1, options->n_threads, error)) == NULL)
           return FALSE;
-        if (y->ne[0] != tw || y->ne[1] != th)
-          {
-            g_set_error (error, NP_ERROR, NP_ERROR_UNSUPPORTED,
-                         "the model changes the image size (%" G_GINT64_FORMAT "×%" G_GINT64_FORMAT
-                         " to %" G_GINT64_FORMAT "×%" G_GINT64_FORMAT ")", th, tw, y->ne[1], y->ne[0]);
-            return FALSE;
-          }
+        g_return_val_if_fail (y->ne[0] == s * tw && y->ne[1] == s * th, FALSE);
 
-        for (gint64 j = 0; j < MIN (th, h - y0); j++)
+        /* The tile's result covers s times its pixels, and so do the ramps. */
+        for (gint64 j = 0; j < s * MIN (th, h - y0); j++)
           {
-            gfloat wy = ramp (j, th, ty > 0, ty + 1 < ys->len, options->overlap);
-            gfloat *o = (gfloat *) np_image_row (out, (gint) (y0 + j)) + 4 * x0;
-            for (gint64 i = 0; i < MIN (tw, w - x0); i++)
+            gfloat wy = ramp (j, s * th, ty > 0, ty + 1 < ys->len, (gint) (s * options->overlap));
+            gfloat *o = (gfloat *) np_image_row (out, (gint) (s * y0 + j)) + 4 * s * x0;
+            for (gint64 i = 0; i < s * MIN (tw, w - x0); i++)
               {
-                gfloat wgt = wy * ramp (i, tw, tx > 0, tx + 1 < xs->len, options->overlap);
+                gfloat wgt = wy * ramp (i, s * tw, tx > 0, tx + 1 < xs->len, (gint) (s * options->overlap));
                 for (int c = 0; c < 3; c++)
                   o[4 * i + c] += wgt * *np_tensor_at (y, i, j, MIN (c, cout - 1), 0);
                 o[4 * i + 3] += wgt;
@@ -176,17 +163,21 @@ np_paint_generate (NpNet *net, const NpImage *in, NpImage *out,
           }
       }
 
-  /* Back from [-1, 1] (for chroma: Cb, Cr on the input's luminance); alpha
-   * from the input. */
-  for (gint64 j = 0; j < h; j++)
+  /* Back from [-1, 1] (for chroma: Cb, Cr on the input's luminance), unless
+   * raw; alpha from the input (each input pixel's for its s×s output
+   * pixels). */
+  for (gint64 j = 0; j < s * h; j++)
     {
       gfloat       *o = np_image_row (out, (gint) j);
-      const gfloat *a = np_image_row (in, (gint) j), *s = np_image_row (src, (gint) j);
-      for (gint64 i = 0; i < w; i++)
+      const gfloat *a = np_image_row (in, (gint) (j / s)), *sp = np_image_row (src, (gint) (j / s));
+      for (gint64 i = 0; i < s * w; i++)
         {
-          if (chroma)
+          if (options->raw)
+            for (int c = 0; c < 3; c++)
+              o[4 * i + c] /= o[4 * i + 3];
+          else if (chroma)
             {
-              gfloat luma = NP_LUMA_R * s[4 * i] + NP_LUMA_G * s[4 * i + 1] + NP_LUMA_B * s[4 * i + 2];
+              gfloat luma = NP_LUMA_R * sp[4 * i] + NP_LUMA_G * sp[4 * i + 1] + NP_LUMA_B * sp[4 * i + 2];
               np_rgb_from_ycbcr (luma, 0.5f * o[4 * i] / o[4 * i + 3], 0.5f * o[4 * i + 1] / o[4 * i + 3],
                                  &o[4 * i], &o[4 * i + 1], &o[4 * i + 2]);
               for (int c = 0; c < 3; c++)
@@ -195,7 +186,7 @@ np_paint_generate (NpNet *net, const NpImage *in, NpImage *out,
           else
             for (int c = 0; c < 3; c++)
               o[4 * i + c] = CLAMP ((o[4 * i + c] / o[4 * i + 3] + 1) * 0.5f, 0.0f, 1.0f);
-          o[4 * i + 3] = a[4 * i + 3];
+          o[4 * i + 3] = a[4 * (i / s) + 3];
         }
     }
   return TRUE;

@@ -16,6 +16,7 @@
 #include "np-error.h"
 #include "image/np-image.h"
 #include "nn/np-nn.h"
+#include "haar/np-haar.h"
 
 G_BEGIN_DECLS
 
@@ -25,17 +26,109 @@ typedef struct
   gint     overlap;       /* pixels shared by neighbouring tiles, blended */
   gint     n_threads;
   gboolean apply_filter;  /* apply the model's metadata "input_filter" first */
+  gboolean raw;           /* leave the network's outputs as they are (below) */
 } NpPaintOptions;
 
 /* Runs an image-to-image model (one input, 1 or 3 channels each way, output
- * the input's size) on `in`, R'G'B'A float, into `out` of the same size:
+ * the input's size, or s times it for a super-resolution net: see
+ * np_net_output_scale) on `in`, R'G'B'A float, into `out` of that size:
  * optional input filter ("identity" or none: no filter; a name the filter
  * registry does not know is an NP_ERROR_UNSUPPORTED error), x·2 - 1
  * scaling, edge-replicated padding to np_net_size_multiple(), overlapping
- * tiles for larger pictures, (y + 1)/2 back, alpha copied. With batch norm
+ * tiles for larger pictures, (y + 1)/2 back, alpha copied (each input
+ * pixel's to its s×s output pixels). With options->raw the output channels
+ * stay in the network's [-1, 1] in out's first channels (a chroma model's
+ * Cb·2 and Cr·2), unclamped, for callers that compose them themselves.
+ * Callers check the model suits their use first (np_model_check_use). With
+ * batch norm
  * on batch statistics each tile normalises by its own, so tiles are not
  * seamless: use a tile size above the picture. */
 gboolean np_paint_generate (NpNet *net, const NpImage *in, NpImage *out,
                             const NpPaintOptions *options, GError **error);
+
+/* A noise model's picture (np_model_check_use NP_MODEL_USE_NOISE) for seed,
+ * into out (R'G'B'A float, opaque; sides multiples of the model's size
+ * multiple, normally the model's training size, np_model_size): the noise
+ * is np_tensor_fill_normal's for the seed, so a seed names one picture. */
+gboolean np_paint_dream (NpNet *net, guint64 seed, NpImage *out, gint n_threads,
+                         GError **error);
+
+/* ---- Colourising photos of any size -------------------------------------
+ *
+ * A colouriser trained on 256×320 faces sees a 6000×4000 photo badly at the
+ * photo's own scale, and running it there loses nothing but costs much. So,
+ * as DeOldify (its render_factor) and Zhang et al. do: the photo's luma is
+ * resized (not cropped) to the model's scale, the model colours that, only
+ * its colour (chroma) is kept, scaled up bicubically, and put on the photo's
+ * own full-resolution luminance. Detail, sharpness and tones stay the
+ * photo's; the colour is the model's.
+ *
+ * The photo is read twice (three times with faces) as rows, top to bottom,
+ * so memory holds rows and the small render, never the photo:
+ *
+ *   c = np_colorizer_new (net, W, H, &options, &error);
+ *   while (np_colorizer_needs_rows (c))
+ *     {
+ *       for (y = 0; y < H; y += n)  np_colorizer_add_rows (c, y, rows y..y+n);
+ *       np_colorizer_end_rows (c, &error);       // runs the model
+ *     }
+ *   for (y = 0; y < H; y += n)  np_colorizer_apply (c, y, rows y..y+n, out);
+ */
+
+typedef enum
+{
+  NP_CHROMA_YCBCR,   /* keep BT.601 luma Y', carry Cb and Cr (JPEG's YCbCr) */
+  NP_CHROMA_LAB,     /* keep CIE L* (linear luminance), carry a* and b* */
+} NpChromaSpace;
+
+/* The render's long side: at least this, at most the other. */
+#define NP_COLORIZE_MIN_RENDER  16
+#define NP_COLORIZE_MAX_RENDER  4096
+/* Faces are looked for on the photo's luma at most this long a side (a
+ * face must be 60 pixels wide there), and at most this many are coloured. */
+#define NP_COLORIZE_DETECT_SIDE 1024
+#define NP_COLORIZE_MAX_FACES   16
+
+typedef struct
+{
+  gint          render_size;  /* long side of the picture the model colours; 0: the model's
+                                 training size's (np_model_size) */
+  NpChromaSpace space;
+  gfloat        saturation;   /* the model's chroma times this */
+  NpFaceFinder *faces;        /* not NULL: also colour each face this finds at the model's
+                                 scale, blended into the whole photo's colour */
+  gint          n_threads;
+} NpColorizeOptions;
+
+typedef struct _NpColorizer NpColorizer;
+
+/* A colouriser for a width×height photo with net (np_model_check_use
+ * NP_MODEL_USE_COLORIZE: a chroma model, or an RGB one whose chroma is
+ * taken). A render size outside NP_COLORIZE_MIN/MAX_RENDER is
+ * NP_ERROR_INVALID_ARGUMENT. The colouriser borrows net and the finder. */
+NpColorizer *np_colorizer_new        (NpNet *net, gint width, gint height,
+                                      const NpColorizeOptions *options, GError **error);
+void         np_colorizer_free       (NpColorizer *colorizer);
+/* Whether the photo must be read (again) before np_colorizer_apply. */
+gboolean     np_colorizer_needs_rows (NpColorizer *colorizer);
+/* Rows y .. y + rows->height − 1 of the photo, R'G'B'A float, the photo's
+ * width; the whole photo in order, in pieces of any height. */
+void         np_colorizer_add_rows   (NpColorizer *colorizer, gint y, const NpImage *rows);
+/* After the last row of a reading: resizes, runs the model (and the face
+ * finder, then the model on every face). */
+gboolean     np_colorizer_end_rows   (NpColorizer *colorizer, GError **error);
+/* Colours rows y .. y + in->height − 1 of the photo (R'G'B'A float) into
+ * out (same size; may be in): the photo's luminance, clamped to [0, 1], and
+ * the model's chroma; alpha copied. Where that colour lies outside the
+ * gamut its chroma is scaled down until it fits, which keeps the luminance;
+ * returns the number of such pixels. Any pieces, in any order; the result
+ * does not depend on them nor on the thread count. */
+gint64       np_colorizer_apply      (NpColorizer *colorizer, gint y, const NpImage *in,
+                                      NpImage *out);
+/* The size the model coloured the photo at, and the faces coloured. */
+void         np_colorizer_render_size (NpColorizer *colorizer, gint *width, gint *height);
+guint        np_colorizer_n_faces    (NpColorizer *colorizer);
+
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (NpColorizer, np_colorizer_free)
 
 G_END_DECLS

@@ -210,17 +210,7 @@ fill_slot (NpBatcher *b, guint item, guint partner, gboolean flip, guint64 noise
   switch (b->input)
     {
     case NP_TRAIN_NOISE:
-      {
-        NpRng rng;
-        np_rng_init (&rng, noise_key);
-        for (gint k = 0; k < 3; k++)
-          for (gint y = 0; y < h; y++)
-            {
-              gfloat *row = np_tensor_at (source, 0, y, k, n);
-              for (gint x = 0; x < w; x++)
-                row[x] = (gfloat) np_rng_normal (&rng);
-            }
-      }
+      np_tensor_fill_normal (source, n, noise_key);
       break;
     case NP_TRAIN_MORPH:
       put_u8 (np_dataset_pixels (b->dataset, "color", partner), w, h, 3, flip, source, n);

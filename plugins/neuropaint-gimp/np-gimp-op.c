@@ -13,6 +13,11 @@ const NpGimpNewImage np_gimp_new_image_entries[] = {
   { "neuropaint:face-crop", "plug-in-neuropaint-crop-face", "<Image>/Image/Neuropaint",
     N_("Crop Face..."),
     N_("Crop the largest face (or face \"index\") with the seed's padding into a new image") },
+  /* The filter's result is twice the layer: as a layer filter GIMP keeps
+   * only the layer's part of it. */
+  { "neuropaint:super-resolution", "plug-in-neuropaint-upscale", "<Image>/Image/Neuropaint",
+    N_("Super Resolution..."),
+    N_("Double the layer with a ×2 super-resolution model (default sr2x) into a new image") },
 };
 const gsize np_gimp_n_new_image_entries = G_N_ELEMENTS (np_gimp_new_image_entries);
 

@@ -62,7 +62,7 @@ class Train(unittest.TestCase):
             print("../shared/data is absent: a dataset of Debian's sample photos instead")
             photos = nptest.debian_photos()
             val = [os.path.basename(photos[0])]
-        photos = [p for p in photos if os.path.exists(p)]
+        cls.photos = photos = [p for p in photos if os.path.exists(p)]
         if len(photos) < 2:
             print("skipping: fewer than two photos to train on")
             sys.exit(nptest.SKIP)
@@ -107,6 +107,26 @@ class Train(unittest.TestCase):
         self.assertEqual(sorted(a), sorted(b))
         for name in a:
             np.testing.assert_array_equal(a[name], b[name], err_msg=name)
+        # The command the model records makes the very same model from scratch.
+        command = ex.read_safetensors(part)[1]["trained_with"].split()
+        self.assertEqual(command[:2], ["neuropaint", "train"])
+        again = os.path.join(self.dir, "again.safetensors")
+        command[command.index("-o") + 1] = again
+        nptest.run(command[1:])
+        c = tensors(again)
+        for name in a:
+            np.testing.assert_array_equal(a[name], c[name], err_msg=name)
+
+    def test_without_a_validation_split(self):
+        """A dataset made without --val-list trains, says it cannot validate,
+        and still draws samples (from training photos)."""
+        plain = os.path.join(self.dir, "plain")
+        nptest.run(["prepare", "-o", plain, "--size", "64x64"] + self.photos)
+        out = os.path.join(self.dir, "plain.safetensors")
+        proc = nptest.run(["train", plain, "-o", out, "--steps", "5", "--gan-weight", "0"] + TINY)
+        self.assertIn("no validation scores", proc.stderr)
+        self.assertGreater(os.path.getsize(os.path.join(self.dir, "plain.samples.png")), 100)
+        self.assertEqual(history(os.path.join(self.dir, "plain.history.csv"))[-1][0], "5")
 
     def test_sigint_checkpoints(self):
         out = os.path.join(self.dir, "stopped.safetensors")

@@ -2,7 +2,9 @@
  * model's metadata names. The tiling and the whole generator op are tested
  * through GEGL in tests/ops/test-generator.c. */
 #include "neuropaint.h"
+#include "image/np-colour.h"
 
+#include <glib/gstdio.h>
 #include <math.h>
 #include <string.h>
 
@@ -191,11 +193,446 @@ test_generate_chroma (void)
   }
 }
 
+/* ---- Resampling rows as they arrive ------------------------------------- */
+
+/* Runs a resampler of region (x, y, w, h) of a W×H picture to dw×dh, handed
+ * its rows in pieces of `piece` rows (the rows are whole picture rows). */
+static NpImage *
+resample (const gfloat *picture, gint W, gint H, gint x, gint y, gint w, gint h, gint dw, gint dh)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(NpResampler) r = np_resampler_new (x, y, w, h, dw, dh, 1, &error);
+  NpImage *copy;
+
+  g_assert_no_error (error);
+  for (gint j = 0; j < H; j++)
+    np_resampler_add_row (r, j, picture + (gsize) j * W);
+  copy = np_image_new (NP_SAMPLE_F32, dw, dh, 1, NULL);
+  for (gint j = 0; j < dh; j++)
+    memcpy (np_image_row (copy, j), np_image_row (np_resampler_result (r), j), dw * sizeof (gfloat));
+  return copy;
+}
+
+/* Hand-checkable cases of Pillow's BILINEAR: the same size is the picture;
+ * halving weighs 4 pixels 1/8, 3/8, 3/8, 1/8 (the triangle widened to 2),
+ * fewer at the edges, renormalised; an enlargement interpolates linearly;
+ * a region's result ignores everything outside it. */
+static void
+test_resampler (void)
+{
+  enum { W = 12, H = 6 };
+  gfloat picture[W * H];
+  g_autoptr(NpImage) same = NULL, half = NULL, region = NULL, doubled = NULL;
+
+  for (gint i = 0; i < W * H; i++)
+    picture[i] = (gfloat) ((i * 37) % 11);
+  same = resample (picture, W, H, 0, 0, W, H, W, H);
+  for (gint j = 0; j < H; j++)
+    for (gint i = 0; i < W; i++)
+      g_assert_cmpfloat (((gfloat *) np_image_row (same, j))[i], ==, picture[j * W + i]);
+
+  half = resample (picture, W, H, 0, 0, W, H, W / 2, H);
+  for (gint j = 0; j < H; j++)
+    for (gint i = 0; i < W / 2; i++)
+      {
+        const gfloat *p = picture + j * W;
+        double want = i == 0 ? (3 * p[0] + 3 * p[1] + p[2]) / 7.0
+                    : i == W / 2 - 1 ? (p[2 * i - 1] + 3 * p[2 * i] + 3 * p[2 * i + 1]) / 7.0
+                    : (p[2 * i - 1] + 3 * p[2 * i] + 3 * p[2 * i + 1] + p[2 * i + 2]) / 8.0;
+        g_assert_cmpfloat_with_epsilon (((gfloat *) np_image_row (half, j))[i], want, 1e-5);
+      }
+
+  /* Columns 4..7 of rows 2..3 only: halving those averages as above. */
+  region = resample (picture, W, H, 4, 2, 4, 2, 2, 1);
+  {
+    const gfloat *a = picture + 2 * W + 4, *b = picture + 3 * W + 4;
+    double left = ((3 * a[0] + 3 * a[1] + a[2]) + (3 * b[0] + 3 * b[1] + b[2])) / 14.0;
+    g_assert_cmpfloat_with_epsilon (((gfloat *) np_image_row (region, 0))[0], left, 1e-5);
+  }
+
+  /* Twice the size of a ramp: (i + 0.5)/2 − 0.5 between its samples. */
+  for (gint i = 0; i < W * H; i++)
+    picture[i] = (gfloat) (i % W);
+  doubled = resample (picture, W, H, 0, 0, W, H, 2 * W, H);
+  for (gint i = 1; i < 2 * W - 1; i++)
+    g_assert_cmpfloat_with_epsilon (((gfloat *) np_image_row (doubled, 3))[i], (i + 0.5) / 2 - 0.5, 1e-5);
+}
+
+/* ---- Colourising ---------------------------------------------------------- */
+
+/* A 1×1 chroma model, Cb, Cr = ½ tanh (w·(2·gray − 1) + b): its colour at
+ * any scale is known in closed form. */
+static NpNet *
+pointwise_chroma (gfloat w0, gfloat b0, gfloat w1, gfloat b1)
+{
+  g_autoptr(GError) error = NULL;
+  NpNet *net = np_net_new ("input name=x c=1\nconv name=c out=2 k=1\ntanh", &error);
+  const gfloat w[2] = { w0, w1 }, b[2] = { b0, b1 };
+
+  g_assert_no_error (error);
+  memcpy (np_net_param (net, "c.weight")->data, w, sizeof w);
+  memcpy (np_net_param (net, "c.bias")->data, b, sizeof b);
+  g_hash_table_insert (np_net_metadata (net), g_strdup ("target"), g_strdup ("chroma-ycbcr"));
+  g_hash_table_insert (np_net_metadata (net), g_strdup ("input_filter"), g_strdup ("gray"));
+  return net;
+}
+
+/* Runs a colouriser over photo, reading it in pieces of `piece` rows and
+ * colouring it in pieces of `out_piece` rows, last piece first. */
+static NpImage *
+colorize (NpNet *net, const NpImage *photo, const NpColorizeOptions *options, gint piece, gint out_piece,
+          gint64 *clipped)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(NpColorizer) c = np_colorizer_new (net, photo->width, photo->height, options, &error);
+  NpImage *out = np_image_new (NP_SAMPLE_F32, photo->width, photo->height, 4, NULL);
+  gint64   n = 0;
+
+  g_assert_no_error (error);
+  while (np_colorizer_needs_rows (c))
+    {
+      for (gint y = 0; y < photo->height; y += piece)
+        {
+          NpImage rows = np_image_view (NP_SAMPLE_F32, photo->width, MIN (piece, photo->height - y), 4,
+                                        np_image_row (photo, y), photo->stride);
+          np_colorizer_add_rows (c, y, &rows);
+        }
+      g_assert_true (np_colorizer_end_rows (c, &error));
+      g_assert_no_error (error);
+    }
+  for (gint y = (photo->height - 1) / out_piece * out_piece; y >= 0; y -= out_piece)
+    {
+      gint    h = MIN (out_piece, photo->height - y);
+      NpImage in = np_image_view (NP_SAMPLE_F32, photo->width, h, 4, np_image_row (photo, y), photo->stride);
+      NpImage o = np_image_view (NP_SAMPLE_F32, photo->width, h, 4, np_image_row (out, y), out->stride);
+      n += np_colorizer_apply (c, y, &in, &o);
+    }
+  if (clipped)
+    *clipped = n;
+  return out;
+}
+
+/* Chroma (u, v) on luma y by the rule docs/operations.md states: the
+ * largest t ≤ 1 for which y + t·(the chroma's RGB offsets) fits [0, 1]. */
+static void
+closed_form (double y, double u, double v, double *rgb, gboolean *scaled)
+{
+  double d[3] = { 1.402 * v, -(0.299 * 1.402 * v + 0.114 * 1.772 * u) / 0.587, 1.772 * u }, t = 1;
+
+  for (int c = 0; c < 3; c++)
+    t = MIN (t, d[c] > 0 ? (1 - y) / d[c] : d[c] < 0 ? -y / d[c] : 1);
+  for (int c = 0; c < 3; c++)
+    rgb[c] = y + t * d[c];
+  *scaled = t < 1;
+}
+
+/* Pixels of one luma but different colours: the model sees one gray, so
+ * every pixel gets its one colour (the photo's own chroma is gone); a
+ * gradient with a model that ignores the gray gets that colour on each
+ * pixel's own luma, with the gamut rule and the saturation. */
+static void
+test_colorize_closed_form (void)
+{
+  enum { W = 37, H = 23 };
+  g_autoptr(NpImage) photo = np_image_new (NP_SAMPLE_F32, W, H, 4, NULL);
+  g_autoptr(NpNet) net = pointwise_chroma (0.8f, 0.1f, -0.6f, 0.3f);
+  g_autoptr(NpNet) flat = pointwise_chroma (0, 0.9f, 0, -0.7f);
+  NpColorizeOptions options = { 0, NP_CHROMA_YCBCR, 1.0f, NULL, 1 };
+  g_autoptr(NpImage) out = NULL, grad = NULL;
+  gint64 clipped = 0, want_clipped = 0;
+
+  for (gint y = 0; y < H; y++)
+    for (gint x = 0; x < W; x++)
+      {
+        gfloat *p = (gfloat *) np_image_row (photo, y) + 4 * x;
+        /* Luma 0.4 in every pixel: red and blue traded against green. */
+        p[0] = 0.4f + 0.3f * ((x + y) % 3 - 1);
+        p[2] = 0.4f - 0.2f * (x % 2);
+        p[1] = (0.4f - 0.299f * p[0] - 0.114f * p[2]) / 0.587f;
+        p[3] = x < 5 ? 0.25f : 1.0f;
+      }
+  out = colorize (net, photo, &options, 5, 7, NULL);
+  {
+    double cb = 0.5 * tanh (0.8 * (2 * 0.4 - 1) + 0.1), cr = 0.5 * tanh (-0.6 * (2 * 0.4 - 1) + 0.3), rgb[3];
+    gboolean scaled;
+
+    closed_form (0.4, cb, cr, rgb, &scaled);
+    for (gint y = 0; y < H; y++)
+      for (gint x = 0; x < W; x++)
+        {
+          const gfloat *o = (gfloat *) np_image_row (out, y) + 4 * x;
+          for (int c = 0; c < 3; c++)
+            g_assert_cmpfloat_with_epsilon (o[c], rgb[c], 1e-5);
+          g_assert_cmpfloat (o[3], ==, x < 5 ? 0.25f : 1.0f);
+        }
+  }
+
+  for (gint y = 0; y < H; y++)
+    for (gint x = 0; x < W; x++)
+      {
+        gfloat *p = (gfloat *) np_image_row (photo, y) + 4 * x;
+        p[0] = p[1] = p[2] = (x + W * y) / (gfloat) (W * H - 1);
+      }
+  options.saturation = 0.7f;
+  grad = colorize (flat, photo, &options, H, 4, &clipped);
+  for (gint y = 0; y < H; y++)
+    for (gint x = 0; x < W; x++)
+      {
+        const gfloat *p = (gfloat *) np_image_row (photo, y) + 4 * x, *o = (gfloat *) np_image_row (grad, y) + 4 * x;
+        double rgb[3];
+        gboolean scaled;
+
+        closed_form (p[0], 0.7 * 0.5 * tanh (0.9), 0.7 * 0.5 * tanh (-0.7), rgb, &scaled);
+        want_clipped += scaled;
+        for (int c = 0; c < 3; c++)
+          g_assert_cmpfloat_with_epsilon (o[c], rgb[c], 2e-5);
+        g_assert_cmpfloat_with_epsilon (0.299 * o[0] + 0.587 * o[1] + 0.114 * o[2], p[0], 2e-5);
+      }
+  /* Bright and dark ends do not fit: the rule had work, and it is counted. */
+  g_assert_cmpint (want_clipped, >, W * H / 10);
+  g_assert_cmpint (clipped, ==, want_clipped);
+}
+
+/* The same bits however the rows come and go, on any thread count; Lab
+ * keeps the linear luminance. */
+static void
+test_colorize_pieces_threads_lab (void)
+{
+  enum { W = 53, H = 41 };
+  g_autoptr(GHashTable) p = g_hash_table_new (g_str_hash, g_str_equal);
+  g_autoptr(GError) error = NULL;
+  g_autofree gchar *desc = NULL;
+  g_autoptr(NpNet) net = NULL;
+  g_autoptr(NpImage) photo = np_image_new (NP_SAMPLE_F32, W, H, 4, NULL);
+  g_autoptr(NpImage) a = NULL, b = NULL, c = NULL, lab = NULL;
+  NpColorizeOptions options = { 24, NP_CHROMA_YCBCR, 1.3f, NULL, 1 };
+
+  g_hash_table_insert (p, "ngf", "4");
+  g_hash_table_insert (p, "depth", "3");
+  g_hash_table_insert (p, "in_channels", "1");
+  g_hash_table_insert (p, "out_channels", "2");
+  desc = np_arch_describe ("unet", p, &error);
+  net = np_net_new (desc, &error);
+  g_assert_no_error (error);
+  np_net_init_random (net, 9, 0.3f);
+  g_hash_table_insert (np_net_metadata (net), g_strdup ("target"), g_strdup ("chroma-ycbcr"));
+  for (gint y = 0; y < H; y++)
+    for (gint x = 0; x < W; x++)
+      {
+        gfloat *q = (gfloat *) np_image_row (photo, y) + 4 * x;
+        q[0] = (x * 29 + y * 3) % 97 / 96.0f, q[1] = (x * y) % 61 / 60.0f, q[2] = 0.5f, q[3] = 1;
+      }
+  a = colorize (net, photo, &options, H, H, NULL);
+  b = colorize (net, photo, &options, 1, 3, NULL);
+  options.n_threads = 3;
+  c = colorize (net, photo, &options, 7, 17, NULL);
+  for (gint y = 0; y < H; y++)
+    {
+      g_assert_cmpmem (np_image_row (a, y), W * 16, np_image_row (b, y), W * 16);
+      g_assert_cmpmem (np_image_row (a, y), W * 16, np_image_row (c, y), W * 16);
+    }
+
+  options.space = NP_CHROMA_LAB;
+  lab = colorize (net, photo, &options, 9, 9, NULL);
+  for (gint y = 0; y < H; y++)
+    for (gint x = 0; x < W; x++)
+      {
+        const gfloat *q = (gfloat *) np_image_row (photo, y) + 4 * x, *o = (gfloat *) np_image_row (lab, y) + 4 * x;
+        g_assert_cmpfloat_with_epsilon (np_linear_luminance (o[0], o[1], o[2]),
+                                        np_linear_luminance (q[0], q[1], q[2]), 1e-4);
+      }
+}
+
+/* With faces, only the faces' crops change (the Hopper photo, whose face
+ * the finder sees). */
+static void
+test_colorize_faces (void)
+{
+  const char *path = "/usr/share/doc/facedetect/examples/grace_hopper_512x512.jpg";
+  g_autoptr(GError) error = NULL;
+  g_autoptr(NpImage) bytes = NULL, photo = NULL, plain = NULL, faced = NULL;
+  g_autoptr(NpFaceFinder) finder = NULL;
+  g_autoptr(GArray) faces = NULL;
+  g_autoptr(NpNet) net = pointwise_chroma (2.5f, 0.1f, -1.5f, 0.3f);
+  NpHaarParams seed = { 1.2, 5, 60, 60, 0, 0 };
+  NpColorizeOptions options = { 64, NP_CHROMA_YCBCR, 1.0f, NULL, 2 };
+  gint changed_inside = 0;
+
+  if (!g_file_test (path, G_FILE_TEST_EXISTS) || !g_file_test (NP_HAAR_FRONTAL_FACE, G_FILE_TEST_EXISTS))
+    {
+      g_test_skip ("needs facedetect's example photo and opencv-data");
+      return;
+    }
+  bytes = np_jpeg_load (path, 0, &error);
+  finder = np_face_finder_new (NULL, FALSE, &error);
+  g_assert_no_error (error);
+  faces = np_face_finder_find (finder, bytes, &seed, 2, &error);
+  g_assert_no_error (error);
+  g_assert_cmpuint (faces->len, >=, 1);
+  photo = np_image_new (NP_SAMPLE_F32, bytes->width, bytes->height, 4, NULL);
+  for (gint y = 0; y < bytes->height; y++)
+    for (gint x = 0; x < bytes->width; x++)
+      for (gint c = 0; c < 4; c++)
+        ((gfloat *) np_image_row (photo, y))[4 * x + c] =
+          c == 3 ? 1 : ((guint8 *) np_image_row (bytes, y))[bytes->channels * x + MIN (c, bytes->channels - 1)] / 255.0f;
+
+  plain = colorize (net, photo, &options, 64, 64, NULL);
+  options.faces = finder;
+  faced = colorize (net, photo, &options, 64, 64, NULL);
+  for (gint y = 0; y < photo->height; y++)
+    for (gint x = 0; x < photo->width; x++)
+      {
+        gboolean inside = FALSE;
+        gboolean same = memcmp ((gfloat *) np_image_row (plain, y) + 4 * x,
+                                (gfloat *) np_image_row (faced, y) + 4 * x, 16) == 0;
+
+        for (guint f = 0; f < faces->len; f++)
+          {
+            gint rx, ry, rw, rh;
+            /* A few pixels of slack: the finder ran on OpenCV's luma here,
+             * on BT.601's in the colouriser. */
+            if (np_face_crop_rect (&g_array_index (faces, NpHaarBox, f), photo->width, photo->height,
+                                   &rx, &ry, &rw, &rh))
+              inside |= x >= rx - 4 && x < rx + rw + 4 && y >= ry - 4 && y < ry + rh + 4;
+          }
+        if (!inside)
+          g_assert_true (same);
+        else
+          changed_inside += !same;
+      }
+  g_assert_cmpint (changed_inside, >, 1000);
+}
+
+/* ---- Models by name and kind ---------------------------------------------- */
+
+static NpNet *
+model_of (const char *architecture, const char *in, const char *out, const char *filter, const char *target)
+{
+  g_autoptr(GHashTable) p = g_hash_table_new (g_str_hash, g_str_equal);
+  g_autoptr(GError) error = NULL;
+  g_autofree gchar *desc = NULL;
+  NpNet *net;
+
+  g_hash_table_insert (p, "ngf", "2");
+  g_hash_table_insert (p, "depth", "2");
+  g_hash_table_insert (p, "features", "2");
+  g_hash_table_insert (p, "in_channels", (gpointer) in);
+  g_hash_table_insert (p, "out_channels", (gpointer) out);
+  desc = np_arch_describe (architecture, p, &error);
+  net = np_net_new (desc, &error);
+  g_assert_no_error (error);
+  if (filter)
+    g_hash_table_insert (np_net_metadata (net), g_strdup ("input_filter"), g_strdup (filter));
+  if (target)
+    g_hash_table_insert (np_net_metadata (net), g_strdup ("target"), g_strdup (target));
+  return net;
+}
+
+/* Each kind of model against each use: accepted where it belongs, else one
+ * error naming the op it belongs to. */
+static void
+test_model_kinds (void)
+{
+  static const struct
+  {
+    const char *arch, *in, *out, *filter, *target;
+    const char *belongs;      /* the op named when refused */
+    gboolean    ok[4];        /* image, colorize, super resolution, noise */
+  } kinds[] = {
+    { "unet", "1", "2", "gray", "chroma-ycbcr", "neuropaint:colorize", { TRUE, TRUE, FALSE, FALSE } },
+    { "unet", "3", "3", "gray", NULL, "neuropaint:colorize", { TRUE, TRUE, FALSE, FALSE } },
+    { "unet", "3", "3", "contours", NULL, "neuropaint:generator", { TRUE, FALSE, FALSE, FALSE } },
+    { "unet", "3", "3", "identity", NULL, "neuropaint:generator", { TRUE, FALSE, FALSE, FALSE } },
+    { "unet", "3", "3", "noise", NULL, "neuropaint:dream-face", { TRUE, FALSE, FALSE, TRUE } },
+    { "sr", "3", "3", "identity", NULL, "neuropaint:super-resolution", { FALSE, FALSE, TRUE, FALSE } },
+  };
+
+  for (gsize k = 0; k < G_N_ELEMENTS (kinds); k++)
+    {
+      g_autoptr(NpNet) net = model_of (kinds[k].arch, kinds[k].in, kinds[k].out, kinds[k].filter, kinds[k].target);
+      for (NpModelUse use = NP_MODEL_USE_IMAGE; use <= NP_MODEL_USE_NOISE; use++)
+        {
+          g_autoptr(GError) error = NULL;
+          gboolean ok = np_model_check_use (net, use, &error);
+
+          g_test_message ("%s %s/%s, use %d: %s", kinds[k].arch, kinds[k].filter, kinds[k].target ?: "rgb",
+                          use, ok ? "ok" : error->message);
+          g_assert_cmpint (ok, ==, kinds[k].ok[use]);
+          if (!ok)
+            {
+              g_assert_error (error, NP_ERROR, NP_ERROR_UNSUPPORTED);
+              g_assert_nonnull (strstr (error->message, kinds[k].belongs));
+            }
+        }
+    }
+}
+
+/* Names are looked for in the uninstalled tree's models/ (this test runs
+ * from the build tree), then $XDG_DATA_HOME's, then the installed folder;
+ * paths pass as they are. */
+static void
+test_model_names (gconstpointer data)
+{
+  const char *xdg = data;
+  g_auto(GStrv) dirs = np_model_dirs ();
+  g_autofree gchar *folder = g_build_filename (xdg, "neuropaint", "models", NULL);
+  g_autofree gchar *file = g_build_filename (folder, "np-test-kind.safetensors", NULL);
+  g_autofree gchar *found = NULL, *path = NULL;
+  g_autoptr(NpNet) net = model_of ("sr", "3", "3", "identity", NULL);
+  g_autoptr(NpNet) loaded = NULL;
+  g_autoptr(GPtrArray) list = NULL;
+  g_autoptr(GError) error = NULL;
+  gboolean listed = FALSE;
+
+  g_assert_cmpuint (g_strv_length (dirs), ==, 3);
+  g_assert_true (g_str_has_suffix (dirs[0], "/models"));
+  g_assert_cmpstr (dirs[1], ==, folder);
+  g_assert_true (g_str_has_suffix (dirs[2], "/neuropaint/models"));
+
+  g_assert_cmpint (g_mkdir_with_parents (folder, 0755), ==, 0);
+  g_assert_true (np_net_save (net, file, NP_DTYPE_F32, &error));
+  found = np_model_resolve ("np-test-kind", &error);
+  g_assert_no_error (error);
+  g_assert_cmpstr (found, ==, file);
+  loaded = np_model_load ("np-test-kind", &error);
+  g_assert_no_error (error);
+  g_assert_cmpfloat (np_net_output_scale (loaded), ==, 2.0);
+  list = np_model_list ();
+  for (guint i = 0; i < list->len; i++)
+    listed |= g_str_equal (((NpModelEntry *) list->pdata[i])->name, "np-test-kind");
+  g_assert_true (listed);
+
+  path = np_model_resolve ("some/where.safetensors", &error);
+  g_assert_cmpstr (path, ==, "some/where.safetensors");
+  g_assert_null (np_model_resolve ("np-test-nothing", &error));
+  g_assert_error (error, NP_ERROR, NP_ERROR_IO);
+  g_assert_nonnull (strstr (error->message, "“np-test-nothing”"));
+  g_assert_nonnull (strstr (error->message, folder));
+  g_assert_nonnull (strstr (error->message, "np-test-kind"));
+  g_clear_error (&error);
+  g_assert_null (np_model_resolve ("", &error));
+  g_assert_error (error, NP_ERROR, NP_ERROR_INVALID_ARGUMENT);
+  g_unlink (file);
+}
+
 int
 main (int argc, char **argv)
 {
+  /* Before GLib reads it: models by name come from a folder of our own. */
+  g_autofree gchar *xdg = g_dir_make_tmp ("np-test-paint-XXXXXX", NULL);
+  int result;
+
+  g_setenv ("XDG_DATA_HOME", xdg, TRUE);
   g_test_init (&argc, &argv, NULL);
   g_test_add_func ("/paint/generate/input-filters", test_generate_input_filters);
   g_test_add_func ("/paint/generate/chroma", test_generate_chroma);
-  return g_test_run ();
+  g_test_add_func ("/paint/resampler", test_resampler);
+  g_test_add_func ("/paint/colorize/closed-form", test_colorize_closed_form);
+  g_test_add_func ("/paint/colorize/pieces-threads-lab", test_colorize_pieces_threads_lab);
+  g_test_add_func ("/paint/colorize/faces", test_colorize_faces);
+  g_test_add_func ("/paint/models/kinds", test_model_kinds);
+  g_test_add_data_func ("/paint/models/names", xdg, test_model_names);
+  result = g_test_run ();
+  g_rmdir (g_build_filename (xdg, "neuropaint", "models", NULL));
+  return result;
 }

@@ -255,7 +255,7 @@ test_bad_models (void)
   /* A valid model of the wrong kind: the SR net doubles the size. */
   net = np_net_new (desc, &error);
   g_assert_true (np_net_save (net, sr, NP_DTYPE_F16, &error));
-  expect_failure (sr, "neuropaint:generator: the model changes the image size*");
+  expect_failure (sr, "neuropaint:generator: *: the model changes the image size (its output is 2× its input): run it with neuropaint:super-resolution");
   g_unlink (corrupt);
   g_unlink (sr);
 }

@@ -32,6 +32,13 @@ static const NpOpCase cases[] = {
   { "neuropaint:face-crop width=64 height=80", 64, 80, TRUE },
   { "neuropaint:generator model=@SOURCE_ROOT@/tests/data/generator-tiny.safetensors apply-filter=true" },
   { "neuropaint:generator model=@SOURCE_ROOT@/tests/data/generator-tiny.safetensors tile-size=64 overlap=16" },
+  /* A chroma model, then an RGB one (its chroma taken) rendered larger, in
+   * Lab; faces (none in the picture) take the detection path. */
+  { "neuropaint:colorize model=@SOURCE_ROOT@/tests/data/colorize-tiny.safetensors" },
+  { "neuropaint:colorize model=@SOURCE_ROOT@/tests/data/generator-tiny.safetensors render-size=150 "
+    "color-space=lab saturation=1.5 faces=true" },
+  { "neuropaint:super-resolution model=@SOURCE_ROOT@/tests/data/sr-tiny.safetensors tile-size=64 overlap=8",
+    2 * 203, 2 * 149 },
 };
 
 typedef struct
@@ -48,6 +55,9 @@ static const NpSourceCase sources[] = {
    * picture's box (0, 0, 80, 60) where the coordinates are laid out. */
   { "neuropaint:cppn seed=5 width=80 height=60 coords=centered infinite=true color-mode=hsv "
     "gegl:crop x=-70 y=-40 width=190 height=130 gegl:translate x=70 y=40", 190, 130 },
+  /* Dreamt at the model's 64×80, resized. */
+  { "neuropaint:dream-face model=@SOURCE_ROOT@/tests/data/dream-tiny.safetensors seed=3 width=203 height=149",
+    203, 149 },
 };
 
 /* A deterministic test picture: gradients, a hard-edged disc and fine noise,
@@ -304,7 +314,17 @@ test_gimp_ready (void)
       if (pads && pads[0])
         g_assert_cmpstr (pads[0], ==, "input");
     }
-  g_assert_cmpuint (n_ours, >=, 8);
+  g_assert_cmpuint (n_ours, >=, 11);
+}
+
+/* chain with @SOURCE_ROOT@ replaced (newly allocated). */
+static gchar *
+in_source_root (const char *chain)
+{
+  const char   *root = g_getenv ("NP_SOURCE_ROOT") ? g_getenv ("NP_SOURCE_ROOT") : ".";
+  g_auto(GStrv) parts = g_strsplit (chain, "@SOURCE_ROOT@", -1);
+
+  return g_strjoinv (root, parts);
 }
 
 int
@@ -315,13 +335,11 @@ main (int argc, char **argv)
 
   for (gsize i = 0; i < G_N_ELEMENTS (cases); i++)
     {
-      const char *root = g_getenv ("NP_SOURCE_ROOT") ? g_getenv ("NP_SOURCE_ROOT") : ".";
-      g_auto(GStrv) parts = g_strsplit (cases[i].chain, "@SOURCE_ROOT@", -1);
       NpOpCase *c = g_memdup2 (&cases[i], sizeof cases[i]);   /* lives as long as the tests */
       g_auto(GStrv) words = NULL;
       g_autofree gchar *same = NULL, *formats = NULL, *alpha = NULL;
 
-      c->chain = g_strjoinv (root, parts);
+      c->chain = in_source_root (cases[i].chain);
       words = g_strsplit (c->chain, " ", 2);
       /* One op may have several cases: they are numbered. */
       same = g_strdup_printf ("/ops/%s/%" G_GSIZE_FORMAT "/same-bytes", words[0], i);
@@ -338,13 +356,16 @@ main (int argc, char **argv)
 
   for (gsize i = 0; i < G_N_ELEMENTS (sources); i++)
     {
-      g_auto(GStrv) words = g_strsplit (sources[i].chain, " ", 2);
-      g_autofree gchar *same = g_strdup_printf ("/ops/%s/source-%" G_GSIZE_FORMAT "/same-bytes",
-                                                words[0], i);
+      NpSourceCase *c = g_memdup2 (&sources[i], sizeof sources[i]);
+      g_auto(GStrv) words = NULL;
+      g_autofree gchar *same = NULL;
 
+      c->chain = in_source_root (sources[i].chain);
+      words = g_strsplit (c->chain, " ", 2);
+      same = g_strdup_printf ("/ops/%s/source-%" G_GSIZE_FORMAT "/same-bytes", words[0], i);
       if (!gegl_has_operation (words[0]))
         g_error ("%s is not loaded: is GEGL_PATH set to the build's operations?", words[0]);
-      g_test_add_data_func (same, &sources[i], test_source_same_bytes);
+      g_test_add_data_func (same, c, test_source_same_bytes);
     }
 
   g_test_add_func ("/ops/gimp-ready", test_gimp_ready);

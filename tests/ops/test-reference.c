@@ -3,15 +3,21 @@
  * equal the op's reference-hash (as GEGL's gegl-tester does for GEGL's ops).
  *
  * A new op without the two keys fails here. On a mismatch the render is
- * written to reference-<op>.png in the current folder, to look at. */
+ * written to reference-<op>.png in the folder the test started in, to look
+ * at. Compositions render from the source tree, so the models they name
+ * (tests/data/...) are found by relative paths, as users give them. */
 #include <gegl.h>
 #include <gegl-plugin.h>
+#include <glib/gstdio.h>
 #include <string.h>
+
+static gchar *start_dir;
 
 static void
 save_png (GeglNode *node, const char *op)
 {
-  g_autofree gchar *name = g_strdup_printf ("reference-%s.png", strchr (op, ':') + 1);
+  g_autofree gchar *base = g_strdup_printf ("reference-%s.png", strchr (op, ':') + 1);
+  g_autofree gchar *name = g_build_filename (start_dir, base, NULL);
   GeglNode *save = gegl_node_new_child (gegl_node_get_parent (node), "operation", "gegl:png-save",
                                         "path", name, "bitdepth", 8, NULL);
   gegl_node_link (node, save);
@@ -75,6 +81,10 @@ main (int argc, char **argv)
 
   g_test_init (&argc, &argv, NULL);
   gegl_init (&argc, &argv);
+
+  start_dir = g_get_current_dir ();
+  if (g_getenv ("NP_SOURCE_ROOT") && g_chdir (g_getenv ("NP_SOURCE_ROOT")) != 0)
+    g_error ("cannot enter %s", g_getenv ("NP_SOURCE_ROOT"));
 
   ops = gegl_list_operations (&n_ops);
   for (guint i = 0; i < n_ops; i++)

@@ -1,0 +1,157 @@
+/* neuropaint — resizing a region of a picture as its rows arrive (NpResampler).
+ *
+ * Pillow's resampling (Imaging/Resample.c, precompute_coeffs) with its
+ * BILINEAR filter: output pixel i of an axis is centred on source coordinate
+ * (i + 0.5)·scale, scale = source / output size; its taps are the source
+ * pixels within support = max(scale, 1) of that centre, weighted by a
+ * triangle 1 − |d|/max(scale, 1) and normalised to sum 1. DeOldify resizes
+ * the photo for its model the same way.
+ *
+ * Rows are resampled horizontally as they arrive and added, with their
+ * vertical weight, to every output row whose window holds them; only the
+ * small result is ever whole.
+ */
+#include "np-resize.h"
+#include "np-error.h"
+
+#include <math.h>
+
+typedef struct
+{
+  gint   *start;   /* first tap of each output index, relative to the region */
+  gint   *count;   /* taps of each output index */
+  gfloat *weight;  /* ksize weights each */
+  gint    ksize;
+} Axis;
+
+struct _NpResampler
+{
+  gint     x, y, width, height, channels;
+  Axis     ax, ay;
+  gfloat  *row;        /* the current row, resampled horizontally */
+  NpImage *result;     /* accumulates the weighted rows */
+  gint     next;       /* first output row whose window has not ended */
+  gint     rows;       /* region rows seen */
+};
+
+static void
+axis_init (Axis *a, gint in_size, gint out_size)
+{
+  gdouble scale = (gdouble) in_size / out_size, filterscale = MAX (scale, 1.0);
+  gdouble support = filterscale;   /* the triangle's support is 1 */
+
+  a->ksize = (gint) ceil (support) * 2 + 1;
+  a->start = g_new (gint, out_size);
+  a->count = g_new (gint, out_size);
+  a->weight = g_new0 (gfloat, (gsize) out_size * a->ksize);
+  for (gint i = 0; i < out_size; i++)
+    {
+      gdouble center = (i + 0.5) * scale, total = 0;
+      gint    lo = MAX ((gint) (center - support + 0.5), 0);
+      gint    hi = MIN ((gint) (center + support + 0.5), in_size);
+      gfloat *w = a->weight + (gsize) i * a->ksize;
+
+      hi = MAX (hi, lo + 1);   /* at least one tap, even for a sliver of a region */
+      hi = MIN (hi, lo + a->ksize);
+      a->start[i] = MIN (lo, in_size - 1);
+      a->count[i] = MIN (hi, in_size) - a->start[i];
+      for (gint k = 0; k < a->count[i]; k++)
+        {
+          gdouble d = (a->start[i] + k - center + 0.5) / filterscale;
+          gdouble t = MAX (0.0, 1.0 - fabs (d));
+          w[k] = (gfloat) t;
+          total += t;
+        }
+      for (gint k = 0; k < a->count[i]; k++)
+        w[k] = total > 0 ? (gfloat) (w[k] / total) : 1.0f / a->count[i];
+    }
+}
+
+static void
+axis_clear (Axis *a)
+{
+  g_free (a->start);
+  g_free (a->count);
+  g_free (a->weight);
+}
+
+NpResampler *
+np_resampler_new (gint x, gint y, gint width, gint height, gint dst_width, gint dst_height,
+                  gint channels, GError **error)
+{
+  NpResampler *r;
+  NpImage     *result;
+
+  g_return_val_if_fail (x >= 0 && y >= 0 && width > 0 && height > 0 && channels > 0, NULL);
+
+  if ((result = np_image_new (NP_SAMPLE_F32, dst_width, dst_height, channels, error)) == NULL)
+    return NULL;
+  r = g_new0 (NpResampler, 1);
+  r->x = x, r->y = y, r->width = width, r->height = height, r->channels = channels;
+  r->result = result;
+  r->row = g_new0 (gfloat, (gsize) dst_width * channels);
+  axis_init (&r->ax, width, dst_width);
+  axis_init (&r->ay, height, dst_height);
+  return r;
+}
+
+void
+np_resampler_free (NpResampler *r)
+{
+  if (r == NULL)
+    return;
+  axis_clear (&r->ax);
+  axis_clear (&r->ay);
+  g_free (r->row);
+  np_image_free (r->result);
+  g_free (r);
+}
+
+void
+np_resampler_add_row (NpResampler *r, gint y, const gfloat *row)
+{
+  gint          dw = r->result->width, dh = r->result->height, ch = r->channels;
+  gint          yy = y - r->y;
+  const gfloat *src = row + (gsize) r->x * ch;
+
+  if (yy < 0 || yy >= r->height)
+    return;
+  g_return_if_fail (yy == r->rows);   /* in order, each once */
+  r->rows++;
+
+  for (gint i = 0; i < dw; i++)
+    {
+      const gfloat *w = r->ax.weight + (gsize) i * r->ax.ksize;
+      const gfloat *p = src + (gsize) r->ax.start[i] * ch;
+      for (gint c = 0; c < ch; c++)
+        {
+          gfloat sum = 0;
+          for (gint k = 0; k < r->ax.count[i]; k++)
+            sum += w[k] * p[k * ch + c];
+          r->row[i * ch + c] = sum;
+        }
+    }
+
+  /* Windows only move down: skip the rows this one is past, then add it to
+   * every row whose window holds it. */
+  while (r->next < dh && r->ay.start[r->next] + r->ay.count[r->next] <= yy)
+    r->next++;
+  for (gint j = r->next; j < dh && r->ay.start[j] <= yy; j++)
+    {
+      gint    k = yy - r->ay.start[j];
+      gfloat  w = r->ay.weight[(gsize) j * r->ay.ksize + k];
+      gfloat *o = np_image_row (r->result, j);
+
+      if (k >= r->ay.count[j])
+        continue;
+      for (gint i = 0; i < dw * ch; i++)
+        o[i] += w * r->row[i];
+    }
+}
+
+const NpImage *
+np_resampler_result (NpResampler *r)
+{
+  g_return_val_if_fail (r->rows == r->height, NULL);
+  return r->result;
+}

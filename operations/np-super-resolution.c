@@ -1,0 +1,149 @@
+/* This file is part of neuropaint.
+ *
+ * neuropaint is free software; you can redistribute it and/or modify it under
+ * the terms of the GNU Lesser General Public License as published by the Free
+ * Software Foundation; either version 3 of the License, or (at your option)
+ * any later version. See COPYING.LESSER.
+ *
+ * neuropaint:super-resolution — the seed's ×2 super-resolution net on the
+ * input: the result is twice its size each way, the network run in
+ * overlapping tiles (core/paint/generate.c).
+ */
+
+#include "config.h"
+#include <glib/gi18n-lib.h>
+
+#ifdef GEGL_PROPERTIES
+
+property_string (model, _("Model"), "sr2x")
+  description (_("A ×2 super-resolution model's name (neuropaint models lists them) or file"))
+
+property_int (tile_size, _("Tile size"), 256)
+  description (_("Largest tile side, in input pixels; larger pictures run in overlapping "
+                 "tiles, bounding the memory the network needs"))
+  value_range (16, 4096)
+  ui_range    (64, 1024)
+  ui_meta     ("unit", "pixel-distance")
+
+property_int (overlap, _("Tile overlap"), 16)
+  description (_("Input pixels shared by neighbouring tiles, blended with linear ramps "
+                 "(the seed's net sees 7 pixels around each)"))
+  value_range (0, 1024)
+  ui_range    (0, 64)
+  ui_meta     ("unit", "pixel-distance")
+
+#else
+
+#define GEGL_OP_FILTER
+#define GEGL_OP_NAME     np_super_resolution
+#define GEGL_OP_C_SOURCE np-super-resolution.c
+
+#include "gegl-op.h"
+#include "np-op-util.h"
+
+#define SCALE 2
+
+static void
+prepare (GeglOperation *operation)
+{
+  const Babl *space = gegl_operation_get_source_space (operation, "input");
+  const Babl *source = gegl_operation_get_source_format (operation, "input");
+  gboolean    bytes = source && babl_format_get_type (source, 0) == babl_type ("u8");
+
+  /* As neuropaint:colorize: 8-bit results for 8-bit pictures, so the
+   * four-times-larger output GEGL keeps costs 4 bytes a pixel. */
+  gegl_operation_set_format (operation, "input", babl_format_with_space ("R'G'B'A float", space));
+  gegl_operation_set_format (operation, "output",
+                             babl_format_with_space (bytes ? "R'G'B'A u8" : "R'G'B'A float", space));
+}
+
+static GeglRectangle
+get_bounding_box (GeglOperation *operation)
+{
+  const GeglRectangle *in = gegl_operation_source_get_bounding_box (operation, "input");
+
+  if (in == NULL)
+    return (GeglRectangle) { 0 };
+  return (GeglRectangle) { SCALE * in->x, SCALE * in->y, SCALE * in->width, SCALE * in->height };
+}
+
+/* Every output pixel may come from tiles blended anywhere: all of it at once. */
+static GeglRectangle
+get_cached_region (GeglOperation       *operation,
+                   const GeglRectangle *roi)
+{
+  return get_bounding_box (operation);
+}
+
+static GeglRectangle
+get_invalidated_by_change (GeglOperation       *operation,
+                           const gchar         *input_pad,
+                           const GeglRectangle *roi)
+{
+  GeglRectangle in = np_op_whole_invalidated (operation, input_pad, roi);
+
+  return (GeglRectangle) { SCALE * in.x, SCALE * in.y, SCALE * in.width, SCALE * in.height };
+}
+
+static gboolean
+process (GeglOperation       *operation,
+         GeglBuffer          *input,
+         GeglBuffer          *output,
+         const GeglRectangle *result,
+         gint                 level)
+{
+  GeglProperties    *o = GEGL_PROPERTIES (operation);
+  const Babl        *format = gegl_operation_get_format (operation, "input");
+  GeglRectangle      box = np_op_whole_input (operation, "input", result);
+  GeglRectangle      out_box = { SCALE * box.x, SCALE * box.y, SCALE * box.width, SCALE * box.height };
+  NpPaintOptions     options = { o->tile_size, o->overlap, np_op_threads (), FALSE, FALSE };
+  g_autoptr(NpImage) in = NULL, out = NULL;
+  GError            *error = NULL;
+  NpNet             *net;
+  gboolean           ok;
+
+  if ((in = np_op_read (input, &box, format, &error)) == NULL
+      || (out = np_image_new (NP_SAMPLE_F32, out_box.width, out_box.height, 4, &error)) == NULL)
+    return np_op_fail (operation, error);
+
+  net = np_op_lock_model (operation, o->model, NP_MODEL_USE_SUPER_RESOLUTION, &error);
+  ok = net && np_paint_generate (net, in, out, &options, &error);
+  np_op_cache_unlock (operation);
+  if (!ok)
+    return np_op_fail (operation, error);
+  np_op_write (output, &out_box, format, out);
+  return TRUE;
+}
+
+static void
+gegl_op_class_init (GeglOpClass *klass)
+{
+  GeglOperationClass       *operation_class = GEGL_OPERATION_CLASS (klass);
+  GeglOperationFilterClass *filter_class = GEGL_OPERATION_FILTER_CLASS (klass);
+
+  operation_class->prepare = prepare;
+  operation_class->get_bounding_box = get_bounding_box;
+  np_op_class_whole_image (operation_class);
+  operation_class->get_cached_region = get_cached_region;
+  operation_class->get_invalidated_by_change = get_invalidated_by_change;
+  filter_class->process = process;
+
+  gegl_operation_class_set_keys (operation_class,
+    "name",        "neuropaint:super-resolution",
+    "title",       _("Super resolution ×2 (neural network)"),
+    "categories",  "neuropaint:generative",
+    "gimp:menu-path",  "<Image>/Filters/Neuropaint",
+    "gimp:menu-label", _("Super Resolution..."),
+    /* A tiny random SR net (tests/data, relative to the source tree where
+     * the tests render). */
+    "reference-composition", NP_OP_REFERENCE (
+      "<node operation='neuropaint:super-resolution' model='tests/data/sr-tiny.safetensors'"
+      " tile-size='64'/>"),
+    "reference-hash", "c3ccbc9fb329b7e655b1073f3942f95a",
+    "description", _("Doubles the picture with a ×2 super-resolution model (default sr2x, "
+                     "the seed's SR net), run in overlapping tiles; alpha is each input "
+                     "pixel's for its four output pixels."),
+    NULL);
+}
+
+#endif
