@@ -620,6 +620,7 @@ main (int argc, char **argv)
 {
   /* Before GLib reads it: models by name come from a folder of our own. */
   g_autofree gchar *xdg = g_dir_make_tmp ("np-test-paint-XXXXXX", NULL);
+  g_autofree gchar *models = g_build_filename (xdg, "neuropaint", "models", NULL);
   int result;
 
   g_setenv ("XDG_DATA_HOME", xdg, TRUE);
@@ -633,6 +634,6 @@ main (int argc, char **argv)
   g_test_add_func ("/paint/models/kinds", test_model_kinds);
   g_test_add_data_func ("/paint/models/names", xdg, test_model_names);
   result = g_test_run ();
-  g_rmdir (g_build_filename (xdg, "neuropaint", "models", NULL));
+  g_rmdir (models);
   return result;
 }
