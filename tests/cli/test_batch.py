@@ -205,14 +205,14 @@ class Batch(unittest.TestCase):
         self.assertEqual(read(os.path.join(out, "manifest.json")), read(os.path.join(one, "manifest.json")))
 
     def prepare(self, out, *args, check=True):
-        return self.neuropaint(["prepare", "-o", out, "--size", "64x80", "--files-from", self.list] + list(args),
+        return self.neuropaint(["prepare", "-o", out, "--size", "64x80"] + self.photos[2::-1] + list(args),
                                check=check)
 
     def test_prepare_parts_merge_into_one_process_dataset(self):
         one = os.path.join(self.dir, "one.dataset")
         merged = os.path.join(self.dir, "merged.dataset")
         self.prepare(one)
-        n = len(self.photos) + 1    # one shard gets no photo: its part is empty
+        n = 4    # three photos: one shard gets none, and its part is empty
         for i in range(n):
             self.prepare(merged, "--shard", "%d/%d" % (i, n))
             self.assertTrue(os.path.isfile(os.path.join(self.dir, "merged.part-%d-of-%d.dataset" % (i, n),
