@@ -18,6 +18,7 @@ static gchar   *opt_output, *opt_input, *opt_target, *opt_loss, *opt_resume, *op
 /* UNSET: not given (the checkpoint's or the default value applies). */
 #define UNSET G_MININT
 static gint     opt_ngf = UNSET, opt_ndf = UNSET, opt_batch = UNSET, opt_steps = UNSET, opt_threads;
+static gint     opt_lr_decay_from = UNSET;
 static gdouble  opt_lr = UNSET, opt_beta1 = UNSET, opt_l1_weight = UNSET, opt_gan_weight = UNSET;
 static gint     opt_validate_every = 100, opt_checkpoint_every = 500, opt_checkpoint_minutes = 10;
 static gint     opt_samples = 4, opt_accumulate = UNSET;
@@ -42,6 +43,9 @@ static const GOptionEntry entries[] = {
     "in little memory (default 1, or what the resumed run used)", "K" },
   { "lr", 0, 0, G_OPTION_ARG_DOUBLE, &opt_lr, "Adam's learning rate (default 2e-4)", "F" },
   { "beta1", 0, 0, G_OPTION_ARG_DOUBLE, &opt_beta1, "Adam's β1 (default 0.5)", "F" },
+  { "lr-decay-from", 0, 0, G_OPTION_ARG_INT, &opt_lr_decay_from,
+    "From step S the learning rate falls linearly to 0 at the last step, as pix2pix's schedule "
+    "(default: constant)", "S" },
   { "l1-weight", 0, 0, G_OPTION_ARG_DOUBLE, &opt_l1_weight,
     "Weight of the reconstruction term (default 100; 1 for lowres)", "W" },
   { "gan-weight", 0, 0, G_OPTION_ARG_DOUBLE, &opt_gan_weight,
@@ -164,10 +168,14 @@ resolve_run (Run *run, GHashTable *resumed, NpTrainer *trainer, gint ranks)
     return np_cli_fail ("train", NP_EXIT_USAGE, "--validate-every, --checkpoint-every and --checkpoint-minutes "
                         "must be positive, --samples 1 to 64");
 
+  if (opt_lr_decay_from != UNSET && (opt_lr_decay_from < 0 || opt_lr_decay_from > run->steps))
+    return np_cli_fail ("train", NP_EXIT_USAGE, "--lr-decay-from must be a step from 0 to --steps");
+
   if (trainer)
     {
       /* The checkpoint's own parameters; the network's shape must agree. */
       const NpTrainParams *p = np_trainer_params (trainer);
+      gint64 decay_from = p->decay_end ? p->decay_start : UNSET;
       if ((opt_input || opt_target || opt_ngf != UNSET || opt_ndf != UNSET || opt_loss || opt_lr != UNSET
            || opt_beta1 != UNSET || opt_l1_weight != UNSET || opt_gan_weight != UNSET || opt_seed)
           && (g_strcmp0 (input, g_hash_table_lookup (resumed, "input"))
@@ -183,7 +191,20 @@ resolve_run (Run *run, GHashTable *resumed, NpTrainer *trainer, gint ranks)
                             ", target %s): a checkpoint resumes only the run it belongs to",
                             opt_resume, (char *) g_hash_table_lookup (resumed, "input"), meta_int (resumed, "ngf"),
                             meta_int (resumed, "ndf"), (char *) g_hash_table_lookup (resumed, "target"));
+      if (opt_lr_decay_from != UNSET && opt_lr_decay_from != decay_from)
+        return np_cli_fail ("train", NP_EXIT_USAGE, "%s was trained with another --lr-decay-from", opt_resume);
+      /* More steps move the schedule's end, which is the run from scratch
+       * with those steps only while the rate has not started falling. */
       run->params = *p;
+      if (p->decay_end && run->steps != p->decay_end)
+        {
+          if (np_trainer_step_count (trainer) > p->decay_start)
+            return np_cli_fail ("train", NP_EXIT_USAGE, "%s: its learning rate already falls towards step %"
+                                G_GINT64_FORMAT "; a longer run is a new one (more --steps from the start)",
+                                opt_resume, p->decay_end);
+          run->params.decay_end = run->steps;
+          np_trainer_set_schedule (trainer, run->params.decay_start, run->params.decay_end);
+        }
       return NP_EXIT_OK;
     }
 
@@ -194,6 +215,8 @@ resolve_run (Run *run, GHashTable *resumed, NpTrainer *trainer, gint ranks)
     .recon = (opt_loss ? strcmp (opt_loss, "mse") == 0 : lowres) ? NP_RECON_MSE : NP_RECON_L1,
     .init_std = 0.02,
     .seed = opt_seed ? g_ascii_strtoull (opt_seed, NULL, 10) : 1,
+    .decay_start = opt_lr_decay_from != UNSET ? opt_lr_decay_from : 0,
+    .decay_end = opt_lr_decay_from != UNSET ? run->steps : 0,
   };
   return NP_EXIT_OK;
 }
@@ -207,18 +230,21 @@ run_command (const Run *run)
   const NpTrainParams *p = &run->params;
   gchar lr[G_ASCII_DTOSTR_BUF_SIZE], beta1[G_ASCII_DTOSTR_BUF_SIZE];
   gchar l1[G_ASCII_DTOSTR_BUF_SIZE], gan[G_ASCII_DTOSTR_BUF_SIZE];
+  g_autofree gchar *decay = p->decay_end ? g_strdup_printf (" --lr-decay-from %" G_GINT64_FORMAT, p->decay_start)
+                                         : g_strdup ("");
 
   /* R processes of K micro-batches are one process of R·K (np_trainer_step). */
   return g_strdup_printf ("neuropaint train %s -o %s --input %s --target %s --ngf %d --ndf %d --batch %d "
                           "--accumulate %d --steps %" G_GINT64_FORMAT " --lr %s --beta1 %s --l1-weight %s "
-                          "--gan-weight %s --loss %s --seed %" G_GUINT64_FORMAT " --dtype %s",
+                          "--gan-weight %s --loss %s --seed %" G_GUINT64_FORMAT " --dtype %s%s",
                           run->dataset, run->output, np_train_input_name (run->input),
                           run->target == NP_TARGET_RGB ? "rgb" : "chroma", run->ngf, run->ndf, run->batch, run->micro,
                           run->steps, g_ascii_formatd (lr, sizeof lr, "%.15g", p->adam.lr),
                           g_ascii_formatd (beta1, sizeof beta1, "%.15g", p->adam.beta1),
                           g_ascii_formatd (l1, sizeof l1, "%.15g", p->recon_weight),
                           g_ascii_formatd (gan, sizeof gan, "%.15g", p->gan_weight),
-                          p->recon == NP_RECON_L1 ? "l1" : "mse", p->seed, run->dtype == NP_DTYPE_F16 ? "f16" : "f32");
+                          p->recon == NP_RECON_L1 ? "l1" : "mse", p->seed, run->dtype == NP_DTYPE_F16 ? "f16" : "f32",
+                          decay);
 }
 
 /* The descriptions of G (U-Net, or the SR net for lowres) and D. */

@@ -67,6 +67,12 @@ adam_range (gsize start, gsize end, guint part, gpointer data)
 }
 
 void
+np_adam_set_lr (NpAdam *adam, gdouble lr)
+{
+  adam->p.lr = lr;
+}
+
+void
 np_adam_step (NpAdam *adam, gfloat *params, const gfloat *grads, gint n_threads)
 {
   AdamJob job = { adam, params, grads };

@@ -355,6 +355,8 @@ typedef struct _NpAdam NpAdam;
 
 NpAdam      *np_adam_new          (gsize n, const NpAdamParams *params, GError **error);
 void         np_adam_free         (NpAdam *adam);
+/* The learning rate of the next steps (a schedule's). */
+void         np_adam_set_lr       (NpAdam *adam, gdouble lr);
 /* One step (t ← t + 1); elementwise, so any thread count gives the same bits. */
 void         np_adam_step         (NpAdam *adam, gfloat *params, const gfloat *grads,
                                    gint n_threads);

@@ -45,6 +45,10 @@ typedef struct
   NpRecon      recon;
   gdouble      init_std;       /* weights N(0, init_std): the seed's 0.02 */
   guint64      seed;
+  /* The learning rate stays adam.lr before step decay_start, then falls
+   * linearly towards 0 at step decay_end, as pix2pix's schedule does
+   * (decay_end 0: constant). */
+  gint64       decay_start, decay_end;
 } NpTrainParams;
 
 typedef struct
@@ -117,6 +121,8 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC (NpTreeSum, np_tree_sum_free)
 /* Steps taken so far. */
 gint64         np_trainer_step_count     (const NpTrainer *trainer);
 const NpTrainParams *np_trainer_params   (const NpTrainer *trainer);
+/* A run resumed for more steps moves its schedule's end. */
+void           np_trainer_set_schedule   (NpTrainer *trainer, gint64 decay_start, gint64 decay_end);
 /* The networks (the trainer keeps them); the discriminator is NULL when
  * there is none. */
 NpNet         *np_trainer_generator      (NpTrainer *trainer);

@@ -76,7 +76,8 @@ check_params (const NpTrainParams *p, gboolean has_d, GError **error)
                     : !(p->adam.eps > 0 && p->adam.eps < 1) ? "Adam's epsilon"
                     : !(p->recon_weight >= 0 && p->recon_weight <= 1e6) ? "reconstruction weight"
                     : !(p->gan_weight >= 0 && p->gan_weight <= 1e6) ? "GAN weight"
-                    : !(p->init_std > 0 && p->init_std <= 10) ? "initial weights' spread" : NULL;
+                    : !(p->init_std > 0 && p->init_std <= 10) ? "initial weights' spread"
+                    : !(p->decay_start >= 0 && p->decay_end >= 0) ? "learning rate's schedule" : NULL;
 
   if (bad)
     {
@@ -129,6 +130,13 @@ np_trainer_params (const NpTrainer *t)
   return &t->p;
 }
 
+void
+np_trainer_set_schedule (NpTrainer *t, gint64 decay_start, gint64 decay_end)
+{
+  t->p.decay_start = decay_start;
+  t->p.decay_end = decay_end;
+}
+
 NpNet *
 np_trainer_generator (NpTrainer *t)
 {
@@ -160,6 +168,16 @@ zeroed_like (NpTensor **tensor, const NpTensor *like, GError **error)
     }
   memset ((*tensor)->data, 0, np_tensor_n_elements (like) * sizeof (gfloat));
   return TRUE;
+}
+
+/* The schedule's learning rate at a step: 1, …, 1, then falling linearly so
+ * that the last step before decay_end still learns a little. */
+static gdouble
+learning_rate (const NpTrainParams *p, gint64 step)
+{
+  if (p->decay_end <= p->decay_start || step < p->decay_start)
+    return p->adam.lr;
+  return p->adam.lr * MAX (0.0, 1.0 - (gdouble) (step - p->decay_start + 1) / (p->decay_end - p->decay_start + 1));
 }
 
 /* D on a (source, target) pair, its BCE against `label` weighted, and
@@ -281,6 +299,9 @@ np_trainer_step (NpTrainer *t, const NpTensor *source, const NpTensor *target, g
       return FALSE;
     }
   np_net_set_key (t->g, np_trainer_key (t, t->step, STREAM_DROPOUT));
+  np_adam_set_lr (t->adam_g, learning_rate (&t->p, t->step));
+  if (t->adam_d)
+    np_adam_set_lr (t->adam_d, learning_rate (&t->p, t->step));
 
   if (t->d)
     {
@@ -402,6 +423,8 @@ np_trainer_save (NpTrainer *t, const char *path, GHashTable *metadata, GError **
   put_double (meta, "train.recon_weight", t->p.recon_weight);
   put_double (meta, "train.gan_weight", t->p.gan_weight);
   put_double (meta, "train.init_std", t->p.init_std);
+  put_int (meta, "train.decay_start", t->p.decay_start);
+  put_int (meta, "train.decay_end", t->p.decay_end);
   g_hash_table_insert (meta, g_strdup ("train.recon"), g_strdup (t->p.recon == NP_RECON_L1 ? "l1" : "mse"));
   if (metadata)
     {
@@ -484,6 +507,12 @@ trainer_from_file (NpSafetensors *st, GHashTable **metadata, GError **error)
       || !get_number (meta, "train.recon_weight", FALSE, &p.recon_weight, &unused_i, error)
       || !get_number (meta, "train.gan_weight", FALSE, &p.gan_weight, &unused_i, error)
       || !get_number (meta, "train.init_std", FALSE, &p.init_std, &unused_i, error))
+    return NULL;
+  /* A schedule: checkpoints before schedules existed had none. */
+  p.decay_start = p.decay_end = 0;
+  if (g_hash_table_contains (meta, "train.decay_end")
+      && (!get_number (meta, "train.decay_start", TRUE, &unused, &p.decay_start, error)
+          || !get_number (meta, "train.decay_end", TRUE, &unused, &p.decay_end, error)))
     return NULL;
   if (seed == NULL || !g_ascii_string_to_unsigned (seed, 10, 0, G_MAXUINT64, &p.seed, NULL)
       || (g_strcmp0 (recon, "l1") && g_strcmp0 (recon, "mse")))

@@ -128,6 +128,21 @@ class Train(unittest.TestCase):
         self.assertGreater(os.path.getsize(os.path.join(self.dir, "plain.samples.png")), 100)
         self.assertEqual(history(os.path.join(self.dir, "plain.history.csv"))[-1][0], "5")
 
+    def test_learning_rate_schedule(self):
+        """--lr-decay-from: recorded in the model's command; resuming before
+        the decay starts may add steps (the end moves), after it may not."""
+        out = os.path.join(self.dir, "decay.safetensors")
+        self.fails(["train", self.dataset, "-o", out, "--steps", "4", "--lr-decay-from", "6"] + TINY,
+                   "--lr-decay-from", 1)
+        self.train("decay", "--steps", "8", "--lr-decay-from", "4")
+        meta = ex.read_safetensors(os.path.join(self.dir, "decay.safetensors"))[1]
+        self.assertIn("--lr-decay-from 4", meta["trained_with"])
+        self.fails(["train", "--resume", os.path.join(self.dir, "decay.ckpt"), "--steps", "12"],
+                   "already falls", 1)
+        part, _ = self.train("early", "--steps", "4", "--lr-decay-from", "4")
+        nptest.run(["train", "--resume", os.path.join(self.dir, "early.ckpt"), "--steps", "6"])
+        self.assertIn("--steps 6 ", ex.read_safetensors(part)[1]["trained_with"])
+
     def test_sigint_checkpoints(self):
         out = os.path.join(self.dir, "stopped.safetensors")
         proc = subprocess.Popen([nptest.NEUROPAINT, "train", self.dataset, "-o", out, "--steps", "100000"] + TINY,

@@ -58,11 +58,14 @@ class MaskDropout(nn.Module):
         return x * self.mask
 
 
-def checkpoint(path, g, d, recon, recon_weight, gan_weight):
-    """Our checkpoint format at step 0: both nets, zero moments."""
+def checkpoint(path, g, d, recon, recon_weight, gan_weight, decay=None):
+    """Our checkpoint format at step 0: both nets, zero moments; decay
+    (start, end) a learning-rate schedule."""
     tensors, meta = [], {"format": "neuropaint-checkpoint", "train.step": 0, "train.seed": SEED,
                          "train.recon": recon, "train.recon_weight": recon_weight,
                          "train.gan_weight": gan_weight}
+    if decay:
+        meta["train.decay_start"], meta["train.decay_end"] = decay
     meta.update({"train." + k: repr(v) for k, v in HYPER.items()})
     for prefix, net in (("G", g), ("D", d)):
         if net is None:
@@ -252,9 +255,11 @@ class Training(unittest.TestCase):
         self.compare_state(ours, "D", d, opt_d, "D (micro-batches)")
 
     def test_super_resolution_three_steps(self):
+        """The SR net's MSE steps, with a learning rate falling from step 1
+        to 0 at step 3, as pix2pix's linear schedule: 1, 2/3, 1/3 of lr."""
         g = ex.randomize(ex.SRNet(16), 3)
         ckpt = os.path.join(self.dir, "sr.ckpt")
-        checkpoint(ckpt, g, None, "mse", 1.0, 0.0)
+        checkpoint(ckpt, g, None, "mse", 1.0, 0.0, decay=(1, 3))
         batches = [(torch.rand(2, 3, 24, 20) * 2 - 1, torch.rand(2, 3, 48, 40) * 2 - 1) for _ in range(3)]
         ours, meta = self.run_ours(ckpt, batches, 2)
 
@@ -262,6 +267,8 @@ class Training(unittest.TestCase):
         opt = torch.optim.Adam(g.parameters(), lr=HYPER["lr"], betas=(HYPER["beta1"], HYPER["beta2"]),
                                eps=HYPER["eps"])
         for step, (src, real) in enumerate(batches):
+            for group in opt.param_groups:
+                group["lr"] = HYPER["lr"] * (1, 2 / 3, 1 / 3)[step]
             opt.zero_grad()
             loss = nn.functional.mse_loss(g(src), real)
             loss.backward()
