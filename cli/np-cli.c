@@ -112,6 +112,16 @@ np_cli_gegl_init (GError **error)
                    "“meson install”, or set GEGL_PATH to the build's operations/ folder");
       return FALSE;
     }
+  /* GEGL_PATH replaces GEGL's own folder: a path naming only ours leaves no
+   * gegl:load or gegl:buffer-source, and graphs would render nothing. */
+  if (!gegl_has_operation ("gegl:buffer-source"))
+    {
+      g_set_error (error, G_IO_ERROR, G_IO_ERROR_NOT_FOUND,
+                   "GEGL's own operations are not found: GEGL_PATH replaces GEGL's folder, so list it too "
+                   "(GEGL_PATH=%s:$(pkg-config --variable=pluginsdir gegl-0.4))",
+                   g_getenv ("GEGL_PATH") ? g_getenv ("GEGL_PATH") : "");
+      return FALSE;
+    }
   return TRUE;
 }
 

@@ -127,6 +127,20 @@ class Cli(unittest.TestCase):
         write_png(img, np.zeros((8, 8, 3), np.uint8))
         self.assertFails(["run", "-o", self.out, "-g", "no-such-graph", img], 1, "no-such-graph")
 
+    def test_gegl_path_without_gegl_own_operations(self):
+        # GEGL_PATH naming only our modules hides gegl:load and friends: a
+        # clear error, not a graph that renders nothing.
+        img = os.path.join(self.dir, "img.png")
+        write_png(img, np.zeros((8, 8, 3), np.uint8))
+        ours = os.environ["GEGL_PATH"].split(":")[0]
+        for args in (["run", "-o", self.out, img, "--", "neuropaint:gray"], ["bench", "gray", "--image", img]):
+            with self.subTest(command=args[0]):
+                proc = nptest.run(args, check=False, timeout=120, env=dict(os.environ, GEGL_PATH=ours))
+                self.assertNotEqual(proc.returncode, 0)
+                self.assertIn("GEGL's own operations are not found", proc.stderr)
+                self.assertNotIn("CRITICAL", proc.stderr)
+        self.assertNoOutputs()
+
     def test_bench_json(self):
         import json
         img = os.path.join(self.dir, "img.png")
