@@ -5,13 +5,22 @@ python3-torch). meson passes the paths of what was built through the
 environment: NEUROPAINT (the command), GEGL_PATH (our op modules first, then
 GEGL's own), NP_SOURCE_ROOT and NP_SHARED_DATA.
 """
+import atexit
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
 import unittest
 
 SKIP = 77  # meson's exit status for a skipped test
+
+# Every temporary folder a test makes (tempfile's default place) goes into one
+# folder of this process, removed when it exits: a failed or interrupted test
+# leaves nothing in /tmp. NP_KEEP_TMP=1 keeps it, to look at after a failure.
+tempfile.tempdir = tempfile.mkdtemp(prefix="np-tests-")
+if not os.environ.get("NP_KEEP_TMP"):
+    atexit.register(shutil.rmtree, tempfile.tempdir, True)
 
 NEUROPAINT = os.environ.get("NEUROPAINT", "neuropaint")
 SOURCE_ROOT = os.environ.get("NP_SOURCE_ROOT", os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
