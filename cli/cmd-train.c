@@ -327,6 +327,20 @@ shown (const Train *t)
   return t->val ? t->val : t->train;
 }
 
+/* "input 23.68, mean colour 25.93": the baselines the split has (an
+ * experiment without an input picture, like noise, has no input baseline). */
+static gchar *
+baselines_text (const Train *t, const char *unit)
+{
+  static const char *const names[2] = { "input", "mean colour" };
+  GString *text = g_string_new (NULL);
+
+  for (int i = 0; i < 2; i++)
+    if (!isnan (t->baselines.psnr[i]))
+      g_string_append_printf (text, "%s%s %.2f%s", text->len ? ", " : "", names[i], t->baselines.psnr[i], unit);
+  return g_string_free (text, FALSE);
+}
+
 /* Validation: G (as it will be saved) over the whole validation split,
  * scored as the pictures it stands for against the photos; and (once) the
  * baselines. Fills `samples` columns for the first batch when asked (all
@@ -510,9 +524,10 @@ train_loop (Train *t)
                    run->steps, row.seconds, losses.g_recon, (losses.d_real + losses.d_fake) / 2);
           if (t->val)
             {
+              g_autofree gchar *baselines = baselines_text (t, "");
+
               row.val_l1 = np_score_l1 (&score), row.val_psnr = np_score_psnr (&score);
-              g_print ("  val L1 %.2f PSNR %.2f dB (input %.2f, mean colour %.2f)", row.val_l1, row.val_psnr,
-                       t->baselines.psnr[0], t->baselines.psnr[1]);
+              g_print ("  val L1 %.2f PSNR %.2f dB (%s)", row.val_l1, row.val_psnr, baselines);
             }
           g_print ("\n");
         }
@@ -576,7 +591,11 @@ baselines (Train *t, GError **error)
            np_train_input_name (t->run->input), t->run->target == NP_TARGET_RGB ? "rgb" : "chroma",
            np_net_n_parameters (np_trainer_generator (t->trainer), FALSE));
   if (t->val)
-    g_print ("; baselines: the input %.2f dB, the mean colour %.2f dB", t->baselines.psnr[0], t->baselines.psnr[1]);
+    {
+      g_autofree gchar *baselines = baselines_text (t, " dB");
+
+      g_print ("; baselines: %s", baselines);
+    }
   g_print ("\n");
   return TRUE;
 }

@@ -94,6 +94,13 @@ class Train(unittest.TestCase):
         self.assertEqual(img.shape[:2], (64, 64))
         self.assertGreater(float(img.std()), 1.0)
 
+    def test_progress_names_only_the_baselines_there_are(self):
+        # Noise has no input picture to score: its lines name the mean colour alone.
+        _, proc = self.train("noise", "--input", "noise", "--steps", "2", "--validate-every", "2")
+        self.assertIn("baselines: mean colour ", proc.stdout)
+        self.assertIn("PSNR", proc.stdout)
+        self.assertNotIn("nan", proc.stdout.lower())
+
     def test_threads_and_resume_are_bit_identical(self):
         once, _ = self.train("once", "--steps", "10", "--threads", "1")
         twice, _ = self.train("twice", "--steps", "10", "--threads", "2")
