@@ -620,7 +620,8 @@ main (int argc, char **argv)
 {
   /* Before GLib reads it: models by name come from a folder of our own. */
   g_autofree gchar *xdg = g_dir_make_tmp ("np-test-paint-XXXXXX", NULL);
-  g_autofree gchar *models = g_build_filename (xdg, "neuropaint", "models", NULL);
+  g_autofree gchar *neuropaint = g_build_filename (xdg, "neuropaint", NULL);
+  g_autofree gchar *models = g_build_filename (neuropaint, "models", NULL);
   int result;
 
   g_setenv ("XDG_DATA_HOME", xdg, TRUE);
@@ -634,6 +635,9 @@ main (int argc, char **argv)
   g_test_add_func ("/paint/models/kinds", test_model_kinds);
   g_test_add_data_func ("/paint/models/names", xdg, test_model_names);
   result = g_test_run ();
+  /* The folders the test made, innermost first. */
   g_rmdir (models);
+  g_rmdir (neuropaint);
+  g_rmdir (xdg);
   return result;
 }
