@@ -57,6 +57,11 @@ CASES = {
     "dream-face": ("neuropaint:dream-face", {"model": DREAM_MODEL, "seed": 3, "width": 256, "height": 256},
                    "photo", None, False),
 }
+# One click: Colorize with its defaults colours with the shipped gray2color,
+# installed per user as docs/gimp.md says.
+SHIPPED_COLORIZER = os.path.join(nptest.SOURCE_ROOT, "models", "gray2color.safetensors")
+if os.path.exists(SHIPPED_COLORIZER):
+    CASES["colorize-default"] = ("neuropaint:colorize", {}, "photo", None, False)
 
 
 # Ops that render from nothing: the gegl command gets no input for them.
@@ -100,6 +105,12 @@ class Gimp3(unittest.TestCase):
         os.makedirs(plug_in)
         for module in glob.glob(os.path.join(CHROOT, "build", "operations", "*.so")):
             shutil.copy(module, ops)
+        # The user's models, and the same for the host's modules below (whose
+        # runs must see no per-user ops: a data folder of models alone).
+        for data in (os.path.join(home, ".local", "share"), os.path.join(cls.work, "host-data")):
+            if os.path.exists(SHIPPED_COLORIZER):
+                os.makedirs(os.path.join(data, "neuropaint", "models"))
+                shutil.copy(SHIPPED_COLORIZER, os.path.join(data, "neuropaint", "models"))
         shutil.copy(os.path.join(CHROOT, "build", "plugins", "neuropaint-gimp", "neuropaint-gimp"), plug_in)
 
         # The batch's folder: two photos and a file that is not an image.
@@ -140,8 +151,9 @@ class Gimp3(unittest.TestCase):
         for name, (op, props, photo, _, _) in CASES.items():
             chain = " ".join("%s=%s" % (k, chain_value(v)) for k, v in props.items())
             source = "" if op in SOURCES else inputs[photo]
-            gegl.append("HOME=/nonexistent GEGL_PATH=%s/host-ops:/usr/lib/x86_64-linux-gnu/gegl-0.4 "
-                        "gegl %s -o %s/host-%s.png -- %s %s" % (cls.inside, source, cls.inside, name, op, chain))
+            gegl.append("HOME=/nonexistent XDG_DATA_HOME=%s/host-data "
+                        "GEGL_PATH=%s/host-ops:/usr/lib/x86_64-linux-gnu/gegl-0.4 gegl %s -o %s/host-%s.png -- %s %s"
+                        % (cls.inside, cls.inside, source, cls.inside, name, op, chain))
 
         env = "cd %s && HOME=%s/home" % (cls.inside, cls.inside)
         batch = "exec(open('/src/tests/gimp3-batch.py').read())"
@@ -184,6 +196,11 @@ class Gimp3(unittest.TestCase):
                 # Not vacuous: the op changed the picture.
                 if photo == "photo":
                     self.assertFalse(np.array_equal(got, self.photo[:got.shape[0], :got.shape[1]]))
+                if name == "colorize-default":
+                    # Colour, on the photo's own luminance.
+                    self.assertGreater(float(np.abs(got[..., 0].astype(int) - got[..., 2]).mean()), 5)
+                    luma = lambda rgb: rgb.astype(float) @ [0.299, 0.587, 0.114]
+                    self.assertLessEqual(np.percentile(np.abs(luma(got) - luma(self.photo)), 99), 2.5)
 
     def test_ops_built_on_debian_12_load_in_gimp_3s_gegl(self):
         for name in CASES:
