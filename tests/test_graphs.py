@@ -105,7 +105,7 @@ class Graphs(unittest.TestCase):
 
     def test_demo_without_a_model_writes_the_rest(self):
         """With only some models installed, the demo says which are missing,
-        writes everything else, and exits 2."""
+        writes everything else, and succeeds (nothing failed)."""
         if not os.path.exists(nptest.ASTRONAUT):
             self.skipTest("needs Debian's astronaut.png: install python3-skimage")
         if os.path.exists(os.path.join(nptest.SOURCE_ROOT, "models", "sr2x.safetensors")):
@@ -115,7 +115,7 @@ class Graphs(unittest.TestCase):
                                                                  "canny2color"])
             out = os.path.join(tmp, "out")
             proc = nptest.run(["demo", "-o", out], check=False, env=env)
-            self.assertEqual(proc.returncode, 2, proc.stderr)
+            self.assertEqual(proc.returncode, 0, proc.stderr)
             self.assertIn("sr2x.png skipped: it needs the model “sr2x”", proc.stderr)
             self.assertIn("models not installed: sr2x", proc.stderr)
             self.assertNotIn("gray2color", proc.stderr)
