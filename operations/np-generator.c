@@ -62,26 +62,10 @@ process (GeglOperation       *operation,
          const GeglRectangle *result,
          gint                 level)
 {
-  GeglProperties    *o = GEGL_PROPERTIES (operation);
-  const Babl        *format = gegl_operation_get_format (operation, "output");
-  GeglRectangle      whole = np_op_whole_input (operation, "input", result);
-  NpPaintOptions     options = { o->tile_size, o->overlap, np_op_threads (), o->apply_filter };
-  g_autoptr(NpImage) in = NULL, out = NULL;
-  GError            *error = NULL;
-  NpNet             *net;
-  gboolean           ok;
+  GeglProperties *o = GEGL_PROPERTIES (operation);
+  NpPaintOptions  options = { o->tile_size, o->overlap, np_op_threads (), o->apply_filter };
 
-  if ((in = np_op_read (input, &whole, format, &error)) == NULL
-      || (out = np_image_new (NP_SAMPLE_F32, whole.width, whole.height, 4, &error)) == NULL)
-    return np_op_fail (operation, error);
-
-  net = np_op_lock_model (operation, o->model, NP_MODEL_USE_IMAGE, &error);
-  ok = net && np_paint_generate (net, in, out, &options, &error);
-  np_op_cache_unlock (operation);
-  if (!ok)
-    return np_op_fail (operation, error);
-  np_op_write (output, &whole, format, out);
-  return TRUE;
+  return np_op_generate (operation, input, output, result, o->model, NP_MODEL_USE_IMAGE, 1, &options);
 }
 
 static void

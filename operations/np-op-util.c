@@ -192,6 +192,37 @@ np_op_lock_model (GeglOperation *operation,
   return net;
 }
 
+gboolean
+np_op_generate (GeglOperation        *operation,
+                GeglBuffer           *input,
+                GeglBuffer           *output,
+                const GeglRectangle  *result,
+                const gchar          *model,
+                NpModelUse            use,
+                gint                  scale,
+                const NpPaintOptions *options)
+{
+  const Babl        *format = gegl_operation_get_format (operation, "input");
+  GeglRectangle      box = np_op_whole_input (operation, "input", result);
+  GeglRectangle      out_box = { scale * box.x, scale * box.y, scale * box.width, scale * box.height };
+  g_autoptr(NpImage) in = NULL, out = NULL;
+  GError            *error = NULL;
+  NpNet             *net;
+  gboolean           ok;
+
+  if ((in = np_op_read (input, &box, format, &error)) == NULL
+      || (out = np_image_new (NP_SAMPLE_F32, out_box.width, out_box.height, 4, &error)) == NULL)
+    return np_op_fail (operation, error);
+
+  net = np_op_lock_model (operation, model, use, &error);
+  ok = net && np_paint_generate (net, in, out, options, &error);
+  np_op_cache_unlock (operation);
+  if (!ok)
+    return np_op_fail (operation, error);
+  np_op_write (output, &out_box, format, out);
+  return TRUE;
+}
+
 GArray *
 np_op_find_faces (GeglOperation      *operation,
                   const gchar        *cascade,

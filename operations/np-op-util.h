@@ -93,6 +93,19 @@ NpNet        *np_op_lock_model         (GeglOperation       *operation,
                                         NpModelUse           use,
                                         GError             **error);
 
+/* The process of the model filters (generator, super resolution): the whole
+ * input, read in the input pad's format, through np_paint_generate with
+ * model into a picture `scale` times its size, written at `scale` times its
+ * place. Fails the op, naming the reason, when the model cannot do it. */
+gboolean      np_op_generate           (GeglOperation        *operation,
+                                        GeglBuffer           *input,
+                                        GeglBuffer           *output,
+                                        const GeglRectangle  *result,
+                                        const gchar          *model,
+                                        NpModelUse            use,
+                                        gint                  scale,
+                                        const NpPaintOptions *options);
+
 /* The face ops' detection: np_face_finder_find with the finder for their
  * cascade and verify-eyes properties, kept in operation's cache. */
 GArray       *np_op_find_faces         (GeglOperation       *operation,

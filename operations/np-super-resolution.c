@@ -92,27 +92,11 @@ process (GeglOperation       *operation,
          const GeglRectangle *result,
          gint                 level)
 {
-  GeglProperties    *o = GEGL_PROPERTIES (operation);
-  const Babl        *format = gegl_operation_get_format (operation, "input");
-  GeglRectangle      box = np_op_whole_input (operation, "input", result);
-  GeglRectangle      out_box = { SCALE * box.x, SCALE * box.y, SCALE * box.width, SCALE * box.height };
-  NpPaintOptions     options = { o->tile_size, o->overlap, np_op_threads (), FALSE, FALSE };
-  g_autoptr(NpImage) in = NULL, out = NULL;
-  GError            *error = NULL;
-  NpNet             *net;
-  gboolean           ok;
+  GeglProperties *o = GEGL_PROPERTIES (operation);
+  NpPaintOptions  options = { o->tile_size, o->overlap, np_op_threads (), FALSE, FALSE };
 
-  if ((in = np_op_read (input, &box, format, &error)) == NULL
-      || (out = np_image_new (NP_SAMPLE_F32, out_box.width, out_box.height, 4, &error)) == NULL)
-    return np_op_fail (operation, error);
-
-  net = np_op_lock_model (operation, o->model, NP_MODEL_USE_SUPER_RESOLUTION, &error);
-  ok = net && np_paint_generate (net, in, out, &options, &error);
-  np_op_cache_unlock (operation);
-  if (!ok)
-    return np_op_fail (operation, error);
-  np_op_write (output, &out_box, format, out);
-  return TRUE;
+  return np_op_generate (operation, input, output, result, o->model, NP_MODEL_USE_SUPER_RESOLUTION, SCALE,
+                         &options);
 }
 
 static void
