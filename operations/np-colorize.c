@@ -63,15 +63,7 @@ property_boolean (faces, _("Faces"), FALSE)
 static void
 prepare (GeglOperation *operation)
 {
-  const Babl *space = gegl_operation_get_source_space (operation, "input");
-  const Babl *source = gegl_operation_get_source_format (operation, "input");
-  gboolean    bytes = source && babl_format_get_type (source, 0) == babl_type ("u8");
-
-  /* The photo is read as float strips; the result is 8-bit for 8-bit
-   * photos, so the output GEGL keeps costs 4 bytes a pixel, not 16. */
-  gegl_operation_set_format (operation, "input", babl_format_with_space ("R'G'B'A float", space));
-  gegl_operation_set_format (operation, "output",
-                             babl_format_with_space (bytes ? "R'G'B'A u8" : "R'G'B'A float", space));
+  np_op_set_float_formats (operation);
 }
 
 /* Reads the whole photo through the colouriser as long as it asks. */

@@ -21,6 +21,18 @@ np_op_set_formats (GeglOperation *operation,
   gegl_operation_set_format (operation, "output", format);
 }
 
+void
+np_op_set_float_formats (GeglOperation *operation)
+{
+  const Babl *space = gegl_operation_get_source_space (operation, "input");
+  const Babl *source = gegl_operation_get_source_format (operation, "input");
+  gboolean    bytes = source && babl_format_get_type (source, 0) == babl_type ("u8");
+
+  gegl_operation_set_format (operation, "input", babl_format_with_space ("R'G'B'A float", space));
+  gegl_operation_set_format (operation, "output",
+                             babl_format_with_space (bytes ? "R'G'B'A u8" : "R'G'B'A float", space));
+}
+
 static G_DEFINE_QUARK (np-op-whole-input, np_op_whole_input)
 
 GeglRectangle

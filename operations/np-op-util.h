@@ -41,6 +41,11 @@ gint          np_op_threads            (void);
 void          np_op_set_formats        (GeglOperation       *operation,
                                         const char          *format_name);
 
+/* For ops that compute in float on large pictures (colorize, super
+ * resolution): input read as R'G'B'A float, output in 8 bits for 8-bit
+ * sources, so the result GEGL keeps costs 4 bytes a pixel, not 16. */
+void          np_op_set_float_formats  (GeglOperation       *operation);
+
 /* For filters whose every output pixel may depend on the whole input
  * (hysteresis, contour tracing, detection): ask for and cache everything. */
 GeglRectangle np_op_whole_input        (GeglOperation       *operation,

@@ -46,15 +46,7 @@ property_int (overlap, _("Tile overlap"), 16)
 static void
 prepare (GeglOperation *operation)
 {
-  const Babl *space = gegl_operation_get_source_space (operation, "input");
-  const Babl *source = gegl_operation_get_source_format (operation, "input");
-  gboolean    bytes = source && babl_format_get_type (source, 0) == babl_type ("u8");
-
-  /* As neuropaint:colorize: 8-bit results for 8-bit pictures, so the
-   * four-times-larger output GEGL keeps costs 4 bytes a pixel. */
-  gegl_operation_set_format (operation, "input", babl_format_with_space ("R'G'B'A float", space));
-  gegl_operation_set_format (operation, "output",
-                             babl_format_with_space (bytes ? "R'G'B'A u8" : "R'G'B'A float", space));
+  np_op_set_float_formats (operation);
 }
 
 static GeglRectangle
