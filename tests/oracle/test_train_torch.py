@@ -80,6 +80,12 @@ def checkpoint(path, g, d, recon, recon_weight, gan_weight, decay=None):
     ex.write_safetensors(path, tensors, meta)
 
 
+def adam(net):
+    """torch's Adam with the trainer's hyperparameters."""
+    return torch.optim.Adam(net.parameters(), lr=HYPER["lr"], betas=(HYPER["beta1"], HYPER["beta2"]),
+                            eps=HYPER["eps"])
+
+
 def adam_moments(net, opt):
     """Adam's m and v flattened in our layout (trainable parameters in layer
     order, which is named_parameters' order)."""
@@ -148,10 +154,8 @@ class Training(unittest.TestCase):
         g.train(), d.train()
         g.drop = MaskDropout()
         bce = nn.BCEWithLogitsLoss()
-        opt_g = torch.optim.Adam(g.parameters(), lr=HYPER["lr"], betas=(HYPER["beta1"], HYPER["beta2"]),
-                                 eps=HYPER["eps"])
-        opt_d = torch.optim.Adam(d.parameters(), lr=HYPER["lr"], betas=(HYPER["beta1"], HYPER["beta2"]),
-                                 eps=HYPER["eps"])
+        opt_g = adam(g)
+        opt_d = adam(d)
         for step, (src, real) in enumerate(batches):
             shape = (src.shape[0], g.m["d4"].out_channels, src.shape[2] // 16, src.shape[3] // 16)
             g.drop.mask = torch.from_numpy(
@@ -209,10 +213,8 @@ class Training(unittest.TestCase):
         g.train(), d.train()
         g.drop = MaskDropout()
         bce = nn.BCEWithLogitsLoss()
-        opt_g = torch.optim.Adam(g.parameters(), lr=HYPER["lr"], betas=(HYPER["beta1"], HYPER["beta2"]),
-                                 eps=HYPER["eps"])
-        opt_d = torch.optim.Adam(d.parameters(), lr=HYPER["lr"], betas=(HYPER["beta1"], HYPER["beta2"]),
-                                 eps=HYPER["eps"])
+        opt_g = adam(g)
+        opt_d = adam(d)
         m = 2
         for step, (src, real) in enumerate(batches):
             b = src.shape[0] // m
@@ -264,8 +266,7 @@ class Training(unittest.TestCase):
         ours, meta = self.run_ours(ckpt, batches, 2)
 
         g.train()
-        opt = torch.optim.Adam(g.parameters(), lr=HYPER["lr"], betas=(HYPER["beta1"], HYPER["beta2"]),
-                               eps=HYPER["eps"])
+        opt = adam(g)
         for step, (src, real) in enumerate(batches):
             for group in opt.param_groups:
                 group["lr"] = HYPER["lr"] * (1, 2 / 3, 1 / 3)[step]
