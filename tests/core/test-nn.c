@@ -122,6 +122,9 @@ test_conv_direct (void)
   check_conv (FALSE, 1, 2, 8, 8, 4, 1, 1, 2);
   check_conv (FALSE, 4, 3, 13, 10, 5, 3, 2, 0);
   check_conv (FALSE, 3, 1, 3, 3, 3, 1, 0, 0);
+  /* Narrow (fewer outputs, stride 1): the turned transposed route. */
+  check_conv (FALSE, 5, 2, 9, 8, 5, 1, 2, 1);
+  check_conv (FALSE, 4, 1, 6, 7, 4, 1, 3, 0);
 }
 
 static void
@@ -559,50 +562,63 @@ check_param_grads (const char *name, NpTensor *t, gboolean trainable, gpointer d
     check_fd (job->net, job->x, job->dy->data, &t->data[i], g[i], name);
 }
 
+/* Paths a kind takes by shape: a stride-1 conv with fewer outputs than
+ * inputs runs as the transposed conv of its turned kernel. */
+static const char *const grad_nets_more[] = {
+  "input name=x c=4\nconv name=l out=2 k=3 p=2:1",
+};
+
+static void
+check_gradients (const char *description, gint seed, const char *what)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(NpNet) net = NULL;
+  g_autoptr(NpTensor) x = NULL, dy = NULL;
+  const NpTensor *y;
+  const NpTensor *in[1];
+  GradJob job = { 0 };
+
+  net = layer_net (description);
+  np_net_init_random (net, seed, 0.3f);
+  job.net = net;
+  np_net_foreach_param (net, randomize_bias, &job);
+  /* Training mode: batch norm on batch statistics, dropout with the
+   * mask of the net's key (the same at every forward). */
+  if (job.batch_norm)
+    np_net_set_bn_mode (net, NP_BN_BATCH);
+  np_net_set_training (net, TRUE);
+  np_net_set_key (net, 42);
+  x = np_tensor_new (5, 5, np_net_input_channels (net, 0), 2, &error);
+  fill (x->data, np_tensor_n_elements (x), 6 + seed);
+  in[0] = x;
+  y = np_net_forward (net, in, 1, 2, &error);
+  g_assert_no_error (error);
+  dy = np_tensor_new (y->ne[0], y->ne[1], y->ne[2], y->ne[3], &error);
+  fill (dy->data, np_tensor_n_elements (dy), 7);
+  g_assert_true (np_net_zero_grad (net, &error));
+  g_assert_true (np_net_backward (net, dy, NP_GRAD_PARAMS | NP_GRAD_INPUTS, 2, &error));
+  job.x = x, job.dy = dy;
+
+  {
+    /* Copies: later forwards reuse the net's gradient memory. */
+    g_autofree gfloat *dx = g_memdup2 (np_net_input_grad (net, 0)->data, np_tensor_n_elements (x) * sizeof (gfloat));
+    for (gint64 i = 0; i < np_tensor_n_elements (x); i += 3)
+      check_fd (net, x, dy->data, &x->data[i], dx[i], what);
+    np_net_foreach_param (net, check_param_grads, &job);
+  }
+}
+
 static void
 test_gradients_finite_differences (void)
 {
   for (gint kind = 0; kind < NP_LAYER_COUNT; kind++)
-    {
-      g_autoptr(GError) error = NULL;
-      g_autoptr(NpNet) net = NULL;
-      g_autoptr(NpTensor) x = NULL, dy = NULL;
-      const NpTensor *y;
-      const NpTensor *in[1];
-      GradJob job = { 0 };
-
-      if (kind == NP_LAYER_INPUT)
-        continue;
-      g_assert_nonnull (grad_nets[kind]);
-      net = layer_net (grad_nets[kind]);
-      np_net_init_random (net, kind, 0.3f);
-      job.net = net;
-      np_net_foreach_param (net, randomize_bias, &job);
-      /* Training mode: batch norm on batch statistics, dropout with the
-       * mask of the net's key (the same at every forward). */
-      if (job.batch_norm)
-        np_net_set_bn_mode (net, NP_BN_BATCH);
-      np_net_set_training (net, TRUE);
-      np_net_set_key (net, 42);
-      x = np_tensor_new (5, 5, np_net_input_channels (net, 0), 2, &error);
-      fill (x->data, np_tensor_n_elements (x), 6 + kind);
-      in[0] = x;
-      y = np_net_forward (net, in, 1, 2, &error);
-      g_assert_no_error (error);
-      dy = np_tensor_new (y->ne[0], y->ne[1], y->ne[2], y->ne[3], &error);
-      fill (dy->data, np_tensor_n_elements (dy), 7);
-      g_assert_true (np_net_zero_grad (net, &error));
-      g_assert_true (np_net_backward (net, dy, NP_GRAD_PARAMS | NP_GRAD_INPUTS, 2, &error));
-      job.x = x, job.dy = dy;
-
+    if (kind != NP_LAYER_INPUT)
       {
-        /* Copies: later forwards reuse the net's gradient memory. */
-        g_autofree gfloat *dx = g_memdup2 (np_net_input_grad (net, 0)->data, np_tensor_n_elements (x) * sizeof (gfloat));
-        for (gint64 i = 0; i < np_tensor_n_elements (x); i += 3)
-          check_fd (net, x, dy->data, &x->data[i], dx[i], np_layer_kind_name (kind));
-        np_net_foreach_param (net, check_param_grads, &job);
+        g_assert_nonnull (grad_nets[kind]);
+        check_gradients (grad_nets[kind], kind, np_layer_kind_name (kind));
       }
-    }
+  for (gsize i = 0; i < G_N_ELEMENTS (grad_nets_more); i++)
+    check_gradients (grad_nets_more[i], NP_LAYER_COUNT + i, grad_nets_more[i]);
 }
 
 /* Dropout in training keeps about 1 − rate of the values, scaled by
