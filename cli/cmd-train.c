@@ -32,8 +32,9 @@ static const GOptionEntry entries[] = {
     "What G learns from: gray, binary, contours, canny, identity (autoencoder), noise (pure generator), "
     "morph (the average face), lowres (super resolution ×2) (default gray)", "KIND" },
   { "target", 0, 0, G_OPTION_ARG_STRING, &opt_target,
-    "What G predicts: rgb, or chroma (YCbCr's Cb and Cr, put on the input's own luminance; gray input) "
-    "(default rgb)", "KIND" },
+    "What G predicts: rgb, chroma (YCbCr's Cb and Cr, put on the input's own luminance; gray input) "
+    "or residual (what the bicubic upscale misses, added to it; lowres) (default rgb; residual for lowres)",
+    "KIND" },
   { "ngf", 0, 0, G_OPTION_ARG_INT, &opt_ngf, "G's base width (default 32; 64 features for lowres's SR net; the seed: 64)", "N" },
   { "ndf", 0, 0, G_OPTION_ARG_INT, &opt_ndf, "D's base width (default: ngf)", "N" },
   { "batch", 'b', 0, G_OPTION_ARG_INT, &opt_batch, "Pairs a step (default 8; the seed: 64)", "B" },
@@ -97,7 +98,7 @@ run_to_metadata (const Run *run, gdouble seconds)
   g_hash_table_insert (m, g_strdup ("dataset"), g_strdup (run->dataset));
   g_hash_table_insert (m, g_strdup ("output"), g_strdup (run->output));
   g_hash_table_insert (m, g_strdup ("input"), g_strdup (np_train_input_name (run->input)));
-  g_hash_table_insert (m, g_strdup ("target"), g_strdup (run->target == NP_TARGET_RGB ? "rgb" : "chroma"));
+  g_hash_table_insert (m, g_strdup ("target"), g_strdup (np_target_name (run->target)));
   g_hash_table_insert (m, g_strdup ("ngf"), g_strdup_printf ("%d", run->ngf));
   g_hash_table_insert (m, g_strdup ("ndf"), g_strdup_printf ("%d", run->ndf));
   g_hash_table_insert (m, g_strdup ("batch"), g_strdup_printf ("%d", run->batch));
@@ -121,22 +122,24 @@ static int
 resolve_run (Run *run, GHashTable *resumed, NpTrainer *trainer, gint ranks)
 {
   const char *input = opt_input ? opt_input : resumed ? g_hash_table_lookup (resumed, "input") : "gray";
-  const char *target = opt_target ? opt_target : resumed ? g_hash_table_lookup (resumed, "target") : "rgb";
   const char *dtype = opt_dtype ? opt_dtype : resumed ? g_hash_table_lookup (resumed, "dtype") : "f32";
   gint        kind = np_train_input_from_name (input);
   gboolean    lowres = kind == NP_TRAIN_LOWRES;
+  const char *target = opt_target ? opt_target : resumed ? g_hash_table_lookup (resumed, "target")
+                                               : lowres ? "residual" : "rgb";
 
   if (kind < 0)
     return np_cli_fail ("train", NP_EXIT_USAGE, "--input: unknown kind “%s” (gray, binary, contours, canny, "
                         "identity, noise, morph, lowres)", input ? input : "");
-  if (g_strcmp0 (target, "rgb") && g_strcmp0 (target, "chroma"))
-    return np_cli_fail ("train", NP_EXIT_USAGE, "--target: rgb or chroma, not “%s”", target ? target : "");
+  if (np_target_from_name (target) < 0)
+    return np_cli_fail ("train", NP_EXIT_USAGE, "--target: rgb, chroma or residual, not “%s”",
+                        target ? target : "");
   if (g_strcmp0 (dtype, "f32") && g_strcmp0 (dtype, "f16"))
     return np_cli_fail ("train", NP_EXIT_USAGE, "--dtype: f32 or f16, not “%s”", dtype ? dtype : "");
   if (opt_loss && g_strcmp0 (opt_loss, "l1") && g_strcmp0 (opt_loss, "mse"))
     return np_cli_fail ("train", NP_EXIT_USAGE, "--loss: l1 or mse, not “%s”", opt_loss);
   run->input = kind;
-  run->target = strcmp (target, "rgb") == 0 ? NP_TARGET_RGB : NP_TARGET_CHROMA;
+  run->target = np_target_from_name (target);
   run->dtype = strcmp (dtype, "f16") == 0 ? NP_DTYPE_F16 : NP_DTYPE_F32;
   run->ngf = opt_ngf != UNSET ? opt_ngf : resumed ? (gint) meta_int (resumed, "ngf") : lowres ? 64 : 32;
   run->ndf = opt_ndf != UNSET ? opt_ndf : resumed ? (gint) meta_int (resumed, "ndf") : run->ngf;
@@ -238,7 +241,7 @@ run_command (const Run *run)
                           "--accumulate %d --steps %" G_GINT64_FORMAT " --lr %s --beta1 %s --l1-weight %s "
                           "--gan-weight %s --loss %s --seed %" G_GUINT64_FORMAT " --dtype %s%s",
                           run->dataset, run->output, np_train_input_name (run->input),
-                          run->target == NP_TARGET_RGB ? "rgb" : "chroma", run->ngf, run->ndf, run->batch, run->micro,
+                          np_target_name (run->target), run->ngf, run->ndf, run->batch, run->micro,
                           run->steps, g_ascii_formatd (lr, sizeof lr, "%.15g", p->adam.lr),
                           g_ascii_formatd (beta1, sizeof beta1, "%.15g", p->adam.beta1),
                           g_ascii_formatd (l1, sizeof l1, "%.15g", p->recon_weight),
@@ -392,6 +395,13 @@ validate (Train *t, NpScore *score, NpScore base[2], NpTensor *const *samples, G
   return TRUE;
 }
 
+/* What each training target's output is, as model files say it. */
+static const NpModelTarget model_targets[NP_N_TARGETS] = {
+  [NP_TARGET_RGB] = NP_MODEL_TARGET_RGB,
+  [NP_TARGET_CHROMA] = NP_MODEL_TARGET_CHROMA,
+  [NP_TARGET_RESIDUAL] = NP_MODEL_TARGET_RESIDUAL,
+};
+
 /* The model file: the inference copy of G with what the generator op needs
  * to run it alone (input filter, size, target) and how it was made. */
 static gboolean
@@ -416,7 +426,7 @@ save_model (Train *t, GError **error)
   g_hash_table_insert (meta, g_strdup ("width"), g_strdup_printf ("%d", np_dataset_width (t->dataset)));
   g_hash_table_insert (meta, g_strdup ("height"), g_strdup_printf ("%d", np_dataset_height (t->dataset)));
   g_hash_table_insert (meta, g_strdup ("normalization"), g_strdup ("x/127.5-1"));
-  g_hash_table_insert (meta, g_strdup ("target"), g_strdup (run->target == NP_TARGET_RGB ? "rgb" : "chroma-ycbcr"));
+  g_hash_table_insert (meta, g_strdup ("target"), g_strdup (np_model_target_name (model_targets[run->target])));
   g_hash_table_insert (meta, g_strdup ("experiment"), g_strdup (np_train_input_name (run->input)));
   /* The architecture's numbers, for `neuropaint info` (the description
    * itself travels in "graph"). */
@@ -588,7 +598,7 @@ baselines (Train *t, GError **error)
     }
   g_print ("%s: %u training and %u validation photos, %s → %s, %" G_GINT64_FORMAT " parameters in G",
            t->run->dataset, np_batcher_size (t->train), t->val ? np_batcher_size (t->val) : 0,
-           np_train_input_name (t->run->input), t->run->target == NP_TARGET_RGB ? "rgb" : "chroma",
+           np_train_input_name (t->run->input), np_target_name (t->run->target),
            np_net_n_parameters (np_trainer_generator (t->trainer), FALSE));
   if (t->val)
     {

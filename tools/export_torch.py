@@ -219,9 +219,9 @@ def main():
     ap.add_argument("--state-dict", metavar="FILE", help="torch.save()d state_dict of the same architecture")
     ap.add_argument("--input-filter", default="identity", help="gray, binary, contours, canny, identity, noise")
     ap.add_argument("--batchnorm", choices=["running", "batch"], default="running")
-    ap.add_argument("--target", choices=["rgb", "chroma-ycbcr"], default="rgb",
-                    help="what the output is: the picture, or Cb, Cr ×2 for the input's luminance "
-                         "(1 channel in, 2 out)")
+    ap.add_argument("--target", choices=["rgb", "chroma-ycbcr", "residual-bicubic"], default="rgb",
+                    help="what the output is: the picture; Cb, Cr ×2 for the input's luminance "
+                         "(1 channel in, 2 out); or, for an SR net, detail ×2 to add to the bicubic upscale")
     ap.add_argument("--size", metavar="WxH", help="the training size, recorded as width and height")
     args = ap.parse_args()
 

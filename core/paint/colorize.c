@@ -153,7 +153,7 @@ np_colorizer_new (NpNet *net, gint width, gint height, const NpColorizeOptions *
   c->net = net;
   c->width = width, c->height = height;
   c->options = *options;
-  c->chroma_model = g_strcmp0 (g_hash_table_lookup (np_net_metadata (net), "target"), "chroma-ycbcr") == 0;
+  c->chroma_model = np_model_target (net) == NP_MODEL_TARGET_CHROMA;
   c->layers = g_ptr_array_new_with_free_func (layer_free);
   c->luma = g_new (gfloat, width);
   c->readings = 1;

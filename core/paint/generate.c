@@ -6,12 +6,15 @@
  * multiple of the model's downsampling, and run whole or in overlapping
  * tiles whose results are blended with linear ramps across the overlaps.
  * A super-resolution net's tiles give s times their pixels each way, blended
- * the same way at s times the scale.
+ * the same way at s times the scale; a residual one's result is detail
+ * added to the input's bicubic upscale.
  * The network's memory is bounded by the tile; the result accumulates in the
- * output itself (weighted colours in RGB, weights in A). Alpha is carried
- * over from the input. */
+ * output itself (weighted colours in RGB, weights in A), and a residual
+ * model needs one more picture of the output's size for the upscale. Alpha
+ * is carried over from the input. */
 #include "np-paint.h"
 #include "image/np-colour.h"
+#include "image/np-resize.h"
 #include "filters/np-filters.h"
 #include "paint/np-models.h"
 
@@ -90,8 +93,10 @@ np_paint_generate (NpNet *net, const NpImage *in, NpImage *out,
   gint64  tile = MAX (m, options->tile_size / m * m), tw, th;
   /* The super-resolution net's output is s times its input each way. */
   gint64  s = (gint64) np_net_output_scale (net);
-  /* A chroma model predicts Cb and Cr, put on the input's own luminance. */
-  gboolean chroma = g_strcmp0 (g_hash_table_lookup (np_net_metadata (net), "target"), "chroma-ycbcr") == 0;
+  /* A chroma model predicts Cb and Cr, put on the input's own luminance; a
+   * residual one the detail its bicubic upscale misses. */
+  NpModelTarget target = np_model_target (net);
+  g_autoptr(NpImage) up = NULL;
 
   g_return_val_if_fail (in->type == NP_SAMPLE_F32 && in->channels == 4, FALSE);
   g_return_val_if_fail (out->type == NP_SAMPLE_F32 && out->channels == 4, FALSE);
@@ -163,9 +168,18 @@ np_paint_generate (NpNet *net, const NpImage *in, NpImage *out,
           }
       }
 
-  /* Back from [-1, 1] (for chroma: Cb, Cr on the input's luminance), unless
-   * raw; alpha from the input (each input pixel's for its s×s output
-   * pixels). */
+  /* The upscale a residual model's detail goes on (as in training: bicubic,
+   * clamped to [0, 1]). */
+  if (target == NP_MODEL_TARGET_RESIDUAL && !options->raw)
+    {
+      if ((up = np_image_new (NP_SAMPLE_F32, (gint) (s * w), (gint) (s * h), 4, error)) == NULL)
+        return FALSE;
+      np_resize_cubic (src, up);
+    }
+
+  /* Back from [-1, 1] (for chroma: Cb, Cr on the input's luminance; for a
+   * residual: half of it added to the upscale), unless raw; alpha from the
+   * input (each input pixel's for its s×s output pixels). */
   for (gint64 j = 0; j < s * h; j++)
     {
       gfloat       *o = np_image_row (out, (gint) j);
@@ -175,7 +189,14 @@ np_paint_generate (NpNet *net, const NpImage *in, NpImage *out,
           if (options->raw)
             for (int c = 0; c < 3; c++)
               o[4 * i + c] /= o[4 * i + 3];
-          else if (chroma)
+          else if (up)
+            {
+              const gfloat *u = np_image_row (up, (gint) j);
+              for (int c = 0; c < 3; c++)
+                o[4 * i + c] = CLAMP (CLAMP (u[4 * i + c], 0.0f, 1.0f) + 0.5f * o[4 * i + c] / o[4 * i + 3],
+                                      0.0f, 1.0f);
+            }
+          else if (target == NP_MODEL_TARGET_CHROMA)
             {
               gfloat luma = NP_LUMA_R * sp[4 * i] + NP_LUMA_G * sp[4 * i + 1] + NP_LUMA_B * sp[4 * i + 2];
               np_rgb_from_ycbcr (luma, 0.5f * o[4 * i] / o[4 * i + 3], 0.5f * o[4 * i + 1] / o[4 * i + 3],

@@ -214,15 +214,43 @@ op_for (NpNet *net)
   return "neuropaint:generator";
 }
 
+static const char *const target_names[NP_MODEL_N_TARGETS] = { "rgb", "chroma-ycbcr", "residual-bicubic" };
+
+const char *
+np_model_target_name (NpModelTarget target)
+{
+  return target_names[target];
+}
+
+NpModelTarget
+np_model_target (NpNet *net)
+{
+  const char *name = g_hash_table_lookup (np_net_metadata (net), "target");
+
+  if (name == NULL)
+    return NP_MODEL_TARGET_RGB;
+  for (gint i = 0; i < NP_MODEL_N_TARGETS; i++)
+    if (strcmp (name, target_names[i]) == 0)
+      return i;
+  return NP_MODEL_TARGET_UNKNOWN;
+}
+
 gboolean
 np_model_check_use (NpNet *net, NpModelUse use, GError **error)
 {
-  const char *filter = g_hash_table_lookup (np_net_metadata (net), "input_filter");
-  gboolean    chroma = g_strcmp0 (g_hash_table_lookup (np_net_metadata (net), "target"), "chroma-ycbcr") == 0;
+  const char   *filter = g_hash_table_lookup (np_net_metadata (net), "input_filter");
+  NpModelTarget target = np_model_target (net);
+  gboolean      chroma = target == NP_MODEL_TARGET_CHROMA;
   gdouble     scale = np_net_output_scale (net);
   gint64      cin = np_net_input_channels (net, 0), cout = np_net_output_channels (net);
   gdouble     want = use == NP_MODEL_USE_SUPER_RESOLUTION ? 2.0 : 1.0;
 
+  if (target == NP_MODEL_TARGET_UNKNOWN)
+    {
+      g_set_error (error, NP_ERROR, NP_ERROR_UNSUPPORTED, "unknown target “%s” (known: rgb, chroma-ycbcr, "
+                   "residual-bicubic)", (char *) g_hash_table_lookup (np_net_metadata (net), "target"));
+      return FALSE;
+    }
   if (np_net_n_inputs (net) != 1 || (cin != 1 && cin != 3)
       || (chroma ? cin != 1 || cout != 2 : cout != 1 && cout != 3))
     {
@@ -242,6 +270,13 @@ np_model_check_use (NpNet *net, NpModelUse use, GError **error)
         g_set_error (error, NP_ERROR, NP_ERROR_UNSUPPORTED,
                      "the model changes the image size (its output is %g× its input): run it with %s",
                      scale, op_for (net));
+      return FALSE;
+    }
+  if (target == NP_MODEL_TARGET_RESIDUAL && (cin != 3 || cout != 3))
+    {
+      g_set_error (error, NP_ERROR, NP_ERROR_UNSUPPORTED,
+                   "a residual model needs 3 channels in and out, not %" G_GINT64_FORMAT " and %" G_GINT64_FORMAT,
+                   cin, cout);
       return FALSE;
     }
   if (chroma && use == NP_MODEL_USE_SUPER_RESOLUTION)

@@ -59,8 +59,23 @@ typedef enum
   NP_MODEL_USE_NOISE,             /* Gaussian noise to a picture (dream faces) */
 } NpModelUse;
 
-/* Checks the network can serve use: its inputs, channels, output scale and
- * recorded input filter. A model of another kind is NP_ERROR_UNSUPPORTED,
+/* What a model's output stands for: its metadata "target"
+ * (docs/model-format.md). */
+typedef enum
+{
+  NP_MODEL_TARGET_RGB,       /* "rgb" (or none): the picture */
+  NP_MODEL_TARGET_CHROMA,    /* "chroma-ycbcr": Cb·2, Cr·2 for the input's luminance */
+  NP_MODEL_TARGET_RESIDUAL,  /* "residual-bicubic": ×2 detail to add, times ½, to the
+                              * input's bicubic upscale */
+  NP_MODEL_N_TARGETS,
+  NP_MODEL_TARGET_UNKNOWN = NP_MODEL_N_TARGETS
+} NpModelTarget;
+
+const char  *np_model_target_name   (NpModelTarget target);
+NpModelTarget np_model_target       (NpNet *net);
+
+/* Checks the network can serve use: its inputs, channels, output scale,
+ * target and recorded input filter. A model of another kind is NP_ERROR_UNSUPPORTED,
  * with a message that says what the model is and which op runs it. */
 gboolean     np_model_check_use     (NpNet *net, NpModelUse use, GError **error);
 

@@ -45,6 +45,23 @@ np_train_input_from_name (const char *name)
   return -1;
 }
 
+static const char *const target_names[NP_N_TARGETS] = { "rgb", "chroma", "residual" };
+
+const char *
+np_target_name (NpTarget target)
+{
+  return target_names[target];
+}
+
+gint
+np_target_from_name (const char *name)
+{
+  for (gint i = 0; i < NP_N_TARGETS; i++)
+    if (g_strcmp0 (name, target_names[i]) == 0)
+      return i;
+  return -1;
+}
+
 const char *
 np_train_input_filter (NpTrainInput input)
 {
@@ -128,6 +145,12 @@ np_batcher_new (NpDataset *dataset, NpTrainInput input, NpTarget target, NpSplit
                    "a chroma target needs the gray input (the picture takes its luminance)");
       return NULL;
     }
+  if (target == NP_TARGET_RESIDUAL && input != NP_TRAIN_LOWRES)
+    {
+      g_set_error (error, NP_ERROR, NP_ERROR_INVALID_ARGUMENT,
+                   "a residual target needs the lowres input (it adds to the input's bicubic upscale)");
+      return NULL;
+    }
   if (np_dataset_channels (dataset, "color") != 3 || np_dataset_channels (dataset, source_kind (input)) == 0)
     {
       g_set_error (error, NP_ERROR, NP_ERROR_INVALID_ARGUMENT, "the dataset has no “%s” pictures",
@@ -199,6 +222,35 @@ put_u8 (const guint8 *pixels, gint w, gint h, gint c, gboolean flip, NpTensor *t
       }
 }
 
+/* The lowres source's image n, bicubic ×2 back to full size and clamped to
+ * [0, 1]: the lowres baseline, and what a residual target adds to. */
+static NpImage *
+upscale (const NpTensor *source, gint64 n)
+{
+  gint64 sw = source->ne[0], sh = source->ne[1];
+  g_autoptr(NpImage) small = np_image_new (NP_SAMPLE_F32, (gint) sw, (gint) sh, 3, NULL);
+  NpImage *big = np_image_new (NP_SAMPLE_F32, (gint) (2 * sw), (gint) (2 * sh), 3, NULL);
+
+  for (gint64 y = 0; y < sh; y++)
+    for (gint64 x = 0; x < sw; x++)
+      for (gint k = 0; k < 3; k++)
+        ((gfloat *) np_image_row (small, (gint) y))[x * 3 + k] = (*np_tensor_at (source, x, y, k, n) + 1) * 0.5f;
+  np_resize_cubic (small, big);
+  for (gint64 y = 0; y < 2 * sh; y++)
+    {
+      gfloat *row = np_image_row (big, (gint) y);
+      for (gint64 i = 0; i < 2 * sw * 3; i++)
+        row[i] = CLAMP (row[i], 0.0f, 1.0f);
+    }
+  return big;
+}
+
+static inline gfloat
+upscaled (const NpImage *up, gint64 x, gint64 y, gint k)
+{
+  return ((const gfloat *) np_image_row (up, (gint) y))[x * 3 + k];
+}
+
 /* One slot: item (and partner, for morph) with flip. */
 static void
 fill_slot (NpBatcher *b, guint item, guint partner, gboolean flip, guint64 noise_key,
@@ -228,9 +280,18 @@ fill_slot (NpBatcher *b, guint item, guint partner, gboolean flip, guint64 noise
       break;
     }
 
-  if (b->target == NP_TARGET_RGB)
+  if (b->target != NP_TARGET_CHROMA)
     put_u8 (colour, w, h, 3, flip, target, n);
-  else
+  if (b->target == NP_TARGET_RESIDUAL)
+    {
+      /* The photo less the upscale, both on the [-1, 1] scale. */
+      g_autoptr(NpImage) up = upscale (source, n);
+      for (gint k = 0; k < 3; k++)
+        for (gint y = 0; y < h; y++)
+          for (gint x = 0; x < w; x++)
+            *np_tensor_at (target, x, y, k, n) -= 2 * upscaled (up, x, y, k) - 1;
+    }
+  else if (b->target == NP_TARGET_CHROMA)
     for (gint y = 0; y < h; y++)
       {
         gfloat       *cb = np_tensor_at (target, 0, y, 0, n), *cr = np_tensor_at (target, 0, y, 1, n);
@@ -350,6 +411,15 @@ np_batcher_compose (const NpBatcher *b, const NpTensor *source, const NpTensor *
   for (gint64 n = 0; n < rgb->ne[3]; n++)
     if (b->target == NP_TARGET_CHROMA)
       compose_chroma (source, output, NULL, rgb, n);
+    else if (b->target == NP_TARGET_RESIDUAL)
+      {
+        g_autoptr(NpImage) up = upscale (source, n);
+        for (gint k = 0; k < 3; k++)
+          for (gint64 y = 0; y < rgb->ne[1]; y++)
+            for (gint64 x = 0; x < rgb->ne[0]; x++)
+              *np_tensor_at (rgb, x, y, k, n) = CLAMP (upscaled (up, x, y, k) + 0.5f * *np_tensor_at (output, x, y, k, n),
+                                                      0.0f, 1.0f);
+      }
     else
       compose_rgb (output, rgb, n);
 }
@@ -368,26 +438,16 @@ np_batcher_source_picture (const NpBatcher *b, const NpTensor *source, NpTensor 
 {
   for (gint64 n = 0; n < rgb->ne[3]; n++)
     {
-      if (b->input != NP_TRAIN_LOWRES)
+      if (b->input == NP_TRAIN_LOWRES)
         {
-          compose_rgb (source, rgb, n);
-          continue;
+          g_autoptr(NpImage) up = upscale (source, n);
+          for (gint k = 0; k < 3; k++)
+            for (gint64 y = 0; y < rgb->ne[1]; y++)
+              for (gint64 x = 0; x < rgb->ne[0]; x++)
+                *np_tensor_at (rgb, x, y, k, n) = upscaled (up, x, y, k);
         }
-      {
-        /* The half-size source, bicubic back to full size. */
-        gint64 sw = source->ne[0], sh = source->ne[1];
-        g_autoptr(NpImage) small = np_image_new (NP_SAMPLE_F32, (gint) sw, (gint) sh, 3, NULL);
-        g_autoptr(NpImage) big = np_image_new (NP_SAMPLE_F32, (gint) rgb->ne[0], (gint) rgb->ne[1], 3, NULL);
-        for (gint64 y = 0; y < sh; y++)
-          for (gint64 x = 0; x < sw; x++)
-            for (gint k = 0; k < 3; k++)
-              ((gfloat *) np_image_row (small, (gint) y))[x * 3 + k] = (*np_tensor_at (source, x, y, k, n) + 1) * 0.5f;
-        np_resize_cubic (small, big);
-        for (gint64 y = 0; y < rgb->ne[1]; y++)
-          for (gint64 x = 0; x < rgb->ne[0]; x++)
-            for (gint k = 0; k < 3; k++)
-              *np_tensor_at (rgb, x, y, k, n) = CLAMP (((gfloat *) np_image_row (big, (gint) y))[x * 3 + k], 0.0f, 1.0f);
-      }
+      else
+        compose_rgb (source, rgb, n);
     }
 }
 

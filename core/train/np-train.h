@@ -159,13 +159,21 @@ typedef enum
   NP_TRAIN_N_INPUTS
 } NpTrainInput;
 
-/* What the generator predicts: the colour picture, or only its chroma
- * (YCbCr's Cb, Cr), put on the input's own luminance (gray input only). */
+/* What the generator predicts: the colour picture; only its chroma (YCbCr's
+ * Cb, Cr), put on the input's own luminance (gray input only); or what the
+ * bicubic upscale of the input misses, added to it (lowres only: the net
+ * starts from bicubic's quality and learns the detail, as VDSR does). */
 typedef enum
 {
   NP_TARGET_RGB,
   NP_TARGET_CHROMA,
+  NP_TARGET_RESIDUAL,
+  NP_N_TARGETS
 } NpTarget;
+
+/* "rgb", "chroma", "residual" and back (-1 for an unknown name). */
+const char   *np_target_name             (NpTarget target);
+gint          np_target_from_name        (const char *name);
 
 /* "gray", "binary", ... and back (-1 for an unknown name). */
 const char   *np_train_input_name        (NpTrainInput input);
@@ -181,8 +189,8 @@ typedef struct _NpBatcher NpBatcher;
 
 /* Pairs from the dataset's items of one split, leaving out photos that are
  * already gray (their colour is no target). Fails when the split has no
- * usable item (or, for morph, no subset with two), or for chroma with an
- * input other than gray. */
+ * usable item (or, for morph, no subset with two), for chroma with an
+ * input other than gray, or for residual with one other than lowres. */
 NpBatcher    *np_batcher_new             (NpDataset *dataset, NpTrainInput input, NpTarget target,
                                           NpSplit split, GError **error);
 void          np_batcher_free            (NpBatcher *batcher);
@@ -201,8 +209,8 @@ void          np_batcher_random          (NpBatcher *batcher, guint64 key, gint6
 void          np_batcher_items           (NpBatcher *batcher, guint first, guint64 key,
                                           NpTensor *source, NpTensor *target);
 /* The picture the generator's output stands for, R'G'B' in [0, 1]
- * (rgb: C = 3, H, W, N as the target): the output itself, or its chroma on
- * the source's luminance. */
+ * (rgb: C = 3, H, W, N as the target): the output itself, its chroma on
+ * the source's luminance, or the source's bicubic upscale plus it. */
 void          np_batcher_compose         (const NpBatcher *batcher, const NpTensor *source,
                                           const NpTensor *output, NpTensor *rgb);
 /* The source as a picture (R'G'B' in [0, 1], shaped as the target): gray

@@ -94,6 +94,25 @@ class Train(unittest.TestCase):
         self.assertEqual(img.shape[:2], (64, 64))
         self.assertGreater(float(img.std()), 1.0)
 
+    def test_super_resolution_adds_detail_to_the_upscale(self):
+        # lowres trains the SR net on the residual by default; the model file
+        # says so, and the op adds its output to OpenCV's bicubic upscale.
+        out, proc = self.train("sr", "--input", "lowres", "--steps", "4")
+        self.assertIn("lowres → residual", proc.stdout)
+        self.assertEqual(ex.read_safetensors(out)[1]["target"], "residual-bicubic")
+        ds = np.load(os.path.join(self.dataset, "color.npy"))
+        small = cv2.resize(ds[0], (32, 32), interpolation=cv2.INTER_AREA)
+        photo = os.path.join(self.dir, "small.png")
+        cv2.imwrite(photo, small[..., ::-1])
+        result = os.path.join(self.dir, "sr-out")
+        nptest.run(["run", "-o", result, photo, "--", "neuropaint:super-resolution", "model=" + out])
+        img = nptest.read_rgb(os.path.join(result, "small.png"))[..., :3].astype(float)
+        up = cv2.resize(small.astype(np.float32) / 255, (64, 64), interpolation=cv2.INTER_CUBIC)
+        self.assertEqual(img.shape, (64, 64, 3))
+        # The residual of 4 steps is small, and no picture without the
+        # upscale is near it.
+        self.assertLess(np.abs(img - np.clip(up, 0, 1) * 255).mean(), 25)
+
     def test_progress_names_only_the_baselines_there_are(self):
         # Noise has no input picture to score: its lines name the mean colour alone.
         _, proc = self.train("noise", "--input", "noise", "--steps", "2", "--validate-every", "2")
@@ -193,6 +212,7 @@ class Train(unittest.TestCase):
         for args, message in ((["--batch", "0"], "--batch"), (["--batch", "100000"], "--batch"),
                               (["--ngf", "0"], "--ngf"), (["--ngf", "100000"], "--ngf"),
                               (["--input", "sepia"], "--input"), (["--target", "chroma", "--input", "canny"], "chroma"),
+                              (["--target", "residual"], "lowres"), (["--target", "sepia"], "--target"),
                               (["--steps", "-5"], "--steps"), (["--dtype", "f8"], "--dtype")):
             self.fails(["train", self.dataset, "-o", out] + args, message, 1 if "--" in message else 2)
         self.assertFalse(os.path.exists(out))

@@ -6,6 +6,7 @@
 #include "train/dataset-private.h"
 
 #include <glib/gstdio.h>
+#include <math.h>
 #include <string.h>
 
 enum { W = 8, H = 6 };
@@ -282,6 +283,57 @@ test_round_trip (void)
           g_assert_cmpmem (np_dataset_pixels (ds, kinds[i], k), W * H * c, want->data, W * H * c);
         }
     }
+  remove_dir (dir);
+}
+
+/* A residual target is the photo less the bicubic upscale of the half-size
+ * source (the lowres baseline's picture), and composing it gives the photo
+ * back; only the lowres input takes it. */
+static void
+test_batcher_residual (void)
+{
+  g_autofree gchar *dir = temp_dir ();
+  g_autoptr(GHashTable) params = g_hash_table_new (g_str_hash, g_str_equal);
+  g_autoptr(NpDataset) ds = NULL;
+  g_autoptr(NpBatcher) b = NULL, plain = NULL;
+  g_autoptr(GError) error = NULL;
+  gint64 sne[4], tne[4];
+
+  write_dataset (dir, params);
+  ds = np_dataset_open (dir, &error);
+  g_assert_no_error (error);
+  g_assert_null (np_batcher_new (ds, NP_TRAIN_GRAY, NP_TARGET_RESIDUAL, NP_SPLIT_TRAIN, &error));
+  g_assert_error (error, NP_ERROR, NP_ERROR_INVALID_ARGUMENT);
+  g_clear_error (&error);
+  b = np_batcher_new (ds, NP_TRAIN_LOWRES, NP_TARGET_RESIDUAL, NP_SPLIT_TRAIN, &error);
+  plain = np_batcher_new (ds, NP_TRAIN_LOWRES, NP_TARGET_RGB, NP_SPLIT_TRAIN, &error);
+  g_assert_no_error (error);
+  np_batcher_shapes (b, 2, sne, tne);
+  g_assert_cmpint (tne[2], ==, 3);
+  {
+    g_autoptr(NpTensor) src = np_tensor_new (sne[0], sne[1], sne[2], 2, NULL);
+    g_autoptr(NpTensor) res = np_tensor_new (tne[0], tne[1], tne[2], 2, NULL);
+    g_autoptr(NpTensor) photo = np_tensor_new (tne[0], tne[1], tne[2], 2, NULL);
+    g_autoptr(NpTensor) up = np_tensor_new (tne[0], tne[1], tne[2], 2, NULL);
+    g_autoptr(NpTensor) back = np_tensor_new (tne[0], tne[1], tne[2], 2, NULL);
+    g_autoptr(NpTensor) src2 = np_tensor_new (sne[0], sne[1], sne[2], 2, NULL);
+    double detail = 0;
+
+    np_batcher_items (b, 0, 1, src, res);
+    np_batcher_items (plain, 0, 1, src2, photo);
+    g_assert_cmpmem (src->data, np_tensor_n_elements (src) * 4, src2->data, np_tensor_n_elements (src2) * 4);
+    np_batcher_source_picture (b, src, up);
+    np_batcher_compose (b, src, res, back);
+    for (gint64 i = 0; i < np_tensor_n_elements (res); i++)
+      {
+        /* photo (on [-1, 1]) = 2·upscale − 1 + residual */
+        g_assert_cmpfloat_with_epsilon (photo->data[i], 2 * up->data[i] - 1 + res->data[i], 1e-5);
+        g_assert_cmpfloat_with_epsilon (back->data[i], (photo->data[i] + 1) * 0.5f, 1e-5);
+        detail += fabs (res->data[i]);
+      }
+    /* The crops have edges the half size loses. */
+    g_assert_cmpfloat (detail / np_tensor_n_elements (res), >, 1e-3);
+  }
   remove_dir (dir);
 }
 
@@ -720,5 +772,6 @@ main (int argc, char **argv)
   g_test_add_func ("/train/dataset/malformed", test_malformed);
   g_test_add_func ("/train/dataset/open-errors", test_open_errors);
   g_test_add_func ("/train/tree-sum", test_tree_sum);
+  g_test_add_func ("/train/batcher/residual", test_batcher_residual);
   return g_test_run ();
 }

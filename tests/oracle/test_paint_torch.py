@@ -72,9 +72,9 @@ def keys_taps(src, dst, a=-0.5):
     return idx, w
 
 
-def bicubic(plane, height, width):
-    ri, rw = keys_taps(plane.shape[0], height)
-    ci, cw = keys_taps(plane.shape[1], width)
+def bicubic(plane, height, width, a=-0.5):
+    ri, rw = keys_taps(plane.shape[0], height, a)
+    ci, cw = keys_taps(plane.shape[1], width, a)
     rows = (plane[ri] * rw[:, :, None]).sum(1)
     return (rows[:, ci] * cw[None]).sum(2)
 
@@ -233,6 +233,22 @@ class PaintOracles(unittest.TestCase):
         far = np.outer(far_from_seams(150, 96, 24), far_from_seams(200, 96, 24))
         self.assertGreater(far.mean(), 0.3)
         self.assertLessEqual(np.abs(tiled.astype(int) - whole.astype(int))[far].max(), 1)
+
+    def test_super_resolution_residual(self):
+        # A residual model's output, halved, is added to the photo's bicubic
+        # upscale (Keys a = -0.75, OpenCV's INTER_CUBIC, as training's).
+        residual = os.path.join(self.dir, "sr-residual.safetensors")
+        nptest.model_with_metadata(SR, residual, target="residual-bicubic")
+        rgb = photo(50, 70, 6)
+        path = self.write("sr-res.png", rgb)
+        whole = self.run_op(path, "neuropaint:super-resolution tile-size=4096 model=" + residual)
+        out = forward(torch_model(SR), (rgb / 255.0).transpose(2, 0, 1) * 2 - 1)
+        up = np.stack([bicubic(rgb[..., c] / 255.0, 100, 140, a=-0.75) for c in range(3)], -1)
+        want = np.clip(np.clip(up, 0, 1) + 0.5 * out.transpose(1, 2, 0), 0, 1)
+        self.agree(whole, want, "super resolution, residual")
+        # Not the plain model's picture: the upscale is really there.
+        plain = self.run_op(path, "neuropaint:super-resolution tile-size=4096 model=" + SR)
+        self.assertGreater(np.abs(plain.astype(int) - whole.astype(int)).mean(), 10)
 
     def dream(self, seed):
         """The gegl command renders a graph of the op (its chain mode leaks a
