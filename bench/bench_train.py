@@ -2,6 +2,11 @@
 """One pix2pix training step: neuropaint against PyTorch, same run, same setup.
 
     bench/bench_train.py --ngf 32 --batch 8 --threads 2
+    bench/bench_train.py --arch sr --batch 8 --threads 2
+
+With --arch sr, one step of the seed's super-resolution net instead (--ngf
+features, default 64; half --size in, --size out, MSE, Adam): `neuropaint
+bench sr-train-step` against tools/export_torch.py's SRNet.
 
 Runs `neuropaint bench train-step` and the same step in PyTorch: the seed's
 U-Net (tools/export_torch.py's UNet, 3 channels in and out) and a PatchGAN
@@ -37,18 +42,25 @@ def torch_bench(args):
     torch.set_num_threads(args.threads)
     torch.manual_seed(1)
     w, h = (int(v) for v in args.size.split("x"))
-    g, d = ex.UNet(args.ngf, 6).train(), ex.PatchGAN(args.ngf, logits=True).train()
-    for m in list(g.modules()) + list(d.modules()):
+    sr = args.arch == "sr"
+    g = (ex.SRNet(args.ngf) if sr else ex.UNet(args.ngf, 6)).train()
+    d = None if sr else ex.PatchGAN(args.ngf, logits=True).train()
+    for m in list(g.modules()) + (list(d.modules()) if d else []):
         if isinstance(m, (nn.Conv2d, nn.ConvTranspose2d)):
             nn.init.normal_(m.weight, 0, 0.02)
             nn.init.zeros_(m.bias)
     opt_g = torch.optim.Adam(g.parameters(), lr=2e-4, betas=(0.5, 0.999))
-    opt_d = torch.optim.Adam(d.parameters(), lr=2e-4, betas=(0.5, 0.999))
+    opt_d = None if sr else torch.optim.Adam(d.parameters(), lr=2e-4, betas=(0.5, 0.999))
     bce = nn.BCEWithLogitsLoss()
-    src = torch.rand(args.batch, 3, h, w) * 2 - 1
+    src = torch.rand(args.batch, 3, h // 2 if sr else h, w // 2 if sr else w) * 2 - 1
     real = torch.rand(args.batch, 3, h, w) * 2 - 1
 
-    def step():
+    def sr_step():
+        opt_g.zero_grad()
+        nn.functional.mse_loss(g(src), real).backward()
+        opt_g.step()
+
+    def pix2pix_step():
         fake = g(src)
         opt_d.zero_grad()
         pred_fake = d(src, fake.detach())
@@ -64,6 +76,7 @@ def torch_bench(args):
         for p in d.parameters():
             p.requires_grad_(True)
 
+    step = sr_step if sr else pix2pix_step
     times = []
     step()
     for _ in range(args.repeat):
@@ -71,7 +84,7 @@ def torch_bench(args):
         step()
         times.append((time.perf_counter() - t0) * 1e3)
     times.sort()
-    print(json.dumps({"bench": "train-step-torch", "torch": torch.__version__, "width": w, "height": h,
+    print(json.dumps({"bench": args.arch + "-train-step-torch", "torch": torch.__version__, "width": w, "height": h,
                       "batch": args.batch, "threads": args.threads, "repeat": args.repeat,
                       "median_ms": round(statistics.median(times), 3), "min_ms": round(times[0], 3),
                       "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)}))
@@ -79,7 +92,8 @@ def torch_bench(args):
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--ngf", type=int, default=32)
+    ap.add_argument("--arch", choices=["pix2pix", "sr"], default="pix2pix")
+    ap.add_argument("--ngf", type=int, help="U-Net width (default 32) or SR features (default 64)")
     ap.add_argument("--size", default="256x320", help="WIDTHxHEIGHT")
     ap.add_argument("--batch", type=int, default=8)
     ap.add_argument("--threads", type=int, default=1)
@@ -87,20 +101,22 @@ def main():
     ap.add_argument("--neuropaint", default=os.environ.get("NEUROPAINT", os.path.join(ROOT, "build", "cli", "neuropaint")))
     ap.add_argument("--torch-only", action="store_true", help=argparse.SUPPRESS)
     args = ap.parse_args()
+    if args.ngf is None:
+        args.ngf = 64 if args.arch == "sr" else 32
     if args.torch_only:
         return torch_bench(args)
 
     common = ["--ngf", str(args.ngf), "--size", args.size, "--batch", str(args.batch),
               "--threads", str(args.threads), "--repeat", str(args.repeat)]
-    ours = subprocess.run([args.neuropaint, "bench", "train-step"] + common,
+    ours = subprocess.run([args.neuropaint, "bench", "sr-train-step" if args.arch == "sr" else "train-step"] + common,
                           capture_output=True, text=True, check=True).stdout.strip()
     env = dict(os.environ, OPENBLAS_NUM_THREADS=str(args.threads), OMP_NUM_THREADS=str(args.threads))
-    theirs = subprocess.run([sys.executable, os.path.abspath(__file__), "--torch-only"] + common,
+    theirs = subprocess.run([sys.executable, os.path.abspath(__file__), "--torch-only", "--arch", args.arch] + common,
                             capture_output=True, text=True, check=True, env=env).stdout.strip()
     a, b = json.loads(ours), json.loads(theirs)
     print(ours)
     print(theirs)
-    print(json.dumps({"bench": "train-step-ratio", "threads": args.threads, "batch": args.batch, "ngf": args.ngf,
+    print(json.dumps({"bench": args.arch + "-train-step-ratio", "threads": args.threads, "batch": args.batch, "ngf": args.ngf,
                       "torch_over_neuropaint": round(b["median_ms"] / a["median_ms"], 2),
                       "torch_over_neuropaint_min": round(b["min_ms"] / a["min_ms"], 2),
                       "neuropaint_gflops": a["gflops"],

@@ -1,8 +1,10 @@
-/* neuropaint — benchmark of one full training step: the seed's U-Net
- * (--ngf, 3 channels in and out) against a PatchGAN with ndf = ngf on logits,
- * a batch of --batch random pairs at --size (default 256×320), pix2pix's
- * D and G updates with Adam, so the figure compares with PyTorch's
- * (bench/bench_train.py). */
+/* neuropaint — benchmark of one full training step, so the figure compares
+ * with PyTorch's (bench/bench_train.py):
+ * - train-step: the seed's U-Net (--ngf, 3 channels in and out) against a
+ *   PatchGAN with ndf = ngf on logits, a batch of --batch random pairs at
+ *   --size (default 256×320), pix2pix's D and G updates with Adam;
+ * - sr-train-step: the seed's super-resolution net (--ngf features) on
+ *   --batch pictures of half --size, MSE against --size, Adam. */
 #include "config.h"
 #include "np-bench.h"
 #include "neuropaint.h"
@@ -21,8 +23,9 @@ static gchar *
 describe (const char *arch, gint width, gboolean logits, GError **error)
 {
   g_autoptr(GHashTable) params = g_hash_table_new_full (g_str_hash, g_str_equal, NULL, g_free);
+  const char *key = g_str_equal (arch, "unet") ? "ngf" : g_str_equal (arch, "sr") ? "features" : "ndf";
 
-  g_hash_table_insert (params, g_str_equal (arch, "unet") ? "ngf" : "ndf", g_strdup_printf ("%d", width));
+  g_hash_table_insert (params, (gpointer) key, g_strdup_printf ("%d", width));
   if (logits)
     g_hash_table_insert (params, "logits", g_strdup ("1"));
   return np_arch_describe (arch, params, error);
@@ -31,19 +34,22 @@ describe (const char *arch, gint width, gboolean logits, GError **error)
 gpointer
 np_bench_train_setup (const NpBench *bench, const NpBenchCommon *common, GError **error)
 {
-  g_autofree gchar *g = describe ("unet", common->ngf, FALSE, error);
-  g_autofree gchar *d = g ? describe ("patchgan", common->ngf, TRUE, error) : NULL;
-  NpTrainParams params = { { 2e-4, 0.5, 0.999, 1e-8 }, 100, 1, NP_RECON_L1, 0.02, 1 };
+  gboolean      sr = g_str_equal (bench->name, "sr-train-step");
+  g_autofree gchar *g = describe (sr ? "sr" : "unet", common->ngf, FALSE, error);
+  g_autofree gchar *d = g && !sr ? describe ("patchgan", common->ngf, TRUE, error) : NULL;
+  NpTrainParams params = { { 2e-4, 0.5, 0.999, 1e-8 }, sr ? 1 : 100, sr ? 0 : 1, sr ? NP_RECON_MSE : NP_RECON_L1,
+                           0.02, 1 };
   gint          width = common->width ? common->width : 256, height = common->height ? common->height : 320;
+  gint          scale = sr ? 2 : 1;
   g_autoptr(NpTrainer) trainer = NULL;
   NpTrainBench *state;
 
-  if (d == NULL || (trainer = np_trainer_new (g, d, &params, error)) == NULL)
+  if (g == NULL || (!sr && d == NULL) || (trainer = np_trainer_new (g, d, &params, error)) == NULL)
     return NULL;
   state = g_new0 (NpTrainBench, 1);
   state->trainer = g_steal_pointer (&trainer);
   state->threads = common->threads;
-  state->source = np_tensor_new (width, height, 3, common->batch, error);
+  state->source = np_tensor_new (width / scale, height / scale, 3, common->batch, error);
   state->target = state->source ? np_tensor_new (width, height, 3, common->batch, error) : NULL;
   if (state->target == NULL)
     {
@@ -51,16 +57,17 @@ np_bench_train_setup (const NpBench *bench, const NpBenchCommon *common, GError 
       return NULL;
     }
   for (gint64 i = 0; i < np_tensor_n_elements (state->source); i++)
-    {
-      state->source->data[i] = (i % 509) / 254.5f - 1;
-      state->target->data[i] = (i % 311) / 155.5f - 1;
-    }
+    state->source->data[i] = (i % 509) / 254.5f - 1;
+  for (gint64 i = 0; i < np_tensor_n_elements (state->target); i++)
+    state->target->data[i] = (i % 311) / 155.5f - 1;
   /* Forward of G and of D once each: G's step runs forward and backward
    * (≈ 3 forwards); D's runs 3 forwards and 2 backwards with weight
    * gradients (≈ 2 forwards each) plus one without (≈ 1): ≈ 8 forwards, minus
    * the input gradient of D's first layer nobody asks for. */
-  state->flops = 3 * np_net_flops (np_trainer_generator (state->trainer), width, height, common->batch)
-                 + 8 * np_net_flops (np_trainer_discriminator (state->trainer), width, height, common->batch);
+  state->flops = 3 * np_net_flops (np_trainer_generator (state->trainer), width / scale, height / scale,
+                                   common->batch);
+  if (!sr)
+    state->flops += 8 * np_net_flops (np_trainer_discriminator (state->trainer), width, height, common->batch);
   /* Shape errors surface here, not while timing. */
   if (!np_trainer_step (state->trainer, state->source, state->target, 1, state->threads, NULL, error))
     {
@@ -87,7 +94,7 @@ np_bench_train_report (gpointer data, double median_ms, GString *json)
   g_string_append_printf (json, "\"width\": %" G_GINT64_FORMAT ", \"height\": %" G_GINT64_FORMAT
                           ", \"batch\": %" G_GINT64_FORMAT ", \"gflop\": %.1f, \"gflops\": %.1f"
                           ", \"peak_rss_mb\": %.0f, ",
-                          state->source->ne[0], state->source->ne[1], state->source->ne[3],
+                          state->target->ne[0], state->target->ne[1], state->target->ne[3],
                           state->flops / 1e9, state->flops / 1e6 / median_ms, usage.ru_maxrss / 1024.0);
 }
 

@@ -24,6 +24,9 @@ const NpBench np_benches[] = {
     np_bench_generator_teardown },
   { "train-step", "one pix2pix step: U-Net (--ngf) and PatchGAN (ndf = ngf), --batch pairs at --size, Adam",
     NULL, NULL, np_bench_train_setup, np_bench_train_run, np_bench_train_report, np_bench_train_teardown },
+  { "sr-train-step", "one super-resolution step: the seed's SR net (--ngf features), --batch pictures of half "
+    "--size to --size, MSE, Adam",
+    NULL, NULL, np_bench_train_setup, np_bench_train_run, np_bench_train_report, np_bench_train_teardown },
   { "colorize", "neuropaint:colorize (--model, default gray2color) on --image or a 4000×3000 photo, u8 RGBA",
     NULL, NULL, np_bench_colorize_setup, np_bench_colorize_run, np_bench_colorize_report,
     np_bench_colorize_teardown },
