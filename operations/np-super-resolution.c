@@ -115,7 +115,7 @@ gegl_op_class_init (GeglOpClass *klass)
     "reference-composition", NP_OP_REFERENCE (
       "<node operation='neuropaint:super-resolution' model='tests/data/sr-tiny.safetensors'"
       " tile-size='64'/>"),
-    "reference-hash", "c3ccbc9fb329b7e655b1073f3942f95a",
+    "reference-hash", "501c391696e9b80618c666e662a3bd65",
     "description", _("Doubles the picture with a ×2 super-resolution model (default sr2x, "
                      "the seed's SR net), run in overlapping tiles; alpha is each input "
                      "pixel's for its four output pixels."),
