@@ -335,7 +335,8 @@ shown (const Train *t)
 static gchar *
 baselines_text (const Train *t, const char *unit)
 {
-  static const char *const names[2] = { "input", "mean colour" };
+  /* Super resolution's input baseline is its bicubic upscale. */
+  const char *const names[2] = { t->run->input == NP_TRAIN_LOWRES ? "bicubic" : "input", "mean colour" };
   GString *text = g_string_new (NULL);
 
   for (int i = 0; i < 2; i++)

@@ -99,6 +99,7 @@ class Train(unittest.TestCase):
         # says so, and the op adds its output to OpenCV's bicubic upscale.
         out, proc = self.train("sr", "--input", "lowres", "--steps", "4")
         self.assertIn("lowres → residual", proc.stdout)
+        self.assertIn("baselines: bicubic ", proc.stdout)
         self.assertEqual(ex.read_safetensors(out)[1]["target"], "residual-bicubic")
         ds = np.load(os.path.join(self.dataset, "color.npy"))
         small = cv2.resize(ds[0], (32, 32), interpolation=cv2.INTER_AREA)
