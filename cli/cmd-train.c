@@ -335,13 +335,12 @@ shown (const Train *t)
 static gchar *
 baselines_text (const Train *t, const char *unit)
 {
-  /* Super resolution's input baseline is its bicubic upscale. */
-  const char *const names[2] = { t->run->input == NP_TRAIN_LOWRES ? "bicubic" : "input", "mean colour" };
   GString *text = g_string_new (NULL);
 
   for (int i = 0; i < 2; i++)
     if (!isnan (t->baselines.psnr[i]))
-      g_string_append_printf (text, "%s%s %.2f%s", text->len ? ", " : "", names[i], t->baselines.psnr[i], unit);
+      g_string_append_printf (text, "%s%s %.2f%s", text->len ? ", " : "", t->baselines.name[i],
+                              t->baselines.psnr[i], unit);
   return g_string_free (text, FALSE);
 }
 
@@ -597,6 +596,9 @@ baselines (Train *t, GError **error)
       t->baselines.psnr[i] = base[i].pictures ? np_score_psnr (&base[i]) : NAN;
       t->baselines.l1[i] = base[i].pictures ? np_score_l1 (&base[i]) : NAN;
     }
+  /* Super resolution's input baseline is its bicubic upscale. */
+  t->baselines.name[0] = t->run->input == NP_TRAIN_LOWRES ? "bicubic" : "input";
+  t->baselines.name[1] = "mean colour";
   g_print ("%s: %u training and %u validation photos, %s → %s, %" G_GINT64_FORMAT " parameters in G",
            t->run->dataset, np_batcher_size (t->train), t->val ? np_batcher_size (t->val) : 0,
            np_train_input_name (t->run->input), np_target_name (t->run->target),

@@ -268,8 +268,11 @@ np_history_plot (const NpHistory *h, const NpBaselines *base, const char *path, 
   psnr = (Axes) { 0, MAX (last, 1), floor (plo - 0.5), ceil (phi + 0.5), 60, 300, W - 80, 220 };
   draw_frame (cr, &psnr, "validation PSNR", "dB, higher is better");
   draw_series (cr, &psnr, h, G_STRUCT_OFFSET (NpHistoryRow, val_psnr), 0.8, 0.1, 0.1, "model", 0);
-  draw_level (cr, &psnr, base->psnr[0], "baseline: the input", 0);
-  draw_level (cr, &psnr, base->psnr[1], "baseline: mean face colour", 1);
+  for (int i = 0; i < 2; i++)
+    {
+      g_autofree gchar *label = g_strdup_printf ("baseline: %s", base->name[i]);
+      draw_level (cr, &psnr, base->psnr[i], label, i);
+    }
 
   cairo_destroy (cr);
   ok = save_surface (surface, path, error);

@@ -15,11 +15,13 @@ typedef struct
   gdouble       val_l1, val_psnr;
 } NpHistoryRow;
 
-/* The trivial baselines' validation PSNR: [0] the input itself, [1] the
- * mean face colour (NaN where not defined). */
+/* The trivial baselines' validation PSNR: [0] the input itself (for
+ * super resolution its bicubic upscale), [1] the mean face colour (NaN
+ * where not defined), with what each is called in the progress and plot. */
 typedef struct
 {
-  gdouble psnr[2], l1[2];
+  gdouble     psnr[2], l1[2];
+  const char *name[2];
 } NpBaselines;
 
 typedef struct _NpHistory NpHistory;
