@@ -30,6 +30,18 @@ static const char *const input_names[NP_TRAIN_N_INPUTS] = {
   "gray", "binary", "contours", "canny", "identity", "noise", "morph", "lowres",
 };
 
+static const char *const target_names[NP_N_TARGETS] = { "rgb", "chroma", "residual" };
+
+/* The index of name among n names, or -1. */
+static gint
+name_index (const char *const *names, gint n, const char *name)
+{
+  for (gint i = 0; i < n; i++)
+    if (g_strcmp0 (name, names[i]) == 0)
+      return i;
+  return -1;
+}
+
 const char *
 np_train_input_name (NpTrainInput input)
 {
@@ -39,13 +51,8 @@ np_train_input_name (NpTrainInput input)
 gint
 np_train_input_from_name (const char *name)
 {
-  for (gint i = 0; i < NP_TRAIN_N_INPUTS; i++)
-    if (g_strcmp0 (name, input_names[i]) == 0)
-      return i;
-  return -1;
+  return name_index (input_names, NP_TRAIN_N_INPUTS, name);
 }
-
-static const char *const target_names[NP_N_TARGETS] = { "rgb", "chroma", "residual" };
 
 const char *
 np_target_name (NpTarget target)
@@ -56,10 +63,7 @@ np_target_name (NpTarget target)
 gint
 np_target_from_name (const char *name)
 {
-  for (gint i = 0; i < NP_N_TARGETS; i++)
-    if (g_strcmp0 (name, target_names[i]) == 0)
-      return i;
-  return -1;
+  return name_index (target_names, NP_N_TARGETS, name);
 }
 
 const char *
