@@ -157,6 +157,7 @@ gegl_op_class_init (GeglOpClass *klass)
     "reference-composition", NP_OP_REFERENCE (
       "<node operation='neuropaint:colorize' model='tests/data/colorize-tiny.safetensors'/>"),
     "reference-hash", "4842c46c1b89f8529f41119f3e7ddfed",
+    "neuropaint:reference-tolerance", "1",
     "description", _("Colours a photo of any size: a colourising model (default gray2color) "
                      "colours the photo's gray version at the model's own scale, and only "
                      "its colour, scaled up, goes on the photo's full-resolution "

@@ -131,6 +131,7 @@ gegl_op_class_init (GeglOpClass *klass)
       "<gegl><node operation='neuropaint:dream-face' model='tests/data/dream-tiny.safetensors'"
       " seed='7' width='64' height='80'/></gegl>",
     "reference-hash", "d303a1f39e75975cc19c689c00679cf1",
+    "neuropaint:reference-tolerance", "1",
     "description", _("A face from noise: the noise model (default noise2face, the seed's "
                      "pure generator) turns the seed's Gaussian noise into a face at its "
                      "own size, resized to width × height. Every seed is a face, the same "

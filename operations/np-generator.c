@@ -90,6 +90,7 @@ gegl_op_class_init (GeglOpClass *klass)
       "<node operation='neuropaint:generator' model='tests/data/generator-tiny.safetensors'"
       " apply-filter='true'/>"),
     "reference-hash", "3cff9ef13526c1e7e6969397bdae706c",
+    "neuropaint:reference-tolerance", "1",
     "description", _("Runs an image-to-image model (pix2pix U-Net, by name or "
                      "file) on the input: optional input filter, "
                      "padding to the model's multiple, overlapping tiles for "

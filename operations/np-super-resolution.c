@@ -116,6 +116,7 @@ gegl_op_class_init (GeglOpClass *klass)
       "<node operation='neuropaint:super-resolution' model='tests/data/sr-tiny.safetensors'"
       " tile-size='64'/>"),
     "reference-hash", "501c391696e9b80618c666e662a3bd65",
+    "neuropaint:reference-tolerance", "1",
     "description", _("Doubles the picture with a ×2 super-resolution model (default sr2x, "
                      "the seed's SR net), run in overlapping tiles; alpha is each input "
                      "pixel's for its four output pixels."),
