@@ -227,7 +227,11 @@ capture_log (const gchar   *domain,
 {
   NpLogCapture *capture = data;
 
-  if (level & (G_LOG_LEVEL_ERROR | G_LOG_LEVEL_CRITICAL | G_LOG_LEVEL_WARNING))
+  /* Our ops report a failure as a message in GEGL's domain, naming the op
+   * (np_op_fail); GEGL's own messages stay messages. */
+  if ((level & (G_LOG_LEVEL_ERROR | G_LOG_LEVEL_CRITICAL | G_LOG_LEVEL_WARNING))
+      || ((level & G_LOG_LEVEL_MESSAGE) && g_strcmp0 (domain, "GEGL") == 0
+          && g_str_has_prefix (message, "neuropaint:")))
     capture_message (capture, message);
   else
     capture->previous (domain, level, message, capture->previous_data);

@@ -89,7 +89,7 @@ process (GeglOperation       *operation,
   /* In place: no second image to allocate (and fault in) on every run. */
   if (!(image = np_op_read (input, box, format, &error))
       || !np_canny (image, image, &params, np_op_threads (), &error))
-    return np_op_fail (operation, error);
+    return np_op_fail (operation, input, output, result, error);
   np_op_write (output, box, format, image);
   return TRUE;
 }

@@ -110,16 +110,17 @@ process (GeglOperation       *operation,
 
   if (box.width <= 0 || box.height <= 0)
     return TRUE;
+  np_op_note_gray_host (operation);
   if ((o->faces && (finder = options.faces = np_face_finder_new (NULL, FALSE, &error)) == NULL)
       || (strip = np_image_new (NP_SAMPLE_F32, box.width, MIN (STRIP_ROWS, box.height), 4, &error)) == NULL)
-    return np_op_fail (operation, error);
+    return np_op_fail (operation, input, output, result, error);
 
   net = np_op_lock_model (operation, o->model, NP_MODEL_USE_COLORIZE, &error);
   ok = net && (c = np_colorizer_new (net, box.width, box.height, &options, &error))
        && read_photo (c, input, &box, format, strip, &error);
   np_op_cache_unlock (operation);
   if (!ok)
-    return np_op_fail (operation, error);
+    return np_op_fail (operation, input, output, result, error);
 
   /* Strip by strip: the photo's luminance, the model's colour. */
   for (gint y = 0; y < box.height; y += STRIP_ROWS)
@@ -151,6 +152,8 @@ gegl_op_class_init (GeglOpClass *klass)
     "categories",  "neuropaint:generative",
     "gimp:menu-path",  "<Image>/Filters/Neuropaint",
     "gimp:menu-label", _("Colorize..."),
+    /* Colour a Grayscale image in GIMP would drop (np_op_note_gray_host). */
+    "neuropaint:makes-colour", "true",
     /* A tiny random chroma model (tests/data, relative to the source tree
      * where the tests render): colour that is the model's, luminance that is
      * the picture's. */

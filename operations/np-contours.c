@@ -73,7 +73,7 @@ process (GeglOperation       *operation,
   if (n_thresholds == 0
       || !(in = np_op_read (input, &halo, format, &error))
       || !(out = np_image_new (NP_SAMPLE_U8, halo.width, halo.height, 4, &error)))
-    return np_op_fail (operation, error);
+    return np_op_fail (operation, input, output, result, error);
   /* GEGL already runs the tiles on its threads. */
   np_contours (in, out, thresholds, n_thresholds, 1);
   inner = np_image_view (NP_SAMPLE_U8, result->width, result->height, 4,

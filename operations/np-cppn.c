@@ -184,7 +184,7 @@ prepare (GeglOperation *operation)
   if (params_from_properties (o, &params, &error))
     o->user_data = np_cppn_new (&params, &error);
   if (error)
-    np_op_fail (operation, error);
+    np_op_fail (operation, NULL, NULL, NULL, error);
 }
 
 static GeglRectangle

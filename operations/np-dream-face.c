@@ -88,12 +88,12 @@ process (GeglOperation       *operation,
        && np_paint_dream (net, (guint32) o->seed, face, np_op_threads (), &error);
   np_op_cache_unlock (operation);
   if (!ok)
-    return np_op_fail (operation, error);
+    return np_op_fail (operation, NULL, NULL, NULL, error);
 
   if (mw != box.width || mh != box.height)
     {
       if ((sized = np_image_new (NP_SAMPLE_F32, box.width, box.height, 4, &error)) == NULL)
-        return np_op_fail (operation, error);
+        return np_op_fail (operation, NULL, NULL, NULL, error);
       np_resize_cubic (face, sized);
       for (gint y = 0; y < sized->height; y++)
         {

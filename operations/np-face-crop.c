@@ -86,7 +86,7 @@ process (GeglOperation       *operation,
   if (!(image = np_op_read (input, &box, format, &error)) ||
       !(bytes = np_op_read (input, &box, u8, &error)) ||
       !(faces = np_op_find_faces (operation, o->cascade, o->verify_eyes, bytes, &params, &error)))
-    return np_op_fail (operation, error);
+    return np_op_fail (operation, input, output, &out_box, error);
 
   if ((guint) o->index < faces->len)
     face = &g_array_index (faces, NpHaarBox, o->index);
@@ -95,7 +95,7 @@ process (GeglOperation       *operation,
                "the centre of the image instead", faces->len, o->index);
 
   if (!(crop = np_face_crop (image, face, o->width, o->height, &error)))
-    return np_op_fail (operation, error);
+    return np_op_fail (operation, input, output, &out_box, error);
   np_op_write (output, &out_box, format, crop);
   return TRUE;
 }

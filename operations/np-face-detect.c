@@ -62,7 +62,7 @@ process (GeglOperation       *operation,
 
   if (!(image = np_op_read (input, &box, format, &error)) ||
       !(faces = np_op_find_faces (operation, o->cascade, o->verify_eyes, image, &params, &error)))
-    return np_op_fail (operation, error);
+    return np_op_fail (operation, input, output, result, error);
 
   for (guint i = 0; i < faces->len; i++)
     {

@@ -65,6 +65,7 @@ process (GeglOperation       *operation,
   GeglProperties *o = GEGL_PROPERTIES (operation);
   NpPaintOptions  options = { o->tile_size, o->overlap, np_op_threads (), o->apply_filter };
 
+  np_op_note_gray_host (operation);
   return np_op_generate (operation, input, output, result, o->model, NP_MODEL_USE_IMAGE, 1, &options);
 }
 
@@ -84,6 +85,8 @@ gegl_op_class_init (GeglOpClass *klass)
     "categories",  "neuropaint:generative",
     "gimp:menu-path",  "<Image>/Filters/Neuropaint",
     "gimp:menu-label", _("Generator..."),
+    /* Colour a Grayscale image in GIMP would drop (np_op_note_gray_host). */
+    "neuropaint:makes-colour", "true",
     /* The model path is relative to the source tree (tests render there): a
      * tiny random model the tests also check by hand. */
     "reference-composition", NP_OP_REFERENCE (

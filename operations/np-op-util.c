@@ -182,6 +182,78 @@ np_op_cache_unlock (GeglOperation *operation)
   g_mutex_unlock (&np_op_cache_get (operation)->lock);
 }
 
+static G_DEFINE_QUARK (np-op-gray-noted, np_op_gray_noted)
+
+void
+np_op_note_gray_host (GeglOperation *operation)
+{
+  const Babl  *source = gegl_operation_get_source_format (operation, "input");
+  const gchar *host = g_get_prgname ();
+
+  /* GIMP (the process named gimp) writes a filter's result back in the
+   * layer's own format, so in a Grayscale image the colour is dropped
+   * without a word. Other hosts keep the output's colour whatever the
+   * input's format. */
+  if (g_strcmp0 (gegl_operation_class_get_key (GEGL_OPERATION_GET_CLASS (operation), "neuropaint:makes-colour"),
+                 "true") != 0
+      || source == NULL || babl_format_get_n_components (source) > 2
+      || host == NULL || !g_str_has_prefix (host, "gimp")
+      || g_object_get_qdata (G_OBJECT (operation), np_op_gray_noted_quark ()))
+    return;
+  g_object_set_qdata (G_OBJECT (operation), np_op_gray_noted_quark (), GINT_TO_POINTER (TRUE));
+  g_log ("GEGL", G_LOG_LEVEL_MESSAGE,
+         "%s: this image is in Grayscale mode, which keeps no colour: use Image ▸ Neuropaint ▸ "
+         "Colorize Photo, or Image ▸ Mode ▸ RGB first", gegl_operation_get_name (operation));
+}
+
+/* The input where the output should be, `scale` times its size: an op that
+ * cannot run leaves the picture as it was, never a transparent hole (GIMP
+ * would merge one into the layer). */
+static void
+pass_through (GeglBuffer          *input,
+              GeglBuffer          *output,
+              const GeglRectangle *result,
+              gint                 scale)
+{
+  const Babl *format = gegl_buffer_get_format (output);
+  guchar     *pixels;
+
+  if (scale == 1)
+    {
+      gegl_buffer_copy (input, result, GEGL_ABYSS_NONE, output, result);
+      return;
+    }
+  pixels = g_try_malloc ((gsize) result->width * result->height * babl_format_get_bytes_per_pixel (format));
+  if (pixels == NULL)
+    return;
+  gegl_buffer_get (input, result, scale, format, pixels, GEGL_AUTO_ROWSTRIDE, GEGL_ABYSS_NONE);
+  gegl_buffer_set (output, result, 0, format, pixels, GEGL_AUTO_ROWSTRIDE);
+  g_free (pixels);
+}
+
+static gboolean
+fail_scaled (GeglOperation       *operation,
+             GeglBuffer          *input,
+             GeglBuffer          *output,
+             const GeglRectangle *result,
+             gint                 scale,
+             GError              *error)
+{
+  g_autofree gchar *message = g_strdup_printf ("%s: %s", gegl_operation_get_name (operation), error->message);
+
+  if (input && output)
+    pass_through (input, output, result, scale);
+  /* GEGL's own log domain, at message level: the one GIMP shows its users
+   * (a dialog or the error console) for a filter running inside it; every
+   * other host prints it. */
+  g_log ("GEGL", G_LOG_LEVEL_MESSAGE, "%s", message);
+  /* A host that must tell a failed run from a result (the GIMP plug-ins,
+   * which would merge it into a layer) looks for this. */
+  g_object_set_data_full (G_OBJECT (operation), NP_OP_FAILURE, g_steal_pointer (&message), g_free);
+  g_error_free (error);
+  return FALSE;
+}
+
 NpNet *
 np_op_lock_model (GeglOperation *operation,
                   const gchar   *model,
@@ -224,13 +296,13 @@ np_op_generate (GeglOperation        *operation,
 
   if ((in = np_op_read (input, &box, format, &error)) == NULL
       || (out = np_image_new (NP_SAMPLE_F32, out_box.width, out_box.height, 4, &error)) == NULL)
-    return np_op_fail (operation, error);
+    return fail_scaled (operation, input, output, &out_box, scale, error);
 
   net = np_op_lock_model (operation, model, use, &error);
   ok = net && np_paint_generate (net, in, out, options, &error);
   np_op_cache_unlock (operation);
   if (!ok)
-    return np_op_fail (operation, error);
+    return fail_scaled (operation, input, output, &out_box, scale, error);
   np_op_write (output, &out_box, format, out);
   return TRUE;
 }
@@ -256,15 +328,11 @@ np_op_find_faces (GeglOperation      *operation,
 }
 
 gboolean
-np_op_fail (GeglOperation *operation,
-            GError        *error)
+np_op_fail (GeglOperation       *operation,
+            GeglBuffer          *input,
+            GeglBuffer          *output,
+            const GeglRectangle *result,
+            GError              *error)
 {
-  g_autofree gchar *message = g_strdup_printf ("%s: %s", gegl_operation_get_name (operation), error->message);
-
-  g_warning ("%s", message);
-  /* GEGL goes on with an empty output: a host that must not keep it (the
-   * GIMP plug-ins, which would merge it into a layer) looks for this. */
-  g_object_set_data_full (G_OBJECT (operation), NP_OP_FAILURE, g_steal_pointer (&message), g_free);
-  g_error_free (error);
-  return FALSE;
+  return fail_scaled (operation, input, output, result, 1, error);
 }

@@ -101,7 +101,8 @@ NpNet        *np_op_lock_model         (GeglOperation       *operation,
 /* The process of the model filters (generator, super resolution): the whole
  * input, read in the input pad's format, through np_paint_generate with
  * model into a picture `scale` times its size, written at `scale` times its
- * place. Fails the op, naming the reason, when the model cannot do it. */
+ * place. Fails the op, naming the reason, when the model cannot do it: the
+ * input then passes through, scaled. */
 gboolean      np_op_generate           (GeglOperation        *operation,
                                         GeglBuffer           *input,
                                         GeglBuffer           *output,
@@ -120,10 +121,20 @@ GArray       *np_op_find_faces         (GeglOperation       *operation,
                                         const NpHaarParams  *params,
                                         GError             **error);
 
-/* Reports a core failure the way GEGL ops can: a warning naming the op. The
+/* For ops that make colour (the key neuropaint:makes-colour): tells a GIMP user, once per filter, that a
+ * Grayscale image will keep none of it (GIMP shows GEGL's messages), and
+ * what to do. Silent in every other host and for colour inputs. */
+void          np_op_note_gray_host     (GeglOperation       *operation);
+
+/* Reports a core failure the way GEGL ops can, and returns FALSE: the input
+ * is copied to the output over result (a source passes NULL buffers), and a
+ * message naming the op goes to GEGL's log domain, which GIMP shows. The
  * message also stays on the operation under NP_OP_FAILURE (np-op-host.h), for
- * hosts that must tell a failed run from a result. */
+ * hosts that must tell a failed run from a result. Takes error. */
 gboolean      np_op_fail               (GeglOperation       *operation,
+                                        GeglBuffer          *input,
+                                        GeglBuffer          *output,
+                                        const GeglRectangle *result,
                                         GError              *error);
 
 G_END_DECLS

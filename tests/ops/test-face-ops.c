@@ -227,7 +227,7 @@ test_cascade_cached (void)
   g_assert_cmpint (out.height, ==, 48);
   gegl_node_process (crop);
 
-  g_test_expect_message (NULL, G_LOG_LEVEL_WARNING, "neuropaint:face-detect: *cascade.xml*");
+  g_test_expect_message ("GEGL", G_LOG_LEVEL_MESSAGE, "neuropaint:face-detect: *cascade.xml*");
   gegl_node_set (detect, "verify-eyes", TRUE, NULL);
   gegl_node_process (detect);
   g_test_assert_expected_messages ();

@@ -234,7 +234,7 @@ expect_failure (const char *model, const char *pattern)
   g_autofree gfloat *out = NULL;
   GeglRectangle extent;
 
-  g_test_expect_message (NULL, G_LOG_LEVEL_WARNING, pattern);
+  g_test_expect_message ("GEGL", G_LOG_LEVEL_MESSAGE, pattern);
   out = run (in, model, 512, 64, FALSE, &extent);
   g_test_assert_expected_messages ();
 }
