@@ -4,6 +4,7 @@
 #     Gimp.DrawableFilter merged into the layer, and exports the result;
 #   - the Crop Face procedure makes a new image, which is exported;
 #   - the Batch procedure runs over a folder;
+#   - the one-click Colorize Photo runs on a Grayscale scan;
 #   - the menu paths of our procedures are noted.
 # Everything it finds goes into report.json beside the outputs; a failing
 # case is recorded there and the rest still run.
@@ -14,7 +15,7 @@ import traceback
 from gi.repository import Gimp, Gio
 
 job = json.load(open(os.environ["NP_JOB"]))
-report = {"errors": {}, "menus": {}, "status": {}}
+report = {"errors": {}, "menus": {}, "status": {}, "base-type": {}, "filters": {}}
 pdb = Gimp.get_pdb()
 
 
@@ -67,6 +68,22 @@ try:
 except Exception:
     report["errors"]["crop"] = traceback.format_exc()
 
+# The one-click procedures on a Grayscale image: their status, the image's
+# mode after, the filters left on the layer, and the export.
+for case in job["onto-rgb"]:
+    try:
+        image = load(case["input"])
+        layer = image.get_layers()[0]
+        values = run(case["procedure"], {"run-mode": Gimp.RunMode.NONINTERACTIVE, "image": image,
+                                         "drawables": [layer]})
+        report["status"][case["name"]] = values.index(0).value_nick
+        report["base-type"][case["name"]] = image.get_base_type().value_nick
+        report["filters"][case["name"]] = [f.get_operation_name() for f in layer.get_filters()]
+        export(image, os.path.join(job["out"], case["name"] + ".png"))
+        image.delete()
+    except Exception:
+        report["errors"][case["name"]] = traceback.format_exc()
+
 try:
     values = run("plug-in-neuropaint-batch",
                  {"run-mode": Gimp.RunMode.NONINTERACTIVE, "filter": job["batch"]["filter"],
@@ -78,7 +95,8 @@ try:
 except Exception:
     report["errors"]["batch"] = traceback.format_exc()
 
-for name in ("plug-in-neuropaint-crop-face", "plug-in-neuropaint-batch", "plug-in-neuropaint-upscale"):
+for name in ("plug-in-neuropaint-crop-face", "plug-in-neuropaint-batch", "plug-in-neuropaint-upscale",
+             "plug-in-neuropaint-colorize-photo"):
     procedure = pdb.lookup_procedure(name)
     report["menus"][name] = [procedure.get_menu_label()] + list(procedure.get_menu_paths()) if procedure else None
 

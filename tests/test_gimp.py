@@ -177,5 +177,117 @@ class GimpPlugin(unittest.TestCase):
         self.assertIn("threshold is out of its range", self.gimp.stderr)
 
 
+def script_bytes(text):
+    """A Script-Fu INT8ARRAY holding text and its NUL."""
+    return "#(%s)" % " ".join(str(b) for b in text.encode() + b"\0")
+
+
+class InstalledPerUser(unittest.TestCase):
+    """GIMP 2.10 as a new user meets it: a fresh account, neuropaint installed
+    by the documented step alone (tools/install-user, run before GIMP ever
+    ran), GEGL's default plug-in path (no GEGL_PATH), and a scanned photo,
+    which GIMP opens in Grayscale mode."""
+
+    @classmethod
+    def setUpClass(cls):
+        import cv2
+        if not GIMP or not PLUGIN_DIR:
+            raise unittest.SkipTest("needs gimp-console-2.10 and the plug-in built for it (-Dgimp=2.0 or auto)")
+        cls.model = os.path.join(nptest.SOURCE_ROOT, "models", "gray2color.safetensors")
+        if not os.path.exists(cls.model):
+            raise unittest.SkipTest("needs the shipped gray2color model")
+        cls.tmp = tempfile.mkdtemp(prefix="np-gimp-user-")
+        cls.home = os.path.join(cls.tmp, "home")
+        os.makedirs(cls.home)
+        cls.env = {k: v for k, v in os.environ.items()
+                   if k not in ("GEGL_PATH", "XDG_DATA_HOME", "XDG_CONFIG_HOME", "GIMP2_DIRECTORY")}
+        cls.env["HOME"] = cls.home
+        build = os.path.dirname(PLUGIN_DIR.rstrip("/"))   # build/plugins
+        cls.install = subprocess.run([os.path.join(nptest.SOURCE_ROOT, "tools", "install-user"), build],
+                                     capture_output=True, text=True, env=cls.env, timeout=300)
+        if cls.install.returncode != 0:
+            raise AssertionError("tools/install-user failed:\n" + cls.install.stderr)
+
+        photo = nptest.read_rgb(nptest.ASTRONAUT)[::2, ::2, :3]
+        cls.gray = cv2.cvtColor(np.ascontiguousarray(photo), cv2.COLOR_RGB2GRAY)
+        scan = os.path.join(cls.tmp, "scan.png")
+        cv2.imwrite(scan, cls.gray)                      # one channel: GIMP opens it in Grayscale mode
+        cls.colour = os.path.join(cls.tmp, "colour.png")
+        cv2.imwrite(cls.colour, cv2.cvtColor(np.ascontiguousarray(photo), cv2.COLOR_RGB2BGR))
+        cls.photo = photo
+
+        colorize = typed_arguments("neuropaint:colorize") + ' ""'
+        threshold = "plug-in-neuropaint-rgb-threshold"
+        first = [
+            # One click: the scan becomes RGB and is coloured with the default model.
+            filter_script(scan, cls.output("photo"), "plug-in-neuropaint-colorize-photo", colorize),
+            # The filter itself on the Grayscale scan says what to do instead.
+            filter_script(scan, cls.output("filter-on-gray"), "plug-in-neuropaint-colorize", colorize),
+            # A model that is not there: an error naming it, and nothing saved.
+            filter_script(scan, cls.output("missing"), "plug-in-neuropaint-colorize-photo",
+                          typed_arguments("neuropaint:colorize", model="no-such-model") + ' ""'),
+            # Values as a dialog's OK leaves them, then a run with the last values.
+            '(gimp-procedural-db-set-data "%s" %d %s)' % (threshold, len("threshold=77") + 1,
+                                                          script_bytes("threshold=77")),
+            filter_script(cls.colour, cls.output("last-values"), threshold, '200 ""').replace(
+                "RUN-NONINTERACTIVE image drawable 200", "RUN-WITH-LAST-VALS image drawable 200"),
+        ]
+        cls.gimp = cls.run_gimp(first)
+        # GIMP restarted: the values are still the last ones.
+        second = [filter_script(cls.colour, cls.output("after-restart"), threshold, '200 ""').replace(
+            "RUN-NONINTERACTIVE image drawable 200", "RUN-WITH-LAST-VALS image drawable 200")]
+        cls.restarted = cls.run_gimp(second)
+
+    @classmethod
+    def run_gimp(cls, scripts):
+        batch = [arg for script in scripts for arg in ("-b", script)]
+        return subprocess.run([GIMP, "-i", "-d", "-f"] + batch + ["-b", "(gimp-quit 0)"],
+                              capture_output=True, text=True, timeout=600, env=cls.env)
+
+    @classmethod
+    def tearDownClass(cls):
+        if hasattr(cls, "tmp"):
+            shutil.rmtree(cls.tmp, ignore_errors=True)
+
+    @classmethod
+    def output(cls, name):
+        return os.path.join(cls.tmp, name + ".png")
+
+    def test_colorize_photo_colours_a_grayscale_scan(self):
+        path = self.output("photo")
+        self.assertTrue(os.path.exists(path), "GIMP wrote no result; stderr:\n" + self.gimp.stderr)
+        import cv2
+        got = cv2.imread(path, cv2.IMREAD_UNCHANGED)
+        self.assertEqual(got.ndim, 3, "the image stayed in Grayscale mode")
+        rgb = got[..., 2::-1].astype(float)
+        # Colour (the gray scan has none), on the scan's own luminance.
+        self.assertGreater(np.abs(rgb[..., 0] - rgb[..., 2]).mean(), 5)
+        luma = rgb @ [0.299, 0.587, 0.114]
+        self.assertLessEqual(np.percentile(np.abs(luma - self.gray), 99), 2.5)
+
+    def test_the_filter_on_a_grayscale_image_says_what_to_do(self):
+        self.assertFalse(os.path.exists(self.output("filter-on-gray")))
+        self.assertIn("Grayscale mode", self.gimp.stderr)
+        self.assertIn("Colorize Photo", self.gimp.stderr)
+
+    def test_a_missing_model_is_named_and_nothing_is_saved(self):
+        self.assertFalse(os.path.exists(self.output("missing")))
+        self.assertIn("no-such-model", self.gimp.stderr)
+
+    def test_last_values_survive_a_restart(self):
+        want = (self.photo > 77).astype(np.uint8) * 77
+        for name, run in (("last-values", self.gimp), ("after-restart", self.restarted)):
+            with self.subTest(run=name):
+                path = self.output(name)
+                self.assertTrue(os.path.exists(path), "GIMP wrote no %s; stderr:\n%s" % (name, run.stderr))
+                np.testing.assert_array_equal(nptest.read_rgb(path)[..., :3], want)
+
+    def test_gimp_made_its_own_profile(self):
+        # A profile folder made by hand left GIMP without its data folders.
+        for run in (self.gimp, self.restarted):
+            self.assertNotIn("Failed to save data", run.stderr)
+        self.assertTrue(os.path.isdir(os.path.join(self.home, ".config", "GIMP", "2.10", "gradients")))
+
+
 if __name__ == "__main__":
     nptest.main()

@@ -1,6 +1,7 @@
 /* neuropaint — the GIMP 2.10 plug-in: Filters ▸ Neuropaint (and Filters ▸
  * Render ▸ Neuropaint) run our GEGL ops on the active drawable; Image ▸
- * Neuropaint ▸ Crop Face makes a new image.
+ * Neuropaint ▸ Crop Face and Super Resolution make a new image; Image ▸
+ * Neuropaint ▸ Colorize Photo makes a Grayscale image RGB and colours it.
  *
  * GIMP 2.10 reads no gimp:menu-path key, so this registers one PDB procedure
  * per op that has one, where the key says, with the op's own label. Each
@@ -8,10 +9,11 @@
  * declare them), then "properties": more in gegl chain syntax, applied after
  * them (other properties, further ops). Interactive runs get a dialog built
  * from the same GParamSpecs by one builder, with a preview; the last values
- * are remembered. No pixel maths here: the drawable's buffer goes through the
+ * are remembered, across restarts too. No pixel maths here: the drawable's buffer goes through the
  * op into its shadow buffer, merged through the selection with undo. */
 #include "config.h"
 
+#include <errno.h>
 #include <string.h>
 #include <libgimp/gimp.h>
 #include <libgimp/gimpui.h>
@@ -31,7 +33,7 @@ typedef struct
   gchar       *label;
   const gchar *menu_path;
   const gchar *blurb;
-  gboolean     new_image;   /* the result is a new image, not the drawable */
+  const NpGimpMenuEntry *menu;   /* NULL for a filter of the drawable */
 } NpGimpEntry;
 
 /* Every procedure this plug-in registers: a filter per op with menu keys,
@@ -49,7 +51,7 @@ list_entries (void)
       NpGimpEntry            entry = { np_gimp_procedure_name (*op), g_intern_string (*op),
                                        g_strdup (gegl_operation_get_key (*op, "gimp:menu-label")),
                                        gegl_operation_get_key (*op, "gimp:menu-path"),
-                                       gegl_operation_get_key (*op, "description"), FALSE };
+                                       gegl_operation_get_key (*op, "description"), NULL };
 
       /* "..." promises a dialog; here an op without arguments has none
        * (GIMP 3 shows one for every filter, with its preview). */
@@ -57,10 +59,10 @@ list_entries (void)
         entry.label[strlen (entry.label) - 3] = '\0';
       g_array_append_val (entries, entry);
     }
-  for (gsize i = 0; i < np_gimp_n_new_image_entries; i++)
+  for (gsize i = 0; i < np_gimp_n_menu_entries; i++)
     {
-      const NpGimpNewImage *n = &np_gimp_new_image_entries[i];
-      NpGimpEntry           entry = { NULL, n->op, NULL, n->menu_path, _(n->blurb), TRUE };
+      const NpGimpMenuEntry *n = &np_gimp_menu_entries[i];
+      NpGimpEntry           entry = { NULL, n->op, NULL, n->menu_path, _(n->blurb), n };
 
       if (!gegl_has_operation (n->op))
         continue;   /* its op is not installed */
@@ -80,6 +82,62 @@ free_entries (GArray *entries)
       g_free (g_array_index (entries, NpGimpEntry, i).label);
     }
   g_array_free (entries, TRUE);
+}
+
+static gboolean
+makes_new_image (const NpGimpEntry *entry)
+{
+  return entry->menu && entry->menu->kind == NP_GIMP_INTO_NEW_IMAGE;
+}
+
+static gboolean
+onto_rgb (const NpGimpEntry *entry)
+{
+  return entry->menu && entry->menu->kind == NP_GIMP_ONTO_RGB;
+}
+
+/* GIMP 2.10 keeps a plug-in's data (gimp_set_data) only while it runs: the
+ * last values also go to a file of their own in GIMP's profile. */
+static gchar *
+last_values_path (const gchar *procedure)
+{
+  return g_build_filename (gimp_directory (), "neuropaint", "last-values", procedure, NULL);
+}
+
+/* The last values of procedure in chain syntax, this session's or else the
+ * last session's; NULL if it never ran. */
+static gchar *
+load_last_values (const gchar *procedure)
+{
+  g_autofree gchar *path = last_values_path (procedure);
+  gchar            *chain = NULL;
+
+  if (gimp_get_data_size (procedure) > 0)
+    {
+      chain = g_malloc0 (gimp_get_data_size (procedure) + 1);
+      gimp_get_data (procedure, chain);
+    }
+  else if (!g_file_get_contents (path, &chain, NULL, NULL))
+    chain = NULL;
+  return chain;
+}
+
+/* Values that cannot be kept are worth a message, not a failed filter. */
+static void
+save_last_values (const gchar *procedure, const gchar *chain)
+{
+  g_autofree gchar *path = last_values_path (procedure);
+  g_autofree gchar *folder = g_path_get_dirname (path);
+  GError           *error = NULL;
+
+  gimp_set_data (procedure, chain, strlen (chain) + 1);
+  if (g_mkdir_with_parents (folder, 0700) != 0)
+    g_message (_("Cannot make %s to remember the values: %s"), folder, g_strerror (errno));
+  else if (!g_file_set_contents (path, chain, -1, &error))
+    {
+      g_message (_("Cannot remember the values: %s"), error->message);
+      g_error_free (error);
+    }
 }
 
 /* The PDB type and description of an op property. */
@@ -146,8 +204,8 @@ query (void)
       gimp_install_procedure (entry->procedure, entry->blurb, entry->blurb,
                               "neuropaint developers", "LGPL-3.0-or-later", "2026",
                               entry->label, "RGB*, GRAY*", GIMP_PLUGIN,
-                              args->len, entry->new_image ? 1 : 0,
-                              (GimpParamDef *) args->data, entry->new_image ? &new_image : NULL);
+                              args->len, makes_new_image (entry) ? 1 : 0,
+                              (GimpParamDef *) args->data, makes_new_image (entry) ? &new_image : NULL);
       gimp_plugin_menu_register (entry->procedure, entry->menu_path);
 
       for (guint i = G_N_ELEMENTS (leading); i < args->len - 1; i++)
@@ -358,7 +416,7 @@ run_dialog (const NpGimpEntry *entry, GObject *config, gint32 drawable)
   gtk_box_pack_start (GTK_BOX (gtk_dialog_get_content_area (GTK_DIALOG (dialog))), vbox, TRUE, TRUE, 0);
 
   /* A new image is not the drawable: nothing to preview in place. */
-  if (!entry->new_image)
+  if (!makes_new_image (entry))
     {
       d.preview = gimp_drawable_preview_new_from_drawable_id (drawable);
       gtk_box_pack_start (GTK_BOX (vbox), d.preview, TRUE, TRUE, 0);
@@ -452,6 +510,33 @@ apply_to_new_image (const NpGimpEntry *entry, const gchar *chain, gint32 drawabl
   return image;
 }
 
+/* Runs "op chain" on drawable, then makes its image RGB if it is not and
+ * puts the result in the layer through the selection, in one undo step.
+ * Rendered first, so a failure leaves the image as it was. */
+static gboolean
+apply_onto_rgb (const NpGimpEntry *entry, const gchar *chain, gint32 drawable, GError **error)
+{
+  gint32                image = gimp_item_get_image (drawable);
+  GeglRectangle         size = { 0, 0, gimp_drawable_width (drawable), gimp_drawable_height (drawable) };
+  g_autoptr(GeglBuffer) buffer = gimp_drawable_get_buffer (drawable);
+  g_autoptr(GeglBuffer) result = gegl_buffer_new (&size, babl_format ("R'G'B'A float"));
+  GeglBuffer           *shadow;
+
+  if (!np_gimp_run (entry->op, chain, buffer, &size, result, &size, show_progress, NULL, error))
+    return FALSE;
+  g_clear_object (&buffer);
+  gimp_image_undo_group_start (image);
+  if (gimp_image_base_type (image) != GIMP_RGB)
+    gimp_image_convert_rgb (image);
+  shadow = gimp_drawable_get_shadow_buffer (drawable);
+  gegl_buffer_copy (result, NULL, GEGL_ABYSS_NONE, shadow, NULL);
+  g_object_unref (shadow);
+  gimp_drawable_merge_shadow (drawable, TRUE);
+  gimp_drawable_update (drawable, 0, 0, size.width, size.height);
+  gimp_image_undo_group_end (image);
+  return TRUE;
+}
+
 static void
 run (const gchar      *name,
      gint              n_params,
@@ -466,7 +551,7 @@ run (const gchar      *name,
   gint32                 drawable = param[2].data.d_drawable;
   g_autoptr(GeglNode)    graph = NULL;
   g_autofree GParamSpec **pspecs = NULL;
-  g_autofree gchar      *remembered = NULL, *chain = NULL;
+  g_autofree gchar      *remembered = NULL, *remembered_by = NULL, *chain = NULL;
   GeglNode              *node = NULL;
   GObject               *config;
   GError                *error = NULL;
@@ -490,17 +575,27 @@ run (const gchar      *name,
       goto out;
     }
 
+  /* A filter that makes colour would give gray in a Grayscale image. */
+  if (!entry->menu && np_gimp_op_makes_colour (entry->op) && gimp_drawable_is_gray (drawable))
+    {
+      g_set_error (&error, G_IO_ERROR, G_IO_ERROR_NOT_SUPPORTED,
+                   _("this image is in Grayscale mode, which keeps no colour: use Image ▸ Neuropaint ▸ "
+                     "Colorize Photo, or Image ▸ Mode ▸ RGB first"));
+      goto fail;
+    }
+
   /* The op instance is the config: it holds the properties with their
    * defaults, the remembered values on top. A remembered chain the op no
-   * longer accepts (an older version's) is dropped. */
+   * longer accepts (an older version's) is dropped. Onto-RGB entries, one
+   * click with no dialog, take the values last chosen in the op's filter. */
   graph = gegl_node_new ();
   pspecs = np_gimp_op_arguments (entry->op, &n);
-  if (run_mode != GIMP_RUN_NONINTERACTIVE && gimp_get_data_size (name) > 0)
-    {
-      remembered = g_malloc0 (gimp_get_data_size (name) + 1);
-      gimp_get_data (name, remembered);
-      node = np_gimp_op_node (graph, entry->op, remembered, NULL);
-    }
+  if (onto_rgb (entry))
+    remembered_by = np_gimp_procedure_name (entry->op);
+  else
+    remembered_by = g_strdup (name);
+  if (run_mode != GIMP_RUN_NONINTERACTIVE && (remembered = load_last_values (remembered_by)))
+    node = np_gimp_op_node (graph, entry->op, remembered, NULL);
   if (node == NULL && !(node = np_gimp_op_node (graph, entry->op, NULL, &error)))
     goto fail;
   config = G_OBJECT (gegl_node_get_gegl_operation (node));
@@ -517,7 +612,8 @@ run (const gchar      *name,
           goto fail;
       extra = param[3 + n].data.d_string ? param[3 + n].data.d_string : "";
     }
-  else if (run_mode == GIMP_RUN_INTERACTIVE && n > 0 && !run_dialog (entry, config, drawable))
+  else if (run_mode == GIMP_RUN_INTERACTIVE && n > 0 && !onto_rgb (entry)
+           && !run_dialog (entry, config, drawable))
     {
       values[0].data.d_status = GIMP_PDB_CANCEL;
       goto out;
@@ -527,16 +623,18 @@ run (const gchar      *name,
   remembered = np_gimp_chain_from_object (entry->op, config);
   chain = g_strdup_printf ("%s %s", remembered, extra);
   gimp_progress_init (entry->label);
-  if (entry->new_image)
+  if (makes_new_image (entry))
     image = apply_to_new_image (entry, chain, drawable, &error);
+  else if (onto_rgb (entry))
+    apply_onto_rgb (entry, chain, drawable, &error);
   else
     apply_to_drawable (entry, chain, drawable, &error);
   if (error)
     goto fail;
 
-  if (run_mode != GIMP_RUN_NONINTERACTIVE)
-    gimp_set_data (name, remembered, strlen (remembered) + 1);
-  if (entry->new_image)
+  if (run_mode != GIMP_RUN_NONINTERACTIVE && !onto_rgb (entry))
+    save_last_values (name, remembered);
+  if (makes_new_image (entry))
     {
       *n_return_vals = 2;
       values[1].type = GIMP_PDB_IMAGE;

@@ -3,8 +3,12 @@
  * GIMP 3 itself lists our ops as non-destructive filters, with preview and a
  * generated dialog, from their gimp:menu-path and gimp:menu-label keys. This
  * plug-in adds what needs more than a layer filter:
- *   - Image ▸ Neuropaint ▸ Crop Face (and any np_gimp_new_image_entries row):
- *     the op's result as a new image, with the op's properties as arguments;
+ *   - Image ▸ Neuropaint ▸ Crop Face and Super Resolution (the
+ *     NP_GIMP_INTO_NEW_IMAGE rows of np_gimp_menu_entries): the op's result
+ *     as a new image, with the op's properties as arguments;
+ *   - Image ▸ Neuropaint ▸ Colorize Photo (the NP_GIMP_ONTO_RGB rows): a
+ *     Grayscale image made RGB, undoably, and the op added to the layer as a
+ *     filter the user can still edit;
  *   - File ▸ Neuropaint ▸ Batch: a filter with its properties over every
  *     image in a folder, each result exported as PNG into another.
  * Arguments and dialogs come from the ops' GParamSpecs (GimpProcedureConfig,
@@ -40,12 +44,12 @@ struct _NpGimpClass
 GType np_gimp_get_type (void) G_GNUC_CONST;
 G_DEFINE_TYPE (NpGimp, np_gimp, GIMP_TYPE_PLUG_IN)
 
-static const NpGimpNewImage *
-find_new_image_entry (const gchar *procedure)
+static const NpGimpMenuEntry *
+find_menu_entry (const gchar *procedure)
 {
-  for (gsize i = 0; i < np_gimp_n_new_image_entries; i++)
-    if (g_str_equal (np_gimp_new_image_entries[i].procedure, procedure))
-      return &np_gimp_new_image_entries[i];
+  for (gsize i = 0; i < np_gimp_n_menu_entries; i++)
+    if (g_str_equal (np_gimp_menu_entries[i].procedure, procedure))
+      return &np_gimp_menu_entries[i];
   return NULL;
 }
 
@@ -55,9 +59,9 @@ np_gimp_query_procedures (GimpPlugIn *plug_in)
   GList *names = g_list_append (NULL, g_strdup (NP_BATCH));
 
   gegl_init (NULL, NULL);
-  for (gsize i = 0; i < np_gimp_n_new_image_entries; i++)
-    if (gegl_has_operation (np_gimp_new_image_entries[i].op))   /* else its op is not installed */
-      names = g_list_append (names, g_strdup (np_gimp_new_image_entries[i].procedure));
+  for (gsize i = 0; i < np_gimp_n_menu_entries; i++)
+    if (gegl_has_operation (np_gimp_menu_entries[i].op))   /* else its op is not installed */
+      names = g_list_append (names, g_strdup (np_gimp_menu_entries[i].procedure));
   return names;
 }
 
@@ -207,7 +211,7 @@ fail (GimpProcedure *procedure, GError *error)
 
 /* Runs "op chain" on drawable into a new image of the op's extent. */
 static GimpImage *
-new_image (const NpGimpNewImage *entry, const gchar *chain, GimpDrawable *drawable, GError **error)
+new_image (const NpGimpMenuEntry *entry, const gchar *chain, GimpDrawable *drawable, GError **error)
 {
   g_autoptr(GeglBuffer) buffer = gimp_drawable_get_buffer (drawable);
   g_autoptr(GeglBuffer) out = NULL;
@@ -247,7 +251,7 @@ run_new_image (GimpProcedure        *procedure,
                GimpProcedureConfig  *config,
                gpointer              run_data)
 {
-  const NpGimpNewImage *entry = run_data;
+  const NpGimpMenuEntry *entry = run_data;
   g_autofree gchar     *title = g_strdup (_(entry->label));
   g_autofree gchar     *chain = NULL;
   GimpValueArray       *values;
@@ -274,6 +278,51 @@ run_new_image (GimpProcedure        *procedure,
   values = gimp_procedure_new_return_values (procedure, GIMP_PDB_SUCCESS, NULL);
   GIMP_VALUES_SET_IMAGE (values, 1, result);
   return values;
+}
+
+/* Whether op can run here at all (its model found, ...): a run over a small
+ * gray picture, so a failure is the procedure's error before anything
+ * changes, not a filter that leaves the layer as it was. */
+static gboolean
+op_can_run (const gchar *op, GError **error)
+{
+  GeglRectangle         rect = { 0, 0, 16, 16 };
+  g_autoptr(GeglBuffer) in = gegl_buffer_new (&rect, babl_format ("Y' u8"));
+  g_autoptr(GeglBuffer) out = gegl_buffer_new (&rect, babl_format ("R'G'B'A u8"));
+
+  return np_gimp_run (op, NULL, in, NULL, out, &rect, NULL, NULL, error);
+}
+
+static GimpValueArray *
+run_onto_rgb (GimpProcedure        *procedure,
+              GimpRunMode           run_mode,
+              GimpImage            *image,
+              GimpDrawable        **drawables,
+              GimpProcedureConfig  *config,
+              gpointer              run_data)
+{
+  const NpGimpMenuEntry *entry = run_data;
+  GimpDrawableFilter    *filter;
+  GError                *error = NULL;
+
+  if (drawables[0] == NULL || drawables[1] != NULL)
+    {
+      g_set_error (&error, GIMP_PLUG_IN_ERROR, 0, _("%s works on one layer at a time"), entry->procedure);
+      return gimp_procedure_new_return_values (procedure, GIMP_PDB_CALLING_ERROR, error);
+    }
+  if (!op_can_run (entry->op, &error))
+    return fail (procedure, error);
+
+  /* One undo step: the mode and the filter. */
+  gimp_image_undo_group_start (image);
+  if (gimp_image_get_base_type (image) != GIMP_RGB)
+    gimp_image_convert_rgb (image);
+  filter = gimp_drawable_filter_new (drawables[0], entry->op, _(entry->label));
+  gimp_drawable_append_filter (drawables[0], filter);
+  gimp_image_undo_group_end (image);
+  if (run_mode != GIMP_RUN_NONINTERACTIVE)
+    gimp_displays_flush ();
+  return gimp_procedure_new_return_values (procedure, GIMP_PDB_SUCCESS, NULL);
 }
 
 /* Loads file, runs "op chain" on its flattened picture and exports the
@@ -407,7 +456,7 @@ run_batch (GimpProcedure *procedure, GimpProcedureConfig *config, gpointer run_d
 static GimpProcedure *
 np_gimp_create_procedure (GimpPlugIn *plug_in, const gchar *name)
 {
-  const NpGimpNewImage *entry = find_new_image_entry (name);
+  const NpGimpMenuEntry *entry = find_menu_entry (name);
   GimpProcedure        *procedure;
 
   /* The arguments come from the ops: GEGL must know them already, and
@@ -415,18 +464,25 @@ np_gimp_create_procedure (GimpPlugIn *plug_in, const gchar *name)
   gegl_init (NULL, NULL);
   if (entry)
     {
+      gboolean new_image = entry->kind == NP_GIMP_INTO_NEW_IMAGE;
+
       procedure = gimp_image_procedure_new (plug_in, name, GIMP_PDB_PROC_TYPE_PLUGIN,
-                                            run_new_image, (gpointer) entry, NULL);
+                                            new_image ? run_new_image : run_onto_rgb, (gpointer) entry, NULL);
       gimp_procedure_set_image_types (procedure, "RGB*, GRAY*");
       gimp_procedure_set_sensitivity_mask (procedure, GIMP_PROCEDURE_SENSITIVE_DRAWABLE);
       gimp_procedure_set_menu_label (procedure, _(entry->label));
       gimp_procedure_add_menu_path (procedure, entry->menu_path);
       gimp_procedure_set_documentation (procedure, _(entry->blurb),
                                         gegl_operation_get_key (entry->op, "description"), name);
-      add_op_arguments (procedure, entry->op);
-      add_properties_argument (procedure);
-      gimp_procedure_add_image_return_value (procedure, "new-image", _("New image"),
-                                             _("The result"), FALSE, G_PARAM_READWRITE);
+      /* Onto RGB is one click, with no arguments: the filter it adds has
+       * GIMP's own dialog. */
+      if (new_image)
+        {
+          add_op_arguments (procedure, entry->op);
+          add_properties_argument (procedure);
+          gimp_procedure_add_image_return_value (procedure, "new-image", _("New image"),
+                                                 _("The result"), FALSE, G_PARAM_READWRITE);
+        }
     }
   else if (g_str_equal (name, NP_BATCH))
     {

@@ -9,17 +9,22 @@
 #include "np-gimp-op.h"
 #include "np-op-host.h"
 
-const NpGimpNewImage np_gimp_new_image_entries[] = {
-  { "neuropaint:face-crop", "plug-in-neuropaint-crop-face", "<Image>/Image/Neuropaint",
+const NpGimpMenuEntry np_gimp_menu_entries[] = {
+  { NP_GIMP_INTO_NEW_IMAGE, "neuropaint:face-crop", "plug-in-neuropaint-crop-face", "<Image>/Image/Neuropaint",
     N_("Crop Face..."),
     N_("Crop the largest face (or face \"index\") with the seed's padding into a new image") },
   /* The filter's result is twice the layer: as a layer filter GIMP keeps
    * only the layer's part of it. */
-  { "neuropaint:super-resolution", "plug-in-neuropaint-upscale", "<Image>/Image/Neuropaint",
-    N_("Super Resolution..."),
+  { NP_GIMP_INTO_NEW_IMAGE, "neuropaint:super-resolution", "plug-in-neuropaint-upscale",
+    "<Image>/Image/Neuropaint", N_("Super Resolution..."),
     N_("Double the layer with a ×2 super-resolution model (default sr2x) into a new image") },
+  /* A scan opens in Grayscale mode, where a filter cannot put colour. */
+  { NP_GIMP_ONTO_RGB, "neuropaint:colorize", "plug-in-neuropaint-colorize-photo", "<Image>/Image/Neuropaint",
+    N_("Colorize Photo"),
+    N_("Colour a black-and-white photo in one click: the image becomes RGB if it is not, and the layer "
+       "gets Colorize (gray2color)") },
 };
-const gsize np_gimp_n_new_image_entries = G_N_ELEMENTS (np_gimp_new_image_entries);
+const gsize np_gimp_n_menu_entries = G_N_ELEMENTS (np_gimp_menu_entries);
 
 gchar **
 np_gimp_filter_ops (void)
@@ -43,6 +48,12 @@ np_gimp_procedure_name (const gchar *op)
 
   g_strdelimit (name, ":", '-');
   return g_strconcat ("plug-in-", name, NULL);
+}
+
+gboolean
+np_gimp_op_makes_colour (const gchar *op)
+{
+  return g_strcmp0 (gegl_operation_get_key (op, "neuropaint:makes-colour"), "true") == 0;
 }
 
 gboolean

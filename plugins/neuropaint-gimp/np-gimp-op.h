@@ -5,26 +5,35 @@
  * Every op, its arguments and its dialog come from the op itself: a filter is
  * any neuropaint op with a gimp:menu-path key (GIMP 3 reads the same keys),
  * its arguments are its GParamSpecs. A new op needs no line here; a new
- * "into a new image" entry is one row of np_gimp_new_image_entries. */
+ * entry beyond the filters is one row of np_gimp_menu_entries. */
 #pragma once
 
 #include <gegl.h>
 
 G_BEGIN_DECLS
 
-/* Procedures that run an op on the active drawable and show the result as a
- * new image: for ops whose output is not the layer (a crop, a resize). */
+/* The procedures the plug-ins add beyond one filter per op: what a layer
+ * filter cannot do. */
+typedef enum
+{
+  NP_GIMP_INTO_NEW_IMAGE,   /* the op's result as a new image: a crop, a resize */
+  NP_GIMP_ONTO_RGB,         /* the image made RGB (undoably), then the op on the
+                             * layer: the one-click route for ops that make
+                             * colour, which a Grayscale image would drop */
+} NpGimpEntryKind;
+
 typedef struct
 {
-  const gchar *op;          /* "neuropaint:face-crop" */
-  const gchar *procedure;   /* "plug-in-neuropaint-crop-face" */
-  const gchar *menu_path;   /* "<Image>/Image/Neuropaint" */
-  const gchar *label;       /* "Crop Face..." */
-  const gchar *blurb;
-} NpGimpNewImage;
+  NpGimpEntryKind kind;
+  const gchar    *op;          /* "neuropaint:face-crop" */
+  const gchar    *procedure;   /* "plug-in-neuropaint-crop-face" */
+  const gchar    *menu_path;   /* "<Image>/Image/Neuropaint" */
+  const gchar    *label;       /* "Crop Face..." */
+  const gchar    *blurb;
+} NpGimpMenuEntry;
 
-extern const NpGimpNewImage np_gimp_new_image_entries[];
-extern const gsize          np_gimp_n_new_image_entries;
+extern const NpGimpMenuEntry np_gimp_menu_entries[];
+extern const gsize          np_gimp_n_menu_entries;
 
 /* The neuropaint ops that have a gimp:menu-path key, sorted by name: those
  * GIMP 3 shows as filters, and the GIMP 2.10 plug-in registers. */
@@ -32,6 +41,10 @@ gchar        **np_gimp_filter_ops        (void);
 
 /* "neuropaint:canny" → "plug-in-neuropaint-canny" (newly allocated). */
 gchar         *np_gimp_procedure_name    (const gchar   *op);
+
+/* Whether op makes colour from what it reads (its key neuropaint:makes-colour):
+ * in a Grayscale image that colour is lost. */
+gboolean       np_gimp_op_makes_colour   (const gchar   *op);
 
 /* Whether op renders from nothing (no input pad), as CPPN art does. */
 gboolean       np_gimp_op_is_source      (const gchar   *op);
