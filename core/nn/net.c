@@ -153,45 +153,6 @@ np_net_n_layers (const NpNet *net)
   return (gint) net->layers->len;
 }
 
-NpLayer *
-np_net_input_layer (const NpNet *net, gint which)
-{
-  gint seen = 0;
-
-  for (guint i = 0; i < net->layers->len; i++)
-    {
-      NpLayer *l = g_ptr_array_index (net->layers, i);
-      if (l->klass->kind == NP_LAYER_INPUT && seen++ == which)
-        return l;
-    }
-  return NULL;
-}
-
-gint
-np_net_n_inputs (const NpNet *net)
-{
-  gint n = 0;
-  while (np_net_input_layer (net, n))
-    n++;
-  return n;
-}
-
-const char *
-np_net_input_name (const NpNet *net, gint i)
-{
-  NpLayer *l = np_net_input_layer (net, i);
-  g_return_val_if_fail (l != NULL, NULL);
-  return l->name;
-}
-
-gint64
-np_net_input_channels (const NpNet *net, gint i)
-{
-  NpLayer *l = np_net_input_layer (net, i);
-  g_return_val_if_fail (l != NULL, 0);
-  return l->p.channels;
-}
-
 gint64
 np_net_output_channels (const NpNet *net)
 {

@@ -127,9 +127,9 @@ extern const NpLayerClass np_input_class, np_conv_class, np_convt_class,
   np_tanh_class, np_sigmoid_class, np_concat_class, np_upsample_class,
   np_linear_class;
 
-/* The network. Parsing (parse.c) fills the layers; net.c owns the parameter
- * blocks; plan.c plans activations and runs forward; backward.c runs
- * backward. */
+/* The network. Parsing (parse.c) fills the layers and answers which are the
+ * inputs; net.c owns the parameter blocks; plan.c plans activations and runs
+ * forward; backward.c runs backward. */
 struct _NpNet
 {
   gchar      *description;
@@ -175,7 +175,8 @@ struct _NpNet
  * the thread count, so the pieces (and the sums) never depend on it. */
 #define NP_NN_MIN_JOBS 4
 
-/* Parses a description into layers (parse.c). */
+/* Parses a description into layers (parse.c, which also answers the input
+ * queries of np-nn.h). */
 gboolean np_net_parse        (NpNet *net, const char *description, GError **error);
 /* A network whose parameters have shapes but no memory (data NULL), for
  * loaders that check a file against the shapes before allocating: a hostile
@@ -187,7 +188,7 @@ gboolean np_net_allocate     (NpNet *net, GError **error);
 gboolean np_net_plan         (NpNet *net, const NpTensor *const *inputs, gint n_inputs,
                               gint n_threads, GError **error);
 void     np_net_free_plan    (NpNet *net);
-/* Input layer `which` (0-based among the input layers), or NULL. */
+/* Input layer `which` (0-based among the input layers), or NULL (parse.c). */
 NpLayer *np_net_input_layer  (const NpNet *net, gint which);
 
 /* y = act(a·x + b) for a pointwise kind (the identity for dropout). */

@@ -7,7 +7,11 @@
  *
  * Each layer reads the previous line's output unless `from=NAME` says
  * otherwise. Descriptions come from model files, so every value is checked
- * against its range and every failure names the line. */
+ * against its range and every failure names the line.
+ *
+ * The questions about the inputs a description declares are answered here
+ * too, so net.c, plan.c and backward.c ask this file and it asks none of
+ * them back. */
 #include "np-nn-private.h"
 
 #include <string.h>
@@ -198,6 +202,49 @@ parse_line (NpNet *net, const char *line, GError **error)
   discard (l);
   return NULL;
 }
+
+/* ---- The description's inputs ----------------------------------------- */
+
+NpLayer *
+np_net_input_layer (const NpNet *net, gint which)
+{
+  gint seen = 0;
+
+  for (guint i = 0; i < net->layers->len; i++)
+    {
+      NpLayer *l = g_ptr_array_index (net->layers, i);
+      if (l->klass->kind == NP_LAYER_INPUT && seen++ == which)
+        return l;
+    }
+  return NULL;
+}
+
+gint
+np_net_n_inputs (const NpNet *net)
+{
+  gint n = 0;
+  while (np_net_input_layer (net, n))
+    n++;
+  return n;
+}
+
+const char *
+np_net_input_name (const NpNet *net, gint i)
+{
+  NpLayer *l = np_net_input_layer (net, i);
+  g_return_val_if_fail (l != NULL, NULL);
+  return l->name;
+}
+
+gint64
+np_net_input_channels (const NpNet *net, gint i)
+{
+  NpLayer *l = np_net_input_layer (net, i);
+  g_return_val_if_fail (l != NULL, 0);
+  return l->p.channels;
+}
+
+/* ---- Parsing -------------------------------------------------------------- */
 
 gboolean
 np_net_parse (NpNet *net, const char *description, GError **error)
