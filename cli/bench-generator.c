@@ -10,7 +10,7 @@ typedef struct
 {
   NpNet    *net;
   NpTensor *input;
-  gint      threads;
+  NpCompute compute;   /* inference as the model says, on --threads */
   double    flops;
 } NpGeneratorBench;
 
@@ -49,10 +49,10 @@ np_bench_generator_setup (const NpBench *bench, const NpBenchCommon *common, GEr
   state = g_new0 (NpGeneratorBench, 1);
   state->net = net;
   state->input = input;
-  state->threads = common->threads;
+  state->compute = (NpCompute) { .n_threads = common->threads };
   state->flops = np_net_flops (net, width, height, common->batch);
   /* Any other shape error surfaces here, not while timing. */
-  if (np_net_forward (net, (const NpTensor *const *) &state->input, 1, state->threads, error) == NULL)
+  if (np_net_forward (net, (const NpTensor *const *) &state->input, 1, &state->compute, error) == NULL)
     {
       np_bench_generator_teardown (state);
       return NULL;
@@ -64,7 +64,7 @@ void
 np_bench_generator_run (gpointer data)
 {
   NpGeneratorBench *state = data;
-  np_net_forward (state->net, (const NpTensor *const *) &state->input, 1, state->threads, NULL);
+  np_net_forward (state->net, (const NpTensor *const *) &state->input, 1, &state->compute, NULL);
 }
 
 void

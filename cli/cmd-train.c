@@ -372,7 +372,7 @@ validate (Train *t, NpScore *score, NpScore base[2], NpTensor *const *samples, G
 
       np_batcher_items (shown (t), first, 0, src, tgt);
       np_batcher_photos (shown (t), first, photos);
-      if ((out = np_net_forward (t->eval, inputs, 1, t->threads, error)) == NULL)
+      if ((out = np_net_forward (t->eval, inputs, 1, &(NpCompute) { .n_threads = t->threads }, error)) == NULL)
         return FALSE;
       np_batcher_compose (shown (t), src, out, rgb);
       if (t->val)

@@ -41,6 +41,7 @@ main (int argc, char **argv)
   g_autoptr(GHashTable) meta = NULL;
   const NpTensor *out;
   NpTensor *d_output;
+  NpCompute compute;
 
   if (argc < 4)
     {
@@ -50,7 +51,9 @@ main (int argc, char **argv)
   if ((net = np_net_load (argv[1], &error)) == NULL || (in = np_safetensors_read (argv[2], &error)) == NULL)
     goto fail;
   d_output = np_safetensors_get (in, "d_output");
-  np_net_set_training (net, d_output != NULL);
+  /* Batch norm as the model file says; training (dropout's key 0) when a
+   * gradient is given. */
+  compute = (NpCompute) { .n_threads = argc > 4 ? atoi (argv[4]) : 1, .training = d_output != NULL };
   for (gint i = 0; i < np_net_n_inputs (net); i++)
     {
       NpTensor *t = np_safetensors_get (in, np_net_input_name (net, i));
@@ -61,8 +64,7 @@ main (int argc, char **argv)
         }
       g_ptr_array_add (inputs, t);
     }
-  out = np_net_forward (net, (const NpTensor *const *) inputs->pdata, (gint) inputs->len,
-                        argc > 4 ? atoi (argv[4]) : 1, &error);
+  out = np_net_forward (net, (const NpTensor *const *) inputs->pdata, (gint) inputs->len, &compute, &error);
   if (out == NULL)
     goto fail;
   g_ptr_array_add (names, g_strdup ("output"));
@@ -74,8 +76,7 @@ main (int argc, char **argv)
       /* Shaped as the output, whatever rank the file gave it. */
       memcpy (d_output->ne, out->ne, sizeof out->ne);
       memcpy (d_output->nb, out->nb, sizeof out->nb);
-      if (!np_net_backward (net, d_output, NP_GRAD_PARAMS | NP_GRAD_INPUTS, argc > 4 ? atoi (argv[4]) : 1,
-                            &error))
+      if (!np_net_backward (net, d_output, NP_GRAD_PARAMS | NP_GRAD_INPUTS, compute.n_threads, &error))
         goto fail;
       for (gint i = 0; i < np_net_n_inputs (net); i++)
         {

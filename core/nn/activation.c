@@ -143,11 +143,11 @@ forward_range (gsize start, gsize end, guint part, gpointer data)
 }
 
 static void
-point_forward (NpLayer *layer, const NpTensor *const *in, NpTensor *out, const NpCompute *compute)
+point_forward (NpLayer *layer, const NpTensor *const *in, NpTensor *out, const NpLayerRun *run)
 {
   PointJob job = { layer, in[0], NULL, NULL, out,
-                   layer->klass->kind == NP_LAYER_DROPOUT && compute->training, compute->first_image };
-  np_parallel_for (np_tensor_n_elements (in[0]), NP_NN_GRAIN, compute->n_threads, forward_range, &job);
+                   layer->klass->kind == NP_LAYER_DROPOUT && run->training, run->first_image };
+  np_parallel_for (np_tensor_n_elements (in[0]), NP_NN_GRAIN, run->n_threads, forward_range, &job);
 }
 
 /* dx += dy · f'(x), written with y = f(x) alone (and dropout's key), so the
@@ -205,13 +205,13 @@ backward_range (gsize start, gsize end, guint part, gpointer data)
 
 static void
 point_backward (NpLayer *layer, const NpTensor *const *in, const NpTensor *out,
-                const NpTensor *d_out, NpTensor *const *d_in, const NpCompute *compute)
+                const NpTensor *d_out, NpTensor *const *d_in, const NpLayerRun *run)
 {
   PointJob job = { layer, in[0], out, d_out, d_in[0],
-                   layer->klass->kind == NP_LAYER_DROPOUT && compute->training, compute->first_image };
+                   layer->klass->kind == NP_LAYER_DROPOUT && run->training, run->first_image };
 
   if (d_in[0])
-    np_parallel_for (np_tensor_n_elements (in[0]), NP_NN_GRAIN, compute->n_threads, backward_range, &job);
+    np_parallel_for (np_tensor_n_elements (in[0]), NP_NN_GRAIN, run->n_threads, backward_range, &job);
 }
 
 #define POINT_LAYER(name_, KIND)                                                     \

@@ -33,11 +33,11 @@ np_net_backward (NpNet *net, const NpTensor *d_output, NpGradFlags what, gint n_
   g_autofree gboolean *needs = g_new0 (gboolean, n);
   g_autofree NpTensor **zero = g_new0 (NpTensor *, n);
   ZeroJob   zero_job = { zero };
-  NpCompute compute;
+  NpLayerRun run;
 
   g_return_val_if_fail (net != NULL && d_output != NULL, FALSE);
 
-  if (!net->training || net->d_outputs == NULL)
+  if (!net->plan_training || net->d_outputs == NULL)
     {
       g_set_error (error, NP_ERROR, NP_ERROR_INVALID_ARGUMENT,
                    "backward needs a forward in training mode first");
@@ -68,8 +68,11 @@ np_net_backward (NpNet *net, const NpTensor *d_output, NpGradFlags what, gint n_
   np_parallel_for (n, 1, n_threads, zero_range, &zero_job);
   memcpy (net->d_outputs[last]->data, d_output->data, np_tensor_n_elements (d_output) * sizeof (gfloat));
 
-  compute = (NpCompute) { CLAMP (n_threads, 1, 256), net->workspace, net->shared, net->bn_mode,
-                          TRUE, (what & NP_GRAD_PARAMS) != 0, FALSE, net->first_image };
+  /* The forward's statistics and first image; its keys are the layers'. */
+  run = net->run;
+  run.n_threads = CLAMP (n_threads, 1, 256);
+  run.param_grads = (what & NP_GRAD_PARAMS) != 0;
+  run.update_running = FALSE;
   for (gint i = (gint) last; i >= 0; i--)
     {
       NpLayer        *l = g_ptr_array_index (net->layers, i);
@@ -83,7 +86,7 @@ np_net_backward (NpNet *net, const NpTensor *d_output, NpGradFlags what, gint n_
           in[j] = net->outputs[l->inputs[j]];
           d_in[j] = needs[l->inputs[j]] ? net->d_outputs[l->inputs[j]] : NULL;
         }
-      l->klass->backward (l, in, net->outputs[i], net->d_outputs[i], d_in, &compute);
+      l->klass->backward (l, in, net->outputs[i], net->d_outputs[i], d_in, &run);
     }
   return TRUE;
 }

@@ -32,7 +32,7 @@ typedef struct
   const NpLayer  *layer;
   const NpTensor *x, *dy;
   NpTensor       *out;        /* forward: y; backward: dx (NULL: not wanted) */
-  const NpCompute *compute;
+  const NpLayerRun *run;
 } BnJob;
 
 /* Mean and biased variance of channel c over the batch, in two passes in
@@ -75,15 +75,15 @@ forward_range (gsize start, gsize end, guint part, gpointer data)
       double mean = running_mean[c], var = running_var[c];
       gfloat scale, shift;
 
-      if (job->compute->bn_mode == NP_BN_BATCH)
+      if (job->run->bn_mode == NP_BN_BATCH)
         {
           batch_statistics (x, c, &mean, &var);
-          if (job->compute->training)
+          if (job->run->training)
             {
               l->saved[2 * c] = (gfloat) mean;
               l->saved[2 * c + 1] = (gfloat) (1.0 / sqrt (var + l->p.eps));
             }
-          if (job->compute->update_running)
+          if (job->run->update_running)
             {
               gfloat momentum = l->p.momentum;
               running_mean[c] = (gfloat) ((1 - momentum) * running_mean[c] + momentum * mean);
@@ -104,12 +104,12 @@ forward_range (gsize start, gsize end, guint part, gpointer data)
 }
 
 static void
-bn_forward (NpLayer *layer, const NpTensor *const *in, NpTensor *out, const NpCompute *compute)
+bn_forward (NpLayer *layer, const NpTensor *const *in, NpTensor *out, const NpLayerRun *run)
 {
-  BnJob job = { layer, in[0], NULL, out, compute };
+  BnJob job = { layer, in[0], NULL, out, run };
   gsize grain = MAX (1, NP_NN_GRAIN / (in[0]->ne[0] * in[0]->ne[1] * in[0]->ne[3]));
 
-  np_parallel_for (in[0]->ne[2], grain, compute->n_threads, forward_range, &job);
+  np_parallel_for (in[0]->ne[2], grain, run->n_threads, forward_range, &job);
 }
 
 /* Per channel, with x̂ = (x - mean)/σ over the M = N·H·W values:
@@ -122,7 +122,7 @@ backward_range (gsize start, gsize end, guint part, gpointer data)
   const BnJob    *job = data;
   const NpLayer  *l = job->layer;
   const NpTensor *x = job->x, *d_out = job->dy;
-  gboolean batch = job->compute->bn_mode == NP_BN_BATCH;
+  gboolean batch = job->run->bn_mode == NP_BN_BATCH;
   gint64   pixels = x->ne[0] * x->ne[1], m = pixels * x->ne[3];
 
   for (gsize ch = start; ch < end; ch++)
@@ -140,7 +140,7 @@ backward_range (gsize start, gsize end, guint part, gpointer data)
               sum_dy_xhat += dy[j] * (xs[j] - mean) * inv_sigma;
             }
         }
-      if (job->compute->param_grads)
+      if (job->run->param_grads)
         {
           l->grads[0].data[ch] += (gfloat) sum_dy_xhat;
           l->grads[1].data[ch] += (gfloat) sum_dy;
@@ -166,12 +166,12 @@ backward_range (gsize start, gsize end, guint part, gpointer data)
 
 static void
 bn_backward (NpLayer *layer, const NpTensor *const *in, const NpTensor *out,
-             const NpTensor *d_out, NpTensor *const *d_in, const NpCompute *compute)
+             const NpTensor *d_out, NpTensor *const *d_in, const NpLayerRun *run)
 {
-  BnJob job = { layer, in[0], d_out, d_in[0], compute };
+  BnJob job = { layer, in[0], d_out, d_in[0], run };
   gsize grain = MAX (1, NP_NN_GRAIN / (in[0]->ne[0] * in[0]->ne[1] * in[0]->ne[3]));
 
-  np_parallel_for (in[0]->ne[2], grain, compute->n_threads, backward_range, &job);
+  np_parallel_for (in[0]->ne[2], grain, run->n_threads, backward_range, &job);
 }
 
 const NpLayerClass np_batchnorm_class = {

@@ -27,7 +27,7 @@ concat_shape (const NpLayer *layer, const NpTensor *const *in, gint64 out_ne[4],
 }
 
 static void
-concat_forward (NpLayer *layer, const NpTensor *const *in, NpTensor *out, const NpCompute *compute)
+concat_forward (NpLayer *layer, const NpTensor *const *in, NpTensor *out, const NpLayerRun *run)
 {
   for (gint64 n = 0; n < out->ne[3]; n++)
     {
@@ -43,7 +43,7 @@ concat_forward (NpLayer *layer, const NpTensor *const *in, NpTensor *out, const 
 
 static void
 concat_backward (NpLayer *layer, const NpTensor *const *in, const NpTensor *out,
-                 const NpTensor *d_out, NpTensor *const *d_in, const NpCompute *compute)
+                 const NpTensor *d_out, NpTensor *const *d_in, const NpLayerRun *run)
 {
   for (int j = 0; j < 2; j++)
     if (d_in[j])
@@ -51,7 +51,7 @@ concat_backward (NpLayer *layer, const NpTensor *const *in, const NpTensor *out,
         NpTensor part = *d_out;
         part.data = np_tensor_at (d_out, 0, 0, j ? in[0]->ne[2] : 0, 0);
         part.ne[2] = in[j]->ne[2];
-        np_nn_accumulate (d_in[j], &part, compute->n_threads);
+        np_nn_accumulate (d_in[j], &part, run->n_threads);
       }
 }
 

@@ -115,10 +115,10 @@ turned_layer (const NpLayer *layer, gint64 cin, gfloat *w, gfloat *dw)
 }
 
 static void
-conv_narrow_forward (NpLayer *layer, const NpTensor *const *in, NpTensor *out, const NpCompute *compute)
+conv_narrow_forward (NpLayer *layer, const NpTensor *const *in, NpTensor *out, const NpLayerRun *run)
 {
-  NpLayer   t = turned_layer (layer, in[0]->ne[2], compute->shared, NULL);
-  NpCompute c = *compute;
+  NpLayer    t = turned_layer (layer, in[0]->ne[2], run->shared, NULL);
+  NpLayerRun c = *run;
 
   c.shared += turned_size (layer, in[0]->ne[2]);
   np_convt_class.forward (&t, in, out, &c);
@@ -126,18 +126,18 @@ conv_narrow_forward (NpLayer *layer, const NpTensor *const *in, NpTensor *out, c
 
 static void
 conv_narrow_backward (NpLayer *layer, const NpTensor *const *in, const NpTensor *out,
-                      const NpTensor *d_out, NpTensor *const *d_in, const NpCompute *compute)
+                      const NpTensor *d_out, NpTensor *const *d_in, const NpLayerRun *run)
 {
-  gint64    cin = in[0]->ne[2], kk = layer->p.geom.k * layer->p.geom.k;
-  gsize     n = turned_size (layer, cin);
-  gfloat   *dw = compute->shared + n;
-  NpLayer   t = turned_layer (layer, cin, compute->shared, dw);
-  NpCompute c = *compute;
+  gint64     cin = in[0]->ne[2], kk = layer->p.geom.k * layer->p.geom.k;
+  gsize      n = turned_size (layer, cin);
+  gfloat    *dw = run->shared + n;
+  NpLayer    t = turned_layer (layer, cin, run->shared, dw);
+  NpLayerRun c = *run;
 
   c.shared += 2 * n;
   memset (dw, 0, n * sizeof (gfloat));
   np_convt_class.backward (&t, in, out, d_out, d_in, &c);
-  if (compute->param_grads)
+  if (run->param_grads)
     for (gint64 o = 0; o < layer->p.channels; o++)
       for (gint64 ci = 0; ci < cin; ci++)
         for (gint64 i = 0; i < kk; i++)
@@ -183,7 +183,7 @@ typedef struct
   const NpLayer   *layer;
   const NpTensor  *in;
   NpTensor        *out;
-  const NpCompute *compute;
+  const NpLayerRun *run;
   gint64           n_cblocks;
 } ConvJob;
 
@@ -191,7 +191,7 @@ static gfloat *
 shared_cols (const ConvJob *job, gint64 n, gint64 b0)
 {
   gint64 rows = job->in->ne[2] * job->layer->p.geom.k * job->layer->p.geom.k;
-  return job->compute->shared + (n * job->out->ne[0] * job->out->ne[1] + b0) * rows;
+  return job->run->shared + (n * job->out->ne[0] * job->out->ne[1] + b0) * rows;
 }
 
 static void
@@ -231,7 +231,7 @@ conv_range (gsize start, gsize end, guint part, gpointer data)
       gint64  b0 = (j / n_cblocks) * block, b1 = MIN (pixels, b0 + block);
       gint64  c0 = cout * (j % n_cblocks) / n_cblocks, c1 = cout * (j % n_cblocks + 1) / n_cblocks;
       gfloat *dst = np_tensor_at (out, 0, 0, c0, n) + b0;
-      gfloat *col = job->compute->workspace[part];
+      gfloat *col = job->run->workspace[part];
 
       if (n_cblocks > 1)
         col = shared_cols (job, n, b0);
@@ -246,20 +246,20 @@ conv_range (gsize start, gsize end, guint part, gpointer data)
 }
 
 static void
-conv_forward (NpLayer *layer, const NpTensor *const *in, NpTensor *out, const NpCompute *compute)
+conv_forward (NpLayer *layer, const NpTensor *const *in, NpTensor *out, const NpLayerRun *run)
 {
   gint64  pixels = out->ne[0] * out->ne[1], block = conv_block (layer, in[0]);
   gint64  jobs = (pixels + block - 1) / block * out->ne[3];
-  ConvJob job = { layer, in[0], out, compute, conv_cblocks (layer, in[0], out) };
+  ConvJob job = { layer, in[0], out, run, conv_cblocks (layer, in[0], out) };
 
   if (conv_is_narrow (layer, in[0]->ne[2]))
     {
-      conv_narrow_forward (layer, in, out, compute);
+      conv_narrow_forward (layer, in, out, run);
       return;
     }
   if (job.n_cblocks > 1)
-    np_parallel_for (jobs, 1, compute->n_threads, im2col_range, &job);
-  np_parallel_for (jobs * job.n_cblocks, 1, compute->n_threads, conv_range, &job);
+    np_parallel_for (jobs, 1, run->n_threads, im2col_range, &job);
+  np_parallel_for (jobs * job.n_cblocks, 1, run->n_threads, conv_range, &job);
 }
 
 typedef struct
@@ -304,35 +304,35 @@ col2im_channels (gsize start, gsize end, guint part, gpointer data)
  * same memory) and dx += col2im (dcol). */
 static void
 conv_backward (NpLayer *layer, const NpTensor *const *in, const NpTensor *out,
-               const NpTensor *d_out, NpTensor *const *d_in, const NpCompute *compute)
+               const NpTensor *d_out, NpTensor *const *d_in, const NpLayerRun *run)
 {
   const NpTensor *x = in[0];
   gint64  pixels = out->ne[0] * out->ne[1], channels = layer->p.channels;
   gint64  rows = x->ne[2] * layer->p.geom.k * layer->p.geom.k;
   gsize   grain = MAX (1, NP_NN_GRAIN / (layer->p.geom.k * layer->p.geom.k * pixels));
-  ConvBackJob job = { layer, x, out, d_in[0], 0, compute->shared };
+  ConvBackJob job = { layer, x, out, d_in[0], 0, run->shared };
 
   if (conv_is_narrow (layer, x->ne[2]))
     {
-      conv_narrow_backward (layer, in, out, d_out, d_in, compute);
+      conv_narrow_backward (layer, in, out, d_out, d_in, run);
       return;
     }
   for (job.n = 0; job.n < x->ne[3]; job.n++)
     {
       const gfloat *dy = np_tensor_at (d_out, 0, 0, 0, job.n);
 
-      if (compute->param_grads)
+      if (run->param_grads)
         {
-          np_parallel_for (x->ne[2], grain, compute->n_threads, im2col_channels, &job);
-          np_nn_gemm_tiled (compute->n_threads, FALSE, TRUE, channels, rows, pixels, 1.0f, dy, pixels,
+          np_parallel_for (x->ne[2], grain, run->n_threads, im2col_channels, &job);
+          np_nn_gemm_tiled (run->n_threads, FALSE, TRUE, channels, rows, pixels, 1.0f, dy, pixels,
                             job.col, pixels, 1.0f, layer->grads[0].data, rows);
-          np_nn_bias_grad (d_out, job.n, layer->grads[1].data, compute->n_threads);
+          np_nn_bias_grad (d_out, job.n, layer->grads[1].data, run->n_threads);
         }
       if (d_in[0])
         {
-          np_nn_gemm_tiled (compute->n_threads, TRUE, FALSE, rows, pixels, channels, 1.0f,
+          np_nn_gemm_tiled (run->n_threads, TRUE, FALSE, rows, pixels, channels, 1.0f,
                             layer->params[0].data, rows, dy, pixels, 0.0f, job.col, pixels);
-          np_parallel_for (x->ne[2], grain, compute->n_threads, col2im_channels, &job);
+          np_parallel_for (x->ne[2], grain, run->n_threads, col2im_channels, &job);
         }
     }
 }

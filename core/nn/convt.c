@@ -81,7 +81,7 @@ typedef struct
   const NpLayer   *layer;
   const NpTensor  *in;
   NpTensor        *out;
-  const NpCompute *compute;
+  const NpLayerRun *run;
   gint64           band, n_bands;
   gint64           n_cblocks;
   gint             parity;
@@ -97,7 +97,7 @@ convt_range (gsize start, gsize end, guint part, gpointer data)
   gint64  kk = layer->p.geom.k * layer->p.geom.k, cout = layer->p.channels;
   gint64  in_pixels = in->ne[0] * in->ne[1];
   gint64  per_image = (job->n_bands + 1 - job->parity) / 2 * job->n_cblocks;
-  gfloat *col = job->compute->workspace[part];
+  gfloat *col = job->run->workspace[part];
 
   for (gsize i = start; i < end; i++)
     {
@@ -141,20 +141,20 @@ plane_range (gsize start, gsize end, guint part, gpointer data)
 }
 
 static void
-convt_forward (NpLayer *layer, const NpTensor *const *in, NpTensor *out, const NpCompute *compute)
+convt_forward (NpLayer *layer, const NpTensor *const *in, NpTensor *out, const NpLayerRun *run)
 {
-  ConvtJob job = { layer, in[0], out, compute, convt_band (layer, in[0]) };
+  ConvtJob job = { layer, in[0], out, run, convt_band (layer, in[0]) };
   PlaneJob planes = { layer, out, FALSE };
 
-  np_parallel_for (out->ne[2] * out->ne[3], 8, compute->n_threads, plane_range, &planes);
+  np_parallel_for (out->ne[2] * out->ne[3], 8, run->n_threads, plane_range, &planes);
   job.n_bands = (in[0]->ne[1] + job.band - 1) / job.band;
   job.n_cblocks = MIN (layer->p.channels / 8 + 1,
                        MAX (1, NP_NN_MIN_JOBS / MAX (1, job.n_bands / 2 * out->ne[3])));
   for (job.parity = 0; job.parity < 2 && job.parity < job.n_bands; job.parity++)
     np_parallel_for ((job.n_bands + 1 - job.parity) / 2 * job.n_cblocks * out->ne[3], 1,
-                     compute->n_threads, convt_range, &job);
+                     run->n_threads, convt_range, &job);
   planes.finish = TRUE;
-  np_parallel_for (out->ne[2] * out->ne[3], 8, compute->n_threads, plane_range, &planes);
+  np_parallel_for (out->ne[2] * out->ne[3], 8, run->n_threads, plane_range, &planes);
 }
 
 typedef struct
@@ -182,25 +182,25 @@ dcol_channels (gsize start, gsize end, guint part, gpointer data)
  * dcol = im2col (dy), dW += x · dcolᵀ, db += Σ dy, dx += W · dcol. */
 static void
 convt_backward (NpLayer *layer, const NpTensor *const *in, const NpTensor *out,
-                const NpTensor *d_out, NpTensor *const *d_in, const NpCompute *compute)
+                const NpTensor *d_out, NpTensor *const *d_in, const NpLayerRun *run)
 {
   const NpTensor *x = in[0];
   gint64  kk = layer->p.geom.k * layer->p.geom.k, cout = layer->p.channels, cin = x->ne[2];
   gint64  in_pixels = x->ne[0] * x->ne[1];
-  ConvtBackJob job = { layer, d_out, 0, x->ne[1], x->ne[0], compute->shared };
+  ConvtBackJob job = { layer, d_out, 0, x->ne[1], x->ne[0], run->shared };
 
   for (job.n = 0; job.n < x->ne[3]; job.n++)
     {
-      np_parallel_for (cout, MAX (1, NP_NN_GRAIN / (kk * in_pixels)), compute->n_threads, dcol_channels, &job);
-      if (compute->param_grads)
+      np_parallel_for (cout, MAX (1, NP_NN_GRAIN / (kk * in_pixels)), run->n_threads, dcol_channels, &job);
+      if (run->param_grads)
         {
-          np_nn_gemm_tiled (compute->n_threads, FALSE, TRUE, cin, cout * kk, in_pixels, 1.0f,
+          np_nn_gemm_tiled (run->n_threads, FALSE, TRUE, cin, cout * kk, in_pixels, 1.0f,
                             np_tensor_at (x, 0, 0, 0, job.n), in_pixels, job.col, in_pixels,
                             1.0f, layer->grads[0].data, cout * kk);
-          np_nn_bias_grad (d_out, job.n, layer->grads[1].data, compute->n_threads);
+          np_nn_bias_grad (d_out, job.n, layer->grads[1].data, run->n_threads);
         }
       if (d_in[0])
-        np_nn_gemm_tiled (compute->n_threads, FALSE, FALSE, cin, in_pixels, cout * kk, 1.0f,
+        np_nn_gemm_tiled (run->n_threads, FALSE, FALSE, cin, in_pixels, cout * kk, 1.0f,
                           layer->params[0].data, cout * kk, job.col, in_pixels,
                           1.0f, np_tensor_at (d_in[0], 0, 0, 0, job.n), in_pixels);
     }

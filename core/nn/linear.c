@@ -34,7 +34,7 @@ linear_param_shapes (const NpLayer *layer, gint64 in_channels, gint64 shapes[NP_
 }
 
 static void
-linear_forward (NpLayer *layer, const NpTensor *const *in, NpTensor *out, const NpCompute *compute)
+linear_forward (NpLayer *layer, const NpTensor *const *in, NpTensor *out, const NpLayerRun *run)
 {
   gint64 n = in[0]->ne[3], k = in[0]->ne[2], m = layer->p.channels;
 
@@ -48,7 +48,7 @@ linear_forward (NpLayer *layer, const NpTensor *const *in, NpTensor *out, const 
 /* dx += dy · W, dW += dyᵀ · x, db += Σ dy. */
 static void
 linear_backward (NpLayer *layer, const NpTensor *const *in, const NpTensor *out,
-                 const NpTensor *d_out, NpTensor *const *d_in, const NpCompute *compute)
+                 const NpTensor *d_out, NpTensor *const *d_in, const NpLayerRun *run)
 {
   gint64 n = in[0]->ne[3], k = in[0]->ne[2], m = layer->p.channels;
   gint   ldx = in[0]->nb[3] / sizeof (gfloat);
@@ -56,7 +56,7 @@ linear_backward (NpLayer *layer, const NpTensor *const *in, const NpTensor *out,
   if (d_in[0])
     np_gemm (FALSE, FALSE, n, k, m, 1.0f, d_out->data, m, layer->params[0].data, k,
              1.0f, d_in[0]->data, d_in[0]->nb[3] / sizeof (gfloat));
-  if (!compute->param_grads)
+  if (!run->param_grads)
     return;
   np_gemm (TRUE, FALSE, m, k, n, 1.0f, d_out->data, m, in[0]->data, ldx, 1.0f, layer->grads[0].data, k);
   for (gint64 i = 0; i < n; i++)

@@ -283,38 +283,12 @@ np_net_init_random (NpNet *net, guint64 seed, gfloat std)
     }
 }
 
-/* ---- Modes ---------------------------------------------------------------- */
-
-void
-np_net_set_training (NpNet *net, gboolean training)
-{
-  if (net->training != !!training)
-    np_net_free_plan (net);
-  net->training = !!training;
-}
-
-void
-np_net_set_key (NpNet *net, guint64 key)
-{
-  net->key = key;
-}
-
-void
-np_net_set_first_image (NpNet *net, gint64 first)
-{
-  g_return_if_fail (first >= 0);
-  net->first_image = first;
-}
-
-void
-np_net_set_update_running (NpNet *net, gboolean update)
-{
-  net->frozen_running = !update;
-}
+/* ---- The model file's settings -------------------------------------------- */
 
 void
 np_net_set_bn_mode (NpNet *net, NpBnMode mode)
 {
+  g_return_if_fail (mode == NP_BN_RUNNING || mode == NP_BN_BATCH);
   net->bn_mode = mode;
 }
 

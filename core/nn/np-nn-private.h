@@ -20,19 +20,19 @@ typedef enum
 
 /* What a layer's forward and backward get besides their tensors: the
  * threads, a workspace per thread and one shared, of the sizes the layer
- * asked for, and the network's mode. */
+ * asked for, and the call's NpCompute as it applies to layers. */
 typedef struct
 {
   gint      n_threads;
   gfloat  **workspace;   /* n_threads blocks */
   gfloat   *shared;      /* one block for all threads */
-  NpBnMode  bn_mode;
-  gboolean  training;    /* batch norm updates its running statistics,
-                          * dropout drops */
+  NpBnMode  bn_mode;     /* NP_BN_RUNNING or NP_BN_BATCH, never NP_BN_MODEL */
+  gboolean  training;    /* batch norm keeps its batch statistics, dropout
+                          * drops */
   gboolean  param_grads; /* backward adds parameter gradients */
   gboolean  update_running; /* training: batch norm moves its running statistics */
   gint64    first_image; /* the batch's first image in a larger one (dropout) */
-} NpCompute;
+} NpLayerRun;
 
 #define NP_LAYER_MAX_INPUTS 2
 #define NP_LAYER_MAX_PARAMS 4
@@ -62,13 +62,13 @@ typedef struct
    * statistics), at layer->saved. */
   gsize    (*saved)     (const NpLayer *layer, const NpTensor *const *in);
   void     (*forward)   (NpLayer *layer, const NpTensor *const *in,
-                         NpTensor *out, const NpCompute *compute);
+                         NpTensor *out, const NpLayerRun *run);
   /* Training: backward gets d(loss)/d(out), ADDS d(loss)/d(in) into d_in[j]
    * (NULL where no gradient is wanted; a tensor may feed several layers) and,
-   * when compute->param_grads, adds parameter gradients into layer->grads. */
+   * when run->param_grads, adds parameter gradients into layer->grads. */
   void     (*backward)  (NpLayer *layer, const NpTensor *const *in,
                          const NpTensor *out, const NpTensor *d_out,
-                         NpTensor *const *d_in, const NpCompute *compute);
+                         NpTensor *const *d_in, const NpLayerRun *run);
   /* Output may share its input's memory (pointwise layers); in training
    * too when backward_from_output (its backward needs its output, not its
    * input). */
@@ -137,11 +137,7 @@ struct _NpNet
   gint64     *channels;        /* output channels per layer */
   gint       *n_consumers;     /* how many layers read each layer's output */
   GHashTable *metadata;
-  NpBnMode    bn_mode;
-  gboolean    training;
-  guint64     key;             /* np_net_set_key */
-  gint64      first_image;     /* np_net_set_first_image */
-  gboolean    frozen_running;  /* np_net_set_update_running (FALSE) */
+  NpBnMode    bn_mode;         /* the model file's (np_net_set_bn_mode) */
 
   /* Every parameter in one block: the trainable ones first, in layer order,
    * then the buffers; gradients of the trainable ones in a block of the same
@@ -150,9 +146,12 @@ struct _NpNet
   gsize       n_trainable, n_params;
   gfloat     *grad_block;
 
-  /* The plan for the last input shape. */
+  /* The plan for the last input shape, in training or not, and the last
+   * forward's run, whose options backward reuses. */
   gint64      plan_ne[NP_LAYER_MAX_INPUTS * 4];
   gint        plan_inputs;
+  gboolean    plan_training;
+  NpLayerRun  run;
   NpTensor  **outputs;         /* per layer; aliases where in place */
   gboolean   *owns_output;
   NpTensor  **d_outputs;       /* gradients, per layer (training) */
@@ -184,9 +183,10 @@ gboolean np_net_parse        (NpNet *net, const char *description, GError **erro
 NpNet   *np_net_new_unallocated (const char *description, GError **error);
 /* Gives an unallocated network its parameter block (zeroed). */
 gboolean np_net_allocate     (NpNet *net, GError **error);
-/* Plans activations for these inputs (plan.c); backward reuses the plan. */
+/* Plans activations for these inputs, for training or not (plan.c);
+ * backward reuses the plan. */
 gboolean np_net_plan         (NpNet *net, const NpTensor *const *inputs, gint n_inputs,
-                              gint n_threads, GError **error);
+                              gboolean training, gint n_threads, GError **error);
 void     np_net_free_plan    (NpNet *net);
 /* Input layer `which` (0-based among the input layers), or NULL (parse.c). */
 NpLayer *np_net_input_layer  (const NpNet *net, gint which);

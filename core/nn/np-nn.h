@@ -21,7 +21,8 @@
  * metadata, so a file is self-describing:
  *
  *     g_autoptr(NpNet) net = np_net_load ("gray2color.safetensors", &error);
- *     const NpTensor *out = np_net_forward (net, &input, 1, n_threads, &error);
+ *     const NpTensor *out = np_net_forward (net, &input, 1,
+ *                                           &(NpCompute) { .n_threads = 4 }, &error);
  *
  * Layers are darknet-style: each kind is one file with a constructor-free
  * vtable (shape, forward, backward, update) in NpLayerClass; the network's
@@ -30,16 +31,18 @@
  * state are blocks of one layout, forward keeps what backward needs, and
  * backward adds into the gradients, so a step reads top to bottom:
  *
- *     np_net_set_training (net, TRUE);
- *     y = np_net_forward (net, &x, 1, n_threads, &error);
+ *     NpCompute train = { .n_threads = 4, .training = TRUE, .bn_mode = NP_BN_BATCH,
+ *                         .key = step };                  // dropout's masks
+ *     y = np_net_forward (net, &x, 1, &train, &error);
  *     np_net_zero_grad (net, &error);
  *     loss = np_loss_l1 (y, target, 1.0f, d_y);          // d_y zeroed first
- *     np_net_backward (net, d_y, NP_GRAD_PARAMS, n_threads, &error);
- *     np_adam_step (adam, np_net_trainable (net), np_net_gradients (net), n_threads);
+ *     np_net_backward (net, d_y, NP_GRAD_PARAMS, 4, &error);
+ *     np_adam_step (adam, np_net_trainable (net), np_net_gradients (net), 4);
  *
  * Memory is explicit: the network plans every activation for an input shape
- * once (np_net_forward re-plans only when the shape changes) and allocates one
- * workspace per thread and one shared, sized by the largest layer's needs.
+ * once (np_net_forward re-plans only when the shape, or training, changes)
+ * and allocates one workspace per thread and one shared, sized by the
+ * largest layer's needs.
  */
 #pragma once
 
@@ -143,12 +146,46 @@ const char *np_layer_kind_name (NpLayerKind kind);
 /* Batch norm's statistics: the running ones stored in the model (PyTorch's
  * eval mode), or those of the batch being processed (training, and the
  * seed's Keras model, which called BatchNormalization with training=True
- * also when generating). */
+ * also when generating); NP_BN_MODEL, in NpCompute, leaves the choice to
+ * the model file (np_net_get_bn_mode). */
 typedef enum
 {
+  NP_BN_MODEL,
   NP_BN_RUNNING,
   NP_BN_BATCH,
 } NpBnMode;
+
+/* How one forward runs: everything that may differ from one call to the
+ * next, so a network carries no mode between calls and each of a trainer's
+ * passes (a micro-batch, a discriminator frozen under the generator, the
+ * inference copy) says what it is. A zeroed NpCompute is inference as the
+ * model file says, on one thread:
+ *
+ *     np_net_forward (net, &x, 1, &(NpCompute) { .n_threads = 4 }, &error);
+ */
+typedef struct
+{
+  gint      n_threads;
+  /* Keep every layer's output (no in-place layers, no fusion, no writing
+   * into concatenations) for np_net_backward; batch norm on batch
+   * statistics also moves its running statistics (PyTorch's momentum, 0.1
+   * by default, unbiased variance); dropout drops, with masks drawn from
+   * key. */
+  gboolean  training;
+  NpBnMode  bn_mode;
+  /* The key of the forward's random numbers (dropout masks): a pure
+   * function of it, so the same key gives the same masks on any machine and
+   * thread count (the trainer derives it from its seed and step). */
+  guint64   key;
+  /* The inputs are images first.. of a larger batch, one micro-batch of it
+   * (gradient accumulation, data-parallel training): dropout draws the
+   * masks those images have in the whole batch. */
+  gint64    first_image;
+  /* Training on batch statistics: leave the running statistics where they
+   * are, as PyTorch does with momentum 0: a forward recomputed for
+   * backward, or a micro-batch whose statistics another one stands for. */
+  gboolean  freeze_running;
+} NpCompute;
 
 /* ---- Networks ---------------------------------------------------------- */
 
@@ -191,37 +228,21 @@ gboolean     np_net_copy_params   (NpNet *dst, const NpNet *src, GError **error)
  * the same weights on every machine; biases 0, batch norm at identity. */
 void         np_net_init_random   (NpNet *net, guint64 seed, gfloat std);
 
+/* The batch-norm statistics the model file asks for at inference (its
+ * "batchnorm" metadata, saved with it): what NP_BN_MODEL runs on.
+ * NP_BN_RUNNING unless set or loaded. */
 void         np_net_set_bn_mode   (NpNet *net, NpBnMode mode);
 NpBnMode     np_net_get_bn_mode   (const NpNet *net);
 
-/* Runs the network; inputs are NCHW tensors, one per input layer. The result
- * belongs to the network and stays valid until the next forward. Shapes that
- * do not fit the network are NP_ERROR_INVALID_ARGUMENT errors. Not
- * reentrant: one forward at a time per network. */
+/* Runs the network as compute says; inputs are NCHW tensors, one per input
+ * layer. The result belongs to the network and stays valid until the next
+ * forward. Shapes that do not fit the network are NP_ERROR_INVALID_ARGUMENT
+ * errors. Not reentrant: one forward at a time per network. */
 const NpTensor *np_net_forward    (NpNet *net, const NpTensor *const *inputs,
-                                   gint n_inputs, gint n_threads, GError **error);
+                                   gint n_inputs, const NpCompute *compute,
+                                   GError **error);
 
 /* ---- Training ------------------------------------------------------------ */
-
-/* Training mode keeps every layer's output (no in-place layers, no fusion,
- * no writing into concatenations) for backward; batch norm on batch
- * statistics also updates its running statistics (PyTorch's momentum, 0.1
- * by default, unbiased variance); dropout drops, with masks drawn from the
- * key of np_net_set_key. */
-void         np_net_set_training  (NpNet *net, gboolean training);
-/* The key of the next forward's random numbers (dropout masks): a pure
- * function of it, so the same key gives the same masks on any machine and
- * thread count (the trainer derives it from its seed and step). */
-void         np_net_set_key       (NpNet *net, guint64 key);
-/* The next forwards run images first.. of a larger batch, one micro-batch
- * of it (gradient accumulation, data-parallel training): dropout draws the
- * masks those images have in the whole batch (0 by default). */
-void         np_net_set_first_image (NpNet *net, gint64 first);
-/* In training on batch statistics, whether a forward moves batch norm's
- * running statistics (TRUE by default). FALSE runs it as PyTorch does with
- * momentum 0: a forward recomputed for backward, or a micro-batch whose
- * statistics another one stands for. */
-void         np_net_set_update_running (NpNet *net, gboolean update);
 
 /* Every trainable parameter in one block of np_net_n_parameters (net, FALSE)
  * floats, in layer order; np_net_zero_grad gives their gradients a block of
@@ -237,9 +258,10 @@ typedef enum
   NP_GRAD_INPUTS = 1 << 1,   /* compute the inputs' gradients (np_net_input_grad) */
 } NpGradFlags;
 
-/* After a forward in training mode: propagates d_output (shaped as the
- * output) back through the network on n_threads, in pieces fixed by the
- * shapes, so the result does not depend on the thread count. Parameter
+/* After a forward with compute->training: propagates d_output (shaped as
+ * the output) back through the network on n_threads, in pieces fixed by the
+ * shapes, so the result does not depend on the thread count, with that
+ * forward's options (its statistics, key and first image). Parameter
  * gradients ADD to the gradient block (np_net_zero_grad first), so several
  * passes sum; without NP_GRAD_PARAMS the parameters stay out of it (a frozen
  * discriminator passing gradients back to a generator). */

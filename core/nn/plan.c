@@ -196,7 +196,7 @@ in_place (const NpNet *net, const NpLayer *l, gint src)
 
   if (!l->klass->in_place)
     return FALSE;
-  if (!net->training)
+  if (!net->plan_training)
     return TRUE;
   return l->klass->backward_from_output && !s->klass->backward_reads_output
          && !(l->klass->kind == NP_LAYER_LRELU && l->p.slope <= 0);
@@ -239,7 +239,7 @@ plan_outputs (NpNet *net, const NpTensor *const *inputs, gint n_inputs, GError *
           net->owns_output[i] = TRUE;
         }
     }
-  if (!net->training)
+  if (!net->plan_training)
     place_concat_inputs (net, root);
   return TRUE;
 }
@@ -258,7 +258,7 @@ plan_workspace (NpNet *net, gint n_threads, GError **error)
 
       for (int j = 0; j < l->n_inputs; j++)
         in[j] = net->outputs[l->inputs[j]];
-      for (int backward = 0; l->klass->workspace && backward <= net->training; backward++)
+      for (int backward = 0; l->klass->workspace && backward <= net->plan_training; backward++)
         {
           gsize shared = 0;
           need = MAX (need, l->klass->workspace (l, in, net->outputs[i], backward, &shared));
@@ -290,17 +290,20 @@ plan_workspace (NpNet *net, gint n_threads, GError **error)
 }
 
 gboolean
-np_net_plan (NpNet *net, const NpTensor *const *inputs, gint n_inputs, gint n_threads, GError **error)
+np_net_plan (NpNet *net, const NpTensor *const *inputs, gint n_inputs, gboolean training, gint n_threads,
+             GError **error)
 {
   gint64 key[NP_LAYER_MAX_INPUTS * 4] = { 0 };
 
   for (gint i = 0; i < MIN (n_inputs, NP_LAYER_MAX_INPUTS); i++)
     memcpy (key + 4 * i, inputs[i]->ne, sizeof inputs[i]->ne);
 
-  if (net->outputs == NULL || net->plan_inputs != n_inputs || memcmp (key, net->plan_ne, sizeof key))
+  if (net->outputs == NULL || net->plan_inputs != n_inputs || memcmp (key, net->plan_ne, sizeof key)
+      || net->plan_training != !!training)
     {
       np_net_free_plan (net);
-      if (!plan_outputs (net, inputs, n_inputs, error) || (net->training && !plan_training (net, error)))
+      net->plan_training = !!training;
+      if (!plan_outputs (net, inputs, n_inputs, error) || (training && !plan_training (net, error)))
         {
           np_net_free_plan (net);
           return FALSE;
@@ -322,7 +325,7 @@ np_net_plan (NpNet *net, const NpTensor *const *inputs, gint n_inputs, gint n_th
  * see the output before they ran. Batch norm folds in only on running
  * statistics (batch statistics need the whole output first). */
 static void
-plan_fusion (NpNet *net)
+plan_fusion (NpNet *net, NpBnMode bn_mode)
 {
   for (guint i = 0; i < net->layers->len; i++)
     {
@@ -335,7 +338,7 @@ plan_fusion (NpNet *net)
       NpLayer *l = g_ptr_array_index (net->layers, i);
       guint    last = i;
 
-      if (!l->klass->fuses_pointwise || net->training)
+      if (!l->klass->fuses_pointwise || net->plan_training)
         continue;
       for (guint j = i + 1; j < net->layers->len && l->n_fused < NP_LAYER_MAX_FUSED; j++)
         {
@@ -344,7 +347,7 @@ plan_fusion (NpNet *net)
 
           if (f->n_inputs != 1 || f->inputs[0] != (gint) last || net->n_consumers[last] != 1
               || !f->klass->in_place || net->outputs[j]->data != net->outputs[last]->data
-              || (kind == NP_LAYER_BATCHNORM && net->bn_mode != NP_BN_RUNNING))
+              || (kind == NP_LAYER_BATCHNORM && bn_mode != NP_BN_RUNNING))
             break;
           l->fused[l->n_fused++] = f;
           f->is_fused = TRUE;
@@ -354,19 +357,27 @@ plan_fusion (NpNet *net)
 }
 
 const NpTensor *
-np_net_forward (NpNet *net, const NpTensor *const *inputs, gint n_inputs,
-                gint n_threads, GError **error)
+np_net_forward (NpNet *net, const NpTensor *const *inputs, gint n_inputs, const NpCompute *compute,
+                GError **error)
 {
-  NpCompute compute;
+  gint n_threads;
 
-  g_return_val_if_fail (net != NULL && inputs != NULL, NULL);
+  g_return_val_if_fail (net != NULL && inputs != NULL && compute != NULL, NULL);
+  g_return_val_if_fail (compute->first_image >= 0, NULL);
 
-  n_threads = CLAMP (n_threads, 1, 256);
-  if (!np_net_plan (net, inputs, n_inputs, n_threads, error))
+  n_threads = CLAMP (compute->n_threads, 1, 256);
+  if (!np_net_plan (net, inputs, n_inputs, compute->training, n_threads, error))
     return NULL;
-  compute = (NpCompute) { n_threads, net->workspace, net->shared, net->bn_mode, net->training, FALSE,
-                          net->training && !net->frozen_running, net->first_image };
-  plan_fusion (net);
+  net->run = (NpLayerRun) {
+    .n_threads = n_threads,
+    .workspace = net->workspace,
+    .shared = net->shared,
+    .bn_mode = compute->bn_mode == NP_BN_MODEL ? net->bn_mode : compute->bn_mode,
+    .training = compute->training,
+    .update_running = compute->training && !compute->freeze_running,
+    .first_image = compute->first_image,
+  };
+  plan_fusion (net, net->run.bn_mode);
 
   for (guint i = 0; i < net->layers->len; i++)
     {
@@ -377,9 +388,9 @@ np_net_forward (NpNet *net, const NpTensor *const *inputs, gint n_inputs,
         continue;
       for (int j = 0; j < l->n_inputs; j++)
         in[j] = net->outputs[l->inputs[j]];
-      /* Each layer's random numbers from the net's key and its position. */
-      l->key = np_rng_hash (net->key ^ np_rng_hash (i));
-      l->klass->forward (l, in, net->outputs[i], &compute);
+      /* Each layer's random numbers from the call's key and its position. */
+      l->key = np_rng_hash (compute->key ^ np_rng_hash (i));
+      l->klass->forward (l, in, net->outputs[i], &net->run);
     }
   return net->outputs[net->layers->len - 1];
 }

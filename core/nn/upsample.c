@@ -39,10 +39,10 @@ upsample_range (gsize start, gsize end, guint part, gpointer data)
 }
 
 static void
-upsample_forward (NpLayer *layer, const NpTensor *const *in, NpTensor *out, const NpCompute *compute)
+upsample_forward (NpLayer *layer, const NpTensor *const *in, NpTensor *out, const NpLayerRun *run)
 {
   UpJob job = { in[0], out, layer->p.factor };
-  np_parallel_for (in[0]->ne[1] * in[0]->ne[2] * in[0]->ne[3], 16, compute->n_threads,
+  np_parallel_for (in[0]->ne[1] * in[0]->ne[2] * in[0]->ne[3], 16, run->n_threads,
                    upsample_range, &job);
 }
 
@@ -66,12 +66,12 @@ upsample_back_range (gsize start, gsize end, guint part, gpointer data)
 
 static void
 upsample_backward (NpLayer *layer, const NpTensor *const *in, const NpTensor *out,
-                   const NpTensor *d_out, NpTensor *const *d_in, const NpCompute *compute)
+                   const NpTensor *d_out, NpTensor *const *d_in, const NpLayerRun *run)
 {
   UpJob job = { d_out, d_in[0], layer->p.factor };
 
   if (d_in[0])
-    np_parallel_for (d_out->ne[2] * d_out->ne[3], 1, compute->n_threads, upsample_back_range, &job);
+    np_parallel_for (d_out->ne[2] * d_out->ne[3], 1, run->n_threads, upsample_back_range, &job);
 }
 
 const NpLayerClass np_upsample_class = {

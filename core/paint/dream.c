@@ -29,7 +29,7 @@ np_paint_dream (NpNet *net, guint64 seed, NpImage *out, gint n_threads, GError *
     return FALSE;
   np_tensor_fill_normal (noise, 0, seed);
   inputs[0] = noise;
-  if ((y = np_net_forward (net, inputs, 1, n_threads, error)) == NULL)
+  if ((y = np_net_forward (net, inputs, 1, &(NpCompute) { .n_threads = n_threads }, error)) == NULL)
     return FALSE;
 
   for (gint j = 0; j < out->height; j++)

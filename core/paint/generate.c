@@ -149,7 +149,7 @@ np_paint_generate (NpNet *net, const NpImage *in, NpImage *out,
                   *np_tensor_at (x, i, j, 0, 0) = (NP_GRAY_R * p[0] + NP_GRAY_G * p[1] + NP_GRAY_B * p[2]) * 2 - 1;
               }
           }
-        if ((y = np_net_forward (net, inputs, 1, options->n_threads, error)) == NULL)
+        if ((y = np_net_forward (net, inputs, 1, &(NpCompute) { .n_threads = options->n_threads }, error)) == NULL)
           return FALSE;
         g_return_val_if_fail (y->ne[0] == s * tw && y->ne[1] == s * th, FALSE);
 

@@ -56,11 +56,10 @@ assemble (NpNet *g, NpNet *d, const NpTrainParams *params, GError **error)
   t->p = *params;
   t->g = g, t->d = d;
   t->n_ranks = 1;
+  /* Both run on batch statistics (every pass says so); checkpoints say it
+   * too. */
   for (NpNet *net = g; net; net = net == g ? d : NULL)
-    {
-      np_net_set_bn_mode (net, NP_BN_BATCH);
-      np_net_set_training (net, TRUE);
-    }
+    np_net_set_bn_mode (net, NP_BN_BATCH);
   if ((t->adam_g = np_adam_new (np_net_n_parameters (g, FALSE), &params->adam, error)) == NULL
       || (d && (t->adam_d = np_adam_new (np_net_n_parameters (d, FALSE), &params->adam, error)) == NULL))
     return NULL;
@@ -181,13 +180,16 @@ learning_rate (const NpTrainParams *p, gint64 step)
 }
 
 /* D on a (source, target) pair, its BCE against `label` weighted, and
- * backward. */
+ * backward; micro-batch `micro` of the group's batch moves the running
+ * statistics only if it is the first. */
 static gboolean
-discriminate (NpTrainer *t, const NpTensor *source, const NpTensor *target, gfloat label,
+discriminate (NpTrainer *t, const NpTensor *source, const NpTensor *target, gint64 micro, gfloat label,
               gdouble weight, NpGradFlags what, gdouble *loss, gint n_threads, GError **error)
 {
   const NpTensor *pair[] = { source, target };
-  const NpTensor *logits = np_net_forward (t->d, pair, 2, n_threads, error);
+  NpCompute       compute = { .n_threads = n_threads, .training = TRUE, .bn_mode = NP_BN_BATCH,
+                              .freeze_running = micro != 0 };
+  const NpTensor *logits = np_net_forward (t->d, pair, 2, &compute, error);
 
   if (logits == NULL || !zeroed_like (&t->d_logits, logits, error))
     return FALSE;
@@ -211,17 +213,19 @@ micro_batch (const NpTensor *batch, gint k, gint n_micro)
   return np_tensor_view (np_tensor_at (batch, 0, 0, 0, k * n), batch->ne[0], batch->ne[1], batch->ne[2], n);
 }
 
-/* G's forward on micro-batch k (of the whole group's batch: global index
- * `global`), moving the running statistics when asked. */
+/* G's forward on the micro-batch whose images start at first_image in the
+ * whole group's batch, with the step's dropout masks, moving the running
+ * statistics when asked. */
 static const NpTensor *
 generate (NpTrainer *t, const NpTensor *source, const NpTensor *target, gint64 first_image, gboolean update_running,
           gint n_threads, GError **error)
 {
   const NpTensor *inputs[] = { source }, *fake;
+  NpCompute       compute = { .n_threads = n_threads, .training = TRUE, .bn_mode = NP_BN_BATCH,
+                              .key = np_trainer_key (t, t->step, STREAM_DROPOUT),
+                              .first_image = first_image, .freeze_running = !update_running };
 
-  np_net_set_first_image (t->g, first_image);
-  np_net_set_update_running (t->g, update_running);
-  if ((fake = np_net_forward (t->g, inputs, 1, n_threads, error)) == NULL)
+  if ((fake = np_net_forward (t->g, inputs, 1, &compute, error)) == NULL)
     return NULL;
   if (!np_tensor_same_shape (fake, target))
     {
@@ -298,7 +302,6 @@ np_trainer_step (NpTrainer *t, const NpTensor *source, const NpTensor *target, g
                    source->ne[3], n_micro);
       return FALSE;
     }
-  np_net_set_key (t->g, np_trainer_key (t, t->step, STREAM_DROPOUT));
   np_adam_set_lr (t->adam_g, learning_rate (&t->p, t->step));
   if (t->adam_d)
     np_adam_set_lr (t->adam_d, learning_rate (&t->p, t->step));
@@ -313,11 +316,10 @@ np_trainer_step (NpTrainer *t, const NpTensor *source, const NpTensor *target, g
           gint64   micro = (gint64) t->rank * n_micro + k;
           gdouble  d_fake, d_real;
 
-          np_net_set_update_running (t->d, micro == 0);
           if ((fake = generate (t, &src, &tgt, micro * per_micro, micro == 0, n_threads, error)) == NULL
               || !np_net_zero_grad (t->d, error)
-              || !discriminate (t, &src, fake, 0, 0.5, NP_GRAD_PARAMS, &d_fake, n_threads, error)
-              || !discriminate (t, &src, &tgt, 1, 0.5, NP_GRAD_PARAMS, &d_real, n_threads, error))
+              || !discriminate (t, &src, fake, micro, 0, 0.5, NP_GRAD_PARAMS, &d_fake, n_threads, error)
+              || !discriminate (t, &src, &tgt, micro, 1, 0.5, NP_GRAD_PARAMS, &d_real, n_threads, error))
             return FALSE;
           l.d_fake += d_fake, l.d_real += d_real;
           if ((grads = gather (t, t->d, &t->sum_d, k, n_micro, error)) == NULL && k == n_micro - 1)
@@ -344,8 +346,7 @@ np_trainer_step (NpTrainer *t, const NpTensor *source, const NpTensor *target, g
         {
           const NpTensor *d_target;
 
-          np_net_set_update_running (t->d, micro == 0);
-          if (!discriminate (t, &src, fake, 1, t->p.gan_weight, NP_GRAD_INPUTS, &g_gan, n_threads, error))
+          if (!discriminate (t, &src, fake, micro, 1, t->p.gan_weight, NP_GRAD_INPUTS, &g_gan, n_threads, error))
             return FALSE;
           d_target = np_net_input_grad (t->d, 1);
           memcpy (t->d_fake->data, d_target->data, np_tensor_n_elements (d_target) * sizeof (gfloat));

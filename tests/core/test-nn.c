@@ -77,7 +77,7 @@ check_conv (gboolean transposed, gint cin, gint cout, gint h, gint w, gint k, gi
 
   fill (x->data, np_tensor_n_elements (x), 11);
   fill (bias->data, cout, 12);
-  y = np_net_forward (net, in, 1, 3, &error);
+  y = np_net_forward (net, in, 1, &(NpCompute) { .n_threads = 3 }, &error);
   g_assert_no_error (error);
 
   for (gint64 n = 0; n < 2; n++)
@@ -433,19 +433,19 @@ test_architectures (void)
   g = layer_net (unet);
   g_assert_cmpint (np_net_n_parameters (g, FALSE), ==, 7316483);
   g_assert_cmpint (np_net_size_multiple (g), ==, 64);
-  out = np_net_forward (g, in, 1, 2, &error);
+  out = np_net_forward (g, in, 1, &(NpCompute) { .n_threads = 2 }, &error);
   g_assert_no_error (error);
   g_assert_cmpint (out->ne[0], ==, 256);
   g_assert_cmpint (out->ne[1], ==, 320);
   g_assert_cmpint (out->ne[2], ==, 3);
-  g_assert_null (np_net_forward (g, in, 2, 2, &error));
+  g_assert_null (np_net_forward (g, in, 2, &(NpCompute) { .n_threads = 2 }, &error));
   g_clear_error (&error);
 
   g_hash_table_remove_all (p);
   g_hash_table_insert (p, "ndf", "8");
   gan = np_arch_describe ("patchgan", p, &error);
   d = layer_net (gan);
-  out = np_net_forward (d, in, 2, 1, &error);
+  out = np_net_forward (d, in, 2, &(NpCompute) { .n_threads = 1 }, &error);
   g_assert_no_error (error);
   g_assert_cmpint (out->ne[0], ==, 16);
   g_assert_cmpint (out->ne[1], ==, 20);
@@ -472,10 +472,10 @@ test_threads_agree (void)
    * comparison measures arithmetic, not amplified rounding. */
   np_net_init_random (net, 7, 0.05f);
   fill (x->data, np_tensor_n_elements (x), 9);
-  y = np_net_forward (net, in, 1, 1, &error);
+  y = np_net_forward (net, in, 1, &(NpCompute) { .n_threads = 1 }, &error);
   n = np_tensor_n_elements (y);
   one = g_memdup2 (y->data, n * sizeof (gfloat));
-  y = np_net_forward (net, in, 1, 3, &error);
+  y = np_net_forward (net, in, 1, &(NpCompute) { .n_threads = 3 }, &error);
   g_assert_no_error (error);
   for (gint64 i = 0; i < n; i++)
     g_assert_cmpfloat (y->data[i], ==, one[i]);
@@ -502,10 +502,10 @@ static const char *const grad_nets[NP_LAYER_COUNT] = {
 /* L = Σ r·y for a fixed random r: dL/dy = r, and central differences of L
  * over the input and the parameters must match what backward says. */
 static double
-loss (NpNet *net, NpTensor *x, const gfloat *r)
+loss (NpNet *net, const NpCompute *compute, NpTensor *x, const gfloat *r)
 {
   g_autoptr(GError) error = NULL;
-  const NpTensor *in[] = { x }, *y = np_net_forward (net, in, 1, 2, &error);
+  const NpTensor *in[] = { x }, *y = np_net_forward (net, in, 1, compute, &error);
   double sum = 0;
 
   g_assert_no_error (error);
@@ -515,16 +515,17 @@ loss (NpNet *net, NpTensor *x, const gfloat *r)
 }
 
 static void
-check_fd (NpNet *net, NpTensor *x, const gfloat *r, gfloat *value, gfloat analytic, const char *what)
+check_fd (NpNet *net, const NpCompute *compute, NpTensor *x, const gfloat *r, gfloat *value, gfloat analytic,
+          const char *what)
 {
   const gfloat h = 1e-2f;
   gfloat       keep = *value;
   double       up, down, numeric;
 
   *value = keep + h;
-  up = loss (net, x, r);
+  up = loss (net, compute, x, r);
   *value = keep - h;
-  down = loss (net, x, r);
+  down = loss (net, compute, x, r);
   *value = keep;
   numeric = (up - down) / (2 * h);
   if (fabs (numeric - analytic) > 2e-2 * MAX (1.0, fabs (numeric)))
@@ -534,6 +535,7 @@ check_fd (NpNet *net, NpTensor *x, const gfloat *r, gfloat *value, gfloat analyt
 typedef struct
 {
   NpNet    *net;
+  NpCompute compute;
   NpTensor *x, *dy;
   gboolean  batch_norm;
 } GradJob;
@@ -559,7 +561,7 @@ check_param_grads (const char *name, NpTensor *t, gboolean trainable, gpointer d
     return;
   g = g_memdup2 (np_net_grad (job->net, name)->data, np_tensor_n_elements (t) * sizeof (gfloat));
   for (gint64 i = 0; i < np_tensor_n_elements (t); i += 2)
-    check_fd (job->net, job->x, job->dy->data, &t->data[i], g[i], name);
+    check_fd (job->net, &job->compute, job->x, job->dy->data, &t->data[i], g[i], name);
 }
 
 /* Paths a kind takes by shape: a stride-1 conv with fewer outputs than
@@ -582,16 +584,14 @@ check_gradients (const char *description, gint seed, const char *what)
   np_net_init_random (net, seed, 0.3f);
   job.net = net;
   np_net_foreach_param (net, randomize_bias, &job);
-  /* Training mode: batch norm on batch statistics, dropout with the
-   * mask of the net's key (the same at every forward). */
-  if (job.batch_norm)
-    np_net_set_bn_mode (net, NP_BN_BATCH);
-  np_net_set_training (net, TRUE);
-  np_net_set_key (net, 42);
+  /* Training: batch norm on batch statistics, dropout with the mask of
+   * one key (the same at every forward). */
+  job.compute = (NpCompute) { .n_threads = 2, .training = TRUE,
+                              .bn_mode = job.batch_norm ? NP_BN_BATCH : NP_BN_RUNNING, .key = 42 };
   x = np_tensor_new (5, 5, np_net_input_channels (net, 0), 2, &error);
   fill (x->data, np_tensor_n_elements (x), 6 + seed);
   in[0] = x;
-  y = np_net_forward (net, in, 1, 2, &error);
+  y = np_net_forward (net, in, 1, &job.compute, &error);
   g_assert_no_error (error);
   dy = np_tensor_new (y->ne[0], y->ne[1], y->ne[2], y->ne[3], &error);
   fill (dy->data, np_tensor_n_elements (dy), 7);
@@ -603,7 +603,7 @@ check_gradients (const char *description, gint seed, const char *what)
     /* Copies: later forwards reuse the net's gradient memory. */
     g_autofree gfloat *dx = g_memdup2 (np_net_input_grad (net, 0)->data, np_tensor_n_elements (x) * sizeof (gfloat));
     for (gint64 i = 0; i < np_tensor_n_elements (x); i += 3)
-      check_fd (net, x, dy->data, &x->data[i], dx[i], what);
+      check_fd (net, &job.compute, x, dy->data, &x->data[i], dx[i], what);
     np_net_foreach_param (net, check_param_grads, &job);
   }
 }
@@ -635,9 +635,7 @@ test_dropout_training (void)
 
   for (gint64 i = 0; i < n; i++)
     x->data[i] = 1.0f;
-  np_net_set_training (net, TRUE);
-  np_net_set_key (net, 1);
-  y = np_net_forward (net, in, 1, 2, &error);
+  y = np_net_forward (net, in, 1, &(NpCompute) { .n_threads = 2, .training = TRUE, .key = 1 }, &error);
   for (gint64 i = 0; i < n; i++)
     {
       g_assert_true (y->data[i] == 0.0f || y->data[i] == 1.0f / 0.75f);
@@ -646,16 +644,14 @@ test_dropout_training (void)
   /* 8192 draws: 6144 expected, σ ≈ 39. */
   g_assert_cmpint (llabs (kept - 6144), <, 200);
   first = g_memdup2 (y->data, n * sizeof (gfloat));
-  y = np_net_forward (net, in, 1, 1, &error);
+  y = np_net_forward (net, in, 1, &(NpCompute) { .n_threads = 1, .training = TRUE, .key = 1 }, &error);
   g_assert_cmpmem (y->data, n * sizeof (gfloat), first, n * sizeof (gfloat));
-  np_net_set_key (net, 2);
-  y = np_net_forward (net, in, 1, 2, &error);
+  y = np_net_forward (net, in, 1, &(NpCompute) { .n_threads = 2, .training = TRUE, .key = 2 }, &error);
   for (gint64 i = 0; i < n; i++)
     same += y->data[i] == first[i];
   g_assert_cmpint (same, <, n * 3 / 4);
   /* Outside training: the identity. */
-  np_net_set_training (net, FALSE);
-  y = np_net_forward (net, in, 1, 2, &error);
+  y = np_net_forward (net, in, 1, &(NpCompute) { .n_threads = 2 }, &error);
   for (gint64 i = 0; i < n; i++)
     g_assert_cmpfloat (y->data[i], ==, 1.0f);
 }
@@ -672,13 +668,46 @@ test_batchnorm_running_update (void)
 
   /* Values 1, 2, 3, 6: mean 3, unbiased variance 14/3. */
   x->data[0] = 1, x->data[1] = 2, x->data[2] = 3, x->data[3] = 6;
-  np_net_set_bn_mode (net, NP_BN_BATCH);
-  np_net_set_training (net, TRUE);
-  g_assert_nonnull (np_net_forward (net, in, 1, 1, &error));
+  g_assert_nonnull (np_net_forward (net, in, 1, &(NpCompute) { .n_threads = 1, .training = TRUE,
+                                                                 .bn_mode = NP_BN_BATCH }, &error));
   g_assert_cmpfloat_with_epsilon (np_net_param (net, "b.running_mean")->data[0], 0.3, 1e-6);
   g_assert_cmpfloat_with_epsilon (np_net_param (net, "b.running_var")->data[0], 0.9 + 0.1 * 14.0 / 3, 1e-6);
   g_assert_cmpint (np_net_n_parameters (net, FALSE), ==, 2);
   g_assert_cmpint (np_net_n_parameters (net, TRUE), ==, 4);
+}
+
+/* The options are the call's: a training forward (which froze the running
+ * statistics) leaves nothing behind for the next inference, and NP_BN_MODEL
+ * runs on the statistics the model file names. */
+static void
+test_compute_per_call (void)
+{
+  g_autoptr(NpNet) net = layer_net ("input name=x c=2\nconv name=c out=3 k=3 p=1\nbatchnorm name=b\n"
+                                    "dropout\nrelu");
+  g_autoptr(NpTensor) x = np_tensor_new (6, 4, 2, 2, NULL);
+  g_autoptr(GError) error = NULL;
+  const NpTensor *in[] = { x }, *y;
+  NpCompute infer = { .n_threads = 2 }, batch = { .n_threads = 2, .bn_mode = NP_BN_BATCH };
+  gsize bytes = 6 * 4 * 3 * 2 * sizeof (gfloat);
+  g_autofree gfloat *running = NULL, *batch_stats = NULL;
+
+  fill (x->data, np_tensor_n_elements (x), 51);
+  y = np_net_forward (net, in, 1, &infer, &error);
+  g_assert_no_error (error);
+  running = g_memdup2 (y->data, bytes);
+  y = np_net_forward (net, in, 1, &batch, &error);
+  batch_stats = g_memdup2 (y->data, bytes);
+  g_assert_true (memcmp (running, batch_stats, bytes) != 0);
+
+  y = np_net_forward (net, in, 1, &(NpCompute) { .n_threads = 2, .training = TRUE, .bn_mode = NP_BN_BATCH,
+                                                 .key = 3, .freeze_running = TRUE }, &error);
+  g_assert_no_error (error);
+  y = np_net_forward (net, in, 1, &infer, &error);
+  g_assert_cmpmem (y->data, bytes, running, bytes);
+
+  np_net_set_bn_mode (net, NP_BN_BATCH);
+  y = np_net_forward (net, in, 1, &infer, &error);
+  g_assert_cmpmem (y->data, bytes, batch_stats, bytes);
 }
 
 /* A small U-Net with every layer kind the trainer uses. */
@@ -696,13 +725,11 @@ small_unet (void)
   g_assert_no_error (error);
   net = layer_net (desc);
   np_net_init_random (net, 11, 0.1f);
-  np_net_set_bn_mode (net, NP_BN_BATCH);
-  np_net_set_training (net, TRUE);
-  np_net_set_key (net, 5);
   return net;
 }
 
-/* One forward and backward: the gradient block and the input's gradient. */
+/* One forward and backward in training (batch statistics, dropout on one
+ * key): the gradient block and the input's gradient. */
 static gfloat *
 train_pass (NpNet *net, NpTensor *x, NpTensor *dy, gint threads, gboolean zero, NpGradFlags what)
 {
@@ -710,8 +737,9 @@ train_pass (NpNet *net, NpTensor *x, NpTensor *dy, gint threads, gboolean zero, 
   const NpTensor *in[] = { x };
   gsize n = np_net_n_parameters (net, FALSE), nx = np_tensor_n_elements (x);
   gfloat *out = g_new (gfloat, n + nx);
+  NpCompute compute = { .n_threads = threads, .training = TRUE, .bn_mode = NP_BN_BATCH, .key = 5 };
 
-  g_assert_nonnull (np_net_forward (net, in, 1, threads, &error));
+  g_assert_nonnull (np_net_forward (net, in, 1, &compute, &error));
   if (zero)
     g_assert_true (np_net_zero_grad (net, &error));
   g_assert_true (np_net_backward (net, dy, what, threads, &error));
@@ -847,6 +875,7 @@ main (int argc, char **argv)
   g_test_add_func ("/nn/backward/accumulates", test_backward_accumulates);
   g_test_add_func ("/nn/training/dropout", test_dropout_training);
   g_test_add_func ("/nn/training/batchnorm-running", test_batchnorm_running_update);
+  g_test_add_func ("/nn/training/compute-per-call", test_compute_per_call);
   g_test_add_func ("/nn/losses", test_losses);
   g_test_add_func ("/nn/adam", test_adam);
   return g_test_run ();

@@ -26,7 +26,7 @@ LLVMFuzzerTestOneInput (const guint8 *data, gsize size)
           for (gint i = 0; i < n; i++)
             in[i] = np_tensor_new (m, m, np_net_input_channels (net, i), 1, NULL);
           if (np_net_flops (net, m, m, 1) < 1e7)
-            np_net_forward (net, (const NpTensor *const *) in, n, 1, NULL);
+            np_net_forward (net, (const NpTensor *const *) in, n, &(NpCompute) { .n_threads = 1 }, NULL);
           g_clear_error (&error);
           for (gint i = 0; i < n; i++)
             np_tensor_free (in[i]);
