@@ -54,7 +54,7 @@ np_nn_pointwise (NpLayerKind kind, const NpLayerParams *p, gfloat a, gfloat b,
         y[i] = 1.0f / (1.0f + expf (-(a * x[i] + b)));
       break;
     default:
-      /* Dropout at inference, and batch norm's affine part. */
+      /* Dropout at inference, and the affine map of an epilogue. */
       if (a == 1.0f && b == 0.0f)
         {
           if (x != y)
@@ -74,26 +74,26 @@ np_nn_epilogue (const NpLayer *layer, gint64 channel, gfloat bias, gfloat *x, gs
   gfloat a = 1.0f, b = bias;
 
   for (gint i = 0; i < layer->n_fused; i++)
-    {
-      const NpLayer *f = layer->fused[i];
-      NpLayerKind    kind = f->klass->kind;
-
-      if (kind == NP_LAYER_BATCHNORM)
-        {
-          gfloat gamma = f->params[0].data[channel], beta = f->params[1].data[channel];
-          gfloat mean = f->params[2].data[channel], var = f->params[3].data[channel];
-          gfloat scale = gamma / sqrtf (var + f->p.eps);
-          a *= scale;
-          b = b * scale + beta - mean * scale;
-        }
-      else if (kind != NP_LAYER_DROPOUT)
-        {
-          np_nn_pointwise (kind, &f->p, a, b, x, x, n);
-          a = 1.0f, b = 0.0f;
-        }
-    }
+    layer->fused[i]->klass->epilogue (layer->fused[i], channel, &a, &b, x, n);
   if (a != 1.0f || b != 0.0f)
     np_nn_pointwise (NP_LAYER_DROPOUT, &layer->p, a, b, x, x, n);
+}
+
+/* Any pointwise layer may follow a convolution into its epilogue; dropout
+ * is the identity there (fusion is for inference only). */
+static gboolean
+point_fusable (const NpLayer *layer, NpBnMode bn_mode)
+{
+  return TRUE;
+}
+
+static void
+point_epilogue (const NpLayer *layer, gint64 channel, gfloat *a, gfloat *b, gfloat *x, gsize n)
+{
+  if (layer->klass->kind == NP_LAYER_DROPOUT)
+    return;
+  np_nn_pointwise (layer->klass->kind, &layer->p, *a, *b, x, x, n);
+  *a = 1.0f, *b = 0.0f;
 }
 
 /* Dropout keeps value i when the top 32 bits of hash(key ^ i) reach
@@ -214,21 +214,44 @@ point_backward (NpLayer *layer, const NpTensor *const *in, const NpTensor *out,
     np_parallel_for (np_tensor_n_elements (in[0]), NP_NN_GRAIN, run->n_threads, backward_range, &job);
 }
 
-#define POINT_LAYER(name_, KIND)                                                     \
+/* Backward finds the sign of x from y unless a LeakyReLU's slope is not
+ * positive. */
+static gboolean
+point_backward_from_output (const NpLayer *layer)
+{
+  return !(layer->klass->kind == NP_LAYER_LRELU && layer->p.slope <= 0);
+}
+
+static const NpLayerKey lrelu_keys[] = {
+  { "slope", NP_KEY_FLOAT, NP_KEY_FIELD (slope), -1e3, 1e3, 0.01 },
+  { NULL }
+};
+
+static const NpLayerKey dropout_keys[] = {
+  { "rate", NP_KEY_FLOAT, NP_KEY_FIELD (rate), 0.0, 0.999, 0.5 },
+  { NULL }
+};
+
+#define POINT_LAYER(name_, KIND, keys_)                                              \
   const NpLayerClass np_##name_##_class = {                                          \
     .kind = KIND,                                                                    \
+    .name = #name_,                                                                  \
+    .n_inputs = 1,                                                                   \
+    .keys = keys_,                                                                   \
     .out_channels = np_nn_same_channels,                                             \
     .shape = np_nn_same_shape,                                                       \
     .param_shapes = np_nn_no_params,                                                 \
     .forward = point_forward,                                                        \
     .backward = point_backward,                                                      \
     .in_place = TRUE,                                                                \
-    .backward_from_output = TRUE,                                                    \
+    .backward_from_output = point_backward_from_output,                              \
     .backward_reads_output = TRUE,                                                   \
+    .fusable = point_fusable,                                                        \
+    .epilogue = point_epilogue,                                                      \
   };
 
-POINT_LAYER (lrelu,   NP_LAYER_LRELU)
-POINT_LAYER (relu,    NP_LAYER_RELU)
-POINT_LAYER (tanh,    NP_LAYER_TANH)
-POINT_LAYER (sigmoid, NP_LAYER_SIGMOID)
-POINT_LAYER (dropout, NP_LAYER_DROPOUT)
+POINT_LAYER (lrelu,   NP_LAYER_LRELU,   lrelu_keys)
+POINT_LAYER (relu,    NP_LAYER_RELU,    NULL)
+POINT_LAYER (tanh,    NP_LAYER_TANH,    NULL)
+POINT_LAYER (sigmoid, NP_LAYER_SIGMOID, NULL)
+POINT_LAYER (dropout, NP_LAYER_DROPOUT, dropout_keys)

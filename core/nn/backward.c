@@ -55,7 +55,7 @@ np_net_backward (NpNet *net, const NpTensor *d_output, NpGradFlags what, gint n_
     {
       NpLayer *l = g_ptr_array_index (net->layers, i);
 
-      if (l->klass->kind == NP_LAYER_INPUT)
+      if (np_layer_is_input (l))
         needs[i] = (what & NP_GRAD_INPUTS) != 0;
       else
         needs[i] = (what & NP_GRAD_PARAMS) && l->n_params > 0
@@ -79,7 +79,7 @@ np_net_backward (NpNet *net, const NpTensor *d_output, NpGradFlags what, gint n_
       const NpTensor *in[NP_LAYER_MAX_INPUTS];
       NpTensor       *d_in[NP_LAYER_MAX_INPUTS];
 
-      if (l->klass->kind == NP_LAYER_INPUT || !needs[i])
+      if (np_layer_is_input (l) || !needs[i])
         continue;
       for (int j = 0; j < l->n_inputs; j++)
         {

@@ -174,10 +174,40 @@ bn_backward (NpLayer *layer, const NpTensor *const *in, const NpTensor *out,
   np_parallel_for (in[0]->ne[2], grain, run->n_threads, backward_range, &job);
 }
 
+/* Folded into a convolution's epilogue on running statistics only: batch
+ * statistics need the whole output first. */
+static gboolean
+bn_fusable (const NpLayer *layer, NpBnMode bn_mode)
+{
+  return bn_mode == NP_BN_RUNNING;
+}
+
+static void
+bn_epilogue (const NpLayer *layer, gint64 channel, gfloat *a, gfloat *b, gfloat *x, gsize n)
+{
+  gfloat gamma = layer->params[0].data[channel], beta = layer->params[1].data[channel];
+  gfloat mean = layer->params[2].data[channel], var = layer->params[3].data[channel];
+  gfloat scale = gamma / sqrtf (var + layer->p.eps);
+
+  *a *= scale;
+  *b = *b * scale + beta - mean * scale;
+}
+
+static const NpLayerKey bn_keys[] = {
+  { "eps", NP_KEY_FLOAT, NP_KEY_FIELD (eps), 1e-12, 1.0, 1e-5 },
+  { "momentum", NP_KEY_FLOAT, NP_KEY_FIELD (momentum), 0.0, 1.0, 0.1 },
+  { NULL }
+};
+
 const NpLayerClass np_batchnorm_class = {
   .kind = NP_LAYER_BATCHNORM,
+  .name = "batchnorm",
+  .n_inputs = 1,
+  .keys = bn_keys,
   .param_names = { "weight", "bias", "running_mean", "running_var" },
   .param_kinds = { NP_PARAM_TRAINABLE, NP_PARAM_TRAINABLE, NP_PARAM_BUFFER, NP_PARAM_BUFFER },
+  /* At the identity. */
+  .param_inits = { NP_INIT_ONE, NP_INIT_ZERO, NP_INIT_ZERO, NP_INIT_ONE },
   .out_channels = np_nn_same_channels,
   .shape = np_nn_same_shape,
   .param_shapes = bn_param_shapes,
@@ -185,4 +215,6 @@ const NpLayerClass np_batchnorm_class = {
   .forward = bn_forward,
   .backward = bn_backward,
   .in_place = TRUE,
+  .fusable = bn_fusable,
+  .epilogue = bn_epilogue,
 };

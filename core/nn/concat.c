@@ -55,11 +55,20 @@ concat_backward (NpLayer *layer, const NpTensor *const *in, const NpTensor *out,
       }
 }
 
+static const NpLayerKey concat_keys[] = {
+  { "with", NP_KEY_INPUT, .required = TRUE },
+  { NULL }
+};
+
 const NpLayerClass np_concat_class = {
   .kind = NP_LAYER_CONCAT,
+  .name = "concat",
+  .n_inputs = 2,
+  .keys = concat_keys,
   .out_channels = concat_out_channels,
   .shape = concat_shape,
   .param_shapes = np_nn_no_params,
   .forward = concat_forward,
   .backward = concat_backward,
+  .concatenates = TRUE,
 };

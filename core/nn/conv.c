@@ -337,12 +337,33 @@ conv_backward (NpLayer *layer, const NpTensor *const *in, const NpTensor *out,
     }
 }
 
+static double
+conv_scale (const NpLayer *layer, double in)
+{
+  return in * layer->p.geom.s;
+}
+
+/* A line missing both k= and out= is told about k=, the first. */
+const NpLayerKey np_conv_keys[] = {
+  { "k", NP_KEY_INT, NP_KEY_FIELD (geom.k), 1, 64, .required = TRUE },
+  { "out", NP_KEY_INT, NP_KEY_FIELD (channels), 1, 65536, .required = TRUE },
+  { "s", NP_KEY_INT, NP_KEY_FIELD (geom.s), 1, 64, 1 },
+  { "p", NP_KEY_PADDING, NP_KEY_FIELD (geom), 0, 64, 0 },
+  { NULL }
+};
+
 const NpLayerClass np_conv_class = {
   .kind = NP_LAYER_CONV,
+  .name = "conv",
+  .n_inputs = 1,
+  .keys = np_conv_keys,
   .param_names = { "weight", "bias" },
+  .param_inits = { NP_INIT_NORMAL, NP_INIT_ZERO },
   .out_channels = conv_out_channels,
   .shape = conv_shape,
+  .scale = conv_scale,
   .param_shapes = conv_param_shapes,
+  .flops = np_nn_output_flops,
   .workspace = conv_workspace,
   .forward = conv_forward,
   .backward = conv_backward,

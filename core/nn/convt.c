@@ -206,12 +206,31 @@ convt_backward (NpLayer *layer, const NpTensor *const *in, const NpTensor *out,
     }
 }
 
+static double
+convt_scale (const NpLayer *layer, double in)
+{
+  return in / layer->p.geom.s;
+}
+
+/* Every weight meets every input pixel. */
+static double
+convt_flops (const NpLayer *layer, const NpTensor *const *in, const NpTensor *out)
+{
+  return 2.0 * np_tensor_n_elements (&layer->params[0]) * in[0]->ne[0] * in[0]->ne[1] * out->ne[3];
+}
+
 const NpLayerClass np_convt_class = {
   .kind = NP_LAYER_CONVT,
+  .name = "convt",
+  .n_inputs = 1,
+  .keys = np_conv_keys,
   .param_names = { "weight", "bias" },
+  .param_inits = { NP_INIT_NORMAL, NP_INIT_ZERO },
   .out_channels = convt_out_channels,
   .shape = convt_shape,
+  .scale = convt_scale,
   .param_shapes = convt_param_shapes,
+  .flops = convt_flops,
   .workspace = convt_workspace,
   .forward = convt_forward,
   .backward = convt_backward,

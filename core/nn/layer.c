@@ -1,25 +1,12 @@
-/* neuropaint — the table of layer kinds, and the helpers their classes share. */
+/* neuropaint — the table of layer kinds, and the helpers their classes share.
+ *
+ * A kind is an NpLayerKind, a row below and a file holding its class
+ * (NpLayerClass: its keys, parameters, shapes, forward, backward); the
+ * parser, the network and the planner ask the class and never the kind. */
 #include "np-nn-private.h"
 
 #include <assert.h>
 #include <string.h>
-
-static const char *const kind_names[] = {
-  [NP_LAYER_INPUT] = "input",
-  [NP_LAYER_CONV] = "conv",
-  [NP_LAYER_CONVT] = "convt",
-  [NP_LAYER_BATCHNORM] = "batchnorm",
-  [NP_LAYER_DROPOUT] = "dropout",
-  [NP_LAYER_LRELU] = "lrelu",
-  [NP_LAYER_RELU] = "relu",
-  [NP_LAYER_TANH] = "tanh",
-  [NP_LAYER_SIGMOID] = "sigmoid",
-  [NP_LAYER_CONCAT] = "concat",
-  [NP_LAYER_UPSAMPLE] = "upsample",
-  [NP_LAYER_LINEAR] = "linear",
-};
-static_assert (G_N_ELEMENTS (kind_names) == NP_LAYER_COUNT,
-               "every layer kind needs a name");
 
 const NpLayerClass *const np_layer_classes[] = {
   [NP_LAYER_INPUT] = &np_input_class,
@@ -42,7 +29,7 @@ const char *
 np_layer_kind_name (NpLayerKind kind)
 {
   g_return_val_if_fail (kind < NP_LAYER_COUNT, NULL);
-  return kind_names[kind];
+  return np_layer_classes[kind]->name;
 }
 
 gint64
@@ -61,6 +48,12 @@ np_nn_same_shape (const NpLayer *layer, const NpTensor *const *in, gint64 out_ne
 void
 np_nn_no_params (const NpLayer *layer, gint64 in_channels, gint64 shapes[NP_LAYER_MAX_PARAMS][4])
 {
+}
+
+double
+np_nn_output_flops (const NpLayer *layer, const NpTensor *const *in, const NpTensor *out)
+{
+  return 2.0 * np_tensor_n_elements (&layer->params[0]) * out->ne[0] * out->ne[1] * out->ne[3];
 }
 
 typedef struct
@@ -126,15 +119,24 @@ np_nn_bias_grad (const NpTensor *d_out, gint64 n, gfloat *grad, gint n_threads)
                    bias_range, &job);
 }
 
-/* An input layer has no inputs: the network hands it the caller's tensor. */
+/* An input layer has no inputs: the network hands it the caller's tensor
+ * (so it has no shape, forward or backward of its own). */
 static gint64
 input_out_channels (const NpLayer *layer, const gint64 *in_channels)
 {
   return layer->p.channels;
 }
 
+static const NpLayerKey input_keys[] = {
+  { "c", NP_KEY_INT, NP_KEY_FIELD (channels), 1, 65536, .required = TRUE },
+  { NULL }
+};
+
 const NpLayerClass np_input_class = {
   .kind = NP_LAYER_INPUT,
+  .name = "input",
+  .n_inputs = 0,
+  .keys = input_keys,
   .out_channels = input_out_channels,
   .param_shapes = np_nn_no_params,
 };

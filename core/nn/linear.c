@@ -64,12 +64,22 @@ linear_backward (NpLayer *layer, const NpTensor *const *in, const NpTensor *out,
       layer->grads[1].data[o] += d_out->data[i * m + o];
 }
 
+static const NpLayerKey linear_keys[] = {
+  { "out", NP_KEY_INT, NP_KEY_FIELD (channels), 1, 65536, .required = TRUE },
+  { NULL }
+};
+
 const NpLayerClass np_linear_class = {
   .kind = NP_LAYER_LINEAR,
+  .name = "linear",
+  .n_inputs = 1,
+  .keys = linear_keys,
   .param_names = { "weight", "bias" },
+  .param_inits = { NP_INIT_NORMAL, NP_INIT_ZERO },
   .out_channels = linear_out_channels,
   .shape = linear_shape,
   .param_shapes = linear_param_shapes,
+  .flops = np_nn_output_flops,
   .forward = linear_forward,
   .backward = linear_backward,
 };

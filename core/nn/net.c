@@ -1,7 +1,8 @@
 /* neuropaint — a network: its layers, its parameter and gradient blocks, and
  * the questions callers ask of it.
  *
- * Parsing is parse.c, planning and forward plan.c, backward backward.c. The
+ * Parsing and the input queries are parse.c, planning and forward plan.c,
+ * backward backward.c. The
  * description is the only model definition: nothing here looks at a layer's
  * kind, only at its class. */
 #include "np-nn-private.h"
@@ -168,13 +169,7 @@ layer_scales (const NpNet *net, double *scale)
     {
       NpLayer *l = g_ptr_array_index (net->layers, i);
       double   in = l->n_inputs ? scale[l->inputs[0]] : 1;
-      switch (l->klass->kind)
-        {
-        case NP_LAYER_CONV:     scale[i] = in * l->p.geom.s; break;
-        case NP_LAYER_CONVT:    scale[i] = in / l->p.geom.s; break;
-        case NP_LAYER_UPSAMPLE: scale[i] = in / l->p.factor; break;
-        default:                scale[i] = in; break;
-        }
+      scale[i] = l->klass->scale ? l->klass->scale (l, in) : in;
     }
 }
 
@@ -268,17 +263,15 @@ np_net_init_random (NpNet *net, guint64 seed, gfloat std)
   for (guint i = 0; i < net->layers->len; i++)
     {
       NpLayer *l = g_ptr_array_index (net->layers, i);
-      gboolean bn = l->klass->kind == NP_LAYER_BATCHNORM;
 
       for (int j = 0; j < l->n_params; j++)
         {
-          const char *what = l->klass->param_names[j];
+          NpParamInit init = l->klass->param_inits[j];
           NpTensor   *t = &l->params[j];
           gint64      n = np_tensor_n_elements (t);
-          gfloat      fill = bn && (strcmp (what, "weight") == 0 || strcmp (what, "running_var") == 0);
 
           for (gint64 k = 0; k < n; k++)
-            t->data[k] = strcmp (what, "weight") == 0 && !bn ? (gfloat) (std * np_rng_normal (&rng)) : fill;
+            t->data[k] = init == NP_INIT_NORMAL ? (gfloat) (std * np_rng_normal (&rng)) : init == NP_INIT_ONE;
         }
     }
 }

@@ -6,6 +6,8 @@
 #include "np-nn.h"
 #include "util/np-parallel.h"
 
+#include <stddef.h>
+
 G_BEGIN_DECLS
 
 typedef struct _NpLayer NpLayer;
@@ -38,21 +40,89 @@ typedef struct
 #define NP_LAYER_MAX_PARAMS 4
 #define NP_LAYER_MAX_FUSED  4
 
+/* Hyper-parameters, read from the description line (those a kind takes no
+ * key for stay 0). */
+typedef struct
+{
+  gint64     channels;    /* input: c; conv/convt/linear: out */
+  NpConvGeom geom;        /* conv, convt */
+  gfloat     slope;       /* lrelu */
+  gfloat     eps;         /* batchnorm */
+  gfloat     momentum;    /* batchnorm: running statistics' update rate */
+  gfloat     rate;        /* dropout */
+  gint       factor;      /* upsample */
+} NpLayerParams;
+
+typedef enum
+{
+  NP_KEY_INT,       /* an integer, into a gint or gint64 field */
+  NP_KEY_FLOAT,     /* a number, into a gfloat field */
+  NP_KEY_PADDING,   /* "p=1" pads both sides, "p=1:2" 1 before and 2 after
+                     * (Keras's 'same' with an even kernel and stride 1),
+                     * into an NpConvGeom */
+  NP_KEY_INPUT,     /* a layer's name: the one whose output is the second
+                     * input */
+} NpKeyType;
+
+/* A key a kind accepts on its description line, declared once as libvips
+ * declares an argument: where the value goes in NpLayerParams, its range,
+ * and its default (PyTorch's, so a description only states what differs)
+ * unless it is required. name= and from= (the first input, by default the
+ * line before) every kind takes. */
+typedef struct
+{
+  const char *name;
+  NpKeyType   type;
+  gsize       offset, size;   /* of the field in NpLayerParams */
+  double      lo, hi;
+  double      value;
+  gboolean    required;
+} NpLayerKey;
+
+#define NP_KEY_FIELD(field) offsetof (NpLayerParams, field), sizeof (((NpLayerParams *) NULL)->field)
+
+/* How np_net_init_random starts a parameter. */
+typedef enum
+{
+  NP_INIT_ZERO,     /* biases, running means */
+  NP_INIT_ONE,      /* batch norm's scale and running variance */
+  NP_INIT_NORMAL,   /* weights: N(0, std) */
+} NpParamInit;
+
+/* A layer kind: everything the parser, the network and the planner ask of
+ * it, so none of them looks at a kind and a new kind is a row of
+ * np_layer_classes plus its file. */
 typedef struct
 {
   NpLayerKind kind;
-  /* Names of the parameter tensors, in order (suffixes after "NAME."), and
-   * which of them are trained. */
+  const char *name;            /* the description's word */
+  /* Inputs: 0 for the network's inputs (the caller's tensors), 2 for a
+   * concatenation. */
+  gint        n_inputs;
+  /* The keys it takes besides name= and from=, ending in a NULL name
+   * (NULL: none). */
+  const NpLayerKey *keys;
+  /* Names of the parameter tensors, in order (suffixes after "NAME."),
+   * which of them are trained, and how each starts. */
   const char *param_names[NP_LAYER_MAX_PARAMS];
   NpParamKind param_kinds[NP_LAYER_MAX_PARAMS];
+  NpParamInit param_inits[NP_LAYER_MAX_PARAMS];
   /* Output channels for these input channel counts. */
   gint64   (*out_channels) (const NpLayer *layer, const gint64 *in_channels);
   /* Output shape for these inputs, or FALSE with an error. */
   gboolean (*shape)     (const NpLayer *layer, const NpTensor *const *in,
                          gint64 out_ne[4], GError **error);
+  /* The input's scale (its side over the network input's) mapped to the
+   * output's: times the stride of a convolution, over an upsampling's
+   * factor (NULL: unchanged). */
+  double   (*scale)     (const NpLayer *layer, double in);
   /* Parameter shapes (PyTorch's), once the input channel count is known. */
   void     (*param_shapes) (const NpLayer *layer, gint64 in_channels,
                             gint64 shapes[NP_LAYER_MAX_PARAMS][4]);
+  /* Multiply-adds ×2 of forward at these shapes (NULL: none worth
+   * counting). */
+  double   (*flops)     (const NpLayer *layer, const NpTensor *const *in,
+                         const NpTensor *out);
   /* Floats of per-thread workspace forward (or backward) needs (NULL:
    * none); may also ask for a workspace shared by all threads through
    * *shared. */
@@ -70,29 +140,27 @@ typedef struct
                          const NpTensor *out, const NpTensor *d_out,
                          NpTensor *const *d_in, const NpLayerRun *run);
   /* Output may share its input's memory (pointwise layers); in training
-   * too when backward_from_output (its backward needs its output, not its
-   * input). */
+   * too when backward_from_output says so for this layer (its backward
+   * needs its output, not its input; NULL: never). */
   gboolean in_place;
-  gboolean backward_from_output;
+  gboolean (*backward_from_output) (const NpLayer *layer);
   /* Backward reads the layer's own output (so nothing may overwrite it in
    * place). */
   gboolean backward_reads_output;
+  /* The output is the inputs side by side along C, so their producers may
+   * write straight into it and forward copies nothing. */
+  gboolean concatenates;
   /* Forward applies the layer's `fused` pointwise layers to its output while
    * it is still in cache (convolutions). */
   gboolean fuses_pointwise;
+  /* A pointwise layer such a producer may apply for it, on these
+   * statistics (NULL: none): its part of np_nn_epilogue for one channel,
+   * which either folds itself into the affine map a·x + b still to apply
+   * or applies the map and itself to x and leaves the identity. */
+  gboolean (*fusable)   (const NpLayer *layer, NpBnMode bn_mode);
+  void     (*epilogue)  (const NpLayer *layer, gint64 channel, gfloat *a, gfloat *b,
+                         gfloat *x, gsize n);
 } NpLayerClass;
-
-/* Hyper-parameters, read from the description line (unused ones stay 0). */
-typedef struct
-{
-  gint64     channels;    /* input: c; conv/convt/linear: out */
-  NpConvGeom geom;        /* conv, convt */
-  gfloat     slope;       /* lrelu */
-  gfloat     eps;         /* batchnorm */
-  gfloat     momentum;    /* batchnorm: running statistics' update rate */
-  gfloat     rate;        /* dropout */
-  gint       factor;      /* upsample */
-} NpLayerParams;
 
 struct _NpLayer
 {
@@ -120,6 +188,7 @@ struct _NpLayer
   gboolean      is_fused;
 };
 
+/* The table of kinds, by NpLayerKind (layer.c). */
 extern const NpLayerClass *const np_layer_classes[NP_LAYER_COUNT];
 
 extern const NpLayerClass np_input_class, np_conv_class, np_convt_class,
@@ -191,13 +260,20 @@ void     np_net_free_plan    (NpNet *net);
 /* Input layer `which` (0-based among the input layers), or NULL (parse.c). */
 NpLayer *np_net_input_layer  (const NpNet *net, gint which);
 
-/* y = act(a·x + b) for a pointwise kind (the identity for dropout). */
+/* y = act(a·x + b) for a pointwise kind; y = a·x + b for any other. */
 void     np_nn_pointwise     (NpLayerKind kind, const NpLayerParams *p, gfloat a, gfloat b,
                               const gfloat *x, gfloat *y, gsize n);
 /* Adds bias to n outputs of `channel` and applies the layer's fused
  * pointwise layers, in place. */
 void     np_nn_epilogue      (const NpLayer *layer, gint64 channel, gfloat bias,
                               gfloat *x, gsize n);
+
+/* Whether the layer is one of the network's inputs. */
+static inline gboolean
+np_layer_is_input (const NpLayer *layer)
+{
+  return layer->klass->n_inputs == 0;
+}
 
 /* dst += src, elementwise over equal shapes (strided images allowed),
  * planes shared out among the threads. */
@@ -216,10 +292,14 @@ void     np_nn_gemm_tiled    (gint n_threads, gboolean ta, gboolean tb, gint m, 
                               gfloat beta, gfloat *c, gint ldc);
 
 /* Helpers for the class tables. */
+extern const NpLayerKey np_conv_keys[];   /* conv's, convt's */
 gint64   np_nn_same_channels (const NpLayer *layer, const gint64 *in_channels);
 gboolean np_nn_same_shape    (const NpLayer *layer, const NpTensor *const *in,
                               gint64 out_ne[4], GError **error);
 void     np_nn_no_params     (const NpLayer *layer, gint64 in_channels,
                               gint64 shapes[NP_LAYER_MAX_PARAMS][4]);
+/* Every weight meets every output pixel (convolutions, linear layers). */
+double   np_nn_output_flops  (const NpLayer *layer, const NpTensor *const *in,
+                              const NpTensor *out);
 
 G_END_DECLS

@@ -25,9 +25,11 @@
  *                                           &(NpCompute) { .n_threads = 4 }, &error);
  *
  * Layers are darknet-style: each kind is one file with a constructor-free
- * vtable (shape, forward, backward, update) in NpLayerClass; the network's
- * loops (forward in order, backward in reverse) never change when a kind is
- * added. Training follows llm.c: parameters, gradients and the optimiser's
+ * class (NpLayerClass: the keys its line takes, its parameters and how they
+ * start, its shape, scale and FLOPs, forward and backward; no update, as the
+ * optimiser runs over one flat block) and a row in the table of kinds, so
+ * the parser and the network's loops (forward in order, backward in
+ * reverse) never change when a kind is added. Training follows llm.c: parameters, gradients and the optimiser's
  * state are blocks of one layout, forward keeps what backward needs, and
  * backward adds into the gradients, so a step reads top to bottom:
  *

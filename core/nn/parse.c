@@ -19,22 +19,6 @@
 #define MAX_LAYERS 4096
 #define MAX_DESCRIPTION (1 << 20)
 
-/* Keys each kind accepts besides name and from. */
-static const char *const kind_keys[NP_LAYER_COUNT] = {
-  [NP_LAYER_INPUT] = "c",
-  [NP_LAYER_CONV] = "out k s p",
-  [NP_LAYER_CONVT] = "out k s p",
-  [NP_LAYER_BATCHNORM] = "eps momentum",
-  [NP_LAYER_DROPOUT] = "rate",
-  [NP_LAYER_LRELU] = "slope",
-  [NP_LAYER_RELU] = "",
-  [NP_LAYER_TANH] = "",
-  [NP_LAYER_SIGMOID] = "",
-  [NP_LAYER_CONCAT] = "with",
-  [NP_LAYER_UPSAMPLE] = "factor",
-  [NP_LAYER_LINEAR] = "out",
-};
-
 static gboolean
 parse_int (const char *value, gint64 lo, gint64 hi, gint64 *out)
 {
@@ -78,57 +62,86 @@ discard (NpLayer *l)
   g_free (l);
 }
 
+/* name= and from=, which every kind takes. */
 static gboolean
-parse_key (NpNet *net, NpLayer *l, const char *key, const char *value, GError **error)
+parse_common_key (NpNet *net, NpLayer *l, const char *key, const char *value)
 {
-  gint64 v = 0, v2 = 0;
-  gboolean ok = TRUE;
+  gint i;
 
-  if (strcmp (key, "name") == 0)
+  if (strcmp (key, "from") == 0)
     {
-      if (!g_regex_match_simple ("^[A-Za-z_][A-Za-z0-9_.]*$", value, 0, 0) || find_layer (net, value) >= 0)
-        ok = FALSE;
-      else
-        {
-          g_free (l->name);
-          l->name = g_strdup (value);
-        }
+      i = find_layer (net, value);
+      l->inputs[0] = i;
+      return i >= 0;
     }
-  else if (strcmp (key, "from") == 0 || strcmp (key, "with") == 0)
-    {
-      gint i = find_layer (net, value);
-      ok = i >= 0;
-      l->inputs[strcmp (key, "from") == 0 ? 0 : 1] = i;
-    }
-  else if (strcmp (key, "c") == 0 || strcmp (key, "out") == 0)
-    ok = parse_int (value, 1, 65536, &l->p.channels);
-  else if (strcmp (key, "k") == 0)
-    ok = parse_int (value, 1, 64, &v), l->p.geom.k = (gint) v;
-  else if (strcmp (key, "s") == 0)
-    ok = parse_int (value, 1, 64, &v), l->p.geom.s = (gint) v;
-  else if (strcmp (key, "p") == 0)
-    {
-      /* "p=1" pads both sides; "p=1:2" pads 1 before and 2 after (Keras's
-       * 'same' with an even kernel and stride 1). */
-      g_auto(GStrv) parts = g_strsplit (value, ":", 3);
-      ok = parts[0] && g_strv_length (parts) <= 2 && parse_int (parts[0], 0, 64, &v)
-        && parse_int (parts[1] ? parts[1] : parts[0], 0, 64, &v2);
-      l->p.geom.pad0 = (gint) v, l->p.geom.pad1 = ok ? (gint) v2 : 0;
-    }
-  else if (strcmp (key, "eps") == 0)
-    ok = parse_float (value, 1e-12, 1.0, &l->p.eps);
-  else if (strcmp (key, "momentum") == 0)
-    ok = parse_float (value, 0.0, 1.0, &l->p.momentum);
-  else if (strcmp (key, "rate") == 0)
-    ok = parse_float (value, 0.0, 0.999, &l->p.rate);
-  else if (strcmp (key, "slope") == 0)
-    ok = parse_float (value, -1e3, 1e3, &l->p.slope);
-  else if (strcmp (key, "factor") == 0)
-    ok = parse_int (value, 1, 16, &v), l->p.factor = (gint) v;
+  if (!g_regex_match_simple ("^[A-Za-z_][A-Za-z0-9_.]*$", value, 0, 0) || find_layer (net, value) >= 0)
+    return FALSE;
+  g_free (l->name);
+  l->name = g_strdup (value);
+  return TRUE;
+}
 
-  if (!ok)
-    g_set_error (error, NP_ERROR, NP_ERROR_CORRUPT, "bad value “%s” for %s", value, key);
-  return ok;
+/* An integer into a gint or gint64 field. */
+static void
+store_int (guint8 *field, gsize size, gint64 v)
+{
+  if (size == sizeof (gint64))
+    memcpy (field, &v, sizeof v);
+  else
+    memcpy (field, &(gint) { (gint) v }, sizeof (gint));
+}
+
+/* A value of one of the kind's keys, into its field. */
+static gboolean
+parse_value (NpNet *net, NpLayer *l, const NpLayerKey *key, const char *value)
+{
+  guint8 *field = (guint8 *) &l->p + key->offset;
+  gint64  v = 0, v2 = 0;
+  gfloat  f;
+
+  switch (key->type)
+    {
+    case NP_KEY_INT:
+      if (!parse_int (value, (gint64) key->lo, (gint64) key->hi, &v))
+        return FALSE;
+      store_int (field, key->size, v);
+      return TRUE;
+    case NP_KEY_FLOAT:
+      if (!parse_float (value, key->lo, key->hi, &f))
+        return FALSE;
+      memcpy (field, &f, sizeof f);
+      return TRUE;
+    case NP_KEY_PADDING:
+      {
+        g_auto(GStrv) parts = g_strsplit (value, ":", 3);
+        NpConvGeom   *g = (NpConvGeom *) field;
+
+        if (!(parts[0] && g_strv_length (parts) <= 2 && parse_int (parts[0], (gint64) key->lo, (gint64) key->hi, &v)
+              && parse_int (parts[1] ? parts[1] : parts[0], (gint64) key->lo, (gint64) key->hi, &v2)))
+          return FALSE;
+        g->pad0 = (gint) v, g->pad1 = (gint) v2;
+        return TRUE;
+      }
+    case NP_KEY_INPUT:
+      l->inputs[1] = find_layer (net, value);
+      return l->inputs[1] >= 0;
+    }
+  g_assert_not_reached ();
+}
+
+/* Its default into each field the kind has a key for. */
+static void
+set_defaults (NpLayer *l)
+{
+  for (const NpLayerKey *key = l->klass->keys; key && key->name; key++)
+    {
+      guint8 *field = (guint8 *) &l->p + key->offset;
+
+      if (key->type == NP_KEY_INT)
+        store_int (field, key->size, (gint64) key->value);
+      else if (key->type == NP_KEY_FLOAT)
+        memcpy (field, &(gfloat) { (gfloat) key->value }, sizeof (gfloat));
+    }
 }
 
 static NpLayer *
@@ -136,67 +149,65 @@ parse_line (NpNet *net, const char *line, GError **error)
 {
   g_auto(GStrv) words = g_strsplit_set (line, " \t", -1);
   g_autoptr(GPtrArray) tokens = g_ptr_array_new ();
+  const NpLayerClass *klass = NULL;
+  const NpLayerKey   *key;
+  guint64  given = 0;   /* bit i: klass->keys[i] was on the line */
   NpLayer *l;
-  gint     kind;
 
   for (int i = 0; words[i]; i++)
     if (*words[i])
       g_ptr_array_add (tokens, words[i]);
 
-  for (kind = 0; kind < NP_LAYER_COUNT; kind++)
-    if (strcmp (tokens->pdata[0], np_layer_kind_name (kind)) == 0)
-      break;
-  if (kind == NP_LAYER_COUNT)
+  for (gint kind = 0; kind < NP_LAYER_COUNT && klass == NULL; kind++)
+    if (strcmp (tokens->pdata[0], np_layer_classes[kind]->name) == 0)
+      klass = np_layer_classes[kind];
+  if (klass == NULL)
     {
       g_set_error (error, NP_ERROR, NP_ERROR_CORRUPT, "unknown layer kind “%s”", (char *) tokens->pdata[0]);
       return NULL;
     }
 
   l = g_new0 (NpLayer, 1);
-  l->klass = np_layer_classes[kind];
+  l->klass = klass;
   l->inputs[0] = (gint) net->layers->len - 1;
   l->inputs[1] = -1;
-  l->n_inputs = kind == NP_LAYER_INPUT ? 0 : kind == NP_LAYER_CONCAT ? 2 : 1;
-  /* Defaults: PyTorch's, so a description only states what differs. */
-  l->p.geom = (NpConvGeom) { 0, 1, 0, 0 };
-  l->p.eps = 1e-5f;
-  l->p.momentum = 0.1f;
-  l->p.slope = 0.01f;
-  l->p.rate = 0.5f;
-  l->p.factor = 2;
+  l->n_inputs = klass->n_inputs;
+  set_defaults (l);
 
   for (guint i = 1; i < tokens->len; i++)
     {
       g_auto(GStrv) kv = g_strsplit (tokens->pdata[i], "=", 2);
-      g_auto(GStrv) allowed = g_strsplit (kind_keys[kind], " ", -1);
+      gboolean      common = strcmp (kv[0], "name") == 0 || strcmp (kv[0], "from") == 0;
 
-      if (kv[1] == NULL
-          || (strcmp (kv[0], "name") && strcmp (kv[0], "from") && !g_strv_contains ((const gchar *const *) allowed, kv[0])))
+      for (key = klass->keys; key && key->name && strcmp (key->name, kv[0]); key++)
+        ;
+      if (kv[1] == NULL || (!common && (key == NULL || key->name == NULL)))
         {
-          g_set_error (error, NP_ERROR, NP_ERROR_CORRUPT, "%s takes no “%s”",
-                       np_layer_kind_name (kind), (char *) tokens->pdata[i]);
+          g_set_error (error, NP_ERROR, NP_ERROR_CORRUPT, "%s takes no “%s”", klass->name, (char *) tokens->pdata[i]);
           discard (l);
           return NULL;
         }
-      if (!parse_key (net, l, kv[0], kv[1], error))
+      if (!(common ? parse_common_key (net, l, kv[0], kv[1]) : parse_value (net, l, key, kv[1])))
         {
+          g_set_error (error, NP_ERROR, NP_ERROR_CORRUPT, "bad value “%s” for %s", kv[1], kv[0]);
           discard (l);
           return NULL;
         }
+      if (!common)
+        given |= G_GUINT64_CONSTANT (1) << (key - klass->keys);
     }
 
-  if ((kind == NP_LAYER_CONV || kind == NP_LAYER_CONVT) && l->p.geom.k == 0)
-    g_set_error (error, NP_ERROR, NP_ERROR_CORRUPT, "%s needs k=", np_layer_kind_name (kind));
-  else if ((kind == NP_LAYER_CONV || kind == NP_LAYER_CONVT || kind == NP_LAYER_LINEAR
-            || kind == NP_LAYER_INPUT) && l->p.channels == 0)
-    g_set_error (error, NP_ERROR, NP_ERROR_CORRUPT, "%s needs %s=", np_layer_kind_name (kind),
-                 kind == NP_LAYER_INPUT ? "c" : "out");
-  else if (l->klass->param_names[0] && l->name == NULL)
-    g_set_error (error, NP_ERROR, NP_ERROR_CORRUPT, "%s has parameters and needs name=",
-                 np_layer_kind_name (kind));
-  else if ((l->n_inputs >= 1 && l->inputs[0] < 0) || (l->n_inputs == 2 && l->inputs[1] < 0))
-    g_set_error (error, NP_ERROR, NP_ERROR_CORRUPT, "%s has no input (%s)", np_layer_kind_name (kind),
-                 kind == NP_LAYER_CONCAT ? "concat needs with=" : "nothing before it");
+  for (key = klass->keys; key && key->name; key++)
+    if (key->required && !(given & G_GUINT64_CONSTANT (1) << (key - klass->keys)))
+      {
+        g_set_error (error, NP_ERROR, NP_ERROR_CORRUPT, "%s needs %s=", klass->name, key->name);
+        discard (l);
+        return NULL;
+      }
+  if (klass->param_names[0] && l->name == NULL)
+    g_set_error (error, NP_ERROR, NP_ERROR_CORRUPT, "%s has parameters and needs name=", klass->name);
+  else if (l->n_inputs >= 1 && l->inputs[0] < 0)
+    g_set_error (error, NP_ERROR, NP_ERROR_CORRUPT, "%s has no input (nothing before it)", klass->name);
   else
     return l;
   discard (l);
@@ -213,7 +224,7 @@ np_net_input_layer (const NpNet *net, gint which)
   for (guint i = 0; i < net->layers->len; i++)
     {
       NpLayer *l = g_ptr_array_index (net->layers, i);
-      if (l->klass->kind == NP_LAYER_INPUT && seen++ == which)
+      if (np_layer_is_input (l) && seen++ == which)
         return l;
     }
   return NULL;

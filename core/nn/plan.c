@@ -63,7 +63,7 @@ plan_shapes (NpNet *net, const NpTensor *const *inputs, gint n_inputs,
       const NpTensor *in[NP_LAYER_MAX_INPUTS];
       gint64          ne[4];
 
-      if (l->klass->kind == NP_LAYER_INPUT)
+      if (np_layer_is_input (l))
         {
           const NpTensor *x = inputs[next_input++];
           if (x->ne[2] != l->p.channels || (next_input > 1 && x->ne[3] != inputs[0]->ne[3]))
@@ -112,7 +112,7 @@ place_concat_inputs (NpNet *net, const gint *root)
       NpTensor *out = net->outputs[c];
       gint64    offset = 0;
 
-      if (cat->klass->kind != NP_LAYER_CONCAT || root[c] != c)
+      if (!cat->klass->concatenates || root[c] != c)
         continue;
       for (gint j = 0; j < 2; j++)
         {
@@ -198,8 +198,8 @@ in_place (const NpNet *net, const NpLayer *l, gint src)
     return FALSE;
   if (!net->plan_training)
     return TRUE;
-  return l->klass->backward_from_output && !s->klass->backward_reads_output
-         && !(l->klass->kind == NP_LAYER_LRELU && l->p.slope <= 0);
+  return l->klass->backward_from_output && l->klass->backward_from_output (l)
+         && !s->klass->backward_reads_output;
 }
 
 static gboolean
@@ -218,7 +218,7 @@ plan_outputs (NpNet *net, const NpTensor *const *inputs, gint n_inputs, GError *
       gint     src = l->n_inputs ? l->inputs[0] : -1;
 
       root[i] = (gint) i;
-      if (l->klass->kind == NP_LAYER_INPUT)
+      if (np_layer_is_input (l))
         {
           /* The caller's tensor at each forward; its shape for now. */
           net->outputs[i] = g_memdup2 (&shapes[i], sizeof (NpTensor));
@@ -314,7 +314,7 @@ np_net_plan (NpNet *net, const NpTensor *const *inputs, gint n_inputs, gboolean 
 
   /* The input layers' outputs are the caller's tensors, for this call. */
   for (guint i = 0, next = 0; i < net->layers->len; i++)
-    if (((NpLayer *) g_ptr_array_index (net->layers, i))->klass->kind == NP_LAYER_INPUT)
+    if (np_layer_is_input (g_ptr_array_index (net->layers, i)))
       *net->outputs[i] = *inputs[next++];
 
   return plan_workspace (net, n_threads, error);
@@ -343,11 +343,10 @@ plan_fusion (NpNet *net, NpBnMode bn_mode)
       for (guint j = i + 1; j < net->layers->len && l->n_fused < NP_LAYER_MAX_FUSED; j++)
         {
           NpLayer *f = g_ptr_array_index (net->layers, j);
-          NpLayerKind kind = f->klass->kind;
 
           if (f->n_inputs != 1 || f->inputs[0] != (gint) last || net->n_consumers[last] != 1
               || !f->klass->in_place || net->outputs[j]->data != net->outputs[last]->data
-              || (kind == NP_LAYER_BATCHNORM && bn_mode != NP_BN_RUNNING))
+              || !f->klass->fusable || !f->klass->fusable (f, bn_mode))
             break;
           l->fused[l->n_fused++] = f;
           f->is_fused = TRUE;
@@ -384,7 +383,7 @@ np_net_forward (NpNet *net, const NpTensor *const *inputs, gint n_inputs, const 
       NpLayer        *l = g_ptr_array_index (net->layers, i);
       const NpTensor *in[NP_LAYER_MAX_INPUTS];
 
-      if (l->klass->kind == NP_LAYER_INPUT || l->is_fused)
+      if (np_layer_is_input (l) || l->is_fused)
         continue;
       for (int j = 0; j < l->n_inputs; j++)
         in[j] = net->outputs[l->inputs[j]];
@@ -412,13 +411,13 @@ np_net_flops (NpNet *net, gint64 width, gint64 height, gint64 batch)
     return 0;
   for (guint i = 0; i < net->layers->len; i++)
     {
-      NpLayer *l = g_ptr_array_index (net->layers, i);
-      /* Every weight meets every pixel of the side the kernel slides over. */
-      if (l->klass->kind == NP_LAYER_CONV || l->klass->kind == NP_LAYER_LINEAR)
-        flops += 2.0 * np_tensor_n_elements (&l->params[0]) * shapes[i].ne[0] * shapes[i].ne[1] * shapes[i].ne[3];
-      else if (l->klass->kind == NP_LAYER_CONVT)
-        flops += 2.0 * np_tensor_n_elements (&l->params[0]) * shapes[l->inputs[0]].ne[0]
-                 * shapes[l->inputs[0]].ne[1] * shapes[i].ne[3];
+      NpLayer        *l = g_ptr_array_index (net->layers, i);
+      const NpTensor *in[NP_LAYER_MAX_INPUTS];
+
+      for (int j = 0; j < l->n_inputs; j++)
+        in[j] = &shapes[l->inputs[j]];
+      if (l->klass->flops)
+        flops += l->klass->flops (l, in, &shapes[i]);
     }
   return flops;
 }

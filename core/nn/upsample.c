@@ -74,10 +74,25 @@ upsample_backward (NpLayer *layer, const NpTensor *const *in, const NpTensor *ou
     np_parallel_for (d_out->ne[2] * d_out->ne[3], 1, run->n_threads, upsample_back_range, &job);
 }
 
+static double
+upsample_scale (const NpLayer *layer, double in)
+{
+  return in / layer->p.factor;
+}
+
+static const NpLayerKey upsample_keys[] = {
+  { "factor", NP_KEY_INT, NP_KEY_FIELD (factor), 1, 16, 2 },
+  { NULL }
+};
+
 const NpLayerClass np_upsample_class = {
   .kind = NP_LAYER_UPSAMPLE,
+  .name = "upsample",
+  .n_inputs = 1,
+  .keys = upsample_keys,
   .out_channels = np_nn_same_channels,
   .shape = upsample_shape,
+  .scale = upsample_scale,
   .param_shapes = np_nn_no_params,
   .forward = upsample_forward,
   .backward = upsample_backward,
