@@ -145,6 +145,8 @@ typedef enum
 
 const char *np_layer_kind_name (NpLayerKind kind);
 
+/* ---- A call's options ------------------------------------------------- */
+
 /* Batch norm's statistics: the running ones stored in the model (PyTorch's
  * eval mode), or those of the batch being processed (training, and the
  * seed's Keras model, which called BatchNormalization with training=True
