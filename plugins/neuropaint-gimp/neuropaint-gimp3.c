@@ -209,6 +209,16 @@ fail (GimpProcedure *procedure, GError *error)
   return gimp_procedure_new_return_values (procedure, GIMP_PDB_EXECUTION_ERROR, error);
 }
 
+/* The calling error of an entry run on no layer or several. */
+static GimpValueArray *
+not_one_layer (GimpProcedure *procedure, const NpGimpMenuEntry *entry)
+{
+  GError *error = NULL;
+
+  g_set_error (&error, GIMP_PLUG_IN_ERROR, 0, _("%s works on one layer at a time"), entry->procedure);
+  return gimp_procedure_new_return_values (procedure, GIMP_PDB_CALLING_ERROR, error);
+}
+
 /* Runs "op chain" on drawable into a new image of the op's extent. */
 static GimpImage *
 new_image (const NpGimpMenuEntry *entry, const gchar *chain, GimpDrawable *drawable, GError **error)
@@ -259,10 +269,7 @@ run_new_image (GimpProcedure        *procedure,
   GError               *error = NULL;
 
   if (drawables[0] == NULL || drawables[1] != NULL)
-    {
-      g_set_error (&error, GIMP_PLUG_IN_ERROR, 0, _("%s works on one layer at a time"), entry->procedure);
-      return gimp_procedure_new_return_values (procedure, GIMP_PDB_CALLING_ERROR, error);
-    }
+    return not_one_layer (procedure, entry);
   if (g_str_has_suffix (title, "..."))
     title[strlen (title) - 3] = '\0';
   if (run_mode == GIMP_RUN_INTERACTIVE && !run_dialog (procedure, config, entry->op, title))
@@ -306,10 +313,7 @@ run_onto_rgb (GimpProcedure        *procedure,
   GError                *error = NULL;
 
   if (drawables[0] == NULL || drawables[1] != NULL)
-    {
-      g_set_error (&error, GIMP_PLUG_IN_ERROR, 0, _("%s works on one layer at a time"), entry->procedure);
-      return gimp_procedure_new_return_values (procedure, GIMP_PDB_CALLING_ERROR, error);
-    }
+    return not_one_layer (procedure, entry);
   if (!op_can_run (entry->op, &error))
     return fail (procedure, error);
 
