@@ -49,7 +49,7 @@ synthetic_photo (gint width, gint height)
 gpointer
 np_bench_colorize_setup (const NpBench *bench, const NpBenchCommon *common, GError **error)
 {
-  g_autoptr(NpNet)       net = NULL;
+  g_autoptr(NpModel)     loaded = NULL;
   g_autoptr(NpColorizer) c = NULL;
   NpColorizeBench       *state;
   NpColorizeOptions      options = { 0, NP_CHROMA_YCBCR, 1.0f, NULL, common->threads };
@@ -57,7 +57,8 @@ np_bench_colorize_setup (const NpBench *bench, const NpBenchCommon *common, GErr
   const char            *model = common->model ? common->model : "gray2color";
 
   /* A missing or unsuitable model fails here, with its reason, not while timing. */
-  if ((net = np_model_load (model, error)) == NULL || !np_model_check_use (net, NP_MODEL_USE_COLORIZE, error))
+  if ((loaded = np_model_load (model, error)) == NULL
+      || !np_model_check_use (loaded, NP_MODEL_USE_COLORIZE, error))
     return NULL;
   input = common->image ? np_cli_load_image (common->image, babl_format ("R'G'B'A u8"), error)
                         : synthetic_photo (common->width ? common->width : 4000,
@@ -69,7 +70,7 @@ np_bench_colorize_setup (const NpBench *bench, const NpBenchCommon *common, GErr
   state->input = input;
   state->extent = *gegl_buffer_get_extent (input);
   state->model = model;
-  if ((c = np_colorizer_new (net, state->extent.width, state->extent.height, &options, error)) == NULL)
+  if ((c = np_colorizer_new (loaded, state->extent.width, state->extent.height, &options, error)) == NULL)
     {
       np_bench_colorize_teardown (state);
       return NULL;

@@ -72,7 +72,7 @@ typedef struct
 {
   gchar        *dataset, *output;
   NpTrainInput  input;
-  NpTarget      target;
+  NpModelTarget target;
   gint          ngf, ndf, batch;
   gint          micro;         /* micro-batches a step, over every process: ranks × --accumulate */
   gint64        steps;
@@ -98,7 +98,7 @@ run_to_metadata (const Run *run, gdouble seconds)
   g_hash_table_insert (m, g_strdup ("dataset"), g_strdup (run->dataset));
   g_hash_table_insert (m, g_strdup ("output"), g_strdup (run->output));
   g_hash_table_insert (m, g_strdup ("input"), g_strdup (np_train_input_name (run->input)));
-  g_hash_table_insert (m, g_strdup ("target"), g_strdup (np_target_name (run->target)));
+  g_hash_table_insert (m, g_strdup ("target"), g_strdup (np_model_target_option (run->target)));
   g_hash_table_insert (m, g_strdup ("ngf"), g_strdup_printf ("%d", run->ngf));
   g_hash_table_insert (m, g_strdup ("ndf"), g_strdup_printf ("%d", run->ndf));
   g_hash_table_insert (m, g_strdup ("batch"), g_strdup_printf ("%d", run->batch));
@@ -131,7 +131,7 @@ resolve_run (Run *run, GHashTable *resumed, NpTrainer *trainer, gint ranks)
   if (kind < 0)
     return np_cli_fail ("train", NP_EXIT_USAGE, "--input: unknown kind “%s” (gray, binary, contours, canny, "
                         "identity, noise, morph, lowres)", input ? input : "");
-  if (np_target_from_name (target) < 0)
+  if (np_model_target_from_option (target) == NP_MODEL_TARGET_UNKNOWN)
     return np_cli_fail ("train", NP_EXIT_USAGE, "--target: rgb, chroma or residual, not “%s”",
                         target ? target : "");
   if (g_strcmp0 (dtype, "f32") && g_strcmp0 (dtype, "f16"))
@@ -139,7 +139,7 @@ resolve_run (Run *run, GHashTable *resumed, NpTrainer *trainer, gint ranks)
   if (opt_loss && g_strcmp0 (opt_loss, "l1") && g_strcmp0 (opt_loss, "mse"))
     return np_cli_fail ("train", NP_EXIT_USAGE, "--loss: l1 or mse, not “%s”", opt_loss);
   run->input = kind;
-  run->target = np_target_from_name (target);
+  run->target = np_model_target_from_option (target);
   run->dtype = strcmp (dtype, "f16") == 0 ? NP_DTYPE_F16 : NP_DTYPE_F32;
   run->ngf = opt_ngf != UNSET ? opt_ngf : resumed ? (gint) meta_int (resumed, "ngf") : lowres ? 64 : 32;
   run->ndf = opt_ndf != UNSET ? opt_ndf : resumed ? (gint) meta_int (resumed, "ndf") : run->ngf;
@@ -241,7 +241,7 @@ run_command (const Run *run)
                           "--accumulate %d --steps %" G_GINT64_FORMAT " --lr %s --beta1 %s --l1-weight %s "
                           "--gan-weight %s --loss %s --seed %" G_GUINT64_FORMAT " --dtype %s%s",
                           run->dataset, run->output, np_train_input_name (run->input),
-                          np_target_name (run->target), run->ngf, run->ndf, run->batch, run->micro,
+                          np_model_target_option (run->target), run->ngf, run->ndf, run->batch, run->micro,
                           run->steps, g_ascii_formatd (lr, sizeof lr, "%.15g", p->adam.lr),
                           g_ascii_formatd (beta1, sizeof beta1, "%.15g", p->adam.beta1),
                           g_ascii_formatd (l1, sizeof l1, "%.15g", p->recon_weight),
@@ -395,49 +395,43 @@ validate (Train *t, NpScore *score, NpScore base[2], NpTensor *const *samples, G
   return TRUE;
 }
 
-/* What each training target's output is, as model files say it. */
-static const NpModelTarget model_targets[NP_N_TARGETS] = {
-  [NP_TARGET_RGB] = NP_MODEL_TARGET_RGB,
-  [NP_TARGET_CHROMA] = NP_MODEL_TARGET_CHROMA,
-  [NP_TARGET_RESIDUAL] = NP_MODEL_TARGET_RESIDUAL,
-};
-
 /* The model file: the inference copy of G with what the generator op needs
  * to run it alone (input filter, size, target) and how it was made. */
 static gboolean
 save_model (Train *t, GError **error)
 {
-  GHashTable *meta = np_net_metadata (t->eval), *filter;
-  const Run  *run = t->run;
-
-  if (!np_net_copy_params (t->eval, np_trainer_generator (t->trainer), error))
-    return FALSE;
-  g_hash_table_insert (meta, g_strdup ("input_filter"), g_strdup (np_train_input_filter (run->input)));
+  const Run            *run = t->run;
+  g_autoptr(GHashTable) params = g_hash_table_new_full (g_str_hash, g_str_equal, NULL, g_free);
   /* The filter's parameters as the dataset applied them, so inference
    * filters the same way. */
-  if ((filter = np_dataset_filter_params (t->dataset, np_train_input_filter (run->input))))
+  GHashTable           *filter = np_dataset_filter_params (t->dataset, np_train_input_filter (run->input));
+  NpModelInfo           info = {
+    .input_filter = np_train_input_filter (run->input),
+    .params = params,
+    .width = np_dataset_width (t->dataset),
+    .height = np_dataset_height (t->dataset),
+    .normalization = "x/127.5-1",
+    .target = run->target,
+    .architecture = run->input == NP_TRAIN_LOWRES ? "sr" : "unet",
+    .experiment = np_train_input_name (run->input),
+    .trained_with = t->command,
+    .trained_steps = np_trainer_step_count (t->trainer),
+    .trained_batch = run->batch,
+  };
+
+  if (filter)
     {
       GHashTableIter iter;
       gpointer       key, value;
       g_hash_table_iter_init (&iter, filter);
       while (g_hash_table_iter_next (&iter, &key, &value))
-        g_hash_table_insert (meta, g_strdup (key), g_strdup (value));
+        g_hash_table_insert (params, key, g_strdup (value));
     }
-  g_hash_table_insert (meta, g_strdup ("width"), g_strdup_printf ("%d", np_dataset_width (t->dataset)));
-  g_hash_table_insert (meta, g_strdup ("height"), g_strdup_printf ("%d", np_dataset_height (t->dataset)));
-  g_hash_table_insert (meta, g_strdup ("normalization"), g_strdup ("x/127.5-1"));
-  g_hash_table_insert (meta, g_strdup ("target"), g_strdup (np_model_target_name (model_targets[run->target])));
-  g_hash_table_insert (meta, g_strdup ("experiment"), g_strdup (np_train_input_name (run->input)));
   /* The architecture's numbers, for `neuropaint info` (the description
    * itself travels in "graph"). */
-  g_hash_table_insert (meta, g_strdup ("architecture"), g_strdup (run->input == NP_TRAIN_LOWRES ? "sr" : "unet"));
-  g_hash_table_insert (meta, g_strdup (run->input == NP_TRAIN_LOWRES ? "features" : "ngf"),
-                       g_strdup_printf ("%d", run->ngf));
-  g_hash_table_insert (meta, g_strdup ("trained_steps"),
-                       g_strdup_printf ("%" G_GINT64_FORMAT, np_trainer_step_count (t->trainer)));
-  g_hash_table_insert (meta, g_strdup ("trained_batch"), g_strdup_printf ("%d", run->batch));
-  g_hash_table_insert (meta, g_strdup ("trained_with"), g_strdup (t->command));
-  return np_net_save (t->eval, run->output, run->dtype, error);
+  g_hash_table_insert (params, run->input == NP_TRAIN_LOWRES ? "features" : "ngf", g_strdup_printf ("%d", run->ngf));
+  return np_net_copy_params (t->eval, np_trainer_generator (t->trainer), error)
+         && np_model_save (t->eval, &info, run->output, run->dtype, error);
 }
 
 static gboolean
@@ -601,7 +595,7 @@ baselines (Train *t, GError **error)
   t->baselines.name[1] = "mean colour";
   g_print ("%s: %u training and %u validation photos, %s → %s, %" G_GINT64_FORMAT " parameters in G",
            t->run->dataset, np_batcher_size (t->train), t->val ? np_batcher_size (t->val) : 0,
-           np_train_input_name (t->run->input), np_target_name (t->run->target),
+           np_train_input_name (t->run->input), np_model_target_option (t->run->target),
            np_net_n_parameters (np_trainer_generator (t->trainer), FALSE));
   if (t->val)
     {

@@ -19,7 +19,7 @@
 #include "image/np-resize.h"
 #include "haar/np-haar.h"
 #include "nn/np-nn.h"
+#include "model/np-model.h"
 #include "paint/np-paint.h"
-#include "paint/np-models.h"
 #include "train/np-dataset.h"
 #include "train/np-train.h"

@@ -105,7 +105,7 @@ process (GeglOperation       *operation,
   g_autoptr(NpColorizer)  c = NULL;
   g_autoptr(NpImage)      strip = NULL;
   GError                 *error = NULL;
-  NpNet                  *net;
+  NpModel                *model;
   gboolean                ok;
 
   if (box.width <= 0 || box.height <= 0)
@@ -115,8 +115,8 @@ process (GeglOperation       *operation,
       || (strip = np_image_new (NP_SAMPLE_F32, box.width, MIN (STRIP_ROWS, box.height), 4, &error)) == NULL)
     return np_op_fail (operation, input, output, result, error);
 
-  net = np_op_lock_model (operation, o->model, NP_MODEL_USE_COLORIZE, &error);
-  ok = net && (c = np_colorizer_new (net, box.width, box.height, &options, &error))
+  model = np_op_lock_model (operation, o->model, NP_MODEL_USE_COLORIZE, &error);
+  ok = model && (c = np_colorizer_new (model, box.width, box.height, &options, &error))
        && read_photo (c, input, &box, format, strip, &error);
   np_op_cache_unlock (operation);
   if (!ok)

@@ -77,15 +77,15 @@ process (GeglOperation       *operation,
   GeglRectangle      box = get_bounding_box (operation);
   g_autoptr(NpImage) face = NULL, sized = NULL;
   GError            *error = NULL;
-  NpNet             *net;
+  NpModel           *model;
   gboolean           ok;
   gint               mw = 0, mh = 0;
 
-  net = np_op_lock_model (operation, o->model, NP_MODEL_USE_NOISE, &error);
-  if (net)
-    np_model_size (net, &mw, &mh);
-  ok = net && (face = np_image_new (NP_SAMPLE_F32, mw, mh, 4, &error))
-       && np_paint_dream (net, (guint32) o->seed, face, np_op_threads (), &error);
+  model = np_op_lock_model (operation, o->model, NP_MODEL_USE_NOISE, &error);
+  if (model)
+    mw = np_model_info (model)->width, mh = np_model_info (model)->height;
+  ok = model && (face = np_image_new (NP_SAMPLE_F32, mw, mh, 4, &error))
+       && np_paint_dream (model, (guint32) o->seed, face, np_op_threads (), &error);
   np_op_cache_unlock (operation);
   if (!ok)
     return np_op_fail (operation, NULL, NULL, NULL, error);

@@ -254,26 +254,26 @@ fail_scaled (GeglOperation       *operation,
   return FALSE;
 }
 
-NpNet *
+NpModel *
 np_op_lock_model (GeglOperation *operation,
                   const gchar   *model,
                   NpModelUse     use,
                   GError       **error)
 {
-  NpNet *net = np_op_cache_lock (operation, model);
+  NpModel *loaded = np_op_cache_lock (operation, model);
 
-  if (net)
-    return net;
-  if ((net = np_model_load (model, error)) == NULL)
+  if (loaded)
+    return loaded;
+  if ((loaded = np_model_load (model, error)) == NULL)
     return NULL;
-  if (!np_model_check_use (net, use, error))
+  if (!np_model_check_use (loaded, use, error))
     {
       g_prefix_error (error, "%s: ", model);
-      np_net_free (net);
+      np_model_free (loaded);
       return NULL;
     }
-  np_op_cache_set (operation, model, net, (GDestroyNotify) np_net_free);
-  return net;
+  np_op_cache_set (operation, model, loaded, (GDestroyNotify) np_model_free);
+  return loaded;
 }
 
 gboolean
@@ -291,15 +291,15 @@ np_op_generate (GeglOperation        *operation,
   GeglRectangle      out_box = { scale * box.x, scale * box.y, scale * box.width, scale * box.height };
   g_autoptr(NpImage) in = NULL, out = NULL;
   GError            *error = NULL;
-  NpNet             *net;
+  NpModel           *loaded;
   gboolean           ok;
 
   if ((in = np_op_read (input, &box, format, &error)) == NULL
       || (out = np_image_new (NP_SAMPLE_F32, out_box.width, out_box.height, 4, &error)) == NULL)
     return fail_scaled (operation, input, output, &out_box, scale, error);
 
-  net = np_op_lock_model (operation, model, use, &error);
-  ok = net && np_paint_generate (net, in, out, options, &error);
+  loaded = np_op_lock_model (operation, model, use, &error);
+  ok = loaded && np_paint_generate (loaded, in, out, options, &error);
   np_op_cache_unlock (operation);
   if (!ok)
     return fail_scaled (operation, input, output, &out_box, scale, error);

@@ -89,11 +89,11 @@ void          np_op_cache_set          (GeglOperation       *operation,
 void          np_op_cache_unlock       (GeglOperation       *operation);
 
 /* The model named model (a name from np_model_dirs' folders or a file, see
- * core/paint/np-models.h), loaded into operation's cache once and checked
+ * core/model/np-model.h), loaded into operation's cache once and checked
  * for use. Locks the cache as np_op_cache_lock does, which also serialises
  * forwards (a network is not reentrant): always np_op_cache_unlock after,
  * whatever this returned. */
-NpNet        *np_op_lock_model         (GeglOperation       *operation,
+NpModel      *np_op_lock_model         (GeglOperation       *operation,
                                         const gchar         *model,
                                         NpModelUse           use,
                                         GError             **error);

@@ -19,7 +19,6 @@
  * the model runs on the render alone. Nothing is photo-sized.
  */
 #include "np-paint.h"
-#include "np-models.h"
 #include "image/np-colour.h"
 #include "image/np-resize.h"
 #include "util/np-parallel.h"
@@ -47,7 +46,7 @@ typedef struct
 
 struct _NpColorizer
 {
-  NpNet            *net;
+  NpModel          *model;
   gint              width, height;
   NpColorizeOptions options;
   gboolean          chroma_model;
@@ -122,7 +121,7 @@ layer_new (gint x, gint y, gint width, gint height, gint scale_width, gint scale
 }
 
 NpColorizer *
-np_colorizer_new (NpNet *net, gint width, gint height, const NpColorizeOptions *options,
+np_colorizer_new (NpModel *model, gint width, gint height, const NpColorizeOptions *options,
                   GError **error)
 {
   g_autoptr(NpColorizer) c = NULL;
@@ -131,9 +130,9 @@ np_colorizer_new (NpNet *net, gint width, gint height, const NpColorizeOptions *
 
   g_return_val_if_fail (width > 0 && height > 0, NULL);
 
-  if (!np_model_check_use (net, NP_MODEL_USE_COLORIZE, error))
+  if (!np_model_check_use (model, NP_MODEL_USE_COLORIZE, error))
     return NULL;
-  np_model_size (net, &mw, &mh);
+  mw = np_model_info (model)->width, mh = np_model_info (model)->height;
   if (side == 0)
     side = MAX (mw, mh);
   if (side < NP_COLORIZE_MIN_RENDER || side > NP_COLORIZE_MAX_RENDER)
@@ -150,10 +149,10 @@ np_colorizer_new (NpNet *net, gint width, gint height, const NpColorizeOptions *
     rh = side, rw = MAX (1, (gint) lrint ((gdouble) side * width / height));
 
   c = g_new0 (NpColorizer, 1);
-  c->net = net;
+  c->model = model;
   c->width = width, c->height = height;
   c->options = *options;
-  c->chroma_model = np_model_target (net) == NP_MODEL_TARGET_CHROMA;
+  c->chroma_model = np_model_info (model)->target == NP_MODEL_TARGET_CHROMA;
   c->layers = g_ptr_array_new_with_free_func (layer_free);
   c->luma = g_new (gfloat, width);
   c->readings = 1;
@@ -241,8 +240,8 @@ combine_ycbcr (gfloat y, gfloat u, gfloat v, gfloat *rgb)
 static NpImage *
 model_chroma (NpColorizer *c, const NpImage *gray, GError **error)
 {
-  gint               w = gray->width, h = gray->height, m = np_net_size_multiple (c->net);
-  gint64             cout = np_net_output_channels (c->net);
+  gint               w = gray->width, h = gray->height, m = np_net_size_multiple (np_model_net (c->model));
+  gint64             cout = np_net_output_channels (np_model_net (c->model));
   NpPaintOptions     run = { (MAX (w, h) + m - 1) / m * m, 0, c->options.n_threads, FALSE, TRUE };
   g_autoptr(NpImage) rgba = np_image_new (NP_SAMPLE_F32, w, h, 4, error);
   g_autoptr(NpImage) out = rgba ? np_image_new (NP_SAMPLE_F32, w, h, 4, error) : NULL;
@@ -257,7 +256,7 @@ model_chroma (NpColorizer *c, const NpImage *gray, GError **error)
       for (gint x = 0; x < w; x++)
         p[4 * x] = p[4 * x + 1] = p[4 * x + 2] = g[x], p[4 * x + 3] = 1;
     }
-  if (!np_paint_generate (c->net, rgba, out, &run, error))
+  if (!np_paint_generate (c->model, rgba, out, &run, error))
     return NULL;
 
   for (gint y = 0; y < h; y++)
@@ -266,28 +265,21 @@ model_chroma (NpColorizer *c, const NpImage *gray, GError **error)
       gfloat       *ch = np_image_row (chroma, y);
       for (gint x = 0; x < w; x++)
         {
-          gfloat r, gg, b, luma, l;
+          gfloat rgb[3], luma, l;
           if (c->chroma_model)
             {
-              gfloat rgb[3];
-              ch[2 * x] = 0.5f * o[4 * x], ch[2 * x + 1] = 0.5f * o[4 * x + 1];
+              np_model_target_chroma (o + 4 * x, &ch[2 * x], &ch[2 * x + 1]);
               if (c->options.space == NP_CHROMA_YCBCR)
                 continue;
               /* Its picture, by the rule the result follows, for a*, b*. */
               combine_ycbcr (g[x], ch[2 * x], ch[2 * x + 1], rgb);
-              r = rgb[0], gg = rgb[1], b = rgb[2];
             }
           else
-            {
-              r = (o[4 * x] + 1) * 0.5f;
-              gg = (o[4 * x + MIN (1, cout - 1)] + 1) * 0.5f;
-              b = (o[4 * x + MIN (2, cout - 1)] + 1) * 0.5f;
-            }
-          r = CLAMP (r, 0.0f, 1.0f), gg = CLAMP (gg, 0.0f, 1.0f), b = CLAMP (b, 0.0f, 1.0f);
+            np_model_target_decode (NP_MODEL_TARGET_RGB, o + 4 * x, (gint) cout, 0, NULL, rgb);
           if (c->options.space == NP_CHROMA_YCBCR)
-            np_ycbcr_from_rgb (r, gg, b, &luma, &ch[2 * x], &ch[2 * x + 1]);
+            np_ycbcr_from_rgb (rgb[0], rgb[1], rgb[2], &luma, &ch[2 * x], &ch[2 * x + 1]);
           else
-            np_lab_from_rgb (r, gg, b, &l, &ch[2 * x], &ch[2 * x + 1]);
+            np_lab_from_rgb (rgb[0], rgb[1], rgb[2], &l, &ch[2 * x], &ch[2 * x + 1]);
         }
     }
   return g_steal_pointer (&chroma);
@@ -328,7 +320,7 @@ find_faces (NpColorizer *c, GError **error)
   if ((faces = np_face_finder_find (c->options.faces, bytes, &seed, c->options.n_threads, error)) == NULL)
     return FALSE;
 
-  np_model_size (c->net, &mw, &mh);
+  mw = np_model_info (c->model)->width, mh = np_model_info (c->model)->height;
   for (guint i = 0; i < MIN (faces->len, NP_COLORIZE_MAX_FACES); i++)
     {
       const NpHaarBox *f = &g_array_index (faces, NpHaarBox, i);

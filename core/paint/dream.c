@@ -5,18 +5,18 @@
  * noise is drawn exactly as training draws it (np_tensor_fill_normal), from
  * the seed, so a seed names one face on every machine and thread count. */
 #include "np-paint.h"
-#include "np-models.h"
 
 gboolean
-np_paint_dream (NpNet *net, guint64 seed, NpImage *out, gint n_threads, GError **error)
+np_paint_dream (NpModel *model, guint64 seed, NpImage *out, gint n_threads, GError **error)
 {
+  NpNet              *net = np_model_net (model);
   gint64              m = np_net_size_multiple (net), cout = np_net_output_channels (net);
   g_autoptr(NpTensor) noise = NULL;
   const NpTensor     *inputs[1], *y;
 
   g_return_val_if_fail (out->type == NP_SAMPLE_F32 && out->channels == 4, FALSE);
 
-  if (!np_model_check_use (net, NP_MODEL_USE_NOISE, error))
+  if (!np_model_check_use (model, NP_MODEL_USE_NOISE, error))
     return FALSE;
   if (out->width % m || out->height % m)
     {
@@ -37,8 +37,10 @@ np_paint_dream (NpNet *net, guint64 seed, NpImage *out, gint n_threads, GError *
       gfloat *o = np_image_row (out, j);
       for (gint i = 0; i < out->width; i++)
         {
-          for (gint c = 0; c < 3; c++)
-            o[4 * i + c] = CLAMP ((*np_tensor_at (y, i, j, MIN (c, cout - 1), 0) + 1) * 0.5f, 0.0f, 1.0f);
+          gfloat values[3];
+          for (gint c = 0; c < cout && c < 3; c++)
+            values[c] = *np_tensor_at (y, i, j, c, 0);
+          np_model_target_decode (NP_MODEL_TARGET_RGB, values, (gint) MIN (cout, 3), 0, NULL, o + 4 * i);
           o[4 * i + 3] = 1;
         }
     }

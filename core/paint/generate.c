@@ -16,17 +16,15 @@
 #include "image/np-colour.h"
 #include "image/np-resize.h"
 #include "filters/np-filters.h"
-#include "paint/np-models.h"
 
 #include <string.h>
 
-/* Applies the model's recorded input filter (its metadata, through the
- * filter registry) to a copy of the RGBA image. */
+/* Applies the model's recorded input filter (through the filter registry,
+ * with its recorded parameters) to a copy of the RGBA image. */
 static gboolean
-apply_input_filter (NpNet *net, NpImage *rgba, gint n_threads, GError **error)
+apply_input_filter (const NpModelInfo *info, NpImage *rgba, gint n_threads, GError **error)
 {
-  GHashTable     *meta = np_net_metadata (net);
-  const char     *name = g_hash_table_lookup (meta, "input_filter");
+  const char     *name = info->input_filter;
   const NpFilter *filter = np_filter_find (name);
 
   if (name == NULL || strcmp (name, "identity") == 0)
@@ -41,7 +39,7 @@ apply_input_filter (NpNet *net, NpImage *rgba, gint n_threads, GError **error)
                    "apply it before the generator and leave apply-filter off", name, known->str);
       return FALSE;
     }
-  return np_filter_apply_rgba_f32 (filter, meta, rgba, n_threads, error);
+  return np_filter_apply_rgba_f32 (filter, info->params, rgba, n_threads, error);
 }
 
 /* Blend weight along one axis: a ramp over `overlap` pixels at tile edges
@@ -81,9 +79,10 @@ tile_origins (gint64 size, gint64 tile, gint overlap)
 }
 
 gboolean
-np_paint_generate (NpNet *net, const NpImage *in, NpImage *out,
+np_paint_generate (NpModel *model, const NpImage *in, NpImage *out,
                    const NpPaintOptions *options, GError **error)
 {
+  NpNet              *net = np_model_net (model);
   g_autoptr(NpImage)  filtered = NULL;
   const NpImage      *src = in;
   g_autoptr(NpTensor) x = NULL;
@@ -95,13 +94,13 @@ np_paint_generate (NpNet *net, const NpImage *in, NpImage *out,
   gint64  s = (gint64) np_net_output_scale (net);
   /* A chroma model predicts Cb and Cr, put on the input's own luminance; a
    * residual one the detail its bicubic upscale misses. */
-  NpModelTarget target = np_model_target (net);
+  NpModelTarget target = np_model_info (model)->target;
   g_autoptr(NpImage) up = NULL;
 
   g_return_val_if_fail (in->type == NP_SAMPLE_F32 && in->channels == 4, FALSE);
   g_return_val_if_fail (out->type == NP_SAMPLE_F32 && out->channels == 4, FALSE);
 
-  if (!np_model_check_use (net, s > 1 ? NP_MODEL_USE_SUPER_RESOLUTION : NP_MODEL_USE_IMAGE, error))
+  if (!np_model_check_use (model, s > 1 ? NP_MODEL_USE_SUPER_RESOLUTION : NP_MODEL_USE_IMAGE, error))
     return FALSE;
   g_return_val_if_fail (out->width == s * w && out->height == s * h, FALSE);
 
@@ -112,7 +111,7 @@ np_paint_generate (NpNet *net, const NpImage *in, NpImage *out,
         return FALSE;
       for (gint64 y = 0; y < h; y++)
         memcpy (np_image_row (filtered, (gint) y), np_image_row (in, (gint) y), w * 4 * sizeof (gfloat));
-      if (!apply_input_filter (net, filtered, options->n_threads, error))
+      if (!apply_input_filter (np_model_info (model), filtered, options->n_threads, error))
         return FALSE;
       src = filtered;
     }
@@ -177,36 +176,30 @@ np_paint_generate (NpNet *net, const NpImage *in, NpImage *out,
       np_resize_cubic (src, up);
     }
 
-  /* Back from [-1, 1] (for chroma: Cb, Cr on the input's luminance; for a
-   * residual: half of it added to the upscale), unless raw; alpha from the
-   * input (each input pixel's for its s×s output pixels). */
+  /* The picture the blended outputs stand for (np_model_target_decode),
+   * unless raw; alpha from the input (each input pixel's for its s×s output
+   * pixels). */
   for (gint64 j = 0; j < s * h; j++)
     {
       gfloat       *o = np_image_row (out, (gint) j);
       const gfloat *a = np_image_row (in, (gint) (j / s)), *sp = np_image_row (src, (gint) (j / s));
       for (gint64 i = 0; i < s * w; i++)
         {
+          gfloat values[3], luma = 0, base[3] = { 0 };
+
+          for (int c = 0; c < 3; c++)
+            values[c] = o[4 * i + c] / o[4 * i + 3];
           if (options->raw)
-            for (int c = 0; c < 3; c++)
-              o[4 * i + c] /= o[4 * i + 3];
-          else if (up)
-            {
-              const gfloat *u = np_image_row (up, (gint) j);
-              for (int c = 0; c < 3; c++)
-                o[4 * i + c] = CLAMP (CLAMP (u[4 * i + c], 0.0f, 1.0f) + 0.5f * o[4 * i + c] / o[4 * i + 3],
-                                      0.0f, 1.0f);
-            }
-          else if (target == NP_MODEL_TARGET_CHROMA)
-            {
-              gfloat luma = NP_LUMA_R * sp[4 * i] + NP_LUMA_G * sp[4 * i + 1] + NP_LUMA_B * sp[4 * i + 2];
-              np_rgb_from_ycbcr (luma, 0.5f * o[4 * i] / o[4 * i + 3], 0.5f * o[4 * i + 1] / o[4 * i + 3],
-                                 &o[4 * i], &o[4 * i + 1], &o[4 * i + 2]);
-              for (int c = 0; c < 3; c++)
-                o[4 * i + c] = CLAMP (o[4 * i + c], 0.0f, 1.0f);
-            }
+            memcpy (o + 4 * i, values, sizeof values);
           else
-            for (int c = 0; c < 3; c++)
-              o[4 * i + c] = CLAMP ((o[4 * i + c] / o[4 * i + 3] + 1) * 0.5f, 0.0f, 1.0f);
+            {
+              if (up)
+                for (int c = 0; c < 3; c++)
+                  base[c] = CLAMP (((const gfloat *) np_image_row (up, (gint) j))[4 * i + c], 0.0f, 1.0f);
+              else if (target == NP_MODEL_TARGET_CHROMA)
+                luma = NP_LUMA_R * sp[4 * i] + NP_LUMA_G * sp[4 * i + 1] + NP_LUMA_B * sp[4 * i + 2];
+              np_model_target_decode (target, values, 3, luma, base, o + 4 * i);
+            }
           o[4 * i + 3] = a[4 * (i / s) + 3];
         }
     }

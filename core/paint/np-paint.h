@@ -5,10 +5,10 @@
  * through the filter registry in filters/np-filters.h), runs the network
  * tile by tile and blends the tiles.
  *
- *   g_autoptr(NpNet) net = np_net_load ("gray2color.safetensors", &error);
+ *   g_autoptr(NpModel) model = np_model_load ("gray2color", &error);
  *   NpPaintOptions options = { .tile_size = 512, .overlap = 64, .n_threads = 2,
  *                              .apply_filter = TRUE };
- *   np_paint_generate (net, photo, result, &options, &error);
+ *   np_paint_generate (model, photo, result, &options, &error);
  */
 #pragma once
 
@@ -16,6 +16,7 @@
 #include "np-error.h"
 #include "image/np-image.h"
 #include "nn/np-nn.h"
+#include "model/np-model.h"
 #include "haar/np-haar.h"
 
 G_BEGIN_DECLS
@@ -38,19 +39,20 @@ typedef struct
  * tiles for larger pictures, (y + 1)/2 back, alpha copied (each input
  * pixel's to its s×s output pixels). With options->raw the output channels
  * stay in the network's [-1, 1] in out's first channels (a chroma model's
- * Cb·2 and Cr·2), unclamped, for callers that compose them themselves.
- * Callers check the model suits their use first (np_model_check_use). With
- * batch norm
- * on batch statistics each tile normalises by its own, so tiles are not
- * seamless: use a tile size above the picture. */
-gboolean np_paint_generate (NpNet *net, const NpImage *in, NpImage *out,
+ * Cb·2 and Cr·2), unclamped, for callers that compose them themselves;
+ * otherwise they become the picture they stand for (np_model_target_decode).
+ * A model that suits neither NP_MODEL_USE_IMAGE nor, for s = 2,
+ * NP_MODEL_USE_SUPER_RESOLUTION is refused (np_model_check_use). With
+ * batch norm on batch statistics each tile normalises by its own, so tiles
+ * are not seamless: use a tile size above the picture. */
+gboolean np_paint_generate (NpModel *model, const NpImage *in, NpImage *out,
                             const NpPaintOptions *options, GError **error);
 
 /* A noise model's picture (np_model_check_use NP_MODEL_USE_NOISE) for seed,
  * into out (R'G'B'A float, opaque; sides multiples of the model's size
- * multiple, normally the model's training size, np_model_size): the noise
- * is np_tensor_fill_normal's for the seed, so a seed names one picture. */
-gboolean np_paint_dream (NpNet *net, guint64 seed, NpImage *out, gint n_threads,
+ * multiple, normally the model's training size, its NpModelInfo's): the
+ * noise is np_tensor_fill_normal's for the seed, so a seed names one picture. */
+gboolean np_paint_dream (NpModel *model, guint64 seed, NpImage *out, gint n_threads,
                          GError **error);
 
 /* ---- Colourising photos of any size -------------------------------------
@@ -92,7 +94,7 @@ typedef enum
 typedef struct
 {
   gint          render_size;  /* long side of the picture the model colours; 0: the model's
-                                 training size's (np_model_size) */
+                                 training size's (its NpModelInfo's) */
   NpChromaSpace space;
   gfloat        saturation;   /* the model's chroma times this */
   NpFaceFinder *faces;        /* not NULL: also colour each face this finds at the model's
@@ -102,11 +104,11 @@ typedef struct
 
 typedef struct _NpColorizer NpColorizer;
 
-/* A colouriser for a width×height photo with net (np_model_check_use
+/* A colouriser for a width×height photo with model (np_model_check_use
  * NP_MODEL_USE_COLORIZE: a chroma model, or an RGB one whose chroma is
  * taken). A render size outside NP_COLORIZE_MIN/MAX_RENDER is
- * NP_ERROR_INVALID_ARGUMENT. The colouriser borrows net and the finder. */
-NpColorizer *np_colorizer_new        (NpNet *net, gint width, gint height,
+ * NP_ERROR_INVALID_ARGUMENT. The colouriser borrows model and the finder. */
+NpColorizer *np_colorizer_new        (NpModel *model, gint width, gint height,
                                       const NpColorizeOptions *options, GError **error);
 void         np_colorizer_free       (NpColorizer *colorizer);
 /* Whether the photo must be read (again) before np_colorizer_apply. */

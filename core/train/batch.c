@@ -6,7 +6,6 @@
  * horizontally on one more bit, and for noise or morph draws from further
  * hashes, so the batches of a run depend on its seed and step only. */
 #include "np-train.h"
-#include "image/np-colour.h"
 #include "image/np-resize.h"
 #include "util/np-rng.h"
 
@@ -17,7 +16,7 @@ struct _NpBatcher
 {
   NpDataset   *dataset;
   NpTrainInput input;
-  NpTarget     target;
+  NpModelTarget target;
   GArray      *pool;        /* guint: usable items */
   /* Morph: the pool sorted by subset, and for each pool entry the range of
    * its subset there. */
@@ -29,8 +28,6 @@ struct _NpBatcher
 static const char *const input_names[NP_TRAIN_N_INPUTS] = {
   "gray", "binary", "contours", "canny", "identity", "noise", "morph", "lowres",
 };
-
-static const char *const target_names[NP_N_TARGETS] = { "rgb", "chroma", "residual" };
 
 /* The index of name among n names, or -1. */
 static gint
@@ -52,18 +49,6 @@ gint
 np_train_input_from_name (const char *name)
 {
   return name_index (input_names, NP_TRAIN_N_INPUTS, name);
-}
-
-const char *
-np_target_name (NpTarget target)
-{
-  return target_names[target];
-}
-
-gint
-np_target_from_name (const char *name)
-{
-  return name_index (target_names, NP_N_TARGETS, name);
 }
 
 const char *
@@ -134,7 +119,7 @@ group_subsets (NpBatcher *b)
 }
 
 NpBatcher *
-np_batcher_new (NpDataset *dataset, NpTrainInput input, NpTarget target, NpSplit split, GError **error)
+np_batcher_new (NpDataset *dataset, NpTrainInput input, NpModelTarget target, NpSplit split, GError **error)
 {
   g_autoptr(NpBatcher) b = g_new0 (NpBatcher, 1);
 
@@ -143,13 +128,13 @@ np_batcher_new (NpDataset *dataset, NpTrainInput input, NpTarget target, NpSplit
   b->target = target;
   b->width = np_dataset_width (dataset);
   b->height = np_dataset_height (dataset);
-  if (target == NP_TARGET_CHROMA && input != NP_TRAIN_GRAY)
+  if (target == NP_MODEL_TARGET_CHROMA && input != NP_TRAIN_GRAY)
     {
       g_set_error (error, NP_ERROR, NP_ERROR_INVALID_ARGUMENT,
                    "a chroma target needs the gray input (the picture takes its luminance)");
       return NULL;
     }
-  if (target == NP_TARGET_RESIDUAL && input != NP_TRAIN_LOWRES)
+  if (target == NP_MODEL_TARGET_RESIDUAL && input != NP_TRAIN_LOWRES)
     {
       g_set_error (error, NP_ERROR, NP_ERROR_INVALID_ARGUMENT,
                    "a residual target needs the lowres input (it adds to the input's bicubic upscale)");
@@ -208,7 +193,7 @@ np_batcher_shapes (const NpBatcher *b, gint n, gint64 source_ne[4], gint64 targe
   source_ne[0] = b->width / scale, source_ne[1] = b->height / scale;
   source_ne[2] = source_channels (b), source_ne[3] = n;
   target_ne[0] = b->width, target_ne[1] = b->height;
-  target_ne[2] = b->target == NP_TARGET_CHROMA ? 2 : 3, target_ne[3] = n;
+  target_ne[2] = np_model_target_channels (b->target), target_ne[3] = n;
 }
 
 /* Copies an H×W×C u8 picture into slot n of an NCHW tensor as x/127.5 − 1,
@@ -262,6 +247,7 @@ fill_slot (NpBatcher *b, guint item, guint partner, gboolean flip, guint64 noise
 {
   gint          w = b->width, h = b->height;
   const guint8 *colour = np_dataset_pixels (b->dataset, "color", item);
+  g_autoptr(NpImage) up = NULL;
 
   switch (b->input)
     {
@@ -284,28 +270,18 @@ fill_slot (NpBatcher *b, guint item, guint partner, gboolean flip, guint64 noise
       break;
     }
 
-  if (b->target != NP_TARGET_CHROMA)
-    put_u8 (colour, w, h, 3, flip, target, n);
-  if (b->target == NP_TARGET_RESIDUAL)
-    {
-      /* The photo less the upscale, both on the [-1, 1] scale. */
-      g_autoptr(NpImage) up = upscale (source, n);
-      for (gint k = 0; k < 3; k++)
-        for (gint y = 0; y < h; y++)
-          for (gint x = 0; x < w; x++)
-            *np_tensor_at (target, x, y, k, n) -= 2 * upscaled (up, x, y, k) - 1;
-    }
-  else if (b->target == NP_TARGET_CHROMA)
-    for (gint y = 0; y < h; y++)
+  /* The target, from the photo (mirrored with the source) and, for a
+   * residual, the source's upscale. */
+  up = b->target == NP_MODEL_TARGET_RESIDUAL ? upscale (source, n) : NULL;
+  for (gint y = 0; y < h; y++)
+    for (gint x = 0; x < w; x++)
       {
-        gfloat       *cb = np_tensor_at (target, 0, y, 0, n), *cr = np_tensor_at (target, 0, y, 1, n);
-        const guint8 *px = colour + (gsize) y * w * 3;
-        for (gint x = 0; x < w; x++)
-          {
-            gfloat luma, u, v;
-            np_ycbcr_from_rgb (px[3 * x] / 255.0f, px[3 * x + 1] / 255.0f, px[3 * x + 2] / 255.0f, &luma, &u, &v);
-            cb[flip ? w - 1 - x : x] = 2 * u, cr[flip ? w - 1 - x : x] = 2 * v;
-          }
+        gfloat base[3] = { 0 }, values[3];
+        for (gint k = 0; up && k < 3; k++)
+          base[k] = upscaled (up, x, y, k);
+        np_model_target_encode (b->target, colour + ((gsize) y * w + (flip ? w - 1 - x : x)) * 3, base, values);
+        for (gint k = 0; k < target->ne[2]; k++)
+          *np_tensor_at (target, x, y, k, n) = values[k];
       }
 }
 
@@ -373,59 +349,46 @@ np_batcher_photos (const NpBatcher *b, guint first, NpTensor *rgb)
     }
 }
 
-/* Puts chroma (tensor channels 0, 1 as 2·Cb, 2·Cr, or constant planes when
- * chroma is NULL) on the source's luminance, into rgb. */
+/* Pixel (x, y) of image n of the picture a target's values (c of them)
+ * stand for, into rgb: np_model_target_decode on the source's luminance
+ * (chroma) or its upscale up (residual). */
 static void
-compose_chroma (const NpTensor *source, const NpTensor *chroma, const gfloat *mean, NpTensor *rgb, gint64 n)
+decode_at (NpModelTarget target, const gfloat *values, gint c, const NpTensor *source, const NpImage *up,
+           gint64 x, gint64 y, NpTensor *rgb, gint64 n)
 {
-  gint64 w = rgb->ne[0], h = rgb->ne[1];
+  gfloat luma = 0, base[3] = { 0 }, px[3];
 
-  for (gint64 y = 0; y < h; y++)
-    for (gint64 x = 0; x < w; x++)
-      {
-        gfloat luma = (*np_tensor_at (source, x, y, 0, n) + 1) * 0.5f;
-        gfloat cb = chroma ? *np_tensor_at (chroma, x, y, 0, n) * 0.5f : mean[(y * w + x) * 2];
-        gfloat cr = chroma ? *np_tensor_at (chroma, x, y, 1, n) * 0.5f : mean[(y * w + x) * 2 + 1];
-        gfloat r, g, b;
-        np_rgb_from_ycbcr (luma, cb, cr, &r, &g, &b);
-        *np_tensor_at (rgb, x, y, 0, n) = CLAMP (r, 0.0f, 1.0f);
-        *np_tensor_at (rgb, x, y, 1, n) = CLAMP (g, 0.0f, 1.0f);
-        *np_tensor_at (rgb, x, y, 2, n) = CLAMP (b, 0.0f, 1.0f);
-      }
+  if (target == NP_MODEL_TARGET_CHROMA)
+    luma = (*np_tensor_at (source, x, y, 0, n) + 1) * 0.5f;
+  for (gint k = 0; up && k < 3; k++)
+    base[k] = upscaled (up, x, y, k);
+  np_model_target_decode (target, values, c, luma, base, px);
+  for (gint k = 0; k < 3; k++)
+    *np_tensor_at (rgb, x, y, k, n) = px[k];
 }
 
-/* x in [-1, 1] to [0, 1], clamped, channel by channel (1 channel: gray). */
+/* Image n of the picture t stands for as target. */
 static void
-compose_rgb (const NpTensor *t, NpTensor *rgb, gint64 n)
+decode (NpModelTarget target, const NpTensor *source, const NpTensor *t, NpTensor *rgb, gint64 n)
 {
-  gint64 plane = rgb->ne[0] * rgb->ne[1];
+  g_autoptr(NpImage) up = target == NP_MODEL_TARGET_RESIDUAL ? upscale (source, n) : NULL;
+  gint c = (gint) MIN (t->ne[2], 3);
 
-  for (gint k = 0; k < 3; k++)
-    {
-      const gfloat *src = np_tensor_at (t, 0, 0, t->ne[2] == 3 ? k : 0, n);
-      gfloat       *dst = np_tensor_at (rgb, 0, 0, k, n);
-      for (gint64 i = 0; i < plane; i++)
-        dst[i] = CLAMP ((src[i] + 1) * 0.5f, 0.0f, 1.0f);
-    }
+  for (gint64 y = 0; y < rgb->ne[1]; y++)
+    for (gint64 x = 0; x < rgb->ne[0]; x++)
+      {
+        gfloat values[3];
+        for (gint k = 0; k < c; k++)
+          values[k] = *np_tensor_at (t, x, y, k, n);
+        decode_at (target, values, c, source, up, x, y, rgb, n);
+      }
 }
 
 void
 np_batcher_compose (const NpBatcher *b, const NpTensor *source, const NpTensor *output, NpTensor *rgb)
 {
   for (gint64 n = 0; n < rgb->ne[3]; n++)
-    if (b->target == NP_TARGET_CHROMA)
-      compose_chroma (source, output, NULL, rgb, n);
-    else if (b->target == NP_TARGET_RESIDUAL)
-      {
-        g_autoptr(NpImage) up = upscale (source, n);
-        for (gint k = 0; k < 3; k++)
-          for (gint64 y = 0; y < rgb->ne[1]; y++)
-            for (gint64 x = 0; x < rgb->ne[0]; x++)
-              *np_tensor_at (rgb, x, y, k, n) = CLAMP (upscaled (up, x, y, k) + 0.5f * *np_tensor_at (output, x, y, k, n),
-                                                      0.0f, 1.0f);
-      }
-    else
-      compose_rgb (output, rgb, n);
+    decode (b->target, source, output, rgb, n);
 }
 
 gboolean
@@ -451,7 +414,7 @@ np_batcher_source_picture (const NpBatcher *b, const NpTensor *source, NpTensor 
                 *np_tensor_at (rgb, x, y, k, n) = upscaled (up, x, y, k);
         }
       else
-        compose_rgb (source, rgb, n);
+        decode (NP_MODEL_TARGET_RGB, source, source, rgb, n);
     }
 }
 
@@ -463,21 +426,22 @@ np_batcher_baseline_mean (const NpBatcher *b, const NpBatcher *mean_of, const Np
   g_autofree gfloat *mean = g_new0 (gfloat, plane * (chroma ? 2 : 3));
   g_autofree double *sum = g_new0 (double, plane * 3);
 
-  /* Per pixel, over mean_of's photos: the mean colour, or the mean chroma. */
+  /* Per pixel, over mean_of's photos: the mean colour, or the mean chroma
+   * (as a chroma target encodes it). */
   for (guint i = 0; i < mean_of->pool->len; i++)
     {
       const guint8 *px = np_dataset_pixels (mean_of->dataset, "color", g_array_index (mean_of->pool, guint, i));
       for (gint64 p = 0; p < plane; p++)
         {
-          gfloat luma, cb, cr;
+          gfloat values[2];
           if (!chroma)
             {
               for (gint k = 0; k < 3; k++)
                 sum[p * 3 + k] += px[p * 3 + k] / 255.0;
               continue;
             }
-          np_ycbcr_from_rgb (px[p * 3] / 255.0f, px[p * 3 + 1] / 255.0f, px[p * 3 + 2] / 255.0f, &luma, &cb, &cr);
-          sum[p * 3] += cb, sum[p * 3 + 1] += cr;
+          np_model_target_encode (NP_MODEL_TARGET_CHROMA, px + p * 3, NULL, values);
+          sum[p * 3] += values[0], sum[p * 3 + 1] += values[1];
         }
     }
   for (gint64 p = 0; p < plane; p++)
@@ -486,7 +450,9 @@ np_batcher_baseline_mean (const NpBatcher *b, const NpBatcher *mean_of, const Np
 
   for (gint64 n = 0; n < rgb->ne[3]; n++)
     if (chroma)
-      compose_chroma (source, NULL, mean, rgb, n);
+      for (gint64 y = 0; y < h; y++)
+        for (gint64 x = 0; x < w; x++)
+          decode_at (NP_MODEL_TARGET_CHROMA, mean + (y * w + x) * 2, 2, source, NULL, x, y, rgb, n);
     else
       for (gint k = 0; k < 3; k++)
         for (gint64 p = 0; p < plane; p++)

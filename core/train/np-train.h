@@ -28,6 +28,7 @@
 
 #include "nn/np-nn.h"
 #include "train/np-dataset.h"
+#include "model/np-model.h"
 
 G_BEGIN_DECLS
 
@@ -159,22 +160,6 @@ typedef enum
   NP_TRAIN_N_INPUTS
 } NpTrainInput;
 
-/* What the generator predicts: the colour picture; only its chroma (YCbCr's
- * Cb, Cr), put on the input's own luminance (gray input only); or what the
- * bicubic upscale of the input misses, added to it (lowres only: the net
- * starts from bicubic's quality and learns the detail, as VDSR does). */
-typedef enum
-{
-  NP_TARGET_RGB,
-  NP_TARGET_CHROMA,
-  NP_TARGET_RESIDUAL,
-  NP_N_TARGETS
-} NpTarget;
-
-/* "rgb", "chroma", "residual" and back (-1 for an unknown name). */
-const char   *np_target_name             (NpTarget target);
-gint          np_target_from_name        (const char *name);
-
 /* "gray", "binary", ... and back (-1 for an unknown name). */
 const char   *np_train_input_name        (NpTrainInput input);
 gint          np_train_input_from_name   (const char *name);
@@ -191,7 +176,7 @@ typedef struct _NpBatcher NpBatcher;
  * already gray (their colour is no target). Fails when the split has no
  * usable item (or, for morph, no subset with two), for chroma with an
  * input other than gray, or for residual with one other than lowres. */
-NpBatcher    *np_batcher_new             (NpDataset *dataset, NpTrainInput input, NpTarget target,
+NpBatcher    *np_batcher_new             (NpDataset *dataset, NpTrainInput input, NpModelTarget target,
                                           NpSplit split, GError **error);
 void          np_batcher_free            (NpBatcher *batcher);
 guint         np_batcher_size            (const NpBatcher *batcher);

@@ -5,6 +5,7 @@
 #include "image/np-colour.h"
 
 #include <glib/gstdio.h>
+#include <stdarg.h>
 #include <math.h>
 #include <string.h>
 
@@ -27,6 +28,21 @@ small_unet (void)
   return net;
 }
 
+/* A model of net (taken) whose metadata holds the NULL-terminated key,
+ * value pairs. */
+static NpModel *
+model_with (NpNet *net, ...)
+{
+  va_list     ap;
+  const char *key;
+
+  va_start (ap, net);
+  while ((key = va_arg (ap, const char *)))
+    g_hash_table_insert (np_net_metadata (net), g_strdup (key), g_strdup (va_arg (ap, const char *)));
+  va_end (ap);
+  return np_model_new (net);
+}
+
 /* With apply_filter, np_paint_generate filters the picture as the model's
  * metadata says, with the seed's parameters: the same result as filtering it
  * here with the core filters and running the model on that. */
@@ -35,7 +51,6 @@ test_generate_input_filters (void)
 {
   enum { W = 37, H = 29 };
   static const char *const filters[] = { "rgb-threshold", "binary", "contours", "canny", "gray", "identity" };
-  g_autoptr(NpNet) net = small_unet ();
   g_autoptr(NpImage) photo = np_image_new (NP_SAMPLE_F32, W, H, 4, NULL);
   g_autoptr(GError) error = NULL;
 
@@ -62,9 +77,9 @@ test_generate_input_filters (void)
       NpCannyParams seed = { .low = 140, .high = 255, .gradient = NP_CANNY_GRADIENT_L1,
                              .mode = NP_CANNY_PER_CHANNEL, .pre_threshold = 200 };
       const char *name = filters[f];
+      g_autoptr(NpModel) model = model_with (small_unet (), "input_filter", name, NULL);
 
-      g_hash_table_insert (np_net_metadata (net), g_strdup ("input_filter"), g_strdup (name));
-      g_assert_true (np_paint_generate (net, photo, a, &on, &error));
+      g_assert_true (np_paint_generate (model, photo, a, &on, &error));
       g_assert_no_error (error);
 
       for (gint y = 0; y < H; y++)
@@ -90,7 +105,7 @@ test_generate_input_filters (void)
         for (gint y = 0; y < H; y++)
           np_gray_rgba_f32 (np_image_row (filtered, y), np_image_row (filtered, y), W);
 
-      g_assert_true (np_paint_generate (net, filtered, b, &off, &error));
+      g_assert_true (np_paint_generate (model, filtered, b, &off, &error));
       for (gint y = 0; y < H; y++)
         g_assert_cmpmem (np_image_row (a, y), W * 4 * sizeof (gfloat),
                          np_image_row (b, y), W * 4 * sizeof (gfloat));
@@ -102,36 +117,34 @@ test_generate_input_filters (void)
     g_autoptr(NpImage) a = np_image_new (NP_SAMPLE_F32, W, H, 4, NULL);
     g_autoptr(NpImage) b = np_image_new (NP_SAMPLE_F32, W, H, 4, NULL);
     g_autoptr(NpImage) filtered = np_image_new (NP_SAMPLE_F32, W, H, 4, NULL);
+    g_autoptr(NpModel) model = model_with (small_unet (), "input_filter", "binary", "input_threshold", "90", NULL);
+    g_autoptr(NpModel) bad = model_with (small_unet (), "input_filter", "binary", "input_threshold", "900", NULL);
 
-    g_hash_table_insert (np_net_metadata (net), g_strdup ("input_filter"), g_strdup ("binary"));
-    g_hash_table_insert (np_net_metadata (net), g_strdup ("input_threshold"), g_strdup ("90"));
-    g_assert_true (np_paint_generate (net, photo, a, &on, &error));
+    g_assert_true (np_paint_generate (model, photo, a, &on, &error));
     for (gint y = 0; y < H; y++)
       for (gint i = 0; i < W * 4; i++)
         {
           gint c = (gint) (((gfloat *) np_image_row (photo, y))[i] * 255.0f + 0.5f);
           ((gfloat *) np_image_row (filtered, y))[i] = i % 4 == 3 ? 1.0f : c > 90 ? 90 / 255.0f : 0.0f;
         }
-    g_assert_true (np_paint_generate (net, filtered, b, &off, &error));
+    g_assert_true (np_paint_generate (model, filtered, b, &off, &error));
     for (gint y = 0; y < H; y++)
       g_assert_cmpmem (np_image_row (a, y), W * 4 * sizeof (gfloat),
                        np_image_row (b, y), W * 4 * sizeof (gfloat));
 
     /* A bad value is an error naming the key, not a silent clamp. */
-    g_hash_table_insert (np_net_metadata (net), g_strdup ("input_threshold"), g_strdup ("900"));
-    g_assert_false (np_paint_generate (net, photo, a, &on, &error));
+    g_assert_false (np_paint_generate (bad, photo, a, &on, &error));
     g_assert_error (error, NP_ERROR, NP_ERROR_INVALID_ARGUMENT);
     g_assert_nonnull (strstr (error->message, "input_threshold"));
     g_clear_error (&error);
-    g_hash_table_remove (np_net_metadata (net), "input_threshold");
   }
 
   /* A filter the generator does not apply itself is refused clearly. */
   {
     NpPaintOptions on = { 512, 0, 1, TRUE };
     g_autoptr(NpImage) a = np_image_new (NP_SAMPLE_F32, W, H, 4, NULL);
-    g_hash_table_insert (np_net_metadata (net), g_strdup ("input_filter"), g_strdup ("noise"));
-    g_assert_false (np_paint_generate (net, photo, a, &on, &error));
+    g_autoptr(NpModel) model = model_with (small_unet (), "input_filter", "noise", NULL);
+    g_assert_false (np_paint_generate (model, photo, a, &on, &error));
     g_assert_error (error, NP_ERROR, NP_ERROR_UNSUPPORTED);
     g_assert_nonnull (strstr (error->message, "noise"));
   }
@@ -148,6 +161,7 @@ test_generate_chroma (void)
   enum { W = 19, H = 11 };
   g_autoptr(GError) error = NULL;
   g_autoptr(NpNet) net = np_net_new ("input name=x c=1\nconv name=c out=2 k=1\ntanh", &error);
+  g_autoptr(NpModel) model = NULL;
   g_autoptr(NpImage) photo = np_image_new (NP_SAMPLE_F32, W, H, 4, NULL);
   g_autoptr(NpImage) out = np_image_new (NP_SAMPLE_F32, W, H, 4, NULL);
   NpPaintOptions options = { 512, 0, 1, FALSE };
@@ -157,14 +171,14 @@ test_generate_chroma (void)
   g_assert_no_error (error);
   memcpy (np_net_param (net, "c.weight")->data, w, sizeof w);
   memcpy (np_net_param (net, "c.bias")->data, b, sizeof b);
-  g_hash_table_insert (np_net_metadata (net), g_strdup ("target"), g_strdup ("chroma-ycbcr"));
+  model = model_with (g_steal_pointer (&net), "target", "chroma-ycbcr", NULL);
   for (gint y = 0; y < H; y++)
     for (gint x = 0; x < W; x++)
       {
         gfloat *p = (gfloat *) np_image_row (photo, y) + 4 * x;
         p[0] = (x * 13 % W) / (gfloat) W, p[1] = (y * 7 % H) / (gfloat) H, p[2] = ((x + y) % 5) / 5.0f, p[3] = 0.75f;
       }
-  g_assert_true (np_paint_generate (net, photo, out, &options, &error));
+  g_assert_true (np_paint_generate (model, photo, out, &options, &error));
   g_assert_no_error (error);
   for (gint y = 0; y < H; y++)
     for (gint x = 0; x < W; x++)
@@ -186,8 +200,8 @@ test_generate_chroma (void)
 
   /* A chroma model must take gray and give two channels. */
   {
-    g_autoptr(NpNet) bad = np_net_new ("input name=x c=3\nconv name=c out=2 k=1", &error);
-    g_hash_table_insert (np_net_metadata (bad), g_strdup ("target"), g_strdup ("chroma-ycbcr"));
+    g_autoptr(NpModel) bad = model_with (np_net_new ("input name=x c=3\nconv name=c out=2 k=1", &error), "target",
+                                         "chroma-ycbcr", NULL);
     g_assert_false (np_paint_generate (bad, photo, out, &options, &error));
     g_assert_error (error, NP_ERROR, NP_ERROR_UNSUPPORTED);
   }
@@ -262,7 +276,7 @@ test_resampler (void)
 
 /* A 1×1 chroma model, Cb, Cr = ½ tanh (w·(2·gray − 1) + b): its colour at
  * any scale is known in closed form. */
-static NpNet *
+static NpModel *
 pointwise_chroma (gfloat w0, gfloat b0, gfloat w1, gfloat b1)
 {
   g_autoptr(GError) error = NULL;
@@ -272,19 +286,17 @@ pointwise_chroma (gfloat w0, gfloat b0, gfloat w1, gfloat b1)
   g_assert_no_error (error);
   memcpy (np_net_param (net, "c.weight")->data, w, sizeof w);
   memcpy (np_net_param (net, "c.bias")->data, b, sizeof b);
-  g_hash_table_insert (np_net_metadata (net), g_strdup ("target"), g_strdup ("chroma-ycbcr"));
-  g_hash_table_insert (np_net_metadata (net), g_strdup ("input_filter"), g_strdup ("gray"));
-  return net;
+  return model_with (net, "target", "chroma-ycbcr", "input_filter", "gray", NULL);
 }
 
 /* Runs a colouriser over photo, reading it in pieces of `piece` rows and
  * colouring it in pieces of `out_piece` rows, last piece first. */
 static NpImage *
-colorize (NpNet *net, const NpImage *photo, const NpColorizeOptions *options, gint piece, gint out_piece,
+colorize (NpModel *model, const NpImage *photo, const NpColorizeOptions *options, gint piece, gint out_piece,
           gint64 *clipped)
 {
   g_autoptr(GError) error = NULL;
-  g_autoptr(NpColorizer) c = np_colorizer_new (net, photo->width, photo->height, options, &error);
+  g_autoptr(NpColorizer) c = np_colorizer_new (model, photo->width, photo->height, options, &error);
   NpImage *out = np_image_new (NP_SAMPLE_F32, photo->width, photo->height, 4, NULL);
   gint64   n = 0;
 
@@ -335,8 +347,8 @@ test_colorize_closed_form (void)
 {
   enum { W = 37, H = 23 };
   g_autoptr(NpImage) photo = np_image_new (NP_SAMPLE_F32, W, H, 4, NULL);
-  g_autoptr(NpNet) net = pointwise_chroma (0.8f, 0.1f, -0.6f, 0.3f);
-  g_autoptr(NpNet) flat = pointwise_chroma (0, 0.9f, 0, -0.7f);
+  g_autoptr(NpModel) net = pointwise_chroma (0.8f, 0.1f, -0.6f, 0.3f);
+  g_autoptr(NpModel) flat = pointwise_chroma (0, 0.9f, 0, -0.7f);
   NpColorizeOptions options = { 0, NP_CHROMA_YCBCR, 1.0f, NULL, 1 };
   g_autoptr(NpImage) out = NULL, grad = NULL;
   gint64 clipped = 0, want_clipped = 0;
@@ -402,7 +414,8 @@ test_colorize_pieces_threads_lab (void)
   g_autoptr(GHashTable) p = g_hash_table_new (g_str_hash, g_str_equal);
   g_autoptr(GError) error = NULL;
   g_autofree gchar *desc = NULL;
-  g_autoptr(NpNet) net = NULL;
+  NpNet *net = NULL;
+  g_autoptr(NpModel) model = NULL;
   g_autoptr(NpImage) photo = np_image_new (NP_SAMPLE_F32, W, H, 4, NULL);
   g_autoptr(NpImage) a = NULL, b = NULL, c = NULL, lab = NULL;
   NpColorizeOptions options = { 24, NP_CHROMA_YCBCR, 1.3f, NULL, 1 };
@@ -415,17 +428,17 @@ test_colorize_pieces_threads_lab (void)
   net = np_net_new (desc, &error);
   g_assert_no_error (error);
   np_net_init_random (net, 9, 0.3f);
-  g_hash_table_insert (np_net_metadata (net), g_strdup ("target"), g_strdup ("chroma-ycbcr"));
+  model = model_with (net, "target", "chroma-ycbcr", NULL);
   for (gint y = 0; y < H; y++)
     for (gint x = 0; x < W; x++)
       {
         gfloat *q = (gfloat *) np_image_row (photo, y) + 4 * x;
         q[0] = (x * 29 + y * 3) % 97 / 96.0f, q[1] = (x * y) % 61 / 60.0f, q[2] = 0.5f, q[3] = 1;
       }
-  a = colorize (net, photo, &options, H, H, NULL);
-  b = colorize (net, photo, &options, 1, 3, NULL);
+  a = colorize (model, photo, &options, H, H, NULL);
+  b = colorize (model, photo, &options, 1, 3, NULL);
   options.n_threads = 3;
-  c = colorize (net, photo, &options, 7, 17, NULL);
+  c = colorize (model, photo, &options, 7, 17, NULL);
   for (gint y = 0; y < H; y++)
     {
       g_assert_cmpmem (np_image_row (a, y), W * 16, np_image_row (b, y), W * 16);
@@ -433,7 +446,7 @@ test_colorize_pieces_threads_lab (void)
     }
 
   options.space = NP_CHROMA_LAB;
-  lab = colorize (net, photo, &options, 9, 9, NULL);
+  lab = colorize (model, photo, &options, 9, 9, NULL);
   for (gint y = 0; y < H; y++)
     for (gint x = 0; x < W; x++)
       {
@@ -453,7 +466,7 @@ test_colorize_faces (void)
   g_autoptr(NpImage) bytes = NULL, photo = NULL, plain = NULL, faced = NULL;
   g_autoptr(NpFaceFinder) finder = NULL;
   g_autoptr(GArray) faces = NULL;
-  g_autoptr(NpNet) net = pointwise_chroma (2.5f, 0.1f, -1.5f, 0.3f);
+  g_autoptr(NpModel) net = pointwise_chroma (2.5f, 0.1f, -1.5f, 0.3f);
   NpHaarParams seed = { 1.2, 5, 60, 60, 0, 0 };
   NpColorizeOptions options = { 64, NP_CHROMA_YCBCR, 1.0f, NULL, 2 };
   gint changed_inside = 0;
@@ -549,11 +562,12 @@ test_model_kinds (void)
 
   for (gsize k = 0; k < G_N_ELEMENTS (kinds); k++)
     {
-      g_autoptr(NpNet) net = model_of (kinds[k].arch, kinds[k].in, kinds[k].out, kinds[k].filter, kinds[k].target);
+      g_autoptr(NpModel) model = np_model_new (model_of (kinds[k].arch, kinds[k].in, kinds[k].out, kinds[k].filter,
+                                                          kinds[k].target));
       for (NpModelUse use = NP_MODEL_USE_IMAGE; use <= NP_MODEL_USE_NOISE; use++)
         {
           g_autoptr(GError) error = NULL;
-          gboolean ok = np_model_check_use (net, use, &error);
+          gboolean ok = np_model_check_use (model, use, &error);
 
           g_test_message ("%s %s/%s, use %d: %s", kinds[k].arch, kinds[k].filter, kinds[k].target ?: "rgb",
                           use, ok ? "ok" : error->message);
@@ -579,7 +593,7 @@ test_model_names (gconstpointer data)
   g_autofree gchar *file = g_build_filename (folder, "np-test-kind.safetensors", NULL);
   g_autofree gchar *found = NULL, *path = NULL;
   g_autoptr(NpNet) net = model_of ("sr", "3", "3", "identity", NULL);
-  g_autoptr(NpNet) loaded = NULL;
+  g_autoptr(NpModel) loaded = NULL;
   g_autoptr(GPtrArray) list = NULL;
   g_autoptr(GError) error = NULL;
   gboolean listed = FALSE;
@@ -596,7 +610,7 @@ test_model_names (gconstpointer data)
   g_assert_cmpstr (found, ==, file);
   loaded = np_model_load ("np-test-kind", &error);
   g_assert_no_error (error);
-  g_assert_cmpfloat (np_net_output_scale (loaded), ==, 2.0);
+  g_assert_cmpfloat (np_net_output_scale (np_model_net (loaded)), ==, 2.0);
   list = np_model_list ();
   for (guint i = 0; i < list->len; i++)
     listed |= g_str_equal (((NpModelEntry *) list->pdata[i])->name, "np-test-kind");

@@ -1,4 +1,4 @@
-/* neuropaint — models by name (np-models.h).
+/* neuropaint — models by name (np-model.h).
  *
  * "Uninstalled" is decided by where the running code lives, not by an
  * environment variable: the command's executable, or the shared object that
@@ -8,7 +8,7 @@
 #define _GNU_SOURCE   /* dladdr */
 
 #include "config.h"
-#include "np-models.h"
+#include "np-model.h"
 #include "util/np-file.h"
 
 #include <dlfcn.h>
@@ -153,14 +153,6 @@ np_model_resolve (const char *name_or_path, GError **error)
   return NULL;
 }
 
-NpNet *
-np_model_load (const char *name_or_path, GError **error)
-{
-  g_autofree gchar *path = np_model_resolve (name_or_path, error);
-
-  return path ? np_net_load (path, error) : NULL;
-}
-
 gchar *
 np_model_card_summary (const char *card_path)
 {
@@ -182,123 +174,4 @@ np_model_card_summary (const char *card_path)
         return g_utf8_make_valid (line, -1);
     }
   return g_strdup ("");
-}
-
-void
-np_model_size (NpNet *net, gint *width, gint *height)
-{
-  GHashTable *meta = np_net_metadata (net);
-  const char *w = g_hash_table_lookup (meta, "width"), *h = g_hash_table_lookup (meta, "height");
-  gint64      wv = 0, hv = 0;
-
-  if (w && h && g_ascii_string_to_signed (w, 10, 1, NP_IMAGE_MAX_SIDE, &wv, NULL)
-      && g_ascii_string_to_signed (h, 10, 1, NP_IMAGE_MAX_SIDE, &hv, NULL))
-    *width = (gint) wv, *height = (gint) hv;
-  else
-    *width = 256, *height = 320;
-}
-
-/* The op a model belongs to, from its output scale and input filter: named
- * in the message when a model is used for something else. */
-static const char *
-op_for (NpNet *net)
-{
-  const char *filter = g_hash_table_lookup (np_net_metadata (net), "input_filter");
-
-  if (np_net_output_scale (net) != 1.0)
-    return "neuropaint:super-resolution";
-  if (g_strcmp0 (filter, "noise") == 0)
-    return "neuropaint:dream-face";
-  if (g_strcmp0 (filter, "gray") == 0)
-    return "neuropaint:colorize";
-  return "neuropaint:generator";
-}
-
-static const char *const target_names[NP_MODEL_N_TARGETS] = { "rgb", "chroma-ycbcr", "residual-bicubic" };
-
-const char *
-np_model_target_name (NpModelTarget target)
-{
-  return target_names[target];
-}
-
-NpModelTarget
-np_model_target (NpNet *net)
-{
-  const char *name = g_hash_table_lookup (np_net_metadata (net), "target");
-
-  if (name == NULL)
-    return NP_MODEL_TARGET_RGB;
-  for (gint i = 0; i < NP_MODEL_N_TARGETS; i++)
-    if (strcmp (name, target_names[i]) == 0)
-      return i;
-  return NP_MODEL_TARGET_UNKNOWN;
-}
-
-gboolean
-np_model_check_use (NpNet *net, NpModelUse use, GError **error)
-{
-  const char   *filter = g_hash_table_lookup (np_net_metadata (net), "input_filter");
-  NpModelTarget target = np_model_target (net);
-  gboolean      chroma = target == NP_MODEL_TARGET_CHROMA;
-  gdouble     scale = np_net_output_scale (net);
-  gint64      cin = np_net_input_channels (net, 0), cout = np_net_output_channels (net);
-  gdouble     want = use == NP_MODEL_USE_SUPER_RESOLUTION ? 2.0 : 1.0;
-
-  if (target == NP_MODEL_TARGET_UNKNOWN)
-    {
-      g_set_error (error, NP_ERROR, NP_ERROR_UNSUPPORTED, "unknown target “%s” (known: rgb, chroma-ycbcr, "
-                   "residual-bicubic)", (char *) g_hash_table_lookup (np_net_metadata (net), "target"));
-      return FALSE;
-    }
-  if (np_net_n_inputs (net) != 1 || (cin != 1 && cin != 3)
-      || (chroma ? cin != 1 || cout != 2 : cout != 1 && cout != 3))
-    {
-      g_set_error (error, NP_ERROR, NP_ERROR_UNSUPPORTED,
-                   "not an image model (it takes %d input(s) of %" G_GINT64_FORMAT " channels and gives %"
-                   G_GINT64_FORMAT "; we need one input of 1 or 3 channels and 1 or 3 out, or 1 in and "
-                   "Cb, Cr out for a chroma model)", np_net_n_inputs (net), cin, cout);
-      return FALSE;
-    }
-  if (scale != want)
-    {
-      if (use == NP_MODEL_USE_SUPER_RESOLUTION)
-        g_set_error (error, NP_ERROR, NP_ERROR_UNSUPPORTED,
-                     "not a ×2 super-resolution model (its output is %g× its input); run it with %s",
-                     scale, op_for (net));
-      else
-        g_set_error (error, NP_ERROR, NP_ERROR_UNSUPPORTED,
-                     "the model changes the image size (its output is %g× its input): run it with %s",
-                     scale, op_for (net));
-      return FALSE;
-    }
-  if (target == NP_MODEL_TARGET_RESIDUAL && (cin != 3 || cout != 3))
-    {
-      g_set_error (error, NP_ERROR, NP_ERROR_UNSUPPORTED,
-                   "a residual model needs 3 channels in and out, not %" G_GINT64_FORMAT " and %" G_GINT64_FORMAT,
-                   cin, cout);
-      return FALSE;
-    }
-  if (chroma && use == NP_MODEL_USE_SUPER_RESOLUTION)
-    {
-      g_set_error (error, NP_ERROR, NP_ERROR_UNSUPPORTED,
-                   "a chroma model gives colour for a gray picture, not a larger picture: run it with %s",
-                   op_for (net));
-      return FALSE;
-    }
-  if (use == NP_MODEL_USE_COLORIZE && filter != NULL && strcmp (filter, "gray") != 0)
-    {
-      g_set_error (error, NP_ERROR, NP_ERROR_UNSUPPORTED,
-                   "the model was trained on %s pictures (input filter “%s”), not on gray photos: run it "
-                   "with %s", strcmp (filter, "identity") == 0 ? "colour" : filter, filter, op_for (net));
-      return FALSE;
-    }
-  if (use == NP_MODEL_USE_NOISE && g_strcmp0 (filter, "noise") != 0)
-    {
-      g_set_error (error, NP_ERROR, NP_ERROR_UNSUPPORTED,
-                   "the model does not dream from noise (its input filter is “%s”, not “noise”): run it "
-                   "with %s", filter ? filter : "none", op_for (net));
-      return FALSE;
-    }
-  return TRUE;
 }

@@ -1,0 +1,208 @@
+/* neuropaint — a model's description, read and written (np-model.h), and
+ * what each kind of model is for.
+ *
+ * The reader and the writer name the same keys (docs/model-format.md); the
+ * description is parsed once, when a model is made, and every stage reads
+ * the parsed fields. */
+#include "np-model.h"
+
+#include <string.h>
+
+struct _NpModel
+{
+  NpNet      *net;
+  NpModelInfo info;
+};
+
+/* The project's training size, for a file that does not say. */
+#define DEFAULT_WIDTH  256
+#define DEFAULT_HEIGHT 320
+
+static gint64
+meta_int (GHashTable *meta, const char *key, gint64 max)
+{
+  const char *v = g_hash_table_lookup (meta, key);
+  gint64      n = 0;
+
+  return v && g_ascii_string_to_signed (v, 10, 1, max, &n, NULL) ? n : 0;
+}
+
+NpModel *
+np_model_new (NpNet *net)
+{
+  NpModel    *m = g_new0 (NpModel, 1);
+  GHashTable *meta = np_net_metadata (net);
+  const char *target = g_hash_table_lookup (meta, "target");
+  gint64      w = meta_int (meta, "width", NP_IMAGE_MAX_SIDE), h = meta_int (meta, "height", NP_IMAGE_MAX_SIDE);
+
+  m->net = net;
+  m->info.input_filter = g_strdup (g_hash_table_lookup (meta, "input_filter"));
+  m->info.params = g_hash_table_ref (meta);
+  m->info.width = w && h ? (gint) w : DEFAULT_WIDTH;
+  m->info.height = w && h ? (gint) h : DEFAULT_HEIGHT;
+  m->info.normalization = "x/127.5-1";
+  /* A file without a target is a picture. */
+  m->info.target = target ? np_model_target_from_name (target) : NP_MODEL_TARGET_RGB;
+  m->info.architecture = g_strdup (g_hash_table_lookup (meta, "architecture"));
+  m->info.experiment = g_strdup (g_hash_table_lookup (meta, "experiment"));
+  m->info.trained_with = g_strdup (g_hash_table_lookup (meta, "trained_with"));
+  m->info.trained_steps = meta_int (meta, "trained_steps", G_MAXINT64);
+  m->info.trained_batch = meta_int (meta, "trained_batch", G_MAXINT64);
+  return m;
+}
+
+NpModel *
+np_model_load (const char *name_or_path, GError **error)
+{
+  g_autofree gchar *path = np_model_resolve (name_or_path, error);
+  NpNet            *net = path ? np_net_load (path, error) : NULL;
+
+  return net ? np_model_new (net) : NULL;
+}
+
+void
+np_model_free (NpModel *m)
+{
+  if (m == NULL)
+    return;
+  np_net_free (m->net);
+  g_free ((gchar *) m->info.input_filter);
+  g_hash_table_unref (m->info.params);
+  g_free ((gchar *) m->info.architecture);
+  g_free ((gchar *) m->info.experiment);
+  g_free ((gchar *) m->info.trained_with);
+  g_free (m);
+}
+
+NpNet *
+np_model_net (NpModel *m)
+{
+  return m->net;
+}
+
+const NpModelInfo *
+np_model_info (const NpModel *m)
+{
+  return &m->info;
+}
+
+static void
+put (GHashTable *meta, const char *key, gchar *value)
+{
+  if (value)
+    g_hash_table_insert (meta, g_strdup (key), value);
+}
+
+gboolean
+np_model_save (NpNet *net, const NpModelInfo *info, const char *path, NpDType dtype, GError **error)
+{
+  GHashTable *meta = np_net_metadata (net);
+
+  put (meta, "input_filter", g_strdup (info->input_filter));
+  if (info->params && info->params != meta)
+    {
+      GHashTableIter iter;
+      gpointer       key, value;
+      g_hash_table_iter_init (&iter, info->params);
+      while (g_hash_table_iter_next (&iter, &key, &value))
+        put (meta, key, g_strdup (value));
+    }
+  put (meta, "width", g_strdup_printf ("%d", info->width));
+  put (meta, "height", g_strdup_printf ("%d", info->height));
+  put (meta, "normalization", g_strdup (info->normalization));
+  put (meta, "target", g_strdup (np_model_target_name (info->target)));
+  put (meta, "architecture", g_strdup (info->architecture));
+  put (meta, "experiment", g_strdup (info->experiment));
+  put (meta, "trained_with", g_strdup (info->trained_with));
+  if (info->trained_with)
+    {
+      put (meta, "trained_steps", g_strdup_printf ("%" G_GINT64_FORMAT, info->trained_steps));
+      put (meta, "trained_batch", g_strdup_printf ("%" G_GINT64_FORMAT, info->trained_batch));
+    }
+  return np_net_save (net, path, dtype, error);
+}
+
+/* The op a model belongs to, from its output scale and input filter: named
+ * in the message when a model is used for something else. */
+static const char *
+op_for (NpModel *m)
+{
+  const char *filter = m->info.input_filter;
+
+  if (np_net_output_scale (m->net) != 1.0)
+    return "neuropaint:super-resolution";
+  if (g_strcmp0 (filter, "noise") == 0)
+    return "neuropaint:dream-face";
+  if (g_strcmp0 (filter, "gray") == 0)
+    return "neuropaint:colorize";
+  return "neuropaint:generator";
+}
+
+gboolean
+np_model_check_use (NpModel *m, NpModelUse use, GError **error)
+{
+  NpNet        *net = m->net;
+  const char   *filter = m->info.input_filter;
+  NpModelTarget target = m->info.target;
+  gboolean      chroma = target == NP_MODEL_TARGET_CHROMA;
+  gdouble     scale = np_net_output_scale (net);
+  gint64      cin = np_net_input_channels (net, 0), cout = np_net_output_channels (net);
+  gdouble     want = use == NP_MODEL_USE_SUPER_RESOLUTION ? 2.0 : 1.0;
+
+  if (target == NP_MODEL_TARGET_UNKNOWN)
+    {
+      g_set_error (error, NP_ERROR, NP_ERROR_UNSUPPORTED, "unknown target “%s” (known: rgb, chroma-ycbcr, "
+                   "residual-bicubic)", (char *) g_hash_table_lookup (np_net_metadata (net), "target"));
+      return FALSE;
+    }
+  if (np_net_n_inputs (net) != 1 || (cin != 1 && cin != 3)
+      || (chroma ? cin != 1 || cout != 2 : cout != 1 && cout != 3))
+    {
+      g_set_error (error, NP_ERROR, NP_ERROR_UNSUPPORTED,
+                   "not an image model (it takes %d input(s) of %" G_GINT64_FORMAT " channels and gives %"
+                   G_GINT64_FORMAT "; we need one input of 1 or 3 channels and 1 or 3 out, or 1 in and "
+                   "Cb, Cr out for a chroma model)", np_net_n_inputs (net), cin, cout);
+      return FALSE;
+    }
+  if (scale != want)
+    {
+      if (use == NP_MODEL_USE_SUPER_RESOLUTION)
+        g_set_error (error, NP_ERROR, NP_ERROR_UNSUPPORTED,
+                     "not a ×2 super-resolution model (its output is %g× its input); run it with %s",
+                     scale, op_for (m));
+      else
+        g_set_error (error, NP_ERROR, NP_ERROR_UNSUPPORTED,
+                     "the model changes the image size (its output is %g× its input): run it with %s",
+                     scale, op_for (m));
+      return FALSE;
+    }
+  if (target == NP_MODEL_TARGET_RESIDUAL && (cin != 3 || cout != 3))
+    {
+      g_set_error (error, NP_ERROR, NP_ERROR_UNSUPPORTED,
+                   "a residual model needs 3 channels in and out, not %" G_GINT64_FORMAT " and %" G_GINT64_FORMAT,
+                   cin, cout);
+      return FALSE;
+    }
+  if (chroma && use == NP_MODEL_USE_SUPER_RESOLUTION)
+    {
+      g_set_error (error, NP_ERROR, NP_ERROR_UNSUPPORTED,
+                   "a chroma model gives colour for a gray picture, not a larger picture: run it with %s",
+                   op_for (m));
+      return FALSE;
+    }
+  if (use == NP_MODEL_USE_COLORIZE && filter != NULL && strcmp (filter, "gray") != 0)
+    {
+      g_set_error (error, NP_ERROR, NP_ERROR_UNSUPPORTED,
+                   "the model was trained on %s pictures (input filter “%s”), not on gray photos: run it "
+                   "with %s", strcmp (filter, "identity") == 0 ? "colour" : filter, filter, op_for (m));
+      return FALSE;
+    }
+  if (use == NP_MODEL_USE_NOISE && g_strcmp0 (filter, "noise") != 0)
+    {
+      g_set_error (error, NP_ERROR, NP_ERROR_UNSUPPORTED,
+                   "the model does not dream from noise (its input filter is “%s”, not “noise”): run it "
+                   "with %s", filter ? filter : "none", op_for (m));
+      return FALSE;
+    }
+  return TRUE;
+}

@@ -1,0 +1,154 @@
+/* neuropaint — the model contract: what a model file holds besides its
+ * network, read and written in one place, and models by name.
+ *
+ * A model is a network (core/nn) and its description, the metadata that
+ * says how to feed it and what its output stands for (docs/model-format.md):
+ * the input filter and its parameters, the training size, the
+ * normalisation, the target, the architecture and how it was made. The
+ * description is parsed once, when the model is made, and travels with the
+ * network in an NpModel; training writes it through np_model_save. Each
+ * target's encoding (what training asks the network for) sits beside its
+ * decoding (the picture an output stands for).
+ *
+ * A model is named by its file's stem (gray2color for gray2color.safetensors)
+ * and looked for, in order, in:
+ *   1. the source tree's models/, when the code asking runs from the build
+ *      tree: the command or the op module that holds this code lies under
+ *      the build root meson configured (so a fresh clone needs no install);
+ *   2. $XDG_DATA_HOME/neuropaint/models (~/.local/share/neuropaint/models);
+ *   3. the installed folder, DATADIR/neuropaint/models.
+ * A value holding a '/' or ending in .safetensors is a file path instead.
+ * Ops and commands all resolve through here, so `model=gray2color` means the
+ * same file in gegl, GIMP and neuropaint.
+ *
+ *   g_autoptr(NpModel) model = np_model_load ("gray2color", &error);
+ *   np_model_info (model)->target == NP_MODEL_TARGET_CHROMA
+ */
+#pragma once
+
+#include <glib.h>
+#include "np-error.h"
+#include "nn/np-nn.h"
+
+G_BEGIN_DECLS
+
+/* The folders names are looked for in, in order (NULL-terminated; free with
+ * g_strfreev). */
+gchar      **np_model_dirs          (void);
+
+/* The file name_or_path stands for. A name no folder holds is an
+ * NP_ERROR_IO error that names it, the folders searched and the models they
+ * hold; an empty value is NP_ERROR_INVALID_ARGUMENT. A path is returned as
+ * it is (loading it reports a missing file). */
+gchar       *np_model_resolve       (const char *name_or_path, GError **error);
+
+
+typedef struct
+{
+  gchar *name;    /* the file's stem */
+  gchar *path;    /* NAME.safetensors */
+  gchar *card;    /* NAME.md beside it, or NULL */
+} NpModelEntry;
+
+/* Every model the folders hold, by name; where two folders hold a name, the
+ * one a lookup finds (the earlier folder). An array of NpModelEntry that
+ * frees them. */
+GPtrArray   *np_model_list          (void);
+
+/* The first non-empty line of a card, without Markdown's leading '#'s, or
+ * NULL when the file cannot be read. */
+gchar       *np_model_card_summary  (const char *card_path);
+
+/* ---- Targets: what a model's output stands for --------------------------- */
+
+typedef enum
+{
+  NP_MODEL_TARGET_RGB,       /* the picture, x/127.5 − 1 */
+  NP_MODEL_TARGET_CHROMA,    /* Cb·2, Cr·2, put on the input's own luminance (gray input) */
+  NP_MODEL_TARGET_RESIDUAL,  /* ×2 detail to add, times ½, to the input's bicubic upscale: the
+                              * net starts from bicubic's quality and learns the detail, as VDSR */
+  NP_MODEL_N_TARGETS,
+  NP_MODEL_TARGET_UNKNOWN = NP_MODEL_N_TARGETS
+} NpModelTarget;
+
+/* Each target has two spellings: the model file's "target" ("rgb",
+ * "chroma-ycbcr", "residual-bicubic"; a file without one is rgb) and
+ * training's shorter --target ("rgb", "chroma", "residual"). Back from a
+ * name: NP_MODEL_TARGET_UNKNOWN for another. */
+const char   *np_model_target_name        (NpModelTarget target);
+const char   *np_model_target_option      (NpModelTarget target);
+NpModelTarget np_model_target_from_name   (const char *name);
+NpModelTarget np_model_target_from_option (const char *option);
+/* The network's output channels: 2 for chroma, 3 for the others. */
+gint          np_model_target_channels    (NpModelTarget target);
+
+/* Encoding, for training: the values the target asks of the network at one
+ * pixel whose photo is `photo` (8-bit R'G'B'), into `values`
+ * (np_model_target_channels of them). base: the input's bicubic upscale
+ * there, R'G'B' in [0, 1] (residual; unused otherwise). */
+void          np_model_target_encode      (NpModelTarget target, const guint8 photo[3],
+                                           const gfloat base[3], gfloat *values);
+/* Decoding: the picture (R'G'B' in [0, 1], clamped) the network's n values
+ * at one pixel stand for. luma: the input's luminance there (chroma); base:
+ * the input's bicubic upscale, clamped to [0, 1] (residual). An rgb output
+ * of one channel is gray. */
+void          np_model_target_decode      (NpModelTarget target, const gfloat *values, gint n,
+                                           gfloat luma, const gfloat base[3], gfloat rgb[3]);
+/* A chroma output's Cb and Cr (what decoding puts on the luminance). */
+void          np_model_target_chroma      (const gfloat values[2], gfloat *cb, gfloat *cr);
+
+/* ---- The description a model file carries -------------------------------- */
+
+typedef struct
+{
+  const char   *input_filter;   /* how training inputs were made from photos ("gray", "binary",
+                                 * "contours", "canny", "identity", "noise"); NULL when unsaid */
+  /* Further entries, as they are: the filter's parameters ("input_threshold",
+   * ...) and the architecture's ("ngf", "features"). Read from a file: all
+   * the metadata, where the filter finds its own. */
+  GHashTable   *params;
+  gint          width, height;  /* the training size; 256×320 when unsaid */
+  const char   *normalization;  /* "x/127.5-1", the only one there is */
+  NpModelTarget target;
+  const char   *architecture;   /* "unet", "sr", or "graph" (np_arch_describe) */
+  /* How it was made (NULL and 0 when unsaid; the steps and batch are
+   * written with the command). */
+  const char   *experiment;     /* training's --input */
+  const char   *trained_with;   /* the command that makes the very same file */
+  gint64        trained_steps, trained_batch;
+} NpModelInfo;
+
+/* A loaded model: its network and the description parsed from its metadata
+ * once, when made. */
+typedef struct _NpModel NpModel;
+
+/* A model of net (which it takes), described by net's metadata. */
+NpModel           *np_model_new       (NpNet *net);
+/* np_model_resolve, np_net_load, np_model_new. */
+NpModel           *np_model_load      (const char *name_or_path, GError **error);
+void               np_model_free      (NpModel *model);
+NpNet             *np_model_net       (NpModel *model);
+const NpModelInfo *np_model_info      (const NpModel *model);
+
+/* Writes net as a model file at path: its parameters, its description
+ * (np_net_save) and info as metadata, the reader's keys (docs/model-format.md). */
+gboolean           np_model_save      (NpNet *net, const NpModelInfo *info, const char *path,
+                                       NpDType dtype, GError **error);
+
+/* What a model is run for; each use needs another kind of network. */
+typedef enum
+{
+  NP_MODEL_USE_IMAGE,             /* image to image of the same size (neuropaint:generator) */
+  NP_MODEL_USE_COLORIZE,          /* a gray picture to its colour, same size */
+  NP_MODEL_USE_SUPER_RESOLUTION,  /* a picture to one twice its size */
+  NP_MODEL_USE_NOISE,             /* Gaussian noise to a picture (dream faces) */
+} NpModelUse;
+
+/* Checks the model can serve use: its inputs, channels, output scale,
+ * target and recorded input filter. A model of another kind is NP_ERROR_UNSUPPORTED,
+ * with a message that says what the model is and which op runs it. */
+gboolean           np_model_check_use (NpModel *model, NpModelUse use, GError **error);
+
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (NpModel, np_model_free)
+
+G_END_DECLS
