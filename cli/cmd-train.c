@@ -71,7 +71,7 @@ static const GOptionEntry entries[] = {
 typedef struct
 {
   gchar        *dataset, *output;
-  NpTrainInput  input;
+  const NpExperiment *experiment;   /* --input's row of the table */
   NpModelTarget target;
   gint          ngf, ndf, batch;
   gint          micro;         /* micro-batches a step, over every process: ranks × --accumulate */
@@ -97,7 +97,7 @@ run_to_metadata (const Run *run, gdouble seconds)
 
   g_hash_table_insert (m, g_strdup ("dataset"), g_strdup (run->dataset));
   g_hash_table_insert (m, g_strdup ("output"), g_strdup (run->output));
-  g_hash_table_insert (m, g_strdup ("input"), g_strdup (np_train_input_name (run->input)));
+  g_hash_table_insert (m, g_strdup ("input"), g_strdup (run->experiment->name));
   g_hash_table_insert (m, g_strdup ("target"), g_strdup (np_model_target_option (run->target)));
   g_hash_table_insert (m, g_strdup ("ngf"), g_strdup_printf ("%d", run->ngf));
   g_hash_table_insert (m, g_strdup ("ndf"), g_strdup_printf ("%d", run->ndf));
@@ -123,14 +123,21 @@ resolve_run (Run *run, GHashTable *resumed, NpTrainer *trainer, gint ranks)
 {
   const char *input = opt_input ? opt_input : resumed ? g_hash_table_lookup (resumed, "input") : "gray";
   const char *dtype = opt_dtype ? opt_dtype : resumed ? g_hash_table_lookup (resumed, "dtype") : "f32";
-  gint        kind = np_train_input_from_name (input);
-  gboolean    lowres = kind == NP_TRAIN_LOWRES;
+  const NpExperiment *e = np_experiment_find (input);
   const char *target = opt_target ? opt_target : resumed ? g_hash_table_lookup (resumed, "target")
-                                               : lowres ? "residual" : "rgb";
+                                               : e ? np_model_target_option (e->target) : NULL;
 
-  if (kind < 0)
-    return np_cli_fail ("train", NP_EXIT_USAGE, "--input: unknown kind “%s” (gray, binary, contours, canny, "
-                        "identity, noise, morph, lowres)", input ? input : "");
+  if (e == NULL)
+    {
+      guint               n;
+      const NpExperiment *all = np_experiment_list (&n);
+      g_autoptr(GString)  names = g_string_new (NULL);
+
+      for (guint i = 0; i < n; i++)
+        g_string_append_printf (names, "%s%s", i ? ", " : "", all[i].name);
+      return np_cli_fail ("train", NP_EXIT_USAGE, "--input: unknown kind “%s” (%s)", input ? input : "",
+                          names->str);
+    }
   if (np_model_target_from_option (target) == NP_MODEL_TARGET_UNKNOWN)
     return np_cli_fail ("train", NP_EXIT_USAGE, "--target: rgb, chroma or residual, not “%s”",
                         target ? target : "");
@@ -138,10 +145,10 @@ resolve_run (Run *run, GHashTable *resumed, NpTrainer *trainer, gint ranks)
     return np_cli_fail ("train", NP_EXIT_USAGE, "--dtype: f32 or f16, not “%s”", dtype ? dtype : "");
   if (opt_loss && g_strcmp0 (opt_loss, "l1") && g_strcmp0 (opt_loss, "mse"))
     return np_cli_fail ("train", NP_EXIT_USAGE, "--loss: l1 or mse, not “%s”", opt_loss);
-  run->input = kind;
+  run->experiment = e;
   run->target = np_model_target_from_option (target);
   run->dtype = strcmp (dtype, "f16") == 0 ? NP_DTYPE_F16 : NP_DTYPE_F32;
-  run->ngf = opt_ngf != UNSET ? opt_ngf : resumed ? (gint) meta_int (resumed, "ngf") : lowres ? 64 : 32;
+  run->ngf = opt_ngf != UNSET ? opt_ngf : resumed ? (gint) meta_int (resumed, "ngf") : e->width;
   run->ndf = opt_ndf != UNSET ? opt_ndf : resumed ? (gint) meta_int (resumed, "ndf") : run->ngf;
   run->batch = opt_batch != UNSET ? opt_batch : resumed ? (gint) meta_int (resumed, "batch") : 8;
   run->steps = opt_steps != UNSET ? opt_steps : resumed ? meta_int (resumed, "steps") : 2000;
@@ -213,9 +220,9 @@ resolve_run (Run *run, GHashTable *resumed, NpTrainer *trainer, gint ranks)
 
   run->params = (NpTrainParams) {
     .adam = { opt_lr != UNSET ? opt_lr : 2e-4, opt_beta1 != UNSET ? opt_beta1 : 0.5, 0.999, 1e-8 },
-    .recon_weight = opt_l1_weight != UNSET ? opt_l1_weight : lowres ? 1 : 100,
-    .gan_weight = opt_gan_weight != UNSET ? opt_gan_weight : lowres ? 0 : 1,
-    .recon = (opt_loss ? strcmp (opt_loss, "mse") == 0 : lowres) ? NP_RECON_MSE : NP_RECON_L1,
+    .recon_weight = opt_l1_weight != UNSET ? opt_l1_weight : e->recon_weight,
+    .gan_weight = opt_gan_weight != UNSET ? opt_gan_weight : e->gan_weight,
+    .recon = opt_loss ? strcmp (opt_loss, "mse") == 0 ? NP_RECON_MSE : NP_RECON_L1 : e->recon,
     .init_std = 0.02,
     .seed = opt_seed ? g_ascii_strtoull (opt_seed, NULL, 10) : 1,
     .decay_start = opt_lr_decay_from != UNSET ? opt_lr_decay_from : 0,
@@ -240,7 +247,7 @@ run_command (const Run *run)
   return g_strdup_printf ("neuropaint train %s -o %s --input %s --target %s --ngf %d --ndf %d --batch %d "
                           "--accumulate %d --steps %" G_GINT64_FORMAT " --lr %s --beta1 %s --l1-weight %s "
                           "--gan-weight %s --loss %s --seed %" G_GUINT64_FORMAT " --dtype %s%s",
-                          run->dataset, run->output, np_train_input_name (run->input),
+                          run->dataset, run->output, run->experiment->name,
                           np_model_target_option (run->target), run->ngf, run->ndf, run->batch, run->micro,
                           run->steps, g_ascii_formatd (lr, sizeof lr, "%.15g", p->adam.lr),
                           g_ascii_formatd (beta1, sizeof beta1, "%.15g", p->adam.beta1),
@@ -250,7 +257,7 @@ run_command (const Run *run)
                           decay);
 }
 
-/* The descriptions of G (U-Net, or the SR net for lowres) and D. */
+/* The descriptions of G (the experiment's architecture) and D. */
 static gboolean
 describe_nets (const Run *run, gint64 src_channels, gint64 tgt_channels, gchar **g, gchar **d,
                GError **error)
@@ -259,8 +266,8 @@ describe_nets (const Run *run, gint64 src_channels, gint64 tgt_channels, gchar *
 
   g_hash_table_insert (p, "in_channels", g_strdup_printf ("%" G_GINT64_FORMAT, src_channels));
   g_hash_table_insert (p, "out_channels", g_strdup_printf ("%" G_GINT64_FORMAT, tgt_channels));
-  g_hash_table_insert (p, run->input == NP_TRAIN_LOWRES ? "features" : "ngf", g_strdup_printf ("%d", run->ngf));
-  if ((*g = np_arch_describe (run->input == NP_TRAIN_LOWRES ? "sr" : "unet", p, error)) == NULL)
+  g_hash_table_insert (p, (gpointer) run->experiment->width_key, g_strdup_printf ("%d", run->ngf));
+  if ((*g = np_arch_describe (run->experiment->architecture, p, error)) == NULL)
     return FALSE;
   *d = NULL;
   if (run->params.gan_weight <= 0)
@@ -404,16 +411,16 @@ save_model (Train *t, GError **error)
   g_autoptr(GHashTable) params = g_hash_table_new_full (g_str_hash, g_str_equal, NULL, g_free);
   /* The filter's parameters as the dataset applied them, so inference
    * filters the same way. */
-  GHashTable           *filter = np_dataset_filter_params (t->dataset, np_train_input_filter (run->input));
+  GHashTable           *filter = np_dataset_filter_params (t->dataset, run->experiment->input_filter);
   NpModelInfo           info = {
-    .input_filter = np_train_input_filter (run->input),
+    .input_filter = run->experiment->input_filter,
     .params = params,
     .width = np_dataset_width (t->dataset),
     .height = np_dataset_height (t->dataset),
     .normalization = "x/127.5-1",
     .target = run->target,
-    .architecture = run->input == NP_TRAIN_LOWRES ? "sr" : "unet",
-    .experiment = np_train_input_name (run->input),
+    .architecture = run->experiment->architecture,
+    .experiment = run->experiment->name,
     .trained_with = t->command,
     .trained_steps = np_trainer_step_count (t->trainer),
     .trained_batch = run->batch,
@@ -429,7 +436,7 @@ save_model (Train *t, GError **error)
     }
   /* The architecture's numbers, for `neuropaint info` (the description
    * itself travels in "graph"). */
-  g_hash_table_insert (params, run->input == NP_TRAIN_LOWRES ? "features" : "ngf", g_strdup_printf ("%d", run->ngf));
+  g_hash_table_insert (params, (gpointer) run->experiment->width_key, g_strdup_printf ("%d", run->ngf));
   return np_net_copy_params (t->eval, np_trainer_generator (t->trainer), error)
          && np_model_save (t->eval, &info, run->output, run->dtype, error);
 }
@@ -590,12 +597,13 @@ baselines (Train *t, GError **error)
       t->baselines.psnr[i] = base[i].pictures ? np_score_psnr (&base[i]) : NAN;
       t->baselines.l1[i] = base[i].pictures ? np_score_l1 (&base[i]) : NAN;
     }
-  /* Super resolution's input baseline is its bicubic upscale. */
-  t->baselines.name[0] = t->run->input == NP_TRAIN_LOWRES ? "bicubic" : "input";
+  /* An experiment without an input baseline (its score stays NaN) never
+   * shows the name. */
+  t->baselines.name[0] = t->run->experiment->input_baseline ? t->run->experiment->input_baseline : "input";
   t->baselines.name[1] = "mean colour";
   g_print ("%s: %u training and %u validation photos, %s → %s, %" G_GINT64_FORMAT " parameters in G",
            t->run->dataset, np_batcher_size (t->train), t->val ? np_batcher_size (t->val) : 0,
-           np_train_input_name (t->run->input), np_model_target_option (t->run->target),
+           t->run->experiment->name, np_model_target_option (t->run->target),
            np_net_n_parameters (np_trainer_generator (t->trainer), FALSE));
   if (t->val)
     {
@@ -681,8 +689,8 @@ np_cmd_train (int argc, char **argv, gboolean do_help)
   t.grid_path = beside (run.output, ".samples.png");
   t.history = np_history_new ();
   if ((t.dataset = np_dataset_open (run.dataset, &error)) == NULL
-      || (t.train = np_batcher_new (t.dataset, run.input, run.target, NP_SPLIT_TRAIN, &error)) == NULL
-      || (t.val = np_batcher_new (t.dataset, run.input, run.target, NP_SPLIT_VAL, &error)) == NULL)
+      || (t.train = np_batcher_new (t.dataset, run.experiment, run.target, NP_SPLIT_TRAIN, &error)) == NULL
+      || (t.val = np_batcher_new (t.dataset, run.experiment, run.target, NP_SPLIT_VAL, &error)) == NULL)
     {
       /* The training split works, so the validation split is empty. */
       if (t.train == NULL)

@@ -1,10 +1,13 @@
-/* neuropaint — training pairs from a dataset, for each of the seed's
- * experiments, and the scores they are judged by.
+/* neuropaint — training pairs from a dataset, for any experiment of the
+ * table (experiments.c), and the scores they are judged by. Only the
+ * experiment's row says what a pair is: how its source is made, which
+ * baselines it has, whether it flips.
  *
  * Pixels become x/127.5 − 1, the seed's scaling. A random batch is a pure
  * function of its key: slot j takes item hash(key, j) of the pool, flips it
- * horizontally on one more bit, and for noise or morph draws from further
- * hashes, so the batches of a run depend on its seed and step only. */
+ * horizontally on one more bit (when the experiment flips), and for noise
+ * or a partner draws from further hashes, so the batches of a run depend
+ * on its seed and step only. */
 #include "np-train.h"
 #include "image/np-resize.h"
 #include "util/np-rng.h"
@@ -15,55 +18,15 @@
 struct _NpBatcher
 {
   NpDataset   *dataset;
-  NpTrainInput input;
+  const NpExperiment *e;
   NpModelTarget target;
   GArray      *pool;        /* guint: usable items */
-  /* Morph: the pool sorted by subset, and for each pool entry the range of
-   * its subset there. */
+  /* A partner source: the pool sorted by subset, and for each pool entry
+   * the range of its subset there. */
   GArray      *by_subset, *subset_first, *subset_count;
   gint         width, height;
-  NpImage     *half;        /* lowres: the downscaled photo */
+  NpImage     *half;        /* a half-size source: the downscaled photo */
 };
-
-static const char *const input_names[NP_TRAIN_N_INPUTS] = {
-  "gray", "binary", "contours", "canny", "identity", "noise", "morph", "lowres",
-};
-
-/* The index of name among n names, or -1. */
-static gint
-name_index (const char *const *names, gint n, const char *name)
-{
-  for (gint i = 0; i < n; i++)
-    if (g_strcmp0 (name, names[i]) == 0)
-      return i;
-  return -1;
-}
-
-const char *
-np_train_input_name (NpTrainInput input)
-{
-  return input_names[input];
-}
-
-gint
-np_train_input_from_name (const char *name)
-{
-  return name_index (input_names, NP_TRAIN_N_INPUTS, name);
-}
-
-const char *
-np_train_input_filter (NpTrainInput input)
-{
-  /* Morph and lowres take a colour photo as it is. */
-  return input == NP_TRAIN_MORPH || input == NP_TRAIN_LOWRES ? "identity" : input_names[input];
-}
-
-/* The dataset's stack behind an input. */
-static const char *
-source_kind (NpTrainInput input)
-{
-  return input <= NP_TRAIN_CANNY ? input_names[input] : "color";
-}
 
 void
 np_batcher_free (NpBatcher *b)
@@ -86,7 +49,7 @@ compare_subsets (gconstpointer a, gconstpointer b, gpointer dataset)
   return c ? c : (i > j) - (i < j);
 }
 
-/* For morph: each pool entry's subset as a range of by_subset, and only
+/* For a partner source: each pool entry's subset as a range of by_subset, and only
  * entries whose subset holds another photo stay in the pool. */
 static void
 group_subsets (NpBatcher *b)
@@ -119,40 +82,31 @@ group_subsets (NpBatcher *b)
 }
 
 NpBatcher *
-np_batcher_new (NpDataset *dataset, NpTrainInput input, NpModelTarget target, NpSplit split, GError **error)
+np_batcher_new (NpDataset *dataset, const NpExperiment *e, NpModelTarget target, NpSplit split,
+                GError **error)
 {
   g_autoptr(NpBatcher) b = g_new0 (NpBatcher, 1);
 
   b->dataset = dataset;
-  b->input = input;
+  b->e = e;
   b->target = target;
   b->width = np_dataset_width (dataset);
   b->height = np_dataset_height (dataset);
-  if (target == NP_MODEL_TARGET_CHROMA && input != NP_TRAIN_GRAY)
+  if (!np_experiment_check_target (e, target, error))
+    return NULL;
+  if (np_dataset_channels (dataset, "color") != 3 || np_dataset_channels (dataset, e->stack) == 0)
     {
-      g_set_error (error, NP_ERROR, NP_ERROR_INVALID_ARGUMENT,
-                   "a chroma target needs the gray input (the picture takes its luminance)");
+      g_set_error (error, NP_ERROR, NP_ERROR_INVALID_ARGUMENT, "the dataset has no “%s” pictures", e->stack);
       return NULL;
     }
-  if (target == NP_MODEL_TARGET_RESIDUAL && input != NP_TRAIN_LOWRES)
+  if (e->source == NP_SOURCE_HALF && (b->width % 2 || b->height % 2))
     {
-      g_set_error (error, NP_ERROR, NP_ERROR_INVALID_ARGUMENT,
-                   "a residual target needs the lowres input (it adds to the input's bicubic upscale)");
+      g_set_error (error, NP_ERROR, NP_ERROR_INVALID_ARGUMENT, "%s needs even sides, not %d×%d", e->title,
+                   b->width, b->height);
       return NULL;
     }
-  if (np_dataset_channels (dataset, "color") != 3 || np_dataset_channels (dataset, source_kind (input)) == 0)
-    {
-      g_set_error (error, NP_ERROR, NP_ERROR_INVALID_ARGUMENT, "the dataset has no “%s” pictures",
-                   source_kind (input));
-      return NULL;
-    }
-  if (input == NP_TRAIN_LOWRES && (b->width % 2 || b->height % 2))
-    {
-      g_set_error (error, NP_ERROR, NP_ERROR_INVALID_ARGUMENT,
-                   "super resolution ×2 needs even sides, not %d×%d", b->width, b->height);
-      return NULL;
-    }
-  if (input == NP_TRAIN_LOWRES && (b->half = np_image_new (NP_SAMPLE_U8, b->width / 2, b->height / 2, 3, error)) == NULL)
+  if (e->source == NP_SOURCE_HALF
+      && (b->half = np_image_new (NP_SAMPLE_U8, b->width / 2, b->height / 2, 3, error)) == NULL)
     return NULL;
   b->pool = g_array_new (FALSE, FALSE, sizeof (guint));
   for (guint i = 0; i < np_dataset_size (dataset); i++)
@@ -161,13 +115,13 @@ np_batcher_new (NpDataset *dataset, NpTrainInput input, NpModelTarget target, Np
       if (item->split == split && !item->is_gray)
         g_array_append_val (b->pool, i);
     }
-  if (input == NP_TRAIN_MORPH)
+  if (e->source == NP_SOURCE_PARTNER)
     group_subsets (b);
   if (b->pool->len == 0)
     {
       g_set_error (error, NP_ERROR, NP_ERROR_INVALID_ARGUMENT,
                    "the dataset has no colour photos in its %s split%s", split == NP_SPLIT_TRAIN ? "training" : "validation",
-                   input == NP_TRAIN_MORPH ? " with another photo of the same subset" : "");
+                   e->source == NP_SOURCE_PARTNER ? " with another photo of the same subset" : "");
       return NULL;
     }
   return g_steal_pointer (&b);
@@ -182,13 +136,13 @@ np_batcher_size (const NpBatcher *b)
 static gint
 source_channels (const NpBatcher *b)
 {
-  return b->input == NP_TRAIN_NOISE ? 3 : np_dataset_channels (b->dataset, source_kind (b->input));
+  return b->e->source == NP_SOURCE_NOISE ? 3 : np_dataset_channels (b->dataset, b->e->stack);
 }
 
 void
 np_batcher_shapes (const NpBatcher *b, gint n, gint64 source_ne[4], gint64 target_ne[4])
 {
-  gint scale = b->input == NP_TRAIN_LOWRES ? 2 : 1;
+  gint scale = b->e->source == NP_SOURCE_HALF ? 2 : 1;
 
   source_ne[0] = b->width / scale, source_ne[1] = b->height / scale;
   source_ne[2] = source_channels (b), source_ne[3] = n;
@@ -211,8 +165,8 @@ put_u8 (const guint8 *pixels, gint w, gint h, gint c, gboolean flip, NpTensor *t
       }
 }
 
-/* The lowres source's image n, bicubic ×2 back to full size and clamped to
- * [0, 1]: the lowres baseline, and what a residual target adds to. */
+/* A half-size source's image n, bicubic ×2 back to full size and clamped
+ * to [0, 1]: its input baseline, and what a residual target adds to. */
 static NpImage *
 upscale (const NpTensor *source, gint64 n)
 {
@@ -240,7 +194,7 @@ upscaled (const NpImage *up, gint64 x, gint64 y, gint k)
   return ((const gfloat *) np_image_row (up, (gint) y))[x * 3 + k];
 }
 
-/* One slot: item (and partner, for morph) with flip. */
+/* One slot: item (and partner, for a partner source) with flip. */
 static void
 fill_slot (NpBatcher *b, guint item, guint partner, gboolean flip, guint64 noise_key,
            NpTensor *source, NpTensor *target, gint64 n)
@@ -249,24 +203,24 @@ fill_slot (NpBatcher *b, guint item, guint partner, gboolean flip, guint64 noise
   const guint8 *colour = np_dataset_pixels (b->dataset, "color", item);
   g_autoptr(NpImage) up = NULL;
 
-  switch (b->input)
+  switch (b->e->source)
     {
-    case NP_TRAIN_NOISE:
+    case NP_SOURCE_NOISE:
       np_tensor_fill_normal (source, n, noise_key);
       break;
-    case NP_TRAIN_MORPH:
+    case NP_SOURCE_PARTNER:
       put_u8 (np_dataset_pixels (b->dataset, "color", partner), w, h, 3, flip, source, n);
       break;
-    case NP_TRAIN_LOWRES:
+    case NP_SOURCE_HALF:
       {
         NpImage full = np_image_view (NP_SAMPLE_U8, w, h, 3, (gpointer) colour, (gsize) w * 3);
         np_resize_cubic (&full, b->half);
         put_u8 (b->half->data, w / 2, h / 2, 3, flip, source, n);
       }
       break;
-    default:
-      put_u8 (np_dataset_pixels (b->dataset, source_kind (b->input), item), w, h,
-              np_dataset_channels (b->dataset, source_kind (b->input)), flip, source, n);
+    case NP_SOURCE_STACK:
+      put_u8 (np_dataset_pixels (b->dataset, b->e->stack, item), w, h,
+              np_dataset_channels (b->dataset, b->e->stack), flip, source, n);
       break;
     }
 
@@ -294,7 +248,7 @@ np_batcher_random (NpBatcher *b, guint64 key, gint64 first, NpTensor *source, Np
       guint   slot = (guint) (np_rng_hash (h) % b->pool->len);
       guint   item = g_array_index (b->pool, guint, slot), partner = item;
 
-      if (b->input == NP_TRAIN_MORPH)
+      if (b->e->source == NP_SOURCE_PARTNER)
         {
           /* Another photo of the subset: skip the item's own place. */
           guint start = g_array_index (b->subset_first, guint, slot);
@@ -304,7 +258,7 @@ np_batcher_random (NpBatcher *b, guint64 key, gint64 first, NpTensor *source, Np
           if (partner == item)
             partner = g_array_index (b->by_subset, guint, start + count - 1);
         }
-      fill_slot (b, item, partner, np_rng_hash (h ^ 1) & 1, np_rng_hash (h ^ 3), source, target, n);
+      fill_slot (b, item, partner, b->e->flip && (np_rng_hash (h ^ 1) & 1), np_rng_hash (h ^ 3), source, target, n);
     }
 }
 
@@ -316,7 +270,7 @@ np_batcher_items (NpBatcher *b, guint first, guint64 key, NpTensor *source, NpTe
       guint slot = (first + (guint) n) % b->pool->len;
       guint item = g_array_index (b->pool, guint, slot), partner = item;
 
-      if (b->input == NP_TRAIN_MORPH)
+      if (b->e->source == NP_SOURCE_PARTNER)
         {
           /* The next photo of the same subset. */
           guint start = g_array_index (b->subset_first, guint, slot);
@@ -394,7 +348,7 @@ np_batcher_compose (const NpBatcher *b, const NpTensor *source, const NpTensor *
 gboolean
 np_batcher_baseline_input (const NpBatcher *b, const NpTensor *source, NpTensor *rgb)
 {
-  if (b->input == NP_TRAIN_NOISE || b->input == NP_TRAIN_IDENTITY)
+  if (b->e->input_baseline == NULL)
     return FALSE;
   np_batcher_source_picture (b, source, rgb);
   return TRUE;
@@ -405,7 +359,7 @@ np_batcher_source_picture (const NpBatcher *b, const NpTensor *source, NpTensor 
 {
   for (gint64 n = 0; n < rgb->ne[3]; n++)
     {
-      if (b->input == NP_TRAIN_LOWRES)
+      if (b->e->source == NP_SOURCE_HALF)
         {
           g_autoptr(NpImage) up = upscale (source, n);
           for (gint k = 0; k < 3; k++)
@@ -422,7 +376,7 @@ void
 np_batcher_baseline_mean (const NpBatcher *b, const NpBatcher *mean_of, const NpTensor *source, NpTensor *rgb)
 {
   gint64 w = b->width, h = b->height, plane = w * h;
-  gboolean chroma = b->input == NP_TRAIN_GRAY;
+  gboolean chroma = b->e->mean_chroma;
   g_autofree gfloat *mean = g_new0 (gfloat, plane * (chroma ? 2 : 3));
   g_autofree double *sum = g_new0 (double, plane * 3);
 

@@ -146,42 +146,68 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC (NpTrainer, np_trainer_free)
 
 /* ---- Batches from a dataset ------------------------------------------------ */
 
-/* What the generator learns from: each of the seed's experiments. */
+/* ---- Experiments and architectures ----------------------------------------- */
+
+/* How an experiment's source (what G learns from) is made from a photo. */
 typedef enum
 {
-  NP_TRAIN_GRAY,       /* the gray version → colour */
-  NP_TRAIN_BINARY,     /* the RGB binary threshold → colour */
-  NP_TRAIN_CONTOURS,   /* the colour contours → colour */
-  NP_TRAIN_CANNY,      /* the seed's colour Canny → colour */
-  NP_TRAIN_IDENTITY,   /* colour → colour: the autoencoder */
-  NP_TRAIN_NOISE,      /* Gaussian noise → a face: the "pure generator" */
-  NP_TRAIN_MORPH,      /* another photo of the same subset → this one: the average face */
-  NP_TRAIN_LOWRES,     /* the bicubic half-size version → colour: super resolution ×2 */
-  NP_TRAIN_N_INPUTS
-} NpTrainInput;
+  NP_SOURCE_STACK,    /* the dataset's picture of the row's stack, as it is */
+  NP_SOURCE_NOISE,    /* N(0, 1) noise, 3 channels, a pure function of the batch's key */
+  NP_SOURCE_PARTNER,  /* another colour photo of the same subset */
+  NP_SOURCE_HALF,     /* the colour photo, bicubic to half its size: the target is twice the source */
+} NpSource;
 
-/* "gray", "binary", ... and back (-1 for an unknown name). */
-const char   *np_train_input_name        (NpTrainInput input);
-gint          np_train_input_from_name   (const char *name);
-/* The input filter name a generator trained on it records ("gray",
- * "binary", "contours", "canny", "identity", "noise"). */
-const char   *np_train_input_filter      (NpTrainInput input);
+/* An experiment: one row of the table in experiments.c, picked by --input.
+ * Everything but the source is a default that an option overrides. */
+typedef struct
+{
+  const char   *name;           /* --input, and the model file's "experiment" */
+  const char   *title;          /* what it is, for messages */
+  NpSource      source;
+  const char   *stack;          /* the dataset stack the source is made from ("gray", …, "color") */
+  const char   *input_filter;   /* what a model trained on it records: the filter inference applies */
+  const char   *architecture;   /* G's (np_arch_describe) */
+  const char   *width_key;      /* the architecture parameter --ngf sets, as the model file records it */
+  gint          width;          /* its default */
+  NpModelTarget target;         /* the default --target */
+  guint         targets;        /* the targets it can learn: 1 << NpModelTarget each */
+  NpRecon       recon;          /* the default reconstruction loss (--loss) */
+  gdouble       recon_weight;   /* … its weight (--l1-weight) */
+  gdouble       gan_weight;     /* the adversarial term's (--gan-weight; 0: no discriminator) */
+  /* The trivial baselines validation reports: the input itself as a
+   * picture, under this name (NULL: the input is no picture of the target,
+   * as noise or the photo itself); and the training photos' per-pixel mean,
+   * of their colour or (mean_chroma) of their chroma on the input's
+   * luminance. */
+  const char   *input_baseline;
+  gboolean      mean_chroma;
+  gboolean      flip;           /* augmentation: random horizontal flips */
+} NpExperiment;
+
+/* The experiment named name, or NULL. */
+const NpExperiment *np_experiment_find         (const char *name);
+/* The table: *n experiments. */
+const NpExperiment *np_experiment_list         (guint *n);
+/* Whether e can learn target; if not, an NP_ERROR_INVALID_ARGUMENT error
+ * that says which input it needs. */
+gboolean      np_experiment_check_target (const NpExperiment *e, NpModelTarget target, GError **error);
 
 typedef struct _NpBatcher NpBatcher;
 
 /* The stream of np_trainer_key that picks a step's batch. */
 #define NP_TRAIN_STREAM_BATCH 1
 
-/* Pairs from the dataset's items of one split, leaving out photos that are
- * already gray (their colour is no target). Fails when the split has no
- * usable item (or, for morph, no subset with two), for chroma with an
- * input other than gray, or for residual with one other than lowres. */
-NpBatcher    *np_batcher_new             (NpDataset *dataset, NpTrainInput input, NpModelTarget target,
+/* Pairs of the experiment from the dataset's items of one split, leaving
+ * out photos that are already gray (their colour is no target). Fails when
+ * the split has no usable item (or, for a partner source, no subset with
+ * two), or for a target the experiment cannot learn. */
+NpBatcher    *np_batcher_new             (NpDataset *dataset, const NpExperiment *experiment,
+                                          NpModelTarget target,
                                           NpSplit split, GError **error);
 void          np_batcher_free            (NpBatcher *batcher);
 guint         np_batcher_size            (const NpBatcher *batcher);
 /* Shapes for a batch of n: source (C×H×W: the input's channels, half the
- * size for lowres) and target. */
+ * size for a half-size source) and target. */
 void          np_batcher_shapes          (const NpBatcher *batcher, gint n, gint64 source_ne[4],
                                           gint64 target_ne[4]);
 /* A random batch (items, horizontal flips, noise, morph partners) that is a
@@ -199,18 +225,18 @@ void          np_batcher_items           (NpBatcher *batcher, guint first, guint
 void          np_batcher_compose         (const NpBatcher *batcher, const NpTensor *source,
                                           const NpTensor *output, NpTensor *rgb);
 /* The source as a picture (R'G'B' in [0, 1], shaped as the target): gray
- * and the filters as they are, lowres bicubic to full size, noise as
- * (x + 1)/2. */
+ * and the filters as they are, a half-size source bicubic to full size,
+ * noise as (x + 1)/2. */
 void          np_batcher_source_picture  (const NpBatcher *batcher, const NpTensor *source,
                                           NpTensor *rgb);
 /* The colour photos of items first .. first + n − 1 (R'G'B' in [0, 1]). */
 void          np_batcher_photos          (const NpBatcher *batcher, guint first, NpTensor *rgb);
 
-/* Trivial baselines a model must beat, as pictures of the items: "input"
- * (the input itself shown as colour, or its bicubic upscale for lowres;
- * FALSE where the input is no picture of the target: noise, identity) and
- * "mean" (the per-pixel mean of the training photos given as `mean_of`; for
- * gray input the mean chroma on the input's luminance). */
+/* Trivial baselines a model must beat, as pictures of the items (the
+ * experiment says which): the input (the input itself shown as colour, or
+ * a half-size source's bicubic upscale; FALSE where the experiment has
+ * none) and the mean (the per-pixel mean of the training photos given as
+ * `mean_of`, or their mean chroma on the input's luminance). */
 gboolean      np_batcher_baseline_input  (const NpBatcher *batcher, const NpTensor *source,
                                           NpTensor *rgb);
 void          np_batcher_baseline_mean   (const NpBatcher *batcher, const NpBatcher *mean_of,

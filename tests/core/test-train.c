@@ -302,11 +302,11 @@ test_batcher_residual (void)
   write_dataset (dir, params);
   ds = np_dataset_open (dir, &error);
   g_assert_no_error (error);
-  g_assert_null (np_batcher_new (ds, NP_TRAIN_GRAY, NP_MODEL_TARGET_RESIDUAL, NP_SPLIT_TRAIN, &error));
+  g_assert_null (np_batcher_new (ds, np_experiment_find ("gray"), NP_MODEL_TARGET_RESIDUAL, NP_SPLIT_TRAIN, &error));
   g_assert_error (error, NP_ERROR, NP_ERROR_INVALID_ARGUMENT);
   g_clear_error (&error);
-  b = np_batcher_new (ds, NP_TRAIN_LOWRES, NP_MODEL_TARGET_RESIDUAL, NP_SPLIT_TRAIN, &error);
-  plain = np_batcher_new (ds, NP_TRAIN_LOWRES, NP_MODEL_TARGET_RGB, NP_SPLIT_TRAIN, &error);
+  b = np_batcher_new (ds, np_experiment_find ("lowres"), NP_MODEL_TARGET_RESIDUAL, NP_SPLIT_TRAIN, &error);
+  plain = np_batcher_new (ds, np_experiment_find ("lowres"), NP_MODEL_TARGET_RGB, NP_SPLIT_TRAIN, &error);
   g_assert_no_error (error);
   np_batcher_shapes (b, 2, sne, tne);
   g_assert_cmpint (tne[2], ==, 3);
