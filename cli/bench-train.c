@@ -19,32 +19,34 @@ typedef struct
   double     flops;
 } NpTrainBench;
 
+/* PatchGAN on logits, ndf wide. */
 static gchar *
-describe (const char *arch, gint width, gboolean logits, GError **error)
+describe_d (gint ndf, GError **error)
 {
   g_autoptr(GHashTable) params = g_hash_table_new_full (g_str_hash, g_str_equal, NULL, g_free);
-  const char *key = g_str_equal (arch, "unet") ? "ngf" : g_str_equal (arch, "sr") ? "features" : "ndf";
 
-  g_hash_table_insert (params, (gpointer) key, g_strdup_printf ("%d", width));
-  if (logits)
-    g_hash_table_insert (params, "logits", g_strdup ("1"));
-  return np_arch_describe (arch, params, error);
+  g_hash_table_insert (params, "ndf", g_strdup_printf ("%d", ndf));
+  g_hash_table_insert (params, "logits", g_strdup ("1"));
+  return np_arch_describe ("patchgan", params, error);
 }
 
 gpointer
 np_bench_train_setup (const NpBench *bench, const NpBenchCommon *common, GError **error)
 {
-  gboolean      sr = g_str_equal (bench->name, "sr-train-step");
-  g_autofree gchar *g = describe (sr ? "sr" : "unet", common->ngf, FALSE, error);
-  g_autofree gchar *d = g && !sr ? describe ("patchgan", common->ngf, TRUE, error) : NULL;
-  NpTrainParams params = { { 2e-4, 0.5, 0.999, 1e-8 }, sr ? 1 : 100, sr ? 0 : 1, sr ? NP_RECON_MSE : NP_RECON_L1,
-                           0.02, 1 };
+  /* The experiments' own recipes: the autoencoder's (3 channels each way)
+   * and super resolution's. */
+  const NpExperiment *e = np_experiment_find (g_str_equal (bench->name, "sr-train-step") ? "lowres" : "identity");
+  const NpTrainArch  *arch = np_train_arch_find (e->architecture);
+  gboolean      gan = e->gan_weight > 0;
+  g_autofree gchar *g = arch->describe (arch, 3, 3, common->ngf, error);
+  g_autofree gchar *d = g && gan ? describe_d (common->ngf, error) : NULL;
+  NpTrainParams params = { { 2e-4, 0.5, 0.999, 1e-8 }, e->recon_weight, e->gan_weight, e->recon, 0.02, 1 };
   gint          width = common->width ? common->width : 256, height = common->height ? common->height : 320;
-  gint          scale = sr ? 2 : 1;
+  gint          scale = e->source == NP_SOURCE_HALF ? 2 : 1;
   g_autoptr(NpTrainer) trainer = NULL;
   NpTrainBench *state;
 
-  if (g == NULL || (!sr && d == NULL) || (trainer = np_trainer_new (g, d, &params, error)) == NULL)
+  if (g == NULL || (gan && d == NULL) || (trainer = np_trainer_new (g, d, &params, error)) == NULL)
     return NULL;
   state = g_new0 (NpTrainBench, 1);
   state->trainer = g_steal_pointer (&trainer);
@@ -66,7 +68,7 @@ np_bench_train_setup (const NpBench *bench, const NpBenchCommon *common, GError 
    * the input gradient of D's first layer nobody asks for. */
   state->flops = 3 * np_net_flops (np_trainer_generator (state->trainer), width / scale, height / scale,
                                    common->batch);
-  if (!sr)
+  if (gan)
     state->flops += 8 * np_net_flops (np_trainer_discriminator (state->trainer), width, height, common->batch);
   /* Shape errors surface here, not while timing. */
   if (!np_trainer_step (state->trainer, state->source, state->target, 1, state->threads, NULL, error))

@@ -14,7 +14,7 @@
 #include <signal.h>
 #include <string.h>
 
-static gchar   *opt_output, *opt_input, *opt_target, *opt_loss, *opt_resume, *opt_seed, *opt_dtype;
+static gchar   *opt_output, *opt_input, *opt_target, *opt_arch, *opt_loss, *opt_resume, *opt_seed, *opt_dtype;
 /* UNSET: not given (the checkpoint's or the default value applies). */
 #define UNSET G_MININT
 static gint     opt_ngf = UNSET, opt_ndf = UNSET, opt_batch = UNSET, opt_steps = UNSET, opt_threads;
@@ -35,6 +35,9 @@ static const GOptionEntry entries[] = {
     "What G predicts: rgb, chroma (YCbCr's Cb and Cr, put on the input's own luminance; gray input) "
     "or residual (what the bicubic upscale misses, added to it; lowres) (default rgb; residual for lowres)",
     "KIND" },
+  { "arch", 0, 0, G_OPTION_ARG_STRING, &opt_arch,
+    "G's architecture: unet (pix2pix's U-Net) or sr (the seed's super-resolution net) (default: the "
+    "input's; sr for lowres)", "NAME" },
   { "ngf", 0, 0, G_OPTION_ARG_INT, &opt_ngf, "G's base width (default 32; 64 features for lowres's SR net; the seed: 64)", "N" },
   { "ndf", 0, 0, G_OPTION_ARG_INT, &opt_ndf, "D's base width (default: ngf)", "N" },
   { "batch", 'b', 0, G_OPTION_ARG_INT, &opt_batch, "Pairs a step (default 8; the seed: 64)", "B" },
@@ -72,6 +75,7 @@ typedef struct
 {
   gchar        *dataset, *output;
   const NpExperiment *experiment;   /* --input's row of the table */
+  const NpTrainArch  *arch;         /* G's architecture */
   NpModelTarget target;
   gint          ngf, ndf, batch;
   gint          micro;         /* micro-batches a step, over every process: ranks × --accumulate */
@@ -98,6 +102,7 @@ run_to_metadata (const Run *run, gdouble seconds)
   g_hash_table_insert (m, g_strdup ("dataset"), g_strdup (run->dataset));
   g_hash_table_insert (m, g_strdup ("output"), g_strdup (run->output));
   g_hash_table_insert (m, g_strdup ("input"), g_strdup (run->experiment->name));
+  g_hash_table_insert (m, g_strdup ("arch"), g_strdup (run->arch->name));
   g_hash_table_insert (m, g_strdup ("target"), g_strdup (np_model_target_option (run->target)));
   g_hash_table_insert (m, g_strdup ("ngf"), g_strdup_printf ("%d", run->ngf));
   g_hash_table_insert (m, g_strdup ("ndf"), g_strdup_printf ("%d", run->ndf));
@@ -116,6 +121,30 @@ meta_int (GHashTable *m, const char *key)
   return v ? g_ascii_strtoll (v, NULL, 10) : -1;
 }
 
+/* "gray, binary, …": the names of a table's n rows of size bytes, each row
+ * starting with its name (NpExperiment, NpTrainArch). */
+static gchar *
+row_names (gconstpointer rows, gsize size, guint n, const char *separator)
+{
+  GString *names = g_string_new (NULL);
+
+  for (guint i = 0; i < n; i++)
+    g_string_append_printf (names, "%s%s", i ? separator : "",
+                            *(const char *const *) ((const char *) rows + i * size));
+  return g_string_free (names, FALSE);
+}
+
+/* The architecture a checkpoint's run trained: its "arch", or (a checkpoint
+ * written before --arch) its input's. */
+static const char *
+resumed_arch (GHashTable *resumed)
+{
+  const NpExperiment *e = np_experiment_find (g_hash_table_lookup (resumed, "input"));
+  const char         *arch = g_hash_table_lookup (resumed, "arch");
+
+  return arch ? arch : e ? e->architecture : NULL;
+}
+
 /* Options first, then (resuming) the checkpoint's, then the defaults;
  * options that would change a resumed network are refused. */
 static int
@@ -124,19 +153,22 @@ resolve_run (Run *run, GHashTable *resumed, NpTrainer *trainer, gint ranks)
   const char *input = opt_input ? opt_input : resumed ? g_hash_table_lookup (resumed, "input") : "gray";
   const char *dtype = opt_dtype ? opt_dtype : resumed ? g_hash_table_lookup (resumed, "dtype") : "f32";
   const NpExperiment *e = np_experiment_find (input);
+  const char *arch = opt_arch ? opt_arch : resumed ? resumed_arch (resumed) : e ? e->architecture : NULL;
   const char *target = opt_target ? opt_target : resumed ? g_hash_table_lookup (resumed, "target")
                                                : e ? np_model_target_option (e->target) : NULL;
+  guint       n;
 
   if (e == NULL)
     {
-      guint               n;
       const NpExperiment *all = np_experiment_list (&n);
-      g_autoptr(GString)  names = g_string_new (NULL);
-
-      for (guint i = 0; i < n; i++)
-        g_string_append_printf (names, "%s%s", i ? ", " : "", all[i].name);
-      return np_cli_fail ("train", NP_EXIT_USAGE, "--input: unknown kind “%s” (%s)", input ? input : "",
-                          names->str);
+      g_autofree gchar   *known = row_names (all, sizeof *all, n, ", ");
+      return np_cli_fail ("train", NP_EXIT_USAGE, "--input: unknown kind “%s” (%s)", input ? input : "", known);
+    }
+  if (np_train_arch_find (arch) == NULL)
+    {
+      const NpTrainArch *all = np_train_arch_list (&n);
+      g_autofree gchar  *known = row_names (all, sizeof *all, n, " or ");
+      return np_cli_fail ("train", NP_EXIT_USAGE, "--arch: %s, not “%s”", known, arch ? arch : "");
     }
   if (np_model_target_from_option (target) == NP_MODEL_TARGET_UNKNOWN)
     return np_cli_fail ("train", NP_EXIT_USAGE, "--target: rgb, chroma or residual, not “%s”",
@@ -146,9 +178,10 @@ resolve_run (Run *run, GHashTable *resumed, NpTrainer *trainer, gint ranks)
   if (opt_loss && g_strcmp0 (opt_loss, "l1") && g_strcmp0 (opt_loss, "mse"))
     return np_cli_fail ("train", NP_EXIT_USAGE, "--loss: l1 or mse, not “%s”", opt_loss);
   run->experiment = e;
+  run->arch = np_train_arch_find (arch);
   run->target = np_model_target_from_option (target);
   run->dtype = strcmp (dtype, "f16") == 0 ? NP_DTYPE_F16 : NP_DTYPE_F32;
-  run->ngf = opt_ngf != UNSET ? opt_ngf : resumed ? (gint) meta_int (resumed, "ngf") : e->width;
+  run->ngf = opt_ngf != UNSET ? opt_ngf : resumed ? (gint) meta_int (resumed, "ngf") : run->arch->width;
   run->ndf = opt_ndf != UNSET ? opt_ndf : resumed ? (gint) meta_int (resumed, "ndf") : run->ngf;
   run->batch = opt_batch != UNSET ? opt_batch : resumed ? (gint) meta_int (resumed, "batch") : 8;
   run->steps = opt_steps != UNSET ? opt_steps : resumed ? meta_int (resumed, "steps") : 2000;
@@ -186,10 +219,11 @@ resolve_run (Run *run, GHashTable *resumed, NpTrainer *trainer, gint ranks)
       /* The checkpoint's own parameters; the network's shape must agree. */
       const NpTrainParams *p = np_trainer_params (trainer);
       gint64 decay_from = p->decay_end ? p->decay_start : UNSET;
-      if ((opt_input || opt_target || opt_ngf != UNSET || opt_ndf != UNSET || opt_loss || opt_lr != UNSET
+      if ((opt_input || opt_target || opt_arch || opt_ngf != UNSET || opt_ndf != UNSET || opt_loss || opt_lr != UNSET
            || opt_beta1 != UNSET || opt_l1_weight != UNSET || opt_gan_weight != UNSET || opt_seed)
           && (g_strcmp0 (input, g_hash_table_lookup (resumed, "input"))
               || g_strcmp0 (target, g_hash_table_lookup (resumed, "target"))
+              || g_strcmp0 (arch, resumed_arch (resumed))
               || run->ngf != meta_int (resumed, "ngf") || run->ndf != meta_int (resumed, "ndf")
               || (opt_loss && (strcmp (opt_loss, "l1") == 0) != (p->recon == NP_RECON_L1))
               || (opt_lr != UNSET && opt_lr != p->adam.lr) || (opt_beta1 != UNSET && opt_beta1 != p->adam.beta1)
@@ -242,11 +276,15 @@ run_command (const Run *run)
   gchar l1[G_ASCII_DTOSTR_BUF_SIZE], gan[G_ASCII_DTOSTR_BUF_SIZE];
   g_autofree gchar *decay = p->decay_end ? g_strdup_printf (" --lr-decay-from %" G_GINT64_FORMAT, p->decay_start)
                                          : g_strdup ("");
+  /* Only another architecture than the input's is said, so a default run's
+   * command reads as it did before --arch. */
+  g_autofree gchar *arch = run->arch != np_train_arch_find (run->experiment->architecture)
+                           ? g_strdup_printf (" --arch %s", run->arch->name) : g_strdup ("");
 
   /* R processes of K micro-batches are one process of R·K (np_trainer_step). */
   return g_strdup_printf ("neuropaint train %s -o %s --input %s --target %s --ngf %d --ndf %d --batch %d "
                           "--accumulate %d --steps %" G_GINT64_FORMAT " --lr %s --beta1 %s --l1-weight %s "
-                          "--gan-weight %s --loss %s --seed %" G_GUINT64_FORMAT " --dtype %s%s",
+                          "--gan-weight %s --loss %s --seed %" G_GUINT64_FORMAT " --dtype %s%s%s",
                           run->dataset, run->output, run->experiment->name,
                           np_model_target_option (run->target), run->ngf, run->ndf, run->batch, run->micro,
                           run->steps, g_ascii_formatd (lr, sizeof lr, "%.15g", p->adam.lr),
@@ -254,24 +292,23 @@ run_command (const Run *run)
                           g_ascii_formatd (l1, sizeof l1, "%.15g", p->recon_weight),
                           g_ascii_formatd (gan, sizeof gan, "%.15g", p->gan_weight),
                           p->recon == NP_RECON_L1 ? "l1" : "mse", p->seed, run->dtype == NP_DTYPE_F16 ? "f16" : "f32",
-                          decay);
+                          decay, arch);
 }
 
-/* The descriptions of G (the experiment's architecture) and D. */
+/* The descriptions of G (the run's architecture) and D. */
 static gboolean
 describe_nets (const Run *run, gint64 src_channels, gint64 tgt_channels, gchar **g, gchar **d,
                GError **error)
 {
   g_autoptr(GHashTable) p = g_hash_table_new_full (g_str_hash, g_str_equal, NULL, g_free);
 
-  g_hash_table_insert (p, "in_channels", g_strdup_printf ("%" G_GINT64_FORMAT, src_channels));
-  g_hash_table_insert (p, "out_channels", g_strdup_printf ("%" G_GINT64_FORMAT, tgt_channels));
-  g_hash_table_insert (p, (gpointer) run->experiment->width_key, g_strdup_printf ("%d", run->ngf));
-  if ((*g = np_arch_describe (run->experiment->architecture, p, error)) == NULL)
+  if ((*g = run->arch->describe (run->arch, src_channels, tgt_channels, run->ngf, error)) == NULL)
     return FALSE;
   *d = NULL;
   if (run->params.gan_weight <= 0)
     return TRUE;
+  g_hash_table_insert (p, "in_channels", g_strdup_printf ("%" G_GINT64_FORMAT, src_channels));
+  g_hash_table_insert (p, "out_channels", g_strdup_printf ("%" G_GINT64_FORMAT, tgt_channels));
   g_hash_table_insert (p, "ndf", g_strdup_printf ("%d", run->ndf));
   g_hash_table_insert (p, "logits", g_strdup ("1"));
   return (*d = np_arch_describe ("patchgan", p, error)) != NULL;
@@ -419,7 +456,7 @@ save_model (Train *t, GError **error)
     .height = np_dataset_height (t->dataset),
     .normalization = "x/127.5-1",
     .target = run->target,
-    .architecture = run->experiment->architecture,
+    .architecture = run->arch->name,
     .experiment = run->experiment->name,
     .trained_with = t->command,
     .trained_steps = np_trainer_step_count (t->trainer),
@@ -436,7 +473,7 @@ save_model (Train *t, GError **error)
     }
   /* The architecture's numbers, for `neuropaint info` (the description
    * itself travels in "graph"). */
-  g_hash_table_insert (params, (gpointer) run->experiment->width_key, g_strdup_printf ("%d", run->ngf));
+  g_hash_table_insert (params, (gpointer) run->arch->width_key, g_strdup_printf ("%d", run->ngf));
   return np_net_copy_params (t->eval, np_trainer_generator (t->trainer), error)
          && np_model_save (t->eval, &info, run->output, run->dtype, error);
 }
@@ -709,6 +746,11 @@ np_cmd_train (int argc, char **argv, gboolean do_help)
   if (g_strcmp0 (np_net_description (np_trainer_generator (t.trainer)), g_desc) != 0)
     return np_cli_fail ("train", NP_EXIT_USAGE, "%s holds another architecture than this dataset and these "
                         "options make", opt_resume);
+  /* An architecture that scales its input as the experiment's pairs do. */
+  if (np_net_output_scale (np_trainer_generator (t.trainer)) * sne[0] != tne[0])
+    return np_cli_fail ("train", NP_EXIT_USAGE, "--arch %s makes pictures %g× its input's size; the %s input "
+                        "asks for %g×", run.arch->name, np_net_output_scale (np_trainer_generator (t.trainer)),
+                        run.experiment->name, (gdouble) tne[0] / sne[0]);
   if (resumed)
     {
       const char *seconds = g_hash_table_lookup (resumed, "seconds");

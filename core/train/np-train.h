@@ -166,9 +166,7 @@ typedef struct
   NpSource      source;
   const char   *stack;          /* the dataset stack the source is made from ("gray", …, "color") */
   const char   *input_filter;   /* what a model trained on it records: the filter inference applies */
-  const char   *architecture;   /* G's (np_arch_describe) */
-  const char   *width_key;      /* the architecture parameter --ngf sets, as the model file records it */
-  gint          width;          /* its default */
+  const char   *architecture;   /* G's default --arch (np_train_arch_find) */
   NpModelTarget target;         /* the default --target */
   guint         targets;        /* the targets it can learn: 1 << NpModelTarget each */
   NpRecon       recon;          /* the default reconstruction loss (--loss) */
@@ -191,6 +189,24 @@ const NpExperiment *np_experiment_list         (guint *n);
 /* Whether e can learn target; if not, an NP_ERROR_INVALID_ARGUMENT error
  * that says which input it needs. */
 gboolean      np_experiment_check_target (const NpExperiment *e, NpModelTarget target, GError **error);
+
+/* A generator architecture: one row of the registry in architectures.c,
+ * picked by --arch (by default the experiment's). */
+typedef struct _NpTrainArch NpTrainArch;
+struct _NpTrainArch
+{
+  const char *name;       /* --arch, and the model file's "architecture" */
+  const char *width_key;  /* the architecture parameter --ngf sets, as the model file records it */
+  gint        width;      /* its default */
+  /* G's description, in_channels to out_channels at width. */
+  gchar    *(*describe) (const NpTrainArch *arch, gint64 in_channels, gint64 out_channels, gint width,
+                         GError **error);
+};
+
+/* The architecture named name, or NULL. */
+const NpTrainArch *np_train_arch_find          (const char *name);
+/* The registry: *n architectures. */
+const NpTrainArch *np_train_arch_list          (guint *n);
 
 typedef struct _NpBatcher NpBatcher;
 

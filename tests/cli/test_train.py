@@ -101,6 +101,9 @@ class Train(unittest.TestCase):
         self.assertIn("lowres → residual", proc.stdout)
         self.assertIn("baselines: bicubic ", proc.stdout)
         self.assertEqual(ex.read_safetensors(out)[1]["target"], "residual-bicubic")
+        # Its architecture is the experiment's, so the command need not say it.
+        self.assertEqual(ex.read_safetensors(out)[1]["architecture"], "sr")
+        self.assertNotIn("--arch", ex.read_safetensors(out)[1]["trained_with"])
         ds = np.load(os.path.join(self.dataset, "color.npy"))
         small = cv2.resize(ds[0], (32, 32), interpolation=cv2.INTER_AREA)
         photo = os.path.join(self.dir, "small.png")
@@ -214,12 +217,14 @@ class Train(unittest.TestCase):
                               (["--ngf", "0"], "--ngf"), (["--ngf", "100000"], "--ngf"),
                               (["--input", "sepia"], "--input"), (["--target", "chroma", "--input", "canny"], "chroma"),
                               (["--target", "residual"], "lowres"), (["--target", "sepia"], "--target"),
-                              (["--steps", "-5"], "--steps"), (["--dtype", "f8"], "--dtype")):
+                              (["--steps", "-5"], "--steps"), (["--dtype", "f8"], "--dtype"),
+                              (["--arch", "vgg"], "--arch"), (["--arch", "sr"], "--arch sr makes pictures 2×")):
             self.fails(["train", self.dataset, "-o", out] + args, message, 1 if "--" in message else 2)
         self.assertFalse(os.path.exists(out))
         # A checkpoint resumes only its own architecture.
         self.train("arch", "--steps", "1")
         self.fails(["train", "--resume", os.path.join(self.dir, "arch.ckpt"), "--ngf", "8"], "other options", 1)
+        self.fails(["train", "--resume", os.path.join(self.dir, "arch.ckpt"), "--arch", "sr"], "other options", 1)
         self.fails(["train", "--resume", os.path.join(self.dir, "arch.safetensors")], "not a neuropaint training")
 
     def test_full_disk_keeps_the_previous_files(self):

@@ -1,0 +1,42 @@
+/* neuropaint — the generator architectures training builds, one row each
+ * (np-train.h), picked by --arch or by the experiment. A row's describe
+ * writes G's network description, which the model file carries ("graph"),
+ * so inference needs nothing but the file. A new architecture is a new row
+ * with its builder (docs/adding-a-model.md). */
+#include "np-train.h"
+
+/* The seed's architectures, written by the neural core (np_arch_describe)
+ * from the channels and the row's width parameter. */
+static gchar *
+describe_seed (const NpTrainArch *arch, gint64 in_channels, gint64 out_channels, gint width, GError **error)
+{
+  g_autoptr(GHashTable) p = g_hash_table_new_full (g_str_hash, g_str_equal, NULL, g_free);
+
+  g_hash_table_insert (p, "in_channels", g_strdup_printf ("%" G_GINT64_FORMAT, in_channels));
+  g_hash_table_insert (p, "out_channels", g_strdup_printf ("%" G_GINT64_FORMAT, out_channels));
+  g_hash_table_insert (p, (gpointer) arch->width_key, g_strdup_printf ("%d", width));
+  return np_arch_describe (arch->name, p, error);
+}
+
+static const NpTrainArch architectures[] = {
+  /* pix2pix's U-Net; the seed's base width is 64, 32 serves faces well. */
+  { "unet", "ngf", 32, describe_seed },
+  /* The seed's super-resolution net: 9×9, 3×3, ×2 upsampling, 9×9. */
+  { "sr", "features", 64, describe_seed },
+};
+
+const NpTrainArch *
+np_train_arch_find (const char *name)
+{
+  for (gsize i = 0; i < G_N_ELEMENTS (architectures); i++)
+    if (g_strcmp0 (name, architectures[i].name) == 0)
+      return &architectures[i];
+  return NULL;
+}
+
+const NpTrainArch *
+np_train_arch_list (guint *n)
+{
+  *n = G_N_ELEMENTS (architectures);
+  return architectures;
+}
