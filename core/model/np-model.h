@@ -32,33 +32,6 @@
 
 G_BEGIN_DECLS
 
-/* The folders names are looked for in, in order (NULL-terminated; free with
- * g_strfreev). */
-gchar      **np_model_dirs          (void);
-
-/* The file name_or_path stands for. A name no folder holds is an
- * NP_ERROR_IO error that names it, the folders searched and the models they
- * hold; an empty value is NP_ERROR_INVALID_ARGUMENT. A path is returned as
- * it is (loading it reports a missing file). */
-gchar       *np_model_resolve       (const char *name_or_path, GError **error);
-
-
-typedef struct
-{
-  gchar *name;    /* the file's stem */
-  gchar *path;    /* NAME.safetensors */
-  gchar *card;    /* NAME.md beside it, or NULL */
-} NpModelEntry;
-
-/* Every model the folders hold, by name; where two folders hold a name, the
- * one a lookup finds (the earlier folder). An array of NpModelEntry that
- * frees them. */
-GPtrArray   *np_model_list          (void);
-
-/* The first non-empty line of a card, without Markdown's leading '#'s, or
- * NULL when the file cannot be read. */
-gchar       *np_model_card_summary  (const char *card_path);
-
 /* ---- Targets: what a model's output stands for --------------------------- */
 
 typedef enum
@@ -148,6 +121,34 @@ typedef enum
  * target and recorded input filter. A model of another kind is NP_ERROR_UNSUPPORTED,
  * with a message that says what the model is and which op runs it. */
 gboolean           np_model_check_use (NpModel *model, NpModelUse use, GError **error);
+
+/* ---- Models by name (find.c) ---------------------------------------------- */
+
+/* The folders names are looked for in, in order (NULL-terminated; free with
+ * g_strfreev). */
+gchar      **np_model_dirs          (void);
+
+/* The file name_or_path stands for. A name no folder holds is an
+ * NP_ERROR_IO error that names it, the folders searched and the models they
+ * hold; an empty value is NP_ERROR_INVALID_ARGUMENT. A path is returned as
+ * it is (loading it reports a missing file). */
+gchar       *np_model_resolve       (const char *name_or_path, GError **error);
+
+typedef struct
+{
+  gchar *name;    /* the file's stem */
+  gchar *path;    /* NAME.safetensors */
+  gchar *card;    /* NAME.md beside it, or NULL */
+} NpModelEntry;
+
+/* Every model the folders hold, by name; where two folders hold a name, the
+ * one a lookup finds (the earlier folder). An array of NpModelEntry that
+ * frees them. */
+GPtrArray   *np_model_list          (void);
+
+/* The first non-empty line of a card, without Markdown's leading '#'s, or
+ * NULL when the file cannot be read. */
+gchar       *np_model_card_summary  (const char *card_path);
 
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (NpModel, np_model_free)
 
