@@ -629,6 +629,68 @@ test_model_names (gconstpointer data)
   g_unlink (file);
 }
 
+/* The contract's two halves agree: a target's decoding of its encoding
+ * gives the photo back (exactly up to float rounding; chroma on the
+ * photo's own BT.601 luma, residual on any upscale), and what
+ * np_model_save writes np_model_load reads back, field by field. */
+static void
+test_model_contract (gconstpointer data)
+{
+  const char *xdg = data;
+  g_autofree gchar *file = g_build_filename (xdg, "np-test-contract.safetensors", NULL);
+  g_autoptr(GHashTable) params = g_hash_table_new (g_str_hash, g_str_equal);
+  g_autoptr(NpNet) net = model_of ("sr", "3", "3", NULL, NULL);
+  g_autoptr(NpModel) loaded = NULL;
+  g_autoptr(GError) error = NULL;
+  const NpModelInfo *back;
+  NpModelInfo info = { .input_filter = "binary", .params = params, .width = 96, .height = 128,
+                       .normalization = "x/127.5-1", .target = NP_MODEL_TARGET_RESIDUAL, .architecture = "sr",
+                       .experiment = "lowres", .trained_with = "neuropaint train ds -o m.safetensors",
+                       .trained_steps = 0, .trained_batch = 4 };
+
+  for (NpModelTarget t = NP_MODEL_TARGET_RGB; t < NP_MODEL_N_TARGETS; t++)
+    {
+      g_assert_cmpint (np_model_target_from_name (np_model_target_name (t)), ==, t);
+      g_assert_cmpint (np_model_target_from_option (np_model_target_option (t)), ==, t);
+      for (gint i = 0; i < 200; i++)
+        {
+          const guint8 photo[3] = { (guint8) (i * 37), (guint8) (i * 101 + 7), (guint8) (255 - i) };
+          const gfloat base[3] = { (i % 5) / 4.0f, (i % 3) / 2.0f, (i % 7) / 6.0f };
+          gfloat values[3], rgb[3];
+          gfloat luma = (0.299f * photo[0] + 0.587f * photo[1] + 0.114f * photo[2]) / 255;
+
+          np_model_target_encode (t, photo, base, values);
+          np_model_target_decode (t, values, np_model_target_channels (t), luma, base, rgb);
+          for (gint k = 0; k < 3; k++)
+            g_assert_cmpfloat_with_epsilon (rgb[k], photo[k] / 255.0, 1e-5);
+        }
+    }
+  g_assert_cmpint (np_model_target_from_name ("chroma"), ==, NP_MODEL_TARGET_UNKNOWN);
+  g_assert_cmpint (np_model_target_from_option ("chroma-ycbcr"), ==, NP_MODEL_TARGET_UNKNOWN);
+
+  g_hash_table_insert (params, "input_threshold", "90");
+  g_hash_table_insert (params, "features", "2");
+  g_assert_true (np_model_save (net, &info, file, NP_DTYPE_F32, &error));
+  g_assert_no_error (error);
+  loaded = np_model_load (file, &error);
+  g_assert_no_error (error);
+  back = np_model_info (loaded);
+  g_assert_cmpstr (back->input_filter, ==, "binary");
+  g_assert_cmpstr (g_hash_table_lookup (back->params, "input_threshold"), ==, "90");
+  g_assert_cmpstr (g_hash_table_lookup (back->params, "features"), ==, "2");
+  g_assert_cmpint (back->width, ==, 96);
+  g_assert_cmpint (back->height, ==, 128);
+  g_assert_cmpstr (back->normalization, ==, "x/127.5-1");
+  g_assert_cmpint (back->target, ==, NP_MODEL_TARGET_RESIDUAL);
+  g_assert_cmpstr (back->architecture, ==, "sr");
+  g_assert_cmpstr (back->experiment, ==, "lowres");
+  g_assert_cmpstr (back->trained_with, ==, info.trained_with);
+  /* A run of no steps says so, as the command does. */
+  g_assert_cmpstr (g_hash_table_lookup (back->params, "trained_steps"), ==, "0");
+  g_assert_cmpint (back->trained_batch, ==, 4);
+  g_unlink (file);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -648,6 +710,7 @@ main (int argc, char **argv)
   g_test_add_func ("/paint/colorize/faces", test_colorize_faces);
   g_test_add_func ("/paint/models/kinds", test_model_kinds);
   g_test_add_data_func ("/paint/models/names", xdg, test_model_names);
+  g_test_add_data_func ("/paint/models/contract", xdg, test_model_contract);
   result = g_test_run ();
   /* The folders the test made, innermost first. */
   g_rmdir (models);
