@@ -1,5 +1,6 @@
 /* neuropaint — atomic output files: temporary file, checked writes, fsync,
- * rename; temporary files removed on signals.
+ * rename; devices and pipes written into; temporary files removed on
+ * signals.
  *
  * The live temporary files form a list that a signal handler walks, so it is
  * read without locks: an output is linked in fully built (before its file
@@ -8,7 +9,7 @@
  * (`dying`, checked after the unlink: with sequentially consistent atomics
  * either the handler sees the output gone or the writer sees `dying` and
  * leaves the memory alone for the few instants the process has left). */
-#define _POSIX_C_SOURCE 200809L
+#define _XOPEN_SOURCE 700   /* realpath */
 
 #include "np-output.h"
 
@@ -17,16 +18,19 @@
 #include <glib/gstdio.h>
 #include <signal.h>
 #include <stdlib.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 struct _NpOutput
 {
   NpOutput *next;      /* the list of live temporary files */
   pid_t     owner;     /* a forked child must not remove its parent's files */
-  gchar    *path;
+  gchar    *path;      /* as given: messages name it */
+  gchar    *target;    /* where the bytes go: path, or the file a symbolic link names */
   gchar    *tmp;
   gchar    *writer_path;
   gint      fd;        /* -1 once closed */
+  gboolean  stream;    /* target is a device or a pipe: written into at commit */
   gboolean  committed;
 };
 
@@ -116,6 +120,62 @@ io_fail (const NpOutput *output, int errsv, GError **error)
   return FALSE;
 }
 
+static gboolean
+refuse (const NpOutput *output, const char *why, GError **error)
+{
+  g_autofree gchar *name = g_filename_display_name (output->path);
+  g_set_error (error, NP_ERROR, NP_ERROR_IO, "%s: %s", name, why);
+  return FALSE;
+}
+
+/* Decides what committing means for what is at path now. The rename only
+ * ever replaces a regular file (or nothing): a character device or a pipe is
+ * written into as cp does (`-o /dev/stdout`, a FIFO to another program), a
+ * symbolic link keeps pointing where it did, and block devices, sockets and
+ * folders are refused: no image belongs in them. */
+static gboolean
+choose_target (NpOutput *output, GError **error)
+{
+  struct stat st;
+
+  output->target = g_strdup (output->path);
+  /* Missing, or unreadable: created, and any error shows then. */
+  if (lstat (output->path, &st) != 0)
+    return TRUE;
+  if (S_ISLNK (st.st_mode))
+    {
+      if (stat (output->path, &st) != 0)
+        return errno == ENOENT
+          ? refuse (output, "a symbolic link to a missing file: not replaced, nor written through", error)
+          : io_fail (output, errno, error);
+      if (S_ISREG (st.st_mode))
+        {
+          char *real = realpath (output->path, NULL);
+          if (real == NULL)
+            return io_fail (output, errno, error);
+          g_free (output->target);
+          output->target = g_strdup (real);
+          free (real);
+        }
+    }
+  if (S_ISREG (st.st_mode))
+    return TRUE;
+  if (S_ISCHR (st.st_mode) || S_ISFIFO (st.st_mode))
+    return (output->stream = TRUE);
+  return refuse (output, S_ISDIR (st.st_mode) ? "a folder, not a file"
+                         : S_ISBLK (st.st_mode) ? "a block device: not written into"
+                         : "a socket: not written into", error);
+}
+
+/* The destination's own folder, so the rename is atomic (one file system);
+ * a device's or a pipe's bytes wait in the temporary folder instead: its own
+ * folder (/dev) is no place for files. */
+static gchar *
+temp_dir (const NpOutput *output)
+{
+  return output->stream ? g_strdup (g_get_tmp_dir ()) : g_path_get_dirname (output->target);
+}
+
 /* A short name: the final name may already be near NAME_MAX. */
 static gchar *
 tmp_name (const char *dir)
@@ -131,13 +191,19 @@ tmp_name (const char *dir)
 NpOutput *
 np_output_new (const char *path, GError **error)
 {
-  g_autofree gchar *dir = g_path_get_dirname (path);
   NpOutput *output = g_new0 (NpOutput, 1);
+  g_autofree gchar *dir = NULL;
   int       errsv = EEXIST;
 
   output->path = g_strdup (path);
   output->owner = getpid ();
   output->fd = -1;
+  if (!choose_target (output, error))
+    {
+      np_output_free (output);
+      return NULL;
+    }
+  dir = temp_dir (output);
   for (int attempt = 0; attempt < 100 && output->fd < 0 && errsv == EEXIST; attempt++)
     {
       /* Listed before it exists, so a signal never misses it. */
@@ -151,7 +217,14 @@ np_output_new (const char *path, GError **error)
     }
   if (output->fd < 0)
     {
-      io_fail (output, errsv, error);
+      if (output->stream)
+        {
+          g_autofree gchar *name = g_filename_display_name (dir);
+          g_autofree gchar *why = g_strdup_printf ("a temporary file in %s: %s", name, g_strerror (errsv));
+          refuse (output, why, error);
+        }
+      else
+        io_fail (output, errsv, error);
       g_clear_pointer (&output->tmp, g_free);
       np_output_free (output);
       return NULL;
@@ -184,25 +257,34 @@ np_output_writer_path (NpOutput *output)
   return output->writer_path;
 }
 
-gboolean
-np_output_write_at (NpOutput *output, const void *data, gsize size, goffset offset,
-                    GError **error)
+/* Writes all of size bytes to fd, at offset (or the file position when
+ * negative). Returns 0 or an errno. */
+static int
+write_all (int fd, const guint8 *p, gsize size, goffset offset)
 {
-  const guint8 *p = data;
-
-  g_return_val_if_fail (output->fd >= 0, FALSE);
   while (size > 0)
     {
-      gssize n = offset < 0 ? write (output->fd, p, size) : pwrite (output->fd, p, size, offset);
+      gssize n = offset < 0 ? write (fd, p, size) : pwrite (fd, p, size, offset);
       if (n < 0 && errno == EINTR)
         continue;
       if (n <= 0)
-        return io_fail (output, n < 0 ? errno : ENOSPC, error);
+        return n < 0 ? errno : ENOSPC;
       p += n, size -= n;
       if (offset >= 0)
         offset += n;
     }
-  return TRUE;
+  return 0;
+}
+
+gboolean
+np_output_write_at (NpOutput *output, const void *data, gsize size, goffset offset,
+                    GError **error)
+{
+  int errsv;
+
+  g_return_val_if_fail (output->fd >= 0, FALSE);
+  errsv = write_all (output->fd, data, size, offset);
+  return errsv == 0 || io_fail (output, errsv, error);
 }
 
 gboolean
@@ -218,8 +300,9 @@ np_output_close (NpOutput *output, GError **error)
 
   g_return_val_if_fail (fd >= 0 && !output->committed, FALSE);
   output->fd = -1;
-  /* A full disk may only show at fsync or close (delayed allocation). */
-  if (fsync (fd) != 0)
+  /* A full disk may only show at fsync or close (delayed allocation). A
+   * stream's bytes are read back once, before a reboot could lose them. */
+  if (!output->stream && fsync (fd) != 0)
     {
       int errsv = errno;
       close (fd);
@@ -230,16 +313,68 @@ np_output_close (NpOutput *output, GError **error)
   return TRUE;
 }
 
+/* cp's way for a device or a pipe: the bytes are copied in (nothing to
+ * truncate, nothing to rename over). */
+static gboolean
+copy_into_target (NpOutput *output, GError **error)
+{
+  int         in = output->fd >= 0 ? output->fd : open (output->tmp, O_RDONLY | O_CLOEXEC);
+  int         out = -1, errsv = 0;
+  struct stat st;
+  goffset     offset = 0;
+  guint8      buf[1 << 16];
+
+  if (in < 0)
+    return io_fail (output, errno, error);
+  /* A pipe without a reader blocks here, as it does for cp. */
+  if ((out = open (output->target, O_WRONLY | O_NOCTTY | O_CLOEXEC)) < 0 || fstat (out, &st) != 0)
+    errsv = errno;
+  /* Something else took the name since: it is not written over. */
+  else if (!S_ISCHR (st.st_mode) && !S_ISFIFO (st.st_mode))
+    errsv = EEXIST;
+  while (errsv == 0)
+    {
+      gssize n = pread (in, buf, sizeof buf, offset);
+      if (n < 0 && errno == EINTR)
+        continue;
+      if (n <= 0)
+        {
+          errsv = n < 0 ? errno : 0;
+          break;
+        }
+      errsv = write_all (out, buf, n, -1);
+      offset += n;
+    }
+  if (out >= 0 && close (out) != 0 && errsv == 0)
+    errsv = errno;
+  if (in != output->fd)
+    close (in);
+  return errsv == 0 || io_fail (output, errsv, error);
+}
+
 gboolean
 np_output_commit (NpOutput *output, GError **error)
 {
   g_return_val_if_fail (!output->committed, FALSE);
-  if (output->fd >= 0 && !np_output_close (output, error))
+  if (output->stream)
+    {
+      if (!copy_into_target (output, error))
+        return FALSE;
+      g_unlink (output->tmp);
+    }
+  else if ((output->fd >= 0 && !np_output_close (output, error)))
     return FALSE;
-  if (g_rename (output->tmp, output->path) != 0)
+  else if (g_rename (output->tmp, output->target) != 0)
     return io_fail (output, errno, error);
   output->committed = TRUE;
   live_remove (output);
+  if (output->fd >= 0)
+    {
+      int fd = output->fd;
+      output->fd = -1;
+      if (close (fd) != 0)
+        return io_fail (output, errno, error);
+    }
   return TRUE;
 }
 
@@ -258,6 +393,7 @@ np_output_free (NpOutput *output)
     return;
   g_free (output->writer_path);
   g_free (output->tmp);
+  g_free (output->target);
   g_free (output->path);
   g_free (output);
 }

@@ -13,6 +13,12 @@
  * killed by SIGINT, SIGTERM or SIGHUP (the signal is then re-raised, so the
  * exit status still says which), and when a library calls exit() under us.
  *
+ * Only a regular file is ever replaced. A symbolic link to a file is written
+ * through (the file is replaced, the link stays); a character device or a
+ * pipe (/dev/stdout, a FIFO) is written into at commit, as cp does, from a
+ * temporary file in the temporary folder; a folder, a block device, a
+ * socket or a link to nothing is refused with an error naming the path.
+ *
  *   g_autoptr(NpOutput) out = np_output_new ("model.safetensors", &error);
  *   if (!out || !np_output_write (out, header, n, &error)
  *       || !np_output_commit (out, &error))
@@ -31,7 +37,7 @@ G_BEGIN_DECLS
 
 typedef struct _NpOutput NpOutput;
 
-/* Creates the temporary file next to path. Errors (NP_ERROR_IO) name path. */
+/* Creates the temporary file for path. Errors (NP_ERROR_IO) name path. */
 NpOutput   *np_output_new          (const char *path, GError **error);
 /* The final path, and the temporary file's. */
 const char *np_output_path         (const NpOutput *output);
@@ -53,8 +59,9 @@ gboolean    np_output_write_at     (NpOutput *output, const void *data, gsize si
  * (and still removed by a free without commit, or a signal). Optional: commit
  * closes first if needed. */
 gboolean    np_output_close        (NpOutput *output, GError **error);
-/* Closes if needed, then renames into place; on failure the temporary file is
- * gone and the final path untouched. */
+/* Closes if needed, then renames into place (or copies into a device or a
+ * pipe); on failure the final path is untouched (the temporary file goes
+ * with the free). */
 gboolean    np_output_commit       (NpOutput *output, GError **error);
 /* Removes the temporary file unless committed. */
 void        np_output_free         (NpOutput *output);

@@ -17,6 +17,7 @@ import struct
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import unittest
 import zlib
@@ -65,7 +66,8 @@ def hostile_jpeg(width, height):
 
 
 def snapshot(root):
-    """{relative path: SHA-256, 'dir', 'fifo' or 'link'} of everything under root, hidden files too."""
+    """{relative path: SHA-256, 'dir', 'fifo', 'link', or 'chr'/'blk' and the device numbers} of
+    everything under root, hidden files too (a device is never read)."""
     result = {}
     for folder, dirs, files in os.walk(root):
         for name in dirs + files:
@@ -78,6 +80,10 @@ def snapshot(root):
                 result[rel] = "dir"
             elif stat.S_ISFIFO(mode):
                 result[rel] = "fifo"
+            elif stat.S_ISCHR(mode) or stat.S_ISBLK(mode):
+                rdev = os.lstat(path).st_rdev
+                result[rel] = "%s %d,%d" % ("chr" if stat.S_ISCHR(mode) else "blk",
+                                            os.major(rdev), os.minor(rdev))
             else:
                 with open(path, "rb") as f:
                     result[rel] = hashlib.sha256(f.read()).hexdigest()
@@ -480,6 +486,113 @@ class Reliability(unittest.TestCase):
                 self.assertEqual(proc.returncode, -sig, proc.stderr)
                 self.assertEqual(os.listdir(out), [])
         self.assertEqual(snapshot(self.path("in")), before)
+
+    # -- 6. outputs that are not files: written into as cp does, or refused (issue 21) ---------
+
+    def run_binary(self, args, fifo=None):
+        """Runs args with a reader on fifo; returns (exit status, stdout bytes, stderr, the fifo's bytes)."""
+        got = []
+        reader = None
+
+        def read():
+            with open(fifo, "rb") as f:
+                got.append(f.read())
+        if fifo:
+            reader = threading.Thread(target=read)
+            reader.start()
+        proc = subprocess.run([nptest.NEUROPAINT] + args, capture_output=True, timeout=120)
+        if reader:
+            if not got:   # the command never opened it: let the reader go
+                try:
+                    os.close(os.open(fifo, os.O_WRONLY | os.O_NONBLOCK))
+                except OSError:
+                    pass
+            reader.join(10)
+        return proc.returncode, proc.stdout, proc.stderr.decode(), got[0] if got else b""
+
+    def test_outputs_that_are_not_files(self):
+        """Character devices and pipes (also through a symbolic link, such as one to
+        /proc/self/fd/1) are written into, never replaced; block devices and links to
+        nothing are refused. Made here by mknod and mkfifo: never in /dev."""
+        if os.geteuid() != 0:
+            self.skipTest("mknod needs root")
+        nodes = self.path("nodes")
+        os.makedirs(nodes)
+        node = lambda name: os.path.join(nodes, name)  # noqa: E731
+        for name, (major, minor) in (("full", (1, 7)), ("full.png", (1, 7)), ("full.safetensors", (1, 7)),
+                                     ("null.png", (1, 3))):
+            os.mknod(node(name), stat.S_IFCHR | 0o600, os.makedev(major, minor))
+        # Major 240 is reserved for local use: no driver behind it, and it is never opened.
+        os.mknod(node("block.png"), stat.S_IFBLK | 0o600, os.makedev(240, 0))
+        for name in ("fifo.png", "fifo.json", "fifo.safetensors"):
+            os.mkfifo(node(name))
+        os.symlink("/proc/self/fd/1", node("stdout.png"))
+        os.symlink("/proc/self/fd/1", node("stdout.safetensors"))
+        os.symlink("fifo.png", node("to-fifo.png"))
+        os.symlink("nowhere.png", node("dangling.png"))
+        photos = self.path("photos")
+        for stem in ("full", "fifo", "stdout", "block"):
+            self.good_png(os.path.join(photos, stem + ".png"), 16, 16)
+        train_photos = self.path("train-photos")
+        for i in range(3):
+            self.good_png(os.path.join(train_photos, "p%d.png" % i), 80, 80)
+        dataset = self.path("ds")
+        nptest.run(["prepare", "-o", dataset, "--size", "64x64", train_photos])
+        inputs = snapshot(photos), snapshot(dataset)
+        nodes_before = snapshot(nodes)
+        cppn = ["cppn", "-W", "4", "-H", "4", "--seed", "1", "-o"]
+        train = ["train", dataset, "--steps", "1", "--ngf", "4", "--batch", "2", "--threads", "1",
+                 "--samples", "2", "-o"]
+        png = b"\x89PNG\r\n\x1a\n"
+        sidecars = lambda stem: {stem + s for s in (".ckpt", ".history.csv", ".history.png",  # noqa: E731
+                                                   ".samples.png")}
+        cases = [
+            # (args, the FIFO read, exit status, named in the message, what the bytes must be, new files)
+            (cppn + [node("a.png"), "--dump-weights", node("full")], None, 2, "full: No space left", None, set()),
+            (cppn + [node("full.png")], None, 2, "full.png: No space left", None, set()),
+            (cppn + [node("null.png")], None, 0, "", None, set()),
+            (cppn + [node("block.png")], None, 2, "block.png: a block device", None, set()),
+            (cppn + [node("dangling.png")], None, 2, "dangling.png: a symbolic link to a missing", None, set()),
+            (cppn + [node("fifo.png")], "fifo.png", 0, "", png, set()),
+            (cppn + [node("to-fifo.png")], "fifo.png", 0, "", png, set()),
+            (cppn + [node("stdout.png")], None, 0, "", png, set()),
+            (cppn + [node("b.png"), "--dump-weights", node("fifo.json")], "fifo.json", 0, "", b"{", {"b.png"}),
+            (["run", "-o", nodes, os.path.join(photos, "full.png"), "--", "gegl:nop"], None, 2,
+             "full.png: No space left", None, set()),
+            (["run", "-o", nodes, os.path.join(photos, "block.png"), "--", "gegl:nop"], None, 2,
+             "block.png: a block device", None, set()),
+            (["run", "-o", nodes, os.path.join(photos, "fifo.png"), "--", "gegl:nop"], "fifo.png", 0, "", png,
+             set()),
+            (["run", "-o", nodes, os.path.join(photos, "stdout.png"), "--", "gegl:nop"], None, 0, "", png, set()),
+            (train + [node("fifo.safetensors")], "fifo.safetensors", 0, "", None, sidecars("fifo")),
+            (train + [node("stdout.safetensors")], None, 0, "", None, sidecars("stdout")),
+            # The model is saved before the history: the checkpoint keeps the work.
+            (train + [node("full.safetensors")], None, 2, "full.safetensors: No space left", None,
+             {"full.ckpt", "full.samples.png"}),
+        ]
+        expected = dict(nodes_before)
+        for args, fifo, status, named, head, new in cases:
+            with self.subTest(args=args):
+                case(("not a file", " ".join(os.path.basename(a) for a in args[:4])))
+                code, out, err, piped = self.run_binary(args, fifo and node(fifo))
+                self.assertEqual(code, status, err)
+                if named:
+                    self.assertEqual(len([l for l in err.splitlines() if named in l]), 1, err)
+                    self.assertNotIn(".np-", err)
+                got = piped if fifo else out
+                if head is not None:
+                    self.assertTrue(got.startswith(head), got[:40])
+                if head == png:
+                    self.assertIsNotNone(cv2.imdecode(np.frombuffer(got, np.uint8), cv2.IMREAD_UNCHANGED))
+                if args[0] == "train" and status == 0:
+                    self.assertIn(b'"__metadata__"', got)
+                after = snapshot(nodes)
+                for name in new:
+                    self.assertIn(name, after)
+                    expected[name] = after[name]
+                # Every node is still what it was (the type and the numbers), nothing else appeared.
+                self.assertEqual(after, expected)
+        self.assertEqual((snapshot(photos), snapshot(dataset)), inputs)
 
     # -- 4, and the smaller items: messages, names, exit codes ------------------------------
 

@@ -1,14 +1,25 @@
 /* Unit tests of core/util: atomic output files. */
+#define _GNU_SOURCE   /* mknod */
 #include "neuropaint.h"
 
+#include <errno.h>
+#include <fcntl.h>
 #include <gio/gio.h>
 #include <glib/gstdio.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <sys/wait.h>
 #include <unistd.h>
+
+static gint
+compare_names (gconstpointer a, gconstpointer b)
+{
+  return g_strcmp0 (*(const gchar *const *) a, *(const gchar *const *) b);
+}
 
 /* Names in dir, sorted, joined by spaces. */
 static gchar *
@@ -20,7 +31,7 @@ list_dir (const char *dir)
 
   while (d && (name = g_dir_read_name (d)))
     g_ptr_array_add (names, g_strdup (name));
-  g_ptr_array_sort (names, (GCompareFunc) g_strcmp0);
+  g_ptr_array_sort (names, compare_names);
   g_ptr_array_add (names, NULL);
   return g_strjoinv (" ", (gchar **) names->pdata);
 }
@@ -202,6 +213,104 @@ test_output_signals (void)
   g_rmdir (dir);
 }
 
+/* The type of what is at path: 'f'ile, 'l'ink, 'p'ipe, 'c'haracter device,
+ * 'd'irectory. */
+static char
+kind (const char *path)
+{
+  GStatBuf st;
+
+  g_assert_cmpint (lstat (path, &st), ==, 0);
+  return S_ISLNK (st.st_mode) ? 'l' : S_ISFIFO (st.st_mode) ? 'p' : S_ISCHR (st.st_mode) ? 'c'
+       : S_ISDIR (st.st_mode) ? 'd' : 'f';
+}
+
+/* Only a regular file is replaced: a pipe (directly or through a link) is
+ * written into, a link to a file writes the file and stays, and a folder or
+ * a link to nothing is refused; nothing in the folder changes type. */
+static void
+test_output_not_regular (void)
+{
+  g_autofree gchar *dir = g_dir_make_tmp ("np-output-XXXXXX", NULL);
+  g_autofree gchar *pipe = g_build_filename (dir, "pipe", NULL);
+  g_autofree gchar *to_pipe = g_build_filename (dir, "to-pipe", NULL);
+  g_autofree gchar *file = g_build_filename (dir, "file", NULL);
+  g_autofree gchar *to_file = g_build_filename (dir, "to-file", NULL);
+  g_autofree gchar *dangling = g_build_filename (dir, "dangling", NULL);
+  g_autofree gchar *folder = g_build_filename (dir, "folder", NULL);
+  g_autofree gchar *contents = NULL, *listing = NULL;
+  g_autoptr(GError) error = NULL;
+  char  buf[64];
+  int   reader;
+
+  g_assert_cmpint (mkfifo (pipe, 0600), ==, 0);
+  g_assert_cmpint (symlink ("pipe", to_pipe), ==, 0);
+  g_assert_true (g_file_set_contents (file, "old", 3, NULL));
+  g_assert_cmpint (symlink ("file", to_file), ==, 0);
+  g_assert_cmpint (symlink ("nowhere", dangling), ==, 0);
+  g_assert_cmpint (g_mkdir (folder, 0700), ==, 0);
+
+  /* A reader is waiting (non-blocking, so the test needs no thread). */
+  reader = open (pipe, O_RDONLY | O_NONBLOCK);
+  g_assert_cmpint (reader, >=, 0);
+  g_assert_true (np_output_set_contents (pipe, "into the pipe", 13, &error));
+  g_assert_no_error (error);
+  g_assert_cmpint (read (reader, buf, sizeof buf), ==, 13);
+  g_assert_cmpmem (buf, 13, "into the pipe", 13);
+  g_assert_true (np_output_set_contents (to_pipe, "through a link", 14, &error));
+  g_assert_no_error (error);
+  g_assert_cmpint (read (reader, buf, sizeof buf), ==, 14);
+  g_assert_cmpmem (buf, 14, "through a link", 14);
+  close (reader);
+
+  g_assert_true (np_output_set_contents (to_file, "new", 3, &error));
+  g_assert_no_error (error);
+  g_assert_true (g_file_get_contents (file, &contents, NULL, NULL));
+  g_assert_cmpstr (contents, ==, "new");
+
+  g_assert_false (np_output_set_contents (dangling, "x", 1, &error));
+  g_assert_error (error, NP_ERROR, NP_ERROR_IO);
+  g_assert_nonnull (strstr (error->message, dangling));
+  g_assert_nonnull (strstr (error->message, "missing"));
+  g_clear_error (&error);
+  g_assert_false (np_output_set_contents (folder, "x", 1, &error));
+  g_assert_nonnull (strstr (error->message, "folder"));
+  g_clear_error (&error);
+
+  listing = list_dir (dir);
+  g_assert_cmpstr (listing, ==, "dangling file folder pipe to-file to-pipe");
+  g_assert_cmpint (kind (pipe), ==, 'p');
+  g_assert_cmpint (kind (to_pipe), ==, 'l');
+  g_assert_cmpint (kind (to_file), ==, 'l');
+  g_assert_cmpint (kind (dangling), ==, 'l');
+  g_assert_cmpint (kind (folder), ==, 'd');
+
+  /* Character devices, where this user may make them (root): written into,
+   * and a full one (as /dev/full) is an error naming it. */
+  if (geteuid () == 0)
+    {
+      g_autofree gchar *null = g_build_filename (dir, "null", NULL);
+      g_autofree gchar *full = g_build_filename (dir, "full", NULL);
+
+      g_assert_cmpint (mknod (null, S_IFCHR | 0600, makedev (1, 3)), ==, 0);
+      g_assert_cmpint (mknod (full, S_IFCHR | 0600, makedev (1, 7)), ==, 0);
+      g_assert_true (np_output_set_contents (null, "gone", 4, &error));
+      g_assert_no_error (error);
+      g_assert_false (np_output_set_contents (full, "no room", 7, &error));
+      g_assert_error (error, NP_ERROR, NP_ERROR_IO);
+      g_assert_nonnull (strstr (error->message, full));
+      g_assert_nonnull (strstr (error->message, g_strerror (ENOSPC)));
+      g_assert_cmpint (kind (null), ==, 'c');
+      g_assert_cmpint (kind (full), ==, 'c');
+      g_unlink (null);
+      g_unlink (full);
+    }
+  for (const char *const *p = (const char *const[]) { pipe, to_pipe, file, to_file, dangling, NULL }; *p; p++)
+    g_unlink (*p);
+  g_rmdir (folder);
+  g_rmdir (dir);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -212,5 +321,6 @@ main (int argc, char **argv)
   g_test_add_func ("/util/output/writer-path", test_output_writer_path);
   g_test_add_func ("/util/output/close", test_output_close);
   g_test_add_func ("/util/output/signals", test_output_signals);
+  g_test_add_func ("/util/output/not-regular", test_output_not_regular);
   return g_test_run ();
 }
