@@ -211,7 +211,9 @@ render_animation (NpCppnParams *params, const NpCppnParams *to, GError **error)
           buffer = render_to_buffer (cppn, format, NULL);
           gegl_buffer_get (buffer, &box, 1.0, format, pixels, stride, GEGL_ABYSS_NONE);
           source = gegl_node_new_child (graph, "operation", "gegl:buffer-source", "buffer", buffer, NULL);
+          /* Closed: thousands of frames cannot all hold a descriptor. */
           ok = np_cli_save_to_output (source, frame, opt_bit_depth, error)
+            && np_output_close (frame, error)
             && np_apng_add_frame (apng, pixels, stride, error);
         }
       np_progress_step (progress, path);

@@ -629,7 +629,7 @@ np_cli_save_to_output (GeglNode *output_node, NpOutput *output, gint png_bit_dep
       return FALSE;
     }
   if (type->saver == NULL)
-    return save_jpeg (output_node, &box, output, error) && np_output_close (output, error);
+    return save_jpeg (output_node, &box, output, error);
 
   /* GEGL's saver fills the temporary file by a name of its own (see
    * np_output_writer_path): messages show the final name instead. */
@@ -645,12 +645,12 @@ np_cli_save_to_output (GeglNode *output_node, NpOutput *output, gint png_bit_dep
   ok = log_capture_end (&capture, path, error);
   gegl_node_remove_child (graph, save);
 
-  if (ok && (g_stat (np_output_tmp_path (output), &st) != 0 || st.st_size == 0))
+  if (ok && (g_stat (np_output_writer_path (output), &st) != 0 || st.st_size == 0))
     {
       g_set_error (error, G_IO_ERROR, G_IO_ERROR_FAILED, "%s: GEGL wrote nothing", path);
       ok = FALSE;
     }
-  return ok && np_output_close (output, error);
+  return ok;
 }
 
 gboolean

@@ -117,9 +117,9 @@ gboolean  np_cli_save         (GeglNode *output_node, const char *path,
 /* The same, with PNG written at 8 or 16 bits per sample. */
 gboolean  np_cli_save_png_depth (GeglNode *output_node, const char *path,
                                  gint png_bit_depth, GError **error);
-/* The same into an NpOutput (the type from its final name), closed but not
- * committed: outputs that belong together (an animation's frames) are
- * committed together. */
+/* The same into an NpOutput (the type from its final name), not committed:
+ * outputs that belong together (an animation's frames) are committed
+ * together. */
 gboolean  np_cli_save_to_output (GeglNode *output_node, NpOutput *output,
                                  gint png_bit_depth, GError **error);
 /* Refuses a path whose extension np_cli_save cannot write (GEGL would write

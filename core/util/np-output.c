@@ -1,15 +1,16 @@
-/* neuropaint — atomic output files: temporary file, checked writes, fsync,
- * rename; devices and pipes written into; temporary files removed on
- * signals.
+/* neuropaint — atomic output files: an unnamed temporary file (O_TMPFILE)
+ * or a named one, checked writes, fsync, link or rename; devices and pipes
+ * written into; named temporary files removed on signals.
  *
- * The live temporary files form a list that a signal handler walks, so it is
- * read without locks: an output is linked in fully built (before its file
- * exists, so no instant has a file the handler cannot see), unlinked under a
- * mutex by writers, and its memory freed only while no handler has started
- * (`dying`, checked after the unlink: with sequentially consistent atomics
- * either the handler sees the output gone or the writer sees `dying` and
- * leaves the memory alone for the few instants the process has left). */
-#define _XOPEN_SOURCE 700   /* realpath */
+ * The live outputs form a list that a signal handler walks, so it is read
+ * without locks: an output is linked in fully built, its temporary name is
+ * set before the file of that name exists (so no instant has a file the
+ * handler cannot see), outputs are unlinked under a mutex by writers, and
+ * memory is freed only while no handler has started (`dying`, checked after
+ * the unlink: with sequentially consistent atomics either the handler sees
+ * the output gone or the writer sees `dying` and leaves the memory alone for
+ * the few instants the process has left). */
+#define _GNU_SOURCE   /* O_TMPFILE */
 
 #include "np-output.h"
 
@@ -17,17 +18,18 @@
 #include <fcntl.h>
 #include <glib/gstdio.h>
 #include <signal.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 struct _NpOutput
 {
-  NpOutput *next;      /* the list of live temporary files */
+  NpOutput *next;      /* the list of live outputs */
   pid_t     owner;     /* a forked child must not remove its parent's files */
   gchar    *path;      /* as given: messages name it */
   gchar    *target;    /* where the bytes go: path, or the file a symbolic link names */
-  gchar    *tmp;
+  gchar    *tmp;       /* the temporary file's name; NULL while it has none */
   gchar    *writer_path;
   gint      fd;        /* -1 once closed */
   gboolean  stream;    /* target is a device or a pipe: written into at commit */
@@ -38,7 +40,11 @@ static NpOutput *live;
 static GMutex    live_lock;
 static gint      dying;
 
-static const int cleanup_signals[] = { SIGINT, SIGTERM, SIGHUP };
+/* Every signal whose default action ends the process (and that a handler
+ * can catch): SIGKILL is left to the unnamed files. */
+static const int cleanup_signals[] = {
+  SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2, SIGALRM, SIGPIPE, SIGXCPU, SIGXFSZ,
+};
 
 void
 np_output_remove_all (void)
@@ -47,8 +53,11 @@ np_output_remove_all (void)
 
   g_atomic_int_set (&dying, 1);
   for (NpOutput *o = g_atomic_pointer_get (&live); o; o = g_atomic_pointer_get (&o->next))
-    if (o->owner == self)
-      unlink (o->tmp);
+    {
+      const char *tmp = g_atomic_pointer_get (&o->tmp);
+      if (tmp && o->owner == self)
+        unlink (tmp);
+    }
 }
 
 static void
@@ -128,6 +137,14 @@ refuse (const NpOutput *output, const char *why, GError **error)
   return FALSE;
 }
 
+/* The name of an open descriptor, through which an unnamed file is linked
+ * and reopened. */
+static void
+fd_path (int fd, char buf[static 32])
+{
+  snprintf (buf, 32, "/proc/self/fd/%d", fd);
+}
+
 /* Decides what committing means for what is at path now. The rename only
  * ever replaces a regular file (or nothing): a character device or a pipe is
  * written into as cp does (`-o /dev/stdout`, a FIFO to another program), a
@@ -167,6 +184,32 @@ choose_target (NpOutput *output, GError **error)
                          : "a socket: not written into", error);
 }
 
+/* A file with no name in dir: nothing is left of it whatever kills the
+ * process. It needs O_TMPFILE (Linux 3.11, most local file systems) and
+ * /proc, through which it is linked into place (linkat's AT_EMPTY_PATH would
+ * need a capability). */
+static gboolean
+open_unnamed (NpOutput *output, const char *dir)
+{
+#ifdef O_TMPFILE
+  char proc[32];
+  int  fd = open (dir, O_TMPFILE | O_RDWR | O_CLOEXEC, 0666);
+
+  if (fd < 0)
+    return FALSE;
+  fd_path (fd, proc);
+  if (access (proc, F_OK) != 0)
+    {
+      close (fd);
+      return FALSE;
+    }
+  output->fd = fd;
+  return TRUE;
+#else
+  return FALSE;
+#endif
+}
+
 /* The destination's own folder, so the rename is atomic (one file system);
  * a device's or a pipe's bytes wait in the temporary folder instead: its own
  * folder (/dev) is no place for files. */
@@ -188,12 +231,44 @@ tmp_name (const char *dir)
   return g_build_filename (dir, name, NULL);
 }
 
+/* Gives the output a temporary name in dir: creates the file when none is
+ * open, links the unnamed one otherwise. Returns 0 or an errno. */
+static int
+take_temp_name (NpOutput *output, const char *dir)
+{
+  int errsv = EEXIST;
+
+  for (int attempt = 0; attempt < 100 && errsv == EEXIST; attempt++)
+    {
+      gchar   *name = tmp_name (dir);
+      gboolean ok;
+
+      /* Set before the file exists, so a signal never misses it. */
+      g_atomic_pointer_set (&output->tmp, name);
+      if (output->fd < 0)
+        ok = (output->fd = open (name, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0666)) >= 0;
+      else
+        {
+          char proc[32];
+          fd_path (output->fd, proc);
+          ok = linkat (AT_FDCWD, proc, AT_FDCWD, name, AT_SYMLINK_FOLLOW) == 0;
+        }
+      if (ok)
+        return 0;
+      errsv = errno;
+      g_atomic_pointer_set (&output->tmp, NULL);
+      if (!g_atomic_int_get (&dying))
+        g_free (name);
+    }
+  return errsv;
+}
+
 NpOutput *
 np_output_new (const char *path, GError **error)
 {
   NpOutput *output = g_new0 (NpOutput, 1);
   g_autofree gchar *dir = NULL;
-  int       errsv = EEXIST;
+  int       errsv = 0;
 
   output->path = g_strdup (path);
   output->owner = getpid ();
@@ -204,18 +279,8 @@ np_output_new (const char *path, GError **error)
       return NULL;
     }
   dir = temp_dir (output);
-  for (int attempt = 0; attempt < 100 && output->fd < 0 && errsv == EEXIST; attempt++)
-    {
-      /* Listed before it exists, so a signal never misses it. */
-      g_free (output->tmp);
-      output->tmp = tmp_name (dir);
-      live_add (output);
-      output->fd = open (output->tmp, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0666);
-      errsv = errno;
-      if (output->fd < 0)
-        live_remove (output);
-    }
-  if (output->fd < 0)
+  live_add (output);
+  if (!open_unnamed (output, dir) && (errsv = take_temp_name (output, dir)) != 0)
     {
       if (output->stream)
         {
@@ -225,7 +290,6 @@ np_output_new (const char *path, GError **error)
         }
       else
         io_fail (output, errsv, error);
-      g_clear_pointer (&output->tmp, g_free);
       np_output_free (output);
       return NULL;
     }
@@ -239,20 +303,14 @@ np_output_path (const NpOutput *output)
 }
 
 const char *
-np_output_tmp_path (const NpOutput *output)
-{
-  return output->tmp;
-}
-
-const char *
 np_output_writer_path (NpOutput *output)
 {
   g_return_val_if_fail (output->fd >= 0, NULL);
   if (output->writer_path == NULL)
     {
-      gchar *proc = g_strdup_printf ("/proc/self/fd/%d", output->fd);
-      output->writer_path = g_file_test (proc, G_FILE_TEST_EXISTS) ? proc
-                                                                  : (g_free (proc), g_strdup (output->tmp));
+      char proc[32];
+      fd_path (output->fd, proc);
+      output->writer_path = g_strdup (access (proc, F_OK) == 0 ? proc : output->tmp);
     }
   return output->writer_path;
 }
@@ -297,20 +355,23 @@ gboolean
 np_output_close (NpOutput *output, GError **error)
 {
   gint fd = output->fd;
+  int  errsv = 0;
 
   g_return_val_if_fail (fd >= 0 && !output->committed, FALSE);
-  output->fd = -1;
   /* A full disk may only show at fsync or close (delayed allocation). A
    * stream's bytes are read back once, before a reboot could lose them. */
   if (!output->stream && fsync (fd) != 0)
+    errsv = errno;
+  /* Closing an unnamed file would drop it: it takes a name first. */
+  if (errsv == 0 && output->tmp == NULL)
     {
-      int errsv = errno;
-      close (fd);
-      return io_fail (output, errsv, error);
+      g_autofree gchar *dir = temp_dir (output);
+      errsv = take_temp_name (output, dir);
     }
-  if (close (fd) != 0)
-    return io_fail (output, errno, error);
-  return TRUE;
+  output->fd = -1;
+  if (close (fd) != 0 && errsv == 0)
+    errsv = errno;
+  return errsv == 0 || io_fail (output, errsv, error);
 }
 
 /* cp's way for a device or a pipe: the bytes are copied in (nothing to
@@ -352,22 +413,50 @@ copy_into_target (NpOutput *output, GError **error)
   return errsv == 0 || io_fail (output, errsv, error);
 }
 
+/* Puts the complete file under the final name: linked there if the name is
+ * free (an unnamed file never had another), else renamed over the old file. */
+static gboolean
+move_into_place (NpOutput *output, GError **error)
+{
+  if (output->tmp == NULL)
+    {
+      g_autofree gchar *dir = temp_dir (output);
+      char proc[32];
+      int  errsv;
+
+      fd_path (output->fd, proc);
+      if (linkat (AT_FDCWD, proc, AT_FDCWD, output->target, AT_SYMLINK_FOLLOW) == 0)
+        return TRUE;
+      if (errno != EEXIST)
+        return io_fail (output, errno, error);
+      if ((errsv = take_temp_name (output, dir)) != 0)
+        return io_fail (output, errsv, error);
+    }
+  if (g_rename (output->tmp, output->target) != 0)
+    return io_fail (output, errno, error);
+  return TRUE;
+}
+
 gboolean
 np_output_commit (NpOutput *output, GError **error)
 {
+  gboolean ok;
+
   g_return_val_if_fail (!output->committed, FALSE);
   if (output->stream)
-    {
-      if (!copy_into_target (output, error))
-        return FALSE;
-      g_unlink (output->tmp);
-    }
-  else if ((output->fd >= 0 && !np_output_close (output, error)))
+    ok = copy_into_target (output, error);
+  /* A named file is closed first: its close is the last check of its bytes. */
+  else if (output->tmp)
+    ok = (output->fd < 0 || np_output_close (output, error)) && move_into_place (output, error);
+  else
+    ok = (fsync (output->fd) == 0 || io_fail (output, errno, error)) && move_into_place (output, error);
+  if (!ok)
     return FALSE;
-  else if (g_rename (output->tmp, output->target) != 0)
-    return io_fail (output, errno, error);
   output->committed = TRUE;
   live_remove (output);
+  /* A stream's temporary file has done its work. */
+  if (output->stream && output->tmp)
+    g_unlink (output->tmp);
   if (output->fd >= 0)
     {
       int fd = output->fd;

@@ -3,15 +3,19 @@
  *
  * Every writer of the project (model files, checkpoints, datasets, .npy,
  * animated PNG, the command's images) goes through an NpOutput: bytes go to a
- * temporary file with a short name in the destination's own folder (so the
- * final rename is atomic: one file system), every write is checked, and
- * commit flushes the data to disk (fsync), closes and renames. A failure, or
- * a free without commit, removes the temporary file, so a full disk or a
- * crash in the middle never leaves a truncated file under the final name.
+ * temporary file in the destination's own folder (so the final step is
+ * atomic: one file system), every write is checked, and commit flushes the
+ * data to disk (fsync) and puts the file under its name. A failure, or a free
+ * without commit, removes the temporary file, so a full disk or a crash in
+ * the middle never leaves a truncated file under the final name.
  *
- * The temporary files alive in the process are also removed when it is
- * killed by SIGINT, SIGTERM or SIGHUP (the signal is then re-raised, so the
- * exit status still says which), and when a library calls exit() under us.
+ * The temporary file has no name at all where Linux allows it (O_TMPFILE
+ * and /proc): commit links it into place (or, over an older file, names it
+ * and renames), so even SIGKILL leaves nothing. Elsewhere it is a short
+ * hidden name (.np-XXXXXX), removed when the process is ended by a signal
+ * that can be caught (SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1, …: the
+ * signal is then re-raised, so the exit status still says which), and when a
+ * library calls exit() under us.
  *
  * Only a regular file is ever replaced. A symbolic link to a file is written
  * through (the file is replaced, the link stays); a character device or a
@@ -25,8 +29,8 @@
  *     return FALSE;      // the error names model.safetensors
  *
  * Outputs that belong together (an animation's frames) are each closed
- * (np_output_close: written and synced, still temporary) and committed
- * together at the end, so an interruption leaves none of them.
+ * (np_output_close: written and synced, still temporary, now named) and
+ * committed together at the end, so an interruption leaves none of them.
  */
 #pragma once
 
@@ -39,15 +43,15 @@ typedef struct _NpOutput NpOutput;
 
 /* Creates the temporary file for path. Errors (NP_ERROR_IO) name path. */
 NpOutput   *np_output_new          (const char *path, GError **error);
-/* The final path, and the temporary file's. */
+/* The final path, as given. */
 const char *np_output_path         (const NpOutput *output);
-const char *np_output_tmp_path     (const NpOutput *output);
 /* A name under which a writer that opens files itself (GEGL's savers) writes
  * into the temporary file: the open descriptor's /proc/self/fd entry. Through
  * it the writer truncates and fills our file in place, so it creates no file
  * of its own (GIO's g_file_replace would otherwise write a second temporary
  * file beside ours and rename it over ours: a leftover if a signal comes).
- * The temporary path itself where /proc is missing. Commit as usual after. */
+ * The temporary path itself where /proc is missing. Commit as usual after;
+ * stat it to see what was written. */
 const char *np_output_writer_path  (NpOutput *output);
 gboolean    np_output_write        (NpOutput *output, const void *data, gsize size,
                                     GError **error);
@@ -55,13 +59,14 @@ gboolean    np_output_write        (NpOutput *output, const void *data, gsize si
  * only at the end). */
 gboolean    np_output_write_at     (NpOutput *output, const void *data, gsize size,
                                     goffset offset, GError **error);
-/* fsync and close: the file is complete but still under its temporary name
- * (and still removed by a free without commit, or a signal). Optional: commit
- * closes first if needed. */
+/* fsync, name and close: the file is complete but still under its
+ * temporary name (and still removed by a free without commit, or a signal).
+ * Only for outputs held open in numbers (frames): commit alone keeps an
+ * unnamed file unnamed. */
 gboolean    np_output_close        (NpOutput *output, GError **error);
-/* Closes if needed, then renames into place (or copies into a device or a
- * pipe); on failure the final path is untouched (the temporary file goes
- * with the free). */
+/* Syncs, then links or renames into place (or copies into a device or a
+ * pipe), and closes; on failure the final path is untouched (the temporary
+ * file goes with the free). */
 gboolean    np_output_commit       (NpOutput *output, GError **error);
 /* Removes the temporary file unless committed. */
 void        np_output_free         (NpOutput *output);

@@ -10,6 +10,7 @@ few processes."""
 import hashlib
 import json
 import os
+import resource
 import shutil
 import signal
 import stat
@@ -450,40 +451,71 @@ class Reliability(unittest.TestCase):
 
     # -- 5. no leftovers after a signal --------------------------------------------------
 
+    def temporaries(self, pid, folder):
+        """The temporary files of process pid in folder: named ones (.np-XXXXXX), and the
+        unnamed ones (O_TMPFILE) it holds open, which /proc shows as folder/#inode (deleted)."""
+        names = {f for f in os.listdir(folder) if f.startswith(".np-")}
+        try:
+            fds = os.listdir("/proc/%d/fd" % pid)
+        except OSError:
+            return names
+        for fd in fds:
+            try:
+                target = os.readlink("/proc/%d/fd/%s" % (pid, fd))
+            except OSError:
+                continue
+            if os.path.dirname(target) == folder:
+                names.add(os.path.basename(target))
+        return names
+
     def interrupt_when_saving(self, args, folder, sig, temps=1):
         """Starts args, sends sig once `temps` temporary files show in folder; returns the process."""
+        no_core = lambda: resource.setrlimit(resource.RLIMIT_CORE, (0, 0))  # noqa: E731 (SIGQUIT's)
         proc = subprocess.Popen([nptest.NEUROPAINT] + args, stdout=subprocess.DEVNULL,
-                                stderr=subprocess.PIPE, text=True)
+                                stderr=subprocess.PIPE, text=True, preexec_fn=no_core)
         deadline = time.time() + 120
+        sent = False
         while proc.poll() is None and time.time() < deadline:
-            if os.path.isdir(folder) and sum(f.startswith(".np-") for f in os.listdir(folder)) >= temps:
+            if os.path.isdir(folder) and len(self.temporaries(proc.pid, folder)) >= temps:
                 proc.send_signal(sig)
+                sent = True
                 break
             time.sleep(0.002)
-        proc.wait(timeout=120)
+        proc.err = proc.communicate(timeout=120)[1]
+        self.assertTrue(sent, "the command ended before it saved: %s" % proc.err)
         return proc
 
     def test_signals_leave_nothing(self):
+        """Nothing is left by any signal that ends the process, SIGKILL (the out-of-memory
+        killer, Slurm's time limit) included: the file being written has no name."""
         out = self.path("out")
         os.makedirs(out)
         big = self.write(self.path("in", "big.png"),
                          cv2.imencode(".png", self.rng.integers(0, 255, (1500, 1500, 3), np.uint8),
                                       [cv2.IMWRITE_PNG_COMPRESSION, 0])[1].tobytes())
         before = snapshot(self.path("in"))
+        art = ["cppn", "-o", os.path.join(out, "art.png"), "-W", "1600", "-H", "1600", "--seed", "1", "-j", "1"]
+        tif = ["run", "-j", "1", "-e", "tif", "-o", out, big, "--", "gegl:nop"]
+        crop = ["crop", "-j", "1", "--size", "1000x1200", "-o", out, big]
         runs = [
-            (["cppn", "-o", os.path.join(out, "art.png"), "-W", "1600", "-H", "1600", "--seed", "1", "-j", "1"],
-             signal.SIGINT, 1),
+            (art, signal.SIGINT, 1),
             # The animation and three finished frames (temporary until the end).
             (["cppn", "-o", os.path.join(out, "anim.png"), "-W", "200", "-H", "200", "--seed", "1", "-j", "1",
               "--frames", "40", "--z-to=0.6,-0.6"], signal.SIGTERM, 4),
-            (["run", "-j", "1", "-e", "tif", "-o", out, big, "--", "gegl:nop"], signal.SIGTERM, 1),
-            (["crop", "-j", "1", "--size", "1000x1200", "-o", out, big], signal.SIGINT, 1),
+            (tif, signal.SIGTERM, 1),
+            (crop, signal.SIGINT, 1),
+            (art, signal.SIGKILL, 1),
+            (tif, signal.SIGKILL, 1),
+            (crop, signal.SIGKILL, 1),
+            (art, signal.SIGQUIT, 1),
+            (tif, signal.SIGUSR1, 1),
+            (crop, signal.SIGHUP, 1),
         ]
         for args, sig, temps in runs:
-            with self.subTest(args=args):
-                case(("signal", " ".join(args[:3])))
+            with self.subTest(args=args, signal=sig):
+                case(("signal %s" % signal.Signals(sig).name, " ".join(args[:3])))
                 proc = self.interrupt_when_saving(args, out, sig, temps)
-                self.assertEqual(proc.returncode, -sig, proc.stderr)
+                self.assertEqual(proc.returncode, -sig, proc.err)
                 self.assertEqual(os.listdir(out), [])
         self.assertEqual(snapshot(self.path("in")), before)
 

@@ -1,5 +1,5 @@
 /* Unit tests of core/util: atomic output files. */
-#define _GNU_SOURCE   /* mknod */
+#define _GNU_SOURCE   /* O_TMPFILE, mknod */
 #include "neuropaint.h"
 
 #include <errno.h>
@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
 #include <sys/wait.h>
@@ -36,6 +37,34 @@ list_dir (const char *dir)
   return g_strjoinv (" ", (gchar **) names->pdata);
 }
 
+/* What dir holds while an output is being written: nothing where the file
+ * system makes unnamed files (asked here, not of the code under test), else
+ * one short hidden name. */
+static gboolean
+unnamed_files_work (const char *dir)
+{
+  int fd = open (dir, O_TMPFILE | O_RDWR, 0600);
+
+  if (fd < 0)
+    return FALSE;
+  close (fd);
+  return g_file_test ("/proc/self/fd", G_FILE_TEST_IS_DIR);
+}
+
+static void
+assert_writing_listing (const char *dir)
+{
+  g_autofree gchar *listing = list_dir (dir);
+
+  if (unnamed_files_work (dir))
+    g_assert_cmpstr (listing, ==, "");
+  else
+    {
+      g_assert_true (g_str_has_prefix (listing, ".np-"));
+      g_assert_cmpuint (strlen (listing), ==, strlen (".np-XXXXXX"));
+    }
+}
+
 static void
 test_output_commit (void)
 {
@@ -51,7 +80,7 @@ test_output_commit (void)
   g_assert_true (np_output_write_at (out, "HELLO", 5, 0, &error));
   /* Nothing under the final name until commit. */
   g_assert_false (g_file_test (path, G_FILE_TEST_EXISTS));
-  g_assert_true (g_str_has_prefix (np_output_tmp_path (out), dir));
+  assert_writing_listing (dir);
   g_assert_true (np_output_commit (out, &error));
   np_output_free (out);
   g_assert_true (g_file_get_contents (path, &contents, &length, NULL));
@@ -113,14 +142,12 @@ test_output_writer_path (void)
   g_assert_no_error (error);
   g_assert_true (g_output_stream_write_all (G_OUTPUT_STREAM (stream), "written by name", 15,
                                             NULL, NULL, &error));
-  listing = list_dir (dir);
-  g_assert_cmpuint (strlen (listing), ==, strlen (".np-XXXXXX"));
+  assert_writing_listing (dir);
   g_assert_true (g_output_stream_close (G_OUTPUT_STREAM (stream), NULL, &error));
   g_assert_true (np_output_commit (out, &error));
   np_output_free (out);
   g_assert_true (g_file_get_contents (path, &contents, NULL, NULL));
   g_assert_cmpstr (contents, ==, "written by name");
-  g_free (listing);
   listing = list_dir (dir);
   g_assert_cmpstr (listing, ==, "saved.png");
   g_unlink (path);
@@ -149,8 +176,6 @@ test_output_close (void)
   g_rmdir (dir);
 }
 
-/* A child that writes an output and then dies by `how`; returns its wait
- * status. */
 /* A child that gives up with exit() in the middle of a write leaks by
  * design: LeakSanitizer's documented hook turns its check off there. */
 static gboolean in_dying_child;
@@ -161,8 +186,11 @@ __lsan_is_turned_off (void)
   return in_dying_child;
 }
 
+/* A child that writes an output (given its temporary name by a close when
+ * `named`) and then dies by `how` (a signal, or 0: exit); returns its wait
+ * status. */
 static int
-die_while_writing (const char *dir, int how)
+die_while_writing (const char *dir, int how, gboolean named)
 {
   pid_t pid = fork ();
   int   status = 0;
@@ -172,9 +200,12 @@ die_while_writing (const char *dir, int how)
     {
       g_autofree gchar *path = g_build_filename (dir, "big.bin", NULL);
       NpOutput *out = np_output_new (path, NULL);
+      struct rlimit no_core = { 0, 0 };
 
       in_dying_child = TRUE;
-      if (out == NULL || !np_output_write (out, "partial", 7, NULL))
+      setrlimit (RLIMIT_CORE, &no_core);   /* SIGQUIT's core dump */
+      if (out == NULL || !np_output_write (out, "partial", 7, NULL)
+          || (named && !np_output_close (out, NULL)))
         _exit (99);
       if (how == 0)
         exit (3);   /* a library giving up with exit() */
@@ -185,31 +216,57 @@ die_while_writing (const char *dir, int how)
   return status;
 }
 
-/* SIGINT, SIGTERM and exit() remove the temporary files; the signal still
- * ends the process, and says so in its status. */
+/* A signal that ends the process, or exit(), removes the temporary files;
+ * the signal still ends the process, and says so in its status. SIGKILL
+ * cannot be caught: only an unnamed file leaves nothing then. */
 static void
 test_output_signals (void)
 {
   g_autofree gchar *dir = g_dir_make_tmp ("np-output-XXXXXX", NULL);
-  int signals[] = { SIGINT, SIGTERM, SIGHUP };
+  int signals[] = { SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1, SIGKILL, 0 };
 
   for (guint i = 0; i < G_N_ELEMENTS (signals); i++)
-    {
-      int status = die_while_writing (dir, signals[i]);
-      g_autofree gchar *listing = list_dir (dir);
+    for (int named = 0; named < 2; named++)
+      {
+        int status;
+        g_autofree gchar *listing = NULL;
 
-      g_assert_true (WIFSIGNALED (status));
-      g_assert_cmpint (WTERMSIG (status), ==, signals[i]);
-      g_assert_cmpstr (listing, ==, "");
-    }
-  {
-    int status = die_while_writing (dir, 0);
-    g_autofree gchar *listing = list_dir (dir);
+        if (signals[i] == SIGKILL && (named || !unnamed_files_work (dir)))
+          continue;
+        status = die_while_writing (dir, signals[i], named);
+        listing = list_dir (dir);
+        if (signals[i] == 0)
+          {
+            g_assert_true (WIFEXITED (status));
+            g_assert_cmpint (WEXITSTATUS (status), ==, 3);
+          }
+        else
+          {
+            g_assert_true (WIFSIGNALED (status));
+            g_assert_cmpint (WTERMSIG (status), ==, signals[i]);
+          }
+        g_assert_cmpstr (listing, ==, "");
+      }
+  g_rmdir (dir);
+}
 
-    g_assert_true (WIFEXITED (status));
-    g_assert_cmpint (WEXITSTATUS (status), ==, 3);
-    g_assert_cmpstr (listing, ==, "");
-  }
+/* A commit over an older file replaces it whole. */
+static void
+test_output_replace (void)
+{
+  g_autofree gchar *dir = g_dir_make_tmp ("np-output-XXXXXX", NULL);
+  g_autofree gchar *path = g_build_filename (dir, "again.bin", NULL);
+  g_autofree gchar *contents = NULL, *listing = NULL;
+  g_autoptr(GError) error = NULL;
+
+  g_assert_true (np_output_set_contents (path, "first and longer", 16, &error));
+  g_assert_true (np_output_set_contents (path, "second", 6, &error));
+  g_assert_no_error (error);
+  g_assert_true (g_file_get_contents (path, &contents, NULL, NULL));
+  g_assert_cmpstr (contents, ==, "second");
+  listing = list_dir (dir);
+  g_assert_cmpstr (listing, ==, "again.bin");
+  g_unlink (path);
   g_rmdir (dir);
 }
 
@@ -321,6 +378,7 @@ main (int argc, char **argv)
   g_test_add_func ("/util/output/writer-path", test_output_writer_path);
   g_test_add_func ("/util/output/close", test_output_close);
   g_test_add_func ("/util/output/signals", test_output_signals);
+  g_test_add_func ("/util/output/replace", test_output_replace);
   g_test_add_func ("/util/output/not-regular", test_output_not_regular);
   return g_test_run ();
 }
