@@ -66,8 +66,10 @@ detect_one (const char *file, gpointer finder, gboolean *stop, GError **error)
         const NpHaarBox *f = &g_array_index (faces, NpHaarBox, k);
         printf ("%s %d %d %d %d\n", file, f->x, f->y, f->width, f->height);
       }
-  fflush (stdout);
-  return TRUE;
+  /* No later line can be written either: the batch ends. */
+  if (!np_cli_stdout_flush (error))
+    *stop = TRUE;
+  return !*stop;
 }
 
 int

@@ -75,14 +75,12 @@ np_cmd_version (int argc, char **argv, gboolean do_help)
   return NP_EXIT_OK;
 }
 
-int
-main (int argc, char **argv)
+static int
+run_command (int argc, char **argv)
 {
   const NpCommand *c;
   gboolean do_help = FALSE;
   int code;
-
-  setlocale (LC_ALL, "");
 
   if (argc < 2)
     {
@@ -117,4 +115,14 @@ main (int argc, char **argv)
   if ((c->flags & NP_CMD_GEGL) && !do_help)
     gegl_exit ();
   return code;
+}
+
+int
+main (int argc, char **argv)
+{
+  const NpCommand *c = argc > 1 ? find_command (argv[1]) : NULL;
+
+  setlocale (LC_ALL, "");
+  np_cli_std_fds_open ();
+  return np_cli_stdout_close (c ? c->name : NULL, run_command (argc, argv));
 }

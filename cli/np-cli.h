@@ -68,6 +68,22 @@ int       np_cli_fail         (const char *command, int exit_code,
                                const char *format, ...) G_GNUC_PRINTF (3, 4);
 int       np_cli_fail_error   (const char *command, GError *error);
 
+/* Standard output is checked as any file: a full disk, /dev/full, a closed
+ * or broken stream is an error, not a truncated output and exit status 0.
+ *
+ * np_cli_std_fds_open, first in main: a standard descriptor closed at start
+ * (`neuropaint … >&-`) is taken by a read-only /dev/null, so no output file
+ * opened later gets descriptor 1 (and receives the printed text), and a
+ * write to it fails as it should. It also routes g_print through a checked
+ * writer. np_cli_stdout_flush after each record of a stream (detect's
+ * lines): an error names "standard output" and ends the batch.
+ * np_cli_stdout_close, last in main: flushes and closes, and turns a
+ * success into NP_EXIT_FAILED (with one message, naming command unless
+ * NULL) if any write failed. */
+void      np_cli_std_fds_open (void);
+gboolean  np_cli_stdout_flush (GError **error);
+int       np_cli_stdout_close (const char *command, int exit_code);
+
 /* GEGL with our ops: the installed ones, or the build tree's when this binary
  * runs uninstalled. */
 gboolean  np_cli_gegl_init    (GError **error);

@@ -626,6 +626,66 @@ class Reliability(unittest.TestCase):
                 self.assertEqual(after, expected)
         self.assertEqual((snapshot(photos), snapshot(dataset)), inputs)
 
+    # -- 7. standard output is checked as any file (issue 21) ------------------------------
+
+    def test_standard_output_errors(self):
+        """A full device, a full disk and a closed standard output are errors: exit 2 and
+        one message, never a truncated stream and exit 0."""
+        img = self.good_png(self.path("in", "img.png"))
+        model = os.path.join(nptest.SOURCE_ROOT, "tests", "data", "generator-tiny.safetensors")
+        inputs = snapshot(self.path("in"))
+        streams = self.path("streams")
+        os.makedirs(streams)
+        full = None
+        if os.geteuid() == 0:
+            full = os.path.join(streams, "full")
+            os.mknod(full, stat.S_IFCHR | 0o600, os.makedev(1, 7))
+        disk = self.mount_small_disk(64) if os.geteuid() == 0 else None
+        detect = ["detect", "--json", img]
+        cases = [(detect, "full", "No space left on device"),
+                 (detect, "disk", "No space left on device"),
+                 (detect, "closed", "Bad file descriptor"),
+                 (["info", model], "full", "No space left on device"),
+                 (["models"], "closed", "Bad file descriptor"),
+                 (["--help"], "full", "No space left on device"),
+                 (["cppn", "-W", "4", "-H", "4", "-o", self.path("streams", "art.png")], "full",
+                  "No space left on device")]
+        for args, where, words in cases:
+            with self.subTest(args=args, stdout=where):
+                case(("standard output " + where, " ".join(args[:2])))
+                if where == "full" and full is None or where == "disk" and disk is None:
+                    continue
+                out = None
+                if where == "disk":
+                    for f in os.listdir(disk):
+                        os.remove(os.path.join(disk, f))
+                    with open(os.path.join(disk, "filler"), "wb", buffering=0) as f:
+                        try:
+                            while True:
+                                f.write(b"\0" * 4096)
+                        except OSError:
+                            pass
+                    out = open(os.path.join(disk, "detect.json"), "wb")
+                elif where == "full":
+                    out = open(full, "wb")
+                proc = subprocess.run([nptest.NEUROPAINT] + args, stdout=out if out else subprocess.DEVNULL,
+                                      stderr=subprocess.PIPE, text=True, timeout=60,
+                                      preexec_fn=(lambda: os.close(1)) if where == "closed" else None)
+                if out:
+                    out.close()
+                self.assertEqual(proc.returncode, 2, proc.stderr)
+                lines = proc.stderr.splitlines()
+                self.assertEqual(len(lines), 1, proc.stderr)
+                self.assertRegex(lines[0], r"^neuropaint( %s)?: " % args[0].lstrip("-"))
+                self.assertIn("standard output: " + words, lines[0])
+                if where == "disk":
+                    self.assertEqual(sorted(os.listdir(disk)), ["detect.json", "filler"])
+        # cppn's picture is written whole: only its report was lost.
+        expected = {"art.png"} | ({"full"} if full else set())
+        self.assertEqual(set(os.listdir(streams)), expected)
+        self.assertIsNotNone(cv2.imread(self.path("streams", "art.png")))
+        self.assertEqual(snapshot(self.path("in")), inputs)
+
     # -- 4, and the smaller items: messages, names, exit codes ------------------------------
 
     def test_messages_and_exit_codes(self):
