@@ -111,7 +111,8 @@ earlier_entries (const char *part, const char *journal)
   return done;
 }
 
-/* The entry of an image done before, when every crop it lists is there. */
+/* The entry of an image done before, when every crop it lists is there,
+ * whole. */
 static JsonNode *
 done_before (GHashTable *done, const char *file)
 {
@@ -126,7 +127,7 @@ done_before (GHashTable *done, const char *file)
                                  : NULL;
       g_autofree gchar *path = name ? g_build_filename (opt_output, name, NULL) : NULL;
 
-      if (path == NULL || !g_file_test (path, G_FILE_TEST_IS_REGULAR))
+      if (path == NULL || !np_cli_output_complete (path))
         return NULL;
     }
   return crops ? node : NULL;

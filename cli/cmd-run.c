@@ -179,10 +179,10 @@ np_cmd_run (int argc, char **argv, gboolean do_help)
   if (g_mkdir_with_parents (opt_output, 0755) != 0)
     return np_cli_fail ("run", NP_EXIT_FAILED, "%s: %s", opt_output, g_strerror (errno));
 
-  /* A batch run again finishes what is missing. */
+  /* A batch run again finishes what is missing, or cut short. */
   todo = g_ptr_array_new ();
   for (guint i = 0; i < mine->len; i++)
-    if (!opt_batch.skip_existing || !g_file_test (g_hash_table_lookup (output_of, mine->pdata[i]), G_FILE_TEST_EXISTS))
+    if (!opt_batch.skip_existing || !np_cli_output_complete (g_hash_table_lookup (output_of, mine->pdata[i])))
       g_ptr_array_add (todo, mine->pdata[i]);
 
   top = gegl_node_new ();

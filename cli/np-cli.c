@@ -12,6 +12,7 @@
 #include <gio/gio.h>
 #include <glib/gstdio.h>
 #include <stdio.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "neuropaint.h"
@@ -502,6 +503,41 @@ np_cli_load_image (const char *path, const Babl *format, GError **error)
       (*error)->message = message;
     }
   return buffer;
+}
+
+/* Whether an image file another run left is whole (--skip-existing): a
+ * regular file whose last bytes are those a complete file of its type ends
+ * with (PNG's IEND chunk, JPEG's end-of-image marker) or whose size is the
+ * one its header gives (WebP's RIFF size). Our own outputs are atomic; this
+ * catches a file cut by another program, a crash of an older version or a
+ * `touch`. TIFF and OpenEXR say where their data ends in tables only a
+ * decoder reads, so they are decoded. */
+gboolean
+np_cli_output_complete (const char *path)
+{
+  static const guint8 iend[12] = { 0, 0, 0, 0, 'I', 'E', 'N', 'D', 0xAE, 0x42, 0x60, 0x82 };
+  g_autoptr(GeglBuffer) buffer = NULL;
+  guint8      head[12], tail[12];
+  struct stat st;
+  gint        fd = open (path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+  gboolean    read_ok;
+
+  if (fd < 0)
+    return FALSE;
+  read_ok = fstat (fd, &st) == 0 && S_ISREG (st.st_mode) && st.st_size >= (goffset) sizeof head
+            && pread (fd, head, sizeof head, 0) == sizeof head
+            && pread (fd, tail, sizeof tail, st.st_size - sizeof tail) == sizeof tail;
+  close (fd);
+  if (!read_ok)
+    return FALSE;
+  if (memcmp (head, "\x89PNG\r\n\x1a\n", 8) == 0)
+    return memcmp (tail, iend, sizeof iend) == 0;
+  if (np_jpeg_sniff (head, sizeof head))
+    return tail[10] == 0xFF && tail[11] == 0xD9;
+  if (memcmp (head, "RIFF", 4) == 0 && memcmp (head + 8, "WEBP", 4) == 0)
+    return GUINT32_FROM_LE (*(guint32 *) (gpointer) (head + 4)) + (goffset) 8 == st.st_size;
+  return sniff_loader (head, sizeof head) != NULL
+    && (buffer = np_cli_load_image (path, NULL, NULL)) != NULL;
 }
 
 /* Digits with an optional minus: what g_ascii_string_to_signed reads. */

@@ -208,6 +208,11 @@ GHashTable *np_cli_inputs_index (GPtrArray *inputs);
 /* The input that path is, or NULL (also when path does not exist). */
 const char *np_cli_inputs_find (GHashTable *index, const char *path);
 
+/* Whether the image file at path is whole (its type's end is there): what
+ * --skip-existing takes as done. A missing, empty, cut or foreign file, or
+ * one that is not a regular file, is not. */
+gboolean  np_cli_output_complete (const char *path);
+
 /* Refuses, before any work, outputs that would overwrite an input (see
  * np_cli_inputs_find) or each other; sources (NULL, or one input or NULL per
  * output) name where each output comes from in the message. Prints one

@@ -686,6 +686,44 @@ class Reliability(unittest.TestCase):
         self.assertIsNotNone(cv2.imread(self.path("streams", "art.png")))
         self.assertEqual(snapshot(self.path("in")), inputs)
 
+    # -- 8. --skip-existing takes only whole files as done (issue 21) -----------------------
+
+    def test_skip_existing_needs_whole_files(self):
+        """An empty or cut output is done again (the same bytes as a fresh run); a whole one,
+        even of other content, is kept; for every output type, and for crop's crops."""
+        src = self.path("in")
+        for stem in "abc":
+            self.good_png(os.path.join(src, stem + ".png"), 20, 24)
+        inputs = snapshot(src)
+        for ext in ("png", "jpg", "webp", "tif", "exr"):
+            with self.subTest(ext=ext):
+                case(("skip-existing", ext))
+                fresh, out = self.path("fresh-" + ext), self.path("out-" + ext)
+                nptest.run(["run", "-e", ext, "-o", fresh, src, "--", "gegl:nop"])
+                name = lambda stem: stem + "." + ext  # noqa: E731
+                whole = {}
+                for stem in "abc":
+                    with open(os.path.join(fresh, name(stem)), "rb") as f:
+                        whole[stem] = f.read()
+                self.write(os.path.join(out, name("a")), b"")
+                self.write(os.path.join(out, name("b")), whole["b"][:len(whole["b"]) // 2])
+                self.write(os.path.join(out, name("c")), whole["a"])   # whole: kept, though not c's
+                proc = nptest.run(["run", "--skip-existing", "-e", ext, "-o", out, src, "--", "gegl:nop"])
+                self.assertIn("2 image(s) written", proc.stdout)
+                self.assertEqual(snapshot(out), {name("a"): hashlib.sha256(whole["a"]).hexdigest(),
+                                                 name("b"): hashlib.sha256(whole["b"]).hexdigest(),
+                                                 name("c"): hashlib.sha256(whole["a"]).hexdigest()})
+        # crop: a crop the manifest lists but cut short is cropped again.
+        case(("skip-existing", "crop"))
+        crops = self.path("crops")
+        nptest.run(["crop", "--skip-existing", "--size", "16x16", "-o", crops, src])
+        before = snapshot(crops)
+        with open(os.path.join(crops, "b.png"), "r+b") as f:
+            f.truncate(30)
+        nptest.run(["crop", "--skip-existing", "--size", "16x16", "-o", crops, src])
+        self.assertEqual(snapshot(crops), before)
+        self.assertEqual(snapshot(src), inputs)
+
     # -- 4, and the smaller items: messages, names, exit codes ------------------------------
 
     def test_messages_and_exit_codes(self):
