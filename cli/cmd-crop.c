@@ -236,6 +236,7 @@ np_cmd_crop (int argc, char **argv, gboolean do_help)
   g_autoptr(JsonArray) images = json_array_new ();
   g_autoptr(GHashTable) earlier = NULL;
   g_autofree gchar *manifest = NULL, *part = NULL, *journal = NULL;
+  g_autoptr(NpOutput) folder = NULL;
   NpCliShard  shard;
   NpCrop      crop;
   gint        width, height;
@@ -295,8 +296,9 @@ np_cmd_crop (int argc, char **argv, gboolean do_help)
 
   if (!(finder = np_face_finder_new (opts.cascade, opts.verify_eyes, &error)))
     return np_cli_fail ("crop", NP_EXIT_FAILED, "%s", error->message);
-  if (g_mkdir_with_parents (opt_output, 0755) != 0)
-    return np_cli_fail ("crop", NP_EXIT_FAILED, "%s: %s", opt_output, g_strerror (errno));
+  /* A folder made for the crops goes again if a signal leaves it empty. */
+  if (!(folder = np_output_new_folder (opt_output, &error)))
+    return np_cli_fail_error ("crop", g_steal_pointer (&error));
 
   /* The images done before keep their entries; the others are done. */
   earlier = opt_batch.skip_existing ? earlier_entries (part, journal) : NULL;

@@ -4,7 +4,6 @@
 #include "config.h"
 #include "np-cli.h"
 
-#include <glib/gstdio.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -162,7 +161,6 @@ merge_datasets (const char *target, GError **error)
   g_autoptr(GPtrArray) parts = find_parts (target, error);
   g_autoptr(GPtrArray) sets = g_ptr_array_new_with_free_func ((GDestroyNotify) np_dataset_free);
   g_autoptr(NpDatasetWriter) writer = NULL;
-  gboolean created = !g_file_test (target, G_FILE_TEST_EXISTS);
 
   if (parts == NULL)
     return FALSE;
@@ -175,14 +173,10 @@ merge_datasets (const char *target, GError **error)
     }
   if (!(writer = np_dataset_writer_new_like (target, sets->pdata[0], error)))
     return FALSE;
+  /* On failure the temporary files go with the writer; a folder made for
+   * them too. */
   if (!copy_items (writer, parts, sets, error) || !np_dataset_writer_commit (writer, error))
-    {
-      /* The temporary files go with the writer; a folder made for them too. */
-      g_clear_pointer (&writer, np_dataset_writer_free);
-      if (created)
-        g_rmdir (target);
-      return FALSE;
-    }
+    return FALSE;
   g_print ("%s: %u crops from %u parts\n", target, np_dataset_writer_count (writer), parts->len);
   return TRUE;
 }

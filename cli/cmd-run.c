@@ -3,7 +3,6 @@
 #include "np-cli.h"
 
 #include <gio/gio.h>
-#include <glib/gstdio.h>
 
 static gchar *opt_graph;
 static gchar *opt_output;
@@ -104,8 +103,8 @@ np_cmd_run (int argc, char **argv, gboolean do_help)
   g_autoptr(GeglNode) top = NULL;
   char      **chain = NULL;
   NpRun       run = { NULL };
+  g_autoptr(NpOutput) folder = NULL;
   NpCliShard  shard;
-  gboolean    created;
   int         code;
 
   graphs = g_strjoinv (", ", names);
@@ -175,9 +174,10 @@ np_cmd_run (int argc, char **argv, gboolean do_help)
     }
   if (!np_cli_check_outputs ("run", files, outputs, files, &code))
     return code;
-  created = !g_file_test (opt_output, G_FILE_TEST_EXISTS);
-  if (g_mkdir_with_parents (opt_output, 0755) != 0)
-    return np_cli_fail ("run", NP_EXIT_FAILED, "%s: %s", opt_output, g_strerror (errno));
+  /* A folder made for results that all fail, or that a signal stops
+   * before the first, goes again (only if empty). */
+  if (!(folder = np_output_new_folder (opt_output, &error)))
+    return np_cli_fail_error ("run", g_steal_pointer (&error));
 
   /* A batch run again finishes what is missing, or cut short. */
   todo = g_ptr_array_new ();
@@ -189,9 +189,6 @@ np_cmd_run (int argc, char **argv, gboolean do_help)
   run = (NpRun) { .top = top, .chain = chain, .graph_xml = graph_xml, .path_root = path_root,
                   .outputs = output_of };
   code = np_cli_each_input ("run", "run", todo, run_one, &run);
-  /* A folder made for results that all failed goes too (only if empty). */
-  if (created)
-    g_rmdir (opt_output);
   if (code == NP_EXIT_OK)
     g_print ("%u image(s) written to %s%s\n", todo->len, opt_output,
              todo->len < mine->len ? " (the others were there already)" : "");

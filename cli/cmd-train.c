@@ -497,19 +497,28 @@ on_signal (int signum)
   stop_signal = signum;
 }
 
-/* While training, SIGINT and SIGTERM only raise the flag; before and after,
- * whatever handled them before (NpOutput's clean-up) does again. */
+/* While training, the signals that end a run (Ctrl-C, kill, a closed
+ * terminal or ssh session, Ctrl-\) only raise the flag; before and after,
+ * whatever handled them before (NpOutput's clean-up) does again. An ignored
+ * one (nohup's SIGHUP) stays ignored. */
 static void
 catch_signals (gboolean on)
 {
-  static struct sigaction before[2];
-  static const int signals[] = { SIGINT, SIGTERM };
+  static const int signals[] = { SIGINT, SIGTERM, SIGHUP, SIGQUIT };
+  static struct sigaction before[G_N_ELEMENTS (signals)];
   struct sigaction sa = { 0 };
 
   sa.sa_handler = on_signal;
   sigemptyset (&sa.sa_mask);
-  for (int i = 0; i < 2; i++)
-    sigaction (signals[i], on ? &sa : &before[i], on ? &before[i] : NULL);
+  for (guint i = 0; i < G_N_ELEMENTS (signals); i++)
+    if (on)
+      {
+        sigaction (signals[i], NULL, &before[i]);
+        if (before[i].sa_handler != SIG_IGN)
+          sigaction (signals[i], &sa, NULL);
+      }
+    else
+      sigaction (signals[i], &before[i], NULL);
 }
 
 /* ---- The loop ------------------------------------------------------------------ */

@@ -28,6 +28,7 @@ typedef struct
 struct _NpDatasetWriter
 {
   gchar      *dir;
+  NpOutput   *folder;
   gint        width, height;
   GHashTable *params;       /* the filter parameters given, or NULL */
   WriterStack stacks[MAX_STACKS];
@@ -49,6 +50,8 @@ np_dataset_writer_free (NpDatasetWriter *w)
       np_image_free (w->stacks[i].pixels);
     }
   np_output_free (w->manifest);
+  /* After the files: a folder made for them goes if they leave it empty. */
+  np_output_free (w->folder);
   g_clear_pointer (&w->params, g_hash_table_unref);
   g_free (w->dir);
   g_free (w);
@@ -99,15 +102,10 @@ np_dataset_writer_new (const char *dir, gint width, gint height, GHashTable *fil
   for (const NpFilter *const *f = np_filter_list (); *f; f++)
     if (!np_filter_check (*f, filter_params, error))
       return NULL;
-  if (g_mkdir_with_parents (dir, 0755) != 0)
-    {
-      int errsv = errno;
-      g_set_error (error, NP_ERROR, NP_ERROR_IO, "%s: %s", dir, g_strerror (errsv));
-      return NULL;
-    }
-
   w = g_new0 (NpDatasetWriter, 1);
   w->dir = g_strdup (dir);
+  if (!(w->folder = np_output_new_folder (dir, error)))
+    return NULL;
   w->width = width;
   w->height = height;
   w->params = filter_params ? g_hash_table_ref (filter_params) : NULL;
@@ -478,5 +476,5 @@ np_dataset_writer_commit (NpDatasetWriter *w, GError **error)
     return FALSE;
   w->failed = FALSE;
   w->committed = TRUE;
-  return TRUE;
+  return np_output_commit (w->folder, error);
 }

@@ -33,6 +33,7 @@ struct _NpOutput
   gchar    *writer_path;
   gint      fd;        /* -1 once closed */
   gboolean  stream;    /* target is a device or a pipe: written into at commit */
+  gchar   **made;      /* a folder output: the folders it made, deepest first */
   gboolean  committed;
 };
 
@@ -58,6 +59,10 @@ np_output_remove_all (void)
       if (tmp && o->owner == self)
         unlink (tmp);
     }
+  /* Then the folders, which the files above may have been in. */
+  for (NpOutput *o = g_atomic_pointer_get (&live); o; o = g_atomic_pointer_get (&o->next))
+    for (gchar **d = o->made; d && *d && o->owner == self; d++)
+      rmdir (*d);
 }
 
 static void
@@ -296,6 +301,55 @@ np_output_new (const char *path, GError **error)
   return output;
 }
 
+NpOutput *
+np_output_new_folder (const char *path, GError **error)
+{
+  NpOutput   *output = g_new0 (NpOutput, 1);
+  GPtrArray  *missing = g_ptr_array_new ();
+  gchar      *p = g_strdup (path);
+  struct stat st;
+  int         errsv = 0;
+
+  output->path = g_strdup (path);
+  output->owner = getpid ();
+  output->fd = -1;
+  /* The folders to make, deepest first. */
+  while (lstat (p, &st) != 0 && errno == ENOENT)
+    {
+      gchar *parent = g_path_get_dirname (p);
+      g_ptr_array_add (missing, p);
+      if (g_str_equal (parent, p))
+        {
+          g_free (parent);
+          p = NULL;
+          break;
+        }
+      p = parent;
+    }
+  g_free (p);
+  g_ptr_array_add (missing, NULL);
+  output->made = (gchar **) g_ptr_array_free (missing, FALSE);
+  /* Listed before the folders exist, so a signal never misses one. */
+  live_add (output);
+  for (gint i = (gint) g_strv_length (output->made) - 1; i >= 0 && errsv == 0; i--)
+    if (mkdir (output->made[i], 0755) != 0 && errno != EEXIST)
+      errsv = errno;
+  if (errsv == 0 && stat (path, &st) != 0)
+    errsv = errno;
+  else if (errsv == 0 && !S_ISDIR (st.st_mode))
+    errsv = ENOTDIR;
+  if (errsv != 0)
+    {
+      if (errsv == ENOTDIR)
+        refuse (output, "not a folder", error);
+      else
+        io_fail (output, errsv, error);
+      np_output_free (output);
+      return NULL;
+    }
+  return output;
+}
+
 const char *
 np_output_path (const NpOutput *output)
 {
@@ -443,7 +497,9 @@ np_output_commit (NpOutput *output, GError **error)
   gboolean ok;
 
   g_return_val_if_fail (!output->committed, FALSE);
-  if (output->stream)
+  if (output->made)
+    ok = TRUE;
+  else if (output->stream)
     ok = copy_into_target (output, error);
   /* A named file is closed first: its close is the last check of its bytes. */
   else if (output->tmp)
@@ -476,10 +532,13 @@ np_output_free (NpOutput *output)
     close (output->fd);
   if (output->tmp && !output->committed)
     g_unlink (output->tmp);
+  for (gchar **d = output->made; d && *d && !output->committed; d++)
+    g_rmdir (*d);
   live_remove (output);
   /* A signal handler may be reading it: the process has instants to live. */
   if (g_atomic_int_get (&dying))
     return;
+  g_strfreev (output->made);
   g_free (output->writer_path);
   g_free (output->tmp);
   g_free (output->target);

@@ -43,6 +43,11 @@ typedef struct _NpOutput NpOutput;
 
 /* Creates the temporary file for path. Errors (NP_ERROR_IO) name path. */
 NpOutput   *np_output_new          (const char *path, GError **error);
+/* A folder for outputs, made with its missing parents. It goes again, with
+ * every folder made for it, when still empty at a free without commit, a
+ * signal or exit (an interrupted or failed run leaves no empty folder);
+ * commit keeps it. Folders that were there are never removed. */
+NpOutput   *np_output_new_folder   (const char *path, GError **error);
 /* The final path, as given. */
 const char *np_output_path         (const NpOutput *output);
 /* A name under which a writer that opens files itself (GEGL's savers) writes

@@ -724,6 +724,81 @@ class Reliability(unittest.TestCase):
         self.assertEqual(snapshot(crops), before)
         self.assertEqual(snapshot(src), inputs)
 
+    # -- 9. interrupted training and datasets (issue 21) --------------------------------------
+
+    def small_dataset(self, name="ds", photos=3, side=80):
+        """A dataset of random photos, the first in the validation split."""
+        folder = self.path(name + "-photos")
+        for i in range(photos):
+            self.good_png(os.path.join(folder, "p%02d.png" % i), side, side)
+        val = self.write(self.path(name + "-val.txt"), b"p00.png\n")
+        nptest.run(["prepare", "-o", self.path(name), "--size", "64x64", "--val-list", val, folder])
+        return self.path(name)
+
+    def test_train_checkpoints_on_every_stop_signal(self):
+        """SIGHUP (a closed terminal or ssh session) and SIGQUIT stop training as SIGTERM
+        does: the step finishes, a checkpoint is written, the message says how to resume."""
+        dataset = self.small_dataset()
+        inputs = snapshot(dataset)
+        for sig in (signal.SIGHUP, signal.SIGQUIT):
+            with self.subTest(signal=sig):
+                case(("train signal", signal.Signals(sig).name))
+                runs = self.path("runs-%d" % sig)
+                os.makedirs(runs)
+                out = os.path.join(runs, "m.safetensors")
+                proc = subprocess.Popen([nptest.NEUROPAINT, "train", dataset, "-o", out, "--steps", "100000",
+                                         "--ngf", "4", "--batch", "2", "--threads", "1", "--samples", "2",
+                                         "--validate-every", "1"],
+                                        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                deadline = time.time() + 60
+                while not os.path.exists(os.path.join(runs, "m.history.png")) and time.time() < deadline:
+                    time.sleep(0.05)
+                proc.send_signal(sig)
+                _, err = proc.communicate(timeout=60)
+                self.assertEqual(proc.returncode, 2, err)
+                self.assertEqual(len(err.splitlines()), 1, err)
+                self.assertIn("stopped by a signal", err)
+                self.assertIn("--resume " + os.path.join(runs, "m.ckpt"), err)
+                self.assertEqual(sorted(os.listdir(runs)),
+                                 ["m.ckpt", "m.history.csv", "m.history.png", "m.safetensors", "m.samples.png"])
+        self.assertEqual(snapshot(dataset), inputs)
+
+    def test_prepare_leaves_no_empty_folder(self):
+        """A prepare stopped by SIGINT, or one whose photos all fail, leaves no dataset folder
+        (nor the parents made for it); run's -o folder likewise. Folders that were there stay."""
+        photos = self.path("photos")
+        for i in range(6):
+            self.good_png(os.path.join(photos, "p%d.png" % i), 600, 600)
+        bad = self.write(self.path("bad", "text.png"), b"not a photo\n")
+        before = snapshot(self.dir)
+        target = self.path("new", "deeper", "ds")
+        cases = [
+            (["prepare", "-j", "1", "-o", target, "--size", "64x64", photos], signal.SIGINT),
+            (["prepare", "-j", "1", "-o", target, "--size", "64x64", photos], signal.SIGTERM),
+            (["run", "-j", "1", "-e", "tif", "-o", target, photos, "--", "gegl:nop"], signal.SIGINT),
+            (["prepare", "-o", target, "--size", "64x64", bad], None),
+            (["run", "-o", target, bad, "--", "gegl:nop"], None),
+        ]
+        os.makedirs(self.path("new"))   # was there: stays
+        before = snapshot(self.dir)
+        for args, sig in cases:
+            with self.subTest(args=args[:2], signal=sig):
+                case(("no empty folder", " ".join(args[:1]) + (" " + signal.Signals(sig).name if sig else " bad")))
+                if sig:
+                    proc = subprocess.Popen([nptest.NEUROPAINT] + args, stdout=subprocess.DEVNULL,
+                                            stderr=subprocess.PIPE, text=True)
+                    deadline = time.time() + 60
+                    while not os.path.isdir(target) and proc.poll() is None and time.time() < deadline:
+                        time.sleep(0.002)
+                    proc.send_signal(sig)
+                    err = proc.communicate(timeout=60)[1]
+                    self.assertEqual(proc.returncode, -sig, err)
+                else:
+                    proc = nptest.run(args, check=False)
+                    self.assertEqual(proc.returncode, 2, proc.stderr)
+                    self.assertIn("text.png", proc.stderr)
+                self.assertEqual(snapshot(self.dir), before)
+
     # -- 4, and the smaller items: messages, names, exit codes ------------------------------
 
     def test_messages_and_exit_codes(self):

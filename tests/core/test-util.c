@@ -368,6 +368,75 @@ test_output_not_regular (void)
   g_rmdir (dir);
 }
 
+/* A folder made for outputs (with its parents) goes again when left empty
+ * by a free without commit or by a signal; one with files in it, one that
+ * was there and a committed one stay. */
+static void
+test_output_folder (void)
+{
+  g_autofree gchar *dir = g_dir_make_tmp ("np-output-XXXXXX", NULL);
+  g_autofree gchar *deep = g_build_filename (dir, "new", "deeper", NULL);
+  g_autofree gchar *file = g_build_filename (deep, "kept", NULL);
+  g_autofree gchar *listing = NULL;
+  g_autoptr(GError) error = NULL;
+  NpOutput *folder;
+  pid_t     pid;
+  int       status;
+
+  folder = np_output_new_folder (deep, &error);
+  g_assert_no_error (error);
+  g_assert_true (g_file_test (deep, G_FILE_TEST_IS_DIR));
+  np_output_free (folder);
+  listing = list_dir (dir);
+  g_assert_cmpstr (listing, ==, "");
+
+  /* Killed by a signal while still empty. */
+  pid = fork ();
+  if (pid == 0)
+    {
+      in_dying_child = TRUE;
+      if (np_output_new_folder (deep, NULL) == NULL)
+        _exit (99);
+      kill (getpid (), SIGTERM);
+      _exit (98);
+    }
+  g_assert_cmpint (waitpid (pid, &status, 0), ==, pid);
+  g_assert_true (WIFSIGNALED (status));
+  g_free (listing);
+  listing = list_dir (dir);
+  g_assert_cmpstr (listing, ==, "");
+
+  /* Not empty: stays, and so do its parents. */
+  folder = np_output_new_folder (deep, &error);
+  g_assert_true (np_output_set_contents (file, "x", 1, &error));
+  np_output_free (folder);
+  g_assert_true (g_file_test (file, G_FILE_TEST_IS_REGULAR));
+  g_unlink (file);
+
+  /* Committed: stays empty. */
+  folder = np_output_new_folder (deep, &error);
+  g_assert_true (np_output_commit (folder, &error));
+  np_output_free (folder);
+  g_assert_true (g_file_test (deep, G_FILE_TEST_IS_DIR));
+
+  /* There before: never removed. */
+  folder = np_output_new_folder (deep, &error);
+  np_output_free (folder);
+  g_assert_true (g_file_test (deep, G_FILE_TEST_IS_DIR));
+
+  /* Something that is not a folder. */
+  g_assert_true (g_file_set_contents (file, "x", 1, NULL));
+  g_assert_null (np_output_new_folder (file, &error));
+  g_assert_error (error, NP_ERROR, NP_ERROR_IO);
+  g_assert_nonnull (strstr (error->message, "not a folder"));
+  g_unlink (file);
+  g_rmdir (deep);
+  g_free (listing);
+  listing = g_path_get_dirname (deep);
+  g_rmdir (listing);
+  g_rmdir (dir);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -380,5 +449,6 @@ main (int argc, char **argv)
   g_test_add_func ("/util/output/signals", test_output_signals);
   g_test_add_func ("/util/output/replace", test_output_replace);
   g_test_add_func ("/util/output/not-regular", test_output_not_regular);
+  g_test_add_func ("/util/output/folder", test_output_folder);
   return g_test_run ();
 }
