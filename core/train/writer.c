@@ -83,6 +83,58 @@ add_stack (NpDatasetWriter *w, const NpFilter *filter, GError **error)
          && np_output_write (s->out, g_bytes_get_data (header, NULL), HEADER_SIZE, error);
 }
 
+/* Whether name is one of the files a dataset folder holds (or one of our
+ * temporary files). */
+static gboolean
+dataset_file (const char *name)
+{
+  g_autofree gchar *kind = NULL;
+
+  if (g_str_equal (name, NP_DATASET_INFO) || g_str_equal (name, NP_DATASET_MANIFEST)
+      || g_str_has_prefix (name, ".np-"))
+    return TRUE;
+  if (!g_str_has_suffix (name, NP_DATASET_STACK_EXT))
+    return FALSE;
+  kind = g_strndup (name, strlen (name) - strlen (NP_DATASET_STACK_EXT));
+  if (g_str_equal (kind, NP_DATASET_COLOR))
+    return TRUE;
+  for (const NpFilter *const *f = np_filter_list (); *f; f++)
+    if (g_str_equal (kind, np_filter_name (*f)))
+      return TRUE;
+  return FALSE;
+}
+
+/* A dataset is written into a new or empty folder, or over a dataset: one
+ * with its dataset.json, or one whose commit was cut (nothing but a
+ * dataset's files, the colour stack among them). Anything else is the
+ * user's folder, whose files (another tool's manifest.jsonl) are not
+ * replaced. */
+static gboolean
+check_folder (const char *dir, GError **error)
+{
+  g_autoptr(GDir) d = g_dir_open (dir, 0, NULL);
+  g_autofree gchar *info = g_build_filename (dir, NP_DATASET_INFO, NULL);
+  g_autofree gchar *color = g_build_filename (dir, NP_DATASET_COLOR NP_DATASET_STACK_EXT, NULL);
+  g_autofree gchar *foreign = NULL, *ours = NULL;
+  const char *name;
+
+  /* Missing: made now; unreadable: the error comes with the first file. */
+  if (d == NULL || g_file_test (info, G_FILE_TEST_IS_REGULAR))
+    return TRUE;
+  while ((name = g_dir_read_name (d)) && foreign == NULL)
+    if (!dataset_file (name))
+      foreign = g_strdup (name);
+    else if (ours == NULL && !g_str_has_prefix (name, ".np-"))
+      ours = g_strdup (name);
+  if (foreign == NULL && (ours == NULL || g_file_test (color, G_FILE_TEST_IS_REGULAR)))
+    return TRUE;
+  g_set_error (error, NP_ERROR, NP_ERROR_INVALID_ARGUMENT,
+               "%s: a folder that is not a dataset (it holds %s, and no %s): a dataset is written "
+               "into a new or empty folder, or over a dataset", dir, foreign ? foreign : ours,
+               NP_DATASET_INFO);
+  return FALSE;
+}
+
 NpDatasetWriter *
 np_dataset_writer_new (const char *dir, gint width, gint height, GHashTable *filter_params,
                        GError **error)
@@ -102,6 +154,9 @@ np_dataset_writer_new (const char *dir, gint width, gint height, GHashTable *fil
   for (const NpFilter *const *f = np_filter_list (); *f; f++)
     if (!np_filter_check (*f, filter_params, error))
       return NULL;
+  if (!check_folder (dir, error))
+    return NULL;
+
   w = g_new0 (NpDatasetWriter, 1);
   w->dir = g_strdup (dir);
   if (!(w->folder = np_output_new_folder (dir, error)))

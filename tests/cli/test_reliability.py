@@ -799,6 +799,40 @@ class Reliability(unittest.TestCase):
                     self.assertIn("text.png", proc.stderr)
                 self.assertEqual(snapshot(self.dir), before)
 
+    def test_prepare_refuses_a_folder_that_is_no_dataset(self):
+        """prepare and merge write a dataset into a new or empty folder, or over a dataset;
+        never among a user's files (another tool's manifest.jsonl)."""
+        photos = self.path("photos")
+        for i in range(2):
+            self.good_png(os.path.join(photos, "p%d.png" % i), 80, 80)
+        mine = self.path("mine")
+        self.write(os.path.join(mine, "manifest.jsonl"), b'{"theirs": true}\n')
+        self.write(os.path.join(mine, "notes.txt"), b"keep me\n")
+        only = self.path("only")
+        self.write(os.path.join(only, "manifest.jsonl"), b'{"theirs": true}\n')
+        for i in range(2):   # mine.part-I-of-2, for merge mine
+            nptest.run(["prepare", "--shard", "%d/2" % i, "-o", mine, "--size", "64x64", photos])
+        before = snapshot(self.dir)
+        for args, folder in ((["prepare", "-o", mine, "--size", "64x64", photos], "mine"),
+                             (["prepare", "-o", only, "--size", "64x64", photos], "only"),
+                             (["merge", mine], "mine")):
+            with self.subTest(args=args[:3]):
+                case(("not a dataset", args[0] + " -o " + folder))
+                proc = nptest.run(args, check=False)
+                self.assertEqual(proc.returncode, 2, proc.stderr)
+                self.assertEqual(len(proc.stderr.splitlines()), 1, proc.stderr)
+                self.assertIn(self.path(folder) + ": a folder that is not a dataset", proc.stderr)
+                self.assertIn("manifest.jsonl" if folder == "only" else "", proc.stderr)
+                self.assertEqual(snapshot(self.dir), before)
+        # Over a dataset, and into an empty folder: written.
+        case(("not a dataset", "over a dataset"))
+        ds = self.path("ds")
+        os.makedirs(ds)
+        nptest.run(["prepare", "-o", ds, "--size", "64x64", photos])
+        nptest.run(["prepare", "-o", ds, "--size", "32x32", photos])
+        with open(os.path.join(ds, "dataset.json")) as f:
+            self.assertEqual(json.load(f)["width"], 32)
+
     # -- 4, and the smaller items: messages, names, exit codes ------------------------------
 
     def test_messages_and_exit_codes(self):
