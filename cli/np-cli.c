@@ -8,6 +8,7 @@
 #include <gegl-plugin.h>
 
 #include <errno.h>
+#include <math.h>
 #include <fcntl.h>
 #include <gio/gio.h>
 #include <glib/gstdio.h>
@@ -342,6 +343,205 @@ log_capture_end (NpLogCapture *capture, const char *what, GError **error)
   return FALSE;
 }
 
+/* Digits with an optional minus: what g_ascii_string_to_signed reads. */
+static gboolean
+is_integer (const char *text)
+{
+  if (*text == '-')
+    text++;
+  if (!g_ascii_isdigit (*text))
+    return FALSE;
+  while (g_ascii_isdigit (*text))
+    text++;
+  return *text == '\0';
+}
+
+/* A finite number and nothing else (GEGL reads "12abc" as 12, "banana" as
+ * 0, and GObject's range check lets NaN through). */
+static gboolean
+is_number (const char *text)
+{
+  gchar  *end;
+  gdouble value = g_ascii_strtod (text, &end);
+
+  return end != text && *end == '\0' && isfinite (value);
+}
+
+/* Every spelling GEGL's loaders take as TRUE; anything else becomes FALSE
+ * there, so only the usual ways to say false are let through. */
+static gboolean
+is_boolean (const char *text)
+{
+  static const char *const spellings[] = { "true", "TRUE", "YES", "yes", "y", "Y", "1", "on",
+                                           "false", "FALSE", "NO", "no", "n", "N", "0", "off" };
+
+  for (guint i = 0; i < G_N_ELEMENTS (spellings); i++)
+    if (g_str_equal (text, spellings[i]))
+      return TRUE;
+  return FALSE;
+}
+
+/* GEGL's chain and XML readers turn a property's text into its value
+ * without checking it ("threshold=banana" gives 0, "12abc" 12, "faces=maybe"
+ * FALSE), and GObject reports a clamped integer as the clamped number
+ * (99999999999999999999 as “-2147483648”): check the text first, as the
+ * user wrote it. A chain's numbers may be relative ("0.5rel"). Other types
+ * (strings, colours, enums, paths) are GEGL's to read. */
+static gboolean
+check_property_value (const char *op, const char *key, const char *text, gboolean relative,
+                      GError **error)
+{
+  GParamSpec       *spec = gegl_has_operation (op) ? gegl_operation_find_property (op, key) : NULL;
+  g_autofree gchar *number = g_strstrip (g_strdup (text));
+  const char       *wanted = NULL;
+
+  if (spec == NULL)
+    return TRUE;
+  if (relative && g_str_has_suffix (number, "rel"))
+    number[strlen (number) - 3] = '\0';
+  if (G_IS_PARAM_SPEC_INT (spec))
+    {
+      GParamSpecInt *range = G_PARAM_SPEC_INT (spec);
+      if (!is_integer (number) || !g_ascii_string_to_signed (number, 10, range->minimum, range->maximum, NULL, NULL))
+        {
+          g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT,
+                       "property '%s' of %s takes an integer from %d to %d, not “%s”", key, op,
+                       range->minimum, range->maximum, text);
+          return FALSE;
+        }
+      return TRUE;
+    }
+  if ((G_IS_PARAM_SPEC_DOUBLE (spec) || G_IS_PARAM_SPEC_FLOAT (spec)) && !is_number (number))
+    wanted = "a number";
+  else if (G_IS_PARAM_SPEC_BOOLEAN (spec) && !is_boolean (text))
+    wanted = "true or false";
+  if (wanted)
+    {
+      g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT,
+                   "property '%s' of %s takes %s, not “%s”", key, op, wanted, text);
+      return FALSE;
+    }
+  return TRUE;
+}
+
+/* The chain's values, each against its op's property (ops nest in [ ... ]:
+ * aux=[ op ... ]). */
+static gboolean
+check_chain_values (char **chain, GError **error)
+{
+  g_autoptr(GPtrArray) ops = g_ptr_array_new_with_free_func (g_free);   /* a stack */
+
+  for (int i = 0; chain[i]; i++)
+    {
+      const char *arg = chain[i], *eq = strchr (arg, '=');
+
+      if (g_str_equal (arg, "]"))
+        {
+          if (ops->len)
+            g_ptr_array_remove_index (ops, ops->len - 1);
+        }
+      else if (eq == NULL)
+        {
+          if (ops->len)
+            g_ptr_array_remove_index (ops, ops->len - 1);
+          g_ptr_array_add (ops, strchr (arg, ':') ? g_strdup (arg) : g_strconcat ("gegl:", arg, NULL));
+        }
+      else if (g_str_has_suffix (arg, "=["))
+        g_ptr_array_add (ops, NULL);   /* the auxiliary chain's op comes next */
+      else if (ops->len && ops->pdata[ops->len - 1] && eq[1] != '{')   /* {…}: keyframes */
+        {
+          g_autofree gchar *key = g_strndup (arg, eq - arg);
+
+          if (!check_property_value (ops->pdata[ops->len - 1], key, eq + 1, TRUE, error))
+            return FALSE;
+        }
+    }
+  return TRUE;
+}
+
+/* The graph's values, as GEGL's XML reader finds them: a node's attributes
+ * and its <param name="…">value</param> elements. */
+typedef struct
+{
+  GPtrArray *ops;     /* the op of each open node element (NULL: not a node) */
+  gchar     *param;   /* the open <param>'s name */
+} GraphValues;
+
+static void
+graph_start (GMarkupParseContext *context, const gchar *element, const gchar **names,
+             const gchar **values, gpointer data, GError **error)
+{
+  static const char *const not_nodes[] = { "gegl", "image", "graph", "params", "param", "curve",
+                                           "curve-point", "link", "links", "stack", "launcher",
+                                           "launchers", "source", "destination", "tree", "layers" };
+  GraphValues *g = data;
+  const char  *op = element;
+
+  if (g_str_equal (element, "param"))
+    {
+      for (int i = 0; names[i]; i++)
+        if (g_str_equal (names[i], "name"))
+          g->param = g_strdup (values[i]);
+      return;
+    }
+  for (guint i = 0; i < G_N_ELEMENTS (not_nodes); i++)
+    if (g_str_equal (element, not_nodes[i]))
+      {
+        g_ptr_array_add (g->ops, NULL);
+        return;
+      }
+  if (g_str_equal (element, "clone") || g_str_equal (element, "layer"))
+    op = g_str_equal (element, "clone") ? "gegl:clone" : "gegl:layer";
+  for (int i = 0; names[i]; i++)
+    if (g_str_equal (names[i], g_str_equal (element, "filter") ? "type" : "operation"))
+      op = values[i];
+  g_ptr_array_add (g->ops, g_strdup (op));
+  for (int i = 0; names[i]; i++)
+    if (!g_strv_contains ((const gchar *const[]) { "name", "id", "ref", "operation", "type", NULL }, names[i])
+        && !check_property_value (op, names[i], values[i], FALSE, error))
+      return;
+}
+
+static void
+graph_text (GMarkupParseContext *context, const gchar *text, gsize length, gpointer data,
+            GError **error)
+{
+  GraphValues      *g = data;
+  g_autofree gchar *value = g_strndup (text, length);
+  const char       *op = NULL;
+
+  /* The innermost node's. */
+  for (guint i = g->ops->len; i > 0 && op == NULL; i--)
+    op = g->ops->pdata[i - 1];
+  if (g->param && op)
+    check_property_value (op, g->param, value, FALSE, error);
+}
+
+static void
+graph_end (GMarkupParseContext *context, const gchar *element, gpointer data, GError **error)
+{
+  GraphValues *g = data;
+
+  if (g_str_equal (element, "param"))
+    g_clear_pointer (&g->param, g_free);
+  else if (g->ops->len)
+    g_ptr_array_remove_index (g->ops, g->ops->len - 1);
+}
+
+static gboolean
+check_graph_values (const char *xml, GError **error)
+{
+  static const GMarkupParser parser = { graph_start, graph_end, graph_text, NULL, NULL };
+  GraphValues g = { g_ptr_array_new_with_free_func (g_free), NULL };
+  g_autoptr(GMarkupParseContext) context = g_markup_parse_context_new (&parser, 0, &g, NULL);
+  gboolean ok = g_markup_parse_context_parse (context, xml, -1, error)
+                && g_markup_parse_context_end_parse (context, error);
+
+  g_ptr_array_unref (g.ops);
+  g_free (g.param);
+  return ok;
+}
+
 GeglNode *
 np_cli_graph_add (GeglNode *top, const char *xml, const char *path_root,
                   GeglBuffer *input, GeglNode **source, GError **error)
@@ -352,7 +552,7 @@ np_cli_graph_add (GeglNode *top, const char *xml, const char *path_root,
 
   /* GEGL parses with GMarkup but never asks it whether the document ended,
    * so a truncated file became a partial graph: ask. */
-  if (!check_xml (xml, error))
+  if (!check_xml (xml, error) || !check_graph_values (xml, error))
     return NULL;
   /* GEGL turns unknown ops into pass-throughs and skips unknown properties,
    * with a warning each: make those errors. */
@@ -540,64 +740,6 @@ np_cli_output_complete (const char *path)
     && (buffer = np_cli_load_image (path, NULL, NULL)) != NULL;
 }
 
-/* Digits with an optional minus: what g_ascii_string_to_signed reads. */
-static gboolean
-is_integer (const char *text)
-{
-  if (*text == '-')
-    text++;
-  if (!g_ascii_isdigit (*text))
-    return FALSE;
-  while (g_ascii_isdigit (*text))
-    text++;
-  return *text == '\0';
-}
-
-/* GEGL reads an integer property's value with clamping, and GObject then
- * reports the clamped number (99999999999999999999 as “-2147483648”):
- * check integers against the property's range first, as the user wrote
- * them. Ops nest in [ ... ] (aux=[ op ... ]). */
-static gboolean
-check_chain_integers (char **chain, GError **error)
-{
-  g_autoptr(GPtrArray) ops = g_ptr_array_new_with_free_func (g_free);   /* a stack */
-
-  for (int i = 0; chain[i]; i++)
-    {
-      const char *arg = chain[i], *eq = strchr (arg, '=');
-
-      if (g_str_equal (arg, "]"))
-        {
-          if (ops->len)
-            g_ptr_array_remove_index (ops, ops->len - 1);
-        }
-      else if (eq == NULL)
-        {
-          if (ops->len)
-            g_ptr_array_remove_index (ops, ops->len - 1);
-          g_ptr_array_add (ops, strchr (arg, ':') ? g_strdup (arg) : g_strconcat ("gegl:", arg, NULL));
-        }
-      else if (g_str_has_suffix (arg, "=["))
-        g_ptr_array_add (ops, NULL);   /* the auxiliary chain's op comes next */
-      else if (ops->len && ops->pdata[ops->len - 1] && gegl_has_operation (ops->pdata[ops->len - 1]))
-        {
-          g_autofree gchar *key = g_strndup (arg, eq - arg);
-          GParamSpec *spec = gegl_operation_find_property (ops->pdata[ops->len - 1], key);
-
-          if (spec && G_IS_PARAM_SPEC_INT (spec) && is_integer (eq + 1)
-              && !g_ascii_string_to_signed (eq + 1, 10, G_PARAM_SPEC_INT (spec)->minimum,
-                                            G_PARAM_SPEC_INT (spec)->maximum, NULL, NULL))
-            {
-              g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT,
-                           "property '%s' takes an integer from %d to %d, not %s", key,
-                           G_PARAM_SPEC_INT (spec)->minimum, G_PARAM_SPEC_INT (spec)->maximum, eq + 1);
-              return FALSE;
-            }
-        }
-    }
-  return TRUE;
-}
-
 GeglNode *
 np_cli_chain_add (GeglNode *top, GeglNode *source, char **chain,
                   const char *path_root, GError **error)
@@ -606,7 +748,7 @@ np_cli_chain_add (GeglNode *top, GeglNode *source, char **chain,
   GError      *chain_error = NULL;
   NpLogCapture capture;
 
-  if (!check_chain_integers (chain, error))
+  if (!check_chain_values (chain, error))
     {
       g_prefix_error (error, "operation chain: ");
       return NULL;

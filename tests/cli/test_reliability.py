@@ -833,6 +833,52 @@ class Reliability(unittest.TestCase):
         with open(os.path.join(ds, "dataset.json")) as f:
             self.assertEqual(json.load(f)["width"], 32)
 
+    # -- 10. property values are read whole (issue 21) ----------------------------------------
+
+    def test_property_values(self):
+        """A number, integer or boolean property takes exactly that: GEGL's readers turned
+        "banana" into 0, "12abc" into 12 and "maybe" into false; our chain and graph
+        loaders refuse them with the property, the op and the value named."""
+        img = self.good_png(self.path("in", "img.png"))
+        out = self.path("out")
+        chains = [
+            (["neuropaint:rgb-threshold", "threshold=banana"], "'threshold'", "banana"),
+            (["neuropaint:rgb-threshold", "threshold=12abc"], "'threshold'", "12abc"),
+            (["neuropaint:rgb-threshold", "threshold=2.5"], "an integer", "2.5"),
+            (["neuropaint:colorize", "faces=maybe"], "true or false", "maybe"),
+            (["gegl:gaussian-blur", "std-dev-x=2x"], "a number", "2x"),
+            (["gegl:gaussian-blur", "std-dev-x=nan"], "a number", "nan"),
+            (["gegl:gaussian-blur", "std-dev-x="], "a number", "“”"),
+        ]
+        graphs = {
+            "param.xml": ('<node operation="neuropaint:rgb-threshold"><params>'
+                          '<param name="threshold">banana</param></params></node>', "banana"),
+            "attribute.xml": ('<node operation="neuropaint:rgb-threshold" threshold="12abc"/>', "12abc"),
+            "boolean.xml": ('<node operation="neuropaint:colorize" faces="maybe"/>', "maybe"),
+        }
+        for name, (node, _) in graphs.items():
+            self.write(self.path("graphs", name), ('<?xml version="1.0"?>\n<gegl>\n  %s\n'
+                                                   '  <node operation="gegl:load" path="img.png"/>\n</gegl>\n'
+                                                   % node).encode())
+        before = snapshot(self.dir)
+        runs = [(["--"] + chain, [word, value, chain[0]]) for chain, word, value in chains]
+        runs += [(["-g", self.path("graphs", name)], [value, name]) for name, (_, value) in graphs.items()]
+        for args, words in runs:
+            with self.subTest(args=args):
+                case(("property value", " ".join(os.path.basename(a) for a in args[1:])))
+                proc = nptest.run(["run", "-o", out, img] + args, check=False)
+                self.assertEqual(proc.returncode, 2, proc.stderr)
+                self.assertEqual(len(proc.stderr.splitlines()), 1, proc.stderr)
+                for word in words + ["img.png"]:
+                    self.assertIn(word, proc.stderr)
+                self.assertEqual(snapshot(self.dir), before)
+        # What GEGL reads right still runs: relative numbers, every boolean spelling, spaces.
+        case(("property value", "good ones"))
+        for chain in (["gegl:gaussian-blur", "std-dev-x=0.01rel"], ["neuropaint:rgb-threshold", "threshold=200"],
+                      ["gegl:gaussian-blur", "std-dev-x= 1.5 "]):
+            nptest.run(["run", "-o", out, img, "--"] + chain)
+        shutil.rmtree(out)
+
     # -- 4, and the smaller items: messages, names, exit codes ------------------------------
 
     def test_messages_and_exit_codes(self):
