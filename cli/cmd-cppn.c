@@ -7,6 +7,8 @@
 #include "config.h"
 #include "np-cli.h"
 
+#include <stdio.h>
+
 #include "neuropaint.h"
 
 #define BAND_ROWS 64
@@ -77,7 +79,7 @@ static const GOptionEntry entries[] = {
   { "fps", 0, 0, G_OPTION_ARG_INT, &opt_fps, "Animation: frames per second (default 12)", "N" },
   { "bit-depth", 'b', 0, G_OPTION_ARG_INT, &opt_bit_depth, "PNG bits per sample: 8 or 16 (default 8)", "B" },
   { "dump-weights", 0, 0, G_OPTION_ARG_FILENAME, &opt_dump_weights,
-    "Write the network and parameters as JSON (format in docs/cppn.md)", "FILE" },
+    "Write the network and parameters as JSON (format in docs/cppn.md; - for standard output)", "FILE" },
   { "threads", 'j', 0, G_OPTION_ARG_INT, &opt_threads, "Threads (default: all processors)", "N" },
   { NULL }
 };
@@ -227,11 +229,24 @@ render_animation (NpCppnParams *params, const NpCppnParams *to, GError **error)
   return TRUE;
 }
 
+/* Whether the weights go to standard output (--dump-weights -): the
+ * command's own report goes to stderr then, so the stream is JSON only. */
+static gboolean
+weights_to_stdout (void)
+{
+  return g_strcmp0 (opt_dump_weights, "-") == 0;
+}
+
 static gboolean
 dump_weights (const NpCppn *cppn, const char *path, GError **error)
 {
   g_autofree gchar *json = np_cppn_to_json (cppn);
 
+  if (weights_to_stdout ())
+    {
+      fputs (json, stdout);
+      return np_cli_stdout_flush (error);
+    }
   return np_output_set_contents (path, json, strlen (json), error);
 }
 
@@ -250,7 +265,7 @@ planned_outputs (void)
   for (gint k = 0; k < (opt_frames ? 0 : opt_images); k++)
     g_ptr_array_add (outputs, opt_images > 1 ? numbered_path (opt_output, "%03d", k + 1)
                                              : g_strdup (opt_output));
-  for (gint k = 0; opt_dump_weights && k < (opt_frames ? 1 : opt_images); k++)
+  for (gint k = 0; opt_dump_weights && !weights_to_stdout () && k < (opt_frames ? 1 : opt_images); k++)
     g_ptr_array_add (outputs, opt_images > 1 ? numbered_path (opt_dump_weights, "%03d", k + 1)
                                              : g_strdup (opt_dump_weights));
   return outputs;
@@ -279,6 +294,8 @@ check_options (NpCppnParams *params, NpCppnParams *to)
   if (opt_frames && (opt_images > 1 || !has_suffix (opt_output, ".png") || opt_bit_depth != 8))
     return np_cli_fail ("cppn", NP_EXIT_USAGE,
                         "an animation is one 8-bit animated .png (with its frames beside it)");
+  if (weights_to_stdout () && opt_images > 1)
+    return np_cli_fail ("cppn", NP_EXIT_USAGE, "--dump-weights - writes one network: not with --images");
   if (opt_fps < 1 || opt_fps > 1000)
     return np_cli_fail ("cppn", NP_EXIT_USAGE, "--fps must be between 1 and 1000");
   if (opt_threads < 0 || opt_threads > 1024)
@@ -373,7 +390,8 @@ np_cmd_cppn (int argc, char **argv, gboolean do_help)
         return np_cli_fail_error ("cppn", g_steal_pointer (&error));
       if (!render_animation (&params, &to, &error))
         return np_cli_fail_error ("cppn", g_steal_pointer (&error));
-      g_print ("wrote %s (%d frames, seed %" G_GUINT64_FORMAT ")\n", opt_output, opt_frames, params.seed);
+      (weights_to_stdout () ? g_printerr : g_print) ("wrote %s (%d frames, seed %" G_GUINT64_FORMAT ")\n",
+                                                     opt_output, opt_frames, params.seed);
       return NP_EXIT_OK;
     }
 
@@ -404,7 +422,7 @@ np_cmd_cppn (int argc, char **argv, gboolean do_help)
     }
   /* Printed once the progress bar is gone, so the two never share a line. */
   np_progress_free (progress);
-  g_print ("%s", written->str);
+  (weights_to_stdout () ? g_printerr : g_print) ("%s", written->str);
   if (error)
     return np_cli_fail_error ("cppn", g_steal_pointer (&error));
   return NP_EXIT_OK;

@@ -143,6 +143,9 @@ np_cmd_run (int argc, char **argv, gboolean do_help)
   if (opt_threads < 0 || opt_threads > NP_CLI_MAX_THREADS)
     return np_cli_fail ("run", NP_EXIT_USAGE, "--threads must be between 0 (all processors) and %d",
                         NP_CLI_MAX_THREADS);
+  /* "-e .png" means png (not small..png). */
+  if (opt_ext[0] == '.')
+    opt_ext++;
   probe = g_strconcat ("*.", opt_ext, NULL);
   if (!np_cli_check_output_name (probe, &error))
     return np_cli_fail ("run", NP_EXIT_USAGE, "--ext: %s", error->message);

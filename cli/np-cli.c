@@ -56,9 +56,10 @@ np_cli_parse (const char          *command,
       *exit_code = NP_EXIT_USAGE;
       return FALSE;
     }
-  if (np_cli_max_pixels < 0)
+  if (np_cli_max_pixels < 1)
     {
-      *exit_code = np_cli_fail (command, NP_EXIT_USAGE, "--max-pixels must be positive");
+      *exit_code = np_cli_fail (command, NP_EXIT_USAGE, "--max-pixels must be at least 1, not %" G_GINT64_FORMAT,
+                                np_cli_max_pixels);
       return FALSE;
     }
   return TRUE;
@@ -424,8 +425,8 @@ check_property_value (const char *op, const char *key, const char *text, gboolea
   return TRUE;
 }
 
-/* The chain's values, each against its op's property (ops nest in [ ... ]:
- * aux=[ op ... ]). */
+/* The chain's op names and values, each value against its op's property
+ * (ops nest in [ ... ]: aux=[ op ... ]). */
 static gboolean
 check_chain_values (char **chain, GError **error)
 {
@@ -442,6 +443,16 @@ check_chain_values (char **chain, GError **error)
         }
       else if (eq == NULL)
         {
+          g_autofree gchar *ours = g_strconcat ("neuropaint:", arg, NULL);
+
+          /* GEGL reads a bare name as gegl:NAME: where we have an op of
+           * that name too, "-- gray" would silently run GEGL's. */
+          if (!strchr (arg, ':') && gegl_has_operation (ours))
+            {
+              g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT,
+                           "“%s” names two operations: write %s (ours) or gegl:%s (GEGL's)", arg, ours, arg);
+              return FALSE;
+            }
           if (ops->len)
             g_ptr_array_remove_index (ops, ops->len - 1);
           g_ptr_array_add (ops, strchr (arg, ':') ? g_strdup (arg) : g_strconcat ("gegl:", arg, NULL));
@@ -589,7 +600,7 @@ np_cli_graph_add (GeglNode *top, const char *xml, const char *path_root,
   return graph;
 }
 
-gint64 np_cli_max_pixels;
+gint64 np_cli_max_pixels = NP_IMAGE_DEFAULT_MAX_PIXELS;
 
 /* The GEGL loader for the image type the first bytes say, or NULL. */
 static const char *
@@ -965,14 +976,16 @@ np_progress_free (NpProgress *progress)
   g_free (progress);
 }
 
+/* The names a folder's images have (any case); other files are left out. */
+static const char *const image_exts[] = { ".jpg", ".jpeg", ".png", ".tif", ".tiff", ".webp", ".exr", NULL };
+
 static gboolean
 is_image_name (const char *name)
 {
-  static const char *const exts[] = { ".jpg", ".jpeg", ".png", ".tif", ".tiff", ".webp", ".exr", NULL };
   g_autofree gchar *lower = g_ascii_strdown (name, -1);
 
-  for (int i = 0; exts[i]; i++)
-    if (g_str_has_suffix (lower, exts[i]))
+  for (int i = 0; image_exts[i]; i++)
+    if (g_str_has_suffix (lower, image_exts[i]))
       return TRUE;
   return FALSE;
 }
@@ -1233,7 +1246,10 @@ np_cli_batch_inputs (const char *command, const NpCliBatch *batch, char **args, 
   if ((*all)->len == 0)
     {
       g_clear_pointer (all, g_ptr_array_unref);
-      *exit_code = np_cli_fail (command, NP_EXIT_USAGE, "no images found in the inputs");
+      g_autofree gchar *exts = g_strjoinv (" ", (gchar **) image_exts);
+      *exit_code = np_cli_fail (command, NP_EXIT_USAGE, "no images found in the inputs (a folder's "
+                                "images are its files named %s; others, such as .bmp and .gif, are "
+                                "not read)", exts);
       return FALSE;
     }
   /* Every process of a batch must see one list, whatever order the

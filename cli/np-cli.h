@@ -107,9 +107,9 @@ GeglNode *np_cli_chain_add    (GeglNode *top, GeglNode *source, char **chain,
 /* Names of the built-in graphs, NULL-terminated. */
 gchar   **np_cli_graph_names  (void);
 
-/* The most pixels an input image may have (--max-pixels; 0: the core's
- * default, NP_IMAGE_DEFAULT_MAX_PIXELS). The entry goes in the options of
- * every command that reads images; np_cli_parse refuses negative values. */
+/* The most pixels an input image may have (--max-pixels; by default
+ * NP_IMAGE_DEFAULT_MAX_PIXELS). The entry goes in the options of every
+ * command that reads images; np_cli_parse refuses values below 1. */
 extern gint64 np_cli_max_pixels;
 #define NP_CLI_MAX_PIXELS_ENTRY                                                             \
   { "max-pixels", 0, 0, G_OPTION_ARG_INT64, &np_cli_max_pixels,                            \

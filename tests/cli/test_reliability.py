@@ -879,6 +879,56 @@ class Reliability(unittest.TestCase):
             nptest.run(["run", "-o", out, img, "--"] + chain)
         shutil.rmtree(out)
 
+    # -- 11. the small ones (issue 21) ----------------------------------------------------
+
+    def test_small_ones(self):
+        img = self.good_png(self.path("in", "small.png"))
+        inputs = snapshot(self.path("in"))
+        out = self.path("out")
+        case(("small", "-e .png"))
+        nptest.run(["run", "-e", ".png", "-o", out, img, "--", "gegl:nop"])
+        self.assertEqual(os.listdir(out), ["small.png"])
+        shutil.rmtree(out)
+
+        case(("small", "--dump-weights -"))
+        work = self.path("work")
+        os.makedirs(work)
+        proc = nptest.run(["cppn", "-W", "4", "-H", "4", "--seed", "5", "-o", "art.png", "--dump-weights", "-"],
+                          cwd=work)
+        self.assertEqual(json.loads(proc.stdout)["seed"], 5)   # the stream is the JSON alone
+        self.assertIn("wrote art.png", proc.stderr)
+        self.assertEqual(os.listdir(work), ["art.png"])
+
+        refused = [
+            (["cppn", "-o", "b.png", "--images", "2", "--dump-weights", "-"], "--dump-weights -"),
+            (["run", "--max-pixels", "0", "-o", out, img, "--", "gegl:nop"], "--max-pixels must be at least 1"),
+            (["run", "--max-pixels", "-1", "-o", out, img, "--", "gegl:nop"], "--max-pixels must be at least 1"),
+        ]
+        os.makedirs(self.path("old-formats"))
+        self.write(self.path("old-formats", "a.bmp"), b"BM" + b"\0" * 60)
+        self.write(self.path("old-formats", "b.gif"), b"GIF89a" + b"\0" * 40)
+        refused.append((["run", "-o", out, self.path("old-formats"), "--", "gegl:nop"], ".png"))
+        before = snapshot(self.dir)
+        for args, words in refused:
+            with self.subTest(args=args):
+                case(("small", " ".join(args[:4])))
+                proc = nptest.run(args, check=False, cwd=work)
+                self.assertEqual(proc.returncode, 1, proc.stderr)
+                self.assertEqual(len(proc.stderr.splitlines()), 1, proc.stderr)
+                self.assertIn(words, proc.stderr)
+                if "old-formats" in args[3]:
+                    self.assertIn("no images found", proc.stderr)
+                    self.assertIn(".bmp", proc.stderr)
+                self.assertEqual(snapshot(self.dir), before)
+        case(("small", "-- gray"))
+        proc = nptest.run(["run", "-o", out, img, "--", "gray"], check=False)
+        self.assertEqual(proc.returncode, 2, proc.stderr)
+        self.assertEqual(len(proc.stderr.splitlines()), 1, proc.stderr)
+        for word in ("small.png", "neuropaint:gray", "gegl:gray"):
+            self.assertIn(word, proc.stderr)
+        self.assertEqual(snapshot(self.dir), before)
+        self.assertEqual(snapshot(self.path("in")), inputs)
+
     # -- 4, and the smaller items: messages, names, exit codes ------------------------------
 
     def test_messages_and_exit_codes(self):
