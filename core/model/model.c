@@ -51,12 +51,50 @@ np_model_new (NpNet *net)
   return m;
 }
 
+/* The metadata a model carries for its users: a training size both given,
+ * each 1 to NP_IMAGE_MAX_SIDE (or neither: older models, 256×320), and the
+ * one normalisation there is. Anything else is a broken or foreign file,
+ * not a reason to fall back to defaults. */
+static gboolean
+check_metadata (NpNet *net, GError **error)
+{
+  GHashTable *meta = np_net_metadata (net);
+  const char *keys[] = { "width", "height" };
+  const char *norm = g_hash_table_lookup (meta, "normalization");
+
+  for (guint i = 0; i < G_N_ELEMENTS (keys); i++)
+    {
+      const char *value = g_hash_table_lookup (meta, keys[i]);
+      const char *other = g_hash_table_lookup (meta, keys[1 - i]);
+
+      if ((value || other) && (!value || !g_ascii_string_to_signed (value, 10, 1, NP_IMAGE_MAX_SIDE, NULL, NULL)))
+        {
+          g_set_error (error, NP_ERROR, NP_ERROR_CORRUPT, "metadata “%s”: %s%s%s, not an integer from 1 to %d",
+                       keys[i], value ? "“" : "missing", value ? value : "", value ? "”" : "", NP_IMAGE_MAX_SIDE);
+          return FALSE;
+        }
+    }
+  if (norm && strcmp (norm, "x/127.5-1") != 0)
+    {
+      g_set_error (error, NP_ERROR, NP_ERROR_UNSUPPORTED,
+                   "metadata “normalization”: unknown “%s” (known: x/127.5-1)", norm);
+      return FALSE;
+    }
+  return TRUE;
+}
+
 NpModel *
 np_model_load (const char *name_or_path, GError **error)
 {
   g_autofree gchar *path = np_model_resolve (name_or_path, error);
   NpNet            *net = path ? np_net_load (path, error) : NULL;
 
+  if (net && !check_metadata (net, error))
+    {
+      g_prefix_error (error, "%s: ", path);
+      np_net_free (net);
+      return NULL;
+    }
   return net ? np_model_new (net) : NULL;
 }
 

@@ -929,6 +929,52 @@ class Reliability(unittest.TestCase):
         self.assertEqual(snapshot(self.dir), before)
         self.assertEqual(snapshot(self.path("in")), inputs)
 
+    # -- 12. bad model metadata is an error, not a fallback (issue 21) ---------------------
+
+    def test_bad_model_metadata(self):
+        """A training size that is no size (1e9, -5, 0, "abc", one side only) or an unknown
+        normalisation fails the op with the model and the key named."""
+        good = os.path.join(nptest.SOURCE_ROOT, "tests", "data", "colorize-tiny.safetensors")
+        with open(good, "rb") as f:
+            model = f.read()
+        n = struct.unpack("<Q", model[:8])[0]
+        header, data = json.loads(model[8:8 + n]), model[8 + n:]
+        bad = {
+            "width-1e9": ({"width": "1000000000"}, "“width”"),
+            "width-negative": ({"width": "-5"}, "“width”"),
+            "height-zero": ({"height": "0"}, "“height”"),
+            "width-abc": ({"width": "abc"}, "“width”"),
+            "width-only": ({"height": None}, "“height”: missing"),
+            "normalization": ({"normalization": "x/255"}, "x/255"),
+        }
+        models = self.path("models")
+        for name, (change, _) in bad.items():
+            meta = dict(header["__metadata__"])
+            for k, v in change.items():
+                if v is None:
+                    del meta[k]
+                else:
+                    meta[k] = v
+            text = json.dumps(dict(header, __metadata__=meta)).encode()
+            text += b" " * (-len(text) % 8)
+            self.write(os.path.join(models, name + ".safetensors"), struct.pack("<Q", len(text)) + text + data)
+        img = self.good_png(self.path("in", "img.png"), 40, 32)
+        out = self.path("out")
+        before = snapshot(self.dir)
+        for name, (_, words) in bad.items():
+            with self.subTest(model=name):
+                case(("model metadata", name))
+                path = os.path.join(models, name + ".safetensors")
+                proc = nptest.run(["run", "-o", out, img, "--", "neuropaint:colorize", "model=" + path],
+                                  check=False, timeout=60)
+                self.assertEqual(proc.returncode, 2, proc.stderr)
+                self.assertEqual(len(proc.stderr.splitlines()), 1, proc.stderr)
+                self.assertIn(name + ".safetensors", proc.stderr)
+                self.assertIn(words, proc.stderr)
+                self.assertEqual(snapshot(self.dir), before)
+        # The unchanged model still runs.
+        nptest.run(["run", "-o", out, img, "--", "neuropaint:colorize", "model=" + good])
+
     # -- 4, and the smaller items: messages, names, exit codes ------------------------------
 
     def test_messages_and_exit_codes(self):
