@@ -1245,8 +1245,9 @@ np_cli_batch_inputs (const char *command, const NpCliBatch *batch, char **args, 
     }
   if ((*all)->len == 0)
     {
-      g_clear_pointer (all, g_ptr_array_unref);
       g_autofree gchar *exts = g_strjoinv (" ", (gchar **) image_exts);
+
+      g_clear_pointer (all, g_ptr_array_unref);
       *exit_code = np_cli_fail (command, NP_EXIT_USAGE, "no images found in the inputs (a folder's "
                                 "images are its files named %s; others, such as .bmp and .gif, are "
                                 "not read)", exts);
