@@ -30,10 +30,10 @@ static const GOptionEntry entries[] = {
 };
 
 static gboolean
-save_crop (const NpImage *crop, const char *path, GError **error)
+save_crop (const NpImage *crop, const Babl *space, const char *path, GError **error)
 {
   GeglRectangle box = { 0, 0, crop->width, crop->height };
-  const Babl   *format = babl_format ("R'G'B'A float");
+  const Babl   *format = babl_format_with_space ("R'G'B'A float", space);
   g_autoptr(GeglBuffer) buffer = gegl_buffer_new (&box, format);
   g_autoptr(GeglNode) graph = gegl_node_new ();
   GeglNode *source;
@@ -150,7 +150,8 @@ crop_one (const char *file, gpointer data, gboolean *stop, GError **error)
   guint first, last;
 
   /* Detection and crop both read the file's own values (no ICC conversion),
-   * as OpenCV would; the crop is saved with those values. */
+   * as OpenCV would; the crop keeps their colour space, and is written in
+   * sRGB (np_cli_save). */
   if (!(buffer = np_cli_load_image (file, NULL, error)) ||
       !(faces = np_cli_detect_faces (&opts, crop->finder, buffer, error)))
     return FALSE;
@@ -197,7 +198,7 @@ crop_one (const char *file, gpointer data, gboolean *stop, GError **error)
                      "%s would overwrite the input %s; write the crops to another folder (-o)",
                      path, input);
       if (input || !(cropped = np_face_crop (image, face, crop->width, crop->height, error))
-          || !save_crop (cropped, path, error))
+          || !save_crop (cropped, babl_format_get_space (gegl_buffer_get_format (buffer)), path, error))
         {
           for (guint i = 0; i < written->len; i++)
             g_unlink (written->pdata[i]);

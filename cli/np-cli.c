@@ -621,16 +621,41 @@ sniff_loader (const guint8 *magic, gsize size)
   return NULL;
 }
 
+/* The colour space of an embedded ICC profile, or sRGB: for one babl cannot
+ * read (broken, cut short, not RGB or gray), as GEGL's PNG loader does. */
+static const Babl *
+icc_space (GBytes *icc)
+{
+  const char *why = NULL;
+  const Babl *space = icc ? babl_space_from_icc (g_bytes_get_data (icc, NULL), (int) g_bytes_get_size (icc),
+                                                 BABL_ICC_INTENT_RELATIVE_COLORIMETRIC, &why)
+                          : NULL;
+
+  return space ? space : babl_space ("sRGB");
+}
+
 static GeglBuffer *
 load_jpeg (const char *path, const Babl *format, GError **error)
 {
-  g_autoptr(NpImage) image = np_jpeg_load (path, np_cli_max_pixels, error);
-  const Babl   *rgb = babl_format ("R'G'B' u8");
+  g_autoptr(GBytes) bytes = np_file_read (path, G_MAXSIZE, error);
+  g_autoptr(GBytes) icc = NULL;
+  g_autoptr(NpImage) image = NULL;
+  const Babl   *rgb;
   GeglRectangle box;
   GeglBuffer   *buffer;
 
-  if (image == NULL)
+  if (bytes == NULL)
     return NULL;
+  image = np_jpeg_decode (g_bytes_get_data (bytes, NULL), g_bytes_get_size (bytes), np_cli_max_pixels, error);
+  if (image == NULL)
+    {
+      g_prefix_error (error, "%s: ", path);
+      return NULL;
+    }
+  /* The values as decoded, in the colour space of the file's profile, as
+   * GEGL's loaders give PNG and TIFF files. */
+  icc = np_jpeg_icc_profile (g_bytes_get_data (bytes, NULL), g_bytes_get_size (bytes));
+  rgb = babl_format_with_space ("R'G'B' u8", icc_space (icc));
   box = (GeglRectangle) { 0, 0, image->width, image->height };
   buffer = gegl_buffer_new (&box, format ? format : rgb);
   gegl_buffer_set (buffer, &box, 0, rgb, image->data, image->stride);
@@ -859,7 +884,7 @@ np_cli_save_to_output (GeglNode *output_node, NpOutput *output, gint png_bit_dep
   const NpOutputType *type = output_type (path);
   GeglNode     *graph = gegl_node_get_parent (output_node);
   GeglRectangle box = gegl_node_get_bounding_box (output_node);
-  GeglNode     *save;
+  GeglNode     *save, *srgb;
   NpLogCapture  capture;
   GStatBuf      st;
   gboolean      ok;
@@ -876,6 +901,12 @@ np_cli_save_to_output (GeglNode *output_node, NpOutput *output, gint png_bit_dep
   if (type->saver == NULL)
     return save_jpeg (output_node, &box, output, error);
 
+  /* Files are written in sRGB, converted from the input's colour space (its
+   * ICC profile), as our JPEG encoder's blit does: GEGL's png-save writes
+   * any other space's primaries as a cHRM chunk, which libpng refuses for
+   * wide gamuts (Display P3, Rec. 2020: "invalid chromaticities"), next to
+   * a wrong gAMA, and a gray profile into an RGB file. */
+  srgb = gegl_node_new_child (graph, "operation", "gegl:convert-space", "space-name", "sRGB", NULL);
   /* GEGL's saver fills the temporary file by a name of its own (see
    * np_output_writer_path): messages show the final name instead. */
   save = gegl_node_new_child (graph, "operation", type->saver,
@@ -883,12 +914,13 @@ np_cli_save_to_output (GeglNode *output_node, NpOutput *output, gint png_bit_dep
   /* PNG is 8-bit unless asked otherwise: what image viewers and the seed used. */
   if (g_str_equal (type->saver, "gegl:png-save"))
     gegl_node_set (save, "bitdepth", png_bit_depth, NULL);
-  gegl_node_link (output_node, save);
+  gegl_node_link_many (output_node, srgb, save, NULL);
 
   log_capture_begin (&capture, np_output_writer_path (output), path);
   gegl_node_process (save);
   ok = log_capture_end (&capture, path, error);
   gegl_node_remove_child (graph, save);
+  gegl_node_remove_child (graph, srgb);
 
   if (ok && (g_stat (np_output_writer_path (output), &st) != 0 || st.st_size == 0))
     {

@@ -54,42 +54,97 @@ exif_orientation (const guint8 *tiff, gsize size)
   return 1;
 }
 
+/* The next marker segment before the first scan, from *pos (2 at first):
+ * its marker, and its payload after the 16-bit length. FALSE at the scan,
+ * the end, or where the stream is malformed. */
+static gboolean
+next_segment (const guint8 *data, gsize size, gsize *pos, guint8 *marker,
+              const guint8 **payload, gsize *length)
+{
+  while (*pos + 4 <= size)
+    {
+      gsize n;
+
+      if (data[*pos] != 0xFF)
+        return FALSE;
+      *marker = data[*pos + 1];
+      if (*marker == 0xFF)   /* fill byte */
+        {
+          (*pos)++;
+          continue;
+        }
+      if (*marker == 0xD9 || *marker == 0xDA)   /* end of image, start of scan */
+        return FALSE;
+      if (*marker == 0x01 || (*marker >= 0xD0 && *marker <= 0xD7))   /* no length */
+        {
+          *pos += 2;
+          continue;
+        }
+      n = get16 (data + *pos + 2, TRUE);
+      if (n < 2 || *pos + 2 + n > size)
+        return FALSE;
+      *payload = data + *pos + 4;
+      *length = n - 2;
+      *pos += 2 + n;
+      return TRUE;
+    }
+  return FALSE;
+}
+
 gint
 np_jpeg_orientation (const guint8 *data, gsize size)
 {
-  gsize pos = 2;
+  const guint8 *payload;
+  gsize         pos = 2, length;
+  guint8        marker;
 
   if (!np_jpeg_sniff (data, size))
     return 1;
-  /* Marker segments up to the first scan: FF, marker, 16-bit length. */
-  while (pos + 4 <= size)
-    {
-      guint8 marker;
-      gsize  length;
-
-      if (data[pos] != 0xFF)
-        return 1;
-      marker = data[pos + 1];
-      if (marker == 0xFF)   /* fill byte */
-        {
-          pos++;
-          continue;
-        }
-      if (marker == 0xD9 || marker == 0xDA)   /* end of image, start of scan */
-        return 1;
-      if (marker == 0x01 || (marker >= 0xD0 && marker <= 0xD7))   /* no length */
-        {
-          pos += 2;
-          continue;
-        }
-      length = get16 (data + pos + 2, TRUE);
-      if (length < 2 || pos + 2 + length > size)
-        return 1;
-      if (marker == 0xE1 && length >= 2 + 6 && memcmp (data + pos + 4, "Exif\0\0", 6) == 0)
-        return exif_orientation (data + pos + 10, length - 8);
-      pos += 2 + length;
-    }
+  while (next_segment (data, size, &pos, &marker, &payload, &length))
+    if (marker == 0xE1 && length >= 6 && memcmp (payload, "Exif\0\0", 6) == 0)
+      return exif_orientation (payload + 6, length - 6);
   return 1;
+}
+
+GBytes *
+np_jpeg_icc_profile (const guint8 *data, gsize size)
+{
+  /* ICC.1 Annex B.4: APP2 segments "ICC_PROFILE\0", sequence number (from
+   * 1), count, then the profile's next bytes. */
+  static const char tag[] = "ICC_PROFILE";
+  const guint8 *chunks[256] = { NULL }, *payload;
+  gsize         lengths[256] = { 0 }, pos = 2, length, total = 0;
+  guint8        marker;
+  guint         count = 0;
+  GByteArray   *icc;
+
+  if (!np_jpeg_sniff (data, size))
+    return NULL;
+  while (next_segment (data, size, &pos, &marker, &payload, &length))
+    {
+      guint seq, n;
+
+      if (marker != 0xE2 || length < sizeof tag + 2 || memcmp (payload, tag, sizeof tag) != 0)
+        continue;
+      seq = payload[sizeof tag];
+      n = payload[sizeof tag + 1];
+      /* Numbered 1 to one count, each once; anything else is no profile. */
+      if (seq == 0 || n == 0 || seq > n || (count && n != count) || chunks[seq])
+        return NULL;
+      count = n;
+      chunks[seq] = payload + sizeof tag + 2;
+      lengths[seq] = length - sizeof tag - 2;
+      total += lengths[seq];
+    }
+  for (guint i = 1; i <= count; i++)
+    if (chunks[i] == NULL)
+      return NULL;
+  if (count == 0 || total == 0)
+    return NULL;
+  icc = g_byte_array_sized_new (total);
+  for (guint i = 1; i <= count; i++)
+    g_byte_array_append (icc, chunks[i], lengths[i]);
+  return g_byte_array_free_to_bytes (icc);
 }
 
 /* The upright image of one stored with EXIF orientation o (2–8), by the same

@@ -30,6 +30,11 @@ NpImage  *np_jpeg_load        (const char *path, gint64 max_pixels, GError **err
  * when it has none or the EXIF block is malformed. */
 gint      np_jpeg_orientation (const guint8 *data, gsize size);
 
+/* The ICC profile a JPEG stream embeds (APP2 ICC_PROFILE segments, joined
+ * in their order), or NULL when it has none or its segments do not number
+ * one whole profile. Its contents are not checked. */
+GBytes   *np_jpeg_icc_profile (const guint8 *data, gsize size);
+
 /* Encodes an 8-bit RGB or gray image (4:4:4, progressive, as GEGL's
  * jpg-save) into output (not committed). quality: 1–100. */
 gboolean  np_jpeg_write       (const NpImage *image, NpOutput *output, gint quality,
