@@ -71,7 +71,7 @@ journal_add (FILE *journal, JsonNode *entry)
 
   if (journal == NULL)
     return;
-  line = json_to_string (entry, FALSE);
+  line = np_cli_json_text (entry, FALSE, NULL);
   /* Flushed at once: the journal is only worth what a kill leaves of it. */
   fprintf (journal, "%s\n", line);
   fflush (journal);
@@ -95,7 +95,7 @@ earlier_entries (const char *part, const char *journal)
   g_autoptr(JsonParser) parser = json_parser_new ();
   g_autofree gchar *text = NULL;
 
-  if (json_parser_load_from_file (parser, part, NULL) && JSON_NODE_HOLDS_OBJECT (json_parser_get_root (parser)))
+  if (np_cli_json_parse_file (parser, part, NULL) && JSON_NODE_HOLDS_OBJECT (json_parser_get_root (parser)))
     {
       JsonArray *images = json_object_get_array_member (json_node_get_object (json_parser_get_root (parser)), "images");
       for (guint i = 0; images && i < json_array_get_length (images); i++)
@@ -105,7 +105,7 @@ earlier_entries (const char *part, const char *journal)
     {
       g_auto(GStrv) lines = g_strsplit (text, "\n", -1);
       for (gint i = 0; lines[i]; i++)
-        if (*lines[i] && json_parser_load_from_data (parser, lines[i], -1, NULL))
+        if (*lines[i] && np_cli_json_parse (parser, lines[i], strlen (lines[i]), NULL))
           keep_entry (done, json_parser_get_root (parser));
     }
   return done;
@@ -116,7 +116,8 @@ earlier_entries (const char *part, const char *journal)
 static JsonNode *
 done_before (GHashTable *done, const char *file)
 {
-  JsonNode  *node = g_hash_table_lookup (done, file);
+  g_autofree gchar *key = np_cli_json_name (file);
+  JsonNode  *node = g_hash_table_lookup (done, key);
   JsonArray *crops = node ? json_object_get_array_member (json_node_get_object (node), "crops") : NULL;
 
   for (guint i = 0; crops && i < json_array_get_length (crops); i++)
@@ -125,7 +126,8 @@ done_before (GHashTable *done, const char *file)
       const char       *name = JSON_NODE_HOLDS_OBJECT (c)
                                  ? json_object_get_string_member_with_default (json_node_get_object (c), "file", NULL)
                                  : NULL;
-      g_autofree gchar *path = name ? g_build_filename (opt_output, name, NULL) : NULL;
+      g_autofree gchar *bytes = name ? np_cli_json_name_bytes (name) : NULL;
+      g_autofree gchar *path = bytes ? g_build_filename (opt_output, bytes, NULL) : NULL;
 
       if (path == NULL || !np_cli_output_complete (path))
         return NULL;
@@ -146,6 +148,7 @@ crop_one (const char *file, gpointer data, gboolean *stop, GError **error)
   g_autoptr(JsonBuilder) entry = json_builder_new ();
   g_autoptr(GPtrArray) written = g_ptr_array_new_with_free_func (g_free);
   const char *stem = g_hash_table_lookup (crop->stems, file);
+  g_autofree gchar *json_file = np_cli_json_name (file);
   const GeglRectangle *box;
   guint first, last;
 
@@ -164,7 +167,7 @@ crop_one (const char *file, gpointer data, gboolean *stop, GError **error)
 
   json_builder_begin_object (entry);
   json_builder_set_member_name (entry, "file");
-  json_builder_add_string_value (entry, file);
+  json_builder_add_string_value (entry, json_file);
   json_builder_set_member_name (entry, "width");
   json_builder_add_int_value (entry, box->width);
   json_builder_set_member_name (entry, "height");
@@ -189,6 +192,7 @@ crop_one (const char *file, gpointer data, gboolean *stop, GError **error)
       g_autofree gchar *name = opt_all ? g_strdup_printf ("%s-%u.png", stem, k)
                                        : g_strdup_printf ("%s.png", stem);
       g_autofree gchar *path = g_build_filename (opt_output, name, NULL);
+      g_autofree gchar *json_name = np_cli_json_name (name);
       g_autoptr(NpImage) cropped = NULL;
       const char *input = np_cli_inputs_find (crop->inputs, path);
 
@@ -207,7 +211,7 @@ crop_one (const char *file, gpointer data, gboolean *stop, GError **error)
       g_ptr_array_add (written, g_steal_pointer (&path));
       json_builder_begin_object (entry);
       json_builder_set_member_name (entry, "file");
-      json_builder_add_string_value (entry, name);
+      json_builder_add_string_value (entry, json_name);
       json_builder_set_member_name (entry, "face");
       if (face)
         json_builder_add_int_value (entry, k);

@@ -25,13 +25,12 @@ static void
 print_json (const char *file, gint width, gint height, const GArray *faces)
 {
   g_autoptr(JsonBuilder) b = json_builder_new ();
-  g_autoptr(JsonGenerator) gen = json_generator_new ();
   g_autoptr(JsonNode) root = NULL;
-  g_autofree gchar *text = NULL;
+  g_autofree gchar *text = NULL, *json_file = np_cli_json_name (file);
 
   json_builder_begin_object (b);
   json_builder_set_member_name (b, "file");
-  json_builder_add_string_value (b, file);
+  json_builder_add_string_value (b, json_file);
   json_builder_set_member_name (b, "width");
   json_builder_add_int_value (b, width);
   json_builder_set_member_name (b, "height");
@@ -44,8 +43,7 @@ print_json (const char *file, gint width, gint height, const GArray *faces)
   json_builder_end_object (b);
 
   root = json_builder_get_root (b);
-  json_generator_set_root (gen, root);
-  text = json_generator_to_data (gen, NULL);
+  text = np_cli_json_text (root, FALSE, NULL);
   printf ("%s\n", text);
 }
 
@@ -61,11 +59,15 @@ detect_one (const char *file, gpointer finder, gboolean *stop, GError **error)
   if (opt_json)
     print_json (file, gegl_buffer_get_width (buffer), gegl_buffer_get_height (buffer), faces);
   else
-    for (guint k = 0; k < faces->len; k++)
-      {
-        const NpHaarBox *f = &g_array_index (faces, NpHaarBox, k);
-        printf ("%s %d %d %d %d\n", file, f->x, f->y, f->width, f->height);
-      }
+    {
+      /* A newline in a name must not make a line of its own. */
+      g_autofree gchar *name = np_cli_quote_name (file);
+      for (guint k = 0; k < faces->len; k++)
+        {
+          const NpHaarBox *f = &g_array_index (faces, NpHaarBox, k);
+          printf ("%s %d %d %d %d\n", name, f->x, f->y, f->width, f->height);
+        }
+    }
   /* No later line can be written either: the batch ends. */
   if (!np_cli_stdout_flush (error))
     *stop = TRUE;
@@ -85,7 +87,10 @@ np_cmd_detect (int argc, char **argv, gboolean do_help)
                      "Find faces (or what the cascade was trained on) as OpenCV's "
                      "detectMultiScale does.",
                      "Defaults are the seed's: scale factor 1.2, 5 neighbours, 60 px.\n"
-                     "Without --json each face is a line “FILE x y w h”, largest first.\n"
+                     "Without --json each face is a line “FILE x y w h”, largest first; a name\n"
+                     "with a control character, \" or \\, or bytes that are no UTF-8, is quoted as\n"
+                     "git quotes paths. In JSON such bytes are \\udc80–\\udcff (Python's\n"
+                     "surrogateescape).\n"
                      "A bad image is reported and skipped; the exit status is then 2.\n"
                      "Images go in name order; --shard does one part of them (docs/scale-out.md).\n"
                      "Example: neuropaint detect --json photos/",

@@ -92,7 +92,7 @@ merge_manifests (const char *target, GError **error)
       JsonObject *part;
       JsonArray  *list;
 
-      if (!json_parser_load_from_file (parser, parts->pdata[i], error))
+      if (!np_cli_json_parse_file (parser, parts->pdata[i], error))
         {
           g_prefix_error (error, "%s: ", (char *) parts->pdata[i]);
           return FALSE;

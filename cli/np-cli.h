@@ -298,4 +298,29 @@ gint      np_cli_threads      (const NpCliDetect *opts);
  * manifest). */
 void      np_cli_json_add_box (JsonBuilder *builder, const NpHaarBox *box);
 
+/* ---- File names in JSON and in lines of text -------------------------------
+ * A file name is bytes; JSON holds UTF-8. Each byte of a name that is no
+ * UTF-8 becomes the lone surrogate U+DC80 + (byte − 0x80), written \udc80 to
+ * \udcff: Python's surrogateescape, so json.load gives the str that open()
+ * and os.fsencode() take, and our own readers (merge, crop's rerun) get the
+ * bytes back. Valid UTF-8 names are written as they are. */
+
+/* The name as a JSON string value (strays as surrogates, see above). */
+gchar    *np_cli_json_name       (const char *name);
+/* The name's bytes from such a string value. */
+gchar    *np_cli_json_name_bytes (const char *json_name);
+/* The JSON text of root, with the strays escaped (\udcXX): valid UTF-8. */
+gchar    *np_cli_json_text       (JsonNode *root, gboolean pretty, gsize *length);
+/* Loads JSON text into parser as json_parser_load_from_data does, with the
+ * strays' escapes read back into the strings (np_cli_json_name's form):
+ * json-glib alone misreads them. From a file, too. */
+gboolean  np_cli_json_parse      (JsonParser *parser, const char *text, gsize length,
+                                  GError **error);
+gboolean  np_cli_json_parse_file (JsonParser *parser, const char *path, GError **error);
+/* The name for a line of text (detect's "FILE x y w h"): as it is, or, when
+ * it holds a control character (a newline would forge a line), a double
+ * quote, a backslash or bytes that are no UTF-8, in double quotes with C
+ * escapes, as git quotes paths (\n, \t, \", \\, octal \ooo otherwise). */
+gchar    *np_cli_quote_name      (const char *name);
+
 G_END_DECLS

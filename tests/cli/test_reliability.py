@@ -1174,6 +1174,89 @@ class ColourProfiles(unittest.TestCase):
         self.assertEqual(snapshot(src), before)
 
 
+def git_unquote(text):
+    """A name as np_cli_quote_name writes it (git's quoting) back to bytes."""
+    if not text.startswith('"'):
+        return os.fsencode(text)
+    body, out, i = text[1:-1].encode(), bytearray(), 0
+    while i < len(body):
+        if body[i:i + 1] != b"\\":
+            out += body[i:i + 1]
+            i += 1
+        elif body[i + 1:i + 2] in (b"n", b"t", b'"', b"\\"):
+            out += {b"n": b"\n", b"t": b"\t", b'"': b'"', b"\\": b"\\"}[body[i + 1:i + 2]]
+            i += 2
+        else:
+            out.append(int(body[i + 1:i + 4], 8))
+            i += 4
+    return bytes(out)
+
+
+class StrangeNames(unittest.TestCase):
+    """Issue 21, item 15: names that are not UTF-8, or hold a newline, a quote
+    or a backslash: detect's lines stay one per face, every JSON document is
+    valid UTF-8 JSON whose names open the files (Python's surrogateescape),
+    and merge reads back what crop writes."""
+
+    NAMES = [b"caf\xe9.jpg", b"new\nline.jpg", b'q"uote\\.jpg', b"ok-\xc3\xa9.jpg", b"tab\t\x01.jpg"]
+
+    def setUp(self):
+        self.tmp = tempfile.TemporaryDirectory()
+        self.dir = self.tmp.name
+
+    def tearDown(self):
+        self.tmp.cleanup()
+
+    def test_names_in_text_and_json(self):
+        if not os.path.exists(GRACE):
+            self.skipTest("needs " + GRACE)
+        src = os.path.join(self.dir, "in")
+        os.makedirs(src)
+        for name in self.NAMES:
+            shutil.copy(GRACE, os.path.join(os.fsencode(src), name))
+        before = snapshot(src)
+        paths = sorted(os.path.join(os.fsencode(src), n) for n in self.NAMES)
+
+        case(("names", "detect"))
+        proc = nptest.run(["detect", src], check=False, timeout=120)
+        self.assertEqual((proc.returncode, proc.stderr), (0, ""))
+        lines = proc.stdout.splitlines()
+        self.assertEqual(len(lines), len(self.NAMES), proc.stdout)
+        self.assertEqual([git_unquote(line.rsplit(" ", 4)[0]) for line in lines], paths)
+        self.assertTrue(all(line.endswith(" 150 84 229 229") for line in lines), proc.stdout)
+
+        case(("names", "detect --json"))
+        proc = nptest.run(["detect", "--json", src], check=False, timeout=120)
+        self.assertEqual((proc.returncode, proc.stderr), (0, ""))
+        entries = [json.loads(line) for line in proc.stdout.splitlines()]
+        self.assertEqual([os.fsencode(e["file"]) for e in entries], paths)
+
+        case(("names", "crop, shards, merge"))
+        one, parts = os.path.join(self.dir, "one"), os.path.join(self.dir, "parts")
+        nptest.run(["crop", "--size", "32x40", "-o", one, src], timeout=120)
+        for i in range(2):
+            nptest.run(["crop", "--size", "32x40", "--shard", "%d/2" % i, "-o", parts, src], timeout=120)
+        proc = nptest.run(["merge", os.path.join(parts, "manifest.json")], check=False)
+        self.assertEqual(proc.returncode, 0, proc.stderr)
+        with open(os.path.join(one, "manifest.json"), "rb") as f:
+            text = f.read()
+        with open(os.path.join(parts, "manifest.json"), "rb") as f:
+            self.assertEqual(f.read(), text)
+        manifest = json.loads(text.decode("utf-8"))
+        self.assertEqual([os.fsencode(i["file"]) for i in manifest["images"]], paths)
+        crops = sorted(os.fsencode(c["file"]) for i in manifest["images"] for c in i["crops"])
+        self.assertEqual(crops, sorted(n[:-4] + b".png" for n in self.NAMES))
+        self.assertEqual(sorted(os.listdir(os.fsencode(one))), sorted(crops + [b"manifest.json"]))
+
+        case(("names", "crop --skip-existing"))
+        proc = nptest.run(["crop", "--size", "32x40", "--skip-existing", "-o", one, src], check=False, timeout=120)
+        self.assertEqual(proc.returncode, 0, proc.stderr)
+        self.assertIn("0 image(s) cropped", proc.stdout)
+        with open(os.path.join(one, "manifest.json"), "rb") as f:
+            self.assertEqual(f.read(), text)
+        self.assertEqual(snapshot(src), before)
+
+
 def tearDownModule():
     print("\n%d cases asserted" % len(CASES), file=sys.stderr)
 
