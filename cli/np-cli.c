@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "neuropaint.h"
+#include "np-op-host.h"
 
 gboolean
 np_cli_parse (const char          *command,
@@ -265,6 +266,7 @@ typedef struct
   GPrintFunc  previous_printerr;
   gint        saved_stderr;
   gchar      *message;
+  GPtrArray  *notices;   /* of ops that did their work another way (np-op-host.h) */
   const char *hidden;    /* a temporary file's name, shown as... */
   const char *shown;     /* ...the final one */
 } NpLogCapture;
@@ -287,8 +289,12 @@ capture_log (const gchar   *domain,
   NpLogCapture *capture = data;
 
   /* Our ops report a failure as a message in GEGL's domain, naming the op
-   * (np_op_fail); GEGL's own messages stay messages. */
-  if ((level & (G_LOG_LEVEL_ERROR | G_LOG_LEVEL_CRITICAL | G_LOG_LEVEL_WARNING))
+   * (np_op_fail), and a notice as one starting NP_OP_NOTICE, shown once the
+   * capture ends; GEGL's own messages stay messages. */
+  if ((level & G_LOG_LEVEL_MESSAGE) && g_strcmp0 (domain, "GEGL") == 0
+      && g_str_has_prefix (message, NP_OP_NOTICE))
+    g_ptr_array_add (capture->notices, g_strdup (message + strlen (NP_OP_NOTICE)));
+  else if ((level & (G_LOG_LEVEL_ERROR | G_LOG_LEVEL_CRITICAL | G_LOG_LEVEL_WARNING))
       || ((level & G_LOG_LEVEL_MESSAGE) && g_strcmp0 (domain, "GEGL") == 0
           && g_str_has_prefix (message, "neuropaint:")))
     capture_message (capture, message);
@@ -305,7 +311,8 @@ capture_printerr (const gchar *message)
 static void
 log_capture_begin (NpLogCapture *capture, const char *hidden, const char *shown)
 {
-  *capture = (NpLogCapture) { .hidden = hidden, .shown = shown };
+  *capture = (NpLogCapture) { .hidden = hidden, .shown = shown,
+                              .notices = g_ptr_array_new_with_free_func (g_free) };
   capture->previous = g_log_set_default_handler (capture_log, capture);
   capturing = capture;
   capture->previous_printerr = g_set_printerr_handler (capture_printerr);
@@ -334,6 +341,10 @@ log_capture_end (NpLogCapture *capture, const char *what, GError **error)
   g_log_set_default_handler (capture->previous, capture->previous_data);
   g_set_printerr_handler (capture->previous_printerr);
   capturing = NULL;
+  /* A notice is a warning about a result, unless there is no result. */
+  for (guint i = 0; capture->message == NULL && i < capture->notices->len; i++)
+    g_printerr ("%s: warning: %s: %s\n", g_get_prgname (), what, (char *) capture->notices->pdata[i]);
+  g_clear_pointer (&capture->notices, g_ptr_array_unref);
   if (capture->message == NULL)
     return TRUE;
   message = g_string_new (capture->message);

@@ -7,7 +7,8 @@
  *
  * neuropaint:face-crop — the seed's padded crop of one detected face,
  * resampled to width×height (core/haar/crop.c). With no face (or fewer than
- * index + 1), the centre of the image at the output's aspect, and a warning.
+ * index + 1), the centre of the image at the output's aspect, and a notice
+ * (np_op_notice: the crop is a result, not a failure).
  */
 
 #include "config.h"
@@ -91,8 +92,8 @@ process (GeglOperation       *operation,
   if ((guint) o->index < faces->len)
     face = &g_array_index (faces, NpHaarBox, o->index);
   else
-    g_warning ("neuropaint:face-crop: %u face(s) found, none with index %d; cropping "
-               "the centre of the image instead", faces->len, o->index);
+    np_op_notice (operation, "%u face(s) found, none with index %d; cropping the centre of the image "
+                  "instead", faces->len, o->index);
 
   if (!(crop = np_face_crop (image, face, o->width, o->height, &error)))
     return np_op_fail (operation, input, output, &out_box, error);

@@ -327,6 +327,18 @@ np_op_find_faces (GeglOperation      *operation,
   return faces;
 }
 
+void
+np_op_notice (GeglOperation *operation, const char *format, ...)
+{
+  g_autofree gchar *text = NULL;
+  va_list args;
+
+  va_start (args, format);
+  text = g_strdup_vprintf (format, args);
+  va_end (args);
+  g_log ("GEGL", G_LOG_LEVEL_MESSAGE, NP_OP_NOTICE "%s: %s", gegl_operation_get_name (operation), text);
+}
+
 gboolean
 np_op_fail (GeglOperation       *operation,
             GeglBuffer          *input,

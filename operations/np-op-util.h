@@ -126,6 +126,13 @@ GArray       *np_op_find_faces         (GeglOperation       *operation,
  * what to do. Silent in every other host and for colour inputs. */
 void          np_op_note_gray_host     (GeglOperation       *operation);
 
+/* Tells the user the op did its work another way than asked (see
+ * NP_OP_NOTICE in np-op-host.h): not a failure, nor GLib's warning, which
+ * hosts such as the neuropaint command rightly take for one. */
+void          np_op_notice             (GeglOperation       *operation,
+                                        const char          *format,
+                                        ...) G_GNUC_PRINTF (2, 3);
+
 /* Reports a core failure the way GEGL ops can, and returns FALSE: the input
  * is copied to the output over result (a source passes NULL buffers), and a
  * message naming the op goes to GEGL's log domain, which GIMP shows. The

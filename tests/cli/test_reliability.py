@@ -1257,6 +1257,57 @@ class StrangeNames(unittest.TestCase):
         self.assertEqual(snapshot(src), before)
 
 
+class FaceCropWithoutFace(unittest.TestCase):
+    """Issue 21, item 16: neuropaint:face-crop on a photo with no face crops
+    the centre, as its docs say, in run, a graph and demo: exit 0, the
+    result written, one warning naming it."""
+
+    def setUp(self):
+        self.tmp = tempfile.TemporaryDirectory()
+        self.dir = self.tmp.name
+
+    def tearDown(self):
+        self.tmp.cleanup()
+
+    def test_centre_crop_everywhere(self):
+        src = os.path.join(self.dir, "in")
+        os.makedirs(src)
+        noise = os.path.join(src, "noface.png")
+        with open(noise, "wb") as f:
+            f.write(cv2.imencode(".png", np.random.default_rng(16).integers(0, 255, (60, 80, 3), np.uint8))[1])
+        before = snapshot(src)
+        warning = "neuropaint:face-crop: 0 face(s) found, none with index 0; cropping the centre of the image instead"
+
+        def check(proc, command, written, size):
+            self.assertEqual(proc.returncode, 0, proc.stderr)
+            self.assertEqual(proc.stderr.splitlines(), ["neuropaint %s: warning: %s: %s" % (command, written, warning)])
+            image = cv2.imread(written)
+            self.assertEqual(image.shape[:2], size)
+            return image
+
+        case(("no face", "run -- neuropaint:face-crop"))
+        out = os.path.join(self.dir, "run")
+        proc = nptest.run(["run", "-o", out, noise, "--", "neuropaint:face-crop", "width=32", "height=40"],
+                          check=False, timeout=60)
+        ours = check(proc, "run", os.path.join(out, "noface.png"), (40, 32))
+        self.assertEqual(os.listdir(out), ["noface.png"])
+        # The centre crop the crop command makes of the same photo.
+        nptest.run(["crop", "--size", "32x40", "-o", os.path.join(self.dir, "crop"), noise])
+        self.assertEqual(ours.tolist(), cv2.imread(os.path.join(self.dir, "crop", "noface.png")).tolist())
+
+        case(("no face", "run -g face-colorize"))
+        out = os.path.join(self.dir, "graph")
+        proc = nptest.run(["run", "-g", "face-colorize", "-o", out, noise], check=False, timeout=120)
+        check(proc, "run", os.path.join(out, "noface.png"), (320, 256))
+
+        case(("no face", "demo"))
+        out = os.path.join(self.dir, "demo")
+        proc = nptest.run(["demo", "-o", out, "-i", noise], check=False, timeout=300)
+        check(proc, "demo", os.path.join(out, "face-colorize.png"), (320, 256))
+        self.assertIn("face-colorize.png", os.listdir(out))
+        self.assertEqual(snapshot(src), before)
+
+
 def tearDownModule():
     print("\n%d cases asserted" % len(CASES), file=sys.stderr)
 
