@@ -160,6 +160,8 @@ np_cmd_run (int argc, char **argv, gboolean do_help)
     }
   else
     path_root = g_get_current_dir ();
+  if (chain && !np_cli_check_chain_nodes (chain, &error))
+    return np_cli_fail ("run", NP_EXIT_USAGE, "%s", error->message);
 
   if (!np_cli_batch_inputs ("run", &opt_batch, opt_inputs, &files, &mine, &shard, &code))
     return code;

@@ -104,6 +104,10 @@ GeglNode *np_cli_graph_add    (GeglNode *top, const char *xml,
  * out-of-range values are errors. */
 GeglNode *np_cli_chain_add    (GeglNode *top, GeglNode *source, char **chain,
                                const char *path_root, GError **error);
+/* Refuses a chain of more ops (its words that are no KEY=VALUE and no
+ * bracket) than GEGL sets up in reasonable time (1000; graphs too): checked
+ * by np_cli_chain_add, and by commands before any work. */
+gboolean  np_cli_check_chain_nodes (char **chain, GError **error);
 /* Names of the built-in graphs, NULL-terminated. */
 gchar   **np_cli_graph_names  (void);
 

@@ -9,6 +9,7 @@
 #include "util/np-parallel.h"
 #include "image/np-image.h"
 #include "image/np-jpeg.h"
+#include "image/np-header.h"
 #include "filters/np-filters.h"
 #include "util/np-rng.h"
 #include "util/np-output.h"

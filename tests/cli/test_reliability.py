@@ -1308,6 +1308,153 @@ class FaceCropWithoutFace(unittest.TestCase):
         self.assertEqual(snapshot(src), before)
 
 
+def tiff_bytes(width, height, endian="<", bits=16, samples=3, compression=1, tiles=False, data=b"\0" * 8):
+    """A TIFF whose first directory claims width × height, with data bytes at 8: one strip
+    (or one 16×16 tile) of the byte count the claim needs uncompressed."""
+    if tiles:
+        layout = [(322, 3, 16), (323, 3, 16), (324, 4, 8), (325, 4, 16 * 16 * samples * bits // 8)]
+    else:
+        layout = [(273, 4, 8), (278, 4, height), (279, 4, width * height * samples * bits // 8 & 0xFFFFFFFF)]
+    entries = sorted([(256, 4, width), (257, 4, height), (258, 3, bits), (259, 3, compression), (262, 3, 2),
+                      (277, 3, samples)] + layout)
+    ifd = struct.pack(endian + "H", len(entries))
+    for tag, kind, value in entries:
+        ifd += struct.pack(endian + "HHI", tag, kind, 1)
+        ifd += struct.pack(endian + "HH", value, 0) if kind == 3 else struct.pack(endian + "I", value)
+    magic = b"II*\0" if endian == "<" else b"MM\0*"
+    return magic + struct.pack(endian + "I", 8 + len(data)) + data + ifd + b"\0" * 4
+
+
+def webp_bytes(chunks, riff_extra=0):
+    """A RIFF WebP of [(fourcc, payload)]."""
+    body = b"WEBP"
+    for fourcc, payload in chunks:
+        body += fourcc + struct.pack("<I", len(payload)) + payload + b"\0" * (len(payload) & 1)
+    return b"RIFF" + struct.pack("<I", len(body) + riff_extra) + body
+
+
+def vp8l(width, height):
+    return b"\x2f" + struct.pack("<I", (width - 1) | (height - 1) << 14) + b"\0" * 4
+
+
+def vp8x(width, height):
+    return b"\x10\0\0\0" + struct.pack("<I", width - 1)[:3] + struct.pack("<I", height - 1)[:3]
+
+
+class Costs(unittest.TestCase):
+    """Issue 21, item 17: what a few bytes can make GEGL spend. Graphs and
+    chains of too many ops are refused before GEGL sees them; TIFF and WebP
+    headers are read by the command first, so a claim past the limits or past
+    the file's end costs nothing. No timings: the test timeouts are the bound."""
+
+    def setUp(self):
+        self.tmp = tempfile.TemporaryDirectory()
+        self.dir = self.tmp.name
+        self.rng = np.random.default_rng(17)
+
+    def tearDown(self):
+        self.tmp.cleanup()
+
+    def write(self, name, data):
+        path = os.path.join(self.dir, "in", name)
+        os.makedirs(os.path.dirname(path), exist_ok=True)
+        with open(path, "wb") as f:
+            f.write(data)
+        return path
+
+    def test_too_many_nodes(self):
+        nop, load = "<node operation='gegl:nop'/>", "<node operation='gegl:load' path='x.png'/>"
+        img = self.write("img.png", cv2.imencode(".png", self.rng.integers(0, 255, (8, 8, 3), np.uint8))[1].tobytes())
+        graphs = {
+            "wide.xml": "<gegl>" + nop * 200000 + load + "</gegl>",
+            "nested.xml": "<gegl>" + "<node operation='gegl:over'>" * 20000 + load + "</node>" * 20000 + "</gegl>",
+            "just-over.xml": "<gegl>" + nop * 1000 + load + "</gegl>",
+        }
+        before = snapshot(self.dir)
+        out = os.path.join(self.dir, "out")
+        for name, xml in graphs.items():
+            path = os.path.join(self.dir, name)
+            with open(path, "w") as f:
+                f.write('<?xml version="1.0"?>\n' + xml)
+            before[name] = snapshot(self.dir)[name]
+            with self.subTest(graph=name):
+                case(("nodes", name))
+                proc = nptest.run(["run", "-g", path, "-o", out, img], check=False, timeout=60)
+                self.assertEqual(proc.returncode, 1, proc.stderr)
+                self.assertEqual(proc.stderr.splitlines(),
+                                 ["neuropaint run: %s: more than 1000 nodes: too many for GEGL, whose time grows "
+                                  "faster than their square" % path])
+        case(("nodes", "chain of 20000 ops"))
+        proc = nptest.run(["run", "-o", out, img, "--"] + ["gegl:nop"] * 20000, check=False, timeout=60)
+        self.assertEqual((proc.returncode, proc.stderr.splitlines()), (1, [
+            "neuropaint run: operation chain: 20000 ops, more than 1000: too many for GEGL, whose time grows "
+            "faster than their square"]))
+        self.assertEqual(snapshot(self.dir), before)
+        case(("nodes", "999 + load"))
+        path = os.path.join(self.dir, "at-limit.xml")
+        with open(path, "w") as f:
+            f.write("<gegl>" + nop * 999 + load.replace("x.png", img) + "</gegl>")
+        nptest.run(["run", "-g", path, "-o", out, img], timeout=120)
+        self.assertEqual(os.listdir(out), ["img.png"])
+
+    def test_headers_before_decoding(self):
+        """Each hostile TIFF and WebP fails with one message naming it; the good ones,
+        sorted among them, are written."""
+        bad = {
+            "claims-9999-16bit.tif": (tiff_bytes(9999, 9999), "its strip 0 ends at byte 599880014, past the file's end"),
+            "claims-big-endian.tif": (tiff_bytes(9999, 9999, ">"), "past the file's end"),
+            "tile-past-end.tif": (tiff_bytes(64, 64, tiles=True), "its tile 0 ends"),
+            "short-strip.tif": (tiff_bytes(4, 4, bits=8, data=b"\0" * 48)[:-1].replace(
+                struct.pack("<HHII", 279, 4, 1, 48), struct.pack("<HHII", 279, 4, 1, 20)) + b"\0",
+                "uncompressed pixels need 48 bytes, its strips hold 20"),
+            "side-70000.tif": (tiff_bytes(70000, 2, compression=5), "65536 pixels a side"),
+            "area-400mp.tif": (tiff_bytes(20000, 20000, compression=5), "--max-pixels"),
+            "no-size.tif": (b"II*\0\x08\0\0\0\0\0", "no image size"),
+            "claims-10000.webp": (webp_bytes([(b"VP8L", vp8l(10000, 10000))]), "could not decode it"),
+            "area-400mp.webp": (webp_bytes([(b"VP8L", vp8l(16384, 16384))]), "--max-pixels"),
+            "canvas-70000.webp": (webp_bytes([(b"VP8X", vp8x(70000, 8)), (b"VP8L", vp8l(8, 8))]), "65536 pixels a side"),
+            "frame-past-canvas.webp": (webp_bytes([(b"VP8X", vp8x(8, 8)), (b"VP8L", vp8l(16384, 16384))]),
+                                       "--max-pixels"),
+            "riff-past-end.webp": (webp_bytes([(b"VP8L", vp8l(8, 8))], riff_extra=1000), "a truncated WebP"),
+            "lossy-no-keyframe.webp": (webp_bytes([(b"VP8 ", b"\x01" + b"\0" * 9)]), "key frame"),
+            "no-image.webp": (webp_bytes([(b"VP8X", vp8x(8, 8))]), "holds no image"),
+        }
+        for name, (data, _) in bad.items():
+            self.write(name, data)
+        from PIL import Image
+        noise = Image.fromarray(self.rng.integers(0, 255, (20, 30, 3), np.uint8))
+        good = ["good-lzw.tif", "good-lossless.webp", "good-lossy.webp", "good-deflate.tif"]
+        noise.save(self.write(good[0], b""), compression="tiff_lzw")
+        noise.save(self.write(good[1], b""), lossless=True)
+        noise.save(self.write(good[2], b""), quality=90)
+        noise.save(self.write(good[3], b""), compression="tiff_deflate")
+        src = os.path.join(self.dir, "in")
+        before = snapshot(src)
+        out = os.path.join(self.dir, "out")
+        proc = nptest.run(["run", "-o", out, src, "--", "gegl:nop"], check=False, timeout=60)
+        self.assertEqual(proc.returncode, 2, proc.stderr)
+        lines = proc.stderr.splitlines()
+        for name, (_, words) in bad.items():
+            with self.subTest(file=name):
+                case(("header", name))
+                mine = [line for line in lines if name in line]
+                self.assertEqual(len(mine), 1, proc.stderr)
+                self.assertTrue(mine[0].startswith("neuropaint run: %s: " % os.path.join(src, name)), mine[0])
+                self.assertIn(words, mine[0])
+        self.assertEqual(lines[-1], "neuropaint run: %d of %d inputs failed" % (len(bad), len(bad) + len(good)))
+        self.assertEqual(len(lines), len(bad) + 1, proc.stderr)
+        for noise_word in ("assertion", "CRITICAL", "WARNING", "TIFFRead", "Read error"):
+            self.assertNotIn(noise_word, proc.stderr)
+        self.assertEqual(sorted(os.listdir(out)), sorted(os.path.splitext(g)[0] + ".png" for g in good))
+        self.assertEqual(snapshot(src), before)
+        case(("header", "--max-pixels 599 on a TIFF and a WebP"))
+        proc = nptest.run(["run", "--max-pixels", "599", "-o", os.path.join(self.dir, "small"),
+                           os.path.join(src, good[0]), os.path.join(src, good[1]), "--", "gegl:nop"],
+                          check=False, timeout=60)
+        self.assertEqual(proc.returncode, 2, proc.stderr)
+        self.assertEqual(len([l for l in proc.stderr.splitlines() if "image size 30×20" in l]), 2, proc.stderr)
+
+
 def tearDownModule():
     print("\n%d cases asserted" % len(CASES), file=sys.stderr)
 
