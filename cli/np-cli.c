@@ -723,7 +723,7 @@ load_jpeg (const char *path, const Babl *format, GError **error)
  * by extension, so a text file named .jpg reached libjpeg, which exits). The
  * header's size is checked before a pixel is decoded. */
 static GeglBuffer *
-load_gegl (const char *path, const char *loader, const Babl *format, GError **error)
+load_gegl (const char *path, const char *loader, const Babl *space, const Babl *format, GError **error)
 {
   g_autoptr(GeglNode) graph = gegl_node_new ();
   g_autoptr(GError) size_error = NULL;
@@ -743,11 +743,19 @@ load_gegl (const char *path, const char *loader, const Babl *format, GError **er
   if (box.width > 0 && box.height > 0
       && np_image_check_decode_size (box.width, box.height, np_cli_max_pixels, &size_error))
     {
+      GeglNode *end = load;
+
+      if (space)   /* the file's profile, which the loader left out */
+        end = gegl_node_new_child (graph, "operation", "gegl:cast-space", "pointer", space, NULL);
       if (format == NULL)
         format = gegl_operation_get_format (gegl_node_get_gegl_operation (load), "output");
+      if (format && space)
+        format = babl_format_with_space (babl_format_get_encoding (format), space);
       buffer = gegl_buffer_new (&box, format ? format : babl_format ("R'G'B'A float"));
       sink = gegl_node_new_child (graph, "operation", "gegl:write-buffer", "buffer", buffer, NULL);
-      gegl_node_link (load, sink);
+      if (end != load)
+        gegl_node_link (load, end);
+      gegl_node_link (end, sink);
       gegl_node_process (sink);
     }
   if (!log_capture_end (&capture, path, error))
@@ -773,20 +781,25 @@ load_gegl (const char *path, const char *loader, const Babl *format, GError **er
  * asks it: read the claim first (np_header_check). PNG's and OpenEXR's
  * loaders read no more than the header for GEGL's bounding box. */
 static gboolean
-check_header (const char *path, const char *loader, GError **error)
+check_header (const char *path, const char *loader, GBytes **icc, GError **error)
 {
   g_autoptr(GMappedFile) file = NULL;
+  const guint8 *data;
   gint64 width, height;
 
   if (!g_str_equal (loader, "gegl:tiff-load") && !g_str_equal (loader, "gegl:webp-load"))
     return TRUE;
   if (!(file = g_mapped_file_new (path, FALSE, error)))
     return FALSE;
-  if (np_header_check ((const guint8 *) g_mapped_file_get_contents (file), g_mapped_file_get_length (file),
-                       np_cli_max_pixels, &width, &height, error))
-    return TRUE;
-  g_prefix_error (error, "%s: ", path);
-  return FALSE;
+  data = (const guint8 *) g_mapped_file_get_contents (file);
+  if (!np_header_check (data, g_mapped_file_get_length (file), np_cli_max_pixels, &width, &height, error))
+    {
+      g_prefix_error (error, "%s: ", path);
+      return FALSE;
+    }
+  /* GEGL's WebP loader reads no profile (its TIFF loader does). */
+  *icc = np_header_webp_icc (data, g_mapped_file_get_length (file));
+  return TRUE;
 }
 
 GeglBuffer *
@@ -797,6 +810,7 @@ np_cli_load_image (const char *path, const Babl *format, GError **error)
   gint         fd = np_file_open (path, error);
   const char  *loader;
   GeglBuffer  *buffer;
+  g_autoptr(GBytes) icc = NULL;
 
   if (fd < 0)
     return NULL;
@@ -810,7 +824,8 @@ np_cli_load_image (const char *path, const Babl *format, GError **error)
   if (np_jpeg_sniff (magic, n))
     buffer = load_jpeg (path, format, error);
   else if ((loader = sniff_loader (magic, n)) != NULL)
-    buffer = check_header (path, loader, error) ? load_gegl (path, loader, format, error) : NULL;
+    buffer = check_header (path, loader, &icc, error)
+               ? load_gegl (path, loader, icc ? icc_space (icc) : NULL, format, error) : NULL;
   else
     {
       g_set_error (error, NP_ERROR, NP_ERROR_UNSUPPORTED,

@@ -202,6 +202,18 @@ webp_frame_size (const char *fourcc, const guint8 *p, guint32 length, gint64 *wi
   return TRUE;
 }
 
+/* The chunk at *pos (before end): its payload and length; moves *pos past
+ * it (chunks are padded to even sizes). FALSE when it ends past end. */
+static gboolean
+webp_chunk (const guint8 *data, guint64 end, guint64 *pos, const guint8 **payload, guint32 *length)
+{
+  if (*pos + 8 > end || *pos + 8 + (*length = le32 (data + *pos + 4)) > end)
+    return FALSE;
+  *payload = data + *pos + 8;
+  *pos += 8 + (guint64) *length + (*length & 1);
+  return TRUE;
+}
+
 static gboolean
 webp_check (const guint8 *data, gsize size, gint64 max_pixels, gint64 *width, gint64 *height,
             GError **error)
@@ -218,58 +230,59 @@ webp_check (const guint8 *data, gsize size, gint64 max_pixels, gint64 *width, gi
     }
   while (pos < end)
     {
-      const guint8 *chunk = data + pos;
+      const char   *fourcc = (const char *) data + pos;
+      gboolean      first = pos == 12;
+      const guint8 *chunk;
       guint32       length;
       gint64        w, h;
 
-      if (pos + 8 > end || pos + 8 + (length = le32 (chunk + 4)) > end)
+      if (!webp_chunk (data, end, &pos, &chunk, &length))
         {
           g_set_error (error, NP_ERROR, NP_ERROR_CORRUPT, "a truncated WebP: a chunk ends past the file's end");
           return FALSE;
         }
-      if (pos == 12 && memcmp (chunk, "VP8X", 4) == 0)
+      if (first && memcmp (fourcc, "VP8X", 4) == 0)
         {
           if (length < 10)
             {
               g_set_error (error, NP_ERROR, NP_ERROR_CORRUPT, "not a readable WebP: a short VP8X header");
               return FALSE;
             }
-          *width = le24 (chunk + 12) + 1;
-          *height = le24 (chunk + 15) + 1;
+          *width = le24 (chunk + 4) + 1;
+          *height = le24 (chunk + 7) + 1;
           canvas = TRUE;
           if (!np_image_check_decode_size (*width, *height, max_pixels, error))
             return FALSE;
         }
-      else if (memcmp (chunk, "VP8 ", 4) == 0 || memcmp (chunk, "VP8L", 4) == 0)
+      else if (memcmp (fourcc, "VP8 ", 4) == 0 || memcmp (fourcc, "VP8L", 4) == 0)
         {
           /* Each image is decoded at its own size: it must fit the limits
            * too, whatever the canvas says. */
-          if (!webp_frame_size ((const char *) chunk, chunk + 8, length, &w, &h, error)
+          if (!webp_frame_size (fourcc, chunk, length, &w, &h, error)
               || !np_image_check_decode_size (w, h, max_pixels, error))
             return FALSE;
           if (!canvas && !image)
             *width = w, *height = h;
           image = TRUE;
         }
-      else if (memcmp (chunk, "ANMF", 4) == 0 && canvas)
+      else if (memcmp (fourcc, "ANMF", 4) == 0 && canvas)
         {
           /* An animation frame: offset, then its size less one, 24 bits each. */
-          if (length < 16 || !np_image_check_decode_size (le24 (chunk + 14) + 1, le24 (chunk + 17) + 1,
-                                                          max_pixels, error))
+          if (length < 16)
             {
-              if (error && *error == NULL)
-                g_set_error (error, NP_ERROR, NP_ERROR_CORRUPT, "not a readable WebP: a short animation frame");
+              g_set_error (error, NP_ERROR, NP_ERROR_CORRUPT, "not a readable WebP: a short animation frame");
               return FALSE;
             }
+          if (!np_image_check_decode_size (le24 (chunk + 6) + 1, le24 (chunk + 9) + 1, max_pixels, error))
+            return FALSE;
           image = TRUE;
         }
-      else if (pos == 12)
+      else if (first)
         {
           g_set_error (error, NP_ERROR, NP_ERROR_CORRUPT,
                        "not a readable WebP: it starts with no VP8, VP8L or VP8X chunk");
           return FALSE;
         }
-      pos += 8 + (guint64) length + (length & 1);   /* chunks are padded to even sizes */
     }
   if (!image)
     {
@@ -277,6 +290,28 @@ webp_check (const guint8 *data, gsize size, gint64 max_pixels, gint64 *width, gi
       return FALSE;
     }
   return TRUE;
+}
+
+GBytes *
+np_header_webp_icc (const guint8 *data, gsize size)
+{
+  guint64 end, pos = 12;
+
+  if (size < 12 || memcmp (data, "RIFF", 4) != 0 || memcmp (data + 8, "WEBP", 4) != 0
+      || (end = (guint64) le32 (data + 4) + 8) > size)
+    return NULL;
+  while (pos < end)
+    {
+      const char   *fourcc = (const char *) data + pos;
+      const guint8 *chunk;
+      guint32       length;
+
+      if (!webp_chunk (data, end, &pos, &chunk, &length))
+        return NULL;
+      if (memcmp (fourcc, "ICCP", 4) == 0 && length > 0)
+        return g_bytes_new (chunk, length);
+    }
+  return NULL;
 }
 
 gboolean

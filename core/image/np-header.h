@@ -25,4 +25,8 @@ G_BEGIN_DECLS
 gboolean  np_header_check (const guint8 *data, gsize size, gint64 max_pixels,
                            gint64 *width, gint64 *height, GError **error);
 
+/* The ICC profile of a WebP (its ICCP chunk, which GEGL's loader does not
+ * read), or NULL when it has none or is not a whole WebP. */
+GBytes   *np_header_webp_icc (const guint8 *data, gsize size);
+
 G_END_DECLS

@@ -1051,9 +1051,10 @@ class ColourProfiles(unittest.TestCase):
         files["truncated"] = (rgb, p3[:300])
         profiles = {}
         for short, (image, profile) in files.items():
-            for ext in ("png", "jpg"):
+            # TIFF and WebP too, where GEGL's loaders (TIFF) or ours (WebP) read the profile.
+            for ext in ("png", "jpg") + (("tif", "webp") if short == "p3" else ()):
                 name = "%s.%s" % (short, ext)
-                image.save(os.path.join(src, name), icc_profile=profile, quality=95)
+                image.save(os.path.join(src, name), icc_profile=profile, quality=95, lossless=ext == "webp")
                 profiles[name] = profile if short not in ("broken", "truncated") else None
         if os.path.exists(GRACE):
             Image.open(GRACE).save(os.path.join(src, "grace-p3.png"), icc_profile=p3)

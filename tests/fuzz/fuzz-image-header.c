@@ -1,7 +1,8 @@
 /* libFuzzer target: the TIFF and WebP headers the command reads before
  * GEGL's loaders (np_header_check: IFD entries and the strips or tiles they
- * point at; RIFF chunks, VP8, VP8L, VP8X and animation frames) must give a
- * size within the limits or a GError, never crash or read out of bounds.
+ * point at; RIFF chunks, VP8, VP8L, VP8X and animation frames; a WebP's ICC
+ * profile) must give a size within the limits or a GError, never crash or
+ * read out of bounds.
  *
  *   CC=clang meson setup build-fuzz -Dfuzz=true -Db_sanitize=address,undefined -Db_lundef=false
  *   build-fuzz/tests/fuzz/fuzz-image-header -max_total_time=60 tests/fuzz/corpus-header
@@ -15,6 +16,7 @@ LLVMFuzzerTestOneInput (const guint8 *data, gsize size)
 {
   GError *error = NULL;
   gint64  width, height;
+  GBytes *icc;
   /* The bytes as a file holds them: nothing past size is readable. */
   guint8 *copy = g_memdup2 (data, size);
 
@@ -23,6 +25,10 @@ LLVMFuzzerTestOneInput (const guint8 *data, gsize size)
   else
     g_assert (error != NULL);
   g_clear_error (&error);
+  icc = np_header_webp_icc (copy, size);
+  if (icc)
+    g_assert (g_bytes_get_size (icc) > 0 && g_bytes_get_size (icc) < size);
+  g_clear_pointer (&icc, g_bytes_unref);
   g_free (copy);
   return 0;
 }
