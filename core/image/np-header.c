@@ -67,7 +67,7 @@ tiff_first (const NpTiff *t, const guint8 *entry, guint32 fallback)
 enum
 {
   TAG_WIDTH = 256, TAG_LENGTH = 257, TAG_BITS = 258, TAG_COMPRESSION = 259, TAG_STRIP_OFFSETS = 273,
-  TAG_SAMPLES = 277, TAG_STRIP_BYTES = 279, TAG_TILE_OFFSETS = 324, TAG_TILE_BYTES = 325,
+  TAG_PHOTOMETRIC = 262, TAG_SAMPLES = 277, TAG_STRIP_BYTES = 279, TAG_TILE_OFFSETS = 324, TAG_TILE_BYTES = 325,
 };
 
 static gboolean
@@ -76,6 +76,7 @@ tiff_check (const guint8 *data, gsize size, gint64 max_pixels, gint64 *width, gi
 {
   NpTiff        t = { data, size, data[0] == 'M' };
   const guint8 *width_entry = NULL, *height_entry = NULL, *bits = NULL, *compression = NULL, *samples = NULL;
+  const guint8 *photometric = NULL;
   const guint8 *offsets_entry = NULL, *bytes_entry = NULL, *offsets, *counts;
   guint32       ifd, n, n_offsets, n_counts;
   guint         offset_item, count_item;
@@ -99,6 +100,7 @@ tiff_check (const guint8 *data, gsize size, gint64 max_pixels, gint64 *width, gi
         case TAG_BITS:         bits = entry; break;
         case TAG_COMPRESSION:  compression = entry; break;
         case TAG_SAMPLES:      samples = entry; break;
+        case TAG_PHOTOMETRIC:  photometric = entry; break;
         /* Strips or tiles, whichever the file has (tiles win, as in libtiff). */
         case TAG_STRIP_OFFSETS: offsets_entry = offsets_entry ? offsets_entry : entry; break;
         case TAG_STRIP_BYTES:   bytes_entry = bytes_entry ? bytes_entry : entry; break;
@@ -141,10 +143,12 @@ tiff_check (const guint8 *data, gsize size, gint64 max_pixels, gint64 *width, gi
       held += length;
     }
   /* Uncompressed strips hold every sample: width × samples × bits a row
-   * (rounded down, so never more than any layout needs). Sides are at most
-   * NP_IMAGE_MAX_SIDE here, so this cannot overflow. */
+   * (rounded down, so never more than any layout needs), but for YCbCr,
+   * whose chroma may be subsampled. Sides are at most NP_IMAGE_MAX_SIDE
+   * here, so this cannot overflow. */
   needed = (guint64) *width * tiff_first (&t, samples, 1) * tiff_first (&t, bits, 1) / 8 * (guint64) *height;
-  if (tiff_first (&t, compression, 1) == 1 && g_str_equal (what, "strip") && held < needed)
+  if (tiff_first (&t, compression, 1) == 1 && tiff_first (&t, photometric, 2) != 6 && g_str_equal (what, "strip")
+      && held < needed)
     {
       g_set_error (error, NP_ERROR, NP_ERROR_CORRUPT,
                    "a truncated TIFF: its %" G_GINT64_FORMAT "×%" G_GINT64_FORMAT " uncompressed pixels need %"
