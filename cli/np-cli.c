@@ -678,8 +678,9 @@ sniff_loader (const guint8 *magic, gsize size)
   return NULL;
 }
 
-/* The colour space of an embedded ICC profile, or sRGB: for one babl cannot
- * read (broken, cut short, not RGB or gray), as GEGL's PNG loader does. */
+/* The colour space of an embedded RGB or gray ICC profile, or sRGB: for
+ * one babl cannot read (broken, cut short), as GEGL's PNG loader does, and
+ * for a CMYK one, which describes the inks our decoder already made RGB. */
 static const Babl *
 icc_space (GBytes *icc)
 {
@@ -688,7 +689,7 @@ icc_space (GBytes *icc)
                                                  BABL_ICC_INTENT_RELATIVE_COLORIMETRIC, &why)
                           : NULL;
 
-  return space ? space : babl_space ("sRGB");
+  return space && !babl_space_is_cmyk (space) ? space : babl_space ("sRGB");
 }
 
 static GeglBuffer *
