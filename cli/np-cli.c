@@ -744,15 +744,17 @@ load_gegl (const char *path, const char *loader, const Babl *space, const Babl *
   if (box.width > 0 && box.height > 0
       && np_image_check_decode_size (box.width, box.height, np_cli_max_pixels, &size_error))
     {
-      GeglNode *end = load;
+      const Babl *own = gegl_operation_get_format (gegl_node_get_gegl_operation (load), "output");
+      GeglNode   *end = load;
 
       if (space)   /* the file's profile, which the loader left out */
-        end = gegl_node_new_child (graph, "operation", "gegl:cast-space", "pointer", space, NULL);
-      if (format == NULL)
-        format = gegl_operation_get_format (gegl_node_get_gegl_operation (load), "output");
-      if (format && space)
-        format = babl_format_with_space (babl_format_get_encoding (format), space);
-      buffer = gegl_buffer_new (&box, format ? format : babl_format ("R'G'B'A float"));
+        {
+          end = gegl_node_new_child (graph, "operation", "gegl:cast-space", "pointer", space, NULL);
+          own = own ? babl_format_with_space (babl_format_get_encoding (own), space) : NULL;
+        }
+      /* The file's own format keeps its space; a format asked for is
+       * converted to. */
+      buffer = gegl_buffer_new (&box, format ? format : own ? own : babl_format ("R'G'B'A float"));
       sink = gegl_node_new_child (graph, "operation", "gegl:write-buffer", "buffer", buffer, NULL);
       if (end != load)
         gegl_node_link (load, end);
@@ -1770,33 +1772,39 @@ np_cli_json_parse (JsonParser *parser, const char *text, gsize length, GError **
 {
   /* json-glib reads a lone surrogate escape by eating what follows it, so
    * the strays' escapes are swapped for characters it reads, then back. */
-  g_autoptr(GString) swapped = g_string_sized_new (length);
-  gboolean used[STRAY_BLOCKS] = { FALSE }, strays = FALSE, in_string = FALSE;
-  gint     block = 0;
+  g_autoptr(GArray) strays = g_array_new (FALSE, FALSE, sizeof (gsize));   /* their offsets */
+  g_autoptr(GString) swapped = NULL;
+  gboolean    used[STRAY_BLOCKS] = { FALSE }, in_string = FALSE, after_high = FALSE;
+  const char *end = text + length;
+  gint        block = 0;
+  gsize       from = 0;
 
   if (!g_utf8_validate (text, length, NULL))
     return json_parser_load_from_data (parser, text, length, error);   /* its error */
-  for (const char *p = text; p < text + length; p = g_utf8_next_char (p))
+  for (const char *p = text; p < end; p = g_utf8_next_char (p))
     {
       gunichar c = g_utf8_get_char (p);
-      gint     u = -1;
+      gint     u = (gint) c;
 
-      if (in_string && c == '\\' && p + 1 < text + length)
+      if (in_string && c == '\\' && p + 1 < end)
         {
-          p++;
-          if (*p == 'u' && p + 5 <= text + length)
-            u = hex4 (p + 1);
-          if (u >= 0xDC80 && u <= 0xDCFF)
-            strays = TRUE;
+          u = p[1] == 'u' && p + 6 <= end ? hex4 (p + 2) : -1;
+          /* The low half of a surrogate pair (an escaped emoji) is no stray. */
+          if (u >= 0xDC80 && u <= 0xDCFF && !after_high)
+            g_array_append_val (strays, (gsize) { p - text });
+          after_high = u >= 0xD800 && u <= 0xDBFF;
+          p += u >= 0 ? 5 : 1;
         }
-      else if (c == '"')
-        in_string = !in_string;
       else
-        u = (gint) c;
+        {
+          after_high = FALSE;
+          if (c == '"')
+            in_string = !in_string;
+        }
       if (u >= 0xE000 && u < 0xE000 + 128 * STRAY_BLOCKS)
         used[(u - 0xE000) / 128] = TRUE;
     }
-  if (!strays)
+  if (strays->len == 0)
     return json_parser_load_from_data (parser, text, length, error);
   while (block < STRAY_BLOCKS && used[block])
     block++;
@@ -1806,28 +1814,16 @@ np_cli_json_parse (JsonParser *parser, const char *text, gsize length, GError **
                    "\\udc80–\\udcff escapes beside every private-use character: too odd to read");
       return FALSE;
     }
-  in_string = FALSE;
-  for (const char *p = text; p < text + length; p++)
+  swapped = g_string_sized_new (length);
+  for (guint i = 0; i < strays->len; i++)
     {
-      gint u = -1;
+      gsize at = g_array_index (strays, gsize, i);
 
-      if (in_string && *p == '\\' && p + 1 < text + length)
-        {
-          if (p[1] == 'u' && p + 6 <= text + length)
-            u = hex4 (p + 2);
-          if (u >= 0xDC80 && u <= 0xDCFF)
-            {
-              g_string_append_printf (swapped, "\\u%04X", 0xE000 + 128 * block + (u - 0xDC80));
-              p += 5;
-            }
-          else
-            g_string_append_len (swapped, p++, 2);
-          continue;
-        }
-      if (*p == '"')
-        in_string = !in_string;
-      g_string_append_c (swapped, *p);
+      g_string_append_len (swapped, text + from, at - from);
+      g_string_append_printf (swapped, "\\u%04X", 0xE000 + 128 * block + (hex4 (text + at + 2) - 0xDC80));
+      from = at + 6;
     }
+  g_string_append_len (swapped, text + from, length - from);
   if (!json_parser_load_from_data (parser, swapped->str, swapped->len, error))
     return FALSE;
   replace_strays (json_parser_get_root (parser), 0xE000 + 128 * block);

@@ -1201,7 +1201,9 @@ class StrangeNames(unittest.TestCase):
     valid UTF-8 JSON whose names open the files (Python's surrogateescape),
     and merge reads back what crop writes."""
 
-    NAMES = [b"caf\xe9.jpg", b"new\nline.jpg", b'q"uote\\.jpg', b"ok-\xc3\xa9.jpg", b"tab\t\x01.jpg"]
+    # U+1F480 is the surrogate pair D83D DC80 where JSON escapes it: no stray byte.
+    NAMES = [b"caf\xe9.jpg", b"new\nline.jpg", b'q"uote\\.jpg', b"ok-\xc3\xa9.jpg", b"tab\t\x01.jpg",
+             b"skull-\xf0\x9f\x92\x80.jpg"]
 
     def setUp(self):
         self.tmp = tempfile.TemporaryDirectory()
@@ -1239,6 +1241,14 @@ class StrangeNames(unittest.TestCase):
         nptest.run(["crop", "--size", "32x40", "-o", one, src], timeout=120)
         for i in range(2):
             nptest.run(["crop", "--size", "32x40", "--shard", "%d/2" % i, "-o", parts, src], timeout=120)
+        # A part rewritten by Python with every non-ASCII character escaped reads back the same.
+        part = os.path.join(parts, "manifest.part-0-of-2.json")
+        with open(part) as f:
+            rewritten = json.load(f)
+        with open(part, "w") as f:
+            json.dump(rewritten, f, ensure_ascii=True)
+        with open(part) as f:
+            self.assertIn("\\ud83d\\udc80", f.read())
         proc = nptest.run(["merge", os.path.join(parts, "manifest.json")], check=False)
         self.assertEqual(proc.returncode, 0, proc.stderr)
         with open(os.path.join(one, "manifest.json"), "rb") as f:
