@@ -991,7 +991,8 @@ np_cli_save_to_output (GeglNode *output_node, NpOutput *output, gint png_bit_dep
   const NpOutputType *type = output_type (path);
   GeglNode     *graph = gegl_node_get_parent (output_node);
   GeglRectangle box = gegl_node_get_bounding_box (output_node);
-  GeglNode     *save, *srgb;
+  GeglNode     *save, *srgb = NULL;
+  const Babl   *produced;
   NpLogCapture  capture;
   GStatBuf      st;
   gboolean      ok;
@@ -1012,8 +1013,12 @@ np_cli_save_to_output (GeglNode *output_node, NpOutput *output, gint png_bit_dep
    * ICC profile), as our JPEG encoder's blit does: GEGL's png-save writes
    * any other space's primaries as a cHRM chunk, which libpng refuses for
    * wide gamuts (Display P3, Rec. 2020: "invalid chromaticities"), next to
-   * a wrong gAMA, and a gray profile into an RGB file. */
-  srgb = gegl_node_new_child (graph, "operation", "gegl:convert-space", "space-name", "sRGB", NULL);
+   * a wrong gAMA, and a gray profile into an RGB file. The bounding box
+   * above prepared the graph, so the format the end gives is known; in sRGB
+   * already it goes straight to the saver (a conversion node costs a copy). */
+  produced = gegl_operation_get_format (gegl_node_get_gegl_operation (output_node), "output");
+  if (produced == NULL || babl_format_get_space (produced) != babl_space ("sRGB"))
+    srgb = gegl_node_new_child (graph, "operation", "gegl:convert-space", "space-name", "sRGB", NULL);
   /* GEGL's saver fills the temporary file by a name of its own (see
    * np_output_writer_path): messages show the final name instead. */
   save = gegl_node_new_child (graph, "operation", type->saver,
@@ -1021,13 +1026,17 @@ np_cli_save_to_output (GeglNode *output_node, NpOutput *output, gint png_bit_dep
   /* PNG is 8-bit unless asked otherwise: what image viewers and the seed used. */
   if (g_str_equal (type->saver, "gegl:png-save"))
     gegl_node_set (save, "bitdepth", png_bit_depth, NULL);
-  gegl_node_link_many (output_node, srgb, save, NULL);
+  if (srgb)
+    gegl_node_link_many (output_node, srgb, save, NULL);
+  else
+    gegl_node_link (output_node, save);
 
   log_capture_begin (&capture, np_output_writer_path (output), path);
   gegl_node_process (save);
   ok = log_capture_end (&capture, path, error);
   gegl_node_remove_child (graph, save);
-  gegl_node_remove_child (graph, srgb);
+  if (srgb)
+    gegl_node_remove_child (graph, srgb);
 
   if (ok && (g_stat (np_output_writer_path (output), &st) != 0 || st.st_size == 0))
     {
