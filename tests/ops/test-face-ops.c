@@ -1,8 +1,8 @@
 /* The face ops through GEGL on a real photo: neuropaint:face-detect leaves
  * the core's boxes in its "faces" property and draws them; neuropaint:face-crop
- * crops the largest one (not the centre fallback); both keep their parsed
- * cascade across runs. Generic op checks (formats, threads, tiles) are in
- * test-ops.c. */
+ * crops the largest one (not the centre fallback), and the centre with a
+ * notice where there is none; both keep their parsed cascade across runs.
+ * Generic op checks (formats, threads, tiles) are in test-ops.c. */
 #include <gegl.h>
 #include <json-glib/json-glib.h>
 #include <glib/gstdio.h>
@@ -141,6 +141,46 @@ test_crop_largest (void)
   g_free (got);
 }
 
+/* No face: the centre crop the docs promise, and a notice, never a
+ * failure (no NP_OP_FAILURE for hosts, no warning for the command). */
+static void
+test_crop_no_face (void)
+{
+  const GeglRectangle box = { 0, 0, 80, 60 };
+  g_autoptr(GeglBuffer) input = gegl_buffer_new (&box, babl_format ("R'G'B' u8"));
+  g_autoptr(GeglNode) graph = gegl_node_new ();
+  g_autoptr(NpImage) full = np_image_new (NP_SAMPLE_F32, 80, 60, 4, NULL);
+  g_autoptr(NpImage) crop = NULL;
+  g_autofree gfloat *got = g_new (gfloat, 32 * 40 * 4);
+  GeglNode *source, *node;
+  gdouble   diff = 0;
+
+  if (!have_data ())
+    return;
+  for (gint y = 0; y < 60; y++)   /* a ramp: no face, and a centre that shows */
+    for (gint x = 0; x < 80; x++)
+      {
+        guint8 px[3] = { (guint8) (3 * x), (guint8) (4 * y), 128 };
+        gegl_buffer_set (input, GEGL_RECTANGLE (x, y, 1, 1), 0, babl_format ("R'G'B' u8"), px,
+                         GEGL_AUTO_ROWSTRIDE);
+      }
+  source = gegl_node_new_child (graph, "operation", "gegl:buffer-source", "buffer", input, NULL);
+  node = gegl_node_new_child (graph, "operation", "neuropaint:face-crop", "width", 32, "height", 40, NULL);
+  gegl_node_link (source, node);
+  g_test_expect_message ("GEGL", G_LOG_LEVEL_MESSAGE,
+                         "Note: neuropaint:face-crop: 0 face(s) found, none with index 0; cropping the centre*");
+  gegl_node_blit (node, 1.0, GEGL_RECTANGLE (0, 0, 32, 40), babl_format ("R'G'B'A float"), got,
+                  GEGL_AUTO_ROWSTRIDE, GEGL_BLIT_DEFAULT);
+  g_test_assert_expected_messages ();
+  g_assert_null (g_object_get_data (G_OBJECT (gegl_node_get_gegl_operation (node)), "neuropaint-failure"));
+
+  gegl_buffer_get (input, &box, 1.0, babl_format ("R'G'B'A float"), full->data, full->stride, GEGL_ABYSS_NONE);
+  crop = np_face_crop (full, NULL, 32, 40, NULL);
+  for (gsize i = 0; i < 32 * 40 * 4; i++)
+    diff = MAX (diff, fabs (got[i] - ((gfloat *) crop->data)[i]));
+  g_assert_cmpfloat (diff, <, 1e-5);
+}
+
 /* A copy of the frontal face cascade in a new folder, to delete under the op. */
 static gchar *
 copy_cascade (void)
@@ -240,6 +280,7 @@ main (int argc, char **argv)
   gegl_init (&argc, &argv);
   g_test_add_func ("/face-ops/detect-property", test_detect_property);
   g_test_add_func ("/face-ops/crop-largest", test_crop_largest);
+  g_test_add_func ("/face-ops/crop-no-face", test_crop_no_face);
   g_test_add_func ("/face-ops/cascade-cached", test_cascade_cached);
   {
     int result = g_test_run ();
