@@ -4,6 +4,10 @@
  * Every subcommand is cmd-<name>.c exposing np_cmd_<name>(argc, argv, do_help),
  * listed once in the table in neuropaint.c. Exit status follows gio:
  * 0 success, 1 bad usage, 2 the work itself failed.
+ *
+ * The helpers below are grouped by concern, each section naming the one
+ * file that holds it (np-cli.c, cli-*.c); bench/ and train/ hold those
+ * commands' own files.
  */
 #pragma once
 
@@ -48,6 +52,8 @@ int np_cmd_prepare (int argc, char **argv, gboolean do_help);
 int np_cmd_train (int argc, char **argv, gboolean do_help);
 int np_cmd_merge (int argc, char **argv, gboolean do_help);
 
+/* ---- Options and failing (np-cli.c) -------------------------------------- */
+
 /* Parses argv with a context named "neuropaint COMMAND". With do_help, prints
  * the help and returns NP_EXIT_OK through *exit_code; on a usage error prints
  * it with a hint and sets NP_EXIT_USAGE. Returns TRUE when the command should
@@ -68,6 +74,17 @@ int       np_cli_fail         (const char *command, int exit_code,
                                const char *format, ...) G_GNUC_PRINTF (3, 4);
 int       np_cli_fail_error   (const char *command, GError *error);
 
+/* Parses "WIDTHxHEIGHT", each side 1 to 8192 (--size). */
+gboolean  np_cli_parse_size   (const char *text, gint *width, gint *height);
+
+/* Sorts an array of strings by name. */
+void      np_cli_sort_strings (GPtrArray *strings);
+
+/* GEGL's thread limit: --threads is checked against it (GEGL only warns). */
+#define NP_CLI_MAX_THREADS 64
+
+/* ---- Standard output (cli-stdout.c) ---------------------------------------- */
+
 /* Standard output is checked as any file: a full disk, /dev/full, a closed
  * or broken stream is an error, not a truncated output and exit status 0.
  *
@@ -84,9 +101,34 @@ void      np_cli_std_fds_open (void);
 gboolean  np_cli_stdout_flush (GError **error);
 int       np_cli_stdout_close (const char *command, int exit_code);
 
+/* ---- GEGL set-up (cli-gegl.c) -------------------------------------------- */
+
 /* GEGL with our ops: the installed ones, or the build tree's when this binary
  * runs uninstalled. */
 gboolean  np_cli_gegl_init    (GError **error);
+
+/* ---- Capturing GEGL's log (cli-log.c) ------------------------------------- */
+
+/* GEGL's loaders, savers and our ops report failure as log messages (and
+ * lines on stderr) while a graph runs: between begin and end, the first one
+ * is kept and stderr is muted; end returns it as error, prefixed with what,
+ * with hidden (a temporary file's name) shown as shown. One at a time. */
+typedef struct
+{
+  GLogFunc    previous;
+  gpointer    previous_data;
+  GPrintFunc  previous_printerr;
+  gint        saved_stderr;
+  gchar      *message;
+  GPtrArray  *notices;   /* of ops that did their work another way (np-op-host.h) */
+  const char *hidden;    /* a temporary file's name, shown as... */
+  const char *shown;     /* ...the final one */
+} NpLogCapture;
+
+void      np_cli_log_capture_begin (NpLogCapture *capture, const char *hidden, const char *shown);
+gboolean  np_cli_log_capture_end   (NpLogCapture *capture, const char *what, GError **error);
+
+/* ---- Graphs and chains (cli-graph.c) -------------------------------------- */
 
 /* The XML of a built-in graph (graphs/NAME.xml, embedded), or of a file. */
 gchar    *np_cli_graph_xml    (const char *name_or_path, gchar **path_root,
@@ -110,6 +152,8 @@ GeglNode *np_cli_chain_add    (GeglNode *top, GeglNode *source, char **chain,
 gboolean  np_cli_check_chain_nodes (char **chain, GError **error);
 /* Names of the built-in graphs, NULL-terminated. */
 gchar   **np_cli_graph_names  (void);
+
+/* ---- Image files (cli-image.c) ------------------------------------------- */
 
 /* The most pixels an input image may have (--max-pixels; by default
  * NP_IMAGE_DEFAULT_MAX_PIXELS). The entry goes in the options of every
@@ -146,14 +190,16 @@ gboolean  np_cli_save_to_output (GeglNode *output_node, NpOutput *output,
  * PNG bytes under any name): check output names before any work. */
 gboolean  np_cli_check_output_name (const char *path, GError **error);
 
-/* Parses "WIDTHxHEIGHT", each side 1 to 8192 (--size). */
-gboolean  np_cli_parse_size   (const char *text, gint *width, gint *height);
+/* Whether the image file at path is whole (its type's end is there): what
+ * --skip-existing takes as done. A missing, empty, cut or foreign file, or
+ * one that is not a regular file, is not. */
+gboolean  np_cli_output_complete (const char *path);
+
+/* ---- Batches: inputs, shards, outputs (cli-batch.c, docs/scale-out.md) ---- */
 
 /* The input images: files as given, folders expanded to their images
  * (by extension) in name order; a file given twice (by any name) once. */
 GPtrArray *np_cli_collect_inputs (char **inputs, GError **error);
-
-/* ---- Batches over many processes (docs/scale-out.md) ---------------------- */
 
 /* The part of a batch one process does: item k of the sorted input list
  * belongs to shard k mod count. */
@@ -212,11 +258,6 @@ GHashTable *np_cli_inputs_index (GPtrArray *inputs);
 /* The input that path is, or NULL (also when path does not exist). */
 const char *np_cli_inputs_find (GHashTable *index, const char *path);
 
-/* Whether the image file at path is whole (its type's end is there): what
- * --skip-existing takes as done. A missing, empty, cut or foreign file, or
- * one that is not a regular file, is not. */
-gboolean  np_cli_output_complete (const char *path);
-
 /* Refuses, before any work, outputs that would overwrite an input (see
  * np_cli_inputs_find) or each other; sources (NULL, or one input or NULL per
  * output) name where each output comes from in the message. Prints one
@@ -236,6 +277,8 @@ typedef gboolean (*NpCliEachFunc) (const char *file, gpointer data, gboolean *st
 int       np_cli_each_input   (const char *command, const char *progress,
                                GPtrArray *files, NpCliEachFunc func, gpointer data);
 
+/* ---- Crop's manifest (cli-manifest.c) ------------------------------------ */
+
 /* Writes crop's manifest (width, height and the images' entries, sorted by
  * input file, as the sorted input list of a one-process run has them)
  * through an NpOutput: shared by crop and merge, so merged parts equal a
@@ -243,11 +286,7 @@ int       np_cli_each_input   (const char *command, const char *progress,
 gboolean  np_cli_write_crop_manifest (const char *path, gint width, gint height,
                                       JsonArray *images, GError **error);
 
-/* GEGL's thread limit: --threads is checked against it (GEGL only warns). */
-#define NP_CLI_MAX_THREADS 64
-
-/* Sorts an array of strings by name. */
-void      np_cli_sort_strings (GPtrArray *strings);
+/* ---- Progress bar (cli-progress.c) ---------------------------------------- */
 
 /* A progress bar on stderr (a line per step when stderr is not a terminal). */
 typedef struct _NpProgress NpProgress;
@@ -256,6 +295,8 @@ void        np_progress_step   (NpProgress *progress, const char *item);
 /* Clears the bar's line, so a message can be printed there. */
 void        np_progress_clear  (NpProgress *progress);
 void        np_progress_free   (NpProgress *progress);
+
+/* ---- Face detection (np-cli-detect.c) ------------------------------------ */
 
 /* Detection options shared by detect, crop and bench detect. */
 typedef struct
@@ -302,7 +343,7 @@ gint      np_cli_threads      (const NpCliDetect *opts);
  * manifest). */
 void      np_cli_json_add_box (JsonBuilder *builder, const NpHaarBox *box);
 
-/* ---- File names in JSON and in lines of text -------------------------------
+/* ---- File names in JSON and in lines of text (cli-json.c) ------------------
  * A file name is bytes; JSON holds UTF-8. Each byte of a name that is no
  * UTF-8 becomes the lone surrogate U+DC80 + (byte − 0x80), written \udc80 to
  * \udcff: Python's surrogateescape, so json.load gives the str that open()
