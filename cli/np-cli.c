@@ -1,7 +1,6 @@
 /* neuropaint — what every subcommand uses: option parsing, failing with one
  * message, sorting names, --size. The other shared helpers live one concern
  * a file in cli-*.c (see np-cli.h), so each can be read on its own. */
-#define _POSIX_C_SOURCE 200809L
 
 #include "config.h"
 #include "np-cli.h"
