@@ -38,7 +38,7 @@ file_id (const char *path)
 }
 
 GHashTable *
-np_cli_inputs_index (GPtrArray *inputs)
+cli_inputs_index (GPtrArray *inputs)
 {
   GHashTable *index = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
 
@@ -54,7 +54,7 @@ np_cli_inputs_index (GPtrArray *inputs)
 }
 
 const char *
-np_cli_inputs_find (GHashTable *index, const char *path)
+cli_inputs_find (GHashTable *index, const char *path)
 {
   g_autofree gchar *id = file_id (path);
 
@@ -63,7 +63,7 @@ np_cli_inputs_find (GHashTable *index, const char *path)
 
 /* Files as given, folders expanded to their images in name order. */
 GPtrArray *
-np_cli_collect_inputs (char **inputs, GError **error)
+cli_collect_inputs (char **inputs, GError **error)
 {
   GPtrArray *files = g_ptr_array_new_with_free_func (g_free);
   g_autoptr(GHashTable) seen = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
@@ -85,7 +85,7 @@ np_cli_collect_inputs (char **inputs, GError **error)
           while ((name = g_dir_read_name (dir)))
             if (is_image_name (name))
               g_ptr_array_add (names, g_build_filename (inputs[i], name, NULL));
-          np_cli_sort_strings (names);
+          cli_sort_strings (names);
         }
       else
         g_ptr_array_add (names, g_strdup (inputs[i]));
@@ -121,7 +121,7 @@ parse_count (const char *text, guint64 max, guint64 *value)
 /* A shard from environment variables, or FALSE with *bad naming the
  * variable at fault (NULL: none set). */
 static gboolean
-shard_from_environment (NpCliShard *shard, const char **bad)
+shard_from_environment (CliShard *shard, const char **bad)
 {
   const char *id = g_getenv ("SLURM_ARRAY_TASK_ID"), *k8s = g_getenv ("JOB_COMPLETION_INDEX");
   guint64     task, min, step = 1, count, max, index;
@@ -147,7 +147,7 @@ shard_from_environment (NpCliShard *shard, const char **bad)
         *bad = "SLURM_ARRAY_TASK_ID";
       if (*bad)
         return FALSE;
-      *shard = (NpCliShard) { (guint) ((task - min) / step), (guint) count, "SLURM_ARRAY_TASK_ID" };
+      *shard = (CliShard) { (guint) ((task - min) / step), (guint) count, "SLURM_ARRAY_TASK_ID" };
       return TRUE;
     }
   if (k8s)
@@ -160,10 +160,10 @@ shard_from_environment (NpCliShard *shard, const char **bad)
         *bad = "JOB_COMPLETION_INDEX";
       if (*bad)
         return FALSE;
-      *shard = (NpCliShard) { (guint) index, (guint) count, "JOB_COMPLETION_INDEX" };
+      *shard = (CliShard) { (guint) index, (guint) count, "JOB_COMPLETION_INDEX" };
       return TRUE;
     }
-  *shard = (NpCliShard) { 0, 1, NULL };
+  *shard = (CliShard) { 0, 1, NULL };
   return TRUE;
 }
 
@@ -173,7 +173,7 @@ shard_from_environment (NpCliShard *shard, const char **bad)
  * else 0 of 1. Prints a usage message and returns FALSE for a malformed
  * value or an array that is no even range. */
 static gboolean
-shard_resolve (const char *command, const char *option, NpCliShard *shard, int *exit_code)
+shard_resolve (const char *command, const char *option, CliShard *shard, int *exit_code)
 {
   const char *slash = option ? strchr (option, '/') : NULL;
   const char *bad;
@@ -185,17 +185,17 @@ shard_resolve (const char *command, const char *option, NpCliShard *shard, int *
       if (slash == NULL || !parse_count (slash + 1, MAX_SHARDS, &count) || count == 0
           || !parse_count (first, count - 1, &index))
         {
-          *exit_code = np_cli_fail (command, NP_EXIT_USAGE, "--shard: I/N with 0 ≤ I < N ≤ %d, not “%s”",
+          *exit_code = cli_fail (command, CLI_EXIT_USAGE, "--shard: I/N with 0 ≤ I < N ≤ %d, not “%s”",
                                     MAX_SHARDS, option);
           return FALSE;
         }
-      *shard = (NpCliShard) { (guint) index, (guint) count, "--shard" };
+      *shard = (CliShard) { (guint) index, (guint) count, "--shard" };
       return TRUE;
     }
   if (!shard_from_environment (shard, &bad))
     {
       const char *value = g_getenv (bad);
-      *exit_code = np_cli_fail (command, NP_EXIT_USAGE,
+      *exit_code = cli_fail (command, CLI_EXIT_USAGE,
                                 "%s=%s: no shard of the batch follows from it (%s); give --shard I/N",
                                 bad, value ? value : "(unset)",
                                 g_str_has_prefix (bad, "SLURM")
@@ -252,8 +252,8 @@ read_file_list (const char *path, GPtrArray *into, GError **error)
 }
 
 gboolean
-np_cli_batch_inputs (const char *command, const NpCliBatch *batch, char **args, GPtrArray **all,
-                     GPtrArray **mine, NpCliShard *shard, int *exit_code)
+cli_batch_inputs (const char *command, const CliBatch *batch, char **args, GPtrArray **all,
+                     GPtrArray **mine, CliShard *shard, int *exit_code)
 {
   g_autoptr(GPtrArray) given = g_ptr_array_new_with_free_func (g_free);
   g_autoptr(GError) error = NULL;
@@ -264,18 +264,18 @@ np_cli_batch_inputs (const char *command, const NpCliBatch *batch, char **args, 
     g_ptr_array_add (given, g_strdup (args[i]));
   if (batch->files_from && !read_file_list (batch->files_from, given, &error))
     {
-      *exit_code = np_cli_fail (command, NP_EXIT_FAILED, "--files-from: %s", error->message);
+      *exit_code = cli_fail (command, CLI_EXIT_FAILED, "--files-from: %s", error->message);
       return FALSE;
     }
   if (given->len == 0)
     {
-      *exit_code = np_cli_fail (command, NP_EXIT_USAGE, "no input images given");
+      *exit_code = cli_fail (command, CLI_EXIT_USAGE, "no input images given");
       return FALSE;
     }
   g_ptr_array_add (given, NULL);
-  if (!(*all = np_cli_collect_inputs ((char **) given->pdata, &error)))
+  if (!(*all = cli_collect_inputs ((char **) given->pdata, &error)))
     {
-      *exit_code = np_cli_fail (command, NP_EXIT_FAILED, "%s", error->message);
+      *exit_code = cli_fail (command, CLI_EXIT_FAILED, "%s", error->message);
       return FALSE;
     }
   if ((*all)->len == 0)
@@ -283,14 +283,14 @@ np_cli_batch_inputs (const char *command, const NpCliBatch *batch, char **args, 
       g_autofree gchar *exts = g_strjoinv (" ", (gchar **) image_exts);
 
       g_clear_pointer (all, g_ptr_array_unref);
-      *exit_code = np_cli_fail (command, NP_EXIT_USAGE, "no images found in the inputs (a folder's "
+      *exit_code = cli_fail (command, CLI_EXIT_USAGE, "no images found in the inputs (a folder's "
                                 "images are its files named %s; others, such as .bmp and .gif, are "
                                 "not read)", exts);
       return FALSE;
     }
   /* Every process of a batch must see one list, whatever order the
    * arguments, the file or the folders gave. */
-  np_cli_sort_strings (*all);
+  cli_sort_strings (*all);
   *mine = g_ptr_array_new ();
   for (guint k = shard->index; k < (*all)->len; k += shard->count)
     g_ptr_array_add (*mine, (*all)->pdata[k]);
@@ -301,7 +301,7 @@ np_cli_batch_inputs (const char *command, const NpCliBatch *batch, char **args, 
 }
 
 void
-np_cli_split_ext (const char *name, gchar **stem, const char **ext)
+cli_split_ext (const char *name, gchar **stem, const char **ext)
 {
   const char *dot = strrchr (name, '.');
 
@@ -313,7 +313,7 @@ np_cli_split_ext (const char *name, gchar **stem, const char **ext)
 }
 
 gchar *
-np_cli_shard_path (const NpCliShard *shard, const char *path)
+cli_shard_path (const CliShard *shard, const char *path)
 {
   g_autofree gchar *dir = g_path_get_dirname (path), *base = g_path_get_basename (path), *stem = NULL;
   g_autofree gchar *name = NULL;
@@ -321,7 +321,7 @@ np_cli_shard_path (const NpCliShard *shard, const char *path)
 
   if (shard->count <= 1)
     return g_strdup (path);
-  np_cli_split_ext (base, &stem, &ext);
+  cli_split_ext (base, &stem, &ext);
   name = g_strdup_printf ("%s.part-%u-of-%u%s", stem, shard->index, shard->count, ext);
   return strchr (path, '/') ? g_build_filename (dir, name, NULL) : g_steal_pointer (&name);
 }
@@ -338,7 +338,7 @@ stem_of (const char *path)
 }
 
 GPtrArray *
-np_cli_output_stems (GPtrArray *inputs)
+cli_output_stems (GPtrArray *inputs)
 {
   GPtrArray *stems = g_ptr_array_new_with_free_func (g_free);
   g_autoptr(GHashTable) counts = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
@@ -372,24 +372,24 @@ output_id (const char *path)
 }
 
 gboolean
-np_cli_check_outputs (const char *command, GPtrArray *inputs, GPtrArray *outputs,
+cli_check_outputs (const char *command, GPtrArray *inputs, GPtrArray *outputs,
                       GPtrArray *sources, int *exit_code)
 {
-  g_autoptr(GHashTable) index = np_cli_inputs_index (inputs);
+  g_autoptr(GHashTable) index = cli_inputs_index (inputs);
   g_autoptr(GHashTable) written = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
 
   for (guint i = 0; i < outputs->len; i++)
     {
       const char *output = outputs->pdata[i];
       const char *source = sources ? sources->pdata[i] : NULL;
-      const char *input = np_cli_inputs_find (index, output);
+      const char *input = cli_inputs_find (index, output);
       gchar      *id = output_id (output);
       gpointer    other;
 
       if (input)
         {
           g_free (id);
-          *exit_code = np_cli_fail (command, NP_EXIT_USAGE,
+          *exit_code = cli_fail (command, CLI_EXIT_USAGE,
                                     "%s would overwrite the input %s; nothing was done: write the "
                                     "results to another folder (-o)", output, input);
           return FALSE;
@@ -399,11 +399,11 @@ np_cli_check_outputs (const char *command, GPtrArray *inputs, GPtrArray *outputs
           const char *first = other;
           g_free (id);
           if (first && source)
-            *exit_code = np_cli_fail (command, NP_EXIT_USAGE,
+            *exit_code = cli_fail (command, CLI_EXIT_USAGE,
                                       "%s and %s would both be written to %s; nothing was done: "
                                       "rename one, or run them separately", first, source, output);
           else
-            *exit_code = np_cli_fail (command, NP_EXIT_USAGE,
+            *exit_code = cli_fail (command, CLI_EXIT_USAGE,
                                       "two outputs would be written to %s; nothing was done: "
                                       "give them different names", output);
           return FALSE;
@@ -414,10 +414,10 @@ np_cli_check_outputs (const char *command, GPtrArray *inputs, GPtrArray *outputs
 }
 
 int
-np_cli_each_input (const char *command, const char *progress_label, GPtrArray *files,
-                   NpCliEachFunc func, gpointer data)
+cli_each_input (const char *command, const char *progress_label, GPtrArray *files,
+                   CliEachFunc func, gpointer data)
 {
-  NpProgress *progress = progress_label ? np_progress_new (progress_label, files->len) : NULL;
+  CliProgress *progress = progress_label ? cli_progress_new (progress_label, files->len) : NULL;
   guint       failed = 0;
   gboolean    stop = FALSE;
 
@@ -431,7 +431,7 @@ np_cli_each_input (const char *command, const char *progress_label, GPtrArray *f
         {
           failed++;
           if (progress)
-            np_progress_clear (progress);
+            cli_progress_clear (progress);
           /* One message naming the file, whatever part failed. */
           if (g_str_has_prefix (error->message, file))
             g_printerr ("neuropaint %s: %s\n", command, error->message);
@@ -439,14 +439,14 @@ np_cli_each_input (const char *command, const char *progress_label, GPtrArray *f
             g_printerr ("neuropaint %s: %s: %s\n", command, file, error->message);
         }
       if (progress)
-        np_progress_step (progress, base);
+        cli_progress_step (progress, base);
     }
-  np_progress_free (progress);
+  cli_progress_free (progress);
   if (stop)
-    return NP_EXIT_FAILED;
+    return CLI_EXIT_FAILED;
   if (failed > 0 && files->len > 1)
-    return np_cli_fail (command, NP_EXIT_FAILED, "%u of %u inputs failed", failed, files->len);
+    return cli_fail (command, CLI_EXIT_FAILED, "%u of %u inputs failed", failed, files->len);
   if (failed)
-    return NP_EXIT_FAILED;
-  return NP_EXIT_OK;
+    return CLI_EXIT_FAILED;
+  return CLI_EXIT_OK;
 }

@@ -15,7 +15,7 @@ exe_dir (void)
 }
 
 gboolean
-np_cli_gegl_init (GError **error)
+cli_gegl_init (GError **error)
 {
   gegl_init (NULL, NULL);
 

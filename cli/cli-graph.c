@@ -9,18 +9,18 @@
 #include <gio/gio.h>
 #include <math.h>
 
-#define NP_GRAPHS_RESOURCE "/org/neuropaint/graphs/"
+#define CLI_GRAPHS_RESOURCE "/org/neuropaint/graphs/"
 
 gchar **
-np_cli_graph_names (void)
+cli_graph_names (void)
 {
-  g_auto(GStrv) files = g_resources_enumerate_children (NP_GRAPHS_RESOURCE, 0, NULL);
+  g_auto(GStrv) files = g_resources_enumerate_children (CLI_GRAPHS_RESOURCE, 0, NULL);
   GPtrArray *names = g_ptr_array_new ();
 
   for (guint i = 0; files && files[i]; i++)
     if (g_str_has_suffix (files[i], ".xml"))
       g_ptr_array_add (names, g_strndup (files[i], strlen (files[i]) - 4));
-  np_cli_sort_strings (names);
+  cli_sort_strings (names);
   g_ptr_array_add (names, NULL);
   return (gchar **) g_ptr_array_free (names, FALSE);
 }
@@ -69,7 +69,7 @@ check_graph_nodes (const char *xml, GError **error)
 }
 
 gboolean
-np_cli_check_chain_nodes (char **chain, GError **error)
+cli_check_chain_nodes (char **chain, GError **error)
 {
   guint nodes = 0;
 
@@ -85,9 +85,9 @@ np_cli_check_chain_nodes (char **chain, GError **error)
 }
 
 gchar *
-np_cli_graph_xml (const char *name_or_path, gchar **path_root, GError **error)
+cli_graph_xml (const char *name_or_path, gchar **path_root, GError **error)
 {
-  g_autofree gchar *resource = g_strconcat (NP_GRAPHS_RESOURCE, name_or_path, ".xml", NULL);
+  g_autofree gchar *resource = g_strconcat (CLI_GRAPHS_RESOURCE, name_or_path, ".xml", NULL);
   g_autoptr(GBytes) bytes = g_resources_lookup_data (resource, 0, NULL);
   g_autoptr(GBytes) file = NULL;
   gchar *xml;
@@ -321,12 +321,12 @@ check_graph_values (const char *xml, GError **error)
 }
 
 GeglNode *
-np_cli_graph_add (GeglNode *top, const char *xml, const char *path_root,
+cli_graph_add (GeglNode *top, const char *xml, const char *path_root,
                   GeglBuffer *input, GeglNode **source, GError **error)
 {
   GeglNode    *graph, *load = NULL;
   g_autoptr(GSList) children = NULL;
-  NpLogCapture capture;
+  CliLogCapture capture;
 
   /* GEGL parses with GMarkup but never asks it whether the document ended,
    * so a truncated file became a partial graph: ask. */
@@ -334,9 +334,9 @@ np_cli_graph_add (GeglNode *top, const char *xml, const char *path_root,
     return NULL;
   /* GEGL turns unknown ops into pass-throughs and skips unknown properties,
    * with a warning each: make those errors. */
-  np_cli_log_capture_begin (&capture, NULL, NULL);
+  cli_log_capture_begin (&capture, NULL, NULL);
   graph = gegl_node_new_from_xml (xml, path_root);
-  if (!np_cli_log_capture_end (&capture, "graph", error))
+  if (!cli_log_capture_end (&capture, "graph", error))
     {
       g_clear_object (&graph);
       return NULL;
@@ -368,14 +368,14 @@ np_cli_graph_add (GeglNode *top, const char *xml, const char *path_root,
 }
 
 GeglNode *
-np_cli_chain_add (GeglNode *top, GeglNode *source, char **chain,
+cli_chain_add (GeglNode *top, GeglNode *source, char **chain,
                   const char *path_root, GError **error)
 {
   GeglNode    *end = gegl_node_new_child (top, "operation", "gegl:nop", NULL);
   GError      *chain_error = NULL;
-  NpLogCapture capture;
+  CliLogCapture capture;
 
-  if (!np_cli_check_chain_nodes (chain, error))
+  if (!cli_check_chain_nodes (chain, error))
     return NULL;
   if (!check_chain_values (chain, error))
     {
@@ -385,9 +385,9 @@ np_cli_chain_add (GeglNode *top, GeglNode *source, char **chain,
 
   /* Out-of-range values are only warned about by GObject, which then keeps
    * the default: make them errors. */
-  np_cli_log_capture_begin (&capture, NULL, NULL);
+  cli_log_capture_begin (&capture, NULL, NULL);
   gegl_create_chain_argv (chain, source, end, 0.0, 0, path_root, &chain_error);
-  if (!np_cli_log_capture_end (&capture, "operation chain", error))
+  if (!cli_log_capture_end (&capture, "operation chain", error))
     {
       g_clear_error (&chain_error);
       return NULL;

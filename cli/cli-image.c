@@ -15,7 +15,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-gint64 np_cli_max_pixels = NP_IMAGE_DEFAULT_MAX_PIXELS;
+gint64 cli_max_pixels = NP_IMAGE_DEFAULT_MAX_PIXELS;
 
 /* The GEGL loader for the image type the first bytes say, or NULL. */
 static const char *
@@ -62,7 +62,7 @@ load_jpeg (const char *path, const Babl *format, GError **error)
 
   if (bytes == NULL)
     return NULL;
-  image = np_jpeg_decode (g_bytes_get_data (bytes, NULL), g_bytes_get_size (bytes), np_cli_max_pixels, error);
+  image = np_jpeg_decode (g_bytes_get_data (bytes, NULL), g_bytes_get_size (bytes), cli_max_pixels, error);
   if (image == NULL)
     {
       g_prefix_error (error, "%s: ", path);
@@ -89,18 +89,18 @@ load_gegl (const char *path, const char *loader, const Babl *space, const Babl *
   GeglNode     *load, *sink;
   GeglBuffer   *buffer = NULL;
   GeglRectangle box;
-  NpLogCapture  capture;
+  CliLogCapture  capture;
 
   if (!gegl_has_operation (loader))
     {
       g_set_error (error, NP_ERROR, NP_ERROR_UNSUPPORTED, "%s: this GEGL has no %s to read it", path, loader);
       return NULL;
     }
-  np_cli_log_capture_begin (&capture, NULL, NULL);
+  cli_log_capture_begin (&capture, NULL, NULL);
   load = gegl_node_new_child (graph, "operation", loader, "path", path, NULL);
   box = gegl_node_get_bounding_box (load);
   if (box.width > 0 && box.height > 0
-      && np_image_check_decode_size (box.width, box.height, np_cli_max_pixels, &size_error))
+      && np_image_check_decode_size (box.width, box.height, cli_max_pixels, &size_error))
     {
       const Babl *own = gegl_operation_get_format (gegl_node_get_gegl_operation (load), "output");
       GeglNode   *end = load;
@@ -119,7 +119,7 @@ load_gegl (const char *path, const char *loader, const Babl *space, const Babl *
       gegl_node_link (end, sink);
       gegl_node_process (sink);
     }
-  if (!np_cli_log_capture_end (&capture, path, error))
+  if (!cli_log_capture_end (&capture, path, error))
     {
       g_clear_object (&buffer);
       /* A loader that fails without a word leaves GEGL's assertion on the
@@ -153,7 +153,7 @@ check_header (const char *path, const char *loader, GBytes **icc, GError **error
   if (!(file = g_mapped_file_new (path, FALSE, error)))
     return FALSE;
   data = (const guint8 *) g_mapped_file_get_contents (file);
-  if (!np_header_check (data, g_mapped_file_get_length (file), np_cli_max_pixels, &width, &height, error))
+  if (!np_header_check (data, g_mapped_file_get_length (file), cli_max_pixels, &width, &height, error))
     {
       g_prefix_error (error, "%s: ", path);
       return FALSE;
@@ -164,7 +164,7 @@ check_header (const char *path, const char *loader, GBytes **icc, GError **error
 }
 
 GeglBuffer *
-np_cli_load_image (const char *path, const Babl *format, GError **error)
+cli_load_image (const char *path, const Babl *format, GError **error)
 {
   guint8       magic[12];
   gssize       n;
@@ -212,7 +212,7 @@ np_cli_load_image (const char *path, const Babl *format, GError **error)
  * `touch`. TIFF and OpenEXR say where their data ends in tables only a
  * decoder reads, so they are decoded. */
 gboolean
-np_cli_output_complete (const char *path)
+cli_output_complete (const char *path)
 {
   static const guint8 iend[12] = { 0, 0, 0, 0, 'I', 'E', 'N', 'D', 0xAE, 0x42, 0x60, 0x82 };
   g_autoptr(GeglBuffer) buffer = NULL;
@@ -236,7 +236,7 @@ np_cli_output_complete (const char *path)
   if (memcmp (head, "RIFF", 4) == 0 && memcmp (head + 8, "WEBP", 4) == 0)
     return GUINT32_FROM_LE (*(guint32 *) (gpointer) (head + 4)) + (goffset) 8 == st.st_size;
   return sniff_loader (head, sizeof head) != NULL
-    && (buffer = np_cli_load_image (path, NULL, NULL)) != NULL;
+    && (buffer = cli_load_image (path, NULL, NULL)) != NULL;
 }
 
 /* The file types the command writes, by extension; saver NULL: ours (JPEG,
@@ -245,9 +245,9 @@ typedef struct
 {
   const char *ext;
   const char *saver;
-} NpOutputType;
+} CliOutputType;
 
-static const NpOutputType output_types[] = {
+static const CliOutputType output_types[] = {
   { "png", "gegl:png-save" },
   { "jpg", NULL },
   { "jpeg", NULL },
@@ -257,7 +257,7 @@ static const NpOutputType output_types[] = {
   { "exr", "gegl:exr-save" },
 };
 
-static const NpOutputType *
+static const CliOutputType *
 output_type (const char *path)
 {
   g_autofree gchar *base = g_path_get_basename (path);
@@ -272,7 +272,7 @@ output_type (const char *path)
 }
 
 gboolean
-np_cli_check_output_name (const char *path, GError **error)
+cli_check_output_name (const char *path, GError **error)
 {
   g_autoptr(GString) known = g_string_new (NULL);
 
@@ -287,44 +287,44 @@ np_cli_check_output_name (const char *path, GError **error)
 }
 
 gboolean
-np_cli_save (GeglNode *output_node, const char *path, GError **error)
+cli_save (GeglNode *output_node, const char *path, GError **error)
 {
-  return np_cli_save_png_depth (output_node, path, 8, error);
+  return cli_save_png_depth (output_node, path, 8, error);
 }
 
 static gboolean
 save_jpeg (GeglNode *output_node, const GeglRectangle *box, NpOutput *output, GError **error)
 {
   g_autoptr(NpImage) image = np_image_new (NP_SAMPLE_U8, box->width, box->height, 3, error);
-  NpLogCapture capture;
+  CliLogCapture capture;
 
   if (image == NULL)
     return FALSE;
-  np_cli_log_capture_begin (&capture, NULL, NULL);
+  cli_log_capture_begin (&capture, NULL, NULL);
   gegl_node_blit (output_node, 1.0, box, babl_format ("R'G'B' u8"), image->data, image->stride,
                   GEGL_BLIT_DEFAULT);
   /* The quality and options of GEGL's jpg-save: 90, 4:4:4, progressive. */
-  return np_cli_log_capture_end (&capture, np_output_path (output), error)
+  return cli_log_capture_end (&capture, np_output_path (output), error)
     && np_jpeg_write (image, output, 90, error);
 }
 
 gboolean
-np_cli_save_to_output (GeglNode *output_node, NpOutput *output, gint png_bit_depth,
+cli_save_to_output (GeglNode *output_node, NpOutput *output, gint png_bit_depth,
                        GError **error)
 {
   const char   *path = np_output_path (output);
-  const NpOutputType *type = output_type (path);
+  const CliOutputType *type = output_type (path);
   GeglNode     *graph = gegl_node_get_parent (output_node);
   GeglRectangle box = gegl_node_get_bounding_box (output_node);
   GeglNode     *save, *srgb = NULL;
   const Babl   *produced;
-  NpLogCapture  capture;
+  CliLogCapture  capture;
   GStatBuf      st;
   gboolean      ok;
 
   g_return_val_if_fail (png_bit_depth == 8 || png_bit_depth == 16, FALSE);
   if (type == NULL)
-    return np_cli_check_output_name (path, error);
+    return cli_check_output_name (path, error);
   if (box.width <= 0 || box.height <= 0 || gegl_rectangle_is_infinite_plane (&box))
     {
       g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA,
@@ -356,9 +356,9 @@ np_cli_save_to_output (GeglNode *output_node, NpOutput *output, gint png_bit_dep
   else
     gegl_node_link (output_node, save);
 
-  np_cli_log_capture_begin (&capture, np_output_writer_path (output), path);
+  cli_log_capture_begin (&capture, np_output_writer_path (output), path);
   gegl_node_process (save);
-  ok = np_cli_log_capture_end (&capture, path, error);
+  ok = cli_log_capture_end (&capture, path, error);
   gegl_node_remove_child (graph, save);
   if (srgb)
     gegl_node_remove_child (graph, srgb);
@@ -372,15 +372,15 @@ np_cli_save_to_output (GeglNode *output_node, NpOutput *output, gint png_bit_dep
 }
 
 gboolean
-np_cli_save_png_depth (GeglNode *output_node, const char *path, gint png_bit_depth,
+cli_save_png_depth (GeglNode *output_node, const char *path, gint png_bit_depth,
                        GError **error)
 {
   g_autoptr(NpOutput) output = NULL;
 
   /* Refused before a temporary file is made. */
-  if (!np_cli_check_output_name (path, error))
+  if (!cli_check_output_name (path, error))
     return FALSE;
   output = np_output_new (path, error);
-  return output && np_cli_save_to_output (output_node, output, png_bit_depth, error)
+  return output && cli_save_to_output (output_node, output, png_bit_depth, error)
     && np_output_commit (output, error);
 }

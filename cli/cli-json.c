@@ -11,7 +11,7 @@
 #define STRAY_LEAD 0xED
 
 gchar *
-np_cli_json_name (const char *name)
+cli_json_name (const char *name)
 {
   GString    *out = g_string_sized_new (strlen (name));
   const char *end;
@@ -37,7 +37,7 @@ is_stray (const guint8 *p)
 }
 
 gchar *
-np_cli_json_name_bytes (const char *json_name)
+cli_json_name_bytes (const char *json_name)
 {
   GString *out = g_string_sized_new (strlen (json_name));
 
@@ -53,7 +53,7 @@ np_cli_json_name_bytes (const char *json_name)
 }
 
 gchar *
-np_cli_json_text (JsonNode *root, gboolean pretty, gsize *length)
+cli_json_text (JsonNode *root, gboolean pretty, gsize *length)
 {
   g_autoptr(JsonGenerator) gen = json_generator_new ();
   g_autofree gchar *text = NULL;
@@ -79,7 +79,7 @@ np_cli_json_text (JsonNode *root, gboolean pretty, gsize *length)
 }
 
 gchar *
-np_cli_quote_name (const char *name)
+cli_quote_name (const char *name)
 {
   GString    *out;
   const char *end;
@@ -171,7 +171,7 @@ replace_strays (JsonNode *node, gunichar base)
 }
 
 gboolean
-np_cli_json_parse (JsonParser *parser, const char *text, gsize length, GError **error)
+cli_json_parse (JsonParser *parser, const char *text, gsize length, GError **error)
 {
   /* json-glib reads a lone surrogate escape by eating what follows it, so
    * the strays' escapes are swapped for characters it reads, then back. */
@@ -234,10 +234,10 @@ np_cli_json_parse (JsonParser *parser, const char *text, gsize length, GError **
 }
 
 gboolean
-np_cli_json_parse_file (JsonParser *parser, const char *path, GError **error)
+cli_json_parse_file (JsonParser *parser, const char *path, GError **error)
 {
   g_autofree gchar *text = NULL;
   gsize length;
 
-  return g_file_get_contents (path, &text, &length, error) && np_cli_json_parse (parser, text, length, error);
+  return g_file_get_contents (path, &text, &length, error) && cli_json_parse (parser, text, length, error);
 }

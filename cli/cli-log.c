@@ -18,10 +18,10 @@
  * the stderr descriptor themselves (libpng's "libpng error:" after GEGL's
  * own report) are muted meanwhile, so a bad file gets one message. One
  * capture at a time. */
-static NpLogCapture *capturing;
+static CliLogCapture *capturing;
 
 static void
-capture_message (NpLogCapture *capture, const gchar *message)
+capture_message (CliLogCapture *capture, const gchar *message)
 {
   if (capture->message == NULL)
     capture->message = g_strchomp (g_strdup (message));
@@ -33,7 +33,7 @@ capture_log (const gchar   *domain,
              const gchar   *message,
              gpointer       data)
 {
-  NpLogCapture *capture = data;
+  CliLogCapture *capture = data;
 
   /* Our ops report a failure as a message in GEGL's domain, naming the op
    * (np_op_fail), and a notice as one starting NP_OP_NOTICE, shown once the
@@ -56,9 +56,9 @@ capture_printerr (const gchar *message)
 }
 
 void
-np_cli_log_capture_begin (NpLogCapture *capture, const char *hidden, const char *shown)
+cli_log_capture_begin (CliLogCapture *capture, const char *hidden, const char *shown)
 {
-  *capture = (NpLogCapture) { .hidden = hidden, .shown = shown,
+  *capture = (CliLogCapture) { .hidden = hidden, .shown = shown,
                               .notices = g_ptr_array_new_with_free_func (g_free) };
   capture->previous = g_log_set_default_handler (capture_log, capture);
   capturing = capture;
@@ -75,7 +75,7 @@ np_cli_log_capture_begin (NpLogCapture *capture, const char *hidden, const char 
 
 /* Returns FALSE, with the captured message as error, if anything was caught. */
 gboolean
-np_cli_log_capture_end (NpLogCapture *capture, const char *what, GError **error)
+cli_log_capture_end (CliLogCapture *capture, const char *what, GError **error)
 {
   g_autoptr(GString) message = NULL;
 

@@ -10,14 +10,14 @@ compare_entries (gconstpointer a, gconstpointer b)
   JsonObject *x = json_node_get_object (*(JsonNode *const *) a), *y = json_node_get_object (*(JsonNode *const *) b);
   const char *fx = json_object_get_string_member_with_default (x, "file", NULL);
   const char *fy = json_object_get_string_member_with_default (y, "file", NULL);
-  g_autofree gchar *bx = fx ? np_cli_json_name_bytes (fx) : NULL, *by = fy ? np_cli_json_name_bytes (fy) : NULL;
+  g_autofree gchar *bx = fx ? cli_json_name_bytes (fx) : NULL, *by = fy ? cli_json_name_bytes (fy) : NULL;
 
   /* By the names' bytes, as the input list is sorted. */
   return g_strcmp0 (bx, by);
 }
 
 gboolean
-np_cli_write_crop_manifest (const char *path, gint width, gint height, JsonArray *images,
+cli_write_crop_manifest (const char *path, gint width, gint height, JsonArray *images,
                             GError **error)
 {
   g_autoptr(JsonNode) root = json_node_new (JSON_NODE_OBJECT);
@@ -37,6 +37,6 @@ np_cli_write_crop_manifest (const char *path, gint width, gint height, JsonArray
   json_object_set_int_member (object, "height", height);
   json_object_set_array_member (object, "images", json_array_ref (sorted));
   json_node_set_object (root, object);
-  text = np_cli_json_text (root, TRUE, &length);
+  text = cli_json_text (root, TRUE, &length);
   return np_output_set_contents (path, text, length, error);
 }

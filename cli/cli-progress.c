@@ -8,7 +8,7 @@
 #include <stdio.h>
 #include <unistd.h>
 
-struct _NpProgress
+struct _CliProgress
 {
   gchar   *what;
   gsize    total, done;
@@ -16,10 +16,10 @@ struct _NpProgress
   gboolean tty;
 };
 
-NpProgress *
-np_progress_new (const char *what, gsize total)
+CliProgress *
+cli_progress_new (const char *what, gsize total)
 {
-  NpProgress *progress = g_new0 (NpProgress, 1);
+  CliProgress *progress = g_new0 (CliProgress, 1);
 
   progress->what = g_strdup (what);
   progress->total = total;
@@ -29,7 +29,7 @@ np_progress_new (const char *what, gsize total)
 }
 
 void
-np_progress_step (NpProgress *progress, const char *item)
+cli_progress_step (CliProgress *progress, const char *item)
 {
   enum { WIDTH = 30 };
   gsize  filled;
@@ -52,7 +52,7 @@ np_progress_step (NpProgress *progress, const char *item)
 }
 
 void
-np_progress_clear (NpProgress *progress)
+cli_progress_clear (CliProgress *progress)
 {
   if (progress->tty)
     {
@@ -62,7 +62,7 @@ np_progress_clear (NpProgress *progress)
 }
 
 void
-np_progress_free (NpProgress *progress)
+cli_progress_free (CliProgress *progress)
 {
   if (progress == NULL)
     return;

@@ -23,7 +23,7 @@ print_checked (const gchar *string)
 }
 
 void
-np_cli_std_fds_open (void)
+cli_std_fds_open (void)
 {
   for (int fd = 0; fd <= 2; fd++)
     if (fcntl (fd, F_GETFD) < 0 && errno == EBADF)
@@ -38,7 +38,7 @@ np_cli_std_fds_open (void)
 }
 
 gboolean
-np_cli_stdout_flush (GError **error)
+cli_stdout_flush (GError **error)
 {
   if (fflush (stdout) != 0 && stdout_errno == 0)
     stdout_errno = errno;
@@ -52,16 +52,16 @@ np_cli_stdout_flush (GError **error)
 }
 
 int
-np_cli_stdout_close (const char *command, int exit_code)
+cli_stdout_close (const char *command, int exit_code)
 {
   gboolean told = stdout_reported;
 
-  if (np_cli_stdout_flush (NULL) && fclose (stdout) != 0)
+  if (cli_stdout_flush (NULL) && fclose (stdout) != 0)
     stdout_errno = errno;
   if (stdout_errno == 0)
     return exit_code;
   if (!told)
     g_printerr ("neuropaint%s%s: standard output: %s\n", command ? " " : "", command ? command : "",
                 g_strerror (stdout_errno));
-  return exit_code == NP_EXIT_OK ? NP_EXIT_FAILED : exit_code;
+  return exit_code == CLI_EXIT_OK ? CLI_EXIT_FAILED : exit_code;
 }

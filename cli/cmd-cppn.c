@@ -107,7 +107,7 @@ has_suffix (const char *path, const char *suffix)
 /* Renders the whole picture into a new buffer of format, BAND_ROWS rows of
  * float at a time, a progress step each (progress may be NULL). */
 static GeglBuffer *
-render_to_buffer (const NpCppn *cppn, const Babl *format, NpProgress *progress)
+render_to_buffer (const NpCppn *cppn, const Babl *format, CliProgress *progress)
 {
   GeglRectangle box = { 0, 0, opt_width, opt_height };
   GeglBuffer   *buffer = gegl_buffer_new (&box, format);
@@ -121,7 +121,7 @@ render_to_buffer (const NpCppn *cppn, const Babl *format, NpProgress *progress)
       np_cppn_render (cppn, 0, y, rows.width, rows.height, band, stride, opt_threads);
       gegl_buffer_set (buffer, &rows, 0, babl_format ("R'G'B'A float"), band, stride);
       if (progress)
-        np_progress_step (progress, NULL);
+        cli_progress_step (progress, NULL);
     }
   return buffer;
 }
@@ -132,11 +132,11 @@ save_buffer (GeglBuffer *buffer, const char *path, GError **error)
   g_autoptr(GeglNode) graph = gegl_node_new ();
   GeglNode *source = gegl_node_new_child (graph, "operation", "gegl:buffer-source",
                                           "buffer", buffer, NULL);
-  return np_cli_save_png_depth (source, path, opt_bit_depth, error);
+  return cli_save_png_depth (source, path, opt_bit_depth, error);
 }
 
 static gboolean
-render_picture (const NpCppn *cppn, const char *path, NpProgress *progress, GError **error)
+render_picture (const NpCppn *cppn, const char *path, CliProgress *progress, GError **error)
 {
   if (has_suffix (path, ".npy"))
     {
@@ -148,7 +148,7 @@ render_picture (const NpCppn *cppn, const char *path, NpProgress *progress, GErr
         {
           np_cppn_render (cppn, 0, y, opt_width, MIN (BAND_ROWS, opt_height - y),
                           np_image_row (image, y), image->stride, opt_threads);
-          np_progress_step (progress, NULL);
+          cli_progress_step (progress, NULL);
         }
       return np_npy_save (image, path, error);
     }
@@ -176,7 +176,7 @@ render_animation (NpCppnParams *params, const NpCppnParams *to, GError **error)
   g_autoptr(NpApng) apng = NULL;
   g_autoptr(GPtrArray) frames = g_ptr_array_new_with_free_func ((GDestroyNotify) np_output_free);
   NpCppnParams from = *params;
-  NpProgress *progress;
+  CliProgress *progress;
   gboolean    ok = TRUE;
 
   if (pixels == NULL)
@@ -189,7 +189,7 @@ render_animation (NpCppnParams *params, const NpCppnParams *to, GError **error)
   if (apng == NULL)
     return FALSE;
 
-  progress = np_progress_new ("cppn", opt_frames);
+  progress = cli_progress_new ("cppn", opt_frames);
   for (gint f = 0; f < opt_frames && ok; f++)
     {
       gdouble t = (gdouble) f / (opt_frames - 1);
@@ -214,13 +214,13 @@ render_animation (NpCppnParams *params, const NpCppnParams *to, GError **error)
           gegl_buffer_get (buffer, &box, 1.0, format, pixels, stride, GEGL_ABYSS_NONE);
           source = gegl_node_new_child (graph, "operation", "gegl:buffer-source", "buffer", buffer, NULL);
           /* Closed: thousands of frames cannot all hold a descriptor. */
-          ok = np_cli_save_to_output (source, frame, opt_bit_depth, error)
+          ok = cli_save_to_output (source, frame, opt_bit_depth, error)
             && np_output_close (frame, error)
             && np_apng_add_frame (apng, pixels, stride, error);
         }
-      np_progress_step (progress, path);
+      cli_progress_step (progress, path);
     }
-  np_progress_free (progress);
+  cli_progress_free (progress);
   if (!ok || !np_apng_finish (apng, error))
     return FALSE;
   for (guint i = 0; i < frames->len; i++)
@@ -245,12 +245,12 @@ dump_weights (const NpCppn *cppn, const char *path, GError **error)
   if (weights_to_stdout ())
     {
       fputs (json, stdout);
-      return np_cli_stdout_flush (error);
+      return cli_stdout_flush (error);
     }
   return np_output_set_contents (path, json, strlen (json), error);
 }
 
-/* Every file the command will write, for np_cli_check_outputs. */
+/* Every file the command will write, for cli_check_outputs. */
 static GPtrArray *
 planned_outputs (void)
 {
@@ -278,31 +278,31 @@ check_options (NpCppnParams *params, NpCppnParams *to)
   guint64 seed;
 
   if (opt_output == NULL)
-    return np_cli_fail ("cppn", NP_EXIT_USAGE, "name the picture with -o FILE");
-  if (!has_suffix (opt_output, ".npy") && !np_cli_check_output_name (opt_output, &error))
-    return np_cli_fail ("cppn", NP_EXIT_USAGE, "-o: %s (or .npy)", error->message);
+    return cli_fail ("cppn", CLI_EXIT_USAGE, "name the picture with -o FILE");
+  if (!has_suffix (opt_output, ".npy") && !cli_check_output_name (opt_output, &error))
+    return cli_fail ("cppn", CLI_EXIT_USAGE, "-o: %s (or .npy)", error->message);
   if (opt_bit_depth != 8 && opt_bit_depth != 16)
-    return np_cli_fail ("cppn", NP_EXIT_USAGE, "--bit-depth must be 8 or 16, not %d", opt_bit_depth);
+    return cli_fail ("cppn", CLI_EXIT_USAGE, "--bit-depth must be 8 or 16, not %d", opt_bit_depth);
   if (opt_bit_depth == 16 && !has_suffix (opt_output, ".png"))
-    return np_cli_fail ("cppn", NP_EXIT_USAGE, "--bit-depth 16 needs a .png output");
+    return cli_fail ("cppn", CLI_EXIT_USAGE, "--bit-depth 16 needs a .png output");
   if (opt_images < 1 || opt_images > 100000)
-    return np_cli_fail ("cppn", NP_EXIT_USAGE, "--images must be between 1 and 100000");
+    return cli_fail ("cppn", CLI_EXIT_USAGE, "--images must be between 1 and 100000");
   if (opt_frames != 0 && (opt_frames < 2 || opt_frames > 100000))
-    return np_cli_fail ("cppn", NP_EXIT_USAGE, "--frames must be between 2 and 100000");
+    return cli_fail ("cppn", CLI_EXIT_USAGE, "--frames must be between 2 and 100000");
   if ((opt_frames != 0) != (opt_z_to != NULL))
-    return np_cli_fail ("cppn", NP_EXIT_USAGE, "--frames and --z-to go together");
+    return cli_fail ("cppn", CLI_EXIT_USAGE, "--frames and --z-to go together");
   if (opt_frames && (opt_images > 1 || !has_suffix (opt_output, ".png") || opt_bit_depth != 8))
-    return np_cli_fail ("cppn", NP_EXIT_USAGE,
+    return cli_fail ("cppn", CLI_EXIT_USAGE,
                         "an animation is one 8-bit animated .png (with its frames beside it)");
   if (weights_to_stdout () && opt_images > 1)
-    return np_cli_fail ("cppn", NP_EXIT_USAGE, "--dump-weights - writes one network: not with --images");
+    return cli_fail ("cppn", CLI_EXIT_USAGE, "--dump-weights - writes one network: not with --images");
   if (opt_fps < 1 || opt_fps > 1000)
-    return np_cli_fail ("cppn", NP_EXIT_USAGE, "--fps must be between 1 and 1000");
+    return cli_fail ("cppn", CLI_EXIT_USAGE, "--fps must be between 1 and 1000");
   if (opt_threads < 0 || opt_threads > 1024)
-    return np_cli_fail ("cppn", NP_EXIT_USAGE, "--threads must be between 0 and 1024");
+    return cli_fail ("cppn", CLI_EXIT_USAGE, "--threads must be between 0 and 1024");
   /* Up to 2^63 − 1: the JSON dump stores the seed as a (signed) integer. */
   if (opt_seed && !g_ascii_string_to_unsigned (opt_seed, 10, 0, G_MAXINT64, &seed, &error))
-    return np_cli_fail ("cppn", NP_EXIT_USAGE, "--seed: %s", error->message);
+    return cli_fail ("cppn", CLI_EXIT_USAGE, "--seed: %s", error->message);
 
   np_cppn_params_init (params);
   params->seed = opt_seed ? seed : ((guint64) g_random_int_range (0, G_MAXINT32) << 32 | g_random_int ());
@@ -322,11 +322,11 @@ check_options (NpCppnParams *params, NpCppnParams *to)
   else if (g_strcmp0 (opt_coords, "centered") == 0)
     params->coords = NP_CPPN_COORDS_CENTERED;
   else
-    return np_cli_fail ("cppn", NP_EXIT_USAGE, "--coords must be original or centered, not “%s”",
+    return cli_fail ("cppn", CLI_EXIT_USAGE, "--coords must be original or centered, not “%s”",
                         opt_coords);
   /* The original layout has no zoom or pan: say so rather than ignore them. */
   if (params->coords == NP_CPPN_COORDS_ORIGINAL && (opt_zoom != 1.0 || opt_pan_x != 0.0 || opt_pan_y != 0.0))
-    return np_cli_fail ("cppn", NP_EXIT_USAGE, "--zoom, --pan-x and --pan-y need --coords centered");
+    return cli_fail ("cppn", CLI_EXIT_USAGE, "--zoom, --pan-x and --pan-y need --coords centered");
   params->zoom = opt_zoom;
   params->pan_x = opt_pan_x;
   params->pan_y = opt_pan_y;
@@ -335,26 +335,26 @@ check_options (NpCppnParams *params, NpCppnParams *to)
   params->bias = !opt_no_bias;
   params->radius = !opt_no_radius;
   if (opt_z && !np_cppn_params_set_z (params, opt_z, &error))
-    return np_cli_fail ("cppn", NP_EXIT_USAGE, "--z: %s", error->message);
+    return cli_fail ("cppn", CLI_EXIT_USAGE, "--z: %s", error->message);
   *to = *params;
   if (opt_z_to && !np_cppn_params_set_z (to, opt_z_to, &error))
-    return np_cli_fail ("cppn", NP_EXIT_USAGE, "--z-to: %s", error->message);
+    return cli_fail ("cppn", CLI_EXIT_USAGE, "--z-to: %s", error->message);
   if (to->n_z != params->n_z)
-    return np_cli_fail ("cppn", NP_EXIT_USAGE, "--z-to has %d entries but z has %d",
+    return cli_fail ("cppn", CLI_EXIT_USAGE, "--z-to has %d entries but z has %d",
                         to->n_z, params->n_z);
-  return NP_EXIT_OK;
+  return CLI_EXIT_OK;
 }
 
 int
-np_cmd_cppn (int argc, char **argv, gboolean do_help)
+cli_cmd_cppn (int argc, char **argv, gboolean do_help)
 {
   g_autoptr(GError) error = NULL;
   g_autoptr(GString) written = g_string_new (NULL);
   NpCppnParams params, to;
-  NpProgress  *progress;
+  CliProgress  *progress;
   int          code;
 
-  if (!np_cli_parse ("cppn", NULL,
+  if (!cli_parse ("cppn", NULL,
                      "Render abstract art from a randomly initialised network (a CPPN).",
                      "Each pixel's x, y, r = √(x² + y²) and a constant z go through --depth "
                      "dense layers of --size units;\nthe sigmoid outputs are read as a colour. "
@@ -369,14 +369,14 @@ np_cmd_cppn (int argc, char **argv, gboolean do_help)
                      entries, &argc, &argv, do_help, &code))
     return code;
   if (argc > 1)
-    return np_cli_fail ("cppn", NP_EXIT_USAGE, "unexpected argument “%s”", argv[1]);
-  if ((code = check_options (&params, &to)) != NP_EXIT_OK)
+    return cli_fail ("cppn", CLI_EXIT_USAGE, "unexpected argument “%s”", argv[1]);
+  if ((code = check_options (&params, &to)) != CLI_EXIT_OK)
     return code;
   {
     g_autoptr(GPtrArray) none = g_ptr_array_new ();
     g_autoptr(GPtrArray) outputs = planned_outputs ();
 
-    if (!np_cli_check_outputs ("cppn", none, outputs, NULL, &code))
+    if (!cli_check_outputs ("cppn", none, outputs, NULL, &code))
       return code;
   }
 
@@ -385,17 +385,17 @@ np_cmd_cppn (int argc, char **argv, gboolean do_help)
       g_autoptr(NpCppn) cppn = np_cppn_new (&params, &error);
 
       if (cppn == NULL)
-        return np_cli_fail ("cppn", NP_EXIT_USAGE, "%s", error->message);
+        return cli_fail ("cppn", CLI_EXIT_USAGE, "%s", error->message);
       if (opt_dump_weights && !dump_weights (cppn, opt_dump_weights, &error))
-        return np_cli_fail_error ("cppn", g_steal_pointer (&error));
+        return cli_fail_error ("cppn", g_steal_pointer (&error));
       if (!render_animation (&params, &to, &error))
-        return np_cli_fail_error ("cppn", g_steal_pointer (&error));
+        return cli_fail_error ("cppn", g_steal_pointer (&error));
       (weights_to_stdout () ? g_printerr : g_print) ("wrote %s (%d frames, seed %" G_GUINT64_FORMAT ")\n",
                                                      opt_output, opt_frames, params.seed);
-      return NP_EXIT_OK;
+      return CLI_EXIT_OK;
     }
 
-  progress = np_progress_new ("cppn", (gsize) opt_images * ((opt_height + BAND_ROWS - 1) / BAND_ROWS));
+  progress = cli_progress_new ("cppn", (gsize) opt_images * ((opt_height + BAND_ROWS - 1) / BAND_ROWS));
   for (gint k = 0; k < opt_images; k++)
     {
       g_autofree gchar *path = opt_images > 1 ? numbered_path (opt_output, "%03d", k + 1)
@@ -406,8 +406,8 @@ np_cmd_cppn (int argc, char **argv, gboolean do_help)
       cppn = np_cppn_new (&params, &error);
       if (cppn == NULL)
         {
-          np_progress_free (progress);
-          return np_cli_fail ("cppn", NP_EXIT_USAGE, "%s", error->message);
+          cli_progress_free (progress);
+          return cli_fail ("cppn", CLI_EXIT_USAGE, "%s", error->message);
         }
       if (opt_dump_weights)
         {
@@ -421,9 +421,9 @@ np_cmd_cppn (int argc, char **argv, gboolean do_help)
       g_string_append_printf (written, "wrote %s (seed %" G_GUINT64_FORMAT ")\n", path, params.seed);
     }
   /* Printed once the progress bar is gone, so the two never share a line. */
-  np_progress_free (progress);
+  cli_progress_free (progress);
   (weights_to_stdout () ? g_printerr : g_print) ("%s", written->str);
   if (error)
-    return np_cli_fail_error ("cppn", g_steal_pointer (&error));
-  return NP_EXIT_OK;
+    return cli_fail_error ("cppn", g_steal_pointer (&error));
+  return CLI_EXIT_OK;
 }

@@ -8,23 +8,23 @@
 #include <json-glib/json-glib.h>
 #include <string.h>
 
-static NpCliDetect opts = { NULL, 1.2, 5, 60, 0, FALSE, 0 };
+static CliDetect opts = { NULL, 1.2, 5, 60, 0, FALSE, 0 };
 static gchar      *opt_output;
 static gchar      *opt_size = "256x320";
 static gint        opt_index;
 static gboolean    opt_all;
 static gchar     **opt_inputs;
-static NpCliBatch  opt_batch;
+static CliBatch  opt_batch;
 
 static const GOptionEntry entries[] = {
   { "output", 'o', 0, G_OPTION_ARG_FILENAME, &opt_output, "Folder for the crops and manifest.json", "DIR" },
   { "size", 0, 0, G_OPTION_ARG_STRING, &opt_size, "Crop size (default 256x320)", "WxH" },
   { "index", 'i', 0, G_OPTION_ARG_INT, &opt_index, "Crop face N, by decreasing size (default 0, the largest)", "N" },
   { "all", 'a', 0, G_OPTION_ARG_NONE, &opt_all, "Crop every face (files STEM-K.png)", NULL },
-  NP_CLI_DETECT_ENTRIES (opts),
-  NP_CLI_MAX_PIXELS_ENTRY,
-  NP_CLI_BATCH_ENTRIES (opt_batch),
-  NP_CLI_SKIP_EXISTING_ENTRY (opt_batch),
+  CLI_DETECT_ENTRIES (opts),
+  CLI_MAX_PIXELS_ENTRY,
+  CLI_BATCH_ENTRIES (opt_batch),
+  CLI_SKIP_EXISTING_ENTRY (opt_batch),
   { G_OPTION_REMAINING, 0, 0, G_OPTION_ARG_FILENAME_ARRAY, &opt_inputs, NULL, NULL },
   { NULL }
 };
@@ -40,7 +40,7 @@ save_crop (const NpImage *crop, const Babl *space, const char *path, GError **er
 
   gegl_buffer_set (buffer, &box, 0, format, crop->data, crop->stride);
   source = gegl_node_new_child (graph, "operation", "gegl:buffer-source", "buffer", buffer, NULL);
-  return np_cli_save (source, path, error);
+  return cli_save (source, path, error);
 }
 
 /* What every image of the batch shares. */
@@ -49,10 +49,10 @@ typedef struct
   const NpFaceFinder *finder;
   gint                width, height;
   GHashTable         *stems;    /* input → output stem */
-  GHashTable         *inputs;   /* np_cli_inputs_index */
+  GHashTable         *inputs;   /* cli_inputs_index */
   JsonArray          *images;   /* the manifest's entries */
-  FILE               *journal;  /* the entries so far, a line each (see np_cmd_crop) */
-} NpCrop;
+  FILE               *journal;  /* the entries so far, a line each (see cli_cmd_crop) */
+} CliCrop;
 
 /* ---- Rerunning: the journal ---------------------------------------------- */
 
@@ -71,7 +71,7 @@ journal_add (FILE *journal, JsonNode *entry)
 
   if (journal == NULL)
     return;
-  line = np_cli_json_text (entry, FALSE, NULL);
+  line = cli_json_text (entry, FALSE, NULL);
   /* Flushed at once: the journal is only worth what a kill leaves of it. */
   fprintf (journal, "%s\n", line);
   fflush (journal);
@@ -95,7 +95,7 @@ earlier_entries (const char *part, const char *journal)
   g_autoptr(JsonParser) parser = json_parser_new ();
   g_autofree gchar *text = NULL;
 
-  if (np_cli_json_parse_file (parser, part, NULL) && JSON_NODE_HOLDS_OBJECT (json_parser_get_root (parser)))
+  if (cli_json_parse_file (parser, part, NULL) && JSON_NODE_HOLDS_OBJECT (json_parser_get_root (parser)))
     {
       JsonArray *images = json_object_get_array_member (json_node_get_object (json_parser_get_root (parser)), "images");
       for (guint i = 0; images && i < json_array_get_length (images); i++)
@@ -105,7 +105,7 @@ earlier_entries (const char *part, const char *journal)
     {
       g_auto(GStrv) lines = g_strsplit (text, "\n", -1);
       for (gint i = 0; lines[i]; i++)
-        if (*lines[i] && np_cli_json_parse (parser, lines[i], strlen (lines[i]), NULL))
+        if (*lines[i] && cli_json_parse (parser, lines[i], strlen (lines[i]), NULL))
           keep_entry (done, json_parser_get_root (parser));
     }
   return done;
@@ -116,7 +116,7 @@ earlier_entries (const char *part, const char *journal)
 static JsonNode *
 done_before (GHashTable *done, const char *file)
 {
-  g_autofree gchar *key = np_cli_json_name (file);
+  g_autofree gchar *key = cli_json_name (file);
   JsonNode  *node = g_hash_table_lookup (done, key);
   JsonArray *crops = node ? json_object_get_array_member (json_node_get_object (node), "crops") : NULL;
 
@@ -126,10 +126,10 @@ done_before (GHashTable *done, const char *file)
       const char       *name = JSON_NODE_HOLDS_OBJECT (c)
                                  ? json_object_get_string_member_with_default (json_node_get_object (c), "file", NULL)
                                  : NULL;
-      g_autofree gchar *bytes = name ? np_cli_json_name_bytes (name) : NULL;
+      g_autofree gchar *bytes = name ? cli_json_name_bytes (name) : NULL;
       g_autofree gchar *path = bytes ? g_build_filename (opt_output, bytes, NULL) : NULL;
 
-      if (path == NULL || !np_cli_output_complete (path))
+      if (path == NULL || !cli_output_complete (path))
         return NULL;
     }
   return crops ? node : NULL;
@@ -141,22 +141,22 @@ done_before (GHashTable *done, const char *file)
 static gboolean
 crop_one (const char *file, gpointer data, gboolean *stop, GError **error)
 {
-  NpCrop *crop = data;
+  CliCrop *crop = data;
   g_autoptr(GeglBuffer) buffer = NULL;
   g_autoptr(GArray) faces = NULL;
   g_autoptr(NpImage) image = NULL;
   g_autoptr(JsonBuilder) entry = json_builder_new ();
   g_autoptr(GPtrArray) written = g_ptr_array_new_with_free_func (g_free);
   const char *stem = g_hash_table_lookup (crop->stems, file);
-  g_autofree gchar *json_file = np_cli_json_name (file);
+  g_autofree gchar *json_file = cli_json_name (file);
   const GeglRectangle *box;
   guint first, last;
 
   /* Detection and crop both read the file's own values (no ICC conversion),
    * as OpenCV would; the crop keeps their colour space, and is written in
-   * sRGB (np_cli_save). */
-  if (!(buffer = np_cli_load_image (file, NULL, error)) ||
-      !(faces = np_cli_detect_faces (&opts, crop->finder, buffer, error)))
+   * sRGB (cli_save). */
+  if (!(buffer = cli_load_image (file, NULL, error)) ||
+      !(faces = cli_detect_faces (&opts, crop->finder, buffer, error)))
     return FALSE;
   box = gegl_buffer_get_extent (buffer);
   if (!(image = np_image_new (NP_SAMPLE_F32, box->width, box->height, 4, error)))
@@ -175,7 +175,7 @@ crop_one (const char *file, gpointer data, gboolean *stop, GError **error)
   json_builder_set_member_name (entry, "faces");
   json_builder_begin_array (entry);
   for (guint k = 0; k < faces->len; k++)
-    np_cli_json_add_box (entry, &g_array_index (faces, NpHaarBox, k));
+    cli_json_add_box (entry, &g_array_index (faces, NpHaarBox, k));
   json_builder_end_array (entry);
   json_builder_set_member_name (entry, "crops");
   json_builder_begin_array (entry);
@@ -192,9 +192,9 @@ crop_one (const char *file, gpointer data, gboolean *stop, GError **error)
       g_autofree gchar *name = opt_all ? g_strdup_printf ("%s-%u.png", stem, k)
                                        : g_strdup_printf ("%s.png", stem);
       g_autofree gchar *path = g_build_filename (opt_output, name, NULL);
-      g_autofree gchar *json_name = np_cli_json_name (name);
+      g_autofree gchar *json_name = cli_json_name (name);
       g_autoptr(NpImage) cropped = NULL;
-      const char *input = np_cli_inputs_find (crop->inputs, path);
+      const char *input = cli_inputs_find (crop->inputs, path);
 
       /* --all's names depend on the faces found: checked here, not up front. */
       if (input)
@@ -227,7 +227,7 @@ crop_one (const char *file, gpointer data, gboolean *stop, GError **error)
 }
 
 int
-np_cmd_crop (int argc, char **argv, gboolean do_help)
+cli_cmd_crop (int argc, char **argv, gboolean do_help)
 {
   g_autoptr(NpFaceFinder) finder = NULL;
   g_autoptr(GError) error = NULL;
@@ -242,12 +242,12 @@ np_cmd_crop (int argc, char **argv, gboolean do_help)
   g_autoptr(GHashTable) earlier = NULL;
   g_autofree gchar *manifest = NULL, *part = NULL, *journal = NULL;
   g_autoptr(NpOutput) folder = NULL;
-  NpCliShard  shard;
-  NpCrop      crop;
+  CliShard  shard;
+  CliCrop      crop;
   gint        width, height;
   int         code;
 
-  if (!np_cli_parse ("crop", "IMAGE|DIR…",
+  if (!cli_parse ("crop", "IMAGE|DIR…",
                      "Crop faces with the seed's padding (1.5 × 2 face widths) and resample "
                      "them bicubically.",
                      "Writes DIR/STEM.png (or STEM-K.png with --all) and DIR/manifest.json.\n"
@@ -262,22 +262,22 @@ np_cmd_crop (int argc, char **argv, gboolean do_help)
                      "Example: neuropaint crop photos/ -o crops/ --size 256x320",
                      entries, &argc, &argv, do_help, &code))
     return code;
-  if (!np_cli_detect_check ("crop", &opts, &code))
+  if (!cli_detect_check ("crop", &opts, &code))
     return code;
   if (opt_output == NULL)
-    return np_cli_fail ("crop", NP_EXIT_USAGE, "--output DIR is required");
-  if (!np_cli_parse_size (opt_size, &width, &height))
-    return np_cli_fail ("crop", NP_EXIT_USAGE, "--size must be WIDTHxHEIGHT, each 1–8192 (got “%s”)", opt_size);
+    return cli_fail ("crop", CLI_EXIT_USAGE, "--output DIR is required");
+  if (!cli_parse_size (opt_size, &width, &height))
+    return cli_fail ("crop", CLI_EXIT_USAGE, "--size must be WIDTHxHEIGHT, each 1–8192 (got “%s”)", opt_size);
   if (opt_index < 0)
-    return np_cli_fail ("crop", NP_EXIT_USAGE, "--index must be >= 0");
-  if (!np_cli_batch_inputs ("crop", &opt_batch, opt_inputs, &files, &mine, &shard, &code))
+    return cli_fail ("crop", CLI_EXIT_USAGE, "--index must be >= 0");
+  if (!cli_batch_inputs ("crop", &opt_batch, opt_inputs, &files, &mine, &shard, &code))
     return code;
   manifest = g_build_filename (opt_output, "manifest.json", NULL);
-  part = np_cli_shard_path (&shard, manifest);
+  part = cli_shard_path (&shard, manifest);
   journal = g_strconcat (part, ".partial", NULL);
 
   /* The manifest and (without --all) every crop's name are known now. */
-  stems = np_cli_output_stems (files);
+  stems = cli_output_stems (files);
   g_ptr_array_add (outputs, g_strdup (part));
   g_ptr_array_add (sources, NULL);
   for (guint i = 0; i < files->len; i++)
@@ -295,21 +295,21 @@ np_cmd_crop (int argc, char **argv, gboolean do_help)
   g_ptr_array_extend (reads, files, NULL, NULL);
   if (opts.cascade)
     g_ptr_array_add (reads, opts.cascade);
-  if (!np_cli_check_outputs ("crop", reads, outputs, sources, &code))
+  if (!cli_check_outputs ("crop", reads, outputs, sources, &code))
     return code;
-  inputs = np_cli_inputs_index (reads);
+  inputs = cli_inputs_index (reads);
 
   if (!(finder = np_face_finder_new (opts.cascade, opts.verify_eyes, &error)))
-    return np_cli_fail ("crop", NP_EXIT_FAILED, "%s", error->message);
+    return cli_fail ("crop", CLI_EXIT_FAILED, "%s", error->message);
   /* A folder made for the crops goes again if a signal leaves it empty. */
   if (!(folder = np_output_new_folder (opt_output, &error)))
-    return np_cli_fail_error ("crop", g_steal_pointer (&error));
+    return cli_fail_error ("crop", g_steal_pointer (&error));
 
   /* The images done before keep their entries; the others are done. */
   earlier = opt_batch.skip_existing ? earlier_entries (part, journal) : NULL;
-  crop = (NpCrop) { finder, width, height, stem_of, inputs, images, NULL };
+  crop = (CliCrop) { finder, width, height, stem_of, inputs, images, NULL };
   if (opt_batch.skip_existing && !(crop.journal = fopen (journal, "w")))
-    return np_cli_fail ("crop", NP_EXIT_FAILED, "%s: %s", journal, g_strerror (errno));
+    return cli_fail ("crop", CLI_EXIT_FAILED, "%s: %s", journal, g_strerror (errno));
   for (guint i = 0; i < mine->len; i++)
     {
       JsonNode *entry = earlier ? done_before (earlier, mine->pdata[i]) : NULL;
@@ -322,14 +322,14 @@ np_cmd_crop (int argc, char **argv, gboolean do_help)
         g_ptr_array_add (todo, mine->pdata[i]);
     }
 
-  code = np_cli_each_input ("crop", "crop", todo, crop_one, &crop);
+  code = cli_each_input ("crop", "crop", todo, crop_one, &crop);
   if (crop.journal)
     fclose (crop.journal);
-  if (!np_cli_write_crop_manifest (part, width, height, images, &error))
-    return np_cli_fail ("crop", NP_EXIT_FAILED, "%s", error->message);
+  if (!cli_write_crop_manifest (part, width, height, images, &error))
+    return cli_fail ("crop", CLI_EXIT_FAILED, "%s", error->message);
   if (crop.journal)
     g_unlink (journal);
-  if (code == NP_EXIT_OK)
+  if (code == CLI_EXIT_OK)
     g_print ("%u image(s) cropped into %s%s\n", todo->len, opt_output,
              todo->len < mine->len ? " (the others were there already)" : "");
   return code;

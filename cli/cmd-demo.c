@@ -9,7 +9,7 @@
 
 #include <glib/gstdio.h>
 
-#define NP_DEMO_IMAGE "/usr/lib/python3/dist-packages/skimage/data/astronaut.png"
+#define CLI_DEMO_IMAGE "/usr/lib/python3/dist-packages/skimage/data/astronaut.png"
 
 /* What the demo writes: graph GRAPH as GRAPH.png. */
 typedef struct
@@ -17,9 +17,9 @@ typedef struct
   const char *graph;
   const char *model;    /* the model the graph names, or NULL */
   gboolean    source;   /* renders from nothing (no gegl:load) */
-} NpDemoItem;
+} CliDemoItem;
 
-static const NpDemoItem items[] = {
+static const CliDemoItem items[] = {
   { "seed-gray" },
   { "seed-binary" },
   { "seed-contours" },
@@ -34,17 +34,17 @@ static const NpDemoItem items[] = {
 };
 
 static gchar *opt_output = "neuropaint-demo";
-static gchar *opt_image = NP_DEMO_IMAGE;
+static gchar *opt_image = CLI_DEMO_IMAGE;
 
 static const GOptionEntry entries[] = {
   { "output", 'o', 0, G_OPTION_ARG_FILENAME, &opt_output, "Folder for the results (default neuropaint-demo)", "DIR" },
   { "image", 'i', 0, G_OPTION_ARG_FILENAME, &opt_image, "Photo to use (default: Debian's astronaut.png from python3-skimage)", "FILE" },
-  NP_CLI_MAX_PIXELS_ENTRY,
+  CLI_MAX_PIXELS_ENTRY,
   { NULL }
 };
 
 static gchar *
-output_path (const NpDemoItem *item)
+output_path (const CliDemoItem *item)
 {
   g_autofree gchar *name = g_strconcat (item->graph, ".png", NULL);
   return g_build_filename (opt_output, name, NULL);
@@ -52,32 +52,32 @@ output_path (const NpDemoItem *item)
 
 /* Renders one item into its file. */
 static gboolean
-render (const NpDemoItem *item, GeglBuffer *photo, GError **error)
+render (const CliDemoItem *item, GeglBuffer *photo, GError **error)
 {
   g_autofree gchar    *root = NULL, *path = output_path (item);
-  g_autofree gchar    *xml = np_cli_graph_xml (item->graph, &root, error);
+  g_autofree gchar    *xml = cli_graph_xml (item->graph, &root, error);
   g_autoptr(GeglNode)  top = gegl_node_new ();
   GeglNode            *graph;
 
   if (xml == NULL)
     return FALSE;
-  graph = np_cli_graph_add (top, xml, root, item->source ? NULL : photo, NULL, error);
-  return graph && np_cli_save (graph, path, error);
+  graph = cli_graph_add (top, xml, root, item->source ? NULL : photo, NULL, error);
+  return graph && cli_save (graph, path, error);
 }
 
 int
-np_cmd_demo (int argc, char **argv, gboolean do_help)
+cli_cmd_demo (int argc, char **argv, gboolean do_help)
 {
   g_autoptr(GeglBuffer) photo = NULL;
   g_autoptr(GError) error = NULL;
   g_autoptr(GPtrArray) inputs = g_ptr_array_new ();
   g_autoptr(GPtrArray) outputs = g_ptr_array_new_with_free_func (g_free);
   g_autoptr(GPtrArray) missing = g_ptr_array_new ();
-  NpProgress *progress;
+  CliProgress *progress;
   guint failed = 0, written = 0;
   int code;
 
-  if (!np_cli_parse ("demo", NULL,
+  if (!cli_parse ("demo", NULL,
                      "Show what neuropaint does, on a sample photo: the seed's four filtered versions "
                      "(gray, binary, contours, Canny), the photo made gray and coloured again, its "
                      "face coloured, its contours and edges turned back into colour, its size "
@@ -89,33 +89,33 @@ np_cmd_demo (int argc, char **argv, gboolean do_help)
                      entries, &argc, &argv, do_help, &code))
     return code;
   if (argc > 1)
-    return np_cli_fail ("demo", NP_EXIT_USAGE, "unexpected argument “%s”", argv[1]);
+    return cli_fail ("demo", CLI_EXIT_USAGE, "unexpected argument “%s”", argv[1]);
 
   /* The results never replace the photo. */
   g_ptr_array_add (inputs, opt_image);
   for (gsize i = 0; i < G_N_ELEMENTS (items); i++)
     g_ptr_array_add (outputs, output_path (&items[i]));
-  if (!np_cli_check_outputs ("demo", inputs, outputs, NULL, &code))
+  if (!cli_check_outputs ("demo", inputs, outputs, NULL, &code))
     return code;
 
-  photo = np_cli_load_image (opt_image, NULL, &error);
+  photo = cli_load_image (opt_image, NULL, &error);
   if (photo == NULL)
-    return np_cli_fail ("demo", NP_EXIT_FAILED, "%s%s", error->message,
-                        g_strcmp0 (opt_image, NP_DEMO_IMAGE) == 0
+    return cli_fail ("demo", CLI_EXIT_FAILED, "%s%s", error->message,
+                        g_strcmp0 (opt_image, CLI_DEMO_IMAGE) == 0
                           ? " (install python3-skimage, or pass --image)" : "");
   if (g_mkdir_with_parents (opt_output, 0755) != 0)
-    return np_cli_fail ("demo", NP_EXIT_FAILED, "%s: %s", opt_output, g_strerror (errno));
+    return cli_fail ("demo", CLI_EXIT_FAILED, "%s: %s", opt_output, g_strerror (errno));
 
-  progress = np_progress_new ("demo", G_N_ELEMENTS (items));
+  progress = cli_progress_new ("demo", G_N_ELEMENTS (items));
   for (gsize i = 0; i < G_N_ELEMENTS (items); i++)
     {
-      const NpDemoItem *item = &items[i];
+      const CliDemoItem *item = &items[i];
       g_autofree gchar *model = item->model ? np_model_resolve (item->model, NULL) : NULL;
       g_autofree gchar *name = g_path_get_basename (outputs->pdata[i]);
 
       if (item->model && model == NULL)
         {
-          np_progress_clear (progress);
+          cli_progress_clear (progress);
           g_printerr ("neuropaint demo: %s skipped: it needs the model “%s”, which is not installed\n",
                       name, item->model);
           if (!g_ptr_array_find_with_equal_func (missing, item->model, g_str_equal, NULL))
@@ -123,16 +123,16 @@ np_cmd_demo (int argc, char **argv, gboolean do_help)
         }
       else if (!render (item, photo, &error))
         {
-          np_progress_clear (progress);
+          cli_progress_clear (progress);
           g_printerr ("neuropaint demo: %s: %s\n", name, error->message);
           g_clear_error (&error);
           failed++;
         }
       else
         written++;
-      np_progress_step (progress, name);
+      cli_progress_step (progress, name);
     }
-  np_progress_free (progress);
+  cli_progress_free (progress);
 
   g_print ("%u of %" G_GSIZE_FORMAT " results written to %s/ (from %s)\n", written, G_N_ELEMENTS (items),
            opt_output, opt_image);
@@ -149,5 +149,5 @@ np_cmd_demo (int argc, char **argv, gboolean do_help)
       g_printerr ("neuropaint demo: models not installed: %s (looked in %s; neuropaint models lists what is "
                   "there)\n", names, where);
     }
-  return failed ? NP_EXIT_FAILED : NP_EXIT_OK;
+  return failed ? CLI_EXIT_FAILED : CLI_EXIT_OK;
 }

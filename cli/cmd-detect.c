@@ -6,17 +6,17 @@
 #include <json-glib/json-glib.h>
 #include <stdio.h>
 
-static NpCliDetect opts = { NULL, 1.2, 5, 60, 0, FALSE, 0 };
+static CliDetect opts = { NULL, 1.2, 5, 60, 0, FALSE, 0 };
 static gboolean    opt_json;
 static gchar     **opt_inputs;
-static NpCliBatch  opt_batch;
+static CliBatch  opt_batch;
 
 static const GOptionEntry entries[] = {
-  NP_CLI_DETECT_ENTRIES (opts),
+  CLI_DETECT_ENTRIES (opts),
   { "json", 0, 0, G_OPTION_ARG_NONE, &opt_json,
     "One JSON object per image and line: file, width, height, faces [{x, y, w, h}]", NULL },
-  NP_CLI_MAX_PIXELS_ENTRY,
-  NP_CLI_BATCH_ENTRIES (opt_batch),
+  CLI_MAX_PIXELS_ENTRY,
+  CLI_BATCH_ENTRIES (opt_batch),
   { G_OPTION_REMAINING, 0, 0, G_OPTION_ARG_FILENAME_ARRAY, &opt_inputs, NULL, NULL },
   { NULL }
 };
@@ -26,7 +26,7 @@ print_json (const char *file, gint width, gint height, const GArray *faces)
 {
   g_autoptr(JsonBuilder) b = json_builder_new ();
   g_autoptr(JsonNode) root = NULL;
-  g_autofree gchar *text = NULL, *json_file = np_cli_json_name (file);
+  g_autofree gchar *text = NULL, *json_file = cli_json_name (file);
 
   json_builder_begin_object (b);
   json_builder_set_member_name (b, "file");
@@ -38,12 +38,12 @@ print_json (const char *file, gint width, gint height, const GArray *faces)
   json_builder_set_member_name (b, "faces");
   json_builder_begin_array (b);
   for (guint i = 0; i < faces->len; i++)
-    np_cli_json_add_box (b, &g_array_index (faces, NpHaarBox, i));
+    cli_json_add_box (b, &g_array_index (faces, NpHaarBox, i));
   json_builder_end_array (b);
   json_builder_end_object (b);
 
   root = json_builder_get_root (b);
-  text = np_cli_json_text (root, FALSE, NULL);
+  text = cli_json_text (root, FALSE, NULL);
   printf ("%s\n", text);
 }
 
@@ -53,15 +53,15 @@ detect_one (const char *file, gpointer finder, gboolean *stop, GError **error)
   g_autoptr(GeglBuffer) buffer = NULL;
   g_autoptr(GArray) faces = NULL;
 
-  if (!(buffer = np_cli_load_image (file, NULL, error)) ||
-      !(faces = np_cli_detect_faces (&opts, finder, buffer, error)))
+  if (!(buffer = cli_load_image (file, NULL, error)) ||
+      !(faces = cli_detect_faces (&opts, finder, buffer, error)))
     return FALSE;
   if (opt_json)
     print_json (file, gegl_buffer_get_width (buffer), gegl_buffer_get_height (buffer), faces);
   else
     {
       /* A newline in a name must not make a line of its own. */
-      g_autofree gchar *name = np_cli_quote_name (file);
+      g_autofree gchar *name = cli_quote_name (file);
       for (guint k = 0; k < faces->len; k++)
         {
           const NpHaarBox *f = &g_array_index (faces, NpHaarBox, k);
@@ -69,21 +69,21 @@ detect_one (const char *file, gpointer finder, gboolean *stop, GError **error)
         }
     }
   /* No later line can be written either: the batch ends. */
-  if (!np_cli_stdout_flush (error))
+  if (!cli_stdout_flush (error))
     *stop = TRUE;
   return !*stop;
 }
 
 int
-np_cmd_detect (int argc, char **argv, gboolean do_help)
+cli_cmd_detect (int argc, char **argv, gboolean do_help)
 {
   g_autoptr(NpFaceFinder) finder = NULL;
   g_autoptr(GError) error = NULL;
   g_autoptr(GPtrArray) files = NULL, mine = NULL;
-  NpCliShard shard;
+  CliShard shard;
   int   code;
 
-  if (!np_cli_parse ("detect", "IMAGE…",
+  if (!cli_parse ("detect", "IMAGE…",
                      "Find faces (or what the cascade was trained on) as OpenCV's "
                      "detectMultiScale does.",
                      "Defaults are the seed's: scale factor 1.2, 5 neighbours, 60 px.\n"
@@ -96,11 +96,11 @@ np_cmd_detect (int argc, char **argv, gboolean do_help)
                      "Example: neuropaint detect --json photos/",
                      entries, &argc, &argv, do_help, &code))
     return code;
-  if (!np_cli_detect_check ("detect", &opts, &code))
+  if (!cli_detect_check ("detect", &opts, &code))
     return code;
-  if (!np_cli_batch_inputs ("detect", &opt_batch, opt_inputs, &files, &mine, &shard, &code))
+  if (!cli_batch_inputs ("detect", &opt_batch, opt_inputs, &files, &mine, &shard, &code))
     return code;
   if (!(finder = np_face_finder_new (opts.cascade, opts.verify_eyes, &error)))
-    return np_cli_fail ("detect", NP_EXIT_FAILED, "%s", error->message);
-  return np_cli_each_input ("detect", NULL, mine, detect_one, finder);
+    return cli_fail ("detect", CLI_EXIT_FAILED, "%s", error->message);
+  return cli_each_input ("detect", NULL, mine, detect_one, finder);
 }

@@ -52,12 +52,12 @@ describe (const char *path, gpointer data, gboolean *stop, GError **error)
 }
 
 int
-np_cmd_info (int argc, char **argv, gboolean do_help)
+cli_cmd_info (int argc, char **argv, gboolean do_help)
 {
   g_autoptr(GPtrArray) files = g_ptr_array_new ();
   int code;
 
-  if (!np_cli_parse ("info", "MODEL…", "Describe models: files (safetensors) or names.",
+  if (!cli_parse ("info", "MODEL…", "Describe models: files (safetensors) or names.",
                      "Prints the architecture, the parameter count, the input size multiple and\n"
                      "the metadata (input filter, image size, normalisation) of each model, given\n"
                      "as a file or by name (gray2color; see neuropaint models).\n"
@@ -65,8 +65,8 @@ np_cmd_info (int argc, char **argv, gboolean do_help)
                      entries, &argc, &argv, do_help, &code))
     return code;
   if (argc < 2)
-    return np_cli_fail ("info", NP_EXIT_USAGE, "name a model file");
+    return cli_fail ("info", CLI_EXIT_USAGE, "name a model file");
   for (int i = 1; i < argc; i++)
     g_ptr_array_add (files, argv[i]);
-  return np_cli_each_input ("info", NULL, files, describe, NULL);
+  return cli_each_input ("info", NULL, files, describe, NULL);
 }

@@ -27,7 +27,7 @@ find_parts (const char *target, GError **error)
   const char *ext, *name;
   guint       count = 0, n_missing = 0;
 
-  np_cli_split_ext (base, &stem, &ext);
+  cli_split_ext (base, &stem, &ext);
   prefix = g_strconcat (stem, ".part-", NULL);
   if (!(folder = g_dir_open (dir, 0, error)))
     return NULL;
@@ -92,7 +92,7 @@ merge_manifests (const char *target, GError **error)
       JsonObject *part;
       JsonArray  *list;
 
-      if (!np_cli_json_parse_file (parser, parts->pdata[i], error))
+      if (!cli_json_parse_file (parser, parts->pdata[i], error))
         {
           g_prefix_error (error, "%s: ", (char *) parts->pdata[i]);
           return FALSE;
@@ -120,7 +120,7 @@ merge_manifests (const char *target, GError **error)
       for (guint k = 0; k < json_array_get_length (list); k++)
         json_array_add_element (images, json_node_copy (json_array_get_element (list, k)));
     }
-  if (!np_cli_write_crop_manifest (target, (gint) width, (gint) height, images, error))
+  if (!cli_write_crop_manifest (target, (gint) width, (gint) height, images, error))
     return FALSE;
   g_print ("%s: %u images from %u parts\n", target, json_array_get_length (images), parts->len);
   return TRUE;
@@ -195,11 +195,11 @@ is_crop_folder (const char *dir)
 }
 
 int
-np_cmd_merge (int argc, char **argv, gboolean do_help)
+cli_cmd_merge (int argc, char **argv, gboolean do_help)
 {
-  int code = NP_EXIT_OK;
+  int code = CLI_EXIT_OK;
 
-  if (!np_cli_parse ("merge", "TARGET…",
+  if (!cli_parse ("merge", "TARGET…",
                      "Join the parts a batch split over shards wrote into what one process would have written.",
                      "A crop folder DIR (or DIR/manifest.json): its manifest.part-I-of-N.json become\n"
                      "DIR/manifest.json. A dataset DATASET: the datasets DATASET.part-I-of-N beside it\n"
@@ -210,7 +210,7 @@ np_cmd_merge (int argc, char **argv, gboolean do_help)
                      entries, &argc, &argv, do_help, &code))
     return code;
   if (opt_targets == NULL)
-    return np_cli_fail ("merge", NP_EXIT_USAGE, "name what to merge: a crop folder or a dataset");
+    return cli_fail ("merge", CLI_EXIT_USAGE, "name what to merge: a crop folder or a dataset");
 
   for (gint i = 0; opt_targets[i]; i++)
     {
@@ -225,7 +225,7 @@ np_cmd_merge (int argc, char **argv, gboolean do_help)
                                                             : g_build_filename (target, "manifest.json", NULL);
       if (!(g_str_has_suffix (target, "manifest.json") || is_crop_folder (target)
               ? merge_manifests (manifest, &error) : merge_datasets (target, &error)))
-        code = np_cli_fail ("merge", NP_EXIT_FAILED, "%s", error->message);
+        code = cli_fail ("merge", CLI_EXIT_FAILED, "%s", error->message);
     }
   return code;
 }

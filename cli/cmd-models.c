@@ -30,7 +30,7 @@ meta_or (GHashTable *meta, const char *key, const char *fallback)
 }
 
 int
-np_cmd_models (int argc, char **argv, gboolean do_help)
+cli_cmd_models (int argc, char **argv, gboolean do_help)
 {
   g_autoptr(GPtrArray) models = NULL;
   g_auto(GStrv)        dirs = NULL;
@@ -39,7 +39,7 @@ np_cmd_models (int argc, char **argv, gboolean do_help)
   guint                failed = 0;
   int                  code;
 
-  if (!np_cli_parse ("models", NULL, "List the models a name can refer to.",
+  if (!cli_parse ("models", NULL, "List the models a name can refer to.",
                      "A model's name is its file's stem: model=gray2color (in the ops' model\n"
                      "property, or for neuropaint info) finds gray2color.safetensors in the first\n"
                      "of these folders that holds it:\n"
@@ -52,7 +52,7 @@ np_cmd_models (int argc, char **argv, gboolean do_help)
                      entries, &argc, &argv, do_help, &code))
     return code;
   if (argc > 1)
-    return np_cli_fail ("models", NP_EXIT_USAGE, "unexpected argument “%s”", argv[1]);
+    return cli_fail ("models", CLI_EXIT_USAGE, "unexpected argument “%s”", argv[1]);
 
   models = np_model_list ();
   dirs = np_model_dirs ();
@@ -102,6 +102,6 @@ np_cmd_models (int argc, char **argv, gboolean do_help)
   for (gint i = 0; dirs[i]; i++)
     g_print ("  %s%s\n", dirs[i], g_file_test (dirs[i], G_FILE_TEST_IS_DIR) ? "" : " (absent)");
   if (failed)
-    return np_cli_fail ("models", NP_EXIT_FAILED, "%u model(s) could not be read", failed);
-  return NP_EXIT_OK;
+    return cli_fail ("models", CLI_EXIT_FAILED, "%u model(s) could not be read", failed);
+  return CLI_EXIT_OK;
 }

@@ -10,13 +10,13 @@
 #include <stdlib.h>
 #include <string.h>
 
-static NpCliDetect opts = { NULL, 1.2, 5, 60, 0, FALSE, 0 };
+static CliDetect opts = { NULL, 1.2, 5, 60, 0, FALSE, 0 };
 static gchar      *opt_output;
 static gchar      *opt_size = "256x320";
 static gchar      *opt_val_list;
 static gboolean    opt_all_faces;
 static gchar     **opt_inputs;
-static NpCliBatch  opt_batch;
+static CliBatch  opt_batch;
 
 static const GOptionEntry entries[] = {
   { "output", 'o', 0, G_OPTION_ARG_FILENAME, &opt_output, "The dataset's folder (created if needed)", "DATASET" },
@@ -26,9 +26,9 @@ static const GOptionEntry entries[] = {
     "with a listed one); the rest is the training split", "FILE" },
   { "all-faces", 'a', 0, G_OPTION_ARG_NONE, &opt_all_faces,
     "Crop every face of a photo (default: the largest only)", NULL },
-  NP_CLI_DETECT_ENTRIES (opts),
-  NP_CLI_MAX_PIXELS_ENTRY,
-  NP_CLI_BATCH_ENTRIES (opt_batch),
+  CLI_DETECT_ENTRIES (opts),
+  CLI_MAX_PIXELS_ENTRY,
+  CLI_BATCH_ENTRIES (opt_batch),
   { "skip-existing", 0, 0, G_OPTION_ARG_NONE, &opt_batch.skip_existing,
     "Do nothing when the dataset (or this shard's part) is there already", NULL },
   { G_OPTION_REMAINING, 0, 0, G_OPTION_ARG_FILENAME_ARRAY, &opt_inputs, NULL, NULL },
@@ -180,10 +180,10 @@ crop_photo (const char *file, const NpFaceFinder *finder, const NpHaarCascade *e
                    "%s: the file name is not UTF-8, which the manifest needs: rename it", name);
       return NULL;
     }
-  if (!(buffer = np_cli_load_image (file, NULL, error))
-      || !(rgb = np_cli_read_rgb (buffer, error))
+  if (!(buffer = cli_load_image (file, NULL, error))
+      || !(rgb = cli_read_rgb (buffer, error))
       || !(gray = np_haar_gray (rgb, error))
-      || !(faces = np_cli_find_faces (&opts, finder, gray, error)))
+      || !(faces = cli_find_faces (&opts, finder, gray, error)))
     return NULL;
 
   n = faces->len == 0 ? 1 : opt_all_faces ? faces->len : 1;
@@ -198,7 +198,7 @@ crop_photo (const char *file, const NpFaceFinder *finder, const NpHaarCascade *e
       {
         Crop *c = &g_array_index (crops, Crop, k);
         c->image = np_face_crop (rgb, c->has_face ? &c->face : NULL, width, height, error);
-        c->eyes = c->has_face ? np_haar_find_eyes (eye_cascade, gray, &c->face, np_cli_threads (&opts), error)
+        c->eyes = c->has_face ? np_haar_find_eyes (eye_cascade, gray, &c->face, cli_threads (&opts), error)
                               : g_array_new (FALSE, FALSE, sizeof (NpHaarBox));
         if (c->image == NULL || c->eyes == NULL)
           return NULL;
@@ -264,7 +264,7 @@ prepare_one (const char *file, gpointer data, gboolean *stop, GError **error)
 
       /* A failure here is the dataset's (a full disk), not the photo's: it
        * ends the run, and nothing is left behind. */
-      if (!np_dataset_writer_add (p->writer, c->image, &source, np_cli_threads (&opts), &stats, error))
+      if (!np_dataset_writer_add (p->writer, c->image, &source, cli_threads (&opts), &stats, error))
         {
           p->broken = *stop = TRUE;
           return FALSE;
@@ -312,16 +312,16 @@ prepare_photos (const char *output, GPtrArray *files, gboolean is_part, GPtrArra
   int         code;
 
   if (!(writer = np_dataset_writer_new (output, width, height, NULL, &error)))
-    return np_cli_fail ("prepare", NP_EXIT_FAILED, "%s", error->message);
+    return cli_fail ("prepare", CLI_EXIT_FAILED, "%s", error->message);
   p.writer = writer;
-  code = np_cli_each_input ("prepare", "prepare", files, prepare_one, &p);
+  code = cli_each_input ("prepare", "prepare", files, prepare_one, &p);
   if (p.broken)
     return code;
   if (np_dataset_writer_count (writer) == 0 && !is_part)
-    return np_cli_fail ("prepare", NP_EXIT_FAILED, "none of the %u photos could be read: "
+    return cli_fail ("prepare", CLI_EXIT_FAILED, "none of the %u photos could be read: "
                         "nothing written", files->len);
   if (!np_dataset_writer_commit (writer, &error))
-    return np_cli_fail ("prepare", NP_EXIT_FAILED, "%s", error->message);
+    return cli_fail ("prepare", CLI_EXIT_FAILED, "%s", error->message);
   g_print ("%u crops from %u photos in %s (%u centre crops where no face was found, %u gray, "
            "%u in the val split)\n", np_dataset_writer_count (writer), p.photos,
            output, p.centre, p.gray, p.in_val);
@@ -331,18 +331,18 @@ prepare_photos (const char *output, GPtrArray *files, gboolean is_part, GPtrArra
 /* Every check that needs no GEGL comes first, so a usage error is instant;
  * GEGL (which decodes the photos) starts once the work is sure to begin. */
 int
-np_cmd_prepare (int argc, char **argv, gboolean do_help)
+cli_cmd_prepare (int argc, char **argv, gboolean do_help)
 {
   g_autoptr(NpFaceFinder) finder = NULL;
   g_autoptr(NpHaarCascade) eye_cascade = NULL;
   g_autoptr(GError) error = NULL;
   g_autoptr(GPtrArray) files = NULL, mine = NULL, val = NULL;
   g_autofree gchar *folder = NULL, *output = NULL;
-  NpCliShard shard;
+  CliShard shard;
   gint width, height;
   int  code;
 
-  if (!np_cli_parse ("prepare", "PHOTO|DIR…",
+  if (!cli_parse ("prepare", "PHOTO|DIR…",
                      "Make a training dataset from photos: the seed's face crops and their "
                      "gray, binary, contours and canny versions, with a manifest.",
                      "Finds faces as `neuropaint detect` does, crops the largest (every one with\n"
@@ -358,21 +358,21 @@ np_cmd_prepare (int argc, char **argv, gboolean do_help)
                      "           --val-list faces/val.txt",
                      entries, &argc, &argv, do_help, &code))
     return code;
-  if (!np_cli_detect_check ("prepare", &opts, &code))
+  if (!cli_detect_check ("prepare", &opts, &code))
     return code;
   if (opt_output == NULL)
-    return np_cli_fail ("prepare", NP_EXIT_USAGE, "--output DATASET is required");
-  if (!np_cli_parse_size (opt_size, &width, &height))
-    return np_cli_fail ("prepare", NP_EXIT_USAGE, "--size must be WIDTHxHEIGHT, each 1–8192 (got “%s”)", opt_size);
-  if (!np_cli_batch_inputs ("prepare", &opt_batch, opt_inputs, &files, &mine, &shard, &code))
+    return cli_fail ("prepare", CLI_EXIT_USAGE, "--output DATASET is required");
+  if (!cli_parse_size (opt_size, &width, &height))
+    return cli_fail ("prepare", CLI_EXIT_USAGE, "--size must be WIDTHxHEIGHT, each 1–8192 (got “%s”)", opt_size);
+  if (!cli_batch_inputs ("prepare", &opt_batch, opt_inputs, &files, &mine, &shard, &code))
     return code;
-  output = np_cli_shard_path (&shard, opt_output);
+  output = cli_shard_path (&shard, opt_output);
   /* The photos' folders are read-only to us: the dataset goes elsewhere. */
   if ((folder = photo_folder_holding (output, opt_inputs, files)))
-    return np_cli_fail ("prepare", NP_EXIT_USAGE, "--output %s is inside the photo folder %s: "
+    return cli_fail ("prepare", CLI_EXIT_USAGE, "--output %s is inside the photo folder %s: "
                         "put the dataset somewhere else", output, folder);
   if (opt_val_list && !(val = read_val_list (opt_val_list, &error)))
-    return np_cli_fail ("prepare", NP_EXIT_FAILED, "--val-list: %s", error->message);
+    return cli_fail ("prepare", CLI_EXIT_FAILED, "--val-list: %s", error->message);
   if (val)
     check_val_list (val, files);
   if (opt_batch.skip_existing)
@@ -383,13 +383,13 @@ np_cmd_prepare (int argc, char **argv, gboolean do_help)
       if (g_file_test (info, G_FILE_TEST_EXISTS) && (done = np_dataset_open (output, NULL)))
         {
           g_print ("%s is complete already (%u crops): nothing to do\n", output, np_dataset_size (done));
-          return NP_EXIT_OK;
+          return CLI_EXIT_OK;
         }
     }
   if (!(finder = np_face_finder_new (opts.cascade, opts.verify_eyes, &error))
       || !(eye_cascade = np_haar_cascade_load (NP_HAAR_EYE, &error))
-      || !np_cli_gegl_init (&error))
-    return np_cli_fail ("prepare", NP_EXIT_FAILED, "%s", error->message);
+      || !cli_gegl_init (&error))
+    return cli_fail ("prepare", CLI_EXIT_FAILED, "%s", error->message);
 
   code = prepare_photos (output, mine, shard.count > 1, val, finder, eye_cascade, width, height);
   gegl_exit ();

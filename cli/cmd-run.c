@@ -9,7 +9,7 @@ static gchar *opt_output;
 static gchar *opt_ext = "png";
 static gint   opt_threads;
 static gchar **opt_inputs;
-static NpCliBatch opt_batch;
+static CliBatch opt_batch;
 
 static const GOptionEntry entries[] = {
   { "graph", 'g', 0, G_OPTION_ARG_STRING, &opt_graph,
@@ -20,9 +20,9 @@ static const GOptionEntry entries[] = {
     "File type of the results: png (8-bit), jpg, tif, exr… (default png)", "EXT" },
   { "threads", 'j', 0, G_OPTION_ARG_INT, &opt_threads,
     "Threads GEGL may use, up to 64 (default: all processors)", "N" },
-  NP_CLI_MAX_PIXELS_ENTRY,
-  NP_CLI_BATCH_ENTRIES (opt_batch),
-  NP_CLI_SKIP_EXISTING_ENTRY (opt_batch),
+  CLI_MAX_PIXELS_ENTRY,
+  CLI_BATCH_ENTRIES (opt_batch),
+  CLI_SKIP_EXISTING_ENTRY (opt_batch),
   { G_OPTION_REMAINING, 0, 0, G_OPTION_ARG_FILENAME_ARRAY, &opt_inputs, NULL, NULL },
   { NULL }
 };
@@ -45,13 +45,13 @@ build_pipeline (GeglNode    *top,
 
   if (graph_xml)
     {
-      end = np_cli_graph_add (top, graph_xml, path_root, input, source, error);
+      end = cli_graph_add (top, graph_xml, path_root, input, source, error);
       if (end == NULL)
         g_prefix_error (error, "%s: ", opt_graph);
       return end;
     }
   *source = gegl_node_new_child (top, "operation", "gegl:buffer-source", "buffer", input, NULL);
-  return np_cli_chain_add (top, *source, chain, path_root, error);
+  return cli_chain_add (top, *source, chain, path_root, error);
 }
 
 /* What every image of the run shares. */
@@ -61,13 +61,13 @@ typedef struct
   char      **chain;
   const char *graph_xml, *path_root;
   GHashTable *outputs;   /* input → output path */
-} NpRun;
+} CliRun;
 
 static gboolean
 run_one (const char *input, gpointer data, gboolean *stop, GError **error)
 {
-  NpRun *run = data;
-  g_autoptr(GeglBuffer) buffer = np_cli_load_image (input, NULL, error);
+  CliRun *run = data;
+  g_autoptr(GeglBuffer) buffer = cli_load_image (input, NULL, error);
 
   /* Decoding up front lets a missing or corrupt input fail with its own name. */
   if (buffer == NULL)
@@ -83,11 +83,11 @@ run_one (const char *input, gpointer data, gboolean *stop, GError **error)
     }
   else
     gegl_node_set (run->source, "buffer", buffer, NULL);
-  return np_cli_save (run->end, g_hash_table_lookup (run->outputs, input), error);
+  return cli_save (run->end, g_hash_table_lookup (run->outputs, input), error);
 }
 
 int
-np_cmd_run (int argc, char **argv, gboolean do_help)
+cli_cmd_run (int argc, char **argv, gboolean do_help)
 {
   g_autoptr(GPtrArray) files = NULL, mine = NULL, todo = NULL;
   g_autoptr(GPtrArray) stems = NULL;
@@ -98,13 +98,13 @@ np_cmd_run (int argc, char **argv, gboolean do_help)
   g_autofree gchar *graphs = NULL;
   g_autofree gchar *description = NULL;
   g_autofree gchar *probe = NULL;
-  g_auto(GStrv) names = np_cli_graph_names ();
+  g_auto(GStrv) names = cli_graph_names ();
   g_autoptr(GError) error = NULL;
   g_autoptr(GeglNode) top = NULL;
   char      **chain = NULL;
-  NpRun       run = { NULL };
+  CliRun       run = { NULL };
   g_autoptr(NpOutput) folder = NULL;
-  NpCliShard  shard;
+  CliShard  shard;
   int         code;
 
   graphs = g_strjoinv (", ", names);
@@ -130,45 +130,45 @@ np_cmd_run (int argc, char **argv, gboolean do_help)
         break;
       }
 
-  if (!np_cli_parse ("run", "INPUT… [-- OPERATION [KEY=VALUE…]…]",
+  if (!cli_parse ("run", "INPUT… [-- OPERATION [KEY=VALUE…]…]",
                      "Apply an operation chain or an XML graph to each input image "
                      "(files, or folders of images).",
                      description, entries, &argc, &argv, do_help, &code))
     return code;
 
   if (opt_output == NULL)
-    return np_cli_fail ("run", NP_EXIT_USAGE, "--output DIR is required");
+    return cli_fail ("run", CLI_EXIT_USAGE, "--output DIR is required");
   if ((opt_graph != NULL) == (chain != NULL && chain[0] != NULL))
-    return np_cli_fail ("run", NP_EXIT_USAGE, "give either --graph or an operation chain after --");
-  if (opt_threads < 0 || opt_threads > NP_CLI_MAX_THREADS)
-    return np_cli_fail ("run", NP_EXIT_USAGE, "--threads must be between 0 (all processors) and %d",
-                        NP_CLI_MAX_THREADS);
+    return cli_fail ("run", CLI_EXIT_USAGE, "give either --graph or an operation chain after --");
+  if (opt_threads < 0 || opt_threads > CLI_MAX_THREADS)
+    return cli_fail ("run", CLI_EXIT_USAGE, "--threads must be between 0 (all processors) and %d",
+                        CLI_MAX_THREADS);
   /* "-e .png" means png (not small..png). */
   if (opt_ext[0] == '.')
     opt_ext++;
   probe = g_strconcat ("*.", opt_ext, NULL);
-  if (!np_cli_check_output_name (probe, &error))
-    return np_cli_fail ("run", NP_EXIT_USAGE, "--ext: %s", error->message);
+  if (!cli_check_output_name (probe, &error))
+    return cli_fail ("run", CLI_EXIT_USAGE, "--ext: %s", error->message);
   if (opt_threads > 0)
     g_object_set (gegl_config (), "threads", opt_threads, NULL);
 
   if (opt_graph)
     {
-      graph_xml = np_cli_graph_xml (opt_graph, &path_root, &error);
+      graph_xml = cli_graph_xml (opt_graph, &path_root, &error);
       if (graph_xml == NULL)
-        return np_cli_fail ("run", NP_EXIT_USAGE, "%s", error->message);
+        return cli_fail ("run", CLI_EXIT_USAGE, "%s", error->message);
     }
   else
     path_root = g_get_current_dir ();
-  if (chain && !np_cli_check_chain_nodes (chain, &error))
-    return np_cli_fail ("run", NP_EXIT_USAGE, "%s", error->message);
+  if (chain && !cli_check_chain_nodes (chain, &error))
+    return cli_fail ("run", CLI_EXIT_USAGE, "%s", error->message);
 
-  if (!np_cli_batch_inputs ("run", &opt_batch, opt_inputs, &files, &mine, &shard, &code))
+  if (!cli_batch_inputs ("run", &opt_batch, opt_inputs, &files, &mine, &shard, &code))
     return code;
 
   /* Every output is known now: refuse any that would overwrite an input or
    * another output before a single image is touched. */
-  stems = np_cli_output_stems (files);
+  stems = cli_output_stems (files);
   outputs = g_ptr_array_new_with_free_func (g_free);
   output_of = g_hash_table_new (g_str_hash, g_str_equal);
   for (guint i = 0; i < files->len; i++)
@@ -177,24 +177,24 @@ np_cmd_run (int argc, char **argv, gboolean do_help)
       g_ptr_array_add (outputs, g_build_filename (opt_output, name, NULL));
       g_hash_table_insert (output_of, files->pdata[i], outputs->pdata[i]);
     }
-  if (!np_cli_check_outputs ("run", files, outputs, files, &code))
+  if (!cli_check_outputs ("run", files, outputs, files, &code))
     return code;
   /* A folder made for results that all fail, or that a signal stops
    * before the first, goes again (only if empty). */
   if (!(folder = np_output_new_folder (opt_output, &error)))
-    return np_cli_fail_error ("run", g_steal_pointer (&error));
+    return cli_fail_error ("run", g_steal_pointer (&error));
 
   /* A batch run again finishes what is missing, or cut short. */
   todo = g_ptr_array_new ();
   for (guint i = 0; i < mine->len; i++)
-    if (!opt_batch.skip_existing || !np_cli_output_complete (g_hash_table_lookup (output_of, mine->pdata[i])))
+    if (!opt_batch.skip_existing || !cli_output_complete (g_hash_table_lookup (output_of, mine->pdata[i])))
       g_ptr_array_add (todo, mine->pdata[i]);
 
   top = gegl_node_new ();
-  run = (NpRun) { .top = top, .chain = chain, .graph_xml = graph_xml, .path_root = path_root,
+  run = (CliRun) { .top = top, .chain = chain, .graph_xml = graph_xml, .path_root = path_root,
                   .outputs = output_of };
-  code = np_cli_each_input ("run", "run", todo, run_one, &run);
-  if (code == NP_EXIT_OK)
+  code = cli_each_input ("run", "run", todo, run_one, &run);
+  if (code == CLI_EXIT_OK)
     g_print ("%u image(s) written to %s%s\n", todo->len, opt_output,
              todo->len < mine->len ? " (the others were there already)" : "");
   return code;

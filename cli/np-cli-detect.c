@@ -4,7 +4,7 @@
 #include "np-cli.h"
 
 gboolean
-np_cli_detect_check (const char *command, const NpCliDetect *opts, int *exit_code)
+cli_detect_check (const char *command, const CliDetect *opts, int *exit_code)
 {
   const char *problem = NULL;
 
@@ -20,12 +20,12 @@ np_cli_detect_check (const char *command, const NpCliDetect *opts, int *exit_cod
     problem = "--threads must be between 0 and 1024";
   if (problem == NULL)
     return TRUE;
-  *exit_code = np_cli_fail (command, NP_EXIT_USAGE, "%s", problem);
+  *exit_code = cli_fail (command, CLI_EXIT_USAGE, "%s", problem);
   return FALSE;
 }
 
 NpImage *
-np_cli_read_rgb (GeglBuffer *buffer, GError **error)
+cli_read_rgb (GeglBuffer *buffer, GError **error)
 {
   const GeglRectangle *box = gegl_buffer_get_extent (buffer);
   NpImage *rgb = np_image_new (NP_SAMPLE_U8, box->width, box->height, 3, error);
@@ -41,38 +41,38 @@ np_cli_read_rgb (GeglBuffer *buffer, GError **error)
 }
 
 NpImage *
-np_cli_read_gray (GeglBuffer *buffer, GError **error)
+cli_read_gray (GeglBuffer *buffer, GError **error)
 {
-  g_autoptr(NpImage) rgb = np_cli_read_rgb (buffer, error);
+  g_autoptr(NpImage) rgb = cli_read_rgb (buffer, error);
   return rgb ? np_haar_gray (rgb, error) : NULL;
 }
 
 GArray *
-np_cli_find_faces (const NpCliDetect *opts, const NpFaceFinder *finder,
+cli_find_faces (const CliDetect *opts, const NpFaceFinder *finder,
                    const NpImage *image, GError **error)
 {
   NpHaarParams params = { opts->scale_factor, opts->min_neighbors,
                           opts->min_size, opts->min_size, opts->max_size, opts->max_size };
 
-  return np_face_finder_find (finder, image, &params, np_cli_threads (opts), error);
+  return np_face_finder_find (finder, image, &params, cli_threads (opts), error);
 }
 
 GArray *
-np_cli_detect_faces (const NpCliDetect *opts, const NpFaceFinder *finder,
+cli_detect_faces (const CliDetect *opts, const NpFaceFinder *finder,
                      GeglBuffer *buffer, GError **error)
 {
-  g_autoptr(NpImage) gray = np_cli_read_gray (buffer, error);
-  return gray ? np_cli_find_faces (opts, finder, gray, error) : NULL;
+  g_autoptr(NpImage) gray = cli_read_gray (buffer, error);
+  return gray ? cli_find_faces (opts, finder, gray, error) : NULL;
 }
 
 gint
-np_cli_threads (const NpCliDetect *opts)
+cli_threads (const CliDetect *opts)
 {
   return opts->threads > 0 ? opts->threads : (gint) g_get_num_processors ();
 }
 
 void
-np_cli_json_add_box (JsonBuilder *b, const NpHaarBox *box)
+cli_json_add_box (JsonBuilder *b, const NpHaarBox *box)
 {
   json_builder_begin_object (b);
   json_builder_set_member_name (b, "x");

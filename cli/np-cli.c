@@ -8,7 +8,7 @@
 #include <stdio.h>
 
 gboolean
-np_cli_parse (const char          *command,
+cli_parse (const char          *command,
               const char          *parameter_string,
               const char          *summary,
               const char          *description,
@@ -33,7 +33,7 @@ np_cli_parse (const char          *command,
     {
       g_autofree gchar *help = g_option_context_get_help (context, TRUE, NULL);
       g_print ("%s", help);
-      *exit_code = NP_EXIT_OK;
+      *exit_code = CLI_EXIT_OK;
       return FALSE;
     }
 
@@ -42,20 +42,20 @@ np_cli_parse (const char          *command,
     {
       g_printerr ("neuropaint %s: %s\nTry “neuropaint %s --help”.\n",
                   command, error->message, command);
-      *exit_code = NP_EXIT_USAGE;
+      *exit_code = CLI_EXIT_USAGE;
       return FALSE;
     }
-  if (np_cli_max_pixels < 1)
+  if (cli_max_pixels < 1)
     {
-      *exit_code = np_cli_fail (command, NP_EXIT_USAGE, "--max-pixels must be at least 1, not %" G_GINT64_FORMAT,
-                                np_cli_max_pixels);
+      *exit_code = cli_fail (command, CLI_EXIT_USAGE, "--max-pixels must be at least 1, not %" G_GINT64_FORMAT,
+                                cli_max_pixels);
       return FALSE;
     }
   return TRUE;
 }
 
 int
-np_cli_fail (const char *command, int exit_code, const char *format, ...)
+cli_fail (const char *command, int exit_code, const char *format, ...)
 {
   va_list           args;
   g_autofree gchar *message = NULL;
@@ -68,9 +68,9 @@ np_cli_fail (const char *command, int exit_code, const char *format, ...)
 }
 
 int
-np_cli_fail_error (const char *command, GError *error)
+cli_fail_error (const char *command, GError *error)
 {
-  int code = np_cli_fail (command, NP_EXIT_FAILED, "%s", error->message);
+  int code = cli_fail (command, CLI_EXIT_FAILED, "%s", error->message);
   g_error_free (error);
   return code;
 }
@@ -82,13 +82,13 @@ compare_strings (gconstpointer a, gconstpointer b)
 }
 
 void
-np_cli_sort_strings (GPtrArray *strings)
+cli_sort_strings (GPtrArray *strings)
 {
   g_ptr_array_sort (strings, compare_strings);
 }
 
 gboolean
-np_cli_parse_size (const char *text, gint *width, gint *height)
+cli_parse_size (const char *text, gint *width, gint *height)
 {
   char end;
 

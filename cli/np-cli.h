@@ -1,7 +1,7 @@
 /* neuropaint — what the subcommands of the `neuropaint` command share.
  *
  * The command composes GEGL graphs of our ops; it holds no image algorithm.
- * Every subcommand is cmd-<name>.c exposing np_cmd_<name>(argc, argv, do_help),
+ * Every subcommand is cmd-<name>.c exposing cli_cmd_<name>(argc, argv, do_help),
  * listed once in the table in neuropaint.c. Exit status follows gio:
  * 0 success, 1 bad usage, 2 the work itself failed.
  *
@@ -19,46 +19,46 @@ G_BEGIN_DECLS
 
 enum
 {
-  NP_EXIT_OK = 0,
-  NP_EXIT_USAGE = 1,
-  NP_EXIT_FAILED = 2,
+  CLI_EXIT_OK = 0,
+  CLI_EXIT_USAGE = 1,
+  CLI_EXIT_FAILED = 2,
 };
 
-typedef int (*NpCommandFunc) (int argc, char **argv, gboolean do_help);
+typedef int (*CliCommandFunc) (int argc, char **argv, gboolean do_help);
 
 typedef enum
 {
-  NP_CMD_GEGL = 1 << 0,   /* needs GEGL initialised and our ops loaded */
-} NpCommandFlags;
+  CLI_CMD_GEGL = 1 << 0,   /* needs GEGL initialised and our ops loaded */
+} CliCommandFlags;
 
 typedef struct
 {
   const char    *name;
-  NpCommandFunc  func;
-  NpCommandFlags flags;
+  CliCommandFunc  func;
+  CliCommandFlags flags;
   const char    *summary;
-} NpCommand;
+} CliCommand;
 
 /* Subcommands (one file each). */
-int np_cmd_run   (int argc, char **argv, gboolean do_help);
-int np_cmd_bench (int argc, char **argv, gboolean do_help);
-int np_cmd_demo  (int argc, char **argv, gboolean do_help);
-int np_cmd_cppn  (int argc, char **argv, gboolean do_help);
-int np_cmd_detect (int argc, char **argv, gboolean do_help);
-int np_cmd_crop  (int argc, char **argv, gboolean do_help);
-int np_cmd_info  (int argc, char **argv, gboolean do_help);
-int np_cmd_models (int argc, char **argv, gboolean do_help);
-int np_cmd_prepare (int argc, char **argv, gboolean do_help);
-int np_cmd_train (int argc, char **argv, gboolean do_help);
-int np_cmd_merge (int argc, char **argv, gboolean do_help);
+int cli_cmd_run   (int argc, char **argv, gboolean do_help);
+int cli_cmd_bench (int argc, char **argv, gboolean do_help);
+int cli_cmd_demo  (int argc, char **argv, gboolean do_help);
+int cli_cmd_cppn  (int argc, char **argv, gboolean do_help);
+int cli_cmd_detect (int argc, char **argv, gboolean do_help);
+int cli_cmd_crop  (int argc, char **argv, gboolean do_help);
+int cli_cmd_info  (int argc, char **argv, gboolean do_help);
+int cli_cmd_models (int argc, char **argv, gboolean do_help);
+int cli_cmd_prepare (int argc, char **argv, gboolean do_help);
+int cli_cmd_train (int argc, char **argv, gboolean do_help);
+int cli_cmd_merge (int argc, char **argv, gboolean do_help);
 
 /* ---- Options and failing (np-cli.c) -------------------------------------- */
 
 /* Parses argv with a context named "neuropaint COMMAND". With do_help, prints
- * the help and returns NP_EXIT_OK through *exit_code; on a usage error prints
- * it with a hint and sets NP_EXIT_USAGE. Returns TRUE when the command should
+ * the help and returns CLI_EXIT_OK through *exit_code; on a usage error prints
+ * it with a hint and sets CLI_EXIT_USAGE. Returns TRUE when the command should
  * go on. Consumes the parsed options from argc/argv. */
-gboolean  np_cli_parse        (const char          *command,
+gboolean  cli_parse        (const char          *command,
                                const char          *parameter_string,
                                const char          *summary,
                                const char          *description,
@@ -68,44 +68,44 @@ gboolean  np_cli_parse        (const char          *command,
                                gboolean             do_help,
                                int                 *exit_code);
 
-/* Prints "neuropaint COMMAND: message" on stderr; returns NP_EXIT_FAILED or
- * NP_EXIT_USAGE as asked, so callers can `return np_cli_fail (...)`. */
-int       np_cli_fail         (const char *command, int exit_code,
+/* Prints "neuropaint COMMAND: message" on stderr; returns CLI_EXIT_FAILED or
+ * CLI_EXIT_USAGE as asked, so callers can `return cli_fail (...)`. */
+int       cli_fail         (const char *command, int exit_code,
                                const char *format, ...) G_GNUC_PRINTF (3, 4);
-int       np_cli_fail_error   (const char *command, GError *error);
+int       cli_fail_error   (const char *command, GError *error);
 
 /* Parses "WIDTHxHEIGHT", each side 1 to 8192 (--size). */
-gboolean  np_cli_parse_size   (const char *text, gint *width, gint *height);
+gboolean  cli_parse_size   (const char *text, gint *width, gint *height);
 
 /* Sorts an array of strings by name. */
-void      np_cli_sort_strings (GPtrArray *strings);
+void      cli_sort_strings (GPtrArray *strings);
 
 /* GEGL's thread limit: --threads is checked against it (GEGL only warns). */
-#define NP_CLI_MAX_THREADS 64
+#define CLI_MAX_THREADS 64
 
 /* ---- Standard output (cli-stdout.c) ---------------------------------------- */
 
 /* Standard output is checked as any file: a full disk, /dev/full, a closed
  * or broken stream is an error, not a truncated output and exit status 0.
  *
- * np_cli_std_fds_open, first in main: a standard descriptor closed at start
+ * cli_std_fds_open, first in main: a standard descriptor closed at start
  * (`neuropaint … >&-`) is taken by a read-only /dev/null, so no output file
  * opened later gets descriptor 1 (and receives the printed text), and a
  * write to it fails as it should. It also routes g_print through a checked
- * writer. np_cli_stdout_flush after each record of a stream (detect's
+ * writer. cli_stdout_flush after each record of a stream (detect's
  * lines): an error names "standard output" and ends the batch.
- * np_cli_stdout_close, last in main: flushes and closes, and turns a
- * success into NP_EXIT_FAILED (with one message, naming command unless
+ * cli_stdout_close, last in main: flushes and closes, and turns a
+ * success into CLI_EXIT_FAILED (with one message, naming command unless
  * NULL) if any write failed. */
-void      np_cli_std_fds_open (void);
-gboolean  np_cli_stdout_flush (GError **error);
-int       np_cli_stdout_close (const char *command, int exit_code);
+void      cli_std_fds_open (void);
+gboolean  cli_stdout_flush (GError **error);
+int       cli_stdout_close (const char *command, int exit_code);
 
 /* ---- GEGL set-up (cli-gegl.c) -------------------------------------------- */
 
 /* GEGL with our ops: the installed ones, or the build tree's when this binary
  * runs uninstalled. */
-gboolean  np_cli_gegl_init    (GError **error);
+gboolean  cli_gegl_init    (GError **error);
 
 /* ---- Capturing GEGL's log (cli-log.c) ------------------------------------- */
 
@@ -123,83 +123,83 @@ typedef struct
   GPtrArray  *notices;   /* of ops that did their work another way (np-op-host.h) */
   const char *hidden;    /* a temporary file's name, shown as... */
   const char *shown;     /* ...the final one */
-} NpLogCapture;
+} CliLogCapture;
 
-void      np_cli_log_capture_begin (NpLogCapture *capture, const char *hidden, const char *shown);
-gboolean  np_cli_log_capture_end   (NpLogCapture *capture, const char *what, GError **error);
+void      cli_log_capture_begin (CliLogCapture *capture, const char *hidden, const char *shown);
+gboolean  cli_log_capture_end   (CliLogCapture *capture, const char *what, GError **error);
 
 /* ---- Graphs and chains (cli-graph.c) -------------------------------------- */
 
 /* The XML of a built-in graph (graphs/NAME.xml, embedded), or of a file. */
-gchar    *np_cli_graph_xml    (const char *name_or_path, gchar **path_root,
+gchar    *cli_graph_xml    (const char *name_or_path, gchar **path_root,
                                GError **error);
 /* Adds the XML graph to top with its gegl:load node replaced by a source of
  * input (so each image is decoded once, by the caller); returns the graph
  * node, whose output is the result, and the source node in *source (if not
  * NULL), whose "buffer" feeds the next image. A source graph (CPPN art)
  * takes NULL. */
-GeglNode *np_cli_graph_add    (GeglNode *top, const char *xml,
+GeglNode *cli_graph_add    (GeglNode *top, const char *xml,
                                const char *path_root, GeglBuffer *input,
                                GeglNode **source, GError **error);
 /* Links source → the ops of chain (gegl command syntax: OP KEY=VALUE… OP…)
  * inside top; returns the chain's end. Unknown ops, unknown properties and
  * out-of-range values are errors. */
-GeglNode *np_cli_chain_add    (GeglNode *top, GeglNode *source, char **chain,
+GeglNode *cli_chain_add    (GeglNode *top, GeglNode *source, char **chain,
                                const char *path_root, GError **error);
 /* Refuses a chain of more ops (its words that are no KEY=VALUE and no
  * bracket) than GEGL sets up in reasonable time (1000; graphs too): checked
- * by np_cli_chain_add, and by commands before any work. */
-gboolean  np_cli_check_chain_nodes (char **chain, GError **error);
+ * by cli_chain_add, and by commands before any work. */
+gboolean  cli_check_chain_nodes (char **chain, GError **error);
 /* Names of the built-in graphs, NULL-terminated. */
-gchar   **np_cli_graph_names  (void);
+gchar   **cli_graph_names  (void);
 
 /* ---- Image files (cli-image.c) ------------------------------------------- */
 
 /* The most pixels an input image may have (--max-pixels; by default
  * NP_IMAGE_DEFAULT_MAX_PIXELS). The entry goes in the options of every
- * command that reads images; np_cli_parse refuses values below 1. */
-extern gint64 np_cli_max_pixels;
-#define NP_CLI_MAX_PIXELS_ENTRY                                                             \
-  { "max-pixels", 0, 0, G_OPTION_ARG_INT64, &np_cli_max_pixels,                            \
+ * command that reads images; cli_parse refuses values below 1. */
+extern gint64 cli_max_pixels;
+#define CLI_MAX_PIXELS_ENTRY                                                             \
+  { "max-pixels", 0, 0, G_OPTION_ARG_INT64, &cli_max_pixels,                            \
     "Refuse input images of more pixels, before decoding (default 100000000)", "N" }
 
 /* Loads an image into a new buffer in the given format (NULL: the file's
  * own). Only regular files; the type comes from the first bytes, never the
  * extension (JPEG through the core, PNG, TIFF, WebP, OpenEXR through GEGL's
  * loader for that type); the header's size is checked against
- * np_cli_max_pixels before decoding. Fails with one message naming the file
+ * cli_max_pixels before decoding. Fails with one message naming the file
  * for a missing, unreadable, empty, unknown, corrupt or too large image. */
-GeglBuffer *np_cli_load_image (const char *path, const Babl *format,
+GeglBuffer *cli_load_image (const char *path, const Babl *format,
                                GError **error);
 
 /* Processes output_node (the end of a chain) into path, by extension: .png
  * (8-bit), .jpg/.jpeg (the core's encoder), .tif, .webp, .exr (GEGL's
  * savers). Through an NpOutput: the file appears complete or not at all,
  * every error of GEGL's savers is caught, and the error names path. */
-gboolean  np_cli_save         (GeglNode *output_node, const char *path,
+gboolean  cli_save         (GeglNode *output_node, const char *path,
                                GError **error);
 /* The same, with PNG written at 8 or 16 bits per sample. */
-gboolean  np_cli_save_png_depth (GeglNode *output_node, const char *path,
+gboolean  cli_save_png_depth (GeglNode *output_node, const char *path,
                                  gint png_bit_depth, GError **error);
 /* The same into an NpOutput (the type from its final name), not committed:
  * outputs that belong together (an animation's frames) are committed
  * together. */
-gboolean  np_cli_save_to_output (GeglNode *output_node, NpOutput *output,
+gboolean  cli_save_to_output (GeglNode *output_node, NpOutput *output,
                                  gint png_bit_depth, GError **error);
-/* Refuses a path whose extension np_cli_save cannot write (GEGL would write
+/* Refuses a path whose extension cli_save cannot write (GEGL would write
  * PNG bytes under any name): check output names before any work. */
-gboolean  np_cli_check_output_name (const char *path, GError **error);
+gboolean  cli_check_output_name (const char *path, GError **error);
 
 /* Whether the image file at path is whole (its type's end is there): what
  * --skip-existing takes as done. A missing, empty, cut or foreign file, or
  * one that is not a regular file, is not. */
-gboolean  np_cli_output_complete (const char *path);
+gboolean  cli_output_complete (const char *path);
 
 /* ---- Batches: inputs, shards, outputs (cli-batch.c, docs/scale-out.md) ---- */
 
 /* The input images: files as given, folders expanded to their images
  * (by extension) in name order; a file given twice (by any name) once. */
-GPtrArray *np_cli_collect_inputs (char **inputs, GError **error);
+GPtrArray *cli_collect_inputs (char **inputs, GError **error);
 
 /* The part of a batch one process does: item k of the sorted input list
  * belongs to shard k mod count. */
@@ -207,7 +207,7 @@ typedef struct
 {
   guint       index, count;
   const char *from;        /* what said so: "--shard", a variable's name, or NULL */
-} NpCliShard;
+} CliShard;
 
 /* The options every command over many inputs shares. */
 typedef struct
@@ -215,20 +215,20 @@ typedef struct
   gchar   *shard;           /* --shard I/N */
   gchar   *files_from;      /* --files-from FILE|- */
   gboolean skip_existing;   /* --skip-existing (commands that write files) */
-} NpCliBatch;
+} CliBatch;
 
-#define NP_CLI_BATCH_ENTRIES(o)                                                            \
+#define CLI_BATCH_ENTRIES(o)                                                            \
   { "shard", 0, 0, G_OPTION_ARG_STRING, &(o).shard,                                        \
     "Do shard I of N (0 ≤ I < N): input k of the sorted list when k mod N = I (default: "  \
     "from a Slurm job array or a Kubernetes indexed job; else all)", "I/N" },              \
   { "files-from", 0, 0, G_OPTION_ARG_FILENAME, &(o).files_from,                            \
     "Inputs from FILE too, one path a line (- for standard input)", "FILE" }
-#define NP_CLI_SKIP_EXISTING_ENTRY(o)                                                      \
+#define CLI_SKIP_EXISTING_ENTRY(o)                                                      \
   { "skip-existing", 0, 0, G_OPTION_ARG_NONE, &(o).skip_existing,                          \
     "Leave out inputs whose outputs exist: a stopped batch run again finishes the rest", NULL }
 
 /* The inputs of a batch command: the arguments and the lines of
- * --files-from, collected as np_cli_collect_inputs does, sorted by name
+ * --files-from, collected as cli_collect_inputs does, sorted by name
  * (bytes), so every process of a batch sees the same list; *all gets it,
  * *mine this process's shard of it (pointers into *all), *shard which shard
  * that is: --shard I/N; else, in a Slurm job array, (SLURM_ARRAY_TASK_ID −
@@ -236,46 +236,46 @@ typedef struct
  * job, JOB_COMPLETION_INDEX of NEUROPAINT_SHARDS; else 0 of 1. A malformed
  * value, or an array that is no even range, is a usage error: printed, and
  * *exit_code set. */
-gboolean  np_cli_batch_inputs  (const char *command, const NpCliBatch *batch, char **args,
-                                GPtrArray **all, GPtrArray **mine, NpCliShard *shard,
+gboolean  cli_batch_inputs  (const char *command, const CliBatch *batch, char **args,
+                                GPtrArray **all, GPtrArray **mine, CliShard *shard,
                                 int *exit_code);
 /* Where shard I of N > 1 writes the part of an output that gathers all
  * inputs (crop's manifest, prepare's dataset): FOLDER/NAME.EXT becomes
  * FOLDER/NAME.part-I-of-N.EXT (no extension: NAME.part-I-of-N); path itself
  * for one shard. `neuropaint merge PATH` joins the parts into PATH. */
-gchar    *np_cli_shard_path    (const NpCliShard *shard, const char *path);
-/* The stem and extension np_cli_shard_path splits a name into. */
-void      np_cli_split_ext     (const char *name, gchar **stem, const char **ext);
+gchar    *cli_shard_path    (const CliShard *shard, const char *path);
+/* The stem and extension cli_shard_path splits a name into. */
+void      cli_split_ext     (const char *name, gchar **stem, const char **ext);
 
 /* Names for the outputs of inputs written into one folder: each input's
  * name without its extension, or with it where inputs share a stem (a.jpg
  * and a.png give a.jpg.EXT and a.png.EXT, not twice a.EXT). */
-GPtrArray *np_cli_output_stems (GPtrArray *inputs);
+GPtrArray *cli_output_stems (GPtrArray *inputs);
 
 /* Inputs by identity (device and inode), so a path that is one of them under
  * another spelling, a symbolic or a hard link is recognised. */
-GHashTable *np_cli_inputs_index (GPtrArray *inputs);
+GHashTable *cli_inputs_index (GPtrArray *inputs);
 /* The input that path is, or NULL (also when path does not exist). */
-const char *np_cli_inputs_find (GHashTable *index, const char *path);
+const char *cli_inputs_find (GHashTable *index, const char *path);
 
 /* Refuses, before any work, outputs that would overwrite an input (see
- * np_cli_inputs_find) or each other; sources (NULL, or one input or NULL per
+ * cli_inputs_find) or each other; sources (NULL, or one input or NULL per
  * output) name where each output comes from in the message. Prints one
- * message saying what to change and sets *exit_code to NP_EXIT_USAGE. */
-gboolean  np_cli_check_outputs (const char *command, GPtrArray *inputs,
+ * message saying what to change and sets *exit_code to CLI_EXIT_USAGE. */
+gboolean  cli_check_outputs (const char *command, GPtrArray *inputs,
                                 GPtrArray *outputs, GPtrArray *sources,
                                 int *exit_code);
 
 /* One input of a batch. Returns FALSE with error for a bad one; setting
  * *stop ends the batch (a broken graph would fail every image). */
-typedef gboolean (*NpCliEachFunc) (const char *file, gpointer data, gboolean *stop,
+typedef gboolean (*CliEachFunc) (const char *file, gpointer data, gboolean *stop,
                                    GError **error);
 /* Runs func on every file (with a progress bar labelled progress, unless
  * NULL). A bad file is reported ("neuropaint COMMAND: FILE: why") and the
- * batch goes on; returns NP_EXIT_OK, or NP_EXIT_FAILED after saying how many
+ * batch goes on; returns CLI_EXIT_OK, or CLI_EXIT_FAILED after saying how many
  * failed. The loop every command over many inputs uses. */
-int       np_cli_each_input   (const char *command, const char *progress,
-                               GPtrArray *files, NpCliEachFunc func, gpointer data);
+int       cli_each_input   (const char *command, const char *progress,
+                               GPtrArray *files, CliEachFunc func, gpointer data);
 
 /* ---- Crop's manifest (cli-manifest.c) ------------------------------------ */
 
@@ -283,18 +283,18 @@ int       np_cli_each_input   (const char *command, const char *progress,
  * input file, as the sorted input list of a one-process run has them)
  * through an NpOutput: shared by crop and merge, so merged parts equal a
  * one-process manifest byte for byte. */
-gboolean  np_cli_write_crop_manifest (const char *path, gint width, gint height,
+gboolean  cli_write_crop_manifest (const char *path, gint width, gint height,
                                       JsonArray *images, GError **error);
 
 /* ---- Progress bar (cli-progress.c) ---------------------------------------- */
 
 /* A progress bar on stderr (a line per step when stderr is not a terminal). */
-typedef struct _NpProgress NpProgress;
-NpProgress *np_progress_new    (const char *what, gsize total);
-void        np_progress_step   (NpProgress *progress, const char *item);
+typedef struct _CliProgress CliProgress;
+CliProgress *cli_progress_new    (const char *what, gsize total);
+void        cli_progress_step   (CliProgress *progress, const char *item);
 /* Clears the bar's line, so a message can be printed there. */
-void        np_progress_clear  (NpProgress *progress);
-void        np_progress_free   (NpProgress *progress);
+void        cli_progress_clear  (CliProgress *progress);
+void        cli_progress_free   (CliProgress *progress);
 
 /* ---- Face detection (np-cli-detect.c) ------------------------------------ */
 
@@ -308,9 +308,9 @@ typedef struct
   gint     max_size;        /* 0: the image size */
   gboolean verify_eyes;
   gint     threads;         /* 0: one per processor */
-} NpCliDetect;
+} CliDetect;
 
-#define NP_CLI_DETECT_ENTRIES(o)                                                           \
+#define CLI_DETECT_ENTRIES(o)                                                           \
   { "cascade", 'c', 0, G_OPTION_ARG_FILENAME, &(o).cascade,                                \
     "Haar cascade XML (default: Debian's haarcascade_frontalface_default.xml)", "FILE" },  \
   { "scale-factor", 's', 0, G_OPTION_ARG_DOUBLE, &(o).scale_factor,                        \
@@ -325,23 +325,23 @@ typedef struct
   { "threads", 'j', 0, G_OPTION_ARG_INT, &(o).threads, "Threads (default: all)", "N" }
 
 /* Prints the usage error and returns FALSE for out-of-range options. */
-gboolean  np_cli_detect_check (const char *command, const NpCliDetect *opts, int *exit_code);
+gboolean  cli_detect_check (const char *command, const CliDetect *opts, int *exit_code);
 /* The image's 8-bit R'G'B' values as decoded (the file's own colour space,
  * no ICC conversion), as OpenCV's imread gives them. */
-NpImage  *np_cli_read_rgb     (GeglBuffer *buffer, GError **error);
+NpImage  *cli_read_rgb     (GeglBuffer *buffer, GError **error);
 /* The image's 8-bit luma as OpenCV's BGR2GRAY computes it. */
-NpImage  *np_cli_read_gray    (GeglBuffer *buffer, GError **error);
+NpImage  *cli_read_gray    (GeglBuffer *buffer, GError **error);
 /* Faces (NpHaarBox, largest first) in an 8-bit gray, RGB or RGBA image. */
-GArray   *np_cli_find_faces   (const NpCliDetect *opts, const NpFaceFinder *finder,
+GArray   *cli_find_faces   (const CliDetect *opts, const NpFaceFinder *finder,
                                const NpImage *image, GError **error);
 /* Faces (NpHaarBox, largest first) in a decoded image. */
-GArray   *np_cli_detect_faces (const NpCliDetect *opts, const NpFaceFinder *finder,
+GArray   *cli_detect_faces (const CliDetect *opts, const NpFaceFinder *finder,
                                GeglBuffer *buffer, GError **error);
 /* --threads, 0 meaning one per processor. */
-gint      np_cli_threads      (const NpCliDetect *opts);
+gint      cli_threads      (const CliDetect *opts);
 /* Adds a box as the JSON object {"x", "y", "w", "h"} (detect --json, crop's
  * manifest). */
-void      np_cli_json_add_box (JsonBuilder *builder, const NpHaarBox *box);
+void      cli_json_add_box (JsonBuilder *builder, const NpHaarBox *box);
 
 /* ---- File names in JSON and in lines of text (cli-json.c) ------------------
  * A file name is bytes; JSON holds UTF-8. Each byte of a name that is no
@@ -351,21 +351,21 @@ void      np_cli_json_add_box (JsonBuilder *builder, const NpHaarBox *box);
  * bytes back. Valid UTF-8 names are written as they are. */
 
 /* The name as a JSON string value (strays as surrogates, see above). */
-gchar    *np_cli_json_name       (const char *name);
+gchar    *cli_json_name       (const char *name);
 /* The name's bytes from such a string value. */
-gchar    *np_cli_json_name_bytes (const char *json_name);
+gchar    *cli_json_name_bytes (const char *json_name);
 /* The JSON text of root, with the strays escaped (\udcXX): valid UTF-8. */
-gchar    *np_cli_json_text       (JsonNode *root, gboolean pretty, gsize *length);
+gchar    *cli_json_text       (JsonNode *root, gboolean pretty, gsize *length);
 /* Loads JSON text into parser as json_parser_load_from_data does, with the
- * strays' escapes read back into the strings (np_cli_json_name's form):
+ * strays' escapes read back into the strings (cli_json_name's form):
  * json-glib alone misreads them. From a file, too. */
-gboolean  np_cli_json_parse      (JsonParser *parser, const char *text, gsize length,
+gboolean  cli_json_parse      (JsonParser *parser, const char *text, gsize length,
                                   GError **error);
-gboolean  np_cli_json_parse_file (JsonParser *parser, const char *path, GError **error);
+gboolean  cli_json_parse_file (JsonParser *parser, const char *path, GError **error);
 /* The name for a line of text (detect's "FILE x y w h"): as it is, or, when
  * it holds a control character (a newline would forge a line), a double
  * quote, a backslash or bytes that are no UTF-8, in double quotes with C
  * escapes, as git quotes paths (\n, \t, \", \\, octal \ooo otherwise). */
-gchar    *np_cli_quote_name      (const char *name);
+gchar    *cli_quote_name      (const char *name);
 
 G_END_DECLS

@@ -18,7 +18,7 @@ typedef struct
   const char   *model;
   gint          render_width, render_height;
   gdouble       clipped;
-} NpColorizeBench;
+} CliColorizeBench;
 
 /* Smooth colour with fine noise, as a photo has, at the size asked. */
 static GeglBuffer *
@@ -47,11 +47,11 @@ synthetic_photo (gint width, gint height)
 }
 
 gpointer
-np_bench_colorize_setup (const NpBench *bench, const NpBenchCommon *common, GError **error)
+cli_bench_colorize_setup (const CliBench *bench, const CliBenchCommon *common, GError **error)
 {
   g_autoptr(NpModel)     loaded = NULL;
   g_autoptr(NpColorizer) c = NULL;
-  NpColorizeBench       *state;
+  CliColorizeBench       *state;
   NpColorizeOptions      options = { 0, NP_CHROMA_YCBCR, 1.0f, NULL, common->threads };
   GeglBuffer            *input;
   const char            *model = common->model ? common->model : "gray2color";
@@ -60,19 +60,19 @@ np_bench_colorize_setup (const NpBench *bench, const NpBenchCommon *common, GErr
   if ((loaded = np_model_load (model, error)) == NULL
       || !np_model_check_use (loaded, NP_MODEL_USE_COLORIZE, error))
     return NULL;
-  input = common->image ? np_cli_load_image (common->image, babl_format ("R'G'B'A u8"), error)
+  input = common->image ? cli_load_image (common->image, babl_format ("R'G'B'A u8"), error)
                         : synthetic_photo (common->width ? common->width : 4000,
                                            common->height ? common->height : 3000);
   if (input == NULL)
     return NULL;
 
-  state = g_new0 (NpColorizeBench, 1);
+  state = g_new0 (CliColorizeBench, 1);
   state->input = input;
   state->extent = *gegl_buffer_get_extent (input);
   state->model = model;
   if ((c = np_colorizer_new (loaded, state->extent.width, state->extent.height, &options, error)) == NULL)
     {
-      np_bench_colorize_teardown (state);
+      cli_bench_colorize_teardown (state);
       return NULL;
     }
   np_colorizer_render_size (c, &state->render_width, &state->render_height);
@@ -85,7 +85,7 @@ np_bench_colorize_setup (const NpBench *bench, const NpBenchCommon *common, GErr
 
     if (rows == NULL)
       {
-        np_bench_colorize_teardown (state);
+        cli_bench_colorize_teardown (state);
         return NULL;
       }
     while (np_colorizer_needs_rows (c))
@@ -100,7 +100,7 @@ np_bench_colorize_setup (const NpBench *bench, const NpBenchCommon *common, GErr
           }
         if (!np_colorizer_end_rows (c, error))
           {
-            np_bench_colorize_teardown (state);
+            cli_bench_colorize_teardown (state);
             return NULL;
           }
       }
@@ -118,9 +118,9 @@ np_bench_colorize_setup (const NpBench *bench, const NpBenchCommon *common, GErr
 }
 
 void
-np_bench_colorize_run (gpointer data)
+cli_bench_colorize_run (gpointer data)
 {
-  NpColorizeBench      *state = data;
+  CliColorizeBench      *state = data;
   g_autoptr(GeglNode)   graph = gegl_node_new ();
   g_autoptr(GeglBuffer) output = gegl_buffer_new (&state->extent, babl_format ("R'G'B'A u8"));
   GeglNode             *source, *op, *sink;
@@ -134,9 +134,9 @@ np_bench_colorize_run (gpointer data)
 }
 
 void
-np_bench_colorize_report (gpointer data, double median_ms, GString *json)
+cli_bench_colorize_report (gpointer data, double median_ms, GString *json)
 {
-  NpColorizeBench *state = data;
+  CliColorizeBench *state = data;
   struct rusage    usage;
   double           mpix = (double) state->extent.width * state->extent.height / 1e6;
 
@@ -149,9 +149,9 @@ np_bench_colorize_report (gpointer data, double median_ms, GString *json)
 }
 
 void
-np_bench_colorize_teardown (gpointer data)
+cli_bench_colorize_teardown (gpointer data)
 {
-  NpColorizeBench *state = data;
+  CliColorizeBench *state = data;
 
   g_clear_object (&state->input);
   g_free (state);

@@ -8,7 +8,7 @@
 
 #include "neuropaint.h"
 
-#define NP_BENCH_FLOPS_PER_CORE 115e9
+#define CLI_BENCH_FLOPS_PER_CORE 115e9
 
 typedef struct
 {
@@ -16,12 +16,12 @@ typedef struct
   gfloat *pixels;
   gint    width, height, threads;
   gint    depth, size;
-} NpCppnBench;
+} CliCppnBench;
 
 gpointer
-np_bench_cppn_setup (const NpBench *bench, const NpBenchCommon *common, GError **error)
+cli_bench_cppn_setup (const CliBench *bench, const CliBenchCommon *common, GError **error)
 {
-  g_autofree NpCppnBench *state = g_new0 (NpCppnBench, 1);
+  g_autofree CliCppnBench *state = g_new0 (CliCppnBench, 1);
   NpCppnParams params;
   gint         width = common->width ? common->width : 2048;
   gint         height = common->height ? common->height : 2048;
@@ -52,18 +52,18 @@ np_bench_cppn_setup (const NpBench *bench, const NpBenchCommon *common, GError *
 }
 
 void
-np_bench_cppn_run (gpointer data)
+cli_bench_cppn_run (gpointer data)
 {
-  NpCppnBench *state = data;
+  CliCppnBench *state = data;
 
   np_cppn_render (state->cppn, 0, 0, state->width, state->height, state->pixels,
                   (gsize) state->width * 4 * sizeof (gfloat), state->threads);
 }
 
 void
-np_bench_cppn_report (gpointer data, double median_ms, GString *json)
+cli_bench_cppn_report (gpointer data, double median_ms, GString *json)
 {
-  NpCppnBench *state = data;
+  CliCppnBench *state = data;
   double       pixels = (double) state->width * state->height;
   double       seconds = median_ms / 1e3;
   double       flops = 2.0 * np_cppn_macs_per_pixel (state->cppn) * pixels / seconds;
@@ -73,14 +73,14 @@ np_bench_cppn_report (gpointer data, double median_ms, GString *json)
                           "\"gflop_per_s\": %.1f, \"flop_bound_fraction\": %.3f, \"kernel\": \"%s\", ",
                           state->width, state->height, state->depth, state->size,
                           2 * np_cppn_macs_per_pixel (state->cppn), pixels / seconds / 1e6,
-                          flops / 1e9, flops / (NP_BENCH_FLOPS_PER_CORE * state->threads),
+                          flops / 1e9, flops / (CLI_BENCH_FLOPS_PER_CORE * state->threads),
                           np_cppn_kernel_isa ());
 }
 
 void
-np_bench_cppn_teardown (gpointer data)
+cli_bench_cppn_teardown (gpointer data)
 {
-  NpCppnBench *state = data;
+  CliCppnBench *state = data;
 
   np_cppn_free (state->cppn);
   g_free (state->pixels);

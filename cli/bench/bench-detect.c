@@ -12,13 +12,13 @@ typedef struct
   NpHaarParams   params;
   gint           threads;
   GArray        *faces;
-} NpDetectBench;
+} CliDetectBench;
 
 gpointer
-np_bench_detect_setup (const NpBench *bench, const NpBenchCommon *common, GError **error)
+cli_bench_detect_setup (const CliBench *bench, const CliBenchCommon *common, GError **error)
 {
   g_autoptr(GeglBuffer) buffer = NULL;
-  NpDetectBench *state;
+  CliDetectBench *state;
 
   if (common->image == NULL)
     {
@@ -31,27 +31,27 @@ np_bench_detect_setup (const NpBench *bench, const NpBenchCommon *common, GError
                    "--scale-factor must be > 1, --min-neighbors and --min-size >= 0");
       return NULL;
     }
-  buffer = np_cli_load_image (common->image, NULL, error);
+  buffer = cli_load_image (common->image, NULL, error);
   if (buffer == NULL)
     return NULL;
 
-  state = g_new0 (NpDetectBench, 1);
+  state = g_new0 (CliDetectBench, 1);
   state->params = (NpHaarParams) { common->scale_factor, common->min_neighbors,
                                    common->min_size, common->min_size, 0, 0 };
   state->threads = common->threads;
-  if (!(state->gray = np_cli_read_gray (buffer, error)) ||
+  if (!(state->gray = cli_read_gray (buffer, error)) ||
       !(state->finder = np_face_finder_new (common->cascade, FALSE, error)))
     {
-      np_bench_detect_teardown (state);
+      cli_bench_detect_teardown (state);
       return NULL;
     }
   return state;
 }
 
 void
-np_bench_detect_run (gpointer data)
+cli_bench_detect_run (gpointer data)
 {
-  NpDetectBench *state = data;
+  CliDetectBench *state = data;
 
   g_clear_pointer (&state->faces, g_array_unref);
   state->faces = np_face_finder_find (state->finder, state->gray, &state->params,
@@ -59,9 +59,9 @@ np_bench_detect_run (gpointer data)
 }
 
 void
-np_bench_detect_report (gpointer data, double median_ms, GString *json)
+cli_bench_detect_report (gpointer data, double median_ms, GString *json)
 {
-  NpDetectBench *state = data;
+  CliDetectBench *state = data;
   g_autofree gchar *faces = np_haar_boxes_json (state->faces);
   gchar scale[G_ASCII_DTOSTR_BUF_SIZE];
 
@@ -74,9 +74,9 @@ np_bench_detect_report (gpointer data, double median_ms, GString *json)
 }
 
 void
-np_bench_detect_teardown (gpointer data)
+cli_bench_detect_teardown (gpointer data)
 {
-  NpDetectBench *state = data;
+  CliDetectBench *state = data;
 
   np_face_finder_free (state->finder);
   np_image_free (state->gray);

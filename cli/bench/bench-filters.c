@@ -11,15 +11,15 @@ typedef struct
 {
   NpImage *in, *out;
   gint     threads;
-} NpFilterBench;
+} CliFilterBench;
 
 gpointer
-np_bench_filter_setup (const NpBench *bench, const NpBenchCommon *common, GError **error)
+cli_bench_filter_setup (const CliBench *bench, const CliBenchCommon *common, GError **error)
 {
   const Babl *format = babl_format ("R'G'B'A u8");
   g_autoptr(GeglBuffer) buffer = NULL;
   const GeglRectangle *box;
-  NpFilterBench *state;
+  CliFilterBench *state;
 
   if (common->image == NULL)
     {
@@ -27,18 +27,18 @@ np_bench_filter_setup (const NpBench *bench, const NpBenchCommon *common, GError
                    "bench %s needs --image FILE", bench->name);
       return NULL;
     }
-  buffer = np_cli_load_image (common->image, format, error);
+  buffer = cli_load_image (common->image, format, error);
   if (buffer == NULL)
     return NULL;
   box = gegl_buffer_get_extent (buffer);
 
-  state = g_new0 (NpFilterBench, 1);
+  state = g_new0 (CliFilterBench, 1);
   state->threads = common->threads;
   state->in = np_image_new (NP_SAMPLE_U8, box->width, box->height, 4, error);
   state->out = state->in ? np_image_new (NP_SAMPLE_U8, box->width, box->height, 4, error) : NULL;
   if (state->out == NULL)
     {
-      np_bench_filter_teardown (state);
+      cli_bench_filter_teardown (state);
       return NULL;
     }
   gegl_buffer_get (buffer, box, 1.0, format, state->in->data, state->in->stride, GEGL_ABYSS_NONE);
@@ -46,7 +46,7 @@ np_bench_filter_setup (const NpBench *bench, const NpBenchCommon *common, GError
 }
 
 static void
-run_canny (NpFilterBench *state, NpCannyMode mode)
+run_canny (CliFilterBench *state, NpCannyMode mode)
 {
   NpCannyParams params = { 100, 200, NP_CANNY_GRADIENT_L1, mode, -1 };
 
@@ -55,30 +55,30 @@ run_canny (NpFilterBench *state, NpCannyMode mode)
 }
 
 void
-np_bench_canny_run (gpointer state)
+cli_bench_canny_run (gpointer state)
 {
   run_canny (state, NP_CANNY_PER_CHANNEL);
 }
 
 void
-np_bench_canny_gray_run (gpointer state)
+cli_bench_canny_gray_run (gpointer state)
 {
   run_canny (state, NP_CANNY_GRAY);
 }
 
 void
-np_bench_contours_run (gpointer data)
+cli_bench_contours_run (gpointer data)
 {
-  NpFilterBench *state = data;
+  CliFilterBench *state = data;
   static const guint8 seed[] = { 50, 100, 150, 200 };
 
   np_contours (state->in, state->out, seed, G_N_ELEMENTS (seed), state->threads);
 }
 
 void
-np_bench_filter_report (gpointer data, double median_ms, GString *json)
+cli_bench_filter_report (gpointer data, double median_ms, GString *json)
 {
-  NpFilterBench *state = data;
+  CliFilterBench *state = data;
   double         mpix = (double) state->in->width * state->in->height / 1e6;
 
   g_string_append_printf (json, "\"width\": %d, \"height\": %d, \"mpix_per_s\": %.2f, ",
@@ -87,9 +87,9 @@ np_bench_filter_report (gpointer data, double median_ms, GString *json)
 }
 
 void
-np_bench_filter_teardown (gpointer data)
+cli_bench_filter_teardown (gpointer data)
 {
-  NpFilterBench *state = data;
+  CliFilterBench *state = data;
 
   g_clear_pointer (&state->in, np_image_free);
   g_clear_pointer (&state->out, np_image_free);

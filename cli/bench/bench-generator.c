@@ -12,14 +12,14 @@ typedef struct
   NpTensor *input;
   NpCompute compute;   /* inference as the model says, on --threads */
   double    flops;
-} NpGeneratorBench;
+} CliGeneratorBench;
 
 gpointer
-np_bench_generator_setup (const NpBench *bench, const NpBenchCommon *common, GError **error)
+cli_bench_generator_setup (const CliBench *bench, const CliBenchCommon *common, GError **error)
 {
   g_autoptr(GHashTable) params = g_hash_table_new_full (g_str_hash, g_str_equal, NULL, g_free);
   g_autofree gchar *description = NULL;
-  NpGeneratorBench *state;
+  CliGeneratorBench *state;
   NpNet            *net;
   NpTensor         *input;
   gint              width = common->width ? common->width : 256;
@@ -46,7 +46,7 @@ np_bench_generator_setup (const NpBench *bench, const NpBenchCommon *common, GEr
   for (gint64 i = 0; i < np_tensor_n_elements (input); i++)
     input->data[i] = (i % 509) / 254.5f - 1;
 
-  state = g_new0 (NpGeneratorBench, 1);
+  state = g_new0 (CliGeneratorBench, 1);
   state->net = net;
   state->input = input;
   state->compute = (NpCompute) { .n_threads = common->threads };
@@ -54,23 +54,23 @@ np_bench_generator_setup (const NpBench *bench, const NpBenchCommon *common, GEr
   /* Any other shape error surfaces here, not while timing. */
   if (np_net_forward (net, (const NpTensor *const *) &state->input, 1, &state->compute, error) == NULL)
     {
-      np_bench_generator_teardown (state);
+      cli_bench_generator_teardown (state);
       return NULL;
     }
   return state;
 }
 
 void
-np_bench_generator_run (gpointer data)
+cli_bench_generator_run (gpointer data)
 {
-  NpGeneratorBench *state = data;
+  CliGeneratorBench *state = data;
   np_net_forward (state->net, (const NpTensor *const *) &state->input, 1, &state->compute, NULL);
 }
 
 void
-np_bench_generator_report (gpointer data, double median_ms, GString *json)
+cli_bench_generator_report (gpointer data, double median_ms, GString *json)
 {
-  NpGeneratorBench *state = data;
+  CliGeneratorBench *state = data;
 
   g_string_append_printf (json, "\"width\": %" G_GINT64_FORMAT ", \"height\": %" G_GINT64_FORMAT
                           ", \"batch\": %" G_GINT64_FORMAT ", \"parameters\": %" G_GINT64_FORMAT
@@ -81,9 +81,9 @@ np_bench_generator_report (gpointer data, double median_ms, GString *json)
 }
 
 void
-np_bench_generator_teardown (gpointer data)
+cli_bench_generator_teardown (gpointer data)
 {
-  NpGeneratorBench *state = data;
+  CliGeneratorBench *state = data;
   np_net_free (state->net);
   np_tensor_free (state->input);
   g_free (state);

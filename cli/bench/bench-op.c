@@ -7,15 +7,15 @@
 
 typedef struct
 {
-  const NpBench *bench;
+  const CliBench *bench;
   GeglBuffer    *input;
   GeglRectangle  extent;
-} NpOpBench;
+} CliOpBench;
 
 gpointer
-np_bench_op_setup (const NpBench *bench, const NpBenchCommon *common, GError **error)
+cli_bench_op_setup (const CliBench *bench, const CliBenchCommon *common, GError **error)
 {
-  NpOpBench *state;
+  CliOpBench *state;
   GeglBuffer *input;
 
   if (common->image == NULL)
@@ -24,11 +24,11 @@ np_bench_op_setup (const NpBench *bench, const NpBenchCommon *common, GError **e
                    "bench %s needs --image FILE", bench->name);
       return NULL;
     }
-  input = np_cli_load_image (common->image, babl_format (bench->format), error);
+  input = cli_load_image (common->image, babl_format (bench->format), error);
   if (input == NULL)
     return NULL;
 
-  state = g_new0 (NpOpBench, 1);
+  state = g_new0 (CliOpBench, 1);
   state->bench = bench;
   state->input = input;
   state->extent = *gegl_buffer_get_extent (input);
@@ -36,9 +36,9 @@ np_bench_op_setup (const NpBench *bench, const NpBenchCommon *common, GError **e
 }
 
 void
-np_bench_op_run (gpointer data)
+cli_bench_op_run (gpointer data)
 {
-  NpOpBench *state = data;
+  CliOpBench *state = data;
   g_autoptr(GeglNode) graph = gegl_node_new ();
   g_autoptr(GeglBuffer) output = gegl_buffer_new (&state->extent, babl_format (state->bench->format));
   GeglNode *source, *op, *sink;
@@ -54,9 +54,9 @@ np_bench_op_run (gpointer data)
 }
 
 void
-np_bench_op_report (gpointer data, double median_ms, GString *json)
+cli_bench_op_report (gpointer data, double median_ms, GString *json)
 {
-  NpOpBench *state = data;
+  CliOpBench *state = data;
   double     mpix = (double) state->extent.width * state->extent.height / 1e6;
 
   g_string_append_printf (json, "\"width\": %d, \"height\": %d, \"mpix_per_s\": %.2f, ",
@@ -65,9 +65,9 @@ np_bench_op_report (gpointer data, double median_ms, GString *json)
 }
 
 void
-np_bench_op_teardown (gpointer data)
+cli_bench_op_teardown (gpointer data)
 {
-  NpOpBench *state = data;
+  CliOpBench *state = data;
 
   g_object_unref (state->input);
   g_free (state);

@@ -17,7 +17,7 @@ typedef struct
   NpTensor  *source, *target;
   gint       threads;
   double     flops;
-} NpTrainBench;
+} CliTrainBench;
 
 /* PatchGAN on logits, ndf wide. */
 static gchar *
@@ -31,7 +31,7 @@ describe_d (gint ndf, GError **error)
 }
 
 gpointer
-np_bench_train_setup (const NpBench *bench, const NpBenchCommon *common, GError **error)
+cli_bench_train_setup (const CliBench *bench, const CliBenchCommon *common, GError **error)
 {
   /* The experiments' own recipes: the autoencoder's (3 channels each way)
    * and super resolution's. */
@@ -44,18 +44,18 @@ np_bench_train_setup (const NpBench *bench, const NpBenchCommon *common, GError 
   gint          width = common->width ? common->width : 256, height = common->height ? common->height : 320;
   gint          scale = e->source == NP_SOURCE_HALF ? 2 : 1;
   g_autoptr(NpTrainer) trainer = NULL;
-  NpTrainBench *state;
+  CliTrainBench *state;
 
   if (g == NULL || (gan && d == NULL) || (trainer = np_trainer_new (g, d, &params, error)) == NULL)
     return NULL;
-  state = g_new0 (NpTrainBench, 1);
+  state = g_new0 (CliTrainBench, 1);
   state->trainer = g_steal_pointer (&trainer);
   state->threads = common->threads;
   state->source = np_tensor_new (width / scale, height / scale, 3, common->batch, error);
   state->target = state->source ? np_tensor_new (width, height, 3, common->batch, error) : NULL;
   if (state->target == NULL)
     {
-      np_bench_train_teardown (state);
+      cli_bench_train_teardown (state);
       return NULL;
     }
   for (gint64 i = 0; i < np_tensor_n_elements (state->source); i++)
@@ -73,23 +73,23 @@ np_bench_train_setup (const NpBench *bench, const NpBenchCommon *common, GError 
   /* Shape errors surface here, not while timing. */
   if (!np_trainer_step (state->trainer, state->source, state->target, 1, state->threads, NULL, error))
     {
-      np_bench_train_teardown (state);
+      cli_bench_train_teardown (state);
       return NULL;
     }
   return state;
 }
 
 void
-np_bench_train_run (gpointer data)
+cli_bench_train_run (gpointer data)
 {
-  NpTrainBench *state = data;
+  CliTrainBench *state = data;
   np_trainer_step (state->trainer, state->source, state->target, 1, state->threads, NULL, NULL);
 }
 
 void
-np_bench_train_report (gpointer data, double median_ms, GString *json)
+cli_bench_train_report (gpointer data, double median_ms, GString *json)
 {
-  NpTrainBench *state = data;
+  CliTrainBench *state = data;
   struct rusage usage;
 
   getrusage (RUSAGE_SELF, &usage);
@@ -101,9 +101,9 @@ np_bench_train_report (gpointer data, double median_ms, GString *json)
 }
 
 void
-np_bench_train_teardown (gpointer data)
+cli_bench_train_teardown (gpointer data)
 {
-  NpTrainBench *state = data;
+  CliTrainBench *state = data;
   np_trainer_free (state->trainer);
   np_tensor_free (state->source);
   np_tensor_free (state->target);

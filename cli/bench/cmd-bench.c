@@ -7,29 +7,29 @@
 
 #include <stdio.h>
 
-const NpBench np_benches[] = {
-  NP_BENCH_OP ("gray",      "neuropaint:gray (BT.601 luma), float RGBA",   "neuropaint:gray",          "R'G'B'A float"),
-  NP_BENCH_OP ("threshold", "neuropaint:rgb-threshold at 200, u8 RGBA",   "neuropaint:rgb-threshold", "R'G'B'A u8"),
-  NP_BENCH_FILTER ("canny",      "np_canny per channel, 100/200, L1 (core, u8 RGBA)", np_bench_canny_run),
-  NP_BENCH_FILTER ("canny-gray", "np_canny on the luma, 100/200, L1 (core, u8 RGBA)", np_bench_canny_gray_run),
-  NP_BENCH_FILTER ("contours",   "np_contours, the seed's 12 passes (core, u8 RGBA)", np_bench_contours_run),
-  NP_BENCH_OP ("canny-op",  "neuropaint:canny defaults through GEGL, u8 RGBA", "neuropaint:canny",         "R'G'B'A u8"),
+const CliBench cli_benches[] = {
+  CLI_BENCH_OP ("gray",      "neuropaint:gray (BT.601 luma), float RGBA",   "neuropaint:gray",          "R'G'B'A float"),
+  CLI_BENCH_OP ("threshold", "neuropaint:rgb-threshold at 200, u8 RGBA",   "neuropaint:rgb-threshold", "R'G'B'A u8"),
+  CLI_BENCH_FILTER ("canny",      "np_canny per channel, 100/200, L1 (core, u8 RGBA)", cli_bench_canny_run),
+  CLI_BENCH_FILTER ("canny-gray", "np_canny on the luma, 100/200, L1 (core, u8 RGBA)", cli_bench_canny_gray_run),
+  CLI_BENCH_FILTER ("contours",   "np_contours, the seed's 12 passes (core, u8 RGBA)", cli_bench_contours_run),
+  CLI_BENCH_OP ("canny-op",  "neuropaint:canny defaults through GEGL, u8 RGBA", "neuropaint:canny",         "R'G'B'A u8"),
   { "cppn", "CPPN render (core, float RGBA) of --size with --depth × --width-per-layer, rgb",
-    NULL, NULL, np_bench_cppn_setup, np_bench_cppn_run, np_bench_cppn_report, np_bench_cppn_teardown },
+    NULL, NULL, cli_bench_cppn_setup, cli_bench_cppn_run, cli_bench_cppn_report, cli_bench_cppn_teardown },
   { "detect", "Haar face detection (frontal face default) on --image's luma",
-    NULL, NULL, np_bench_detect_setup, np_bench_detect_run, np_bench_detect_report,
-    np_bench_detect_teardown },
+    NULL, NULL, cli_bench_detect_setup, cli_bench_detect_run, cli_bench_detect_report,
+    cli_bench_detect_teardown },
   { "generator", "the seed's U-Net (--ngf, --size, --batch), BN running statistics, random weights",
-    NULL, NULL, np_bench_generator_setup, np_bench_generator_run, np_bench_generator_report,
-    np_bench_generator_teardown },
+    NULL, NULL, cli_bench_generator_setup, cli_bench_generator_run, cli_bench_generator_report,
+    cli_bench_generator_teardown },
   { "train-step", "one pix2pix step: U-Net (--ngf) and PatchGAN (ndf = ngf), --batch pairs at --size, Adam",
-    NULL, NULL, np_bench_train_setup, np_bench_train_run, np_bench_train_report, np_bench_train_teardown },
+    NULL, NULL, cli_bench_train_setup, cli_bench_train_run, cli_bench_train_report, cli_bench_train_teardown },
   { "sr-train-step", "one super-resolution step: the seed's SR net (--ngf features), --batch pictures of half "
     "--size to --size, MSE, Adam",
-    NULL, NULL, np_bench_train_setup, np_bench_train_run, np_bench_train_report, np_bench_train_teardown },
+    NULL, NULL, cli_bench_train_setup, cli_bench_train_run, cli_bench_train_report, cli_bench_train_teardown },
   { "colorize", "neuropaint:colorize (--model, default gray2color) on --image or a 4000×3000 photo, u8 RGBA",
-    NULL, NULL, np_bench_colorize_setup, np_bench_colorize_run, np_bench_colorize_report,
-    np_bench_colorize_teardown },
+    NULL, NULL, cli_bench_colorize_setup, cli_bench_colorize_run, cli_bench_colorize_report,
+    cli_bench_colorize_teardown },
   { NULL }
 };
 
@@ -66,15 +66,15 @@ static const GOptionEntry entries[] = {
   { "batch", 0, 0, G_OPTION_ARG_INT, &opt_batch, "Batch for generator and train-step (default 1)", "B" },
   { "model", 0, 0, G_OPTION_ARG_STRING, &opt_model, "colorize: the model, a name or a file (default gray2color)",
     "MODEL" },
-  NP_CLI_MAX_PIXELS_ENTRY,
+  CLI_MAX_PIXELS_ENTRY,
   { G_OPTION_REMAINING, 0, 0, G_OPTION_ARG_STRING_ARRAY, &opt_names, NULL, NULL },
   { NULL }
 };
 
-static const NpBench *
+static const CliBench *
 find_bench (const char *name)
 {
-  for (const NpBench *b = np_benches; b->name; b++)
+  for (const CliBench *b = cli_benches; b->name; b++)
     if (g_strcmp0 (b->name, name) == 0)
       return b;
   return NULL;
@@ -88,7 +88,7 @@ compare_doubles (gconstpointer a, gconstpointer b)
 }
 
 static int
-run_bench (const NpBench *bench, const NpBenchCommon *common)
+run_bench (const CliBench *bench, const CliBenchCommon *common)
 {
   g_autoptr(GError) error = NULL;
   g_autofree double *ms = g_new (double, common->repeat);
@@ -97,7 +97,7 @@ run_bench (const NpBench *bench, const NpBenchCommon *common)
   double   median;
 
   if (state == NULL)
-    return np_cli_fail ("bench", NP_EXIT_FAILED, "%s: %s", bench->name, error->message);
+    return cli_fail ("bench", CLI_EXIT_FAILED, "%s: %s", bench->name, error->message);
 
   bench->run (state);  /* warm-up: first-touch page faults, lazy tables */
   for (int i = 0; i < common->repeat; i++)
@@ -117,17 +117,17 @@ run_bench (const NpBench *bench, const NpBenchCommon *common)
   printf ("%s\n", json->str);
   fflush (stdout);
   bench->teardown (state);
-  return NP_EXIT_OK;
+  return CLI_EXIT_OK;
 }
 
 int
-np_cmd_bench (int argc, char **argv, gboolean do_help)
+cli_cmd_bench (int argc, char **argv, gboolean do_help)
 {
   g_autoptr(GString) list = g_string_new ("Benchmarks:\n");
-  NpBenchCommon common;
+  CliBenchCommon common;
   int           code, width = 0, height = 0;
 
-  for (const NpBench *b = np_benches; b->name; b++)
+  for (const CliBench *b = cli_benches; b->name; b++)
     g_string_append_printf (list, "  %-12s %s\n", b->name, b->summary);
   g_string_append (list, "\nEach run prints one JSON line: bench, width, height, threads, repeat, "
                          "median_ms, min_ms and the bench's own figures.\n"
@@ -135,25 +135,25 @@ np_cmd_bench (int argc, char **argv, gboolean do_help)
                          "         neuropaint bench cppn --size 2048x2048 --depth 10 --width-per-layer 15 --threads 2\n"
                          "         neuropaint bench colorize --threads 2 --repeat 5   (peak_rss_mb: the process's peak memory)");
 
-  if (!np_cli_parse ("bench", "BENCH…", "Time stages in-process; print JSON lines.",
+  if (!cli_parse ("bench", "BENCH…", "Time stages in-process; print JSON lines.",
                      list->str, entries, &argc, &argv, do_help, &code))
     return code;
 
   if (opt_names == NULL)
-    return np_cli_fail ("bench", NP_EXIT_USAGE, "name a benchmark (see --help)");
-  if (opt_threads < 1 || opt_threads > NP_CLI_MAX_THREADS)
-    return np_cli_fail ("bench", NP_EXIT_USAGE, "--threads must be between 1 and %d", NP_CLI_MAX_THREADS);
+    return cli_fail ("bench", CLI_EXIT_USAGE, "name a benchmark (see --help)");
+  if (opt_threads < 1 || opt_threads > CLI_MAX_THREADS)
+    return cli_fail ("bench", CLI_EXIT_USAGE, "--threads must be between 1 and %d", CLI_MAX_THREADS);
   if (opt_repeat < 1 || opt_repeat > 100000)
-    return np_cli_fail ("bench", NP_EXIT_USAGE, "--repeat must be between 1 and 100000");
+    return cli_fail ("bench", CLI_EXIT_USAGE, "--repeat must be between 1 and 100000");
 
   if (opt_size && (sscanf (opt_size, "%dx%d", &width, &height) != 2 || width < 1 || height < 1
                    || width > 65536 || height > 65536))
-    return np_cli_fail ("bench", NP_EXIT_USAGE, "--size wants WIDTHxHEIGHT, e.g. 2048x2048, not “%s”", opt_size);
+    return cli_fail ("bench", CLI_EXIT_USAGE, "--size wants WIDTHxHEIGHT, e.g. 2048x2048, not “%s”", opt_size);
   if (opt_ngf < 1 || opt_ngf > 1024 || opt_batch < 1 || opt_batch > 1024)
-    return np_cli_fail ("bench", NP_EXIT_USAGE, "--ngf and --batch must be between 1 and 1024");
+    return cli_fail ("bench", CLI_EXIT_USAGE, "--ngf and --batch must be between 1 and 1024");
 
   g_object_set (gegl_config (), "threads", opt_threads, NULL);
-  common = (NpBenchCommon) {
+  common = (CliBenchCommon) {
     .image = opt_image, .threads = opt_threads, .repeat = opt_repeat,
     .width = width, .height = height, .depth = opt_depth, .width_per_layer = opt_width_per_layer,
     .cascade = opt_cascade, .scale_factor = opt_scale_factor,
@@ -163,9 +163,9 @@ np_cmd_bench (int argc, char **argv, gboolean do_help)
 
   for (int i = 0; opt_names[i]; i++)
     if (find_bench (opt_names[i]) == NULL)
-      return np_cli_fail ("bench", NP_EXIT_USAGE, "unknown benchmark “%s” (see --help)", opt_names[i]);
+      return cli_fail ("bench", CLI_EXIT_USAGE, "unknown benchmark “%s” (see --help)", opt_names[i]);
   for (int i = 0; opt_names[i]; i++)
-    if ((code = run_bench (find_bench (opt_names[i]), &common)) != NP_EXIT_OK)
+    if ((code = run_bench (find_bench (opt_names[i]), &common)) != CLI_EXIT_OK)
       return code;
-  return NP_EXIT_OK;
+  return CLI_EXIT_OK;
 }

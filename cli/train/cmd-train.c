@@ -162,21 +162,21 @@ resolve_run (Run *run, GHashTable *resumed, NpTrainer *trainer, gint ranks)
     {
       const NpExperiment *all = np_experiment_list (&n);
       g_autofree gchar   *known = row_names (all, sizeof *all, n, ", ");
-      return np_cli_fail ("train", NP_EXIT_USAGE, "--input: unknown kind “%s” (%s)", input ? input : "", known);
+      return cli_fail ("train", CLI_EXIT_USAGE, "--input: unknown kind “%s” (%s)", input ? input : "", known);
     }
   if (np_train_arch_find (arch) == NULL)
     {
       const NpTrainArch *all = np_train_arch_list (&n);
       g_autofree gchar  *known = row_names (all, sizeof *all, n, " or ");
-      return np_cli_fail ("train", NP_EXIT_USAGE, "--arch: %s, not “%s”", known, arch ? arch : "");
+      return cli_fail ("train", CLI_EXIT_USAGE, "--arch: %s, not “%s”", known, arch ? arch : "");
     }
   if (np_model_target_from_option (target) == NP_MODEL_TARGET_UNKNOWN)
-    return np_cli_fail ("train", NP_EXIT_USAGE, "--target: rgb, chroma or residual, not “%s”",
+    return cli_fail ("train", CLI_EXIT_USAGE, "--target: rgb, chroma or residual, not “%s”",
                         target ? target : "");
   if (g_strcmp0 (dtype, "f32") && g_strcmp0 (dtype, "f16"))
-    return np_cli_fail ("train", NP_EXIT_USAGE, "--dtype: f32 or f16, not “%s”", dtype ? dtype : "");
+    return cli_fail ("train", CLI_EXIT_USAGE, "--dtype: f32 or f16, not “%s”", dtype ? dtype : "");
   if (opt_loss && g_strcmp0 (opt_loss, "l1") && g_strcmp0 (opt_loss, "mse"))
-    return np_cli_fail ("train", NP_EXIT_USAGE, "--loss: l1 or mse, not “%s”", opt_loss);
+    return cli_fail ("train", CLI_EXIT_USAGE, "--loss: l1 or mse, not “%s”", opt_loss);
   run->experiment = e;
   run->arch = np_train_arch_find (arch);
   run->target = np_model_target_from_option (target);
@@ -187,9 +187,9 @@ resolve_run (Run *run, GHashTable *resumed, NpTrainer *trainer, gint ranks)
   run->steps = opt_steps != UNSET ? opt_steps : resumed ? meta_int (resumed, "steps") : 2000;
 
   if (run->ngf < 1 || run->ngf > 512 || run->ndf < 1 || run->ndf > 512)
-    return np_cli_fail ("train", NP_EXIT_USAGE, "--ngf and --ndf must be between 1 and 512");
+    return cli_fail ("train", CLI_EXIT_USAGE, "--ngf and --ndf must be between 1 and 512");
   if (run->batch < 1 || run->batch > 1024)
-    return np_cli_fail ("train", NP_EXIT_USAGE, "--batch must be between 1 and 1024");
+    return cli_fail ("train", CLI_EXIT_USAGE, "--batch must be between 1 and 1024");
   /* A resumed run keeps its micro-batches, so it goes on as it was on any
    * number of processes that divides them. */
   if (opt_accumulate != UNSET)
@@ -199,20 +199,20 @@ resolve_run (Run *run, GHashTable *resumed, NpTrainer *trainer, gint ranks)
   else
     run->micro = ranks;
   if (run->micro < ranks || run->micro > 1024)
-    return np_cli_fail ("train", NP_EXIT_USAGE, "--accumulate must be between 1 and %d", 1024 / ranks);
+    return cli_fail ("train", CLI_EXIT_USAGE, "--accumulate must be between 1 and %d", 1024 / ranks);
   if (run->batch % run->micro)
-    return np_cli_fail ("train", NP_EXIT_USAGE, "--batch %d is no %d micro-batches of equal size (%d process%s"
+    return cli_fail ("train", CLI_EXIT_USAGE, "--batch %d is no %d micro-batches of equal size (%d process%s"
                         " × --accumulate %d)", run->batch, run->micro, ranks, ranks > 1 ? "es" : "",
                         run->micro / ranks);
   if (run->steps < 0 || run->steps > 100000000)
-    return np_cli_fail ("train", NP_EXIT_USAGE, "--steps must be between 0 and 10⁸");
+    return cli_fail ("train", CLI_EXIT_USAGE, "--steps must be between 0 and 10⁸");
   if (opt_validate_every < 1 || opt_checkpoint_every < 1 || opt_checkpoint_minutes < 1
       || opt_samples < 1 || opt_samples > 64)
-    return np_cli_fail ("train", NP_EXIT_USAGE, "--validate-every, --checkpoint-every and --checkpoint-minutes "
+    return cli_fail ("train", CLI_EXIT_USAGE, "--validate-every, --checkpoint-every and --checkpoint-minutes "
                         "must be positive, --samples 1 to 64");
 
   if (opt_lr_decay_from != UNSET && (opt_lr_decay_from < 0 || opt_lr_decay_from > run->steps))
-    return np_cli_fail ("train", NP_EXIT_USAGE, "--lr-decay-from must be a step from 0 to --steps");
+    return cli_fail ("train", CLI_EXIT_USAGE, "--lr-decay-from must be a step from 0 to --steps");
 
   if (trainer)
     {
@@ -230,26 +230,26 @@ resolve_run (Run *run, GHashTable *resumed, NpTrainer *trainer, gint ranks)
               || (opt_l1_weight != UNSET && opt_l1_weight != p->recon_weight)
               || (opt_gan_weight != UNSET && opt_gan_weight != p->gan_weight)
               || (opt_seed && g_ascii_strtoull (opt_seed, NULL, 10) != p->seed)))
-        return np_cli_fail ("train", NP_EXIT_USAGE,
+        return cli_fail ("train", CLI_EXIT_USAGE,
                             "%s was trained with other options (%s ngf %" G_GINT64_FORMAT " ndf %" G_GINT64_FORMAT
                             ", target %s): a checkpoint resumes only the run it belongs to",
                             opt_resume, (char *) g_hash_table_lookup (resumed, "input"), meta_int (resumed, "ngf"),
                             meta_int (resumed, "ndf"), (char *) g_hash_table_lookup (resumed, "target"));
       if (opt_lr_decay_from != UNSET && opt_lr_decay_from != decay_from)
-        return np_cli_fail ("train", NP_EXIT_USAGE, "%s was trained with another --lr-decay-from", opt_resume);
+        return cli_fail ("train", CLI_EXIT_USAGE, "%s was trained with another --lr-decay-from", opt_resume);
       /* More steps move the schedule's end, which is the run from scratch
        * with those steps only while the rate has not started falling. */
       run->params = *p;
       if (p->decay_end && run->steps != p->decay_end)
         {
           if (np_trainer_step_count (trainer) > p->decay_start)
-            return np_cli_fail ("train", NP_EXIT_USAGE, "%s: its learning rate already falls towards step %"
+            return cli_fail ("train", CLI_EXIT_USAGE, "%s: its learning rate already falls towards step %"
                                 G_GINT64_FORMAT "; a longer run is a new one (more --steps from the start)",
                                 opt_resume, p->decay_end);
           run->params.decay_end = run->steps;
           np_trainer_set_schedule (trainer, run->params.decay_start, run->params.decay_end);
         }
-      return NP_EXIT_OK;
+      return CLI_EXIT_OK;
     }
 
   run->params = (NpTrainParams) {
@@ -262,7 +262,7 @@ resolve_run (Run *run, GHashTable *resumed, NpTrainer *trainer, gint ranks)
     .decay_start = opt_lr_decay_from != UNSET ? opt_lr_decay_from : 0,
     .decay_end = opt_lr_decay_from != UNSET ? run->steps : 0,
   };
-  return NP_EXIT_OK;
+  return CLI_EXIT_OK;
 }
 
 /* The command that trains this run from scratch, every defining option
@@ -322,11 +322,11 @@ typedef struct
   NpDataset  *dataset;
   NpBatcher  *train, *val;
   NpTrainer  *trainer;
-  NpGroup    *group;          /* the processes of the run; rank 0 writes */
+  CliGroup    *group;          /* the processes of the run; rank 0 writes */
   NpNet      *eval;           /* G for inference: running statistics, no dropout */
   NpTensor   *source, *target;
-  NpHistory  *history;
-  NpBaselines baselines;
+  CliHistory  *history;
+  CliBaselines baselines;
   gint        threads;
   gchar      *ckpt_path, *csv_path, *plot_path, *grid_path;
   gchar      *command;        /* the command that makes this run, for the model's card */
@@ -344,7 +344,7 @@ train_clear (Train *t)
   np_dataset_free (t->dataset);
   np_tensor_free (t->source);
   np_tensor_free (t->target);
-  np_history_free (t->history);
+  cli_history_free (t->history);
   g_free (t->ckpt_path);
   g_free (t->csv_path);
   g_free (t->plot_path);
@@ -484,7 +484,7 @@ save_checkpoint (Train *t, GError **error)
   g_autoptr(GHashTable) meta = run_to_metadata (t->run, elapsed (t));
 
   return np_trainer_save (t->trainer, t->ckpt_path, meta, error) && save_model (t, error)
-         && np_history_save (t->history, t->csv_path, error);
+         && cli_history_save (t->history, t->csv_path, error);
 }
 
 /* ---- Signals: finish the step, checkpoint, stop ---------------------------- */
@@ -528,29 +528,29 @@ train_loop (Train *t)
 {
   g_autoptr(GError) error = NULL;
   const Run  *run = t->run;
-  gint        rank = np_group_rank (t->group), ranks = np_group_size (t->group);
+  gint        rank = cli_group_rank (t->group), ranks = cli_group_size (t->group);
   gboolean    writer = rank == 0;
   gint64      last_ckpt = g_get_monotonic_time (), first_step = np_trainer_step_count (t->trainer);
-  NpProgress *progress = writer ? np_progress_new ("train", (gsize) MAX (run->steps - first_step, 0)) : NULL;
+  CliProgress *progress = writer ? cli_progress_new ("train", (gsize) MAX (run->steps - first_step, 0)) : NULL;
   g_autoptr(NpTensor) s_in = NULL, s_out = NULL, s_photo = NULL;
   gint64      tne[4], sne[4];
   gint        shown_n = (gint) MIN ((guint) run->batch, np_batcher_size (shown (t)));
   gint        rows = MIN (opt_samples, shown_n);
-  int         code = NP_EXIT_OK;
+  int         code = CLI_EXIT_OK;
 
   np_batcher_shapes (shown (t), rows, sne, tne);
   s_in = np_tensor_new (tne[0], tne[1], 3, shown_n, &error);
   s_out = np_tensor_new (tne[0], tne[1], 3, s_in ? s_in->ne[3] : 1, &error);
   s_photo = np_tensor_new (tne[0], tne[1], 3, s_in ? s_in->ne[3] : 1, &error);
   if (s_photo == NULL)
-    return np_cli_fail_error ("train", g_steal_pointer (&error));
+    return cli_fail_error ("train", g_steal_pointer (&error));
 
   catch_signals (TRUE);
   while (np_trainer_step_count (t->trainer) < run->steps)
     {
       gint64        step = np_trainer_step_count (t->trainer);
       NpTrainLosses losses;
-      NpHistoryRow  row;
+      CliHistoryRow  row;
       gchar         label[128];
 
       /* A batch (this process's part of it), a step. */
@@ -558,15 +558,15 @@ train_loop (Train *t)
                          (gint64) rank * t->source->ne[3], t->source, t->target);
       if (!np_trainer_step (t->trainer, t->source, t->target, run->micro / ranks, t->threads, &losses, &error))
         {
-          code = np_cli_fail_error ("train", g_steal_pointer (&error));
+          code = cli_fail_error ("train", g_steal_pointer (&error));
           break;
         }
-      row = (NpHistoryRow) { step + 1, elapsed (t), losses, NAN, NAN };
+      row = (CliHistoryRow) { step + 1, elapsed (t), losses, NAN, NAN };
       g_snprintf (label, sizeof label, "%.2f step/s  G %.4f  D %.3f",
                   (step + 1 - first_step) / MAX (1e-3, (g_get_monotonic_time () - t->started) / 1e6),
                   losses.g_recon, (losses.d_real + losses.d_fake) / 2);
       if (progress)
-        np_progress_step (progress, label);
+        cli_progress_step (progress, label);
 
       /* Validation, samples and the history plot (the writer's). */
       if (writer && ((step + 1) % opt_validate_every == 0 || step + 1 == run->steps))
@@ -575,8 +575,8 @@ train_loop (Train *t)
           NpTensor *columns[] = { s_in, s_out, s_photo };
 
           if (!validate (t, &score, NULL, columns, &error)
-              || !np_grid_save (columns, 3, rows, t->grid_path, &error))
-            code = np_cli_fail_error ("train", g_steal_pointer (&error));
+              || !cli_grid_save (columns, 3, rows, t->grid_path, &error))
+            code = cli_fail_error ("train", g_steal_pointer (&error));
           g_print ("step %" G_GINT64_FORMAT "/%" G_GINT64_FORMAT "  %.0f s  G %.4f  D %.3f", step + 1,
                    run->steps, row.seconds, losses.g_recon, (losses.d_real + losses.d_fake) / 2);
           if (t->val)
@@ -588,42 +588,42 @@ train_loop (Train *t)
             }
           g_print ("\n");
         }
-      np_history_add (t->history, &row);
-      if (writer && code == NP_EXIT_OK && (step + 1) % opt_validate_every == 0
-          && !np_history_plot (t->history, &t->baselines, t->plot_path, &error))
-        code = np_cli_fail_error ("train", g_steal_pointer (&error));
+      cli_history_add (t->history, &row);
+      if (writer && code == CLI_EXIT_OK && (step + 1) % opt_validate_every == 0
+          && !cli_history_plot (t->history, &t->baselines, t->plot_path, &error))
+        code = cli_fail_error ("train", g_steal_pointer (&error));
 
       /* Checkpoints: every so many steps and minutes. */
-      if (writer && code == NP_EXIT_OK
+      if (writer && code == CLI_EXIT_OK
           && ((step + 1) % opt_checkpoint_every == 0
               || g_get_monotonic_time () - last_ckpt > opt_checkpoint_minutes * G_GINT64_CONSTANT (60000000)))
         {
           if (!save_checkpoint (t, &error))
-            code = np_cli_fail_error ("train", g_steal_pointer (&error));
+            code = cli_fail_error ("train", g_steal_pointer (&error));
           last_ckpt = g_get_monotonic_time ();
         }
 
       /* Every process stops at the same step: after a signal to any of
        * them (they come at different moments), or a failure of the writer. */
-      if (np_group_any (t->group, stop_signal != 0 || code != NP_EXIT_OK))
+      if (cli_group_any (t->group, stop_signal != 0 || code != CLI_EXIT_OK))
         break;
     }
-  np_progress_free (progress);
+  cli_progress_free (progress);
 
   /* The end, an interruption or a failed step: keep what was learnt. */
-  if (writer && (!save_checkpoint (t, &error) || !np_history_plot (t->history, &t->baselines, t->plot_path, &error)))
-    code = np_cli_fail_error ("train", g_steal_pointer (&error));
+  if (writer && (!save_checkpoint (t, &error) || !cli_history_plot (t->history, &t->baselines, t->plot_path, &error)))
+    code = cli_fail_error ("train", g_steal_pointer (&error));
   catch_signals (FALSE);
   if (!writer)
-    return code == NP_EXIT_OK && np_trainer_step_count (t->trainer) < run->steps ? NP_EXIT_FAILED : code;
+    return code == CLI_EXIT_OK && np_trainer_step_count (t->trainer) < run->steps ? CLI_EXIT_FAILED : code;
   if (ranks > 1)
     g_print ("%d processes: %.3f s a step summing gradients\n", ranks,
-             np_group_sum_seconds (t->group) / MAX (1, np_trainer_step_count (t->trainer) - first_step));
-  if (code == NP_EXIT_OK && np_trainer_step_count (t->trainer) < run->steps)
-    return np_cli_fail ("train", NP_EXIT_FAILED, "stopped by a signal at step %" G_GINT64_FORMAT
+             cli_group_sum_seconds (t->group) / MAX (1, np_trainer_step_count (t->trainer) - first_step));
+  if (code == CLI_EXIT_OK && np_trainer_step_count (t->trainer) < run->steps)
+    return cli_fail ("train", CLI_EXIT_FAILED, "stopped by a signal at step %" G_GINT64_FORMAT
                         "; continue with: %sneuropaint train --resume %s", np_trainer_step_count (t->trainer),
                         ranks > 1 ? "mpirun … " : "", t->ckpt_path);
-  if (code == NP_EXIT_OK)
+  if (code == CLI_EXIT_OK)
     g_print ("%s: %" G_GINT64_FORMAT " steps in %.0f s; checkpoint %s, history %s\n", run->output,
              np_trainer_step_count (t->trainer), elapsed (t), t->ckpt_path, t->plot_path);
   return code;
@@ -672,10 +672,10 @@ beside (const char *model, const char *suffix)
 }
 
 int
-np_cmd_train (int argc, char **argv, gboolean do_help)
+cli_cmd_train (int argc, char **argv, gboolean do_help)
 {
   /* Left last: MPI_Finalize after everything else. */
-  g_autoptr(NpGroup) group = NULL;
+  g_autoptr(CliGroup) group = NULL;
   g_autoptr(GError) error = NULL;
   g_autoptr(GHashTable) resumed = NULL;
   g_auto(Run) run = { 0 };
@@ -685,7 +685,7 @@ np_cmd_train (int argc, char **argv, gboolean do_help)
   gboolean ok;
   int    code;
 
-  if (!np_cli_parse ("train", "DATASET",
+  if (!cli_parse ("train", "DATASET",
                      "Train a generator on a dataset made by “neuropaint prepare”.",
                      "Every experiment of the seed is an --input; the default recipe is the seed's pix2pix\n"
                      "(U-Net G, PatchGAN D on logits, 100·L1 + GAN, Adam 2e-4, β1 0.5, random flips).\n"
@@ -703,44 +703,44 @@ np_cmd_train (int argc, char **argv, gboolean do_help)
                      entries, &argc, &argv, do_help, &code))
     return code;
 
-  if ((group = np_group_new (&error)) == NULL)
-    return np_cli_fail_error ("train", g_steal_pointer (&error));
+  if ((group = cli_group_new (&error)) == NULL)
+    return cli_fail_error ("train", g_steal_pointer (&error));
   if (opt_resume)
     {
       if ((t.trainer = np_trainer_load (opt_resume, &resumed, &error)) == NULL)
-        return np_cli_fail_error ("train", g_steal_pointer (&error));
+        return cli_fail_error ("train", g_steal_pointer (&error));
     }
   else if (opt_output == NULL)
-    return np_cli_fail ("train", NP_EXIT_USAGE, "--output MODEL is required");
+    return cli_fail ("train", CLI_EXIT_USAGE, "--output MODEL is required");
   if (opt_dataset && opt_dataset[1])
-    return np_cli_fail ("train", NP_EXIT_USAGE, "one dataset at a time");
+    return cli_fail ("train", CLI_EXIT_USAGE, "one dataset at a time");
   run.dataset = g_strdup (opt_dataset ? opt_dataset[0] : resumed ? g_hash_table_lookup (resumed, "dataset") : NULL);
   run.output = g_strdup (opt_output ? opt_output : resumed ? g_hash_table_lookup (resumed, "output") : NULL);
   if (run.dataset == NULL || run.output == NULL)
-    return np_cli_fail ("train", NP_EXIT_USAGE, "name a DATASET (made by neuropaint prepare)");
+    return cli_fail ("train", CLI_EXIT_USAGE, "name a DATASET (made by neuropaint prepare)");
   if (!g_str_has_suffix (run.output, ".safetensors"))
-    return np_cli_fail ("train", NP_EXIT_USAGE, "--output: a .safetensors file, not “%s”", run.output);
-  if ((code = resolve_run (&run, resumed, t.trainer, np_group_size (group))) != NP_EXIT_OK)
+    return cli_fail ("train", CLI_EXIT_USAGE, "--output: a .safetensors file, not “%s”", run.output);
+  if ((code = resolve_run (&run, resumed, t.trainer, cli_group_size (group))) != CLI_EXIT_OK)
     return code;
 
   t.run = &run;
   t.group = group;
   /* The processors are shared among the processes on this machine. */
   t.threads = opt_threads > 0 ? MIN (opt_threads, 256)
-                              : MAX (1, (gint) g_get_num_processors () / np_group_local_size (group));
+                              : MAX (1, (gint) g_get_num_processors () / cli_group_local_size (group));
   t.command = run_command (&run);
   t.ckpt_path = beside (run.output, ".ckpt");
   t.csv_path = beside (run.output, ".history.csv");
   t.plot_path = beside (run.output, ".history.png");
   t.grid_path = beside (run.output, ".samples.png");
-  t.history = np_history_new ();
+  t.history = cli_history_new ();
   if ((t.dataset = np_dataset_open (run.dataset, &error)) == NULL
       || (t.train = np_batcher_new (t.dataset, run.experiment, run.target, NP_SPLIT_TRAIN, &error)) == NULL
       || (t.val = np_batcher_new (t.dataset, run.experiment, run.target, NP_SPLIT_VAL, &error)) == NULL)
     {
       /* The training split works, so the validation split is empty. */
       if (t.train == NULL)
-        return np_cli_fail_error ("train", g_steal_pointer (&error));
+        return cli_fail_error ("train", g_steal_pointer (&error));
       g_printerr ("neuropaint train: warning: %s: no validation scores (prepare --val-list makes a "
                   "validation split)\n", error->message);
       g_clear_error (&error);
@@ -748,16 +748,16 @@ np_cmd_train (int argc, char **argv, gboolean do_help)
 
   np_batcher_shapes (t.train, run.batch, sne, tne);
   if (!describe_nets (&run, sne[2], tne[2], &g_desc, &d_desc, &error))
-    return np_cli_fail_error ("train", g_steal_pointer (&error));
+    return cli_fail_error ("train", g_steal_pointer (&error));
   if (t.trainer == NULL && (t.trainer = np_trainer_new (g_desc, d_desc, &run.params, &error)) == NULL)
-    return np_cli_fail_error ("train", g_steal_pointer (&error));
-  np_trainer_set_group (t.trainer, np_group_rank (group), np_group_size (group), np_group_sum, group);
+    return cli_fail_error ("train", g_steal_pointer (&error));
+  np_trainer_set_group (t.trainer, cli_group_rank (group), cli_group_size (group), cli_group_sum, group);
   if (g_strcmp0 (np_net_description (np_trainer_generator (t.trainer)), g_desc) != 0)
-    return np_cli_fail ("train", NP_EXIT_USAGE, "%s holds another architecture than this dataset and these "
+    return cli_fail ("train", CLI_EXIT_USAGE, "%s holds another architecture than this dataset and these "
                         "options make", opt_resume);
   /* An architecture that scales its input as the experiment's pairs do. */
   if (np_net_output_scale (np_trainer_generator (t.trainer)) * sne[0] != tne[0])
-    return np_cli_fail ("train", NP_EXIT_USAGE, "--arch %s makes pictures %g× its input's size; the %s input "
+    return cli_fail ("train", CLI_EXIT_USAGE, "--arch %s makes pictures %g× its input's size; the %s input "
                         "asks for %g×", run.arch->name, np_net_output_scale (np_trainer_generator (t.trainer)),
                         run.experiment->name, (gdouble) tne[0] / sne[0]);
   if (resumed)
@@ -765,18 +765,18 @@ np_cmd_train (int argc, char **argv, gboolean do_help)
       const char *seconds = g_hash_table_lookup (resumed, "seconds");
       t.seconds = seconds ? g_ascii_strtod (seconds, NULL) : 0;
       if (g_file_test (t.csv_path, G_FILE_TEST_EXISTS)
-          && !np_history_load (t.history, t.csv_path, np_trainer_step_count (t.trainer), &error))
-        return np_cli_fail_error ("train", g_steal_pointer (&error));
+          && !cli_history_load (t.history, t.csv_path, np_trainer_step_count (t.trainer), &error))
+        return cli_fail_error ("train", g_steal_pointer (&error));
     }
   if ((t.eval = np_net_new (g_desc, &error)) == NULL
-      || (t.source = tensor_like (sne, run.batch / np_group_size (group), &error)) == NULL
-      || (t.target = tensor_like (tne, run.batch / np_group_size (group), &error)) == NULL)
-    return np_cli_fail_error ("train", g_steal_pointer (&error));
+      || (t.source = tensor_like (sne, run.batch / cli_group_size (group), &error)) == NULL
+      || (t.target = tensor_like (tne, run.batch / cli_group_size (group), &error)) == NULL)
+    return cli_fail_error ("train", g_steal_pointer (&error));
 
   /* The baselines, once, by the writer; every rank learns whether it could. */
-  ok = np_group_rank (group) != 0 || baselines (&t, &error);
-  if (np_group_any (group, !ok))
-    return ok ? NP_EXIT_FAILED : np_cli_fail_error ("train", g_steal_pointer (&error));
+  ok = cli_group_rank (group) != 0 || baselines (&t, &error);
+  if (cli_group_any (group, !ok))
+    return ok ? CLI_EXIT_FAILED : cli_fail_error ("train", g_steal_pointer (&error));
 
   t.started = g_get_monotonic_time ();
   return train_loop (&t);

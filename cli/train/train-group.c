@@ -15,7 +15,7 @@ struct _NpGroup
   gint     rank, size, local_size;
   gdouble  sum_seconds;
   gboolean joined;            /* MPI_Init was called */
-  gfloat  *received;          /* np_group_sum: every rank's share of a block */
+  gfloat  *received;          /* cli_group_sum: every rank's share of a block */
   gsize    received_size;
 };
 
@@ -33,10 +33,10 @@ launched_size (void)
   return g_getenv ("PMIX_RANK") ? 1 : 0;
 }
 
-NpGroup *
-np_group_new (GError **error)
+CliGroup *
+cli_group_new (GError **error)
 {
-  g_autoptr(NpGroup) g = g_new0 (NpGroup, 1);
+  g_autoptr(CliGroup) g = g_new0 (CliGroup, 1);
   gint launched = launched_size ();
 
   g->size = g->local_size = 1;
@@ -70,7 +70,7 @@ np_group_new (GError **error)
 }
 
 void
-np_group_free (NpGroup *g)
+cli_group_free (CliGroup *g)
 {
   if (g == NULL)
     return;
@@ -83,33 +83,33 @@ np_group_free (NpGroup *g)
 }
 
 gint
-np_group_rank (const NpGroup *g)
+cli_group_rank (const CliGroup *g)
 {
   return g->rank;
 }
 
 gint
-np_group_size (const NpGroup *g)
+cli_group_size (const CliGroup *g)
 {
   return g->size;
 }
 
 gint
-np_group_local_size (const NpGroup *g)
+cli_group_local_size (const CliGroup *g)
 {
   return g->local_size;
 }
 
 gdouble
-np_group_sum_seconds (const NpGroup *g)
+cli_group_sum_seconds (const CliGroup *g)
 {
   return g->sum_seconds;
 }
 
 gboolean
-np_group_sum (gfloat *data, gsize n, gpointer group, GError **error)
+cli_group_sum (gfloat *data, gsize n, gpointer group, GError **error)
 {
-  NpGroup *g = group;
+  CliGroup *g = group;
 
   if (g->size == 1)
     return TRUE;
@@ -162,7 +162,7 @@ np_group_sum (gfloat *data, gsize n, gpointer group, GError **error)
 }
 
 gboolean
-np_group_any (NpGroup *g, gboolean value)
+cli_group_any (CliGroup *g, gboolean value)
 {
 #ifdef NP_HAVE_MPI
   if (g->size > 1)

@@ -14,19 +14,19 @@
 
 struct _NpHistory
 {
-  GArray *rows;   /* NpHistoryRow */
+  GArray *rows;   /* CliHistoryRow */
 };
 
-NpHistory *
-np_history_new (void)
+CliHistory *
+cli_history_new (void)
 {
-  NpHistory *h = g_new0 (NpHistory, 1);
-  h->rows = g_array_new (FALSE, FALSE, sizeof (NpHistoryRow));
+  CliHistory *h = g_new0 (CliHistory, 1);
+  h->rows = g_array_new (FALSE, FALSE, sizeof (CliHistoryRow));
   return h;
 }
 
 void
-np_history_free (NpHistory *h)
+cli_history_free (CliHistory *h)
 {
   if (h == NULL)
     return;
@@ -35,13 +35,13 @@ np_history_free (NpHistory *h)
 }
 
 void
-np_history_add (NpHistory *h, const NpHistoryRow *row)
+cli_history_add (CliHistory *h, const CliHistoryRow *row)
 {
   g_array_append_val (h->rows, *row);
 }
 
 gboolean
-np_history_load (NpHistory *h, const char *path, gint64 up_to_step, GError **error)
+cli_history_load (CliHistory *h, const char *path, gint64 up_to_step, GError **error)
 {
   g_autofree gchar *text = NULL;
   g_auto(GStrv) lines = NULL;
@@ -57,7 +57,7 @@ np_history_load (NpHistory *h, const char *path, gint64 up_to_step, GError **err
   for (gint i = 1; lines[i] && *lines[i]; i++)
     {
       g_auto(GStrv) f = g_strsplit (lines[i], ",", -1);
-      NpHistoryRow  row;
+      CliHistoryRow  row;
 
       if (g_strv_length (f) != 8)
         {
@@ -74,19 +74,19 @@ np_history_load (NpHistory *h, const char *path, gint64 up_to_step, GError **err
       row.val_psnr = *f[7] ? g_ascii_strtod (f[7], NULL) : NAN;
       /* A run killed after its last checkpoint wrote steps it will redo. */
       if (row.step <= up_to_step)
-        np_history_add (h, &row);
+        cli_history_add (h, &row);
     }
   return TRUE;
 }
 
 gboolean
-np_history_save (const NpHistory *h, const char *path, GError **error)
+cli_history_save (const CliHistory *h, const char *path, GError **error)
 {
   g_autoptr(GString) s = g_string_new (COLUMNS "\n");
 
   for (guint i = 0; i < h->rows->len; i++)
     {
-      const NpHistoryRow *r = &g_array_index (h->rows, NpHistoryRow, i);
+      const CliHistoryRow *r = &g_array_index (h->rows, CliHistoryRow, i);
       g_string_append_printf (s, "%" G_GINT64_FORMAT ",%.1f,%.6g,%.6g,%.6g,%.6g,", r->step, r->seconds,
                               r->losses.d_real, r->losses.d_fake, r->losses.g_gan, r->losses.g_recon);
       if (!isnan (r->val_psnr))
@@ -98,10 +98,10 @@ np_history_save (const NpHistory *h, const char *path, GError **error)
   return np_output_set_contents (path, s->str, s->len, error);
 }
 
-const NpHistoryRow *
-np_history_last (const NpHistory *h)
+const CliHistoryRow *
+cli_history_last (const CliHistory *h)
 {
-  return h->rows->len ? &g_array_index (h->rows, NpHistoryRow, h->rows->len - 1) : NULL;
+  return h->rows->len ? &g_array_index (h->rows, CliHistoryRow, h->rows->len - 1) : NULL;
 }
 
 /* ---- PNG through NpOutput ------------------------------------------------------ */
@@ -170,7 +170,7 @@ draw_frame (cairo_t *cr, const Axes *a, const char *title, const char *unit)
 
 /* A series over the rows, skipping NaN; dashed for baselines. */
 static void
-draw_series (cairo_t *cr, const Axes *a, const NpHistory *h, gsize offset, double r, double g, double b,
+draw_series (cairo_t *cr, const Axes *a, const CliHistory *h, gsize offset, double r, double g, double b,
              const char *name, int legend)
 {
   gboolean pen = FALSE;
@@ -179,7 +179,7 @@ draw_series (cairo_t *cr, const Axes *a, const NpHistory *h, gsize offset, doubl
   cairo_set_line_width (cr, 1.5);
   for (guint i = 0; i < h->rows->len; i++)
     {
-      const NpHistoryRow *row = &g_array_index (h->rows, NpHistoryRow, i);
+      const CliHistoryRow *row = &g_array_index (h->rows, CliHistoryRow, i);
       double v = *(const double *) ((const guint8 *) row + offset);
       if (isnan (v))
         continue;
@@ -212,11 +212,11 @@ draw_level (cairo_t *cr, const Axes *a, double v, const char *name, int legend)
 }
 
 static void
-range (const NpHistory *h, gsize offset, double *lo, double *hi)
+range (const CliHistory *h, gsize offset, double *lo, double *hi)
 {
   for (guint i = 0; i < h->rows->len; i++)
     {
-      const NpHistoryRow *row = &g_array_index (h->rows, NpHistoryRow, i);
+      const CliHistoryRow *row = &g_array_index (h->rows, CliHistoryRow, i);
       double v = *(const double *) ((const guint8 *) row + offset);
       if (!isnan (v) && isfinite (v))
         *lo = MIN (*lo, v), *hi = MAX (*hi, v);
@@ -224,42 +224,42 @@ range (const NpHistory *h, gsize offset, double *lo, double *hi)
 }
 
 gboolean
-np_history_plot (const NpHistory *h, const NpBaselines *base, const char *path, GError **error)
+cli_history_plot (const CliHistory *h, const CliBaselines *base, const char *path, GError **error)
 {
   const int W = 900, H = 560;
   cairo_surface_t *surface = cairo_image_surface_create (CAIRO_FORMAT_RGB24, W, H);
   cairo_t         *cr = cairo_create (surface);
   double  lo = INFINITY, hi = -INFINITY, plo = INFINITY, phi = -INFINITY;
-  gint64  last = h->rows->len ? g_array_index (h->rows, NpHistoryRow, h->rows->len - 1).step : 1;
+  gint64  last = h->rows->len ? g_array_index (h->rows, CliHistoryRow, h->rows->len - 1).step : 1;
   Axes    losses, psnr;
   gboolean ok, gan = FALSE;
 
   for (guint i = 0; i < h->rows->len; i++)
-    gan |= g_array_index (h->rows, NpHistoryRow, i).losses.d_real != 0;
+    gan |= g_array_index (h->rows, CliHistoryRow, i).losses.d_real != 0;
   cairo_set_source_rgb (cr, 1, 1, 1);
   cairo_paint (cr);
   cairo_select_font_face (cr, "sans-serif", CAIRO_FONT_SLANT_NORMAL, CAIRO_FONT_WEIGHT_NORMAL);
   cairo_set_font_size (cr, 12);
 
-  range (h, G_STRUCT_OFFSET (NpHistoryRow, losses.g_recon), &lo, &hi);
+  range (h, G_STRUCT_OFFSET (CliHistoryRow, losses.g_recon), &lo, &hi);
   if (gan)
     {
-      range (h, G_STRUCT_OFFSET (NpHistoryRow, losses.d_real), &lo, &hi);
-      range (h, G_STRUCT_OFFSET (NpHistoryRow, losses.g_gan), &lo, &hi);
+      range (h, G_STRUCT_OFFSET (CliHistoryRow, losses.d_real), &lo, &hi);
+      range (h, G_STRUCT_OFFSET (CliHistoryRow, losses.g_gan), &lo, &hi);
     }
   if (!(hi > lo))
     lo = 0, hi = 1;
   losses = (Axes) { 0, MAX (last, 1), MIN (lo, 0), hi * 1.05, 60, 30, W - 80, 210 };
   draw_frame (cr, &losses, "losses", "training batches");
-  draw_series (cr, &losses, h, G_STRUCT_OFFSET (NpHistoryRow, losses.g_recon), 0.1, 0.3, 0.8, "G reconstruction", 0);
+  draw_series (cr, &losses, h, G_STRUCT_OFFSET (CliHistoryRow, losses.g_recon), 0.1, 0.3, 0.8, "G reconstruction", 0);
   if (gan)
     {
-      draw_series (cr, &losses, h, G_STRUCT_OFFSET (NpHistoryRow, losses.g_gan), 0.8, 0.4, 0.1, "G adversarial", 1);
-      draw_series (cr, &losses, h, G_STRUCT_OFFSET (NpHistoryRow, losses.d_real), 0.2, 0.6, 0.2, "D real", 2);
-      draw_series (cr, &losses, h, G_STRUCT_OFFSET (NpHistoryRow, losses.d_fake), 0.6, 0.2, 0.6, "D fake", 3);
+      draw_series (cr, &losses, h, G_STRUCT_OFFSET (CliHistoryRow, losses.g_gan), 0.8, 0.4, 0.1, "G adversarial", 1);
+      draw_series (cr, &losses, h, G_STRUCT_OFFSET (CliHistoryRow, losses.d_real), 0.2, 0.6, 0.2, "D real", 2);
+      draw_series (cr, &losses, h, G_STRUCT_OFFSET (CliHistoryRow, losses.d_fake), 0.6, 0.2, 0.6, "D fake", 3);
     }
 
-  range (h, G_STRUCT_OFFSET (NpHistoryRow, val_psnr), &plo, &phi);
+  range (h, G_STRUCT_OFFSET (CliHistoryRow, val_psnr), &plo, &phi);
   for (int i = 0; i < 2; i++)
     if (!isnan (base->psnr[i]))
       plo = MIN (plo, base->psnr[i]), phi = MAX (phi, base->psnr[i]);
@@ -267,7 +267,7 @@ np_history_plot (const NpHistory *h, const NpBaselines *base, const char *path, 
     plo = 0, phi = 40;
   psnr = (Axes) { 0, MAX (last, 1), floor (plo - 0.5), ceil (phi + 0.5), 60, 300, W - 80, 220 };
   draw_frame (cr, &psnr, "validation PSNR", "dB, higher is better");
-  draw_series (cr, &psnr, h, G_STRUCT_OFFSET (NpHistoryRow, val_psnr), 0.8, 0.1, 0.1, "model", 0);
+  draw_series (cr, &psnr, h, G_STRUCT_OFFSET (CliHistoryRow, val_psnr), 0.8, 0.1, 0.1, "model", 0);
   for (int i = 0; i < 2; i++)
     {
       g_autofree gchar *label = g_strdup_printf ("baseline: %s", base->name[i]);
@@ -283,7 +283,7 @@ np_history_plot (const NpHistory *h, const NpBaselines *base, const char *path, 
 /* ---- Sample grids --------------------------------------------------------- */
 
 gboolean
-np_grid_save (NpTensor *const *columns, gint n_columns, gint rows, const char *path, GError **error)
+cli_grid_save (NpTensor *const *columns, gint n_columns, gint rows, const char *path, GError **error)
 {
   gint64 w = columns[0]->ne[0], h = columns[0]->ne[1];
   const gint gap = 4;

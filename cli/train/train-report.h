@@ -13,7 +13,7 @@ typedef struct
   gdouble       seconds;     /* training time so far, over every session */
   NpTrainLosses losses;
   gdouble       val_l1, val_psnr;
-} NpHistoryRow;
+} CliHistoryRow;
 
 /* The trivial baselines' validation PSNR: [0] the input itself (for
  * super resolution its bicubic upscale), [1] the mean face colour (NaN
@@ -22,27 +22,27 @@ typedef struct
 {
   gdouble     psnr[2], l1[2];
   const char *name[2];
-} NpBaselines;
+} CliBaselines;
 
-typedef struct _NpHistory NpHistory;
+typedef struct _NpHistory CliHistory;
 
-NpHistory          *np_history_new   (void);
-void                np_history_free  (NpHistory *history);
-void                np_history_add   (NpHistory *history, const NpHistoryRow *row);
-const NpHistoryRow *np_history_last  (const NpHistory *history);
+CliHistory          *cli_history_new   (void);
+void                cli_history_free  (CliHistory *history);
+void                cli_history_add   (CliHistory *history, const CliHistoryRow *row);
+const CliHistoryRow *cli_history_last  (const CliHistory *history);
 /* Reads a history CSV, keeping the rows up to up_to_step (a resumed run). */
-gboolean            np_history_load  (NpHistory *history, const char *path, gint64 up_to_step,
+gboolean            cli_history_load  (CliHistory *history, const char *path, gint64 up_to_step,
                                       GError **error);
-gboolean            np_history_save  (const NpHistory *history, const char *path, GError **error);
+gboolean            cli_history_save  (const CliHistory *history, const char *path, GError **error);
 /* The losses over the steps, and the validation PSNR against the baselines. */
-gboolean            np_history_plot  (const NpHistory *history, const NpBaselines *baselines,
+gboolean            cli_history_plot  (const CliHistory *history, const CliBaselines *baselines,
                                       const char *path, GError **error);
 
 /* A grid PNG: row r, column c shows picture r of columns[c] (R'G'B' in
  * [0, 1], all of one size). */
-gboolean            np_grid_save     (NpTensor *const *columns, gint n_columns, gint rows,
+gboolean            cli_grid_save     (NpTensor *const *columns, gint n_columns, gint rows,
                                       const char *path, GError **error);
 
-G_DEFINE_AUTOPTR_CLEANUP_FUNC (NpHistory, np_history_free)
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (CliHistory, cli_history_free)
 
 G_END_DECLS

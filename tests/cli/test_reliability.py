@@ -1178,7 +1178,7 @@ class ColourProfiles(unittest.TestCase):
 
 
 def git_unquote(text):
-    """A name as np_cli_quote_name writes it (git's quoting) back to bytes."""
+    """A name as cli_quote_name writes it (git's quoting) back to bytes."""
     if not text.startswith('"'):
         return os.fsencode(text)
     body, out, i = text[1:-1].encode(), bytearray(), 0
