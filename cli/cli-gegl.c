@@ -2,7 +2,7 @@
  * GEGL's own, with a message saying what to fix when either is missing. */
 
 #include "config.h"
-#include "np-cli.h"
+#include "cli.h"
 
 #include <gio/gio.h>
 

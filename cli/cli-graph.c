@@ -3,7 +3,7 @@
  * values checked before GEGL sees them (GEGL only warns, or hangs). */
 
 #include "config.h"
-#include "np-cli.h"
+#include "cli.h"
 
 #include <gegl-plugin.h>
 #include <gio/gio.h>

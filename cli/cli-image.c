@@ -4,7 +4,7 @@
 #define _POSIX_C_SOURCE 200809L
 
 #include "config.h"
-#include "np-cli.h"
+#include "cli.h"
 
 #include <gegl-plugin.h>
 #include <errno.h>

@@ -2,7 +2,7 @@
  * is UTF-8; stray bytes travel as lone surrogates (Python's surrogateescape). */
 
 #include "config.h"
-#include "np-cli.h"
+#include "cli.h"
 
 /* ---- File names in JSON and in lines of text (issue 21, item 15) --------- */
 

@@ -2,7 +2,7 @@
  * parts of a sharded run merge into the bytes of a one-process run. */
 
 #include "config.h"
-#include "np-cli.h"
+#include "cli.h"
 
 static gint
 compare_entries (gconstpointer a, gconstpointer b)

@@ -3,7 +3,7 @@
 #define _POSIX_C_SOURCE 200809L
 
 #include "config.h"
-#include "np-cli.h"
+#include "cli.h"
 
 #include <stdio.h>
 #include <unistd.h>

@@ -5,7 +5,7 @@
  * file's own sample format, so memory stays near the encoded image's size
  * (4 bytes a pixel for 8-bit RGBA) whatever the resolution. */
 #include "config.h"
-#include "np-cli.h"
+#include "cli.h"
 
 #include <stdio.h>
 

@@ -1,7 +1,7 @@
 /* neuropaint crop — the seed's face crops of many photos into a folder, with
  * a JSON manifest of what came from where. */
 #include "config.h"
-#include "np-cli.h"
+#include "cli.h"
 
 #include <errno.h>
 #include <glib/gstdio.h>

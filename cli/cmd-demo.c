@@ -5,7 +5,7 @@
  * built-in graph; one whose model is not installed is skipped, saying so,
  * and the rest are still written. */
 #include "config.h"
-#include "np-cli.h"
+#include "cli.h"
 
 #include <glib/gstdio.h>
 

@@ -1,7 +1,7 @@
 /* neuropaint detect — Haar-cascade detection on images, as OpenCV's
  * detectMultiScale; prints the boxes, or one JSON object per image. */
 #include "config.h"
-#include "np-cli.h"
+#include "cli.h"
 
 #include <json-glib/json-glib.h>
 #include <stdio.h>

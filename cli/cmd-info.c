@@ -3,7 +3,7 @@
  * the same checks loading it for real would make (so `info` doubles as a
  * validator). */
 #include "config.h"
-#include "np-cli.h"
+#include "cli.h"
 #include "neuropaint.h"
 
 #include <string.h>

@@ -2,7 +2,7 @@
  * manifest parts, prepare's dataset parts) into what one process would have
  * written. */
 #include "config.h"
-#include "np-cli.h"
+#include "cli.h"
 
 #include <stdio.h>
 #include <string.h>

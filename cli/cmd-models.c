@@ -2,7 +2,7 @@
  * each with its input filter, training size, target and its card's summary,
  * then the folders searched, in order. */
 #include "config.h"
-#include "np-cli.h"
+#include "cli.h"
 #include "neuropaint.h"
 
 static gboolean opt_verbose;

@@ -4,7 +4,7 @@
 #define _XOPEN_SOURCE 700   /* realpath */
 
 #include "config.h"
-#include "np-cli.h"
+#include "cli.h"
 
 #include <errno.h>
 #include <stdlib.h>

@@ -1,6 +1,6 @@
 /* neuropaint run — apply an op chain or an XML graph to many images. */
 #include "config.h"
-#include "np-cli.h"
+#include "cli.h"
 
 #include <gio/gio.h>
 

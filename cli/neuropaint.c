@@ -3,7 +3,7 @@
  * `neuropaint CMD --help` and `neuropaint help CMD` print the same text, and
  * the usage is printed from the table, so the two never drift. */
 #include "config.h"
-#include "np-cli.h"
+#include "cli.h"
 
 #include <locale.h>
 #include <stdio.h>

@@ -5,7 +5,7 @@
  * adds the render size, the share of pixels whose colour the gamut rule
  * shrank, and the process's peak memory. */
 #include "config.h"
-#include "np-bench.h"
+#include "bench.h"
 #include "neuropaint.h"
 
 #include <math.h>

@@ -4,7 +4,7 @@
  * (activations and colour not counted), and the fraction of the fp32 FMA
  * bound of the machine in docs/seed.md: 115 GFLOP/s per core × threads. */
 #include "config.h"
-#include "np-bench.h"
+#include "bench.h"
 
 #include "neuropaint.h"
 

@@ -3,7 +3,7 @@
  * times that in the same run). Decoding, gray conversion and cascade loading
  * happen once, before timing. */
 #include "config.h"
-#include "np-bench.h"
+#include "bench.h"
 
 typedef struct
 {

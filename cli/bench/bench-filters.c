@@ -4,7 +4,7 @@
  * the OpenCV calls bench/bench_filters.py times; the op benches (bench-op.c)
  * add GEGL's buffer copies. */
 #include "config.h"
-#include "np-bench.h"
+#include "bench.h"
 #include "neuropaint.h"
 
 typedef struct

@@ -3,7 +3,7 @@
  * batch of --size images, tensor in, tensor out, so the figure is the
  * network's alone and comparable with PyTorch's (bench/bench_generator.py). */
 #include "config.h"
-#include "np-bench.h"
+#include "bench.h"
 #include "neuropaint.h"
 
 typedef struct

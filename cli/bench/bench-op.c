@@ -3,7 +3,7 @@
  * The input is decoded and converted to the op's own format before timing, so
  * what is timed is the op (and GEGL's scheduling of it), never PNG or babl. */
 #include "config.h"
-#include "np-bench.h"
+#include "bench.h"
 
 typedef struct
 {

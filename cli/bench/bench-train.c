@@ -6,7 +6,7 @@
  * - sr-train-step: the seed's super-resolution net (--ngf features) on
  *   --batch pictures of half --size, MSE against --size, Adam. */
 #include "config.h"
-#include "np-bench.h"
+#include "bench.h"
 #include "neuropaint.h"
 
 #include <sys/resource.h>

@@ -3,7 +3,7 @@
  * Whole-command timings are dominated by GEGL's start-up and PNG coding, so
  * every benchmark here times the stage alone, after a warm-up run. */
 #include "config.h"
-#include "np-bench.h"
+#include "bench.h"
 
 #include <stdio.h>
 

@@ -6,7 +6,7 @@
  * The loop in train_loop() reads top to bottom, as llm.c's does: a batch,
  * a step, its losses; validation, samples and checkpoints every so often. */
 #include "config.h"
-#include "np-cli.h"
+#include "cli.h"
 #include "train-group.h"
 #include "train-report.h"
 

@@ -1,9 +1,9 @@
 /* neuropaint — what every subcommand uses: option parsing, failing with one
  * message, sorting names, --size. The other shared helpers live one concern
- * a file in cli-*.c (see np-cli.h), so each can be read on its own. */
+ * a file in cli-*.c (see cli.h), so each can be read on its own. */
 
 #include "config.h"
-#include "np-cli.h"
+#include "cli.h"
 
 #include <stdio.h>
 

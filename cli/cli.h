@@ -6,7 +6,7 @@
  * 0 success, 1 bad usage, 2 the work itself failed.
  *
  * The helpers below are grouped by concern, each section naming the one
- * file that holds it (np-cli.c, cli-*.c); bench/ and train/ hold those
+ * file that holds it (cli.c, cli-*.c); bench/ and train/ hold those
  * commands' own files.
  */
 #pragma once
@@ -52,7 +52,7 @@ int cli_cmd_prepare (int argc, char **argv, gboolean do_help);
 int cli_cmd_train (int argc, char **argv, gboolean do_help);
 int cli_cmd_merge (int argc, char **argv, gboolean do_help);
 
-/* ---- Options and failing (np-cli.c) -------------------------------------- */
+/* ---- Options and failing (cli.c) -------------------------------------- */
 
 /* Parses argv with a context named "neuropaint COMMAND". With do_help, prints
  * the help and returns CLI_EXIT_OK through *exit_code; on a usage error prints
@@ -296,7 +296,7 @@ void        cli_progress_step   (CliProgress *progress, const char *item);
 void        cli_progress_clear  (CliProgress *progress);
 void        cli_progress_free   (CliProgress *progress);
 
-/* ---- Face detection (np-cli-detect.c) ------------------------------------ */
+/* ---- Face detection (cli-detect.c) ------------------------------------ */
 
 /* Detection options shared by detect, crop and bench detect. */
 typedef struct

@@ -1,7 +1,7 @@
 /* neuropaint — what detect, crop and bench detect share: the detection
  * options and one call from a decoded image to its faces. */
 #include "config.h"
-#include "np-cli.h"
+#include "cli.h"
 
 gboolean
 cli_detect_check (const char *command, const CliDetect *opts, int *exit_code)

@@ -6,7 +6,7 @@
  */
 #pragma once
 
-#include "np-cli.h"
+#include "cli.h"
 
 G_BEGIN_DECLS
 
