@@ -109,7 +109,7 @@ test_crop_largest (void)
   g_autoptr(GeglNode) graph = gegl_node_new ();
   g_autoptr(GArray) want = NULL;
   g_autoptr(NpImage) full = NULL, crop = NULL;
-  const GeglRectangle *box = gegl_buffer_get_extent (input);
+  const GeglRectangle *box;
   GeglNode     *source, *node;
   GeglRectangle out;
   gfloat       *got;
@@ -117,6 +117,7 @@ test_crop_largest (void)
 
   if (input == NULL)
     return;
+  box = gegl_buffer_get_extent (input);
   want = core_faces (input);
   g_assert_cmpuint (want->len, >, 0);
   source = gegl_node_new_child (graph, "operation", "gegl:buffer-source", "buffer", input, NULL);
