@@ -90,8 +90,8 @@ class PackageTest:
     def setUpClass(cls):
         import cv2
         cls.dir = os.environ.get("NP_PKG_CHROOT_" + cls.RELEASE.upper(), "/var/tmp/np-pkg-" + cls.RELEASE)
-        make = ("make them with `tools/package-chroot make %s` (root, debootstrap; see the suite's "
-                "timings in tests/test_packages.py)" % cls.RELEASE)
+        make = ("make them with `tools/package-chroot make %s` (root, debootstrap, about 10 minutes "
+                "and 2 GB)" % cls.RELEASE)
         if os.geteuid() != 0:
             raise unittest.SkipTest("the package tests enter chroots, which needs root")
         if not os.path.isfile(os.path.join(cls.dir, "base", "etc", "debian_version")):
