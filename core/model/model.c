@@ -27,19 +27,59 @@ meta_int (GHashTable *meta, const char *key, gint64 max)
   return v && g_ascii_string_to_signed (v, 10, 1, max, &n, NULL) ? n : 0;
 }
 
-NpModel *
-np_model_new (NpNet *net)
+/* The training size a model says: both sides, each 1 to NP_IMAGE_MAX_SIDE,
+ * or neither (older models: DEFAULT_WIDTH×DEFAULT_HEIGHT). Anything else is
+ * a broken or foreign file, not a reason to fall back to the default. */
+static gboolean
+parse_size (GHashTable *meta, gint *width, gint *height, GError **error)
 {
-  NpModel    *m = g_new0 (NpModel, 1);
+  const char *keys[] = { "width", "height" };
+  gint       *sides[] = { width, height };
+  gint64      n;
+
+  *width = DEFAULT_WIDTH, *height = DEFAULT_HEIGHT;
+  for (guint i = 0; i < G_N_ELEMENTS (keys); i++)
+    {
+      const char *value = g_hash_table_lookup (meta, keys[i]);
+      const char *other = g_hash_table_lookup (meta, keys[1 - i]);
+
+      if (value == NULL && other == NULL)
+        return TRUE;
+      if (!value || !g_ascii_string_to_signed (value, 10, 1, NP_IMAGE_MAX_SIDE, &n, NULL))
+        {
+          g_set_error (error, NP_ERROR, NP_ERROR_CORRUPT, "metadata “%s”: %s%s%s, not an integer from 1 to %d",
+                       keys[i], value ? "“" : "missing", value ? value : "", value ? "”" : "", NP_IMAGE_MAX_SIDE);
+          return FALSE;
+        }
+      *sides[i] = (gint) n;
+    }
+  return TRUE;
+}
+
+NpModel *
+np_model_new (NpNet *net, GError **error)
+{
   GHashTable *meta = np_net_metadata (net);
   const char *target = g_hash_table_lookup (meta, "target");
-  gint64      w = meta_int (meta, "width", NP_IMAGE_MAX_SIDE), h = meta_int (meta, "height", NP_IMAGE_MAX_SIDE);
+  const char *norm = g_hash_table_lookup (meta, "normalization");
+  NpModel    *m;
+  gint        width, height;
 
+  if (!parse_size (meta, &width, &height, error))
+    return NULL;
+  /* The one normalisation there is. */
+  if (norm && strcmp (norm, "x/127.5-1") != 0)
+    {
+      g_set_error (error, NP_ERROR, NP_ERROR_UNSUPPORTED,
+                   "metadata “normalization”: unknown “%s” (known: x/127.5-1)", norm);
+      return NULL;
+    }
+  m = g_new0 (NpModel, 1);
   m->net = net;
   m->info.input_filter = g_strdup (g_hash_table_lookup (meta, "input_filter"));
   m->info.params = g_hash_table_ref (meta);
-  m->info.width = w && h ? (gint) w : DEFAULT_WIDTH;
-  m->info.height = w && h ? (gint) h : DEFAULT_HEIGHT;
+  m->info.width = width;
+  m->info.height = height;
   m->info.normalization = "x/127.5-1";
   /* A file without a target is a picture. */
   m->info.target = target ? np_model_target_from_name (target) : NP_MODEL_TARGET_RGB;
@@ -51,51 +91,19 @@ np_model_new (NpNet *net)
   return m;
 }
 
-/* The metadata a model carries for its users: a training size both given,
- * each 1 to NP_IMAGE_MAX_SIDE (or neither: older models, 256×320), and the
- * one normalisation there is. Anything else is a broken or foreign file,
- * not a reason to fall back to defaults. */
-static gboolean
-check_metadata (NpNet *net, GError **error)
-{
-  GHashTable *meta = np_net_metadata (net);
-  const char *keys[] = { "width", "height" };
-  const char *norm = g_hash_table_lookup (meta, "normalization");
-
-  for (guint i = 0; i < G_N_ELEMENTS (keys); i++)
-    {
-      const char *value = g_hash_table_lookup (meta, keys[i]);
-      const char *other = g_hash_table_lookup (meta, keys[1 - i]);
-
-      if ((value || other) && (!value || !g_ascii_string_to_signed (value, 10, 1, NP_IMAGE_MAX_SIDE, NULL, NULL)))
-        {
-          g_set_error (error, NP_ERROR, NP_ERROR_CORRUPT, "metadata “%s”: %s%s%s, not an integer from 1 to %d",
-                       keys[i], value ? "“" : "missing", value ? value : "", value ? "”" : "", NP_IMAGE_MAX_SIDE);
-          return FALSE;
-        }
-    }
-  if (norm && strcmp (norm, "x/127.5-1") != 0)
-    {
-      g_set_error (error, NP_ERROR, NP_ERROR_UNSUPPORTED,
-                   "metadata “normalization”: unknown “%s” (known: x/127.5-1)", norm);
-      return FALSE;
-    }
-  return TRUE;
-}
-
 NpModel *
 np_model_load (const char *name_or_path, GError **error)
 {
   g_autofree gchar *path = np_model_resolve (name_or_path, error);
   NpNet            *net = path ? np_net_load (path, error) : NULL;
+  NpModel          *model = net ? np_model_new (net, error) : NULL;
 
-  if (net && !check_metadata (net, error))
+  if (net && model == NULL)
     {
       g_prefix_error (error, "%s: ", path);
       np_net_free (net);
-      return NULL;
     }
-  return net ? np_model_new (net) : NULL;
+  return model;
 }
 
 void

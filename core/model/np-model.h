@@ -95,8 +95,10 @@ typedef struct
  * once, when made. */
 typedef struct _NpModel NpModel;
 
-/* A model of net (which it takes), described by net's metadata. */
-NpModel           *np_model_new       (NpNet *net);
+/* A model of net (which it takes), described by net's metadata; NULL, net
+ * still the caller's, if that metadata is broken (a training size out of
+ * range or given for one side only, an unknown normalisation). */
+NpModel           *np_model_new       (NpNet *net, GError **error);
 /* np_model_resolve, np_net_load, np_model_new. */
 NpModel           *np_model_load      (const char *name_or_path, GError **error);
 void               np_model_free      (NpModel *model);

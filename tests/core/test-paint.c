@@ -40,7 +40,7 @@ model_with (NpNet *net, ...)
   while ((key = va_arg (ap, const char *)))
     g_hash_table_insert (np_net_metadata (net), g_strdup (key), g_strdup (va_arg (ap, const char *)));
   va_end (ap);
-  return np_model_new (net);
+  return np_model_new (net, NULL);
 }
 
 /* With apply_filter, np_paint_generate filters the picture as the model's
@@ -563,7 +563,7 @@ test_model_kinds (void)
   for (gsize k = 0; k < G_N_ELEMENTS (kinds); k++)
     {
       g_autoptr(NpModel) model = np_model_new (model_of (kinds[k].arch, kinds[k].in, kinds[k].out, kinds[k].filter,
-                                                          kinds[k].target));
+                                                          kinds[k].target), NULL);
       for (NpModelUse use = NP_MODEL_USE_IMAGE; use <= NP_MODEL_USE_NOISE; use++)
         {
           g_autoptr(GError) error = NULL;
