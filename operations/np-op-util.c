@@ -201,9 +201,8 @@ np_op_note_gray_host (GeglOperation *operation)
       || g_object_get_qdata (G_OBJECT (operation), np_op_gray_noted_quark ()))
     return;
   g_object_set_qdata (G_OBJECT (operation), np_op_gray_noted_quark (), GINT_TO_POINTER (TRUE));
-  g_log ("GEGL", G_LOG_LEVEL_MESSAGE,
-         "%s: this image is in Grayscale mode, which keeps no colour: use Image ▸ Neuropaint ▸ "
-         "Colorize Photo, or Image ▸ Mode ▸ RGB first", gegl_operation_get_name (operation));
+  np_op_notice (operation, "this image is in Grayscale mode, which keeps no colour: use Image ▸ "
+                "Neuropaint ▸ Colorize Photo, or Image ▸ Mode ▸ RGB first");
 }
 
 /* The input where the output should be, `scale` times its size: an op that

@@ -121,9 +121,10 @@ GArray       *np_op_find_faces         (GeglOperation       *operation,
                                         const NpHaarParams  *params,
                                         GError             **error);
 
-/* For ops that make colour (the key neuropaint:makes-colour): tells a GIMP user, once per filter, that a
- * Grayscale image will keep none of it (GIMP shows GEGL's messages), and
- * what to do. Silent in every other host and for colour inputs. */
+/* For ops that make colour (the key neuropaint:makes-colour): a notice
+ * telling a GIMP user, once per filter, that a Grayscale image will keep
+ * none of it (GIMP shows GEGL's messages), and what to do. Silent in every
+ * other host and for colour inputs. */
 void          np_op_note_gray_host     (GeglOperation       *operation);
 
 /* Tells the user the op did its work another way than asked (see
