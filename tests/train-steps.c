@@ -3,7 +3,7 @@
  * the safetensors file BATCHES, K = 0, 1, ...), each in MICRO micro-batches
  * (default 1), and writes the checkpoint after
  * them to OUTPUT, with each step's losses in its metadata ("run.loss.K" =
- * "d_real d_fake g_gan g_recon"): the bridge the PyTorch parity tests
+ * "d_real d_fake g_gan g_recon g_colour"): the bridge the PyTorch parity tests
  * (tests/oracle/test_train_torch.py) drive our trainer through. */
 #include "neuropaint.h"
 
@@ -38,7 +38,8 @@ main (int argc, char **argv)
       if (!np_trainer_step (trainer, source, target, micro, threads, &l, &error))
         goto fail;
       g_hash_table_insert (meta, g_strdup_printf ("loss.%d", k),
-                           g_strdup_printf ("%.9g %.9g %.9g %.9g", l.d_real, l.d_fake, l.g_gan, l.g_recon));
+                           g_strdup_printf ("%.9g %.9g %.9g %.9g %.9g", l.d_real, l.d_fake, l.g_gan, l.g_recon,
+                                            l.g_colour));
     }
   if (!np_trainer_save (trainer, argv[3], meta, &error))
     goto fail;

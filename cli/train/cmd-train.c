@@ -15,11 +15,13 @@
 #include <string.h>
 
 static gchar   *opt_output, *opt_input, *opt_target, *opt_arch, *opt_loss, *opt_resume, *opt_seed, *opt_dtype;
+static gchar   *opt_init;
 /* UNSET: not given (the checkpoint's or the default value applies). */
 #define UNSET G_MININT
 static gint     opt_ngf = UNSET, opt_ndf = UNSET, opt_batch = UNSET, opt_steps = UNSET, opt_threads;
 static gint     opt_lr_decay_from = UNSET;
 static gdouble  opt_lr = UNSET, opt_beta1 = UNSET, opt_l1_weight = UNSET, opt_gan_weight = UNSET;
+static gdouble  opt_colour_weight = UNSET;
 static gint     opt_validate_every = 100, opt_checkpoint_every = 500, opt_checkpoint_minutes = 10;
 static gint     opt_samples = 4, opt_accumulate = UNSET;
 static gchar  **opt_dataset;
@@ -54,9 +56,15 @@ static const GOptionEntry entries[] = {
     "Weight of the reconstruction term (default 100; 1 for lowres)", "W" },
   { "gan-weight", 0, 0, G_OPTION_ARG_DOUBLE, &opt_gan_weight,
     "Weight of the adversarial term; 0 trains G alone, with no discriminator (default 1; 0 for lowres)", "W" },
+  { "colour-weight", 0, 0, G_OPTION_ARG_DOUBLE, &opt_colour_weight,
+    "Weight of the colourfulness term: how far each output's colourfulness (Hasler and Süsstrunk's, "
+    "0–255) is from its photo's; against L1's dull mean colour (default 0: none; rgb or chroma targets)", "W" },
   { "loss", 0, 0, G_OPTION_ARG_STRING, &opt_loss, "Reconstruction loss: l1 or mse (default l1; mse for lowres)", "L" },
   { "seed", 0, 0, G_OPTION_ARG_STRING, &opt_seed, "Seeds weights, batches, flips, dropout (default 1)", "N" },
   { "threads", 'j', 0, G_OPTION_ARG_INT, &opt_threads, "Threads (default: all; the losses do not depend on it)", "N" },
+  { "init", 0, 0, G_OPTION_ARG_FILENAME, &opt_init,
+    "Start G from this model's weights (a model of the same network: name or file) instead of random "
+    "ones, with a fresh optimiser: a second stage on a trained model", "MODEL" },
   { "resume", 'r', 0, G_OPTION_ARG_FILENAME, &opt_resume,
     "Continue from a checkpoint, exactly as if never stopped (its options are the defaults)", "CKPT" },
   { "validate-every", 0, 0, G_OPTION_ARG_INT, &opt_validate_every,
@@ -74,6 +82,7 @@ static const GOptionEntry entries[] = {
 typedef struct
 {
   gchar        *dataset, *output;
+  gchar        *init;          /* --init: the model G started from, or NULL */
   const NpExperiment *experiment;   /* --input's row of the table */
   const NpTrainArch  *arch;         /* G's architecture */
   NpModelTarget target;
@@ -89,6 +98,7 @@ run_clear (Run *run)
 {
   g_free (run->dataset);
   g_free (run->output);
+  g_free (run->init);
 }
 
 G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC (Run, run_clear)
@@ -111,6 +121,8 @@ run_to_metadata (const Run *run, gdouble seconds)
   g_hash_table_insert (m, g_strdup ("steps"), g_strdup_printf ("%" G_GINT64_FORMAT, run->steps));
   g_hash_table_insert (m, g_strdup ("dtype"), g_strdup (run->dtype == NP_DTYPE_F16 ? "f16" : "f32"));
   g_hash_table_insert (m, g_strdup ("seconds"), g_strdup_printf ("%.1f", seconds));
+  if (run->init)
+    g_hash_table_insert (m, g_strdup ("init"), g_strdup (run->init));
   return m;
 }
 
@@ -211,6 +223,15 @@ resolve_run (Run *run, GHashTable *resumed, NpTrainer *trainer, gint ranks)
     return cli_fail ("train", CLI_EXIT_USAGE, "--validate-every, --checkpoint-every and --checkpoint-minutes "
                         "must be positive, --samples 1 to 64");
 
+  if (opt_colour_weight != UNSET)
+    {
+      gfloat rg_of[3], yb_of[3];
+      if (!(opt_colour_weight >= 0 && opt_colour_weight <= 1e6))
+        return cli_fail ("train", CLI_EXIT_USAGE, "--colour-weight must be between 0 and 10⁶");
+      if (opt_colour_weight > 0 && !np_model_target_opponents (run->target, rg_of, yb_of))
+        return cli_fail ("train", CLI_EXIT_USAGE, "--colour-weight: the colourfulness term needs the colours "
+                         "themselves (--target rgb or chroma), not a %s", np_model_target_option (run->target));
+    }
   if (opt_lr_decay_from != UNSET && (opt_lr_decay_from < 0 || opt_lr_decay_from > run->steps))
     return cli_fail ("train", CLI_EXIT_USAGE, "--lr-decay-from must be a step from 0 to --steps");
 
@@ -220,7 +241,8 @@ resolve_run (Run *run, GHashTable *resumed, NpTrainer *trainer, gint ranks)
       const NpTrainParams *p = np_trainer_params (trainer);
       gint64 decay_from = p->decay_end ? p->decay_start : UNSET;
       if ((opt_input || opt_target || opt_arch || opt_ngf != UNSET || opt_ndf != UNSET || opt_loss || opt_lr != UNSET
-           || opt_beta1 != UNSET || opt_l1_weight != UNSET || opt_gan_weight != UNSET || opt_seed)
+           || opt_beta1 != UNSET || opt_l1_weight != UNSET || opt_gan_weight != UNSET
+           || opt_colour_weight != UNSET || opt_seed)
           && (g_strcmp0 (input, g_hash_table_lookup (resumed, "input"))
               || g_strcmp0 (target, g_hash_table_lookup (resumed, "target"))
               || g_strcmp0 (arch, resumed_arch (resumed))
@@ -229,6 +251,7 @@ resolve_run (Run *run, GHashTable *resumed, NpTrainer *trainer, gint ranks)
               || (opt_lr != UNSET && opt_lr != p->adam.lr) || (opt_beta1 != UNSET && opt_beta1 != p->adam.beta1)
               || (opt_l1_weight != UNSET && opt_l1_weight != p->recon_weight)
               || (opt_gan_weight != UNSET && opt_gan_weight != p->gan_weight)
+              || (opt_colour_weight != UNSET && opt_colour_weight != p->colour_weight)
               || (opt_seed && g_ascii_strtoull (opt_seed, NULL, 10) != p->seed)))
         return cli_fail ("train", CLI_EXIT_USAGE,
                             "%s was trained with other options (%s ngf %" G_GINT64_FORMAT " ndf %" G_GINT64_FORMAT
@@ -257,6 +280,8 @@ resolve_run (Run *run, GHashTable *resumed, NpTrainer *trainer, gint ranks)
     .recon_weight = opt_l1_weight != UNSET ? opt_l1_weight : e->recon_weight,
     .gan_weight = opt_gan_weight != UNSET ? opt_gan_weight : e->gan_weight,
     .recon = opt_loss ? strcmp (opt_loss, "mse") == 0 ? NP_RECON_MSE : NP_RECON_L1 : e->recon,
+    .colour_weight = opt_colour_weight != UNSET ? opt_colour_weight : 0,
+    .target = run->target,
     .init_std = 0.02,
     .seed = opt_seed ? g_ascii_strtoull (opt_seed, NULL, 10) : 1,
     .decay_start = opt_lr_decay_from != UNSET ? opt_lr_decay_from : 0,
@@ -273,7 +298,14 @@ run_command (const Run *run)
 {
   const NpTrainParams *p = &run->params;
   gchar lr[G_ASCII_DTOSTR_BUF_SIZE], beta1[G_ASCII_DTOSTR_BUF_SIZE];
-  gchar l1[G_ASCII_DTOSTR_BUF_SIZE], gan[G_ASCII_DTOSTR_BUF_SIZE];
+  gchar l1[G_ASCII_DTOSTR_BUF_SIZE], gan[G_ASCII_DTOSTR_BUF_SIZE], colour[G_ASCII_DTOSTR_BUF_SIZE];
+  /* Options added since the shipped models were trained are said only when
+   * used, so those models' commands read as they did. */
+  g_autofree gchar *extra = g_strdup_printf ("%s%s%s%s", p->colour_weight > 0 ? " --colour-weight " : "",
+                                             p->colour_weight > 0
+                                               ? g_ascii_formatd (colour, sizeof colour, "%.15g", p->colour_weight)
+                                               : "",
+                                             run->init ? " --init " : "", run->init ? run->init : "");
   g_autofree gchar *decay = p->decay_end ? g_strdup_printf (" --lr-decay-from %" G_GINT64_FORMAT, p->decay_start)
                                          : g_strdup ("");
   /* Only another architecture than the input's is said, so a default run's
@@ -284,7 +316,7 @@ run_command (const Run *run)
   /* R processes of K micro-batches are one process of R·K (np_trainer_step). */
   return g_strdup_printf ("neuropaint train %s -o %s --input %s --target %s --ngf %d --ndf %d --batch %d "
                           "--accumulate %d --steps %" G_GINT64_FORMAT " --lr %s --beta1 %s --l1-weight %s "
-                          "--gan-weight %s --loss %s --seed %" G_GUINT64_FORMAT " --dtype %s%s%s",
+                          "--gan-weight %s --loss %s --seed %" G_GUINT64_FORMAT " --dtype %s%s%s%s",
                           run->dataset, run->output, run->experiment->name,
                           np_model_target_option (run->target), run->ngf, run->ndf, run->batch, run->micro,
                           run->steps, g_ascii_formatd (lr, sizeof lr, "%.15g", p->adam.lr),
@@ -292,7 +324,7 @@ run_command (const Run *run)
                           g_ascii_formatd (l1, sizeof l1, "%.15g", p->recon_weight),
                           g_ascii_formatd (gan, sizeof gan, "%.15g", p->gan_weight),
                           p->recon == NP_RECON_L1 ? "l1" : "mse", p->seed, run->dtype == NP_DTYPE_F16 ? "f16" : "f32",
-                          decay, arch);
+                          decay, arch, extra);
 }
 
 /* The descriptions of G (the run's architecture) and D. */
@@ -561,7 +593,7 @@ train_loop (Train *t)
           code = cli_fail_error ("train", g_steal_pointer (&error));
           break;
         }
-      row = (CliHistoryRow) { step + 1, elapsed (t), losses, NAN, NAN };
+      row = (CliHistoryRow) { step + 1, elapsed (t), losses, NAN, NAN, NAN };
       g_snprintf (label, sizeof label, "%.2f step/s  G %.4f  D %.3f",
                   (step + 1 - first_step) / MAX (1e-3, (g_get_monotonic_time () - t->started) / 1e6),
                   losses.g_recon, (losses.d_real + losses.d_fake) / 2);
@@ -584,7 +616,9 @@ train_loop (Train *t)
               g_autofree gchar *baselines = baselines_text (t, "");
 
               row.val_l1 = np_score_l1 (&score), row.val_psnr = np_score_psnr (&score);
-              g_print ("  val L1 %.2f PSNR %.2f dB (%s)", row.val_l1, row.val_psnr, baselines);
+              row.val_colourfulness = np_score_colourfulness (&score);
+              g_print ("  val L1 %.2f PSNR %.2f dB (%s), colourfulness %.1f of the photos' %.1f", row.val_l1,
+                       row.val_psnr, baselines, row.val_colourfulness, t->baselines.photo_colourfulness);
             }
           g_print ("\n");
         }
@@ -647,6 +681,7 @@ baselines (Train *t, GError **error)
    * shows the name. */
   t->baselines.name[0] = t->run->experiment->input_baseline ? t->run->experiment->input_baseline : "input";
   t->baselines.name[1] = "mean colour";
+  t->baselines.photo_colourfulness = np_score_photo_colourfulness (&score);
   g_print ("%s: %u training and %u validation photos, %s → %s, %" G_GINT64_FORMAT " parameters in G",
            t->run->dataset, np_batcher_size (t->train), t->val ? np_batcher_size (t->val) : 0,
            t->run->experiment->name, np_model_target_option (t->run->target),
@@ -720,6 +755,9 @@ cli_cmd_train (int argc, char **argv, gboolean do_help)
     return cli_fail ("train", CLI_EXIT_USAGE, "name a DATASET (made by neuropaint prepare)");
   if (!g_str_has_suffix (run.output, ".safetensors"))
     return cli_fail ("train", CLI_EXIT_USAGE, "--output: a .safetensors file, not “%s”", run.output);
+  if (opt_init && resumed)
+    return cli_fail ("train", CLI_EXIT_USAGE, "--init starts a run; --resume goes on with one");
+  run.init = g_strdup (opt_init ? opt_init : resumed ? g_hash_table_lookup (resumed, "init") : NULL);
   if ((code = resolve_run (&run, resumed, t.trainer, cli_group_size (group))) != CLI_EXIT_OK)
     return code;
 
@@ -751,6 +789,15 @@ cli_cmd_train (int argc, char **argv, gboolean do_help)
     return cli_fail_error ("train", g_steal_pointer (&error));
   if (t.trainer == NULL && (t.trainer = np_trainer_new (g_desc, d_desc, &run.params, &error)) == NULL)
     return cli_fail_error ("train", g_steal_pointer (&error));
+  if (opt_init)
+    {
+      g_autoptr(NpModel) init = np_model_load (opt_init, &error);
+      if (init == NULL)
+        return cli_fail_error ("train", g_steal_pointer (&error));
+      if (!np_net_copy_params (np_trainer_generator (t.trainer), np_model_net (init), NULL))
+        return cli_fail ("train", CLI_EXIT_USAGE, "--init %s: another network than this dataset and these options "
+                         "make (--input, --target, --arch, --ngf)", opt_init);
+    }
   np_trainer_set_group (t.trainer, cli_group_rank (group), cli_group_size (group), cli_group_sum, group);
   if (g_strcmp0 (np_net_description (np_trainer_generator (t.trainer)), g_desc) != 0)
     return cli_fail ("train", CLI_EXIT_USAGE, "%s holds another architecture than this dataset and these "

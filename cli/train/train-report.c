@@ -10,7 +10,10 @@
 
 /* ---- History ---------------------------------------------------------------- */
 
-#define COLUMNS "step,seconds,d_real,d_fake,g_gan,g_recon,val_l1,val_psnr"
+/* The columns; a history written before the colourfulness term has only
+ * the first eight (OLD_COLUMNS), read as a run without it. */
+#define OLD_COLUMNS "step,seconds,d_real,d_fake,g_gan,g_recon,val_l1,val_psnr"
+#define COLUMNS OLD_COLUMNS ",g_colour,val_colourfulness"
 
 struct _NpHistory
 {
@@ -45,11 +48,13 @@ cli_history_load (CliHistory *h, const char *path, gint64 up_to_step, GError **e
 {
   g_autofree gchar *text = NULL;
   g_auto(GStrv) lines = NULL;
+  guint         columns;
 
   if (!g_file_get_contents (path, &text, NULL, error))
     return FALSE;
   lines = g_strsplit (text, "\n", -1);
-  if (lines[0] == NULL || strcmp (lines[0], COLUMNS) != 0)
+  columns = lines[0] == NULL ? 0 : strcmp (lines[0], COLUMNS) == 0 ? 10 : strcmp (lines[0], OLD_COLUMNS) == 0 ? 8 : 0;
+  if (columns == 0)
     {
       g_set_error (error, NP_ERROR, NP_ERROR_CORRUPT, "%s: not a training history (" COLUMNS ")", path);
       return FALSE;
@@ -59,9 +64,9 @@ cli_history_load (CliHistory *h, const char *path, gint64 up_to_step, GError **e
       g_auto(GStrv) f = g_strsplit (lines[i], ",", -1);
       CliHistoryRow  row;
 
-      if (g_strv_length (f) != 8)
+      if (g_strv_length (f) != columns)
         {
-          g_set_error (error, NP_ERROR, NP_ERROR_CORRUPT, "%s, line %d: not 8 columns", path, i + 1);
+          g_set_error (error, NP_ERROR, NP_ERROR_CORRUPT, "%s, line %d: not %u columns", path, i + 1, columns);
           return FALSE;
         }
       row.step = g_ascii_strtoll (f[0], NULL, 10);
@@ -72,6 +77,8 @@ cli_history_load (CliHistory *h, const char *path, gint64 up_to_step, GError **e
       row.losses.g_recon = g_ascii_strtod (f[5], NULL);
       row.val_l1 = *f[6] ? g_ascii_strtod (f[6], NULL) : NAN;
       row.val_psnr = *f[7] ? g_ascii_strtod (f[7], NULL) : NAN;
+      row.losses.g_colour = columns > 8 ? g_ascii_strtod (f[8], NULL) : 0;
+      row.val_colourfulness = columns > 8 && *f[9] ? g_ascii_strtod (f[9], NULL) : NAN;
       /* A run killed after its last checkpoint wrote steps it will redo. */
       if (row.step <= up_to_step)
         cli_history_add (h, &row);
@@ -93,6 +100,9 @@ cli_history_save (const CliHistory *h, const char *path, GError **error)
         g_string_append_printf (s, "%.4f,%.4f", r->val_l1, r->val_psnr);
       else
         g_string_append_c (s, ',');
+      g_string_append_printf (s, ",%.6g,", r->losses.g_colour);
+      if (!isnan (r->val_colourfulness))
+        g_string_append_printf (s, "%.4f", r->val_colourfulness);
       g_string_append_c (s, '\n');
     }
   return np_output_set_contents (path, s->str, s->len, error);

@@ -13,6 +13,7 @@ typedef struct
   gdouble       seconds;     /* training time so far, over every session */
   NpTrainLosses losses;
   gdouble       val_l1, val_psnr;
+  gdouble       val_colourfulness;  /* the outputs' (np_score_colourfulness) */
 } CliHistoryRow;
 
 /* The trivial baselines' validation PSNR: [0] the input itself (for
@@ -22,6 +23,7 @@ typedef struct
 {
   gdouble     psnr[2], l1[2];
   const char *name[2];
+  gdouble     photo_colourfulness;  /* the validation photos' own */
 } CliBaselines;
 
 typedef struct _NpHistory CliHistory;

@@ -102,4 +102,17 @@ np_linear_rgb_from_lab (gfloat fy, gfloat a, gfloat bb, gfloat *r, gfloat *g, gf
   *b = 0.0556434f * x - 0.2040259f * y + 1.0572252f * z;
 }
 
+/* Hasler and Süsstrunk's colourfulness ("Measuring colourfulness in natural
+ * images", 2003), the measure docs/models.md reports beside PSNR, of n
+ * pixels given by their opponent components rg = R − G and yb = (R + G)/2 − B
+ * (on 0–255 for the paper's scale):
+ *
+ *   sqrt(σ_rg² + σ_yb²) + 0.3·sqrt(μ_rg² + μ_yb²)
+ *
+ * with σ the population deviations. With d_rg and d_yb, also its derivative
+ * with respect to each component (the root's derivative taken as 0 where the
+ * root is 0: a picture of one colour, or a gray one). Sums run in double in
+ * pixel order, so the result does not depend on who calls it. */
+double np_colourfulness (const gfloat *rg, const gfloat *yb, gint64 n, gfloat *d_rg, gfloat *d_yb);
+
 G_END_DECLS

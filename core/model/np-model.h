@@ -69,6 +69,12 @@ void          np_model_target_decode      (NpModelTarget target, const gfloat *v
                                            gfloat luma, const gfloat base[3], gfloat rgb[3]);
 /* A chroma output's Cb and Cr (what decoding puts on the luminance). */
 void          np_model_target_chroma      (const gfloat values[2], gfloat *cb, gfloat *cr);
+/* The opponent colours of np_colourfulness, rg = R − G and yb = (R + G)/2 −
+ * B on 0–255, as linear functions of the target's values (before decoding's
+ * clamp): rg = Σ rg_of[k]·values[k], and so yb. They hold with no constant
+ * term for rgb, and for chroma whatever the luminance, which cancels. FALSE
+ * for a residual, whose colours depend on the input too. */
+gboolean      np_model_target_opponents   (NpModelTarget target, gfloat rg_of[3], gfloat yb_of[3]);
 
 /* ---- The description a model file carries -------------------------------- */
 

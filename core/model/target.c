@@ -86,6 +86,36 @@ np_model_target_chroma (const gfloat values[2], gfloat *cb, gfloat *cr)
   *cr = 0.5f * values[1];
 }
 
+gboolean
+np_model_target_opponents (NpModelTarget target, gfloat rg_of[3], gfloat yb_of[3])
+{
+  /* Decoding is linear inside its clamp: each value's coefficient is what a
+   * small step of it alone (⅛, exact in binary) changes in the decoded
+   * colour, from all values 0 on mid-gray, scaled to 0–255. */
+  const gfloat step = 0.125f, zero[3] = { 0 };
+  gfloat       base_rgb[3];
+  gint         n = np_model_target_channels (target);
+
+  if (target == NP_MODEL_TARGET_RESIDUAL)
+    return FALSE;
+  np_model_target_decode (target, zero, n, 0.5f, NULL, base_rgb);
+  for (gint k = 0; k < 3; k++)
+    {
+      gfloat values[3] = { 0 }, rgb[3];
+
+      rg_of[k] = yb_of[k] = 0;
+      if (k >= n)
+        continue;
+      values[k] = step;
+      np_model_target_decode (target, values, n, 0.5f, NULL, rgb);
+      for (gint c = 0; c < 3; c++)
+        rgb[c] = 255 / step * (rgb[c] - base_rgb[c]);
+      rg_of[k] = rgb[0] - rgb[1];
+      yb_of[k] = (rgb[0] + rgb[1]) / 2 - rgb[2];
+    }
+  return TRUE;
+}
+
 void
 np_model_target_decode (NpModelTarget target, const gfloat *values, gint n, gfloat luma, const gfloat base[3],
                         gfloat rgb[3])

@@ -9,6 +9,7 @@
  * or a partner draws from further hashes, so the batches of a run depend
  * on its seed and step only. */
 #include "np-train.h"
+#include "image/np-colour.h"
 #include "image/np-resize.h"
 #include "util/np-rng.h"
 
@@ -413,10 +414,23 @@ np_batcher_baseline_mean (const NpBatcher *b, const NpBatcher *mean_of, const Np
           np_tensor_at (rgb, 0, 0, k, n)[p] = mean[p * 3 + k];
 }
 
+/* The colourfulness of image n of an R'G'B' tensor in [0, 1]. */
+static double
+colourfulness (const NpTensor *t, gint64 n, gfloat *rg, gfloat *yb)
+{
+  gint64        plane = t->ne[0] * t->ne[1];
+  const gfloat *r = np_tensor_at (t, 0, 0, 0, n), *g = np_tensor_at (t, 0, 0, 1, n), *b = np_tensor_at (t, 0, 0, 2, n);
+
+  for (gint64 i = 0; i < plane; i++)
+    rg[i] = 255 * (r[i] - g[i]), yb[i] = 255 * ((r[i] + g[i]) / 2 - b[i]);
+  return np_colourfulness (rg, yb, plane, NULL, NULL);
+}
+
 void
 np_score_add (NpScore *score, const NpTensor *a, const NpTensor *b)
 {
-  gint64 per = a->ne[0] * a->ne[1] * a->ne[2];
+  gint64             per = a->ne[0] * a->ne[1] * a->ne[2];
+  g_autofree gfloat *rg = g_new (gfloat, a->ne[0] * a->ne[1]), *yb = g_new (gfloat, a->ne[0] * a->ne[1]);
 
   for (gint64 n = 0; n < a->ne[3]; n++)
     {
@@ -432,6 +446,8 @@ np_score_add (NpScore *score, const NpTensor *a, const NpTensor *b)
       score->values += per;
       /* Identical pictures count as 100 dB, not infinity. */
       score->psnr_sum += sq > 0 ? MIN (100, 10 * log10 (per / sq)) : 100;
+      if (a->ne[2] == 3)
+        score->colour_sum += colourfulness (a, n, rg, yb), score->photo_colour_sum += colourfulness (b, n, rg, yb);
       score->pictures++;
     }
 }
@@ -446,4 +462,16 @@ gdouble
 np_score_psnr (const NpScore *score)
 {
   return score->pictures ? score->psnr_sum / score->pictures : 0;
+}
+
+gdouble
+np_score_colourfulness (const NpScore *score)
+{
+  return score->pictures ? score->colour_sum / score->pictures : 0;
+}
+
+gdouble
+np_score_photo_colourfulness (const NpScore *score)
+{
+  return score->pictures ? score->photo_colour_sum / score->pictures : 0;
 }

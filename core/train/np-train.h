@@ -8,7 +8,9 @@
  *   D:  zero_grad; BCE(D(src, fake), 0)·½ backward; BCE(D(src, real), 1)·½
  *       backward; Adam
  *   G:  BCE(D(src, fake), 1)·gan_weight through the frozen D, plus
- *       recon_weight·L1(fake, real) (or MSE); zero_grad; backward; Adam
+ *       recon_weight·L1(fake, real) (or MSE), plus colour_weight·|C(fake) −
+ *       C(real)| (colourfulness, np_colourfulness_loss); zero_grad;
+ *       backward; Adam
  *
  * With gan_weight 0 there is no discriminator: G learns from the
  * reconstruction term alone. Every random number of a step (dropout masks
@@ -44,6 +46,8 @@ typedef struct
   gdouble      recon_weight;   /* the seed's 100 (·L1) */
   gdouble      gan_weight;     /* the seed's 1; 0: no discriminator */
   NpRecon      recon;
+  gdouble      colour_weight;  /* the colourfulness term's (0: none) */
+  NpModelTarget target;        /* what G's output stands for: the colours that term measures */
   gdouble      init_std;       /* weights N(0, init_std): the seed's 0.02 */
   guint64      seed;
   /* The learning rate stays adam.lr before step decay_start, then falls
@@ -56,9 +60,17 @@ typedef struct
 {
   gdouble d_real, d_fake;      /* the discriminator's BCE on real and fake pairs */
   gdouble g_gan, g_recon;      /* the generator's adversarial and reconstruction terms */
+  gdouble g_colour;            /* … and its colourfulness term (unweighted) */
 } NpTrainLosses;
 
 typedef struct _NpTrainer NpTrainer;
+
+/* The mean over images of |C(pred) − C(target)|, C the colourfulness
+ * (np_colourfulness, on 0–255) of the colours the target's values stand for
+ * (np_model_target_opponents: rgb or chroma), adding weight times its
+ * gradient into grad (when not NULL), as the losses of core/nn do. */
+double         np_colourfulness_loss     (const NpTensor *pred, const NpTensor *target, NpModelTarget kind,
+                                          gfloat weight, NpTensor *grad);
 
 /* A generator (and a discriminator of (source, output) pairs on logits, when
  * params->gan_weight > 0) from network descriptions, initialised from the
@@ -259,17 +271,20 @@ void          np_batcher_baseline_mean   (const NpBatcher *batcher, const NpBatc
                                           const NpTensor *source, NpTensor *rgb);
 
 /* Mean absolute error (on 0–255) and PSNR (dB, peak 1, per picture, then
- * averaged) of R'G'B' pictures in [0, 1], against their photos, as running
- * totals over batches. */
+ * averaged) of R'G'B' pictures in [0, 1], against their photos, and the
+ * colourfulness of both (np_colourfulness on 0–255, per picture, then
+ * averaged), as running totals over batches. */
 typedef struct
 {
-  gdouble abs_sum, psnr_sum;
+  gdouble abs_sum, psnr_sum, colour_sum, photo_colour_sum;
   gint64  values, pictures;
 } NpScore;
 
 void          np_score_add               (NpScore *score, const NpTensor *a, const NpTensor *b);
 gdouble       np_score_l1                (const NpScore *score);
 gdouble       np_score_psnr              (const NpScore *score);
+gdouble       np_score_colourfulness     (const NpScore *score);
+gdouble       np_score_photo_colourfulness (const NpScore *score);
 
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (NpBatcher, np_batcher_free)
 

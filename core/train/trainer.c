@@ -69,18 +69,27 @@ assemble (NpNet *g, NpNet *d, const NpTrainParams *params, GError **error)
 static gboolean
 check_params (const NpTrainParams *p, gboolean has_d, GError **error)
 {
+  gfloat      rg_of[3], yb_of[3];
   const char *bad = !(p->adam.lr > 0 && p->adam.lr < 1) ? "learning rate"
                     : !(p->adam.beta1 >= 0 && p->adam.beta1 < 1) ? "beta1"
                     : !(p->adam.beta2 >= 0 && p->adam.beta2 < 1) ? "beta2"
                     : !(p->adam.eps > 0 && p->adam.eps < 1) ? "Adam's epsilon"
                     : !(p->recon_weight >= 0 && p->recon_weight <= 1e6) ? "reconstruction weight"
                     : !(p->gan_weight >= 0 && p->gan_weight <= 1e6) ? "GAN weight"
+                    : !(p->colour_weight >= 0 && p->colour_weight <= 1e6) ? "colourfulness weight"
                     : !(p->init_std > 0 && p->init_std <= 10) ? "initial weights' spread"
                     : !(p->decay_start >= 0 && p->decay_end >= 0) ? "learning rate's schedule" : NULL;
 
   if (bad)
     {
       g_set_error (error, NP_ERROR, NP_ERROR_INVALID_ARGUMENT, "training: the %s is out of range", bad);
+      return FALSE;
+    }
+  if (p->colour_weight > 0 && (p->target >= NP_MODEL_N_TARGETS || !np_model_target_opponents (p->target, rg_of, yb_of)))
+    {
+      g_set_error (error, NP_ERROR, NP_ERROR_INVALID_ARGUMENT,
+                   "training: the colourfulness term needs the colours themselves (rgb or chroma), not a %s",
+                   p->target < NP_MODEL_N_TARGETS ? np_model_target_name (p->target) : "target unknown");
       return FALSE;
     }
   if ((p->gan_weight > 0) != has_d)
@@ -272,17 +281,18 @@ gather (NpTrainer *t, NpNet *net, NpTreeSum **sum, gint k, gint n_micro, GError 
 static gboolean
 mean_losses (NpTrainer *t, NpTrainLosses *l, gint n_micro, GError **error)
 {
-  gfloat  sums[4] = { (gfloat) l->d_real, (gfloat) l->d_fake, (gfloat) l->g_gan, (gfloat) l->g_recon };
+  gfloat  sums[5] = { (gfloat) l->d_real, (gfloat) l->d_fake, (gfloat) l->g_gan, (gfloat) l->g_recon,
+                      (gfloat) l->g_colour };
   gdouble total = (gdouble) n_micro * t->n_ranks;
 
   if (t->n_ranks == 1)
     {
-      l->d_real /= total, l->d_fake /= total, l->g_gan /= total, l->g_recon /= total;
+      l->d_real /= total, l->d_fake /= total, l->g_gan /= total, l->g_recon /= total, l->g_colour /= total;
       return TRUE;
     }
-  if (!t->group_sum (sums, 4, t->group_data, error))
+  if (!t->group_sum (sums, 5, t->group_data, error))
     return FALSE;
-  *l = (NpTrainLosses) { sums[0] / total, sums[1] / total, sums[2] / total, sums[3] / total };
+  *l = (NpTrainLosses) { sums[0] / total, sums[1] / total, sums[2] / total, sums[3] / total, sums[4] / total };
   return TRUE;
 }
 
@@ -354,6 +364,8 @@ np_trainer_step (NpTrainer *t, const NpTensor *source, const NpTensor *target, g
       l.g_gan += g_gan;
       l.g_recon += t->p.recon == NP_RECON_L1 ? np_loss_l1 (fake, &tgt, (gfloat) t->p.recon_weight, t->d_fake)
                                              : np_loss_mse (fake, &tgt, (gfloat) t->p.recon_weight, t->d_fake);
+      if (t->p.colour_weight > 0)
+        l.g_colour += np_colourfulness_loss (fake, &tgt, t->p.target, (gfloat) t->p.colour_weight, t->d_fake);
       if (!np_net_zero_grad (t->g, error)
           || !np_net_backward (t->g, t->d_fake, NP_GRAD_PARAMS, n_threads, error))
         return FALSE;
@@ -423,6 +435,8 @@ np_trainer_save (NpTrainer *t, const char *path, GHashTable *metadata, GError **
   put_double (meta, "train.eps", t->p.adam.eps);
   put_double (meta, "train.recon_weight", t->p.recon_weight);
   put_double (meta, "train.gan_weight", t->p.gan_weight);
+  put_double (meta, "train.colour_weight", t->p.colour_weight);
+  g_hash_table_insert (meta, g_strdup ("train.target"), g_strdup (np_model_target_option (t->p.target)));
   put_double (meta, "train.init_std", t->p.init_std);
   put_int (meta, "train.decay_start", t->p.decay_start);
   put_int (meta, "train.decay_end", t->p.decay_end);
@@ -522,6 +536,19 @@ trainer_from_file (NpSafetensors *st, GHashTable **metadata, GError **error)
       return NULL;
     }
   p.recon = strcmp (recon, "l1") == 0 ? NP_RECON_L1 : NP_RECON_MSE;
+  /* The colourfulness term: checkpoints before it existed had none. */
+  p.colour_weight = 0, p.target = NP_MODEL_TARGET_RGB;
+  if (g_hash_table_contains (meta, "train.colour_weight"))
+    {
+      if (!get_number (meta, "train.colour_weight", FALSE, &p.colour_weight, &unused_i, error))
+        return NULL;
+      p.target = np_model_target_from_option (g_hash_table_lookup (meta, "train.target"));
+      if (p.target == NP_MODEL_TARGET_UNKNOWN)
+        {
+          g_set_error (error, NP_ERROR, NP_ERROR_CORRUPT, "checkpoint: bad “train.target”");
+          return NULL;
+        }
+    }
 
   if ((g = np_net_from_file (st, "G.", error)) == NULL
       || ((g_hash_table_contains (meta, "D.graph") || g_hash_table_contains (meta, "D.architecture"))

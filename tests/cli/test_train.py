@@ -201,6 +201,51 @@ class Train(unittest.TestCase):
         lines = [l for l in proc.stderr.splitlines() if not l.startswith("Try ")]
         self.assertEqual(len(lines), 1, proc.stderr)
 
+    def test_colourfulness_term_and_a_second_stage(self):
+        """--init starts from a trained model and --colour-weight adds the
+        colourfulness term: both are in the model's command, which makes the
+        same bits again, and a resumed second stage equals one never
+        stopped. The history and the progress report colourfulness."""
+        first, _ = self.train("stage1", "--target", "chroma", "--gan-weight", "0", "--steps", "3")
+        args = ["--target", "chroma", "--gan-weight", "0", "--init", first, "--colour-weight", "0.5"]
+        whole, proc = self.train("stage2", *args, "--steps", "6")
+        self.assertRegex(proc.stdout, r"colourfulness \d+\.\d of the photos' \d+\.\d")
+        meta = ex.read_safetensors(whole)[1]
+        self.assertIn(" --colour-weight 0.5 --init " + first, meta["trained_with"])
+        with open(os.path.join(self.dir, "stage2.history.csv")) as f:
+            rows = [line.rstrip("\n").split(",") for line in f]
+        self.assertEqual(rows[0][-2:], ["g_colour", "val_colourfulness"])
+        self.assertTrue(all(float(r[8]) > 0 for r in rows[1:]), rows)
+        self.assertGreater(float(rows[-1][9]), 0)
+        # Started from the first stage, not from random weights: the first
+        # step's L1 is the first stage's last one's, near enough, and far
+        # below a random start's.
+        with open(os.path.join(self.dir, "stage1.history.csv")) as f:
+            stage1 = [line.split(",") for line in f][1:]
+        self.assertLess(float(rows[1][5]), 1.5 * float(stage1[-1][5]))
+        part, _ = self.train("stage2-part", *args, "--steps", "3")
+        nptest.run(["train", "--resume", os.path.join(self.dir, "stage2-part.ckpt"), "--steps", "6"])
+        command = meta["trained_with"].split()
+        again = os.path.join(self.dir, "stage2-again.safetensors")
+        command[command.index("-o") + 1] = again
+        nptest.run(command[1:])
+        a = tensors(whole)
+        for other in (part, again):
+            b = tensors(other)
+            for name in a:
+                np.testing.assert_array_equal(a[name], b[name], err_msg=name)
+        out = os.path.join(self.dir, "bad-stage.safetensors")
+        self.fails(["train", self.dataset, "-o", out, "--init", first, "--ngf", "8", "--target", "chroma",
+                    "--gan-weight", "0"], "another network", 1)
+        self.fails(["train", self.dataset, "-o", out, "--init", os.path.join(self.dir, "nothing.safetensors")],
+                   "nothing.safetensors")
+        self.fails(["train", "--resume", os.path.join(self.dir, "stage2-part.ckpt"), "--init", first],
+                   "--init starts a run", 1)
+        self.fails(["train", self.dataset, "-o", out, "--input", "lowres", "--colour-weight", "1"],
+                   "colourfulness term needs", 1)
+        self.fails(["train", self.dataset, "-o", out, "--colour-weight", "-1"], "--colour-weight", 1)
+        self.assertFalse(os.path.exists(out))
+
     def test_bad_input(self):
         out = os.path.join(self.dir, "bad.safetensors")
         empty = os.path.join(self.dir, "empty")

@@ -759,10 +759,61 @@ test_tree_sum (void)
     }
 }
 
+/* ---- the colourfulness term ------------------------------------------------- */
+
+static void
+test_colourfulness_gradient (void)
+{
+  /* np_colourfulness_loss's gradient against central differences, for
+   * both targets it serves; its value against PyTorch is in
+   * tests/oracle/test_train_torch.py. */
+  const NpModelTarget kinds[] = { NP_MODEL_TARGET_CHROMA, NP_MODEL_TARGET_RGB };
+
+  for (guint k = 0; k < G_N_ELEMENTS (kinds); k++)
+    {
+      gint c = np_model_target_channels (kinds[k]);
+      g_autoptr(NpTensor) pred = np_tensor_new (5, 4, c, 2, NULL), target = np_tensor_new (5, 4, c, 2, NULL);
+      g_autoptr(NpTensor) grad = np_tensor_new (5, 4, c, 2, NULL), none = np_tensor_new (5, 4, c, 2, NULL);
+      gint64 n = np_tensor_n_elements (pred);
+      double worst = 0, loss;
+
+      for (gint64 i = 0; i < n; i++)
+        {
+          /* Image 0 duller than its photo, image 1 more colourful. */
+          gboolean second = i >= n / 2;
+          pred->data[i] = (second ? 0.6f : 0.2f) * sinf (0.7f * (gfloat) i + 0.3f);
+          target->data[i] = 0.4f * cosf (1.3f * (gfloat) i);
+          grad->data[i] = 0.5f;   /* the term adds into what is there */
+        }
+      loss = np_colourfulness_loss (pred, target, kinds[k], 2.0f, grad);
+      g_assert_cmpfloat (loss, >, 1);
+      for (gint64 i = 0; i < n; i++)
+        {
+          const float h = 1e-3f;
+          float       keep = pred->data[i];
+          double      up, down, numeric;
+
+          pred->data[i] = keep + h;
+          up = np_colourfulness_loss (pred, target, kinds[k], 2.0f, NULL);
+          pred->data[i] = keep - h;
+          down = np_colourfulness_loss (pred, target, kinds[k], 2.0f, NULL);
+          pred->data[i] = keep;
+          numeric = 2.0 * (up - down) / (2 * h);
+          worst = MAX (worst, fabs ((grad->data[i] - 0.5) - numeric) / MAX (1.0, fabs (numeric)));
+        }
+      g_assert_cmpfloat (worst, <, 2e-3);
+      /* A photo's own colours cost nothing. */
+      g_assert_cmpfloat (np_colourfulness_loss (target, target, kinds[k], 1.0f, none), ==, 0);
+      for (gint64 i = 0; i < n; i++)
+        g_assert_cmpfloat (none->data[i], ==, 0);
+    }
+}
+
 int
 main (int argc, char **argv)
 {
   g_test_init (&argc, &argv, NULL);
+  g_test_add_func ("/train/colourfulness/gradient", test_colourfulness_gradient);
   g_test_add_func ("/train/stats/values", test_stats_values);
   g_test_add_func ("/train/stats/gray", test_stats_gray);
   g_test_add_func ("/train/npy/header", test_npy_header);

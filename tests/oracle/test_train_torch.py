@@ -58,14 +58,17 @@ class MaskDropout(nn.Module):
         return x * self.mask
 
 
-def checkpoint(path, g, d, recon, recon_weight, gan_weight, decay=None):
+def checkpoint(path, g, d, recon, recon_weight, gan_weight, decay=None, colour=None):
     """Our checkpoint format at step 0: both nets, zero moments; decay
-    (start, end) a learning-rate schedule."""
+    (start, end) a learning-rate schedule; colour (weight, target) a
+    colourfulness term."""
     tensors, meta = [], {"format": "neuropaint-checkpoint", "train.step": 0, "train.seed": SEED,
                          "train.recon": recon, "train.recon_weight": recon_weight,
                          "train.gan_weight": gan_weight}
     if decay:
         meta["train.decay_start"], meta["train.decay_end"] = decay
+    if colour:
+        meta["train.colour_weight"], meta["train.target"] = repr(colour[0]), colour[1]
     meta.update({"train." + k: repr(v) for k, v in HYPER.items()})
     for prefix, net in (("G", g), ("D", d)):
         if net is None:
@@ -78,6 +81,25 @@ def checkpoint(path, g, d, recon, recon_weight, gan_weight, decay=None):
         tensors += [("adam.%s.m" % prefix, np.zeros(n, np.float32)), ("adam.%s.v" % prefix, np.zeros(n, np.float32))]
         meta["adam.%s.t" % prefix] = 0
     ex.write_safetensors(path, tensors, meta)
+
+
+def colourfulness(pictures):
+    """Hasler and Süsstrunk's colourfulness of each R'G'B' picture (N, 3, H,
+    W) on 0–255: sqrt(σ_rg² + σ_yb²) + 0.3·sqrt(μ_rg² + μ_yb²)."""
+    r, g, b = pictures[:, 0] * 255, pictures[:, 1] * 255, pictures[:, 2] * 255
+    rg, yb = (r - g).flatten(1), ((r + g) / 2 - b).flatten(1)
+    spread = torch.sqrt(rg.var(1, unbiased=False) + yb.var(1, unbiased=False))
+    return spread + 0.3 * torch.sqrt(rg.mean(1) ** 2 + yb.mean(1) ** 2)
+
+
+def chroma_to_rgb(values, luma=0.5):
+    """A chroma target's R'G'B' (JPEG's YCbCr, BT.601; values = 2·Cb, 2·Cr),
+    unclamped, on a constant luminance (which colourfulness does not see)."""
+    cb, cr = values[:, 0] * 0.5, values[:, 1] * 0.5
+    r = luma + 1.402 * cr
+    b = luma + 1.772 * cb
+    g = (luma - 0.299 * r - 0.114 * b) / 0.587
+    return torch.stack([r, g, b], 1)
 
 
 def adam(net):
@@ -255,6 +277,36 @@ class Training(unittest.TestCase):
                 self.assertLess(abs(a - want), TOL * max(1.0, abs(want)), "step %d %s" % (step, what))
         self.compare_state(ours, "G", g, opt_g, "G (micro-batches)")
         self.compare_state(ours, "D", d, opt_d, "D (micro-batches)")
+
+    def test_colourfulness_three_steps(self):
+        """A colouriser's steps with L1 and the colourfulness term, no
+        discriminator: 100·L1 + 0.5·mean |C(fake) − C(real)| on the colours
+        the chroma stands for."""
+        g = ex.randomize(ex.UNet(8, 5, in_channels=1, out_channels=2), 6)
+        ckpt = os.path.join(self.dir, "colour.ckpt")
+        checkpoint(ckpt, g, None, "l1", 100.0, 0.0, colour=(0.5, "chroma"))
+        batches = [(torch.rand(2, 1, 64, 64) * 2 - 1, (torch.rand(2, 2, 64, 64) * 2 - 1) * 0.4) for _ in range(3)]
+        ours, meta = self.run_ours(ckpt, batches, 2)
+        (drop,) = nprandom.layer_indices(meta["G.graph"], "dropout")
+
+        g.train()
+        g.drop = MaskDropout()
+        opt = adam(g)
+        for step, (src, real) in enumerate(batches):
+            shape = (src.shape[0], g.m["d4"].out_channels, src.shape[2] // 16, src.shape[3] // 16)
+            g.drop.mask = torch.from_numpy(
+                nprandom.dropout_mask(trainer_key(SEED, step, STREAM_DROPOUT), drop, shape, 0.5))
+            opt.zero_grad()
+            fake = g(src)
+            l1 = nn.functional.l1_loss(fake, real)
+            colour = (colourfulness(chroma_to_rgb(fake)) - colourfulness(chroma_to_rgb(real))).abs().mean()
+            (100.0 * l1 + 0.5 * colour).backward()
+            opt.step()
+            got = [float(x) for x in meta["run.loss.%d" % step].split()]
+            print("  step %d L1, colourfulness ours %s torch %s" % (step, got[3:], [l1.item(), colour.item()]))
+            self.assertLess(abs(got[3] - l1.item()), TOL * max(1.0, l1.item()))
+            self.assertLess(abs(got[4] - colour.item()), TOL * max(1.0, colour.item()))
+        self.compare_state(ours, "G", g, opt, "colouriser")
 
     def test_super_resolution_three_steps(self):
         """The SR net's MSE steps, with a learning rate falling from step 1
