@@ -116,6 +116,22 @@ np_model_list (void)
   return models;
 }
 
+GPtrArray *
+np_model_list_for (NpModelUse use)
+{
+  GPtrArray *models = np_model_list ();
+
+  for (guint i = models->len; i-- > 0;)
+    {
+      NpModelEntry          *e = models->pdata[i];
+      g_autoptr(GHashTable)  metadata = np_safetensors_read_metadata (e->path, NULL);
+
+      if (metadata == NULL || np_model_intended_use (metadata) != use)
+        g_ptr_array_remove_index (models, i);
+    }
+  return models;
+}
+
 gchar *
 np_model_resolve (const char *name_or_path, GError **error)
 {

@@ -316,6 +316,9 @@ typedef struct
 NpSafetensors *np_safetensors_parse (const guint8 *data, gsize size, GError **error);
 NpSafetensors *np_safetensors_read  (const char *path, GError **error);
 void           np_safetensors_free  (NpSafetensors *st);
+/* The metadata alone (gchar* → gchar*), its header checked as _parse
+ * checks it, no tensor read: cheap enough to look at every model. */
+GHashTable    *np_safetensors_read_metadata (const char *path, GError **error);
 NpTensor      *np_safetensors_get   (NpSafetensors *st, const char *name);
 
 /* Writes the named tensors (in the given order) and metadata, through a

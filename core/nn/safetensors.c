@@ -155,7 +155,7 @@ compare_spans (gconstpointer a, gconstpointer b)
 }
 
 static gboolean
-parse_metadata (NpSafetensors *st, JsonNode *node, GError **error)
+parse_metadata (GHashTable *metadata, JsonNode *node, GError **error)
 {
   JsonObject *obj;
   g_autoptr(GList) members = NULL;
@@ -169,7 +169,7 @@ parse_metadata (NpSafetensors *st, JsonNode *node, GError **error)
       JsonNode *v = json_object_get_member (obj, m->data);
       if (!JSON_NODE_HOLDS_VALUE (v) || json_node_get_value_type (v) != G_TYPE_STRING)
         return fail (error, NP_ERROR_CORRUPT, "metadata “%s” is not a string", (char *) m->data);
-      g_hash_table_insert (st->metadata, g_strdup (m->data), g_strdup (json_node_get_string (v)));
+      g_hash_table_insert (metadata, g_strdup (m->data), g_strdup (json_node_get_string (v)));
     }
   return TRUE;
 }
@@ -258,22 +258,14 @@ read_tensor (const guint8 *bytes, const gint64 ne[4], gboolean f16, GError **err
   return t;
 }
 
-NpSafetensors *
-np_safetensors_parse (const guint8 *data, gsize size, GError **error)
+/* The header of the size bytes at data, checked (its length, its JSON, no
+ * name twice), and its length. */
+static JsonNode *
+parse_header (const guint8 *data, gsize size, guint64 *length, GError **error)
 {
-  g_autoptr(NpSafetensors) st = NULL;
-  g_autoptr(JsonNode)   header = NULL;
-  g_autoptr(GList) members = NULL;
-  g_autoptr(GArray) spans = NULL;
-  g_autoptr(GArray) shapes = NULL;
-  g_autoptr(GArray) f16 = NULL;
-  g_autoptr(GError) json_error = NULL;
-  JsonObject *root;
-  guint64     header_len = 0;
-  const guint8 *body;
-  guint64     body_size;
-
-  g_return_val_if_fail (data != NULL || size == 0, NULL);
+  g_autoptr(JsonNode) header = NULL;
+  g_autoptr(GError)   json_error = NULL;
+  guint64             header_len = 0;
 
   if (size < 8)
     return fail (error, NP_ERROR_CORRUPT, "file of %" G_GSIZE_FORMAT " bytes is truncated", size), NULL;
@@ -293,12 +285,34 @@ np_safetensors_parse (const guint8 *data, gsize size, GError **error)
     return fail (error, NP_ERROR_CORRUPT, "header: %s", json_error->message), NULL;
   if (!JSON_NODE_HOLDS_OBJECT (header))
     return fail (error, NP_ERROR_CORRUPT, "header is not a JSON object"), NULL;
-  root = json_node_get_object (header);
   {
     g_autofree gchar *twice = duplicate_name ((const char *) data + 8, header_len);
     if (twice)
       return fail (error, NP_ERROR_CORRUPT, "“%s” is named twice in the header", twice), NULL;
   }
+  *length = header_len;
+  return g_steal_pointer (&header);
+}
+
+NpSafetensors *
+np_safetensors_parse (const guint8 *data, gsize size, GError **error)
+{
+  g_autoptr(NpSafetensors) st = NULL;
+  g_autoptr(JsonNode)   header = NULL;
+  g_autoptr(GList) members = NULL;
+  g_autoptr(GArray) spans = NULL;
+  g_autoptr(GArray) shapes = NULL;
+  g_autoptr(GArray) f16 = NULL;
+  JsonObject *root;
+  guint64     header_len = 0;
+  const guint8 *body;
+  guint64     body_size;
+
+  g_return_val_if_fail (data != NULL || size == 0, NULL);
+
+  if ((header = parse_header (data, size, &header_len, error)) == NULL)
+    return NULL;
+  root = json_node_get_object (header);
 
   st = g_new0 (NpSafetensors, 1);
   st->metadata = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
@@ -320,7 +334,7 @@ np_safetensors_parse (const guint8 *data, gsize size, GError **error)
 
       if (strcmp (m->data, "__metadata__") == 0)
         {
-          if (!parse_metadata (st, node, error))
+          if (!parse_metadata (st->metadata, node, error))
             return NULL;
           continue;
         }
@@ -373,6 +387,34 @@ np_safetensors_read (const char *path, GError **error)
       g_error_free (parse_error);
     }
   return st;
+}
+
+GHashTable *
+np_safetensors_read_metadata (const char *path, GError **error)
+{
+  g_autoptr(GMappedFile) file = np_file_map (path, error);
+  g_autoptr(GHashTable)  metadata = NULL;
+  g_autoptr(JsonNode)    header = NULL;
+  GError                *parse_error = NULL;
+  JsonNode              *node;
+  guint64                header_len;
+
+  if (file == NULL)
+    return NULL;
+  /* Mapped, so only the header's pages are read. */
+  metadata = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
+  if ((header = parse_header ((const guint8 *) g_mapped_file_get_contents (file), g_mapped_file_get_length (file),
+                              &header_len, &parse_error)) != NULL
+      && (node = json_object_get_member (json_node_get_object (header), "__metadata__")) != NULL)
+    parse_metadata (metadata, node, &parse_error);
+  if (parse_error)
+    {
+      g_autofree gchar *name = g_filename_display_name (path);
+      g_set_error (error, NP_ERROR, parse_error->code, "%s: %s", name, parse_error->message);
+      g_error_free (parse_error);
+      return NULL;
+    }
+  return g_steal_pointer (&metadata);
 }
 
 void
