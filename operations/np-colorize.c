@@ -25,6 +25,12 @@ enum_end (NpColorizeSpace)
 property_string (model, _("Model"), "gray2color")
   description (_("A colourising model's name (neuropaint models lists them) or file: "
                  "a chroma model, or an RGB one whose colour is taken"))
+  ui_meta ("sensitive", "installed-model {named}")
+
+property_enum (installed_model, _("Installed model"), gint, np_colorize_models, 0)
+  description (_("An installed colourising model, or the one Model names (those "
+                 "installed when the program started)"))
+  ui_meta ("neuropaint:choices-of", "model")
 
 property_int (render_size, _("Render size"), 0)
   description (_("Long side, in pixels, of the picture the model colours: the photo is "
@@ -53,8 +59,11 @@ property_boolean (faces, _("Faces"), FALSE)
 #define GEGL_OP_NAME     np_colorize
 #define GEGL_OP_C_SOURCE np-colorize.c
 
-#include "gegl-op.h"
+/* The installed-model property's enum type (gegl-op.h calls NAME_get_type). */
 #include "np-op-util.h"
+#define np_colorize_models_get_type() np_op_model_choices (NP_MODEL_USE_COLORIZE)
+
+#include "gegl-op.h"
 
 /* Rows read (and written) at a time: 64 rows of a 6000-pixel photo are
  * 6 MB of float. */
@@ -115,7 +124,8 @@ process (GeglOperation       *operation,
       || (strip = np_image_new (NP_SAMPLE_F32, box.width, MIN (STRIP_ROWS, box.height), 4, &error)) == NULL)
     return np_op_fail (operation, input, output, result, error);
 
-  model = np_op_lock_model (operation, o->model, NP_MODEL_USE_COLORIZE, &error);
+  model = np_op_lock_model (operation, np_op_chosen_model (operation, o->model, o->installed_model),
+                            NP_MODEL_USE_COLORIZE, &error);
   ok = model && (c = np_colorizer_new (model, box.width, box.height, &options, &error))
        && read_photo (c, input, &box, format, strip, &error);
   np_op_cache_unlock (operation);

@@ -20,6 +20,12 @@ property_seed (seed, _("Random seed"), rand)
 
 property_string (model, _("Model"), "noise2face")
     description (_("A noise model's name (neuropaint models lists them) or file"))
+    ui_meta ("sensitive", "installed-model {named}")
+
+property_enum (installed_model, _("Installed model"), gint, np_dream_face_models, 0)
+    description (_("An installed noise model, or the one Model names (those "
+                   "installed when the program started)"))
+    ui_meta ("neuropaint:choices-of", "model")
 
 property_int (width, _("Width"), 256)
     description (_("Width of the picture (the face is dreamt at the model's size and resized)"))
@@ -43,8 +49,11 @@ property_int (height, _("Height"), 320)
 #define GEGL_OP_NAME     np_dream_face
 #define GEGL_OP_C_SOURCE np-dream-face.c
 
-#include "gegl-op.h"
+/* The installed-model property's enum type (gegl-op.h calls NAME_get_type). */
 #include "np-op-util.h"
+#define np_dream_face_models_get_type() np_op_model_choices (NP_MODEL_USE_NOISE)
+
+#include "gegl-op.h"
 
 static void
 prepare (GeglOperation *operation)
@@ -81,7 +90,8 @@ process (GeglOperation       *operation,
   gboolean           ok;
   gint               mw = 0, mh = 0;
 
-  model = np_op_lock_model (operation, o->model, NP_MODEL_USE_NOISE, &error);
+  model = np_op_lock_model (operation, np_op_chosen_model (operation, o->model, o->installed_model),
+                            NP_MODEL_USE_NOISE, &error);
   if (model)
     mw = np_model_info (model)->width, mh = np_model_info (model)->height;
   ok = model && (face = np_image_new (NP_SAMPLE_F32, mw, mh, 4, &error))

@@ -22,6 +22,12 @@
 property_string (model, _("Model"), "")
   description (_("A model's name (neuropaint models lists them: gray2color, contours2color, ...) "
                  "or a model file (safetensors, as written by neuropaint or tools/export_torch.py)"))
+  ui_meta ("sensitive", "installed-model {named}")
+
+property_enum (installed_model, _("Installed model"), gint, np_generator_models, 0)
+  description (_("An installed image-to-image model, or the one Model names (those "
+                 "installed when the program started)"))
+  ui_meta ("neuropaint:choices-of", "model")
 
 property_boolean (apply_filter, _("Apply the model's input filter"), FALSE)
   description (_("Filter the input as the model's training inputs were (its metadata "
@@ -46,8 +52,11 @@ property_int (overlap, _("Tile overlap"), 64)
 #define GEGL_OP_NAME     np_generator
 #define GEGL_OP_C_SOURCE np-generator.c
 
-#include "gegl-op.h"
+/* The installed-model property's enum type (gegl-op.h calls NAME_get_type). */
 #include "np-op-util.h"
+#define np_generator_models_get_type() np_op_model_choices (NP_MODEL_USE_IMAGE)
+
+#include "gegl-op.h"
 
 static void
 prepare (GeglOperation *operation)
@@ -66,7 +75,9 @@ process (GeglOperation       *operation,
   NpPaintOptions  options = { o->tile_size, o->overlap, np_op_threads (), o->apply_filter };
 
   np_op_note_gray_host (operation);
-  return np_op_generate (operation, input, output, result, o->model, NP_MODEL_USE_IMAGE, 1, &options);
+  return np_op_generate (operation, input, output, result,
+                         np_op_chosen_model (operation, o->model, o->installed_model), NP_MODEL_USE_IMAGE, 1,
+                         &options);
 }
 
 static void

@@ -1,5 +1,6 @@
 /* neuropaint — GeglBuffer <-> NpImage glue shared by the op modules. */
 #include "config.h"
+#include <glib/gi18n-lib.h>
 #include "np-op-util.h"
 
 gint
@@ -251,6 +252,43 @@ fail_scaled (GeglOperation       *operation,
   g_object_set_data_full (G_OBJECT (operation), NP_OP_FAILURE, g_steal_pointer (&message), g_free);
   g_error_free (error);
   return FALSE;
+}
+
+GType
+np_op_model_choices (NpModelUse use)
+{
+  g_autofree gchar    *name = g_strdup_printf ("NpOpModelChoices%d", use);
+  g_autoptr(GPtrArray) models = NULL;
+  GEnumValue          *values;
+  GType                type = g_type_from_name (name);
+
+  if (type)
+    return type;
+  models = np_model_list_for (use);
+  /* GLib keeps the values for the type's life, the process's: never freed. */
+  values = g_new0 (GEnumValue, models->len + 2);
+  values[0] = (GEnumValue) { 0, _("The one named in Model (a name or a file)"), NP_OP_MODEL_NAMED };
+  for (guint i = 0; i < models->len; i++)
+    {
+      NpModelEntry     *e = models->pdata[i];
+      g_autofree gchar *summary = e->card ? np_model_card_summary (e->card) : NULL;
+
+      values[i + 1].value = i + 1;
+      values[i + 1].value_name = g_strdup (summary && *summary ? summary : e->name);
+      /* A model named like the first value is offered by its file. */
+      values[i + 1].value_nick = g_strdup (g_strcmp0 (e->name, NP_OP_MODEL_NAMED) ? e->name : e->path);
+    }
+  return g_enum_register_static (g_intern_string (name), values);
+}
+
+const gchar *
+np_op_chosen_model (GeglOperation *operation, const gchar *model, gint choice)
+{
+  GParamSpec *pspec = g_object_class_find_property (G_OBJECT_GET_CLASS (operation), "installed-model");
+  GEnumValue *value = pspec && G_IS_PARAM_SPEC_ENUM (pspec)
+                      ? g_enum_get_value (G_PARAM_SPEC_ENUM (pspec)->enum_class, choice) : NULL;
+
+  return value && choice != 0 ? value->value_nick : model;
 }
 
 NpModel *

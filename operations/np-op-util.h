@@ -98,6 +98,23 @@ NpModel      *np_op_lock_model         (GeglOperation       *operation,
                                         NpModelUse           use,
                                         GError             **error);
 
+/* The installed models an op offers: a GEnum type, registered once a
+ * process, of the models np_model_list_for (use) finds, each with its name
+ * as nick and its card's summary as label, after the value 0, nick
+ * NP_OP_MODEL_NAMED: the one the op's model property names (a name or a
+ * file). The type of the model ops' installed-model property, which GIMP 3
+ * shows as a combo: made with the op's class, when a program starts, so it
+ * lists the models installed then. Each op module holds its own copy of
+ * this code; the type is found by name, not kept here. */
+#define NP_OP_MODEL_NAMED "named"
+GType         np_op_model_choices      (NpModelUse           use);
+
+/* The model to run: the one chosen in choice (the installed-model
+ * property's value), or for NP_OP_MODEL_NAMED the model property's value. */
+const gchar  *np_op_chosen_model       (GeglOperation       *operation,
+                                        const gchar         *model,
+                                        gint                 choice);
+
 /* The process of the model filters (generator, super resolution): the whole
  * input, read in the input pad's format, through np_paint_generate with
  * model into a picture `scale` times its size, written at `scale` times its

@@ -17,6 +17,12 @@
 
 property_string (model, _("Model"), "sr2x")
   description (_("A ×2 super-resolution model's name (neuropaint models lists them) or file"))
+  ui_meta ("sensitive", "installed-model {named}")
+
+property_enum (installed_model, _("Installed model"), gint, np_super_resolution_models, 0)
+  description (_("An installed ×2 super-resolution model, or the one Model names (those "
+                 "installed when the program started)"))
+  ui_meta ("neuropaint:choices-of", "model")
 
 property_int (tile_size, _("Tile size"), 256)
   description (_("Largest tile side, in input pixels; larger pictures run in overlapping "
@@ -38,8 +44,11 @@ property_int (overlap, _("Tile overlap"), 16)
 #define GEGL_OP_NAME     np_super_resolution
 #define GEGL_OP_C_SOURCE np-super-resolution.c
 
-#include "gegl-op.h"
+/* The installed-model property's enum type (gegl-op.h calls NAME_get_type). */
 #include "np-op-util.h"
+#define np_super_resolution_models_get_type() np_op_model_choices (NP_MODEL_USE_SUPER_RESOLUTION)
+
+#include "gegl-op.h"
 
 #define SCALE 2
 
@@ -87,8 +96,9 @@ process (GeglOperation       *operation,
   GeglProperties *o = GEGL_PROPERTIES (operation);
   NpPaintOptions  options = { o->tile_size, o->overlap, np_op_threads (), FALSE, FALSE };
 
-  return np_op_generate (operation, input, output, result, o->model, NP_MODEL_USE_SUPER_RESOLUTION, SCALE,
-                         &options);
+  return np_op_generate (operation, input, output, result,
+                         np_op_chosen_model (operation, o->model, o->installed_model),
+                         NP_MODEL_USE_SUPER_RESOLUTION, SCALE, &options);
 }
 
 static void
