@@ -6,6 +6,7 @@ environment: NEUROPAINT (the command), GEGL_PATH (our op modules first, then
 GEGL's own), NP_SOURCE_ROOT and NP_SHARED_DATA.
 """
 import atexit
+import glob
 import os
 import shutil
 import subprocess
@@ -101,6 +102,31 @@ def model_with_metadata(src, dst, **metadata):
     text += b" " * (-len(text) % 8)
     with open(dst, "wb") as f:
         f.write(struct.pack("<Q", len(text)) + text + data[8 + n:])
+
+
+def models_made_for(folder):
+    """The models (.safetensors) in folder by the op they are made for, as
+    docs/model-format.md tells it from their metadata: a noise input dreams
+    (dream-face), an "sr" architecture or a residual target doubles
+    (super-resolution), a gray input colours (colorize), any other is the
+    generator's. Read here with json, apart from the core's reading."""
+    import json
+    import struct
+    ops = {}
+    for path in sorted(glob.glob(os.path.join(folder, "*.safetensors"))):
+        with open(path, "rb") as f:
+            (n,) = struct.unpack("<Q", f.read(8))
+            meta = json.loads(f.read(n)).get("__metadata__", {})
+        if meta.get("input_filter") == "noise":
+            op = "neuropaint:dream-face"
+        elif meta.get("architecture") == "sr" or meta.get("target") == "residual-bicubic":
+            op = "neuropaint:super-resolution"
+        elif meta.get("input_filter") == "gray":
+            op = "neuropaint:colorize"
+        else:
+            op = "neuropaint:generator"
+        ops.setdefault(op, []).append(os.path.splitext(os.path.basename(path))[0])
+    return ops
 
 
 # Tiny random stand-ins for every model neuropaint ships (models/README.md),

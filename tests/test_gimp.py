@@ -30,7 +30,9 @@ def typed_arguments(op, **values):
     Gegl.init(None)
     args = []
     for pspec in Gegl.Operation.list_properties(op):
-        if Gegl.Operation.get_property_key(op, pspec.name, "role") == "output-extent":
+        # Outputs and the installed models' list (offered in the model's field) are no arguments.
+        if (Gegl.Operation.get_property_key(op, pspec.name, "role") == "output-extent"
+                or Gegl.Operation.get_property_key(op, pspec.name, "neuropaint:choices-of")):
             continue
         value = values.get(pspec.name.replace("-", "_"), pspec.default_value)
         if isinstance(value, str):
@@ -42,6 +44,19 @@ def typed_arguments(op, **values):
         else:
             args.append(repr(float(value)))
     return " ".join(args)
+
+
+def argument_index(op, name):
+    """Where property name is among the procedure's arguments (run mode,
+    image and drawable come first)."""
+    import gi
+    gi.require_version("Gegl", "0.4")
+    from gi.repository import Gegl
+    Gegl.init(None)
+    names = [p.name for p in Gegl.Operation.list_properties(op)
+             if Gegl.Operation.get_property_key(op, p.name, "role") != "output-extent"
+             and not Gegl.Operation.get_property_key(op, p.name, "neuropaint:choices-of")]
+    return 3 + names.index(name)
 
 
 def filter_script(src, out, procedure, arguments, before=""):
@@ -177,6 +192,15 @@ class GimpPlugin(unittest.TestCase):
         self.assertIn("threshold is out of its range", self.gimp.stderr)
 
 
+# The ops with a model property, whose field offers the installed models.
+MODEL_OPS = ("neuropaint:colorize", "neuropaint:generator", "neuropaint:super-resolution",
+             "neuropaint:dream-face")
+
+
+def procedure_of(op):
+    return "plug-in-" + op.replace(":", "-")
+
+
 def script_bytes(text):
     """A Script-Fu INT8ARRAY holding text and its NUL."""
     return "#(%s)" % " ".join(str(b) for b in text.encode() + b"\0")
@@ -232,6 +256,15 @@ class InstalledPerUser(unittest.TestCase):
             filter_script(cls.colour, cls.output("last-values"), threshold, '200 ""').replace(
                 "RUN-NONINTERACTIVE image drawable 200", "RUN-WITH-LAST-VALS image drawable 200"),
         ]
+        # What each model op's procedure says its model can be: the installed models made for it.
+        for op in MODEL_OPS:
+            first.append('(let ((port (open-output-file "%s"))) (display (caddr (gimp-procedural-db-proc-arg '
+                         '"%s" %d)) port) (close-output-port port))'
+                         % (cls.output_text(op), procedure_of(op), argument_index(op, "model")))
+        # A model chosen by its name from those: the generator, which has none by default.
+        first.append(filter_script(cls.colour, cls.output("chosen"), "plug-in-neuropaint-generator",
+                                   typed_arguments("neuropaint:generator", model="contours2color",
+                                                   apply_filter=True) + ' ""'))
         cls.gimp = cls.run_gimp(first)
         # GIMP restarted: the values are still the last ones.
         second = [filter_script(cls.colour, cls.output("after-restart"), threshold, '200 ""').replace(
@@ -252,6 +285,33 @@ class InstalledPerUser(unittest.TestCase):
     @classmethod
     def output(cls, name):
         return os.path.join(cls.tmp, name + ".png")
+
+    @classmethod
+    def output_text(cls, op):
+        return os.path.join(cls.tmp, op.replace(":", "-") + ".txt")
+
+    def test_the_model_field_offers_the_installed_models_made_for_the_op(self):
+        installed = nptest.models_made_for(os.path.join(self.home, ".local", "share", "neuropaint", "models"))
+        self.assertEqual(installed["neuropaint:colorize"], ["gray2color"])    # colourisers only
+        for op in MODEL_OPS:
+            with self.subTest(op=op):
+                path = self.output_text(op)
+                self.assertTrue(os.path.exists(path), "no argument description; stderr:\n" + self.gimp.stderr)
+                with open(path) as f:
+                    description = f.read()
+                self.assertTrue(description.endswith("(installed: %s)" % ", ".join(installed[op])), description)
+
+    def test_a_model_chosen_by_name_runs(self):
+        path = self.output("chosen")
+        self.assertTrue(os.path.exists(path), "GIMP wrote no result; stderr:\n" + self.gimp.stderr)
+        want = os.path.join(self.tmp, "chosen-want.png")
+        subprocess.run(["gegl", self.colour, "-o", want, "--", "neuropaint:generator", "model=contours2color",
+                        "apply-filter=true"], check=True, capture_output=True, env=self.env)
+        got, want = nptest.read_rgb(path)[..., :3].astype(int), nptest.read_rgb(want)[..., :3]
+        if want.dtype == np.uint16:                     # gegl saves float results as 16-bit PNG
+            want = np.round(want / 257.0)
+        self.assertLessEqual(np.abs(got - want.astype(int)).max(), 1)
+        self.assertGreater(np.abs(got - self.photo.astype(int)).mean(), 5)   # not the photo
 
     def test_colorize_photo_colours_a_grayscale_scan(self):
         path = self.output("photo")

@@ -36,6 +36,22 @@ typedef struct
   const NpGimpMenuEntry *menu;   /* NULL for a filter of the drawable */
 } NpGimpEntry;
 
+/* The op's arguments as this plug-in's procedures take them: without the
+ * properties that list another's choices (the installed models), which
+ * would shift a script's arguments; the model's own field offers them. */
+static GParamSpec **
+pdb_arguments (const gchar *op, guint *n_arguments)
+{
+  GParamSpec **pspecs = np_gimp_op_arguments (op, n_arguments);
+  guint        kept = 0;
+
+  for (guint i = 0; i < *n_arguments; i++)
+    if (!np_gimp_is_choices (pspecs[i]))
+      pspecs[kept++] = pspecs[i];
+  *n_arguments = kept;
+  return pspecs;
+}
+
 /* Every procedure this plug-in registers: a filter per op with menu keys,
  * then the new-image entries. Free with free_entries. */
 static GArray *
@@ -47,7 +63,7 @@ list_entries (void)
   for (gchar **op = ops; *op; op++)
     {
       guint                  n = 0;
-      g_autofree GParamSpec **pspecs = np_gimp_op_arguments (*op, &n);
+      g_autofree GParamSpec **pspecs = pdb_arguments (*op, &n);
       NpGimpEntry            entry = { np_gimp_procedure_name (*op), g_intern_string (*op),
                                        g_strdup (gegl_operation_get_key (*op, "gimp:menu-label")),
                                        gegl_operation_get_key (*op, "gimp:menu-path"),
@@ -140,10 +156,12 @@ save_last_values (const gchar *procedure, const gchar *chain)
     }
 }
 
-/* The PDB type and description of an op property. */
+/* The PDB type and description of an op property; a model's lists the
+ * installed models it can name. */
 static GimpParamDef
-argument_def (GParamSpec *pspec)
+argument_def (const gchar *op, GParamSpec *pspec)
 {
+  GParamSpec  *choices = np_gimp_choices_of (op, pspec);
   GimpParamDef def = { GIMP_PDB_INT32, (gchar *) pspec->name, NULL };
 
   if (G_IS_PARAM_SPEC_DOUBLE (pspec))
@@ -161,6 +179,17 @@ argument_def (GParamSpec *pspec)
         g_string_append_printf (text, "%s %s (%d)", i ? "," : "", enums->values[i].value_nick,
                                 enums->values[i].value);
       g_string_append (text, " }");
+      def.description = g_string_free (text, FALSE);
+    }
+  else if (choices)
+    {
+      GEnumClass *enums = G_PARAM_SPEC_ENUM (choices)->enum_class;
+      GString    *text = g_string_new (g_param_spec_get_blurb (pspec));
+
+      g_string_append (text, enums->n_values > 1 ? " (installed:" : " (none installed");
+      for (guint i = 1; i < enums->n_values; i++)
+        g_string_append_printf (text, "%s %s", i > 1 ? "," : "", enums->values[i].value_nick);
+      g_string_append (text, ")");
       def.description = g_string_free (text, FALSE);
     }
   else
@@ -190,13 +219,13 @@ query (void)
     {
       const NpGimpEntry      *entry = &g_array_index (entries, NpGimpEntry, e);
       guint                   n = 0;
-      g_autofree GParamSpec **pspecs = np_gimp_op_arguments (entry->op, &n);
+      g_autofree GParamSpec **pspecs = pdb_arguments (entry->op, &n);
       g_autoptr(GArray)       args = g_array_new (FALSE, FALSE, sizeof (GimpParamDef));
 
       g_array_append_vals (args, leading, G_N_ELEMENTS (leading));
       for (guint i = 0; i < n; i++)
         {
-          GimpParamDef def = argument_def (pspecs[i]);
+          GimpParamDef def = argument_def (entry->op, pspecs[i]);
           g_array_append_val (args, def);
         }
       g_array_append_val (args, trailing);
@@ -316,6 +345,55 @@ config_changed (GObject *config, GParamSpec *changed, NpDialog *d)
 }
 
 static void
+model_typed (GtkEntry *entry, GObject *config)
+{
+  g_object_set (config, g_object_get_data (G_OBJECT (entry), "np-property"), gtk_entry_get_text (entry), NULL);
+}
+
+static void
+model_file_set (GtkFileChooser *chooser, GtkEntry *entry)
+{
+  g_autofree gchar *path = gtk_file_chooser_get_filename (chooser);
+
+  if (path)
+    gtk_entry_set_text (entry, path);
+}
+
+/* A model's field: a combo of the installed models that suit the op (the
+ * values of choices but the first, "the one named"), whose entry takes any
+ * other name or file, and a file chooser for a file. */
+static GtkWidget *
+model_field_new (GObject *config, GParamSpec *pspec, GParamSpec *choices, GList **widgets)
+{
+  GEnumClass       *enums = G_PARAM_SPEC_ENUM (choices)->enum_class;
+  GtkWidget        *box = gtk_hbox_new (FALSE, 6);
+  GtkWidget        *combo = gtk_combo_box_text_new_with_entry ();
+  GtkWidget        *entry = gtk_bin_get_child (GTK_BIN (combo));
+  GtkWidget        *chooser = gtk_file_chooser_button_new (_("Model file"), GTK_FILE_CHOOSER_ACTION_OPEN);
+  GtkFileFilter    *models = gtk_file_filter_new ();
+  g_autofree gchar *value = NULL;
+
+  for (guint i = 1; i < enums->n_values; i++)
+    gtk_combo_box_text_append_text (GTK_COMBO_BOX_TEXT (combo), enums->values[i].value_nick);
+  g_object_get (config, pspec->name, &value, NULL);
+  gtk_entry_set_text (GTK_ENTRY (entry), value ? value : "");
+  g_object_set_data (G_OBJECT (entry), "np-property", (gpointer) pspec->name);
+  g_signal_connect (entry, "changed", G_CALLBACK (model_typed), config);
+
+  gtk_file_filter_set_name (models, _("Models (*.safetensors)"));
+  gtk_file_filter_add_pattern (models, "*.safetensors");
+  gtk_file_chooser_add_filter (GTK_FILE_CHOOSER (chooser), models);
+  gtk_file_chooser_button_set_width_chars (GTK_FILE_CHOOSER_BUTTON (chooser), 12);
+  gimp_help_set_help_data (chooser, _("Another model file"), NULL);
+  g_signal_connect (chooser, "file-set", G_CALLBACK (model_file_set), entry);
+
+  gtk_box_pack_start (GTK_BOX (box), combo, TRUE, TRUE, 0);
+  gtk_box_pack_start (GTK_BOX (box), chooser, FALSE, FALSE, 0);
+  *widgets = g_list_prepend (g_list_prepend (*widgets, combo), chooser);
+  return box;
+}
+
+static void
 file_set (GtkFileChooser *chooser, GObject *config)
 {
   g_autofree gchar *path = gtk_file_chooser_get_filename (chooser);
@@ -326,9 +404,10 @@ file_set (GtkFileChooser *chooser, GObject *config)
 
 /* A widget for pspec in row `row` of table: a scale with its entry over the
  * ui range for numbers, a combo for enums, a toggle for booleans, a file
- * chooser for file paths, an entry for other text. */
+ * chooser for file paths, a model's field for a text with choices (the
+ * installed models), an entry for other text. */
 static NpDialogRow *
-add_row (GtkTable *table, gint row, GObject *config, GParamSpec *pspec)
+add_row (GtkTable *table, gint row, GObject *config, GParamSpec *pspec, GParamSpec *choices)
 {
   NpDialogRow *r = g_new0 (NpDialogRow, 1);
   const gchar *label = g_param_spec_get_nick (pspec);
@@ -371,6 +450,8 @@ add_row (GtkTable *table, gint row, GObject *config, GParamSpec *pspec)
       g_object_set_data (G_OBJECT (widget), "np-property", (gpointer) pspec->name);
       g_signal_connect (widget, "file-set", G_CALLBACK (file_set), config);
     }
+  else if (choices)
+    widget = model_field_new (config, pspec, choices, &r->widgets);
   else
     widget = gimp_prop_entry_new (config, pspec->name, -1);
 
@@ -391,7 +472,7 @@ static gboolean
 run_dialog (const NpGimpEntry *entry, GObject *config, gint32 drawable)
 {
   guint                  n = 0;
-  g_autofree GParamSpec **pspecs = np_gimp_op_arguments (entry->op, &n);
+  g_autofree GParamSpec **pspecs = pdb_arguments (entry->op, &n);
   g_autofree gchar      *title = g_strdup (entry->label);
   g_autoptr(GeglBuffer)  buffer = gimp_drawable_get_buffer (drawable);
   NpDialog               d = { entry->op, config, buffer,
@@ -429,7 +510,8 @@ run_dialog (const NpGimpEntry *entry, GObject *config, gint32 drawable)
   gtk_box_pack_start (GTK_BOX (vbox), table, FALSE, FALSE, 0);
   d.rows = g_ptr_array_new_with_free_func ((GDestroyNotify) free_row);
   for (guint i = 0; i < n; i++)
-    g_ptr_array_add (d.rows, add_row (GTK_TABLE (table), i, config, pspecs[i]));
+    g_ptr_array_add (d.rows, add_row (GTK_TABLE (table), i, config, pspecs[i],
+                                      np_gimp_choices_of (entry->op, pspecs[i])));
 
   d.message = gtk_label_new (NULL);
   gtk_label_set_line_wrap (GTK_LABEL (d.message), TRUE);
@@ -589,7 +671,7 @@ run (const gchar      *name,
    * longer accepts (an older version's) is dropped. Onto-RGB entries, one
    * click with no dialog, take the values last chosen in the op's filter. */
   graph = gegl_node_new ();
-  pspecs = np_gimp_op_arguments (entry->op, &n);
+  pspecs = pdb_arguments (entry->op, &n);
   if (onto_rgb (entry))
     remembered_by = np_gimp_procedure_name (entry->op);
   else

@@ -84,6 +84,24 @@ np_gimp_op_arguments (const gchar *op, guint *n_arguments)
   return pspecs;
 }
 
+GParamSpec *
+np_gimp_choices_of (const gchar *op, GParamSpec *pspec)
+{
+  guint                  n = 0;
+  g_autofree GParamSpec **pspecs = gegl_operation_list_properties (op, &n);
+
+  for (guint i = 0; i < n; i++)
+    if (G_IS_PARAM_SPEC_ENUM (pspecs[i]) && has_key (pspecs[i], "neuropaint:choices-of", pspec->name))
+      return pspecs[i];
+  return NULL;
+}
+
+gboolean
+np_gimp_is_choices (GParamSpec *pspec)
+{
+  return gegl_param_spec_get_property_key (pspec, "neuropaint:choices-of") != NULL;
+}
+
 gboolean
 np_gimp_ui_range (GParamSpec *pspec, gdouble *lower, gdouble *upper)
 {

@@ -55,6 +55,17 @@ gboolean       np_gimp_op_is_source      (const gchar   *op);
 GParamSpec   **np_gimp_op_arguments      (const gchar   *op,
                                           guint         *n_arguments);
 
+/* The enum property that lists the choices of op's property pspec (its key
+ * neuropaint:choices-of names pspec: the installed models a model property
+ * can name), or NULL. GIMP 3 shows it as a combo; the GIMP 2.10 plug-in,
+ * whose procedures keep their arguments, offers its values in pspec's own
+ * field instead. */
+GParamSpec    *np_gimp_choices_of        (const gchar   *op,
+                                          GParamSpec    *pspec);
+
+/* Whether pspec lists another property's choices (np_gimp_choices_of). */
+gboolean       np_gimp_is_choices        (GParamSpec    *pspec);
+
 /* The span a slider for pspec should cover: GEGL's ui range where the op
  * declares one, else the value range. FALSE for non-numeric properties. */
 gboolean       np_gimp_ui_range          (GParamSpec    *pspec,
