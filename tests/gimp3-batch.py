@@ -5,7 +5,8 @@
 #   - the Crop Face procedure makes a new image, which is exported;
 #   - the Batch procedure runs over a folder;
 #   - the one-click Colorize Photo runs on a Grayscale scan;
-#   - the menu paths of our procedures are noted.
+#   - the menu paths of our procedures are noted, and the models each model
+#     op's installed-model combo offers.
 # Everything it finds goes into report.json beside the outputs; a failing
 # case is recorded there and the rest still run.
 import json
@@ -54,6 +55,19 @@ for case in job["cases"]:
         image.delete()
     except Exception:
         report["errors"][case["name"]] = traceback.format_exc()
+
+# The values each model op's installed-model combo offers (a choice in
+# libgimp, as GEGL enums are).
+try:
+    image = load(job["choices"]["input"])
+    report["choices"] = {}
+    for op in job["choices"]["op"]:
+        drawable_filter = Gimp.DrawableFilter.new(image.get_layers()[0], op, op)
+        pspec = drawable_filter.get_config().find_property("installed-model")
+        report["choices"][op] = list(Gimp.param_spec_choice_get_choice(pspec).list_nicks())
+    image.delete()
+except Exception:
+    report["errors"]["choices"] = traceback.format_exc()
 
 try:
     image = load(job["crop"]["input"])

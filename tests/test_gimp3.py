@@ -6,7 +6,8 @@ Gimp.DrawableFilter, merged, and exports it (tests/gimp3-batch.py). Each
 result must equal what the gegl command makes of the same photo with the same
 op and properties, in the same chroot. A Grayscale scan goes through Image ▸
 Neuropaint ▸ Colorize Photo, and Colorize without its model must leave the
-layer as it was. The Crop Face and Batch procedures run too, a GUI run under Xvfb shows that GIMP made a menu action for each op, and
+layer as it was. Each model op's Installed model combo offers the installed
+models made for it, and a model chosen there runs. The Crop Face and Batch procedures run too, a GUI run under Xvfb shows that GIMP made a menu action for each op, and
 the op modules built on this machine (Debian 12) give the same results in the
 chroot's GEGL.
 
@@ -64,6 +65,19 @@ SHIPPED_COLORIZER = os.path.join(nptest.SOURCE_ROOT, "models", "gray2color.safet
 if os.path.exists(SHIPPED_COLORIZER):
     CASES["colorize-default"] = ("neuropaint:colorize", {}, "photo", None, False)
 
+
+# Installed models chosen in the op's installed-model combo, as GIMP 3's
+# dialog sets it: name: (op, the filter's properties, the gegl command's for
+# the same model). A model chosen wins over the one Model names.
+CHOSEN = {
+    "generator-chosen": ("neuropaint:generator", {"installed-model": "contours2color", "apply-filter": True},
+                         {"model": "contours2color", "apply-filter": True}),
+    "colorize-chosen": ("neuropaint:colorize", {"model": "no-such-model", "installed-model": "gray2color"},
+                        {"model": "gray2color"}),
+}
+# The ops with a model property, and so an installed-model combo.
+MODEL_OPS = ("neuropaint:colorize", "neuropaint:generator", "neuropaint:super-resolution",
+             "neuropaint:dream-face")
 
 # Ops that render from nothing: the gegl command gets no input for them.
 SOURCES = ("neuropaint:cppn", "neuropaint:dream-face")
@@ -132,6 +146,9 @@ class Gimp3(unittest.TestCase):
         }
         job["cases"].append({"name": "missing-model", "op": "neuropaint:colorize",
                              "properties": {"model": "no-such-model"}, "input": inputs["photo"]})
+        job["cases"] += [{"name": name, "op": op, "properties": props, "input": inputs["photo"]}
+                         for name, (op, props, _) in CHOSEN.items()]
+        job["choices"] = {"op": MODEL_OPS, "input": inputs["photo"]}
         with open(os.path.join(cls.work, "job.json"), "w") as f:
             json.dump(job, f)
 
@@ -142,6 +159,9 @@ class Gimp3(unittest.TestCase):
             chain = " ".join("%s=%s" % (k, chain_value(v)) for k, v in props.items())
             source = "" if op in SOURCES else inputs[photo]
             gegl.append("gegl %s -o %s/want-%s.png -- %s %s" % (source, cls.inside, name, op, chain))
+        for name, (op, _, props) in CHOSEN.items():
+            chain = " ".join("%s=%s" % (k, chain_value(v)) for k, v in props.items())
+            gegl.append("gegl %s -o %s/want-%s.png -- %s %s" % (inputs["photo"], cls.inside, name, op, chain))
         gegl.append("gegl %s -o %s/want-crop.png -- neuropaint:face-crop" % (inputs["hopper"], cls.inside))
         # The same with the modules this machine built (Debian 12: GLib 2.74,
         # GEGL 0.4.42) in GIMP 3's GEGL 0.4.62: what users who copy ops
@@ -206,6 +226,22 @@ class Gimp3(unittest.TestCase):
                     self.assertGreater(float(np.abs(got[..., 0].astype(int) - got[..., 2]).mean()), 5)
                     luma = lambda rgb: rgb.astype(float) @ [0.299, 0.587, 0.114]
                     self.assertLessEqual(np.percentile(np.abs(luma(got) - luma(self.photo)), 99), 2.5)
+
+    def test_each_model_op_offers_the_installed_models_made_for_it(self):
+        installed = nptest.models_made_for(os.path.join(self.work, "home", ".local", "share", "neuropaint",
+                                                        "models"))
+        self.assertEqual(installed["neuropaint:colorize"], ["gray2color"])    # colourisers only
+        for op in MODEL_OPS:
+            with self.subTest(op=op):
+                self.assertEqual(self.report.get("choices", {}).get(op), ["named"] + installed[op],
+                                 self.report["errors"].get("choices"))
+
+    def test_a_chosen_installed_model_runs(self):
+        for name in CHOSEN:
+            with self.subTest(case=name):
+                got, want = self.read(name + ".png"), self.read("want-%s.png" % name)
+                self.assertLessEqual(np.abs(got.astype(int) - want.astype(int)).max(), 1)
+                self.assertFalse(np.array_equal(got, self.photo))
 
     def test_colorize_photo_colours_a_grayscale_scan(self):
         if not os.path.exists(SHIPPED_COLORIZER):
