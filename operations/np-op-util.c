@@ -274,7 +274,13 @@ np_op_model_choices (NpModelUse use)
       g_autofree gchar *summary = e->card ? np_model_card_summary (e->card) : NULL;
 
       values[i + 1].value = i + 1;
-      values[i + 1].value_name = g_strdup (summary && *summary ? summary : e->name);
+      /* The label GIMP shows: the name and what the card says it does. */
+      if (summary == NULL || *summary == '\0')
+        values[i + 1].value_name = g_strdup (e->name);
+      else if (g_str_has_prefix (summary, e->name))
+        values[i + 1].value_name = g_steal_pointer (&summary);
+      else
+        values[i + 1].value_name = g_strdup_printf ("%s — %s", e->name, summary);
       /* A model named like the first value is offered by its file. */
       values[i + 1].value_nick = g_strdup (g_strcmp0 (e->name, NP_OP_MODEL_NAMED) ? e->name : e->path);
     }

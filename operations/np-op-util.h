@@ -100,7 +100,7 @@ NpModel      *np_op_lock_model         (GeglOperation       *operation,
 
 /* The installed models an op offers: a GEnum type, registered once a
  * process, of the models np_model_list_for (use) finds, each with its name
- * as nick and its card's summary as label, after the value 0, nick
+ * as nick and its name and card's summary as label, after the value 0, nick
  * NP_OP_MODEL_NAMED: the one the op's model property names (a name or a
  * file). The type of the model ops' installed-model property, which GIMP 3
  * shows as a combo: made with the op's class, when a program starts, so it
