@@ -142,6 +142,41 @@ test_failure_is_reported (void)
   g_assert_cmpmem (out, sizeof out, in, sizeof in);
 }
 
+/* A model property has its installed models' list (what the GIMP 2.10
+ * plug-in offers in its field, and keeps out of the PDB arguments); no other
+ * property has one. */
+static void
+test_choices (void)
+{
+  g_auto(GStrv) ops = np_gimp_filter_ops ();
+  guint         n_models = 0;
+
+  for (gchar **op = ops; *op; op++)
+    {
+      guint                  n = 0;
+      g_autofree GParamSpec **pspecs = np_gimp_op_arguments (*op, &n);
+
+      for (guint i = 0; i < n; i++)
+        {
+          GParamSpec *choices = np_gimp_choices_of (*op, pspecs[i]);
+
+          if (g_str_equal (pspecs[i]->name, "model"))
+            {
+              g_assert_nonnull (choices);
+              g_assert_cmpstr (choices->name, ==, "installed-model");
+              g_assert_true (np_gimp_is_choices (choices));
+              n_models++;
+            }
+          else
+            {
+              g_assert_null (choices);
+              g_assert_true (np_gimp_is_choices (pspecs[i]) == g_str_equal (pspecs[i]->name, "installed-model"));
+            }
+        }
+    }
+  g_assert_cmpuint (n_models, ==, 4);   /* colorize, dream-face, generator, super-resolution */
+}
+
 static void
 test_filter_ops (void)
 {
@@ -171,6 +206,7 @@ main (int argc, char **argv)
     }
   g_test_add_func ("/gimp-op/sensitive", test_sensitive);
   g_test_add_func ("/gimp-op/filter-ops", test_filter_ops);
+  g_test_add_func ("/gimp-op/choices", test_choices);
   g_test_add_func ("/gimp-op/failure-is-reported", test_failure_is_reported);
   result = g_test_run ();
   gegl_exit ();
