@@ -394,6 +394,52 @@ test_truncations (void)
   g_unlink (path);
 }
 
+/* The metadata alone: as the whole file's, read from the header, which is
+ * all that needs to be there; a header cut short is an error. */
+static void
+test_metadata_alone (void)
+{
+  g_autoptr(GError)     error = NULL;
+  g_autofree gchar     *path = tmp_path ("np-meta.safetensors");
+  g_autofree gchar     *data = NULL;
+  g_autoptr(NpNet)      net = layer_net ("input c=1\nconv name=a out=2 k=3 p=1");
+  g_autoptr(NpNet)      back = NULL;
+  g_autoptr(GHashTable) meta = NULL;
+  GHashTableIter        iter;
+  gpointer              key, value;
+  guint64               header = 0;
+  gsize                 len;
+
+  g_hash_table_insert (np_net_metadata (net), g_strdup ("input_filter"), g_strdup ("noise"));
+  g_assert_true (np_net_save (net, path, NP_DTYPE_F32, &error));
+  back = np_net_load (path, &error);
+  g_assert_no_error (error);
+  meta = np_safetensors_read_metadata (path, &error);
+  g_assert_no_error (error);
+  g_assert_cmpuint (g_hash_table_size (meta), ==, g_hash_table_size (np_net_metadata (back)));
+  g_hash_table_iter_init (&iter, np_net_metadata (back));
+  while (g_hash_table_iter_next (&iter, &key, &value))
+    g_assert_cmpstr (g_hash_table_lookup (meta, key), ==, value);
+  g_assert_cmpstr (g_hash_table_lookup (meta, "input_filter"), ==, "noise");
+
+  g_assert_true (g_file_get_contents (path, &data, &len, &error));
+  for (gint i = 7; i >= 0; i--)
+    header = header << 8 | (guint8) data[i];
+  for (gsize cut = 8 + header - 1; cut <= 8 + header; cut++)
+    {
+      g_autoptr(GError)     e = NULL;
+      g_autoptr(GHashTable) m = NULL;
+
+      g_assert_true (g_file_set_contents (path, data, cut, &error));
+      m = np_safetensors_read_metadata (path, &e);
+      if (cut < 8 + header)
+        g_assert_error (e, NP_ERROR, NP_ERROR_CORRUPT);
+      else
+        g_assert_cmpstr (g_hash_table_lookup (m, "input_filter"), ==, "noise");
+    }
+  g_unlink (path);
+}
+
 /* ---- descriptions and architectures ------------------------------------------ */
 
 static void
@@ -867,6 +913,7 @@ main (int argc, char **argv)
   g_test_add_func ("/nn/model/crafted", test_valid_crafted);
   g_test_add_func ("/nn/model/malformed", test_malformed);
   g_test_add_func ("/nn/model/truncations", test_truncations);
+  g_test_add_func ("/nn/model/metadata-alone", test_metadata_alone);
   g_test_add_func ("/nn/description/errors", test_description_errors);
   g_test_add_func ("/nn/architectures", test_architectures);
   g_test_add_func ("/nn/threads", test_threads_agree);
