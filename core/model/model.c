@@ -62,6 +62,7 @@ np_model_new (NpNet *net, GError **error)
   GHashTable *meta = np_net_metadata (net);
   const char *target = g_hash_table_lookup (meta, "target");
   const char *norm = g_hash_table_lookup (meta, "normalization");
+  const char *hints = g_hash_table_lookup (meta, "hints");
   NpModel    *m;
   gint        width, height;
 
@@ -74,6 +75,14 @@ np_model_new (NpNet *net, GError **error)
                    "metadata “normalization”: unknown “%s” (known: x/127.5-1)", norm);
       return NULL;
     }
+  /* The one hint encoding there is (np-model.h); a file that names another
+   * would be fed what it never learnt. */
+  if (hints && strcmp (hints, "ycbcr-mask") != 0)
+    {
+      g_set_error (error, NP_ERROR, NP_ERROR_UNSUPPORTED,
+                   "metadata “hints”: unknown “%s” (known: ycbcr-mask)", hints);
+      return NULL;
+    }
   m = g_new0 (NpModel, 1);
   m->net = net;
   m->info.input_filter = g_strdup (g_hash_table_lookup (meta, "input_filter"));
@@ -84,6 +93,7 @@ np_model_new (NpNet *net, GError **error)
   /* A file without a target is a picture. */
   m->info.target = target ? np_model_target_from_name (target) : NP_MODEL_TARGET_RGB;
   m->info.architecture = g_strdup (g_hash_table_lookup (meta, "architecture"));
+  m->info.hints = hints != NULL;
   m->info.experiment = g_strdup (g_hash_table_lookup (meta, "experiment"));
   m->info.trained_with = g_strdup (g_hash_table_lookup (meta, "trained_with"));
   m->info.trained_steps = meta_int (meta, "trained_steps", G_MAXINT64);
@@ -158,6 +168,8 @@ np_model_save (NpNet *net, const NpModelInfo *info, const char *path, NpDType dt
   put (meta, "normalization", g_strdup (info->normalization));
   put (meta, "target", g_strdup (np_model_target_name (info->target)));
   put (meta, "architecture", g_strdup (info->architecture));
+  if (info->hints)
+    put (meta, "hints", g_strdup ("ycbcr-mask"));
   put (meta, "experiment", g_strdup (info->experiment));
   put (meta, "trained_with", g_strdup (info->trained_with));
   if (info->trained_with)
@@ -209,13 +221,23 @@ np_model_check_use (NpModel *m, NpModelUse use, GError **error)
   NpModelTarget target = m->info.target;
   gboolean      chroma = target == NP_MODEL_TARGET_CHROMA;
   gdouble     scale = np_net_output_scale (net);
-  gint64      cin = np_net_input_channels (net, 0), cout = np_net_output_channels (net);
+  gint64      cout = np_net_output_channels (net);
+  /* The picture's channels: a hint model's further ones are its hints. */
+  gint64      cin = np_net_input_channels (net, 0) - (m->info.hints ? NP_MODEL_HINT_CHANNELS : 0);
   gdouble     want = use == NP_MODEL_USE_SUPER_RESOLUTION ? 2.0 : 1.0;
 
   if (target == NP_MODEL_TARGET_UNKNOWN)
     {
       g_set_error (error, NP_ERROR, NP_ERROR_UNSUPPORTED, "unknown target “%s” (known: rgb, chroma-ycbcr, "
                    "residual-bicubic)", (char *) g_hash_table_lookup (np_net_metadata (net), "target"));
+      return FALSE;
+    }
+  if (m->info.hints && (!chroma || np_net_n_inputs (net) != 1 || cin != 1))
+    {
+      g_set_error (error, NP_ERROR, NP_ERROR_UNSUPPORTED,
+                   "a hint model must be a chroma model of one gray channel and %d hint channels "
+                   "(it takes %" G_GINT64_FORMAT " channels, target %s)", NP_MODEL_HINT_CHANNELS,
+                   np_net_input_channels (net, 0), np_model_target_name (target));
       return FALSE;
     }
   if (np_net_n_inputs (net) != 1 || (cin != 1 && cin != 3)

@@ -76,6 +76,19 @@ void          np_model_target_chroma      (const gfloat values[2], gfloat *cb, g
  * for a residual, whose colours depend on the input too. */
 gboolean      np_model_target_opponents   (NpModelTarget target, gfloat rg_of[3], gfloat yb_of[3]);
 
+/* ---- Colour hints: what a hint model takes besides the gray picture -------
+ *
+ * A model whose file says "hints": "ycbcr-mask" (NpModelInfo.hints) takes,
+ * after its gray channel, three more at every pixel, as Zhang et al. 2017's
+ * user-guided network does: the hint's chroma as a chroma target encodes it
+ * (Cb·2, Cr·2) and a mask, 1 where a hint is and −1 where none is (the
+ * seed's x/127.5 − 1 of 255 and 0); 0, 0, −1 without a hint. No hint at all
+ * is an ordinary picture for it, so one model serves both uses. */
+#define NP_MODEL_HINT_CHANNELS 3
+/* The hint channels at one pixel whose hint is the colour rgb (R'G'B' in
+ * [0, 1]), or, for rgb NULL, at a pixel without one. */
+void          np_model_hint_encode        (const gfloat *rgb, gfloat values[NP_MODEL_HINT_CHANNELS]);
+
 /* ---- The description a model file carries -------------------------------- */
 
 typedef struct
@@ -90,6 +103,7 @@ typedef struct
   const char   *normalization;  /* "x/127.5-1", the only one there is */
   NpModelTarget target;
   const char   *architecture;   /* "unet", "sr", or "graph" (np_arch_describe) */
+  gboolean      hints;          /* takes colour hints after its gray channel (above) */
   /* How it was made (NULL and 0 when unsaid; the steps and batch are
    * written with the command). */
   const char   *experiment;     /* training's --input */
@@ -126,7 +140,9 @@ typedef enum
 } NpModelUse;
 
 /* Checks the model can serve use: its inputs, channels, output scale,
- * target and recorded input filter. A model of another kind is NP_ERROR_UNSUPPORTED,
+ * target and recorded input filter (a hint model: a chroma model of a
+ * gray channel and NP_MODEL_HINT_CHANNELS more; it serves IMAGE too, with
+ * no hints). A model of another kind is NP_ERROR_UNSUPPORTED,
  * with a message that says what the model is and which op runs it. */
 gboolean           np_model_check_use (NpModel *model, NpModelUse use, GError **error);
 

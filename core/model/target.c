@@ -117,6 +117,20 @@ np_model_target_opponents (NpModelTarget target, gfloat rg_of[3], gfloat yb_of[3
 }
 
 void
+np_model_hint_encode (const gfloat *rgb, gfloat values[NP_MODEL_HINT_CHANNELS])
+{
+  gfloat luma, cb, cr;
+
+  if (rgb == NULL)
+    {
+      values[0] = values[1] = 0, values[2] = -1;
+      return;
+    }
+  np_ycbcr_from_rgb (rgb[0], rgb[1], rgb[2], &luma, &cb, &cr);
+  values[0] = 2 * cb, values[1] = 2 * cr, values[2] = 1;
+}
+
+void
 np_model_target_decode (NpModelTarget target, const gfloat *values, gint n, gfloat luma, const gfloat base[3],
                         gfloat rgb[3])
 {

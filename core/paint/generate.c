@@ -103,6 +103,17 @@ np_paint_generate (NpModel *model, const NpImage *in, NpImage *out,
   if (!np_model_check_use (model, s > 1 ? NP_MODEL_USE_SUPER_RESOLUTION : NP_MODEL_USE_IMAGE, error))
     return FALSE;
   g_return_val_if_fail (out->width == s * w && out->height == s * h, FALSE);
+  if (options->hints && !np_model_info (model)->hints)
+    {
+      g_set_error (error, NP_ERROR, NP_ERROR_UNSUPPORTED, "the model takes no colour hints (its file has no "
+                   "“hints”): colour without them, or with a model trained with them (neuropaint train "
+                   "--input gray-hints)");
+      return FALSE;
+    }
+  g_return_val_if_fail (options->hints == NULL
+                        || (options->hints->type == NP_SAMPLE_F32 && options->hints->width == w
+                            && options->hints->height == h && options->hints->channels == NP_MODEL_HINT_CHANNELS),
+                        FALSE);
 
   /* The filtered copy every tile reads from. */
   if (options->apply_filter)
@@ -141,6 +152,19 @@ np_paint_generate (NpModel *model, const NpImage *in, NpImage *out,
             for (gint64 i = 0; i < tw; i++)
               {
                 const gfloat *p = row + 4 * CLAMP (x0 + i, 0, w - 1);
+                gfloat        none[NP_MODEL_HINT_CHANNELS];
+                const gfloat *hint = none;
+
+                if (np_model_info (model)->hints)
+                  {
+                    if (options->hints)
+                      hint = (const gfloat *) np_image_row (options->hints, (gint) CLAMP (y0 + j, 0, h - 1))
+                             + NP_MODEL_HINT_CHANNELS * CLAMP (x0 + i, 0, w - 1);
+                    else
+                      np_model_hint_encode (NULL, none);
+                    for (int c = 0; c < NP_MODEL_HINT_CHANNELS; c++)
+                      *np_tensor_at (x, i, j, 1 + c, 0) = hint[c];
+                  }
                 if (cin == 3)
                   for (int c = 0; c < 3; c++)
                     *np_tensor_at (x, i, j, c, 0) = p[c] * 2 - 1;

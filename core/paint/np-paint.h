@@ -28,6 +28,9 @@ typedef struct
   gint     n_threads;
   gboolean apply_filter;  /* apply the model's metadata "input_filter" first */
   gboolean raw;           /* leave the network's outputs as they are (below) */
+  /* A hint model's hint channels (np_model_hint_encode), F32 of
+   * NP_MODEL_HINT_CHANNELS at the picture's size; NULL: no hints. */
+  const NpImage *hints;
 } NpPaintOptions;
 
 /* Runs an image-to-image model (one input, 1 or 3 channels each way, output
@@ -42,7 +45,9 @@ typedef struct
  * Cb·2 and Cr·2), unclamped, for callers that compose them themselves;
  * otherwise they become the picture they stand for (np_model_target_decode).
  * A model that suits neither NP_MODEL_USE_IMAGE nor, for s = 2,
- * NP_MODEL_USE_SUPER_RESOLUTION is refused (np_model_check_use). With
+ * NP_MODEL_USE_SUPER_RESOLUTION is refused (np_model_check_use). A hint
+ * model takes options->hints after its gray channel, or no hints; hints for
+ * a model that takes none are NP_ERROR_UNSUPPORTED. With
  * batch norm on batch statistics each tile normalises by its own, so tiles
  * are not seamless: use a tile size above the picture. */
 gboolean np_paint_generate (NpModel *model, const NpImage *in, NpImage *out,

@@ -688,7 +688,117 @@ test_model_contract (gconstpointer data)
   /* A run of no steps says so, as the command does. */
   g_assert_cmpstr (g_hash_table_lookup (back->params, "trained_steps"), ==, "0");
   g_assert_cmpint (back->trained_batch, ==, 4);
+  g_assert_false (back->hints);
   g_unlink (file);
+}
+
+/* ---- Colour hints ------------------------------------------------------------ */
+
+/* A 1×1 hint model that gives its hint channels back as its chroma: Cb·2,
+ * Cr·2 = the hint's, 0 without one. What it paints is known exactly. */
+static NpModel *
+hint_echo (void)
+{
+  g_autoptr(GError) error = NULL;
+  NpNet *net = np_net_new ("input name=x c=4\nconv name=c out=2 k=1", &error);
+  const gfloat w[8] = { 0, 1, 0, 0, 0, 0, 1, 0 }, b[2] = { 0, 0 };
+
+  g_assert_no_error (error);
+  memcpy (np_net_param (net, "c.weight")->data, w, sizeof w);
+  memcpy (np_net_param (net, "c.bias")->data, b, sizeof b);
+  return model_with (net, "target", "chroma-ycbcr", "input_filter", "gray", "hints", "ycbcr-mask", NULL);
+}
+
+/* The contract of a hint model: its file says so and is read back so; it
+ * must be a gray chroma model with the hint channels; the hint channels'
+ * encoding is the chroma target's; np_paint_generate feeds them (none: 0,
+ * 0, −1) and refuses hints to a model that takes none. */
+static void
+test_hints_contract (gconstpointer data)
+{
+  const char *xdg = data;
+  g_autofree gchar *file = g_build_filename (xdg, "np-test-hints.safetensors", NULL);
+  g_autoptr(NpModel) model = hint_echo (), loaded = NULL, plain = pointwise_chroma (1, 0, 1, 0);
+  g_autoptr(NpImage) photo = np_image_new (NP_SAMPLE_F32, 5, 3, 4, NULL);
+  g_autoptr(NpImage) hints = np_image_new (NP_SAMPLE_F32, 5, 3, NP_MODEL_HINT_CHANNELS, NULL);
+  g_autoptr(NpImage) out = np_image_new (NP_SAMPLE_F32, 5, 3, 4, NULL);
+  g_autoptr(GError) error = NULL;
+  NpPaintOptions run = { 64, 0, 1, FALSE, TRUE, hints };
+  const gfloat red[3] = { 1, 0, 0 };
+  gfloat values[NP_MODEL_HINT_CHANNELS], target[2];
+  const guint8 red8[3] = { 255, 0, 0 };
+  NpModelInfo info = *np_model_info (model);
+  NpNet *net;
+
+  g_assert_true (np_model_info (model)->hints);
+  g_assert_true (np_model_check_use (model, NP_MODEL_USE_COLORIZE, &error));
+  g_assert_true (np_model_check_use (model, NP_MODEL_USE_IMAGE, &error));
+  g_assert_no_error (error);
+  g_assert_false (np_model_info (plain)->hints);
+
+  /* Written and read back. */
+  info.params = NULL;
+  g_assert_true (np_model_save (np_model_net (model), &info, file, NP_DTYPE_F32, &error));
+  loaded = np_model_load (file, &error);
+  g_assert_no_error (error);
+  g_assert_true (np_model_info (loaded)->hints);
+  g_unlink (file);
+
+  /* Another encoding, or hints on a model of the wrong channels. */
+  net = np_net_new ("input name=x c=4\nconv name=c out=2 k=1", NULL);
+  g_hash_table_insert (np_net_metadata (net), g_strdup ("hints"), g_strdup ("lab"));
+  g_assert_null (np_model_new (net, &error));
+  g_assert_error (error, NP_ERROR, NP_ERROR_UNSUPPORTED);
+  g_assert_nonnull (strstr (error->message, "“hints”"));
+  g_clear_error (&error);
+  np_net_free (net);
+  {
+    g_autoptr(NpModel) wrong = pointwise_chroma (1, 0, 1, 0);
+    g_hash_table_insert (np_model_info (wrong)->params, g_strdup ("hints"), g_strdup ("ycbcr-mask"));
+    ((NpModelInfo *) np_model_info (wrong))->hints = TRUE;
+    g_assert_false (np_model_check_use (wrong, NP_MODEL_USE_COLORIZE, &error));
+    g_assert_error (error, NP_ERROR, NP_ERROR_UNSUPPORTED);
+    g_assert_nonnull (strstr (error->message, "hint model"));
+    g_clear_error (&error);
+  }
+
+  /* The encoding: a hint's chroma is the chroma target's, its mask 1. */
+  np_model_hint_encode (red, values);
+  np_model_target_encode (NP_MODEL_TARGET_CHROMA, red8, NULL, target);
+  g_assert_cmpfloat_with_epsilon (values[0], target[0], 1e-6);
+  g_assert_cmpfloat_with_epsilon (values[1], target[1], 1e-6);
+  g_assert_cmpfloat (values[2], ==, 1);
+  np_model_hint_encode (NULL, values);
+  g_assert_cmpfloat (values[0], ==, 0);
+  g_assert_cmpfloat (values[1], ==, 0);
+  g_assert_cmpfloat (values[2], ==, -1);
+
+  /* One red hint at (3, 1): the echo's chroma is the hint's there and 0
+   * elsewhere, with hints or without. */
+  for (gint y = 0; y < 3; y++)
+    for (gint x = 0; x < 5; x++)
+      {
+        gfloat *p = (gfloat *) np_image_row (photo, y) + 4 * x;
+        p[0] = p[1] = p[2] = 0.5f, p[3] = 1;
+        np_model_hint_encode (x == 3 && y == 1 ? red : NULL, (gfloat *) np_image_row (hints, y) + 3 * x);
+      }
+  for (gint pass = 0; pass < 2; pass++)
+    {
+      run.hints = pass ? NULL : hints;
+      g_assert_true (np_paint_generate (model, photo, out, &run, &error));
+      g_assert_no_error (error);
+      for (gint y = 0; y < 3; y++)
+        for (gint x = 0; x < 5; x++)
+          for (gint k = 0; k < 2; k++)
+            g_assert_cmpfloat_with_epsilon (((gfloat *) np_image_row (out, y))[4 * x + k],
+                                            !pass && x == 3 && y == 1 ? target[k] : 0, 1e-6);
+    }
+
+  /* Hints for a model that takes none. */
+  run.hints = hints;
+  g_assert_false (np_paint_generate (plain, photo, out, &run, &error));
+  g_assert_error (error, NP_ERROR, NP_ERROR_UNSUPPORTED);
+  g_assert_nonnull (strstr (error->message, "no colour hints"));
 }
 
 int
@@ -709,6 +819,7 @@ main (int argc, char **argv)
   g_test_add_func ("/paint/colorize/pieces-threads-lab", test_colorize_pieces_threads_lab);
   g_test_add_func ("/paint/colorize/faces", test_colorize_faces);
   g_test_add_func ("/paint/models/kinds", test_model_kinds);
+  g_test_add_data_func ("/paint/hints/contract", xdg, test_hints_contract);
   g_test_add_data_func ("/paint/models/names", xdg, test_model_names);
   g_test_add_data_func ("/paint/models/contract", xdg, test_model_contract);
   result = g_test_run ();
