@@ -6,8 +6,8 @@
  * Pixels become x/127.5 − 1, the seed's scaling. A random batch is a pure
  * function of its key: slot j takes item hash(key, j) of the pool, flips it
  * horizontally on one more bit (when the experiment flips), and for noise
- * or a partner draws from further hashes, so the batches of a run depend
- * on its seed and step only. */
+ * or a partner draws from further hashes, and so do simulated hints, so
+ * the batches of a run depend on its seed and step only. */
 #include "np-train.h"
 #include "image/np-colour.h"
 #include "image/np-resize.h"
@@ -27,6 +27,7 @@ struct _NpBatcher
   GArray      *by_subset, *subset_first, *subset_count;
   gint         width, height;
   NpImage     *half;        /* a half-size source: the downscaled photo */
+  gint         hints;       /* np_batcher_items's hints (np_batcher_set_hints) */
 };
 
 void
@@ -134,10 +135,25 @@ np_batcher_size (const NpBatcher *b)
   return b->pool->len;
 }
 
+/* The stack's channels: a hint source's hint channels follow them. */
+static gint
+stack_channels (const NpBatcher *b)
+{
+  return np_dataset_channels (b->dataset, b->e->stack);
+}
+
 static gint
 source_channels (const NpBatcher *b)
 {
-  return b->e->source == NP_SOURCE_NOISE ? 3 : np_dataset_channels (b->dataset, b->e->stack);
+  if (b->e->source == NP_SOURCE_NOISE)
+    return 3;
+  return stack_channels (b) + (b->e->source == NP_SOURCE_HINTS ? NP_MODEL_HINT_CHANNELS : 0);
+}
+
+void
+np_batcher_set_hints (NpBatcher *b, gint count)
+{
+  b->hints = MAX (count, 0);
 }
 
 void
@@ -195,10 +211,68 @@ upscaled (const NpImage *up, gint64 x, gint64 y, gint k)
   return ((const gfloat *) np_image_row (up, (gint) y))[x * 3 + k];
 }
 
-/* One slot: item (and partner, for a partner source) with flip. */
+/* Hints into slot n's hint channels of source, from the photo colour
+ * (mirrored when flip, as the slot is): count of them of side `side`, or
+ * for count < 0 the simulation's random count and sides
+ * (NP_BATCHER_NO_HINTS), all drawn from key. */
 static void
-fill_slot (NpBatcher *b, guint item, guint partner, gboolean flip, guint64 noise_key,
-           NpTensor *source, NpTensor *target, gint64 n)
+put_hints (const NpBatcher *b, const guint8 *colour, gboolean flip, gint count, gint side, guint64 key,
+           NpTensor *source, gint64 n)
+{
+  gint   w = b->width, h = b->height, first = stack_channels (b);
+  gfloat none[NP_MODEL_HINT_CHANNELS];
+  NpRng  rng;
+
+  np_model_hint_encode (NULL, none);
+  for (gint k = 0; k < NP_MODEL_HINT_CHANNELS; k++)
+    for (gint y = 0; y < h; y++)
+      {
+        gfloat *row = np_tensor_at (source, 0, y, first + k, n);
+        for (gint x = 0; x < w; x++)
+          row[x] = none[k];
+      }
+
+  np_rng_init (&rng, key);
+  if (count < 0)
+    {
+      count = 0;
+      if (np_rng_uniform (&rng) >= NP_BATCHER_NO_HINTS)
+        /* Geometric: another hint while a draw falls above p; at most one
+         * a pixel, so it ends whatever the numbers. */
+        while (count < w * h && np_rng_uniform (&rng) >= NP_BATCHER_HINT_P)
+          count++;
+    }
+  for (gint i = 0; i < count; i++)
+    {
+      gint    s = side > 0 ? side : 1 + (gint) (np_rng_next (&rng) % NP_BATCHER_HINT_MAX);
+      gint    x0, y0;
+      gdouble sum[3] = { 0 };
+      gfloat  mean[3], values[NP_MODEL_HINT_CHANNELS];
+
+      s = MIN (s, MIN (w, h));
+      x0 = (gint) (np_rng_next (&rng) % (guint64) (w - s + 1));
+      y0 = (gint) (np_rng_next (&rng) % (guint64) (h - s + 1));
+      /* The patch's mean colour: its mean chroma, chroma being linear in
+       * R'G'B'. */
+      for (gint y = y0; y < y0 + s; y++)
+        for (gint x = x0; x < x0 + s; x++)
+          for (gint k = 0; k < 3; k++)
+            sum[k] += colour[((gsize) y * w + (flip ? w - 1 - x : x)) * 3 + k];
+      for (gint k = 0; k < 3; k++)
+        mean[k] = (gfloat) (sum[k] / (255.0 * s * s));
+      np_model_hint_encode (mean, values);
+      for (gint k = 0; k < NP_MODEL_HINT_CHANNELS; k++)
+        for (gint y = y0; y < y0 + s; y++)
+          for (gint x = x0; x < x0 + s; x++)
+            *np_tensor_at (source, x, y, first + k, n) = values[k];
+    }
+}
+
+/* One slot: item (and partner, for a partner source) with flip; hints
+ * (a hint source) as put_hints draws them from hint_key. */
+static void
+fill_slot (NpBatcher *b, guint item, guint partner, gboolean flip, guint64 noise_key, gint hints,
+           guint64 hint_key, NpTensor *source, NpTensor *target, gint64 n)
 {
   gint          w = b->width, h = b->height;
   const guint8 *colour = np_dataset_pixels (b->dataset, "color", item);
@@ -220,8 +294,10 @@ fill_slot (NpBatcher *b, guint item, guint partner, gboolean flip, guint64 noise
       }
       break;
     case NP_SOURCE_STACK:
-      put_u8 (np_dataset_pixels (b->dataset, b->e->stack, item), w, h,
-              np_dataset_channels (b->dataset, b->e->stack), flip, source, n);
+    case NP_SOURCE_HINTS:
+      put_u8 (np_dataset_pixels (b->dataset, b->e->stack, item), w, h, stack_channels (b), flip, source, n);
+      if (b->e->source == NP_SOURCE_HINTS)
+        put_hints (b, colour, flip, hints, hints < 0 ? 0 : NP_BATCHER_VAL_HINT, hint_key, source, n);
       break;
     }
 
@@ -259,7 +335,8 @@ np_batcher_random (NpBatcher *b, guint64 key, gint64 first, NpTensor *source, Np
           if (partner == item)
             partner = g_array_index (b->by_subset, guint, start + count - 1);
         }
-      fill_slot (b, item, partner, b->e->flip && (np_rng_hash (h ^ 1) & 1), np_rng_hash (h ^ 3), source, target, n);
+      fill_slot (b, item, partner, b->e->flip && (np_rng_hash (h ^ 1) & 1), np_rng_hash (h ^ 3), -1,
+                 np_rng_hash (h ^ 4), source, target, n);
     }
 }
 
@@ -280,8 +357,9 @@ np_batcher_items (NpBatcher *b, guint first, guint64 key, NpTensor *source, NpTe
             if (g_array_index (b->by_subset, guint, start + k) == item)
               partner = g_array_index (b->by_subset, guint, start + (k + 1) % count);
         }
-      fill_slot (b, item, partner, FALSE, np_rng_hash (key ^ np_rng_hash (first + (guint64) n)), source,
-                 target, n);
+      /* Hints fixed for the photo and their count, whatever the batch. */
+      fill_slot (b, item, partner, FALSE, np_rng_hash (key ^ np_rng_hash (first + (guint64) n)), b->hints,
+                 np_rng_hash (np_rng_hash (item) ^ (guint64) b->hints), source, target, n);
     }
 }
 
@@ -355,6 +433,24 @@ np_batcher_baseline_input (const NpBatcher *b, const NpTensor *source, NpTensor 
   return TRUE;
 }
 
+/* A hint source's image n as a picture: the gray, and where a hint is, its
+ * chroma on the gray's luminance. */
+static void
+show_hints (const NpBatcher *b, const NpTensor *source, NpTensor *rgb, gint64 n)
+{
+  gint first = stack_channels (b);
+
+  for (gint64 y = 0; y < rgb->ne[1]; y++)
+    for (gint64 x = 0; x < rgb->ne[0]; x++)
+      {
+        gfloat values[2] = { 0, 0 };
+        if (*np_tensor_at (source, x, y, first + 2, n) > 0)
+          for (gint k = 0; k < 2; k++)
+            values[k] = *np_tensor_at (source, x, y, first + k, n);
+        decode_at (NP_MODEL_TARGET_CHROMA, values, 2, source, NULL, x, y, rgb, n);
+      }
+}
+
 void
 np_batcher_source_picture (const NpBatcher *b, const NpTensor *source, NpTensor *rgb)
 {
@@ -368,6 +464,8 @@ np_batcher_source_picture (const NpBatcher *b, const NpTensor *source, NpTensor 
               for (gint64 x = 0; x < rgb->ne[0]; x++)
                 *np_tensor_at (rgb, x, y, k, n) = upscaled (up, x, y, k);
         }
+      else if (b->e->source == NP_SOURCE_HINTS)
+        show_hints (b, source, rgb, n);
       else
         decode (NP_MODEL_TARGET_RGB, source, source, rgb, n);
     }

@@ -1,5 +1,5 @@
 /* neuropaint — the experiments training knows, one row each (np-train.h):
- * the seed's pix2pix experiments and super resolution. A new experiment is
+ * the seed's pix2pix experiments, colour hints and super resolution. A new experiment is
  * a new row (docs/adding-a-model.md); nothing else asks which one runs.
  *
  * The defaults are the recipes the shipped models record: pix2pix's
@@ -15,6 +15,11 @@ static const NpExperiment experiments[] = {
   { .name = "gray", .title = "the gray version → colour",
     .source = NP_SOURCE_STACK, .stack = "gray", .input_filter = "gray",
     .architecture = "unet", .target = NP_MODEL_TARGET_RGB, .targets = RGB | CHROMA,
+    .recon = NP_RECON_L1, .recon_weight = 100, .gan_weight = 1,
+    .input_baseline = "input", .mean_chroma = TRUE, .flip = TRUE },
+  { .name = "gray-hints", .title = "the gray version and colour hints → colour",
+    .source = NP_SOURCE_HINTS, .stack = "gray", .input_filter = "gray",
+    .architecture = "unet", .target = NP_MODEL_TARGET_CHROMA, .targets = CHROMA,
     .recon = NP_RECON_L1, .recon_weight = 100, .gan_weight = 1,
     .input_baseline = "input", .mean_chroma = TRUE, .flip = TRUE },
   { .name = "binary", .title = "the RGB binary threshold → colour",
@@ -75,6 +80,7 @@ np_experiment_check_target (const NpExperiment *e, NpModelTarget target, GError 
 {
   /* What each target needs of its input, said by the input that has it. */
   static const char *const needs[NP_MODEL_N_TARGETS] = {
+    [NP_MODEL_TARGET_RGB] = "a hint model gives chroma, put on the gray picture's luminance",
     [NP_MODEL_TARGET_CHROMA] = "the picture takes its luminance",
     [NP_MODEL_TARGET_RESIDUAL] = "it adds to the input's bicubic upscale",
   };

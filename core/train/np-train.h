@@ -167,6 +167,8 @@ typedef enum
   NP_SOURCE_NOISE,    /* N(0, 1) noise, 3 channels, a pure function of the batch's key */
   NP_SOURCE_PARTNER,  /* another colour photo of the same subset */
   NP_SOURCE_HALF,     /* the colour photo, bicubic to half its size: the target is twice the source */
+  NP_SOURCE_HINTS,    /* the stack's picture and colour hints simulated from the photo, as Zhang et al.
+                       * 2017 did (np_batcher_random): NP_MODEL_HINT_CHANNELS more channels */
 } NpSource;
 
 /* An experiment: one row of the table in experiments.c, picked by --input.
@@ -238,8 +240,25 @@ guint         np_batcher_size            (const NpBatcher *batcher);
  * size for a half-size source) and target. */
 void          np_batcher_shapes          (const NpBatcher *batcher, gint n, gint64 source_ne[4],
                                           gint64 target_ne[4]);
-/* A random batch (items, horizontal flips, noise, morph partners) that is a
- * pure function of key, into tensors of np_batcher_shapes: item first + n
+/* Simulated colour hints (a hint source), as Zhang et al. 2017 trained
+ * theirs: with probability NP_BATCHER_NO_HINTS a crop has none at all,
+ * otherwise their count is geometric with p = 1/8 (0, 1, 2, … with
+ * probability p·(1 − p)^k, so 1/8 of these have none too), each a square
+ * patch of 1 to 9 pixels (uniform) at a uniform place wholly inside the
+ * crop, carrying the patch's mean colour; a later patch covers an earlier
+ * one. No hints is the default model's first use: the extra share makes
+ * about a quarter of the crops hintless (1/8 + 7/8 · 1/8 = 23 %), where
+ * geometric draws alone give 12.5 %, so one model serves both uses. */
+#define NP_BATCHER_NO_HINTS  0.125
+#define NP_BATCHER_HINT_P    0.125
+#define NP_BATCHER_HINT_MAX  9
+/* Validation's hints (np_batcher_items): count hints of 5×5 pixels, each
+ * carrying its patch's true mean colour, at places fixed for each photo
+ * and count (0, the default: none). Random batches always simulate. */
+#define NP_BATCHER_VAL_HINT  5
+void          np_batcher_set_hints       (NpBatcher *batcher, gint count);
+/* A random batch (items, horizontal flips, noise, morph partners, hints)
+ * that is a pure function of key, into tensors of np_batcher_shapes: item first + n
  * of the batch into image n (a process's part of a larger batch). */
 void          np_batcher_random          (NpBatcher *batcher, guint64 key, gint64 first,
                                           NpTensor *source, NpTensor *target);
@@ -254,7 +273,7 @@ void          np_batcher_compose         (const NpBatcher *batcher, const NpTens
                                           const NpTensor *output, NpTensor *rgb);
 /* The source as a picture (R'G'B' in [0, 1], shaped as the target): gray
  * and the filters as they are, a half-size source bicubic to full size,
- * noise as (x + 1)/2. */
+ * noise as (x + 1)/2, hints as their chroma on the gray's luminance. */
 void          np_batcher_source_picture  (const NpBatcher *batcher, const NpTensor *source,
                                           NpTensor *rgb);
 /* The colour photos of items first .. first + n − 1 (R'G'B' in [0, 1]). */

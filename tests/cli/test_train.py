@@ -147,6 +147,26 @@ class Train(unittest.TestCase):
         for name in a:
             np.testing.assert_array_equal(a[name], c[name], err_msg=name)
 
+    def test_hints_are_simulated_saved_and_resumed(self):
+        # gray-hints: the model says it takes hints; validation scores none,
+        # 2 and 10 hints; threads and a resume change no bit.
+        once, proc = self.train("hints1", "--input", "gray-hints", "--steps", "6", "--threads", "1")
+        self.assertIn("gray-hints → chroma", proc.stdout)
+        self.assertRegex(proc.stdout, r"PSNR [0-9.]+ dB, hints 2: [0-9.]+ dB, 10: [0-9.]+ dB")
+        meta = ex.read_safetensors(once)[1]
+        self.assertEqual((meta["hints"], meta["target"], meta["input_filter"]), ("ycbcr-mask", "chroma-ycbcr", "gray"))
+        self.assertIn("input name=input c=4", meta["graph"])
+        twice, _ = self.train("hints2", "--input", "gray-hints", "--steps", "6", "--threads", "2")
+        part, _ = self.train("hints3", "--input", "gray-hints", "--steps", "3")
+        nptest.run(["train", "--resume", os.path.join(self.dir, "hints3.ckpt"), "--steps", "6"])
+        a = tensors(once)
+        for other in (twice, part):
+            b = tensors(other)
+            for name in a:
+                np.testing.assert_array_equal(a[name], b[name], err_msg=name)
+        self.assertEqual(history(os.path.join(self.dir, "hints1.history.csv")),
+                         history(os.path.join(self.dir, "hints3.history.csv")))
+
     def test_without_a_validation_split(self):
         """A dataset made without --val-list trains, says it cannot validate,
         and still draws samples (from training photos)."""
