@@ -14,6 +14,13 @@
  * scaled towards gray until it fits: gray of the same luminance always fits,
  * so the luminance stays exact and only the saturation gives way.
  *
+ * Colour hints (a hint model, np-model.h) come as a picture of the photo's
+ * size read beside it: its opaque pixels are hints. Each layer sums them at
+ * its own scale by area (each photo pixel spreads over the model pixels it
+ * overlaps, by the overlap), chroma weighted by area over the hint pixels
+ * alone, and its mask is on wherever any hint pixel falls: a 1-pixel dot
+ * on a 6000-pixel photo is still one model pixel of the dot's colour.
+ *
  * Memory: one luma row of the photo, the resamplers' small results, the
  * chroma planes and per-row and per-column interpolation tables (O(W + H));
  * the model runs on the render alone. Nothing is photo-sized.
@@ -34,6 +41,15 @@ typedef struct
   gfloat w[4];
 } Taps;
 
+/* The model pixels one photo pixel overlaps along a side, and by how much
+ * (in model pixels): count of them from first, their weights at w. */
+typedef struct
+{
+  gint   *first, *count;
+  gfloat *w;
+  gint    stride;   /* weights a photo pixel */
+} Boxes;
+
 typedef struct
 {
   gint         x, y, width, height;  /* the photo region it colours */
@@ -42,6 +58,11 @@ typedef struct
   gint         gray_width, gray_height;
   NpImage     *chroma;               /* two planes at the model's scale, interleaved */
   Taps        *cols, *rows;          /* for each photo column / row of the region */
+  /* Hints, while read: per model pixel the area-weighted sums of the hint
+   * pixels' Cb·2, Cr·2 and their area; the boxes of the region's photo
+   * columns and rows. */
+  gdouble     *hint_sum;
+  Boxes        hint_cols, hint_rows;
 } Layer;
 
 struct _NpColorizer
@@ -51,6 +72,8 @@ struct _NpColorizer
   NpColorizeOptions options;
   gboolean          chroma_model;
   gint              readings;        /* readings of the photo still wanted */
+  gint64            hint_pixels;     /* hint pixels of the first reading */
+  gboolean          first_reading;
   GPtrArray        *layers;          /* Layer*, the whole photo first */
   NpResampler      *detect;          /* the photo's luma for the face finder */
   gfloat           *luma;            /* one row */
@@ -92,11 +115,44 @@ cubic_taps (gint src, gint dst)
   return taps;
 }
 
+/* Boxes of src photo pixels over dst model pixels: photo pixel i covers
+ * [i·dst/src, (i + 1)·dst/src) in model pixels. */
+static void
+boxes_init (Boxes *b, gint src, gint dst)
+{
+  gdouble scale = (gdouble) dst / src;
+
+  b->stride = (gint) ceil (scale) + 1;
+  b->first = g_new (gint, src);
+  b->count = g_new (gint, src);
+  b->w = g_new0 (gfloat, (gsize) src * b->stride);
+  for (gint i = 0; i < src; i++)
+    {
+      gdouble a = i * scale, e = (i + 1) * scale;
+      gint    j0 = (gint) floor (a), j1 = MIN (dst, (gint) ceil (e));
+
+      b->first[i] = j0, b->count[i] = 0;
+      for (gint j = j0; j < j1 && b->count[i] < b->stride; j++)
+        b->w[(gsize) i * b->stride + b->count[i]++] = (gfloat) (MIN (e, j + 1.0) - MAX (a, (gdouble) j));
+    }
+}
+
+static void
+boxes_clear (Boxes *b)
+{
+  g_clear_pointer (&b->first, g_free);
+  g_clear_pointer (&b->count, g_free);
+  g_clear_pointer (&b->w, g_free);
+}
+
 static void
 layer_free (gpointer data)
 {
   Layer *l = data;
 
+  g_free (l->hint_sum);
+  boxes_clear (&l->hint_cols);
+  boxes_clear (&l->hint_rows);
   np_resampler_free (l->gray);
   np_image_free (l->chroma);
   g_free (l->cols);
@@ -106,7 +162,7 @@ layer_free (gpointer data)
 
 static Layer *
 layer_new (gint x, gint y, gint width, gint height, gint scale_width, gint scale_height,
-           gboolean feather, GError **error)
+           gboolean feather, gboolean hints, GError **error)
 {
   Layer *l = g_new0 (Layer, 1);
 
@@ -116,6 +172,12 @@ layer_new (gint x, gint y, gint width, gint height, gint scale_width, gint scale
     {
       layer_free (l);
       return NULL;
+    }
+  if (hints)
+    {
+      l->hint_sum = g_new0 (gdouble, (gsize) scale_width * scale_height * 3);
+      boxes_init (&l->hint_cols, width, scale_width);
+      boxes_init (&l->hint_rows, height, scale_height);
     }
   return l;
 }
@@ -132,6 +194,13 @@ np_colorizer_new (NpModel *model, gint width, gint height, const NpColorizeOptio
 
   if (!np_model_check_use (model, NP_MODEL_USE_COLORIZE, error))
     return NULL;
+  if (options->hints && !np_model_info (model)->hints)
+    {
+      g_set_error (error, NP_ERROR, NP_ERROR_UNSUPPORTED,
+                   "the model takes no colour hints (its file has no “hints”): leave the hint picture out, "
+                   "or colour with a model trained with hints (neuropaint train --input gray-hints)");
+      return NULL;
+    }
   mw = np_model_info (model)->width, mh = np_model_info (model)->height;
   if (side == 0)
     side = MAX (mw, mh);
@@ -156,7 +225,8 @@ np_colorizer_new (NpModel *model, gint width, gint height, const NpColorizeOptio
   c->layers = g_ptr_array_new_with_free_func (layer_free);
   c->luma = g_new (gfloat, width);
   c->readings = 1;
-  if ((whole = layer_new (0, 0, width, height, rw, rh, FALSE, error)) == NULL)
+  c->first_reading = TRUE;
+  if ((whole = layer_new (0, 0, width, height, rw, rh, FALSE, options->hints, error)) == NULL)
     return NULL;
   g_ptr_array_add (c->layers, whole);
   if (options->faces)
@@ -211,6 +281,68 @@ np_colorizer_add_rows (NpColorizer *c, gint y, const NpImage *rows)
     }
 }
 
+/* A hint pixel: opaque, or more than half so (a soft brush's fringe). */
+#define HINT_ALPHA 0.5f
+
+void
+np_colorizer_add_hint_rows (NpColorizer *c, gint y, const NpImage *rows)
+{
+  g_return_if_fail (c->options.hints);
+  g_return_if_fail (rows->type == NP_SAMPLE_F32 && rows->channels == 4 && rows->width == c->width);
+  g_return_if_fail (c->readings > 0 && y >= 0 && y + rows->height <= c->height);
+
+  for (gint j = 0; j < rows->height; j++)
+    {
+      const gfloat *p = np_image_row (rows, j);
+
+      for (gint i = 0; i < c->width; i++)
+        {
+          gfloat values[NP_MODEL_HINT_CHANNELS];
+
+          if (!(p[4 * i + 3] > HINT_ALPHA))
+            continue;
+          c->hint_pixels += c->first_reading;
+          np_model_hint_encode (p + 4 * i, values);
+          for (guint l = 0; l < c->layers->len; l++)
+            {
+              Layer *layer = c->layers->pdata[l];
+              const Boxes *bx = &layer->hint_cols, *by = &layer->hint_rows;
+              gint  u = i - layer->x, v = y + j - layer->y, sw = layer->gray_width;
+
+              if (!layer->gray || u < 0 || u >= layer->width || v < 0 || v >= layer->height)
+                continue;
+              for (gint b = 0; b < by->count[v]; b++)
+                for (gint a = 0; a < bx->count[u]; a++)
+                  {
+                    gdouble area = (gdouble) by->w[(gsize) v * by->stride + b] * bx->w[(gsize) u * bx->stride + a];
+                    gdouble *sum = layer->hint_sum + 3 * ((gsize) (by->first[v] + b) * sw + bx->first[u] + a);
+                    sum[0] += area * values[0], sum[1] += area * values[1], sum[2] += area;
+                  }
+            }
+        }
+    }
+}
+
+/* A layer's hint channels at its scale, from its sums. */
+static NpImage *
+layer_hints (const Layer *l, GError **error)
+{
+  NpImage *hints = np_image_new (NP_SAMPLE_F32, l->gray_width, l->gray_height, NP_MODEL_HINT_CHANNELS, error);
+
+  for (gint y = 0; hints && y < l->gray_height; y++)
+    {
+      gfloat *row = np_image_row (hints, y);
+      for (gint x = 0; x < l->gray_width; x++)
+        {
+          const gdouble *sum = l->hint_sum + 3 * ((gsize) y * l->gray_width + x);
+          np_model_hint_encode (NULL, row + 3 * x);
+          if (sum[2] > 0)
+            row[3 * x] = (gfloat) (sum[0] / sum[2]), row[3 * x + 1] = (gfloat) (sum[1] / sum[2]), row[3 * x + 2] = 1;
+        }
+    }
+  return hints;
+}
+
 /* Puts chroma (u, v) on luminance y (clamped to [0, 1]) into rgb; TRUE when
  * the chroma had to shrink to fit the gamut. */
 static inline gboolean
@@ -238,11 +370,11 @@ combine_ycbcr (gfloat y, gfloat u, gfloat v, gfloat *rgb)
  * scale): two chroma planes in the colouriser's space. A chroma model gives
  * Cb, Cr itself; an RGB model's picture gives its own. */
 static NpImage *
-model_chroma (NpColorizer *c, const NpImage *gray, GError **error)
+model_chroma (NpColorizer *c, const NpImage *gray, const NpImage *hints, GError **error)
 {
   gint               w = gray->width, h = gray->height, m = np_net_size_multiple (np_model_net (c->model));
   gint64             cout = np_net_output_channels (np_model_net (c->model));
-  NpPaintOptions     run = { (MAX (w, h) + m - 1) / m * m, 0, c->options.n_threads, FALSE, TRUE };
+  NpPaintOptions     run = { (MAX (w, h) + m - 1) / m * m, 0, c->options.n_threads, FALSE, TRUE, hints };
   g_autoptr(NpImage) rgba = np_image_new (NP_SAMPLE_F32, w, h, 4, error);
   g_autoptr(NpImage) out = rgba ? np_image_new (NP_SAMPLE_F32, w, h, 4, error) : NULL;
   g_autoptr(NpImage) chroma = out ? np_image_new (NP_SAMPLE_F32, w, h, 2, error) : NULL;
@@ -289,9 +421,13 @@ model_chroma (NpColorizer *c, const NpImage *gray, GError **error)
 static gboolean
 colour_layer (NpColorizer *c, Layer *l, GError **error)
 {
-  if ((l->chroma = model_chroma (c, np_resampler_result (l->gray), error)) == NULL)
+  g_autoptr(NpImage) hints = l->hint_sum ? layer_hints (l, error) : NULL;
+
+  if ((l->hint_sum && hints == NULL)
+      || (l->chroma = model_chroma (c, np_resampler_result (l->gray), hints, error)) == NULL)
     return FALSE;
   g_clear_pointer (&l->gray, np_resampler_free);
+  g_clear_pointer (&l->hint_sum, g_free);
   l->cols = cubic_taps (l->chroma->width, l->width);
   l->rows = cubic_taps (l->chroma->height, l->height);
   return TRUE;
@@ -331,7 +467,7 @@ find_faces (NpColorizer *c, GError **error)
 
       if (!np_face_crop_rect (&box, c->width, c->height, &x, &y, &w, &h))
         continue;
-      if ((l = layer_new (x, y, w, h, mw, mh, TRUE, error)) == NULL)
+      if ((l = layer_new (x, y, w, h, mw, mh, TRUE, c->options.hints, error)) == NULL)
         return FALSE;
       g_ptr_array_add (c->layers, l);
     }
@@ -343,6 +479,16 @@ np_colorizer_end_rows (NpColorizer *c, GError **error)
 {
   g_return_val_if_fail (c->readings > 0, FALSE);
 
+  /* Hints everywhere are no hints but a picture: most likely the photo's
+   * own layer picked as the hints. */
+  if (c->first_reading && c->options.hints && c->hint_pixels == (gint64) c->width * c->height)
+    {
+      g_set_error (error, NP_ERROR, NP_ERROR_INVALID_ARGUMENT,
+                   "the hint picture is opaque everywhere: hints are the opaque pixels of a transparent "
+                   "picture (paint dots on an empty layer)");
+      return FALSE;
+    }
+  c->first_reading = FALSE;
   c->readings--;
   for (guint l = 0; l < c->layers->len; l++)
     {

@@ -105,6 +105,8 @@ typedef struct
   NpFaceFinder *faces;        /* not NULL: also colour each face this finds at the model's
                                  scale, blended into the whole photo's colour */
   gint          n_threads;
+  gboolean      hints;        /* a hint picture comes with the photo (np_colorizer_add_hint_rows);
+                                 the model must take hints */
 } NpColorizeOptions;
 
 typedef struct _NpColorizer NpColorizer;
@@ -112,7 +114,8 @@ typedef struct _NpColorizer NpColorizer;
 /* A colouriser for a width×height photo with model (np_model_check_use
  * NP_MODEL_USE_COLORIZE: a chroma model, or an RGB one whose chroma is
  * taken). A render size outside NP_COLORIZE_MIN/MAX_RENDER is
- * NP_ERROR_INVALID_ARGUMENT. The colouriser borrows model and the finder. */
+ * NP_ERROR_INVALID_ARGUMENT; hints for a model that takes none are
+ * NP_ERROR_UNSUPPORTED. The colouriser borrows model and the finder. */
 NpColorizer *np_colorizer_new        (NpModel *model, gint width, gint height,
                                       const NpColorizeOptions *options, GError **error);
 void         np_colorizer_free       (NpColorizer *colorizer);
@@ -121,8 +124,14 @@ gboolean     np_colorizer_needs_rows (NpColorizer *colorizer);
 /* Rows y .. y + rows->height − 1 of the photo, R'G'B'A float, the photo's
  * width; the whole photo in order, in pieces of any height. */
 void         np_colorizer_add_rows   (NpColorizer *colorizer, gint y, const NpImage *rows);
+/* With options->hints: rows y .. y + rows->height − 1 of the hint picture,
+ * R'G'B'A float of the photo's size, beside the photo's own in every
+ * reading. Its pixels more than half opaque are hints of their colour; a
+ * picture without one colours as no hint picture does, to the byte. */
+void         np_colorizer_add_hint_rows (NpColorizer *colorizer, gint y, const NpImage *rows);
 /* After the last row of a reading: resizes, runs the model (and the face
- * finder, then the model on every face). */
+ * finder, then the model on every face). A hint picture opaque everywhere
+ * is NP_ERROR_INVALID_ARGUMENT. */
 gboolean     np_colorizer_end_rows   (NpColorizer *colorizer, GError **error);
 /* Colours rows y .. y + in->height − 1 of the photo (R'G'B'A float) into
  * out (same size; may be in): the photo's luminance, clamped to [0, 1], and

@@ -289,17 +289,36 @@ pointwise_chroma (gfloat w0, gfloat b0, gfloat w1, gfloat b1)
   return model_with (net, "target", "chroma-ycbcr", "input_filter", "gray", NULL);
 }
 
+/* A 1×1 hint model that gives its hint channels back as its chroma: Cb·2,
+ * Cr·2 = the hint's, 0 without one (plus ±(gray_weight·gray + bias)). What
+ * it paints is known exactly. */
+static NpModel *
+hint_echo (gfloat gray_weight, gfloat bias)
+{
+  g_autoptr(GError) error = NULL;
+  NpNet *net = np_net_new ("input name=x c=4\nconv name=c out=2 k=1", &error);
+  const gfloat w[8] = { gray_weight, 1, 0, 0, -gray_weight, 0, 1, 0 }, b[2] = { bias, -bias };
+
+  g_assert_no_error (error);
+  memcpy (np_net_param (net, "c.weight")->data, w, sizeof w);
+  memcpy (np_net_param (net, "c.bias")->data, b, sizeof b);
+  return model_with (net, "target", "chroma-ycbcr", "input_filter", "gray", "hints", "ycbcr-mask", NULL);
+}
+
 /* Runs a colouriser over photo, reading it in pieces of `piece` rows and
  * colouring it in pieces of `out_piece` rows, last piece first. */
 static NpImage *
-colorize (NpModel *model, const NpImage *photo, const NpColorizeOptions *options, gint piece, gint out_piece,
-          gint64 *clipped)
+colorize_hinted (NpModel *model, const NpImage *photo, const NpImage *hints, const NpColorizeOptions *options,
+                 gint piece, gint out_piece, gint64 *clipped)
 {
   g_autoptr(GError) error = NULL;
-  g_autoptr(NpColorizer) c = np_colorizer_new (model, photo->width, photo->height, options, &error);
+  NpColorizeOptions with = *options;
+  g_autoptr(NpColorizer) c = NULL;
   NpImage *out = np_image_new (NP_SAMPLE_F32, photo->width, photo->height, 4, NULL);
   gint64   n = 0;
 
+  with.hints = hints != NULL;
+  c = np_colorizer_new (model, photo->width, photo->height, &with, &error);
   g_assert_no_error (error);
   while (np_colorizer_needs_rows (c))
     {
@@ -308,6 +327,12 @@ colorize (NpModel *model, const NpImage *photo, const NpColorizeOptions *options
           NpImage rows = np_image_view (NP_SAMPLE_F32, photo->width, MIN (piece, photo->height - y), 4,
                                         np_image_row (photo, y), photo->stride);
           np_colorizer_add_rows (c, y, &rows);
+          if (hints)
+            {
+              NpImage hint_rows = np_image_view (NP_SAMPLE_F32, photo->width, rows.height, 4,
+                                                 np_image_row (hints, y), hints->stride);
+              np_colorizer_add_hint_rows (c, y, &hint_rows);
+            }
         }
       g_assert_true (np_colorizer_end_rows (c, &error));
       g_assert_no_error (error);
@@ -322,6 +347,13 @@ colorize (NpModel *model, const NpImage *photo, const NpColorizeOptions *options
   if (clipped)
     *clipped = n;
   return out;
+}
+
+static NpImage *
+colorize (NpModel *model, const NpImage *photo, const NpColorizeOptions *options, gint piece, gint out_piece,
+          gint64 *clipped)
+{
+  return colorize_hinted (model, photo, NULL, options, piece, out_piece, clipped);
 }
 
 /* Chroma (u, v) on luma y by the rule docs/operations.md states: the
@@ -516,6 +548,162 @@ test_colorize_faces (void)
   g_assert_cmpint (changed_inside, >, 1000);
 }
 
+/* The chroma (Cb, Cr, BT.601) of an output pixel. */
+static void
+chroma_at (const NpImage *img, gint x, gint y, gdouble *cb, gdouble *cr)
+{
+  const gfloat *p = (const gfloat *) np_image_row (img, y) + 4 * x;
+
+  *cb = -0.168736 * p[0] - 0.331264 * p[1] + 0.5 * p[2];
+  *cr = 0.5 * p[0] - 0.418688 * p[1] - 0.081312 * p[2];
+}
+
+/* A photo of gray 0.3 … 0.7 and a transparent hint picture of its size. */
+static void
+hint_pictures (gint w, gint h, NpImage **photo, NpImage **hints)
+{
+  *photo = np_image_new (NP_SAMPLE_F32, w, h, 4, NULL);
+  *hints = np_image_new (NP_SAMPLE_F32, w, h, 4, NULL);
+  for (gint y = 0; y < h; y++)
+    for (gint x = 0; x < w; x++)
+      {
+        gfloat *p = (gfloat *) np_image_row (*photo, y) + 4 * x, *q = (gfloat *) np_image_row (*hints, y) + 4 * x;
+        p[0] = p[1] = p[2] = 0.3f + 0.4f * ((x * 7 + y * 13) % 17) / 16.0f, p[3] = 1;
+        /* Colour under no alpha is no hint. */
+        q[0] = 0.9f, q[1] = 0.1f, q[2] = (x % 5) / 4.0f, q[3] = 0;
+      }
+}
+
+static void
+put_hint (NpImage *hints, gint x, gint y, const gfloat rgb[3], gfloat alpha)
+{
+  gfloat *q = (gfloat *) np_image_row (hints, y) + 4 * x;
+  q[0] = rgb[0], q[1] = rgb[1], q[2] = rgb[2], q[3] = alpha;
+}
+
+/* Hints through the colouriser, with the echo model (its chroma is its
+ * hints'): at the photo's own scale a hint's chroma is exactly under it
+ * and nowhere else (a pixel at most half opaque is none); ten times
+ * smaller a 1-pixel dot still colours its place; an empty hint picture
+ * gives the bytes of none; a picture opaque everywhere and hints to a
+ * model without are one error each. */
+static void
+test_colorize_hints (void)
+{
+  g_autoptr(NpModel) echo = hint_echo (0, 0), biased = hint_echo (0.4f, 0.1f);
+  g_autoptr(NpModel) plain = pointwise_chroma (1, 0, 1, 0);
+  g_autoptr(NpImage) photo = NULL, hints = NULL, out = NULL, big = NULL, big_hints = NULL, a = NULL, b = NULL;
+  g_autoptr(GError) error = NULL;
+  const gfloat tint[3] = { 0.6f, 0.45f, 0.42f }, blue[3] = { 0.2f, 0.3f, 0.8f };
+  const double want_cb = -0.168736 * tint[0] - 0.331264 * tint[1] + 0.5 * tint[2];
+  const double want_cr = 0.5 * tint[0] - 0.418688 * tint[1] - 0.081312 * tint[2];
+  NpColorizeOptions options = { 32, NP_CHROMA_YCBCR, 1.0f, NULL, 2 };
+  gdouble cb, cr;
+
+  hint_pictures (32, 24, &photo, &hints);
+  put_hint (hints, 20, 9, tint, 1);
+  put_hint (hints, 5, 5, blue, 0.5f);
+  out = colorize_hinted (echo, photo, hints, &options, 5, 7, NULL);
+  for (gint y = 0; y < 24; y++)
+    for (gint x = 0; x < 32; x++)
+      {
+        gboolean hint = x == 20 && y == 9;
+        chroma_at (out, x, y, &cb, &cr);
+        g_assert_cmpfloat_with_epsilon (cb, hint ? want_cb : 0, 1e-4);
+        g_assert_cmpfloat_with_epsilon (cr, hint ? want_cr : 0, 1e-4);
+      }
+
+  /* 400×300 coloured at 40×30: the dot's model pixel carries it. */
+  hint_pictures (400, 300, &big, &big_hints);
+  put_hint (big_hints, 123, 77, tint, 1);
+  options.render_size = 40;
+  g_clear_pointer (&out, np_image_free);
+  out = colorize_hinted (echo, big, big_hints, &options, 64, 64, NULL);
+  chroma_at (out, 123, 77, &cb, &cr);
+  g_test_message ("a 1-pixel dot at 1/10 scale: Cb %.4f Cr %.4f (the dot's %.4f %.4f)", cb, cr, want_cb, want_cr);
+  g_assert_cmpfloat (cr / want_cr, >, 0.6);
+  g_assert_cmpfloat (cb / want_cb, >, 0.6);
+  chroma_at (out, 300, 200, &cb, &cr);
+  g_assert_cmpfloat (fabs (cb) + fabs (cr), <, 1e-6);
+
+  /* An empty hint picture is none, to the byte. */
+  options.render_size = 24;
+  a = colorize_hinted (biased, photo, NULL, &options, 24, 24, NULL);
+  g_clear_pointer (&hints, np_image_free);
+  g_clear_pointer (&photo, np_image_free);
+  hint_pictures (32, 24, &photo, &hints);
+  b = colorize_hinted (biased, photo, hints, &options, 3, 24, NULL);
+  for (gint y = 0; y < 24; y++)
+    g_assert_cmpmem (np_image_row (a, y), 32 * 16, np_image_row (b, y), 32 * 16);
+
+  /* Hints everywhere: the photo itself picked as hints. */
+  {
+    NpColorizeOptions with = options;
+    g_autoptr(NpColorizer) c = NULL;
+
+    with.hints = TRUE;
+    c = np_colorizer_new (echo, 32, 24, &with, &error);
+    g_assert_no_error (error);
+    np_colorizer_add_rows (c, 0, photo);
+    np_colorizer_add_hint_rows (c, 0, photo);
+    g_assert_false (np_colorizer_end_rows (c, &error));
+    g_assert_error (error, NP_ERROR, NP_ERROR_INVALID_ARGUMENT);
+    g_assert_nonnull (strstr (error->message, "opaque everywhere"));
+    g_clear_error (&error);
+    g_assert_null (np_colorizer_new (plain, 32, 24, &with, &error));
+    g_assert_error (error, NP_ERROR, NP_ERROR_UNSUPPORTED);
+    g_assert_nonnull (strstr (error->message, "no colour hints"));
+  }
+}
+
+/* Hints in faces mode: a dot in the middle of Hopper's face colours it,
+ * the face's layer as the whole photo's. */
+static void
+test_colorize_hints_faces (void)
+{
+  const char *path = "/usr/share/doc/facedetect/examples/grace_hopper_512x512.jpg";
+  g_autoptr(GError) error = NULL;
+  g_autoptr(NpImage) bytes = NULL, photo = NULL, hints = NULL, out = NULL;
+  g_autoptr(NpFaceFinder) finder = NULL;
+  g_autoptr(GArray) faces = NULL;
+  g_autoptr(NpModel) echo = hint_echo (0, 0);
+  NpHaarParams seed = { 1.2, 5, 60, 60, 0, 0 };
+  NpColorizeOptions options = { 64, NP_CHROMA_YCBCR, 1.0f, NULL, 2 };
+  const gfloat tint[3] = { 0.6f, 0.45f, 0.42f };
+  const double want_cr = 0.5 * tint[0] - 0.418688 * tint[1] - 0.081312 * tint[2];
+  gint rx, ry, rw, rh, cx, cy;
+  gdouble cb, cr;
+
+  if (!g_file_test (path, G_FILE_TEST_EXISTS) || !g_file_test (NP_HAAR_FRONTAL_FACE, G_FILE_TEST_EXISTS))
+    {
+      g_test_skip ("needs facedetect's example photo and opencv-data");
+      return;
+    }
+  bytes = np_jpeg_load (path, 0, &error);
+  finder = np_face_finder_new (NULL, FALSE, &error);
+  g_assert_no_error (error);
+  faces = np_face_finder_find (finder, bytes, &seed, 2, &error);
+  g_assert_no_error (error);
+  g_assert_cmpuint (faces->len, >=, 1);
+  g_assert_true (np_face_crop_rect (&g_array_index (faces, NpHaarBox, 0), bytes->width, bytes->height,
+                                    &rx, &ry, &rw, &rh));
+  cx = rx + rw / 2, cy = ry + rh / 2;
+  hint_pictures (bytes->width, bytes->height, &photo, &hints);
+  for (gint y = 0; y < bytes->height; y++)
+    for (gint x = 0; x < bytes->width; x++)
+      for (gint c = 0; c < 3; c++)
+        ((gfloat *) np_image_row (photo, y))[4 * x + c] =
+          ((guint8 *) np_image_row (bytes, y))[bytes->channels * x + MIN (c, bytes->channels - 1)] / 255.0f;
+  put_hint (hints, cx, cy, tint, 1);
+  options.faces = finder;
+  out = colorize_hinted (echo, photo, hints, &options, 64, 64, NULL);
+  chroma_at (out, cx, cy, &cb, &cr);
+  g_test_message ("a dot in the face: Cr %.4f (the dot's %.4f)", cr, want_cr);
+  g_assert_cmpfloat (cr / want_cr, >, 0.6);
+  chroma_at (out, cx, MAX (0, ry - 40), &cb, &cr);
+  g_assert_cmpfloat (fabs (cr), <, 1e-6);
+}
+
 /* ---- Models by name and kind ---------------------------------------------- */
 
 static NpNet *
@@ -694,21 +882,6 @@ test_model_contract (gconstpointer data)
 
 /* ---- Colour hints ------------------------------------------------------------ */
 
-/* A 1×1 hint model that gives its hint channels back as its chroma: Cb·2,
- * Cr·2 = the hint's, 0 without one. What it paints is known exactly. */
-static NpModel *
-hint_echo (void)
-{
-  g_autoptr(GError) error = NULL;
-  NpNet *net = np_net_new ("input name=x c=4\nconv name=c out=2 k=1", &error);
-  const gfloat w[8] = { 0, 1, 0, 0, 0, 0, 1, 0 }, b[2] = { 0, 0 };
-
-  g_assert_no_error (error);
-  memcpy (np_net_param (net, "c.weight")->data, w, sizeof w);
-  memcpy (np_net_param (net, "c.bias")->data, b, sizeof b);
-  return model_with (net, "target", "chroma-ycbcr", "input_filter", "gray", "hints", "ycbcr-mask", NULL);
-}
-
 /* The contract of a hint model: its file says so and is read back so; it
  * must be a gray chroma model with the hint channels; the hint channels'
  * encoding is the chroma target's; np_paint_generate feeds them (none: 0,
@@ -718,7 +891,7 @@ test_hints_contract (gconstpointer data)
 {
   const char *xdg = data;
   g_autofree gchar *file = g_build_filename (xdg, "np-test-hints.safetensors", NULL);
-  g_autoptr(NpModel) model = hint_echo (), loaded = NULL, plain = pointwise_chroma (1, 0, 1, 0);
+  g_autoptr(NpModel) model = hint_echo (0, 0), loaded = NULL, plain = pointwise_chroma (1, 0, 1, 0);
   g_autoptr(NpImage) photo = np_image_new (NP_SAMPLE_F32, 5, 3, 4, NULL);
   g_autoptr(NpImage) hints = np_image_new (NP_SAMPLE_F32, 5, 3, NP_MODEL_HINT_CHANNELS, NULL);
   g_autoptr(NpImage) out = np_image_new (NP_SAMPLE_F32, 5, 3, 4, NULL);
@@ -820,6 +993,8 @@ main (int argc, char **argv)
   g_test_add_func ("/paint/colorize/faces", test_colorize_faces);
   g_test_add_func ("/paint/models/kinds", test_model_kinds);
   g_test_add_data_func ("/paint/hints/contract", xdg, test_hints_contract);
+  g_test_add_func ("/paint/hints/colorize", test_colorize_hints);
+  g_test_add_func ("/paint/hints/faces", test_colorize_hints_faces);
   g_test_add_data_func ("/paint/models/names", xdg, test_model_names);
   g_test_add_data_func ("/paint/models/contract", xdg, test_model_contract);
   result = g_test_run ();
