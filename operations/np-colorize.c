@@ -10,6 +10,12 @@
  * luminance (core/paint/colorize.c). The photo is read in strips of rows,
  * never whole in float: once for the model's small render (twice with
  * faces), once more to combine.
+ *
+ * Its aux pad, as GEGL's compositing ops have one, takes colour hints for a
+ * model that takes them: a picture of the photo's size whose opaque pixels
+ * are hints (a layer in GIMP 3's dialog, a nested gegl:load in a graph,
+ * aux=[ gegl:load path=hints.png ] on the gegl command line). Its strips
+ * are read beside the photo's.
  */
 
 #include "config.h"
@@ -55,7 +61,7 @@ property_boolean (faces, _("Faces"), FALSE)
 
 #else
 
-#define GEGL_OP_FILTER
+#define GEGL_OP_COMPOSER
 #define GEGL_OP_NAME     np_colorize
 #define GEGL_OP_C_SOURCE np-colorize.c
 
@@ -73,12 +79,61 @@ static void
 prepare (GeglOperation *operation)
 {
   np_op_set_float_formats (operation);
+  /* Hint colours in the photo's space, as its own pixels are read. */
+  gegl_operation_set_format (operation, "aux", gegl_operation_get_format (operation, "input"));
 }
 
-/* Reads the whole photo through the colouriser as long as it asks. */
+/* The photo's box, whatever the hints' (a composer's is both's). */
+static GeglRectangle
+get_bounding_box (GeglOperation *operation)
+{
+  const GeglRectangle *box = gegl_operation_source_get_bounding_box (operation, "input");
+
+  return box ? *box : (GeglRectangle) { 0, 0, 0, 0 };
+}
+
+/* The whole photo, and the whole hint picture, wherever its box lies. */
+static GeglRectangle
+get_required_for_output (GeglOperation *operation, const gchar *input_pad, const GeglRectangle *roi)
+{
+  const GeglRectangle *aux = gegl_operation_source_get_bounding_box (operation, "aux");
+
+  if (g_strcmp0 (input_pad, "aux") == 0)
+    return aux ? *aux : *roi;
+  return np_op_whole_input (operation, input_pad, roi);
+}
+
+/* Whether hints are given and fit the photo: a picture of its size, with
+ * alpha. */
 static gboolean
-read_photo (NpColorizer *c, GeglBuffer *input, const GeglRectangle *box, const Babl *format,
-            NpImage *strip, GError **error)
+check_hints (GeglOperation *operation, const GeglRectangle *box, GeglRectangle *hints, GError **error)
+{
+  const GeglRectangle *aux = gegl_operation_source_get_bounding_box (operation, "aux");
+  const Babl          *source = gegl_operation_get_source_format (operation, "aux");
+
+  *hints = aux ? *aux : (GeglRectangle) { 0, 0, 0, 0 };
+  if (hints->width != box->width || hints->height != box->height)
+    {
+      g_set_error (error, NP_ERROR, NP_ERROR_INVALID_ARGUMENT,
+                   "the hint picture (aux) is %d×%d, the photo %d×%d: hints must be a picture of the photo's size",
+                   hints->width, hints->height, box->width, box->height);
+      return FALSE;
+    }
+  if (source && !babl_format_has_alpha (source))
+    {
+      g_set_error (error, NP_ERROR, NP_ERROR_INVALID_ARGUMENT,
+                   "the hint picture (aux) has no alpha: hints are the opaque pixels of a transparent picture "
+                   "(paint dots on an empty layer)");
+      return FALSE;
+    }
+  return TRUE;
+}
+
+/* Reads the whole photo (and the hints, when given, at hints) through the
+ * colouriser as long as it asks. */
+static gboolean
+read_photo (NpColorizer *c, GeglBuffer *input, GeglBuffer *aux, const GeglRectangle *box,
+            const GeglRectangle *hints, const Babl *format, NpImage *strip, GError **error)
 {
   while (np_colorizer_needs_rows (c))
     {
@@ -90,6 +145,12 @@ read_photo (NpColorizer *c, GeglBuffer *input, const GeglRectangle *box, const B
 
           gegl_buffer_get (input, &rows, 1.0, format, strip->data, strip->stride, GEGL_ABYSS_NONE);
           np_colorizer_add_rows (c, y, &view);
+          if (aux)
+            {
+              GeglRectangle hint_rows = { hints->x, hints->y + y, rows.width, rows.height };
+              gegl_buffer_get (aux, &hint_rows, 1.0, format, strip->data, strip->stride, GEGL_ABYSS_NONE);
+              np_colorizer_add_hint_rows (c, y, &view);
+            }
         }
       if (!np_colorizer_end_rows (c, error))
         return FALSE;
@@ -100,6 +161,7 @@ read_photo (NpColorizer *c, GeglBuffer *input, const GeglRectangle *box, const B
 static gboolean
 process (GeglOperation       *operation,
          GeglBuffer          *input,
+         GeglBuffer          *aux,
          GeglBuffer          *output,
          const GeglRectangle *result,
          gint                 level)
@@ -109,25 +171,27 @@ process (GeglOperation       *operation,
   GeglRectangle           box = np_op_whole_input (operation, "input", result);
   NpColorizeOptions       options = { o->render_size,
                                       o->color_space == NP_COLORIZE_LAB ? NP_CHROMA_LAB : NP_CHROMA_YCBCR,
-                                      (gfloat) o->saturation, NULL, np_op_threads () };
+                                      (gfloat) o->saturation, NULL, np_op_threads (), aux != NULL };
   g_autoptr(NpFaceFinder) finder = NULL;
   g_autoptr(NpColorizer)  c = NULL;
   g_autoptr(NpImage)      strip = NULL;
   GError                 *error = NULL;
+  GeglRectangle           hints;
   NpModel                *model;
   gboolean                ok;
 
-  if (box.width <= 0 || box.height <= 0)
+  if (input == NULL || box.width <= 0 || box.height <= 0)
     return TRUE;
   np_op_note_gray_host (operation);
-  if ((o->faces && (finder = options.faces = np_face_finder_new (NULL, FALSE, &error)) == NULL)
+  if ((aux && !check_hints (operation, &box, &hints, &error))
+      || (o->faces && (finder = options.faces = np_face_finder_new (NULL, FALSE, &error)) == NULL)
       || (strip = np_image_new (NP_SAMPLE_F32, box.width, MIN (STRIP_ROWS, box.height), 4, &error)) == NULL)
     return np_op_fail (operation, input, output, result, error);
 
   model = np_op_lock_model (operation, np_op_chosen_model (operation, o->model, o->installed_model),
                             NP_MODEL_USE_COLORIZE, &error);
   ok = model && (c = np_colorizer_new (model, box.width, box.height, &options, &error))
-       && read_photo (c, input, &box, format, strip, &error);
+       && read_photo (c, input, aux, &box, &hints, format, strip, &error);
   np_op_cache_unlock (operation);
   if (!ok)
     return np_op_fail (operation, input, output, result, error);
@@ -149,12 +213,17 @@ process (GeglOperation       *operation,
 static void
 gegl_op_class_init (GeglOpClass *klass)
 {
-  GeglOperationClass       *operation_class = GEGL_OPERATION_CLASS (klass);
-  GeglOperationFilterClass *filter_class = GEGL_OPERATION_FILTER_CLASS (klass);
+  GeglOperationClass         *operation_class = GEGL_OPERATION_CLASS (klass);
+  GeglOperationComposerClass *composer_class = GEGL_OPERATION_COMPOSER_CLASS (klass);
 
   operation_class->prepare = prepare;
+  operation_class->get_bounding_box = get_bounding_box;
   np_op_class_whole_image (operation_class);
-  filter_class->process = process;
+  operation_class->get_required_for_output = get_required_for_output;
+  composer_class->process = process;
+  composer_class->aux_label = _("Colour hints");
+  composer_class->aux_description = _("A transparent picture of the photo's size: each opaque dot asks "
+                                      "for its colour there (a model trained with hints)");
 
   gegl_operation_class_set_keys (operation_class,
     "name",        "neuropaint:colorize",
@@ -164,6 +233,8 @@ gegl_op_class_init (GeglOpClass *klass)
     "gimp:menu-label", _("Colorize..."),
     /* Colour a Grayscale image in GIMP would drop (np_op_note_gray_host). */
     "neuropaint:makes-colour", "true",
+    /* Its aux pad takes colour hints (neuropaint run --aux feeds it). */
+    "neuropaint:aux", "hints",
     /* A tiny random chroma model (tests/data, relative to the source tree
      * where the tests render): colour that is the model's, luminance that is
      * the picture's. */
@@ -175,7 +246,9 @@ gegl_op_class_init (GeglOpClass *klass)
                      "colours the photo's gray version at the model's own scale, and only "
                      "its colour, scaled up, goes on the photo's full-resolution "
                      "luminance, so every detail stays the photo's. Colour photos are "
-                     "made gray first; alpha is kept."),
+                     "made gray first; alpha is kept. The aux input takes colour hints "
+                     "for a model trained with them: a transparent picture of the photo's "
+                     "size whose opaque dots ask for their colour."),
     NULL);
 }
 
