@@ -320,6 +320,22 @@ check_graph_values (const char *xml, GError **error)
   return ok;
 }
 
+/* Whether node's output goes to some node's aux pad. */
+static gboolean
+feeds_aux (GeglNode *node)
+{
+  GeglNode   **nodes = NULL;
+  const gchar **pads = NULL;
+  gint         n = gegl_node_get_consumers (node, "output", &nodes, &pads);
+  gboolean     aux = FALSE;
+
+  for (gint i = 0; i < n; i++)
+    aux |= g_strcmp0 (pads[i], "aux") == 0;
+  g_free (nodes);
+  g_free (pads);
+  return aux;
+}
+
 GeglNode *
 cli_graph_add (GeglNode *top, const char *xml, const char *path_root,
                   GeglBuffer *input, GeglNode **source, GError **error)
@@ -351,9 +367,10 @@ cli_graph_add (GeglNode *top, const char *xml, const char *path_root,
   if (input == NULL)
     return graph;
 
+  /* The photo's gegl:load: not one that feeds an aux pad (colour hints). */
   children = gegl_node_get_children (graph);
   for (GSList *l = children; l && !load; l = l->next)
-    if (g_strcmp0 (gegl_node_get_operation (l->data), "gegl:load") == 0)
+    if (g_strcmp0 (gegl_node_get_operation (l->data), "gegl:load") == 0 && !feeds_aux (l->data))
       load = l->data;
   if (load == NULL)
     {

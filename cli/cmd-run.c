@@ -3,9 +3,11 @@
 #include "cli.h"
 
 #include <gio/gio.h>
+#include <string.h>
 
 static gchar *opt_graph;
 static gchar *opt_output;
+static gchar *opt_aux;
 static gchar *opt_ext = "png";
 static gint   opt_threads;
 static gchar **opt_inputs;
@@ -18,6 +20,10 @@ static const GOptionEntry entries[] = {
     "Folder for the results (created if missing)", "DIR" },
   { "ext", 'e', 0, G_OPTION_ARG_STRING, &opt_ext,
     "File type of the results: png (8-bit), jpg, tif, exr… (default png)", "EXT" },
+  { "aux", 0, 0, G_OPTION_ARG_FILENAME, &opt_aux,
+    "Colour hints: DIR/NAME.png, a transparent picture of the photo's size whose opaque dots ask for "
+    "their colour, feeds the aux pad of neuropaint:colorize for the photo NAME.EXT (a photo without one "
+    "is coloured without hints; the model must take hints)", "DIR" },
   { "threads", 'j', 0, G_OPTION_ARG_INT, &opt_threads,
     "Threads GEGL may use, up to 64 (default: all processors)", "N" },
   CLI_MAX_PIXELS_ENTRY,
@@ -61,7 +67,54 @@ typedef struct
   char      **chain;
   const char *graph_xml, *path_root;
   GHashTable *outputs;   /* input → output path */
+  GeglNode   *hints;     /* --aux: the source of each photo's hints */
+  GPtrArray  *takers;    /* … and the nodes it feeds */
 } CliRun;
+
+/* The nodes under parent whose op takes colour hints at its aux pad (the
+ * op's key "neuropaint:aux" is "hints"), into takers. */
+static void
+find_hint_takers (GeglNode *parent, GPtrArray *takers)
+{
+  g_autoptr(GSList) children = gegl_node_get_children (parent);
+
+  for (GSList *l = children; l; l = l->next)
+    {
+      const char *op = gegl_node_get_operation (l->data);
+
+      if (op && g_strcmp0 (gegl_operation_get_key (op, "neuropaint:aux"), "hints") == 0)
+        g_ptr_array_add (takers, l->data);
+      find_hint_takers (l->data, takers);
+    }
+}
+
+/* --aux: input's hints (DIR/NAME.png) to every taker, or none when there
+ * is no such file. */
+static gboolean
+feed_hints (CliRun *run, const char *input, GError **error)
+{
+  g_autofree gchar *base = g_path_get_basename (input);
+  char             *dot = strrchr (base, '.');
+  g_autofree gchar *name = NULL, *path = NULL;
+  g_autoptr(GeglBuffer) hints = NULL;
+
+  if (dot && dot != base)
+    *dot = '\0';
+  name = g_strconcat (base, ".png", NULL);
+  path = g_build_filename (opt_aux, name, NULL);
+  if (!g_file_test (path, G_FILE_TEST_EXISTS))
+    {
+      for (guint i = 0; i < run->takers->len; i++)
+        gegl_node_disconnect (run->takers->pdata[i], "aux");
+      return TRUE;
+    }
+  if ((hints = cli_load_image (path, NULL, error)) == NULL)
+    return FALSE;
+  gegl_node_set (run->hints, "buffer", hints, NULL);
+  for (guint i = 0; i < run->takers->len; i++)
+    gegl_node_connect_to (run->hints, "output", run->takers->pdata[i], "aux");
+  return TRUE;
+}
 
 static gboolean
 run_one (const char *input, gpointer data, gboolean *stop, GError **error)
@@ -80,9 +133,24 @@ run_one (const char *input, gpointer data, gboolean *stop, GError **error)
       *stop = run->end == NULL;
       if (*stop)
         return FALSE;
+      if (opt_aux)
+        {
+          run->takers = g_ptr_array_new ();
+          find_hint_takers (run->top, run->takers);
+          run->hints = gegl_node_new_child (run->top, "operation", "gegl:buffer-source", NULL);
+          if ((*stop = run->takers->len == 0))
+            {
+              g_set_error (error, NP_ERROR, NP_ERROR_INVALID_ARGUMENT,
+                           "--aux: nothing in the %s takes colour hints (neuropaint:colorize does)",
+                           run->graph_xml ? "graph" : "chain");
+              return FALSE;
+            }
+        }
     }
   else
     gegl_node_set (run->source, "buffer", buffer, NULL);
+  if (opt_aux && !feed_hints (run, input, error))
+    return FALSE;
   return cli_save (run->end, g_hash_table_lookup (run->outputs, input), error);
 }
 
@@ -118,7 +186,8 @@ cli_cmd_run (int argc, char **argv, gboolean do_help)
     "Examples:\n"
     "  neuropaint run -o out photos/ -- neuropaint:canny low=100 high=200\n"
     "  neuropaint run -o out -g seed-contours a.jpg b.jpg\n"
-    "  neuropaint run -o out -g my-graph.xml photos/", graphs);
+    "  neuropaint run -o out -g my-graph.xml photos/\n"
+    "  neuropaint run -o out --aux hints/ photos/ -- neuropaint:colorize", graphs);
 
   /* Everything after "--" is a GEGL chain, as in the gegl command. */
   for (int i = 1; i < argc; i++)
@@ -140,6 +209,8 @@ cli_cmd_run (int argc, char **argv, gboolean do_help)
     return cli_fail ("run", CLI_EXIT_USAGE, "--output DIR is required");
   if ((opt_graph != NULL) == (chain != NULL && chain[0] != NULL))
     return cli_fail ("run", CLI_EXIT_USAGE, "give either --graph or an operation chain after --");
+  if (opt_aux && !g_file_test (opt_aux, G_FILE_TEST_IS_DIR))
+    return cli_fail ("run", CLI_EXIT_USAGE, "--aux %s: not a folder", opt_aux);
   if (opt_threads < 0 || opt_threads > CLI_MAX_THREADS)
     return cli_fail ("run", CLI_EXIT_USAGE, "--threads must be between 0 (all processors) and %d",
                         CLI_MAX_THREADS);
@@ -194,6 +265,7 @@ cli_cmd_run (int argc, char **argv, gboolean do_help)
   run = (CliRun) { .top = top, .chain = chain, .graph_xml = graph_xml, .path_root = path_root,
                   .outputs = output_of };
   code = cli_each_input ("run", "run", todo, run_one, &run);
+  g_clear_pointer (&run.takers, g_ptr_array_unref);
   if (code == CLI_EXIT_OK)
     g_print ("%u image(s) written to %s%s\n", todo->len, opt_output,
              todo->len < mine->len ? " (the others were there already)" : "");

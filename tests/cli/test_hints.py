@@ -1,0 +1,194 @@
+"""Colour hints (issue 19.2) through neuropaint:colorize's aux pad, from the
+gegl command's chain, an XML graph with a nested gegl:load, and
+`neuropaint run --aux DIR`:
+
+- a hint's colour appears under it: the echo model below gives its hint
+  channels back as its chroma, so the chroma under a dot must be the dot's,
+  as NumPy computes BT.601's Cb and Cr here (the hint encoding, checked
+  independently), and the rest stays gray;
+- an empty hint picture gives the bytes of none, for any thread count and
+  tile size;
+- bad hints get one clear error each: a picture of another size, one
+  without alpha, one opaque everywhere, hints to a model that takes none.
+
+Nothing here says anything of a trained model's quality."""
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import unittest
+
+import cv2
+import numpy as np
+
+import nptest
+
+sys.path.insert(0, os.path.join(nptest.SOURCE_ROOT, "tools"))
+import export_torch as ex  # noqa: E402
+
+H, W = 48, 64
+DOT = (20, 30)              # (y, x)
+DOT_RGB = (200, 60, 60)
+
+
+def ycbcr_chroma(rgb):
+    """BT.601 Cb, Cr of R'G'B' values in [0, 1] (last axis)."""
+    r, g, b = rgb[..., 0], rgb[..., 1], rgb[..., 2]
+    return np.stack([-0.168736 * r - 0.331264 * g + 0.5 * b, 0.5 * r - 0.418688 * g - 0.081312 * b], -1)
+
+
+def write_echo_model(path, bias=0.0):
+    """A 1×1 hint model: Cb·2, Cr·2 = its hint channels (+ bias, − bias)."""
+    w = np.zeros((2, 4, 1, 1), np.float32)
+    w[0, 1] = w[1, 2] = 1
+    ex.write_safetensors(path, [("c.weight", w), ("c.bias", np.array([bias, -bias], np.float32))],
+                         {"graph": "input name=x c=4\nconv name=c out=2 k=1", "target": "chroma-ycbcr",
+                          "input_filter": "gray", "hints": "ycbcr-mask", "width": str(W), "height": str(H)})
+
+
+def write_rgba(path, rgba):
+    cv2.imwrite(path, cv2.cvtColor(rgba, cv2.COLOR_RGBA2BGRA))
+
+
+def read_rgb(path):
+    return cv2.cvtColor(cv2.imread(path, cv2.IMREAD_COLOR), cv2.COLOR_BGR2RGB).astype(float) / 255
+
+
+class Hints(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        cls.tmp = tempfile.mkdtemp(prefix="np-hints-")
+        cls.echo = cls.path("echo.safetensors")
+        cls.biased = cls.path("biased.safetensors")
+        write_echo_model(cls.echo)
+        write_echo_model(cls.biased, 0.2)
+        y, x = np.mgrid[0:H, 0:W]
+        gray = (80 + (x * 7 + y * 13) % 90).astype(np.uint8)
+        cv2.imwrite(cls.path("photo.png"), np.stack([gray] * 3, -1))
+        hints = np.zeros((H, W, 4), np.uint8)
+        hints[..., :3] = (0, 200, 90)          # colour under no alpha is no hint
+        hints[DOT] = DOT_RGB + (255,)
+        write_rgba(cls.path("hints.png"), hints)
+        empty = hints.copy()
+        empty[DOT] = (0, 0, 0, 0)
+        write_rgba(cls.path("empty.png"), empty)
+
+    @classmethod
+    def tearDownClass(cls):
+        shutil.rmtree(cls.tmp, ignore_errors=True)
+
+    @classmethod
+    def path(cls, name):
+        return os.path.join(cls.tmp, name)
+
+    def gegl(self, chain, out, env=None):
+        """The gegl command on photo.png; it exits 0 even when it fails, so
+        the file is what is checked."""
+        proc = subprocess.run(["gegl", self.path("photo.png"), "-o", out, "--"] + chain.split(),
+                              capture_output=True, text=True, cwd=self.tmp, env=env, timeout=120)
+        self.assertTrue(os.path.exists(out), proc.stderr)
+        return proc
+
+    def assert_dot(self, out):
+        rgb = read_rgb(out)
+        chroma = ycbcr_chroma(rgb)
+        want = ycbcr_chroma(np.array(DOT_RGB, float) / 255)
+        # 8-bit rounding of the result: 1.5/255 per channel at most.
+        np.testing.assert_allclose(chroma[DOT], want, atol=0.006)
+        rest = np.ones((H, W), bool)
+        rest[DOT] = False
+        self.assertLess(np.abs(chroma[rest]).max(), 0.004)
+
+    def test_the_op_from_a_chain(self):
+        out = self.path("chain.png")
+        self.gegl("neuropaint:colorize model=%s aux=[ gegl:load path=hints.png ]" % self.echo, out)
+        self.assert_dot(out)
+
+    def test_a_graph_with_a_nested_load(self):
+        graph = self.path("hints.xml")
+        with open(graph, "w") as f:
+            f.write("<gegl>\n  <node operation='neuropaint:colorize' model='%s'>\n"
+                    "    <node operation='gegl:load' path='hints.png'/>\n  </node>\n"
+                    "  <node operation='gegl:load' path='photo.png'/>\n</gegl>\n" % self.echo)
+        out = self.path("graph.png")
+        proc = subprocess.run(["gegl", graph, "-o", out], capture_output=True, text=True, timeout=120)
+        self.assertTrue(os.path.exists(out), proc.stderr)
+        self.assert_dot(out)
+        # neuropaint run feeds the graph's photo load, not the hints'.
+        outdir = self.path("run-graph")
+        nptest.run(["run", "-o", outdir, "-g", graph, self.path("photo.png")])
+        self.assert_dot(os.path.join(outdir, "photo.png"))
+
+    def test_run_aux_matches_by_name(self):
+        hints, photos, outdir = self.path("hintdir"), self.path("photos"), self.path("run-aux")
+        os.makedirs(hints, exist_ok=True)
+        os.makedirs(photos, exist_ok=True)
+        shutil.copy(self.path("hints.png"), os.path.join(hints, "a.png"))
+        shutil.copy(self.path("photo.png"), os.path.join(photos, "a.png"))
+        shutil.copy(self.path("photo.png"), os.path.join(photos, "b.png"))
+        nptest.run(["run", "-o", outdir, "--aux", hints, photos, "--", "neuropaint:colorize",
+                    "model=" + self.biased])
+        nptest.run(["run", "-o", self.path("run-plain"), photos, "--", "neuropaint:colorize",
+                    "model=" + self.biased])
+        a, b = read_rgb(os.path.join(outdir, "a.png")), read_rgb(os.path.join(outdir, "b.png"))
+        plain = read_rgb(os.path.join(self.path("run-plain"), "a.png"))
+        # a has its dot (plus the model's bias, ±0.2 on Cb·2, Cr·2); b,
+        # without a hint file, is coloured as with none.
+        want = ycbcr_chroma(np.array(DOT_RGB, float) / 255) + [0.1, -0.1]
+        self.assertLess(np.abs(ycbcr_chroma(a)[DOT] - want).max(), 0.01)
+        np.testing.assert_array_equal(b, plain)
+        rest = np.ones((H, W), bool)
+        rest[DOT] = False
+        np.testing.assert_array_equal(a[rest], plain[rest])
+
+    def test_empty_hints_are_none_on_any_threads_and_tiles(self):
+        none = self.path("none.png")
+        self.gegl("neuropaint:colorize model=%s" % self.biased, none)
+        want = cv2.imread(none, cv2.IMREAD_UNCHANGED)
+        for threads, tile in ((1, "128x128"), (3, "16x16")):
+            env = dict(os.environ, GEGL_THREADS=str(threads), GEGL_TILE_SIZE=tile)
+            for hints in ("empty.png", "hints.png"):
+                with self.subTest(threads=threads, tile=tile, hints=hints):
+                    out = self.path("t%d-%s" % (threads, hints))
+                    self.gegl("neuropaint:colorize model=%s aux=[ gegl:load path=%s ]" % (self.biased, hints),
+                              out, env)
+                    got = cv2.imread(out, cv2.IMREAD_UNCHANGED)
+                    if hints == "empty.png":
+                        np.testing.assert_array_equal(got, want)
+                    else:
+                        first = self.path("t1-hints.png")
+                        np.testing.assert_array_equal(got, cv2.imread(first, cv2.IMREAD_UNCHANGED))
+
+    def assert_one_error(self, chain, *fragments):
+        out = self.path("bad")
+        shutil.rmtree(out, ignore_errors=True)
+        proc = nptest.run(["run", "-o", out, self.path("photo.png"), "--"] + chain.split(), check=False)
+        self.assertNotEqual(proc.returncode, 0)
+        self.assertFalse(os.path.exists(os.path.join(out, "photo.png")))
+        for fragment in fragments:
+            self.assertIn(fragment, proc.stderr)
+        self.assertEqual(len(proc.stderr.strip().splitlines()), 1, proc.stderr)
+
+    def test_bad_hints(self):
+        small = self.path("small.png")
+        write_rgba(small, np.zeros((H // 2, W, 4), np.uint8))
+        opaque = self.path("opaque.png")
+        write_rgba(opaque, np.full((H, W, 4), 255, np.uint8))
+        rgb = self.path("rgb.png")
+        cv2.imwrite(rgb, np.zeros((H, W, 3), np.uint8))
+        colorize = "neuropaint:colorize model=%s aux=[ gegl:load path=%s ]"
+        self.assert_one_error(colorize % (self.echo, small), "64×24", "64×48", "photo's size")
+        self.assert_one_error(colorize % (self.echo, rgb), "no alpha")
+        self.assert_one_error(colorize % (self.echo, opaque), "opaque everywhere")
+        plain = os.path.join(nptest.SOURCE_ROOT, "tests", "data", "colorize-tiny.safetensors")
+        self.assert_one_error(colorize % (plain, self.path("hints.png")), "takes no colour hints")
+        proc = nptest.run(["run", "-o", self.path("bad"), "--aux", self.path("nowhere"), self.path("photo.png"),
+                           "--", "neuropaint:colorize"], check=False)
+        self.assertEqual(proc.returncode, 1)   # usage
+        self.assertIn("--aux", proc.stderr)
+        self.assertIn("not a folder", proc.stderr)
+
+
+if __name__ == "__main__":
+    nptest.main()
