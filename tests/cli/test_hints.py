@@ -120,6 +120,46 @@ class Hints(unittest.TestCase):
         nptest.run(["run", "-o", outdir, "-g", graph, self.path("photo.png")])
         self.assert_dot(os.path.join(outdir, "photo.png"))
 
+    def test_the_example_graph(self):
+        """graphs/hints/colorize-hints.xml: with the echo model in place of
+        gray2color, each of its hint dots gives the astronaut's own colour
+        under it; with the model it names, it colours the photo, or, while
+        that model takes no hints, says so."""
+        if not os.path.exists(nptest.ASTRONAUT):
+            self.skipTest("the example reads Debian's astronaut.png: install python3-skimage")
+        folder = os.path.join(nptest.SOURCE_ROOT, "graphs", "hints")
+        example = os.path.join(folder, "colorize-hints.xml")
+        hints = cv2.imread(os.path.join(folder, "astronaut-hints.png"), cv2.IMREAD_UNCHANGED)
+        with open(example) as f:
+            xml = f.read().replace("model='gray2color'", "model='%s'" % self.echo)
+        graph = os.path.join(self.tmp, "example.xml")
+        with open(graph, "w") as f:
+            f.write(xml.replace("path='astronaut-hints.png'", "path='%s'" % os.path.join(folder, "astronaut-hints.png")))
+        out = self.path("example.png")
+        proc = subprocess.run(["gegl", graph, "-o", out], capture_output=True, text=True, timeout=300)
+        self.assertTrue(os.path.exists(out), proc.stderr)
+        got = ycbcr_chroma(read_rgb(out))
+        dots = hints[..., 3] > 127
+        self.assertEqual(int(dots.sum()), 6 * 25)
+        want = ycbcr_chroma(cv2.cvtColor(hints[..., :3], cv2.COLOR_BGR2RGB).astype(float) / 255)
+        # The photo's luminance under a saturated dot can push its chroma
+        # out of gamut, where it shrinks towards gray: the hue holds.
+        cos = (got[dots] * want[dots]).sum(-1) / (np.linalg.norm(got[dots], axis=-1)
+                                                 * np.linalg.norm(want[dots], axis=-1) + 1e-9)
+        self.assertGreater(cos.min(), 0.95)
+        # The echo colours at 64 pixels a side: a dot's colour spreads over
+        # its render pixels (8 photo pixels each) and the bicubic's reach.
+        near = cv2.dilate(dots.astype(np.uint8), np.ones((49, 49), np.uint8)) > 0
+        self.assertLess(np.abs(got[~near]).max(), 0.01)
+
+        out = self.path("example-named.png")
+        proc = subprocess.run(["gegl", example, "-o", out], capture_output=True, text=True, timeout=300)
+        named = ex.read_safetensors(os.path.join(nptest.SOURCE_ROOT, "models", "gray2color.safetensors"))[1]
+        if "hints" in named:
+            self.assertTrue(os.path.exists(out), proc.stderr)
+        else:
+            self.assertIn("takes no colour hints", proc.stderr)
+
     def test_run_aux_matches_by_name(self):
         hints, photos, outdir = self.path("hintdir"), self.path("photos"), self.path("run-aux")
         os.makedirs(hints, exist_ok=True)
