@@ -129,6 +129,21 @@ def models_made_for(folder):
     return ops
 
 
+def hint_echo_model(path, width, height, bias=0.0):
+    """Writes a 1×1 hint model (metadata hints = ycbcr-mask) that gives its
+    hint channels back as its chroma: Cb·2, Cr·2 = the hint's (+ bias,
+    − bias), so a hint's colour is what it paints under the hint."""
+    sys.path.insert(0, os.path.join(SOURCE_ROOT, "tools"))
+    import numpy as np
+    import export_torch
+    w = np.zeros((2, 4, 1, 1), np.float32)
+    w[0, 1] = w[1, 2] = 1
+    export_torch.write_safetensors(
+        path, [("c.weight", w), ("c.bias", np.array([bias, -bias], np.float32))],
+        {"graph": "input name=x c=4\nconv name=c out=2 k=1", "target": "chroma-ycbcr", "input_filter": "gray",
+         "hints": "ycbcr-mask", "width": str(width), "height": str(height)})
+
+
 # Tiny random stand-ins for every model neuropaint ships (models/README.md),
 # of the right kinds, made from the test models in tests/data: name ->
 # (file, metadata).

@@ -19,6 +19,7 @@ import nptest
 GIMP = shutil.which("gimp-console-2.10")
 PLUGIN_DIR = os.environ.get("NP_GIMP_PLUGIN_DIR")
 HOPPER = "/usr/share/doc/facedetect/examples/grace_hopper_512x512.jpg"
+HINT_DOT = (190, 60)   # (y, x): the astronaut's orange suit, in the half-size photo
 
 
 def typed_arguments(op, **values):
@@ -110,6 +111,18 @@ class GimpPlugin(unittest.TestCase):
             # No model: the op fails, and the layer must not get its empty output.
             "nomodel": ("plug-in-neuropaint-generator", typed_arguments("neuropaint:generator") + ' ""', ""),
         }
+        # Colour hints: a hint layer with one red dot, the echo model (its
+        # chroma is its hints'), the layer as the filter's last argument.
+        cls.echo, hints = os.path.join(cls.tmp, "echo.safetensors"), os.path.join(cls.tmp, "hints.png")
+        nptest.hint_echo_model(cls.echo, cls.photo.shape[1], cls.photo.shape[0])
+        dot = np.zeros(cls.photo.shape[:2] + (4,), np.uint8)
+        dot[HINT_DOT] = (30, 30, 220, 255)            # BGRA: red
+        cv2.imwrite(hints, dot)
+        filters["hints"] = ("plug-in-neuropaint-colorize",
+                            typed_arguments("neuropaint:colorize", model=cls.echo)
+                            + ' "" (car (gimp-image-get-layer-by-name image "hints.png"))',
+                            '(gimp-image-insert-layer image (car (gimp-file-load-layer RUN-NONINTERACTIVE image '
+                            '"%s")) 0 -1)' % hints)
         scripts = [filter_script(src, cls.output(name), *case) for name, case in filters.items()]
         if os.path.exists(HOPPER):
             scripts.append(new_image_script(HOPPER, cls.output("crop"), "plug-in-neuropaint-crop-face",
@@ -131,6 +144,22 @@ class GimpPlugin(unittest.TestCase):
         path = self.output(name)
         self.assertTrue(os.path.exists(path), "GIMP wrote no %s; stderr:\n%s" % (name, self.gimp.stderr))
         return nptest.read_rgb(path)[..., :3]
+
+    def test_a_hint_layer_colours_the_suit_under_its_dot(self):
+        got = self.result("hints").astype(float) / 255
+        r, g, b = got[..., 0], got[..., 1], got[..., 2]
+        cb, cr = -0.168736 * r - 0.331264 * g + 0.5 * b, 0.5 * r - 0.418688 * g - 0.081312 * b
+        red = np.array([220, 30, 30]) / 255.0
+        want = (-0.168736 * red[0] - 0.331264 * red[1] + 0.5 * red[2],
+                0.5 * red[0] - 0.418688 * red[1] - 0.081312 * red[2])
+        # The dot's hue on the photo's own luminance (its chroma may shrink
+        # to fit the gamut), gray elsewhere.
+        here = np.array([cb[HINT_DOT], cr[HINT_DOT]])
+        self.assertGreater(here @ want / np.linalg.norm(here) / np.linalg.norm(want), 0.95)
+        self.assertGreater(np.linalg.norm(here), 0.1)
+        rest = np.ones(cb.shape, bool)
+        rest[HINT_DOT] = False
+        self.assertLess(max(np.abs(cb[rest]).max(), np.abs(cr[rest]).max()), 0.01)
 
     def test_rgb_threshold_through_gimp(self):
         np.testing.assert_array_equal(self.result("threshold"), (self.photo > 120).astype(np.uint8) * 120)
@@ -246,7 +275,7 @@ class InstalledPerUser(unittest.TestCase):
             # One click: the scan becomes RGB and is coloured with the default model.
             filter_script(scan, cls.output("photo"), "plug-in-neuropaint-colorize-photo", colorize),
             # The filter itself on the Grayscale scan says what to do instead.
-            filter_script(scan, cls.output("filter-on-gray"), "plug-in-neuropaint-colorize", colorize),
+            filter_script(scan, cls.output("filter-on-gray"), "plug-in-neuropaint-colorize", colorize + " -1"),
             # A model that is not there: an error naming it, and nothing saved.
             filter_script(scan, cls.output("missing"), "plug-in-neuropaint-colorize-photo",
                           typed_arguments("neuropaint:colorize", model="no-such-model") + ' ""'),

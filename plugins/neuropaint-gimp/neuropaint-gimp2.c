@@ -156,6 +156,14 @@ save_last_values (const gchar *procedure, const gchar *chain)
     }
 }
 
+/* A filter of the drawable whose op has an aux pad takes a drawable for it
+ * (an argument after "properties", and a layer in the dialog). */
+static gboolean
+takes_aux (const NpGimpEntry *entry)
+{
+  return entry->menu == NULL && np_gimp_op_takes_aux (entry->op);
+}
+
 /* The PDB type and description of an op property; a model's lists the
  * installed models it can name. */
 static GimpParamDef
@@ -211,6 +219,11 @@ query (void)
     "above, e.g. \"threshold=150\" (may be empty)"
   };
   static const GimpParamDef new_image = { GIMP_PDB_IMAGE, "new-image", "The new image" };
+  static const GimpParamDef aux = {
+    GIMP_PDB_DRAWABLE, "aux",
+    "The op's aux input, a drawable of the drawable's size (Colorize: colour hints, a layer whose "
+    "opaque dots ask for their colour; the model must take hints), or -1 for none"
+  };
   GArray *entries;
 
   gegl_init (NULL, NULL);
@@ -229,6 +242,8 @@ query (void)
           g_array_append_val (args, def);
         }
       g_array_append_val (args, trailing);
+      if (takes_aux (entry))
+        g_array_append_val (args, aux);
 
       gimp_install_procedure (entry->procedure, entry->blurb, entry->blurb,
                               "neuropaint developers", "LGPL-3.0-or-later", "2026",
@@ -237,7 +252,7 @@ query (void)
                               (GimpParamDef *) args->data, makes_new_image (entry) ? &new_image : NULL);
       gimp_plugin_menu_register (entry->procedure, entry->menu_path);
 
-      for (guint i = G_N_ELEMENTS (leading); i < args->len - 1; i++)
+      for (guint i = G_N_ELEMENTS (leading); i < G_N_ELEMENTS (leading) + n; i++)
         g_free (g_array_index (args, GimpParamDef, i).description);
     }
   free_entries (entries);
@@ -282,6 +297,7 @@ typedef struct
   const gchar *op;
   GObject     *config;
   GeglBuffer  *buffer;       /* the drawable's, for the preview */
+  gint32       aux;          /* the aux input's drawable, or -1 */
   GeglRectangle size;
   GtkWidget   *preview;
   GtkWidget   *message;      /* why the preview is empty */
@@ -306,6 +322,7 @@ preview_update (GimpPreview *preview, NpDialog *d)
 {
   g_autofree gchar    *chain = np_gimp_chain_from_object (d->op, d->config);
   g_autoptr(GeglBuffer) out = NULL;
+  g_autoptr(GeglBuffer) aux = d->aux > 0 ? gimp_drawable_get_buffer (d->aux) : NULL;
   g_autofree guchar   *pixels = NULL;
   GError              *error = NULL;
   GeglRectangle        rect;
@@ -313,7 +330,7 @@ preview_update (GimpPreview *preview, NpDialog *d)
   gimp_preview_get_position (preview, &rect.x, &rect.y);
   gimp_preview_get_size (preview, &rect.width, &rect.height);
   out = gegl_buffer_new (&rect, babl_format ("R'G'B'A u8"));
-  if (!np_gimp_run (d->op, chain, np_gimp_op_is_source (d->op) ? NULL : d->buffer, &d->size,
+  if (!np_gimp_run (d->op, chain, np_gimp_op_is_source (d->op) ? NULL : d->buffer, aux, &d->size,
                     out, &rect, NULL, NULL, &error))
     {
       gtk_label_set_text (GTK_LABEL (d->message), error->message);
@@ -467,15 +484,34 @@ add_row (GtkTable *table, gint row, GObject *config, GParamSpec *pspec, GParamSp
   return r;
 }
 
-/* Shows the dialog for entry; TRUE if the user chose OK. */
+/* The layers an aux input may be: another of the drawable's size. */
 static gboolean
-run_dialog (const NpGimpEntry *entry, GObject *config, gint32 drawable)
+aux_fits (gint32 image, gint32 item, gpointer drawable)
+{
+  gint32 d = GPOINTER_TO_INT (drawable);
+
+  return item != d && gimp_drawable_width (item) == gimp_drawable_width (d)
+         && gimp_drawable_height (item) == gimp_drawable_height (d);
+}
+
+static void
+aux_changed (GtkWidget *combo, NpDialog *d)
+{
+  gimp_int_combo_box_get_active (GIMP_INT_COMBO_BOX (combo), &d->aux);
+  if (d->preview)
+    gimp_preview_invalidate (GIMP_PREVIEW (d->preview));
+}
+
+/* Shows the dialog for entry; TRUE if the user chose OK. *aux: the aux
+ * input's drawable (-1: none), for an entry that takes one. */
+static gboolean
+run_dialog (const NpGimpEntry *entry, GObject *config, gint32 drawable, gint32 *aux)
 {
   guint                  n = 0;
   g_autofree GParamSpec **pspecs = pdb_arguments (entry->op, &n);
   g_autofree gchar      *title = g_strdup (entry->label);
   g_autoptr(GeglBuffer)  buffer = gimp_drawable_get_buffer (drawable);
-  NpDialog               d = { entry->op, config, buffer,
+  NpDialog               d = { entry->op, config, buffer, -1,
                                { 0, 0, gimp_drawable_width (drawable), gimp_drawable_height (drawable) } };
   GtkWidget             *dialog, *vbox, *table;
   gulong                 handler;
@@ -504,7 +540,7 @@ run_dialog (const NpGimpEntry *entry, GObject *config, gint32 drawable)
       g_signal_connect (d.preview, "invalidated", G_CALLBACK (preview_update), &d);
     }
 
-  table = gtk_table_new (MAX (n, 1), 3, FALSE);
+  table = gtk_table_new (MAX (n + takes_aux (entry), 1), 3, FALSE);
   gtk_table_set_col_spacings (GTK_TABLE (table), 6);
   gtk_table_set_row_spacings (GTK_TABLE (table), 4);
   gtk_box_pack_start (GTK_BOX (vbox), table, FALSE, FALSE, 0);
@@ -512,6 +548,19 @@ run_dialog (const NpGimpEntry *entry, GObject *config, gint32 drawable)
   for (guint i = 0; i < n; i++)
     g_ptr_array_add (d.rows, add_row (GTK_TABLE (table), i, config, pspecs[i],
                                       np_gimp_choices_of (entry->op, pspecs[i])));
+  if (takes_aux (entry))
+    {
+      GtkWidget *combo = gimp_layer_combo_box_new (aux_fits, GINT_TO_POINTER (drawable));
+
+      gimp_int_combo_box_prepend (GIMP_INT_COMBO_BOX (combo), GIMP_INT_STORE_VALUE, -1,
+                                  GIMP_INT_STORE_LABEL, _("None"), -1);
+      gimp_int_combo_box_set_active (GIMP_INT_COMBO_BOX (combo), -1);
+      g_signal_connect (combo, "changed", G_CALLBACK (aux_changed), &d);
+      gimp_help_set_help_data (combo, _("Colorize: a transparent layer of this one's size with dots "
+                                        "painted where you want their colour (the model must take hints)"),
+                               NULL);
+      gimp_table_attach_aligned (GTK_TABLE (table), 0, n, _("Aux input (hints)"), 0.0, 0.5, combo, 2, FALSE);
+    }
 
   d.message = gtk_label_new (NULL);
   gtk_label_set_line_wrap (GTK_LABEL (d.message), TRUE);
@@ -524,6 +573,7 @@ run_dialog (const NpGimpEntry *entry, GObject *config, gint32 drawable)
   g_signal_handler_disconnect (config, handler);
   gtk_widget_destroy (dialog);
   g_ptr_array_unref (d.rows);
+  *aux = d.aux;
   return ok;
 }
 
@@ -533,20 +583,23 @@ show_progress (gdouble fraction, gpointer data)
   gimp_progress_update (fraction);
 }
 
-/* Runs "op chain" on drawable in place: through the selection, with undo. */
+/* Runs "op chain" on drawable in place (aux, unless -1, into the op's aux
+ * pad): through the selection, with undo. */
 static gboolean
-apply_to_drawable (const NpGimpEntry *entry, const gchar *chain, gint32 drawable, GError **error)
+apply_to_drawable (const NpGimpEntry *entry, const gchar *chain, gint32 drawable, gint32 aux,
+                   GError **error)
 {
   GeglRectangle size = { 0, 0, gimp_drawable_width (drawable), gimp_drawable_height (drawable) };
   GeglRectangle roi;
   GeglBuffer   *buffer, *shadow;
+  g_autoptr(GeglBuffer) aux_buffer = aux > 0 ? gimp_drawable_get_buffer (aux) : NULL;
   gboolean      ok;
 
   if (!gimp_drawable_mask_intersect (drawable, &roi.x, &roi.y, &roi.width, &roi.height))
     return TRUE;   /* the selection misses this drawable */
   buffer = gimp_drawable_get_buffer (drawable);
   shadow = gimp_drawable_get_shadow_buffer (drawable);
-  ok = np_gimp_run (entry->op, chain, np_gimp_op_is_source (entry->op) ? NULL : buffer, &size,
+  ok = np_gimp_run (entry->op, chain, np_gimp_op_is_source (entry->op) ? NULL : buffer, aux_buffer, &size,
                     shadow, &roi, show_progress, NULL, error);
   g_object_unref (shadow);
   g_object_unref (buffer);
@@ -581,7 +634,7 @@ apply_to_new_image (const NpGimpEntry *entry, const gchar *chain, gint32 drawabl
   /* The layer starts at 0, 0 wherever the op puts its output. */
   shifted = g_strdup_printf ("%s gegl:translate x=%d y=%d", chain, -extent.x, -extent.y);
   extent.x = extent.y = 0;
-  if (!np_gimp_run (entry->op, shifted, buffer, NULL, out, &extent, show_progress, NULL, error))
+  if (!np_gimp_run (entry->op, shifted, buffer, NULL, NULL, out, &extent, show_progress, NULL, error))
     {
       gimp_image_delete (image);
       return -1;
@@ -604,7 +657,7 @@ apply_onto_rgb (const NpGimpEntry *entry, const gchar *chain, gint32 drawable, G
   g_autoptr(GeglBuffer) result = gegl_buffer_new (&size, babl_format ("R'G'B'A float"));
   GeglBuffer           *shadow;
 
-  if (!np_gimp_run (entry->op, chain, buffer, &size, result, &size, show_progress, NULL, error))
+  if (!np_gimp_run (entry->op, chain, buffer, NULL, &size, result, &size, show_progress, NULL, error))
     return FALSE;
   g_clear_object (&buffer);
   gimp_image_undo_group_start (image);
@@ -639,7 +692,7 @@ run (const gchar      *name,
   GError                *error = NULL;
   const gchar           *extra = "";
   guint                  n = 0;
-  gint32                 image = -1;
+  gint32                 image = -1, aux = -1;
 
   *n_return_vals = 1;
   *return_vals = values;
@@ -684,7 +737,7 @@ run (const gchar      *name,
 
   if (run_mode == GIMP_RUN_NONINTERACTIVE)
     {
-      if ((guint) n_params != 3 + n + 1)
+      if ((guint) n_params != 3 + n + 1 + takes_aux (entry))
         {
           values[0].data.d_status = GIMP_PDB_CALLING_ERROR;
           goto out;
@@ -693,9 +746,11 @@ run (const gchar      *name,
         if (!set_argument (config, pspecs[i], &param[3 + i], &error))
           goto fail;
       extra = param[3 + n].data.d_string ? param[3 + n].data.d_string : "";
+      if (takes_aux (entry))
+        aux = param[3 + n + 1].data.d_drawable;
     }
   else if (run_mode == GIMP_RUN_INTERACTIVE && n > 0 && !onto_rgb (entry)
-           && !run_dialog (entry, config, drawable))
+           && !run_dialog (entry, config, drawable, &aux))
     {
       values[0].data.d_status = GIMP_PDB_CANCEL;
       goto out;
@@ -710,7 +765,7 @@ run (const gchar      *name,
   else if (onto_rgb (entry))
     apply_onto_rgb (entry, chain, drawable, &error);
   else
-    apply_to_drawable (entry, chain, drawable, &error);
+    apply_to_drawable (entry, chain, drawable, aux, &error);
   if (error)
     goto fail;
 

@@ -242,7 +242,7 @@ new_image (const NpGimpMenuEntry *entry, const gchar *chain, GimpDrawable *drawa
   /* The layer starts at 0, 0 wherever the op puts its output. */
   shifted = g_strdup_printf ("%s gegl:translate x=%d y=%d", chain, -extent.x, -extent.y);
   extent.x = extent.y = 0;
-  if (!np_gimp_run (entry->op, shifted, buffer, NULL, out, &extent, show_progress, NULL, error))
+  if (!np_gimp_run (entry->op, shifted, buffer, NULL, NULL, out, &extent, show_progress, NULL, error))
     {
       gimp_image_delete (image);
       return NULL;
@@ -297,7 +297,7 @@ op_can_run (const gchar *op, GError **error)
   g_autoptr(GeglBuffer) in = gegl_buffer_new (&rect, babl_format ("Y' u8"));
   g_autoptr(GeglBuffer) out = gegl_buffer_new (&rect, babl_format ("R'G'B'A u8"));
 
-  return np_gimp_run (op, NULL, in, NULL, out, &rect, NULL, NULL, error);
+  return np_gimp_run (op, NULL, in, NULL, NULL, out, &rect, NULL, NULL, error);
 }
 
 static GimpValueArray *
@@ -354,7 +354,7 @@ batch_one (const gchar *op, const gchar *chain, GFile *file, GFile *dest, GError
   size = (GeglRectangle) { 0, 0, gimp_drawable_get_width (drawable), gimp_drawable_get_height (drawable) };
   buffer = gimp_drawable_get_buffer (drawable);
   shadow = gimp_drawable_get_shadow_buffer (drawable);
-  ok = np_gimp_run (op, chain, np_gimp_op_is_source (op) ? NULL : buffer, &size, shadow, &size,
+  ok = np_gimp_run (op, chain, np_gimp_op_is_source (op) ? NULL : buffer, NULL, &size, shadow, &size,
                     NULL, NULL, error);
   g_object_unref (shadow);
   g_object_unref (buffer);

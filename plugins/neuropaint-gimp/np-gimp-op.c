@@ -358,20 +358,40 @@ np_gimp_op_node (GeglNode *graph, const gchar *op, const gchar *chain, GError **
   return node;
 }
 
-/* input (or nothing) → "op extent chain" → the nop it returns, in graph. */
+gboolean
+np_gimp_op_takes_aux (const gchar *op)
+{
+  g_autoptr(GeglNode) graph = gegl_node_new ();
+  GeglNode *node = gegl_node_new_child (graph, "operation", op, NULL);
+
+  return gegl_node_has_pad (node, "aux");
+}
+
+/* input (or nothing) → "op extent chain" → the nop it returns, in graph;
+ * aux (or nothing) into the op's aux pad. */
 static GeglNode *
 build_graph (GeglNode            *graph,
              const gchar         *op,
              const gchar         *chain,
              GeglBuffer          *input,
+             GeglBuffer          *aux,
              const GeglRectangle *size,
              GError             **error)
 {
   GeglNode *start = input
     ? gegl_node_new_child (graph, "operation", "gegl:buffer-source", "buffer", input, NULL)
     : gegl_node_new_child (graph, "operation", "gegl:nop", NULL);
+  GeglNode *end = build_chain (graph, start, op, chain, size, error);
+  GeglNode **consumers = NULL;
+  const gchar **pads = NULL;
 
-  return build_chain (graph, start, op, chain, size, error);
+  /* The op is the node start feeds. */
+  if (end && aux && gegl_node_get_consumers (start, "output", &consumers, &pads) > 0)
+    gegl_node_connect_to (gegl_node_new_child (graph, "operation", "gegl:buffer-source", "buffer", aux, NULL),
+                          "output", consumers[0], "aux");
+  g_free (consumers);
+  g_free (pads);
+  return end;
 }
 
 gboolean
@@ -382,7 +402,7 @@ np_gimp_extent (const gchar         *op,
                 GError             **error)
 {
   g_autoptr(GeglNode) graph = gegl_node_new ();
-  GeglNode           *end = build_graph (graph, op, chain, input, NULL, error);
+  GeglNode           *end = build_graph (graph, op, chain, input, NULL, NULL, error);
 
   if (end)
     *extent = gegl_node_get_bounding_box (end);
@@ -393,6 +413,7 @@ gboolean
 np_gimp_run (const gchar         *op,
              const gchar         *chain,
              GeglBuffer          *input,
+             GeglBuffer          *aux,
              const GeglRectangle *size,
              GeglBuffer          *output,
              const GeglRectangle *roi,
@@ -406,7 +427,7 @@ np_gimp_run (const gchar         *op,
   GeglNode                *end, *sink;
   gdouble                  done = 0.0;
 
-  if (!(end = build_graph (graph, op, chain, input, size, error)))
+  if (!(end = build_graph (graph, op, chain, input, aux, size, error)))
     return FALSE;
   sink = gegl_node_new_child (graph, "operation", "gegl:write-buffer", "buffer", output, NULL);
   gegl_node_link (end, sink);

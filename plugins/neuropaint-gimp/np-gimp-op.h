@@ -105,13 +105,17 @@ gboolean       np_gimp_extent            (const gchar         *op,
 /* Calls back with the fraction done while np_gimp_run renders. */
 typedef void (*NpGimpProgress) (gdouble fraction, gpointer data);
 
-/* Renders "op chain" over input (NULL for a source op) into output, the part
- * of it in roi; a source's output-extent sizes are set to size first. chain
+/* Whether op has an aux pad (neuropaint:colorize's colour hints). */
+gboolean       np_gimp_op_takes_aux      (const gchar         *op);
+
+/* Renders "op chain" over input (NULL for a source op), with aux (or NULL)
+ * into the op's aux pad, into output, the part of it in roi; a source's output-extent sizes are set to size first. chain
  * may hold properties and further ops in gegl chain syntax. FALSE, with its
  * reason, if one of our ops failed: output then holds nothing to keep. */
 gboolean       np_gimp_run               (const gchar         *op,
                                           const gchar         *chain,
                                           GeglBuffer          *input,
+                                          GeglBuffer          *aux,
                                           const GeglRectangle *size,
                                           GeglBuffer          *output,
                                           const GeglRectangle *roi,

@@ -38,15 +38,6 @@ def ycbcr_chroma(rgb):
     return np.stack([-0.168736 * r - 0.331264 * g + 0.5 * b, 0.5 * r - 0.418688 * g - 0.081312 * b], -1)
 
 
-def write_echo_model(path, bias=0.0):
-    """A 1×1 hint model: Cb·2, Cr·2 = its hint channels (+ bias, − bias)."""
-    w = np.zeros((2, 4, 1, 1), np.float32)
-    w[0, 1] = w[1, 2] = 1
-    ex.write_safetensors(path, [("c.weight", w), ("c.bias", np.array([bias, -bias], np.float32))],
-                         {"graph": "input name=x c=4\nconv name=c out=2 k=1", "target": "chroma-ycbcr",
-                          "input_filter": "gray", "hints": "ycbcr-mask", "width": str(W), "height": str(H)})
-
-
 def write_rgba(path, rgba):
     cv2.imwrite(path, cv2.cvtColor(rgba, cv2.COLOR_RGBA2BGRA))
 
@@ -61,8 +52,8 @@ class Hints(unittest.TestCase):
         cls.tmp = tempfile.mkdtemp(prefix="np-hints-")
         cls.echo = cls.path("echo.safetensors")
         cls.biased = cls.path("biased.safetensors")
-        write_echo_model(cls.echo)
-        write_echo_model(cls.biased, 0.2)
+        nptest.hint_echo_model(cls.echo, W, H)
+        nptest.hint_echo_model(cls.biased, W, H, 0.2)
         y, x = np.mgrid[0:H, 0:W]
         gray = (80 + (x * 7 + y * 13) % 90).astype(np.uint8)
         cv2.imwrite(cls.path("photo.png"), np.stack([gray] * 3, -1))

@@ -112,6 +112,30 @@ test_sensitive (void)
   g_param_spec_unref (probe);
 }
 
+/* An op's aux pad is fed: Colorize's hints reach it (here a model that
+ * takes none, which says so); the other ops have none. */
+static void
+test_aux_reaches_the_op (void)
+{
+  GeglRectangle         rect = { 0, 0, 32, 24 };
+  g_autoptr(GeglBuffer) input = gegl_buffer_new (&rect, babl_format ("R'G'B'A u8"));
+  g_autoptr(GeglBuffer) hints = gegl_buffer_new (&rect, babl_format ("R'G'B'A u8"));
+  g_autoptr(GeglBuffer) output = gegl_buffer_new (&rect, babl_format ("R'G'B'A u8"));
+  g_autoptr(GError)     error = NULL;
+  const char           *root = g_getenv ("NP_SOURCE_ROOT") ? g_getenv ("NP_SOURCE_ROOT") : ".";
+  g_autofree gchar     *chain = g_strdup_printf ("model=%s/tests/data/colorize-tiny.safetensors", root);
+
+  g_assert_true (np_gimp_op_takes_aux ("neuropaint:colorize"));
+  g_assert_false (np_gimp_op_takes_aux ("neuropaint:gray"));
+  g_assert_true (np_gimp_run ("neuropaint:colorize", chain, input, NULL, NULL, output, &rect, NULL, NULL, &error));
+  g_assert_no_error (error);
+  g_test_expect_message ("GEGL", G_LOG_LEVEL_MESSAGE, "neuropaint:colorize: the model takes no colour hints*");
+  g_assert_false (np_gimp_run ("neuropaint:colorize", chain, input, hints, NULL, output, &rect, NULL, NULL,
+                               &error));
+  g_test_assert_expected_messages ();
+  g_assert_nonnull (strstr (error->message, "takes no colour hints"));
+}
+
 /* An op that fails makes the run fail with its reason (a host would
  * otherwise merge the output into a layer), and leaves the picture as it
  * was, never transparent (GIMP 3 merges a filter's output whatever
@@ -128,13 +152,14 @@ test_failure_is_reported (void)
   for (gsize i = 0; i < sizeof in; i++)
     in[i] = (guint8) (i * 7 + 3);
   gegl_buffer_set (input, &rect, 0, babl_format ("R'G'B'A u8"), in, GEGL_AUTO_ROWSTRIDE);
-  g_assert_true (np_gimp_run ("neuropaint:rgb-threshold", "threshold=9", input, NULL, output, &rect,
+  g_assert_true (np_gimp_run ("neuropaint:rgb-threshold", "threshold=9", input, NULL, NULL, output, &rect,
                               NULL, NULL, &error));
   g_assert_no_error (error);
 
   /* GEGL's domain at message level: what GIMP shows its users. */
   g_test_expect_message ("GEGL", G_LOG_LEVEL_MESSAGE, "neuropaint:generator: no model file given*");
-  g_assert_false (np_gimp_run ("neuropaint:generator", NULL, input, NULL, output, &rect, NULL, NULL, &error));
+  g_assert_false (np_gimp_run ("neuropaint:generator", NULL, input, NULL, NULL, output, &rect, NULL, NULL,
+                               &error));
   g_test_assert_expected_messages ();
   g_assert_nonnull (error);
   g_assert_true (g_str_has_prefix (error->message, "neuropaint:generator: no model file given"));
@@ -207,6 +232,7 @@ main (int argc, char **argv)
   g_test_add_func ("/gimp-op/sensitive", test_sensitive);
   g_test_add_func ("/gimp-op/filter-ops", test_filter_ops);
   g_test_add_func ("/gimp-op/choices", test_choices);
+  g_test_add_func ("/gimp-op/aux", test_aux_reaches_the_op);
   g_test_add_func ("/gimp-op/failure-is-reported", test_failure_is_reported);
   result = g_test_run ();
   gegl_exit ();
