@@ -1,7 +1,8 @@
 # Runs inside GIMP 3 (gimp-3.0 --batch-interpreter=python-fu-eval, which
 # exec()s this file with NP_JOB naming a JSON job), for tests/test_gimp3.py:
 #   - each case applies an op to a photo as GIMP users do, through
-#     Gimp.DrawableFilter merged into the layer, and exports the result;
+#     Gimp.DrawableFilter merged into the layer (with a layer as its aux
+#     input when the case has one), and exports the result;
 #   - the Crop Face procedure makes a new image, which is exported;
 #   - the Batch procedure runs over a folder;
 #   - the one-click Colorize Photo runs on a Grayscale scan;
@@ -49,8 +50,17 @@ for case in job["cases"]:
         config = drawable_filter.get_config()
         for key, value in case["properties"].items():
             config.set_property(key, value)
+        # An aux input: a layer of its own, as a user picks in the dialog,
+        # removed before the export.
+        hint = None
+        if case.get("aux"):
+            hint = Gimp.file_load_layer(Gimp.RunMode.NONINTERACTIVE, image, Gio.File.new_for_path(case["aux"]))
+            image.insert_layer(hint, None, 0)
+            drawable_filter.set_aux_input("aux", hint)
         drawable_filter.update()
         layer.merge_filter(drawable_filter)
+        if hint:
+            image.remove_layer(hint)
         export(image, os.path.join(job["out"], case["name"] + ".png"))
         image.delete()
     except Exception:

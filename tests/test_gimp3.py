@@ -4,7 +4,8 @@ documented step alone (tools/install-user: op modules, models, the plug-in in
 GIMP's profile), and gimp-console-3.0 applies each op to a photo through
 Gimp.DrawableFilter, merged, and exports it (tests/gimp3-batch.py). Each
 result must equal what the gegl command makes of the same photo with the same
-op and properties, in the same chroot. A Grayscale scan goes through Image ▸
+op and properties, in the same chroot; Colorize gets a hint layer as its aux
+input too, whose red dot must turn the suit under it red. A Grayscale scan goes through Image ▸
 Neuropaint ▸ Colorize Photo, and Colorize without its model must leave the
 layer as it was. Each model op's Installed model combo offers the installed
 models made for it, and a model chosen there runs. The Crop Face and Batch procedures run too, a GUI run under Xvfb shows that GIMP made a menu action for each op, and
@@ -78,6 +79,10 @@ CHOSEN = {
 # The ops with a model property, and so an installed-model combo.
 MODEL_OPS = ("neuropaint:colorize", "neuropaint:generator", "neuropaint:super-resolution",
              "neuropaint:dream-face")
+# Cases with an aux input: its picture, beside the photo (the GIMP side
+# loads it as a layer and picks it as the filter's aux input).
+AUX = {}
+HINT_DOT = (190, 60)   # (y, x): the astronaut's orange suit, in the half-size photo
 
 # Ops that render from nothing: the gegl command gets no input for them.
 SOURCES = ("neuropaint:cppn", "neuropaint:dream-face")
@@ -120,6 +125,15 @@ class Gimp3(unittest.TestCase):
         if os.path.exists(SHIPPED_COLORIZER):
             os.makedirs(os.path.join(cls.work, "host-data", "neuropaint", "models"))
             shutil.copy(SHIPPED_COLORIZER, os.path.join(cls.work, "host-data", "neuropaint", "models"))
+        # Colour hints: a red dot on a hint layer and the echo model, whose
+        # chroma is its hints' (a model file, which libgimp carries as a string).
+        nptest.hint_echo_model(os.path.join(cls.work, "echo.safetensors"), cls.photo.shape[1], cls.photo.shape[0])
+        dot = np.zeros(cls.photo.shape[:2] + (4,), np.uint8)
+        dot[HINT_DOT] = (30, 30, 220, 255)            # BGRA: red
+        cv2.imwrite(os.path.join(cls.work, "hints.png"), dot)
+        CASES["colorize-hints"] = ("neuropaint:colorize", {"model": cls.inside + "/echo.safetensors"}, "photo",
+                                   None, False)
+        AUX["colorize-hints"] = cls.inside + "/hints.png"
         # A scan: one channel, which GIMP opens in Grayscale mode.
         cls.gray = cv2.cvtColor(cls.photo, cv2.COLOR_RGB2GRAY)
         cv2.imwrite(os.path.join(cls.work, "scan.png"), cls.gray)
@@ -134,7 +148,7 @@ class Gimp3(unittest.TestCase):
 
         job = {
             "out": cls.inside,
-            "cases": [{"name": name, "op": op, "properties": props, "input": inputs[photo]}
+            "cases": [{"name": name, "op": op, "properties": props, "input": inputs[photo], "aux": AUX.get(name)}
                       for name, (op, props, photo, _, _) in CASES.items()],
             "crop": {"input": inputs["hopper"], "properties": {}},
             # The one-click route on the scan, and a model that is not there.
@@ -155,8 +169,10 @@ class Gimp3(unittest.TestCase):
         # What the gegl command makes of each case, in the same chroot.
         gegl = []
         oracles = dict(CASES, generator=GENERATOR + ("photo", None, False))
+        def aux(name):
+            return " aux=[ gegl:load path=%s ]" % AUX[name] if name in AUX else ""
         for name, (op, props, photo, _, _) in oracles.items():
-            chain = " ".join("%s=%s" % (k, chain_value(v)) for k, v in props.items())
+            chain = " ".join("%s=%s" % (k, chain_value(v)) for k, v in props.items()) + aux(name)
             source = "" if op in SOURCES else inputs[photo]
             gegl.append("gegl %s -o %s/want-%s.png -- %s %s" % (source, cls.inside, name, op, chain))
         for name, (op, _, props) in CHOSEN.items():
@@ -171,7 +187,7 @@ class Gimp3(unittest.TestCase):
         for module in glob.glob(os.path.join(os.environ["GEGL_PATH"].split(":")[0], "*.so")):
             shutil.copy(module, host_ops)
         for name, (op, props, photo, _, _) in CASES.items():
-            chain = " ".join("%s=%s" % (k, chain_value(v)) for k, v in props.items())
+            chain = " ".join("%s=%s" % (k, chain_value(v)) for k, v in props.items()) + aux(name)
             source = "" if op in SOURCES else inputs[photo]
             gegl.append("HOME=/nonexistent XDG_DATA_HOME=%s/host-data "
                         "GEGL_PATH=%s/host-ops:/usr/lib/x86_64-linux-gnu/gegl-0.4 gegl %s -o %s/host-%s.png -- %s %s"
@@ -243,6 +259,20 @@ class Gimp3(unittest.TestCase):
                 self.assertLessEqual(np.abs(got.astype(int) - want.astype(int)).max(), 1)
                 self.assertFalse(np.array_equal(got, self.photo))
 
+    def test_a_red_dot_on_a_hint_layer_turns_the_suit_under_it_red(self):
+        got = self.read("colorize-hints.png").astype(float) / 255
+        r, g, b = got[..., 0], got[..., 1], got[..., 2]
+        cb, cr = -0.168736 * r - 0.331264 * g + 0.5 * b, 0.5 * r - 0.418688 * g - 0.081312 * b
+        red = np.array([220, 30, 30]) / 255.0
+        want = np.array([-0.168736 * red[0] - 0.331264 * red[1] + 0.5 * red[2],
+                         0.5 * red[0] - 0.418688 * red[1] - 0.081312 * red[2]])
+        here = np.array([cb[HINT_DOT], cr[HINT_DOT]])
+        self.assertGreater(here @ want / np.linalg.norm(here) / np.linalg.norm(want), 0.95)
+        self.assertGreater(np.linalg.norm(here), 0.1)
+        rest = np.ones(cb.shape, bool)
+        rest[HINT_DOT] = False
+        self.assertLess(max(np.abs(cb[rest]).max(), np.abs(cr[rest]).max()), 0.01)
+
     def test_colorize_photo_colours_a_grayscale_scan(self):
         if not os.path.exists(SHIPPED_COLORIZER):
             self.skipTest("needs the shipped gray2color model")
@@ -254,8 +284,9 @@ class Gimp3(unittest.TestCase):
         self.assertGreater(np.abs(got[..., 0] - got[..., 2]).mean(), 5)
         luma = got @ [0.299, 0.587, 0.114]
         self.assertLessEqual(np.percentile(np.abs(luma - self.gray), 99), 2.5)
-        # It stays a filter the user can edit: on the layer, not merged.
-        self.assertEqual(self.report["filters"].get("colorize-photo"), ["neuropaint:colorize"])
+        # Merged into the layer: GIMP 3.0 applies effects with an aux pad
+        # (Colorize's colour hints) only destructively.
+        self.assertEqual(self.report["filters"].get("colorize-photo"), [])
 
     def test_colorize_without_its_model_leaves_the_layer_and_says_why(self):
         np.testing.assert_array_equal(self.read("missing-model.png"), self.photo)
