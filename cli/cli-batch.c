@@ -415,7 +415,7 @@ cli_check_outputs (const char *command, GPtrArray *inputs, GPtrArray *outputs,
 
 int
 cli_each_input (const char *command, const char *progress_label, GPtrArray *files,
-                   CliEachFunc func, gpointer data)
+                   CliEachFunc func, gpointer data, GPtrArray *failed_files)
 {
   CliProgress *progress = progress_label ? cli_progress_new (progress_label, files->len) : NULL;
   guint       failed = 0;
@@ -430,6 +430,8 @@ cli_each_input (const char *command, const char *progress_label, GPtrArray *file
       if (!func (file, data, &stop, &error))
         {
           failed++;
+          if (failed_files)
+            g_ptr_array_add (failed_files, (gpointer) file);
           if (progress)
             cli_progress_clear (progress);
           /* One message naming the file, whatever part failed. */

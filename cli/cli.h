@@ -271,20 +271,24 @@ gboolean  cli_check_outputs (const char *command, GPtrArray *inputs,
 typedef gboolean (*CliEachFunc) (const char *file, gpointer data, gboolean *stop,
                                    GError **error);
 /* Runs func on every file (with a progress bar labelled progress, unless
- * NULL). A bad file is reported ("neuropaint COMMAND: FILE: why") and the
- * batch goes on; returns CLI_EXIT_OK, or CLI_EXIT_FAILED after saying how many
- * failed. The loop every command over many inputs uses. */
+ * NULL). A bad file is reported ("neuropaint COMMAND: FILE: why"), added to
+ * failed (unless NULL; the pointers of files) and the batch goes on; returns
+ * CLI_EXIT_OK, or CLI_EXIT_FAILED after saying how many failed. The loop
+ * every command over many inputs uses. */
 int       cli_each_input   (const char *command, const char *progress,
-                               GPtrArray *files, CliEachFunc func, gpointer data);
+                               GPtrArray *files, CliEachFunc func, gpointer data,
+                               GPtrArray *failed);
 
 /* ---- Crop's manifest (cli-manifest.c) ------------------------------------ */
 
-/* Writes crop's manifest (width, height and the images' entries, sorted by
- * input file, as the sorted input list of a one-process run has them)
- * through an NpOutput: shared by crop and merge, so merged parts equal a
- * one-process manifest byte for byte. */
+/* Writes crop's manifest (width, height, the images' entries sorted by
+ * input file, as the sorted input list of a one-process run has them, and,
+ * when any, the "skipped" images that could not be cropped, names sorted
+ * alike) through an NpOutput: shared by crop and merge, so merged parts
+ * equal a one-process manifest byte for byte. */
 gboolean  cli_write_crop_manifest (const char *path, gint width, gint height,
-                                      JsonArray *images, GError **error);
+                                      JsonArray *images, JsonArray *skipped,
+                                      GError **error);
 
 /* ---- Progress bar (cli-progress.c) ---------------------------------------- */
 

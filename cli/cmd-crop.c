@@ -238,7 +238,8 @@ cli_cmd_crop (int argc, char **argv, gboolean do_help)
   g_autoptr(GHashTable) stem_of = g_hash_table_new (g_str_hash, g_str_equal);
   g_autoptr(GHashTable) inputs = NULL;
   g_autoptr(GPtrArray) reads = NULL;
-  g_autoptr(JsonArray) images = json_array_new ();
+  g_autoptr(JsonArray) images = json_array_new (), skipped = json_array_new ();
+  g_autoptr(GPtrArray) failed = g_ptr_array_new ();
   g_autoptr(GHashTable) earlier = NULL;
   g_autofree gchar *manifest = NULL, *part = NULL, *journal = NULL;
   g_autoptr(NpOutput) folder = NULL;
@@ -322,10 +323,16 @@ cli_cmd_crop (int argc, char **argv, gboolean do_help)
         g_ptr_array_add (todo, mine->pdata[i]);
     }
 
-  code = cli_each_input ("crop", "crop", todo, crop_one, &crop);
+  code = cli_each_input ("crop", "crop", todo, crop_one, &crop, failed);
   if (crop.journal)
     fclose (crop.journal);
-  if (!cli_write_crop_manifest (part, width, height, images, &error))
+  /* Listed in the manifest (part), so a merge of the shards can say which. */
+  for (guint i = 0; i < failed->len; i++)
+    {
+      g_autofree gchar *name = cli_json_name (failed->pdata[i]);
+      json_array_add_string_element (skipped, name);
+    }
+  if (!cli_write_crop_manifest (part, width, height, images, skipped, &error))
     return cli_fail ("crop", CLI_EXIT_FAILED, "%s", error->message);
   if (crop.journal)
     g_unlink (journal);

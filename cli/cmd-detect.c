@@ -102,5 +102,5 @@ cli_cmd_detect (int argc, char **argv, gboolean do_help)
     return code;
   if (!(finder = np_face_finder_new (opts.cascade, opts.verify_eyes, &error)))
     return cli_fail ("detect", CLI_EXIT_FAILED, "%s", error->message);
-  return cli_each_input ("detect", NULL, mine, detect_one, finder);
+  return cli_each_input ("detect", NULL, mine, detect_one, finder, NULL);
 }

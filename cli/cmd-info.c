@@ -68,5 +68,5 @@ cli_cmd_info (int argc, char **argv, gboolean do_help)
     return cli_fail ("info", CLI_EXIT_USAGE, "name a model file");
   for (int i = 1; i < argc; i++)
     g_ptr_array_add (files, argv[i]);
-  return cli_each_input ("info", NULL, files, describe, NULL);
+  return cli_each_input ("info", NULL, files, describe, NULL, NULL);
 }

@@ -76,12 +76,13 @@ find_parts (const char *target, GError **error)
 }
 
 /* crop's manifest.json from its parts: every image's entry, in the order
- * of the sorted input list. */
+ * of the sorted input list; the images the shards skipped (as JSON names)
+ * into skipped. */
 static gboolean
-merge_manifests (const char *target, GError **error)
+merge_manifests (const char *target, GPtrArray *skipped, GError **error)
 {
   g_autoptr(GPtrArray) parts = find_parts (target, error);
-  g_autoptr(JsonArray) images = json_array_new ();
+  g_autoptr(JsonArray) images = json_array_new (), failed = json_array_new ();
   gint64 width = -1, height = -1;
 
   if (parts == NULL)
@@ -119,8 +120,16 @@ merge_manifests (const char *target, GError **error)
         }
       for (guint k = 0; k < json_array_get_length (list); k++)
         json_array_add_element (images, json_node_copy (json_array_get_element (list, k)));
+      list = json_object_has_member (part, "skipped") && JSON_NODE_HOLDS_ARRAY (json_object_get_member (part, "skipped"))
+               ? json_object_get_array_member (part, "skipped") : NULL;
+      for (guint k = 0; list && k < json_array_get_length (list); k++)
+        if (json_node_get_value_type (json_array_get_element (list, k)) == G_TYPE_STRING)
+          {
+            json_array_add_element (failed, json_node_copy (json_array_get_element (list, k)));
+            g_ptr_array_add (skipped, cli_json_name_bytes (json_array_get_string_element (list, k)));
+          }
     }
-  if (!cli_write_crop_manifest (target, (gint) width, (gint) height, images, error))
+  if (!cli_write_crop_manifest (target, (gint) width, (gint) height, images, failed, error))
     return FALSE;
   g_print ("%s: %u images from %u parts\n", target, json_array_get_length (images), parts->len);
   return TRUE;
@@ -154,9 +163,10 @@ copy_items (NpDatasetWriter *writer, GPtrArray *parts, GPtrArray *sets, GError *
   return TRUE;
 }
 
-/* A dataset from its parts, or nothing (the target as it was). */
+/* A dataset from its parts, or nothing (the target as it was); the photos
+ * the shards skipped into skipped. */
 static gboolean
-merge_datasets (const char *target, GError **error)
+merge_datasets (const char *target, GPtrArray *skipped, GError **error)
 {
   g_autoptr(GPtrArray) parts = find_parts (target, error);
   g_autoptr(GPtrArray) sets = g_ptr_array_new_with_free_func ((GDestroyNotify) np_dataset_free);
@@ -173,12 +183,39 @@ merge_datasets (const char *target, GError **error)
     }
   if (!(writer = np_dataset_writer_new_like (target, sets->pdata[0], error)))
     return FALSE;
+  for (guint i = 0; i < sets->len; i++)
+    {
+      guint n;
+      const char *const *names = np_dataset_skipped (sets->pdata[i], &n);
+
+      for (guint k = 0; k < n; k++)
+        {
+          np_dataset_writer_skip (writer, names[k]);
+          g_ptr_array_add (skipped, g_strdup (names[k]));
+        }
+    }
   /* On failure the temporary files go with the writer; a folder made for
    * them too. */
   if (!copy_items (writer, parts, sets, error) || !np_dataset_writer_commit (writer, error))
     return FALSE;
   g_print ("%s: %u crops from %u parts\n", target, np_dataset_writer_count (writer), parts->len);
   return TRUE;
+}
+
+/* The merged result is whole, but the batch was not: as one process over
+ * every input, say which inputs failed (their shards' logs say why) and
+ * exit 2. */
+static int
+report_skipped (const char *target, GPtrArray *skipped)
+{
+  g_autoptr(GString) names = g_string_new (NULL);
+
+  cli_sort_strings (skipped);
+  for (guint i = 0; i < skipped->len && i < 20; i++)
+    g_string_append_printf (names, "%s%s", i ? ", " : "", (char *) skipped->pdata[i]);
+  return cli_fail ("merge", CLI_EXIT_FAILED, "%s: written without the %u input%s its shards could not read "
+                   "(their logs say why): %s%s", target, skipped->len, skipped->len > 1 ? "s" : "", names->str,
+                   skipped->len > 20 ? ", …" : "");
 }
 
 /* A folder crop wrote into: its manifest, or a part of it, is there. */
@@ -215,6 +252,7 @@ cli_cmd_merge (int argc, char **argv, gboolean do_help)
   for (gint i = 0; opt_targets[i]; i++)
     {
       g_autoptr(GError) error = NULL;
+      g_autoptr(GPtrArray) skipped = g_ptr_array_new_with_free_func (g_free);
       g_autofree gchar *target = g_strdup (opt_targets[i]), *manifest = NULL;
       gsize n = strlen (target);
 
@@ -224,8 +262,10 @@ cli_cmd_merge (int argc, char **argv, gboolean do_help)
       manifest = g_str_has_suffix (target, "manifest.json") ? g_strdup (target)
                                                             : g_build_filename (target, "manifest.json", NULL);
       if (!(g_str_has_suffix (target, "manifest.json") || is_crop_folder (target)
-              ? merge_manifests (manifest, &error) : merge_datasets (target, &error)))
+              ? merge_manifests (manifest, skipped, &error) : merge_datasets (target, skipped, &error)))
         code = cli_fail ("merge", CLI_EXIT_FAILED, "%s", error->message);
+      else if (skipped->len > 0)
+        code = report_skipped (target, skipped);
     }
   return code;
 }

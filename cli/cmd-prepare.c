@@ -308,15 +308,22 @@ prepare_photos (const char *output, GPtrArray *files, gboolean is_part, GPtrArra
 {
   g_autoptr(NpDatasetWriter) writer = NULL;
   g_autoptr(GError) error = NULL;
+  g_autoptr(GPtrArray) skipped = g_ptr_array_new ();
   Prepare     p = { NULL, val, finder, eye_cascade, width, height };
   int         code;
 
   if (!(writer = np_dataset_writer_new (output, width, height, NULL, &error)))
     return cli_fail ("prepare", CLI_EXIT_FAILED, "%s", error->message);
   p.writer = writer;
-  code = cli_each_input ("prepare", "prepare", files, prepare_one, &p);
+  code = cli_each_input ("prepare", "prepare", files, prepare_one, &p, skipped);
   if (p.broken)
     return code;
+  /* Listed in the dataset, so a merge of the shards' parts can say which. */
+  for (guint i = 0; i < skipped->len; i++)
+    {
+      g_autofree gchar *name = g_filename_display_name (skipped->pdata[i]);
+      np_dataset_writer_skip (writer, name);
+    }
   if (np_dataset_writer_count (writer) == 0 && !is_part)
     return cli_fail ("prepare", CLI_EXIT_FAILED, "none of the %u photos could be read: "
                         "nothing written", files->len);

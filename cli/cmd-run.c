@@ -264,7 +264,7 @@ cli_cmd_run (int argc, char **argv, gboolean do_help)
   top = gegl_node_new ();
   run = (CliRun) { .top = top, .chain = chain, .graph_xml = graph_xml, .path_root = path_root,
                   .outputs = output_of };
-  code = cli_each_input ("run", "run", todo, run_one, &run);
+  code = cli_each_input ("run", "run", todo, run_one, &run, NULL);
   g_clear_pointer (&run.takers, g_ptr_array_unref);
   if (code == CLI_EXIT_OK)
     g_print ("%u image(s) written to %s%s\n", todo->len, opt_output,

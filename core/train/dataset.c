@@ -31,6 +31,7 @@ struct _NpDataset
   GStringChunk  *strings;
   GBytes        *manifest;      /* manifest.jsonl, and where each item's line is */
   gsize         *lines;         /* start and length of line i at 2i, 2i + 1 */
+  GPtrArray     *skipped;       /* the photos prepare could not read */
 };
 
 static void
@@ -51,6 +52,7 @@ np_dataset_free (NpDataset *ds)
   g_free (ds->items);
   g_free (ds->lines);
   g_clear_pointer (&ds->manifest, g_bytes_unref);
+  g_clear_pointer (&ds->skipped, g_ptr_array_unref);
   if (ds->strings)
     g_string_chunk_free (ds->strings);
   g_free (ds);
@@ -249,6 +251,19 @@ read_info (NpDataset *ds, const char *dir, GBytes *bytes, GError **error)
         return corrupt (error, dir, file, "“filters” names “%s”, which is not a filtered kind",
                         (const char *) k->data);
   }
+
+  /* The photos that could not be read: absent when there were none. */
+  ds->skipped = g_ptr_array_new_with_free_func (g_free);
+  node = json_object_get_member (obj, "skipped");
+  if (node && !JSON_NODE_HOLDS_ARRAY (node))
+    return corrupt (error, dir, file, "“skipped” is not a list");
+  for (guint i = 0; node && i < json_array_get_length (json_node_get_array (node)); i++)
+    {
+      JsonNode *name = json_array_get_element (json_node_get_array (node), i);
+      if (!is_type (name, G_TYPE_STRING))
+        return corrupt (error, dir, file, "“skipped” holds something that is not a file name");
+      g_ptr_array_add (ds->skipped, g_strdup (json_node_get_string (name)));
+    }
   return TRUE;
 }
 
@@ -532,6 +547,13 @@ np_dataset_item_line (const NpDataset *ds, guint index, gsize *length)
   g_return_val_if_fail (index < ds->count, NULL);
   *length = ds->lines[2 * index + 1];
   return (const char *) g_bytes_get_data (ds->manifest, NULL) + ds->lines[2 * index];
+}
+
+const char *const *
+np_dataset_skipped (const NpDataset *ds, guint *n)
+{
+  *n = ds->skipped->len;
+  return (const char *const *) ds->skipped->pdata;
 }
 
 guint

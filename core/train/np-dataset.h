@@ -90,6 +90,10 @@ const guint8        *np_dataset_pixels    (const NpDataset *dataset, const char 
  * string values, e.g. "input_threshold" → "200"), for the model's metadata;
  * NULL for "color" or a kind the dataset lacks. Owned by the dataset. */
 GHashTable          *np_dataset_filter_params (const NpDataset *dataset, const char *kind);
+/* The photos prepare reported and skipped (paths as given, in the input
+ * list's order); n of them, 0 when every photo made it. Owned by the
+ * dataset. */
+const char *const   *np_dataset_skipped   (const NpDataset *dataset, guint *n);
 
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (NpDataset, np_dataset_free)
 
@@ -146,6 +150,10 @@ gboolean             np_dataset_writer_add    (NpDatasetWriter *writer, const Np
                                                const NpDatasetSource *source, gint n_threads,
                                                NpCropStats *stats, GError **error);
 guint                np_dataset_writer_count  (const NpDatasetWriter *writer);
+/* A photo that could not be read (its path as given, UTF-8): listed, in
+ * byte order, in dataset.json's "skipped", so a merge of a sharded
+ * prepare's parts can say which. */
+void                 np_dataset_writer_skip   (NpDatasetWriter *writer, const char *source);
 
 /* Merging datasets (the parts of a sharded prepare): a writer of like's
  * crop size and filter parameters, and items of other datasets copied into

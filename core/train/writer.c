@@ -35,6 +35,7 @@ struct _NpDatasetWriter
   guint       n_stacks;
   NpOutput   *manifest;
   guint       count;
+  GPtrArray  *skipped;      /* np_dataset_writer_skip's sources */
   gboolean    failed;       /* a write failed: the files are inconsistent */
   gboolean    committed;
 };
@@ -53,6 +54,7 @@ np_dataset_writer_free (NpDatasetWriter *w)
   /* After the files: a folder made for them goes if they leave it empty. */
   np_output_free (w->folder);
   g_clear_pointer (&w->params, g_hash_table_unref);
+  g_clear_pointer (&w->skipped, g_ptr_array_unref);
   g_free (w->dir);
   g_free (w);
 }
@@ -159,6 +161,7 @@ np_dataset_writer_new (const char *dir, gint width, gint height, GHashTable *fil
 
   w = g_new0 (NpDatasetWriter, 1);
   w->dir = g_strdup (dir);
+  w->skipped = g_ptr_array_new_with_free_func (g_free);
   if (!(w->folder = np_output_new_folder (dir, error)))
     return NULL;
   w->width = width;
@@ -462,6 +465,18 @@ np_dataset_writer_count (const NpDatasetWriter *w)
   return w->count;
 }
 
+void
+np_dataset_writer_skip (NpDatasetWriter *w, const char *source)
+{
+  g_ptr_array_add (w->skipped, g_strdup (source));
+}
+
+static gint
+compare_names (gconstpointer a, gconstpointer b)
+{
+  return strcmp (*(const char *const *) a, *(const char *const *) b);
+}
+
 static GString *
 info_text (const NpDatasetWriter *w)
 {
@@ -489,7 +504,16 @@ info_text (const NpDatasetWriter *w)
         }
       g_string_append_c (text, '}');
     }
-  g_string_append (text, "\n  }\n}\n");
+  g_string_append (text, "\n  }");
+  /* Only when a photo was skipped: a whole dataset's file is as it was. In
+   * byte order, as the input list (a merge adds its parts' in any order). */
+  g_ptr_array_sort (w->skipped, compare_names);
+  for (guint i = 0; i < w->skipped->len; i++)
+    {
+      g_string_append (text, i ? ",\n    " : ",\n  \"skipped\": [\n    ");
+      np_json_append_string (text, w->skipped->pdata[i]);
+    }
+  g_string_append (text, w->skipped->len ? "\n  ]\n}\n" : "\n}\n");
   return text;
 }
 

@@ -12,7 +12,11 @@ parts and neuropaint merge.
   process writes, byte for byte; merge refuses a missing shard and parts of
   another crop size;
 - --skip-existing leaves existing outputs alone and finishes the rest, also
-  after a crop stopped midway (from its journal).
+  after a crop stopped midway (from its journal);
+- an unreadable photo in a shard (issue 21.9): its task exits 2 with a
+  complete part that lists it; merge writes the whole result, names the
+  photo and exits 2, as one process over every photo does, and the result
+  is that process's, byte for byte.
 
 The photos are a few of ../shared/data/faces, or Debian's sample photos."""
 import json
@@ -237,6 +241,31 @@ class Batch(unittest.TestCase):
         self.assertEqual(proc.returncode, 2)
         self.assertIn("no parts", proc.stderr)
 
+    def test_a_bad_photo_in_a_shard_is_merged_and_reported(self):
+        folder = os.path.join(self.dir, "with-bad")
+        os.makedirs(folder)
+        for p in self.photos[:3]:
+            os.symlink(p, os.path.join(folder, os.path.basename(p)))
+        bad = os.path.join(folder, "b-unreadable.jpg")
+        with open(bad, "wb") as f:
+            f.write(b"not a photo\n")
+        # (command, what merge writes, the files compared, the file listing the skipped)
+        for command, target, files, listing in (("crop", "bad-crops", ["manifest.json"], "manifest.json"),
+                                                ("prepare", "bad.dataset", None, "dataset.json")):
+            one, target = os.path.join(self.dir, "one-" + target), os.path.join(self.dir, target)
+            proc = self.neuropaint([command, "-o", one, "--size", "64x80", folder], check=False)
+            self.assertEqual(proc.returncode, 2, proc.stderr)
+            codes = [self.neuropaint([command, "-o", target, "--shard", "%d/2" % i, "--skip-existing", "--size",
+                                      "64x80", folder], check=False).returncode for i in range(2)]
+            self.assertEqual(sorted(codes), [0, 2], command)
+            proc = self.neuropaint(["merge", target], check=False)
+            self.assertEqual(proc.returncode, 2, proc.stderr)
+            self.assertEqual(len(proc.stderr.splitlines()), 1, proc.stderr)
+            self.assertIn("without the 1 input its shards could not read", proc.stderr)
+            self.assertIn(bad, proc.stderr)
+            for name in files or os.listdir(one):
+                self.assertEqual(read(os.path.join(target, name)), read(os.path.join(one, name)), name)
+            self.assertEqual(json.load(open(os.path.join(one, listing)))["skipped"], [bad])
 
 if __name__ == "__main__":
     nptest.main()
