@@ -104,14 +104,16 @@ run_clear (Run *run)
 
 G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC (Run, run_clear)
 
-/* The run's defining options as strings, for checkpoints. */
+/* The run's defining options as strings, for checkpoints. The paths are
+ * resolved now (train never changes folder): --resume works from any
+ * folder. */
 static GHashTable *
 run_to_metadata (const Run *run, gdouble seconds)
 {
   GHashTable *m = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
 
-  g_hash_table_insert (m, g_strdup ("dataset"), g_strdup (run->dataset));
-  g_hash_table_insert (m, g_strdup ("output"), g_strdup (run->output));
+  g_hash_table_insert (m, g_strdup ("dataset"), g_canonicalize_filename (run->dataset, NULL));
+  g_hash_table_insert (m, g_strdup ("output"), g_canonicalize_filename (run->output, NULL));
   g_hash_table_insert (m, g_strdup ("input"), g_strdup (run->experiment->name));
   g_hash_table_insert (m, g_strdup ("arch"), g_strdup (run->arch->name));
   g_hash_table_insert (m, g_strdup ("target"), g_strdup (np_model_target_option (run->target)));
@@ -695,6 +697,22 @@ train_loop (Train *t)
   return code;
 }
 
+/* Every file the run writes can be made, found now rather than after hours
+ * of training: a temporary file of each in its folder, removed again. */
+static gboolean
+outputs_writable (const Train *t, GError **error)
+{
+  const char *paths[] = { t->run->output, t->ckpt_path, t->csv_path, t->plot_path, t->grid_path };
+
+  for (guint i = 0; i < G_N_ELEMENTS (paths); i++)
+    {
+      g_autoptr(NpOutput) probe = np_output_new (paths[i], error);
+      if (probe == NULL)
+        return FALSE;
+    }
+  return TRUE;
+}
+
 /* Scores the trivial baselines on the validation split and says what the
  * run is. */
 static gboolean
@@ -852,8 +870,9 @@ cli_cmd_train (int argc, char **argv, gboolean do_help)
       || (t.target = tensor_like (tne, run.batch / cli_group_size (group), &error)) == NULL)
     return cli_fail_error ("train", g_steal_pointer (&error));
 
-  /* The baselines, once, by the writer; every rank learns whether it could. */
-  ok = cli_group_rank (group) != 0 || baselines (&t, &error);
+  /* The outputs and the baselines, once, by the writer; every rank learns
+   * whether it could. */
+  ok = cli_group_rank (group) != 0 || (outputs_writable (&t, &error) && baselines (&t, &error));
   if (cli_group_any (group, !ok))
     return ok ? CLI_EXIT_FAILED : cli_fail_error ("train", g_steal_pointer (&error));
 

@@ -5,6 +5,8 @@
 - the same seed gives the same losses and weights on 1 and 2 threads, and
   a run stopped and resumed equals one never stopped, bit for bit;
 - Ctrl-C (SIGINT) finishes the step, writes a checkpoint that resumes;
+- a run started with relative paths resumes from another folder, and
+  outputs that cannot be written fail before any training (issue 21.10);
 - bad input gets one clear message and a non-zero exit: an empty or corrupt
   dataset, a checkpoint of another architecture, absurd numbers, and a full
   disk, which leaves the previous model and checkpoint intact.
@@ -212,6 +214,34 @@ class Train(unittest.TestCase):
         self.assertGreaterEqual(steps, 5)
         nptest.run(["train", "--resume", ckpt, "--steps", str(steps + 2)])
         self.assertEqual(ex.read_safetensors(ckpt)[1]["train.step"], str(steps + 2))
+
+    def test_resume_from_another_folder(self):
+        # Not siblings: neither relative path means the same thing in the other.
+        start, other = os.path.join(self.dir, "start"), os.path.join(self.dir, "other", "deeper")
+        os.makedirs(start)
+        os.makedirs(other)
+        nptest.run(["train", os.path.relpath(self.dataset, start), "-o", "rel.safetensors", "--steps", "2"] + TINY,
+                    cwd=start)
+        model = os.path.join(start, "rel.safetensors")
+        before = tensors(model)
+        proc = nptest.run(["train", "--resume", os.path.join("..", "..", "start", "rel.ckpt"), "--steps", "3"],
+                          cwd=other)
+        self.assertIn(model, proc.stdout)
+        self.assertEqual(ex.read_safetensors(os.path.join(start, "rel.ckpt"))[1]["train.step"], "3")
+        self.assertFalse(all(np.array_equal(before[n], tensors(model)[n]) for n in before), "the model is as it was")
+        self.assertEqual(os.listdir(other), [])
+
+    def test_unwritable_outputs_fail_before_training(self):
+        missing = os.path.join(self.dir, "no-such-folder", "m.safetensors")
+        blocked = os.path.join(self.dir, "blocked")
+        os.makedirs(os.path.join(blocked, "m.samples.png"))      # a folder where a file goes
+        for out, message in ((missing, missing), (os.path.join(blocked, "m.safetensors"), "m.samples.png")):
+            proc = nptest.run(["train", self.dataset, "-o", out, "--steps", "100000"] + TINY, check=False)
+            self.assertEqual(proc.returncode, 2, proc.stderr)
+            self.assertIn(message, proc.stderr)
+            self.assertEqual(proc.stdout, "", "it trained before failing")
+        self.assertFalse(os.path.exists(os.path.dirname(missing)))
+        self.assertEqual(os.listdir(blocked), ["m.samples.png"])
 
     def fails(self, args, message, code=2):
         """One line naming the problem (and GOption's "Try --help")."""
