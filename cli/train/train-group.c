@@ -33,11 +33,33 @@ launched_size (void)
   return g_getenv ("PMIX_RANK") ? 1 : 0;
 }
 
+/* The tasks of the Slurm job step this process is one of (srun -n N sets
+ * SLURM_STEP_NUM_TASKS in each), or 0 outside a step: a batch script's
+ * own SLURM_NTASKS is the allocation's, not processes that were started. */
+static gint
+slurm_step_size (void)
+{
+  const char *tasks = g_getenv ("SLURM_STEP_NUM_TASKS");
+
+  return g_getenv ("SLURM_STEP_ID") && tasks ? MAX (1, atoi (tasks)) : 0;
+}
+
+/* The processes were started as several but do not form one group: each
+ * would train alone and write the same files. */
+static void
+refuse_split (gint started, const char *by, gint joined, GError **error)
+{
+  g_set_error (error, NP_ERROR, NP_ERROR_UNSUPPORTED,
+               "started as one of %d processes (%s) but MPI joins %d: each would train alone and write the "
+               "same files. Under Slurm, give srun its MPI plugin (srun --mpi=pmix; `srun --mpi=list` lists "
+               "them) or start the ranks with mpirun inside the allocation", started, by, joined);
+}
+
 CliGroup *
 cli_group_new (GError **error)
 {
   g_autoptr(CliGroup) g = g_new0 (CliGroup, 1);
-  gint launched = launched_size ();
+  gint launched = launched_size (), step = slurm_step_size ();
 
   g->size = g->local_size = 1;
 #ifdef NP_HAVE_MPI
@@ -66,6 +88,19 @@ cli_group_new (GError **error)
       return NULL;
     }
 #endif
+  /* srun -n 2 without an MPI plugin (MpiDefault=none) starts two processes
+   * that know nothing of each other; so does a launcher of another MPI. */
+  if (launched > 1 && g->size != launched)
+    {
+      refuse_split (launched, "the MPI launcher's variables say so", g->size, error);
+      return NULL;
+    }
+  if (launched == 0 && step > 1)
+    {
+      g_autofree gchar *by = g_strdup_printf ("SLURM_STEP_NUM_TASKS=%d: srun -n %d with no MPI plugin", step, step);
+      refuse_split (step, by, g->size, error);
+      return NULL;
+    }
   return g_steal_pointer (&g);
 }
 

@@ -17,8 +17,9 @@ typedef struct _NpGroup CliGroup;
 /* Joins the run's processes (MPI_Init) when an MPI launcher started this
  * one, with OpenMPI's waiting ranks yielding their core
  * (OMPI_MCA_mpi_yield_when_idle=1 unless set); else a group of one. Fails when a launcher started several
- * processes and this neuropaint was built without MPI: each would train
- * alone and write the same files. */
+ * processes that MPI does not join (built without MPI, another MPI's
+ * launcher, or srun -n N with no MPI plugin: SLURM_STEP_NUM_TASKS > 1 and
+ * no MPI variables): each would train alone and write the same files. */
 CliGroup  *cli_group_new          (GError **error);
 /* Leaves the group (MPI_Finalize). */
 void      cli_group_free         (CliGroup *group);

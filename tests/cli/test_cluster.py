@@ -12,6 +12,15 @@ folder), then:
    cropped a photo: its part is missing, no temporary file is left; the task
    is requeued (scontrol requeue: the same array variables) and, with
    --skip-existing, does only what was missing; merge, check again.
+4. the documented prepare array and its merge (`--dependency=afterany`)
+   over photos of which one is unreadable: that task exits 2, the merge job
+   still runs, writes the dataset, names the photo and exits 2 (issue 21.9);
+5. `srun -n 2 neuropaint train` without an MPI plugin refuses in both
+   tasks, naming `srun --mpi=pmix`, and writes nothing; with
+   `--mpi=pmix` the two tasks train as two ranks (issue 21.8);
+6. a training job (of a 2-task allocation, which must not be taken for 2
+   processes) started with relative paths in one folder is resumed by a job
+   started in another (issue 21.10).
 GNU parallel: the same, with `parallel … --shard {}/4 ::: 0 1 2 3`, the
 shard-2 process stopped with SIGTERM midway, and the same command run again.
 
@@ -254,6 +263,98 @@ class Slurm(Engine, unittest.TestCase):
         self.wait(job)
         self.check_not_redone(out, before)
         self.check_against_one_process(out)
+
+    # -- the recipes of docs/scale-out.md beyond crop ------------------------------------
+
+    def sbatch(self, command, cwd, *options):
+        """A job running command (a shell line) in cwd; its log in self.dir."""
+        proc = subprocess.run(["sbatch", "--parsable", "-D", cwd, "-o", os.path.join(self.dir, "slurm-%A_%a.out")]
+                              + list(options) + ["--wrap", command], capture_output=True, text=True, env=clean_env())
+        self.assertEqual(proc.returncode, 0, proc.stderr)
+        return proc.stdout.strip().split(";")[0]
+
+    def job_log(self, job):
+        return "".join(read(os.path.join(self.dir, f)).decode(errors="replace")
+                       for f in sorted(os.listdir(self.dir)) if f.startswith("slurm-%s_" % job))
+
+    def dataset(self):
+        """A small dataset of four photos, made once."""
+        ds = os.path.join(self.dir, "train.dataset")
+        if not os.path.exists(ds):
+            photos = sorted(os.path.join(self.photos, f) for f in os.listdir(self.photos))[:4]
+            nptest.run(["prepare", "-o", ds, "--size", "64x64"] + photos, env=clean_env())
+        return ds
+
+    TRAIN = ["--ngf", "4", "--batch", "2", "--threads", "1", "--samples", "2", "--validate-every", "1"]
+
+    def test_prepare_array_with_a_bad_photo_then_merge(self):
+        photos = os.path.join(self.dir, "with-a-bad-one")
+        os.makedirs(photos)
+        for name in sorted(os.listdir(self.photos))[:4]:
+            shutil.copy(os.path.join(self.photos, name), photos)
+        bad = os.path.join(photos, "p01-bad.jpg")
+        with open(bad, "wb") as f:
+            f.write(b"not a photo\n")
+        ds = os.path.join(self.dir, "faces.dataset")
+        array = self.sbatch("exec %s prepare --skip-existing --size 64x64 -o %s %s" % (nptest.NEUROPAINT, ds, photos),
+                            self.dir, "--array=0-1")
+        status = os.path.join(self.dir, "merge-status")
+        merge = self.sbatch("%s merge %s; echo $? > %s" % (nptest.NEUROPAINT, ds, status), self.dir,
+                            "--dependency=afterany:%s" % array)
+        self.wait(merge)
+        self.assertTrue(os.path.exists(status), "the merge job never ran: " + self.job_log(merge))
+        self.assertEqual(read(status).strip(), b"2")
+        self.assertIn(bad, self.job_log(array))
+        self.assertIn("without the 1 input its shards could not read", self.job_log(merge))
+        self.assertIn(bad, self.job_log(merge))
+        with open(os.path.join(ds, "dataset.json")) as f:
+            info = json.load(f)
+        self.assertEqual((info["count"], info["skipped"]), (4, [bad]))
+
+    def test_srun_without_mpi_refuses(self):
+        ds = self.dataset()
+        out = os.path.join(self.dir, "srun-plain")
+        os.makedirs(out)
+        proc = subprocess.run(["srun", "-n", "2", nptest.NEUROPAINT, "train", ds, "-o",
+                               os.path.join(out, "m.safetensors"), "--steps", "2"] + self.TRAIN,
+                              capture_output=True, text=True, env=clean_env(), timeout=300)
+        self.assertNotEqual(proc.returncode, 0, proc.stdout + proc.stderr)
+        self.assertEqual(proc.stderr.count("srun --mpi=pmix"), 2, proc.stderr)
+        self.assertEqual(os.listdir(out), [])
+
+    def test_srun_with_pmix_trains_as_two_ranks(self):
+        if os.environ.get("NP_HAVE_MPI") != "1":
+            self.skipTest("neuropaint was built without MPI")
+        plugins = subprocess.run(["srun", "--mpi=list"], capture_output=True, text=True)
+        if "pmix" not in plugins.stdout + plugins.stderr:
+            self.skipTest("Slurm has no pmix plugin here")
+        ds = self.dataset()
+        out = os.path.join(self.dir, "srun-pmix")
+        os.makedirs(out)
+        proc = subprocess.run(["srun", "-n", "2", "--mpi=pmix", nptest.NEUROPAINT, "train", ds, "-o",
+                               os.path.join(out, "m.safetensors"), "--steps", "2"] + self.TRAIN,
+                              capture_output=True, text=True, env=clean_env(), timeout=300)
+        self.assertEqual(proc.returncode, 0, proc.stdout + proc.stderr)
+        self.assertIn("2 processes", proc.stdout)
+
+    def test_resume_from_another_folder(self):
+        ds = self.dataset()
+        start, other = os.path.join(self.dir, "start"), os.path.join(self.dir, "elsewhere", "deeper")
+        os.makedirs(start)
+        os.makedirs(other)
+        # An allocation of two tasks whose script trains once (as before
+        # mpirun): SLURM_NTASKS=2 alone started no second process.
+        self.wait(self.sbatch("exec %s train %s -o m.safetensors --steps 2 %s" % (
+            nptest.NEUROPAINT, os.path.relpath(ds, start), " ".join(self.TRAIN)), start, "--ntasks=2"))
+        ckpt = os.path.join(start, "m.ckpt")
+        self.assertTrue(os.path.exists(ckpt), "the first job trained nothing")
+        job = self.sbatch("exec %s train --resume ../../start/m.ckpt --steps 3" % nptest.NEUROPAINT, other)
+        self.wait(job)
+        self.assertIn(os.path.join(start, "m.safetensors") + ": 3 steps", self.job_log(job))
+        sys.path.insert(0, os.path.join(nptest.SOURCE_ROOT, "tools"))
+        import export_torch as ex
+        self.assertEqual(ex.read_safetensors(ckpt)[1]["train.step"], "3")
+        self.assertEqual(os.listdir(other), [])
 
 
 class Parallel(Engine, unittest.TestCase):
