@@ -16,7 +16,7 @@ cli_detect_check (const char *command, const CliDetect *opts, int *exit_code)
     problem = "--min-size must be >= 0";
   else if (opts->max_size < 0)
     problem = "--max-size must be >= 0";
-  else if (opts->threads < 0 || opts->threads > 1024)
+  else if (cli_threads_option > 1024)
     problem = "--threads must be between 0 and 1024";
   if (problem == NULL)
     return TRUE;
@@ -54,7 +54,7 @@ cli_find_faces (const CliDetect *opts, const NpFaceFinder *finder,
   NpHaarParams params = { opts->scale_factor, opts->min_neighbors,
                           opts->min_size, opts->min_size, opts->max_size, opts->max_size };
 
-  return np_face_finder_find (finder, image, &params, cli_threads (opts), error);
+  return np_face_finder_find (finder, image, &params, cli_threads (), error);
 }
 
 GArray *
@@ -63,12 +63,6 @@ cli_detect_faces (const CliDetect *opts, const NpFaceFinder *finder,
 {
   g_autoptr(NpImage) gray = cli_read_gray (buffer, error);
   return gray ? cli_find_faces (opts, finder, gray, error) : NULL;
-}
-
-gint
-cli_threads (const CliDetect *opts)
-{
-  return opts->threads > 0 ? opts->threads : (gint) g_get_num_processors ();
 }
 
 void

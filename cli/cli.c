@@ -7,6 +7,35 @@
 
 #include <stdio.h>
 
+gint cli_threads_option;
+
+gboolean
+cli_parse_threads (const gchar *option_name, const gchar *value, gpointer data, GError **error)
+{
+  guint64 n;
+
+  if (*value == '\0')
+    {
+      cli_threads_option = 0;
+      return TRUE;
+    }
+  if (!g_ascii_string_to_unsigned (value, 10, 0, G_MAXINT, &n, NULL))
+    {
+      g_set_error (error, G_OPTION_ERROR, G_OPTION_ERROR_BAD_VALUE,
+                   "%s: a number of threads (or empty: every processor this process may use), not “%s”",
+                   option_name, value);
+      return FALSE;
+    }
+  cli_threads_option = (gint) n;
+  return TRUE;
+}
+
+gint
+cli_threads (void)
+{
+  return cli_threads_option > 0 ? cli_threads_option : (gint) g_get_num_processors ();
+}
+
 gboolean
 cli_parse (const char          *command,
               const char          *parameter_string,

@@ -3,7 +3,9 @@
  * The command composes GEGL graphs of our ops; it holds no image algorithm.
  * Every subcommand is cmd-<name>.c exposing cli_cmd_<name>(argc, argv, do_help),
  * listed once in the table in neuropaint.c. Exit status follows gio:
- * 0 success, 1 bad usage, 2 the work itself failed.
+ * 0 success, 1 bad usage, 2 the work itself failed; and 75 (sysexits'
+ * EX_TEMPFAIL) for training stopped by a signal after its checkpoint, which
+ * a job script can tell from a failure and requeue.
  *
  * The helpers below are grouped by concern, each section naming the one
  * file that holds it (cli.c, cli-*.c); bench/ and train/ hold those
@@ -22,6 +24,7 @@ enum
   CLI_EXIT_OK = 0,
   CLI_EXIT_USAGE = 1,
   CLI_EXIT_FAILED = 2,
+  CLI_EXIT_STOPPED = 75,
 };
 
 typedef int (*CliCommandFunc) (int argc, char **argv, gboolean do_help);
@@ -82,6 +85,17 @@ void      cli_sort_strings (GPtrArray *strings);
 
 /* GEGL's thread limit: --threads is checked against it (GEGL only warns). */
 #define CLI_MAX_THREADS 64
+
+/* --threads N (-j N), one option for every command that has it: N, or 0 by
+ * default. An empty value is the default too, so a job script's --threads
+ * "$SLURM_CPUS_PER_TASK" works where the variable is unset. */
+extern gint cli_threads_option;
+gboolean  cli_parse_threads (const gchar *option_name, const gchar *value, gpointer data, GError **error);
+#define CLI_THREADS_ENTRY(help) \
+  { "threads", 'j', 0, G_OPTION_ARG_CALLBACK, (gpointer) cli_parse_threads, help, "N" }
+/* --threads, or (0) every processor this process may run on: its CPU
+ * affinity, which Slurm, taskset and containers set (g_get_num_processors). */
+gint      cli_threads      (void);
 
 /* ---- Standard output (cli-stdout.c) ---------------------------------------- */
 
@@ -311,7 +325,6 @@ typedef struct
   gint     min_size;
   gint     max_size;        /* 0: the image size */
   gboolean verify_eyes;
-  gint     threads;         /* 0: one per processor */
 } CliDetect;
 
 #define CLI_DETECT_ENTRIES(o)                                                           \
@@ -326,7 +339,7 @@ typedef struct
     "Largest face side (default: the image)", "PX" },                                      \
   { "verify-eyes", 0, 0, G_OPTION_ARG_NONE, &(o).verify_eyes,                              \
     "Keep faces in which haarcascade_eye.xml finds an eye", NULL },                        \
-  { "threads", 'j', 0, G_OPTION_ARG_INT, &(o).threads, "Threads (default: all)", "N" }
+  CLI_THREADS_ENTRY ("Threads (default: every processor it may use)")
 
 /* Prints the usage error and returns FALSE for out-of-range options. */
 gboolean  cli_detect_check (const char *command, const CliDetect *opts, int *exit_code);
@@ -342,7 +355,6 @@ GArray   *cli_find_faces   (const CliDetect *opts, const NpFaceFinder *finder,
 GArray   *cli_detect_faces (const CliDetect *opts, const NpFaceFinder *finder,
                                GeglBuffer *buffer, GError **error);
 /* --threads, 0 meaning one per processor. */
-gint      cli_threads      (const CliDetect *opts);
 /* Adds a box as the JSON object {"x", "y", "w", "h"} (detect --json, crop's
  * manifest). */
 void      cli_json_add_box (JsonBuilder *builder, const NpHaarBox *box);

@@ -34,7 +34,6 @@ static gchar   *opt_z_to;
 static gint     opt_fps = 12;
 static gint     opt_bit_depth = 8;
 static gchar   *opt_dump_weights;
-static gint     opt_threads;
 
 static const GOptionEntry entries[] = {
   { "output", 'o', 0, G_OPTION_ARG_FILENAME, &opt_output,
@@ -80,7 +79,7 @@ static const GOptionEntry entries[] = {
   { "bit-depth", 'b', 0, G_OPTION_ARG_INT, &opt_bit_depth, "PNG bits per sample: 8 or 16 (default 8)", "B" },
   { "dump-weights", 0, 0, G_OPTION_ARG_FILENAME, &opt_dump_weights,
     "Write the network and parameters as JSON (format in docs/cppn.md; - for standard output)", "FILE" },
-  { "threads", 'j', 0, G_OPTION_ARG_INT, &opt_threads, "Threads (default: all processors)", "N" },
+  CLI_THREADS_ENTRY ("Threads (default: every processor it may use)"),
   { NULL }
 };
 
@@ -118,7 +117,7 @@ render_to_buffer (const NpCppn *cppn, const Babl *format, CliProgress *progress)
     {
       GeglRectangle rows = { 0, y, opt_width, MIN (BAND_ROWS, opt_height - y) };
 
-      np_cppn_render (cppn, 0, y, rows.width, rows.height, band, stride, opt_threads);
+      np_cppn_render (cppn, 0, y, rows.width, rows.height, band, stride, cli_threads_option);
       gegl_buffer_set (buffer, &rows, 0, babl_format ("R'G'B'A float"), band, stride);
       if (progress)
         cli_progress_step (progress, NULL);
@@ -147,7 +146,7 @@ render_picture (const NpCppn *cppn, const char *path, CliProgress *progress, GEr
       for (gint y = 0; y < opt_height; y += BAND_ROWS)
         {
           np_cppn_render (cppn, 0, y, opt_width, MIN (BAND_ROWS, opt_height - y),
-                          np_image_row (image, y), image->stride, opt_threads);
+                          np_image_row (image, y), image->stride, cli_threads_option);
           cli_progress_step (progress, NULL);
         }
       return np_npy_save (image, path, error);
@@ -298,7 +297,7 @@ check_options (NpCppnParams *params, NpCppnParams *to)
     return cli_fail ("cppn", CLI_EXIT_USAGE, "--dump-weights - writes one network: not with --images");
   if (opt_fps < 1 || opt_fps > 1000)
     return cli_fail ("cppn", CLI_EXIT_USAGE, "--fps must be between 1 and 1000");
-  if (opt_threads < 0 || opt_threads > 1024)
+  if (cli_threads_option > 1024)
     return cli_fail ("cppn", CLI_EXIT_USAGE, "--threads must be between 0 and 1024");
   /* Up to 2^63 − 1: the JSON dump stores the seed as a (signed) integer. */
   if (opt_seed && !g_ascii_string_to_unsigned (opt_seed, 10, 0, G_MAXINT64, &seed, &error))

@@ -8,7 +8,7 @@
 #include <json-glib/json-glib.h>
 #include <string.h>
 
-static CliDetect opts = { NULL, 1.2, 5, 60, 0, FALSE, 0 };
+static CliDetect opts = { NULL, 1.2, 5, 60, 0, FALSE };
 static gchar      *opt_output;
 static gchar      *opt_size = "256x320";
 static gint        opt_index;

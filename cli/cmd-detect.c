@@ -6,7 +6,7 @@
 #include <json-glib/json-glib.h>
 #include <stdio.h>
 
-static CliDetect opts = { NULL, 1.2, 5, 60, 0, FALSE, 0 };
+static CliDetect opts = { NULL, 1.2, 5, 60, 0, FALSE };
 static gboolean    opt_json;
 static gchar     **opt_inputs;
 static CliBatch  opt_batch;

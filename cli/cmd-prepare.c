@@ -10,7 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-static CliDetect opts = { NULL, 1.2, 5, 60, 0, FALSE, 0 };
+static CliDetect opts = { NULL, 1.2, 5, 60, 0, FALSE };
 static gchar      *opt_output;
 static gchar      *opt_size = "256x320";
 static gchar      *opt_val_list;
@@ -198,7 +198,7 @@ crop_photo (const char *file, const NpFaceFinder *finder, const NpHaarCascade *e
       {
         Crop *c = &g_array_index (crops, Crop, k);
         c->image = np_face_crop (rgb, c->has_face ? &c->face : NULL, width, height, error);
-        c->eyes = c->has_face ? np_haar_find_eyes (eye_cascade, gray, &c->face, cli_threads (&opts), error)
+        c->eyes = c->has_face ? np_haar_find_eyes (eye_cascade, gray, &c->face, cli_threads (), error)
                               : g_array_new (FALSE, FALSE, sizeof (NpHaarBox));
         if (c->image == NULL || c->eyes == NULL)
           return NULL;
@@ -264,7 +264,7 @@ prepare_one (const char *file, gpointer data, gboolean *stop, GError **error)
 
       /* A failure here is the dataset's (a full disk), not the photo's: it
        * ends the run, and nothing is left behind. */
-      if (!np_dataset_writer_add (p->writer, c->image, &source, cli_threads (&opts), &stats, error))
+      if (!np_dataset_writer_add (p->writer, c->image, &source, cli_threads (), &stats, error))
         {
           p->broken = *stop = TRUE;
           return FALSE;

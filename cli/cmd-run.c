@@ -9,7 +9,6 @@ static gchar *opt_graph;
 static gchar *opt_output;
 static gchar *opt_aux;
 static gchar *opt_ext = "png";
-static gint   opt_threads;
 static gchar **opt_inputs;
 static CliBatch opt_batch;
 
@@ -24,8 +23,7 @@ static const GOptionEntry entries[] = {
     "Colour hints: DIR/NAME.png, a transparent picture of the photo's size whose opaque dots ask for "
     "their colour, feeds the aux pad of neuropaint:colorize for the photo NAME.EXT (a photo without one "
     "is coloured without hints; the model must take hints)", "DIR" },
-  { "threads", 'j', 0, G_OPTION_ARG_INT, &opt_threads,
-    "Threads GEGL may use, up to 64 (default: all processors)", "N" },
+  CLI_THREADS_ENTRY ("Threads GEGL may use, up to 64 (default: every processor it may use)"),
   CLI_MAX_PIXELS_ENTRY,
   CLI_BATCH_ENTRIES (opt_batch),
   CLI_SKIP_EXISTING_ENTRY (opt_batch),
@@ -211,7 +209,7 @@ cli_cmd_run (int argc, char **argv, gboolean do_help)
     return cli_fail ("run", CLI_EXIT_USAGE, "give either --graph or an operation chain after --");
   if (opt_aux && !g_file_test (opt_aux, G_FILE_TEST_IS_DIR))
     return cli_fail ("run", CLI_EXIT_USAGE, "--aux %s: not a folder", opt_aux);
-  if (opt_threads < 0 || opt_threads > CLI_MAX_THREADS)
+  if (cli_threads_option > CLI_MAX_THREADS)
     return cli_fail ("run", CLI_EXIT_USAGE, "--threads must be between 0 (all processors) and %d",
                         CLI_MAX_THREADS);
   /* "-e .png" means png (not small..png). */
@@ -220,8 +218,8 @@ cli_cmd_run (int argc, char **argv, gboolean do_help)
   probe = g_strconcat ("*.", opt_ext, NULL);
   if (!cli_check_output_name (probe, &error))
     return cli_fail ("run", CLI_EXIT_USAGE, "--ext: %s", error->message);
-  if (opt_threads > 0)
-    g_object_set (gegl_config (), "threads", opt_threads, NULL);
+  if (cli_threads_option > 0)
+    g_object_set (gegl_config (), "threads", cli_threads_option, NULL);
 
   if (opt_graph)
     {

@@ -18,7 +18,7 @@ static gchar   *opt_output, *opt_input, *opt_target, *opt_arch, *opt_loss, *opt_
 static gchar   *opt_init;
 /* UNSET: not given (the checkpoint's or the default value applies). */
 #define UNSET G_MININT
-static gint     opt_ngf = UNSET, opt_ndf = UNSET, opt_batch = UNSET, opt_steps = UNSET, opt_threads;
+static gint     opt_ngf = UNSET, opt_ndf = UNSET, opt_batch = UNSET, opt_steps = UNSET;
 static gint     opt_lr_decay_from = UNSET;
 static gdouble  opt_lr = UNSET, opt_beta1 = UNSET, opt_l1_weight = UNSET, opt_gan_weight = UNSET;
 static gdouble  opt_colour_weight = UNSET;
@@ -62,7 +62,8 @@ static const GOptionEntry entries[] = {
     "0–255) is from its photo's; against L1's dull mean colour (default 0: none; rgb or chroma targets)", "W" },
   { "loss", 0, 0, G_OPTION_ARG_STRING, &opt_loss, "Reconstruction loss: l1 or mse (default l1; mse for lowres)", "L" },
   { "seed", 0, 0, G_OPTION_ARG_STRING, &opt_seed, "Seeds weights, batches, flips, dropout (default 1)", "N" },
-  { "threads", 'j', 0, G_OPTION_ARG_INT, &opt_threads, "Threads (default: all; the losses do not depend on it)", "N" },
+  CLI_THREADS_ENTRY ("Threads (default: the processors it may use, shared by the ranks on a machine; the losses "
+                     "do not depend on it)"),
   { "init", 0, 0, G_OPTION_ARG_FILENAME, &opt_init,
     "Start G from this model's weights (a model of the same network: name or file) instead of random "
     "ones, with a fresh optimiser: a second stage on a trained model", "MODEL" },
@@ -561,13 +562,14 @@ on_signal (int signum)
 }
 
 /* While training, the signals that end a run (Ctrl-C, kill, a closed
- * terminal or ssh session, Ctrl-\) only raise the flag; before and after,
- * whatever handled them before (NpOutput's clean-up) does again. An ignored
- * one (nohup's SIGHUP) stays ignored. */
+ * terminal or ssh session, Ctrl-\, and SIGUSR1, which Slurm's
+ * --signal=B:USR1@120 sends before the time limit) only raise the flag;
+ * before and after, whatever handled them before (NpOutput's clean-up) does
+ * again. An ignored one (nohup's SIGHUP) stays ignored. */
 static void
 catch_signals (gboolean on)
 {
-  static const int signals[] = { SIGINT, SIGTERM, SIGHUP, SIGQUIT };
+  static const int signals[] = { SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1 };
   static struct sigaction before[G_N_ELEMENTS (signals)];
   struct sigaction sa = { 0 };
 
@@ -683,12 +685,13 @@ train_loop (Train *t)
     code = cli_fail_error ("train", g_steal_pointer (&error));
   catch_signals (FALSE);
   if (!writer)
-    return code == CLI_EXIT_OK && np_trainer_step_count (t->trainer) < run->steps ? CLI_EXIT_FAILED : code;
+    return code == CLI_EXIT_OK && np_trainer_step_count (t->trainer) < run->steps ? CLI_EXIT_STOPPED : code;
   if (ranks > 1)
     g_print ("%d processes: %.3f s a step summing gradients\n", ranks,
              cli_group_sum_seconds (t->group) / MAX (1, np_trainer_step_count (t->trainer) - first_step));
+  /* Stopped whole: a status of its own, so a job script can requeue. */
   if (code == CLI_EXIT_OK && np_trainer_step_count (t->trainer) < run->steps)
-    return cli_fail ("train", CLI_EXIT_FAILED, "stopped by a signal at step %" G_GINT64_FORMAT
+    return cli_fail ("train", CLI_EXIT_STOPPED, "stopped by a signal at step %" G_GINT64_FORMAT
                         "; continue with: %sneuropaint train --resume %s", np_trainer_step_count (t->trainer),
                         ranks > 1 ? "mpirun … " : "", t->ckpt_path);
   if (code == CLI_EXIT_OK)
@@ -814,7 +817,7 @@ cli_cmd_train (int argc, char **argv, gboolean do_help)
   t.run = &run;
   t.group = group;
   /* The processors are shared among the processes on this machine. */
-  t.threads = opt_threads > 0 ? MIN (opt_threads, 256)
+  t.threads = cli_threads_option > 0 ? MIN (cli_threads_option, 256)
                               : MAX (1, (gint) g_get_num_processors () / cli_group_local_size (group));
   t.command = run_command (&run);
   t.ckpt_path = beside (run.output, ".ckpt");

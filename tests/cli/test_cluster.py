@@ -20,7 +20,10 @@ folder), then:
    `--mpi=pmix` the two tasks train as two ranks (issue 21.8);
 6. a training job (of a 2-task allocation, which must not be taken for 2
    processes) started with relative paths in one folder is resumed by a job
-   started in another (issue 21.10).
+   started in another (issue 21.10);
+7. docs/scale-out.md's requeueing training script, given USR1 (what
+   --signal sends): the run checkpoints, exits 75, the script requeues the
+   job, and the job run again resumes and finishes (issue 21.12).
 GNU parallel: the same, with `parallel … --shard {}/4 ::: 0 1 2 3`, the
 shard-2 process stopped with SIGTERM midway, and the same command run again.
 
@@ -355,6 +358,48 @@ class Slurm(Engine, unittest.TestCase):
         import export_torch as ex
         self.assertEqual(ex.read_safetensors(ckpt)[1]["train.step"], "3")
         self.assertEqual(os.listdir(other), [])
+
+    def test_usr1_checkpoints_and_the_job_requeues(self):
+        ds = self.dataset()
+        work = os.path.join(self.dir, "requeue")
+        os.makedirs(work)
+        ckpt, steps = os.path.join(work, "m.ckpt"), 100000
+        script = os.path.join(work, "train.sh")
+        with open(script, "w") as f:
+            f.write("#!/bin/sh\n"
+                    'if [ -e "%s" ]; then set -- --resume "%s" --steps 9\n' % (ckpt, ckpt)
+                    + "else set -- %s -o %s --steps %d %s; fi\n" % (ds, os.path.join(work, "m.safetensors"), steps,
+                                                                     " ".join(self.TRAIN))
+                    + "srun %s train \"$@\"\n" % nptest.NEUROPAINT
+                    + "status=$?\n"
+                    + 'echo "status $status" >> %s\n' % os.path.join(work, "statuses")
+                    + '[ $status -eq 75 ] && scontrol requeue "$SLURM_JOB_ID"\n'
+                    + "exit $status\n")
+        proc = subprocess.run(["sbatch", "--parsable", "--requeue", "--open-mode=append", "-D", work,
+                               "-o", os.path.join(self.dir, "slurm-%j_requeue.out"), script],
+                              capture_output=True, text=True, env=clean_env())
+        self.assertEqual(proc.returncode, 0, proc.stderr)
+        job = proc.stdout.strip().split(";")[0]
+        deadline = time.time() + 120
+        while not os.path.exists(os.path.join(work, "m.history.png")) and time.time() < deadline:
+            time.sleep(0.2)
+        subprocess.run(["scancel", "--signal=USR1", job], check=True)
+        # Requeued: hurried past the wait Slurm gives a requeued job.
+        deadline = time.time() + 120
+        while time.time() < deadline:
+            state = subprocess.run(["squeue", "-h", "-j", job, "-o", "%T"], capture_output=True, text=True).stdout
+            if os.path.exists(os.path.join(work, "statuses")) and state.strip() == "PENDING":
+                subprocess.run(["scontrol", "update", "JobId=" + job, "StartTime=now"], check=True)
+                break
+            time.sleep(0.5)
+        self.wait(job)
+        log = self.job_log(job)
+        self.assertEqual(read(os.path.join(work, "statuses")).decode().split("\n")[:2], ["status 75", "status 0"],
+                         log)
+        self.assertIn("stopped by a signal", log)
+        sys.path.insert(0, os.path.join(nptest.SOURCE_ROOT, "tools"))
+        import export_torch as ex
+        self.assertEqual(ex.read_safetensors(ckpt)[1]["train.step"], "9")
 
 
 class Parallel(Engine, unittest.TestCase):

@@ -736,11 +736,12 @@ class Reliability(unittest.TestCase):
         return self.path(name)
 
     def test_train_checkpoints_on_every_stop_signal(self):
-        """SIGHUP (a closed terminal or ssh session) and SIGQUIT stop training as SIGTERM
-        does: the step finishes, a checkpoint is written, the message says how to resume."""
+        """SIGTERM, SIGHUP (a closed terminal or ssh session), SIGQUIT and SIGUSR1 (Slurm's
+        --signal) stop training alike: the step finishes, a checkpoint is written, the message
+        says how to resume, and the exit status is 75, a clean stop's own (issue 21.12)."""
         dataset = self.small_dataset()
         inputs = snapshot(dataset)
-        for sig in (signal.SIGHUP, signal.SIGQUIT):
+        for sig in (signal.SIGTERM, signal.SIGHUP, signal.SIGQUIT, signal.SIGUSR1):
             with self.subTest(signal=sig):
                 case(("train signal", signal.Signals(sig).name))
                 runs = self.path("runs-%d" % sig)
@@ -755,7 +756,7 @@ class Reliability(unittest.TestCase):
                     time.sleep(0.05)
                 proc.send_signal(sig)
                 _, err = proc.communicate(timeout=60)
-                self.assertEqual(proc.returncode, 2, err)
+                self.assertEqual(proc.returncode, 75, err)
                 self.assertEqual(len(err.splitlines()), 1, err)
                 self.assertIn("stopped by a signal", err)
                 self.assertIn("--resume " + os.path.join(runs, "m.ckpt"), err)
@@ -927,6 +928,20 @@ class Reliability(unittest.TestCase):
         for word in ("small.png", "neuropaint:gray", "gegl:gray"):
             self.assertIn(word, proc.stderr)
         self.assertEqual(snapshot(self.dir), before)
+        self.assertEqual(snapshot(self.path("in")), inputs)
+
+        # --threads "$SLURM_CPUS_PER_TASK" with the variable unset: the default (issue 21.12).
+        for args in (["run", "-o", self.path("threads-run"), img, "--", "gegl:nop"],
+                     ["crop", "-o", self.path("threads-crop"), "--size", "16x20", img],
+                     ["detect", img], ["cppn", "-W", "4", "-H", "4", "-o", self.path("threads.png")]):
+            with self.subTest(args=args):
+                case(("small", args[0] + " --threads ''"))
+                proc = nptest.run(args[:1] + ["--threads", ""] + args[1:], check=False)
+                self.assertEqual(proc.returncode, 0, proc.stderr)
+                proc = nptest.run(args[:1] + ["--threads", "four"] + args[1:], check=False)
+                self.assertEqual(proc.returncode, 1, proc.stderr)
+                self.assertIn("--threads", proc.stderr)
+                self.assertIn("four", proc.stderr)
         self.assertEqual(snapshot(self.path("in")), inputs)
 
     # -- 12. bad model metadata is an error, not a fallback (issue 21) ---------------------
