@@ -1,22 +1,21 @@
 /* neuropaint — the processes of a data-parallel training run: MPI when
- * built with it (-Dmpi), else one process. */
+ * built with it (-Dmpi) and started by an MPI launcher, through the MPI
+ * module (train-mpi.h) loaded then; else one process. */
 #include "config.h"
 #include "train-group.h"
+#include "train-mpi.h"
 
+#include <gmodule.h>
 #include <stdlib.h>
 #include <string.h>
 
-#ifdef NP_HAVE_MPI
-#include <mpi.h>
-#endif
-
 struct _NpGroup
 {
-  gint     rank, size, local_size;
-  gdouble  sum_seconds;
-  gboolean joined;            /* MPI_Init was called */
-  gfloat  *received;          /* cli_group_sum: every rank's share of a block */
-  gsize    received_size;
+  gint          rank, size, local_size;
+  gdouble       sum_seconds;
+  const CliMpi *mpi;          /* joined (MPI_Init was called): the module's calls */
+  gfloat       *received;     /* cli_group_sum: every rank's share of a block */
+  gsize         received_size;
 };
 
 /* The number of processes an MPI launcher says it started (OpenMPI's
@@ -55,6 +54,32 @@ refuse_split (gint started, const char *by, gint joined, GError **error)
                "them) or start the ranks with mpirun inside the allocation", started, by, joined);
 }
 
+#ifdef NP_HAVE_MPI
+/* The MPI module's calls: beside the executable (the build tree's cli/),
+ * else where it is installed. Loaded once, and never unloaded (libmpi is
+ * not made to be). Its symbols are global: OpenMPI's own plugins, which it
+ * loads in turn, look for libmpi's there. */
+static const CliMpi *
+load_mpi (GError **error)
+{
+  g_autofree gchar *exe = g_file_read_link ("/proc/self/exe", NULL);
+  g_autofree gchar *exe_dir = exe ? g_path_get_dirname (exe) : NULL;
+  g_autofree gchar *beside = exe_dir ? g_build_filename (exe_dir, NP_MPI_MODULE_NAME, NULL) : NULL;
+  const char       *path = beside && g_file_test (beside, G_FILE_TEST_IS_REGULAR) ? beside : NP_MPI_MODULE;
+  GModule          *module = g_module_open (path, 0);
+  CliMpiTableFunc   table;
+
+  if (module == NULL || !g_module_symbol (module, CLI_MPI_SYMBOL, (gpointer *) &table))
+    {
+      g_set_error (error, NP_ERROR, NP_ERROR_UNSUPPORTED, "started by an MPI launcher, but its module %s does "
+                   "not load: %s (install OpenMPI's libraries, Debian: libopenmpi3)", path, g_module_error ());
+      return NULL;
+    }
+  g_module_make_resident (module);
+  return table ();
+}
+#endif
+
 CliGroup *
 cli_group_new (GError **error)
 {
@@ -65,19 +90,16 @@ cli_group_new (GError **error)
 #ifdef NP_HAVE_MPI
   if (launched > 0)
     {
-      MPI_Comm local;
+      const CliMpi *mpi = load_mpi (error);
 
+      if (mpi == NULL)
+        return NULL;
       /* A rank waiting for the others yields its core rather than spin on
        * it: the machine's other processes (a busy node, or our own threads)
        * need it more. Unless the user said otherwise. */
       g_setenv ("OMPI_MCA_mpi_yield_when_idle", "1", FALSE);
-      MPI_Init (NULL, NULL);
-      g->joined = TRUE;
-      MPI_Comm_rank (MPI_COMM_WORLD, &g->rank);
-      MPI_Comm_size (MPI_COMM_WORLD, &g->size);
-      MPI_Comm_split_type (MPI_COMM_WORLD, MPI_COMM_TYPE_SHARED, 0, MPI_INFO_NULL, &local);
-      MPI_Comm_size (local, &g->local_size);
-      MPI_Comm_free (&local);
+      mpi->join (&g->rank, &g->size, &g->local_size);
+      g->mpi = mpi;
     }
 #else
   if (launched > 1)
@@ -109,10 +131,8 @@ cli_group_free (CliGroup *g)
 {
   if (g == NULL)
     return;
-#ifdef NP_HAVE_MPI
-  if (g->joined)
-    MPI_Finalize ();
-#endif
+  if (g->mpi)
+    g->mpi->leave ();
   g_free (g->received);
   g_free (g);
 }
@@ -148,7 +168,6 @@ cli_group_sum (gfloat *data, gsize n, gpointer group, GError **error)
 
   if (g->size == 1)
     return TRUE;
-#ifdef NP_HAVE_MPI
   {
     gint64  start = g_get_monotonic_time ();
     gint    size = g->size, me = g->rank;
@@ -180,7 +199,7 @@ cli_group_sum (gfloat *data, gsize n, gpointer group, GError **error)
       }
     /* Every rank's copy of my share, in rank order; summed in the tree's
      * order; then every share to every rank. */
-    MPI_Alltoallv (data, counts, offsets, MPI_FLOAT, g->received, mine, mine_at, MPI_FLOAT, MPI_COMM_WORLD);
+    g->mpi->alltoallv (data, counts, offsets, g->received, mine, mine_at);
     if (share > 0)
       {
         sum = np_tree_sum_new (share);
@@ -189,23 +208,14 @@ cli_group_sum (gfloat *data, gsize n, gpointer group, GError **error)
         result = np_tree_sum_result (sum);
         memcpy (data + offsets[me], result, share * sizeof (gfloat));
       }
-    MPI_Allgatherv (MPI_IN_PLACE, 0, MPI_DATATYPE_NULL, data, counts, offsets, MPI_FLOAT, MPI_COMM_WORLD);
+    g->mpi->allgatherv (data, counts, offsets);
     g->sum_seconds += (g_get_monotonic_time () - start) / 1e6;
   }
-#endif
   return TRUE;
 }
 
 gboolean
 cli_group_any (CliGroup *g, gboolean value)
 {
-#ifdef NP_HAVE_MPI
-  if (g->size > 1)
-    {
-      int mine = value != FALSE, any = 0;
-      MPI_Allreduce (&mine, &any, 1, MPI_INT, MPI_MAX, MPI_COMM_WORLD);
-      return any != 0;
-    }
-#endif
-  return value;
+  return g->size > 1 ? g->mpi->any (value) : value;
 }

@@ -4,8 +4,9 @@
  * its part of every step's batch, and the trainer sums their gradients
  * through cli_group_sum (np_trainer_set_group). Without MPI (not built with
  * it, or not started by an MPI launcher) the group is this process alone,
- * and every call here is free. MPI lives here only: core/train knows a sum
- * function, not MPI. */
+ * and every call here is free. MPI lives in train-mpi.c only, a module
+ * loaded when a launcher started the process: core/train knows a sum
+ * function, not MPI, and the command does not link libmpi. */
 #pragma once
 
 #include "neuropaint.h"

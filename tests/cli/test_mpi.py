@@ -8,7 +8,10 @@ gradient accumulation, on a tiny dataset:
 - a run resumed under MPI, or resumed by one process, goes on as it was;
 - Ctrl-C (SIGINT) to mpirun leaves a checkpoint that resumes, and no
   temporary file;
-- a batch that does not split into the ranks' micro-batches is a usage error.
+- a batch that does not split into the ranks' micro-batches is a usage error;
+- the command does not link libmpi (issue 21.13): MPI is a module loaded
+  under an MPI launcher only, and a module that does not load is one clear
+  error.
 
 Skips where neuropaint was built without MPI or mpirun is missing."""
 import os
@@ -141,6 +144,27 @@ class Mpi(unittest.TestCase):
         self.assertGreaterEqual(steps, 3)
         self.train_mpi(None, "--steps", str(steps + 2), resume=ckpt)
         self.assertEqual(ex.read_safetensors(ckpt)[1]["train.step"], str(steps + 2))
+
+    def test_the_command_does_not_link_mpi(self):
+        if shutil.which("ldd") is None:
+            self.skipTest("no ldd")
+        libs = subprocess.run(["ldd", nptest.NEUROPAINT], capture_output=True, text=True, check=True).stdout
+        self.assertNotIn("libmpi", libs)
+        module = os.path.join(os.path.dirname(nptest.NEUROPAINT), "neuropaint-mpi.so")
+        self.assertIn("libmpi", subprocess.run(["ldd", module], capture_output=True, text=True, check=True).stdout)
+        # A copy of the command elsewhere, with no module beside it nor installed: one clear error.
+        if os.path.exists(os.environ.get("NP_MPI_MODULE", "/")):
+            self.skipTest("the installed MPI module (meson install) would be found")
+        alone = os.path.join(self.dir, "alone")
+        os.makedirs(alone, exist_ok=True)
+        shutil.copy(nptest.NEUROPAINT, alone)
+        out = self.out("no-module")
+        proc = subprocess.run([os.path.join(alone, "neuropaint"), "train", self.dataset, "-o", out] + TINY,
+                              capture_output=True, text=True, env=dict(os.environ, OMPI_COMM_WORLD_SIZE="2"))
+        self.assertEqual(proc.returncode, 2, proc.stderr)
+        self.assertEqual(len(proc.stderr.splitlines()), 1, proc.stderr)
+        self.assertIn("neuropaint-mpi.so does not load", proc.stderr)
+        self.assertFalse(os.path.exists(out))
 
     def test_batch_must_split(self):
         proc = self.train_mpi("odd", "--steps", "1", "--batch", "6", "--accumulate", "2", check=False)
