@@ -37,42 +37,71 @@ file_id (const char *path)
                           (guint64) st.st_dev, (guint64) st.st_ino);
 }
 
-GHashTable *
-cli_inputs_index (GPtrArray *inputs)
+struct _CliInputIndex
 {
-  GHashTable *index = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
+  GPtrArray  *inputs;   /* borrowed */
+  GHashTable *ids;      /* file_id → input; made at the first lookup that needs it */
+};
 
-  for (guint i = 0; i < inputs->len; i++)
-    {
-      gchar *id = file_id (inputs->pdata[i]);
-      if (id && !g_hash_table_contains (index, id))
-        g_hash_table_insert (index, id, inputs->pdata[i]);
-      else
-        g_free (id);
-    }
+CliInputIndex *
+cli_inputs_index_new (GPtrArray *inputs)
+{
+  CliInputIndex *index = g_new0 (CliInputIndex, 1);
+
+  index->inputs = inputs;
   return index;
 }
 
+void
+cli_inputs_index_free (CliInputIndex *index)
+{
+  if (index == NULL)
+    return;
+  g_clear_pointer (&index->ids, g_hash_table_unref);
+  g_free (index);
+}
+
 const char *
-cli_inputs_find (GHashTable *index, const char *path)
+cli_inputs_find (CliInputIndex *index, const char *path)
 {
   g_autofree gchar *id = file_id (path);
 
-  return id ? g_hash_table_lookup (index, id) : NULL;
+  /* A path that does not exist is no input: the inputs are not looked at. */
+  if (id == NULL)
+    return NULL;
+  if (index->ids == NULL)
+    {
+      index->ids = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
+      for (guint i = 0; i < index->inputs->len; i++)
+        {
+          gchar *input_id = file_id (index->inputs->pdata[i]);
+          if (input_id && !g_hash_table_contains (index->ids, input_id))
+            g_hash_table_insert (index->ids, input_id, index->inputs->pdata[i]);
+          else
+            g_free (input_id);
+        }
+    }
+  return g_hash_table_lookup (index->ids, id);
 }
 
-/* Files as given, folders expanded to their images in name order. */
+/* Files as given, folders expanded to their images in name order. Only the
+ * folders given are looked at (a name with an image extension is taken for
+ * a file, unread): every process of a batch makes this list, and a task
+ * that owns a few of a million photos must not stat them all. For the same
+ * reason a file given twice is recognised by its absolute, normalised name
+ * (a.jpg and ./a.jpg, a photo and its folder), not by its inode. */
 GPtrArray *
 cli_collect_inputs (char **inputs, GError **error)
 {
   GPtrArray *files = g_ptr_array_new_with_free_func (g_free);
   g_autoptr(GHashTable) seen = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
+  g_autofree gchar *cwd = g_get_current_dir ();
 
   for (int i = 0; inputs && inputs[i]; i++)
     {
       g_autoptr(GPtrArray) names = g_ptr_array_new_with_free_func (g_free);
 
-      if (g_file_test (inputs[i], G_FILE_TEST_IS_DIR))
+      if (!is_image_name (inputs[i]) && g_file_test (inputs[i], G_FILE_TEST_IS_DIR))
         {
           g_autoptr(GDir) dir = g_dir_open (inputs[i], 0, error);
           const char *name;
@@ -89,19 +118,17 @@ cli_collect_inputs (char **inputs, GError **error)
         }
       else
         g_ptr_array_add (names, g_strdup (inputs[i]));
-      /* The same file twice (a.jpg and ./a.jpg, or a file and its folder)
-       * would only be done twice into the same output. */
+      /* The same file twice would only be done twice into the same output. */
       for (guint k = 0; k < names->len; k++)
         {
-          gchar *id = file_id (names->pdata[k]);
+          gchar *absolute = g_canonicalize_filename (names->pdata[k], cwd);
 
-          if (id && g_hash_table_contains (seen, id))
+          if (g_hash_table_contains (seen, absolute))
             {
-              g_free (id);
+              g_free (absolute);
               continue;
             }
-          if (id)
-            g_hash_table_add (seen, id);
+          g_hash_table_add (seen, absolute);
           g_ptr_array_add (files, g_steal_pointer (&names->pdata[k]));
         }
     }
@@ -360,30 +387,43 @@ cli_output_stems (GPtrArray *inputs)
 }
 
 /* An output's identity: its folder's device and inode and its name, or its
- * canonical path while the folder does not exist yet. */
+ * canonical path while the folder does not exist yet. Each folder is looked
+ * at once (folders: its name → its identity or "", for every output). */
 static gchar *
-output_id (const char *path)
+output_id (const char *path, GHashTable *folders, const char *cwd)
 {
   g_autofree gchar *dir = g_path_get_dirname (path);
   g_autofree gchar *base = g_path_get_basename (path);
-  g_autofree gchar *id = file_id (dir);
+  const char *id = g_hash_table_lookup (folders, dir);
 
-  return id ? g_strconcat (id, "/", base, NULL) : g_canonicalize_filename (path, NULL);
+  if (id == NULL)
+    {
+      gchar *found = file_id (dir);
+      id = found ? found : g_strdup ("");
+      g_hash_table_insert (folders, g_strdup (dir), (gpointer) id);
+    }
+  return *id ? g_strconcat (id, "/", base, NULL) : g_canonicalize_filename (path, cwd);
 }
 
 gboolean
 cli_check_outputs (const char *command, GPtrArray *inputs, GPtrArray *outputs,
-                      GPtrArray *sources, int *exit_code)
+                      GPtrArray *sources, GPtrArray *writes, int *exit_code)
 {
-  g_autoptr(GHashTable) index = cli_inputs_index (inputs);
+  g_autoptr(CliInputIndex) index = cli_inputs_index_new (inputs);
   g_autoptr(GHashTable) written = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
+  g_autoptr(GHashTable) folders = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
+  g_autoptr(GHashTable) to_write = g_hash_table_new (g_str_hash, g_str_equal);
+  g_autofree gchar *cwd = g_get_current_dir ();
 
+  for (guint i = 0; writes && i < writes->len; i++)
+    g_hash_table_add (to_write, writes->pdata[i]);
   for (guint i = 0; i < outputs->len; i++)
     {
       const char *output = outputs->pdata[i];
       const char *source = sources ? sources->pdata[i] : NULL;
-      const char *input = cli_inputs_find (index, output);
-      gchar      *id = output_id (output);
+      const char *input = writes == NULL || g_hash_table_contains (to_write, output)
+                            ? cli_inputs_find (index, output) : NULL;
+      gchar      *id = output_id (output, folders, cwd);
       gpointer    other;
 
       if (input)

@@ -212,7 +212,10 @@ gboolean  cli_output_complete (const char *path);
 /* ---- Batches: inputs, shards, outputs (cli-batch.c, docs/scale-out.md) ---- */
 
 /* The input images: files as given, folders expanded to their images
- * (by extension) in name order; a file given twice (by any name) once. */
+ * (by extension) in name order; a file given twice (as a.jpg and ./a.jpg,
+ * or as a file and in its folder) once. Only the folders are looked at (a
+ * name with an image extension is a file, unread): every process of a
+ * batch makes the list. */
 GPtrArray *cli_collect_inputs (char **inputs, GError **error);
 
 /* The part of a batch one process does: item k of the sorted input list
@@ -267,18 +270,26 @@ void      cli_split_ext     (const char *name, gchar **stem, const char **ext);
 GPtrArray *cli_output_stems (GPtrArray *inputs);
 
 /* Inputs by identity (device and inode), so a path that is one of them under
- * another spelling, a symbolic or a hard link is recognised. */
-GHashTable *cli_inputs_index (GPtrArray *inputs);
+ * another spelling, a symbolic or a hard link is recognised. The inputs
+ * (borrowed) are looked at only when a path that exists is looked up. */
+typedef struct _CliInputIndex CliInputIndex;
+CliInputIndex *cli_inputs_index_new  (GPtrArray *inputs);
+void           cli_inputs_index_free (CliInputIndex *index);
 /* The input that path is, or NULL (also when path does not exist). */
-const char *cli_inputs_find (GHashTable *index, const char *path);
+const char    *cli_inputs_find       (CliInputIndex *index, const char *path);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (CliInputIndex, cli_inputs_index_free)
 
 /* Refuses, before any work, outputs that would overwrite an input (see
  * cli_inputs_find) or each other; sources (NULL, or one input or NULL per
- * output) name where each output comes from in the message. Prints one
- * message saying what to change and sets *exit_code to CLI_EXIT_USAGE. */
+ * output) name where each output comes from in the message. Only writes
+ * (NULL: all; else the outputs, the same pointers, that this process will
+ * write: a shard's, less those --skip-existing leaves) are looked for among
+ * the inputs, so a task touches its own share; the names of all are
+ * compared. Prints one message saying what to change and sets *exit_code to
+ * CLI_EXIT_USAGE. */
 gboolean  cli_check_outputs (const char *command, GPtrArray *inputs,
                                 GPtrArray *outputs, GPtrArray *sources,
-                                int *exit_code);
+                                GPtrArray *writes, int *exit_code);
 
 /* One input of a batch. Returns FALSE with error for a bad one; setting
  * *stop ends the batch (a broken graph would fail every image). */

@@ -375,7 +375,7 @@ cli_cmd_cppn (int argc, char **argv, gboolean do_help)
     g_autoptr(GPtrArray) none = g_ptr_array_new ();
     g_autoptr(GPtrArray) outputs = planned_outputs ();
 
-    if (!cli_check_outputs ("cppn", none, outputs, NULL, &code))
+    if (!cli_check_outputs ("cppn", none, outputs, NULL, NULL, &code))
       return code;
   }
 

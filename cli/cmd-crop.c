@@ -49,7 +49,7 @@ typedef struct
   const NpFaceFinder *finder;
   gint                width, height;
   GHashTable         *stems;    /* input → output stem */
-  GHashTable         *inputs;   /* cli_inputs_index */
+  CliInputIndex      *inputs;
   JsonArray          *images;   /* the manifest's entries */
   FILE               *journal;  /* the entries so far, a line each (see cli_cmd_crop) */
 } CliCrop;
@@ -236,7 +236,9 @@ cli_cmd_crop (int argc, char **argv, gboolean do_help)
   g_autoptr(GPtrArray) outputs = g_ptr_array_new_with_free_func (g_free);
   g_autoptr(GPtrArray) sources = g_ptr_array_new ();
   g_autoptr(GHashTable) stem_of = g_hash_table_new (g_str_hash, g_str_equal);
-  g_autoptr(GHashTable) inputs = NULL;
+  g_autoptr(GHashTable) output_of = g_hash_table_new (g_str_hash, g_str_equal);
+  g_autoptr(CliInputIndex) inputs = NULL;
+  g_autoptr(GPtrArray) writes = g_ptr_array_new ();
   g_autoptr(GPtrArray) reads = NULL;
   g_autoptr(JsonArray) images = json_array_new (), skipped = json_array_new ();
   g_autoptr(GPtrArray) failed = g_ptr_array_new ();
@@ -277,28 +279,47 @@ cli_cmd_crop (int argc, char **argv, gboolean do_help)
   part = cli_shard_path (&shard, manifest);
   journal = g_strconcat (part, ".partial", NULL);
 
-  /* The manifest and (without --all) every crop's name are known now. */
+  /* The images done before keep their entries; the others are done. */
   stems = cli_output_stems (files);
+  for (guint i = 0; i < files->len; i++)
+    g_hash_table_insert (stem_of, files->pdata[i], stems->pdata[i]);
+  earlier = opt_batch.skip_existing ? earlier_entries (part, journal) : NULL;
+  for (guint i = 0; i < mine->len; i++)
+    {
+      JsonNode *entry = earlier ? done_before (earlier, mine->pdata[i]) : NULL;
+      if (entry)
+        json_array_add_element (images, json_node_ref (entry));
+      else
+        g_ptr_array_add (todo, mine->pdata[i]);
+    }
+  if (todo->len == 0 && earlier && g_file_test (part, G_FILE_TEST_IS_REGULAR))
+    {
+      g_print ("%s is complete already (%u images): nothing to do\n", part, mine->len);
+      return CLI_EXIT_OK;
+    }
+
+  /* The manifest and (without --all) every crop's name are known now; this
+   * task writes its part and the crops of the images it does. */
   g_ptr_array_add (outputs, g_strdup (part));
   g_ptr_array_add (sources, NULL);
-  for (guint i = 0; i < files->len; i++)
+  g_ptr_array_add (writes, outputs->pdata[0]);
+  for (guint i = 0; i < files->len && !opt_all; i++)
     {
-      g_hash_table_insert (stem_of, files->pdata[i], stems->pdata[i]);
-      if (!opt_all)
-        {
-          g_autofree gchar *name = g_strconcat (stems->pdata[i], ".png", NULL);
-          g_ptr_array_add (outputs, g_build_filename (opt_output, name, NULL));
-          g_ptr_array_add (sources, files->pdata[i]);
-        }
+      g_autofree gchar *name = g_strconcat (stems->pdata[i], ".png", NULL);
+      g_ptr_array_add (outputs, g_build_filename (opt_output, name, NULL));
+      g_ptr_array_add (sources, files->pdata[i]);
+      g_hash_table_insert (output_of, files->pdata[i], outputs->pdata[outputs->len - 1]);
     }
+  for (guint i = 0; i < todo->len && !opt_all; i++)
+    g_ptr_array_add (writes, g_hash_table_lookup (output_of, todo->pdata[i]));
   /* The cascade is read too: not to be overwritten either. */
   reads = g_ptr_array_new ();
   g_ptr_array_extend (reads, files, NULL, NULL);
   if (opts.cascade)
     g_ptr_array_add (reads, opts.cascade);
-  if (!cli_check_outputs ("crop", reads, outputs, sources, &code))
+  if (!cli_check_outputs ("crop", reads, outputs, sources, writes, &code))
     return code;
-  inputs = cli_inputs_index (reads);
+  inputs = cli_inputs_index_new (reads);
 
   if (!(finder = np_face_finder_new (opts.cascade, opts.verify_eyes, &error)))
     return cli_fail ("crop", CLI_EXIT_FAILED, "%s", error->message);
@@ -306,22 +327,12 @@ cli_cmd_crop (int argc, char **argv, gboolean do_help)
   if (!(folder = np_output_new_folder (opt_output, &error)))
     return cli_fail_error ("crop", g_steal_pointer (&error));
 
-  /* The images done before keep their entries; the others are done. */
-  earlier = opt_batch.skip_existing ? earlier_entries (part, journal) : NULL;
+  /* The journal starts with the entries kept. */
   crop = (CliCrop) { finder, width, height, stem_of, inputs, images, NULL };
   if (opt_batch.skip_existing && !(crop.journal = fopen (journal, "w")))
     return cli_fail ("crop", CLI_EXIT_FAILED, "%s: %s", journal, g_strerror (errno));
-  for (guint i = 0; i < mine->len; i++)
-    {
-      JsonNode *entry = earlier ? done_before (earlier, mine->pdata[i]) : NULL;
-      if (entry)
-        {
-          json_array_add_element (images, json_node_ref (entry));
-          journal_add (crop.journal, entry);
-        }
-      else
-        g_ptr_array_add (todo, mine->pdata[i]);
-    }
+  for (guint i = 0; i < json_array_get_length (images); i++)
+    journal_add (crop.journal, json_array_get_element (images, i));
 
   code = cli_each_input ("crop", "crop", todo, crop_one, &crop, failed);
   if (crop.journal)

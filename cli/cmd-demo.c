@@ -95,7 +95,7 @@ cli_cmd_demo (int argc, char **argv, gboolean do_help)
   g_ptr_array_add (inputs, opt_image);
   for (gsize i = 0; i < G_N_ELEMENTS (items); i++)
     g_ptr_array_add (outputs, output_path (&items[i]));
-  if (!cli_check_outputs ("demo", inputs, outputs, NULL, &code))
+  if (!cli_check_outputs ("demo", inputs, outputs, NULL, NULL, &code))
     return code;
 
   photo = cli_load_image (opt_image, NULL, &error);

@@ -207,22 +207,31 @@ crop_photo (const char *file, const NpFaceFinder *finder, const NpHaarCascade *e
   return g_steal_pointer (&crops);
 }
 
-/* The folder among the photos' own that holds path (or is it), or NULL. */
+/* The folder among the photos' own that holds path (or is it), or NULL.
+ * Each folder is resolved once, however many photos it holds (every task
+ * of a batch does this). */
 static gchar *
 photo_folder_holding (const char *path, char **inputs, GPtrArray *files)
 {
   g_autoptr(GPtrArray) folders = g_ptr_array_new_with_free_func (g_free);
+  g_autoptr(GHashTable) seen = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
   g_autofree gchar *resolved = resolve (path);
 
   for (gint i = 0; inputs && inputs[i]; i++)
     if (g_file_test (inputs[i], G_FILE_TEST_IS_DIR))
       g_ptr_array_add (folders, resolve (inputs[i]));
   for (guint i = 0; i < files->len; i++)
-    if (g_file_test (files->pdata[i], G_FILE_TEST_EXISTS))
-      {
-        g_autofree gchar *dir = g_path_get_dirname (files->pdata[i]);
-        g_ptr_array_add (folders, resolve (dir));
-      }
+    {
+      gchar *dir = g_path_get_dirname (files->pdata[i]);
+
+      if (g_hash_table_contains (seen, dir))
+        g_free (dir);
+      else
+        {
+          g_hash_table_add (seen, dir);
+          g_ptr_array_add (folders, resolve (dir));
+        }
+    }
   for (guint i = 0; i < folders->len; i++)
     if (is_inside (resolved, folders->pdata[i]))
       return g_strdup (folders->pdata[i]);
@@ -283,12 +292,13 @@ static void
 check_val_list (GPtrArray *val, GPtrArray *all)
 {
   g_autofree guint *matches = g_new0 (guint, val->len);
+  g_autofree gchar *cwd = g_get_current_dir ();
   guint       unmatched = 0;
   const char *first_unmatched = NULL;
 
   for (guint i = 0; i < all->len; i++)
     {
-      g_autofree gchar *absolute = g_canonicalize_filename (all->pdata[i], NULL);
+      g_autofree gchar *absolute = g_canonicalize_filename (all->pdata[i], cwd);
       split_of (absolute, val, matches);
     }
   for (guint i = 0; i < val->len; i++)

@@ -155,7 +155,7 @@ run_one (const char *input, gpointer data, gboolean *stop, GError **error)
 int
 cli_cmd_run (int argc, char **argv, gboolean do_help)
 {
-  g_autoptr(GPtrArray) files = NULL, mine = NULL, todo = NULL;
+  g_autoptr(GPtrArray) files = NULL, mine = NULL, todo = NULL, writes = NULL;
   g_autoptr(GPtrArray) stems = NULL;
   g_autoptr(GPtrArray) outputs = NULL;
   g_autoptr(GHashTable) output_of = NULL;
@@ -246,18 +246,21 @@ cli_cmd_run (int argc, char **argv, gboolean do_help)
       g_ptr_array_add (outputs, g_build_filename (opt_output, name, NULL));
       g_hash_table_insert (output_of, files->pdata[i], outputs->pdata[i]);
     }
-  if (!cli_check_outputs ("run", files, outputs, files, &code))
+  /* A batch run again finishes what is missing, or cut short. */
+  todo = g_ptr_array_new ();
+  writes = g_ptr_array_new ();
+  for (guint i = 0; i < mine->len; i++)
+    if (!opt_batch.skip_existing || !cli_output_complete (g_hash_table_lookup (output_of, mine->pdata[i])))
+      {
+        g_ptr_array_add (todo, mine->pdata[i]);
+        g_ptr_array_add (writes, g_hash_table_lookup (output_of, mine->pdata[i]));
+      }
+  if (!cli_check_outputs ("run", files, outputs, files, writes, &code))
     return code;
   /* A folder made for results that all fail, or that a signal stops
    * before the first, goes again (only if empty). */
   if (!(folder = np_output_new_folder (opt_output, &error)))
     return cli_fail_error ("run", g_steal_pointer (&error));
-
-  /* A batch run again finishes what is missing, or cut short. */
-  todo = g_ptr_array_new ();
-  for (guint i = 0; i < mine->len; i++)
-    if (!opt_batch.skip_existing || !cli_output_complete (g_hash_table_lookup (output_of, mine->pdata[i])))
-      g_ptr_array_add (todo, mine->pdata[i]);
 
   top = gegl_node_new ();
   run = (CliRun) { .top = top, .chain = chain, .graph_xml = graph_xml, .path_root = path_root,
