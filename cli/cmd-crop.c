@@ -52,6 +52,7 @@ typedef struct
   CliInputIndex      *inputs;
   JsonArray          *images;   /* the manifest's entries */
   FILE               *journal;  /* the entries so far, a line each (see cli_cmd_crop) */
+  const char         *journal_path;
 } CliCrop;
 
 /* ---- Rerunning: the journal ---------------------------------------------- */
@@ -65,16 +66,27 @@ typedef struct
  * is no entry: its image is done again. Without the option there is no
  * journal: a stopped run leaves nothing but whole crops. */
 static void
-journal_add (FILE *journal, JsonNode *entry)
+journal_add (CliCrop *crop, JsonNode *entry)
 {
   g_autofree gchar *line = NULL;
 
-  if (journal == NULL)
+  if (crop->journal == NULL)
     return;
   line = cli_json_text (entry, FALSE, NULL);
-  /* Flushed at once: the journal is only worth what a kill leaves of it. */
-  fprintf (journal, "%s\n", line);
-  fflush (journal);
+  /* Flushed at once: the journal is only worth what a kill leaves of it.
+   * One that cannot be written (a full disk) is given up, saying so: the
+   * crops and the part are written all the same, but a stopped run would
+   * do these images again. */
+  if (fprintf (crop->journal, "%s\n", line) < 0 || fflush (crop->journal) != 0)
+    {
+      int errsv = errno;
+
+      g_printerr ("neuropaint crop: warning: %s: %s: no longer kept (a stopped run would crop the images "
+                  "from %s on again)\n", crop->journal_path, g_strerror (errsv),
+                  json_object_get_string_member_with_default (json_node_get_object (entry), "file", "?"));
+      fclose (crop->journal);
+      crop->journal = NULL;
+    }
 }
 
 static void
@@ -95,13 +107,15 @@ earlier_entries (const char *part, const char *journal)
   g_autoptr(JsonParser) parser = json_parser_new ();
   g_autofree gchar *text = NULL;
 
-  if (cli_json_parse_file (parser, part, NULL) && JSON_NODE_HOLDS_OBJECT (json_parser_get_root (parser)))
+  /* Regular files only: a device (a link to /dev/zero) would never end. */
+  if (g_file_test (part, G_FILE_TEST_IS_REGULAR) && cli_json_parse_file (parser, part, NULL)
+      && JSON_NODE_HOLDS_OBJECT (json_parser_get_root (parser)))
     {
       JsonArray *images = json_object_get_array_member (json_node_get_object (json_parser_get_root (parser)), "images");
       for (guint i = 0; images && i < json_array_get_length (images); i++)
         keep_entry (done, json_array_get_element (images, i));
     }
-  if (g_file_get_contents (journal, &text, NULL, NULL))
+  if (g_file_test (journal, G_FILE_TEST_IS_REGULAR) && g_file_get_contents (journal, &text, NULL, NULL))
     {
       g_auto(GStrv) lines = g_strsplit (text, "\n", -1);
       for (gint i = 0; lines[i]; i++)
@@ -222,7 +236,7 @@ crop_one (const char *file, gpointer data, gboolean *stop, GError **error)
   json_builder_end_array (entry);
   json_builder_end_object (entry);
   json_array_add_element (crop->images, json_builder_get_root (entry));
-  journal_add (crop->journal, json_array_get_element (crop->images, json_array_get_length (crop->images) - 1));
+  journal_add (crop, json_array_get_element (crop->images, json_array_get_length (crop->images) - 1));
   return TRUE;
 }
 
@@ -328,11 +342,11 @@ cli_cmd_crop (int argc, char **argv, gboolean do_help)
     return cli_fail_error ("crop", g_steal_pointer (&error));
 
   /* The journal starts with the entries kept. */
-  crop = (CliCrop) { finder, width, height, stem_of, inputs, images, NULL };
+  crop = (CliCrop) { finder, width, height, stem_of, inputs, images, NULL, journal };
   if (opt_batch.skip_existing && !(crop.journal = fopen (journal, "w")))
     return cli_fail ("crop", CLI_EXIT_FAILED, "%s: %s", journal, g_strerror (errno));
   for (guint i = 0; i < json_array_get_length (images); i++)
-    journal_add (crop.journal, json_array_get_element (images, i));
+    journal_add (&crop, json_array_get_element (images, i));
 
   code = cli_each_input ("crop", "crop", todo, crop_one, &crop, failed);
   if (crop.journal)
@@ -345,7 +359,8 @@ cli_cmd_crop (int argc, char **argv, gboolean do_help)
     }
   if (!cli_write_crop_manifest (part, width, height, images, skipped, &error))
     return cli_fail ("crop", CLI_EXIT_FAILED, "%s", error->message);
-  if (crop.journal)
+  /* The finished part replaces the journal (also one given up). */
+  if (opt_batch.skip_existing)
     g_unlink (journal);
   if (code == CLI_EXIT_OK)
     g_print ("%u image(s) cropped into %s%s\n", todo->len, opt_output,

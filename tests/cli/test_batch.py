@@ -214,6 +214,18 @@ class Batch(unittest.TestCase):
         self.neuropaint(["merge", os.path.join(out, "manifest.json")])
         self.assertEqual(read(os.path.join(out, "manifest.json")), read(os.path.join(one, "manifest.json")))
 
+    def test_a_journal_that_cannot_be_written_is_given_up(self):
+        out = os.path.join(self.dir, "crop-journal-full")
+        one = os.path.join(self.dir, "crop-journal-one")
+        self.crop(one)
+        os.makedirs(out)
+        os.symlink("/dev/full", os.path.join(out, "manifest.json.partial"))
+        proc = self.crop(out, "--skip-existing")
+        self.assertEqual(len(proc.stderr.splitlines()), 1, proc.stderr)
+        self.assertIn("manifest.json.partial: No space left on device: no longer kept", proc.stderr)
+        self.assertEqual(self.outputs(out), self.outputs(one))
+        self.assertEqual(read(os.path.join(out, "manifest.json")), read(os.path.join(one, "manifest.json")))
+
     def prepare(self, out, *args, check=True):
         return self.neuropaint(["prepare", "-o", out, "--size", "64x80"] + self.photos[2::-1] + list(args),
                                check=check)
