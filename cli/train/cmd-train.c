@@ -829,11 +829,13 @@ cli_cmd_train (int argc, char **argv, gboolean do_help)
       || (t.train = np_batcher_new (t.dataset, run.experiment, run.target, NP_SPLIT_TRAIN, &error)) == NULL
       || (t.val = np_batcher_new (t.dataset, run.experiment, run.target, NP_SPLIT_VAL, &error)) == NULL)
     {
-      /* The training split works, so the validation split is empty. */
+      /* The training split works, so the validation split is empty: said
+       * once, by the writer, not by every rank. */
       if (t.train == NULL)
         return cli_fail_error ("train", g_steal_pointer (&error));
-      g_printerr ("neuropaint train: warning: %s: no validation scores (prepare --val-list makes a "
-                  "validation split)\n", error->message);
+      if (cli_group_rank (group) == 0)
+        g_printerr ("neuropaint train: warning: %s: no validation scores (prepare --val-list makes a "
+                    "validation split)\n", error->message);
       g_clear_error (&error);
     }
 

@@ -9,11 +9,13 @@ gradient accumulation, on a tiny dataset:
 - Ctrl-C (SIGINT) to mpirun leaves a checkpoint that resumes, and no
   temporary file;
 - a batch that does not split into the ranks' micro-batches is a usage error;
+- a warning is printed once, not once per rank;
 - the command does not link libmpi (issue 21.13): MPI is a module loaded
   under an MPI launcher only, and a module that does not load is one clear
   error.
 
 Skips where neuropaint was built without MPI or mpirun is missing."""
+import json
 import os
 import shutil
 import signal
@@ -144,6 +146,17 @@ class Mpi(unittest.TestCase):
         self.assertGreaterEqual(steps, 3)
         self.train_mpi(None, "--steps", str(steps + 2), resume=ckpt)
         self.assertEqual(ex.read_safetensors(ckpt)[1]["train.step"], str(steps + 2))
+
+    def test_a_warning_once(self):
+        no_val = os.path.join(self.dir, "no-val")
+        if not os.path.exists(no_val):
+            with open(os.path.join(self.dir, "ds", "manifest.jsonl")) as f:
+                sources = [json.loads(line)["source"] for line in f][:3]
+            nptest.run(["prepare", "-o", no_val, "--size", "64x64"] + sources)
+        cmd, env = mpirun(2, ["train", no_val, "-o", self.out("warned"), "--steps", "1"] + TINY)
+        proc = subprocess.run(cmd, env=env, capture_output=True, text=True)
+        self.assertEqual(proc.returncode, 0, proc.stderr)
+        self.assertEqual(proc.stderr.count("no validation scores"), 1, proc.stderr)
 
     def test_the_command_does_not_link_mpi(self):
         if shutil.which("ldd") is None:
