@@ -327,6 +327,16 @@ cli_batch_inputs (const char *command, const CliBatch *batch, char **args, GPtrA
   return TRUE;
 }
 
+NpOutput *
+cli_batch_folder (const CliShard *shard, const char *path, GError **error)
+{
+  g_autoptr(NpOutput) folder = np_output_new_folder (path, error);
+
+  if (folder && shard->count > 1 && !np_output_commit (folder, error))
+    return NULL;
+  return g_steal_pointer (&folder);
+}
+
 void
 cli_split_ext (const char *name, gchar **stem, const char **ext)
 {

@@ -256,6 +256,11 @@ typedef struct
 gboolean  cli_batch_inputs  (const char *command, const CliBatch *batch, char **args,
                                 GPtrArray **all, GPtrArray **mine, CliShard *shard,
                                 int *exit_code);
+/* The folder a batch writes into (np_output_new_folder): made for this run,
+ * it goes again if the run leaves it empty (all failed, or a signal came
+ * first), unless the batch is sharded: then other tasks share it, and a
+ * removal would pull it from under their writes, so it is kept at once. */
+NpOutput *cli_batch_folder  (const CliShard *shard, const char *path, GError **error);
 /* Where shard I of N > 1 writes the part of an output that gathers all
  * inputs (crop's manifest, prepare's dataset): FOLDER/NAME.EXT becomes
  * FOLDER/NAME.part-I-of-N.EXT (no extension: NAME.part-I-of-N); path itself

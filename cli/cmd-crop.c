@@ -337,8 +337,9 @@ cli_cmd_crop (int argc, char **argv, gboolean do_help)
 
   if (!(finder = np_face_finder_new (opts.cascade, opts.verify_eyes, &error)))
     return cli_fail ("crop", CLI_EXIT_FAILED, "%s", error->message);
-  /* A folder made for the crops goes again if a signal leaves it empty. */
-  if (!(folder = np_output_new_folder (opt_output, &error)))
+  /* A folder made for the crops goes again if a signal leaves it empty
+   * (not in a sharded batch). */
+  if (!(folder = cli_batch_folder (&shard, opt_output, &error)))
     return cli_fail_error ("crop", g_steal_pointer (&error));
 
   /* The journal starts with the entries kept. */

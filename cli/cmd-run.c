@@ -258,8 +258,8 @@ cli_cmd_run (int argc, char **argv, gboolean do_help)
   if (!cli_check_outputs ("run", files, outputs, files, writes, &code))
     return code;
   /* A folder made for results that all fail, or that a signal stops
-   * before the first, goes again (only if empty). */
-  if (!(folder = np_output_new_folder (opt_output, &error)))
+   * before the first, goes again (only if empty; not in a sharded batch). */
+  if (!(folder = cli_batch_folder (&shard, opt_output, &error)))
     return cli_fail_error ("run", g_steal_pointer (&error));
 
   top = gegl_node_new ();

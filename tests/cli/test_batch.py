@@ -214,6 +214,22 @@ class Batch(unittest.TestCase):
         self.neuropaint(["merge", os.path.join(out, "manifest.json")])
         self.assertEqual(read(os.path.join(out, "manifest.json")), read(os.path.join(one, "manifest.json")))
 
+    def test_a_sharded_task_keeps_the_folder_it_made(self):
+        """Run alone, a run whose inputs all fail removes the folder it made;
+        a shard's task keeps it: the other tasks may be writing into it."""
+        bad = os.path.join(self.dir, "all-bad")
+        os.makedirs(bad)
+        for name in ("a.jpg", "b.jpg"):
+            with open(os.path.join(bad, name), "wb") as f:
+                f.write(b"not a photo\n")
+        for shard, kept in (([], False), (["--shard", "0/2"], True)):
+            out = os.path.join(self.dir, "folder-%s" % kept)
+            proc = self.neuropaint(["run", "-o", out] + shard + [bad, "--", "gegl:nop"], check=False)
+            self.assertEqual(proc.returncode, 2, proc.stderr)
+            self.assertEqual(os.path.isdir(out), kept)
+            if kept:
+                self.assertEqual(os.listdir(out), [])
+
     def test_a_journal_that_cannot_be_written_is_given_up(self):
         out = os.path.join(self.dir, "crop-journal-full")
         one = os.path.join(self.dir, "crop-journal-one")
