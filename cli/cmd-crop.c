@@ -306,9 +306,11 @@ cli_cmd_crop (int argc, char **argv, gboolean do_help)
       else
         g_ptr_array_add (todo, mine->pdata[i]);
     }
+  /* All done, and the part written: nothing to write (a task that would
+   * rewrite its part must look at every input's identity first). */
   if (todo->len == 0 && earlier && g_file_test (part, G_FILE_TEST_IS_REGULAR))
     {
-      g_print ("%s is complete already (%u images): nothing to do\n", part, mine->len);
+      g_print ("0 image(s) cropped into %s (the others were there already)\n", opt_output);
       return CLI_EXIT_OK;
     }
 
