@@ -1,10 +1,12 @@
 /* neuropaint — what every subcommand uses: option parsing, failing with one
- * message, sorting names, --size. The other shared helpers live one concern
- * a file in cli-*.c (see cli.h), so each can be read on its own. */
+ * message, sorting names, --size, --threads. The other shared helpers live
+ * one concern a file in cli-*.c (see cli.h), so each can be read on its own. */
+#define _GNU_SOURCE   /* sched_getaffinity, CPU_COUNT */
 
 #include "config.h"
 #include "cli.h"
 
+#include <sched.h>
 #include <stdio.h>
 
 gint cli_threads_option;
@@ -33,7 +35,16 @@ cli_parse_threads (const gchar *option_name, const gchar *value, gpointer data, 
 gint
 cli_threads (void)
 {
-  return cli_threads_option > 0 ? cli_threads_option : (gint) g_get_num_processors ();
+  cpu_set_t allowed;
+
+  if (cli_threads_option > 0)
+    return cli_threads_option;
+  /* The processors this process may run on (taskset, Slurm's task
+   * binding, a container's cpuset), not the machine's:
+   * g_get_num_processors counts the latter. */
+  if (sched_getaffinity (0, sizeof allowed, &allowed) == 0 && CPU_COUNT (&allowed) > 0)
+    return CPU_COUNT (&allowed);
+  return (gint) g_get_num_processors ();
 }
 
 gboolean

@@ -94,7 +94,7 @@ gboolean  cli_parse_threads (const gchar *option_name, const gchar *value, gpoin
 #define CLI_THREADS_ENTRY(help) \
   { "threads", 'j', 0, G_OPTION_ARG_CALLBACK, (gpointer) cli_parse_threads, help, "N" }
 /* --threads, or (0) every processor this process may run on: its CPU
- * affinity, which Slurm, taskset and containers set (g_get_num_processors). */
+ * affinity, which Slurm, taskset and containers set. */
 gint      cli_threads      (void);
 
 /* ---- Standard output (cli-stdout.c) ---------------------------------------- */

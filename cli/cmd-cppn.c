@@ -117,7 +117,7 @@ render_to_buffer (const NpCppn *cppn, const Babl *format, CliProgress *progress)
     {
       GeglRectangle rows = { 0, y, opt_width, MIN (BAND_ROWS, opt_height - y) };
 
-      np_cppn_render (cppn, 0, y, rows.width, rows.height, band, stride, cli_threads_option);
+      np_cppn_render (cppn, 0, y, rows.width, rows.height, band, stride, cli_threads ());
       gegl_buffer_set (buffer, &rows, 0, babl_format ("R'G'B'A float"), band, stride);
       if (progress)
         cli_progress_step (progress, NULL);
@@ -146,7 +146,7 @@ render_picture (const NpCppn *cppn, const char *path, CliProgress *progress, GEr
       for (gint y = 0; y < opt_height; y += BAND_ROWS)
         {
           np_cppn_render (cppn, 0, y, opt_width, MIN (BAND_ROWS, opt_height - y),
-                          np_image_row (image, y), image->stride, cli_threads_option);
+                          np_image_row (image, y), image->stride, cli_threads ());
           cli_progress_step (progress, NULL);
         }
       return np_npy_save (image, path, error);

@@ -218,8 +218,7 @@ cli_cmd_run (int argc, char **argv, gboolean do_help)
   probe = g_strconcat ("*.", opt_ext, NULL);
   if (!cli_check_output_name (probe, &error))
     return cli_fail ("run", CLI_EXIT_USAGE, "--ext: %s", error->message);
-  if (cli_threads_option > 0)
-    g_object_set (gegl_config (), "threads", cli_threads_option, NULL);
+  g_object_set (gegl_config (), "threads", MIN (cli_threads (), CLI_MAX_THREADS), NULL);
 
   if (opt_graph)
     {

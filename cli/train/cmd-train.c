@@ -818,7 +818,7 @@ cli_cmd_train (int argc, char **argv, gboolean do_help)
   t.group = group;
   /* The processors are shared among the processes on this machine. */
   t.threads = cli_threads_option > 0 ? MIN (cli_threads_option, 256)
-                              : MAX (1, (gint) g_get_num_processors () / cli_group_local_size (group));
+                              : MAX (1, cli_threads () / cli_group_local_size (group));
   t.command = run_command (&run);
   t.ckpt_path = beside (run.output, ".ckpt");
   t.csv_path = beside (run.output, ".history.csv");
