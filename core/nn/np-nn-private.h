@@ -50,7 +50,7 @@ typedef struct
   gfloat     eps;         /* batchnorm */
   gfloat     momentum;    /* batchnorm: running statistics' update rate */
   gfloat     rate;        /* dropout */
-  gint       factor;      /* upsample */
+  gint       factor;      /* upsample, pixelshuffle */
 } NpLayerParams;
 
 typedef enum
@@ -97,7 +97,7 @@ typedef struct
   NpLayerKind kind;
   const char *name;            /* the description's word */
   /* Inputs: 0 for the network's inputs (the caller's tensors), 2 for a
-   * concatenation. */
+   * concatenation or a sum. */
   gint        n_inputs;
   /* The keys it takes besides name= and from=, ending in a NULL name
    * (NULL: none). */
@@ -194,7 +194,7 @@ extern const NpLayerClass *const np_layer_classes[NP_LAYER_COUNT];
 extern const NpLayerClass np_input_class, np_conv_class, np_convt_class,
   np_batchnorm_class, np_dropout_class, np_lrelu_class, np_relu_class,
   np_tanh_class, np_sigmoid_class, np_concat_class, np_upsample_class,
-  np_linear_class;
+  np_linear_class, np_pixelshuffle_class, np_add_class;
 
 /* The network. Parsing (parse.c) fills the layers and answers which are the
  * inputs; net.c owns the parameter blocks; plan.c plans activations and runs

@@ -12,8 +12,8 @@
  *     tanh
  *
  * Each layer reads the previous line's output unless `from=NAME` says
- * otherwise; `concat` adds `with=NAME`. Named layers own parameters called
- * NAME.weight, NAME.bias (and NAME.running_mean, NAME.running_var for batch
+ * otherwise; `concat` and `add` take their second input from `with=NAME`.
+ * Named layers own parameters called NAME.weight, NAME.bias (and NAME.running_mean, NAME.running_var for batch
  * norm), PyTorch's layouts, so a state_dict maps onto them one to one.
  * np_arch_describe() writes the descriptions of the seed's architectures
  * (the pix2pix U-Net, the PatchGAN, the super-resolution net) from a few
@@ -140,6 +140,8 @@ typedef enum
   NP_LAYER_CONCAT,
   NP_LAYER_UPSAMPLE,
   NP_LAYER_LINEAR,
+  NP_LAYER_PIXELSHUFFLE,
+  NP_LAYER_ADD,
   NP_LAYER_COUNT
 } NpLayerKind;
 

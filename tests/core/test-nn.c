@@ -451,6 +451,7 @@ test_description_errors (void)
     "input c=3\nconcat with=nobody", "input c=3\nrelu from=later\nrelu name=later", "input c=3\nrelu slope=1",
     "input c=3 name=x\nrelu name=x", "input c=3\nconv name=a out=4 k=3 p=1:2:3", "input c=3\nbatchnorm name=b eps=0",
     "input c=3\nconv name=a out=4 k=3 bogus", "input c=3\nconv name=a out=4 k=3 p=", "input c=3\nconv name=a out=4 k=3 p=:",
+    "input c=4\npixelshuffle", "input c=4\npixelshuffle factor=0", "input c=3\nadd", "input c=3\nadd with=nobody",
   };
 
   for (gsize i = 0; i < G_N_ELEMENTS (bad); i++)
@@ -543,6 +544,9 @@ static const char *const grad_nets[NP_LAYER_COUNT] = {
   [NP_LAYER_CONCAT] = "input name=x c=2\nconv name=a out=2 k=1\nconcat from=a with=x",
   [NP_LAYER_UPSAMPLE] = "input name=x c=2\nupsample factor=2",
   [NP_LAYER_LINEAR] = "input name=x c=2\nconv name=a out=3 k=5\nlinear name=l out=4",
+  [NP_LAYER_PIXELSHUFFLE] = "input name=x c=2\nconv name=a out=8 k=3 p=1\npixelshuffle factor=2\ntanh",
+  /* In place on the conv's output, as a residual block's sum runs. */
+  [NP_LAYER_ADD] = "input name=x c=2\nconv name=a out=2 k=3 p=1\nadd with=x\ntanh",
 };
 
 /* L = Σ r·y for a fixed random r: dL/dy = r, and central differences of L

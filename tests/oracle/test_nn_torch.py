@@ -134,6 +134,25 @@ class Oracle(unittest.TestCase):
         self.check(self.run_ours(path, {"a": a.numpy(), "b": b.numpy()}), torch.relu(torch.cat([a, b], 1)),
                    what="concat")
 
+    def test_pixelshuffle(self):
+        for r, c in [(2, 3), (3, 2)]:
+            conv = nn.Conv2d(4, c * r * r, 3, 1, 1)
+            x = torch.randn(2, 4, 9, 7)
+            path = self.graph_model("input name=x c=4\nconv name=c out=%d k=3 p=1\npixelshuffle factor=%d"
+                                    % (c * r * r, r), {"c.weight": conv.weight, "c.bias": conv.bias})
+            self.check(self.run_ours(path, {"x": x.numpy()}, 2), nn.PixelShuffle(r)(conv(x)),
+                       what="pixelshuffle factor=%d" % r)
+
+    def test_add(self):
+        conv = nn.Conv2d(3, 3, 3, 1, 1)
+        x = torch.randn(2, 3, 11, 6)
+        path = self.graph_model("input name=x c=3\nconv name=c out=3 k=3 p=1\nrelu\nadd with=x\nadd from=x with=x",
+                                {"c.weight": conv.weight, "c.bias": conv.bias})
+        self.check(self.run_ours(path, {"x": x.numpy()}), x + x, what="add from=x with=x")
+        path = self.graph_model("input name=x c=3\nconv name=c out=3 k=3 p=1\nrelu\nadd with=x\ntanh",
+                                {"c.weight": conv.weight, "c.bias": conv.bias})
+        self.check(self.run_ours(path, {"x": x.numpy()}), torch.tanh(torch.relu(conv(x)) + x), what="add")
+
     def test_linear(self):
         lin = nn.Linear(13, 6)
         x = torch.randn(4, 13, 1, 1)
@@ -262,7 +281,7 @@ class Oracle(unittest.TestCase):
                              {"b.weight": bn.weight, "b.bias": bn.bias}, lambda d, x: bn(x), "batchnorm " + mode,
                              (2, 3, 5, 7), buffers={"b.running_mean": bn.running_mean, "b.running_var": bn.running_var})
 
-    def test_grad_pointwise_concat_upsample_linear(self):
+    def test_grad_pointwise_concat_upsample_shuffle_add_linear(self):
         shape = (2, 3, 5, 4)
         # Dropout drops in training: torch gets our mask (layer 1, key 0).
         mask = torch.from_numpy(nprandom.dropout_mask(0, 1, shape, 0.5))
@@ -277,6 +296,19 @@ class Oracle(unittest.TestCase):
         path = self.graph_model("input name=a c=2\ninput name=b c=3\nconcat from=a with=b\ntanh", {})
         self.check_grads(path, {"a": torch.randn(2, 2, 3, 4), "b": torch.randn(2, 3, 3, 4)}, {},
                          lambda d, a, b: torch.tanh(torch.cat([a, b], 1)), "concat", (2, 5, 3, 4))
+        conv = nn.Conv2d(3, 12, 3, 1, 1)
+        path = self.graph_model("input name=x c=3\nconv name=c out=12 k=3 p=1\npixelshuffle factor=2",
+                                {"c.weight": conv.weight, "c.bias": conv.bias})
+        self.check_grads(path, {"x": torch.randn(shape)}, {"c.weight": conv.weight, "c.bias": conv.bias},
+                         lambda d, x: nn.PixelShuffle(2)(conv(x)), "pixelshuffle", (2, 3, 10, 8))
+        # A residual block: the sum in place on the second conv's output,
+        # its skip read by the first conv too.
+        c1, c2 = nn.Conv2d(3, 3, 3, 1, 1), nn.Conv2d(3, 3, 3, 1, 1)
+        params = {"c1.weight": c1.weight, "c1.bias": c1.bias, "c2.weight": c2.weight, "c2.bias": c2.bias}
+        path = self.graph_model("input name=x c=3\nconv name=c1 out=3 k=3 p=1\nrelu\nconv name=c2 out=3 k=3 p=1\n"
+                                "add with=x\ntanh", params)
+        self.check_grads(path, {"x": torch.randn(shape)}, params,
+                         lambda d, x: torch.tanh(c2(torch.relu(c1(x))) + x), "add", shape)
         lin = nn.Linear(7, 5)
         path = self.graph_model("input name=x c=7\nlinear name=l out=5", {"l.weight": lin.weight, "l.bias": lin.bias})
         self.check_grads(path, {"x": torch.randn(3, 7, 1, 1)}, {"l.weight": lin.weight, "l.bias": lin.bias},
