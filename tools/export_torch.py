@@ -1,7 +1,8 @@
 #!/usr/bin/python3
 """Write PyTorch models in neuropaint's model format (safetensors + metadata).
 
-The three architectures of the seed (docs/seed.md, "pix2pix") are built here from
+The three architectures of the seed (docs/seed.md, "pix2pix") and the EDSR-like
+super-resolution net are built here from
 standard torch.nn modules, independently of the C code, with module names
 equal to neuropaint's parameter names (e1.weight, e2_bn.running_mean, ...),
 so a state_dict maps one to one onto a model file:
@@ -163,7 +164,34 @@ class SRNet(nn.Module):
         return torch.tanh(self.m["c3"](nn.functional.leaky_relu(x, 0.2)))
 
 
-ARCHS = {"unet": UNet, "patchgan": PatchGAN, "sr": SRNet}
+class EDSR(nn.Module):
+    """Super resolution x2 after EDSR-baseline with ESPCN's upsampling: conv 3x3
+    (head); `blocks` residual blocks x + conv(relu(conv(x))); conv 3x3 plus the
+    head's output; conv 3x3 to out_channels*4, PixelShuffle(2); no activation."""
+
+    def __init__(self, features=32, blocks=4, in_channels=3, out_channels=3):
+        super().__init__()
+        self.meta = {"architecture": "edsr", "features": features, "blocks": blocks, "in_channels": in_channels,
+                     "out_channels": out_channels}
+        self.blocks = blocks
+        m = nn.ModuleDict({"head": nn.Conv2d(in_channels, features, 3, 1, 1)})
+        for i in range(1, blocks + 1):
+            m["b%d_1" % i] = nn.Conv2d(features, features, 3, 1, 1)
+            m["b%d_2" % i] = nn.Conv2d(features, features, 3, 1, 1)
+        m["body"] = nn.Conv2d(features, features, 3, 1, 1)
+        m["tail"] = nn.Conv2d(features, out_channels * 4, 3, 1, 1)
+        self.m = m
+
+    def forward(self, x):
+        m = self.m
+        head = x = m["head"](x)
+        for i in range(1, self.blocks + 1):
+            x = x + m["b%d_2" % i](torch.relu(m["b%d_1" % i](x)))
+        x = m["body"](x) + head
+        return nn.functional.pixel_shuffle(m["tail"](x), 2)
+
+
+ARCHS = {"unet": UNet, "patchgan": PatchGAN, "sr": SRNet, "edsr": EDSR}
 
 
 def randomize(model, seed=0):
@@ -211,7 +239,8 @@ def main():
     ap.add_argument("--ngf", type=int, default=64, help="U-Net base width")
     ap.add_argument("--depth", type=int, default=6, help="U-Net downsamplings")
     ap.add_argument("--ndf", type=int, default=64, help="PatchGAN base width")
-    ap.add_argument("--features", type=int, default=64, help="SR net width")
+    ap.add_argument("--features", type=int, help="SR net width (default 64; edsr 32)")
+    ap.add_argument("--blocks", type=int, default=4, help="edsr residual blocks")
     ap.add_argument("--in-channels", type=int, default=3)
     ap.add_argument("--out-channels", type=int, default=3)
     ap.add_argument("--dtype", choices=["F32", "F16"], default="F32")
@@ -230,8 +259,10 @@ def main():
         model = UNet(args.ngf, args.depth, **kw)
     elif args.arch == "patchgan":
         model = PatchGAN(args.ndf, **kw)
+    elif args.arch == "edsr":
+        model = EDSR(args.features or 32, args.blocks, **kw)
     else:
-        model = SRNet(args.features, **kw)
+        model = SRNet(args.features or 64, **kw)
     if args.state_dict:
         sd = torch.load(args.state_dict, map_location="cpu")
         sd = {("m." + k if not k.startswith("m.") and k != "drop" else k): v for k, v in sd.items()}

@@ -39,9 +39,10 @@ static const GOptionEntry entries[] = {
     "or residual (what the bicubic upscale misses, added to it; lowres) (default rgb; residual for lowres)",
     "KIND" },
   { "arch", 0, 0, G_OPTION_ARG_STRING, &opt_arch,
-    "G's architecture: unet (pix2pix's U-Net) or sr (the seed's super-resolution net) (default: the "
-    "input's; sr for lowres)", "NAME" },
-  { "ngf", 0, 0, G_OPTION_ARG_INT, &opt_ngf, "G's base width (default 32; 64 features for lowres's SR net; the seed: 64)", "N" },
+    "G's architecture: unet (pix2pix's U-Net), sr (the seed's super-resolution net) or edsr (residual "
+    "blocks and a pixel shuffle, super resolution ×2) (default: the input's; sr for lowres)", "NAME" },
+  { "ngf", 0, 0, G_OPTION_ARG_INT, &opt_ngf,
+    "G's base width (default 32; 64 features for lowres's SR net, 32 for edsr; the seed: 64)", "N" },
   { "ndf", 0, 0, G_OPTION_ARG_INT, &opt_ndf, "D's base width (default: ngf)", "N" },
   { "batch", 'b', 0, G_OPTION_ARG_INT, &opt_batch, "Pairs a step (default 8; the seed: 64)", "B" },
   { "steps", 's', 0, G_OPTION_ARG_INT, &opt_steps, "Steps in all (default 2000; the seed: 200 of 64)", "N" },

@@ -157,6 +157,42 @@ describe_sr (GHashTable *params, GError **error)
                           p[1].value, p[0].value, p[0].value, p[2].value);
 }
 
+/* Super resolution ×2 after EDSR-baseline (Lim et al. 2017), cut down to run
+ * on a CPU: a 3×3 head to `features` channels, `blocks` residual blocks
+ * (3×3, ReLU, 3×3, plus the block's input), a 3×3 conv plus the head's
+ * output (the global skip), then ESPCN's sub-pixel upsampling (Shi et al.
+ * 2016): a 3×3 conv to out_channels·4 at the input's size, pixel-shuffled to
+ * twice the size. No output activation: a residual target's detail may
+ * exceed ±1 where bicubic overshoots. */
+static gchar *
+describe_edsr (GHashTable *params, GError **error)
+{
+  ArchParam p[] = {
+    { "features", 32, 1, 4096 }, { "blocks", 4, 0, 64 }, { "in_channels", 3, 1, 64 }, { "out_channels", 3, 1, 64 },
+  };
+  gint64   features, blocks;
+  GString *d;
+
+  if (!read_params (params, p, G_N_ELEMENTS (p), error))
+    return NULL;
+  features = p[0].value, blocks = p[1].value;
+  d = g_string_new (NULL);
+  g_string_append_printf (d, "input name=input c=%" G_GINT64_FORMAT "\n"
+                             "conv name=head out=%" G_GINT64_FORMAT " k=3 p=1\n", p[2].value, features);
+  for (gint64 i = 1; i <= blocks; i++)
+    {
+      g_autofree gchar *skip = i > 1 ? g_strdup_printf ("b%" G_GINT64_FORMAT, i - 1) : g_strdup ("head");
+      g_string_append_printf (d, "conv name=b%" G_GINT64_FORMAT "_1 out=%" G_GINT64_FORMAT " k=3 p=1\nrelu\n"
+                                 "conv name=b%" G_GINT64_FORMAT "_2 out=%" G_GINT64_FORMAT " k=3 p=1\n"
+                                 "add name=b%" G_GINT64_FORMAT " with=%s\n",
+                              i, features, i, features, i, skip);
+    }
+  g_string_append_printf (d, "conv name=body out=%" G_GINT64_FORMAT " k=3 p=1\nadd with=head\n"
+                             "conv name=tail out=%" G_GINT64_FORMAT " k=3 p=1\npixelshuffle factor=2\n",
+                          features, 4 * p[3].value);
+  return g_string_free (d, FALSE);
+}
+
 gchar *
 np_arch_describe (const char *architecture, GHashTable *params, GError **error)
 {
@@ -168,6 +204,8 @@ np_arch_describe (const char *architecture, GHashTable *params, GError **error)
     return describe_patchgan (params, error);
   if (g_strcmp0 (architecture, "sr") == 0)
     return describe_sr (params, error);
+  if (g_strcmp0 (architecture, "edsr") == 0)
+    return describe_edsr (params, error);
   if (g_strcmp0 (architecture, "graph") == 0)
     {
       graph = params ? g_hash_table_lookup (params, "graph") : NULL;
@@ -176,7 +214,7 @@ np_arch_describe (const char *architecture, GHashTable *params, GError **error)
       g_set_error (error, NP_ERROR, NP_ERROR_CORRUPT, "architecture “graph” without a graph");
       return NULL;
     }
-  g_set_error (error, NP_ERROR, NP_ERROR_UNSUPPORTED, "unknown architecture “%s” (known: unet, patchgan, sr, graph)",
+  g_set_error (error, NP_ERROR, NP_ERROR_UNSUPPORTED, "unknown architecture “%s” (known: unet, patchgan, sr, edsr, graph)",
                architecture ? architecture : "(none)");
   return NULL;
 }

@@ -23,6 +23,9 @@ static const NpTrainArch architectures[] = {
   { "unet", "ngf", 32, describe_seed },
   /* The seed's super-resolution net: 9×9, 3×3, ×2 upsampling, 9×9. */
   { "sr", "features", 64, describe_seed },
+  /* EDSR-baseline cut down (4 residual blocks of 3×3 convolutions) with
+   * ESPCN's pixel shuffle: super resolution ×2 (docs/models.md). */
+  { "edsr", "features", 32, describe_seed },
 };
 
 const NpTrainArch *

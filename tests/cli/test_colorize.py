@@ -227,7 +227,7 @@ class Colorize(unittest.TestCase):
                 info = nptest.run(["info", name], env=self.env).stdout
                 self.assertIn(os.path.join(folder, name + ".safetensors"), info)
                 meta = dict(l.strip().split(" = ", 1) for l in info.split("\n") if " = " in l)
-                if meta.get("architecture") == "sr":
+                if meta.get("architecture") in ("sr", "edsr"):
                     op, shape = "neuropaint:super-resolution", (192, 160)
                 elif meta.get("input_filter") == "noise":
                     out = self.path("dream-%s.png" % name)

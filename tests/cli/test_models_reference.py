@@ -62,7 +62,7 @@ def output_of(name, tmp):
         src = os.path.join(tmp, "in", "picture.png")
         os.makedirs(os.path.dirname(src), exist_ok=True)
         cv2.imwrite(src, picture()[..., ::-1])
-        op = ("neuropaint:super-resolution" if meta.get("architecture") == "sr"
+        op = ("neuropaint:super-resolution" if meta.get("architecture") in ("sr", "edsr")
               else "neuropaint:colorize" if meta.get("input_filter") == "gray"
               else "neuropaint:generator apply-filter=true")
         folder = os.path.join(tmp, name)

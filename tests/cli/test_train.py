@@ -119,6 +119,23 @@ class Train(unittest.TestCase):
         # upscale is near it.
         self.assertLess(np.abs(img - np.clip(up, 0, 1) * 255).mean(), 25)
 
+    def test_edsr_super_resolution(self):
+        # --arch edsr fits lowres's half-size pairs; the command names it in
+        # the model's recipe, and the op runs the file alone.
+        out, proc = self.train("edsr", "--input", "lowres", "--arch", "edsr", "--ngf", "8", "--steps", "4",
+                               "--validate-every", "4")
+        meta = ex.read_safetensors(out)[1]
+        self.assertEqual((meta["architecture"], meta["features"], meta["target"]), ("edsr", "8", "residual-bicubic"))
+        self.assertIn("--arch edsr", meta["trained_with"])
+        self.assertIn("pixelshuffle factor=2", meta["graph"])
+        self.assertIn("PSNR", proc.stdout)
+        ds = np.load(os.path.join(self.dataset, "color.npy"))
+        photo = os.path.join(self.dir, "edsr-small.png")
+        cv2.imwrite(photo, cv2.resize(ds[0], (30, 34), interpolation=cv2.INTER_AREA)[..., ::-1])
+        result = os.path.join(self.dir, "edsr-out")
+        nptest.run(["run", "-o", result, photo, "--", "neuropaint:super-resolution", "model=" + out])
+        self.assertEqual(nptest.read_rgb(os.path.join(result, "edsr-small.png")).shape[:2], (68, 60))
+
     def test_progress_names_only_the_baselines_there_are(self):
         # Noise has no input picture to score: its lines name the mean colour alone.
         _, proc = self.train("noise", "--input", "noise", "--steps", "2", "--validate-every", "2")

@@ -39,6 +39,10 @@ static const NpOpCase cases[] = {
     "color-space=lab saturation=1.5 faces=true" },
   { "neuropaint:super-resolution model=@SOURCE_ROOT@/tests/data/sr-tiny.safetensors tile-size=64 overlap=8",
     2 * 203, 2 * 149 },
+  /* The EDSR-like net (residual blocks, pixel shuffle), its detail on the
+   * bicubic upscale. */
+  { "neuropaint:super-resolution model=@SOURCE_ROOT@/tests/data/edsr-tiny.safetensors tile-size=64 overlap=8",
+    2 * 203, 2 * 149 },
 };
 
 typedef struct

@@ -217,6 +217,18 @@ class Oracle(unittest.TestCase):
             ref = model(x)
         self.check(self.run_ours(path, {"input": x.numpy()}, 2), ref, what="SR x2")
 
+    def test_edsr(self):
+        """The EDSR-like net, described by its numbers alone (arch.c's
+        description against the twin's modules), tiles of odd sides."""
+        model = ex.randomize(ex.EDSR(16, 3), 7)
+        path = os.path.join(self.dir, "edsr.safetensors")
+        ex.export(model, path)
+        x = torch.rand(2, 3, 37, 53) * 2 - 1
+        with torch.no_grad():
+            ref = model(x)
+        self.assertEqual(tuple(ref.shape), (2, 3, 74, 106))
+        self.check(self.run_ours(path, {"input": x.numpy()}, 2), ref, what="EDSR x2")
+
     # ---- gradients (backward) ----------------------------------------------
 
     def run_backward(self, path, inputs, dy):
@@ -332,6 +344,15 @@ class Oracle(unittest.TestCase):
         buffers = {k[2:]: v for k, v in model.named_buffers() if "running" in k}
         self.check_grads(path, {"input": torch.rand(2, 3, 64, 48) * 2 - 1}, params, torch_fn, "U-Net",
                          (2, 3, 64, 48), buffers=buffers)
+
+    def test_grad_edsr(self):
+        """The EDSR-like net in training: every skip and the shuffle."""
+        model = ex.randomize(ex.EDSR(8, 2), 8)
+        path = os.path.join(self.dir, "gedsr.safetensors")
+        ex.export(model, path)
+        params = {k[2:]: v for k, v in model.named_parameters()}
+        self.check_grads(path, {"input": torch.rand(2, 3, 12, 10) * 2 - 1}, params, lambda d, x: model(x), "EDSR",
+                         (2, 3, 24, 20))
 
     def test_wrong_input_size_is_an_error(self):
         model = ex.randomize(ex.UNet(4, 6), 0)

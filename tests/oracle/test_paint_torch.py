@@ -31,6 +31,7 @@ DATA = os.path.join(nptest.SOURCE_ROOT, "tests", "data")
 CHROMA = os.path.join(DATA, "colorize-tiny.safetensors")     # U-Net, 1 → Cb, Cr; trained size 64×80
 RGB = os.path.join(DATA, "generator-tiny.safetensors")       # U-Net, 3 → 3, input filter gray
 SR = os.path.join(DATA, "sr-tiny.safetensors")
+EDSR = os.path.join(DATA, "edsr-tiny.safetensors")          # EDSR-like, residual target
 DREAM = os.path.join(DATA, "dream-tiny.safetensors")         # U-Net, noise → 3; trained size 64×80
 LUMA = np.array([0.299, 0.587, 0.114]) if np else None
 
@@ -38,10 +39,13 @@ LUMA = np.array([0.299, 0.587, 0.114]) if np else None
 def torch_model(path):
     """The network a model file describes, as PyTorch modules, in eval mode."""
     tensors, meta = ex.read_safetensors(path)
-    ints = {k: int(meta[k]) for k in ("ngf", "depth", "features", "in_channels", "out_channels") if k in meta}
+    ints = {k: int(meta[k]) for k in ("ngf", "depth", "features", "blocks", "in_channels", "out_channels")
+            if k in meta}
     if meta["architecture"] == "unet":
         model = ex.UNet(ints["ngf"], ints["depth"], ints["in_channels"], ints["out_channels"],
                         eps=float(meta.get("bn_eps", 1e-5)))
+    elif meta["architecture"] == "edsr":
+        model = ex.EDSR(ints["features"], ints["blocks"], ints["in_channels"], ints["out_channels"])
     else:
         model = ex.SRNet(ints["features"], ints["in_channels"], ints["out_channels"])
     model.load_state_dict({"m." + k: torch.from_numpy(v) for k, v in tensors.items()})
@@ -241,12 +245,14 @@ class PaintOracles(unittest.TestCase):
         nptest.model_with_metadata(SR, residual, target="residual-bicubic")
         rgb = photo(50, 70, 6)
         path = self.write("sr-res.png", rgb)
-        whole = self.run_op(path, "neuropaint:super-resolution tile-size=4096 model=" + residual)
-        out = forward(torch_model(SR), (rgb / 255.0).transpose(2, 0, 1) * 2 - 1)
-        up = np.stack([bicubic(rgb[..., c] / 255.0, 100, 140, a=-0.75) for c in range(3)], -1)
-        want = np.clip(np.clip(up, 0, 1) + 0.5 * out.transpose(1, 2, 0), 0, 1)
-        self.agree(whole, want, "super resolution, residual")
+        for model, what in ((residual, "the seed's net"), (EDSR, "the EDSR-like net")):
+            whole = self.run_op(path, "neuropaint:super-resolution tile-size=4096 model=" + model)
+            out = forward(torch_model(model), (rgb / 255.0).transpose(2, 0, 1) * 2 - 1)
+            up = np.stack([bicubic(rgb[..., c] / 255.0, 100, 140, a=-0.75) for c in range(3)], -1)
+            want = np.clip(np.clip(up, 0, 1) + 0.5 * out.transpose(1, 2, 0), 0, 1)
+            self.agree(whole, want, "super resolution, residual, " + what)
         # Not the plain model's picture: the upscale is really there.
+        whole = self.run_op(path, "neuropaint:super-resolution tile-size=4096 model=" + residual)
         plain = self.run_op(path, "neuropaint:super-resolution tile-size=4096 model=" + SR)
         self.assertGreater(np.abs(plain.astype(int) - whole.astype(int)).mean(), 10)
 

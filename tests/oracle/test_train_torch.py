@@ -3,8 +3,9 @@
 From the same initial weights and the same batches, three full pix2pix steps
 (D on fake then real, Adam; G through the frozen D plus 100·L1, Adam; batch
 norm in training mode, dropout with our mask) and three super-resolution
-steps (MSE, no discriminator) must leave losses, weights, running statistics
-and Adam's moments equal to torch's within 1e-4 of each tensor's scale.
+steps (MSE, no discriminator; the seed's net and the EDSR-like one) must
+leave losses, weights, running statistics and Adam's moments equal to
+torch's within 1e-4 of each tensor's scale.
 
 The PyTorch side is written here from pix2pix's definition (Isola et al.;
 the reference implementation's optimize_parameters), with torch.nn modules
@@ -309,9 +310,15 @@ class Training(unittest.TestCase):
         self.compare_state(ours, "G", g, opt, "colouriser")
 
     def test_super_resolution_three_steps(self):
-        """The SR net's MSE steps, with a learning rate falling from step 1
-        to 0 at step 3, as pix2pix's linear schedule: 1, 2/3, 1/3 of lr."""
-        g = ex.randomize(ex.SRNet(16), 3)
+        """The seed's SR net's MSE steps, with a learning rate falling from
+        step 1 to 0 at step 3, as pix2pix's linear schedule: 1, 2/3, 1/3 of lr."""
+        self.super_resolution_steps(ex.randomize(ex.SRNet(16), 3), "SR")
+
+    def test_edsr_three_steps(self):
+        """The same steps for the EDSR-like net (residual blocks, pixel shuffle)."""
+        self.super_resolution_steps(ex.randomize(ex.EDSR(8, 2), 9), "EDSR")
+
+    def super_resolution_steps(self, g, what):
         ckpt = os.path.join(self.dir, "sr.ckpt")
         checkpoint(ckpt, g, None, "mse", 1.0, 0.0, decay=(1, 3))
         batches = [(torch.rand(2, 3, 24, 20) * 2 - 1, torch.rand(2, 3, 48, 40) * 2 - 1) for _ in range(3)]
@@ -329,7 +336,7 @@ class Training(unittest.TestCase):
             got = float(meta["run.loss.%d" % step].split()[3])
             print("  step %d MSE ours %.9g torch %.9g" % (step, got, loss.item()))
             self.assertLess(abs(got - loss.item()), TOL * max(1.0, loss.item()))
-        self.compare_state(ours, "G", g, opt, "SR")
+        self.compare_state(ours, "G", g, opt, what)
         self.assertNotIn("D.graph", meta)
 
 
