@@ -2,7 +2,7 @@
 """Train the seed's generators with PyTorch (GPUs, DDP) on a neuropaint dataset,
 and write a model file neuropaint runs unchanged.
 
-The architectures are tools/export_torch.py's (UNet, PatchGAN, SRNet: the
+The architectures are tools/export_torch.py's (UNet, PatchGAN, SRNet, EDSR: the
 module names are neuropaint's parameter names), the data is a dataset of
 `neuropaint prepare` (docs/datasets.md: dataset.json, manifest.jsonl, KIND.npy),
 the step is `neuropaint train`'s pix2pix step (docs/architecture.md): D on
@@ -91,6 +91,8 @@ def main():
     ap.add_argument("-o", "--output", required=True, help="the model file (.safetensors)")
     ap.add_argument("--input", choices=INPUTS, default="gray")
     ap.add_argument("--ngf", type=int, default=32, help="G's base width (SR: features)")
+    ap.add_argument("--arch", choices=("sr", "edsr"), default="sr",
+                    help="lowres's net: the seed's SR net or the EDSR-like one (4 residual blocks)")
     ap.add_argument("--ndf", type=int, help="D's base width (default: ngf)")
     ap.add_argument("--depth", type=int, default=6, help="U-Net downsamplings")
     ap.add_argument("--batch", type=int, default=8, help="pairs a step, over all processes")
@@ -119,7 +121,10 @@ def main():
     data = Dataset(args.dataset, args.input)
     in_channels = data.source.shape[3]
     torch.manual_seed(args.seed)
-    g = ex.SRNet(args.ngf, in_channels, 3) if lowres else ex.UNet(args.ngf, args.depth, in_channels, 3)
+    if lowres:
+        g = ex.EDSR(args.ngf, 4, in_channels, 3) if args.arch == "edsr" else ex.SRNet(args.ngf, in_channels, 3)
+    else:
+        g = ex.UNet(args.ngf, args.depth, in_channels, 3)
     d = ex.PatchGAN(args.ndf or args.ngf, in_channels=in_channels, out_channels=3, logits=True) \
         if gan_weight > 0 else None
     for net in (g, d):

@@ -5,7 +5,8 @@ on CPU under torchrun with 2 processes (DistributedDataParallel over gloo)
 and once in a plain process. The model file it writes must run in
 neuropaint:generator as it is (no option but the model), and give what
 torch's own forward of the same weights gives (eval mode), within one level
-of 8 bits (rounding)."""
+of 8 bits (rounding); the EDSR-like super-resolution net's, likewise in
+neuropaint:super-resolution."""
 import os
 import shutil
 import subprocess
@@ -89,6 +90,32 @@ class TorchTraining(unittest.TestCase):
         self.assertEqual(proc.returncode, 0, proc.stdout + proc.stderr)
         self.assertIn("on 2 processes", proc.stdout)
         self.check(model)
+
+    def test_edsr_super_resolution(self):
+        # The EDSR-like net for lowres: a model file the super-resolution op
+        # runs as torch does (the picture itself, the rgb target).
+        model = os.path.join(self.dir, "edsr.safetensors")
+        proc = subprocess.run([sys.executable, SCRIPT, self.dataset, "-o", model, "--input", "lowres", "--arch",
+                               "edsr", "--ngf", "8", "--batch", "2", "--steps", "2", "--lr", "0.02"],
+                              capture_output=True, text=True)
+        self.assertEqual(proc.returncode, 0, proc.stderr)
+        tensors, meta = ex.read_safetensors(model)
+        self.assertEqual((meta["architecture"], meta["blocks"], meta["target"]), ("edsr", "4", "rgb"))
+        color = np.load(os.path.join(self.dataset, "color.npy"))[0]
+        small = np.ascontiguousarray(color[::2, ::2])
+        photo = os.path.join(self.dir, "small.png")
+        cv2.imwrite(photo, small[..., ::-1])
+        out = os.path.join(self.dir, "sr")
+        nptest.run(["run", "-o", out, photo, "--", "neuropaint:super-resolution", "model=" + model])
+        ours = nptest.read_rgb(os.path.join(out, "small.png"))[..., :3].astype(np.int32)
+        net = ex.EDSR(8, 4)
+        net.load_state_dict({"m." + k: torch.from_numpy(v.copy()) for k, v in tensors.items()})
+        with torch.no_grad():
+            y = net.eval()(torch.from_numpy(small.astype(np.float32)).permute(2, 0, 1)[None] / 127.5 - 1)
+        theirs = np.clip(np.round((y[0].permute(1, 2, 0).numpy() + 1) * 127.5), 0, 255).astype(np.int32)
+        self.assertEqual(ours.shape, theirs.shape)
+        self.assertLessEqual(np.abs(ours - theirs).max(), 1)
+        self.assertGreater(float(theirs.std()), 1.0)
 
     def test_one_process(self):
         model = os.path.join(self.dir, "one.safetensors")
