@@ -6,6 +6,7 @@
 #pragma once
 
 #include "np-error.h"
+#include "util/np-cpu.h"
 #include "util/np-parallel.h"
 #include "image/np-image.h"
 #include "image/np-jpeg.h"

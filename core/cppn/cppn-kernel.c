@@ -18,6 +18,8 @@
  */
 #include "cppn-private.h"
 
+#include "util/np-cpu.h"
+
 #include <math.h>
 #include <string.h>
 
@@ -65,66 +67,25 @@
 #define KERNEL_INLINE static inline __attribute__ ((always_inline, KERNEL_CONTRACT))
 #include "cppn-kernel-body.h"
 
-typedef enum { NP_ISA_GENERIC, NP_ISA_AVX2, NP_ISA_AVX512 } NpIsa;
-
-/* The widest copy this CPU runs; NP_CPPN_ISA=generic|avx2|avx512 forces a
- * narrower one, so tests and benchmarks can check every copy on one machine. */
-static NpIsa
-detect_isa (void)
-{
-  const char *force = g_getenv ("NP_CPPN_ISA");
-  NpIsa       best = NP_ISA_GENERIC;
-
-#ifdef NP_CPPN_X86
-  /* The features behind x86-64-v4 and -v3, by names GCC and clang both
-   * know (clang rejects the level names here). */
-  gboolean v3 = __builtin_cpu_supports ("avx2") && __builtin_cpu_supports ("fma")
-             && __builtin_cpu_supports ("bmi") && __builtin_cpu_supports ("bmi2");
-  gboolean v4 = v3 && __builtin_cpu_supports ("avx512f") && __builtin_cpu_supports ("avx512bw")
-             && __builtin_cpu_supports ("avx512cd") && __builtin_cpu_supports ("avx512dq")
-             && __builtin_cpu_supports ("avx512vl");
-
-  best = v4 ? NP_ISA_AVX512 : v3 ? NP_ISA_AVX2 : NP_ISA_GENERIC;
-#endif
-  if (g_strcmp0 (force, "generic") == 0)
-    return NP_ISA_GENERIC;
-  if (g_strcmp0 (force, "avx2") == 0 && best >= NP_ISA_AVX2)
-    return NP_ISA_AVX2;
-  return best;
-}
-
-static NpIsa
-isa (void)
-{
-  static gsize once = 0;
-  static NpIsa chosen;
-
-  if (g_once_init_enter (&once))
-    {
-      chosen = detect_isa ();
-      g_once_init_leave (&once, 1);
-    }
-  return chosen;
-}
-
+/* The widest copy the core runs at (util/np-cpu.h: NP_CPU=generic|avx2
+ * forces a narrower one, so tests and benchmarks check every copy). */
 const gchar *
 np_cppn_kernel_isa (void)
 {
-  static const char *const names[] = { "generic", "avx2", "avx512" };
-  return names[isa ()];
+  return np_cpu_level_name (np_cpu_level ());
 }
 
 void
 np_cppn_layer (const gfloat *W, const gfloat *b, gint n_in, gint n_out,
                NpCppnActivation activation, const gfloat *in, gfloat *out)
 {
-  switch (isa ())
+  switch (np_cpu_level ())
     {
 #ifdef NP_CPPN_X86
-    case NP_ISA_AVX512:
+    case NP_CPU_AVX512:
       np_cppn_layer_avx512 (W, b, n_in, n_out, activation, in, out);
       return;
-    case NP_ISA_AVX2:
+    case NP_CPU_AVX2:
       np_cppn_layer_avx2 (W, b, n_in, n_out, activation, in, out);
       return;
 #endif
@@ -137,13 +98,13 @@ void
 np_cppn_activate (NpCppnActivation activation, gfloat *v, gsize n)
 {
   g_return_if_fail (activation < NP_CPPN_N_ACTIVATIONS);
-  switch (isa ())
+  switch (np_cpu_level ())
     {
 #ifdef NP_CPPN_X86
-    case NP_ISA_AVX512:
+    case NP_CPU_AVX512:
       np_cppn_activate_avx512 (activation, v, n);
       return;
-    case NP_ISA_AVX2:
+    case NP_CPU_AVX2:
       np_cppn_activate_avx2 (activation, v, n);
       return;
 #endif

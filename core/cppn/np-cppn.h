@@ -109,7 +109,7 @@ gboolean      np_cppn_params_set_z  (NpCppnParams *params, const gchar *list,
 gint64        np_cppn_macs_per_pixel (const NpCppn *cppn);
 
 /* The kernel copy this CPU runs: "avx512", "avx2" or "generic" (see
- * cppn-kernel.c; NP_CPPN_ISA forces a narrower one). */
+ * cppn-kernel.c; NP_CPU forces a narrower one, util/np-cpu.h). */
 const gchar  *np_cppn_kernel_isa    (void);
 
 const gchar  *np_cppn_activation_name (NpCppnActivation activation);

@@ -56,7 +56,7 @@ class Determinism(unittest.TestCase):
             for isa in ("avx512", "avx2"):
                 npy = os.path.join(tmp, isa + ".npy")
                 nptest.run(["cppn", "-o", npy, "--seed", "6", "--width", "90", "--height", "70",
-                            "--color-mode", "cmyk", "--alpha"], env=dict(os.environ, NP_CPPN_ISA=isa))
+                            "--color-mode", "cmyk", "--alpha"], env=dict(os.environ, NP_CPU=isa))
                 sums.append(digest(npy))
             self.assertEqual(sums[0], sums[1])
 

@@ -162,7 +162,7 @@ class CppnOracle(unittest.TestCase):
         for isa in ("avx2", "generic"):
             for extra in (["--color-mode", "hsl", "--alpha", "--trig"], ["--activations", "sin,softsign,tanh"]):
                 with self.subTest(isa=isa, args=extra):
-                    self.check(["--seed", "41"] + extra, env={"NP_CPPN_ISA": isa})
+                    self.check(["--seed", "41"] + extra, env={"NP_CPU": isa})
 
     def test_default_depth(self):
         # The original's 10×15: chaotic enough that float32 sums drift (docs/seed.md:
