@@ -2,11 +2,14 @@
  *
  * out[o, p] = bias[o] + Σ_{c,ky,kx} W[o, c, ky, kx] · x[c, oy·s - pad0 + ky, ox·s - pad0 + kx]
  *
- * The output pixels of every image are cut into blocks of at most
- * NP_NN_COL_BUDGET floats of columns, shared out among the threads, so the
- * columns are still in cache when sgemm reads them and the workspace stays
- * small whatever the image size. Deep layers, with few pixels, also split
- * their output channels, after laying out their (few) columns once.
+ * The output pixels of every image are cut into blocks, shared out among the
+ * threads. On the OpenBLAS route a block is at most NP_NN_COL_BUDGET floats
+ * of columns, so they are still in cache when sgemm reads them and the
+ * workspace stays small whatever the image size; our kernels (sgemm.c) make
+ * the columns themselves, a block of B at a time, from weights packed once
+ * per call. Deep layers, with few pixels, also split their output channels,
+ * after laying out their (few) columns once. Backward reads the columns
+ * pixel by pixel for dW (np_im2row) on our kernels' route.
  *
  * A stride-1 convolution with fewer output channels than input ones (the SR
  * net's last layer, 64 → 3; PatchGAN's patch, 256 → 1) runs as the
@@ -63,15 +66,40 @@ conv_block (const NpLayer *layer, const NpTensor *in)
   return MAX (256, NP_NN_COL_BUDGET / rows);
 }
 
+/* Our kernels make the columns a block of B at a time, in cache, whatever
+ * the job's size: a job takes at least a block's width of pixels (sgemm.c's
+ * NC), or its panels run short. The workspace is the OpenBLAS route's,
+ * whichever runs. */
+#define OWN_BLOCK 512
+
+static gint64
+conv_job_block (const NpLayer *layer, const NpTensor *in)
+{
+  return np_nn_gemm_own () ? MAX (OWN_BLOCK, conv_block (layer, in)) : conv_block (layer, in);
+}
+
 /* Deep layers have a single block of pixels: they split their output
  * channels too, into a count fixed by the shapes. */
 static gint64
-conv_cblocks (const NpLayer *layer, const NpTensor *in, const NpTensor *out)
+conv_cblocks (const NpLayer *layer, const NpTensor *out, gint64 block)
 {
-  gint64 pixels = out->ne[0] * out->ne[1], block = conv_block (layer, in);
+  gint64 pixels = out->ne[0] * out->ne[1];
   gint64 jobs = (pixels + block - 1) / block * out->ne[3];
 
   return MIN (layer->p.channels / 8 + 1, MAX (1, NP_NN_MIN_JOBS / jobs));
+}
+
+/* Floats of columns laid out once for all channel blocks, on either route
+ * (the workspace is planned before the route is known). */
+static gsize
+conv_shared_cols (const NpLayer *layer, const NpTensor *in, const NpTensor *out)
+{
+  gint64 rows = in->ne[2] * layer->p.geom.k * layer->p.geom.k, pixels = out->ne[0] * out->ne[1];
+
+  if (conv_cblocks (layer, out, conv_block (layer, in)) > 1
+      || conv_cblocks (layer, out, MAX (OWN_BLOCK, conv_block (layer, in))) > 1)
+    return (gsize) (rows * pixels * out->ne[3]);
+  return 0;
 }
 
 /* Narrow: stride 1 (so turning round is exact), padding the turned
@@ -164,17 +192,17 @@ conv_workspace (const NpLayer *layer, const NpTensor *const *in, const NpTensor 
       return need;
     }
 
-  /* Backward: one image's columns, shared. */
+  /* Backward: one image's columns, and the operand A our kernels pack
+   * (dy, then Wᵀ), shared. */
   if (backward)
     {
-      *shared = (gsize) (rows * pixels);
+      *shared = (gsize) (rows * pixels + MAX ((layer->p.channels + NP_NN_GEMM_MAX_MR) * pixels,
+                                              (rows + NP_NN_GEMM_MAX_MR) * layer->p.channels));
       return 0;
     }
-  if (conv_cblocks (layer, in[0], out) > 1)
-    {
-      *shared = (gsize) (rows * pixels * out->ne[3]);
-      return 0;
-    }
+  /* Forward: the columns, when they are shared, and the packed weights. */
+  *shared = conv_shared_cols (layer, in[0], out)
+            + (gsize) ((layer->p.channels + NP_NN_MIN_JOBS * NP_NN_GEMM_MAX_MR) * rows);
   return (gsize) rows * MIN (pixels, conv_block (layer, in[0]));
 }
 
@@ -184,7 +212,10 @@ typedef struct
   const NpTensor  *in;
   NpTensor        *out;
   const NpLayerRun *run;
+  gint64           block;      /* pixels per job */
   gint64           n_cblocks;
+  gboolean         share_cols; /* laid out once for all channel blocks */
+  gfloat          *packed;     /* the weights, packed per channel block */
 } ConvJob;
 
 static gfloat *
@@ -194,12 +225,36 @@ shared_cols (const ConvJob *job, gint64 n, gint64 b0)
   return job->run->shared + (n * job->out->ne[0] * job->out->ne[1] + b0) * rows;
 }
 
+/* B of pixels [b0, b1) of image n: the shared columns, or made from the
+ * image as the gemm goes. */
+static NpGemmB
+conv_cols (const ConvJob *job, gint64 n, gint64 b0, gint64 b1)
+{
+  const NpTensor *in = job->in, *out = job->out;
+
+  if (job->share_cols)
+    return (NpGemmB) { .data = shared_cols (job, n, b0), .ld = b1 - b0 };
+  return (NpGemmB) { .data = np_tensor_at (in, 0, 0, 0, n), .geom = &job->layer->p.geom, .h = (gint) in->ne[1],
+                     .w = (gint) in->ne[0], .oh = (gint) out->ne[1], .ow = (gint) out->ne[0], .p0 = b0 };
+}
+
+/* Output channels [c0, c1) of channel block j, and their packed weights. */
+static gfloat *
+conv_channels (const ConvJob *job, gint64 j, gint64 *c0, gint64 *c1)
+{
+  gint64 cout = job->layer->p.channels, rows = job->in->ne[2] * job->layer->p.geom.k * job->layer->p.geom.k;
+
+  *c0 = cout * j / job->n_cblocks;
+  *c1 = cout * (j + 1) / job->n_cblocks;
+  return job->packed + (*c0 + j * NP_NN_GEMM_MAX_MR) * rows;
+}
+
 static void
 im2col_range (gsize start, gsize end, guint part, gpointer data)
 {
   const ConvJob  *job = data;
   const NpTensor *in = job->in, *out = job->out;
-  gint64 pixels = out->ne[0] * out->ne[1], block = conv_block (job->layer, in);
+  gint64 pixels = out->ne[0] * out->ne[1], block = job->block;
   gint64 n_blocks = (pixels + block - 1) / block;
 
   for (gsize i = start; i < end; i++)
@@ -207,6 +262,24 @@ im2col_range (gsize start, gsize end, guint part, gpointer data)
       gint64 n = i / n_blocks, b0 = (i % n_blocks) * block, b1 = MIN (pixels, b0 + block);
       np_im2col (np_tensor_at (in, 0, 0, 0, n), in->ne[2], in->ne[1], in->ne[0],
                  &job->layer->p.geom, out->ne[1], out->ne[0], b0, b1, shared_cols (job, n, b0), b1 - b0);
+    }
+}
+
+/* Our kernels: each channel block's weights packed once for all images. */
+static void
+pack_range (gsize start, gsize end, guint part, gpointer data)
+{
+  const ConvJob *job = data;
+  gint64 rows = job->in->ne[2] * job->layer->p.geom.k * job->layer->p.geom.k;
+
+  for (gsize j = start; j < end; j++)
+    {
+      gint64  c0, c1;
+      gfloat *dst = conv_channels (job, j, &c0, &c1);
+      NpGemmA w = { job->layer->params[0].data + c0 * rows, rows, FALSE };
+      NpGemmB cols = conv_cols (job, 0, 0, MIN (job->block, job->out->ne[0] * job->out->ne[1]));
+
+      np_nn_gemm_pack_a (&w, c1 - c0, rows, &cols, 0, c1 - c0, dst);
     }
 }
 
@@ -219,27 +292,24 @@ conv_range (gsize start, gsize end, guint part, gpointer data)
   NpTensor      *out = job->out;
   gint64  pixels = out->ne[0] * out->ne[1];
   gint64  rows = in->ne[2] * layer->p.geom.k * layer->p.geom.k;
-  gint64  block = conv_block (layer, in), n_blocks = (pixels + block - 1) / block;
-  gint64  cout = layer->p.channels, n_cblocks = job->n_cblocks;
-  const gfloat *w = layer->params[0].data, *bias = layer->params[1].data;
+  gint64  block = job->block, n_blocks = (pixels + block - 1) / block;
+  gint64  n_cblocks = job->n_cblocks;
+  const gfloat *bias = layer->params[1].data;
 
   /* Items are (image, pixel block, channel block) triples fixed by the
    * shapes, not by the thread count, so neither are the sums. */
   for (gsize i = start; i < end; i++)
     {
       gint64  n = i / (n_blocks * n_cblocks), j = i % (n_blocks * n_cblocks);
-      gint64  b0 = (j / n_cblocks) * block, b1 = MIN (pixels, b0 + block);
-      gint64  c0 = cout * (j % n_cblocks) / n_cblocks, c1 = cout * (j % n_cblocks + 1) / n_cblocks;
+      gint64  b0 = (j / n_cblocks) * block, b1 = MIN (pixels, b0 + block), c0, c1;
+      const gfloat *packed = conv_channels (job, j % n_cblocks, &c0, &c1);
       gfloat *dst = np_tensor_at (out, 0, 0, c0, n) + b0;
-      gfloat *col = job->run->workspace[part];
+      gint64  mr = np_nn_gemm_mr ();
+      NpGemmA w = { layer->params[0].data + c0 * rows, rows, FALSE, np_nn_gemm_own () ? packed : NULL,
+                    (c1 - c0 + mr - 1) / mr * mr, 0 };
+      NpGemmB cols = conv_cols (job, n, b0, b1);
 
-      if (n_cblocks > 1)
-        col = shared_cols (job, n, b0);
-      else
-        np_im2col (np_tensor_at (in, 0, 0, 0, n), in->ne[2], in->ne[1], in->ne[0],
-                   &layer->p.geom, out->ne[1], out->ne[0], b0, b1, col, b1 - b0);
-      np_gemm (FALSE, FALSE, c1 - c0, b1 - b0, rows, 1.0f,
-               w + c0 * rows, rows, col, b1 - b0, 0.0f, dst, pixels);
+      np_nn_gemm_b (c1 - c0, b1 - b0, rows, &w, &cols, FALSE, dst, pixels, job->run->workspace[part]);
       for (gint64 o = c0; o < c1; o++)
         np_nn_epilogue (layer, o, bias[o], dst + (o - c0) * pixels, b1 - b0);
     }
@@ -248,17 +318,24 @@ conv_range (gsize start, gsize end, guint part, gpointer data)
 static void
 conv_forward (NpLayer *layer, const NpTensor *const *in, NpTensor *out, const NpLayerRun *run)
 {
-  gint64  pixels = out->ne[0] * out->ne[1], block = conv_block (layer, in[0]);
+  gint64  pixels = out->ne[0] * out->ne[1], block = conv_job_block (layer, in[0]);
   gint64  jobs = (pixels + block - 1) / block * out->ne[3];
-  ConvJob job = { layer, in[0], out, run, conv_cblocks (layer, in[0], out) };
+  ConvJob job = { layer, in[0], out, run, block, conv_cblocks (layer, out, block) };
 
   if (conv_is_narrow (layer, in[0]->ne[2]))
     {
       conv_narrow_forward (layer, in, out, run);
       return;
     }
-  if (job.n_cblocks > 1)
+  /* Channel blocks share the columns laid out once, but for our kernels
+   * only on small images: on larger ones each block making its own in
+   * cache is cheaper than reading them back from memory. */
+  job.share_cols = job.n_cblocks > 1 && (!np_nn_gemm_own () || pixels <= OWN_BLOCK);
+  job.packed = run->shared + conv_shared_cols (layer, in[0], out);
+  if (job.share_cols)
     np_parallel_for (jobs, 1, run->n_threads, im2col_range, &job);
+  if (np_nn_gemm_own ())
+    np_parallel_for (job.n_cblocks, 1, run->n_threads, pack_range, &job);
   np_parallel_for (jobs * job.n_cblocks, 1, run->n_threads, conv_range, &job);
 }
 
@@ -300,8 +377,8 @@ col2im_channels (gsize start, gsize end, guint part, gpointer data)
 }
 
 /* Image by image, each step on every thread in pieces fixed by the shapes:
- * col = im2col (x), dW += dy · colᵀ, db += Σ dy, then dcol = Wᵀ · dy (in the
- * same memory) and dx += col2im (dcol). */
+ * dW += dy · colᵀ (col = im2col (x)), db += Σ dy, then dcol = Wᵀ · dy (in the
+ * columns' memory) and dx += col2im (dcol). */
 static void
 conv_backward (NpLayer *layer, const NpTensor *const *in, const NpTensor *out,
                const NpTensor *d_out, NpTensor *const *d_in, const NpLayerRun *run)
@@ -323,15 +400,29 @@ conv_backward (NpLayer *layer, const NpTensor *const *in, const NpTensor *out,
 
       if (run->param_grads)
         {
-          np_parallel_for (x->ne[2], grain, run->n_threads, im2col_channels, &job);
-          np_nn_gemm_tiled (run->n_threads, FALSE, TRUE, channels, rows, pixels, 1.0f, dy, pixels,
-                            job.col, pixels, 1.0f, layer->grads[0].data, rows);
+          /* dW += dy · colᵀ: our kernels read colᵀ from the image pixel by
+           * pixel; the OpenBLAS route lays out the columns first. */
+          NpGemmA a = { dy, pixels, FALSE };
+          NpGemmB cols = { .data = np_tensor_at (x, 0, 0, 0, job.n), .trans = TRUE, .geom = &layer->p.geom,
+                           .h = (gint) x->ne[1], .w = (gint) x->ne[0], .oh = (gint) out->ne[1],
+                           .ow = (gint) out->ne[0] };
+
+          if (!np_nn_gemm_own ())
+            {
+              np_parallel_for (x->ne[2], grain, run->n_threads, im2col_channels, &job);
+              cols = (NpGemmB) { .data = job.col, .ld = pixels, .trans = TRUE };
+            }
+          np_nn_gemm_tiled (run->n_threads, channels, rows, pixels, &a, &cols, TRUE, layer->grads[0].data, rows,
+                            job.col + rows * pixels);
           np_nn_bias_grad (d_out, job.n, layer->grads[1].data, run->n_threads);
         }
       if (d_in[0])
         {
-          np_nn_gemm_tiled (run->n_threads, TRUE, FALSE, rows, pixels, channels, 1.0f,
-                            layer->params[0].data, rows, dy, pixels, 0.0f, job.col, pixels);
+          NpGemmA wt = { layer->params[0].data, rows, TRUE };
+          NpGemmB b = { .data = dy, .ld = pixels };
+
+          np_nn_gemm_tiled (run->n_threads, rows, pixels, channels, &wt, &b, FALSE, job.col, pixels,
+                            job.col + rows * pixels);
           np_parallel_for (x->ne[2], grain, run->n_threads, col2im_channels, &job);
         }
     }

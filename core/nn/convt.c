@@ -11,7 +11,9 @@
  * run the even bands, then the odd ones, and never add into the same float.
  * Small inputs (deep layers) have few bands: their output channels are
  * split too (they never overlap either), into a count that depends on the
- * shape only, so results do not depend on the thread count. */
+ * shape only, so results do not depend on the thread count. Our kernels
+ * (sgemm.c) get Wᵀ packed once per call, and in backward read dW's dcolᵀ
+ * from dy pixel by pixel (np_im2row). */
 #include "np-nn-private.h"
 
 #include <string.h>
@@ -66,12 +68,19 @@ static gsize
 convt_workspace (const NpLayer *layer, const NpTensor *const *in, const NpTensor *out, gboolean backward,
                  gsize *shared)
 {
-  /* Backward: one image's columns of the output gradient, shared. */
+  /* Backward: one image's columns of the output gradient, and the operand
+   * A our kernels pack (x, then W), shared. */
   if (backward)
     {
-      *shared = (gsize) (layer->p.channels * layer->p.geom.k * layer->p.geom.k * in[0]->ne[0] * in[0]->ne[1]);
+      gint64 rows = layer->p.channels * layer->p.geom.k * layer->p.geom.k, pixels = in[0]->ne[0] * in[0]->ne[1];
+
+      *shared = (gsize) (rows * pixels + (in[0]->ne[2] + NP_NN_GEMM_MAX_MR) * MAX (pixels, rows));
       return 0;
     }
+  /* Forward: a band's columns per thread; the weights our kernels pack,
+   * per channel block, shared. */
+  *shared = (gsize) ((layer->p.channels * layer->p.geom.k * layer->p.geom.k + NP_NN_MIN_JOBS * NP_NN_GEMM_MAX_MR)
+                     * in[0]->ne[2]);
   return (gsize) (layer->p.channels * layer->p.geom.k * layer->p.geom.k
                   * convt_band (layer, in[0]) * in[0]->ne[0]);
 }
@@ -85,7 +94,46 @@ typedef struct
   gint64           band, n_bands;
   gint64           n_cblocks;
   gint             parity;
+  gfloat          *packed;    /* our kernels: Wᵀ packed per channel block */
 } ConvtJob;
+
+/* Channel block cb: output channels [c0, c1), and Wᵀ's rows for them as
+ * np_nn_gemm_b takes them. */
+static NpGemmA
+convt_weights (const ConvtJob *job, gint64 cb, gint64 *c0, gint64 *c1)
+{
+  const NpLayer *layer = job->layer;
+  gint64 kk = layer->p.geom.k * layer->p.geom.k, cout = layer->p.channels, mr = np_nn_gemm_mr ();
+
+  *c0 = cout * cb / job->n_cblocks;
+  *c1 = cout * (cb + 1) / job->n_cblocks;
+  return (NpGemmA) { layer->params[0].data + *c0 * kk, cout * kk, TRUE,
+                     np_nn_gemm_own () ? job->packed + (*c0 * kk + cb * NP_NN_GEMM_MAX_MR) * job->in->ne[2] : NULL,
+                     ((*c1 - *c0) * kk + mr - 1) / mr * mr, 0 };
+}
+
+/* The input as B: a plain matrix, so any part of it packs A alike. */
+static NpGemmB
+convt_input (const ConvtJob *job, gint64 n)
+{
+  return (NpGemmB) { .data = np_tensor_at (job->in, 0, 0, 0, n), .ld = job->in->ne[0] * job->in->ne[1] };
+}
+
+static void
+pack_range (gsize start, gsize end, guint part, gpointer data)
+{
+  const ConvtJob *job = data;
+  gint64 kk = job->layer->p.geom.k * job->layer->p.geom.k;
+
+  for (gsize cb = start; cb < end; cb++)
+    {
+      gint64  c0, c1;
+      NpGemmA w = convt_weights (job, cb, &c0, &c1);
+      NpGemmB x = convt_input (job, 0);
+
+      np_nn_gemm_pack_a (&w, (c1 - c0) * kk, job->in->ne[2], &x, 0, (c1 - c0) * kk, (gfloat *) w.packed);
+    }
+}
 
 static void
 convt_range (gsize start, gsize end, guint part, gpointer data)
@@ -94,22 +142,21 @@ convt_range (gsize start, gsize end, guint part, gpointer data)
   const NpLayer  *layer = job->layer;
   const NpTensor *in = job->in;
   NpTensor       *out = job->out;
-  gint64  kk = layer->p.geom.k * layer->p.geom.k, cout = layer->p.channels;
-  gint64  in_pixels = in->ne[0] * in->ne[1];
+  gint64  kk = layer->p.geom.k * layer->p.geom.k;
   gint64  per_image = (job->n_bands + 1 - job->parity) / 2 * job->n_cblocks;
   gfloat *col = job->run->workspace[part];
 
   for (gsize i = start; i < end; i++)
     {
       gint64 n = i / per_image, j = i % per_image;
-      gint64 b = 2 * (j / job->n_cblocks) + job->parity, cb = j % job->n_cblocks;
-      gint64 c0 = cout * cb / job->n_cblocks, c1 = cout * (cb + 1) / job->n_cblocks;
-      gint64 r0 = b * job->band, r1 = MIN (in->ne[1], r0 + job->band);
-      gint64 p0 = r0 * in->ne[0], p1 = r1 * in->ne[0];
+      gint64  b = 2 * (j / job->n_cblocks) + job->parity, c0, c1;
+      NpGemmA w = convt_weights (job, j % job->n_cblocks, &c0, &c1);
+      NpGemmB x = convt_input (job, n);
+      gint64  r0 = b * job->band, r1 = MIN (in->ne[1], r0 + job->band);
+      gint64  p0 = r0 * in->ne[0], p1 = r1 * in->ne[0];
 
-      np_gemm (TRUE, FALSE, (c1 - c0) * kk, p1 - p0, in->ne[2], 1.0f,
-               layer->params[0].data + c0 * kk, cout * kk, np_tensor_at (in, 0, 0, 0, n) + p0, in_pixels,
-               0.0f, col, p1 - p0);
+      x.data += p0;
+      np_nn_gemm_b ((c1 - c0) * kk, p1 - p0, in->ne[2], &w, &x, FALSE, col, p1 - p0, NULL);
       np_col2im (col, p1 - p0, c1 - c0, out->ne[1], out->ne[0], &layer->p.geom, r0, r1 - r0, in->ne[0],
                  np_tensor_at (out, 0, 0, c0, n));
     }
@@ -143,13 +190,15 @@ plane_range (gsize start, gsize end, guint part, gpointer data)
 static void
 convt_forward (NpLayer *layer, const NpTensor *const *in, NpTensor *out, const NpLayerRun *run)
 {
-  ConvtJob job = { layer, in[0], out, run, convt_band (layer, in[0]) };
+  ConvtJob job = { layer, in[0], out, run, convt_band (layer, in[0]), .packed = run->shared };
   PlaneJob planes = { layer, out, FALSE };
 
   np_parallel_for (out->ne[2] * out->ne[3], 8, run->n_threads, plane_range, &planes);
   job.n_bands = (in[0]->ne[1] + job.band - 1) / job.band;
   job.n_cblocks = MIN (layer->p.channels / 8 + 1,
                        MAX (1, NP_NN_MIN_JOBS / MAX (1, job.n_bands / 2 * out->ne[3])));
+  if (np_nn_gemm_own ())
+    np_parallel_for (job.n_cblocks, 1, run->n_threads, pack_range, &job);
   for (job.parity = 0; job.parity < 2 && job.parity < job.n_bands; job.parity++)
     np_parallel_for ((job.n_bands + 1 - job.parity) / 2 * job.n_cblocks * out->ne[3], 1,
                      run->n_threads, convt_range, &job);
@@ -191,18 +240,31 @@ convt_backward (NpLayer *layer, const NpTensor *const *in, const NpTensor *out,
 
   for (job.n = 0; job.n < x->ne[3]; job.n++)
     {
-      np_parallel_for (cout, MAX (1, NP_NN_GRAIN / (kk * in_pixels)), run->n_threads, dcol_channels, &job);
+      /* dW's dcolᵀ: our kernels read it from dy pixel by pixel. */
+      NpGemmB dcol = { .data = np_tensor_at (d_out, 0, 0, 0, job.n), .trans = TRUE, .geom = &layer->p.geom,
+                       .h = (gint) d_out->ne[1], .w = (gint) d_out->ne[0], .oh = (gint) x->ne[1],
+                       .ow = (gint) x->ne[0] };
+
+      if (d_in[0] || !np_nn_gemm_own ())
+        np_parallel_for (cout, MAX (1, NP_NN_GRAIN / (kk * in_pixels)), run->n_threads, dcol_channels, &job);
+      if (!np_nn_gemm_own ())
+        dcol = (NpGemmB) { .data = job.col, .ld = in_pixels, .trans = TRUE };
       if (run->param_grads)
         {
-          np_nn_gemm_tiled (run->n_threads, FALSE, TRUE, cin, cout * kk, in_pixels, 1.0f,
-                            np_tensor_at (x, 0, 0, 0, job.n), in_pixels, job.col, in_pixels,
-                            1.0f, layer->grads[0].data, cout * kk);
+          NpGemmA a = { np_tensor_at (x, 0, 0, 0, job.n), in_pixels, FALSE };
+
+          np_nn_gemm_tiled (run->n_threads, cin, cout * kk, in_pixels, &a, &dcol, TRUE, layer->grads[0].data,
+                            cout * kk, job.col + cout * kk * in_pixels);
           np_nn_bias_grad (d_out, job.n, layer->grads[1].data, run->n_threads);
         }
       if (d_in[0])
-        np_nn_gemm_tiled (run->n_threads, FALSE, FALSE, cin, in_pixels, cout * kk, 1.0f,
-                          layer->params[0].data, cout * kk, job.col, in_pixels,
-                          1.0f, np_tensor_at (d_in[0], 0, 0, 0, job.n), in_pixels);
+        {
+          NpGemmA w = { layer->params[0].data, cout * kk, FALSE };
+          NpGemmB b = { .data = job.col, .ld = in_pixels };
+
+          np_nn_gemm_tiled (run->n_threads, cin, in_pixels, cout * kk, &w, &b, TRUE,
+                            np_tensor_at (d_in[0], 0, 0, 0, job.n), in_pixels, job.col + cout * kk * in_pixels);
+        }
     }
 }
 

@@ -106,3 +106,44 @@ np_col2im (const gfloat *col, gint64 ld, gint channels, gint h, gint w,
           }
     }
 }
+
+void
+np_im2row (const gfloat *im, gint h, gint w, const NpConvGeom *g, gint ow,
+           gint64 p0, gint64 p1, gint64 r0, gint64 r1, gfloat *row, gint64 ld)
+{
+  gint64 kk = (gint64) g->k * g->k;
+  gint   oy = (gint) (p0 / ow), ox = (gint) (p0 % ow);
+
+  for (gint64 p = p0; p < p1; p++, row += ld)
+    {
+      gint    iy0 = oy * g->s - g->pad0, ix0 = ox * g->s - g->pad0;
+      gint64  c = r0 / kk;
+      gint    ky = (gint) (r0 % kk / g->k), kx = (gint) (r0 % g->k);
+      gfloat *d = row;
+
+      /* Runs of kernel taps along x: k floats of one input row at a time
+       * (fewer at the ends of [r0, r1)), in bounds but near the edges. */
+      for (gint64 r = r0; r < r1;)
+        {
+          gint n = (gint) MIN (g->k - kx, r1 - r), iy = iy0 + ky, ix = ix0 + kx;
+
+          if (iy < 0 || iy >= h)
+            memset (d, 0, n * sizeof (gfloat));
+          else
+            {
+              const gfloat *src = im + ((gsize) c * h + iy) * w;
+              if (ix >= 0 && ix + n <= w)
+                for (gint j = 0; j < n; j++)
+                  d[j] = src[ix + j];
+              else
+                for (gint j = 0; j < n; j++)
+                  d[j] = ix + j >= 0 && ix + j < w ? src[ix + j] : 0.0f;
+            }
+          d += n, r += n, kx = 0;
+          if (++ky == g->k)
+            ky = 0, c++;
+        }
+      if (++ox == ow)
+        ox = 0, oy++;
+    }
+}

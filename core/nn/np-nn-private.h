@@ -4,6 +4,7 @@
 #pragma once
 
 #include "np-nn.h"
+#include "util/np-cpu.h"
 #include "util/np-parallel.h"
 
 #include <stddef.h>
@@ -284,12 +285,65 @@ void     np_nn_accumulate    (NpTensor *dst, const NpTensor *src, gint n_threads
  * pixel order. */
 void     np_nn_bias_grad     (const NpTensor *d_out, gint64 n, gfloat *grad, gint n_threads);
 
-/* C = alpha·op(A)·op(B) + beta·C as independent sgemm calls on a grid of
+/* The right operand B (k × n) of np_nn_gemm_b: a matrix, B[r, j] =
+ * data[r·ld + j] (data[j·ld + r] when trans), or, when geom is set, the
+ * im2col columns of the image at data (channels of h × w) for an oh × ow
+ * output, made as they are needed: B[r, j] = col[r][p0 + j], or when trans
+ * B[p, j] = col[r0 + j][p0 + p] (np_im2row). */
+typedef struct
+{
+  const gfloat     *data;
+  gint64            ld;
+  gboolean          trans;
+  const NpConvGeom *geom;
+  gint              h, w, oh, ow;
+  gint64            p0, r0;
+} NpGemmB;
+
+/* The left operand A (m × k) of np_nn_gemm_b: A[i, p] = data[i·ld + p]
+ * (data[p·ld + i] when trans). packed, when not NULL, holds the rows of a
+ * larger A of packed_m rows (rounded up as np_nn_gemm_pack_a rounds them)
+ * laid out by np_nn_gemm_pack_a for this B, this A from its row packed_i0
+ * on: calls sharing A pack it once. */
+typedef struct
+{
+  const gfloat *data;
+  gint64        ld;
+  gboolean      trans;
+  const gfloat *packed;
+  gint64        packed_m, packed_i0;
+} NpGemmA;
+
+/* Our kernels' tiles are at most this many rows high. */
+#define NP_NN_GEMM_MAX_MR 8
+
+/* C = A·B (+ C when add), single-threaded, C row-major: our kernels for the
+ * CPU (sgemm.c) or OpenBLAS (generic). The OpenBLAS route lays out an im2col
+ * B whole in col (k × n floats; unused otherwise, NULL for a matrix B). */
+void     np_nn_gemm_b        (gint64 m, gint64 n, gint64 k, const NpGemmA *a, const NpGemmB *b, gboolean add,
+                              gfloat *c, gint64 ldc, gfloat *col);
+/* Rows [i0, i1) of A (m × k) packed for np_nn_gemm_b with this B, into
+ * the layout of all m rows at dst: (m + NP_NN_GEMM_MAX_MR) · k floats at
+ * most; packed_m is m rounded up to a multiple of np_nn_gemm_mr, and so
+ * must i0 be. Nothing for OpenBLAS. */
+void     np_nn_gemm_pack_a   (const NpGemmA *a, gint64 m, gint64 k, const NpGemmB *b, gint64 i0, gint64 i1,
+                              gfloat *dst);
+/* The rows of our kernel's tiles (1 for OpenBLAS). */
+gint     np_nn_gemm_mr       (void);
+/* np_nn_gemm_b on a matrix B. */
+void     np_nn_gemm          (gboolean ta, gboolean tb, gint64 m, gint64 n, gint64 k, const gfloat *a,
+                              gint64 lda, const gfloat *b, gint64 ldb, gboolean add, gfloat *c, gint64 ldc);
+/* Whether our kernels run, making im2col columns block by block as they go
+ * (otherwise callers may lay them out once and share them). */
+gboolean np_nn_gemm_own      (void);
+
+/* C = A·B (+ C when add) as independent np_nn_gemm_b calls on a grid of
  * tiles of C fixed by the shape alone, run on n_threads: the same bits for
- * any thread count. */
-void     np_nn_gemm_tiled    (gint n_threads, gboolean ta, gboolean tb, gint m, gint n, gint k,
-                              gfloat alpha, const gfloat *a, gint lda, const gfloat *b, gint ldb,
-                              gfloat beta, gfloat *c, gint ldc);
+ * any thread count. B is a matrix or pixel-major columns (np_im2row), which
+ * need no workspace; A is packed once for all tiles into pack ((m +
+ * NP_NN_GEMM_MAX_MR) · k floats). */
+void     np_nn_gemm_tiled    (gint n_threads, gint64 m, gint64 n, gint64 k, const NpGemmA *a,
+                              const NpGemmB *b, gboolean add, gfloat *c, gint64 ldc, gfloat *pack);
 
 /* Helpers for the class tables. */
 extern const NpLayerKey np_conv_keys[];   /* conv's, convt's */

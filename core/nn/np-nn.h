@@ -123,6 +123,11 @@ void np_im2col (const gfloat *im, gint channels, gint h, gint w,
                 gint64 p0, gint64 p1, gfloat *col, gint64 ld);
 void np_col2im (const gfloat *col, gint64 ld, gint channels, gint h, gint w,
                 const NpConvGeom *g, gint oy0, gint oh, gint ow, gfloat *im);
+/* im2col transposed: row[(p - p0)·ld + r - r0] = col[r][p] for output pixels
+ * p in [p0, p1) and rows r in [r0, r1) of the columns, pixel by pixel (a
+ * weight gradient's operand, without laying out the columns first). */
+void np_im2row (const gfloat *im, gint h, gint w, const NpConvGeom *g, gint ow,
+                gint64 p0, gint64 p1, gint64 r0, gint64 r1, gfloat *row, gint64 ld);
 
 /* ---- Layers ------------------------------------------------------------ */
 

@@ -3,6 +3,7 @@
  * know of), descriptions and architectures. Parity with PyTorch lives in
  * tests/oracle/test_nn_torch.py. */
 #include "neuropaint.h"
+#include "nn/np-nn-private.h"
 
 #include <glib/gstdio.h>
 #include <math.h>
@@ -155,6 +156,223 @@ test_col2im_adjoint (void)
   for (gint i = 0; i < c * h * w; i++)
     rhs += (double) x[i] * back[i];
   g_assert_cmpfloat_with_epsilon (lhs, rhs, 1e-3);
+}
+
+/* ---- the convolution engine ------------------------------------------------ */
+
+/* A convolution as the models use it: kind, channels and window. */
+typedef struct
+{
+  gint       transposed;
+  gint       cin, cout;
+  NpConvGeom g;
+} ConvShape;
+
+/* The convolutions of a network, each shape once. */
+static void
+collect_shapes (const NpNet *net, GArray *shapes)
+{
+  for (guint i = 0; i < net->layers->len; i++)
+    {
+      const NpLayer *l = g_ptr_array_index (net->layers, i);
+      ConvShape      s;
+      gboolean       seen = FALSE;
+
+      if (l->klass->kind != NP_LAYER_CONV && l->klass->kind != NP_LAYER_CONVT)
+        continue;
+      memset (&s, 0, sizeof s);
+      s.transposed = l->klass->kind == NP_LAYER_CONVT;
+      s.cin = (gint) net->channels[l->inputs[0]];
+      s.cout = (gint) l->p.channels;
+      s.g = l->p.geom;
+      for (guint j = 0; j < shapes->len && !seen; j++)
+        seen = memcmp (&g_array_index (shapes, ConvShape, j), &s, sizeof s) == 0;
+      if (!seen)
+        g_array_append_val (shapes, s);
+    }
+}
+
+/* Every convolution the shipped models and the trainer's architectures run. */
+static GArray *
+model_shapes (void)
+{
+  static const char *const archs[][3] = {
+    { "unet", "ngf", "32" }, { "unet", "ngf", "64" }, { "patchgan", "ndf", "32" }, { "patchgan", "ndf", "64" },
+    { "sr", "features", "64" },
+  };
+  GArray     *shapes = g_array_new (FALSE, FALSE, sizeof (ConvShape));
+  const char *root = g_getenv ("NP_SOURCE_ROOT");
+  g_autofree gchar *folder = g_build_filename (root ? root : "..", "models", NULL);
+  g_autoptr(GDir) dir = g_dir_open (folder, 0, NULL);
+  const char *name;
+
+  for (gsize i = 0; i < G_N_ELEMENTS (archs); i++)
+    {
+      g_autoptr(GHashTable) p = g_hash_table_new (g_str_hash, g_str_equal);
+      g_autoptr(GError) error = NULL;
+      g_autofree gchar *desc = NULL;
+      g_autoptr(NpNet) net = NULL;
+
+      g_hash_table_insert (p, (gpointer) archs[i][1], (gpointer) archs[i][2]);
+      desc = np_arch_describe (archs[i][0], p, &error);
+      g_assert_no_error (error);
+      net = np_net_new (desc, &error);
+      g_assert_no_error (error);
+      collect_shapes (net, shapes);
+    }
+  g_assert_nonnull (dir);
+  while ((name = g_dir_read_name (dir)))
+    if (g_str_has_suffix (name, ".safetensors"))
+      {
+        g_autofree gchar *path = g_build_filename (folder, name, NULL);
+        g_autoptr(GError) error = NULL;
+        g_autoptr(NpNet) net = np_net_load (path, &error);
+
+        g_assert_no_error (error);
+        collect_shapes (net, shapes);
+      }
+  return shapes;
+}
+
+/* One layer's forward and backward: the output, then the gradients of the
+ * input, the weights and the bias, side by side. */
+typedef struct
+{
+  gfloat *part[4];
+  gsize   n[4];
+} EngineResult;
+
+static void
+engine_result_clear (EngineResult *r)
+{
+  for (int i = 0; i < 4; i++)
+    g_free (r->part[i]);
+}
+
+/* The layer on a batch of 2 random w × h inputs, random weights of about
+ * 1/sqrt(fan-in) (outputs near 1 at any width) and bias, and dy. */
+typedef struct
+{
+  NpNet    *net;
+  NpTensor *x, *dy;
+} EngineLayer;
+
+static void
+engine_layer_init (EngineLayer *e, const ConvShape *s, gint w, gint h)
+{
+  g_autofree gchar *desc = g_strdup_printf ("input name=x c=%d\n%s name=c out=%d k=%d s=%d p=%d:%d", s->cin,
+                                            s->transposed ? "convt" : "conv", s->cout, s->g.k, s->g.s,
+                                            s->g.pad0, s->g.pad1);
+  g_autoptr(GError) error = NULL;
+  const NpTensor *in[1], *y;
+
+  e->net = layer_net (desc);
+  np_net_init_random (e->net, 3, 1.0f / sqrtf (s->cin * s->g.k * s->g.k));
+  fill (np_net_param (e->net, "c.bias")->data, s->cout, 4);
+  e->x = np_tensor_new (w, h, s->cin, 2, &error);
+  fill (e->x->data, np_tensor_n_elements (e->x), 5);
+  in[0] = e->x;
+  y = np_net_forward (e->net, in, 1, &(NpCompute) { .n_threads = 1, .training = TRUE }, &error);
+  g_assert_no_error (error);
+  e->dy = np_tensor_new (y->ne[0], y->ne[1], y->ne[2], y->ne[3], &error);
+  fill (e->dy->data, np_tensor_n_elements (e->dy), 6);
+}
+
+static void
+engine_layer_clear (EngineLayer *e)
+{
+  np_net_free (e->net);
+  np_tensor_free (e->x);
+  np_tensor_free (e->dy);
+}
+
+static void
+engine_pass (const EngineLayer *e, NpCpuLevel level, gint threads, EngineResult *r)
+{
+  g_autoptr(GError) error = NULL;
+  NpCompute       compute = { .n_threads = threads, .training = TRUE };
+  const NpTensor *in[] = { e->x }, *parts[4];
+  NpCpuLevel      was = np_cpu_level ();
+
+  g_assert_true (np_cpu_use (level));
+  parts[0] = np_net_forward (e->net, in, 1, &compute, &error);
+  g_assert_no_error (error);
+  g_assert_true (np_net_zero_grad (e->net, &error));
+  g_assert_true (np_net_backward (e->net, e->dy, NP_GRAD_PARAMS | NP_GRAD_INPUTS, threads, &error));
+  parts[1] = np_net_input_grad (e->net, 0);
+  parts[2] = np_net_grad (e->net, "c.weight"), parts[3] = np_net_grad (e->net, "c.bias");
+  for (int i = 0; i < 4; i++)
+    {
+      r->n[i] = np_tensor_n_elements (parts[i]);
+      r->part[i] = g_memdup2 (parts[i]->data, r->n[i] * sizeof (gfloat));
+    }
+  np_cpu_use (was);
+}
+
+/* Our kernels at every level this CPU runs against the OpenBLAS route, the
+ * reference (within 1e-5 of the largest value: sums in another order), and
+ * against themselves on 1 and 3 threads (the same bits), forward and both
+ * backwards, for every convolution the models use. Sizes keep each layer
+ * near 4 M multiply-adds, at least a few hundred output pixels where
+ * cheap (several column blocks) and a handful where not (channel blocks). */
+static void
+test_engine_routes (void)
+{
+  g_autoptr(GArray) shapes = model_shapes ();
+
+  g_assert_cmpuint (shapes->len, >=, 10);
+  for (guint i = 0; i < shapes->len; i++)
+    {
+      const ConvShape *s = &g_array_index (shapes, ConvShape, i);
+      double pixels = CLAMP (4e6 / ((double) s->cin * s->cout * s->g.k * s->g.k), 12, 1200);
+      gint   ow = (gint) ceil (sqrt (pixels * 1.3)), oh = (gint) ceil (pixels / ow);
+      gint   w = s->transposed ? ow : (ow - 1) * s->g.s + s->g.k - s->g.pad0 - s->g.pad1;
+      gint   h = s->transposed ? oh : (oh - 1) * s->g.s + s->g.k - s->g.pad0 - s->g.pad1;
+      EngineResult ref = { 0 };
+      EngineLayer  layer;
+
+      engine_layer_init (&layer, s, w, h);
+      engine_pass (&layer, NP_CPU_GENERIC, 1, &ref);
+      for (NpCpuLevel level = NP_CPU_AVX2; level <= np_cpu_best (); level++)
+        {
+          EngineResult one = { 0 }, three = { 0 };
+
+          engine_pass (&layer, level, 1, &one);
+          engine_pass (&layer, level, 3, &three);
+          for (int p = 0; p < 4; p++)
+            {
+              double scale = 0;
+
+              for (gsize j = 0; j < ref.n[p]; j++)
+                scale = MAX (scale, fabs (ref.part[p][j]));
+              for (gsize j = 0; j < ref.n[p]; j++)
+                if (fabs (one.part[p][j] - ref.part[p][j]) > 1e-5 * scale)
+                  g_error ("%s %d→%d k%d s%d p%d:%d at %s, part %d [%zu]: %g, OpenBLAS %g (scale %g)",
+                           s->transposed ? "convt" : "conv", s->cin, s->cout, s->g.k, s->g.s, s->g.pad0,
+                           s->g.pad1, np_cpu_level_name (level), p, j, one.part[p][j], ref.part[p][j], scale);
+              g_assert_cmpmem (one.part[p], one.n[p] * sizeof (gfloat), three.part[p], three.n[p] * sizeof (gfloat));
+            }
+          engine_result_clear (&one);
+          engine_result_clear (&three);
+        }
+      engine_result_clear (&ref);
+      engine_layer_clear (&layer);
+    }
+}
+
+/* NP_CPU picks no level the CPU lacks, and names every level. */
+static void
+test_cpu_levels (void)
+{
+  NpCpuLevel was = np_cpu_level ();
+
+  for (NpCpuLevel level = 0; level < NP_CPU_N_LEVELS; level++)
+    {
+      g_assert_nonnull (np_cpu_level_name (level));
+      g_assert_true (np_cpu_use (level) == (level <= np_cpu_best ()));
+      g_assert_cmpint (np_cpu_level (), <=, np_cpu_best ());
+    }
+  g_assert_true (np_cpu_use (was));
 }
 
 /* ---- float16 ------------------------------------------------------------- */
@@ -911,6 +1129,8 @@ main (int argc, char **argv)
   g_test_add_func ("/nn/conv/direct", test_conv_direct);
   g_test_add_func ("/nn/convt/direct", test_convt_direct);
   g_test_add_func ("/nn/col2im/adjoint", test_col2im_adjoint);
+  g_test_add_func ("/nn/engine/cpu-levels", test_cpu_levels);
+  g_test_add_func ("/nn/engine/routes", test_engine_routes);
   g_test_add_func ("/nn/f16", test_f16);
   g_test_add_func ("/nn/model/round-trip-f32", test_round_trip_f32);
   g_test_add_func ("/nn/model/round-trip-f16", test_round_trip_f16);
