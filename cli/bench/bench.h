@@ -27,6 +27,9 @@ typedef struct
   gint        ngf;              /* --ngf: U-Net base width (generator, train-step) */
   gint        batch;            /* --batch (generator, train-step) */
   const char *model;            /* --model (colorize); NULL: the bench's default */
+  const char *layer;            /* --layer (conv): a conv or convt description line */
+  gint        channels;         /* --channels (conv): the layer's input channels */
+  gboolean    backward;         /* --backward (conv): forward and backward in training */
 } CliBenchCommon;
 
 typedef struct _NpBench CliBench;
@@ -80,6 +83,12 @@ gpointer cli_bench_generator_setup    (const CliBench *bench, const CliBenchComm
 void     cli_bench_generator_run      (gpointer state);
 void     cli_bench_generator_report   (gpointer state, double median_ms, GString *json);
 void     cli_bench_generator_teardown (gpointer state);
+
+/* One convolution layer (bench-conv.c). */
+gpointer cli_bench_conv_setup    (const CliBench *bench, const CliBenchCommon *common, GError **error);
+void     cli_bench_conv_run      (gpointer state);
+void     cli_bench_conv_report   (gpointer state, double median_ms, GString *json);
+void     cli_bench_conv_teardown (gpointer state);
 
 /* One training step (bench-train.c). */
 gpointer cli_bench_train_setup    (const CliBench *bench, const CliBenchCommon *common, GError **error);

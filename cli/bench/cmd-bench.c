@@ -22,6 +22,8 @@ const CliBench cli_benches[] = {
   { "generator", "the seed's U-Net (--ngf, --size, --batch), BN running statistics, random weights",
     NULL, NULL, cli_bench_generator_setup, cli_bench_generator_run, cli_bench_generator_report,
     cli_bench_generator_teardown },
+  { "conv", "one convolution: --layer LINE on --batch inputs of --channels × --size, forward (or --backward too)",
+    NULL, NULL, cli_bench_conv_setup, cli_bench_conv_run, cli_bench_conv_report, cli_bench_conv_teardown },
   { "train-step", "one pix2pix step: U-Net (--ngf) and PatchGAN (ndf = ngf), --batch pairs at --size, Adam",
     NULL, NULL, cli_bench_train_setup, cli_bench_train_run, cli_bench_train_report, cli_bench_train_teardown },
   { "sr-train-step", "one super-resolution step: the seed's SR net (--ngf features), --batch pictures of half "
@@ -47,6 +49,9 @@ static gchar *opt_size;
 static gint   opt_depth = 10;
 static gint   opt_width_per_layer = 15;
 static gchar *opt_model;
+static gchar *opt_layer;
+static gint   opt_channels = 64;
+static gboolean opt_backward;
 
 static const GOptionEntry entries[] = {
   { "image", 'i', 0, G_OPTION_ARG_FILENAME, &opt_image, "Input image (for the image benchmarks)", "FILE" },
@@ -66,6 +71,10 @@ static const GOptionEntry entries[] = {
   { "batch", 0, 0, G_OPTION_ARG_INT, &opt_batch, "Batch for generator and train-step (default 1)", "B" },
   { "model", 0, 0, G_OPTION_ARG_STRING, &opt_model, "colorize: the model, a name or a file (default gray2color)",
     "MODEL" },
+  { "layer", 0, 0, G_OPTION_ARG_STRING, &opt_layer,
+    "conv: the layer, a description line (e.g. \"conv out=128 k=4 s=2 p=1\")", "LINE" },
+  { "channels", 0, 0, G_OPTION_ARG_INT, &opt_channels, "conv: the layer's input channels (default 64)", "C" },
+  { "backward", 0, 0, G_OPTION_ARG_NONE, &opt_backward, "conv: time a training forward and backward", NULL },
   CLI_MAX_PIXELS_ENTRY,
   { G_OPTION_REMAINING, 0, 0, G_OPTION_ARG_STRING_ARRAY, &opt_names, NULL, NULL },
   { NULL }
@@ -149,8 +158,8 @@ cli_cmd_bench (int argc, char **argv, gboolean do_help)
   if (opt_size && (sscanf (opt_size, "%dx%d", &width, &height) != 2 || width < 1 || height < 1
                    || width > 65536 || height > 65536))
     return cli_fail ("bench", CLI_EXIT_USAGE, "--size wants WIDTHxHEIGHT, e.g. 2048x2048, not “%s”", opt_size);
-  if (opt_ngf < 1 || opt_ngf > 1024 || opt_batch < 1 || opt_batch > 1024)
-    return cli_fail ("bench", CLI_EXIT_USAGE, "--ngf and --batch must be between 1 and 1024");
+  if (opt_ngf < 1 || opt_ngf > 1024 || opt_batch < 1 || opt_batch > 1024 || opt_channels < 1 || opt_channels > 65536)
+    return cli_fail ("bench", CLI_EXIT_USAGE, "--ngf and --batch must be between 1 and 1024, --channels 65536");
 
   g_object_set (gegl_config (), "threads", opt_threads, NULL);
   common = (CliBenchCommon) {
@@ -159,6 +168,7 @@ cli_cmd_bench (int argc, char **argv, gboolean do_help)
     .cascade = opt_cascade, .scale_factor = opt_scale_factor,
     .min_neighbors = opt_min_neighbors, .min_size = opt_min_size,
     .ngf = opt_ngf, .batch = opt_batch, .model = opt_model,
+    .layer = opt_layer, .channels = opt_channels, .backward = opt_backward,
   };
 
   for (int i = 0; opt_names[i]; i++)
