@@ -192,12 +192,12 @@ conv_workspace (const NpLayer *layer, const NpTensor *const *in, const NpTensor 
       return need;
     }
 
-  /* Backward: one image's columns, and the operand A our kernels pack
-   * (dy, then Wᵀ), shared. */
+  /* Backward: one image's columns, and the operands A our kernels pack
+   * (dy per image, Wᵀ once), shared. */
   if (backward)
     {
-      *shared = (gsize) (rows * pixels + MAX ((layer->p.channels + NP_NN_GEMM_MAX_MR) * pixels,
-                                              (rows + NP_NN_GEMM_MAX_MR) * layer->p.channels));
+      *shared = (gsize) (rows * pixels + (layer->p.channels + NP_NN_GEMM_MAX_MR) * pixels
+                         + (rows + NP_NN_GEMM_MAX_MR) * layer->p.channels);
       return 0;
     }
   /* Forward: the columns, when they are shared, and the packed weights. */
@@ -413,7 +413,7 @@ conv_backward (NpLayer *layer, const NpTensor *const *in, const NpTensor *out,
               cols = (NpGemmB) { .data = job.col, .ld = pixels, .trans = TRUE };
             }
           np_nn_gemm_tiled (run->n_threads, channels, rows, pixels, &a, &cols, TRUE, layer->grads[0].data, rows,
-                            job.col + rows * pixels);
+                            job.col + rows * pixels, FALSE);
           np_nn_bias_grad (d_out, job.n, layer->grads[1].data, run->n_threads);
         }
       if (d_in[0])
@@ -422,7 +422,7 @@ conv_backward (NpLayer *layer, const NpTensor *const *in, const NpTensor *out,
           NpGemmB b = { .data = dy, .ld = pixels };
 
           np_nn_gemm_tiled (run->n_threads, rows, pixels, channels, &wt, &b, FALSE, job.col, pixels,
-                            job.col + rows * pixels);
+                            job.col + rows * pixels + (channels + NP_NN_GEMM_MAX_MR) * pixels, job.n > 0);
           np_parallel_for (x->ne[2], grain, run->n_threads, col2im_channels, &job);
         }
     }

@@ -68,13 +68,13 @@ static gsize
 convt_workspace (const NpLayer *layer, const NpTensor *const *in, const NpTensor *out, gboolean backward,
                  gsize *shared)
 {
-  /* Backward: one image's columns of the output gradient, and the operand
-   * A our kernels pack (x, then W), shared. */
+  /* Backward: one image's columns of the output gradient, and the operands
+   * A our kernels pack (x per image, W once), shared. */
   if (backward)
     {
       gint64 rows = layer->p.channels * layer->p.geom.k * layer->p.geom.k, pixels = in[0]->ne[0] * in[0]->ne[1];
 
-      *shared = (gsize) (rows * pixels + (in[0]->ne[2] + NP_NN_GEMM_MAX_MR) * MAX (pixels, rows));
+      *shared = (gsize) (rows * pixels + (in[0]->ne[2] + NP_NN_GEMM_MAX_MR) * (pixels + rows));
       return 0;
     }
   /* Forward: a band's columns per thread; the weights our kernels pack,
@@ -254,7 +254,7 @@ convt_backward (NpLayer *layer, const NpTensor *const *in, const NpTensor *out,
           NpGemmA a = { np_tensor_at (x, 0, 0, 0, job.n), in_pixels, FALSE };
 
           np_nn_gemm_tiled (run->n_threads, cin, cout * kk, in_pixels, &a, &dcol, TRUE, layer->grads[0].data,
-                            cout * kk, job.col + cout * kk * in_pixels);
+                            cout * kk, job.col + cout * kk * in_pixels, FALSE);
           np_nn_bias_grad (d_out, job.n, layer->grads[1].data, run->n_threads);
         }
       if (d_in[0])
@@ -263,7 +263,8 @@ convt_backward (NpLayer *layer, const NpTensor *const *in, const NpTensor *out,
           NpGemmB b = { .data = job.col, .ld = in_pixels };
 
           np_nn_gemm_tiled (run->n_threads, cin, in_pixels, cout * kk, &w, &b, TRUE,
-                            np_tensor_at (d_in[0], 0, 0, 0, job.n), in_pixels, job.col + cout * kk * in_pixels);
+                            np_tensor_at (d_in[0], 0, 0, 0, job.n), in_pixels,
+                            job.col + cout * kk * in_pixels + (cin + NP_NN_GEMM_MAX_MR) * in_pixels, job.n > 0);
         }
     }
 }

@@ -72,7 +72,7 @@ run_tile (gint t, gpointer data)
 
 void
 np_nn_gemm_tiled (gint n_threads, gint64 m, gint64 n, gint64 k, const NpGemmA *a, const NpGemmB *b,
-                  gboolean add, gfloat *c, gint64 ldc, gfloat *pack)
+                  gboolean add, gfloat *c, gint64 ldc, gfloat *pack, gboolean packed)
 {
   /* Enough tiles for a few threads once a tile is worth one (~4 MFLOP),
    * columns first; never thinner than sgemm's micro tiles, rows cut at
@@ -83,7 +83,7 @@ np_nn_gemm_tiled (gint n_threads, gint64 m, gint64 n, gint64 k, const NpGemmA *a
   g_return_if_fail (b->geom == NULL || b->trans);
   g.tn = MAX (1, MIN (want, n / 64));
   g.tm = MAX (1, MIN ((want + g.tn - 1) / g.tn, m / MAX (16, g.mr)));
-  if (g.pack)
+  if (g.pack && !packed)
     np_parallel_for ((m + g.mr - 1) / g.mr, 4, n_threads, pack_range, &g);
   /* Threads claim tiles as they finish, so uneven tiles even out; each
    * tile's bits are its own, whoever computes it. */

@@ -107,25 +107,54 @@ np_col2im (const gfloat *col, gint64 ld, gint channels, gint h, gint w,
     }
 }
 
+/* Whole k × k windows of `channels` planes from src (the window's corner),
+ * inside the image: k floats of a row at a time, a fixed-size copy for the
+ * models' kernels. */
+static inline void
+copy_windows (const gfloat *src, gsize plane, gint w, gint k, gint64 channels, gfloat *d)
+{
+  for (gint64 c = 0; c < channels; c++, src += plane)
+    for (gint ky = 0; ky < k; ky++, d += k)
+      memcpy (d, src + (gsize) ky * w, k * sizeof (gfloat));
+}
+
 void
 np_im2row (const gfloat *im, gint h, gint w, const NpConvGeom *g, gint ow,
            gint64 p0, gint64 p1, gint64 r0, gint64 r1, gfloat *row, gint64 ld)
 {
-  gint64 kk = (gint64) g->k * g->k;
+  gint64 kk = (gint64) g->k * g->k, c0 = r0 / kk;
   gint   oy = (gint) (p0 / ow), ox = (gint) (p0 % ow);
+  gint   ky0 = (gint) (r0 % kk / g->k), kx0 = (gint) (r0 % g->k);
 
   for (gint64 p = p0; p < p1; p++, row += ld)
     {
       gint    iy0 = oy * g->s - g->pad0, ix0 = ox * g->s - g->pad0;
-      gint64  c = r0 / kk;
-      gint    ky = (gint) (r0 % kk / g->k), kx = (gint) (r0 % g->k);
-      gfloat *d = row;
+      gint64   c = c0;
+      gint     ky = ky0, kx = kx0;
+      gfloat  *d = row;
+      gboolean inside = iy0 >= 0 && iy0 + g->k <= h && ix0 >= 0 && ix0 + g->k <= w;
 
       /* Runs of kernel taps along x: k floats of one input row at a time
-       * (fewer at the ends of [r0, r1)), in bounds but near the edges. */
+       * (fewer at the ends of [r0, r1)), in bounds but near the edges;
+       * whole windows inside the image at once. */
       for (gint64 r = r0; r < r1;)
         {
           gint n = (gint) MIN (g->k - kx, r1 - r), iy = iy0 + ky, ix = ix0 + kx;
+
+          if (inside && kx == 0 && ky == 0 && r1 - r >= kk)
+            {
+              const gfloat *src = im + ((gsize) c * h + iy0) * w + ix0;
+              gint64        whole = (r1 - r) / kk;
+
+              if (g->k == 4)
+                copy_windows (src, (gsize) h * w, w, 4, whole, d);
+              else if (g->k == 3)
+                copy_windows (src, (gsize) h * w, w, 3, whole, d);
+              else
+                copy_windows (src, (gsize) h * w, w, g->k, whole, d);
+              d += whole * kk, r += whole * kk, c += whole;
+              continue;
+            }
 
           if (iy < 0 || iy >= h)
             memset (d, 0, n * sizeof (gfloat));

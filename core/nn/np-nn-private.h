@@ -341,9 +341,11 @@ gboolean np_nn_gemm_own      (void);
  * tiles of C fixed by the shape alone, run on n_threads: the same bits for
  * any thread count. B is a matrix or pixel-major columns (np_im2row), which
  * need no workspace; A is packed once for all tiles into pack ((m +
- * NP_NN_GEMM_MAX_MR) · k floats). */
+ * NP_NN_GEMM_MAX_MR) · k floats), or was already when packed (the weights,
+ * by the call for a batch's first image, with a B of the same kind). */
 void     np_nn_gemm_tiled    (gint n_threads, gint64 m, gint64 n, gint64 k, const NpGemmA *a,
-                              const NpGemmB *b, gboolean add, gfloat *c, gint64 ldc, gfloat *pack);
+                              const NpGemmB *b, gboolean add, gfloat *c, gint64 ldc, gfloat *pack,
+                              gboolean packed);
 
 /* Helpers for the class tables. */
 extern const NpLayerKey np_conv_keys[];   /* conv's, convt's */

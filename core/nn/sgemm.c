@@ -4,13 +4,16 @@
  * C (+)= op(A)·B, the blocking of BLIS (Van Zee & van de Geijn, 2015) cut
  * down to what convolutions need:
  *
- *   for each block of NC columns of C
- *     for each block of KC rows of B: B's block written once, KC × NC, in
- *       the layout the kernel reads (rows ld floats apart)
- *       for each block of MC rows of A: packed in MR-row panels, k-major
- *         for each MR-row panel (kept in L1)
- *           for each NR-column panel of B's block (streamed from L2)
+ *   for each block of KC rows of B (columns of A)
+ *     for each block of MC rows of A: packed in MR-row panels, k-major
+ *       (or once for all calls, np_nn_gemm_pack_a)
+ *       for each block of NC columns of C: B's block written once, KC × NC,
+ *         in the layout the kernel reads (rows ld floats apart)
+ *         for each MR-row panel of A (kept in L1)
+ *           for each NR-wide strip of B's block (streamed from L2)
  *             the micro-kernel: an MR × NR tile of C in registers
+ *
+ * C's tiles are revisited once per KC rows: a few bytes per thousand FMAs.
  *
  * The point is B. A convolution's B is the im2col of its input: here the
  * block is filled straight from the image (np_im2col into the block), so
@@ -19,8 +22,8 @@
  * them again into its own panels. B's rows are not interleaved in panels:
  * im2col writes whole rows, and the kernel streams NR-wide strips of rows
  * ld apart (ld padded off multiples of 4 kB, or the strips' rows fight for
- * the same L1 sets). A is small (the weights or the output gradient) and
- * is packed as BLIS packs it.
+ * the same L1 sets). A weight gradient's B, the columns transposed, is read
+ * from the image pixel by pixel (np_im2row); a plain matrix in place.
  *
  * Every value of C is summed over k in KC blocks, in order, each block one
  * accumulator in k order: the blocking depends on the shapes and the
@@ -83,7 +86,7 @@ static const Kernel kernels[NP_CPU_N_LEVELS] = { { 0 } };
 /* B's rows per block (about 256, whole image channels for im2col), its
  * columns per block, and A's MR panels per block: B's block is ~512 kB, in
  * L2 with A's. */
-#define KC 128
+#define KC 256
 #define NC 512
 #define MC_PANELS 32
 
@@ -208,8 +211,7 @@ own_gemm (const Kernel *kern, gint64 m, gint64 n, gint64 k, const NpGemmA *a, co
   PackBuffer *buf = take_buffer (kc * ldb_max + (a->packed ? 0 : MIN (mc, m_padded) * kc));
   gfloat     *bb = buf->data, *ap = buf->data + kc * ldb_max;
 
-  /* A's block is packed once and meets all of C's columns; C's tiles are
-   * revisited once per KC rows, a few bytes per thousand FMAs. */
+  /* A's block is packed once and meets all of C's columns. */
   for (gint64 k0 = 0; k0 < k; k0 += kc)
     {
       gint64 k1 = MIN (k, k0 + kc);
