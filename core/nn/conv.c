@@ -215,7 +215,8 @@ typedef struct
   gint64           block;      /* pixels per job */
   gint64           n_cblocks;
   gboolean         share_cols; /* laid out once for all channel blocks */
-  gfloat          *packed;     /* the weights, packed per channel block */
+  gfloat          *packed;     /* the weights, packed per channel block (our
+                                * kernels), or NULL */
 } ConvJob;
 
 static gfloat *
@@ -246,7 +247,7 @@ conv_channels (const ConvJob *job, gint64 j, gint64 *c0, gint64 *c1)
 
   *c0 = cout * j / job->n_cblocks;
   *c1 = cout * (j + 1) / job->n_cblocks;
-  return job->packed + (*c0 + j * NP_NN_GEMM_MAX_MR) * rows;
+  return job->packed ? job->packed + (*c0 + j * NP_NN_GEMM_MAX_MR) * rows : NULL;
 }
 
 static void
@@ -305,8 +306,7 @@ conv_range (gsize start, gsize end, guint part, gpointer data)
       const gfloat *packed = conv_channels (job, j % n_cblocks, &c0, &c1);
       gfloat *dst = np_tensor_at (out, 0, 0, c0, n) + b0;
       gint64  mr = np_nn_gemm_mr ();
-      NpGemmA w = { layer->params[0].data + c0 * rows, rows, FALSE, np_nn_gemm_own () ? packed : NULL,
-                    (c1 - c0 + mr - 1) / mr * mr, 0 };
+      NpGemmA w = { layer->params[0].data + c0 * rows, rows, FALSE, packed, (c1 - c0 + mr - 1) / mr * mr, 0 };
       NpGemmB cols = conv_cols (job, n, b0, b1);
 
       np_nn_gemm_b (c1 - c0, b1 - b0, rows, &w, &cols, FALSE, dst, pixels, job->run->workspace[part]);
@@ -334,8 +334,14 @@ conv_forward (NpLayer *layer, const NpTensor *const *in, NpTensor *out, const Np
   job.packed = run->shared + conv_shared_cols (layer, in[0], out);
   if (job.share_cols)
     np_parallel_for (jobs, 1, run->n_threads, im2col_range, &job);
-  if (np_nn_gemm_own ())
-    np_parallel_for (job.n_cblocks, 1, run->n_threads, pack_range, &job);
+  {
+    /* The weights packed for our kernels, if they take the widest job. */
+    NpGemmB first = conv_cols (&job, 0, 0, MIN (block, pixels));
+    if (np_nn_gemm_own_takes (MIN (block, pixels), &first, TRUE))
+      np_parallel_for (job.n_cblocks, 1, run->n_threads, pack_range, &job);
+    else
+      job.packed = NULL;
+  }
   np_parallel_for (jobs * job.n_cblocks, 1, run->n_threads, conv_range, &job);
 }
 

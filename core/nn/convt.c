@@ -94,7 +94,7 @@ typedef struct
   gint64           band, n_bands;
   gint64           n_cblocks;
   gint             parity;
-  gfloat          *packed;    /* our kernels: Wᵀ packed per channel block */
+  gfloat          *packed;    /* our kernels: Wᵀ packed per channel block, or NULL */
 } ConvtJob;
 
 /* Channel block cb: output channels [c0, c1), and Wᵀ's rows for them as
@@ -108,7 +108,7 @@ convt_weights (const ConvtJob *job, gint64 cb, gint64 *c0, gint64 *c1)
   *c0 = cout * cb / job->n_cblocks;
   *c1 = cout * (cb + 1) / job->n_cblocks;
   return (NpGemmA) { layer->params[0].data + *c0 * kk, cout * kk, TRUE,
-                     np_nn_gemm_own () ? job->packed + (*c0 * kk + cb * NP_NN_GEMM_MAX_MR) * job->in->ne[2] : NULL,
+                     job->packed ? job->packed + (*c0 * kk + cb * NP_NN_GEMM_MAX_MR) * job->in->ne[2] : NULL,
                      ((*c1 - *c0) * kk + mr - 1) / mr * mr, 0 };
 }
 
@@ -197,8 +197,11 @@ convt_forward (NpLayer *layer, const NpTensor *const *in, NpTensor *out, const N
   job.n_bands = (in[0]->ne[1] + job.band - 1) / job.band;
   job.n_cblocks = MIN (layer->p.channels / 8 + 1,
                        MAX (1, NP_NN_MIN_JOBS / MAX (1, job.n_bands / 2 * out->ne[3])));
-  if (np_nn_gemm_own ())
+  /* Wᵀ packed for our kernels, if they take the widest band. */
+  if (np_nn_gemm_own_takes (job.band * in[0]->ne[0], &(NpGemmB) { .data = in[0]->data }, FALSE))
     np_parallel_for (job.n_cblocks, 1, run->n_threads, pack_range, &job);
+  else
+    job.packed = NULL;
   for (job.parity = 0; job.parity < 2 && job.parity < job.n_bands; job.parity++)
     np_parallel_for ((job.n_bands + 1 - job.parity) / 2 * job.n_cblocks * out->ne[3], 1,
                      run->n_threads, convt_range, &job);

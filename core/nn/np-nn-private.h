@@ -336,6 +336,10 @@ void     np_nn_gemm          (gboolean ta, gboolean tb, gint64 m, gint64 n, gint
 /* Whether our kernels run, making im2col columns block by block as they go
  * (otherwise callers may lay them out once and share them). */
 gboolean np_nn_gemm_own      (void);
+/* Whether np_nn_gemm_b runs our kernels on a product n columns wide with
+ * this B, given memory for the columns or not (col), and A not packed
+ * beforehand: callers pack A for a batch of such products only then. */
+gboolean np_nn_gemm_own_takes (gint64 n, const NpGemmB *b, gboolean col);
 
 /* C = A·B (+ C when add) as independent np_nn_gemm_b calls on a grid of
  * tiles of C fixed by the shape alone, run on n_threads: the same bits for

@@ -89,6 +89,9 @@ static const Kernel kernels[NP_CPU_N_LEVELS] = { { 0 } };
 #define KC 256
 #define NC 512
 #define MC_PANELS 32
+/* Fewer columns of C than this go to OpenBLAS (measured on the U-Net's
+ * layers: 20–80 lost 10–40 % to it, 320 tied, 512 and more won). */
+#define NARROW 256
 
 static const Kernel *
 current_kernel (void)
@@ -101,6 +104,17 @@ gboolean
 np_nn_gemm_own (void)
 {
   return current_kernel () != NULL;
+}
+
+/* Products only a few strips wide (a deep layer's few pixels a job) leave
+ * our strips part empty and pay packing A for little work: unless A was
+ * packed for many such calls, OpenBLAS does better there, where it can (it
+ * needs the columns laid out, so not for np_im2row's, nor for im2col's
+ * without memory for them). */
+gboolean
+np_nn_gemm_own_takes (gint64 n, const NpGemmB *b, gboolean col)
+{
+  return current_kernel () && (n >= NARROW || (b->geom && (b->trans || !col)));
 }
 
 /* Packing buffers, kept between calls (threads come and go with each
@@ -287,6 +301,8 @@ np_nn_gemm_b (gint64 m, gint64 n, gint64 k, const NpGemmA *a, const NpGemmB *b, 
         memset (c + i * ldc, 0, n * sizeof (gfloat));
       return;
     }
+  if (a->packed == NULL && !np_nn_gemm_own_takes (n, b, col != NULL))
+    kern = NULL;
   if (kern)
     {
       g_return_if_fail (a->packed == NULL || a->packed_i0 % kern->mr == 0);
