@@ -107,7 +107,7 @@ def model_with_metadata(src, dst, **metadata):
 def models_made_for(folder):
     """The models (.safetensors) in folder by the op they are made for, as
     docs/model-format.md tells it from their metadata: a noise input dreams
-    (dream-face), an "sr" architecture or a residual target doubles
+    (dream-face), an "sr" or "edsr" architecture or a residual target doubles
     (super-resolution), a gray input colours (colorize), any other is the
     generator's. Read here with json, apart from the core's reading."""
     import json
@@ -119,7 +119,7 @@ def models_made_for(folder):
             meta = json.loads(f.read(n)).get("__metadata__", {})
         if meta.get("input_filter") == "noise":
             op = "neuropaint:dream-face"
-        elif meta.get("architecture") == "sr" or meta.get("target") == "residual-bicubic":
+        elif meta.get("architecture") in ("sr", "edsr") or meta.get("target") == "residual-bicubic":
             op = "neuropaint:super-resolution"
         elif meta.get("input_filter") == "gray":
             op = "neuropaint:colorize"

@@ -18,6 +18,22 @@
 #define NP_MODEL_EXT ".safetensors"
 #define NP_CARD_EXT  ".md"
 
+NpModelUse
+np_model_intended_use (GHashTable *metadata)
+{
+  const char *filter = g_hash_table_lookup (metadata, "input_filter");
+  const char *arch = g_hash_table_lookup (metadata, "architecture");
+
+  if (g_strcmp0 (filter, "noise") == 0)
+    return NP_MODEL_USE_NOISE;
+  if (g_strcmp0 (arch, "sr") == 0 || g_strcmp0 (arch, "edsr") == 0
+      || np_model_target_from_name (g_hash_table_lookup (metadata, "target")) == NP_MODEL_TARGET_RESIDUAL)
+    return NP_MODEL_USE_SUPER_RESOLUTION;
+  if (g_strcmp0 (filter, "gray") == 0)
+    return NP_MODEL_USE_COLORIZE;
+  return NP_MODEL_USE_IMAGE;
+}
+
 /* Whether path (made absolute and free of links) lies inside dir. */
 static gboolean
 lies_under (const char *path, const char *dir)

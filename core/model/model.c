@@ -180,21 +180,6 @@ np_model_save (NpNet *net, const NpModelInfo *info, const char *path, NpDType dt
   return np_net_save (net, path, dtype, error);
 }
 
-NpModelUse
-np_model_intended_use (GHashTable *metadata)
-{
-  const char *filter = g_hash_table_lookup (metadata, "input_filter");
-
-  if (g_strcmp0 (filter, "noise") == 0)
-    return NP_MODEL_USE_NOISE;
-  if (g_strcmp0 (g_hash_table_lookup (metadata, "architecture"), "sr") == 0
-      || np_model_target_from_name (g_hash_table_lookup (metadata, "target")) == NP_MODEL_TARGET_RESIDUAL)
-    return NP_MODEL_USE_SUPER_RESOLUTION;
-  if (g_strcmp0 (filter, "gray") == 0)
-    return NP_MODEL_USE_COLORIZE;
-  return NP_MODEL_USE_IMAGE;
-}
-
 /* The op a model belongs to: named in the message when a model is used for
  * something else. Its network tells its scale better than its metadata (a
  * graph's). */

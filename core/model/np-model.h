@@ -146,12 +146,6 @@ typedef enum
  * with a message that says what the model is and which op runs it. */
 gboolean           np_model_check_use (NpModel *model, NpModelUse use, GError **error);
 
-/* The use a model is made for, by its metadata alone (no network built):
- * what the ops offer it for. A noise input dreams, an "sr" network or a
- * residual target doubles, a gray input colours; any other maps an image to
- * an image. */
-NpModelUse         np_model_intended_use (GHashTable *metadata);
-
 /* ---- Models by name (find.c) ---------------------------------------------- */
 
 /* The folders names are looked for in, in order (NULL-terminated; free with
@@ -175,6 +169,12 @@ typedef struct
  * one a lookup finds (the earlier folder). An array of NpModelEntry that
  * frees them. */
 GPtrArray   *np_model_list          (void);
+
+/* The use a model is made for, by its metadata alone (no network built):
+ * what the ops offer it for. A noise input dreams, an "sr" or "edsr" network
+ * or a residual target doubles, a gray input colours; any other maps an
+ * image to an image. */
+NpModelUse   np_model_intended_use  (GHashTable *metadata);
 
 /* The models of np_model_list made for use (np_model_intended_use of each
  * file's metadata, its header alone read); unreadable ones are left out. */
