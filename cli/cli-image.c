@@ -163,6 +163,35 @@ check_header (const char *path, const char *loader, GBytes **icc, GError **error
   return TRUE;
 }
 
+/* The PNG at path turned upright as its eXIf chunk says (GEGL's loader
+ * ignores it; our JPEG decoder applies EXIF's). Costs two copies of the
+ * pixels, for such files only. */
+static GeglBuffer *
+orient_png (const char *path, GeglBuffer *buffer)
+{
+  g_autoptr(GMappedFile) file = g_mapped_file_new (path, FALSE, NULL);
+  const GeglRectangle *box = gegl_buffer_get_extent (buffer);
+  const Babl          *format = gegl_buffer_get_format (buffer);
+  gsize                bpp = babl_format_get_bytes_per_pixel (format);
+  gint                 o = file ? np_header_png_orientation ((const guint8 *) g_mapped_file_get_contents (file),
+                                                             g_mapped_file_get_length (file))
+                                : 1;
+  GeglRectangle        upright = { 0, 0, o >= 5 ? box->height : box->width, o >= 5 ? box->width : box->height };
+  g_autofree guint8   *in = NULL, *out = NULL;
+  GeglBuffer          *turned;
+
+  if (o == 1)
+    return buffer;
+  in = g_malloc (bpp * box->width * box->height);
+  out = g_malloc (bpp * box->width * box->height);
+  gegl_buffer_get (buffer, box, 1.0, format, in, GEGL_AUTO_ROWSTRIDE, GEGL_ABYSS_NONE);
+  np_image_orient_pixels (in, box->width, box->height, bpp * box->width, bpp, o, out, bpp * upright.width);
+  turned = gegl_buffer_new (&upright, format);
+  gegl_buffer_set (turned, &upright, 0, format, out, GEGL_AUTO_ROWSTRIDE);
+  g_object_unref (buffer);
+  return turned;
+}
+
 GeglBuffer *
 cli_load_image (const char *path, const Babl *format, GError **error)
 {
@@ -185,8 +214,12 @@ cli_load_image (const char *path, const Babl *format, GError **error)
   if (np_jpeg_sniff (magic, n))
     buffer = load_jpeg (path, format, error);
   else if ((loader = sniff_loader (magic, n)) != NULL)
-    buffer = check_header (path, loader, &icc, error)
-               ? load_gegl (path, loader, icc ? icc_space (icc) : NULL, format, error) : NULL;
+    {
+      buffer = check_header (path, loader, &icc, error)
+                 ? load_gegl (path, loader, icc ? icc_space (icc) : NULL, format, error) : NULL;
+      if (buffer && g_str_equal (loader, "gegl:png-load"))
+        buffer = orient_png (path, buffer);
+    }
   else
     {
       g_set_error (error, NP_ERROR, NP_ERROR_UNSUPPORTED,

@@ -1,5 +1,6 @@
-/* neuropaint — TIFF and WebP headers read for their claims, every read
- * bounds-checked (a fuzz target replays hostile ones: tests/fuzz). */
+/* neuropaint — TIFF and WebP headers read for their claims, and the EXIF
+ * orientation of JPEG and PNG files, every read bounds-checked (a fuzz
+ * target replays hostile ones: tests/fuzz). */
 #include "np-header.h"
 #include "np-error.h"
 #include "image/np-image.h"
@@ -62,6 +63,55 @@ tiff_first (const NpTiff *t, const guint8 *entry, guint32 fallback)
   const guint8 *values = entry ? tiff_values (t, entry, &count, &item) : NULL;
 
   return values && count > 0 ? tiff_value (t, values, item, 0) : fallback;
+}
+
+gint
+np_header_exif_orientation (const guint8 *data, gsize size)
+{
+  /* The Orientation tag (274, one SHORT) of IFD0: EXIF is a TIFF block. */
+  NpTiff  t = { data, size, size > 0 && data[0] == 'M' };
+  guint32 ifd, n, value;
+
+  if (size < 8 || !((data[0] == 'I' && data[1] == 'I') || (data[0] == 'M' && data[1] == 'M'))
+      || tiff_u16 (&t, data + 2) != 42 || (ifd = tiff_u32 (&t, data + 4)) < 8 || (guint64) ifd + 2 > size)
+    return 1;
+  n = tiff_u16 (&t, data + ifd);
+  for (guint32 i = 0; i < n && (guint64) ifd + 2 + 12 * ((guint64) i + 1) <= size; i++)
+    {
+      const guint8 *entry = data + ifd + 2 + 12 * (gsize) i;
+
+      if (tiff_u16 (&t, entry) != 274)
+        continue;
+      value = tiff_u16 (&t, entry + 2) == 3 && tiff_u32 (&t, entry + 4) >= 1 ? tiff_u16 (&t, entry + 8) : 1;
+      return value >= 1 && value <= 8 ? (gint) value : 1;
+    }
+  return 1;
+}
+
+gint
+np_header_png_orientation (const guint8 *data, gsize size)
+{
+  /* PNG's chunks (a length, a type, the data, a CRC) from byte 8; eXIf
+   * (PNG 1.5's extensions, 2017) holds EXIF's TIFF block and comes before
+   * the image data. */
+  gsize pos = 8;
+
+  if (size < 8 || memcmp (data, "\x89PNG\r\n\x1a\n", 8) != 0)
+    return 1;
+  while (pos + 8 <= size)
+    {
+      guint64 length = (guint64) data[pos] << 24 | data[pos + 1] << 16 | data[pos + 2] << 8 | data[pos + 3];
+      const guint8 *type = data + pos + 4;
+
+      if (length > size - pos - 8)
+        return 1;
+      if (memcmp (type, "eXIf", 4) == 0)
+        return np_header_exif_orientation (data + pos + 8, length);
+      if (memcmp (type, "IDAT", 4) == 0 || memcmp (type, "IEND", 4) == 0)
+        return 1;
+      pos += 12 + length;
+    }
+  return 1;
 }
 
 enum

@@ -1,4 +1,5 @@
-/* neuropaint — what TIFF and WebP headers claim, read before any decoder.
+/* neuropaint — what TIFF and WebP headers claim, read before any decoder;
+ * and which way up JPEG and PNG files say they are.
  *
  * GEGL's loaders (libtiff, libwebp) allocate for the size a header claims
  * before they read a pixel, and a header claims any size in a few bytes. So
@@ -28,5 +29,11 @@ gboolean  np_header_check (const guint8 *data, gsize size, gint64 max_pixels,
 /* The ICC profile of a WebP (its ICCP chunk, which GEGL's loader does not
  * read), or NULL when it has none or is not a whole WebP. */
 GBytes   *np_header_webp_icc (const guint8 *data, gsize size);
+
+/* The orientation (1–8, TIFF's numbering; 1 is upright, and so is
+ * anything unreadable) that EXIF's TIFF block says, and that a PNG's eXIf
+ * chunk says (np_image_orient_pixels turns it upright). */
+gint      np_header_exif_orientation (const guint8 *data, gsize size);
+gint      np_header_png_orientation  (const guint8 *data, gsize size);
 
 G_END_DECLS

@@ -123,3 +123,35 @@ np_image_draw_box (NpImage *image, gint x, gint y, gint width, gint height,
           memcpy (row + px * pixel, colour, pixel);
     }
 }
+
+void
+np_image_orient_pixels (const guint8 *in, gint width, gint height, gsize in_stride, gsize pixel_bytes, gint o,
+                        guint8 *out, gsize out_stride)
+{
+  gboolean swap = o >= 5;
+  gint     w = swap ? height : width, h = swap ? width : height;
+
+  for (gint y = 0; y < h; y++)
+    {
+      guint8 *row = out + (gsize) y * out_stride;
+
+      for (gint x = 0; x < w; x++)
+        {
+          gint sx, sy;
+
+          switch (o)
+            {
+            case 2: sx = width - 1 - x, sy = y; break;                  /* mirrored */
+            case 3: sx = width - 1 - x, sy = height - 1 - y; break;     /* upside down */
+            case 4: sx = x, sy = height - 1 - y; break;                 /* flipped */
+            case 5: sx = y, sy = x; break;                              /* transposed */
+            case 6: sx = y, sy = height - 1 - x; break;                 /* turned 90° clockwise */
+            case 7: sx = width - 1 - y, sy = height - 1 - x; break;     /* transversed */
+            case 8: sx = width - 1 - y, sy = x; break;                  /* 90° anticlockwise */
+            default: sx = x, sy = y; break;                             /* 1: upright */
+            }
+          memcpy (row + (gsize) x * pixel_bytes, in + (gsize) sy * in_stride + (gsize) sx * pixel_bytes,
+                  pixel_bytes);
+        }
+    }
+}

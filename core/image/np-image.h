@@ -63,6 +63,14 @@ np_image_row (const NpImage *image, gint y)
   return (guint8 *) image->data + (gsize) y * image->stride;
 }
 
+/* The upright picture of one stored with EXIF orientation o (2–8, TIFF's
+ * numbering), by the same transposes and flips as OpenCV's imread: the
+ * pixels (pixel_bytes each, any format) of in, width × height with rows
+ * in_stride apart, into out, whose sides are swapped for 5–8 and whose rows
+ * are out_stride apart. */
+void      np_image_orient_pixels (const guint8 *in, gint width, gint height, gsize in_stride,
+                                  gsize pixel_bytes, gint o, guint8 *out, gsize out_stride);
+
 /* Draws the outline of a rectangle, `thickness` pixels wide inside it, in
  * `colour` (one sample per channel, of the image's type), clipped to the image. */
 void      np_image_draw_box (NpImage *image, gint x, gint y, gint width, gint height,

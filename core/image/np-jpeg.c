@@ -1,6 +1,7 @@
 /* neuropaint — JPEG decoding and encoding with TurboJPEG, whose error API
  * returns every libjpeg error (it never exits). */
 #include "np-jpeg.h"
+#include "np-header.h"
 #include "np-error.h"
 #include "util/np-file.h"
 #include "util/np-output.h"
@@ -14,44 +15,11 @@ np_jpeg_sniff (const guint8 *data, gsize size)
   return size >= 3 && data[0] == 0xFF && data[1] == 0xD8 && data[2] == 0xFF;
 }
 
+/* A marker segment's length: 16 bits, big-endian. */
 static guint
-get16 (const guint8 *p, gboolean big)
+be16 (const guint8 *p)
 {
-  return big ? (guint) p[0] << 8 | p[1] : (guint) p[1] << 8 | p[0];
-}
-
-static guint32
-get32 (const guint8 *p, gboolean big)
-{
-  return big ? get16 (p, TRUE) << 16 | get16 (p + 2, TRUE) : get16 (p + 2, FALSE) << 16 | get16 (p, FALSE);
-}
-
-/* The Orientation tag (0x0112, one SHORT) of IFD0 in an EXIF block: a TIFF
- * header ("II" or "MM", 42, IFD0's offset) then 12-byte entries. */
-static gint
-exif_orientation (const guint8 *tiff, gsize size)
-{
-  gboolean big;
-  guint32  ifd;
-  guint    n;
-
-  if (size < 8 || !((tiff[0] == 'I' && tiff[1] == 'I') || (tiff[0] == 'M' && tiff[1] == 'M')))
-    return 1;
-  big = tiff[0] == 'M';
-  ifd = get32 (tiff + 4, big);
-  if (get16 (tiff + 2, big) != 42 || ifd < 8 || ifd > size - 2)
-    return 1;
-  n = get16 (tiff + ifd, big);
-  for (guint i = 0; i < n && ifd + 2 + 12 * (gsize) (i + 1) <= size; i++)
-    {
-      const guint8 *entry = tiff + ifd + 2 + 12 * i;
-      guint value = get16 (entry + 8, big);
-
-      if (get16 (entry, big) == 0x0112)
-        return get16 (entry + 2, big) == 3 && get32 (entry + 4, big) >= 1 && value >= 1 && value <= 8
-               ? (gint) value : 1;
-    }
-  return 1;
+  return (guint) p[0] << 8 | p[1];
 }
 
 /* The next marker segment before the first scan, from *pos (2 at first):
@@ -80,7 +48,7 @@ next_segment (const guint8 *data, gsize size, gsize *pos, guint8 *marker,
           *pos += 2;
           continue;
         }
-      n = get16 (data + *pos + 2, TRUE);
+      n = be16 (data + *pos + 2);
       if (n < 2 || *pos + 2 + n > size)
         return FALSE;
       *payload = data + *pos + 4;
@@ -102,7 +70,7 @@ np_jpeg_orientation (const guint8 *data, gsize size)
     return 1;
   while (next_segment (data, size, &pos, &marker, &payload, &length))
     if (marker == 0xE1 && length >= 6 && memcmp (payload, "Exif\0\0", 6) == 0)
-      return exif_orientation (payload + 6, length - 6);
+      return np_header_exif_orientation (payload + 6, length - 6);
   return 1;
 }
 
@@ -147,39 +115,16 @@ np_jpeg_icc_profile (const guint8 *data, gsize size)
   return g_byte_array_free_to_bytes (icc);
 }
 
-/* The upright image of one stored with EXIF orientation o (2–8), by the same
- * transposes and flips as OpenCV's imread. */
+/* The upright image of one stored with EXIF orientation o (2–8). */
 static NpImage *
 orient (const NpImage *in, gint o, GError **error)
 {
   gboolean swap = o >= 5;
-  gint     w = swap ? in->height : in->width, h = swap ? in->width : in->height;
-  gint     c = in->channels;
-  NpImage *out = np_image_new (NP_SAMPLE_U8, w, h, c, error);
+  NpImage *out = np_image_new (NP_SAMPLE_U8, swap ? in->height : in->width, swap ? in->width : in->height,
+                               in->channels, error);
 
-  if (out == NULL)
-    return NULL;
-  for (gint y = 0; y < h; y++)
-    {
-      guint8 *row = np_image_row (out, y);
-
-      for (gint x = 0; x < w; x++)
-        {
-          gint sx, sy;
-
-          switch (o)
-            {
-            case 2: sx = in->width - 1 - x, sy = y; break;                   /* mirrored */
-            case 3: sx = in->width - 1 - x, sy = in->height - 1 - y; break;  /* upside down */
-            case 4: sx = x, sy = in->height - 1 - y; break;                  /* flipped */
-            case 5: sx = y, sy = x; break;                                   /* transposed */
-            case 6: sx = y, sy = in->height - 1 - x; break;                  /* turned 90° clockwise */
-            case 7: sx = in->width - 1 - y, sy = in->height - 1 - x; break;  /* transversed */
-            default: sx = in->width - 1 - y, sy = x; break;                  /* 8: 90° anticlockwise */
-            }
-          memcpy (row + (gsize) x * c, (const guint8 *) np_image_row (in, sy) + (gsize) sx * c, c);
-        }
-    }
+  if (out)
+    np_image_orient_pixels (in->data, in->width, in->height, in->stride, in->channels, o, out->data, out->stride);
   return out;
 }
 

@@ -70,6 +70,31 @@ class Cli(unittest.TestCase):
         self.assertFails(["run", "-o", self.out, bad, "--", "neuropaint:gray"], 2, "cut.png")
         self.assertNoOutputs()
 
+    def test_png_exif_orientation(self):
+        """A PNG's eXIf chunk (PNG 1.5's extensions) turns the picture upright
+        as EXIF's orientations define (the expected pictures made here with
+        NumPy from the stored one), in either byte order."""
+        import struct
+        import zlib
+        import cv2
+        stored = np.random.default_rng(5).integers(0, 256, (3, 5, 3), np.uint8)
+        upright = {1: stored, 2: stored[:, ::-1], 3: stored[::-1, ::-1], 4: stored[::-1],
+                   5: stored.transpose(1, 0, 2), 6: np.rot90(stored, -1), 7: stored[::-1, ::-1].transpose(1, 0, 2),
+                   8: np.rot90(stored, 1)}
+        png = cv2.imencode(".png", stored[..., ::-1])[1].tobytes()
+        for o, want in upright.items():
+            for order in ("<", ">"):
+                tiff = (b"II" if order == "<" else b"MM") + struct.pack(order + "HIH", 42, 8, 1)
+                tiff += struct.pack(order + "HHIHHI", 274, 3, 1, o, 0, 0)
+                chunk = struct.pack(">I", len(tiff)) + b"eXIf" + tiff + struct.pack(">I", zlib.crc32(b"eXIf" + tiff))
+                with self.subTest(orientation=o, order=order):
+                    path = os.path.join(self.dir, "turned.png")
+                    with open(path, "wb") as f:
+                        f.write(png[:33] + chunk + png[33:])
+                    out = os.path.join(self.dir, "turned-out")
+                    nptest.run(["run", "-o", out, path, "--", "gegl:nop"])
+                    np.testing.assert_array_equal(nptest.read_rgb(os.path.join(out, "turned.png"))[..., :3], want)
+
     def test_empty_file(self):
         empty = os.path.join(self.dir, "empty.png")
         open(empty, "wb").close()
