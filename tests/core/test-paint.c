@@ -488,32 +488,47 @@ test_colorize_pieces_threads_lab (void)
       }
 }
 
+/* The Hopper photo, whose face the finder sees, a finder and the faces it
+ * finds; NULL (the test skipped) without facedetect's photo or OpenCV's
+ * cascade. */
+static NpImage *
+hopper_and_faces (NpFaceFinder **finder, GArray **faces)
+{
+  const char *path = "/usr/share/doc/facedetect/examples/grace_hopper_512x512.jpg";
+  g_autoptr(GError) error = NULL;
+  NpHaarParams seed = { 1.2, 5, 60, 60, 0, 0 };
+  NpImage *bytes;
+
+  if (!g_file_test (path, G_FILE_TEST_EXISTS) || !g_file_test (NP_HAAR_FRONTAL_FACE, G_FILE_TEST_EXISTS))
+    {
+      g_test_skip ("needs facedetect's example photo and opencv-data");
+      return NULL;
+    }
+  bytes = np_jpeg_load (path, 0, &error);
+  g_assert_no_error (error);
+  *finder = np_face_finder_new (NULL, FALSE, &error);
+  g_assert_no_error (error);
+  *faces = np_face_finder_find (*finder, bytes, &seed, 2, &error);
+  g_assert_no_error (error);
+  g_assert_cmpuint ((*faces)->len, >=, 1);
+  return bytes;
+}
+
 /* With faces, only the faces' crops change (the Hopper photo, whose face
  * the finder sees). */
 static void
 test_colorize_faces (void)
 {
-  const char *path = "/usr/share/doc/facedetect/examples/grace_hopper_512x512.jpg";
   g_autoptr(GError) error = NULL;
   g_autoptr(NpImage) bytes = NULL, photo = NULL, plain = NULL, faced = NULL;
   g_autoptr(NpFaceFinder) finder = NULL;
   g_autoptr(GArray) faces = NULL;
   g_autoptr(NpModel) net = pointwise_chroma (2.5f, 0.1f, -1.5f, 0.3f);
-  NpHaarParams seed = { 1.2, 5, 60, 60, 0, 0 };
   NpColorizeOptions options = { 64, NP_CHROMA_YCBCR, 1.0f, NULL, 2 };
   gint changed_inside = 0;
 
-  if (!g_file_test (path, G_FILE_TEST_EXISTS) || !g_file_test (NP_HAAR_FRONTAL_FACE, G_FILE_TEST_EXISTS))
-    {
-      g_test_skip ("needs facedetect's example photo and opencv-data");
-      return;
-    }
-  bytes = np_jpeg_load (path, 0, &error);
-  finder = np_face_finder_new (NULL, FALSE, &error);
-  g_assert_no_error (error);
-  faces = np_face_finder_find (finder, bytes, &seed, 2, &error);
-  g_assert_no_error (error);
-  g_assert_cmpuint (faces->len, >=, 1);
+  if ((bytes = hopper_and_faces (&finder, &faces)) == NULL)
+    return;
   photo = np_image_new (NP_SAMPLE_F32, bytes->width, bytes->height, 4, NULL);
   for (gint y = 0; y < bytes->height; y++)
     for (gint x = 0; x < bytes->width; x++)
@@ -661,30 +676,19 @@ test_colorize_hints (void)
 static void
 test_colorize_hints_faces (void)
 {
-  const char *path = "/usr/share/doc/facedetect/examples/grace_hopper_512x512.jpg";
   g_autoptr(GError) error = NULL;
   g_autoptr(NpImage) bytes = NULL, photo = NULL, hints = NULL, out = NULL;
   g_autoptr(NpFaceFinder) finder = NULL;
   g_autoptr(GArray) faces = NULL;
   g_autoptr(NpModel) echo = hint_echo (0, 0);
-  NpHaarParams seed = { 1.2, 5, 60, 60, 0, 0 };
   NpColorizeOptions options = { 64, NP_CHROMA_YCBCR, 1.0f, NULL, 2 };
   const gfloat tint[3] = { 0.6f, 0.45f, 0.42f };
   const double want_cr = 0.5 * tint[0] - 0.418688 * tint[1] - 0.081312 * tint[2];
   gint rx, ry, rw, rh, cx, cy;
   gdouble cb, cr;
 
-  if (!g_file_test (path, G_FILE_TEST_EXISTS) || !g_file_test (NP_HAAR_FRONTAL_FACE, G_FILE_TEST_EXISTS))
-    {
-      g_test_skip ("needs facedetect's example photo and opencv-data");
-      return;
-    }
-  bytes = np_jpeg_load (path, 0, &error);
-  finder = np_face_finder_new (NULL, FALSE, &error);
-  g_assert_no_error (error);
-  faces = np_face_finder_find (finder, bytes, &seed, 2, &error);
-  g_assert_no_error (error);
-  g_assert_cmpuint (faces->len, >=, 1);
+  if ((bytes = hopper_and_faces (&finder, &faces)) == NULL)
+    return;
   g_assert_true (np_face_crop_rect (&g_array_index (faces, NpHaarBox, 0), bytes->width, bytes->height,
                                     &rx, &ry, &rw, &rh));
   cx = rx + rw / 2, cy = ry + rh / 2;
