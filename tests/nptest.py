@@ -129,6 +129,25 @@ def models_made_for(folder):
     return ops
 
 
+def assert_hint_coloured(test, got, dot, colour=(220, 30, 30)):
+    """What the hint echo model paints (hint_echo_model), in an R'G'B'
+    picture in [0, 1]: the hint's hue at dot (BT.601's Cb and Cr, written
+    out here; its chroma may shrink to fit the gamut on the photo's own
+    luminance), and gray everywhere else."""
+    import numpy as np
+    r, g, b = got[..., 0], got[..., 1], got[..., 2]
+    cb, cr = -0.168736 * r - 0.331264 * g + 0.5 * b, 0.5 * r - 0.418688 * g - 0.081312 * b
+    red = np.array(colour) / 255.0
+    want = np.array([-0.168736 * red[0] - 0.331264 * red[1] + 0.5 * red[2],
+                     0.5 * red[0] - 0.418688 * red[1] - 0.081312 * red[2]])
+    here = np.array([cb[dot], cr[dot]])
+    test.assertGreater(here @ want / np.linalg.norm(here) / np.linalg.norm(want), 0.95)
+    test.assertGreater(np.linalg.norm(here), 0.1)
+    rest = np.ones(cb.shape, bool)
+    rest[dot] = False
+    test.assertLess(max(np.abs(cb[rest]).max(), np.abs(cr[rest]).max()), 0.01)
+
+
 def hint_echo_model(path, width, height, bias=0.0):
     """Writes a 1×1 hint model (metadata hints = ycbcr-mask) that gives its
     hint channels back as its chroma: Cb·2, Cr·2 = the hint's (+ bias,

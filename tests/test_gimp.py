@@ -147,19 +147,7 @@ class GimpPlugin(unittest.TestCase):
 
     def test_a_hint_layer_colours_the_suit_under_its_dot(self):
         got = self.result("hints").astype(float) / 255
-        r, g, b = got[..., 0], got[..., 1], got[..., 2]
-        cb, cr = -0.168736 * r - 0.331264 * g + 0.5 * b, 0.5 * r - 0.418688 * g - 0.081312 * b
-        red = np.array([220, 30, 30]) / 255.0
-        want = (-0.168736 * red[0] - 0.331264 * red[1] + 0.5 * red[2],
-                0.5 * red[0] - 0.418688 * red[1] - 0.081312 * red[2])
-        # The dot's hue on the photo's own luminance (its chroma may shrink
-        # to fit the gamut), gray elsewhere.
-        here = np.array([cb[HINT_DOT], cr[HINT_DOT]])
-        self.assertGreater(here @ want / np.linalg.norm(here) / np.linalg.norm(want), 0.95)
-        self.assertGreater(np.linalg.norm(here), 0.1)
-        rest = np.ones(cb.shape, bool)
-        rest[HINT_DOT] = False
-        self.assertLess(max(np.abs(cb[rest]).max(), np.abs(cr[rest]).max()), 0.01)
+        nptest.assert_hint_coloured(self, got, HINT_DOT)
 
     def test_rgb_threshold_through_gimp(self):
         np.testing.assert_array_equal(self.result("threshold"), (self.photo > 120).astype(np.uint8) * 120)

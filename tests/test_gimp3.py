@@ -261,17 +261,7 @@ class Gimp3(unittest.TestCase):
 
     def test_a_red_dot_on_a_hint_layer_turns_the_suit_under_it_red(self):
         got = self.read("colorize-hints.png").astype(float) / 255
-        r, g, b = got[..., 0], got[..., 1], got[..., 2]
-        cb, cr = -0.168736 * r - 0.331264 * g + 0.5 * b, 0.5 * r - 0.418688 * g - 0.081312 * b
-        red = np.array([220, 30, 30]) / 255.0
-        want = np.array([-0.168736 * red[0] - 0.331264 * red[1] + 0.5 * red[2],
-                         0.5 * red[0] - 0.418688 * red[1] - 0.081312 * red[2]])
-        here = np.array([cb[HINT_DOT], cr[HINT_DOT]])
-        self.assertGreater(here @ want / np.linalg.norm(here) / np.linalg.norm(want), 0.95)
-        self.assertGreater(np.linalg.norm(here), 0.1)
-        rest = np.ones(cb.shape, bool)
-        rest[HINT_DOT] = False
-        self.assertLess(max(np.abs(cb[rest]).max(), np.abs(cr[rest]).max()), 0.01)
+        nptest.assert_hint_coloured(self, got, HINT_DOT)
 
     def test_colorize_photo_colours_a_grayscale_scan(self):
         if not os.path.exists(SHIPPED_COLORIZER):
