@@ -40,7 +40,8 @@ cli_bench_train_setup (const CliBench *bench, const CliBenchCommon *common, GErr
   gboolean      gan = e->gan_weight > 0;
   g_autofree gchar *g = arch->describe (arch, 3, 3, common->ngf, error);
   g_autofree gchar *d = g && gan ? describe_d (common->ngf, error) : NULL;
-  NpTrainParams params = { { 2e-4, 0.5, 0.999, 1e-8 }, e->recon_weight, e->gan_weight, e->recon, 0.02, 1 };
+  NpTrainParams params = { .adam = { 2e-4, 0.5, 0.999, 1e-8 }, .recon_weight = e->recon_weight,
+                           .gan_weight = e->gan_weight, .recon = e->recon, .init_std = 0.02, .seed = 1 };
   gint          width = common->width ? common->width : 256, height = common->height ? common->height : 320;
   gint          scale = e->source == NP_SOURCE_HALF ? 2 : 1;
   g_autoptr(NpTrainer) trainer = NULL;

@@ -184,6 +184,15 @@ class Cli(unittest.TestCase):
         self.assertEqual([r["bench"] for r in recs], ["canny", "canny-gray", "contours", "canny-op"])
         for rec in recs:
             self.assertEqual((rec["width"], rec["height"], rec["threads"], rec["repeat"]), (48, 64, 2, 2))
+        # The networks' benchmarks run at a tiny size (what they time is not
+        # asserted; that they run, and say what they ran, is).
+        proc = nptest.run(["bench", "train-step", "sr-train-step", "generator", "--ngf", "4", "--size", "64x64",
+                           "--batch", "2", "--repeat", "1"])
+        recs = [json.loads(line) for line in proc.stdout.strip().splitlines()]
+        self.assertEqual([r["bench"] for r in recs], ["train-step", "sr-train-step", "generator"])
+        proc = nptest.run(["bench", "conv", "--layer", "conv out=8 k=4 s=2 p=1", "--channels", "4", "--size",
+                           "32x32", "--batch", "2", "--repeat", "1", "--backward"])
+        self.assertEqual(json.loads(proc.stdout.strip().splitlines()[0])["bench"], "conv")
         self.assertFails(["bench", "canny"], 2, "needs --image")
         self.assertFails(["bench", "nope"], 1, "unknown benchmark")
         self.assertFails(["bench", "gray", "--image", img, "--threads", "0"], 1, "--threads")
