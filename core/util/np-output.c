@@ -20,6 +20,7 @@
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -33,6 +34,7 @@ struct _NpOutput
   gchar    *writer_path;
   gint      fd;        /* -1 once closed */
   gboolean  stream;    /* target is a device or a pipe: written into at commit */
+  gboolean  held;      /* closed, but kept open and unnamed (held_open counts it) */
   gchar   **made;      /* a folder output: the folders it made, deepest first */
   gboolean  committed;
 };
@@ -40,6 +42,7 @@ struct _NpOutput
 static NpOutput *live;
 static GMutex    live_lock;
 static gint      dying;
+static gint      held_open;   /* closed outputs whose unnamed file is held open */
 
 /* Every signal whose default action ends the process (and that a handler
  * can catch): SIGKILL is left to the unnamed files. */
@@ -405,18 +408,48 @@ np_output_write (NpOutput *output, const void *data, gsize size, GError **error)
   return np_output_write_at (output, data, size, -1, error);
 }
 
+/* How many closed outputs may keep their unnamed file open: a quarter of
+ * the descriptors the process may have, so an animation's frames leave
+ * nothing even to SIGKILL and the rest of the process keeps its share. */
+static gint
+held_budget (void)
+{
+  struct rlimit lim;
+
+  if (getrlimit (RLIMIT_NOFILE, &lim) != 0 || lim.rlim_cur == RLIM_INFINITY)
+    return 256;
+  return (gint) MIN (lim.rlim_cur / 4, 4096);
+}
+
+static void
+release (NpOutput *output)
+{
+  if (output->held)
+    {
+      output->held = FALSE;
+      g_atomic_int_add (&held_open, -1);
+    }
+}
+
 gboolean
 np_output_close (NpOutput *output, GError **error)
 {
   gint fd = output->fd;
   int  errsv = 0;
 
-  g_return_val_if_fail (fd >= 0 && !output->committed, FALSE);
+  g_return_val_if_fail (fd >= 0 && !output->committed && !output->held, FALSE);
   /* A full disk may only show at fsync or close (delayed allocation). A
    * stream's bytes are read back once, before a reboot could lose them. */
   if (!output->stream && fsync (fd) != 0)
     errsv = errno;
-  /* Closing an unnamed file would drop it: it takes a name first. */
+  /* An unnamed file stays open, and so unnamed, while the budget lasts;
+   * closing it would drop it, so past the budget it takes a name first. */
+  if (errsv == 0 && output->tmp == NULL && !output->stream)
+    {
+      if (g_atomic_int_add (&held_open, 1) < held_budget ())
+        return (output->held = TRUE);
+      g_atomic_int_add (&held_open, -1);
+    }
   if (errsv == 0 && output->tmp == NULL)
     {
       g_autofree gchar *dir = temp_dir (output);
@@ -505,7 +538,8 @@ np_output_commit (NpOutput *output, GError **error)
   else if (output->tmp)
     ok = (output->fd < 0 || np_output_close (output, error)) && move_into_place (output, error);
   else
-    ok = (fsync (output->fd) == 0 || io_fail (output, errno, error)) && move_into_place (output, error);
+    ok = (output->held || fsync (output->fd) == 0 || io_fail (output, errno, error))
+         && move_into_place (output, error);
   if (!ok)
     return FALSE;
   output->committed = TRUE;
@@ -513,6 +547,7 @@ np_output_commit (NpOutput *output, GError **error)
   /* A stream's temporary file has done its work. */
   if (output->stream && output->tmp)
     g_unlink (output->tmp);
+  release (output);
   if (output->fd >= 0)
     {
       int fd = output->fd;
@@ -528,6 +563,7 @@ np_output_free (NpOutput *output)
 {
   if (output == NULL)
     return;
+  release (output);
   if (output->fd >= 0)
     close (output->fd);
   if (output->tmp && !output->committed)

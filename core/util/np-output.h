@@ -29,8 +29,8 @@
  *     return FALSE;      // the error names model.safetensors
  *
  * Outputs that belong together (an animation's frames) are each closed
- * (np_output_close: written and synced, still temporary, now named) and
- * committed together at the end, so an interruption leaves none of them.
+ * (np_output_close: written and synced, still temporary) and committed
+ * together at the end, so an interruption leaves none of them.
  */
 #pragma once
 
@@ -64,10 +64,11 @@ gboolean    np_output_write        (NpOutput *output, const void *data, gsize si
  * only at the end). */
 gboolean    np_output_write_at     (NpOutput *output, const void *data, gsize size,
                                     goffset offset, GError **error);
-/* fsync, name and close: the file is complete but still under its
- * temporary name (and still removed by a free without commit, or a signal).
- * Only for outputs held open in numbers (frames): commit alone keeps an
- * unnamed file unnamed. */
+/* fsync and close: the file is complete but still temporary (removed by a
+ * free without commit, or a signal). An unnamed one stays open and unnamed,
+ * so not even SIGKILL leaves it, for as many closed outputs as a quarter of
+ * the process's descriptor limit; past that it is named and closed. For
+ * outputs held in numbers (frames); commit alone never names one. */
 gboolean    np_output_close        (NpOutput *output, GError **error);
 /* Syncs, then links or renames into place (or copies into a device or a
  * pipe), and closes; on failure the final path is untouched (the temporary

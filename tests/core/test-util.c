@@ -186,11 +186,14 @@ __lsan_is_turned_off (void)
   return in_dying_child;
 }
 
-/* A child that writes an output (given its temporary name by a close when
- * `named`) and then dies by `how` (a signal, or 0: exit); returns its wait
- * status. */
+/* How far die_while_writing's output gets before the end. */
+enum { WRITING, CLOSED, NAMED };
+
+/* A child that writes an output (and closes it: CLOSED; or closes it past
+ * the budget of unnamed files held open, which names it: NAMED) and then
+ * dies by `how` (a signal, or 0: exit); returns its wait status. */
 static int
-die_while_writing (const char *dir, int how, gboolean named)
+die_while_writing (const char *dir, int how, int stage)
 {
   pid_t pid = fork ();
   int   status = 0;
@@ -202,10 +205,14 @@ die_while_writing (const char *dir, int how, gboolean named)
       NpOutput *out = np_output_new (path, NULL);
       struct rlimit no_core = { 0, 0 };
 
+      struct rlimit few_files = { 3, 3 };   /* a budget of 3/4: none held */
+
       in_dying_child = TRUE;
       setrlimit (RLIMIT_CORE, &no_core);   /* SIGQUIT's core dump */
+      if (stage == NAMED)
+        setrlimit (RLIMIT_NOFILE, &few_files);
       if (out == NULL || !np_output_write (out, "partial", 7, NULL)
-          || (named && !np_output_close (out, NULL)))
+          || (stage != WRITING && !np_output_close (out, NULL)))
         _exit (99);
       if (how == 0)
         exit (3);   /* a library giving up with exit() */
@@ -218,7 +225,8 @@ die_while_writing (const char *dir, int how, gboolean named)
 
 /* A signal that ends the process, or exit(), removes the temporary files;
  * the signal still ends the process, and says so in its status. SIGKILL
- * cannot be caught: only an unnamed file leaves nothing then. */
+ * cannot be caught: only an unnamed file leaves nothing then, and a closed
+ * one (an animation's frame) is unnamed too. */
 static void
 test_output_signals (void)
 {
@@ -226,14 +234,14 @@ test_output_signals (void)
   int signals[] = { SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1, SIGKILL, 0 };
 
   for (guint i = 0; i < G_N_ELEMENTS (signals); i++)
-    for (int named = 0; named < 2; named++)
+    for (int stage = WRITING; stage <= NAMED; stage++)
       {
         int status;
         g_autofree gchar *listing = NULL;
 
-        if (signals[i] == SIGKILL && (named || !unnamed_files_work (dir)))
+        if (signals[i] == SIGKILL && (stage == NAMED || !unnamed_files_work (dir)))
           continue;
-        status = die_while_writing (dir, signals[i], named);
+        status = die_while_writing (dir, signals[i], stage);
         listing = list_dir (dir);
         if (signals[i] == 0)
           {
