@@ -42,7 +42,6 @@ static gint   opt_min_neighbors = 3;
 static gint   opt_min_size = 30;
 static gint   opt_ngf = 32;
 static gint   opt_batch = 1;
-static gint   opt_threads = 1;
 static gint   opt_repeat = 10;
 static gchar **opt_names;
 static gchar *opt_size;
@@ -55,7 +54,7 @@ static gboolean opt_backward;
 
 static const GOptionEntry entries[] = {
   { "image", 'i', 0, G_OPTION_ARG_FILENAME, &opt_image, "Input image (for the image benchmarks)", "FILE" },
-  { "threads", 'j', 0, G_OPTION_ARG_INT, &opt_threads, "Threads, up to 64 (default 1)", "N" },
+  CLI_THREADS_ENTRY ("Threads, up to 64 (default: every processor it may use)"),
   { "repeat", 'r', 0, G_OPTION_ARG_INT, &opt_repeat, "Timed runs after one warm-up (default 10)", "R" },
   { "size", 's', 0, G_OPTION_ARG_STRING, &opt_size,
     "Picture size: cppn (default 2048x2048), generator and train-step (default 256x320), "
@@ -150,8 +149,8 @@ cli_cmd_bench (int argc, char **argv, gboolean do_help)
 
   if (opt_names == NULL)
     return cli_fail ("bench", CLI_EXIT_USAGE, "name a benchmark (see --help)");
-  if (opt_threads < 1 || opt_threads > CLI_MAX_THREADS)
-    return cli_fail ("bench", CLI_EXIT_USAGE, "--threads must be between 1 and %d", CLI_MAX_THREADS);
+  if (cli_threads_option > CLI_MAX_THREADS)
+    return cli_fail ("bench", CLI_EXIT_USAGE, "--threads must be at most %d", CLI_MAX_THREADS);
   if (opt_repeat < 1 || opt_repeat > 100000)
     return cli_fail ("bench", CLI_EXIT_USAGE, "--repeat must be between 1 and 100000");
 
@@ -161,9 +160,9 @@ cli_cmd_bench (int argc, char **argv, gboolean do_help)
   if (opt_ngf < 1 || opt_ngf > 1024 || opt_batch < 1 || opt_batch > 1024 || opt_channels < 1 || opt_channels > 65536)
     return cli_fail ("bench", CLI_EXIT_USAGE, "--ngf and --batch must be between 1 and 1024, --channels 65536");
 
-  g_object_set (gegl_config (), "threads", opt_threads, NULL);
+  g_object_set (gegl_config (), "threads", MIN (cli_threads (), CLI_MAX_THREADS), NULL);
   common = (CliBenchCommon) {
-    .image = opt_image, .threads = opt_threads, .repeat = opt_repeat,
+    .image = opt_image, .threads = MIN (cli_threads (), CLI_MAX_THREADS), .repeat = opt_repeat,
     .width = width, .height = height, .depth = opt_depth, .width_per_layer = opt_width_per_layer,
     .cascade = opt_cascade, .scale_factor = opt_scale_factor,
     .min_neighbors = opt_min_neighbors, .min_size = opt_min_size,

@@ -2,6 +2,7 @@
 end in one clear message and a non-zero status, never a crash or a
 half-written file."""
 import os
+import subprocess
 import sys
 import tempfile
 import unittest
@@ -176,7 +177,8 @@ class Cli(unittest.TestCase):
         for line, name in zip(lines, ("gray", "threshold")):
             rec = json.loads(line)
             self.assertEqual(rec["bench"], name)
-            self.assertEqual((rec["width"], rec["height"], rec["threads"], rec["repeat"]), (48, 64, 1, 3))
+            self.assertEqual((rec["width"], rec["height"], rec["threads"], rec["repeat"]),
+                             (48, 64, min(len(os.sched_getaffinity(0)), 64), 3))
             self.assertLessEqual(rec["min_ms"], rec["median_ms"])
         proc = nptest.run(["bench", "canny", "canny-gray", "contours", "canny-op", "--image", img,
                            "--repeat", "2", "--threads", "2"])
@@ -195,7 +197,32 @@ class Cli(unittest.TestCase):
         self.assertEqual(json.loads(proc.stdout.strip().splitlines()[0])["bench"], "conv")
         self.assertFails(["bench", "canny"], 2, "needs --image")
         self.assertFails(["bench", "nope"], 1, "unknown benchmark")
-        self.assertFails(["bench", "gray", "--image", img, "--threads", "0"], 1, "--threads")
+        self.assertFails(["bench", "gray", "--image", img, "--threads", "four"], 1, "--threads")
+        self.assertFails(["bench", "gray", "--image", img, "--threads", "65"], 1, "--threads")
+
+    def test_threads_default_to_the_processors_the_process_may_use(self):
+        """No --threads, or an empty one (a job script's unset variable),
+        means the processors this process may run on: its affinity, which
+        taskset, Slurm and containers set, not the machine's count."""
+        import json
+        import shutil
+        img = os.path.join(self.dir, "img.png")
+        write_png(img, np.zeros((16, 16, 3), np.uint8))
+
+        def threads(*prefix, extra=()):
+            proc = subprocess.run(list(prefix) + [nptest.NEUROPAINT, "bench", "gray", "--image", img,
+                                                  "--repeat", "1"] + list(extra),
+                                  capture_output=True, text=True)
+            self.assertEqual(proc.returncode, 0, proc.stderr)
+            return json.loads(proc.stdout.splitlines()[0])["threads"]
+        mine = min(len(os.sched_getaffinity(0)), 64)
+        self.assertEqual(threads(), mine)
+        self.assertEqual(threads(extra=["--threads", ""]), mine)
+        if shutil.which("taskset") is None:
+            self.skipTest("taskset is missing")
+        cpu = sorted(os.sched_getaffinity(0))[0]
+        self.assertEqual(threads("taskset", "-c", str(cpu)), 1)
+        self.assertEqual(threads("taskset", "-c", str(cpu), extra=["--threads", ""]), 1)
 
 
 if __name__ == "__main__":
