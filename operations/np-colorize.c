@@ -16,17 +16,20 @@
  * are hints (a layer in GIMP 3's dialog, a nested gegl:load in a graph,
  * aux=[ gegl:load path=hints.png ] on the gegl command line). Its strips
  * are read beside the photo's.
+ *
+ * neuropaint:colorize-without-hints is this op without the aux pad
+ * (np-colorize-without-hints.c compiles this file with
+ * NP_COLORIZE_WITHOUT_HINTS), because GIMP 3.0 keeps no effect that has an
+ * aux pad as a non-destructive filter: it merges it into the layer. GIMP's
+ * Colorize... and Image ▸ Neuropaint ▸ Colorize Photo use the twin, so the
+ * colour stays an effect the user can edit; Colorize with Hints... uses this
+ * one (docs/gimp.md).
  */
 
 #include "config.h"
 #include <glib/gi18n-lib.h>
 
 #ifdef GEGL_PROPERTIES
-
-enum_start (np_colorize_space)
-  enum_value (NP_COLORIZE_YCBCR, "ycbcr", N_("YCbCr (keep the luma Y')"))
-  enum_value (NP_COLORIZE_LAB,   "lab",   N_("Lab (keep the lightness L*)"))
-enum_end (NpColorizeSpace)
 
 property_string (model, _("Model"), "gray2color")
   description (_("A colourising model's name (neuropaint models lists them) or file: "
@@ -45,8 +48,8 @@ property_int (render_size, _("Render size"), 0)
   ui_range    (0, 1024)
   ui_meta     ("unit", "pixel-distance")
 
-property_enum (color_space, _("Colour space"), NpColorizeSpace, np_colorize_space,
-               NP_COLORIZE_YCBCR)
+property_enum (color_space, _("Colour space"), NpChromaSpace, np_colorize_space,
+               NP_CHROMA_YCBCR)
   description (_("How colour is carried: which luminance stays the photo's and which "
                  "chroma comes from the model"))
 
@@ -61,13 +64,23 @@ property_boolean (faces, _("Faces"), FALSE)
 
 #else
 
+#ifdef NP_COLORIZE_WITHOUT_HINTS
+#define GEGL_OP_FILTER
+#define GEGL_OP_NAME     np_colorize_without_hints
+#define GEGL_OP_C_SOURCE np-colorize-without-hints.c
+#define OP_NAME          "neuropaint:colorize-without-hints"
+#else
 #define GEGL_OP_COMPOSER
 #define GEGL_OP_NAME     np_colorize
 #define GEGL_OP_C_SOURCE np-colorize.c
+#define OP_NAME          "neuropaint:colorize"
+#endif
 
-/* The installed-model property's enum type (gegl-op.h calls NAME_get_type). */
+/* The properties' enum types (gegl-op.h calls NAME_get_type), registered
+ * once for both modules: a GType's name is the process's. */
 #include "np-op-util.h"
 #define np_colorize_models_get_type() np_op_model_choices (NP_MODEL_USE_COLORIZE)
+#define np_colorize_space_get_type()  np_op_chroma_space_type ()
 
 #include "gegl-op.h"
 
@@ -79,8 +92,10 @@ static void
 prepare (GeglOperation *operation)
 {
   np_op_set_float_formats (operation);
+#ifndef NP_COLORIZE_WITHOUT_HINTS
   /* Hint colours in the photo's space, as its own pixels are read. */
   gegl_operation_set_format (operation, "aux", gegl_operation_get_format (operation, "input"));
+#endif
 }
 
 /* The photo's box, whatever the hints' (a composer's is both's). */
@@ -158,20 +173,19 @@ read_photo (NpColorizer *c, GeglBuffer *input, GeglBuffer *aux, const GeglRectan
   return TRUE;
 }
 
+/* The photo, with its hints when aux is given, to output. */
 static gboolean
-process (GeglOperation       *operation,
-         GeglBuffer          *input,
-         GeglBuffer          *aux,
-         GeglBuffer          *output,
-         const GeglRectangle *result,
-         gint                 level)
+colorize (GeglOperation       *operation,
+          GeglBuffer          *input,
+          GeglBuffer          *aux,
+          GeglBuffer          *output,
+          const GeglRectangle *result)
 {
   GeglProperties         *o = GEGL_PROPERTIES (operation);
   const Babl             *format = gegl_operation_get_format (operation, "input");
   GeglRectangle           box = np_op_whole_input (operation, "input", result);
-  NpColorizeOptions       options = { o->render_size,
-                                      o->color_space == NP_COLORIZE_LAB ? NP_CHROMA_LAB : NP_CHROMA_YCBCR,
-                                      (gfloat) o->saturation, NULL, np_op_threads (), aux != NULL };
+  NpColorizeOptions       options = { o->render_size, o->color_space, (gfloat) o->saturation, NULL,
+                                      np_op_threads (), aux != NULL };
   g_autoptr(NpFaceFinder) finder = NULL;
   g_autoptr(NpColorizer)  c = NULL;
   g_autoptr(NpImage)      strip = NULL;
@@ -210,45 +224,82 @@ process (GeglOperation       *operation,
   return TRUE;
 }
 
+#ifdef NP_COLORIZE_WITHOUT_HINTS
+static gboolean
+process (GeglOperation       *operation,
+         GeglBuffer          *input,
+         GeglBuffer          *output,
+         const GeglRectangle *result,
+         gint                 level)
+{
+  return colorize (operation, input, NULL, output, result);
+}
+#else
+static gboolean
+process (GeglOperation       *operation,
+         GeglBuffer          *input,
+         GeglBuffer          *aux,
+         GeglBuffer          *output,
+         const GeglRectangle *result,
+         gint                 level)
+{
+  return colorize (operation, input, aux, output, result);
+}
+#endif
+
+/* What a user reads of the op; the twin's differs only by the hints. */
+#define DESCRIPTION_COMMON \
+  "Colours a photo of any size: a colourising model (default gray2color) colours the photo's gray " \
+  "version at the model's own scale, and only its colour, scaled up, goes on the photo's " \
+  "full-resolution luminance, so every detail stays the photo's. Colour photos are made gray " \
+  "first; alpha is kept."
+
 static void
 gegl_op_class_init (GeglOpClass *klass)
 {
-  GeglOperationClass         *operation_class = GEGL_OPERATION_CLASS (klass);
-  GeglOperationComposerClass *composer_class = GEGL_OPERATION_COMPOSER_CLASS (klass);
+  GeglOperationClass *operation_class = GEGL_OPERATION_CLASS (klass);
 
   operation_class->prepare = prepare;
   operation_class->get_bounding_box = get_bounding_box;
   np_op_class_whole_image (operation_class);
   operation_class->get_required_for_output = get_required_for_output;
-  composer_class->process = process;
-  composer_class->aux_label = _("Colour hints");
-  composer_class->aux_description = _("A transparent picture of the photo's size: each opaque dot asks "
-                                      "for its colour there (a model trained with hints)");
-
+#ifdef NP_COLORIZE_WITHOUT_HINTS
+  GEGL_OPERATION_FILTER_CLASS (klass)->process = process;
   gegl_operation_class_set_keys (operation_class,
-    "name",        "neuropaint:colorize",
-    "title",       _("Colorize (neural network)"),
+    "title",           _("Colorize (neural network, no hints)"),
+    "gimp:menu-label", _("Colorize..."),
+    "description",     _(DESCRIPTION_COMMON " This is neuropaint:colorize without its aux input, "
+                         "so that GIMP 3 keeps it as an effect that stays editable."),
+    NULL);
+#else
+  GEGL_OPERATION_COMPOSER_CLASS (klass)->process = process;
+  GEGL_OPERATION_COMPOSER_CLASS (klass)->aux_label = _("Colour hints");
+  GEGL_OPERATION_COMPOSER_CLASS (klass)->aux_description =
+    _("A transparent picture of the photo's size: each opaque dot asks for its colour there "
+      "(a model trained with hints)");
+  gegl_operation_class_set_keys (operation_class,
+    "title",           _("Colorize (neural network)"),
+    "gimp:menu-label", _("Colorize with Hints..."),
+    /* Its aux pad takes colour hints (neuropaint run --aux feeds it). */
+    "neuropaint:aux",  "hints",
+    "description",     _(DESCRIPTION_COMMON " The aux input takes colour hints for a model trained "
+                         "with them: a transparent picture of the photo's size whose opaque dots ask "
+                         "for their colour."),
+    NULL);
+#endif
+  gegl_operation_class_set_keys (operation_class,
+    "name",        OP_NAME,
     "categories",  "neuropaint:generative",
     "gimp:menu-path",  "<Image>/Filters/Neuropaint",
-    "gimp:menu-label", _("Colorize..."),
     /* Colour a Grayscale image in GIMP would drop (np_op_note_gray_host). */
     "neuropaint:makes-colour", "true",
-    /* Its aux pad takes colour hints (neuropaint run --aux feeds it). */
-    "neuropaint:aux", "hints",
     /* A tiny random chroma model (tests/data, relative to the source tree
      * where the tests render): colour that is the model's, luminance that is
-     * the picture's. */
+     * the picture's. Both ops give the same bytes without hints. */
     "reference-composition", NP_OP_REFERENCE (
-      "<node operation='neuropaint:colorize' model='tests/data/colorize-tiny.safetensors'/>"),
+      "<node operation='" OP_NAME "' model='tests/data/colorize-tiny.safetensors'/>"),
     "reference-hash", "4842c46c1b89f8529f41119f3e7ddfed",
     "neuropaint:reference-tolerance", "1",
-    "description", _("Colours a photo of any size: a colourising model (default gray2color) "
-                     "colours the photo's gray version at the model's own scale, and only "
-                     "its colour, scaled up, goes on the photo's full-resolution "
-                     "luminance, so every detail stays the photo's. Colour photos are "
-                     "made gray first; alpha is kept. The aux input takes colour hints "
-                     "for a model trained with them: a transparent picture of the photo's "
-                     "size whose opaque dots ask for their colour."),
     NULL);
 }
 

@@ -287,6 +287,24 @@ np_op_model_choices (NpModelUse use)
   return g_enum_register_static (g_intern_string (name), values);
 }
 
+GType
+np_op_chroma_space_type (void)
+{
+  /* GLib keeps the values for the type's life, the process's. */
+  static GEnumValue values[] = {
+    { NP_CHROMA_YCBCR, N_("YCbCr (keep the luma Y')"), "ycbcr" },
+    { NP_CHROMA_LAB, N_("Lab (keep the lightness L*)"), "lab" },
+    { 0, NULL, NULL }
+  };
+  GType type = g_type_from_name ("NpChromaSpace");
+
+  if (type)
+    return type;
+  for (gsize i = 0; values[i].value_name; i++)
+    values[i].value_name = _(values[i].value_name);
+  return g_enum_register_static ("NpChromaSpace", values);
+}
+
 const gchar *
 np_op_chosen_model (GeglOperation *operation, const gchar *model, gint choice)
 {

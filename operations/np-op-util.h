@@ -109,6 +109,11 @@ NpModel      *np_op_lock_model         (GeglOperation       *operation,
 #define NP_OP_MODEL_NAMED "named"
 GType         np_op_model_choices      (NpModelUse           use);
 
+/* The colour space a colourising op carries colour in (NpChromaSpace): a
+ * GEnum type registered once a process, by name, as np_op_model_choices is,
+ * since both colorize modules offer it. */
+GType         np_op_chroma_space_type  (void);
+
 /* The model to run: the one chosen in choice (the installed-model
  * property's value), or for NP_OP_MODEL_NAMED the model property's value. */
 const gchar  *np_op_chosen_model       (GeglOperation       *operation,

@@ -108,8 +108,9 @@ def models_made_for(folder):
     """The models (.safetensors) in folder by the op they are made for, as
     docs/model-format.md tells it from their metadata: a noise input dreams
     (dream-face), an "sr" or "edsr" architecture or a residual target doubles
-    (super-resolution), a gray input colours (colorize), any other is the
-    generator's. Read here with json, apart from the core's reading."""
+    (super-resolution), a gray input colours (colorize, and its twin without
+    the hint pad), any other is the generator's. Read here with json, apart
+    from the core's reading."""
     import json
     import struct
     ops = {}
@@ -126,6 +127,8 @@ def models_made_for(folder):
         else:
             op = "neuropaint:generator"
         ops.setdefault(op, []).append(os.path.splitext(os.path.basename(path))[0])
+    if "neuropaint:colorize" in ops:
+        ops["neuropaint:colorize-without-hints"] = ops["neuropaint:colorize"]
     return ops
 
 

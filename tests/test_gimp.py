@@ -210,8 +210,8 @@ class GimpPlugin(unittest.TestCase):
 
 
 # The ops with a model property, whose field offers the installed models.
-MODEL_OPS = ("neuropaint:colorize", "neuropaint:generator", "neuropaint:super-resolution",
-             "neuropaint:dream-face")
+MODEL_OPS = ("neuropaint:colorize", "neuropaint:colorize-without-hints", "neuropaint:generator",
+             "neuropaint:super-resolution", "neuropaint:dream-face")
 
 
 def procedure_of(op):
@@ -258,15 +258,17 @@ class InstalledPerUser(unittest.TestCase):
         cls.photo = photo
 
         colorize = typed_arguments("neuropaint:colorize") + ' ""'
+        # Colorize Photo runs the op without the hint pad (GIMP 3 keeps it editable).
+        photo_args = typed_arguments("neuropaint:colorize-without-hints") + ' ""'
         threshold = "plug-in-neuropaint-rgb-threshold"
         first = [
             # One click: the scan becomes RGB and is coloured with the default model.
-            filter_script(scan, cls.output("photo"), "plug-in-neuropaint-colorize-photo", colorize),
+            filter_script(scan, cls.output("photo"), "plug-in-neuropaint-colorize-photo", photo_args),
             # The filter itself on the Grayscale scan says what to do instead.
             filter_script(scan, cls.output("filter-on-gray"), "plug-in-neuropaint-colorize", colorize + " -1"),
             # A model that is not there: an error naming it, and nothing saved.
             filter_script(scan, cls.output("missing"), "plug-in-neuropaint-colorize-photo",
-                          typed_arguments("neuropaint:colorize", model="no-such-model") + ' ""'),
+                          typed_arguments("neuropaint:colorize-without-hints", model="no-such-model") + ' ""'),
             # Values as a dialog's OK leaves them, then a run with the last values.
             '(gimp-procedural-db-set-data "%s" %d %s)' % (threshold, len("threshold=77") + 1,
                                                           script_bytes("threshold=77")),

@@ -55,6 +55,8 @@ CASES = {
              None, False),
     # The model is a string property (a name or a file), which libgimp carries.
     "colorize": ("neuropaint:colorize", {"model": COLORIZE_MODEL}, "photo", None, False),
+    "colorize-without-hints": ("neuropaint:colorize-without-hints", {"model": COLORIZE_MODEL}, "photo", None,
+                               False),
     # Twice the layer: GIMP keeps the layer's part of it.
     "super-resolution": ("neuropaint:super-resolution", {"model": SR_MODEL}, "photo", (256, 256), False),
     "dream-face": ("neuropaint:dream-face", {"model": DREAM_MODEL, "seed": 3, "width": 256, "height": 256},
@@ -77,8 +79,8 @@ CHOSEN = {
                         {"model": "gray2color"}),
 }
 # The ops with a model property, and so an installed-model combo.
-MODEL_OPS = ("neuropaint:colorize", "neuropaint:generator", "neuropaint:super-resolution",
-             "neuropaint:dream-face")
+MODEL_OPS = ("neuropaint:colorize", "neuropaint:colorize-without-hints", "neuropaint:generator",
+             "neuropaint:super-resolution", "neuropaint:dream-face")
 # Cases with an aux input: its picture, beside the photo (the GIMP side
 # loads it as a layer and picks it as the filter's aux input).
 AUX = {}
@@ -274,9 +276,9 @@ class Gimp3(unittest.TestCase):
         self.assertGreater(np.abs(got[..., 0] - got[..., 2]).mean(), 5)
         luma = got @ [0.299, 0.587, 0.114]
         self.assertLessEqual(np.percentile(np.abs(luma - self.gray), 99), 2.5)
-        # Merged into the layer: GIMP 3.0 applies effects with an aux pad
-        # (Colorize's colour hints) only destructively.
-        self.assertEqual(self.report["filters"].get("colorize-photo"), [])
+        # Kept as an effect the user can edit: the op without the aux pad,
+        # since GIMP 3.0 merges effects that have one.
+        self.assertEqual(self.report["filters"].get("colorize-photo"), ["neuropaint:colorize-without-hints"])
 
     def test_colorize_without_its_model_leaves_the_layer_and_says_why(self):
         np.testing.assert_array_equal(self.read("missing-model.png"), self.photo)

@@ -188,8 +188,8 @@ class InstalledModelChoice(unittest.TestCase):
 
 
 # The ops with a model property.
-MODEL_OPS = ("neuropaint:colorize", "neuropaint:dream-face", "neuropaint:generator",
-             "neuropaint:super-resolution")
+MODEL_OPS = ("neuropaint:colorize", "neuropaint:colorize-without-hints", "neuropaint:dream-face",
+             "neuropaint:generator", "neuropaint:super-resolution")
 
 
 if __name__ == "__main__":

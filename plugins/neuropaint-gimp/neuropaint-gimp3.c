@@ -321,17 +321,10 @@ run_onto_rgb (GimpProcedure        *procedure,
   gimp_image_undo_group_start (image);
   if (gimp_image_get_base_type (image) != GIMP_RGB)
     gimp_image_convert_rgb (image);
+  /* An effect the user can still edit: the entry's op has no aux pad
+   * (GIMP 3.0 merges effects that have one, np-colorize.c). */
   filter = gimp_drawable_filter_new (drawables[0], entry->op, _(entry->label));
-  /* GIMP 3.0 refuses effects with an aux pad (Colorize's colour hints) as
-   * non-destructive filters ("cannot be applied non-destructively"): those
-   * are merged into the layer, as its filter dialog does. */
-  if (np_gimp_op_takes_aux (entry->op))
-    {
-      gimp_drawable_filter_update (filter);
-      gimp_drawable_merge_filter (drawables[0], filter);
-    }
-  else
-    gimp_drawable_append_filter (drawables[0], filter);
+  gimp_drawable_append_filter (drawables[0], filter);
   gimp_image_undo_group_end (image);
   if (run_mode != GIMP_RUN_NONINTERACTIVE)
     gimp_displays_flush ();

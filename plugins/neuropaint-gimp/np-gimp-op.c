@@ -19,7 +19,7 @@ const NpGimpMenuEntry np_gimp_menu_entries[] = {
     "<Image>/Image/Neuropaint", N_("Super Resolution..."),
     N_("Double the layer with a ×2 super-resolution model (default sr2x) into a new image") },
   /* A scan opens in Grayscale mode, where a filter cannot put colour. */
-  { NP_GIMP_ONTO_RGB, "neuropaint:colorize", "plug-in-neuropaint-colorize-photo", "<Image>/Image/Neuropaint",
+  { NP_GIMP_ONTO_RGB, "neuropaint:colorize-without-hints", "plug-in-neuropaint-colorize-photo", "<Image>/Image/Neuropaint",
     N_("Colorize Photo"),
     N_("Colour a black-and-white photo in one click: the image becomes RGB if it is not, and the layer "
        "gets Colorize (gray2color)") },

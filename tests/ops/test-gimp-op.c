@@ -127,6 +127,8 @@ test_aux_reaches_the_op (void)
 
   g_assert_true (np_gimp_op_takes_aux ("neuropaint:colorize"));
   g_assert_false (np_gimp_op_takes_aux ("neuropaint:gray"));
+  /* The twin GIMP 3 keeps as an editable effect has no aux pad at all. */
+  g_assert_false (np_gimp_op_takes_aux ("neuropaint:colorize-without-hints"));
   g_assert_true (np_gimp_run ("neuropaint:colorize", chain, input, NULL, NULL, output, &rect, NULL, NULL, &error));
   g_assert_no_error (error);
   g_test_expect_message ("GEGL", G_LOG_LEVEL_MESSAGE, "neuropaint:colorize: the model takes no colour hints*");
@@ -199,7 +201,8 @@ test_choices (void)
             }
         }
     }
-  g_assert_cmpuint (n_models, ==, 4);   /* colorize, dream-face, generator, super-resolution */
+  /* colorize (with and without hints), dream-face, generator, super-resolution */
+  g_assert_cmpuint (n_models, ==, 5);
 }
 
 static void

@@ -37,6 +37,8 @@ static const NpOpCase cases[] = {
   { "neuropaint:colorize model=@SOURCE_ROOT@/tests/data/colorize-tiny.safetensors" },
   { "neuropaint:colorize model=@SOURCE_ROOT@/tests/data/generator-tiny.safetensors render-size=150 "
     "color-space=lab saturation=1.5 faces=true" },
+  { "neuropaint:colorize-without-hints model=@SOURCE_ROOT@/tests/data/generator-tiny.safetensors "
+    "render-size=150 color-space=lab saturation=1.5 faces=true" },
   { "neuropaint:super-resolution model=@SOURCE_ROOT@/tests/data/sr-tiny.safetensors tile-size=64 overlap=8",
     2 * 203, 2 * 149 },
   /* The EDSR-like net (residual blocks, pixel shuffle), its detail on the
