@@ -42,7 +42,8 @@ VOLATILE = ("proc", "dev", "sys", "run", "tmp", "var/tmp", "var/lib/apt", "var/l
 GIMP_PROCEDURES = {
     "2.10": ["plug-in-neuropaint-" + op for op in (
         "gray", "rgb-threshold", "contours", "canny", "cppn", "face-detect", "face-crop", "generator",
-        "colorize", "super-resolution", "dream-face", "crop-face", "upscale", "colorize-photo")],
+        "colorize", "colorize-without-hints", "super-resolution", "dream-face", "crop-face", "upscale",
+        "colorize-photo")],
     "3": ["plug-in-neuropaint-crop-face", "plug-in-neuropaint-upscale", "plug-in-neuropaint-batch",
           "plug-in-neuropaint-colorize-photo"],
 }
