@@ -23,6 +23,7 @@ const NpLayerClass *const np_layer_classes[] = {
   [NP_LAYER_LINEAR] = &np_linear_class,
   [NP_LAYER_PIXELSHUFFLE] = &np_pixelshuffle_class,
   [NP_LAYER_ADD] = &np_add_class,
+  [NP_LAYER_RESHAPE] = &np_reshape_class,
 };
 static_assert (G_N_ELEMENTS (np_layer_classes) == NP_LAYER_COUNT,
                "every layer kind needs a class");

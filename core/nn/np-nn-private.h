@@ -52,6 +52,7 @@ typedef struct
   gfloat     momentum;    /* batchnorm: running statistics' update rate */
   gfloat     rate;        /* dropout */
   gint       factor;      /* upsample, pixelshuffle */
+  gint       grid_h, grid_w; /* reshape: the output's h and w */
 } NpLayerParams;
 
 typedef enum
@@ -195,7 +196,7 @@ extern const NpLayerClass *const np_layer_classes[NP_LAYER_COUNT];
 extern const NpLayerClass np_input_class, np_conv_class, np_convt_class,
   np_batchnorm_class, np_dropout_class, np_lrelu_class, np_relu_class,
   np_tanh_class, np_sigmoid_class, np_concat_class, np_upsample_class,
-  np_linear_class, np_pixelshuffle_class, np_add_class;
+  np_linear_class, np_pixelshuffle_class, np_add_class, np_reshape_class;
 
 /* The network. Parsing (parse.c) fills the layers and answers which are the
  * inputs; net.c owns the parameter blocks; plan.c plans activations and runs

@@ -671,6 +671,7 @@ test_description_errors (void)
     "input c=3 name=x\nrelu name=x", "input c=3\nconv name=a out=4 k=3 p=1:2:3", "input c=3\nbatchnorm name=b eps=0",
     "input c=3\nconv name=a out=4 k=3 bogus", "input c=3\nconv name=a out=4 k=3 p=", "input c=3\nconv name=a out=4 k=3 p=:",
     "input c=4\npixelshuffle", "input c=4\npixelshuffle factor=0", "input c=3\nadd", "input c=3\nadd with=nobody",
+    "input c=3\nreshape", "input c=3\nreshape c=3 h=0", "input c=3\nreshape c=3 w=2.5",
   };
 
   for (gsize i = 0; i < G_N_ELEMENTS (bad); i++)
@@ -681,6 +682,21 @@ test_description_errors (void)
         g_error ("accepted “%s”", bad[i]);
       g_assert_error (error, NP_ERROR, NP_ERROR_CORRUPT);
     }
+}
+
+/* A reshape whose input holds another number of values is refused when
+ * its shape is known, with an error, not read past. */
+static void
+test_reshape_mismatch (void)
+{
+  g_autoptr(NpNet) net = layer_net ("input name=x c=3\nreshape c=5 h=2 w=2");
+  g_autoptr(NpTensor) x = np_tensor_new (2, 2, 3, 1, NULL);
+  g_autoptr(GError) error = NULL;
+  const NpTensor *in[] = { x };
+
+  g_assert_null (np_net_forward (net, in, 1, &(NpCompute) { .n_threads = 1 }, &error));
+  g_assert_error (error, NP_ERROR, NP_ERROR_INVALID_ARGUMENT);
+  g_assert_nonnull (strstr (error->message, "12 values"));
 }
 
 static void
@@ -766,6 +782,10 @@ static const char *const grad_nets[NP_LAYER_COUNT] = {
   [NP_LAYER_PIXELSHUFFLE] = "input name=x c=2\nconv name=a out=8 k=3 p=1\npixelshuffle factor=2\ntanh",
   /* In place on the conv's output, as a residual block's sum runs. */
   [NP_LAYER_ADD] = "input name=x c=2\nconv name=a out=2 k=3 p=1\nadd with=x\ntanh",
+  /* Both ways: a grid of other channels and sides, and flattened for a
+   * linear layer, so a misplaced value shows in the convolutions' mixing. */
+  [NP_LAYER_RESHAPE] = "input name=x c=2\nconv name=a out=3 k=3 p=1\nreshape c=5 h=3 w=5\n"
+                       "conv name=b out=2 k=3 p=1\nreshape c=30\nlinear name=l out=3",
 };
 
 /* L = Σ r·y for a fixed random r: dL/dy = r, and central differences of L
@@ -1127,6 +1147,7 @@ main (int argc, char **argv)
 {
   g_test_init (&argc, &argv, NULL);
   g_test_add_func ("/nn/gemm/shapes", test_gemm_shapes);
+  g_test_add_func ("/nn/reshape/mismatch", test_reshape_mismatch);
   g_test_add_func ("/nn/conv/direct", test_conv_direct);
   g_test_add_func ("/nn/convt/direct", test_convt_direct);
   g_test_add_func ("/nn/col2im/adjoint", test_col2im_adjoint);

@@ -326,6 +326,22 @@ class Oracle(unittest.TestCase):
         self.check_grads(path, {"x": torch.randn(3, 7, 1, 1)}, {"l.weight": lin.weight, "l.bias": lin.bias},
                          lambda d, x: lin(x.flatten(1)), "linear", (3, 5))
 
+    def test_reshape(self):
+        """DCGAN's project and reshape (a linear layer's outputs seen as a
+        grid, torch's view), and a grid flattened for a linear layer: forward
+        and gradients, through convolutions that mix the grid's values."""
+        lin, conv, out = nn.Linear(7, 60), nn.Conv2d(3, 2, 3, 1, 1), nn.Linear(40, 3)
+        params = {"l.weight": lin.weight, "l.bias": lin.bias, "c.weight": conv.weight, "c.bias": conv.bias,
+                  "m.weight": out.weight, "m.bias": out.bias}
+        path = self.graph_model("input name=z c=7\nlinear name=l out=60\nreshape c=3 h=5 w=4\n"
+                                "conv name=c out=2 k=3 p=1\nreshape c=40\nlinear name=m out=3", params)
+
+        def fn(d, z):
+            return out(conv(lin(z.flatten(1)).view(-1, 3, 5, 4)).flatten(1))
+        z = torch.randn(3, 7, 1, 1)
+        self.check(self.run_ours(path, {"z": z.numpy()}), fn(None, z), what="reshape forward")
+        self.check_grads(path, {"z": z}, params, fn, "reshape", (3, 3))
+
     def test_grad_unet(self):
         """The whole U-Net in training mode: batch statistics (and their
         running updates), dropout with our mask."""
