@@ -193,6 +193,75 @@ describe_edsr (GHashTable *params, GError **error)
   return g_string_free (d, FALSE);
 }
 
+/* A generator built for noise, after DCGAN (Radford et al. 2016) with
+ * Odena et al.'s (2016) fix for its checkerboard: z (in_channels of 1×1) →
+ * linear → a grid_w × grid_h grid (DCGAN's project and reshape) of
+ * ngf·min(2^blocks, 8) channels → `blocks` blocks of nearest ×2 upsampling,
+ * a 3×3 conv, batch norm and ReLU, halving the channels down to ngf → a 3×3
+ * conv to out_channels → tanh. No transposed convolution: their uneven
+ * overlap is what draws the checkerboard. The grid is 4×5 by default, a
+ * portrait face's 4:5, so 4 blocks make 64×80. */
+static gchar *
+describe_dream (GHashTable *params, GError **error)
+{
+  ArchParam p[] = {
+    { "ngf", 32, 1, 4096 }, { "blocks", 4, 1, 8 }, { "grid_w", 4, 1, 64 }, { "grid_h", 5, 1, 64 },
+    { "in_channels", 128, 1, 4096 }, { "out_channels", 3, 1, 64 },
+  };
+  gint64      ngf, blocks, grid;
+  const char *eps = bn_eps (params, error);
+  GString    *d;
+
+  if (eps == NULL || !read_params (params, p, G_N_ELEMENTS (p), error))
+    return NULL;
+  ngf = p[0].value, blocks = p[1].value;
+  grid = ngf * MIN (1 << blocks, 8);
+  d = g_string_new (NULL);
+  g_string_append_printf (d, "input name=input c=%" G_GINT64_FORMAT "\n"
+                             "linear name=project out=%" G_GINT64_FORMAT "\n"
+                             "reshape c=%" G_GINT64_FORMAT " h=%" G_GINT64_FORMAT " w=%" G_GINT64_FORMAT "\n"
+                             "batchnorm name=project_bn eps=%s\nrelu\n",
+                          p[4].value, grid * p[2].value * p[3].value, grid, p[3].value, p[2].value, eps);
+  for (gint64 i = 1; i <= blocks; i++)
+    g_string_append_printf (d, "upsample factor=2\nconv name=up%" G_GINT64_FORMAT " out=%" G_GINT64_FORMAT " k=3 p=1\n"
+                               "batchnorm name=up%" G_GINT64_FORMAT "_bn eps=%s\nrelu\n",
+                            i, ngf * MIN (1 << (blocks - i), 8), i, eps);
+  g_string_append_printf (d, "conv name=out out=%" G_GINT64_FORMAT " k=3 p=1\ntanh\n", p[5].value);
+  return g_string_free (d, FALSE);
+}
+
+/* The dream generator's discriminator, unconditional (it sees the picture
+ * alone: a noise source says nothing of the face): `blocks` stride-2 4×4
+ * convolutions with leaky ReLU, from ndf channels doubling up to 8·ndf, down
+ * to the generator's grid, flattened, then a linear layer to one logit per
+ * picture. No batch norm: real and fake pass separately, and batch
+ * statistics would tell them apart by the batch. */
+static gchar *
+describe_dream_d (GHashTable *params, GError **error)
+{
+  ArchParam p[] = {
+    { "ndf", 32, 1, 4096 }, { "blocks", 4, 1, 8 }, { "grid_w", 4, 1, 64 }, { "grid_h", 5, 1, 64 },
+    { "out_channels", 3, 1, 64 },
+  };
+  gint64   ndf, blocks, width = 0;
+  GString *d;
+
+  if (!read_params (params, p, G_N_ELEMENTS (p), error))
+    return NULL;
+  ndf = p[0].value, blocks = p[1].value;
+  d = g_string_new (NULL);
+  g_string_append_printf (d, "input name=target c=%" G_GINT64_FORMAT "\n", p[4].value);
+  for (gint64 i = 1; i <= blocks; i++)
+    {
+      width = ndf * MIN (1 << (i - 1), 8);
+      g_string_append_printf (d, "conv name=c%" G_GINT64_FORMAT " out=%" G_GINT64_FORMAT " k=4 s=2 p=1\n"
+                                 "lrelu slope=0.2\n", i, width);
+    }
+  g_string_append_printf (d, "reshape c=%" G_GINT64_FORMAT "\nlinear name=logit out=1\n",
+                          width * p[2].value * p[3].value);
+  return g_string_free (d, FALSE);
+}
+
 gchar *
 np_arch_describe (const char *architecture, GHashTable *params, GError **error)
 {
@@ -206,6 +275,10 @@ np_arch_describe (const char *architecture, GHashTable *params, GError **error)
     return describe_sr (params, error);
   if (g_strcmp0 (architecture, "edsr") == 0)
     return describe_edsr (params, error);
+  if (g_strcmp0 (architecture, "dream") == 0)
+    return describe_dream (params, error);
+  if (g_strcmp0 (architecture, "dream-d") == 0)
+    return describe_dream_d (params, error);
   if (g_strcmp0 (architecture, "graph") == 0)
     {
       graph = params ? g_hash_table_lookup (params, "graph") : NULL;
@@ -214,7 +287,7 @@ np_arch_describe (const char *architecture, GHashTable *params, GError **error)
       g_set_error (error, NP_ERROR, NP_ERROR_CORRUPT, "architecture “graph” without a graph");
       return NULL;
     }
-  g_set_error (error, NP_ERROR, NP_ERROR_UNSUPPORTED, "unknown architecture “%s” (known: unet, patchgan, sr, edsr, graph)",
+  g_set_error (error, NP_ERROR, NP_ERROR_UNSUPPORTED, "unknown architecture “%s” (known: unet, patchgan, sr, edsr, dream, dream-d, graph)",
                architecture ? architecture : "(none)");
   return NULL;
 }

@@ -734,6 +734,51 @@ test_architectures (void)
   g_assert_cmpint (out->ne[2], ==, 1);
 }
 
+/* The generator built for noise: z of 1×1 to a 64×80 picture in [-1, 1],
+ * and its discriminator to one logit a picture. The parameters counted by
+ * hand at ngf 8: linear 128·1280 + 1280, batch norm 2·64, the blocks' 3×3
+ * convs 64→64, 64→32, 32→16, 16→8 with their biases and batch norms, the
+ * 3×3 conv to 3. */
+static void
+test_dream_architecture (void)
+{
+  g_autoptr(GHashTable) p = g_hash_table_new (g_str_hash, g_str_equal);
+  g_autoptr(GError) error = NULL;
+  g_autofree gchar *gen = NULL, *dis = NULL;
+  g_autoptr(NpNet) g = NULL, d = NULL;
+  g_autoptr(NpTensor) z = np_tensor_new (1, 1, 128, 2, NULL);
+  const NpTensor *in[] = { z }, *out;
+  gint64 convs = (64 * 64 * 9 + 64) + (64 * 32 * 9 + 32) + (32 * 16 * 9 + 16) + (16 * 8 * 9 + 8);
+
+  g_hash_table_insert (p, "ngf", "8");
+  gen = np_arch_describe ("dream", p, &error);
+  g_assert_no_error (error);
+  g_assert_null (strstr (gen, "convt"));
+  g = layer_net (gen);
+  g_assert_cmpint (np_net_n_parameters (g, FALSE), ==,
+                   128 * 1280 + 1280 + 2 * 64 + convs + 2 * (64 + 32 + 16 + 8) + 8 * 3 * 9 + 3);
+  fill (z->data, np_tensor_n_elements (z), 3);
+  out = np_net_forward (g, in, 1, &(NpCompute) { .n_threads = 2, .training = TRUE, .bn_mode = NP_BN_BATCH }, &error);
+  g_assert_no_error (error);
+  g_assert_cmpint (out->ne[0], ==, 64);
+  g_assert_cmpint (out->ne[1], ==, 80);
+  g_assert_cmpint (out->ne[2], ==, 3);
+  g_assert_cmpint (out->ne[3], ==, 2);
+  for (gint64 i = 0; i < np_tensor_n_elements (out); i++)
+    g_assert_true (out->data[i] >= -1 && out->data[i] <= 1);
+
+  g_hash_table_remove_all (p);
+  g_hash_table_insert (p, "ndf", "8");
+  dis = np_arch_describe ("dream-d", p, &error);
+  g_assert_no_error (error);
+  d = layer_net (dis);
+  g_assert_cmpint (np_net_n_inputs (d), ==, 1);
+  in[0] = out;
+  out = np_net_forward (d, in, 1, &(NpCompute) { .n_threads = 2 }, &error);
+  g_assert_no_error (error);
+  g_assert_cmpint (np_tensor_n_elements (out), ==, 2);
+}
+
 /* Threads share out blocks fixed by the shapes alone: the same bytes. */
 static void
 test_threads_agree (void)
@@ -1148,6 +1193,7 @@ main (int argc, char **argv)
   g_test_init (&argc, &argv, NULL);
   g_test_add_func ("/nn/gemm/shapes", test_gemm_shapes);
   g_test_add_func ("/nn/reshape/mismatch", test_reshape_mismatch);
+  g_test_add_func ("/nn/arch/dream", test_dream_architecture);
   g_test_add_func ("/nn/conv/direct", test_conv_direct);
   g_test_add_func ("/nn/convt/direct", test_convt_direct);
   g_test_add_func ("/nn/col2im/adjoint", test_col2im_adjoint);
