@@ -191,7 +191,63 @@ class EDSR(nn.Module):
         return nn.functional.pixel_shuffle(m["tail"](x), 2)
 
 
-ARCHS = {"unet": UNet, "patchgan": PatchGAN, "sr": SRNet, "edsr": EDSR}
+class Dream(nn.Module):
+    """The generator built for noise: z (N, in_channels, 1, 1) → Linear to
+    grid·gh·gw, viewed as (grid, gh, gw), BN, ReLU; `blocks` times nearest
+    x2, conv 3x3, BN, ReLU (ngf·min(2^(blocks−i), 8) channels); conv 3x3 to
+    out_channels, tanh. grid = ngf·min(2^blocks, 8)."""
+
+    def __init__(self, ngf=32, blocks=4, grid_w=4, grid_h=5, in_channels=128, out_channels=3, eps=1e-5):
+        super().__init__()
+        self.meta = {"architecture": "dream", "ngf": ngf, "blocks": blocks, "grid_w": grid_w, "grid_h": grid_h,
+                     "in_channels": in_channels, "out_channels": out_channels, "bn_eps": repr(eps)}
+        self.blocks, self.grid = blocks, (ngf * min(2 ** blocks, 8), grid_h, grid_w)
+        m = nn.ModuleDict({"project": nn.Linear(in_channels, self.grid[0] * grid_h * grid_w),
+                           "project_bn": nn.BatchNorm2d(self.grid[0], eps=eps)})
+        prev = self.grid[0]
+        for i in range(1, blocks + 1):
+            w = ngf * min(2 ** (blocks - i), 8)
+            m["up%d" % i] = nn.Conv2d(prev, w, 3, 1, 1)
+            m["up%d_bn" % i] = nn.BatchNorm2d(w, eps=eps)
+            prev = w
+        m["out"] = nn.Conv2d(prev, out_channels, 3, 1, 1)
+        self.m = m
+
+    def forward(self, z):
+        m = self.m
+        x = torch.relu(m["project_bn"](m["project"](z.flatten(1)).view(-1, *self.grid)))
+        for i in range(1, self.blocks + 1):
+            x = nn.functional.interpolate(x, scale_factor=2, mode="nearest")
+            x = torch.relu(m["up%d_bn" % i](m["up%d" % i](x)))
+        return torch.tanh(m["out"](x))
+
+
+class DreamD(nn.Module):
+    """The dream generator's discriminator, of the picture alone: `blocks`
+    convs 4x4 stride 2 pad 1 with LeakyReLU 0.2 (ndf·min(2^(i−1), 8)
+    channels), flattened, Linear to one logit."""
+
+    def __init__(self, ndf=32, blocks=4, grid_w=4, grid_h=5, out_channels=3):
+        super().__init__()
+        self.meta = {"architecture": "dream-d", "ndf": ndf, "blocks": blocks, "grid_w": grid_w, "grid_h": grid_h,
+                     "out_channels": out_channels}
+        self.blocks = blocks
+        m = nn.ModuleDict()
+        prev = out_channels
+        for i in range(1, blocks + 1):
+            w = ndf * min(2 ** (i - 1), 8)
+            m["c%d" % i] = nn.Conv2d(prev, w, 4, 2, 1)
+            prev = w
+        m["logit"] = nn.Linear(prev * grid_w * grid_h, 1)
+        self.m = m
+
+    def forward(self, x):
+        for i in range(1, self.blocks + 1):
+            x = nn.functional.leaky_relu(self.m["c%d" % i](x), 0.2)
+        return self.m["logit"](x.flatten(1)).view(-1, 1, 1, 1)
+
+
+ARCHS = {"unet": UNet, "patchgan": PatchGAN, "sr": SRNet, "edsr": EDSR, "dream": Dream, "dream-d": DreamD}
 
 
 def randomize(model, seed=0):
@@ -240,7 +296,7 @@ def main():
     ap.add_argument("--depth", type=int, default=6, help="U-Net downsamplings")
     ap.add_argument("--ndf", type=int, default=64, help="PatchGAN base width")
     ap.add_argument("--features", type=int, help="SR net width (default 64; edsr 32)")
-    ap.add_argument("--blocks", type=int, default=4, help="edsr residual blocks")
+    ap.add_argument("--blocks", type=int, default=4, help="edsr residual blocks; dream upsampling blocks")
     ap.add_argument("--in-channels", type=int, default=3)
     ap.add_argument("--out-channels", type=int, default=3)
     ap.add_argument("--dtype", choices=["F32", "F16"], default="F32")
@@ -261,6 +317,10 @@ def main():
         model = PatchGAN(args.ndf, **kw)
     elif args.arch == "edsr":
         model = EDSR(args.features or 32, args.blocks, **kw)
+    elif args.arch == "dream":
+        model = Dream(args.ngf, args.blocks, **kw)
+    elif args.arch == "dream-d":
+        model = DreamD(args.ndf, args.blocks, out_channels=args.out_channels)
     else:
         model = SRNet(args.features or 64, **kw)
     if args.state_dict:

@@ -38,11 +38,11 @@ cli_bench_train_setup (const CliBench *bench, const CliBenchCommon *common, GErr
   const NpExperiment *e = np_experiment_find (g_str_equal (bench->name, "sr-train-step") ? "lowres" : "identity");
   const NpTrainArch  *arch = np_train_arch_find (e->architecture);
   gboolean      gan = e->gan_weight > 0;
-  g_autofree gchar *g = arch->describe (arch, 3, 3, common->ngf, error);
+  gint          width = common->width ? common->width : 256, height = common->height ? common->height : 320;
+  g_autofree gchar *g = arch->describe (arch, 3, 3, common->ngf, width, height, error);
   g_autofree gchar *d = g && gan ? describe_d (common->ngf, error) : NULL;
   NpTrainParams params = { .adam = { 2e-4, 0.5, 0.999, 1e-8 }, .recon_weight = e->recon_weight,
                            .gan_weight = e->gan_weight, .recon = e->recon, .init_std = 0.02, .seed = 1 };
-  gint          width = common->width ? common->width : 256, height = common->height ? common->height : 320;
   gint          scale = e->source == NP_SOURCE_HALF ? 2 : 1;
   g_autoptr(NpTrainer) trainer = NULL;
   CliTrainBench *state;

@@ -21,7 +21,7 @@ static gchar   *opt_init;
 static gint     opt_ngf = UNSET, opt_ndf = UNSET, opt_batch = UNSET, opt_steps = UNSET;
 static gint     opt_lr_decay_from = UNSET;
 static gdouble  opt_lr = UNSET, opt_beta1 = UNSET, opt_l1_weight = UNSET, opt_gan_weight = UNSET;
-static gdouble  opt_colour_weight = UNSET;
+static gdouble  opt_colour_weight = UNSET, opt_ema = UNSET;
 static gint     opt_validate_every = 100, opt_checkpoint_every = 500, opt_checkpoint_minutes = 10;
 static gint     opt_samples = 4, opt_accumulate = UNSET;
 static gchar  **opt_dataset;
@@ -32,15 +32,17 @@ static const GOptionEntry entries[] = {
     "STEM.samples.png", "MODEL" },
   { "input", 'i', 0, G_OPTION_ARG_STRING, &opt_input,
     "What G learns from: gray, gray-hints (gray and colour hints simulated from the photo; chroma), binary, "
-    "contours, canny, identity (autoencoder), noise (pure generator), morph (the average face), lowres "
-    "(super resolution ×2) (default gray)", "KIND" },
+    "contours, canny, identity (autoencoder), noise (pure generator), dream (a latent vector → a 64×80 face: "
+    "the generator built for noise), morph (the average face), lowres (super resolution ×2) (default gray)", "KIND" },
   { "target", 0, 0, G_OPTION_ARG_STRING, &opt_target,
     "What G predicts: rgb, chroma (YCbCr's Cb and Cr, put on the input's own luminance; gray input) "
     "or residual (what the bicubic upscale misses, added to it; lowres) (default rgb; residual for lowres)",
     "KIND" },
   { "arch", 0, 0, G_OPTION_ARG_STRING, &opt_arch,
-    "G's architecture: unet (pix2pix's U-Net), sr (the seed's super-resolution net) or edsr (residual "
-    "blocks and a pixel shuffle, super resolution ×2) (default: the input's; sr for lowres)", "NAME" },
+    "G's architecture: unet (pix2pix's U-Net), sr (the seed's super-resolution net), edsr (residual "
+    "blocks and a pixel shuffle, super resolution ×2) or dream (a latent vector → linear → nearest ×2 + 3×3 conv "
+    "blocks, with an unconditional discriminator; the dream input) (default: the input's; sr for lowres, "
+    "dream for dream)", "NAME" },
   { "ngf", 0, 0, G_OPTION_ARG_INT, &opt_ngf,
     "G's base width (default 32; 64 features for lowres's SR net, 32 for edsr; the seed: 64)", "N" },
   { "ndf", 0, 0, G_OPTION_ARG_INT, &opt_ndf, "D's base width (default: ngf)", "N" },
@@ -61,6 +63,9 @@ static const GOptionEntry entries[] = {
   { "colour-weight", 0, 0, G_OPTION_ARG_DOUBLE, &opt_colour_weight,
     "Weight of the colourfulness term: how far each output's colourfulness (Hasler and Süsstrunk's, "
     "0–255) is from its photo's; against L1's dull mean colour (default 0: none; rgb or chroma targets)", "W" },
+  { "ema", 0, 0, G_OPTION_ARG_DOUBLE, &opt_ema,
+    "Keep a moving average of G's weights, avg ← E·avg + (1 − E)·weights after each step, and ship it "
+    "instead of the weights (default 0: none; 0.999 for dream)", "E" },
   { "loss", 0, 0, G_OPTION_ARG_STRING, &opt_loss, "Reconstruction loss: l1 or mse (default l1; mse for lowres)", "L" },
   { "seed", 0, 0, G_OPTION_ARG_STRING, &opt_seed, "Seeds weights, batches, flips, dropout (default 1)", "N" },
   CLI_THREADS_ENTRY ("Threads (default: the processors it may use, shared by the ranks on a machine; the losses "
@@ -237,6 +242,8 @@ resolve_run (Run *run, GHashTable *resumed, NpTrainer *trainer, gint ranks)
         return cli_fail ("train", CLI_EXIT_USAGE, "--colour-weight: the colourfulness term needs the colours "
                          "themselves (--target rgb or chroma), not a %s", np_model_target_option (run->target));
     }
+  if (opt_ema != UNSET && !(opt_ema >= 0 && opt_ema < 1))
+    return cli_fail ("train", CLI_EXIT_USAGE, "--ema must be at least 0 and below 1");
   if (opt_lr_decay_from != UNSET && (opt_lr_decay_from < 0 || opt_lr_decay_from > run->steps))
     return cli_fail ("train", CLI_EXIT_USAGE, "--lr-decay-from must be a step from 0 to --steps");
 
@@ -247,7 +254,7 @@ resolve_run (Run *run, GHashTable *resumed, NpTrainer *trainer, gint ranks)
       gint64 decay_from = p->decay_end ? p->decay_start : UNSET;
       if ((opt_input || opt_target || opt_arch || opt_ngf != UNSET || opt_ndf != UNSET || opt_loss || opt_lr != UNSET
            || opt_beta1 != UNSET || opt_l1_weight != UNSET || opt_gan_weight != UNSET
-           || opt_colour_weight != UNSET || opt_seed)
+           || opt_colour_weight != UNSET || opt_ema != UNSET || opt_seed)
           && (g_strcmp0 (input, g_hash_table_lookup (resumed, "input"))
               || g_strcmp0 (target, g_hash_table_lookup (resumed, "target"))
               || g_strcmp0 (arch, resumed_arch (resumed))
@@ -257,6 +264,7 @@ resolve_run (Run *run, GHashTable *resumed, NpTrainer *trainer, gint ranks)
               || (opt_l1_weight != UNSET && opt_l1_weight != p->recon_weight)
               || (opt_gan_weight != UNSET && opt_gan_weight != p->gan_weight)
               || (opt_colour_weight != UNSET && opt_colour_weight != p->colour_weight)
+              || (opt_ema != UNSET && opt_ema != p->ema)
               || (opt_seed && g_ascii_strtoull (opt_seed, NULL, 10) != p->seed)))
         return cli_fail ("train", CLI_EXIT_USAGE,
                             "%s was trained with other options (%s ngf %" G_GINT64_FORMAT " ndf %" G_GINT64_FORMAT
@@ -286,6 +294,7 @@ resolve_run (Run *run, GHashTable *resumed, NpTrainer *trainer, gint ranks)
     .gan_weight = opt_gan_weight != UNSET ? opt_gan_weight : e->gan_weight,
     .recon = opt_loss ? strcmp (opt_loss, "mse") == 0 ? NP_RECON_MSE : NP_RECON_L1 : e->recon,
     .colour_weight = opt_colour_weight != UNSET ? opt_colour_weight : 0,
+    .ema = opt_ema != UNSET ? opt_ema : e->ema,
     .target = run->target,
     .init_std = 0.02,
     .seed = opt_seed ? g_ascii_strtoull (opt_seed, NULL, 10) : 1,
@@ -304,12 +313,15 @@ run_command (const Run *run)
   const NpTrainParams *p = &run->params;
   gchar lr[G_ASCII_DTOSTR_BUF_SIZE], beta1[G_ASCII_DTOSTR_BUF_SIZE];
   gchar l1[G_ASCII_DTOSTR_BUF_SIZE], gan[G_ASCII_DTOSTR_BUF_SIZE], colour[G_ASCII_DTOSTR_BUF_SIZE];
+  gchar ema[G_ASCII_DTOSTR_BUF_SIZE];
   /* Options added since the shipped models were trained are said only when
    * used, so those models' commands read as they did. */
-  g_autofree gchar *extra = g_strdup_printf ("%s%s%s%s", p->colour_weight > 0 ? " --colour-weight " : "",
+  g_autofree gchar *extra = g_strdup_printf ("%s%s%s%s%s%s", p->colour_weight > 0 ? " --colour-weight " : "",
                                              p->colour_weight > 0
                                                ? g_ascii_formatd (colour, sizeof colour, "%.15g", p->colour_weight)
                                                : "",
+                                             p->ema > 0 ? " --ema " : "",
+                                             p->ema > 0 ? g_ascii_formatd (ema, sizeof ema, "%.15g", p->ema) : "",
                                              run->init ? " --init " : "", run->init ? run->init : "");
   g_autofree gchar *decay = p->decay_end ? g_strdup_printf (" --lr-decay-from %" G_GINT64_FORMAT, p->decay_start)
                                          : g_strdup ("");
@@ -334,21 +346,23 @@ run_command (const Run *run)
 
 /* The descriptions of G (the run's architecture) and D. */
 static gboolean
-describe_nets (const Run *run, gint64 src_channels, gint64 tgt_channels, gchar **g, gchar **d,
-               GError **error)
+describe_nets (const Run *run, const gint64 sne[4], const gint64 tne[4], gchar **g, gchar **d, GError **error)
 {
   g_autoptr(GHashTable) p = g_hash_table_new_full (g_str_hash, g_str_equal, NULL, g_free);
+  gint64 src_channels = sne[2], tgt_channels = tne[2];
 
-  if ((*g = run->arch->describe (run->arch, src_channels, tgt_channels, run->ngf, error)) == NULL)
+  if ((*g = run->arch->describe (run->arch, src_channels, tgt_channels, run->ngf, tne[0], tne[1], error)) == NULL)
     return FALSE;
   *d = NULL;
   if (run->params.gan_weight <= 0)
     return TRUE;
+  if (!np_train_arch_grid (run->arch, tne[0], tne[1], p, error))
+    return FALSE;
   g_hash_table_insert (p, "in_channels", g_strdup_printf ("%" G_GINT64_FORMAT, src_channels));
   g_hash_table_insert (p, "out_channels", g_strdup_printf ("%" G_GINT64_FORMAT, tgt_channels));
   g_hash_table_insert (p, "ndf", g_strdup_printf ("%d", run->ndf));
   g_hash_table_insert (p, "logits", g_strdup ("1"));
-  return (*d = np_arch_describe ("patchgan", p, error)) != NULL;
+  return (*d = np_arch_describe (run->arch->discriminator ? run->arch->discriminator : "patchgan", p, error)) != NULL;
 }
 
 /* ---- What a run writes ------------------------------------------------------- */
@@ -442,7 +456,7 @@ validate (Train *t, gint hints, NpScore *score, NpScore base[2], NpTensor *const
   if ((src = tensor_like (sne, n, error)) == NULL || (tgt = tensor_like (tne, n, error)) == NULL
       || (rgb = np_tensor_new (tne[0], tne[1], 3, n, error)) == NULL
       || (photos = np_tensor_new (tne[0], tne[1], 3, n, error)) == NULL
-      || !np_net_copy_params (t->eval, np_trainer_generator (t->trainer), error))
+      || !np_trainer_shipped_generator (t->trainer, t->eval, error))
     return FALSE;
 
   np_batcher_set_hints (shown (t), hints);
@@ -539,7 +553,7 @@ save_model (Train *t, GError **error)
   /* The architecture's numbers, for `neuropaint info` (the description
    * itself travels in "graph"). */
   g_hash_table_insert (params, (gpointer) run->arch->width_key, g_strdup_printf ("%d", run->ngf));
-  return np_net_copy_params (t->eval, np_trainer_generator (t->trainer), error)
+  return np_trainer_shipped_generator (t->trainer, t->eval, error)
          && np_model_save (t->eval, &info, run->output, run->dtype, error);
 }
 
@@ -841,7 +855,7 @@ cli_cmd_train (int argc, char **argv, gboolean do_help)
     }
 
   np_batcher_shapes (t.train, run.batch, sne, tne);
-  if (!describe_nets (&run, sne[2], tne[2], &g_desc, &d_desc, &error))
+  if (!describe_nets (&run, sne, tne, &g_desc, &d_desc, &error))
     return cli_fail_error ("train", g_steal_pointer (&error));
   if (t.trainer == NULL && (t.trainer = np_trainer_new (g_desc, d_desc, &run.params, &error)) == NULL)
     return cli_fail_error ("train", g_steal_pointer (&error));
@@ -858,8 +872,14 @@ cli_cmd_train (int argc, char **argv, gboolean do_help)
   if (g_strcmp0 (np_net_description (np_trainer_generator (t.trainer)), g_desc) != 0)
     return cli_fail ("train", CLI_EXIT_USAGE, "%s holds another architecture than this dataset and these "
                         "options make", opt_resume);
-  /* An architecture that scales its input as the experiment's pairs do. */
-  if (np_net_output_scale (np_trainer_generator (t.trainer)) * sne[0] != tne[0])
+  /* An architecture that scales its input as the experiment's pairs do, or
+   * one that makes pictures from a latent vector for a latent source (the
+   * size it makes is checked against the target's at the first step). */
+  if (run.arch->from_latent != (run.experiment->source == NP_SOURCE_LATENT))
+    return cli_fail ("train", CLI_EXIT_USAGE, "--arch %s makes pictures from %s; the %s input is %s", run.arch->name,
+                     run.arch->from_latent ? "a latent vector" : "pictures", run.experiment->name,
+                     run.experiment->source == NP_SOURCE_LATENT ? "a latent vector" : "a picture");
+  if (!run.arch->from_latent && np_net_output_scale (np_trainer_generator (t.trainer)) * sne[0] != tne[0])
     return cli_fail ("train", CLI_EXIT_USAGE, "--arch %s makes pictures %g× its input's size; the %s input "
                         "asks for %g×", run.arch->name, np_net_output_scale (np_trainer_generator (t.trainer)),
                         run.experiment->name, (gdouble) tne[0] / sne[0]);

@@ -27,6 +27,7 @@ struct _NpBatcher
   GArray      *by_subset, *subset_first, *subset_count;
   gint         width, height;
   NpImage     *half;        /* a half-size source: the downscaled photo */
+  guint8      *small;       /* a shrunk target: the photo shrunk (photo) */
   gint         hints;       /* np_batcher_items's hints (np_batcher_set_hints) */
 };
 
@@ -40,6 +41,7 @@ np_batcher_free (NpBatcher *b)
   g_clear_pointer (&b->subset_first, g_array_unref);
   g_clear_pointer (&b->subset_count, g_array_unref);
   np_image_free (b->half);
+  g_free (b->small);
   g_free (b);
 }
 
@@ -92,10 +94,18 @@ np_batcher_new (NpDataset *dataset, const NpExperiment *e, NpModelTarget target,
   b->dataset = dataset;
   b->e = e;
   b->target = target;
-  b->width = np_dataset_width (dataset);
-  b->height = np_dataset_height (dataset);
+  b->width = np_dataset_width (dataset) / MAX (e->shrink, 1);
+  b->height = np_dataset_height (dataset) / MAX (e->shrink, 1);
   if (!np_experiment_check_target (e, target, error))
     return NULL;
+  if (e->shrink > 1 && (np_dataset_width (dataset) % e->shrink || np_dataset_height (dataset) % e->shrink))
+    {
+      g_set_error (error, NP_ERROR, NP_ERROR_INVALID_ARGUMENT, "%s needs sides that are multiples of %d, not %d×%d",
+                   e->title, e->shrink, np_dataset_width (dataset), np_dataset_height (dataset));
+      return NULL;
+    }
+  if (e->shrink > 1)
+    b->small = g_malloc ((gsize) b->width * b->height * 3);
   if (np_dataset_channels (dataset, "color") != 3 || np_dataset_channels (dataset, e->stack) == 0)
     {
       g_set_error (error, NP_ERROR, NP_ERROR_INVALID_ARGUMENT, "the dataset has no “%s” pictures", e->stack);
@@ -147,6 +157,8 @@ source_channels (const NpBatcher *b)
 {
   if (b->e->source == NP_SOURCE_NOISE)
     return 3;
+  if (b->e->source == NP_SOURCE_LATENT)
+    return NP_TRAIN_LATENT;
   return stack_channels (b) + (b->e->source == NP_SOURCE_HINTS ? NP_MODEL_HINT_CHANNELS : 0);
 }
 
@@ -162,6 +174,8 @@ np_batcher_shapes (const NpBatcher *b, gint n, gint64 source_ne[4], gint64 targe
   gint scale = b->e->source == NP_SOURCE_HALF ? 2 : 1;
 
   source_ne[0] = b->width / scale, source_ne[1] = b->height / scale;
+  if (b->e->source == NP_SOURCE_LATENT)
+    source_ne[0] = source_ne[1] = 1;
   source_ne[2] = source_channels (b), source_ne[3] = n;
   target_ne[0] = b->width, target_ne[1] = b->height;
   target_ne[2] = np_model_target_channels (b->target), target_ne[3] = n;
@@ -209,6 +223,30 @@ static inline gfloat
 upscaled (const NpImage *up, gint64 x, gint64 y, gint k)
 {
   return ((const gfloat *) np_image_row (up, (gint) y))[x * 3 + k];
+}
+
+/* The colour photo of an item at the batcher's size: the dataset's, or
+ * shrunk into b->small (valid until the next call), each pixel the exact
+ * mean of its block, OpenCV's INTER_AREA at an integer factor. */
+static const guint8 *
+photo (const NpBatcher *b, guint item)
+{
+  const guint8 *px = np_dataset_pixels (b->dataset, "color", item);
+  gint          f = b->e->shrink, fw = np_dataset_width (b->dataset);
+
+  if (f <= 1)
+    return px;
+  for (gint y = 0; y < b->height; y++)
+    for (gint x = 0; x < b->width; x++)
+      for (gint k = 0; k < 3; k++)
+        {
+          guint sum = 0;
+          for (gint j = 0; j < f; j++)
+            for (gint i = 0; i < f; i++)
+              sum += px[((gsize) (y * f + j) * fw + x * f + i) * 3 + k];
+          b->small[((gsize) y * b->width + x) * 3 + k] = (guint8) ((sum + f * f / 2) / (f * f));
+        }
+  return b->small;
 }
 
 /* Hints into slot n's hint channels of source, from the photo colour
@@ -275,12 +313,13 @@ fill_slot (NpBatcher *b, guint item, guint partner, gboolean flip, guint64 noise
            guint64 hint_key, NpTensor *source, NpTensor *target, gint64 n)
 {
   gint          w = b->width, h = b->height;
-  const guint8 *colour = np_dataset_pixels (b->dataset, "color", item);
+  const guint8 *colour = photo (b, item);
   g_autoptr(NpImage) up = NULL;
 
   switch (b->e->source)
     {
     case NP_SOURCE_NOISE:
+    case NP_SOURCE_LATENT:
       np_tensor_fill_normal (source, n, noise_key);
       break;
     case NP_SOURCE_PARTNER:
@@ -370,8 +409,7 @@ np_batcher_photos (const NpBatcher *b, guint first, NpTensor *rgb)
 
   for (gint64 n = 0; n < rgb->ne[3]; n++)
     {
-      const guint8 *px = np_dataset_pixels (b->dataset, "color",
-                                            g_array_index (b->pool, guint, (first + (guint) n) % b->pool->len));
+      const guint8 *px = photo (b, g_array_index (b->pool, guint, (first + (guint) n) % b->pool->len));
       for (gint k = 0; k < 3; k++)
         for (gint y = 0; y < h; y++)
           {
@@ -451,6 +489,23 @@ show_hints (const NpBatcher *b, const NpTensor *source, NpTensor *rgb, gint64 n)
       }
 }
 
+/* A latent source's image n as a picture: its values as gray cells, 8
+ * across, (z + 1)/2 clamped, the cells stretched over the picture. */
+static void
+show_latent (const NpTensor *source, NpTensor *rgb, gint64 n)
+{
+  gint64 c = source->ne[2], rows = (c + 7) / 8;
+
+  for (gint64 y = 0; y < rgb->ne[1]; y++)
+    for (gint64 x = 0; x < rgb->ne[0]; x++)
+      {
+        gint64 i = (y * rows / rgb->ne[1]) * 8 + x * 8 / rgb->ne[0];
+        gfloat v = i < c ? CLAMP ((*np_tensor_at (source, 0, 0, i, n) + 1) * 0.5f, 0.0f, 1.0f) : 0.5f;
+        for (gint k = 0; k < 3; k++)
+          *np_tensor_at (rgb, x, y, k, n) = v;
+      }
+}
+
 void
 np_batcher_source_picture (const NpBatcher *b, const NpTensor *source, NpTensor *rgb)
 {
@@ -466,6 +521,8 @@ np_batcher_source_picture (const NpBatcher *b, const NpTensor *source, NpTensor 
         }
       else if (b->e->source == NP_SOURCE_HINTS)
         show_hints (b, source, rgb, n);
+      else if (b->e->source == NP_SOURCE_LATENT)
+        show_latent (source, rgb, n);
       else
         decode (NP_MODEL_TARGET_RGB, source, source, rgb, n);
     }
@@ -483,7 +540,7 @@ np_batcher_baseline_mean (const NpBatcher *b, const NpBatcher *mean_of, const Np
    * (as a chroma target encodes it). */
   for (guint i = 0; i < mean_of->pool->len; i++)
     {
-      const guint8 *px = np_dataset_pixels (mean_of->dataset, "color", g_array_index (mean_of->pool, guint, i));
+      const guint8 *px = photo (mean_of, g_array_index (mean_of->pool, guint, i));
       for (gint64 p = 0; p < plane; p++)
         {
           gfloat values[2];

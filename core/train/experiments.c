@@ -47,6 +47,14 @@ static const NpExperiment experiments[] = {
     .architecture = "unet", .target = NP_MODEL_TARGET_RGB, .targets = RGB,
     .recon = NP_RECON_L1, .recon_weight = 100, .gan_weight = 1,
     .input_baseline = NULL, .mean_chroma = FALSE, .flip = TRUE },
+  /* A generator built for noise (docs/models.md): no reconstruction term,
+   * whose minimum against unpaired faces is the mean face; a discriminator
+   * of the picture alone. */
+  { .name = "dream", .title = "a latent vector → a face at 64×80: the generator built for noise",
+    .source = NP_SOURCE_LATENT, .stack = "color", .input_filter = "noise",
+    .architecture = "dream", .target = NP_MODEL_TARGET_RGB, .targets = RGB,
+    .recon = NP_RECON_L1, .recon_weight = 0, .gan_weight = 1, .ema = 0.999,
+    .input_baseline = NULL, .mean_chroma = FALSE, .flip = TRUE, .shrink = 4 },
   { .name = "morph", .title = "another photo of the same subset → this one: the average face",
     .source = NP_SOURCE_PARTNER, .stack = "color", .input_filter = "identity",
     .architecture = "unet", .target = NP_MODEL_TARGET_RGB, .targets = RGB,

@@ -54,6 +54,12 @@ typedef struct
    * linearly towards 0 at step decay_end, as pix2pix's schedule does
    * (decay_end 0: constant). */
   gint64       decay_start, decay_end;
+  /* An exponential moving average of G's weights (Karras et al. 2018 and
+   * every small-data GAN since): after step s (from 0) avg ← β·avg + (1 −
+   * β)·weights with β = min(ema, (1 + s)/(10 + s)), batch norm's running
+   * statistics copied; the model a run ships is the average
+   * (np_trainer_shipped_generator). 0: none. */
+  gdouble      ema;
 } NpTrainParams;
 
 typedef struct
@@ -72,9 +78,11 @@ typedef struct _NpTrainer NpTrainer;
 double         np_colourfulness_loss     (const NpTensor *pred, const NpTensor *target, NpModelTarget kind,
                                           gfloat weight, NpTensor *grad);
 
-/* A generator (and a discriminator of (source, output) pairs on logits, when
- * params->gan_weight > 0) from network descriptions, initialised from the
- * seed, in training mode (batch norm on batch statistics). */
+/* A generator (and a discriminator on logits, when params->gan_weight > 0)
+ * from network descriptions, initialised from the seed, in training mode
+ * (batch norm on batch statistics). A discriminator of two inputs judges
+ * (source, output) pairs, pix2pix's conditional one; of one input, the
+ * output alone (a source of noise says nothing of the picture). */
 NpTrainer     *np_trainer_new            (const char *generator, const char *discriminator,
                                           const NpTrainParams *params, GError **error);
 void           np_trainer_free           (NpTrainer *trainer);
@@ -131,6 +139,10 @@ gfloat        *np_tree_sum_result        (NpTreeSum *sum);
 
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (NpTreeSum, np_tree_sum_free)
 
+/* Copies the weights the run ships into dst (G's description): the moving
+ * average with params->ema > 0, else G's own. */
+gboolean       np_trainer_shipped_generator (NpTrainer *trainer, NpNet *dst, GError **error);
+
 /* Steps taken so far. */
 gint64         np_trainer_step_count     (const NpTrainer *trainer);
 const NpTrainParams *np_trainer_params   (const NpTrainer *trainer);
@@ -146,7 +158,7 @@ guint64        np_trainer_key            (const NpTrainer *trainer, gint64 step,
 
 /* Checkpoints: one safetensors file with both networks (parameters and
  * running statistics), both optimisers' moments and step counts, the step,
- * the seed and the parameters, plus the caller's string metadata (its
+ * the seed and the parameters, G's moving average (params->ema > 0), plus the caller's string metadata (its
  * options, to resume with), written atomically. Loading checks everything
  * and returns the caller's metadata in *metadata. */
 gboolean       np_trainer_save           (NpTrainer *trainer, const char *path,
@@ -169,7 +181,12 @@ typedef enum
   NP_SOURCE_HALF,     /* the colour photo, bicubic to half its size: the target is twice the source */
   NP_SOURCE_HINTS,    /* the stack's picture and colour hints simulated from the photo, as Zhang et al.
                        * 2017 did (np_batcher_random): NP_MODEL_HINT_CHANNELS more channels */
+  NP_SOURCE_LATENT,   /* N(0, 1) noise of NP_TRAIN_LATENT channels of 1×1, a pure function of the batch's
+                       * key: a generator's z */
 } NpSource;
+
+/* The channels of a latent source: DCGAN's and FastGAN's z. */
+#define NP_TRAIN_LATENT 128
 
 /* An experiment: one row of the table in experiments.c, picked by --input.
  * Everything but the source is a default that an option overrides. */
@@ -186,6 +203,7 @@ typedef struct
   NpRecon       recon;          /* the default reconstruction loss (--loss) */
   gdouble       recon_weight;   /* … its weight (--l1-weight) */
   gdouble       gan_weight;     /* the adversarial term's (--gan-weight; 0: no discriminator) */
+  gdouble       ema;            /* G's weights' moving average (--ema; 0: none) */
   /* The trivial baselines validation reports: the input itself as a
    * picture, under this name (NULL: the input is no picture of the target,
    * as noise or the photo itself); and the training photos' per-pixel mean,
@@ -194,6 +212,10 @@ typedef struct
   const char   *input_baseline;
   gboolean      mean_chroma;
   gboolean      flip;           /* augmentation: random horizontal flips */
+  /* The target is the photo shrunk by this factor, each pixel the mean of
+   * its shrink × shrink block (0 or 1: as it is): a generator from noise
+   * learns at 64×80 what the dataset holds at 256×320, 16× cheaper. */
+  gint          shrink;
 } NpExperiment;
 
 /* The experiment named name, or NULL. */
@@ -212,13 +234,30 @@ struct _NpTrainArch
   const char *name;       /* --arch, and the model file's "architecture" */
   const char *width_key;  /* the architecture parameter --ngf sets, as the model file records it */
   gint        width;      /* its default */
-  /* G's description, in_channels to out_channels at width. */
+  /* G's description, in_channels to out_channels at width, for targets of
+   * out_width × out_height (which a generator from a latent vector makes
+   * from a grid of that size over 2^blocks). */
   gchar    *(*describe) (const NpTrainArch *arch, gint64 in_channels, gint64 out_channels, gint width,
-                         GError **error);
+                         gint64 out_width, gint64 out_height, GError **error);
+  /* D's architecture (np_arch_describe; NULL: pix2pix's conditional
+   * patchgan), and whether G makes a picture from a latent vector (its
+   * output's size is its own, not a multiple of its input's). */
+  const char *discriminator;
+  gboolean    from_latent;
 };
+
+/* The blocks of a generator from a latent vector (np_arch_describe's
+ * default): its pictures' sides are multiples of 2^blocks. */
+#define NP_TRAIN_LATENT_BLOCKS 4
 
 /* The architecture named name, or NULL. */
 const NpTrainArch *np_train_arch_find          (const char *name);
+/* For an architecture from a latent vector, the grid that makes out_width ×
+ * out_height (grid_w, grid_h into params, as G's and D's descriptions take
+ * them), or FALSE with an error when its sides do not divide; nothing for
+ * others. */
+gboolean      np_train_arch_grid         (const NpTrainArch *arch, gint64 out_width, gint64 out_height,
+                                          GHashTable *params, GError **error);
 /* The registry: *n architectures. */
 const NpTrainArch *np_train_arch_list          (guint *n);
 

@@ -24,6 +24,7 @@ struct _NpTrainer
   NpAdam       *adam_g, *adam_d;
   NpTensor     *d_fake;          /* d(loss)/d(G's output) */
   NpTensor     *d_logits;        /* d(loss)/d(D's output) */
+  gfloat       *ema;             /* G's parameter block averaged (p.ema > 0) */
   NpTreeSum    *sum_g, *sum_d;   /* micro-batches' gradients */
   gint          rank, n_ranks;   /* np_trainer_set_group */
   NpTrainSumFunc group_sum;
@@ -41,6 +42,7 @@ np_trainer_free (NpTrainer *t)
   np_adam_free (t->adam_d);
   np_tensor_free (t->d_fake);
   np_tensor_free (t->d_logits);
+  g_free (t->ema);
   np_tree_sum_free (t->sum_g);
   np_tree_sum_free (t->sum_d);
   g_free (t);
@@ -78,6 +80,7 @@ check_params (const NpTrainParams *p, gboolean has_d, GError **error)
                     : !(p->gan_weight >= 0 && p->gan_weight <= 1e6) ? "GAN weight"
                     : !(p->colour_weight >= 0 && p->colour_weight <= 1e6) ? "colourfulness weight"
                     : !(p->init_std > 0 && p->init_std <= 10) ? "initial weights' spread"
+                    : !(p->ema >= 0 && p->ema < 1) ? "moving average's decay"
                     : !(p->decay_start >= 0 && p->decay_end >= 0) ? "learning rate's schedule" : NULL;
 
   if (bad)
@@ -111,11 +114,12 @@ np_trainer_new (const char *generator, const char *discriminator, const NpTrainP
   if (!check_params (params, discriminator != NULL, error) || (g = np_net_new (generator, error)) == NULL
       || (discriminator && (d = np_net_new (discriminator, error)) == NULL))
     return NULL;
-  if (d && (np_net_n_inputs (d) != 2 || np_net_input_channels (d, 0) != np_net_input_channels (g, 0)
-            || np_net_input_channels (d, 1) != np_net_output_channels (g)))
+  if (d && !(np_net_n_inputs (d) == 1 && np_net_input_channels (d, 0) == np_net_output_channels (g))
+      && !(np_net_n_inputs (d) == 2 && np_net_input_channels (d, 0) == np_net_input_channels (g, 0)
+           && np_net_input_channels (d, 1) == np_net_output_channels (g)))
     {
       g_set_error (error, NP_ERROR, NP_ERROR_INVALID_ARGUMENT,
-                   "training: the discriminator must take the generator's input and output");
+                   "training: the discriminator must take the generator's output, or its input and output");
       return NULL;
     }
   if ((t = assemble (g_steal_pointer (&g), g_steal_pointer (&d), params, error)) == NULL)
@@ -123,6 +127,8 @@ np_trainer_new (const char *generator, const char *discriminator, const NpTrainP
   np_net_init_random (t->g, np_trainer_key (t, 0, STREAM_INIT_G), (gfloat) params->init_std);
   if (t->d)
     np_net_init_random (t->d, np_trainer_key (t, 0, STREAM_INIT_D), (gfloat) params->init_std);
+  if (params->ema > 0)
+    t->ema = g_memdup2 (np_net_trainable (t->g), np_net_n_parameters (t->g, TRUE) * sizeof (gfloat));
   return t;
 }
 
@@ -188,17 +194,19 @@ learning_rate (const NpTrainParams *p, gint64 step)
   return p->adam.lr * MAX (0.0, 1.0 - (gdouble) (step - p->decay_start + 1) / (p->decay_end - p->decay_start + 1));
 }
 
-/* D on a (source, target) pair, its BCE against `label` weighted, and
- * backward; micro-batch `micro` of the group's batch moves the running
- * statistics only if it is the first. */
+/* D on a (source, target) pair (or the target alone, for a discriminator
+ * of one input), its BCE against `label` weighted, and backward;
+ * micro-batch `micro` of the group's batch moves the running statistics
+ * only if it is the first. */
 static gboolean
 discriminate (NpTrainer *t, const NpTensor *source, const NpTensor *target, gint64 micro, gfloat label,
               gdouble weight, NpGradFlags what, gdouble *loss, gint n_threads, GError **error)
 {
   const NpTensor *pair[] = { source, target };
+  gint            n = np_net_n_inputs (t->d);
   NpCompute       compute = { .n_threads = n_threads, .training = TRUE, .bn_mode = NP_BN_BATCH,
                               .freeze_running = micro != 0 };
-  const NpTensor *logits = np_net_forward (t->d, pair, 2, &compute, error);
+  const NpTensor *logits = np_net_forward (t->d, pair + 2 - n, n, &compute, error);
 
   if (logits == NULL || !zeroed_like (&t->d_logits, logits, error))
     return FALSE;
@@ -296,6 +304,33 @@ mean_losses (NpTrainer *t, NpTrainLosses *l, gint n_micro, GError **error)
   return TRUE;
 }
 
+/* The moving average of G's trainable weights after step t->step; its
+ * buffers (batch norm's running statistics) are G's, as StyleGAN2's copy
+ * them. The decay ramps up as TensorFlow's ExponentialMovingAverage does
+ * with num_updates, min(ema, (1 + step)/(10 + step)), so the average of a
+ * short run is not mostly the random start. */
+static void
+average (NpTrainer *t)
+{
+  const gfloat *w = np_net_trainable (t->g);
+  gsize         n = np_net_n_parameters (t->g, FALSE), all = np_net_n_parameters (t->g, TRUE);
+  gfloat        keep = (gfloat) MIN (t->p.ema, (1.0 + t->step) / (10.0 + t->step));
+
+  for (gsize i = 0; i < n; i++)
+    t->ema[i] = keep * t->ema[i] + (1.0f - keep) * w[i];
+  memcpy (t->ema + n, w + n, (all - n) * sizeof (gfloat));
+}
+
+gboolean
+np_trainer_shipped_generator (NpTrainer *t, NpNet *dst, GError **error)
+{
+  if (!np_net_copy_params (dst, t->g, error))
+    return FALSE;
+  if (t->ema)
+    memcpy (np_net_trainable (dst), t->ema, np_net_n_parameters (t->g, TRUE) * sizeof (gfloat));
+  return TRUE;
+}
+
 gboolean
 np_trainer_step (NpTrainer *t, const NpTensor *source, const NpTensor *target, gint n_micro, gint n_threads,
                  NpTrainLosses *losses, GError **error)
@@ -312,6 +347,10 @@ np_trainer_step (NpTrainer *t, const NpTensor *source, const NpTensor *target, g
                    source->ne[3], n_micro);
       return FALSE;
     }
+  /* The average starts at the weights the run starts from (--init's too,
+   * copied in after np_trainer_new). */
+  if (t->ema && t->step == 0)
+    memcpy (t->ema, np_net_trainable (t->g), np_net_n_parameters (t->g, TRUE) * sizeof (gfloat));
   np_adam_set_lr (t->adam_g, learning_rate (&t->p, t->step));
   if (t->adam_d)
     np_adam_set_lr (t->adam_d, learning_rate (&t->p, t->step));
@@ -358,7 +397,7 @@ np_trainer_step (NpTrainer *t, const NpTensor *source, const NpTensor *target, g
 
           if (!discriminate (t, &src, fake, micro, 1, t->p.gan_weight, NP_GRAD_INPUTS, &g_gan, n_threads, error))
             return FALSE;
-          d_target = np_net_input_grad (t->d, 1);
+          d_target = np_net_input_grad (t->d, np_net_n_inputs (t->d) - 1);
           memcpy (t->d_fake->data, d_target->data, np_tensor_n_elements (d_target) * sizeof (gfloat));
         }
       l.g_gan += g_gan;
@@ -373,6 +412,8 @@ np_trainer_step (NpTrainer *t, const NpTensor *source, const NpTensor *target, g
         return FALSE;
     }
   np_adam_step (t->adam_g, np_net_trainable (t->g), grads, n_threads);
+  if (t->ema)
+    average (t);
 
   t->step++;
   if (!mean_losses (t, &l, n_micro, error))
@@ -404,7 +445,7 @@ np_trainer_save (NpTrainer *t, const char *path, GHashTable *metadata, GError **
   g_autoptr(GHashTable) meta = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
   g_autoptr(GPtrArray)  names = g_ptr_array_new_with_free_func (g_free);
   g_autoptr(GPtrArray)  tensors = g_ptr_array_new ();
-  NpTensor              moments[4];
+  NpTensor              moments[4], ema;
   NpAdam               *adams[] = { t->adam_g, t->adam_d };
   GHashTableIter        iter;
   gpointer              key, value;
@@ -426,6 +467,12 @@ np_trainer_save (NpTrainer *t, const char *path, GHashTable *metadata, GError **
       put_int (meta, i ? "adam.D.t" : "adam.G.t", *np_adam_t (adams[i]));
     }
 
+  if (t->ema)
+    {
+      ema = np_tensor_view (t->ema, np_net_n_parameters (t->g, TRUE), 1, 1, 1);
+      g_ptr_array_add (names, g_strdup ("ema.G"));
+      g_ptr_array_add (tensors, &ema);
+    }
   g_hash_table_insert (meta, g_strdup ("format"), g_strdup (CHECKPOINT_FORMAT));
   put_int (meta, "train.step", t->step);
   g_hash_table_insert (meta, g_strdup ("train.seed"), g_strdup_printf ("%" G_GUINT64_FORMAT, t->p.seed));
@@ -440,6 +487,7 @@ np_trainer_save (NpTrainer *t, const char *path, GHashTable *metadata, GError **
   put_double (meta, "train.init_std", t->p.init_std);
   put_int (meta, "train.decay_start", t->p.decay_start);
   put_int (meta, "train.decay_end", t->p.decay_end);
+  put_double (meta, "train.ema", t->p.ema);
   g_hash_table_insert (meta, g_strdup ("train.recon"), g_strdup (t->p.recon == NP_RECON_L1 ? "l1" : "mse"));
   if (metadata)
     {
@@ -536,6 +584,10 @@ trainer_from_file (NpSafetensors *st, GHashTable **metadata, GError **error)
       return NULL;
     }
   p.recon = strcmp (recon, "l1") == 0 ? NP_RECON_L1 : NP_RECON_MSE;
+  /* The moving average: checkpoints before it existed had none. */
+  p.ema = 0;
+  if (g_hash_table_contains (meta, "train.ema") && !get_number (meta, "train.ema", FALSE, &p.ema, &unused_i, error))
+    return NULL;
   /* The colourfulness term: checkpoints before it existed had none. */
   p.colour_weight = 0, p.target = NP_MODEL_TARGET_RGB;
   if (g_hash_table_contains (meta, "train.colour_weight"))
@@ -560,6 +612,19 @@ trainer_from_file (NpSafetensors *st, GHashTable **metadata, GError **error)
   t->step = step;
   if (!load_moments (st, "G", t->adam_g, error) || (t->d && !load_moments (st, "D", t->adam_d, error)))
     return NULL;
+  if (p.ema > 0)
+    {
+      NpTensor *ema = np_safetensors_get (st, "ema.G");
+      gint64    n = np_net_n_parameters (t->g, TRUE);
+
+      if (ema == NULL || np_tensor_n_elements (ema) != n)
+        {
+          g_set_error (error, NP_ERROR, NP_ERROR_CORRUPT,
+                       "checkpoint: G's moving average is missing or not of its %" G_GINT64_FORMAT " parameters", n);
+          return NULL;
+        }
+      t->ema = g_memdup2 (ema->data, n * sizeof (gfloat));
+    }
 
   if (metadata)
     {

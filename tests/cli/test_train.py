@@ -166,6 +166,39 @@ class Train(unittest.TestCase):
         for name in a:
             np.testing.assert_array_equal(a[name], c[name], err_msg=name)
 
+    def test_dream_trains_resumes_and_ships_the_average(self):
+        """The generator built for noise on the 64×64 crops shrunk 4× (16×16,
+        so a 1×1 grid): no transposed convolution, no reconstruction term,
+        G's moving average shipped; 2 threads, and 3 steps then 3 more from
+        the checkpoint, give the same bits as 6 on 1 thread, the average
+        included."""
+        once, _ = self.train("dream1", "--input", "dream", "--steps", "6", "--threads", "1")
+        meta = ex.read_safetensors(once)[1]
+        self.assertEqual(meta["architecture"], "dream")
+        self.assertNotIn("convt", meta["graph"])
+        self.assertIn("reshape c=32 h=1 w=1", meta["graph"])   # ngf 4: 8·4 channels
+        self.assertIn("--l1-weight 0 ", meta["trained_with"])
+        self.assertIn("--ema 0.999", meta["trained_with"])
+        twice, _ = self.train("dream2", "--input", "dream", "--steps", "6", "--threads", "2")
+        part, _ = self.train("dream3", "--input", "dream", "--steps", "3")
+        nptest.run(["train", "--resume", os.path.join(self.dir, "dream3.ckpt"), "--steps", "6"])
+        rows = history(os.path.join(self.dir, "dream1.history.csv"))
+        self.assertEqual(len(rows), 7)
+        for other in ("dream2", "dream3"):
+            self.assertEqual(rows, history(os.path.join(self.dir, other + ".history.csv")))
+        ckpt = [tensors(os.path.join(self.dir, n + ".ckpt")) for n in ("dream1", "dream2", "dream3")]
+        self.assertIn("ema.G", ckpt[0])
+        for name in ckpt[0]:
+            for other in ckpt[1:]:
+                np.testing.assert_array_equal(ckpt[0][name], other[name], err_msg=name)
+        # The model holds the average, not G's last weights.
+        model, g = tensors(once), ckpt[0]
+        self.assertGreater(float(np.abs(model["out.weight"] - g["G.out.weight"]).max()), 0)
+        # A generator from a latent vector takes the latent input only.
+        _, proc = self.train("dream-noise", "--input", "noise", "--arch", "dream", "--steps", "1", check=False)
+        self.assertEqual(proc.returncode, 1, proc.stderr)   # a usage error
+        self.assertIn("latent vector", proc.stderr)
+
     def test_hints_are_simulated_saved_and_resumed(self):
         # gray-hints: the model says it takes hints; validation scores none,
         # 2 and 10 hints; threads and a resume change no bit.

@@ -342,6 +342,20 @@ class Oracle(unittest.TestCase):
         self.check(self.run_ours(path, {"z": z.numpy()}), fn(None, z), what="reshape forward")
         self.check_grads(path, {"z": z}, params, fn, "reshape", (3, 3))
 
+    def test_dream(self):
+        """The generator built for noise (inference: batch norm on running
+        statistics) and its discriminator, forward, against their torch twins."""
+        g = ex.randomize(ex.Dream(8, 3, in_channels=16), 7)
+        d = ex.randomize(ex.DreamD(8, 3), 8)
+        gpath, dpath = os.path.join(self.dir, "dream.safetensors"), os.path.join(self.dir, "dream-d.safetensors")
+        ex.export(g, gpath)
+        ex.export(d, dpath)
+        z = torch.randn(3, 16, 1, 1)
+        fake = g(z)
+        self.assertEqual(tuple(fake.shape), (3, 3, 40, 32))
+        self.check(self.run_ours(gpath, {"input": z.numpy()}, 2), fake, what="dream")
+        self.check(self.run_ours(dpath, {"target": fake.detach().numpy()}, 2), d(fake), what="dream-d")
+
     def test_grad_unet(self):
         """The whole U-Net in training mode: batch statistics (and their
         running updates), dropout with our mask."""
