@@ -60,6 +60,9 @@ typedef struct
    * statistics copied; the model a run ships is the average
    * (np_trainer_shipped_generator). 0: none. */
   gdouble      ema;
+  /* DiffAugment (np_diffaugment) on every picture a discriminator of the
+   * picture alone sees, real and fake, in D's step and G's. */
+  gboolean     augment;
 } NpTrainParams;
 
 typedef struct
@@ -77,6 +80,13 @@ typedef struct _NpTrainer NpTrainer;
  * gradient into grad (when not NULL), as the losses of core/nn do. */
 double         np_colourfulness_loss     (const NpTensor *pred, const NpTensor *target, NpModelTarget kind,
                                           gfloat weight, NpTensor *grad);
+
+/* DiffAugment's colour, translation and cutout (augment.c) of each image of
+ * x into y (shaped as x, not x itself), its draws a pure function of key
+ * and the image's place first_image + n in the whole batch; and backward,
+ * adding the transpose applied to dy into dx. */
+void           np_diffaugment            (const NpTensor *x, NpTensor *y, guint64 key, gint64 first_image);
+void           np_diffaugment_backward   (const NpTensor *dy, NpTensor *dx, guint64 key, gint64 first_image);
 
 /* A generator (and a discriminator on logits, when params->gan_weight > 0)
  * from network descriptions, initialised from the seed, in training mode
@@ -204,6 +214,7 @@ typedef struct
   gdouble       recon_weight;   /* … its weight (--l1-weight) */
   gdouble       gan_weight;     /* the adversarial term's (--gan-weight; 0: no discriminator) */
   gdouble       ema;            /* G's weights' moving average (--ema; 0: none) */
+  gboolean      augment;        /* DiffAugment (--augment) */
   /* The trivial baselines validation reports: the input itself as a
    * picture, under this name (NULL: the input is no picture of the target,
    * as noise or the photo itself); and the training photos' per-pixel mean,

@@ -14,6 +14,9 @@ enum
   STREAM_INIT_G = 100,
   STREAM_INIT_D,
   STREAM_DROPOUT,
+  STREAM_AUGMENT_FAKE,   /* DiffAugment's draws: D's fake pictures, */
+  STREAM_AUGMENT_REAL,   /* its real ones, */
+  STREAM_AUGMENT_G,      /* and the fake ones of G's term */
 };
 
 struct _NpTrainer
@@ -24,6 +27,7 @@ struct _NpTrainer
   NpAdam       *adam_g, *adam_d;
   NpTensor     *d_fake;          /* d(loss)/d(G's output) */
   NpTensor     *d_logits;        /* d(loss)/d(D's output) */
+  NpTensor     *augmented;       /* what D sees with p.augment */
   gfloat       *ema;             /* G's parameter block averaged (p.ema > 0) */
   NpTreeSum    *sum_g, *sum_d;   /* micro-batches' gradients */
   gint          rank, n_ranks;   /* np_trainer_set_group */
@@ -42,6 +46,7 @@ np_trainer_free (NpTrainer *t)
   np_adam_free (t->adam_d);
   np_tensor_free (t->d_fake);
   np_tensor_free (t->d_logits);
+  np_tensor_free (t->augmented);
   g_free (t->ema);
   np_tree_sum_free (t->sum_g);
   np_tree_sum_free (t->sum_d);
@@ -58,6 +63,13 @@ assemble (NpNet *g, NpNet *d, const NpTrainParams *params, GError **error)
   t->p = *params;
   t->g = g, t->d = d;
   t->n_ranks = 1;
+  if (params->augment && (d == NULL || np_net_n_inputs (d) != 1))
+    {
+      /* A conditional D would see its pair moved apart. */
+      g_set_error (error, NP_ERROR, NP_ERROR_INVALID_ARGUMENT,
+                   "training: DiffAugment needs a discriminator of the picture alone");
+      return NULL;
+    }
   /* Both run on batch statistics (every pass says so); checkpoints say it
    * too. */
   for (NpNet *net = g; net; net = net == g ? d : NULL)
@@ -195,20 +207,30 @@ learning_rate (const NpTrainParams *p, gint64 step)
 }
 
 /* D on a (source, target) pair (or the target alone, for a discriminator
- * of one input), its BCE against `label` weighted, and backward;
- * micro-batch `micro` of the group's batch moves the running statistics
- * only if it is the first. */
+ * of one input; DiffAugmented with the draws of `stream` when the run
+ * augments, its images from first_image on in the group's batch), its BCE
+ * against `label` weighted, and backward; micro-batch `micro` of the
+ * group's batch moves the running statistics only if it is the first. */
 static gboolean
-discriminate (NpTrainer *t, const NpTensor *source, const NpTensor *target, gint64 micro, gfloat label,
-              gdouble weight, NpGradFlags what, gdouble *loss, gint n_threads, GError **error)
+discriminate (NpTrainer *t, const NpTensor *source, const NpTensor *target, gint64 micro, gint64 first_image,
+              guint stream, gfloat label, gdouble weight, NpGradFlags what, gdouble *loss, gint n_threads,
+              GError **error)
 {
   const NpTensor *pair[] = { source, target };
   gint            n = np_net_n_inputs (t->d);
   NpCompute       compute = { .n_threads = n_threads, .training = TRUE, .bn_mode = NP_BN_BATCH,
                               .freeze_running = micro != 0 };
-  const NpTensor *logits = np_net_forward (t->d, pair + 2 - n, n, &compute, error);
+  const NpTensor *logits;
 
-  if (logits == NULL || !zeroed_like (&t->d_logits, logits, error))
+  if (t->p.augment)
+    {
+      if (!zeroed_like (&t->augmented, target, error))
+        return FALSE;
+      np_diffaugment (target, t->augmented, np_trainer_key (t, t->step, stream), first_image);
+      pair[1] = t->augmented;
+    }
+  if ((logits = np_net_forward (t->d, pair + 2 - n, n, &compute, error)) == NULL
+      || !zeroed_like (&t->d_logits, logits, error))
     return FALSE;
   *loss = np_loss_bce_logits (logits, label, (gfloat) weight, t->d_logits);
   return np_net_backward (t->d, t->d_logits, what, n_threads, error);
@@ -367,8 +389,10 @@ np_trainer_step (NpTrainer *t, const NpTensor *source, const NpTensor *target, g
 
           if ((fake = generate (t, &src, &tgt, micro * per_micro, micro == 0, n_threads, error)) == NULL
               || !np_net_zero_grad (t->d, error)
-              || !discriminate (t, &src, fake, micro, 0, 0.5, NP_GRAD_PARAMS, &d_fake, n_threads, error)
-              || !discriminate (t, &src, &tgt, micro, 1, 0.5, NP_GRAD_PARAMS, &d_real, n_threads, error))
+              || !discriminate (t, &src, fake, micro, micro * per_micro, STREAM_AUGMENT_FAKE, 0, 0.5,
+                                NP_GRAD_PARAMS, &d_fake, n_threads, error)
+              || !discriminate (t, &src, &tgt, micro, micro * per_micro, STREAM_AUGMENT_REAL, 1, 0.5,
+                                NP_GRAD_PARAMS, &d_real, n_threads, error))
             return FALSE;
           l.d_fake += d_fake, l.d_real += d_real;
           if ((grads = gather (t, t->d, &t->sum_d, k, n_micro, error)) == NULL && k == n_micro - 1)
@@ -395,10 +419,15 @@ np_trainer_step (NpTrainer *t, const NpTensor *source, const NpTensor *target, g
         {
           const NpTensor *d_target;
 
-          if (!discriminate (t, &src, fake, micro, 1, t->p.gan_weight, NP_GRAD_INPUTS, &g_gan, n_threads, error))
+          if (!discriminate (t, &src, fake, micro, micro * per_micro, STREAM_AUGMENT_G, 1, t->p.gan_weight,
+                             NP_GRAD_INPUTS, &g_gan, n_threads, error))
             return FALSE;
           d_target = np_net_input_grad (t->d, np_net_n_inputs (t->d) - 1);
-          memcpy (t->d_fake->data, d_target->data, np_tensor_n_elements (d_target) * sizeof (gfloat));
+          if (t->p.augment)
+            np_diffaugment_backward (d_target, t->d_fake, np_trainer_key (t, t->step, STREAM_AUGMENT_G),
+                                     micro * per_micro);
+          else
+            memcpy (t->d_fake->data, d_target->data, np_tensor_n_elements (d_target) * sizeof (gfloat));
         }
       l.g_gan += g_gan;
       l.g_recon += t->p.recon == NP_RECON_L1 ? np_loss_l1 (fake, &tgt, (gfloat) t->p.recon_weight, t->d_fake)
@@ -488,6 +517,7 @@ np_trainer_save (NpTrainer *t, const char *path, GHashTable *metadata, GError **
   put_int (meta, "train.decay_start", t->p.decay_start);
   put_int (meta, "train.decay_end", t->p.decay_end);
   put_double (meta, "train.ema", t->p.ema);
+  put_int (meta, "train.augment", t->p.augment);
   g_hash_table_insert (meta, g_strdup ("train.recon"), g_strdup (t->p.recon == NP_RECON_L1 ? "l1" : "mse"));
   if (metadata)
     {
@@ -588,6 +618,15 @@ trainer_from_file (NpSafetensors *st, GHashTable **metadata, GError **error)
   p.ema = 0;
   if (g_hash_table_contains (meta, "train.ema") && !get_number (meta, "train.ema", FALSE, &p.ema, &unused_i, error))
     return NULL;
+  /* DiffAugment: checkpoints before it existed had none. */
+  p.augment = FALSE;
+  if (g_hash_table_contains (meta, "train.augment"))
+    {
+      gint64 augment;
+      if (!get_number (meta, "train.augment", TRUE, &unused, &augment, error))
+        return NULL;
+      p.augment = augment != 0;
+    }
   /* The colourfulness term: checkpoints before it existed had none. */
   p.colour_weight = 0, p.target = NP_MODEL_TARGET_RGB;
   if (g_hash_table_contains (meta, "train.colour_weight"))

@@ -179,6 +179,7 @@ class Train(unittest.TestCase):
         self.assertIn("reshape c=32 h=1 w=1", meta["graph"])   # ngf 4: 8·4 channels
         self.assertIn("--l1-weight 0 ", meta["trained_with"])
         self.assertIn("--ema 0.999", meta["trained_with"])
+        self.assertIn("--augment diff", meta["trained_with"])
         twice, _ = self.train("dream2", "--input", "dream", "--steps", "6", "--threads", "2")
         part, _ = self.train("dream3", "--input", "dream", "--steps", "3")
         nptest.run(["train", "--resume", os.path.join(self.dir, "dream3.ckpt"), "--steps", "6"])
@@ -198,6 +199,10 @@ class Train(unittest.TestCase):
         _, proc = self.train("dream-noise", "--input", "noise", "--arch", "dream", "--steps", "1", check=False)
         self.assertEqual(proc.returncode, 1, proc.stderr)   # a usage error
         self.assertIn("latent vector", proc.stderr)
+        # DiffAugment would move pix2pix's pairs apart.
+        _, proc = self.train("augment-pairs", "--input", "gray", "--augment", "diff", "--steps", "1", check=False)
+        self.assertEqual(proc.returncode, 1, proc.stderr)
+        self.assertIn("picture alone", proc.stderr)
 
     def test_hints_are_simulated_saved_and_resumed(self):
         # gray-hints: the model says it takes hints; validation scores none,

@@ -920,11 +920,59 @@ test_colourfulness_gradient (void)
     }
 }
 
+/* DiffAugment is affine in x for given draws, T(x) = L·x + T(0), and its
+ * backward is Lᵀ: ⟨T(x) − T(0), r⟩ = ⟨x, Lᵀ·r⟩ for any x and r (the
+ * adjoint test: a wrong transpose or mask fails it, as a finite difference
+ * would, and exactly). An image's draws follow its place in the batch, not
+ * how the batch is split; they change with the key; and the augmentation
+ * does change the picture (values from the translation's or the cutout's
+ * zeros). */
+static void
+test_diffaugment_adjoint (void)
+{
+  const gint64 w = 24, h = 16, c = 3, n = 4, count = w * h * c * n;
+  g_autoptr(NpTensor) x = np_tensor_new (w, h, c, n, NULL), zero = np_tensor_new (w, h, c, n, NULL);
+  g_autoptr(NpTensor) tx = np_tensor_new (w, h, c, n, NULL), t0 = np_tensor_new (w, h, c, n, NULL);
+  g_autoptr(NpTensor) r = np_tensor_new (w, h, c, n, NULL), back = np_tensor_new (w, h, c, n, NULL);
+  g_autoptr(NpTensor) halves = np_tensor_new (w, h, c, n, NULL), other = np_tensor_new (w, h, c, n, NULL);
+  double lhs = 0, rhs = 0, zeros = 0;
+
+  for (gint64 i = 0; i < count; i++)
+    {
+      x->data[i] = sinf (0.37f * (gfloat) i + 0.1f);
+      r->data[i] = cosf (0.91f * (gfloat) i);
+      back->data[i] = 0.25f;   /* backward adds into what is there */
+    }
+  np_diffaugment (x, tx, 77, 0);
+  np_diffaugment (zero, t0, 77, 0);
+  np_diffaugment_backward (r, back, 77, 0);
+  for (gint64 i = 0; i < count; i++)
+    {
+      lhs += ((double) tx->data[i] - t0->data[i]) * r->data[i];
+      rhs += (double) x->data[i] * (back->data[i] - 0.25);
+      zeros += tx->data[i] == 0;
+    }
+  g_assert_cmpfloat (fabs (lhs - rhs), <, 1e-4 * MAX (1.0, fabs (lhs)));
+  g_assert_cmpfloat (fabs (lhs), >, 1);
+  g_assert_cmpfloat (zeros, >, count / 8);
+
+  for (gint k = 0; k < 2; k++)
+    {
+      NpTensor in = np_tensor_view (np_tensor_at (x, 0, 0, 0, 2 * k), w, h, c, 2);
+      NpTensor out = np_tensor_view (np_tensor_at (halves, 0, 0, 0, 2 * k), w, h, c, 2);
+      np_diffaugment (&in, &out, 77, 2 * k);
+    }
+  g_assert_cmpmem (halves->data, count * sizeof (gfloat), tx->data, count * sizeof (gfloat));
+  np_diffaugment (x, other, 78, 0);
+  g_assert_true (memcmp (other->data, tx->data, count * sizeof (gfloat)) != 0);
+}
+
 int
 main (int argc, char **argv)
 {
   g_test_init (&argc, &argv, NULL);
   g_test_add_func ("/train/colourfulness/gradient", test_colourfulness_gradient);
+  g_test_add_func ("/train/diffaugment/adjoint", test_diffaugment_adjoint);
   g_test_add_func ("/train/stats/values", test_stats_values);
   g_test_add_func ("/train/stats/gray", test_stats_gray);
   g_test_add_func ("/train/npy/header", test_npy_header);

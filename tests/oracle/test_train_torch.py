@@ -42,6 +42,7 @@ STEPS = os.environ.get("NP_TRAIN_STEPS", "train-steps")
 TOL = 1e-4
 SEED = 1234
 STREAM_DROPOUT = 102   # core/train/trainer.c
+STREAM_AUGMENT_FAKE, STREAM_AUGMENT_REAL, STREAM_AUGMENT_G = 103, 104, 105
 HYPER = {"lr": 2e-4, "beta1": 0.5, "beta2": 0.999, "eps": 1e-3, "init_std": 0.02}
 
 
@@ -59,7 +60,7 @@ class MaskDropout(nn.Module):
         return x * self.mask
 
 
-def checkpoint(path, g, d, recon, recon_weight, gan_weight, decay=None, colour=None, ema=None):
+def checkpoint(path, g, d, recon, recon_weight, gan_weight, decay=None, colour=None, ema=None, augment=False):
     """Our checkpoint format at step 0: both nets, zero moments; decay
     (start, end) a learning-rate schedule; colour (weight, target) a
     colourfulness term; ema a moving average of G's weights (starting at
@@ -72,6 +73,8 @@ def checkpoint(path, g, d, recon, recon_weight, gan_weight, decay=None, colour=N
     if colour:
         meta["train.colour_weight"], meta["train.target"] = repr(colour[0]), colour[1]
     meta.update({"train." + k: repr(v) for k, v in HYPER.items()})
+    if augment:
+        meta["train.augment"] = 1
     if ema:
         meta["train.ema"] = repr(ema)
         tensors.append(("ema.G", flat_state(g)))
@@ -93,6 +96,34 @@ def flat_state(net):
     the buffers (batch norm's running statistics)."""
     return np.concatenate([p.detach().numpy().ravel() for p in net.parameters()]
                           + [b.numpy().ravel() for n, b in net.named_buffers() if not n.endswith("num_batches_tracked")])
+
+
+def diffaugment(x, key):
+    """DiffAugment's colour, translation and cutout (Zhao et al. 2020's
+    DiffAugment_pytorch.py, policy "color,translation,cutout") in torch,
+    with the draws core/train/augment.c takes for image n from np_rng seeded
+    with hash(key ^ hash(n)): brightness, saturation, contrast, the shifts,
+    the cutout's centre. Differentiable, so G's gradient goes through it."""
+    n, c, h, w = x.shape
+    out = []
+    for i in range(n):
+        rng = nprandom.Rng(nprandom.rng_hash(key ^ nprandom.rng_hash(i)))
+        b, sat, con = rng.uniform() - 0.5, rng.uniform() * 2, rng.uniform() + 0.5
+        sx, sy = w // 8, h // 8
+        tx = int(rng.uniform() * (2 * sx + 1)) - sx
+        ty = int(rng.uniform() * (2 * sy + 1)) - sy
+        cx, cy = int(rng.uniform() * (w + 1)), int(rng.uniform() * (h + 1))
+        y = x[i] + b
+        m = y.mean(0, keepdim=True)
+        y = (y - m) * sat + m
+        m = y.mean()
+        y = (y - m) * con + m
+        # Translation: out[y, x] = in[y − ty, x − tx], zeros coming in.
+        y = nn.functional.pad(y, (sx, sx, sy, sy))[:, sy - ty:sy - ty + h, sx - tx:sx - tx + w]
+        mask = torch.ones(h, w)
+        mask[max(cy - h // 4, 0):min(cy + h // 2 - h // 4, h), max(cx - w // 4, 0):min(cx + w // 2 - w // 4, w)] = 0
+        out.append(y * mask)
+    return torch.stack(out)
 
 
 def colourfulness(pictures):
@@ -325,18 +356,22 @@ class Training(unittest.TestCase):
         unconditional discriminator (the picture alone), the non-saturating
         GAN loss with no reconstruction term (its L1 reported, weighted 0),
         and the moving average of G's weights, whose decay ramps up as
-        min(0.9, (1 + s)/(10 + s)). The same bits on 1 and 2 threads, and 2
-        steps then 1 from the checkpoint equal 3 in one go."""
+        min(0.9, (1 + s)/(10 + s)); then the same with DiffAugment on every
+        picture D sees (D's fake and real, G's fake: three draws a step). The
+        same bits on 1 and 2 threads, and 2 steps then 1 from the checkpoint
+        equal 3 in one go."""
         # The global generator left as it was: the tests after this one draw
         # their data from it (module construction draws from it too).
-        with torch.random.fork_rng():
-            self.dream_steps()
+        for augment in (False, True):
+            with torch.random.fork_rng():
+                self.dream_steps(augment)
 
-    def dream_steps(self):
+    def dream_steps(self, augment):
         g = ex.randomize(ex.Dream(8, 3, in_channels=16), 11)
         d = ex.randomize(ex.DreamD(8, 3), 12)
         ckpt = os.path.join(self.dir, "dream.ckpt")
-        checkpoint(ckpt, g, d, "l1", 0.0, 1.0, ema=0.9)
+        checkpoint(ckpt, g, d, "l1", 0.0, 1.0, ema=0.9, augment=augment)
+        seen = diffaugment if augment else lambda x, key: x
         # Batches of their own generator, not the suite's: with these small
         # nets a draw may put a leaky ReLU's input within rounding of 0, where
         # the two programs' slopes may differ by 0.8 at one pixel (a draw after
@@ -366,16 +401,16 @@ class Training(unittest.TestCase):
         for step, (z, real) in enumerate(batches):
             fake = g(z)
             opt_d.zero_grad()
-            pred_fake = d(fake.detach())
+            pred_fake = d(seen(fake.detach(), trainer_key(SEED, step, STREAM_AUGMENT_FAKE)))
             loss_d_fake = bce(pred_fake, torch.zeros_like(pred_fake))
-            pred_real = d(real)
+            pred_real = d(seen(real, trainer_key(SEED, step, STREAM_AUGMENT_REAL)))
             loss_d_real = bce(pred_real, torch.ones_like(pred_real))
             ((loss_d_fake + loss_d_real) * 0.5).backward()
             opt_d.step()
             for p in d.parameters():
                 p.requires_grad_(False)
             opt_g.zero_grad()
-            pred = d(fake)
+            pred = d(seen(fake, trainer_key(SEED, step, STREAM_AUGMENT_G)))
             loss_g_gan = bce(pred, torch.ones_like(pred))
             loss_g_l1 = nn.functional.l1_loss(fake, real)
             loss_g_gan.backward()
@@ -388,7 +423,7 @@ class Training(unittest.TestCase):
 
             got = [float(x) for x in meta["run.loss.%d" % step].split()]
             want = [loss_d_real.item(), loss_d_fake.item(), loss_g_gan.item(), loss_g_l1.item()]
-            print("  step %d losses ours %s torch %s" % (step, got, want))
+            print("  %sstep %d losses ours %s torch %s" % ("DiffAugment " if augment else "", step, got, want))
             for a, b, what in zip(got, want, ("D real", "D fake", "G GAN", "G L1")):
                 self.assertLess(abs(a - b), TOL * max(1.0, abs(b)), "step %d %s" % (step, what))
         self.compare_state(ours, "G", g, opt_g, "G")
