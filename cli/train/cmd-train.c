@@ -538,11 +538,16 @@ save_model (Train *t, GError **error)
   /* The filter's parameters as the dataset applied them, so inference
    * filters the same way. */
   GHashTable           *filter = np_dataset_filter_params (t->dataset, run->experiment->input_filter);
-  NpModelInfo           info = {
+  gint64                sne[4], tne[4];
+  NpModelInfo           info;
+
+  /* The size it makes: the dataset's, or (a shrunk target) less. */
+  np_batcher_shapes (t->train, 1, sne, tne);
+  info = (NpModelInfo) {
     .input_filter = run->experiment->input_filter,
     .params = params,
-    .width = np_dataset_width (t->dataset),
-    .height = np_dataset_height (t->dataset),
+    .width = tne[0],
+    .height = tne[1],
     .normalization = "x/127.5-1",
     .target = run->target,
     .architecture = run->arch->name,

@@ -175,6 +175,7 @@ class Train(unittest.TestCase):
         once, _ = self.train("dream1", "--input", "dream", "--steps", "6", "--threads", "1")
         meta = ex.read_safetensors(once)[1]
         self.assertEqual(meta["architecture"], "dream")
+        self.assertEqual((meta["width"], meta["height"]), ("16", "16"))   # what it makes, not the dataset's
         self.assertNotIn("convt", meta["graph"])
         self.assertIn("reshape c=32 h=1 w=1", meta["graph"])   # ngf 4: 8·4 channels
         self.assertIn("--l1-weight 0 ", meta["trained_with"])
