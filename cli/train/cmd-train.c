@@ -15,7 +15,7 @@
 #include <string.h>
 
 static gchar   *opt_output, *opt_input, *opt_target, *opt_arch, *opt_loss, *opt_resume, *opt_seed, *opt_dtype;
-static gchar   *opt_init, *opt_augment;
+static gchar   *opt_init, *opt_augment, *opt_d_norm;
 /* UNSET: not given (the checkpoint's or the default value applies). */
 #define UNSET G_MININT
 static gint     opt_ngf = UNSET, opt_ndf = UNSET, opt_batch = UNSET, opt_steps = UNSET;
@@ -69,6 +69,10 @@ static const GOptionEntry entries[] = {
   { "augment", 0, 0, G_OPTION_ARG_STRING, &opt_augment,
     "What the discriminator sees: diff (DiffAugment's colour, translation and cutout on real and fake, for D "
     "and G; a discriminator of the picture alone) or none (default none; diff for dream)", "POLICY" },
+  { "d-norm", 0, 0, G_OPTION_ARG_STRING, &opt_d_norm,
+    "The discriminator's weights: spectral (each convolution's and linear layer's divided by its largest "
+    "singular value, one power iteration a step, Miyato et al. 2018) or none (default none; spectral for "
+    "dream)", "NORM" },
   { "loss", 0, 0, G_OPTION_ARG_STRING, &opt_loss, "Reconstruction loss: l1 or mse (default l1; mse for lowres)", "L" },
   { "seed", 0, 0, G_OPTION_ARG_STRING, &opt_seed, "Seeds weights, batches, flips, dropout (default 1)", "N" },
   CLI_THREADS_ENTRY ("Threads (default: the processors it may use, shared by the ranks on a machine; the losses "
@@ -250,6 +254,8 @@ resolve_run (Run *run, GHashTable *resumed, NpTrainer *trainer, gint ranks)
   if (opt_augment && strcmp (opt_augment, "diff") == 0 && !run->arch->discriminator)
     return cli_fail ("train", CLI_EXIT_USAGE, "--augment diff needs a discriminator of the picture alone "
                      "(--arch dream), not pix2pix's of pairs");
+  if (opt_d_norm && g_strcmp0 (opt_d_norm, "spectral") && g_strcmp0 (opt_d_norm, "none"))
+    return cli_fail ("train", CLI_EXIT_USAGE, "--d-norm: spectral or none, not “%s”", opt_d_norm);
   if (opt_ema != UNSET && !(opt_ema >= 0 && opt_ema < 1))
     return cli_fail ("train", CLI_EXIT_USAGE, "--ema must be at least 0 and below 1");
   if (opt_lr_decay_from != UNSET && (opt_lr_decay_from < 0 || opt_lr_decay_from > run->steps))
@@ -262,7 +268,7 @@ resolve_run (Run *run, GHashTable *resumed, NpTrainer *trainer, gint ranks)
       gint64 decay_from = p->decay_end ? p->decay_start : UNSET;
       if ((opt_input || opt_target || opt_arch || opt_ngf != UNSET || opt_ndf != UNSET || opt_loss || opt_lr != UNSET
            || opt_beta1 != UNSET || opt_l1_weight != UNSET || opt_gan_weight != UNSET
-           || opt_colour_weight != UNSET || opt_ema != UNSET || opt_augment || opt_seed)
+           || opt_colour_weight != UNSET || opt_ema != UNSET || opt_augment || opt_d_norm || opt_seed)
           && (g_strcmp0 (input, g_hash_table_lookup (resumed, "input"))
               || g_strcmp0 (target, g_hash_table_lookup (resumed, "target"))
               || g_strcmp0 (arch, resumed_arch (resumed))
@@ -274,6 +280,7 @@ resolve_run (Run *run, GHashTable *resumed, NpTrainer *trainer, gint ranks)
               || (opt_colour_weight != UNSET && opt_colour_weight != p->colour_weight)
               || (opt_ema != UNSET && opt_ema != p->ema)
               || (opt_augment && (strcmp (opt_augment, "diff") == 0) != p->augment)
+              || (opt_d_norm && (strcmp (opt_d_norm, "spectral") == 0) != p->spectral_norm)
               || (opt_seed && g_ascii_strtoull (opt_seed, NULL, 10) != p->seed)))
         return cli_fail ("train", CLI_EXIT_USAGE,
                             "%s was trained with other options (%s ngf %" G_GINT64_FORMAT " ndf %" G_GINT64_FORMAT
@@ -305,6 +312,7 @@ resolve_run (Run *run, GHashTable *resumed, NpTrainer *trainer, gint ranks)
     .colour_weight = opt_colour_weight != UNSET ? opt_colour_weight : 0,
     .ema = opt_ema != UNSET ? opt_ema : e->ema,
     .augment = opt_augment ? strcmp (opt_augment, "diff") == 0 : e->augment,
+    .spectral_norm = opt_d_norm ? strcmp (opt_d_norm, "spectral") == 0 : e->spectral_norm,
     .target = run->target,
     .init_std = 0.02,
     .seed = opt_seed ? g_ascii_strtoull (opt_seed, NULL, 10) : 1,
@@ -326,13 +334,14 @@ run_command (const Run *run)
   gchar ema[G_ASCII_DTOSTR_BUF_SIZE];
   /* Options added since the shipped models were trained are said only when
    * used, so those models' commands read as they did. */
-  g_autofree gchar *extra = g_strdup_printf ("%s%s%s%s%s%s%s", p->colour_weight > 0 ? " --colour-weight " : "",
+  g_autofree gchar *extra = g_strdup_printf ("%s%s%s%s%s%s%s%s", p->colour_weight > 0 ? " --colour-weight " : "",
                                              p->colour_weight > 0
                                                ? g_ascii_formatd (colour, sizeof colour, "%.15g", p->colour_weight)
                                                : "",
                                              p->ema > 0 ? " --ema " : "",
                                              p->ema > 0 ? g_ascii_formatd (ema, sizeof ema, "%.15g", p->ema) : "",
                                              p->augment ? " --augment diff" : "",
+                                             p->spectral_norm ? " --d-norm spectral" : "",
                                              run->init ? " --init " : "", run->init ? run->init : "");
   g_autofree gchar *decay = p->decay_end ? g_strdup_printf (" --lr-decay-from %" G_GINT64_FORMAT, p->decay_start)
                                          : g_strdup ("");

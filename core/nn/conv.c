@@ -460,6 +460,7 @@ const NpLayerClass np_conv_class = {
   .shape = conv_shape,
   .scale = conv_scale,
   .param_shapes = conv_param_shapes,
+  .weight_rows = np_nn_out_rows,
   .flops = np_nn_output_flops,
   .workspace = conv_workspace,
   .forward = conv_forward,

@@ -59,6 +59,12 @@ np_nn_output_flops (const NpLayer *layer, const NpTensor *const *in, const NpTen
   return 2.0 * np_tensor_n_elements (&layer->params[0]) * out->ne[0] * out->ne[1] * out->ne[3];
 }
 
+gint64
+np_nn_out_rows (const NpLayer *layer)
+{
+  return layer->p.channels;
+}
+
 typedef struct
 {
   NpTensor       *dst;

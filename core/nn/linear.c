@@ -79,6 +79,7 @@ const NpLayerClass np_linear_class = {
   .out_channels = linear_out_channels,
   .shape = linear_shape,
   .param_shapes = linear_param_shapes,
+  .weight_rows = np_nn_out_rows,
   .flops = np_nn_output_flops,
   .forward = linear_forward,
   .backward = linear_backward,

@@ -230,6 +230,14 @@ np_net_param (NpNet *net, const char *name)
   return l ? &l->params[j] : NULL;
 }
 
+gint64
+np_net_weight_rows (NpNet *net, const char *name)
+{
+  gint     j;
+  NpLayer *l = find_param (net, name, &j);
+  return l && j == 0 && l->klass->weight_rows ? l->klass->weight_rows (l) : 0;
+}
+
 NpTensor *
 np_net_grad (NpNet *net, const char *name)
 {

@@ -121,6 +121,10 @@ typedef struct
   /* Parameter shapes (PyTorch's), once the input channel count is known. */
   void     (*param_shapes) (const NpLayer *layer, gint64 in_channels,
                             gint64 shapes[NP_LAYER_MAX_PARAMS][4]);
+  /* The rows of its weight (params[0]) seen as a matrix of its outputs ×
+   * the rest, PyTorch's dim 0, as spectral norm sees it (NULL: a weight
+   * laid out otherwise, or none). */
+  gint64   (*weight_rows) (const NpLayer *layer);
   /* Multiply-adds ×2 of forward at these shapes (NULL: none worth
    * counting). */
   double   (*flops)     (const NpLayer *layer, const NpTensor *const *in,
@@ -362,5 +366,7 @@ void     np_nn_no_params     (const NpLayer *layer, gint64 in_channels,
 /* Every weight meets every output pixel (convolutions, linear layers). */
 double   np_nn_output_flops  (const NpLayer *layer, const NpTensor *const *in,
                               const NpTensor *out);
+/* Weights [out, …] (convolutions, linear layers): out rows. */
+gint64   np_nn_out_rows      (const NpLayer *layer);
 
 G_END_DECLS

@@ -225,6 +225,10 @@ double       np_net_output_scale  (const NpNet *net);
 gint64       np_net_n_parameters  (const NpNet *net, gboolean with_buffers);
 /* A parameter by its full name ("e1.weight"), or NULL. */
 NpTensor    *np_net_param         (NpNet *net, const char *name);
+/* The rows of weight `name` seen as a matrix of the layer's outputs × the
+ * rest (PyTorch's dim 0, what spectral norm normalises: a convolution's or
+ * linear layer's `out`), or 0 for any other parameter. */
+gint64       np_net_weight_rows   (NpNet *net, const char *name);
 /* Calls func for every parameter in layer order; `trainable` is FALSE for
  * buffers (batch norm's running statistics). */
 void         np_net_foreach_param (NpNet *net,

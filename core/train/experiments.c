@@ -53,7 +53,7 @@ static const NpExperiment experiments[] = {
   { .name = "dream", .title = "a latent vector → a face at 64×80: the generator built for noise",
     .source = NP_SOURCE_LATENT, .stack = "color", .input_filter = "noise",
     .architecture = "dream", .target = NP_MODEL_TARGET_RGB, .targets = RGB,
-    .recon = NP_RECON_L1, .recon_weight = 0, .gan_weight = 1, .ema = 0.999, .augment = TRUE,
+    .recon = NP_RECON_L1, .recon_weight = 0, .gan_weight = 1, .ema = 0.999, .augment = TRUE, .spectral_norm = TRUE,
     .input_baseline = NULL, .mean_chroma = FALSE, .flip = TRUE, .shrink = 4 },
   { .name = "morph", .title = "another photo of the same subset → this one: the average face",
     .source = NP_SOURCE_PARTNER, .stack = "color", .input_filter = "identity",

@@ -63,6 +63,15 @@ typedef struct
   /* DiffAugment (np_diffaugment) on every picture a discriminator of the
    * picture alone sees, real and fake, in D's step and G's. */
   gboolean     augment;
+  /* Spectral norm on D's weights (Miyato et al. 2018): each convolution's
+   * and linear layer's weight W, seen as out × the rest, is used as W/σ, σ
+   * its largest singular value estimated by one power iteration a step
+   * from a persistent u (v = Wᵀu/‖·‖, u = Wv/‖·‖, σ = uᵀWv), u and v
+   * constants of the gradient as PyTorch's spectral_norm has them. The
+   * iteration runs once at the start of D's step; G's term sees the
+   * updated W over uᵀW'v with the same u, v. The checkpoint holds W
+   * itself (PyTorch's weight_orig), u and v. */
+  gboolean     spectral_norm;
 } NpTrainParams;
 
 typedef struct
@@ -215,6 +224,7 @@ typedef struct
   gdouble       gan_weight;     /* the adversarial term's (--gan-weight; 0: no discriminator) */
   gdouble       ema;            /* G's weights' moving average (--ema; 0: none) */
   gboolean      augment;        /* DiffAugment (--augment) */
+  gboolean      spectral_norm;  /* spectral norm on D (--d-norm) */
   /* The trivial baselines validation reports: the input itself as a
    * picture, under this name (NULL: the input is no picture of the target,
    * as noise or the photo itself); and the training photos' per-pixel mean,

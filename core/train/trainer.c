@@ -17,7 +17,17 @@ enum
   STREAM_AUGMENT_FAKE,   /* DiffAugment's draws: D's fake pictures, */
   STREAM_AUGMENT_REAL,   /* its real ones, */
   STREAM_AUGMENT_G,      /* and the fake ones of G's term */
+  STREAM_INIT_SN,        /* spectral norm's first u */
 };
+
+/* A weight of D under spectral norm: out × in rows at offset in D's
+ * trainable block, its u and v at u_at, v_at of the trainer's blocks. */
+typedef struct
+{
+  gsize   offset, u_at, v_at;
+  gint64  rows, cols;
+  gdouble sigma;
+} SnWeight;
 
 struct _NpTrainer
 {
@@ -28,6 +38,9 @@ struct _NpTrainer
   NpTensor     *d_fake;          /* d(loss)/d(G's output) */
   NpTensor     *d_logits;        /* d(loss)/d(D's output) */
   NpTensor     *augmented;       /* what D sees with p.augment */
+  GArray       *sn;              /* SnWeight: D's weights under spectral norm */
+  gfloat       *sn_u, *sn_v;     /* their vectors */
+  gfloat       *d_raw;           /* D's trainable block while it holds W/σ */
   gfloat       *ema;             /* G's parameter block averaged (p.ema > 0) */
   NpTreeSum    *sum_g, *sum_d;   /* micro-batches' gradients */
   gint          rank, n_ranks;   /* np_trainer_set_group */
@@ -47,10 +60,147 @@ np_trainer_free (NpTrainer *t)
   np_tensor_free (t->d_fake);
   np_tensor_free (t->d_logits);
   np_tensor_free (t->augmented);
+  if (t->sn)
+    g_array_unref (t->sn);
+  g_free (t->sn_u);
+  g_free (t->sn_v);
+  g_free (t->d_raw);
   g_free (t->ema);
   np_tree_sum_free (t->sum_g);
   np_tree_sum_free (t->sum_d);
   g_free (t);
+}
+
+/* ---- Spectral norm on D ------------------------------------------------------ */
+
+typedef struct
+{
+  NpNet  *d;
+  GArray *sn;
+  gsize   n_u, n_v;
+} SnFind;
+
+static void
+find_normalised (const char *name, NpTensor *t, gboolean trainable, gpointer data)
+{
+  SnFind  *f = data;
+  gint64   rows = trainable ? np_net_weight_rows (f->d, name) : 0;
+  SnWeight w;
+
+  if (rows <= 0)
+    return;
+  w.offset = (gsize) (t->data - np_net_trainable (f->d));
+  w.rows = rows, w.cols = np_tensor_n_elements (t) / rows;
+  w.u_at = f->n_u, w.v_at = f->n_v, w.sigma = 1;
+  f->n_u += (gsize) w.rows, f->n_v += (gsize) w.cols;
+  g_array_append_val (f->sn, w);
+}
+
+/* x / max(‖x‖, 1e-12), PyTorch's normalize. */
+static void
+normalise (gfloat *x, gint64 n)
+{
+  double sum = 0;
+
+  for (gint64 i = 0; i < n; i++)
+    sum += (double) x[i] * x[i];
+  sum = MAX (sqrt (sum), 1e-12);
+  for (gint64 i = 0; i < n; i++)
+    x[i] = (gfloat) (x[i] / sum);
+}
+
+/* D's weights under spectral norm, their u from `key` (N(0, 1),
+ * normalised, as PyTorch starts it) and v zero. */
+static void
+sn_setup (NpTrainer *t, guint64 key)
+{
+  SnFind f = { t->d, g_array_new (FALSE, FALSE, sizeof (SnWeight)), 0, 0 };
+  NpRng  rng;
+
+  np_net_foreach_param (t->d, find_normalised, &f);
+  t->sn = f.sn;
+  t->sn_u = g_new (gfloat, MAX (f.n_u, 1));
+  t->sn_v = g_new0 (gfloat, MAX (f.n_v, 1));
+  t->d_raw = g_new (gfloat, np_net_n_parameters (t->d, FALSE));
+  np_rng_init (&rng, key);
+  for (gsize i = 0; i < f.n_u; i++)
+    t->sn_u[i] = (gfloat) np_rng_normal (&rng);
+  for (guint k = 0; k < t->sn->len; k++)
+    {
+      SnWeight *w = &g_array_index (t->sn, SnWeight, k);
+      normalise (t->sn_u + w->u_at, w->rows);
+    }
+}
+
+/* σ = uᵀWv of each weight of D's block, after one power iteration when
+ * `iterate` (v = Wᵀu/‖·‖, u = Wv/‖·‖); then the block's weights become W/σ,
+ * W kept in d_raw. Serial sums in double: the same bits for any thread
+ * count. */
+static void
+sn_normalise (NpTrainer *t, gboolean iterate)
+{
+  gfloat *block = np_net_trainable (t->d);
+
+  memcpy (t->d_raw, block, np_net_n_parameters (t->d, FALSE) * sizeof (gfloat));
+  for (guint k = 0; k < t->sn->len; k++)
+    {
+      SnWeight     *w = &g_array_index (t->sn, SnWeight, k);
+      const gfloat *m = t->d_raw + w->offset;
+      gfloat       *u = t->sn_u + w->u_at, *v = t->sn_v + w->v_at;
+      double        sigma = 0;
+
+      if (iterate)
+        {
+          for (gint64 j = 0; j < w->cols; j++)
+            {
+              double sum = 0;
+              for (gint64 i = 0; i < w->rows; i++)
+                sum += (double) m[i * w->cols + j] * u[i];
+              v[j] = (gfloat) sum;
+            }
+          normalise (v, w->cols);
+          for (gint64 i = 0; i < w->rows; i++)
+            {
+              double sum = 0;
+              for (gint64 j = 0; j < w->cols; j++)
+                sum += (double) m[i * w->cols + j] * v[j];
+              u[i] = (gfloat) sum;
+            }
+          normalise (u, w->rows);
+        }
+      for (gint64 i = 0; i < w->rows; i++)
+        {
+          double sum = 0;
+          for (gint64 j = 0; j < w->cols; j++)
+            sum += (double) m[i * w->cols + j] * v[j];
+          sigma += u[i] * sum;
+        }
+      w->sigma = sigma;
+      for (gint64 i = 0; i < w->rows * w->cols; i++)
+        block[w->offset + i] = (gfloat) (m[i] / sigma);
+    }
+}
+
+/* D's block back to W; the gradients of W/σ in grads become those of W:
+ * G/σ − (⟨G, W⟩/σ²)·u vᵀ (u, v constants). */
+static void
+sn_restore (NpTrainer *t, gfloat *grads)
+{
+  memcpy (np_net_trainable (t->d), t->d_raw, np_net_n_parameters (t->d, FALSE) * sizeof (gfloat));
+  for (guint k = 0; grads && k < t->sn->len; k++)
+    {
+      SnWeight     *w = &g_array_index (t->sn, SnWeight, k);
+      const gfloat *m = t->d_raw + w->offset, *u = t->sn_u + w->u_at, *v = t->sn_v + w->v_at;
+      gfloat       *g = grads + w->offset;
+      double        inner = 0, scale;
+
+      for (gint64 i = 0; i < w->rows * w->cols; i++)
+        inner += (double) g[i] * m[i];
+      scale = inner / (w->sigma * w->sigma);
+      for (gint64 i = 0; i < w->rows; i++)
+        for (gint64 j = 0; j < w->cols; j++)
+          g[i * w->cols + j] = (gfloat) (g[i * w->cols + j] / w->sigma - scale * u[i] * v[j]);
+    }
 }
 
 /* A trainer around networks already made (new or loaded); it owns them from
@@ -63,6 +213,11 @@ assemble (NpNet *g, NpNet *d, const NpTrainParams *params, GError **error)
   t->p = *params;
   t->g = g, t->d = d;
   t->n_ranks = 1;
+  if (params->spectral_norm && d == NULL)
+    {
+      g_set_error (error, NP_ERROR, NP_ERROR_INVALID_ARGUMENT, "training: spectral norm needs a discriminator");
+      return NULL;
+    }
   if (params->augment && (d == NULL || np_net_n_inputs (d) != 1))
     {
       /* A conditional D would see its pair moved apart. */
@@ -141,6 +296,8 @@ np_trainer_new (const char *generator, const char *discriminator, const NpTrainP
     np_net_init_random (t->d, np_trainer_key (t, 0, STREAM_INIT_D), (gfloat) params->init_std);
   if (params->ema > 0)
     t->ema = g_memdup2 (np_net_trainable (t->g), np_net_n_parameters (t->g, TRUE) * sizeof (gfloat));
+  if (params->spectral_norm)
+    sn_setup (t, np_trainer_key (t, 0, STREAM_INIT_SN));
   return t;
 }
 
@@ -380,7 +537,10 @@ np_trainer_step (NpTrainer *t, const NpTensor *source, const NpTensor *target, g
   if (t->d)
     {
       /* D learns fake from real on every micro-batch, each term weighted ½
-       * (pix2pix's order), then takes one step. */
+       * (pix2pix's order), then takes one step (on W itself under spectral
+       * norm, D's passes having seen W/σ). */
+      if (t->sn)
+        sn_normalise (t, TRUE);
       for (gint k = 0; k < n_micro; k++)
         {
           NpTensor src = micro_batch (source, k, n_micro), tgt = micro_batch (target, k, n_micro);
@@ -398,7 +558,11 @@ np_trainer_step (NpTrainer *t, const NpTensor *source, const NpTensor *target, g
           if ((grads = gather (t, t->d, &t->sum_d, k, n_micro, error)) == NULL && k == n_micro - 1)
             return FALSE;
         }
+      if (t->sn)
+        sn_restore (t, grads);
       np_adam_step (t->adam_d, np_net_trainable (t->d), grads, n_threads);
+      if (t->sn)
+        sn_normalise (t, FALSE);
     }
 
   /* G's adversarial term through the updated D left unchanged, and its
@@ -440,6 +604,8 @@ np_trainer_step (NpTrainer *t, const NpTensor *source, const NpTensor *target, g
       if ((grads = gather (t, t->g, &t->sum_g, k, n_micro, error)) == NULL && k == n_micro - 1)
         return FALSE;
     }
+  if (t->sn)
+    sn_restore (t, NULL);
   np_adam_step (t->adam_g, np_net_trainable (t->g), grads, n_threads);
   if (t->ema)
     average (t);
@@ -474,7 +640,7 @@ np_trainer_save (NpTrainer *t, const char *path, GHashTable *metadata, GError **
   g_autoptr(GHashTable) meta = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
   g_autoptr(GPtrArray)  names = g_ptr_array_new_with_free_func (g_free);
   g_autoptr(GPtrArray)  tensors = g_ptr_array_new ();
-  NpTensor              moments[4], ema;
+  NpTensor              moments[4], ema, sn_u, sn_v;
   NpAdam               *adams[] = { t->adam_g, t->adam_d };
   GHashTableIter        iter;
   gpointer              key, value;
@@ -502,6 +668,16 @@ np_trainer_save (NpTrainer *t, const char *path, GHashTable *metadata, GError **
       g_ptr_array_add (names, g_strdup ("ema.G"));
       g_ptr_array_add (tensors, &ema);
     }
+  if (t->sn && t->sn->len)
+    {
+      const SnWeight *last = &g_array_index (t->sn, SnWeight, t->sn->len - 1);
+      sn_u = np_tensor_view (t->sn_u, (gint64) last->u_at + last->rows, 1, 1, 1);
+      sn_v = np_tensor_view (t->sn_v, (gint64) last->v_at + last->cols, 1, 1, 1);
+      g_ptr_array_add (names, g_strdup ("sn.D.u"));
+      g_ptr_array_add (tensors, &sn_u);
+      g_ptr_array_add (names, g_strdup ("sn.D.v"));
+      g_ptr_array_add (tensors, &sn_v);
+    }
   g_hash_table_insert (meta, g_strdup ("format"), g_strdup (CHECKPOINT_FORMAT));
   put_int (meta, "train.step", t->step);
   g_hash_table_insert (meta, g_strdup ("train.seed"), g_strdup_printf ("%" G_GUINT64_FORMAT, t->p.seed));
@@ -518,6 +694,7 @@ np_trainer_save (NpTrainer *t, const char *path, GHashTable *metadata, GError **
   put_int (meta, "train.decay_end", t->p.decay_end);
   put_double (meta, "train.ema", t->p.ema);
   put_int (meta, "train.augment", t->p.augment);
+  put_int (meta, "train.spectral_norm", t->p.spectral_norm);
   g_hash_table_insert (meta, g_strdup ("train.recon"), g_strdup (t->p.recon == NP_RECON_L1 ? "l1" : "mse"));
   if (metadata)
     {
@@ -618,6 +795,15 @@ trainer_from_file (NpSafetensors *st, GHashTable **metadata, GError **error)
   p.ema = 0;
   if (g_hash_table_contains (meta, "train.ema") && !get_number (meta, "train.ema", FALSE, &p.ema, &unused_i, error))
     return NULL;
+  /* Spectral norm: checkpoints before it existed had none. */
+  p.spectral_norm = FALSE;
+  if (g_hash_table_contains (meta, "train.spectral_norm"))
+    {
+      gint64 sn;
+      if (!get_number (meta, "train.spectral_norm", TRUE, &unused, &sn, error))
+        return NULL;
+      p.spectral_norm = sn != 0;
+    }
   /* DiffAugment: checkpoints before it existed had none. */
   p.augment = FALSE;
   if (g_hash_table_contains (meta, "train.augment"))
@@ -663,6 +849,26 @@ trainer_from_file (NpSafetensors *st, GHashTable **metadata, GError **error)
           return NULL;
         }
       t->ema = g_memdup2 (ema->data, n * sizeof (gfloat));
+    }
+  if (p.spectral_norm)
+    {
+      NpTensor *u = np_safetensors_get (st, "sn.D.u"), *v = np_safetensors_get (st, "sn.D.v");
+      gint64    n_u = 0, n_v = 0;
+
+      sn_setup (t, 0);
+      for (guint k = 0; k < t->sn->len; k++)
+        n_u += g_array_index (t->sn, SnWeight, k).rows, n_v += g_array_index (t->sn, SnWeight, k).cols;
+      if (n_u && (u == NULL || v == NULL || np_tensor_n_elements (u) != n_u || np_tensor_n_elements (v) != n_v))
+        {
+          g_set_error (error, NP_ERROR, NP_ERROR_CORRUPT,
+                       "checkpoint: spectral norm's vectors are missing or not of D's weights");
+          return NULL;
+        }
+      if (n_u)
+        {
+          memcpy (t->sn_u, u->data, n_u * sizeof (gfloat));
+          memcpy (t->sn_v, v->data, n_v * sizeof (gfloat));
+        }
     }
 
   if (metadata)

@@ -169,9 +169,9 @@ class Train(unittest.TestCase):
     def test_dream_trains_resumes_and_ships_the_average(self):
         """The generator built for noise on the 64×64 crops shrunk 4× (16×16,
         so a 1×1 grid): no transposed convolution, no reconstruction term,
-        G's moving average shipped; 2 threads, and 3 steps then 3 more from
-        the checkpoint, give the same bits as 6 on 1 thread, the average
-        included."""
+        DiffAugment, spectral norm on D, G's moving average shipped; 2
+        threads, and 3 steps then 3 more from the checkpoint, give the same
+        bits as 6 on 1 thread, the average and the norm's vectors included."""
         once, _ = self.train("dream1", "--input", "dream", "--steps", "6", "--threads", "1")
         meta = ex.read_safetensors(once)[1]
         self.assertEqual(meta["architecture"], "dream")
@@ -181,6 +181,7 @@ class Train(unittest.TestCase):
         self.assertIn("--l1-weight 0 ", meta["trained_with"])
         self.assertIn("--ema 0.999", meta["trained_with"])
         self.assertIn("--augment diff", meta["trained_with"])
+        self.assertIn("--d-norm spectral", meta["trained_with"])
         twice, _ = self.train("dream2", "--input", "dream", "--steps", "6", "--threads", "2")
         part, _ = self.train("dream3", "--input", "dream", "--steps", "3")
         nptest.run(["train", "--resume", os.path.join(self.dir, "dream3.ckpt"), "--steps", "6"])
@@ -190,6 +191,7 @@ class Train(unittest.TestCase):
             self.assertEqual(rows, history(os.path.join(self.dir, other + ".history.csv")))
         ckpt = [tensors(os.path.join(self.dir, n + ".ckpt")) for n in ("dream1", "dream2", "dream3")]
         self.assertIn("ema.G", ckpt[0])
+        self.assertIn("sn.D.u", ckpt[0])
         for name in ckpt[0]:
             for other in ckpt[1:]:
                 np.testing.assert_array_equal(ckpt[0][name], other[name], err_msg=name)

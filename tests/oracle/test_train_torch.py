@@ -60,7 +60,8 @@ class MaskDropout(nn.Module):
         return x * self.mask
 
 
-def checkpoint(path, g, d, recon, recon_weight, gan_weight, decay=None, colour=None, ema=None, augment=False):
+def checkpoint(path, g, d, recon, recon_weight, gan_weight, decay=None, colour=None, ema=None, augment=False,
+               sn_u=None):
     """Our checkpoint format at step 0: both nets, zero moments; decay
     (start, end) a learning-rate schedule; colour (weight, target) a
     colourfulness term; ema a moving average of G's weights (starting at
@@ -75,6 +76,10 @@ def checkpoint(path, g, d, recon, recon_weight, gan_weight, decay=None, colour=N
     meta.update({"train." + k: repr(v) for k, v in HYPER.items()})
     if augment:
         meta["train.augment"] = 1
+    if sn_u is not None:
+        # Spectral norm: D's first u vectors, one after the other, v zero.
+        meta["train.spectral_norm"] = 1
+        tensors += [("sn.D.u", sn_u), ("sn.D.v", np.zeros(sum(n for n in sn_u_cols(d)), np.float32))]
     if ema:
         meta["train.ema"] = repr(ema)
         tensors.append(("ema.G", flat_state(g)))
@@ -96,6 +101,44 @@ def flat_state(net):
     the buffers (batch norm's running statistics)."""
     return np.concatenate([p.detach().numpy().ravel() for p in net.parameters()]
                           + [b.numpy().ravel() for n, b in net.named_buffers() if not n.endswith("num_batches_tracked")])
+
+
+def sn_weights(d):
+    """D's weights under spectral norm: its convolutions' and linear layers'."""
+    return [(name, p) for name, p in d.named_parameters() if name.endswith(".weight")]
+
+
+def sn_u_cols(d):
+    return [p[0].numel() for _, p in sn_weights(d)]
+
+
+class SpectralNorm:
+    """Miyato et al.'s spectral norm as the trainer applies it: one power
+    iteration at the start of D's step (under no_grad, as PyTorch's
+    spectral_norm), then W/σ with σ = uᵀWv differentiated with u, v
+    constant; G's term uses the updated W over uᵀW'v, the same u, v."""
+
+    def __init__(self, d, u):
+        self.d, self.u, self.v = d, {}, {}
+        at = 0
+        for name, p in sn_weights(d):
+            rows = p.shape[0]
+            self.u[name] = torch.from_numpy(u[at:at + rows].copy())
+            at += rows
+
+    def iterate(self):
+        with torch.no_grad():
+            for name, p in sn_weights(self.d):
+                m = p.reshape(p.shape[0], -1)
+                self.v[name] = nn.functional.normalize(m.t() @ self.u[name], dim=0, eps=1e-12)
+                self.u[name] = nn.functional.normalize(m @ self.v[name], dim=0, eps=1e-12)
+
+    def __call__(self, x):
+        weights = {}
+        for name, p in sn_weights(self.d):
+            sigma = self.u[name] @ (p.reshape(p.shape[0], -1) @ self.v[name])
+            weights[name] = p / sigma
+        return torch.nn.utils.stateless.functional_call(self.d, weights, (x,))
 
 
 def diffaugment(x, key):
@@ -362,16 +405,22 @@ class Training(unittest.TestCase):
         equal 3 in one go."""
         # The global generator left as it was: the tests after this one draw
         # their data from it (module construction draws from it too).
-        for augment in (False, True):
+        for augment, sn in ((False, False), (True, False), (True, True)):
             with torch.random.fork_rng():
-                self.dream_steps(augment)
+                self.dream_steps(augment, sn)
 
-    def dream_steps(self, augment):
+    def dream_steps(self, augment, sn):
         g = ex.randomize(ex.Dream(8, 3, in_channels=16), 11)
         d = ex.randomize(ex.DreamD(8, 3), 12)
         ckpt = os.path.join(self.dir, "dream.ckpt")
-        checkpoint(ckpt, g, d, "l1", 0.0, 1.0, ema=0.9, augment=augment)
+        u = None
+        if sn:
+            rng = np.random.default_rng(3)
+            u = np.concatenate([(lambda a: a / np.linalg.norm(a))(rng.standard_normal(p.shape[0]))
+                                for _, p in sn_weights(d)]).astype(np.float32)
+        checkpoint(ckpt, g, d, "l1", 0.0, 1.0, ema=0.9, augment=augment, sn_u=u)
         seen = diffaugment if augment else lambda x, key: x
+        label = ("DiffAugment " if augment else "") + ("spectral norm " if sn else "")
         # Batches of their own generator, not the suite's: with these small
         # nets a draw may put a leaky ReLU's input within rounding of 0, where
         # the two programs' slopes may differ by 0.8 at one pixel (a draw after
@@ -396,21 +445,25 @@ class Training(unittest.TestCase):
         g.train(), d.train()
         bce = nn.BCEWithLogitsLoss()
         opt_g, opt_d = adam(g), adam(d)
+        norm = SpectralNorm(d, u) if sn else None
+        judge = norm if sn else d
         avg = torch.from_numpy(flat_state(g))
         n_trainable = ex.n_parameters(g)
         for step, (z, real) in enumerate(batches):
             fake = g(z)
             opt_d.zero_grad()
-            pred_fake = d(seen(fake.detach(), trainer_key(SEED, step, STREAM_AUGMENT_FAKE)))
+            if sn:
+                norm.iterate()
+            pred_fake = judge(seen(fake.detach(), trainer_key(SEED, step, STREAM_AUGMENT_FAKE)))
             loss_d_fake = bce(pred_fake, torch.zeros_like(pred_fake))
-            pred_real = d(seen(real, trainer_key(SEED, step, STREAM_AUGMENT_REAL)))
+            pred_real = judge(seen(real, trainer_key(SEED, step, STREAM_AUGMENT_REAL)))
             loss_d_real = bce(pred_real, torch.ones_like(pred_real))
             ((loss_d_fake + loss_d_real) * 0.5).backward()
             opt_d.step()
             for p in d.parameters():
                 p.requires_grad_(False)
             opt_g.zero_grad()
-            pred = d(seen(fake, trainer_key(SEED, step, STREAM_AUGMENT_G)))
+            pred = judge(seen(fake, trainer_key(SEED, step, STREAM_AUGMENT_G)))
             loss_g_gan = bce(pred, torch.ones_like(pred))
             loss_g_l1 = nn.functional.l1_loss(fake, real)
             loss_g_gan.backward()
@@ -423,11 +476,19 @@ class Training(unittest.TestCase):
 
             got = [float(x) for x in meta["run.loss.%d" % step].split()]
             want = [loss_d_real.item(), loss_d_fake.item(), loss_g_gan.item(), loss_g_l1.item()]
-            print("  %sstep %d losses ours %s torch %s" % ("DiffAugment " if augment else "", step, got, want))
+            print("  %sstep %d losses ours %s torch %s" % (label, step, got, want))
             for a, b, what in zip(got, want, ("D real", "D fake", "G GAN", "G L1")):
                 self.assertLess(abs(a - b), TOL * max(1.0, abs(b)), "step %d %s" % (step, what))
-        self.compare_state(ours, "G", g, opt_g, "G")
-        self.compare_state(ours, "D", d, opt_d, "D")
+        self.compare_state(ours, "G", g, opt_g, label + "G")
+        self.compare_state(ours, "D", d, opt_d, label + "D")
+        if sn:
+            self.close(ours["sn.D.u"], np.concatenate([norm.u[n].numpy() for n, _ in sn_weights(d)]), "u")
+            self.close(ours["sn.D.v"], np.concatenate([norm.v[n].numpy() for n, _ in sn_weights(d)]), "v")
+            sigmas = [float(norm.u[n] @ (p.reshape(p.shape[0], -1) @ norm.v[n])) for n, p in sn_weights(d)]
+            print("  σ after 3 steps: %s" % ", ".join("%.3g" % x for x in sigmas))
+            # Random weights of about 1/sqrt(fan-in) have σ above 1: the norm
+            # changed what D computes.
+            self.assertGreater(max(sigmas), 1.1)
         err = self.close(ours["ema.G"], avg.numpy(), "G's moving average")
         print("  G's moving average within %.2g of scale" % err)
         # The average is not the weights themselves (they moved by about lr a step).
