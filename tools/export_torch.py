@@ -67,13 +67,17 @@ def read_safetensors(path):
 class UNet(nn.Module):
     """pix2pix U-Net: e1 conv (no BN) LReLU 0.2; e2..e{depth-1} conv BN LReLU;
     bottleneck conv ReLU; decoders convT BN [dropout] concat ReLU; out convT tanh.
-    All 4x4, stride 2, padding 1."""
+    All 4x4, stride 2, padding 1. half_logits: the out layer is a 1x1 conv at
+    half size, repeated x2 (nearest), no tanh: a classifier's logits."""
 
-    def __init__(self, ngf=64, depth=6, in_channels=3, out_channels=3, dropout_blocks=1, eps=1e-5):
+    def __init__(self, ngf=64, depth=6, in_channels=3, out_channels=3, dropout_blocks=1, eps=1e-5,
+                 half_logits=False):
         super().__init__()
-        self.depth, self.dropout_blocks = depth, dropout_blocks
+        self.depth, self.dropout_blocks, self.half_logits = depth, dropout_blocks, half_logits
         self.meta = {"architecture": "unet", "ngf": ngf, "depth": depth, "in_channels": in_channels,
                      "out_channels": out_channels, "dropout_blocks": dropout_blocks, "bn_eps": repr(eps)}
+        if half_logits:
+            self.meta["half_logits"] = 1
         width = [None] + [ngf * min(2 ** (i - 1), 8) for i in range(1, depth + 1)]
         m = nn.ModuleDict()
         prev = in_channels
@@ -88,7 +92,7 @@ class UNet(nn.Module):
             m["d%d" % i] = nn.ConvTranspose2d(prev, width[i], 4, 2, 1)
             m["d%d_bn" % i] = nn.BatchNorm2d(width[i], eps=eps)
             prev = 2 * width[i]
-        m["out"] = nn.ConvTranspose2d(prev, out_channels, 4, 2, 1)
+        m["out"] = nn.Conv2d(prev, out_channels, 1) if half_logits else nn.ConvTranspose2d(prev, out_channels, 4, 2, 1)
         self.m = m
         self.drop = nn.Dropout(0.5)
 
@@ -105,6 +109,8 @@ class UNet(nn.Module):
             if self.depth - 1 - i < self.dropout_blocks:
                 x = self.drop(x)
             x = torch.relu(torch.cat([x, skips[i]], 1))
+        if self.half_logits:
+            return nn.functional.interpolate(m["out"](x), scale_factor=2, mode="nearest")
         return torch.tanh(m["out"](x))
 
 
@@ -304,15 +310,24 @@ def main():
     ap.add_argument("--state-dict", metavar="FILE", help="torch.save()d state_dict of the same architecture")
     ap.add_argument("--input-filter", default="identity", help="gray, binary, contours, canny, identity, noise")
     ap.add_argument("--batchnorm", choices=["running", "batch"], default="running")
-    ap.add_argument("--target", choices=["rgb", "chroma-ycbcr", "residual-bicubic"], default="rgb",
+    ap.add_argument("--target", choices=["rgb", "chroma-ycbcr", "residual-bicubic", "chroma-ycbcr-bins"],
+                    default="rgb",
                     help="what the output is: the picture; Cb, Cr ×2 for the input's luminance "
-                         "(1 channel in, 2 out); or, for an SR net, detail ×2 to add to the bicubic upscale")
+                         "(1 channel in, 2 out); for an SR net, detail ×2 to add to the bicubic upscale; "
+                         "or a logit per chroma bin (--chroma-bins; a U-Net with a half-size 1x1 head)")
+    ap.add_argument("--chroma-bins", metavar="CB:CR,...",
+                    help="a chroma-ycbcr-bins model's bins: Cb·255 and Cr·255, multiples of 16")
     ap.add_argument("--size", metavar="WxH", help="the training size, recorded as width and height")
     args = ap.parse_args()
 
     kw = {"in_channels": args.in_channels, "out_channels": args.out_channels}
+    bins = args.target == "chroma-ycbcr-bins"
+    if bins != bool(args.chroma_bins) or (bins and args.arch != "unet"):
+        ap.error("--target chroma-ycbcr-bins goes with --chroma-bins and a U-Net")
+    if bins:
+        kw["out_channels"] = len(args.chroma_bins.split(","))
     if args.arch == "unet":
-        model = UNet(args.ngf, args.depth, **kw)
+        model = UNet(args.ngf, args.depth, half_logits=bins, **kw)
     elif args.arch == "patchgan":
         model = PatchGAN(args.ndf, **kw)
     elif args.arch == "edsr":
@@ -333,6 +348,8 @@ def main():
             "target": args.target}
     if args.size:
         meta["width"], meta["height"] = args.size.split("x")
+    if bins:
+        meta["chroma_bins"] = args.chroma_bins
     export(model, args.output, args.dtype, meta)
     print("%s: %s, %d parameters" % (args.output, args.arch, n_parameters(model)))
 

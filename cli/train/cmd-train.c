@@ -35,7 +35,9 @@ static const GOptionEntry entries[] = {
     "contours, canny, identity (autoencoder), noise (pure generator), dream (a latent vector → a 64×80 face: "
     "the generator built for noise), morph (the average face), lowres (super resolution ×2) (default gray)", "KIND" },
   { "target", 0, 0, G_OPTION_ARG_STRING, &opt_target,
-    "What G predicts: rgb, chroma (YCbCr's Cb and Cr, put on the input's own luminance; gray input) "
+    "What G predicts: rgb, chroma (YCbCr's Cb and Cr, put on the input's own luminance; gray input), "
+    "chroma-bins (a logit for each bin of quantised Cb, Cr found in the training photos, learnt by "
+    "rebalanced cross-entropy, decoded by their annealed mean: vivid colour, Zhang et al. 2016; gray input) "
     "or residual (what the bicubic upscale misses, added to it; lowres) (default rgb; residual for lowres)",
     "KIND" },
   { "arch", 0, 0, G_OPTION_ARG_STRING, &opt_arch,
@@ -57,9 +59,10 @@ static const GOptionEntry entries[] = {
     "From step S the learning rate falls linearly to 0 at the last step, as pix2pix's schedule "
     "(default: constant)", "S" },
   { "l1-weight", 0, 0, G_OPTION_ARG_DOUBLE, &opt_l1_weight,
-    "Weight of the reconstruction term (default 100; 1 for lowres)", "W" },
+    "Weight of the reconstruction term (default 100; 1 for lowres and chroma-bins)", "W" },
   { "gan-weight", 0, 0, G_OPTION_ARG_DOUBLE, &opt_gan_weight,
-    "Weight of the adversarial term; 0 trains G alone, with no discriminator (default 1; 0 for lowres)", "W" },
+    "Weight of the adversarial term; 0 trains G alone, with no discriminator (default 1; 0 for lowres and "
+    "chroma-bins, which takes none)", "W" },
   { "colour-weight", 0, 0, G_OPTION_ARG_DOUBLE, &opt_colour_weight,
     "Weight of the colourfulness term: how far each output's colourfulness (Hasler and Süsstrunk's, "
     "0–255) is from its photo's; against L1's dull mean colour (default 0: none; rgb or chroma targets)", "W" },
@@ -73,7 +76,8 @@ static const GOptionEntry entries[] = {
     "The discriminator's weights: spectral (each convolution's and linear layer's divided by its largest "
     "singular value, one power iteration a step, Miyato et al. 2018) or none (default none; spectral for "
     "dream)", "NORM" },
-  { "loss", 0, 0, G_OPTION_ARG_STRING, &opt_loss, "Reconstruction loss: l1 or mse (default l1; mse for lowres)", "L" },
+  { "loss", 0, 0, G_OPTION_ARG_STRING, &opt_loss, "Reconstruction loss: l1 or mse (default l1; mse for lowres), "
+    "or cross-entropy (chroma-bins' only one)", "L" },
   { "seed", 0, 0, G_OPTION_ARG_STRING, &opt_seed, "Seeds weights, batches, flips, dropout (default 1)", "N" },
   CLI_THREADS_ENTRY ("Threads (default: the processors it may use, shared by the ranks on a machine; the losses "
                      "do not depend on it)"),
@@ -186,6 +190,7 @@ resolve_run (Run *run, GHashTable *resumed, NpTrainer *trainer, gint ranks)
   const char *target = opt_target ? opt_target : resumed ? g_hash_table_lookup (resumed, "target")
                                                : e ? np_model_target_option (e->target) : NULL;
   guint       n;
+  gboolean    bins;
 
   if (e == NULL)
     {
@@ -200,15 +205,22 @@ resolve_run (Run *run, GHashTable *resumed, NpTrainer *trainer, gint ranks)
       return cli_fail ("train", CLI_EXIT_USAGE, "--arch: %s, not “%s”", known, arch ? arch : "");
     }
   if (np_model_target_from_option (target) == NP_MODEL_TARGET_UNKNOWN)
-    return cli_fail ("train", CLI_EXIT_USAGE, "--target: rgb, chroma or residual, not “%s”",
+    return cli_fail ("train", CLI_EXIT_USAGE, "--target: rgb, chroma, chroma-bins or residual, not “%s”",
                         target ? target : "");
   if (g_strcmp0 (dtype, "f32") && g_strcmp0 (dtype, "f16"))
     return cli_fail ("train", CLI_EXIT_USAGE, "--dtype: f32 or f16, not “%s”", dtype ? dtype : "");
-  if (opt_loss && g_strcmp0 (opt_loss, "l1") && g_strcmp0 (opt_loss, "mse"))
-    return cli_fail ("train", CLI_EXIT_USAGE, "--loss: l1 or mse, not “%s”", opt_loss);
+  if (opt_loss && g_strcmp0 (opt_loss, "l1") && g_strcmp0 (opt_loss, "mse") && g_strcmp0 (opt_loss, "cross-entropy"))
+    return cli_fail ("train", CLI_EXIT_USAGE, "--loss: l1, mse or cross-entropy, not “%s”", opt_loss);
   run->experiment = e;
   run->arch = np_train_arch_find (arch);
   run->target = np_model_target_from_option (target);
+  bins = run->target == NP_MODEL_TARGET_CHROMA_BINS;
+  if (opt_loss && (strcmp (opt_loss, "cross-entropy") == 0) != bins)
+    return cli_fail ("train", CLI_EXIT_USAGE, "--loss %s: cross-entropy is the chroma-bins target's loss, and "
+                     "its only one", opt_loss);
+  if (bins && opt_gan_weight != UNSET && opt_gan_weight != 0)
+    return cli_fail ("train", CLI_EXIT_USAGE, "--gan-weight: a chroma-bins target learns by cross-entropy "
+                     "alone (its outputs are logits, no picture for a discriminator)");
   run->dtype = strcmp (dtype, "f16") == 0 ? NP_DTYPE_F16 : NP_DTYPE_F32;
   run->ngf = opt_ngf != UNSET ? opt_ngf : resumed ? (gint) meta_int (resumed, "ngf") : run->arch->width;
   run->ndf = opt_ndf != UNSET ? opt_ndf : resumed ? (gint) meta_int (resumed, "ndf") : run->ngf;
@@ -274,6 +286,7 @@ resolve_run (Run *run, GHashTable *resumed, NpTrainer *trainer, gint ranks)
               || g_strcmp0 (arch, resumed_arch (resumed))
               || run->ngf != meta_int (resumed, "ngf") || run->ndf != meta_int (resumed, "ndf")
               || (opt_loss && (strcmp (opt_loss, "l1") == 0) != (p->recon == NP_RECON_L1))
+              || (opt_loss && (strcmp (opt_loss, "mse") == 0) != (p->recon == NP_RECON_MSE))
               || (opt_lr != UNSET && opt_lr != p->adam.lr) || (opt_beta1 != UNSET && opt_beta1 != p->adam.beta1)
               || (opt_l1_weight != UNSET && opt_l1_weight != p->recon_weight)
               || (opt_gan_weight != UNSET && opt_gan_weight != p->gan_weight)
@@ -306,9 +319,11 @@ resolve_run (Run *run, GHashTable *resumed, NpTrainer *trainer, gint ranks)
 
   run->params = (NpTrainParams) {
     .adam = { opt_lr != UNSET ? opt_lr : 2e-4, opt_beta1 != UNSET ? opt_beta1 : 0.5, 0.999, 1e-8 },
-    .recon_weight = opt_l1_weight != UNSET ? opt_l1_weight : e->recon_weight,
-    .gan_weight = opt_gan_weight != UNSET ? opt_gan_weight : e->gan_weight,
-    .recon = opt_loss ? strcmp (opt_loss, "mse") == 0 ? NP_RECON_MSE : NP_RECON_L1 : e->recon,
+    /* Cross-entropy is a chroma-bins target's own loss, weighted 1. */
+    .recon_weight = opt_l1_weight != UNSET ? opt_l1_weight : bins ? 1 : e->recon_weight,
+    .gan_weight = opt_gan_weight != UNSET ? opt_gan_weight : bins ? 0 : e->gan_weight,
+    .recon = bins ? NP_RECON_CROSS_ENTROPY : opt_loss ? strcmp (opt_loss, "mse") == 0 ? NP_RECON_MSE : NP_RECON_L1
+                                                      : e->recon,
     .colour_weight = opt_colour_weight != UNSET ? opt_colour_weight : 0,
     .ema = opt_ema != UNSET ? opt_ema : e->ema,
     .augment = opt_augment ? strcmp (opt_augment, "diff") == 0 : e->augment,
@@ -360,18 +375,22 @@ run_command (const Run *run)
                           g_ascii_formatd (beta1, sizeof beta1, "%.15g", p->adam.beta1),
                           g_ascii_formatd (l1, sizeof l1, "%.15g", p->recon_weight),
                           g_ascii_formatd (gan, sizeof gan, "%.15g", p->gan_weight),
-                          p->recon == NP_RECON_L1 ? "l1" : "mse", p->seed, run->dtype == NP_DTYPE_F16 ? "f16" : "f32",
+                          p->recon == NP_RECON_L1 ? "l1" : p->recon == NP_RECON_MSE ? "mse" : "cross-entropy", p->seed,
+                          run->dtype == NP_DTYPE_F16 ? "f16" : "f32",
                           decay, arch, extra);
 }
 
-/* The descriptions of G (the run's architecture) and D. */
+/* The descriptions of G (the run's architecture, giving the target's
+ * channels for bins: a chroma-bins target's) and D. */
 static gboolean
-describe_nets (const Run *run, const gint64 sne[4], const gint64 tne[4], gchar **g, gchar **d, GError **error)
+describe_nets (const Run *run, const gint64 sne[4], const gint64 tne[4], const NpChromaBins *bins, gchar **g,
+               gchar **d, GError **error)
 {
   g_autoptr(GHashTable) p = g_hash_table_new_full (g_str_hash, g_str_equal, NULL, g_free);
   gint64 src_channels = sne[2], tgt_channels = tne[2];
 
-  if ((*g = run->arch->describe (run->arch, src_channels, tgt_channels, run->ngf, tne[0], tne[1], error)) == NULL)
+  if ((*g = run->arch->describe (run->arch, src_channels, np_model_target_channels (run->target, bins), run->ngf,
+                                 run->target == NP_MODEL_TARGET_CHROMA_BINS, tne[0], tne[1], error)) == NULL)
     return FALSE;
   *d = NULL;
   if (run->params.gan_weight <= 0)
@@ -491,7 +510,7 @@ validate (Train *t, gint hints, NpScore *score, NpScore base[2], NpTensor *const
       np_batcher_photos (shown (t), first, photos);
       if ((out = np_net_forward (t->eval, inputs, 1, &(NpCompute) { .n_threads = t->threads }, error)) == NULL)
         return FALSE;
-      np_batcher_compose (shown (t), src, out, rgb);
+      np_batcher_compose (shown (t), src, out, np_trainer_chroma_bins (t->trainer), rgb);
       if (t->val)
         np_score_add (score, &part_rgb, &part_photos);
       if (first == 0 && samples)
@@ -561,6 +580,7 @@ save_model (Train *t, GError **error)
     .target = run->target,
     .architecture = run->arch->name,
     .hints = run->experiment->source == NP_SOURCE_HINTS,
+    .bins = (NpChromaBins *) np_trainer_chroma_bins (t->trainer),
     .experiment = run->experiment->name,
     .trained_with = t->command,
     .trained_steps = np_trainer_step_count (t->trainer),
@@ -809,6 +829,7 @@ cli_cmd_train (int argc, char **argv, gboolean do_help)
   g_auto(Run) run = { 0 };
   g_auto(Train) t = { 0 };
   g_autofree gchar *g_desc = NULL, *d_desc = NULL;
+  g_autoptr(NpChromaBins) bins = NULL;
   gint64 sne[4], tne[4];
   gboolean ok;
   int    code;
@@ -817,7 +838,8 @@ cli_cmd_train (int argc, char **argv, gboolean do_help)
                      "Train a generator on a dataset made by “neuropaint prepare”.",
                      "Every experiment of the seed is an --input; the default recipe is the seed's pix2pix\n"
                      "(U-Net G, PatchGAN D on logits, 100·L1 + GAN, Adam 2e-4, β1 0.5, random flips).\n"
-                     "--gan-weight 0 trains G alone (no D), --target chroma keeps the input's luminance.\n"
+                     "--gan-weight 0 trains G alone (no D), --target chroma keeps the input's luminance,\n"
+                     "--target chroma-bins too, classifying each pixel's colour for vivid colour (docs/models.md).\n"
                      "Writes MODEL (runs in neuropaint:generator as it is), STEM.ckpt (resume with --resume),\n"
                      "STEM.history.csv and .png (losses, validation PSNR against the trivial baselines)\n"
                      "and STEM.samples.png (input | output | photo). Ctrl-C finishes the step, checkpoints\n"
@@ -880,10 +902,18 @@ cli_cmd_train (int argc, char **argv, gboolean do_help)
     }
 
   np_batcher_shapes (t.train, run.batch, sne, tne);
-  if (!describe_nets (&run, sne, tne, &g_desc, &d_desc, &error))
+  /* A chroma-bins target's classes: the training photos' (a resumed run's
+   * checkpoint holds them, found from the same photos). */
+  if (run.target == NP_MODEL_TARGET_CHROMA_BINS && t.trainer == NULL
+      && (bins = np_batcher_chroma_bins (t.train, &error)) == NULL)
+    return cli_fail_error ("train", g_steal_pointer (&error));
+  if (!describe_nets (&run, sne, tne, t.trainer ? np_trainer_chroma_bins (t.trainer) : bins, &g_desc,
+                      &d_desc, &error))
     return cli_fail_error ("train", g_steal_pointer (&error));
   if (t.trainer == NULL && (t.trainer = np_trainer_new (g_desc, d_desc, &run.params, &error)) == NULL)
     return cli_fail_error ("train", g_steal_pointer (&error));
+  if (bins)
+    np_trainer_set_chroma_bins (t.trainer, bins);
   if (opt_init)
     {
       g_autoptr(NpModel) init = np_model_load (opt_init, &error);

@@ -84,6 +84,15 @@ np_model_new (NpNet *net, GError **error)
       return NULL;
     }
   m = g_new0 (NpModel, 1);
+  /* A classification target's classes travel in the file: nothing else
+   * says what its logits stand for. */
+  if (target && np_model_target_from_name (target) == NP_MODEL_TARGET_CHROMA_BINS
+      && (m->info.bins = np_chroma_bins_parse (g_hash_table_lookup (meta, "chroma_bins"),
+                                               g_hash_table_lookup (meta, "chroma_bin_weights"), error)) == NULL)
+    {
+      g_free (m);
+      return NULL;
+    }
   m->net = net;
   m->info.input_filter = g_strdup (g_hash_table_lookup (meta, "input_filter"));
   m->info.params = g_hash_table_ref (meta);
@@ -127,6 +136,7 @@ np_model_free (NpModel *m)
   g_free ((gchar *) m->info.architecture);
   g_free ((gchar *) m->info.experiment);
   g_free ((gchar *) m->info.trained_with);
+  np_chroma_bins_free (m->info.bins);
   g_free (m);
 }
 
@@ -170,6 +180,11 @@ np_model_save (NpNet *net, const NpModelInfo *info, const char *path, NpDType dt
   put (meta, "architecture", g_strdup (info->architecture));
   if (info->hints)
     put (meta, "hints", g_strdup ("ycbcr-mask"));
+  if (info->bins)
+    {
+      put (meta, "chroma_bins", np_chroma_bins_centres_text (info->bins));
+      put (meta, "chroma_bin_weights", np_chroma_bins_weights_text (info->bins));
+    }
   put (meta, "experiment", g_strdup (info->experiment));
   put (meta, "trained_with", g_strdup (info->trained_with));
   if (info->trained_with)
@@ -204,7 +219,7 @@ np_model_check_use (NpModel *m, NpModelUse use, GError **error)
   NpNet        *net = m->net;
   const char   *filter = m->info.input_filter;
   NpModelTarget target = m->info.target;
-  gboolean      chroma = target == NP_MODEL_TARGET_CHROMA;
+  gboolean      chroma = target != NP_MODEL_TARGET_UNKNOWN && np_model_target_is_chroma (target);
   gdouble     scale = np_net_output_scale (net);
   gint64      cout = np_net_output_channels (net);
   /* The picture's channels: a hint model's further ones are its hints. */
@@ -214,7 +229,7 @@ np_model_check_use (NpModel *m, NpModelUse use, GError **error)
   if (target == NP_MODEL_TARGET_UNKNOWN)
     {
       g_set_error (error, NP_ERROR, NP_ERROR_UNSUPPORTED, "unknown target “%s” (known: rgb, chroma-ycbcr, "
-                   "residual-bicubic)", (char *) g_hash_table_lookup (np_net_metadata (net), "target"));
+                   "residual-bicubic, chroma-ycbcr-bins)", (char *) g_hash_table_lookup (np_net_metadata (net), "target"));
       return FALSE;
     }
   if (m->info.hints && (!chroma || np_net_n_inputs (net) != 1 || cin != 1))
@@ -226,12 +241,13 @@ np_model_check_use (NpModel *m, NpModelUse use, GError **error)
       return FALSE;
     }
   if (np_net_n_inputs (net) != 1 || (cin != 1 && cin != 3)
-      || (chroma ? cin != 1 || cout != 2 : cout != 1 && cout != 3))
+      || (chroma ? cin != 1 || cout != np_model_target_channels (target, m->info.bins) : cout != 1 && cout != 3))
     {
       g_set_error (error, NP_ERROR, NP_ERROR_UNSUPPORTED,
                    "not an image model (it takes %d input(s) of %" G_GINT64_FORMAT " channels and gives %"
                    G_GINT64_FORMAT "; we need one input of 1 or 3 channels and 1 or 3 out, or 1 in and "
-                   "Cb, Cr out for a chroma model)", np_net_n_inputs (net), cin, cout);
+                   "Cb, Cr out for a chroma model, one logit a bin for a chroma-bins one)",
+                   np_net_n_inputs (net), cin, cout);
       return FALSE;
     }
   if (scale != want)

@@ -40,40 +40,102 @@ typedef enum
   NP_MODEL_TARGET_CHROMA,    /* Cb·2, Cr·2, put on the input's own luminance (gray input) */
   NP_MODEL_TARGET_RESIDUAL,  /* ×2 detail to add, times ½, to the input's bicubic upscale: the
                               * net starts from bicubic's quality and learns the detail, as VDSR */
+  NP_MODEL_TARGET_CHROMA_BINS, /* one logit per chroma bin of the model's table (NpChromaBins):
+                              * the colour is their annealed mean, put on the input's luminance
+                              * as a chroma target's (Zhang et al. 2016) */
   NP_MODEL_N_TARGETS,
   NP_MODEL_TARGET_UNKNOWN = NP_MODEL_N_TARGETS
 } NpModelTarget;
 
+/* ---- Chroma bins: a classification target's classes ----------------------
+ *
+ * Zhang et al. 2016 colour by classification: the network gives, at each
+ * pixel, a logit for every bin of quantised chroma, and the colour is the
+ * "annealed mean" of the bins' centres under softmax(logits / T), T = 0.38:
+ * between the mean (T = 1, dull as regression) and the mode (T → 0, vivid
+ * but patchy). Our bins are the points of a regular grid over (Cb, Cr),
+ * NP_CHROMA_BIN_STEP apart on 0–255, that the training photos' pixels
+ * fall nearest to (the grid restricted to the colours that occur), so the
+ * table differs from one training set to another and travels in the model
+ * file (metadata "chroma_bins"). Training adds each bin's class-rebalancing
+ * weight (np_batcher_chroma_bins). */
+#define NP_CHROMA_BIN_STEP  16        /* grid step on 0–255 (docs/models.md: why) */
+#define NP_CHROMA_BIN_T     0.38f     /* the annealed mean's temperature */
+#define NP_CHROMA_BINS_MAX  1024
+
+typedef struct
+{
+  gint    n;          /* bins: the classification target's channels */
+  gint   *cb, *cr;    /* centres on 0–255 less 128's scale: Cb·255 = cb[k] (multiples of the step) */
+  gfloat *weight;     /* class-rebalancing weight of each bin (training's; 1 when the file says none) */
+} NpChromaBins;
+
+/* n bins, centres 0 and weights 1. */
+NpChromaBins *np_chroma_bins_new          (gint n);
+void          np_chroma_bins_free         (NpChromaBins *bins);
+NpChromaBins *np_chroma_bins_copy         (const NpChromaBins *bins);
+/* The metadata's text: centres "cb:cr,cb:cr,…" ("chroma_bins") and weights
+ * "w,w,…" ("chroma_bin_weights", may be NULL: all 1). Anything but 1 to
+ * NP_CHROMA_BINS_MAX distinct grid points within ±128 and as many finite
+ * positive weights is NP_ERROR_CORRUPT. */
+NpChromaBins *np_chroma_bins_parse        (const char *centres, const char *weights, GError **error);
+gchar        *np_chroma_bins_centres_text (const NpChromaBins *bins);
+gchar        *np_chroma_bins_weights_text (const NpChromaBins *bins);
+/* The annealed mean of the bins' centres under softmax(logits / T), as Cb
+ * and Cr (YCbCr's, in [−0.5, 0.5]); logits[k · stride] is bin k's. */
+void          np_chroma_bins_decode       (const NpChromaBins *bins, const gfloat *logits, gsize stride,
+                                           gfloat *cb, gfloat *cr);
+
 /* Each target has two spellings: the model file's "target" ("rgb",
- * "chroma-ycbcr", "residual-bicubic"; a file without one is rgb) and
- * training's shorter --target ("rgb", "chroma", "residual"). Back from a
- * name: NP_MODEL_TARGET_UNKNOWN for another. */
+ * "chroma-ycbcr", "residual-bicubic", "chroma-ycbcr-bins"; a file without one
+ * is rgb) and training's shorter --target ("rgb", "chroma", "residual",
+ * "chroma-bins"). Back from a name: NP_MODEL_TARGET_UNKNOWN for another. */
 const char   *np_model_target_name        (NpModelTarget target);
 const char   *np_model_target_option      (NpModelTarget target);
 NpModelTarget np_model_target_from_name   (const char *name);
 NpModelTarget np_model_target_from_option (const char *option);
-/* The network's output channels: 2 for chroma, 3 for the others. */
-gint          np_model_target_channels    (NpModelTarget target);
 
-/* Encoding, for training: the values the target asks of the network at one
- * pixel whose photo is `photo` (8-bit R'G'B'), into `values`
- * (np_model_target_channels of them). base: the input's bicubic upscale
- * there, R'G'B' in [0, 1] (residual; unused otherwise). */
+/* A target is read in two steps. The network's outputs at a pixel (its
+ * channels: np_model_target_channels) stand for a few values
+ * (np_model_target_reduce: np_model_target_values of them): the picture,
+ * the chroma or the residual, what training's truth is encoded as
+ * (np_model_target_encode) and what blends across tiles; the values stand
+ * for a picture on the input (np_model_target_decode). Outputs and values
+ * are the same but for chroma bins, whose logits stand for their annealed
+ * mean's chroma. bins: the model's table (NpModelInfo.bins), NULL for the
+ * targets without one. */
+gint          np_model_target_channels    (NpModelTarget target, const NpChromaBins *bins);
+gint          np_model_target_values      (NpModelTarget target);
+/* Whether the values are chroma put on the input's own luminance. */
+gboolean      np_model_target_is_chroma   (NpModelTarget target);
+/* The values (up to 3) a pixel's n outputs stand for, outputs[k · stride]
+ * being output k. An rgb output of one channel is gray: its one value
+ * thrice. */
+void          np_model_target_reduce      (NpModelTarget target, const NpChromaBins *bins,
+                                           const gfloat *outputs, gint n, gsize stride, gfloat values[3]);
+
+/* Encoding, for training: the values (np_model_target_values of them) the
+ * target asks of the network at one pixel whose photo is `photo` (8-bit
+ * R'G'B'), into `values`: a chroma-bins target's truth is its chroma, as a
+ * chroma target's, which its loss encodes over the bins. base: the input's
+ * bicubic upscale there, R'G'B' in [0, 1] (residual; unused otherwise). */
 void          np_model_target_encode      (NpModelTarget target, const guint8 photo[3],
                                            const gfloat base[3], gfloat *values);
-/* Decoding: the picture (R'G'B' in [0, 1], clamped) the network's n values
- * at one pixel stand for. luma: the input's luminance there (chroma); base:
- * the input's bicubic upscale, clamped to [0, 1] (residual). An rgb output
- * of one channel is gray. */
+/* Decoding: the picture (R'G'B' in [0, 1], clamped) n values at one pixel
+ * stand for. luma: the input's luminance there (chroma); base: the input's
+ * bicubic upscale, clamped to [0, 1] (residual). An rgb value of one
+ * channel is gray. */
 void          np_model_target_decode      (NpModelTarget target, const gfloat *values, gint n,
                                            gfloat luma, const gfloat base[3], gfloat rgb[3]);
-/* A chroma output's Cb and Cr (what decoding puts on the luminance). */
+/* The Cb and Cr a chroma target's values stand for (what decoding puts on
+ * the luminance). */
 void          np_model_target_chroma      (const gfloat values[2], gfloat *cb, gfloat *cr);
 /* The opponent colours of np_colourfulness, rg = R − G and yb = (R + G)/2 −
- * B on 0–255, as linear functions of the target's values (before decoding's
- * clamp): rg = Σ rg_of[k]·values[k], and so yb. They hold with no constant
- * term for rgb, and for chroma whatever the luminance, which cancels. FALSE
- * for a residual, whose colours depend on the input too. */
+ * B on 0–255, as linear functions of the network's outputs (before
+ * decoding's clamp): rg = Σ rg_of[k]·outputs[k], and so yb. They hold with
+ * no constant term for rgb, and for chroma whatever the luminance, which
+ * cancels. FALSE for a residual, whose colours depend on the input too,
+ * and for chroma bins, whose logits stand for colours through a softmax. */
 gboolean      np_model_target_opponents   (NpModelTarget target, gfloat rg_of[3], gfloat yb_of[3]);
 
 /* ---- Colour hints: what a hint model takes besides the gray picture -------
@@ -104,6 +166,7 @@ typedef struct
   NpModelTarget target;
   const char   *architecture;   /* "unet", "sr", or "graph" (np_arch_describe) */
   gboolean      hints;          /* takes colour hints after its gray channel (above) */
+  NpChromaBins *bins;           /* a chroma-bins target's table ("chroma_bins"); NULL for others */
   /* How it was made (NULL and 0 when unsaid; the steps and batch are
    * written with the command). */
   const char   *experiment;     /* training's --input */
@@ -185,5 +248,6 @@ GPtrArray   *np_model_list_for      (NpModelUse use);
 gchar       *np_model_card_summary  (const char *card_path);
 
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (NpModel, np_model_free)
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (NpChromaBins, np_chroma_bins_free)
 
 G_END_DECLS

@@ -57,13 +57,21 @@ bn_eps (GHashTable *params, GError **error)
 
 /* pix2pix U-Net: depth-1 encoder blocks and a bottleneck, each halving the
  * size; decoder blocks mirror the encoder and concatenate its activations.
- * The seed (docs/seed.md) is depth 6: e1..e5, bottleneck, d5..d1 ("d3..d7" there). */
+ * The seed (docs/seed.md) is depth 6: e1..e5, bottleneck, d5..d1 ("d3..d7" there).
+ *
+ * half_logits=1 gives a classifier's head instead of the seed's transposed
+ * convolution and tanh: out_channels logits from a 1×1 convolution at half
+ * the size, repeated ×2 (nearest). A chroma-bins target's ~150 classes
+ * through the seed's last layer (4×4, stride 2, at full size) would cost
+ * 16 times the multiply-adds a class, more than the rest of the net; at half
+ * size and 1×1 they cost a tenth of it, and colour at half the size is what
+ * JPEG's 4:2:0 keeps anyway (docs/models.md). */
 static gchar *
 describe_unet (GHashTable *params, GError **error)
 {
   ArchParam p[] = {
     { "ngf", 64, 1, 4096 }, { "depth", 6, 2, 12 }, { "in_channels", 3, 1, 64 },
-    { "out_channels", 3, 1, 64 }, { "dropout_blocks", 1, 0, 12 },
+    { "out_channels", 3, 1, 1024 }, { "dropout_blocks", 1, 0, 12 }, { "half_logits", 0, 0, 1 },
   };
   gint64      ngf, depth;
   const char *eps = bn_eps (params, error);
@@ -93,7 +101,10 @@ describe_unet (GHashTable *params, GError **error)
         g_string_append (d, "dropout rate=0.5\n");
       g_string_append_printf (d, "concat with=e%" G_GINT64_FORMAT "_out\nrelu\n", i);
     }
-  g_string_append_printf (d, "convt name=out out=%" G_GINT64_FORMAT " k=4 s=2 p=1\ntanh\n", p[3].value);
+  if (p[5].value)
+    g_string_append_printf (d, "conv name=out out=%" G_GINT64_FORMAT " k=1\nupsample factor=2\n", p[3].value);
+  else
+    g_string_append_printf (d, "convt name=out out=%" G_GINT64_FORMAT " k=4 s=2 p=1\ntanh\n", p[3].value);
   return g_string_free (d, FALSE);
 }
 

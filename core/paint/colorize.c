@@ -221,7 +221,7 @@ np_colorizer_new (NpModel *model, gint width, gint height, const NpColorizeOptio
   c->model = model;
   c->width = width, c->height = height;
   c->options = *options;
-  c->chroma_model = np_model_info (model)->target == NP_MODEL_TARGET_CHROMA;
+  c->chroma_model = np_model_target_is_chroma (np_model_info (model)->target);
   c->layers = g_ptr_array_new_with_free_func (layer_free);
   c->luma = g_new (gfloat, width);
   c->readings = 1;

@@ -184,8 +184,13 @@ np_paint_generate (NpModel *model, const NpImage *in, NpImage *out,
             for (gint64 i = 0; i < s * MIN (tw, w - x0); i++)
               {
                 gfloat wgt = wy * ramp (i, s * tw, tx > 0, tx + 1 < xs->len, (gint) (s * options->overlap));
+                gfloat values[3];
+                /* What the outputs stand for blends (chroma bins' logits
+                 * would not fit the picture's channels). */
+                np_model_target_reduce (target, np_model_info (model)->bins, np_tensor_at (y, i, j, 0, 0),
+                                        (gint) cout, (gsize) (y->ne[0] * y->ne[1]), values);
                 for (int c = 0; c < 3; c++)
-                  o[4 * i + c] += wgt * *np_tensor_at (y, i, j, MIN (c, cout - 1), 0);
+                  o[4 * i + c] += wgt * values[c];
                 o[4 * i + 3] += wgt;
               }
           }
@@ -220,7 +225,7 @@ np_paint_generate (NpModel *model, const NpImage *in, NpImage *out,
               if (up)
                 for (int c = 0; c < 3; c++)
                   base[c] = CLAMP (((const gfloat *) np_image_row (up, (gint) j))[4 * i + c], 0.0f, 1.0f);
-              else if (target == NP_MODEL_TARGET_CHROMA)
+              else if (np_model_target_is_chroma (target))
                 luma = NP_LUMA_R * sp[4 * i] + NP_LUMA_G * sp[4 * i + 1] + NP_LUMA_B * sp[4 * i + 2];
               np_model_target_decode (target, values, 3, luma, base, o + 4 * i);
             }

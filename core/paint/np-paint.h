@@ -40,8 +40,10 @@ typedef struct
  * registry does not know is an NP_ERROR_UNSUPPORTED error), x·2 - 1
  * scaling, edge-replicated padding to np_net_size_multiple(), overlapping
  * tiles for larger pictures, (y + 1)/2 back, alpha copied (each input
- * pixel's to its s×s output pixels). With options->raw the output channels
- * stay in the network's [-1, 1] in out's first channels (a chroma model's
+ * pixel's to its s×s output pixels). Tiles blend the values the outputs
+ * stand for (np_model_target_reduce: a chroma-bins model's logits become
+ * their annealed mean's chroma). With options->raw those values stay on
+ * the network's [-1, 1] scale in out's first channels (a chroma model's
  * Cb·2 and Cr·2), unclamped, for callers that compose them themselves;
  * otherwise they become the picture they stand for (np_model_target_decode).
  * A model that suits neither NP_MODEL_USE_IMAGE nor, for s = 2,

@@ -28,11 +28,20 @@ np_train_arch_grid (const NpTrainArch *arch, gint64 out_width, gint64 out_height
  * from the channels and the row's width parameter (and, from a latent
  * vector, the grid). */
 static gchar *
-describe_seed (const NpTrainArch *arch, gint64 in_channels, gint64 out_channels, gint width, gint64 out_width,
-               gint64 out_height, GError **error)
+describe_seed (const NpTrainArch *arch, gint64 in_channels, gint64 out_channels, gint width, gboolean logits,
+               gint64 out_width, gint64 out_height, GError **error)
 {
   g_autoptr(GHashTable) p = g_hash_table_new_full (g_str_hash, g_str_equal, NULL, g_free);
 
+  /* Only the U-Net has a classifier's head (np_arch_describe's half_logits). */
+  if (logits && g_strcmp0 (arch->name, "unet") != 0)
+    {
+      g_set_error (error, NP_ERROR, NP_ERROR_INVALID_ARGUMENT, "--arch %s gives pictures, not class logits: "
+                   "a chroma-bins target needs --arch unet", arch->name);
+      return NULL;
+    }
+  if (logits)
+    g_hash_table_insert (p, "half_logits", g_strdup ("1"));
   if (!np_train_arch_grid (arch, out_width, out_height, p, error))
     return NULL;
   g_hash_table_insert (p, "in_channels", g_strdup_printf ("%" G_GINT64_FORMAT, in_channels));

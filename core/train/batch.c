@@ -178,7 +178,7 @@ np_batcher_shapes (const NpBatcher *b, gint n, gint64 source_ne[4], gint64 targe
     source_ne[0] = source_ne[1] = 1;
   source_ne[2] = source_channels (b), source_ne[3] = n;
   target_ne[0] = b->width, target_ne[1] = b->height;
-  target_ne[2] = np_model_target_channels (b->target), target_ne[3] = n;
+  target_ne[2] = np_model_target_values (b->target), target_ne[3] = n;
 }
 
 /* Copies an H×W×C u8 picture into slot n of an NCHW tensor as x/127.5 − 1,
@@ -429,7 +429,7 @@ decode_at (NpModelTarget target, const gfloat *values, gint c, const NpTensor *s
 {
   gfloat luma = 0, base[3] = { 0 }, px[3];
 
-  if (target == NP_MODEL_TARGET_CHROMA)
+  if (np_model_target_is_chroma (target))
     luma = (*np_tensor_at (source, x, y, 0, n) + 1) * 0.5f;
   for (gint k = 0; up && k < 3; k++)
     base[k] = upscaled (up, x, y, k);
@@ -438,28 +438,60 @@ decode_at (NpModelTarget target, const gfloat *values, gint c, const NpTensor *s
     *np_tensor_at (rgb, x, y, k, n) = px[k];
 }
 
-/* Image n of the picture t stands for as target. */
+/* Image n of the picture outputs t stand for as target (bins: a
+ * chroma-bins target's). */
 static void
-decode (NpModelTarget target, const NpTensor *source, const NpTensor *t, NpTensor *rgb, gint64 n)
+decode (NpModelTarget target, const NpChromaBins *bins, const NpTensor *source, const NpTensor *t, NpTensor *rgb,
+        gint64 n)
 {
   g_autoptr(NpImage) up = target == NP_MODEL_TARGET_RESIDUAL ? upscale (source, n) : NULL;
-  gint c = (gint) MIN (t->ne[2], 3);
+  gint  c = target == NP_MODEL_TARGET_CHROMA_BINS ? (gint) t->ne[2] : (gint) MIN (t->ne[2], 3);
+  gsize plane = (gsize) (t->ne[0] * t->ne[1]);
 
   for (gint64 y = 0; y < rgb->ne[1]; y++)
     for (gint64 x = 0; x < rgb->ne[0]; x++)
       {
         gfloat values[3];
-        for (gint k = 0; k < c; k++)
-          values[k] = *np_tensor_at (t, x, y, k, n);
-        decode_at (target, values, c, source, up, x, y, rgb, n);
+        np_model_target_reduce (target, bins, np_tensor_at (t, x, y, 0, n), c, plane, values);
+        decode_at (target, values, np_model_target_values (target), source, up, x, y, rgb, n);
       }
 }
 
 void
-np_batcher_compose (const NpBatcher *b, const NpTensor *source, const NpTensor *output, NpTensor *rgb)
+np_batcher_compose (const NpBatcher *b, const NpTensor *source, const NpTensor *output, const NpChromaBins *bins,
+                    NpTensor *rgb)
 {
   for (gint64 n = 0; n < rgb->ne[3]; n++)
-    decode (b->target, source, output, rgb, n);
+    decode (b->target, bins, source, output, rgb, n);
+}
+
+NpChromaBins *
+np_batcher_chroma_bins (const NpBatcher *b, GError **error)
+{
+  const gint          half = 128 / NP_CHROMA_BIN_STEP;
+  g_autofree guint64 *counts = g_new0 (guint64, NP_CHROMA_BIN_GRID * NP_CHROMA_BIN_GRID);
+  gsize               pixels = (gsize) b->width * b->height;
+  NpChromaBins       *bins;
+
+  /* Integer counts: the same whatever the order. */
+  for (guint i = 0; i < b->pool->len; i++)
+    {
+      const guint8 *px = np_dataset_pixels (b->dataset, "color", g_array_index (b->pool, guint, i));
+      for (gsize p = 0; p < pixels; p++)
+        {
+          gfloat values[2];
+          gint   cb, cr;
+
+          np_model_target_encode (NP_MODEL_TARGET_CHROMA_BINS, px + 3 * p, NULL, values);
+          /* values are Cb·2 and Cr·2: the grid point nearest 255·Cb. */
+          cb = (gint) lrintf (values[0] * 127.5f / NP_CHROMA_BIN_STEP);
+          cr = (gint) lrintf (values[1] * 127.5f / NP_CHROMA_BIN_STEP);
+          counts[(CLAMP (cb, -half, half) + half) * NP_CHROMA_BIN_GRID + CLAMP (cr, -half, half) + half]++;
+        }
+    }
+  if ((bins = np_chroma_bins_from_counts (counts)) == NULL)
+    g_set_error (error, NP_ERROR, NP_ERROR_INVALID_ARGUMENT, "no photos to find chroma bins in");
+  return bins;
 }
 
 gboolean
@@ -524,7 +556,7 @@ np_batcher_source_picture (const NpBatcher *b, const NpTensor *source, NpTensor 
       else if (b->e->source == NP_SOURCE_LATENT)
         show_latent (source, rgb, n);
       else
-        decode (NP_MODEL_TARGET_RGB, source, source, rgb, n);
+        decode (NP_MODEL_TARGET_RGB, NULL, source, source, rgb, n);
     }
 }
 

@@ -25,7 +25,7 @@ np_colourfulness_loss (const NpTensor *pred, const NpTensor *target, NpModelTarg
 
   g_return_val_if_fail (np_tensor_same_shape (pred, target), NAN);
   g_return_val_if_fail (grad == NULL || np_tensor_same_shape (grad, pred), NAN);
-  g_return_val_if_fail (channels == np_model_target_channels (kind), NAN);
+  g_return_val_if_fail (channels == np_model_target_values (kind), NAN);
   if (!np_model_target_opponents (kind, rg_of, yb_of))
     g_return_val_if_reached (NAN);
 

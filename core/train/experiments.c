@@ -10,16 +10,17 @@
 #define RGB      (1u << NP_MODEL_TARGET_RGB)
 #define CHROMA   (1u << NP_MODEL_TARGET_CHROMA)
 #define RESIDUAL (1u << NP_MODEL_TARGET_RESIDUAL)
+#define BINS     (1u << NP_MODEL_TARGET_CHROMA_BINS)
 
 static const NpExperiment experiments[] = {
   { .name = "gray", .title = "the gray version → colour",
     .source = NP_SOURCE_STACK, .stack = "gray", .input_filter = "gray",
-    .architecture = "unet", .target = NP_MODEL_TARGET_RGB, .targets = RGB | CHROMA,
+    .architecture = "unet", .target = NP_MODEL_TARGET_RGB, .targets = RGB | CHROMA | BINS,
     .recon = NP_RECON_L1, .recon_weight = 100, .gan_weight = 1,
     .input_baseline = "input", .mean_chroma = TRUE, .flip = TRUE },
   { .name = "gray-hints", .title = "the gray version and colour hints → colour",
     .source = NP_SOURCE_HINTS, .stack = "gray", .input_filter = "gray",
-    .architecture = "unet", .target = NP_MODEL_TARGET_CHROMA, .targets = CHROMA,
+    .architecture = "unet", .target = NP_MODEL_TARGET_CHROMA, .targets = CHROMA | BINS,
     .recon = NP_RECON_L1, .recon_weight = 100, .gan_weight = 1,
     .input_baseline = "input", .mean_chroma = TRUE, .flip = TRUE },
   { .name = "binary", .title = "the RGB binary threshold → colour",
@@ -91,6 +92,7 @@ np_experiment_check_target (const NpExperiment *e, NpModelTarget target, GError 
     [NP_MODEL_TARGET_RGB] = "a hint model gives chroma, put on the gray picture's luminance",
     [NP_MODEL_TARGET_CHROMA] = "the picture takes its luminance",
     [NP_MODEL_TARGET_RESIDUAL] = "it adds to the input's bicubic upscale",
+    [NP_MODEL_TARGET_CHROMA_BINS] = "the picture takes its luminance",
   };
   GString *inputs;
 

@@ -38,6 +38,7 @@ typedef enum
 {
   NP_RECON_L1,
   NP_RECON_MSE,
+  NP_RECON_CROSS_ENTROPY,  /* a chroma-bins target's, and its only one (np_chroma_bins_loss) */
 } NpRecon;
 
 typedef struct
@@ -97,6 +98,36 @@ double         np_colourfulness_loss     (const NpTensor *pred, const NpTensor *
 void           np_diffaugment            (const NpTensor *x, NpTensor *y, guint64 key, gint64 first_image);
 void           np_diffaugment_backward   (const NpTensor *dy, NpTensor *dx, guint64 key, gint64 first_image);
 
+/* ---- Chroma bins: classification (Zhang et al. 2016) ------------------------
+ *
+ * The loss of a chroma-bins target (NP_RECON_CROSS_ENTROPY): at each pixel,
+ * the softmax cross-entropy of the K logits against a soft encoding of the
+ * true chroma (target: Cb·2, Cr·2, as np_model_target_encode gives): its
+ * NP_CHROMA_BIN_NEAREST nearest bins, weighted by exp(−d²/2σ²) with σ =
+ * NP_CHROMA_BIN_SIGMA on 0–255 and summing to 1; times the rebalancing
+ * weight of the nearest bin (bins->weight). The mean over pixels, adding
+ * weight times its gradient, (softmax − encoding)·w/count, into grad (when
+ * not NULL). Pixels are shared among n_threads by rows; the sum is the
+ * rows' in order, so the bits do not depend on the thread count. pred is
+ * K×H×W, target 2×H×W. */
+#define NP_CHROMA_BIN_NEAREST 5
+#define NP_CHROMA_BIN_SIGMA   8.0   /* half a bin, as Zhang's σ = 5 on their 10-unit ab grid */
+/* The rebalancing's mix with the uniform distribution (Zhang's λ). */
+#define NP_CHROMA_BIN_LAMBDA  0.5
+
+double         np_chroma_bins_loss       (const NpTensor *pred, const NpTensor *target,
+                                          const NpChromaBins *bins, gfloat weight, NpTensor *grad,
+                                          gint n_threads);
+
+/* The bins of a histogram over the grid (counts[(cb/step + G)·(2G + 1) +
+ * cr/step + G] pixels nearest each grid point, G = 128/NP_CHROMA_BIN_STEP):
+ * the points with pixels, in that order, each weighted by Zhang's class
+ * rebalancing, w ∝ ((1 − λ)·p̃ + λ/K)⁻¹, p̃ the bins' share of the pixels
+ * smoothed by a Gaussian of σ = NP_CHROMA_BIN_SIGMA over the bins and
+ * normalised, and E_p̃[w] = 1. NULL for a histogram of no pixels. */
+#define NP_CHROMA_BIN_GRID (2 * (128 / NP_CHROMA_BIN_STEP) + 1)
+NpChromaBins  *np_chroma_bins_from_counts (const guint64 *counts);
+
 /* A generator (and a discriminator on logits, when params->gan_weight > 0)
  * from network descriptions, initialised from the seed, in training mode
  * (batch norm on batch statistics). A discriminator of two inputs judges
@@ -105,6 +136,11 @@ void           np_diffaugment_backward   (const NpTensor *dy, NpTensor *dx, guin
 NpTrainer     *np_trainer_new            (const char *generator, const char *discriminator,
                                           const NpTrainParams *params, GError **error);
 void           np_trainer_free           (NpTrainer *trainer);
+/* A chroma-bins target's classes and weights, which its loss needs before
+ * the first step: the trainer keeps a copy, and so does G's metadata
+ * ("chroma_bins", "chroma_bin_weights"), so checkpoints carry them. */
+void           np_trainer_set_chroma_bins (NpTrainer *trainer, const NpChromaBins *bins);
+const NpChromaBins *np_trainer_chroma_bins (const NpTrainer *trainer);
 
 /* One step on a batch (NCHW tensors in [-1, 1]; target shaped as the
  * generator's output), or, in a group (np_trainer_set_group), on this
@@ -257,9 +293,11 @@ struct _NpTrainArch
   gint        width;      /* its default */
   /* G's description, in_channels to out_channels at width, for targets of
    * out_width × out_height (which a generator from a latent vector makes
-   * from a grid of that size over 2^blocks). */
+   * from a grid of that size over 2^blocks); with logits, out_channels
+   * class logits (a chroma-bins target's) rather than a picture (an
+   * architecture without a classifier's head refuses). */
   gchar    *(*describe) (const NpTrainArch *arch, gint64 in_channels, gint64 out_channels, gint width,
-                         gint64 out_width, gint64 out_height, GError **error);
+                         gboolean logits, gint64 out_width, gint64 out_height, GError **error);
   /* D's architecture (np_arch_describe; NULL: pix2pix's conditional
    * patchgan), and whether G makes a picture from a latent vector (its
    * output's size is its own, not a multiple of its input's). */
@@ -330,7 +368,13 @@ void          np_batcher_items           (NpBatcher *batcher, guint first, guint
  * (rgb: C = 3, H, W, N as the target): the output itself, its chroma on
  * the source's luminance, or the source's bicubic upscale plus it. */
 void          np_batcher_compose         (const NpBatcher *batcher, const NpTensor *source,
-                                          const NpTensor *output, NpTensor *rgb);
+                                          const NpTensor *output, const NpChromaBins *bins,
+                                          NpTensor *rgb);
+/* A chroma-bins target's classes from the batcher's photos (all of them, as
+ * they are: a flip moves no colour): the grid points the pixels' chroma
+ * lies nearest to, with their rebalancing weights (np_chroma_bins_from_counts).
+ * A pure function of the split's photos. */
+NpChromaBins *np_batcher_chroma_bins     (const NpBatcher *batcher, GError **error);
 /* The source as a picture (R'G'B' in [0, 1], shaped as the target): gray
  * and the filters as they are, a half-size source bicubic to full size,
  * noise as (x + 1)/2, hints as their chroma on the gray's luminance. */

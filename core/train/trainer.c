@@ -46,6 +46,7 @@ struct _NpTrainer
   gint          rank, n_ranks;   /* np_trainer_set_group */
   NpTrainSumFunc group_sum;
   gpointer      group_data;
+  NpChromaBins *bins;            /* a chroma-bins target's (np_trainer_set_chroma_bins) */
 };
 
 void
@@ -68,6 +69,7 @@ np_trainer_free (NpTrainer *t)
   g_free (t->ema);
   np_tree_sum_free (t->sum_g);
   np_tree_sum_free (t->sum_d);
+  np_chroma_bins_free (t->bins);
   g_free (t);
 }
 
@@ -262,6 +264,16 @@ check_params (const NpTrainParams *p, gboolean has_d, GError **error)
                    p->target < NP_MODEL_N_TARGETS ? np_model_target_name (p->target) : "target unknown");
       return FALSE;
     }
+  /* Cross-entropy is a chroma-bins target's loss, and its only one; a
+   * discriminator would judge logits, not pictures. */
+  if ((p->recon == NP_RECON_CROSS_ENTROPY) != (p->target == NP_MODEL_TARGET_CHROMA_BINS)
+      || (p->target == NP_MODEL_TARGET_CHROMA_BINS && p->gan_weight > 0))
+    {
+      g_set_error (error, NP_ERROR, NP_ERROR_INVALID_ARGUMENT,
+                   "training: a chroma-bins target learns by cross-entropy alone (no L1, MSE or GAN term), "
+                   "and only it does");
+      return FALSE;
+    }
   if ((p->gan_weight > 0) != has_d)
     {
       g_set_error (error, NP_ERROR, NP_ERROR_INVALID_ARGUMENT,
@@ -318,6 +330,23 @@ np_trainer_set_schedule (NpTrainer *t, gint64 decay_start, gint64 decay_end)
 {
   t->p.decay_start = decay_start;
   t->p.decay_end = decay_end;
+}
+
+void
+np_trainer_set_chroma_bins (NpTrainer *t, const NpChromaBins *bins)
+{
+  GHashTable *meta = np_net_metadata (t->g);
+
+  np_chroma_bins_free (t->bins);
+  t->bins = np_chroma_bins_copy (bins);
+  g_hash_table_insert (meta, g_strdup ("chroma_bins"), np_chroma_bins_centres_text (bins));
+  g_hash_table_insert (meta, g_strdup ("chroma_bin_weights"), np_chroma_bins_weights_text (bins));
+}
+
+const NpChromaBins *
+np_trainer_chroma_bins (const NpTrainer *t)
+{
+  return t->bins;
 }
 
 NpNet *
@@ -423,7 +452,12 @@ generate (NpTrainer *t, const NpTensor *source, const NpTensor *target, gint64 f
 
   if ((fake = np_net_forward (t->g, inputs, 1, &compute, error)) == NULL)
     return NULL;
-  if (!np_tensor_same_shape (fake, target))
+  /* A chroma-bins target's truth is the chroma its loss encodes over the
+   * logits. */
+  if (t->p.target == NP_MODEL_TARGET_CHROMA_BINS
+      ? fake->ne[0] != target->ne[0] || fake->ne[1] != target->ne[1] || fake->ne[3] != target->ne[3]
+        || fake->ne[2] != t->bins->n || target->ne[2] != 2
+      : !np_tensor_same_shape (fake, target))
     {
       g_set_error (error, NP_ERROR, NP_ERROR_INVALID_ARGUMENT,
                    "training: the target is not shaped as the generator's output");
@@ -526,6 +560,11 @@ np_trainer_step (NpTrainer *t, const NpTensor *source, const NpTensor *target, g
                    source->ne[3], n_micro);
       return FALSE;
     }
+  if (t->p.target == NP_MODEL_TARGET_CHROMA_BINS && t->bins == NULL)
+    {
+      g_set_error (error, NP_ERROR, NP_ERROR_INVALID_ARGUMENT, "training: a chroma-bins target without its bins");
+      return FALSE;
+    }
   /* The average starts at the weights the run starts from (--init's too,
    * copied in after np_trainer_new). */
   if (t->ema && t->step == 0)
@@ -594,8 +633,18 @@ np_trainer_step (NpTrainer *t, const NpTensor *source, const NpTensor *target, g
             memcpy (t->d_fake->data, d_target->data, np_tensor_n_elements (d_target) * sizeof (gfloat));
         }
       l.g_gan += g_gan;
-      l.g_recon += t->p.recon == NP_RECON_L1 ? np_loss_l1 (fake, &tgt, (gfloat) t->p.recon_weight, t->d_fake)
-                                             : np_loss_mse (fake, &tgt, (gfloat) t->p.recon_weight, t->d_fake);
+      switch (t->p.recon)
+        {
+        case NP_RECON_L1:
+          l.g_recon += np_loss_l1 (fake, &tgt, (gfloat) t->p.recon_weight, t->d_fake);
+          break;
+        case NP_RECON_MSE:
+          l.g_recon += np_loss_mse (fake, &tgt, (gfloat) t->p.recon_weight, t->d_fake);
+          break;
+        case NP_RECON_CROSS_ENTROPY:
+          l.g_recon += np_chroma_bins_loss (fake, &tgt, t->bins, (gfloat) t->p.recon_weight, t->d_fake, n_threads);
+          break;
+        }
       if (t->p.colour_weight > 0)
         l.g_colour += np_colourfulness_loss (fake, &tgt, t->p.target, (gfloat) t->p.colour_weight, t->d_fake);
       if (!np_net_zero_grad (t->g, error)
@@ -633,6 +682,11 @@ put_int (GHashTable *meta, const char *key, gint64 value)
 {
   g_hash_table_insert (meta, g_strdup (key), g_strdup_printf ("%" G_GINT64_FORMAT, value));
 }
+
+/* The checkpoint's "train.recon" of each loss. */
+static const char *const recon_names[] = {
+  [NP_RECON_L1] = "l1", [NP_RECON_MSE] = "mse", [NP_RECON_CROSS_ENTROPY] = "cross-entropy",
+};
 
 gboolean
 np_trainer_save (NpTrainer *t, const char *path, GHashTable *metadata, GError **error)
@@ -695,7 +749,7 @@ np_trainer_save (NpTrainer *t, const char *path, GHashTable *metadata, GError **
   put_double (meta, "train.ema", t->p.ema);
   put_int (meta, "train.augment", t->p.augment);
   put_int (meta, "train.spectral_norm", t->p.spectral_norm);
-  g_hash_table_insert (meta, g_strdup ("train.recon"), g_strdup (t->p.recon == NP_RECON_L1 ? "l1" : "mse"));
+  g_hash_table_insert (meta, g_strdup ("train.recon"), g_strdup (recon_names[t->p.recon]));
   if (metadata)
     {
       g_hash_table_iter_init (&iter, metadata);
@@ -784,13 +838,16 @@ trainer_from_file (NpSafetensors *st, GHashTable **metadata, GError **error)
       && (!get_number (meta, "train.decay_start", TRUE, &unused, &p.decay_start, error)
           || !get_number (meta, "train.decay_end", TRUE, &unused, &p.decay_end, error)))
     return NULL;
+  p.recon = G_N_ELEMENTS (recon_names);
+  for (guint i = 0; i < G_N_ELEMENTS (recon_names); i++)
+    if (g_strcmp0 (recon, recon_names[i]) == 0)
+      p.recon = i;
   if (seed == NULL || !g_ascii_string_to_unsigned (seed, 10, 0, G_MAXUINT64, &p.seed, NULL)
-      || (g_strcmp0 (recon, "l1") && g_strcmp0 (recon, "mse")))
+      || p.recon == G_N_ELEMENTS (recon_names))
     {
       g_set_error (error, NP_ERROR, NP_ERROR_CORRUPT, "checkpoint: bad “train.seed” or “train.recon”");
       return NULL;
     }
-  p.recon = strcmp (recon, "l1") == 0 ? NP_RECON_L1 : NP_RECON_MSE;
   /* The moving average: checkpoints before it existed had none. */
   p.ema = 0;
   if (g_hash_table_contains (meta, "train.ema") && !get_number (meta, "train.ema", FALSE, &p.ema, &unused_i, error))
@@ -835,6 +892,16 @@ trainer_from_file (NpSafetensors *st, GHashTable **metadata, GError **error)
   if ((t = assemble (g_steal_pointer (&g), g_steal_pointer (&d), &p, error)) == NULL)
     return NULL;
   t->step = step;
+  /* A chroma-bins target's classes, from G's metadata (np_trainer_set_chroma_bins). */
+  if (p.target == NP_MODEL_TARGET_CHROMA_BINS)
+    {
+      GHashTable *g_meta = np_net_metadata (t->g);
+      g_autoptr(NpChromaBins) bins = np_chroma_bins_parse (g_hash_table_lookup (g_meta, "chroma_bins"),
+                                                          g_hash_table_lookup (g_meta, "chroma_bin_weights"), error);
+      if (bins == NULL)
+        return NULL;
+      np_trainer_set_chroma_bins (t, bins);
+    }
   if (!load_moments (st, "G", t->adam_g, error) || (t->d && !load_moments (st, "D", t->adam_d, error)))
     return NULL;
   if (p.ema > 0)

@@ -354,6 +354,81 @@ class Train(unittest.TestCase):
         self.fails(["train", self.dataset, "-o", out, "--colour-weight", "-1"], "--colour-weight", 1)
         self.assertFalse(os.path.exists(out))
 
+    def chroma_bins_oracle(self):
+        """The bins and rebalancing weights of the dataset's training split,
+        from docs/models.md's definition (Zhang et al. 2016, eq. 3-4), in
+        NumPy: the grid points (16 apart on 0–255) nearest each pixel's
+        BT.601 chroma, p̃ their shares smoothed by a Gaussian of σ 8 over the
+        bins, w ∝ 1 / (½·p̃ + ½/K) with Σ p̃·w = 1."""
+        with open(os.path.join(self.dataset, "manifest.jsonl")) as f:
+            import json
+            items = [json.loads(line) for line in f]
+        colour = np.load(os.path.join(self.dataset, "color.npy"))
+        train = [i for i, it in enumerate(items) if it["split"] == "train" and not it["gray"]]
+        x = colour[train].reshape(-1, 3).astype(np.float32) / np.float32(255)
+        y = np.float32(0.299) * x[:, 0] + np.float32(0.587) * x[:, 1] + np.float32(0.114) * x[:, 2]
+        cb = (x[:, 2] - y) * np.float32(0.5 / (1 - 0.114)) * 2 * np.float32(127.5)
+        cr = (x[:, 0] - y) * np.float32(0.5 / (1 - 0.299)) * 2 * np.float32(127.5)
+        points, counts = np.unique(np.stack([np.rint(cb / 16), np.rint(cr / 16)], 1).astype(int) * 16, axis=0,
+                                   return_counts=True)
+        p = counts / counts.sum()
+        d2 = ((points[:, None, :] - points[None, :, :]) ** 2).sum(-1)
+        smooth = (np.exp(-d2 / (2 * 8.0 ** 2)) * p[None, :]).sum(1)
+        smooth /= smooth.sum()
+        w = 1 / (0.5 * smooth + 0.5 / len(points))
+        return points, w / (smooth * w).sum()
+
+    def test_chroma_bins(self):
+        """--target chroma-bins: the model carries the training photos' bins
+        and weights (as NumPy finds them), one logit a bin from a half-size
+        head; threads and a resume change no bit; it colours through
+        neuropaint:colorize; what it cannot take is refused."""
+        once, proc = self.train("bins1", "--target", "chroma-bins", "--steps", "4", "--threads", "1")
+        self.assertIn("gray → chroma-bins", proc.stdout)
+        meta = ex.read_safetensors(once)[1]
+        self.assertEqual(meta["target"], "chroma-ycbcr-bins")
+        self.assertIn(" --loss cross-entropy ", meta["trained_with"])
+        centres = [[int(v) for v in pair.split(":")] for pair in meta["chroma_bins"].split(",")]
+        weights = [float(v) for v in meta["chroma_bin_weights"].split(",")]
+        points, want = self.chroma_bins_oracle()
+        self.assertGreater(len(points), 10)
+        self.assertEqual(centres, points.tolist())
+        np.testing.assert_allclose(weights, want, rtol=1e-5)
+        self.assertIn("conv name=out out=%d k=1\nupsample factor=2" % len(points), meta["graph"])
+        twice, _ = self.train("bins2", "--target", "chroma-bins", "--steps", "4", "--threads", "2")
+        part, _ = self.train("bins3", "--target", "chroma-bins", "--steps", "2")
+        nptest.run(["train", "--resume", os.path.join(self.dir, "bins3.ckpt"), "--steps", "4"])
+        a = ex.read_safetensors(once)
+        for other in (twice, part):
+            b = ex.read_safetensors(other)
+            self.assertEqual(a[1]["chroma_bin_weights"], b[1]["chroma_bin_weights"])
+            for name in a[0]:
+                np.testing.assert_array_equal(a[0][name], b[0][name], err_msg=name)
+        self.assertEqual(history(os.path.join(self.dir, "bins1.history.csv")),
+                         history(os.path.join(self.dir, "bins3.history.csv")))
+        # The model colours a photo, the same bytes on any threads.
+        outs = []
+        for threads in ("1", "3"):
+            out = os.path.join(self.dir, "bins-colour-%s" % threads)
+            nptest.run(["run", "--threads", threads, "-o", out, self.photos[0], "--", "neuropaint:colorize",
+                        "model=" + once])
+            outs.append(read(os.path.join(out, os.path.splitext(os.path.basename(self.photos[0]))[0] + ".png")))
+        self.assertEqual(outs[0], outs[1])
+        out = os.path.join(self.dir, "bad-bins.safetensors")
+        self.fails(["train", self.dataset, "-o", out, "--target", "chroma-bins", "--gan-weight", "1"],
+                   "cross-entropy alone", 1)
+        self.fails(["train", self.dataset, "-o", out, "--target", "chroma-bins", "--loss", "l1"],
+                   "chroma-bins target's loss", 1)
+        self.fails(["train", self.dataset, "-o", out, "--target", "chroma", "--loss", "cross-entropy"],
+                   "chroma-bins target's loss", 1)
+        self.fails(["train", self.dataset, "-o", out, "--target", "chroma-bins", "--colour-weight", "1"],
+                   "colourfulness term needs", 1)
+        self.fails(["train", self.dataset, "-o", out, "--target", "chroma-bins", "--input", "binary"],
+                   "needs the gray or gray-hints input", 1)
+        self.fails(["train", self.dataset, "-o", out, "--target", "chroma-bins", "--arch", "sr"],
+                   "needs --arch unet", 1)
+        self.assertFalse(os.path.exists(out))
+
     def test_bad_input(self):
         out = os.path.join(self.dir, "bad.safetensors")
         empty = os.path.join(self.dir, "empty")

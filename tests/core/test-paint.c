@@ -852,7 +852,7 @@ test_model_contract (gconstpointer data)
           gfloat luma = (0.299f * photo[0] + 0.587f * photo[1] + 0.114f * photo[2]) / 255;
 
           np_model_target_encode (t, photo, base, values);
-          np_model_target_decode (t, values, np_model_target_channels (t), luma, base, rgb);
+          np_model_target_decode (t, values, np_model_target_values (t), luma, base, rgb);
           for (gint k = 0; k < 3; k++)
             g_assert_cmpfloat_with_epsilon (rgb[k], photo[k] / 255.0, 1e-5);
         }

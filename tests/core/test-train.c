@@ -323,7 +323,7 @@ test_batcher_residual (void)
     np_batcher_items (plain, 0, 1, src2, photo);
     g_assert_cmpmem (src->data, np_tensor_n_elements (src) * 4, src2->data, np_tensor_n_elements (src2) * 4);
     np_batcher_source_picture (b, src, up);
-    np_batcher_compose (b, src, res, back);
+    np_batcher_compose (b, src, res, NULL, back);
     for (gint64 i = 0; i < np_tensor_n_elements (res); i++)
       {
         /* photo (on [-1, 1]) = 2·upscale − 1 + residual */
@@ -882,7 +882,7 @@ test_colourfulness_gradient (void)
 
   for (guint k = 0; k < G_N_ELEMENTS (kinds); k++)
     {
-      gint c = np_model_target_channels (kinds[k]);
+      gint c = np_model_target_values (kinds[k]);
       g_autoptr(NpTensor) pred = np_tensor_new (5, 4, c, 2, NULL), target = np_tensor_new (5, 4, c, 2, NULL);
       g_autoptr(NpTensor) grad = np_tensor_new (5, 4, c, 2, NULL), none = np_tensor_new (5, 4, c, 2, NULL);
       gint64 n = np_tensor_n_elements (pred);
@@ -967,12 +967,81 @@ test_diffaugment_adjoint (void)
   g_assert_true (memcmp (other->data, tx->data, count * sizeof (gfloat)) != 0);
 }
 
+/* ---- the chroma-bins target's loss --------------------------------------- */
+
+static void
+test_chroma_bins_loss_gradient (void)
+{
+  /* np_chroma_bins_loss's gradient against central differences, and the
+   * same bits on any thread count; its value and gradient against PyTorch
+   * are tests/oracle/test_train_torch.py's three steps. Bins near each
+   * other (the grid's neighbourhood search) and far apart (a full search:
+   * fewer than 5 bins within reach), weights unequal. */
+  g_autoptr(NpChromaBins) bins = np_chroma_bins_parse ("0:0,16:0,0:16,-16:-16,32:32,16:16,-128:128,96:-48",
+                                                       "0.5,1,1.5,2,0.7,1.2,3,0.9", NULL);
+  gint    k = bins->n;
+  g_autoptr(NpTensor) pred = np_tensor_new (5, 3, k, 2, NULL), target = np_tensor_new (5, 3, 2, 2, NULL);
+  g_autoptr(NpTensor) grad = np_tensor_new (5, 3, k, 2, NULL), again = np_tensor_new (5, 3, k, 2, NULL);
+  gint64  n = np_tensor_n_elements (pred);
+  double  worst = 0, loss;
+
+  for (gint64 i = 0; i < n; i++)
+    {
+      pred->data[i] = 2.0f * sinf (0.7f * (gfloat) i + 0.3f);
+      grad->data[i] = again->data[i] = 0.5f;   /* the loss adds into what is there */
+    }
+  for (gint64 i = 0; i < np_tensor_n_elements (target); i++)
+    target->data[i] = (i % 7 == 3 ? -0.9f : 0.3f) * cosf (1.3f * (gfloat) i);
+  loss = np_chroma_bins_loss (pred, target, bins, 2.0f, grad, 1);
+  g_assert_cmpfloat (loss, >, 0.5);
+  g_assert_cmpfloat (np_chroma_bins_loss (pred, target, bins, 2.0f, again, 3), ==, loss);
+  g_assert_cmpmem (grad->data, n * 4, again->data, n * 4);
+  for (gint64 i = 0; i < n; i++)
+    {
+      const float h = 1e-3f;
+      float       keep = pred->data[i];
+      double      up, down, numeric;
+
+      pred->data[i] = keep + h;
+      up = np_chroma_bins_loss (pred, target, bins, 2.0f, NULL, 1);
+      pred->data[i] = keep - h;
+      down = np_chroma_bins_loss (pred, target, bins, 2.0f, NULL, 1);
+      pred->data[i] = keep;
+      numeric = 2.0 * (up - down) / (2 * h);
+      worst = MAX (worst, fabs ((grad->data[i] - 0.5) - numeric) / MAX (1e-2, fabs (numeric)));
+    }
+  g_assert_cmpfloat (worst, <, 2e-3);
+}
+
+static void
+test_chroma_bins_metadata (void)
+{
+  /* The table's text reads back as it was, and a broken one is refused. */
+  const char *bad[][2] = {
+    { "", NULL }, { "0:0,0:0", NULL }, { "8:0", NULL }, { "0:144", NULL }, { "0:0,16", NULL },
+    { "0:0,16:0", "1" }, { "0:0", "-1" }, { "0:0", "nan" },
+  };
+  g_autoptr(NpChromaBins) bins = np_chroma_bins_parse ("-16:32,0:0,128:-128", "0.25,1,3.5", NULL);
+  g_autofree gchar *centres = np_chroma_bins_centres_text (bins), *weights = np_chroma_bins_weights_text (bins);
+
+  g_assert_cmpstr (centres, ==, "-16:32,0:0,128:-128");
+  g_assert_cmpstr (weights, ==, "0.25,1,3.5");
+  for (guint i = 0; i < G_N_ELEMENTS (bad); i++)
+    {
+      g_autoptr(GError) error = NULL;
+      g_assert_null (np_chroma_bins_parse (bad[i][0], bad[i][1], &error));
+      g_assert_error (error, NP_ERROR, NP_ERROR_CORRUPT);
+    }
+}
+
 int
 main (int argc, char **argv)
 {
   g_test_init (&argc, &argv, NULL);
   g_test_add_func ("/train/colourfulness/gradient", test_colourfulness_gradient);
   g_test_add_func ("/train/diffaugment/adjoint", test_diffaugment_adjoint);
+  g_test_add_func ("/train/chroma-bins/gradient", test_chroma_bins_loss_gradient);
+  g_test_add_func ("/train/chroma-bins/metadata", test_chroma_bins_metadata);
   g_test_add_func ("/train/stats/values", test_stats_values);
   g_test_add_func ("/train/stats/gray", test_stats_gray);
   g_test_add_func ("/train/npy/header", test_npy_header);

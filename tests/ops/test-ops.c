@@ -35,6 +35,8 @@ static const NpOpCase cases[] = {
   /* A chroma model, then an RGB one (its chroma taken) rendered larger, in
    * Lab; faces (none in the picture) take the detection path. */
   { "neuropaint:colorize model=@SOURCE_ROOT@/tests/data/colorize-tiny.safetensors" },
+  /* A chroma-bins model: the annealed mean of its logits. */
+  { "neuropaint:colorize model=@SOURCE_ROOT@/tests/data/colorize-bins-tiny.safetensors" },
   { "neuropaint:colorize model=@SOURCE_ROOT@/tests/data/generator-tiny.safetensors render-size=150 "
     "color-space=lab saturation=1.5 faces=true" },
   { "neuropaint:colorize-without-hints model=@SOURCE_ROOT@/tests/data/generator-tiny.safetensors "

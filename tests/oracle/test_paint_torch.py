@@ -29,6 +29,7 @@ except ImportError as e:
 
 DATA = os.path.join(nptest.SOURCE_ROOT, "tests", "data")
 CHROMA = os.path.join(DATA, "colorize-tiny.safetensors")     # U-Net, 1 → Cb, Cr; trained size 64×80
+BINS = os.path.join(DATA, "colorize-bins-tiny.safetensors")  # U-Net, 1 → 12 chroma bins' logits; 64×80
 RGB = os.path.join(DATA, "generator-tiny.safetensors")       # U-Net, 3 → 3, input filter gray
 SR = os.path.join(DATA, "sr-tiny.safetensors")
 EDSR = os.path.join(DATA, "edsr-tiny.safetensors")          # EDSR-like, residual target
@@ -43,7 +44,7 @@ def torch_model(path):
             if k in meta}
     if meta["architecture"] == "unet":
         model = ex.UNet(ints["ngf"], ints["depth"], ints["in_channels"], ints["out_channels"],
-                        eps=float(meta.get("bn_eps", 1e-5)))
+                        eps=float(meta.get("bn_eps", 1e-5)), half_logits=meta.get("half_logits") == "1")
     elif meta["architecture"] == "edsr":
         model = ex.EDSR(ints["features"], ints["blocks"], ints["in_channels"], ints["out_channels"])
     else:
@@ -176,6 +177,29 @@ class PaintOracles(unittest.TestCase):
         # Not vacuous: the model gave colour, and the gamut rule had work.
         self.assertGreater(np.abs(ours.astype(int) - ours.mean(-1, keepdims=True)).mean(), 3)
         print("chroma scaled into the gamut: %.2f %% of pixels" % (100 * scaled.mean()))
+
+    def test_colorize_chroma_bins_model(self):
+        """A chroma-bins model's colour: the annealed mean of its bins'
+        centres (the file's "chroma_bins", on 0–255) under softmax(logits /
+        0.38) at its scale (Zhang et al. 2016), then as a chroma model's."""
+        rgb = photo(203, 301, 2)
+        ours = self.run_op(self.write("bins.png", rgb), "neuropaint:colorize model=" + BINS)
+        luma = (rgb / 255.0) @ LUMA
+        rw, rh = render_size(301, 203, 80)
+        logits = forward(torch_model(BINS), pillow_resize(luma, (rw, rh))[None] * 2 - 1, 8)
+        centres = np.array([[float(v) for v in pair.split(":")]
+                            for pair in ex.read_safetensors(BINS)[1]["chroma_bins"].split(",")]) / 255
+
+        def annealed(t):
+            p = torch.softmax(torch.from_numpy(logits) / t, 0).numpy()
+            cb, cr = np.einsum("khw,k->hw", p, centres[:, 0]), np.einsum("khw,k->hw", p, centres[:, 1])
+            return on_luma(luma, bicubic(cb, 203, 301), bicubic(cr, 203, 301))[0]
+
+        want = annealed(0.38)
+        self.agree(ours, want, "colorize, chroma-bins model")
+        # Not vacuous: the colour is the model's, and the temperature matters.
+        self.assertGreater(np.abs(ours.astype(int) - ours.mean(-1, keepdims=True)).mean(), 3)
+        self.assertGreater(np.abs(annealed(1.0) - want).max() * 255, 5)
 
     def test_colorize_rgb_model_saturation_and_render_size(self):
         """An RGB model's own chroma is taken (YCbCr of its picture); a

@@ -394,6 +394,61 @@ class Training(unittest.TestCase):
             self.assertLess(abs(got[4] - colour.item()), TOL * max(1.0, colour.item()))
         self.compare_state(ours, "G", g, opt, "colouriser")
 
+    def test_chroma_bins_three_steps(self):
+        """A chroma-bins colouriser's steps (U-Net with the half-size logits
+        head): Zhang et al. 2016's loss written here from the paper, the
+        softmax cross-entropy against the truth's 5 nearest bins weighted
+        by a Gaussian (σ 8 on 0–255), times the nearest bin's rebalancing
+        weight, over bins with gaps in the grid."""
+        # The global generator left as it was: the tests after this one draw
+        # their data from it (module construction draws from it too).
+        with torch.random.fork_rng():
+            self.chroma_bins_steps()
+
+    def chroma_bins_steps(self):
+        centres = [(cb, cr) for cb in range(-64, 65, 16) for cr in range(-48, 65, 16) if (cb * 7 + cr * 3) % 80]
+        rng = np.random.default_rng(5)
+        weights = rng.uniform(0.3, 3, len(centres)).astype(np.float32)
+        g = ex.randomize(ex.UNet(8, 5, in_channels=1, out_channels=len(centres), half_logits=True), 6)
+        g.meta["chroma_bins"] = ",".join("%d:%d" % c for c in centres)
+        g.meta["chroma_bin_weights"] = ",".join("%.9g" % w for w in weights)
+        ckpt = os.path.join(self.dir, "bins.ckpt")
+        checkpoint(ckpt, g, None, "cross-entropy", 1.0, 0.0, colour=(0.0, "chroma-bins"))
+        # Batches of their own generator, not the suite's, as the dream test's.
+        gen = torch.Generator().manual_seed(7)
+        batches = [(torch.rand(2, 1, 64, 64, generator=gen) * 2 - 1,
+                    (torch.rand(2, 2, 64, 64, generator=gen) * 2 - 1) * 0.5) for _ in range(3)]
+        ours, meta = self.run_ours(ckpt, batches, 2)
+        (drop,) = nprandom.layer_indices(meta["G.graph"], "dropout")
+        points = torch.tensor(centres, dtype=torch.float64)
+        rebalance = torch.from_numpy(weights)
+
+        def loss(logits, real):
+            k = logits.shape[1]
+            truth = real.permute(0, 2, 3, 1).reshape(-1, 2).double() * 127.5   # 255·Cb, 255·Cr
+            d2 = ((truth[:, None, :] - points[None]) ** 2).sum(-1)
+            near_d2, near = torch.topk(d2, 5, largest=False)
+            soft = torch.exp(-near_d2 / (2 * 8.0 ** 2))
+            encoding = torch.zeros(truth.shape[0], k).scatter_(1, near, (soft / soft.sum(1, keepdim=True)).float())
+            log_p = torch.log_softmax(logits.permute(0, 2, 3, 1).reshape(-1, k), 1)
+            return (rebalance[near[:, 0]] * -(encoding * log_p).sum(1)).mean()
+
+        g.train()
+        g.drop = MaskDropout()
+        opt = adam(g)
+        for step, (src, real) in enumerate(batches):
+            shape = (src.shape[0], g.m["d4"].out_channels, src.shape[2] // 16, src.shape[3] // 16)
+            g.drop.mask = torch.from_numpy(
+                nprandom.dropout_mask(trainer_key(SEED, step, STREAM_DROPOUT), drop, shape, 0.5))
+            opt.zero_grad()
+            ce = loss(g(src), real)
+            ce.backward()
+            opt.step()
+            got = [float(x) for x in meta["run.loss.%d" % step].split()]
+            print("  step %d cross-entropy ours %s torch %s" % (step, got[3], ce.item()))
+            self.assertLess(abs(got[3] - ce.item()), TOL * max(1.0, ce.item()))
+        self.compare_state(ours, "G", g, opt, "chroma-bins colouriser")
+
     def test_dream_three_steps(self):
         """The generator built for noise: z of 1×1 to a picture, an
         unconditional discriminator (the picture alone), the non-saturating
