@@ -902,6 +902,9 @@ check_param_grads (const char *name, NpTensor *t, gboolean trainable, gpointer d
  * inputs runs as the transposed conv of its turned kernel. */
 static const char *const grad_nets_more[] = {
   "input name=x c=4\nconv name=l out=2 k=3 p=2:1",
+  /* A 1×1 convolution to more outputs than inputs (a classifier's head),
+   * whose dW reads its input as the columns. */
+  "input name=x c=3\nconv name=l out=7 k=1",
 };
 
 static void
