@@ -68,7 +68,7 @@ class UNet(nn.Module):
     """pix2pix U-Net: e1 conv (no BN) LReLU 0.2; e2..e{depth-1} conv BN LReLU;
     bottleneck conv ReLU; decoders convT BN [dropout] concat ReLU; out convT tanh.
     All 4x4, stride 2, padding 1. half_logits: the out layer is a 1x1 conv at
-    half size, repeated x2 (nearest), no tanh: a classifier's logits."""
+    half the size, no tanh: a classifier's logits, at half the input's size."""
 
     def __init__(self, ngf=64, depth=6, in_channels=3, out_channels=3, dropout_blocks=1, eps=1e-5,
                  half_logits=False):
@@ -109,9 +109,7 @@ class UNet(nn.Module):
             if self.depth - 1 - i < self.dropout_blocks:
                 x = self.drop(x)
             x = torch.relu(torch.cat([x, skips[i]], 1))
-        if self.half_logits:
-            return nn.functional.interpolate(m["out"](x), scale_factor=2, mode="nearest")
-        return torch.tanh(m["out"](x))
+        return m["out"](x) if self.half_logits else torch.tanh(m["out"](x))
 
 
 class PatchGAN(nn.Module):

@@ -927,14 +927,16 @@ cli_cmd_train (int argc, char **argv, gboolean do_help)
   if (g_strcmp0 (np_net_description (np_trainer_generator (t.trainer)), g_desc) != 0)
     return cli_fail ("train", CLI_EXIT_USAGE, "%s holds another architecture than this dataset and these "
                         "options make", opt_resume);
-  /* An architecture that scales its input as the experiment's pairs do, or
-   * one that makes pictures from a latent vector for a latent source (the
-   * size it makes is checked against the target's at the first step). */
+  /* An architecture that scales its input as the experiment's pairs do (a
+   * chroma-bins target's logits are at half the size), or one that makes
+   * pictures from a latent vector for a latent source (the size it makes is
+   * checked against the target's at the first step). */
   if (run.arch->from_latent != (run.experiment->source == NP_SOURCE_LATENT))
     return cli_fail ("train", CLI_EXIT_USAGE, "--arch %s makes pictures from %s; the %s input is %s", run.arch->name,
                      run.arch->from_latent ? "a latent vector" : "pictures", run.experiment->name,
                      run.experiment->source == NP_SOURCE_LATENT ? "a latent vector" : "a picture");
-  if (!run.arch->from_latent && np_net_output_scale (np_trainer_generator (t.trainer)) * sne[0] != tne[0])
+  if (!run.arch->from_latent && np_net_output_scale (np_trainer_generator (t.trainer)) * sne[0]
+                                != tne[0] / (run.target == NP_MODEL_TARGET_CHROMA_BINS ? 2 : 1))
     return cli_fail ("train", CLI_EXIT_USAGE, "--arch %s makes pictures %g× its input's size; the %s input "
                         "asks for %g×", run.arch->name, np_net_output_scale (np_trainer_generator (t.trainer)),
                         run.experiment->name, (gdouble) tne[0] / sne[0]);

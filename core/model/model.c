@@ -208,7 +208,7 @@ op_for (NpModel *m)
     [NP_MODEL_USE_NOISE] = "neuropaint:dream-face",
   };
 
-  if (np_net_output_scale (m->net) != 1.0)
+  if (np_net_output_scale (m->net) > 1.0)
     return ops[NP_MODEL_USE_SUPER_RESOLUTION];
   return ops[np_model_intended_use (np_net_metadata (m->net))];
 }
@@ -224,7 +224,8 @@ np_model_check_use (NpModel *m, NpModelUse use, GError **error)
   gint64      cout = np_net_output_channels (net);
   /* The picture's channels: a hint model's further ones are its hints. */
   gint64      cin = np_net_input_channels (net, 0) - (m->info.hints ? NP_MODEL_HINT_CHANNELS : 0);
-  gdouble     want = use == NP_MODEL_USE_SUPER_RESOLUTION ? 2.0 : 1.0;
+  /* A chroma-bins model's logits are at half the size (np-model.h). */
+  gdouble     want = use == NP_MODEL_USE_SUPER_RESOLUTION ? 2.0 : target == NP_MODEL_TARGET_CHROMA_BINS ? 0.5 : 1.0;
 
   if (target == NP_MODEL_TARGET_UNKNOWN)
     {
@@ -248,6 +249,13 @@ np_model_check_use (NpModel *m, NpModelUse use, GError **error)
                    G_GINT64_FORMAT "; we need one input of 1 or 3 channels and 1 or 3 out, or 1 in and "
                    "Cb, Cr out for a chroma model, one logit a bin for a chroma-bins one)",
                    np_net_n_inputs (net), cin, cout);
+      return FALSE;
+    }
+  if (target == NP_MODEL_TARGET_CHROMA_BINS && use != NP_MODEL_USE_COLORIZE)
+    {
+      g_set_error (error, NP_ERROR, NP_ERROR_UNSUPPORTED, "a chroma-bins model gives colour at half the size "
+                   "for a colouriser to put on a photo's luminance, not a picture: run it with %s",
+                   op_for (m));
       return FALSE;
     }
   if (scale != want)

@@ -58,7 +58,10 @@ typedef enum
  * fall nearest to (the grid restricted to the colours that occur), so the
  * table differs from one training set to another and travels in the model
  * file (metadata "chroma_bins"). Training adds each bin's class-rebalancing
- * weight (np_batcher_chroma_bins). */
+ * weight (np_batcher_chroma_bins). The logits are at half the input's size
+ * (the U-Net's half_logits head: docs/models.md says why), so only a
+ * colouriser, which scales chroma up to the photo anyway, runs such a
+ * model (np_model_check_use). */
 #define NP_CHROMA_BIN_STEP  16        /* grid step on 0–255 (docs/models.md: why) */
 #define NP_CHROMA_BIN_T     0.38f     /* the annealed mean's temperature */
 #define NP_CHROMA_BINS_MAX  1024

@@ -61,10 +61,11 @@ bn_eps (GHashTable *params, GError **error)
  *
  * half_logits=1 gives a classifier's head instead of the seed's transposed
  * convolution and tanh: out_channels logits from a 1×1 convolution at half
- * the size, repeated ×2 (nearest). A chroma-bins target's ~150 classes
- * through the seed's last layer (4×4, stride 2, at full size) would cost
- * 16 times the multiply-adds a class, more than the rest of the net; at half
- * size and 1×1 they cost a tenth of it, and colour at half the size is what
+ * the size (the output is half the input's size). A chroma-bins target's
+ * ~150 classes through the seed's last layer (4×4, stride 2, at full size)
+ * would cost 16 times the multiply-adds a class, more than the rest of the
+ * net; at half size and 1×1 they cost a tenth of it, and the softmax and
+ * the loss run on a quarter of the pixels. Colour at half the size is what
  * JPEG's 4:2:0 keeps anyway (docs/models.md). */
 static gchar *
 describe_unet (GHashTable *params, GError **error)
@@ -102,7 +103,7 @@ describe_unet (GHashTable *params, GError **error)
       g_string_append_printf (d, "concat with=e%" G_GINT64_FORMAT "_out\nrelu\n", i);
     }
   if (p[5].value)
-    g_string_append_printf (d, "conv name=out out=%" G_GINT64_FORMAT " k=1\nupsample factor=2\n", p[3].value);
+    g_string_append_printf (d, "conv name=out out=%" G_GINT64_FORMAT " k=1\n", p[3].value);
   else
     g_string_append_printf (d, "convt name=out out=%" G_GINT64_FORMAT " k=4 s=2 p=1\ntanh\n", p[3].value);
   return g_string_free (d, FALSE);

@@ -367,17 +367,20 @@ combine_ycbcr (gfloat y, gfloat u, gfloat v, gfloat *rgb)
 }
 
 /* The model's colour for a gray picture (its luma in [0, 1], at the model's
- * scale): two chroma planes in the colouriser's space. A chroma model gives
+ * scale): two chroma planes in the colouriser's space, at the model's
+ * output size (a chroma-bins model's is half: d = 2). A chroma model gives
  * Cb, Cr itself; an RGB model's picture gives its own. */
 static NpImage *
 model_chroma (NpColorizer *c, const NpImage *gray, const NpImage *hints, GError **error)
 {
   gint               w = gray->width, h = gray->height, m = np_net_size_multiple (np_model_net (c->model));
   gint64             cout = np_net_output_channels (np_model_net (c->model));
+  gint               d = np_net_output_scale (np_model_net (c->model)) < 1 ? 2 : 1;
+  gint               ow = (w + d - 1) / d, oh = (h + d - 1) / d;
   NpPaintOptions     run = { (MAX (w, h) + m - 1) / m * m, 0, c->options.n_threads, FALSE, TRUE, hints };
   g_autoptr(NpImage) rgba = np_image_new (NP_SAMPLE_F32, w, h, 4, error);
-  g_autoptr(NpImage) out = rgba ? np_image_new (NP_SAMPLE_F32, w, h, 4, error) : NULL;
-  g_autoptr(NpImage) chroma = out ? np_image_new (NP_SAMPLE_F32, w, h, 2, error) : NULL;
+  g_autoptr(NpImage) out = rgba ? np_image_new (NP_SAMPLE_F32, ow, oh, 4, error) : NULL;
+  g_autoptr(NpImage) chroma = out ? np_image_new (NP_SAMPLE_F32, ow, oh, 2, error) : NULL;
 
   if (chroma == NULL)
     return NULL;
@@ -391,20 +394,25 @@ model_chroma (NpColorizer *c, const NpImage *gray, const NpImage *hints, GError 
   if (!np_paint_generate (c->model, rgba, out, &run, error))
     return NULL;
 
-  for (gint y = 0; y < h; y++)
+  for (gint y = 0; y < oh; y++)
     {
-      const gfloat *g = np_image_row (gray, y), *o = np_image_row (out, y);
+      const gfloat *o = np_image_row (out, y);
       gfloat       *ch = np_image_row (chroma, y);
-      for (gint x = 0; x < w; x++)
+      for (gint x = 0; x < ow; x++)
         {
-          gfloat rgb[3], luma, l;
+          gfloat rgb[3], luma = 0, l;
+          gint   covered = 0;
           if (c->chroma_model)
             {
               np_model_target_chroma (o + 4 * x, &ch[2 * x], &ch[2 * x + 1]);
               if (c->options.space == NP_CHROMA_YCBCR)
                 continue;
-              /* Its picture, by the rule the result follows, for a*, b*. */
-              combine_ycbcr (g[x], ch[2 * x], ch[2 * x + 1], rgb);
+              /* Its picture, by the rule the result follows, for a*, b*,
+               * on the mean luma of the pixels it covers. */
+              for (gint j = d * y; j < MIN (d * y + d, h); j++)
+                for (gint i = d * x; i < MIN (d * x + d, w); i++)
+                  luma += ((const gfloat *) np_image_row (gray, j))[i], covered++;
+              combine_ycbcr (luma / covered, ch[2 * x], ch[2 * x + 1], rgb);
             }
           else
             np_model_target_decode (NP_MODEL_TARGET_RGB, o + 4 * x, (gint) cout, 0, NULL, rgb);

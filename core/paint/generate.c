@@ -78,6 +78,13 @@ tile_origins (gint64 size, gint64 tile, gint overlap)
   return o;
 }
 
+/* The output's side for n input pixels at s/d times the size. */
+static gint64
+out_side (gint64 s, gint64 d, gint64 n)
+{
+  return (s * n + d - 1) / d;
+}
+
 gboolean
 np_paint_generate (NpModel *model, const NpImage *in, NpImage *out,
                    const NpPaintOptions *options, GError **error)
@@ -87,11 +94,14 @@ np_paint_generate (NpModel *model, const NpImage *in, NpImage *out,
   const NpImage      *src = in;
   g_autoptr(NpTensor) x = NULL;
   g_autoptr(GArray)   xs = NULL, ys = NULL;
+  g_autofree gfloat  *pixels = NULL;   /* a tile row's outputs, pixel by pixel */
   gint64  w = in->width, h = in->height, m = np_net_size_multiple (net);
   gint64  cin = np_net_input_channels (net, 0), cout = np_net_output_channels (net);
   gint64  tile = MAX (m, options->tile_size / m * m), tw, th;
-  /* The super-resolution net's output is s times its input each way. */
-  gint64  s = (gint64) np_net_output_scale (net);
+  /* The output is s/d times the input each way: a super-resolution net's
+   * twice (s = 2), a chroma-bins model's half (d = 2). */
+  gdouble scale = np_net_output_scale (net);
+  gint64  s = scale >= 1 ? (gint64) scale : 1, d = scale >= 1 ? 1 : (gint64) (1 / scale);
   /* A chroma model predicts Cb and Cr, put on the input's own luminance; a
    * residual one the detail its bicubic upscale misses. */
   NpModelTarget target = np_model_info (model)->target;
@@ -100,9 +110,14 @@ np_paint_generate (NpModel *model, const NpImage *in, NpImage *out,
   g_return_val_if_fail (in->type == NP_SAMPLE_F32 && in->channels == 4, FALSE);
   g_return_val_if_fail (out->type == NP_SAMPLE_F32 && out->channels == 4, FALSE);
 
-  if (!np_model_check_use (model, s > 1 ? NP_MODEL_USE_SUPER_RESOLUTION : NP_MODEL_USE_IMAGE, error))
+  /* A chroma-bins model's colour at half the size is for a colouriser,
+   * which composes it itself (raw). */
+  if (!np_model_check_use (model, s > 1 ? NP_MODEL_USE_SUPER_RESOLUTION
+                                        : target == NP_MODEL_TARGET_CHROMA_BINS ? NP_MODEL_USE_COLORIZE
+                                                                                : NP_MODEL_USE_IMAGE, error))
     return FALSE;
-  g_return_val_if_fail (out->width == s * w && out->height == s * h, FALSE);
+  g_return_val_if_fail (target != NP_MODEL_TARGET_CHROMA_BINS || options->raw, FALSE);
+  g_return_val_if_fail (out->width == out_side (s, d, w) && out->height == out_side (s, d, h), FALSE);
   if (options->hints && !np_model_info (model)->hints)
     {
       g_set_error (error, NP_ERROR, NP_ERROR_UNSUPPORTED, "the model takes no colour hints (its file has no "
@@ -127,16 +142,19 @@ np_paint_generate (NpModel *model, const NpImage *in, NpImage *out,
       src = filtered;
     }
 
-  /* A picture that fits one tile is run whole (padded to the multiple). */
-  tw = MIN (tile, (w + m - 1) / m * m);
-  th = MIN (tile, (h + m - 1) / m * m);
+  /* A picture that fits one tile is run whole (padded to the multiple), and
+   * so is any for a smaller output (a colouriser's render, whole anyway):
+   * its tiles would start between output pixels. */
+  tw = d > 1 ? (w + m - 1) / m * m : MIN (tile, (w + m - 1) / m * m);
+  th = d > 1 ? (h + m - 1) / m * m : MIN (tile, (h + m - 1) / m * m);
   xs = tile_origins (w, tw, options->overlap);
   ys = tile_origins (h, th, options->overlap);
   if ((x = np_tensor_new (tw, th, cin, 1, error)) == NULL)
     return FALSE;
+  pixels = g_new (gfloat, cout * s * tw);
   /* out accumulates weighted results in RGB and the weights in A. */
-  for (gint64 j = 0; j < s * h; j++)
-    memset (np_image_row (out, (gint) j), 0, s * w * 4 * sizeof (gfloat));
+  for (gint64 j = 0; j < out_side (s, d, h); j++)
+    memset (np_image_row (out, (gint) j), 0, out_side (s, d, w) * 4 * sizeof (gfloat));
 
   for (guint ty = 0; ty < ys->len; ty++)
     for (guint tx = 0; tx < xs->len; tx++)
@@ -174,21 +192,28 @@ np_paint_generate (NpModel *model, const NpImage *in, NpImage *out,
           }
         if ((y = np_net_forward (net, inputs, 1, &(NpCompute) { .n_threads = options->n_threads }, error)) == NULL)
           return FALSE;
-        g_return_val_if_fail (y->ne[0] == s * tw && y->ne[1] == s * th, FALSE);
+        g_return_val_if_fail (y->ne[0] == s * tw / d && y->ne[1] == s * th / d, FALSE);
 
-        /* The tile's result covers s times its pixels, and so do the ramps. */
-        for (gint64 j = 0; j < s * MIN (th, h - y0); j++)
+        /* The tile's result covers s/d times its pixels, and so do the ramps. */
+        for (gint64 j = 0; j < out_side (s, d, MIN (th, h - y0)); j++)
           {
-            gfloat wy = ramp (j, s * th, ty > 0, ty + 1 < ys->len, (gint) (s * options->overlap));
-            gfloat *o = (gfloat *) np_image_row (out, (gint) (s * y0 + j)) + 4 * s * x0;
-            for (gint64 i = 0; i < s * MIN (tw, w - x0); i++)
+            gfloat wy = ramp (j, s * th / d, ty > 0, ty + 1 < ys->len, (gint) (s * options->overlap / d));
+            gfloat *o = (gfloat *) np_image_row (out, (gint) (s * y0 / d + j)) + 4 * s * x0 / d;
+            gint64  n_out = out_side (s, d, MIN (tw, w - x0));
+
+            /* The row's outputs pixel by pixel (a chroma-bins model's ~150
+             * logits lie a plane apart each, a page each). */
+            for (gint64 k = 0; k < cout; k++)
+              for (gint64 i = 0; i < n_out; i++)
+                pixels[i * cout + k] = *np_tensor_at (y, i, j, k, 0);
+            for (gint64 i = 0; i < n_out; i++)
               {
-                gfloat wgt = wy * ramp (i, s * tw, tx > 0, tx + 1 < xs->len, (gint) (s * options->overlap));
+                gfloat wgt = wy * ramp (i, s * tw / d, tx > 0, tx + 1 < xs->len, (gint) (s * options->overlap / d));
                 gfloat values[3];
                 /* What the outputs stand for blends (chroma bins' logits
                  * would not fit the picture's channels). */
-                np_model_target_reduce (target, np_model_info (model)->bins, np_tensor_at (y, i, j, 0, 0),
-                                        (gint) cout, (gsize) (y->ne[0] * y->ne[1]), values);
+                np_model_target_reduce (target, np_model_info (model)->bins, pixels + i * cout, (gint) cout, 1,
+                                        values);
                 for (int c = 0; c < 3; c++)
                   o[4 * i + c] += wgt * values[c];
                 o[4 * i + 3] += wgt;
@@ -207,12 +232,12 @@ np_paint_generate (NpModel *model, const NpImage *in, NpImage *out,
 
   /* The picture the blended outputs stand for (np_model_target_decode),
    * unless raw; alpha from the input (each input pixel's for its s×s output
-   * pixels). */
-  for (gint64 j = 0; j < s * h; j++)
+   * pixels; a smaller output's from the first input pixel it covers). */
+  for (gint64 j = 0; j < out_side (s, d, h); j++)
     {
       gfloat       *o = np_image_row (out, (gint) j);
-      const gfloat *a = np_image_row (in, (gint) (j / s)), *sp = np_image_row (src, (gint) (j / s));
-      for (gint64 i = 0; i < s * w; i++)
+      const gfloat *a = np_image_row (in, (gint) (j * d / s)), *sp = np_image_row (src, (gint) (j * d / s));
+      for (gint64 i = 0; i < out_side (s, d, w); i++)
         {
           gfloat values[3], luma = 0, base[3] = { 0 };
 
@@ -229,7 +254,7 @@ np_paint_generate (NpModel *model, const NpImage *in, NpImage *out,
                 luma = NP_LUMA_R * sp[4 * i] + NP_LUMA_G * sp[4 * i + 1] + NP_LUMA_B * sp[4 * i + 2];
               np_model_target_decode (target, values, 3, luma, base, o + 4 * i);
             }
-          o[4 * i + 3] = a[4 * (i / s) + 3];
+          o[4 * i + 3] = a[4 * (i * d / s) + 3];
         }
     }
   return TRUE;

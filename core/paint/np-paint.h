@@ -35,7 +35,9 @@ typedef struct
 
 /* Runs an image-to-image model (one input, 1 or 3 channels each way, output
  * the input's size, or s times it for a super-resolution net: see
- * np_net_output_scale) on `in`, R'G'B'A float, into `out` of that size:
+ * np_net_output_scale; or half of it, rounded up, for a chroma-bins model,
+ * which only raw runs serve, whole, untiled) on `in`, R'G'B'A float, into
+ * `out` of that size:
  * optional input filter ("identity" or none: no filter; a name the filter
  * registry does not know is an NP_ERROR_UNSUPPORTED error), x·2 - 1
  * scaling, edge-replicated padding to np_net_size_multiple(), overlapping

@@ -438,6 +438,35 @@ decode_at (NpModelTarget target, const gfloat *values, gint c, const NpTensor *s
     *np_tensor_at (rgb, x, y, k, n) = px[k];
 }
 
+/* The values image n of outputs t stands for (np_model_target_reduce),
+ * at the picture's size: a smaller output's (a chroma-bins target's, at half
+ * the size) scaled up bicubically, as a colouriser scales its colour up to
+ * the photo. */
+static NpImage *
+values_of (NpModelTarget target, const NpChromaBins *bins, const NpTensor *t, gint64 n, gint64 w, gint64 h)
+{
+  gint  c = target == NP_MODEL_TARGET_CHROMA_BINS ? (gint) t->ne[2] : (gint) MIN (t->ne[2], 3);
+  g_autoptr(NpImage) small = np_image_new (NP_SAMPLE_F32, (gint) t->ne[0], (gint) t->ne[1], 3, NULL);
+  /* A row's outputs pixel by pixel: a pixel's ~150 logits lie a plane
+   * apart each, a page each. */
+  g_autofree gfloat *pixels = g_new (gfloat, c * t->ne[0]);
+  NpImage *full;
+
+  for (gint64 y = 0; y < t->ne[1]; y++)
+    {
+      for (gint k = 0; k < c; k++)
+        for (gint64 x = 0; x < t->ne[0]; x++)
+          pixels[x * c + k] = *np_tensor_at (t, x, y, k, n);
+      for (gint64 x = 0; x < t->ne[0]; x++)
+        np_model_target_reduce (target, bins, pixels + x * c, c, 1, (gfloat *) np_image_row (small, (gint) y) + 3 * x);
+    }
+  if (t->ne[0] == w && t->ne[1] == h)
+    return g_steal_pointer (&small);
+  full = np_image_new (NP_SAMPLE_F32, (gint) w, (gint) h, 3, NULL);
+  np_resize_cubic (small, full);
+  return full;
+}
+
 /* Image n of the picture outputs t stand for as target (bins: a
  * chroma-bins target's). */
 static void
@@ -445,16 +474,12 @@ decode (NpModelTarget target, const NpChromaBins *bins, const NpTensor *source, 
         gint64 n)
 {
   g_autoptr(NpImage) up = target == NP_MODEL_TARGET_RESIDUAL ? upscale (source, n) : NULL;
-  gint  c = target == NP_MODEL_TARGET_CHROMA_BINS ? (gint) t->ne[2] : (gint) MIN (t->ne[2], 3);
-  gsize plane = (gsize) (t->ne[0] * t->ne[1]);
+  g_autoptr(NpImage) values = values_of (target, bins, t, n, rgb->ne[0], rgb->ne[1]);
 
   for (gint64 y = 0; y < rgb->ne[1]; y++)
     for (gint64 x = 0; x < rgb->ne[0]; x++)
-      {
-        gfloat values[3];
-        np_model_target_reduce (target, bins, np_tensor_at (t, x, y, 0, n), c, plane, values);
-        decode_at (target, values, np_model_target_values (target), source, up, x, y, rgb, n);
-      }
+      decode_at (target, (const gfloat *) np_image_row (values, (gint) y) + 3 * x, np_model_target_values (target),
+                 source, up, x, y, rgb, n);
 }
 
 void

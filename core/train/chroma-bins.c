@@ -130,26 +130,28 @@ nearest (const Loss *l, gdouble cb, gdouble cr, gint *near, gdouble *near_d2)
   return MIN (found, NP_CHROMA_BIN_NEAREST);
 }
 
-/* Rows [start, end) of the batch (row r: image r / H, line r % H), a row
- * at a time and each bin's plane along it, so the logits are read in order. */
+/* Rows [start, end) of the logits (row r: image r / H, line r % H), a row
+ * at a time and each bin's plane along it, so the logits are read in order.
+ * Each logit pixel stands for the f×f truth pixels it covers (f = 2 for the
+ * half-size head): its loss is theirs summed, as if the logits were
+ * repeated over them (nearest), with a softmax computed once. */
 static void
 loss_rows (gsize start, gsize end, guint part, gpointer data)
 {
   const Loss         *l = data;
   const NpChromaBins *bins = l->bins;
-  gint64              w = l->pred->ne[0], h = l->pred->ne[1];
-  gint                n_bins = bins->n;
+  gint64              w = l->pred->ne[0], h = l->pred->ne[1], f = l->target->ne[0] / w;
+  gint                n_bins = bins->n, per = (gint) (f * f) * NP_CHROMA_BIN_NEAREST;
   gsize               plane = (gsize) (w * h);
   g_autofree gfloat  *e = g_new (gfloat, (gsize) n_bins * w), *top = g_new (gfloat, w);
-  g_autofree gfloat  *sum = g_new (gfloat, w), *scale = g_new (gfloat, w);
-  g_autofree gfloat  *soft = g_new (gfloat, NP_CHROMA_BIN_NEAREST * w);
-  g_autofree gint    *near = g_new (gint, NP_CHROMA_BIN_NEAREST * w), *found = g_new (gint, w);
+  g_autofree gfloat  *sum = g_new (gfloat, w), *total = g_new (gfloat, w);
+  g_autofree gfloat  *soft = g_new (gfloat, per * w);
+  g_autofree gint    *near = g_new (gint, per * w), *found = g_new (gint, w);
 
   for (gsize r = start; r < end; r++)
     {
       gint64        n = (gint64) r / h, y = (gint64) r % h;
       const gfloat *z = np_tensor_at (l->pred, 0, y, 0, n);
-      const gfloat *cb = np_tensor_at (l->target, 0, y, 0, n), *cr = np_tensor_at (l->target, 0, y, 1, n);
       gdouble       row = 0;
 
       /* softmax from each pixel's largest logit: e = exp(z − top), sum. */
@@ -164,38 +166,50 @@ loss_rows (gsize start, gsize end, guint part, gpointer data)
 
       for (gint64 x = 0; x < w; x++)
         {
-          gint   *nx = near + NP_CHROMA_BIN_NEAREST * x;
-          gfloat *sx = soft + NP_CHROMA_BIN_NEAREST * x;
-          gdouble d2[NP_CHROMA_BIN_NEAREST], soft_sum = 0, log_sum = log (sum[x]), px = 0, rebalance;
+          gint   *nx = near + per * x;
+          gfloat *sx = soft + per * x;
+          gdouble log_sum = log (sum[x]), px = 0, weights = 0;
 
-          /* The soft encoding of the truth (values are Cb·2, Cr·2). */
-          found[x] = nearest (l, cb[x] * 127.5, cr[x] * 127.5, nx, d2);
-          for (gint q = 0; q < found[x]; q++)
-            soft_sum += d2[q] = exp (-d2[q] / (2 * NP_CHROMA_BIN_SIGMA * NP_CHROMA_BIN_SIGMA));
-          rebalance = bins->weight[nx[0]];
-          for (gint q = 0; q < found[x]; q++)
-            {
-              sx[q] = (gfloat) (d2[q] / soft_sum);
-              px -= sx[q] * ((gdouble) z[nx[q] * plane + x] - top[x] - log_sum);
-            }
-          row += rebalance * px;
-          scale[x] = (gfloat) (l->scale * rebalance);
+          found[x] = 0;
+          for (gint64 ty = f * y; ty < f * y + f; ty++)
+            for (gint64 tx = f * x; tx < f * x + f; tx++)
+              {
+                gint   *nt = nx + found[x];
+                gfloat *st = sx + found[x];
+                gdouble d2[NP_CHROMA_BIN_NEAREST], soft_sum = 0, rebalance;
+                /* The soft encoding of the truth (values are Cb·2, Cr·2),
+                 * times the rebalancing weight of its nearest bin. */
+                gint    got = nearest (l, *np_tensor_at (l->target, tx, ty, 0, n) * 127.5,
+                                       *np_tensor_at (l->target, tx, ty, 1, n) * 127.5, nt, d2);
+
+                for (gint q = 0; q < got; q++)
+                  soft_sum += d2[q] = exp (-d2[q] / (2 * NP_CHROMA_BIN_SIGMA * NP_CHROMA_BIN_SIGMA));
+                rebalance = bins->weight[nt[0]];
+                for (gint q = 0; q < got; q++)
+                  {
+                    gdouble share = d2[q] / soft_sum;
+                    px -= rebalance * share * ((gdouble) z[nt[q] * plane + x] - top[x] - log_sum);
+                    st[q] = (gfloat) (rebalance * share);
+                  }
+                weights += rebalance;
+                found[x] += got;
+              }
+          row += px;
+          total[x] = (gfloat) weights;
         }
       l->row_sums[r] = row;
       if (l->grad == NULL)
         continue;
 
-      /* d/dz = w·(softmax − encoding), scaled. */
+      /* d/dz = Σ w·(softmax − encoding), scaled. */
       {
         gfloat *g = np_tensor_at (l->grad, 0, y, 0, n);
-        for (gint64 x = 0; x < w; x++)
-          scale[x] /= sum[x];
         for (gint k = 0; k < n_bins; k++)
           for (gint64 x = 0; x < w; x++)
-            g[k * plane + x] += scale[x] * e[k * w + x];
+            g[k * plane + x] += l->scale * total[x] * e[k * w + x] / sum[x];
         for (gint64 x = 0; x < w; x++)
           for (gint q = 0; q < found[x]; q++)
-            g[near[NP_CHROMA_BIN_NEAREST * x + q] * plane + x] -= scale[x] * sum[x] * soft[NP_CHROMA_BIN_NEAREST * x + q];
+            g[near[per * x + q] * plane + x] -= l->scale * soft[per * x + q];
       }
     }
 }
@@ -208,11 +222,13 @@ np_chroma_bins_loss (const NpTensor *pred, const NpTensor *target, const NpChrom
   gsize              rows = (gsize) (pred->ne[1] * pred->ne[3]);
   g_autofree gint    *cell = g_new (gint, NP_CHROMA_BIN_GRID * NP_CHROMA_BIN_GRID);
   g_autofree gdouble *row_sums = g_new (gdouble, rows);
-  gdouble            count = (gdouble) pred->ne[0] * pred->ne[1] * pred->ne[3], sum = 0;
+  /* The mean over the truth's pixels. */
+  gdouble            count = (gdouble) target->ne[0] * target->ne[1] * target->ne[3], sum = 0;
   Loss               l = { pred, target, bins, cell, (gfloat) (weight / count), grad, row_sums };
+  gint64             f = target->ne[0] / MAX (pred->ne[0], 1);
 
   g_return_val_if_fail (bins != NULL && pred->ne[2] == bins->n && target->ne[2] == 2, NAN);
-  g_return_val_if_fail (pred->ne[0] == target->ne[0] && pred->ne[1] == target->ne[1]
+  g_return_val_if_fail ((f == 1 || f == 2) && f * pred->ne[0] == target->ne[0] && f * pred->ne[1] == target->ne[1]
                         && pred->ne[3] == target->ne[3], NAN);
   g_return_val_if_fail (grad == NULL || np_tensor_same_shape (grad, pred), NAN);
 

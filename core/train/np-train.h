@@ -109,7 +109,9 @@ void           np_diffaugment_backward   (const NpTensor *dy, NpTensor *dx, guin
  * weight times its gradient, (softmax − encoding)·w/count, into grad (when
  * not NULL). Pixels are shared among n_threads by rows; the sum is the
  * rows' in order, so the bits do not depend on the thread count. pred is
- * K×H×W, target 2×H×W. */
+ * K×H×W, target 2×H×W, or 2×2H×2W for logits at half the size (the U-Net's
+ * half_logits head): each logit pixel then stands for the 2×2 truth pixels
+ * it covers, as if repeated over them. */
 #define NP_CHROMA_BIN_NEAREST 5
 #define NP_CHROMA_BIN_SIGMA   8.0   /* half a bin, as Zhang's σ = 5 on their 10-unit ab grid */
 /* The rebalancing's mix with the uniform distribution (Zhang's λ). */

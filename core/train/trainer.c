@@ -453,9 +453,9 @@ generate (NpTrainer *t, const NpTensor *source, const NpTensor *target, gint64 f
   if ((fake = np_net_forward (t->g, inputs, 1, &compute, error)) == NULL)
     return NULL;
   /* A chroma-bins target's truth is the chroma its loss encodes over the
-   * logits. */
+   * logits, at twice their size. */
   if (t->p.target == NP_MODEL_TARGET_CHROMA_BINS
-      ? fake->ne[0] != target->ne[0] || fake->ne[1] != target->ne[1] || fake->ne[3] != target->ne[3]
+      ? 2 * fake->ne[0] != target->ne[0] || 2 * fake->ne[1] != target->ne[1] || fake->ne[3] != target->ne[3]
         || fake->ne[2] != t->bins->n || target->ne[2] != 2
       : !np_tensor_same_shape (fake, target))
     {

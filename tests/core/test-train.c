@@ -973,44 +973,49 @@ static void
 test_chroma_bins_loss_gradient (void)
 {
   /* np_chroma_bins_loss's gradient against central differences, and the
-   * same bits on any thread count; its value and gradient against PyTorch
-   * are tests/oracle/test_train_torch.py's three steps. Bins near each
-   * other (the grid's neighbourhood search) and far apart (a full search:
-   * fewer than 5 bins within reach), weights unequal. */
+   * same bits on any thread count, with logits at the truth's size and at
+   * half of it; its value and gradient against PyTorch are
+   * tests/oracle/test_train_torch.py's three steps. Bins near each other
+   * (the grid's neighbourhood search) and far apart (a full search: fewer
+   * than 5 bins within reach), weights unequal. */
   g_autoptr(NpChromaBins) bins = np_chroma_bins_parse ("0:0,16:0,0:16,-16:-16,32:32,16:16,-128:128,96:-48",
                                                        "0.5,1,1.5,2,0.7,1.2,3,0.9", NULL);
-  gint    k = bins->n;
-  g_autoptr(NpTensor) pred = np_tensor_new (5, 3, k, 2, NULL), target = np_tensor_new (5, 3, 2, 2, NULL);
-  g_autoptr(NpTensor) grad = np_tensor_new (5, 3, k, 2, NULL), again = np_tensor_new (5, 3, k, 2, NULL);
-  gint64  n = np_tensor_n_elements (pred);
-  double  worst = 0, loss;
 
-  for (gint64 i = 0; i < n; i++)
+  for (gint f = 1; f <= 2; f++)
     {
-      pred->data[i] = 2.0f * sinf (0.7f * (gfloat) i + 0.3f);
-      grad->data[i] = again->data[i] = 0.5f;   /* the loss adds into what is there */
-    }
-  for (gint64 i = 0; i < np_tensor_n_elements (target); i++)
-    target->data[i] = (i % 7 == 3 ? -0.9f : 0.3f) * cosf (1.3f * (gfloat) i);
-  loss = np_chroma_bins_loss (pred, target, bins, 2.0f, grad, 1);
-  g_assert_cmpfloat (loss, >, 0.5);
-  g_assert_cmpfloat (np_chroma_bins_loss (pred, target, bins, 2.0f, again, 3), ==, loss);
-  g_assert_cmpmem (grad->data, n * 4, again->data, n * 4);
-  for (gint64 i = 0; i < n; i++)
-    {
-      const float h = 1e-3f;
-      float       keep = pred->data[i];
-      double      up, down, numeric;
+      gint    k = bins->n;
+      g_autoptr(NpTensor) pred = np_tensor_new (5, 3, k, 2, NULL), target = np_tensor_new (5 * f, 3 * f, 2, 2, NULL);
+      g_autoptr(NpTensor) grad = np_tensor_new (5, 3, k, 2, NULL), again = np_tensor_new (5, 3, k, 2, NULL);
+      gint64  n = np_tensor_n_elements (pred);
+      double  worst = 0, loss;
 
-      pred->data[i] = keep + h;
-      up = np_chroma_bins_loss (pred, target, bins, 2.0f, NULL, 1);
-      pred->data[i] = keep - h;
-      down = np_chroma_bins_loss (pred, target, bins, 2.0f, NULL, 1);
-      pred->data[i] = keep;
-      numeric = 2.0 * (up - down) / (2 * h);
-      worst = MAX (worst, fabs ((grad->data[i] - 0.5) - numeric) / MAX (1e-2, fabs (numeric)));
+      for (gint64 i = 0; i < n; i++)
+        {
+          pred->data[i] = 2.0f * sinf (0.7f * (gfloat) i + 0.3f);
+          grad->data[i] = again->data[i] = 0.5f;   /* the loss adds into what is there */
+        }
+      for (gint64 i = 0; i < np_tensor_n_elements (target); i++)
+        target->data[i] = (i % 7 == 3 ? -0.9f : 0.3f) * cosf (1.3f * (gfloat) i);
+      loss = np_chroma_bins_loss (pred, target, bins, 2.0f, grad, 1);
+      g_assert_cmpfloat (loss, >, 0.5);
+      g_assert_cmpfloat (np_chroma_bins_loss (pred, target, bins, 2.0f, again, 3), ==, loss);
+      g_assert_cmpmem (grad->data, n * 4, again->data, n * 4);
+      for (gint64 i = 0; i < n; i++)
+        {
+          const float h = 1e-3f;
+          float       keep = pred->data[i];
+          double      up, down, numeric;
+
+          pred->data[i] = keep + h;
+          up = np_chroma_bins_loss (pred, target, bins, 2.0f, NULL, 1);
+          pred->data[i] = keep - h;
+          down = np_chroma_bins_loss (pred, target, bins, 2.0f, NULL, 1);
+          pred->data[i] = keep;
+          numeric = 2.0 * (up - down) / (2 * h);
+          worst = MAX (worst, fabs ((grad->data[i] - 0.5) - numeric) / MAX (1e-2, fabs (numeric)));
+        }
+      g_assert_cmpfloat (worst, <, 2e-3);
     }
-  g_assert_cmpfloat (worst, <, 2e-3);
 }
 
 static void

@@ -399,7 +399,8 @@ class Training(unittest.TestCase):
         head): Zhang et al. 2016's loss written here from the paper, the
         softmax cross-entropy against the truth's 5 nearest bins weighted
         by a Gaussian (σ 8 on 0–255), times the nearest bin's rebalancing
-        weight, over bins with gaps in the grid."""
+        weight, over bins with gaps in the grid; the logits repeated over
+        the 2×2 truth pixels each covers (nearest)."""
         # The global generator left as it was: the tests after this one draw
         # their data from it (module construction draws from it too).
         with torch.random.fork_rng():
@@ -441,7 +442,7 @@ class Training(unittest.TestCase):
             g.drop.mask = torch.from_numpy(
                 nprandom.dropout_mask(trainer_key(SEED, step, STREAM_DROPOUT), drop, shape, 0.5))
             opt.zero_grad()
-            ce = loss(g(src), real)
+            ce = loss(nn.functional.interpolate(g(src), scale_factor=2, mode="nearest"), real)
             ce.backward()
             opt.step()
             got = [float(x) for x in meta["run.loss.%d" % step].split()]
