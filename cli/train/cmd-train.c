@@ -37,7 +37,7 @@ static const GOptionEntry entries[] = {
   { "target", 0, 0, G_OPTION_ARG_STRING, &opt_target,
     "What G predicts: rgb, chroma (YCbCr's Cb and Cr, put on the input's own luminance; gray input), "
     "chroma-bins (a logit for each bin of quantised Cb, Cr found in the training photos, learnt by "
-    "rebalanced cross-entropy, decoded by their annealed mean: vivid colour, Zhang et al. 2016; gray input) "
+    "rebalanced cross-entropy, decoded by their annealed mean: vivid colour, Zhang et al. 2016; gray or gray-hints input) "
     "or residual (what the bicubic upscale misses, added to it; lowres) (default rgb; residual for lowres)",
     "KIND" },
   { "arch", 0, 0, G_OPTION_ARG_STRING, &opt_arch,
