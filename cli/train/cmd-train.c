@@ -917,11 +917,18 @@ cli_cmd_train (int argc, char **argv, gboolean do_help)
   if (opt_init)
     {
       g_autoptr(NpModel) init = np_model_load (opt_init, &error);
+      g_autofree gchar  *init_bins = init && np_model_info (init)->bins
+                                     ? np_chroma_bins_centres_text (np_model_info (init)->bins) : NULL;
+      g_autofree gchar  *run_bins = bins ? np_chroma_bins_centres_text (bins) : NULL;
+
       if (init == NULL)
         return cli_fail_error ("train", g_steal_pointer (&error));
       if (!np_net_copy_params (np_trainer_generator (t.trainer), np_model_net (init), NULL))
         return cli_fail ("train", CLI_EXIT_USAGE, "--init %s: another network than this dataset and these options "
                          "make (--input, --target, --arch, --ngf)", opt_init);
+      /* Logits of the same count may stand for other bins. */
+      if (g_strcmp0 (init_bins, run_bins) != 0)
+        return cli_fail ("train", CLI_EXIT_USAGE, "--init %s: its chroma bins are not this dataset's", opt_init);
     }
   np_trainer_set_group (t.trainer, cli_group_rank (group), cli_group_size (group), cli_group_sum, group);
   if (g_strcmp0 (np_net_description (np_trainer_generator (t.trainer)), g_desc) != 0)

@@ -414,7 +414,14 @@ class Train(unittest.TestCase):
                         "model=" + once])
             outs.append(read(os.path.join(out, os.path.splitext(os.path.basename(self.photos[0]))[0] + ".png")))
         self.assertEqual(outs[0], outs[1])
+        # A second stage starts from a model of the same bins only.
+        self.train("bins-stage2", "--target", "chroma-bins", "--steps", "2", "--init", once)
+        moved = os.path.join(self.dir, "bins-moved.safetensors")
+        nptest.model_with_metadata(once, moved, chroma_bins=",".join(
+            "%d:%d" % (cb, cr - 16 if cr > -128 else cr + 16) for cb, cr in centres))
         out = os.path.join(self.dir, "bad-bins.safetensors")
+        self.fails(["train", self.dataset, "-o", out, "--target", "chroma-bins", "--init", moved] + TINY,
+                   "its chroma bins are not this dataset's", 1)
         self.fails(["train", self.dataset, "-o", out, "--target", "chroma-bins", "--gan-weight", "1"],
                    "cross-entropy alone", 1)
         self.fails(["train", self.dataset, "-o", out, "--target", "chroma-bins", "--loss", "l1"],
