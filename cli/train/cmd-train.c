@@ -189,6 +189,10 @@ resolve_run (Run *run, GHashTable *resumed, NpTrainer *trainer, gint ranks)
   const char *arch = opt_arch ? opt_arch : resumed ? resumed_arch (resumed) : e ? e->architecture : NULL;
   const char *target = opt_target ? opt_target : resumed ? g_hash_table_lookup (resumed, "target")
                                                : e ? np_model_target_option (e->target) : NULL;
+  /* The options only a discriminator takes. */
+  const char *d_option = opt_gan_weight != UNSET && opt_gan_weight != 0 ? "--gan-weight"
+                         : g_strcmp0 (opt_augment, "diff") == 0 ? "--augment diff"
+                         : g_strcmp0 (opt_d_norm, "spectral") == 0 ? "--d-norm spectral" : NULL;
   guint       n;
   gboolean    bins;
 
@@ -218,9 +222,9 @@ resolve_run (Run *run, GHashTable *resumed, NpTrainer *trainer, gint ranks)
   if (opt_loss && (strcmp (opt_loss, "cross-entropy") == 0) != bins)
     return cli_fail ("train", CLI_EXIT_USAGE, "--loss %s: cross-entropy is the chroma-bins target's loss, and "
                      "its only one", opt_loss);
-  if (bins && opt_gan_weight != UNSET && opt_gan_weight != 0)
-    return cli_fail ("train", CLI_EXIT_USAGE, "--gan-weight: a chroma-bins target learns by cross-entropy "
-                     "alone (its outputs are logits, no picture for a discriminator)");
+  if (bins && d_option)
+    return cli_fail ("train", CLI_EXIT_USAGE, "%s: a chroma-bins target learns by cross-entropy alone (its "
+                     "outputs are logits, no picture for a discriminator)", d_option);
   run->dtype = strcmp (dtype, "f16") == 0 ? NP_DTYPE_F16 : NP_DTYPE_F32;
   run->ngf = opt_ngf != UNSET ? opt_ngf : resumed ? (gint) meta_int (resumed, "ngf") : run->arch->width;
   run->ndf = opt_ndf != UNSET ? opt_ndf : resumed ? (gint) meta_int (resumed, "ndf") : run->ngf;

@@ -434,6 +434,16 @@ class Train(unittest.TestCase):
                    "needs the gray or gray-hints input")
         self.fails(["train", self.dataset, "-o", out, "--target", "chroma-bins", "--arch", "sr"],
                    "needs --arch unet")
+        # The dream experiment's picture from a latent vector has no
+        # luminance to put chroma on, and its D nothing to judge.
+        self.fails(["train", self.dataset, "-o", out, "--target", "chroma-bins", "--input", "dream"],
+                   "needs the gray or gray-hints input")
+        self.fails(["train", self.dataset, "-o", out, "--target", "chroma-bins", "--arch", "dream"],
+                   "--arch dream gives pictures, not class logits")
+        self.fails(["train", self.dataset, "-o", out, "--target", "chroma-bins", "--augment", "diff"],
+                   "--augment diff: a chroma-bins target learns by cross-entropy alone", 1)
+        self.fails(["train", self.dataset, "-o", out, "--target", "chroma-bins", "--d-norm", "spectral"],
+                   "--d-norm spectral: a chroma-bins target learns by cross-entropy alone", 1)
         self.assertFalse(os.path.exists(out))
 
     def test_bad_input(self):
