@@ -188,7 +188,7 @@ class Colorize(unittest.TestCase):
         self.assertTrue(searched[1].strip().startswith(os.path.join(self.tmp, "data")), searched)
         # info takes a name too.
         proc = nptest.run(["info", "sr2x"], env=self.env)
-        self.assertIn("architecture: sr", proc.stdout)
+        self.assertIn("architecture: edsr", proc.stdout)
 
     def test_an_op_module_outside_the_build_tree_is_installed(self):
         """A module copied out of the build tree (as users install per user)
