@@ -91,10 +91,16 @@ property_boolean (faces, _("Faces"), FALSE)
 static void
 prepare (GeglOperation *operation)
 {
-  np_op_set_float_formats (operation);
+  /* An 8-bit photo is read and written as it is, bytes in and out (the
+   * core computes on them as on their float values); others in float. */
+  if (np_op_source_is_perceptual_u8 (operation, "input"))
+    np_op_set_formats (operation, "R'G'B'A u8");
+  else
+    np_op_set_float_formats (operation);
 #ifndef NP_COLORIZE_WITHOUT_HINTS
-  /* Hint colours in the photo's space, as its own pixels are read. */
-  gegl_operation_set_format (operation, "aux", gegl_operation_get_format (operation, "input"));
+  /* Hint colours in the photo's space, in float whatever the photo's. */
+  gegl_operation_set_format (operation, "aux", babl_format_with_space ("R'G'B'A float",
+                             gegl_operation_get_source_space (operation, "input")));
 #endif
 }
 
@@ -144,27 +150,37 @@ check_hints (GeglOperation *operation, const GeglRectangle *box, GeglRectangle *
   return TRUE;
 }
 
-/* Reads the whole photo (and the hints, when given, at hints) through the
- * colouriser as long as it asks. */
+/* Rows y .. y + height − 1 of a strip buffer (format's samples). */
+static NpImage
+strip_rows (NpImage *strip, gint height)
+{
+  return np_image_view (strip->type, strip->width, height, 4, strip->data, strip->stride);
+}
+
+/* Reads the whole photo in format through strip (and the hints, when given,
+ * at hints, in hint_format through hint_strip) through the colouriser as
+ * long as it asks. */
 static gboolean
 read_photo (NpColorizer *c, GeglBuffer *input, GeglBuffer *aux, const GeglRectangle *box,
-            const GeglRectangle *hints, const Babl *format, NpImage *strip, GError **error)
+            const GeglRectangle *hints, const Babl *format, NpImage *strip, const Babl *hint_format,
+            NpImage *hint_strip, GError **error)
 {
   while (np_colorizer_needs_rows (c))
     {
       for (gint y = 0; y < box->height; y += STRIP_ROWS)
         {
           GeglRectangle rows = { box->x, box->y + y, box->width, MIN (STRIP_ROWS, box->height - y) };
-          NpImage       view = np_image_view (NP_SAMPLE_F32, rows.width, rows.height, 4, strip->data,
-                                              strip->stride);
+          NpImage       view = strip_rows (strip, rows.height);
 
           gegl_buffer_get (input, &rows, 1.0, format, strip->data, strip->stride, GEGL_ABYSS_NONE);
           np_colorizer_add_rows (c, y, &view);
           if (aux)
             {
               GeglRectangle hint_rows = { hints->x, hints->y + y, rows.width, rows.height };
-              gegl_buffer_get (aux, &hint_rows, 1.0, format, strip->data, strip->stride, GEGL_ABYSS_NONE);
-              np_colorizer_add_hint_rows (c, y, &view);
+              NpImage       hint_view = strip_rows (hint_strip, rows.height);
+
+              gegl_buffer_get (aux, &hint_rows, 1.0, hint_format, hint_strip->data, hint_strip->stride, GEGL_ABYSS_NONE);
+              np_colorizer_add_hint_rows (c, y, &hint_view);
             }
         }
       if (!np_colorizer_end_rows (c, error))
@@ -183,14 +199,19 @@ colorize (GeglOperation       *operation,
 {
   GeglProperties         *o = GEGL_PROPERTIES (operation);
   const Babl             *format = gegl_operation_get_format (operation, "input");
+  /* Bytes in and out for an 8-bit photo (prepare), floats otherwise. */
+  NpSampleType            type = babl_format_get_type (format, 0) == babl_type ("u8") ? NP_SAMPLE_U8
+                                                                                     : NP_SAMPLE_F32;
+  const Babl             *hint_format = aux ? gegl_operation_get_format (operation, "aux") : NULL;
   GeglRectangle           box = np_op_whole_input (operation, "input", result);
   NpColorizeOptions       options = { o->render_size, o->color_space, (gfloat) o->saturation, NULL,
                                       np_op_threads (), aux != NULL };
   g_autoptr(NpFaceFinder) finder = NULL;
   g_autoptr(NpColorizer)  c = NULL;
   g_autoptr(NpImage)      strip = NULL;
+  g_autoptr(NpImage)      hint_strip = NULL;
   GError                 *error = NULL;
-  GeglRectangle           hints;
+  GeglRectangle           hints = { 0, 0, 0, 0 };
   NpModel                *model;
   gboolean                ok;
 
@@ -199,23 +220,25 @@ colorize (GeglOperation       *operation,
   np_op_note_gray_host (operation);
   if ((aux && !check_hints (operation, &box, &hints, &error))
       || (o->faces && (finder = options.faces = np_face_finder_new (NULL, FALSE, &error)) == NULL)
-      || (strip = np_image_new (NP_SAMPLE_F32, box.width, MIN (STRIP_ROWS, box.height), 4, &error)) == NULL)
+      || (strip = np_image_new (type, box.width, MIN (STRIP_ROWS, box.height), 4, &error)) == NULL
+      || (aux && (hint_strip = np_image_new (NP_SAMPLE_F32, box.width, MIN (STRIP_ROWS, box.height), 4,
+                                             &error)) == NULL))
     return np_op_fail (operation, input, output, result, error);
 
   model = np_op_lock_model (operation, np_op_chosen_model (operation, o->model, o->installed_model),
                             NP_MODEL_USE_COLORIZE, &error);
   ok = model && (c = np_colorizer_new (model, box.width, box.height, &options, &error))
-       && read_photo (c, input, aux, &box, &hints, format, strip, &error);
+       && read_photo (c, input, aux, &box, &hints, format, strip, hint_format, hint_strip, &error);
   np_op_cache_unlock (operation);
   if (!ok)
     return np_op_fail (operation, input, output, result, error);
 
-  /* Strip by strip: the photo's luminance, the model's colour. */
+  /* Strip by strip: the photo's luminance, the model's colour, in the
+   * output's format (the input's: prepare). */
   for (gint y = 0; y < box.height; y += STRIP_ROWS)
     {
       GeglRectangle rows = { box.x, box.y + y, box.width, MIN (STRIP_ROWS, box.height - y) };
-      NpImage       view = np_image_view (NP_SAMPLE_F32, rows.width, rows.height, 4, strip->data,
-                                          strip->stride);
+      NpImage       view = strip_rows (strip, rows.height);
 
       gegl_buffer_get (input, &rows, 1.0, format, strip->data, strip->stride, GEGL_ABYSS_NONE);
       np_colorizer_apply (c, y, &view, &view);

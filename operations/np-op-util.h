@@ -46,6 +46,12 @@ void          np_op_set_formats        (GeglOperation       *operation,
  * sources, so the result GEGL keeps costs 4 bytes a pixel, not 16. */
 void          np_op_set_float_formats  (GeglOperation       *operation);
 
+/* Whether pad's source is 8-bit R'G'B'(A) or Y'(A) with its space's TRC,
+ * unassociated alpha: what converts to R'G'B'A u8 of the same space without
+ * rounding, so an op may read it as bytes and lose nothing to float. */
+gboolean      np_op_source_is_perceptual_u8 (GeglOperation *operation,
+                                             const gchar   *pad);
+
 /* For filters whose every output pixel may depend on the whole input
  * (hysteresis, contour tracing, detection): ask for and cache everything. */
 GeglRectangle np_op_whole_input        (GeglOperation       *operation,

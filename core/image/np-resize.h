@@ -47,6 +47,15 @@ void           np_resampler_free   (NpResampler *resampler);
 /* Row y of the picture (in increasing y; rows outside the region are
  * ignored): `channels` floats a pixel from the picture's column 0. */
 void           np_resampler_add_row (NpResampler *resampler, gint y, const gfloat *row);
+/* np_resampler_add_row in two steps, for callers that resample many rows
+ * on their threads: whether row y lies in the region; the row resized
+ * across into shrunk (dst_width × channels floats; reads the resampler
+ * only, so any threads at once); and that result added as row y, in
+ * increasing y. The bits are np_resampler_add_row's. */
+gboolean       np_resampler_wants_row      (const NpResampler *resampler, gint y);
+void           np_resampler_shrink_row     (const NpResampler *resampler, const gfloat *row,
+                                            gfloat *shrunk);
+void           np_resampler_add_shrunk_row (NpResampler *resampler, gint y, const gfloat *shrunk);
 /* The result, once every row of the region has arrived: an F32 image the
  * resampler owns. */
 const NpImage *np_resampler_result (NpResampler *resampler);

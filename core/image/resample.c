@@ -9,7 +9,10 @@
  *
  * Rows are resampled horizontally as they arrive and added, with their
  * vertical weight, to every output row whose window holds them; only the
- * small result is ever whole.
+ * small result is ever whole. The horizontal step reads nothing it writes,
+ * so a caller may run it on many rows at once on its threads
+ * (np_resampler_shrink_row) and add them in order (np_resampler_add_shrunk_row):
+ * the sums are the same, in the same order.
  */
 #include "np-resize.h"
 #include "np-error.h"
@@ -107,17 +110,17 @@ np_resampler_free (NpResampler *r)
   g_free (r);
 }
 
-void
-np_resampler_add_row (NpResampler *r, gint y, const gfloat *row)
+gboolean
+np_resampler_wants_row (const NpResampler *r, gint y)
 {
-  gint          dw = r->result->width, dh = r->result->height, ch = r->channels;
-  gint          yy = y - r->y;
-  const gfloat *src = row + (gsize) r->x * ch;
+  return y >= r->y && y < r->y + r->height;
+}
 
-  if (yy < 0 || yy >= r->height)
-    return;
-  g_return_if_fail (yy == r->rows);   /* in order, each once */
-  r->rows++;
+void
+np_resampler_shrink_row (const NpResampler *r, const gfloat *row, gfloat *shrunk)
+{
+  gint          dw = r->result->width, ch = r->channels;
+  const gfloat *src = row + (gsize) r->x * ch;
 
   for (gint i = 0; i < dw; i++)
     {
@@ -128,9 +131,21 @@ np_resampler_add_row (NpResampler *r, gint y, const gfloat *row)
           gfloat sum = 0;
           for (gint k = 0; k < r->ax.count[i]; k++)
             sum += w[k] * p[k * ch + c];
-          r->row[i * ch + c] = sum;
+          shrunk[i * ch + c] = sum;
         }
     }
+}
+
+void
+np_resampler_add_shrunk_row (NpResampler *r, gint y, const gfloat *shrunk)
+{
+  gint dw = r->result->width, dh = r->result->height, ch = r->channels;
+  gint yy = y - r->y;
+
+  if (yy < 0 || yy >= r->height)
+    return;
+  g_return_if_fail (yy == r->rows);   /* in order, each once */
+  r->rows++;
 
   /* Windows only move down: skip the rows this one is past, then add it to
    * every row whose window holds it. */
@@ -145,8 +160,17 @@ np_resampler_add_row (NpResampler *r, gint y, const gfloat *row)
       if (k >= r->ay.count[j])
         continue;
       for (gint i = 0; i < dw * ch; i++)
-        o[i] += w * r->row[i];
+        o[i] += w * shrunk[i];
     }
+}
+
+void
+np_resampler_add_row (NpResampler *r, gint y, const gfloat *row)
+{
+  if (!np_resampler_wants_row (r, y))
+    return;
+  np_resampler_shrink_row (r, row, r->row);
+  np_resampler_add_shrunk_row (r, y, r->row);
 }
 
 const NpImage *

@@ -29,6 +29,7 @@
 #include "image/np-colour.h"
 #include "image/np-resize.h"
 #include "util/np-parallel.h"
+#include "util/np-simd.h"
 #include "filters/np-filters.h"
 
 #include <math.h>
@@ -40,6 +41,15 @@ typedef struct
   gint   idx[4];
   gfloat w[4];
 } Taps;
+
+/* The same for every column of a region, tap by tap (tap k of column i at
+ * idx[k][i], w[k][i]), so a row's columns are interpolated in vector
+ * loops. */
+typedef struct
+{
+  gint   *idx[4];
+  gfloat *w[4];
+} ColumnTaps;
 
 /* The model pixels one photo pixel overlaps along a side, and by how much
  * (in model pixels): count of them from first, their weights at w. */
@@ -57,7 +67,8 @@ typedef struct
   NpResampler *gray;                 /* its luma at the model's scale, while read */
   gint         gray_width, gray_height;
   NpImage     *chroma;               /* two planes at the model's scale, interleaved */
-  Taps        *cols, *rows;          /* for each photo column / row of the region */
+  ColumnTaps   cols;                 /* for each photo column of the region */
+  Taps        *rows;                 /* for each photo row of the region */
   /* Hints, while read: per model pixel the area-weighted sums of the hint
    * pixels' Cb·2, Cr·2 and their area; the boxes of the region's photo
    * columns and rows. */
@@ -76,7 +87,11 @@ struct _NpColorizer
   gboolean          first_reading;
   GPtrArray        *layers;          /* Layer*, the whole photo first */
   NpResampler      *detect;          /* the photo's luma for the face finder */
-  gfloat           *luma;            /* one row */
+  gint              detect_width;
+  /* Per R'G'B' u8 sample: its value in [0, 1], v/255 as babl reads it into
+   * float, and its share of the luma, the weight times that value: 8-bit
+   * photos give the float path's bits without a float copy. */
+  gfloat            unit[256], luma_r[256], luma_g[256], luma_b[256];
 };
 
 /* Keys' cubic convolution kernel with a = −0.5 (Catmull–Rom). */
@@ -113,6 +128,30 @@ cubic_taps (gint src, gint dst)
         }
     }
   return taps;
+}
+
+static void
+column_taps_init (ColumnTaps *ct, gint src, gint dst)
+{
+  g_autofree Taps *taps = cubic_taps (src, dst);
+
+  for (gint k = 0; k < 4; k++)
+    {
+      ct->idx[k] = g_new (gint, dst);
+      ct->w[k] = g_new (gfloat, dst);
+      for (gint i = 0; i < dst; i++)
+        ct->idx[k][i] = taps[i].idx[k], ct->w[k][i] = taps[i].w[k];
+    }
+}
+
+static void
+column_taps_clear (ColumnTaps *ct)
+{
+  for (gint k = 0; k < 4; k++)
+    {
+      g_clear_pointer (&ct->idx[k], g_free);
+      g_clear_pointer (&ct->w[k], g_free);
+    }
 }
 
 /* Boxes of src photo pixels over dst model pixels: photo pixel i covers
@@ -155,7 +194,7 @@ layer_free (gpointer data)
   boxes_clear (&l->hint_rows);
   np_resampler_free (l->gray);
   np_image_free (l->chroma);
-  g_free (l->cols);
+  column_taps_clear (&l->cols);
   g_free (l->rows);
   g_free (l);
 }
@@ -223,7 +262,13 @@ np_colorizer_new (NpModel *model, gint width, gint height, const NpColorizeOptio
   c->options = *options;
   c->chroma_model = np_model_target_is_chroma (np_model_info (model)->target);
   c->layers = g_ptr_array_new_with_free_func (layer_free);
-  c->luma = g_new (gfloat, width);
+  for (gint v = 0; v < 256; v++)
+    {
+      c->unit[v] = (gfloat) v / 255.0f;
+      c->luma_r[v] = NP_LUMA_R * c->unit[v];
+      c->luma_g[v] = NP_LUMA_G * c->unit[v];
+      c->luma_b[v] = NP_LUMA_B * c->unit[v];
+    }
   c->readings = 1;
   c->first_reading = TRUE;
   if ((whole = layer_new (0, 0, width, height, rw, rh, FALSE, options->hints, error)) == NULL)
@@ -232,7 +277,8 @@ np_colorizer_new (NpModel *model, gint width, gint height, const NpColorizeOptio
   if (options->faces)
     {
       gdouble shrink = MIN (1.0, (gdouble) NP_COLORIZE_DETECT_SIDE / MAX (width, height));
-      c->detect = np_resampler_new (0, 0, width, height, MAX (1, (gint) lrint (width * shrink)),
+      c->detect_width = MAX (1, (gint) lrint (width * shrink));
+      c->detect = np_resampler_new (0, 0, width, height, c->detect_width,
                                     MAX (1, (gint) lrint (height * shrink)), 1, error);
       if (c->detect == NULL)
         return NULL;
@@ -247,7 +293,6 @@ np_colorizer_free (NpColorizer *c)
     return;
   g_ptr_array_unref (c->layers);
   np_resampler_free (c->detect);
-  g_free (c->luma);
   g_free (c);
 }
 
@@ -257,28 +302,100 @@ np_colorizer_needs_rows (NpColorizer *c)
   return c->readings > 0;
 }
 
+/* The models' input, the gray filter's luma (unclamped), of row j of rows
+ * (R'G'B'A u8 or float), and its alpha into alpha (the rows' sample type). */
+static NP_VECTOR_CLONES void
+row_luma (const NpColorizer *c, const NpImage *rows, gint j, gfloat *restrict luma, gpointer alpha)
+{
+  gint n = rows->width;   /* a local: stores of bytes may alias anything */
+
+  if (rows->type == NP_SAMPLE_U8)
+    {
+      const guint8 *p = np_image_row (rows, j);
+      guint8       *a = alpha;
+      for (gint i = 0; i < n; i++)
+        luma[i] = c->luma_r[p[4 * i]] + c->luma_g[p[4 * i + 1]] + c->luma_b[p[4 * i + 2]];
+      if (a)
+        for (gint i = 0; i < n; i++)
+          a[i] = p[4 * i + 3];
+    }
+  else
+    {
+      const gfloat *p = np_image_row (rows, j);
+      gfloat       *a = alpha;
+      for (gint i = 0; i < n; i++)
+        luma[i] = NP_LUMA_R * p[4 * i] + NP_LUMA_G * p[4 * i + 1] + NP_LUMA_B * p[4 * i + 2];
+      if (a)
+        for (gint i = 0; i < n; i++)
+          a[i] = p[4 * i + 3];
+    }
+}
+
+/* A strip being read: each row's luma resized across by every resampler
+ * that wants it, rows shared out over the threads; the results are then
+ * added in row order, so the sums never depend on the thread count. */
+typedef struct
+{
+  NpColorizer   *c;
+  gint           y;
+  const NpImage *rows;
+  NpResampler  **resamplers;
+  gint          *offset;   /* where each one's results start in a row of shrunk */
+  guint          n;
+  gsize          stride;   /* floats a row of shrunk */
+  gfloat        *shrunk, *luma;   /* luma: a photo row per part */
+} ReadJob;
+
+static void
+read_rows (gsize start, gsize end, guint part, gpointer data)
+{
+  ReadJob *job = data;
+  gfloat  *luma = job->luma + (gsize) part * job->rows->width;
+
+  for (gsize j = start; j < end; j++)
+    {
+      gboolean have = FALSE;
+
+      for (guint r = 0; r < job->n; r++)
+        if (np_resampler_wants_row (job->resamplers[r], job->y + (gint) j))
+          {
+            if (!have)
+              row_luma (job->c, job->rows, (gint) j, luma, NULL);
+            have = TRUE;
+            np_resampler_shrink_row (job->resamplers[r], luma, job->shrunk + j * job->stride + job->offset[r]);
+          }
+    }
+}
+
 void
 np_colorizer_add_rows (NpColorizer *c, gint y, const NpImage *rows)
 {
-  g_return_if_fail (rows->type == NP_SAMPLE_F32 && rows->channels == 4 && rows->width == c->width);
+  const gsize grain = 8;
+  guint       parts = np_parallel_parts (rows->height, grain, c->options.n_threads);
+  NpResampler *resamplers[NP_COLORIZE_MAX_FACES + 2];
+  gint         offset[NP_COLORIZE_MAX_FACES + 2];
+  ReadJob      job = { c, y, rows, resamplers, offset, 0, 0, NULL, NULL };
+
+  g_return_if_fail ((rows->type == NP_SAMPLE_F32 || rows->type == NP_SAMPLE_U8) && rows->channels == 4
+                    && rows->width == c->width);
   g_return_if_fail (c->readings > 0);
 
-  for (gint j = 0; j < rows->height; j++)
+  for (guint l = 0; l < c->layers->len; l++)
     {
-      const gfloat *p = np_image_row (rows, j);
-
-      /* The models' input: the gray filter's luma. */
-      for (gint i = 0; i < c->width; i++)
-        c->luma[i] = NP_GRAY_R * p[4 * i] + NP_GRAY_G * p[4 * i + 1] + NP_GRAY_B * p[4 * i + 2];
-      for (guint l = 0; l < c->layers->len; l++)
-        {
-          Layer *layer = c->layers->pdata[l];
-          if (layer->gray)
-            np_resampler_add_row (layer->gray, y + j, c->luma);
-        }
-      if (c->detect)
-        np_resampler_add_row (c->detect, y + j, c->luma);
+      Layer *layer = c->layers->pdata[l];
+      if (layer->gray)
+        resamplers[job.n] = layer->gray, offset[job.n++] = (gint) job.stride, job.stride += layer->gray_width;
     }
+  if (c->detect)
+    resamplers[job.n] = c->detect, offset[job.n++] = (gint) job.stride, job.stride += c->detect_width;
+  job.shrunk = g_new (gfloat, job.stride * rows->height);
+  job.luma = g_new (gfloat, (gsize) MAX (parts, 1) * c->width);
+  np_parallel_for (rows->height, grain, c->options.n_threads, read_rows, &job);
+  for (gint j = 0; j < rows->height; j++)
+    for (guint r = 0; r < job.n; r++)
+      np_resampler_add_shrunk_row (resamplers[r], y + j, job.shrunk + (gsize) j * job.stride + offset[r]);
+  g_free (job.shrunk);
+  g_free (job.luma);
 }
 
 /* A hint pixel: opaque, or more than half so (a soft brush's fringe). */
@@ -344,7 +461,9 @@ layer_hints (const Layer *l, GError **error)
 }
 
 /* Puts chroma (u, v) on luminance y (clamped to [0, 1]) into rgb; TRUE when
- * the chroma had to shrink to fit the gamut. */
+ * the chroma had to shrink to fit the gamut. Without branches, so the rows'
+ * loops vectorise: both limits are computed and the one that applies is
+ * kept (a channel within [0, 1] keeps t; t never exceeds 1). */
 static inline gboolean
 combine_ycbcr (gfloat y, gfloat u, gfloat v, gfloat *rgb)
 {
@@ -356,10 +475,9 @@ combine_ycbcr (gfloat y, gfloat u, gfloat v, gfloat *rgb)
   d[1] = -(NP_LUMA_R * d[0] + NP_LUMA_B * d[2]) / NP_LUMA_G;
   for (int c = 0; c < 3; c++)
     {
-      if (y + d[c] > 1)
-        t = MIN (t, (1 - y) / d[c]);
-      else if (y + d[c] < 0)
-        t = MIN (t, -y / d[c]);
+      gfloat above = (1 - y) / d[c], below = -y / d[c];
+      gfloat limit = y + d[c] > 1 ? above : y + d[c] < 0 ? below : 1;
+      t = MIN (t, limit);
     }
   for (int c = 0; c < 3; c++)
     rgb[c] = CLAMP (y + t * d[c], 0.0f, 1.0f);
@@ -436,7 +554,7 @@ colour_layer (NpColorizer *c, Layer *l, GError **error)
     return FALSE;
   g_clear_pointer (&l->gray, np_resampler_free);
   g_clear_pointer (&l->hint_sum, g_free);
-  l->cols = cubic_taps (l->chroma->width, l->width);
+  column_taps_init (&l->cols, l->chroma->width, l->width);
   l->rows = cubic_taps (l->chroma->height, l->height);
   return TRUE;
 }
@@ -572,17 +690,100 @@ typedef struct
   gint64        *clipped;   /* per part */
 } ApplyJob;
 
-/* Interpolates a layer's chroma at photo column i of its region from the
- * row vr (two planes, vertically interpolated already). */
-static inline void
-sample_row (const Layer *l, const gfloat *vr, gint i, gfloat *u, gfloat *v)
+/* Columns of a layer's chroma at the photo's resolution from the row vr
+ * (two planes interleaved, vertically interpolated already): the n columns
+ * of its region into u, v. */
+static NP_VECTOR_CLONES void
+sample_columns (const ColumnTaps *t, const gfloat *restrict vr, gint n, gfloat *restrict u, gfloat *restrict v)
 {
-  const Taps *t = &l->cols[i];
+  const gint   *i0 = t->idx[0], *i1 = t->idx[1], *i2 = t->idx[2], *i3 = t->idx[3];
+  const gfloat *w0 = t->w[0], *w1 = t->w[1], *w2 = t->w[2], *w3 = t->w[3];
 
-  *u = t->w[0] * vr[2 * t->idx[0]] + t->w[1] * vr[2 * t->idx[1]]
-       + t->w[2] * vr[2 * t->idx[2]] + t->w[3] * vr[2 * t->idx[3]];
-  *v = t->w[0] * vr[2 * t->idx[0] + 1] + t->w[1] * vr[2 * t->idx[1] + 1]
-       + t->w[2] * vr[2 * t->idx[2] + 1] + t->w[3] * vr[2 * t->idx[3] + 1];
+  for (gint i = 0; i < n; i++)
+    {
+      u[i] = w0[i] * vr[2 * i0[i]] + w1[i] * vr[2 * i1[i]] + w2[i] * vr[2 * i2[i]] + w3[i] * vr[2 * i3[i]];
+      v[i] = w0[i] * vr[2 * i0[i] + 1] + w1[i] * vr[2 * i1[i] + 1] + w2[i] * vr[2 * i2[i] + 1]
+             + w3[i] * vr[2 * i3[i] + 1];
+    }
+}
+
+/* A layer's two chroma planes on photo row y, at the layer's own scale. */
+static NP_VECTOR_CLONES void
+sample_rows (const Layer *layer, gint y, gfloat *restrict vr)
+{
+  const Taps   *t = &layer->rows[y - layer->y];
+  const gfloat *r0 = np_image_row (layer->chroma, t->idx[0]), *r1 = np_image_row (layer->chroma, t->idx[1]);
+  const gfloat *r2 = np_image_row (layer->chroma, t->idx[2]), *r3 = np_image_row (layer->chroma, t->idx[3]);
+
+  for (gint i = 0; i < 2 * layer->chroma->width; i++)
+    vr[i] = t->w[0] * r0[i] + t->w[1] * r1[i] + t->w[2] * r2[i] + t->w[3] * r3[i];
+}
+
+/* n pixels in YCbCr: luma y, the model's chroma u, v times sat, into planes
+ * r, g, b; the number whose chroma shrank to fit. */
+static NP_VECTOR_CLONES gint
+combine_ycbcr_row (const gfloat *restrict y, const gfloat *restrict u, const gfloat *restrict v, gfloat sat,
+                   gint n, gfloat *restrict r, gfloat *restrict g, gfloat *restrict b)
+{
+  gint clipped = 0;
+
+  for (gint i = 0; i < n; i++)
+    {
+      gfloat rgb[3];
+      clipped += combine_ycbcr (y[i], sat * u[i], sat * v[i], rgb);
+      r[i] = rgb[0], g[i] = rgb[1], b[i] = rgb[2];
+    }
+  return clipped;
+}
+
+/* The same in Lab, pixel by pixel from row j of in: its channels clamped
+ * give the linear luminance. */
+static gint
+combine_lab_row (const NpColorizer *c, const NpImage *in, gint j, const gfloat *u, const gfloat *v, gfloat sat,
+                 gfloat *r, gfloat *g, gfloat *b)
+{
+  const guint8 *bytes = np_image_row (in, j);
+  const gfloat *floats = np_image_row (in, j);
+  gint          clipped = 0;
+
+  for (gint i = 0; i < in->width; i++)
+    {
+      gfloat p[3], rgb[3];
+      for (int k = 0; k < 3; k++)
+        p[k] = in->type == NP_SAMPLE_U8 ? c->unit[bytes[4 * i + k]] : CLAMP (floats[4 * i + k], 0.0f, 1.0f);
+      clipped += combine_lab (np_linear_luminance (p[0], p[1], p[2]), sat * u[i], sat * v[i], rgb);
+      r[i] = rgb[0], g[i] = rgb[1], b[i] = rgb[2];
+    }
+  return clipped;
+}
+
+/* Planes r, g, b in [0, 1] and alpha (out's sample type) into row j of out:
+ * floats as they are, bytes rounded as babl rounds float to u8. */
+static NP_VECTOR_CLONES void
+store_row (const gfloat *restrict r, const gfloat *restrict g, const gfloat *restrict b, gconstpointer alpha,
+           NpImage *out, gint j)
+{
+  gint n = out->width;   /* a local: stores of bytes may alias anything */
+
+  if (out->type == NP_SAMPLE_U8)
+    {
+      guint8       *o = np_image_row (out, j);
+      const guint8 *a = alpha;
+      for (gint i = 0; i < n; i++)
+        {
+          o[4 * i] = (guint8) (gint) (r[i] * 255.0f + 0.5f);
+          o[4 * i + 1] = (guint8) (gint) (g[i] * 255.0f + 0.5f);
+          o[4 * i + 2] = (guint8) (gint) (b[i] * 255.0f + 0.5f);
+          o[4 * i + 3] = a[i];
+        }
+    }
+  else
+    {
+      gfloat       *o = np_image_row (out, j);
+      const gfloat *a = alpha;
+      for (gint i = 0; i < n; i++)
+        o[4 * i] = r[i], o[4 * i + 1] = g[i], o[4 * i + 2] = b[i], o[4 * i + 3] = a[i];
+    }
 }
 
 static void
@@ -590,72 +791,52 @@ apply_rows (gsize start, gsize end, guint part, gpointer data)
 {
   ApplyJob    *job = data;
   NpColorizer *c = job->c;
-  guint        n = c->layers->len;
-  gfloat     **vrow = g_new (gfloat *, n);
-  gfloat      *wrow = g_new (gfloat, n);
+  const Layer *whole = c->layers->pdata[0];
+  gint         w = c->width, vr_width = 0;
   gfloat       sat = c->options.saturation;
   gint64       clipped = 0;
+  gfloat      *luma, *u, *v, *fu, *fv, *r, *g, *b, *vr;
+  gpointer     alpha = g_malloc ((gsize) w * sizeof (gfloat));
 
-  for (guint l = 0; l < n; l++)
-    vrow[l] = g_new (gfloat, 2 * ((Layer *) c->layers->pdata[l])->chroma->width);
+  for (guint l = 0; l < c->layers->len; l++)
+    vr_width = MAX (vr_width, 2 * ((Layer *) c->layers->pdata[l])->chroma->width);
+  luma = g_new (gfloat, 8 * (gsize) w + vr_width);
+  u = luma + w, v = u + w, fu = v + w, fv = fu + w, r = fv + w, g = r + w, b = g + w, vr = b + w;
 
   for (gsize j = start; j < end; j++)
     {
-      gint          y = job->y + (gint) j;
-      const gfloat *in = np_image_row (job->in, (gint) j);
-      gfloat       *out = np_image_row (job->out, (gint) j);
+      gint y = job->y + (gint) j;
 
-      /* Each layer's chroma on this row, at its own scale. */
-      for (guint l = 0; l < n; l++)
+      row_luma (c, job->in, (gint) j, luma, alpha);
+      sample_rows (whole, y, vr);
+      sample_columns (&whole->cols, vr, w, u, v);
+      /* Faces, in order, each blended over the colour so far. */
+      for (guint l = 1; l < c->layers->len; l++)
         {
-          const Layer *layer = c->layers->pdata[l];
-          const Taps  *t;
-          const gfloat *r[4];
+          const Layer *face = c->layers->pdata[l];
+          gfloat       wy;
 
-          wrow[l] = 0;
-          if (y < layer->y || y >= layer->y + layer->height)
+          if (y < face->y || y >= face->y + face->height
+              || (wy = feather (y - face->y, face->height)) == 0)
             continue;
-          t = &layer->rows[y - layer->y];
-          for (int k = 0; k < 4; k++)
-            r[k] = np_image_row (layer->chroma, t->idx[k]);
-          for (gint i = 0; i < 2 * layer->chroma->width; i++)
-            vrow[l][i] = t->w[0] * r[0][i] + t->w[1] * r[1][i] + t->w[2] * r[2][i] + t->w[3] * r[3][i];
-          wrow[l] = layer->feather ? feather (y - layer->y, layer->height) : 1;
-        }
-
-      for (gint x = 0; x < c->width; x++)
-        {
-          const gfloat *p = in + 4 * x;
-          gfloat        u, v, alpha = p[3], rgb[3];
-          gboolean      fixed;
-
-          sample_row (c->layers->pdata[0], vrow[0], x, &u, &v);
-          for (guint l = 1; l < n; l++)
+          sample_rows (face, y, vr);
+          sample_columns (&face->cols, vr, face->width, fu, fv);
+          for (gint i = 0; i < face->width; i++)
             {
-              const Layer *face = c->layers->pdata[l];
-              gfloat       fu, fv, w;
-              if (wrow[l] == 0 || x < face->x || x >= face->x + face->width)
-                continue;
-              w = wrow[l] * feather (x - face->x, face->width);
-              sample_row (face, vrow[l], x - face->x, &fu, &fv);
-              u += w * (fu - u), v += w * (fv - v);
+              gfloat k = wy * feather (i, face->width);
+              u[face->x + i] += k * (fu[i] - u[face->x + i]);
+              v[face->x + i] += k * (fv[i] - v[face->x + i]);
             }
-          if (c->options.space == NP_CHROMA_YCBCR)
-            fixed = combine_ycbcr (NP_LUMA_R * p[0] + NP_LUMA_G * p[1] + NP_LUMA_B * p[2],
-                                   sat * u, sat * v, rgb);
-          else
-            fixed = combine_lab (np_linear_luminance (CLAMP (p[0], 0.0f, 1.0f), CLAMP (p[1], 0.0f, 1.0f),
-                                                      CLAMP (p[2], 0.0f, 1.0f)),
-                                 sat * u, sat * v, rgb);
-          clipped += fixed;
-          out[4 * x] = rgb[0], out[4 * x + 1] = rgb[1], out[4 * x + 2] = rgb[2], out[4 * x + 3] = alpha;
         }
+      if (c->options.space == NP_CHROMA_YCBCR)
+        clipped += combine_ycbcr_row (luma, u, v, sat, w, r, g, b);
+      else
+        clipped += combine_lab_row (c, job->in, (gint) j, u, v, sat, r, g, b);
+      store_row (r, g, b, alpha, job->out, (gint) j);
     }
   job->clipped[part] += clipped;
-  for (guint l = 0; l < n; l++)
-    g_free (vrow[l]);
-  g_free (vrow);
-  g_free (wrow);
+  g_free (luma);
+  g_free (alpha);
 }
 
 gint64
@@ -668,8 +849,9 @@ np_colorizer_apply (NpColorizer *c, gint y, const NpImage *in, NpImage *out)
   gint64      total = 0;
 
   g_return_val_if_fail (c->readings == 0, 0);
-  g_return_val_if_fail (in->type == NP_SAMPLE_F32 && in->channels == 4 && in->width == c->width, 0);
-  g_return_val_if_fail (out->type == NP_SAMPLE_F32 && out->channels == 4 && out->width == c->width
+  g_return_val_if_fail ((in->type == NP_SAMPLE_F32 || in->type == NP_SAMPLE_U8) && in->channels == 4
+                        && in->width == c->width, 0);
+  g_return_val_if_fail (out->type == in->type && out->channels == 4 && out->width == c->width
                         && out->height == in->height, 0);
   g_return_val_if_fail (y >= 0 && y + in->height <= c->height, 0);
 
