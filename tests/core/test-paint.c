@@ -305,8 +305,9 @@ hint_echo (gfloat gray_weight, gfloat bias)
   return model_with (net, "target", "chroma-ycbcr", "input_filter", "gray", "hints", "ycbcr-mask", NULL);
 }
 
-/* Runs a colouriser over photo, reading it in pieces of `piece` rows and
- * colouring it in pieces of `out_piece` rows, last piece first. */
+/* Runs a colouriser over photo (R'G'B'A float or u8; the result is of its
+ * type), reading it in pieces of `piece` rows and colouring it in pieces of
+ * `out_piece` rows, last piece first. */
 static NpImage *
 colorize_hinted (NpModel *model, const NpImage *photo, const NpImage *hints, const NpColorizeOptions *options,
                  gint piece, gint out_piece, gint64 *clipped)
@@ -314,7 +315,7 @@ colorize_hinted (NpModel *model, const NpImage *photo, const NpImage *hints, con
   g_autoptr(GError) error = NULL;
   NpColorizeOptions with = *options;
   g_autoptr(NpColorizer) c = NULL;
-  NpImage *out = np_image_new (NP_SAMPLE_F32, photo->width, photo->height, 4, NULL);
+  NpImage *out = np_image_new (photo->type, photo->width, photo->height, 4, NULL);
   gint64   n = 0;
 
   with.hints = hints != NULL;
@@ -324,7 +325,7 @@ colorize_hinted (NpModel *model, const NpImage *photo, const NpImage *hints, con
     {
       for (gint y = 0; y < photo->height; y += piece)
         {
-          NpImage rows = np_image_view (NP_SAMPLE_F32, photo->width, MIN (piece, photo->height - y), 4,
+          NpImage rows = np_image_view (photo->type, photo->width, MIN (piece, photo->height - y), 4,
                                         np_image_row (photo, y), photo->stride);
           np_colorizer_add_rows (c, y, &rows);
           if (hints)
@@ -340,8 +341,8 @@ colorize_hinted (NpModel *model, const NpImage *photo, const NpImage *hints, con
   for (gint y = (photo->height - 1) / out_piece * out_piece; y >= 0; y -= out_piece)
     {
       gint    h = MIN (out_piece, photo->height - y);
-      NpImage in = np_image_view (NP_SAMPLE_F32, photo->width, h, 4, np_image_row (photo, y), photo->stride);
-      NpImage o = np_image_view (NP_SAMPLE_F32, photo->width, h, 4, np_image_row (out, y), out->stride);
+      NpImage in = np_image_view (photo->type, photo->width, h, 4, np_image_row (photo, y), photo->stride);
+      NpImage o = np_image_view (photo->type, photo->width, h, 4, np_image_row (out, y), out->stride);
       n += np_colorizer_apply (c, y, &in, &o);
     }
   if (clipped)
@@ -486,6 +487,74 @@ test_colorize_pieces_threads_lab (void)
         g_assert_cmpfloat_with_epsilon (np_linear_luminance (o[0], o[1], o[2]),
                                         np_linear_luminance (q[0], q[1], q[2]), 1e-4);
       }
+}
+
+/* An 8-bit photo coloured as bytes gives the bytes its float values give,
+ * rounded as babl rounds float to u8 (clamped, then v·255 + 0.5 truncated),
+ * however the rows come and on any thread count: in YCbCr with the gamut
+ * rule at work, and in Lab. */
+static void
+test_colorize_bytes (void)
+{
+  enum { W = 61, H = 43 };
+  g_autoptr(GHashTable) p = g_hash_table_new (g_str_hash, g_str_equal);
+  g_autoptr(GError) error = NULL;
+  g_autofree gchar *desc = NULL;
+  NpNet *net = NULL;
+  g_autoptr(NpModel) model = NULL;
+  g_autoptr(NpImage) bytes = np_image_new (NP_SAMPLE_U8, W, H, 4, NULL);
+  g_autoptr(NpImage) floats = np_image_new (NP_SAMPLE_F32, W, H, 4, NULL);
+  NpColorizeOptions options = { 24, NP_CHROMA_YCBCR, 2.5f, NULL, 1 };
+  guint32 state = 7;
+
+  g_hash_table_insert (p, "ngf", "4");
+  g_hash_table_insert (p, "depth", "3");
+  g_hash_table_insert (p, "in_channels", "1");
+  g_hash_table_insert (p, "out_channels", "2");
+  desc = np_arch_describe ("unet", p, &error);
+  net = np_net_new (desc, &error);
+  g_assert_no_error (error);
+  np_net_init_random (net, 5, 0.5f);
+  model = model_with (net, "target", "chroma-ycbcr", NULL);
+  for (gint y = 0; y < H; y++)
+    for (gint x = 0; x < W; x++)
+      {
+        guint8 *b = (guint8 *) np_image_row (bytes, y) + 4 * x;
+        gfloat *f = (gfloat *) np_image_row (floats, y) + 4 * x;
+        state = state * 1664525u + 1013904223u;
+        /* Every byte value in each channel, black and white too. */
+        b[0] = (guint8) (x * 5 + y), b[1] = (guint8) (state >> 24), b[2] = (guint8) (255 - x * y);
+        b[3] = (guint8) (x < 4 ? 0 : x < 8 ? 128 : 255);
+        for (int c = 0; c < 4; c++)
+          f[c] = b[c] / 255.0f;
+      }
+
+  for (int space = 0; space < 2; space++)
+    {
+      g_autoptr(NpImage) want = NULL, one = NULL, three = NULL;
+      gint64 clipped_floats = 0, clipped_bytes = 0;
+
+      options.space = space ? NP_CHROMA_LAB : NP_CHROMA_YCBCR;
+      options.n_threads = 1;
+      want = colorize (model, floats, &options, H, H, &clipped_floats);
+      one = colorize (model, bytes, &options, 5, 7, &clipped_bytes);
+      options.n_threads = 3;
+      three = colorize (model, bytes, &options, 16, 9, NULL);
+      g_assert_cmpint (clipped_bytes, ==, clipped_floats);
+      if (space == 0)
+        g_assert_cmpint (clipped_floats, >, W * H / 20);   /* the gamut rule had work */
+      for (gint y = 0; y < H; y++)
+        {
+          g_assert_cmpmem (np_image_row (one, y), W * 4, np_image_row (three, y), W * 4);
+          for (gint x = 0; x < W; x++)
+            {
+              const gfloat *f = (gfloat *) np_image_row (want, y) + 4 * x;
+              const guint8 *b = (guint8 *) np_image_row (one, y) + 4 * x;
+              for (int c = 0; c < 4; c++)
+                g_assert_cmpint (b[c], ==, (gint) (CLAMP (f[c], 0.0f, 1.0f) * 255.0f + 0.5f));
+            }
+        }
+    }
 }
 
 /* The Hopper photo, whose face the finder sees, a finder and the faces it
@@ -994,6 +1063,7 @@ main (int argc, char **argv)
   g_test_add_func ("/paint/resampler", test_resampler);
   g_test_add_func ("/paint/colorize/closed-form", test_colorize_closed_form);
   g_test_add_func ("/paint/colorize/pieces-threads-lab", test_colorize_pieces_threads_lab);
+  g_test_add_func ("/paint/colorize/bytes", test_colorize_bytes);
   g_test_add_func ("/paint/colorize/faces", test_colorize_faces);
   g_test_add_func ("/paint/models/kinds", test_model_kinds);
   g_test_add_data_func ("/paint/hints/contract", xdg, test_hints_contract);

@@ -17,6 +17,8 @@ typedef struct
   const char *chain;          /* op and properties, as after `gegl ... --` */
   gint        width, height;  /* the output size; 0 for the input's */
   gboolean    warns;          /* the test picture makes the op warn (no face) */
+  gboolean    bytes_as_floats;  /* reads 8-bit pictures as bytes: must give the bytes
+                                   the same picture in float gives */
 } NpOpCase;
 
 static const NpOpCase cases[] = {
@@ -34,13 +36,17 @@ static const NpOpCase cases[] = {
   { "neuropaint:generator model=@SOURCE_ROOT@/tests/data/generator-tiny.safetensors tile-size=64 overlap=16" },
   /* A chroma model, then an RGB one (its chroma taken) rendered larger, in
    * Lab; faces (none in the picture) take the detection path. */
-  { "neuropaint:colorize model=@SOURCE_ROOT@/tests/data/colorize-tiny.safetensors" },
+  { "neuropaint:colorize model=@SOURCE_ROOT@/tests/data/colorize-tiny.safetensors", .bytes_as_floats = TRUE },
+  { "neuropaint:colorize model=@SOURCE_ROOT@/tests/data/colorize-tiny.safetensors saturation=4",
+    .bytes_as_floats = TRUE },   /* the gamut rule at work */
   /* A chroma-bins model: the annealed mean of its logits. */
-  { "neuropaint:colorize model=@SOURCE_ROOT@/tests/data/colorize-bins-tiny.safetensors" },
+  { "neuropaint:colorize model=@SOURCE_ROOT@/tests/data/colorize-bins-tiny.safetensors", .bytes_as_floats = TRUE },
   { "neuropaint:colorize model=@SOURCE_ROOT@/tests/data/generator-tiny.safetensors render-size=150 "
-    "color-space=lab saturation=1.5 faces=true" },
+    "color-space=lab saturation=1.5 faces=true", .bytes_as_floats = TRUE },
   { "neuropaint:colorize-without-hints model=@SOURCE_ROOT@/tests/data/generator-tiny.safetensors "
-    "render-size=150 color-space=lab saturation=1.5 faces=true" },
+    "render-size=150 color-space=lab saturation=1.5 faces=true", .bytes_as_floats = TRUE },
+  { "neuropaint:colorize-without-hints model=@SOURCE_ROOT@/tests/data/colorize-tiny.safetensors saturation=4",
+    .bytes_as_floats = TRUE },
   { "neuropaint:super-resolution model=@SOURCE_ROOT@/tests/data/sr-tiny.safetensors tile-size=64 overlap=8",
     2 * 203, 2 * 149 },
   /* The EDSR-like net (residual blocks, pixel shuffle), its detail on the
@@ -287,6 +293,24 @@ test_alpha_kept (gconstpointer data)
   g_assert_cmpint (bytes[4 * (5 * W + 50) + 3], ==, 255);
 }
 
+/* The picture as R'G'B'A u8 and as R'G'B'A float of the same values: the
+ * same bytes out (the float result rounded by babl). */
+static void
+test_bytes_as_floats (gconstpointer data)
+{
+  const NpOpCase *c = data;
+  g_autoptr(GeglBuffer) bytes_in = make_picture (babl_format ("R'G'B'A u8"), 128, 64);
+  g_autoptr(GeglBuffer) floats_in = gegl_buffer_new (gegl_buffer_get_extent (bytes_in),
+                                                     babl_format ("R'G'B'A float"));
+  g_autofree guint8 *bytes = NULL, *floats = NULL;
+  GeglRectangle extent;
+
+  gegl_buffer_copy (bytes_in, NULL, GEGL_ABYSS_NONE, floats_in, NULL);
+  bytes = run_case (c, bytes_in, &extent);
+  floats = run_case (c, floats_in, &extent);
+  g_assert_cmpmem (bytes, out_width (c) * out_height (c) * 4, floats, out_width (c) * out_height (c) * 4);
+}
+
 /* What GIMP 3 needs to list an op as a filter in its menus and apply it
  * non-destructively: the two menu keys, under Filters, and the input pads
  * its filter dialog feeds: input, and aux (a picker for a layer), nothing
@@ -345,7 +369,7 @@ main (int argc, char **argv)
     {
       NpOpCase *c = g_memdup2 (&cases[i], sizeof cases[i]);   /* lives as long as the tests */
       g_auto(GStrv) words = NULL;
-      g_autofree gchar *same = NULL, *formats = NULL, *alpha = NULL;
+      g_autofree gchar *same = NULL, *formats = NULL, *alpha = NULL, *as_floats = NULL;
 
       c->chain = in_source_root (cases[i].chain);
       words = g_strsplit (c->chain, " ", 2);
@@ -353,6 +377,7 @@ main (int argc, char **argv)
       same = g_strdup_printf ("/ops/%s/%" G_GSIZE_FORMAT "/same-bytes", words[0], i);
       formats = g_strdup_printf ("/ops/%s/%" G_GSIZE_FORMAT "/formats", words[0], i);
       alpha = g_strdup_printf ("/ops/%s/%" G_GSIZE_FORMAT "/alpha", words[0], i);
+      as_floats = g_strdup_printf ("/ops/%s/%" G_GSIZE_FORMAT "/bytes-as-floats", words[0], i);
 
       if (!gegl_has_operation (words[0]))
         g_error ("%s is not loaded: is GEGL_PATH set to the build's operations?", words[0]);
@@ -360,6 +385,8 @@ main (int argc, char **argv)
       g_test_add_data_func (formats, c, test_formats);
       if (c->width == 0)
         g_test_add_data_func (alpha, c, test_alpha_kept);
+      if (c->bytes_as_floats)
+        g_test_add_data_func (as_floats, c, test_bytes_as_floats);
     }
 
   for (gsize i = 0; i < G_N_ELEMENTS (sources); i++)
