@@ -91,10 +91,16 @@ property_boolean (faces, _("Faces"), FALSE)
 static void
 prepare (GeglOperation *operation)
 {
-  /* An 8-bit photo is read and written as it is, bytes in and out (the
-   * core computes on them as on their float values); others in float. */
-  if (np_op_source_is_perceptual_u8 (operation, "input"))
-    np_op_set_formats (operation, "R'G'B'A u8");
+  const Babl *bytes = np_op_source_rgb_u8_format (operation, "input");
+
+  /* An 8-bit RGB photo is read and written in its own format, bytes in and
+   * out (the core computes on them as on their float values), so no strip
+   * is converted; others in float. */
+  if (bytes)
+    {
+      gegl_operation_set_format (operation, "input", bytes);
+      gegl_operation_set_format (operation, "output", bytes);
+    }
   else
     np_op_set_float_formats (operation);
 #ifndef NP_COLORIZE_WITHOUT_HINTS
@@ -150,11 +156,11 @@ check_hints (GeglOperation *operation, const GeglRectangle *box, GeglRectangle *
   return TRUE;
 }
 
-/* Rows y .. y + height − 1 of a strip buffer (format's samples). */
+/* The first height rows of a strip buffer. */
 static NpImage
 strip_rows (NpImage *strip, gint height)
 {
-  return np_image_view (strip->type, strip->width, height, 4, strip->data, strip->stride);
+  return np_image_view (strip->type, strip->width, height, strip->channels, strip->data, strip->stride);
 }
 
 /* Reads the whole photo in format through strip (and the hints, when given,
@@ -199,9 +205,10 @@ colorize (GeglOperation       *operation,
 {
   GeglProperties         *o = GEGL_PROPERTIES (operation);
   const Babl             *format = gegl_operation_get_format (operation, "input");
-  /* Bytes in and out for an 8-bit photo (prepare), floats otherwise. */
+  /* Bytes in and out for an 8-bit RGB photo (prepare), floats otherwise. */
   NpSampleType            type = babl_format_get_type (format, 0) == babl_type ("u8") ? NP_SAMPLE_U8
                                                                                      : NP_SAMPLE_F32;
+  gint                    channels = babl_format_get_n_components (format);
   const Babl             *hint_format = aux ? gegl_operation_get_format (operation, "aux") : NULL;
   GeglRectangle           box = np_op_whole_input (operation, "input", result);
   NpColorizeOptions       options = { o->render_size, o->color_space, (gfloat) o->saturation, NULL,
@@ -220,7 +227,7 @@ colorize (GeglOperation       *operation,
   np_op_note_gray_host (operation);
   if ((aux && !check_hints (operation, &box, &hints, &error))
       || (o->faces && (finder = options.faces = np_face_finder_new (NULL, FALSE, &error)) == NULL)
-      || (strip = np_image_new (type, box.width, MIN (STRIP_ROWS, box.height), 4, &error)) == NULL
+      || (strip = np_image_new (type, box.width, MIN (STRIP_ROWS, box.height), channels, &error)) == NULL
       || (aux && (hint_strip = np_image_new (NP_SAMPLE_F32, box.width, MIN (STRIP_ROWS, box.height), 4,
                                              &error)) == NULL))
     return np_op_fail (operation, input, output, result, error);

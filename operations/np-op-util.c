@@ -34,19 +34,16 @@ np_op_set_float_formats (GeglOperation *operation)
                              babl_format_with_space (bytes ? "R'G'B'A u8" : "R'G'B'A float", space));
 }
 
-gboolean
-np_op_source_is_perceptual_u8 (GeglOperation *operation, const gchar *pad)
+const Babl *
+np_op_source_rgb_u8_format (GeglOperation *operation, const gchar *pad)
 {
-  const Babl   *source = gegl_operation_get_source_format (operation, pad);
-  BablModelFlag flags;
+  const Babl *source = gegl_operation_get_source_format (operation, pad);
+  const Babl *space = gegl_operation_get_source_space (operation, pad);
 
-  if (source == NULL || babl_format_get_type (source, 0) != babl_type ("u8")
-      || babl_format_get_bytes_per_pixel (source) != babl_format_get_n_components (source))
-    return FALSE;
-  flags = babl_get_model_flags (babl_format_get_model (source));
-  return (flags & (BABL_MODEL_FLAG_RGB | BABL_MODEL_FLAG_GRAY)) && (flags & BABL_MODEL_FLAG_NONLINEAR)
-         && !(flags & (BABL_MODEL_FLAG_ASSOCIATED | BABL_MODEL_FLAG_INVERTED | BABL_MODEL_FLAG_LINEAR
-                       | BABL_MODEL_FLAG_PERCEPTUAL | BABL_MODEL_FLAG_CIE | BABL_MODEL_FLAG_CMYK));
+  if (source != NULL && (source == babl_format_with_space ("R'G'B'A u8", space)
+                         || source == babl_format_with_space ("R'G'B' u8", space)))
+    return source;
+  return NULL;
 }
 
 static G_DEFINE_QUARK (np-op-whole-input, np_op_whole_input)

@@ -46,11 +46,11 @@ void          np_op_set_formats        (GeglOperation       *operation,
  * sources, so the result GEGL keeps costs 4 bytes a pixel, not 16. */
 void          np_op_set_float_formats  (GeglOperation       *operation);
 
-/* Whether pad's source is 8-bit R'G'B'(A) or Y'(A) with its space's TRC,
- * unassociated alpha: what converts to R'G'B'A u8 of the same space without
- * rounding, so an op may read it as bytes and lose nothing to float. */
-gboolean      np_op_source_is_perceptual_u8 (GeglOperation *operation,
-                                             const gchar   *pad);
+/* pad's source format when it is R'G'B'A u8 or R'G'B' u8 (of its space),
+ * else NULL: an op that takes those reads and writes the bytes as they are,
+ * with no conversion at all. */
+const Babl   *np_op_source_rgb_u8_format (GeglOperation *operation,
+                                          const gchar   *pad);
 
 /* For filters whose every output pixel may depend on the whole input
  * (hysteresis, contour tracing, detection): ask for and cache everything. */

@@ -302,8 +302,18 @@ np_colorizer_needs_rows (NpColorizer *c)
   return c->readings > 0;
 }
 
+/* The luma of n pixels of ch bytes (3 or 4, a constant where this is
+ * inlined, so each loop vectorises). */
+static inline void
+bytes_luma (const NpColorizer *c, const guint8 *restrict p, gint n, gint ch, gfloat *restrict luma)
+{
+  for (gint i = 0; i < n; i++)
+    luma[i] = c->luma_r[p[ch * i]] + c->luma_g[p[ch * i + 1]] + c->luma_b[p[ch * i + 2]];
+}
+
 /* The models' input, the gray filter's luma (unclamped), of row j of rows
- * (R'G'B'A u8 or float), and its alpha into alpha (the rows' sample type). */
+ * (R'G'B'A float, R'G'B'A or R'G'B' u8), and with alpha not NULL, its alpha
+ * (of the rows' sample type; none without alpha). */
 static NP_VECTOR_CLONES void
 row_luma (const NpColorizer *c, const NpImage *rows, gint j, gfloat *restrict luma, gpointer alpha)
 {
@@ -313,9 +323,11 @@ row_luma (const NpColorizer *c, const NpImage *rows, gint j, gfloat *restrict lu
     {
       const guint8 *p = np_image_row (rows, j);
       guint8       *a = alpha;
-      for (gint i = 0; i < n; i++)
-        luma[i] = c->luma_r[p[4 * i]] + c->luma_g[p[4 * i + 1]] + c->luma_b[p[4 * i + 2]];
-      if (a)
+      if (rows->channels == 3)
+        bytes_luma (c, p, n, 3, luma);
+      else
+        bytes_luma (c, p, n, 4, luma);
+      if (a && rows->channels == 4)
         for (gint i = 0; i < n; i++)
           a[i] = p[4 * i + 3];
     }
@@ -376,7 +388,8 @@ np_colorizer_add_rows (NpColorizer *c, gint y, const NpImage *rows)
   gint         offset[NP_COLORIZE_MAX_FACES + 2];
   ReadJob      job = { c, y, rows, resamplers, offset, 0, 0, NULL, NULL };
 
-  g_return_if_fail ((rows->type == NP_SAMPLE_F32 || rows->type == NP_SAMPLE_U8) && rows->channels == 4
+  g_return_if_fail (((rows->type == NP_SAMPLE_F32 && rows->channels == 4)
+                     || (rows->type == NP_SAMPLE_U8 && (rows->channels == 3 || rows->channels == 4)))
                     && rows->width == c->width);
   g_return_if_fail (c->readings > 0);
 
@@ -750,33 +763,43 @@ combine_lab_row (const NpColorizer *c, const NpImage *in, gint j, const gfloat *
     {
       gfloat p[3], rgb[3];
       for (int k = 0; k < 3; k++)
-        p[k] = in->type == NP_SAMPLE_U8 ? c->unit[bytes[4 * i + k]] : CLAMP (floats[4 * i + k], 0.0f, 1.0f);
+        p[k] = in->type == NP_SAMPLE_U8 ? c->unit[bytes[in->channels * i + k]]
+                                        : CLAMP (floats[4 * i + k], 0.0f, 1.0f);
       clipped += combine_lab (np_linear_luminance (p[0], p[1], p[2]), sat * u[i], sat * v[i], rgb);
       r[i] = rgb[0], g[i] = rgb[1], b[i] = rgb[2];
     }
   return clipped;
 }
 
+/* n pixels of ch bytes (3 or 4, a constant where this is inlined) from
+ * planes r, g, b in [0, 1] and alpha a, rounded as babl rounds float to
+ * u8. */
+static inline void
+store_bytes (const gfloat *restrict r, const gfloat *restrict g, const gfloat *restrict b,
+             const guint8 *restrict a, gint n, gint ch, guint8 *restrict o)
+{
+  for (gint i = 0; i < n; i++)
+    {
+      o[ch * i] = (guint8) (gint) (r[i] * 255.0f + 0.5f);
+      o[ch * i + 1] = (guint8) (gint) (g[i] * 255.0f + 0.5f);
+      o[ch * i + 2] = (guint8) (gint) (b[i] * 255.0f + 0.5f);
+      if (ch == 4)
+        o[ch * i + 3] = a[i];
+    }
+}
+
 /* Planes r, g, b in [0, 1] and alpha (out's sample type) into row j of out:
- * floats as they are, bytes rounded as babl rounds float to u8. */
+ * floats as they are, bytes rounded. */
 static NP_VECTOR_CLONES void
 store_row (const gfloat *restrict r, const gfloat *restrict g, const gfloat *restrict b, gconstpointer alpha,
            NpImage *out, gint j)
 {
   gint n = out->width;   /* a local: stores of bytes may alias anything */
 
-  if (out->type == NP_SAMPLE_U8)
-    {
-      guint8       *o = np_image_row (out, j);
-      const guint8 *a = alpha;
-      for (gint i = 0; i < n; i++)
-        {
-          o[4 * i] = (guint8) (gint) (r[i] * 255.0f + 0.5f);
-          o[4 * i + 1] = (guint8) (gint) (g[i] * 255.0f + 0.5f);
-          o[4 * i + 2] = (guint8) (gint) (b[i] * 255.0f + 0.5f);
-          o[4 * i + 3] = a[i];
-        }
-    }
+  if (out->type == NP_SAMPLE_U8 && out->channels == 3)
+    store_bytes (r, g, b, alpha, n, 3, np_image_row (out, j));
+  else if (out->type == NP_SAMPLE_U8)
+    store_bytes (r, g, b, alpha, n, 4, np_image_row (out, j));
   else
     {
       gfloat       *o = np_image_row (out, j);
@@ -849,9 +872,10 @@ np_colorizer_apply (NpColorizer *c, gint y, const NpImage *in, NpImage *out)
   gint64      total = 0;
 
   g_return_val_if_fail (c->readings == 0, 0);
-  g_return_val_if_fail ((in->type == NP_SAMPLE_F32 || in->type == NP_SAMPLE_U8) && in->channels == 4
+  g_return_val_if_fail (((in->type == NP_SAMPLE_F32 && in->channels == 4)
+                         || (in->type == NP_SAMPLE_U8 && (in->channels == 3 || in->channels == 4)))
                         && in->width == c->width, 0);
-  g_return_val_if_fail (out->type == in->type && out->channels == 4 && out->width == c->width
+  g_return_val_if_fail (out->type == in->type && out->channels == in->channels && out->width == c->width
                         && out->height == in->height, 0);
   g_return_val_if_fail (y >= 0 && y + in->height <= c->height, 0);
 

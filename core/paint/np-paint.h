@@ -125,8 +125,10 @@ NpColorizer *np_colorizer_new        (NpModel *model, gint width, gint height,
 void         np_colorizer_free       (NpColorizer *colorizer);
 /* Whether the photo must be read (again) before np_colorizer_apply. */
 gboolean     np_colorizer_needs_rows (NpColorizer *colorizer);
-/* Rows y .. y + rows->height − 1 of the photo, R'G'B'A float, the photo's
- * width; the whole photo in order, in pieces of any height. */
+/* Rows y .. y + rows->height − 1 of the photo, R'G'B'A float, or R'G'B'A or
+ * R'G'B' u8 (an 8-bit photo as it is: the same bits as its values v/255 in
+ * float), the photo's width; the whole photo in order, in pieces of any
+ * height. */
 void         np_colorizer_add_rows   (NpColorizer *colorizer, gint y, const NpImage *rows);
 /* With options->hints: rows y .. y + rows->height − 1 of the hint picture,
  * R'G'B'A float of the photo's size, beside the photo's own in every
@@ -137,11 +139,13 @@ void         np_colorizer_add_hint_rows (NpColorizer *colorizer, gint y, const N
  * finder, then the model on every face). A hint picture opaque everywhere
  * is NP_ERROR_INVALID_ARGUMENT. */
 gboolean     np_colorizer_end_rows   (NpColorizer *colorizer, GError **error);
-/* Colours rows y .. y + in->height − 1 of the photo (R'G'B'A float) into
- * out (same size; may be in): the photo's luminance, clamped to [0, 1], and
- * the model's chroma; alpha copied. Where that colour lies outside the
- * gamut its chroma is scaled down until it fits, which keeps the luminance;
- * returns the number of such pixels. Any pieces, in any order; the result
+/* Colours rows y .. y + in->height − 1 of the photo (as for add_rows) into
+ * out (same size and format; may be in): the photo's luminance, clamped to
+ * [0, 1], and the model's chroma; alpha copied. Where that colour lies
+ * outside the gamut its chroma is scaled down until it fits, which keeps
+ * the luminance; returns the number of such pixels. Bytes out are the float
+ * result rounded as babl rounds float to u8 (v·255 + 0.5, truncated): an
+ * 8-bit photo gives the bytes its float values and a conversion give. Any pieces, in any order; the result
  * does not depend on them nor on the thread count. */
 gint64       np_colorizer_apply      (NpColorizer *colorizer, gint y, const NpImage *in,
                                       NpImage *out);

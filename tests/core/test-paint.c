@@ -305,8 +305,8 @@ hint_echo (gfloat gray_weight, gfloat bias)
   return model_with (net, "target", "chroma-ycbcr", "input_filter", "gray", "hints", "ycbcr-mask", NULL);
 }
 
-/* Runs a colouriser over photo (R'G'B'A float or u8; the result is of its
- * type), reading it in pieces of `piece` rows and colouring it in pieces of
+/* Runs a colouriser over photo (R'G'B'A float or u8, R'G'B' u8; the result
+ * is of its format), reading it in pieces of `piece` rows and colouring it in pieces of
  * `out_piece` rows, last piece first. */
 static NpImage *
 colorize_hinted (NpModel *model, const NpImage *photo, const NpImage *hints, const NpColorizeOptions *options,
@@ -315,7 +315,7 @@ colorize_hinted (NpModel *model, const NpImage *photo, const NpImage *hints, con
   g_autoptr(GError) error = NULL;
   NpColorizeOptions with = *options;
   g_autoptr(NpColorizer) c = NULL;
-  NpImage *out = np_image_new (photo->type, photo->width, photo->height, 4, NULL);
+  NpImage *out = np_image_new (photo->type, photo->width, photo->height, photo->channels, NULL);
   gint64   n = 0;
 
   with.hints = hints != NULL;
@@ -325,7 +325,7 @@ colorize_hinted (NpModel *model, const NpImage *photo, const NpImage *hints, con
     {
       for (gint y = 0; y < photo->height; y += piece)
         {
-          NpImage rows = np_image_view (photo->type, photo->width, MIN (piece, photo->height - y), 4,
+          NpImage rows = np_image_view (photo->type, photo->width, MIN (piece, photo->height - y), photo->channels,
                                         np_image_row (photo, y), photo->stride);
           np_colorizer_add_rows (c, y, &rows);
           if (hints)
@@ -341,8 +341,10 @@ colorize_hinted (NpModel *model, const NpImage *photo, const NpImage *hints, con
   for (gint y = (photo->height - 1) / out_piece * out_piece; y >= 0; y -= out_piece)
     {
       gint    h = MIN (out_piece, photo->height - y);
-      NpImage in = np_image_view (photo->type, photo->width, h, 4, np_image_row (photo, y), photo->stride);
-      NpImage o = np_image_view (photo->type, photo->width, h, 4, np_image_row (out, y), out->stride);
+      NpImage in = np_image_view (photo->type, photo->width, h, photo->channels, np_image_row (photo, y),
+                                  photo->stride);
+      NpImage o = np_image_view (photo->type, photo->width, h, photo->channels, np_image_row (out, y),
+                                 out->stride);
       n += np_colorizer_apply (c, y, &in, &o);
     }
   if (clipped)
@@ -489,10 +491,10 @@ test_colorize_pieces_threads_lab (void)
       }
 }
 
-/* An 8-bit photo coloured as bytes gives the bytes its float values give,
- * rounded as babl rounds float to u8 (clamped, then v·255 + 0.5 truncated),
- * however the rows come and on any thread count: in YCbCr with the gamut
- * rule at work, and in Lab. */
+/* An 8-bit photo coloured as bytes (R'G'B'A, and R'G'B') gives the bytes
+ * its float values give, rounded as babl rounds float to u8 (clamped, then
+ * v·255 + 0.5 truncated), however the rows come and on any thread count: in
+ * YCbCr with the gamut rule at work, and in Lab. */
 static void
 test_colorize_bytes (void)
 {
@@ -503,6 +505,7 @@ test_colorize_bytes (void)
   NpNet *net = NULL;
   g_autoptr(NpModel) model = NULL;
   g_autoptr(NpImage) bytes = np_image_new (NP_SAMPLE_U8, W, H, 4, NULL);
+  g_autoptr(NpImage) opaque = np_image_new (NP_SAMPLE_U8, W, H, 3, NULL);
   g_autoptr(NpImage) floats = np_image_new (NP_SAMPLE_F32, W, H, 4, NULL);
   NpColorizeOptions options = { 24, NP_CHROMA_YCBCR, 2.5f, NULL, 1 };
   guint32 state = 7;
@@ -527,11 +530,12 @@ test_colorize_bytes (void)
         b[3] = (guint8) (x < 4 ? 0 : x < 8 ? 128 : 255);
         for (int c = 0; c < 4; c++)
           f[c] = b[c] / 255.0f;
+        memcpy ((guint8 *) np_image_row (opaque, y) + 3 * x, b, 3);
       }
 
   for (int space = 0; space < 2; space++)
     {
-      g_autoptr(NpImage) want = NULL, one = NULL, three = NULL;
+      g_autoptr(NpImage) want = NULL, one = NULL, three = NULL, rgb = NULL;
       gint64 clipped_floats = 0, clipped_bytes = 0;
 
       options.space = space ? NP_CHROMA_LAB : NP_CHROMA_YCBCR;
@@ -540,6 +544,7 @@ test_colorize_bytes (void)
       one = colorize (model, bytes, &options, 5, 7, &clipped_bytes);
       options.n_threads = 3;
       three = colorize (model, bytes, &options, 16, 9, NULL);
+      rgb = colorize (model, opaque, &options, 11, 6, NULL);
       g_assert_cmpint (clipped_bytes, ==, clipped_floats);
       if (space == 0)
         g_assert_cmpint (clipped_floats, >, W * H / 20);   /* the gamut rule had work */
@@ -552,6 +557,7 @@ test_colorize_bytes (void)
               const guint8 *b = (guint8 *) np_image_row (one, y) + 4 * x;
               for (int c = 0; c < 4; c++)
                 g_assert_cmpint (b[c], ==, (gint) (CLAMP (f[c], 0.0f, 1.0f) * 255.0f + 0.5f));
+              g_assert_cmpmem (b, 3, (guint8 *) np_image_row (rgb, y) + 3 * x, 3);
             }
         }
     }
