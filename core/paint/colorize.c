@@ -89,9 +89,8 @@ struct _NpColorizer
   NpResampler      *detect;          /* the photo's luma for the face finder */
   gint              detect_width;
   /* Per R'G'B' u8 sample: its value in [0, 1], v/255 as babl reads it into
-   * float, and its share of the luma, the weight times that value: 8-bit
-   * photos give the float path's bits without a float copy. */
-  gfloat            unit[256], luma_r[256], luma_g[256], luma_b[256];
+   * float (Lab's pixel-by-pixel path). */
+  gfloat            unit[256];
 };
 
 /* Keys' cubic convolution kernel with a = −0.5 (Catmull–Rom). */
@@ -263,12 +262,7 @@ np_colorizer_new (NpModel *model, gint width, gint height, const NpColorizeOptio
   c->chroma_model = np_model_target_is_chroma (np_model_info (model)->target);
   c->layers = g_ptr_array_new_with_free_func (layer_free);
   for (gint v = 0; v < 256; v++)
-    {
-      c->unit[v] = (gfloat) v / 255.0f;
-      c->luma_r[v] = NP_LUMA_R * c->unit[v];
-      c->luma_g[v] = NP_LUMA_G * c->unit[v];
-      c->luma_b[v] = NP_LUMA_B * c->unit[v];
-    }
+    c->unit[v] = (gfloat) v / 255.0f;
   c->readings = 1;
   c->first_reading = TRUE;
   if ((whole = layer_new (0, 0, width, height, rw, rh, FALSE, options->hints, error)) == NULL)
@@ -303,19 +297,22 @@ np_colorizer_needs_rows (NpColorizer *c)
 }
 
 /* The luma of n pixels of ch bytes (3 or 4, a constant where this is
- * inlined, so each loop vectorises). */
+ * inlined, so each loop vectorises): each byte's value v/255, as babl reads
+ * it into float, weighted as in float (a division, which vectorises; a
+ * table would take a gather per byte). */
 static inline void
-bytes_luma (const NpColorizer *c, const guint8 *restrict p, gint n, gint ch, gfloat *restrict luma)
+bytes_luma (const guint8 *restrict p, gint n, gint ch, gfloat *restrict luma)
 {
   for (gint i = 0; i < n; i++)
-    luma[i] = c->luma_r[p[ch * i]] + c->luma_g[p[ch * i + 1]] + c->luma_b[p[ch * i + 2]];
+    luma[i] = NP_LUMA_R * ((gfloat) p[ch * i] / 255.0f) + NP_LUMA_G * ((gfloat) p[ch * i + 1] / 255.0f)
+              + NP_LUMA_B * ((gfloat) p[ch * i + 2] / 255.0f);
 }
 
 /* The models' input, the gray filter's luma (unclamped), of row j of rows
  * (R'G'B'A float, R'G'B'A or R'G'B' u8), and with alpha not NULL, its alpha
  * (of the rows' sample type; none without alpha). */
 static NP_VECTOR_CLONES void
-row_luma (const NpColorizer *c, const NpImage *rows, gint j, gfloat *restrict luma, gpointer alpha)
+row_luma (const NpImage *rows, gint j, gfloat *restrict luma, gpointer alpha)
 {
   gint n = rows->width;   /* a local: stores of bytes may alias anything */
 
@@ -324,9 +321,9 @@ row_luma (const NpColorizer *c, const NpImage *rows, gint j, gfloat *restrict lu
       const guint8 *p = np_image_row (rows, j);
       guint8       *a = alpha;
       if (rows->channels == 3)
-        bytes_luma (c, p, n, 3, luma);
+        bytes_luma (p, n, 3, luma);
       else
-        bytes_luma (c, p, n, 4, luma);
+        bytes_luma (p, n, 4, luma);
       if (a && rows->channels == 4)
         for (gint i = 0; i < n; i++)
           a[i] = p[4 * i + 3];
@@ -372,7 +369,7 @@ read_rows (gsize start, gsize end, guint part, gpointer data)
         if (np_resampler_wants_row (job->resamplers[r], job->y + (gint) j))
           {
             if (!have)
-              row_luma (job->c, job->rows, (gint) j, luma, NULL);
+              row_luma (job->rows, (gint) j, luma, NULL);
             have = TRUE;
             np_resampler_shrink_row (job->resamplers[r], luma, job->shrunk + j * job->stride + job->offset[r]);
           }
@@ -475,8 +472,10 @@ layer_hints (const Layer *l, GError **error)
 
 /* Puts chroma (u, v) on luminance y (clamped to [0, 1]) into rgb; TRUE when
  * the chroma had to shrink to fit the gamut. Without branches, so the rows'
- * loops vectorise: both limits are computed and the one that applies is
- * kept (a channel within [0, 1] keeps t; t never exceeds 1). */
+ * loops vectorise: each channel's limit is one division whose operands are
+ * chosen, (1 − y)/d above 1, −y/d below 0, else 1/1, which keeps t (never
+ * above 1). A division under a condition would stay a branch: it may trap,
+ * so the compiler does not run it where the condition is false. */
 static inline gboolean
 combine_ycbcr (gfloat y, gfloat u, gfloat v, gfloat *rgb)
 {
@@ -488,8 +487,8 @@ combine_ycbcr (gfloat y, gfloat u, gfloat v, gfloat *rgb)
   d[1] = -(NP_LUMA_R * d[0] + NP_LUMA_B * d[2]) / NP_LUMA_G;
   for (int c = 0; c < 3; c++)
     {
-      gfloat above = (1 - y) / d[c], below = -y / d[c];
-      gfloat limit = y + d[c] > 1 ? above : y + d[c] < 0 ? below : 1;
+      gboolean above = y + d[c] > 1, below = y + d[c] < 0;
+      gfloat   limit = (above ? 1 - y : below ? -y : 1) / (above | below ? d[c] : 1);
       t = MIN (t, limit);
     }
   for (int c = 0; c < 3; c++)
@@ -830,7 +829,7 @@ apply_rows (gsize start, gsize end, guint part, gpointer data)
     {
       gint y = job->y + (gint) j;
 
-      row_luma (c, job->in, (gint) j, luma, alpha);
+      row_luma (job->in, (gint) j, luma, alpha);
       sample_rows (whole, y, vr);
       sample_columns (&whole->cols, vr, w, u, v);
       /* Faces, in order, each blended over the colour so far. */
