@@ -43,12 +43,15 @@ typedef struct
 } Taps;
 
 /* The same for every column of a region, tap by tap (tap k of column i at
- * idx[k][i], w[k][i]), so a row's columns are interpolated in vector
- * loops. */
+ * idx[k][i], w[k][i]), and the runs of columns that share their four
+ * indices (run r: columns runs[r] to runs[r + 1] − 1; the photo has many
+ * columns to a model pixel), so a row's columns are interpolated in vector
+ * loops over a run with its four samples at hand. */
 typedef struct
 {
   gint   *idx[4];
   gfloat *w[4];
+  gint   *runs, n_runs;
 } ColumnTaps;
 
 /* The model pixels one photo pixel overlaps along a side, and by how much
@@ -141,6 +144,12 @@ column_taps_init (ColumnTaps *ct, gint src, gint dst)
       for (gint i = 0; i < dst; i++)
         ct->idx[k][i] = taps[i].idx[k], ct->w[k][i] = taps[i].w[k];
     }
+  ct->runs = g_new (gint, dst + 1);
+  ct->n_runs = 0;
+  for (gint i = 0; i < dst; i++)
+    if (i == 0 || memcmp (taps[i].idx, taps[i - 1].idx, sizeof taps[i].idx) != 0)
+      ct->runs[ct->n_runs++] = i;
+  ct->runs[ct->n_runs] = dst;
 }
 
 static void
@@ -151,6 +160,7 @@ column_taps_clear (ColumnTaps *ct)
       g_clear_pointer (&ct->idx[k], g_free);
       g_clear_pointer (&ct->w[k], g_free);
     }
+  g_clear_pointer (&ct->runs, g_free);
 }
 
 /* Boxes of src photo pixels over dst model pixels: photo pixel i covers
@@ -703,19 +713,26 @@ typedef struct
 } ApplyJob;
 
 /* Columns of a layer's chroma at the photo's resolution from the row vr
- * (two planes interleaved, vertically interpolated already): the n columns
+ * (two planes interleaved, vertically interpolated already): every column
  * of its region into u, v. */
 static NP_VECTOR_CLONES void
-sample_columns (const ColumnTaps *t, const gfloat *restrict vr, gint n, gfloat *restrict u, gfloat *restrict v)
+sample_columns (const ColumnTaps *t, const gfloat *restrict vr, gfloat *restrict u, gfloat *restrict v)
 {
-  const gint   *i0 = t->idx[0], *i1 = t->idx[1], *i2 = t->idx[2], *i3 = t->idx[3];
   const gfloat *w0 = t->w[0], *w1 = t->w[1], *w2 = t->w[2], *w3 = t->w[3];
 
-  for (gint i = 0; i < n; i++)
+  for (gint r = 0; r < t->n_runs; r++)
     {
-      u[i] = w0[i] * vr[2 * i0[i]] + w1[i] * vr[2 * i1[i]] + w2[i] * vr[2 * i2[i]] + w3[i] * vr[2 * i3[i]];
-      v[i] = w0[i] * vr[2 * i0[i] + 1] + w1[i] * vr[2 * i1[i] + 1] + w2[i] * vr[2 * i2[i] + 1]
-             + w3[i] * vr[2 * i3[i] + 1];
+      gint         first = t->runs[r], end = t->runs[r + 1];
+      const gfloat u0 = vr[2 * t->idx[0][first]], u1 = vr[2 * t->idx[1][first]];
+      const gfloat u2 = vr[2 * t->idx[2][first]], u3 = vr[2 * t->idx[3][first]];
+      const gfloat v0 = vr[2 * t->idx[0][first] + 1], v1 = vr[2 * t->idx[1][first] + 1];
+      const gfloat v2 = vr[2 * t->idx[2][first] + 1], v3 = vr[2 * t->idx[3][first] + 1];
+
+      for (gint i = first; i < end; i++)
+        {
+          u[i] = w0[i] * u0 + w1[i] * u1 + w2[i] * u2 + w3[i] * u3;
+          v[i] = w0[i] * v0 + w1[i] * v1 + w2[i] * v2 + w3[i] * v3;
+        }
     }
 }
 
@@ -831,7 +848,7 @@ apply_rows (gsize start, gsize end, guint part, gpointer data)
 
       row_luma (job->in, (gint) j, luma, alpha);
       sample_rows (whole, y, vr);
-      sample_columns (&whole->cols, vr, w, u, v);
+      sample_columns (&whole->cols, vr, u, v);
       /* Faces, in order, each blended over the colour so far. */
       for (guint l = 1; l < c->layers->len; l++)
         {
@@ -842,7 +859,7 @@ apply_rows (gsize start, gsize end, guint part, gpointer data)
               || (wy = feather (y - face->y, face->height)) == 0)
             continue;
           sample_rows (face, y, vr);
-          sample_columns (&face->cols, vr, face->width, fu, fv);
+          sample_columns (&face->cols, vr, fu, fv);
           for (gint i = 0; i < face->width; i++)
             {
               gfloat k = wy * feather (i, face->width);
