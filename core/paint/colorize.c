@@ -21,9 +21,14 @@
  * alone, and its mask is on wherever any hint pixel falls: a 1-pixel dot
  * on a 6000-pixel photo is still one model pixel of the dot's colour.
  *
- * Memory: one luma row of the photo, the resamplers' small results, the
+ * Memory: a few rows of the photo's width per thread (luma, chroma,
+ * colour), a strip's rows resized across, the resamplers' small results, the
  * chroma planes and per-row and per-column interpolation tables (O(W + H));
  * the model runs on the render alone. Nothing is photo-sized.
+ *
+ * An 8-bit photo comes as bytes and leaves as bytes, with the bits its
+ * values v/255 give in float: each pass runs row by row in loops GCC
+ * vectorises (NP_VECTOR_CLONES), the same arithmetic for bytes and floats.
  */
 #include "np-paint.h"
 #include "image/np-colour.h"
