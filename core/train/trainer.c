@@ -134,6 +134,17 @@ sn_setup (NpTrainer *t, guint64 key)
     }
 }
 
+/* Row i of the rows × cols matrix m times v, summed in double in order. */
+static double
+row_times (const gfloat *m, gint64 cols, gint64 i, const gfloat *v)
+{
+  double sum = 0;
+
+  for (gint64 j = 0; j < cols; j++)
+    sum += (double) m[i * cols + j] * v[j];
+  return sum;
+}
+
 /* σ = uᵀWv of each weight of D's block, after one power iteration when
  * `iterate` (v = Wᵀu/‖·‖, u = Wv/‖·‖); then the block's weights become W/σ,
  * W kept in d_raw. Serial sums in double: the same bits for any thread
@@ -162,21 +173,11 @@ sn_normalise (NpTrainer *t, gboolean iterate)
             }
           normalise (v, w->cols);
           for (gint64 i = 0; i < w->rows; i++)
-            {
-              double sum = 0;
-              for (gint64 j = 0; j < w->cols; j++)
-                sum += (double) m[i * w->cols + j] * v[j];
-              u[i] = (gfloat) sum;
-            }
+            u[i] = (gfloat) row_times (m, w->cols, i, v);
           normalise (u, w->rows);
         }
       for (gint64 i = 0; i < w->rows; i++)
-        {
-          double sum = 0;
-          for (gint64 j = 0; j < w->cols; j++)
-            sum += (double) m[i * w->cols + j] * v[j];
-          sigma += u[i] * sum;
-        }
+        sigma += u[i] * row_times (m, w->cols, i, v);
       w->sigma = sigma;
       for (gint64 i = 0; i < w->rows * w->cols; i++)
         block[w->offset + i] = (gfloat) (m[i] / sigma);

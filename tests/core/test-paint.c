@@ -289,6 +289,27 @@ pointwise_chroma (gfloat w0, gfloat b0, gfloat w1, gfloat b1)
   return model_with (net, "target", "chroma-ycbcr", "input_filter", "gray", NULL);
 }
 
+/* A small U-Net chroma model (ngf 4, depth 3) of random weights: seed and
+ * scale as np_net_init_random takes them. */
+static NpModel *
+random_unet_chroma (guint64 seed, gfloat scale)
+{
+  g_autoptr(GHashTable) p = g_hash_table_new (g_str_hash, g_str_equal);
+  g_autoptr(GError) error = NULL;
+  g_autofree gchar *desc = NULL;
+  NpNet *net;
+
+  g_hash_table_insert (p, "ngf", "4");
+  g_hash_table_insert (p, "depth", "3");
+  g_hash_table_insert (p, "in_channels", "1");
+  g_hash_table_insert (p, "out_channels", "2");
+  desc = np_arch_describe ("unet", p, &error);
+  net = np_net_new (desc, &error);
+  g_assert_no_error (error);
+  np_net_init_random (net, seed, scale);
+  return model_with (net, "target", "chroma-ycbcr", NULL);
+}
+
 /* A 1×1 hint model that gives its hint channels back as its chroma: Cb·2,
  * Cr·2 = the hint's, 0 without one (plus ±(gray_weight·gray + bias)). What
  * it paints is known exactly. */
@@ -446,24 +467,13 @@ static void
 test_colorize_pieces_threads_lab (void)
 {
   enum { W = 53, H = 41 };
-  g_autoptr(GHashTable) p = g_hash_table_new (g_str_hash, g_str_equal);
   g_autoptr(GError) error = NULL;
-  g_autofree gchar *desc = NULL;
-  NpNet *net = NULL;
   g_autoptr(NpModel) model = NULL;
   g_autoptr(NpImage) photo = np_image_new (NP_SAMPLE_F32, W, H, 4, NULL);
   g_autoptr(NpImage) a = NULL, b = NULL, c = NULL, lab = NULL;
   NpColorizeOptions options = { 24, NP_CHROMA_YCBCR, 1.3f, NULL, 1 };
 
-  g_hash_table_insert (p, "ngf", "4");
-  g_hash_table_insert (p, "depth", "3");
-  g_hash_table_insert (p, "in_channels", "1");
-  g_hash_table_insert (p, "out_channels", "2");
-  desc = np_arch_describe ("unet", p, &error);
-  net = np_net_new (desc, &error);
-  g_assert_no_error (error);
-  np_net_init_random (net, 9, 0.3f);
-  model = model_with (net, "target", "chroma-ycbcr", NULL);
+  model = random_unet_chroma (9, 0.3f);
   for (gint y = 0; y < H; y++)
     for (gint x = 0; x < W; x++)
       {
@@ -499,10 +509,7 @@ static void
 test_colorize_bytes (void)
 {
   enum { W = 61, H = 43 };
-  g_autoptr(GHashTable) p = g_hash_table_new (g_str_hash, g_str_equal);
   g_autoptr(GError) error = NULL;
-  g_autofree gchar *desc = NULL;
-  NpNet *net = NULL;
   g_autoptr(NpModel) model = NULL;
   g_autoptr(NpImage) bytes = np_image_new (NP_SAMPLE_U8, W, H, 4, NULL);
   g_autoptr(NpImage) opaque = np_image_new (NP_SAMPLE_U8, W, H, 3, NULL);
@@ -510,15 +517,7 @@ test_colorize_bytes (void)
   NpColorizeOptions options = { 24, NP_CHROMA_YCBCR, 2.5f, NULL, 1 };
   guint32 state = 7;
 
-  g_hash_table_insert (p, "ngf", "4");
-  g_hash_table_insert (p, "depth", "3");
-  g_hash_table_insert (p, "in_channels", "1");
-  g_hash_table_insert (p, "out_channels", "2");
-  desc = np_arch_describe ("unet", p, &error);
-  net = np_net_new (desc, &error);
-  g_assert_no_error (error);
-  np_net_init_random (net, 5, 0.5f);
-  model = model_with (net, "target", "chroma-ycbcr", NULL);
+  model = random_unet_chroma (5, 0.5f);
   for (gint y = 0; y < H; y++)
     for (gint x = 0; x < W; x++)
       {
