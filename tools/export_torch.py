@@ -113,7 +113,8 @@ class UNet(nn.Module):
 
 
 class PatchGAN(nn.Module):
-    """Conditional PatchGAN: concat(source, target); `layers` 4x4 stride-2
+    """Conditional PatchGAN: concat(source, target) (the target alone with
+    in_channels=0, super resolution's); `layers` 4x4 stride-2
     convs (first without BN), one stride-1 conv BN LReLU, a 1-channel stride-1
     conv, sigmoid (left out with logits=True, for training on logits).
     Stride-1 convs pad as Keras 'same' (1 before, 2 after)."""
@@ -137,7 +138,7 @@ class PatchGAN(nn.Module):
         self.m = m
 
     def forward(self, source, target):
-        x = torch.cat([source, target], 1)
+        x = torch.cat([source, target], 1) if self.meta["in_channels"] else target
         for i in range(1, self.n + 1):
             if i == self.n:
                 x = nn.functional.pad(x, (1, 2, 1, 2))

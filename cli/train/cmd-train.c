@@ -401,7 +401,11 @@ describe_nets (const Run *run, const gint64 sne[4], const gint64 tne[4], const N
     return TRUE;
   if (!np_train_arch_grid (run->arch, tne[0], tne[1], p, error))
     return FALSE;
-  g_hash_table_insert (p, "in_channels", g_strdup_printf ("%" G_GINT64_FORMAT, src_channels));
+  /* pix2pix's D judges the pair; where G changes the picture's size (super
+   * resolution) the pair does not stack, and D judges the picture alone, as
+   * SRGAN's does (in_channels 0). */
+  g_hash_table_insert (p, "in_channels", g_strdup_printf ("%" G_GINT64_FORMAT,
+                                                          sne[0] == tne[0] && sne[1] == tne[1] ? src_channels : 0));
   g_hash_table_insert (p, "out_channels", g_strdup_printf ("%" G_GINT64_FORMAT, tgt_channels));
   g_hash_table_insert (p, "ndf", g_strdup_printf ("%d", run->ndf));
   g_hash_table_insert (p, "logits", g_strdup ("1"));

@@ -109,8 +109,8 @@ describe_unet (GHashTable *params, GError **error)
   return g_string_free (d, FALSE);
 }
 
-/* Conditional PatchGAN: (source, target) concatenated, `layers` stride-2
- * convolutions, one stride-1, then a one-channel stride-1 patch map. Stride-1
+/* Conditional PatchGAN: (source, target) concatenated (or, in_channels 0,
+ * the target alone), `layers` stride-2 convolutions, one stride-1, then a one-channel stride-1 patch map. Stride-1
  * layers pad 1 before and 2 after, Keras's 'same', so a 320×256 pair gives a
  * 20×16 map as the seed's did. logits=1 leaves out the final sigmoid: the
  * trainer's loss works on logits, which stay finite where it saturates. */
@@ -119,7 +119,7 @@ describe_patchgan (GHashTable *params, GError **error)
 {
   ArchParam p[] = {
     { "ndf", 64, 1, 4096 }, { "layers", 4, 1, 10 },
-    { "in_channels", 3, 1, 64 }, { "out_channels", 3, 1, 64 }, { "logits", 0, 0, 1 },
+    { "in_channels", 3, 0, 64 }, { "out_channels", 3, 1, 64 }, { "logits", 0, 0, 1 },
   };
   const char *eps = bn_eps (params, error);
   GString    *d;
@@ -129,9 +129,12 @@ describe_patchgan (GHashTable *params, GError **error)
     return NULL;
   ndf = p[0].value;
   d = g_string_new (NULL);
-  g_string_append_printf (d, "input name=source c=%" G_GINT64_FORMAT "\n"
-                             "input name=target c=%" G_GINT64_FORMAT "\n"
-                             "concat from=source with=target\n", p[2].value, p[3].value);
+  if (p[2].value)
+    g_string_append_printf (d, "input name=source c=%" G_GINT64_FORMAT "\n"
+                               "input name=target c=%" G_GINT64_FORMAT "\n"
+                               "concat from=source with=target\n", p[2].value, p[3].value);
+  else
+    g_string_append_printf (d, "input name=target c=%" G_GINT64_FORMAT "\n", p[3].value);
   for (gint64 i = 1; i <= p[1].value + 1; i++)
     {
       gboolean last = i == p[1].value + 1;

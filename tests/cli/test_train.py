@@ -136,6 +136,16 @@ class Train(unittest.TestCase):
         nptest.run(["run", "-o", result, photo, "--", "neuropaint:super-resolution", "model=" + out])
         self.assertEqual(nptest.read_rgb(os.path.join(result, "edsr-small.png")).shape[:2], (68, 60))
 
+    def test_super_resolution_with_an_adversarial_term(self):
+        # The half-size input does not stack with the picture, so D judges
+        # the picture alone (SRGAN's); before, the command failed at concat.
+        out, proc = self.train("srgan", "--input", "lowres", "--arch", "edsr", "--ngf", "8", "--steps", "2",
+                               "--gan-weight", "0.01", "--ndf", "8")
+        self.assertIn("--gan-weight 0.01", ex.read_safetensors(out)[1]["trained_with"])
+        d_graph = ex.read_safetensors(out[:-len(".safetensors")] + ".ckpt")[1]["D.graph"]
+        self.assertNotIn("concat", d_graph)
+        self.assertTrue(d_graph.startswith("input name=target c=3\n"), d_graph)
+
     def test_progress_names_only_the_baselines_there_are(self):
         # Noise has no input picture to score: its lines name the mean colour alone.
         _, proc = self.train("noise", "--input", "noise", "--steps", "2", "--validate-every", "2")

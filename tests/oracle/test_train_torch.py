@@ -559,6 +559,48 @@ class Training(unittest.TestCase):
         """The same steps for the EDSR-like net (residual blocks, pixel shuffle)."""
         self.super_resolution_steps(ex.randomize(ex.EDSR(8, 2), 9), "EDSR")
 
+    def test_super_resolution_gan_three_steps(self):
+        """EDSR with an adversarial term: D judges the picture alone (the
+        low-resolution source does not stack with it, SRGAN's D), fake then
+        real, then G by MSE plus the weighted GAN term through the frozen D."""
+        g = ex.randomize(ex.EDSR(8, 2), 11)
+        d = ex.randomize(ex.PatchGAN(8, 2, in_channels=0, logits=True), 12)
+        ckpt = os.path.join(self.dir, "srgan.ckpt")
+        checkpoint(ckpt, g, d, "mse", 1.0, 0.01)
+        batches = [(torch.rand(2, 3, 24, 20) * 2 - 1, torch.rand(2, 3, 48, 40) * 2 - 1) for _ in range(3)]
+        ours, meta = self.run_ours(ckpt, batches, 2)
+        self.assertNotIn("concat", meta["D.graph"])
+
+        g.train(), d.train()
+        bce = nn.BCEWithLogitsLoss()
+        opt_g, opt_d = adam(g), adam(d)
+        for step, (src, real) in enumerate(batches):
+            fake = g(src)
+            opt_d.zero_grad()
+            pred_fake = d(None, fake.detach())
+            loss_d_fake = bce(pred_fake, torch.zeros_like(pred_fake))
+            pred_real = d(None, real)
+            loss_d_real = bce(pred_real, torch.ones_like(pred_real))
+            ((loss_d_fake + loss_d_real) * 0.5).backward()
+            opt_d.step()
+            for p in d.parameters():
+                p.requires_grad_(False)
+            opt_g.zero_grad()
+            pred = d(None, fake)
+            loss_g_gan = bce(pred, torch.ones_like(pred))
+            loss_g_mse = nn.functional.mse_loss(fake, real)
+            (loss_g_gan * 0.01 + loss_g_mse).backward()
+            opt_g.step()
+            for p in d.parameters():
+                p.requires_grad_(True)
+            got = [float(x) for x in meta["run.loss.%d" % step].split()]
+            want = [loss_d_real.item(), loss_d_fake.item(), loss_g_gan.item(), loss_g_mse.item()]
+            print("  step %d losses ours %s torch %s" % (step, got, want))
+            for a, b, what in zip(got, want, ("D real", "D fake", "G GAN", "G MSE")):
+                self.assertLess(abs(a - b), TOL * max(1.0, abs(b)), "step %d %s" % (step, what))
+        self.compare_state(ours, "G", g, opt_g, "G")
+        self.compare_state(ours, "D", d, opt_d, "D")
+
     def super_resolution_steps(self, g, what):
         ckpt = os.path.join(self.dir, "sr.ckpt")
         checkpoint(ckpt, g, None, "mse", 1.0, 0.0, decay=(1, 3))
