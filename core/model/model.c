@@ -56,6 +56,18 @@ parse_size (GHashTable *meta, gint *width, gint *height, GError **error)
   return TRUE;
 }
 
+/* Whether net makes its width × height picture from a 1×1 input, a vector:
+ * a picture model fails to plan so small an input (its strided layers) or
+ * gives a picture of its input's size (or twice it). */
+static gboolean
+makes_from_vector (NpNet *net, gint width, gint height)
+{
+  gint64 w, h;
+
+  return np_net_n_inputs (net) == 1 && (gint64) width * height > 4
+         && np_net_output_size (net, 1, 1, &w, &h, NULL) && w == width && h == height;
+}
+
 NpModel *
 np_model_new (NpNet *net, GError **error)
 {
@@ -103,6 +115,7 @@ np_model_new (NpNet *net, GError **error)
   m->info.target = target ? np_model_target_from_name (target) : NP_MODEL_TARGET_RGB;
   m->info.architecture = g_strdup (g_hash_table_lookup (meta, "architecture"));
   m->info.hints = hints != NULL;
+  m->info.latent = makes_from_vector (net, width, height);
   m->info.experiment = g_strdup (g_hash_table_lookup (meta, "experiment"));
   m->info.trained_with = g_strdup (g_hash_table_lookup (meta, "trained_with"));
   m->info.trained_steps = meta_int (meta, "trained_steps", G_MAXINT64);
@@ -208,18 +221,20 @@ op_for (NpModel *m)
     [NP_MODEL_USE_NOISE] = "neuropaint:dream-face",
   };
 
-  if (np_net_output_scale (m->net) > 1.0)
+  /* A latent model's picture is many times its 1×1 input, no ×2. */
+  if (!m->info.latent && np_net_output_scale (m->net) > 1.0)
     return ops[NP_MODEL_USE_SUPER_RESOLUTION];
   return ops[np_model_intended_use (np_net_metadata (m->net))];
 }
 
-gboolean
-np_model_check_use (NpModel *m, NpModelUse use, GError **error)
+/* The checks of a model that takes a picture. */
+static gboolean
+check_picture_model (NpModel *m, NpModelUse use, GError **error)
 {
   NpNet        *net = m->net;
   const char   *filter = m->info.input_filter;
   NpModelTarget target = m->info.target;
-  gboolean      chroma = target != NP_MODEL_TARGET_UNKNOWN && np_model_target_is_chroma (target);
+  gboolean      chroma = np_model_target_is_chroma (target);
   gdouble     scale = np_net_output_scale (net);
   gint64      cout = np_net_output_channels (net);
   /* The picture's channels: a hint model's further ones are its hints. */
@@ -227,12 +242,6 @@ np_model_check_use (NpModel *m, NpModelUse use, GError **error)
   /* A chroma-bins model's logits are at half the size (np-model.h). */
   gdouble     want = use == NP_MODEL_USE_SUPER_RESOLUTION ? 2.0 : target == NP_MODEL_TARGET_CHROMA_BINS ? 0.5 : 1.0;
 
-  if (target == NP_MODEL_TARGET_UNKNOWN)
-    {
-      g_set_error (error, NP_ERROR, NP_ERROR_UNSUPPORTED, "unknown target “%s” (known: rgb, chroma-ycbcr, "
-                   "residual-bicubic, chroma-ycbcr-bins)", (char *) g_hash_table_lookup (np_net_metadata (net), "target"));
-      return FALSE;
-    }
   if (m->info.hints && (!chroma || np_net_n_inputs (net) != 1 || cin != 1))
     {
       g_set_error (error, NP_ERROR, NP_ERROR_UNSUPPORTED,
@@ -291,6 +300,41 @@ np_model_check_use (NpModel *m, NpModelUse use, GError **error)
                    "with %s", strcmp (filter, "identity") == 0 ? "colour" : filter, filter, op_for (m));
       return FALSE;
     }
+  return TRUE;
+}
+
+gboolean
+np_model_check_use (NpModel *m, NpModelUse use, GError **error)
+{
+  NpNet        *net = m->net;
+  const char   *filter = m->info.input_filter;
+  NpModelTarget target = m->info.target;
+  gint64        cout = np_net_output_channels (net);
+
+  if (target == NP_MODEL_TARGET_UNKNOWN)
+    {
+      g_set_error (error, NP_ERROR, NP_ERROR_UNSUPPORTED, "unknown target “%s” (known: rgb, chroma-ycbcr, "
+                   "residual-bicubic, chroma-ycbcr-bins)", (char *) g_hash_table_lookup (np_net_metadata (net), "target"));
+      return FALSE;
+    }
+  /* A dream model's picture comes from its vector alone: no picture in. */
+  if (m->info.latent && use != NP_MODEL_USE_NOISE)
+    {
+      g_set_error (error, NP_ERROR, NP_ERROR_UNSUPPORTED,
+                   "a generator from a latent vector (it makes a %d×%d picture from %" G_GINT64_FORMAT
+                   " numbers), not a model of pictures: run it with %s",
+                   m->info.width, m->info.height, np_net_input_channels (net, 0), op_for (m));
+      return FALSE;
+    }
+  if (m->info.latent && (target != NP_MODEL_TARGET_RGB || (cout != 1 && cout != 3)))
+    {
+      g_set_error (error, NP_ERROR, NP_ERROR_UNSUPPORTED,
+                   "a dream model must give a picture (target rgb, 1 or 3 channels), not %" G_GINT64_FORMAT
+                   " channels of target %s", cout, np_model_target_name (target));
+      return FALSE;
+    }
+  if (!m->info.latent && !check_picture_model (m, use, error))
+    return FALSE;
   if (use == NP_MODEL_USE_NOISE && g_strcmp0 (filter, "noise") != 0)
     {
       g_set_error (error, NP_ERROR, NP_ERROR_UNSUPPORTED,

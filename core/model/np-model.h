@@ -169,6 +169,10 @@ typedef struct
   NpModelTarget target;
   const char   *architecture;   /* "unet", "sr", or "graph" (np_arch_describe) */
   gboolean      hints;          /* takes colour hints after its gray channel (above) */
+  /* Makes its width × height picture from a latent vector, a 1×1 input of
+   * its input channels (a dream model, --arch dream), not from a picture:
+   * found from the network when the model is made, ignored on saving. */
+  gboolean      latent;
   NpChromaBins *bins;           /* a chroma-bins target's table ("chroma_bins"); NULL for others */
   /* How it was made (NULL and 0 when unsaid; the steps and batch are
    * written with the command). */
@@ -208,7 +212,8 @@ typedef enum
 /* Checks the model can serve use: its inputs, channels, output scale,
  * target and recorded input filter (a hint model: a chroma model of a
  * gray channel and NP_MODEL_HINT_CHANNELS more; it serves IMAGE too, with
- * no hints). A model of another kind is NP_ERROR_UNSUPPORTED,
+ * no hints; a latent model serves NOISE alone, an rgb picture of 1 or 3
+ * channels from input filter "noise"). A model of another kind is NP_ERROR_UNSUPPORTED,
  * with a message that says what the model is and which op runs it. */
 gboolean           np_model_check_use (NpModel *model, NpModelUse use, GError **error);
 

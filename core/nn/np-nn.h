@@ -222,6 +222,11 @@ gint         np_net_size_multiple (const NpNet *net);
 /* The output's side over the input's: 1 for the U-Net, 2 for the ×2
  * super-resolution net. */
 double       np_net_output_scale  (const NpNet *net);
+/* The output's width and height when every input is width × height (what
+ * np_net_forward would make), or FALSE with the error a forward would
+ * give. A generator from a latent vector makes its picture from 1 × 1. */
+gboolean     np_net_output_size   (NpNet *net, gint64 width, gint64 height,
+                                   gint64 *out_width, gint64 *out_height, GError **error);
 gint64       np_net_n_parameters  (const NpNet *net, gboolean with_buffers);
 /* A parameter by its full name ("e1.weight"), or NULL. */
 NpTensor    *np_net_param         (NpNet *net, const char *name);

@@ -394,20 +394,41 @@ np_net_forward (NpNet *net, const NpTensor *const *inputs, gint n_inputs, const 
   return net->outputs[net->layers->len - 1];
 }
 
-double
-np_net_flops (NpNet *net, gint64 width, gint64 height, gint64 batch)
+/* Every layer's shape for each input at width × height. */
+static gboolean
+shapes_at (NpNet *net, gint64 width, gint64 height, gint64 batch, NpTensor *shapes, GError **error)
 {
-  g_autofree NpTensor *shapes = g_new0 (NpTensor, net->layers->len);
   g_autofree NpTensor *inputs = g_new0 (NpTensor, np_net_n_inputs (net));
   g_autofree const NpTensor **in_ptrs = g_new0 (const NpTensor *, np_net_n_inputs (net));
-  double flops = 0;
 
   for (gint i = 0; i < np_net_n_inputs (net); i++)
     {
       inputs[i] = np_tensor_view (NULL, width, height, np_net_input_channels (net, i), batch);
       in_ptrs[i] = &inputs[i];
     }
-  if (!plan_shapes (net, in_ptrs, np_net_n_inputs (net), shapes, NULL))
+  return plan_shapes (net, in_ptrs, np_net_n_inputs (net), shapes, error);
+}
+
+gboolean
+np_net_output_size (NpNet *net, gint64 width, gint64 height, gint64 *out_width, gint64 *out_height,
+                    GError **error)
+{
+  g_autofree NpTensor *shapes = g_new0 (NpTensor, net->layers->len);
+
+  if (!shapes_at (net, width, height, 1, shapes, error))
+    return FALSE;
+  *out_width = shapes[net->layers->len - 1].ne[0];
+  *out_height = shapes[net->layers->len - 1].ne[1];
+  return TRUE;
+}
+
+double
+np_net_flops (NpNet *net, gint64 width, gint64 height, gint64 batch)
+{
+  g_autofree NpTensor *shapes = g_new0 (NpTensor, net->layers->len);
+  double flops = 0;
+
+  if (!shapes_at (net, width, height, batch, shapes, NULL))
     return 0;
   for (guint i = 0; i < net->layers->len; i++)
     {
@@ -421,4 +442,3 @@ np_net_flops (NpNet *net, gint64 width, gint64 height, gint64 batch)
     }
   return flops;
 }
-
