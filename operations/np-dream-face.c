@@ -5,9 +5,10 @@
  * Software Foundation; either version 3 of the License, or (at your option)
  * any later version. See COPYING.LESSER.
  *
- * neuropaint:dream-face — a source: the noise experiment's generator (the
- * seed's "pure generator") dreams a face from the seed's noise at the
- * model's size, resized to width × height (core/paint/dream.c).
+ * neuropaint:dream-face — a source: a noise model's face for a seed (a
+ * dream model's from its latent vector, the noise experiment's from noise
+ * pictures), two seeds' mixed and truncated, at the model's size or
+ * enlarged through a super-resolution model (core/paint/dream.c).
  */
 
 #include "config.h"
@@ -16,7 +17,22 @@
 #ifdef GEGL_PROPERTIES
 
 property_seed (seed, _("Random seed"), rand)
-    description (_("Names the noise, and so the face: the same seed gives the same face everywhere"))
+    description (_("Names the noise (a dream model's latent vector z), and so the face: "
+                   "the same seed gives the same face everywhere"))
+
+property_seed (seed2, _("Second seed"), rand2)
+    description (_("The face Mix walks to"))
+
+property_double (mix, _("Mix"), 0.0)
+    description (_("From the seed's face (0) to the second seed's (1), along the arc "
+                   "between their noise (spherical interpolation)"))
+    value_range (0.0, 1.0)
+
+property_double (truncation, _("Truncation"), 1.0)
+    description (_("ψ of the truncation trick for a plain z-GAN: the noise times ψ, toward "
+                   "the prior's mean 0; lower gives more typical, less varied faces, 0 the "
+                   "same face for every seed"))
+    value_range (0.0, 1.0)
 
 property_string (model, _("Model"), "noise2face")
     description (_("A noise model's name (neuropaint models lists them) or file"))
@@ -27,18 +43,24 @@ property_enum (installed_model, _("Installed model"), gint, np_dream_face_models
                    "installed when the program started)"))
     ui_meta ("neuropaint:choices-of", "model")
 
-property_int (width, _("Width"), 256)
-    description (_("Width of the picture (the face is dreamt at the model's size and resized)"))
-    value_range (1, 16384)
-    ui_range (16, 2048)
+property_string (sr_model, _("Super-resolution model"), "sr2x")
+    description (_("The ×2 model (name or file) that enlarges a face asked larger than "
+                   "the model makes it, ×2 at a time, as neuropaint:super-resolution runs it"))
+
+property_int (width, _("Width"), 0)
+    description (_("Width of the picture; 0: the model's own, or the one that keeps its "
+                   "aspect with Height. Larger faces go through the super-resolution model"))
+    value_range (0, 16384)
+    ui_range (0, 2048)
     ui_meta ("unit", "pixel-distance")
     ui_meta ("axis", "x")
     ui_meta ("role", "output-extent")
 
-property_int (height, _("Height"), 320)
-    description (_("Height of the picture"))
-    value_range (1, 16384)
-    ui_range (16, 2048)
+property_int (height, _("Height"), 0)
+    description (_("Height of the picture; 0: the model's own, or the one that keeps its "
+                   "aspect with Width"))
+    value_range (0, 16384)
+    ui_range (0, 2048)
     ui_meta ("unit", "pixel-distance")
     ui_meta ("axis", "y")
     ui_meta ("role", "output-extent")
@@ -61,11 +83,70 @@ prepare (GeglOperation *operation)
   gegl_operation_set_format (operation, "output", babl_format ("R'G'B'A float"));
 }
 
+/* The op's models, cached together under both names: the dream model, and
+ * the super-resolution model once a size asks for it. */
+typedef struct
+{
+  NpModel *dream, *sr;
+} Models;
+
+static void
+models_free (Models *models)
+{
+  np_model_free (models->dream);
+  np_model_free (models->sr);
+  g_free (models);
+}
+
+/* Locks the op's cache (np_op_cache_lock: unlock after, whatever this
+ * returns) and returns its models, the super-resolution one loaded when a
+ * dream of width × height (0: np_paint_dream_size's) needs it. */
+static Models *
+lock_models (GeglOperation *operation,
+             gint           width,
+             gint           height,
+             GError       **error)
+{
+  GeglProperties   *o = GEGL_PROPERTIES (operation);
+  const gchar      *name = np_op_chosen_model (operation, o->model, o->installed_model);
+  g_autofree gchar *key = g_strconcat (name, "\n", o->sr_model, NULL);
+  Models           *models = np_op_cache_lock (operation, key);
+  NpModel          *dream;
+
+  if (models == NULL)
+    {
+      if ((dream = np_op_load_model (name, NP_MODEL_USE_NOISE, error)) == NULL)
+        return NULL;
+      models = g_new0 (Models, 1);
+      models->dream = dream;
+      np_op_cache_set (operation, key, models, (GDestroyNotify) models_free);
+    }
+  np_paint_dream_size (models->dream, width, height, &width, &height);
+  if (models->sr == NULL && np_paint_dream_steps (models->dream, width, height) > 0
+      && (models->sr = np_op_load_model (o->sr_model, NP_MODEL_USE_SUPER_RESOLUTION, error)) == NULL)
+    return NULL;
+  return models;
+}
+
 static GeglRectangle
 get_bounding_box (GeglOperation *operation)
 {
   GeglProperties *o = GEGL_PROPERTIES (operation);
-  return (GeglRectangle) { 0, 0, o->width, o->height };
+  Models         *models;
+  gint            width = o->width, height = o->height;
+
+  /* A side left 0 is the model's: a model that cannot load gives a pixel,
+   * for process to report why. */
+  if (width == 0 || height == 0)
+    {
+      models = lock_models (operation, 1, 1, NULL);
+      if (models)
+        np_paint_dream_size (models->dream, o->width, o->height, &width, &height);
+      else
+        width = height = 1;
+      np_op_cache_unlock (operation);
+    }
+  return (GeglRectangle) { 0, 0, width, height };
 }
 
 /* The whole face at once: the network sees all of its noise. */
@@ -84,35 +165,21 @@ process (GeglOperation       *operation,
 {
   GeglProperties    *o = GEGL_PROPERTIES (operation);
   GeglRectangle      box = get_bounding_box (operation);
-  g_autoptr(NpImage) face = NULL, sized = NULL;
+  g_autoptr(NpImage) face = NULL;
   GError            *error = NULL;
-  NpModel           *model;
+  Models            *models;
   gboolean           ok;
-  gint               mw = 0, mh = 0;
 
-  model = np_op_lock_model (operation, np_op_chosen_model (operation, o->model, o->installed_model),
-                            NP_MODEL_USE_NOISE, &error);
-  if (model)
-    mw = np_model_info (model)->width, mh = np_model_info (model)->height;
-  ok = model && (face = np_image_new (NP_SAMPLE_F32, mw, mh, 4, &error))
-       && np_paint_dream (model, (guint32) o->seed, face, np_op_threads (), &error);
+  models = lock_models (operation, box.width, box.height, &error);
+  ok = models && (face = np_image_new (NP_SAMPLE_F32, box.width, box.height, 4, &error))
+       && np_paint_dream (models->dream, &(NpDreamOptions) {
+                            .seed = (guint32) o->seed, .seed2 = (guint32) o->seed2, .mix = o->mix,
+                            .truncation = o->truncation, .super_resolution = models->sr,
+                            .n_threads = np_op_threads () }, face, &error);
   np_op_cache_unlock (operation);
   if (!ok)
     return np_op_fail (operation, NULL, NULL, NULL, error);
-
-  if (mw != box.width || mh != box.height)
-    {
-      if ((sized = np_image_new (NP_SAMPLE_F32, box.width, box.height, 4, &error)) == NULL)
-        return np_op_fail (operation, NULL, NULL, NULL, error);
-      np_resize_cubic (face, sized);
-      for (gint y = 0; y < sized->height; y++)
-        {
-          gfloat *p = np_image_row (sized, y);
-          for (gint x = 0; x < 4 * sized->width; x++)
-            p[x] = CLAMP (p[x], 0.0f, 1.0f);   /* the cubic kernel overshoots */
-        }
-    }
-  np_op_write (output, &box, babl_format ("R'G'B'A float"), sized ? sized : face);
+  np_op_write (output, &box, babl_format ("R'G'B'A float"), face);
   return TRUE;
 }
 
@@ -143,9 +210,11 @@ gegl_op_class_init (GeglOpClass *klass)
     "reference-hash", "d303a1f39e75975cc19c689c00679cf1",
     "neuropaint:reference-tolerance", "1",
     "description", _("A face from noise: the noise model (default noise2face, the seed's "
-                     "pure generator) turns the seed's Gaussian noise into a face at its "
-                     "own size, resized to width × height. Every seed is a face, the same "
-                     "one everywhere."),
+                     "pure generator; or a dream model, which takes a latent vector) turns "
+                     "the seed's Gaussian noise into a face at its own size, enlarged through "
+                     "the super-resolution model when asked larger. Every seed is a face, the "
+                     "same one everywhere; Mix walks to the second seed's, Truncation pulls "
+                     "toward the average."),
     NULL);
 }
 

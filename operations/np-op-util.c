@@ -337,15 +337,24 @@ np_op_lock_model (GeglOperation *operation,
 
   if (loaded)
     return loaded;
-  if ((loaded = np_model_load (model, error)) == NULL)
+  if ((loaded = np_op_load_model (model, use, error)) == NULL)
     return NULL;
-  if (!np_model_check_use (loaded, use, error))
+  np_op_cache_set (operation, model, loaded, (GDestroyNotify) np_model_free);
+  return loaded;
+}
+
+NpModel *
+np_op_load_model (const gchar *model,
+                  NpModelUse   use,
+                  GError     **error)
+{
+  NpModel *loaded = np_model_load (model, error);
+
+  if (loaded && !np_model_check_use (loaded, use, error))
     {
       g_prefix_error (error, "%s: ", model);
-      np_model_free (loaded);
-      return NULL;
+      g_clear_pointer (&loaded, np_model_free);
     }
-  np_op_cache_set (operation, model, loaded, (GDestroyNotify) np_model_free);
   return loaded;
 }
 

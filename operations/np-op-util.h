@@ -104,6 +104,12 @@ NpModel      *np_op_lock_model         (GeglOperation       *operation,
                                         NpModelUse           use,
                                         GError             **error);
 
+/* The model named model, loaded and checked for use (the error names it),
+ * uncached: for an op that caches more than one model itself. */
+NpModel      *np_op_load_model         (const gchar         *model,
+                                        NpModelUse           use,
+                                        GError             **error);
+
 /* The installed models an op offers: a GEnum type, registered once a
  * process, of the models np_model_list_for (use) finds, each with its name
  * as nick and its name and card's summary as label, after the value 0, nick

@@ -24,14 +24,14 @@ property_enum (installed_model, _("Installed model"), gint, np_super_resolution_
                  "installed when the program started)"))
   ui_meta ("neuropaint:choices-of", "model")
 
-property_int (tile_size, _("Tile size"), 256)
+property_int (tile_size, _("Tile size"), NP_PAINT_SR_TILE_SIZE)
   description (_("Largest tile side, in input pixels; larger pictures run in overlapping "
                  "tiles, bounding the memory the network needs"))
   value_range (16, 4096)
   ui_range    (64, 1024)
   ui_meta     ("unit", "pixel-distance")
 
-property_int (overlap, _("Tile overlap"), 16)
+property_int (overlap, _("Tile overlap"), NP_PAINT_SR_OVERLAP)
   description (_("Input pixels shared by neighbouring tiles, blended with linear ramps "
                  "(the seed's net sees 7 pixels around each)"))
   value_range (0, 1024)

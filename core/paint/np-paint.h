@@ -57,12 +57,37 @@ typedef struct
 gboolean np_paint_generate (NpModel *model, const NpImage *in, NpImage *out,
                             const NpPaintOptions *options, GError **error);
 
-/* A noise model's picture (np_model_check_use NP_MODEL_USE_NOISE) for seed,
- * into out (R'G'B'A float, opaque; sides multiples of the model's size
- * multiple, normally the model's training size, its NpModelInfo's): the
- * noise is np_tensor_fill_normal's for the seed, so a seed names one picture. */
-gboolean np_paint_dream (NpModel *model, guint64 seed, NpImage *out, gint n_threads,
-                         GError **error);
+/* The tiles neuropaint:super-resolution runs a ×2 model in by default
+ * (input pixels), which dreams enlarged through one use too. */
+#define NP_PAINT_SR_TILE_SIZE 256
+#define NP_PAINT_SR_OVERLAP   16
+
+/* A dream (dream.c says how each option works). */
+typedef struct
+{
+  guint64  seed;
+  guint64  seed2;             /* the seed mix walks to */
+  gdouble  mix;               /* 0–1: 0 seed's face, 1 seed2's, between the arc between their z */
+  gdouble  truncation;        /* ψ, 0–1: z times ψ, toward the prior's mean 0; 1 leaves z as drawn */
+  NpModel *super_resolution;  /* a ×2 model for pictures larger than the model's; NULL: none */
+  gint     n_threads;
+} NpDreamOptions;
+
+/* The size of a dream asked as width × height: a side of 0 is the model's
+ * (its NpModelInfo's training size), or, with the other side given, the
+ * one that keeps the model's aspect. */
+void     np_paint_dream_size  (NpModel *model, gint width, gint height, gint *out_width, gint *out_height);
+/* The ×2 steps through the super-resolution model a dream of width ×
+ * height takes: 0 when the model's own picture is as large each way. */
+gint     np_paint_dream_steps (NpModel *model, gint width, gint height);
+/* A noise model's picture (np_model_check_use NP_MODEL_USE_NOISE: a latent
+ * model from a vector, or a picture model from noise at its size) for
+ * options, into out (R'G'B'A float, opaque, of any size): dreamt at the
+ * model's size, through options->super_resolution np_paint_dream_steps
+ * times (which it must then be; NP_ERROR_INVALID_ARGUMENT if NULL), then
+ * resized bicubically if the size still differs. A mix or truncation
+ * outside 0–1 is NP_ERROR_INVALID_ARGUMENT. */
+gboolean np_paint_dream       (NpModel *model, const NpDreamOptions *options, NpImage *out, GError **error);
 
 /* ---- Colourising photos of any size -------------------------------------
  *

@@ -847,6 +847,193 @@ test_model_kinds (void)
     }
 }
 
+/* ---- Dreams ----------------------------------------------------------------- */
+
+static void
+random_bias (const char *name, NpTensor *t, gboolean trainable, gpointer rng)
+{
+  if (g_str_has_suffix (name, ".bias"))
+    for (gint64 i = 0; i < np_tensor_n_elements (t); i++)
+      ((gfloat *) t->data)[i] = 0.3f * (gfloat) np_rng_normal (rng);
+}
+
+/* A dream model (--arch dream at ngf 2) of random weights and biases (so z
+ * = 0 is no flat gray) from a vector of 16 numbers to 64×80; another
+ * target when target is not NULL. */
+static NpModel *
+random_dream (const char *target)
+{
+  g_autoptr(GHashTable) p = g_hash_table_new (g_str_hash, g_str_equal);
+  g_autoptr(GError) error = NULL;
+  g_autofree gchar *desc = NULL;
+  NpRng rng;
+  NpNet *net;
+
+  g_hash_table_insert (p, "ngf", "2");
+  g_hash_table_insert (p, "in_channels", "16");
+  desc = np_arch_describe ("dream", p, &error);
+  net = np_net_new (desc, &error);
+  g_assert_no_error (error);
+  np_net_init_random (net, 11, 0.3f);
+  np_rng_init (&rng, 3);
+  np_net_foreach_param (net, random_bias, &rng);
+  return model_with (net, "input_filter", "noise", "width", "64", "height", "80", "target", target ? target : "rgb",
+                     NULL);
+}
+
+/* The dream's bytes (R'G'B'A float) for options at width × height. */
+static NpImage *
+dream (NpModel *model, const NpDreamOptions *options, gint width, gint height)
+{
+  g_autoptr(GError) error = NULL;
+  NpImage *out = np_image_new (NP_SAMPLE_F32, width, height, 4, NULL);
+
+  g_assert_true (np_paint_dream (model, options, out, &error));
+  g_assert_no_error (error);
+  return out;
+}
+
+static gboolean
+same_image (const NpImage *a, const NpImage *b)
+{
+  for (gint y = 0; y < a->height; y++)
+    if (memcmp (np_image_row (a, y), np_image_row (b, y), (gsize) a->width * 4 * sizeof (gfloat)) != 0)
+      return FALSE;
+  return TRUE;
+}
+
+/* A dream model serves dream faces alone; it makes its picture from a
+ * vector, which no picture op can feed it. */
+static void
+test_dream_kind (void)
+{
+  g_autoptr(NpModel) model = random_dream (NULL), chroma = random_dream ("chroma-ycbcr");
+  g_autoptr(GError) error = NULL;
+
+  g_assert_true (np_model_info (model)->latent);
+  g_assert_true (np_model_check_use (model, NP_MODEL_USE_NOISE, &error));
+  g_assert_no_error (error);
+  for (NpModelUse use = NP_MODEL_USE_IMAGE; use < NP_MODEL_USE_NOISE; use++)
+    {
+      g_assert_false (np_model_check_use (model, use, &error));
+      g_assert_error (error, NP_ERROR, NP_ERROR_UNSUPPORTED);
+      g_assert_nonnull (strstr (error->message, "latent vector"));
+      g_assert_nonnull (strstr (error->message, "neuropaint:dream-face"));
+      g_clear_error (&error);
+    }
+  g_assert_false (np_model_check_use (chroma, NP_MODEL_USE_NOISE, &error));
+  g_assert_error (error, NP_ERROR, NP_ERROR_UNSUPPORTED);
+  g_assert_nonnull (strstr (error->message, "target rgb"));
+  g_clear_error (&error);
+  /* The seed's U-Net is no latent model, whatever its size. */
+  {
+    g_autoptr(NpModel) unet = model_with (small_unet (), "input_filter", "noise", "width", "64", "height", "80",
+                                          NULL);
+    g_assert_false (np_model_info (unet)->latent);
+  }
+}
+
+/* Mix 0 and 1 are the two seeds' faces to the byte, between them neither;
+ * truncation 0 is z = 0's face for any seed (the network on zeros). */
+static void
+test_dream_mix_truncation (void)
+{
+  g_autoptr(NpModel) model = random_dream (NULL);
+  g_autoptr(GError) error = NULL;
+  NpDreamOptions one = { .seed = 7, .truncation = 1, .n_threads = 1 };
+  NpDreamOptions two = { .seed = 8, .truncation = 1, .n_threads = 1 };
+  NpDreamOptions walk = { .seed = 7, .seed2 = 8, .truncation = 1, .n_threads = 1 };
+  g_autoptr(NpImage) a = dream (model, &one, 64, 80), b = dream (model, &two, 64, 80);
+  g_autoptr(NpImage) at0 = NULL, at1 = NULL, half = NULL, flat = NULL, z0 = NULL;
+  g_autoptr(NpTensor) zeros = np_tensor_new (1, 1, 16, 1, NULL);
+  const NpTensor *inputs[1] = { zeros }, *y;
+
+  g_assert_false (same_image (a, b));
+  at0 = dream (model, &walk, 64, 80);
+  walk.mix = 1;
+  at1 = dream (model, &walk, 64, 80);
+  walk.mix = 0.5;
+  half = dream (model, &walk, 64, 80);
+  g_assert_true (same_image (at0, a));
+  g_assert_true (same_image (at1, b));
+  g_assert_false (same_image (half, a));
+  g_assert_false (same_image (half, b));
+
+  /* ψ = 0: every seed, mixed or not, is the face of z = 0. */
+  one.truncation = walk.truncation = 0;
+  flat = dream (model, &one, 64, 80);
+  z0 = dream (model, &walk, 64, 80);
+  g_assert_true (same_image (flat, z0));
+  memset (zeros->data, 0, 16 * sizeof (gfloat));
+  y = np_net_forward (np_model_net (model), inputs, 1, &(NpCompute) { .n_threads = 1 }, &error);
+  g_assert_no_error (error);
+  for (gint j = 0; j < 80; j++)
+    for (gint i = 0; i < 64; i++)
+      for (gint c = 0; c < 3; c++)
+        g_assert_cmpfloat (((gfloat *) np_image_row (flat, j))[4 * i + c], ==,
+                           CLAMP ((*np_tensor_at (y, i, j, c, 0) + 1) / 2, 0.0f, 1.0f));
+  /* ψ between: the face moves from the seed's. */
+  one.truncation = 0.5;
+  g_clear_pointer (&flat, np_image_free);
+  flat = dream (model, &one, 64, 80);
+  g_assert_false (same_image (flat, a));
+  g_assert_false (same_image (flat, z0));
+}
+
+/* Larger dreams go through the super-resolution model ×2 until both sides
+ * reach the size, then bicubic: the same bytes on 1 and 2 threads; without
+ * such a model, or with a mix out of range, one error. */
+static void
+test_dream_sizes (void)
+{
+  g_autoptr(NpModel) model = random_dream (NULL);
+  g_autoptr(NpModel) sr = np_model_new (model_of ("sr", "3", "3", "identity", NULL), NULL);
+  g_autoptr(GError) error = NULL;
+  NpDreamOptions options = { .seed = 3, .seed2 = 4, .mix = 0.3, .truncation = 0.8, .super_resolution = sr,
+                             .n_threads = 1 };
+  g_autoptr(NpImage) one = NULL, two = NULL, small = NULL, bad = np_image_new (NP_SAMPLE_F32, 200, 90, 4, NULL);
+  gint w, h;
+
+  np_net_init_random (np_model_net (sr), 2, 0.2f);
+  g_assert_cmpint (np_paint_dream_steps (model, 64, 80), ==, 0);
+  g_assert_cmpint (np_paint_dream_steps (model, 65, 20), ==, 1);
+  g_assert_cmpint (np_paint_dream_steps (model, 200, 90), ==, 2);
+  np_paint_dream_size (model, 0, 0, &w, &h);
+  g_assert_cmpint (w, ==, 64);
+  g_assert_cmpint (h, ==, 80);
+  np_paint_dream_size (model, 128, 0, &w, &h);
+  g_assert_cmpint (w, ==, 128);
+  g_assert_cmpint (h, ==, 160);
+  np_paint_dream_size (model, 0, 40, &w, &h);
+  g_assert_cmpint (w, ==, 32);
+  g_assert_cmpint (h, ==, 40);
+
+  one = dream (model, &options, 200, 90);
+  options.n_threads = 2;
+  two = dream (model, &options, 200, 90);
+  g_assert_true (same_image (one, two));
+  small = dream (model, &options, 30, 41);
+  g_assert_cmpint (small->width, ==, 30);
+
+  options.super_resolution = NULL;
+  g_assert_false (np_paint_dream (model, &options, bad, &error));
+  g_assert_error (error, NP_ERROR, NP_ERROR_INVALID_ARGUMENT);
+  g_assert_nonnull (strstr (error->message, "super-resolution model"));
+  g_clear_error (&error);
+  options.mix = 1.5;
+  g_assert_false (np_paint_dream (model, &options, small, &error));
+  g_assert_error (error, NP_ERROR, NP_ERROR_INVALID_ARGUMENT);
+  g_clear_error (&error);
+  /* The model is checked before all else: a picture model is refused. */
+  options.mix = 0;
+  {
+    g_autoptr(NpModel) picture = np_model_new (model_of ("unet", "3", "3", "identity", NULL), NULL);
+    g_assert_false (np_paint_dream (picture, &options, small, &error));
+    g_assert_error (error, NP_ERROR, NP_ERROR_UNSUPPORTED);
+    g_assert_nonnull (strstr (error->message, "neuropaint:generator"));
+  }
+}
+
 /* Names are looked for in the uninstalled tree's models/ (this test runs
  * from the build tree), then $XDG_DATA_HOME's, then the installed folder;
  * paths pass as they are. */
@@ -1071,6 +1258,9 @@ main (int argc, char **argv)
   g_test_add_func ("/paint/colorize/bytes", test_colorize_bytes);
   g_test_add_func ("/paint/colorize/faces", test_colorize_faces);
   g_test_add_func ("/paint/models/kinds", test_model_kinds);
+  g_test_add_func ("/paint/dream/kind", test_dream_kind);
+  g_test_add_func ("/paint/dream/mix-truncation", test_dream_mix_truncation);
+  g_test_add_func ("/paint/dream/sizes", test_dream_sizes);
   g_test_add_data_func ("/paint/hints/contract", xdg, test_hints_contract);
   g_test_add_func ("/paint/hints/colorize", test_colorize_hints);
   g_test_add_func ("/paint/hints/faces", test_colorize_hints_faces);

@@ -69,9 +69,17 @@ static const NpSourceCase sources[] = {
    * picture's box (0, 0, 80, 60) where the coordinates are laid out. */
   { "neuropaint:cppn seed=5 width=80 height=60 coords=centered infinite=true color-mode=hsv "
     "gegl:crop x=-70 y=-40 width=190 height=130 gegl:translate x=70 y=40", 190, 130 },
-  /* Dreamt at the model's 64×80, resized. */
-  { "neuropaint:dream-face model=@SOURCE_ROOT@/tests/data/dream-tiny.safetensors seed=3 width=203 height=149",
-    203, 149 },
+  /* Dreamt at the model's 64×80 from noise pictures, enlarged through a
+   * tiny SR net ×2 twice, resized. */
+  { "neuropaint:dream-face model=@SOURCE_ROOT@/tests/data/dream-tiny.safetensors seed=3 width=203 height=149 "
+    "sr-model=@SOURCE_ROOT@/tests/data/sr-tiny.safetensors", 203, 149 },
+  /* A dream model (a latent vector in), two seeds mixed and truncated, at
+   * its own size, then through the EDSR-like net, the width from the
+   * height by the model's aspect. */
+  { "neuropaint:dream-face model=@SOURCE_ROOT@/tests/data/dream-latent-tiny.safetensors seed=3 seed2=9 mix=0.4 "
+    "truncation=0.7", 64, 80 },
+  { "neuropaint:dream-face model=@SOURCE_ROOT@/tests/data/dream-latent-tiny.safetensors seed=4 "
+    "sr-model=@SOURCE_ROOT@/tests/data/edsr-tiny.safetensors height=149", 119, 149 },
 };
 
 /* A deterministic test picture: gradients, a hard-edged disc and fine noise,
