@@ -47,6 +47,7 @@ int cli_cmd_run   (int argc, char **argv, gboolean do_help);
 int cli_cmd_bench (int argc, char **argv, gboolean do_help);
 int cli_cmd_demo  (int argc, char **argv, gboolean do_help);
 int cli_cmd_cppn  (int argc, char **argv, gboolean do_help);
+int cli_cmd_dream (int argc, char **argv, gboolean do_help);
 int cli_cmd_detect (int argc, char **argv, gboolean do_help);
 int cli_cmd_crop  (int argc, char **argv, gboolean do_help);
 int cli_cmd_info  (int argc, char **argv, gboolean do_help);

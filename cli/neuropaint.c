@@ -15,6 +15,7 @@ static const CliCommand commands[] = {
   { "run",     cli_cmd_run,     CLI_CMD_GEGL, "Apply an operation chain or an XML graph to images" },
   { "demo",    cli_cmd_demo,    CLI_CMD_GEGL, "Render the seed's filtered versions of a sample photo" },
   { "cppn",    cli_cmd_cppn,    CLI_CMD_GEGL, "Render abstract art from a random network (CPPN)" },
+  { "dream",   cli_cmd_dream,   CLI_CMD_GEGL, "Dream faces with a noise model: a grid of seeds, or a latent walk" },
   { "detect",  cli_cmd_detect,  CLI_CMD_GEGL, "Find faces (Haar cascade, as OpenCV's detectMultiScale)" },
   { "crop",    cli_cmd_crop,    CLI_CMD_GEGL, "Crop faces with the seed's padding; write a manifest" },
   { "prepare", cli_cmd_prepare, 0,           "Make a training dataset: face crops, their filtered versions, a manifest" },

@@ -9,10 +9,12 @@ import atexit
 import glob
 import os
 import shutil
+import struct
 import subprocess
 import sys
 import tempfile
 import unittest
+import zlib
 
 SKIP = 77  # meson's exit status for a skipped test
 
@@ -67,6 +69,43 @@ def read_rgb(path):
     if img.ndim == 3:
         return cv2.cvtColor(img, cv2.COLOR_BGR2RGB)
     return img
+
+
+def read_apng(path):
+    """Frames of an animated PNG (8-bit RGB/RGBA, filter 0 as we write),
+    parsed here from the chunks: CRCs, acTL count and sequence numbers
+    are checked on the way."""
+    import numpy as np
+    with open(path, "rb") as f:
+        data = f.read()
+    assert data[:8] == b"\x89PNG\r\n\x1a\n"
+    pos, chunks = 8, []
+    while pos < len(data):
+        size, kind = struct.unpack(">I4s", data[pos:pos + 8])
+        body = data[pos + 8:pos + 8 + size]
+        crc, = struct.unpack(">I", data[pos + 8 + size:pos + 12 + size])
+        assert zlib.crc32(kind + body) == crc, kind
+        chunks.append((kind, body))
+        pos += 12 + size
+    assert chunks[0][0] == b"IHDR" and chunks[-1][0] == b"IEND"
+    w, h, depth, ctype = struct.unpack(">IIBB", chunks[0][1][:10])
+    channels = {2: 3, 6: 4}[ctype]
+    n_frames, plays = struct.unpack(">II", dict(chunks)[b"acTL"])
+    frames, seq = [], 0
+    for kind, body in chunks:
+        if kind == b"fcTL":
+            assert struct.unpack(">I", body[:4])[0] == seq
+            seq += 1
+        elif kind in (b"IDAT", b"fdAT"):
+            if kind == b"fdAT":
+                assert struct.unpack(">I", body[:4])[0] == seq
+                seq += 1
+                body = body[4:]
+            raw = np.frombuffer(zlib.decompress(body), np.uint8).reshape(h, w * channels + 1)
+            assert not raw[:, 0].any()
+            frames.append(raw[:, 1:].reshape(h, w, channels))
+    assert len(frames) == n_frames
+    return frames
 
 
 def apply_chain(inputs, chain, ext="png"):

@@ -9,11 +9,9 @@ or a half-written file.
 import hashlib
 import os
 import shutil
-import struct
 import subprocess
 import tempfile
 import unittest
-import zlib
 
 import numpy as np
 
@@ -101,49 +99,13 @@ class Determinism(unittest.TestCase):
                                            nptest.read_rgb(whole)[31:71, 77:127]))
 
 
-def read_apng(path):
-    """Frames of an animated PNG (8-bit RGB/RGBA, filter 0 as we write),
-    parsed here from the chunks: CRCs, acTL count and sequence numbers
-    are checked on the way."""
-    with open(path, "rb") as f:
-        data = f.read()
-    assert data[:8] == b"\x89PNG\r\n\x1a\n"
-    pos, chunks = 8, []
-    while pos < len(data):
-        size, kind = struct.unpack(">I4s", data[pos:pos + 8])
-        body = data[pos + 8:pos + 8 + size]
-        crc, = struct.unpack(">I", data[pos + 8 + size:pos + 12 + size])
-        assert zlib.crc32(kind + body) == crc, kind
-        chunks.append((kind, body))
-        pos += 12 + size
-    assert chunks[0][0] == b"IHDR" and chunks[-1][0] == b"IEND"
-    w, h, depth, ctype = struct.unpack(">IIBB", chunks[0][1][:10])
-    channels = {2: 3, 6: 4}[ctype]
-    n_frames, plays = struct.unpack(">II", dict(chunks)[b"acTL"])
-    frames, seq = [], 0
-    for kind, body in chunks:
-        if kind == b"fcTL":
-            assert struct.unpack(">I", body[:4])[0] == seq
-            seq += 1
-        elif kind in (b"IDAT", b"fdAT"):
-            if kind == b"fdAT":
-                assert struct.unpack(">I", body[:4])[0] == seq
-                seq += 1
-                body = body[4:]
-            raw = np.frombuffer(zlib.decompress(body), np.uint8).reshape(h, w * channels + 1)
-            assert not raw[:, 0].any()
-            frames.append(raw[:, 1:].reshape(h, w, channels))
-    assert len(frames) == n_frames
-    return frames
-
-
 class Animation(unittest.TestCase):
     def test_frames_and_apng(self):
         with tempfile.TemporaryDirectory() as tmp:
             out = os.path.join(tmp, "anim.png")
             nptest.run(["cppn", "-o", out, "--seed", "3", "--width", "40", "--height", "30", "--frames", "4",
                         "--z=-0.6,0.6", "--z-to=0.6,-0.6", "--alpha"])
-            frames = read_apng(out)
+            frames = nptest.read_apng(out)
             self.assertEqual(len(frames), 4)
             for i, frame in enumerate(frames):
                 self.assertTrue(np.array_equal(frame, nptest.read_rgb(os.path.join(tmp, "anim-%04d.png" % (i + 1)))))
