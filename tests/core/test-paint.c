@@ -911,6 +911,17 @@ test_dream_kind (void)
   g_autoptr(GError) error = NULL;
 
   g_assert_true (np_model_info (model)->latent);
+  {
+    g_autoptr(NpNet) unet = small_unet ();
+    gint64 w = 0, h = 0;
+    g_assert_true (np_net_output_size (np_model_net (model), 1, 1, &w, &h, &error));
+    g_assert_cmpint (w, ==, 64);
+    g_assert_cmpint (h, ==, 80);
+    /* The U-Net's strided layers cannot take so small a picture. */
+    g_assert_false (np_net_output_size (unet, 2, 2, &w, &h, &error));
+    g_assert_error (error, NP_ERROR, NP_ERROR_INVALID_ARGUMENT);
+    g_clear_error (&error);
+  }
   g_assert_true (np_model_check_use (model, NP_MODEL_USE_NOISE, &error));
   g_assert_no_error (error);
   for (NpModelUse use = NP_MODEL_USE_IMAGE; use < NP_MODEL_USE_NOISE; use++)

@@ -75,7 +75,9 @@ static const NpSourceCase sources[] = {
     "sr-model=@SOURCE_ROOT@/tests/data/sr-tiny.safetensors", 203, 149 },
   /* A dream model (a latent vector in), two seeds mixed and truncated, at
    * its own size, then through the EDSR-like net, the width from the
-   * height by the model's aspect. */
+   * height by the model's aspect. The model is test-paint.c's random_dream
+   * saved: --arch dream at ngf 2 from 16 numbers, np_net_init_random (11,
+   * 0.3), biases N(0, 0.3²) from np_rng seed 3. */
   { "neuropaint:dream-face model=@SOURCE_ROOT@/tests/data/dream-latent-tiny.safetensors seed=3 seed2=9 mix=0.4 "
     "truncation=0.7", 64, 80 },
   { "neuropaint:dream-face model=@SOURCE_ROOT@/tests/data/dream-latent-tiny.safetensors seed=4 "
