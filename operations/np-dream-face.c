@@ -44,12 +44,13 @@ property_enum (installed_model, _("Installed model"), gint, np_dream_face_models
     ui_meta ("neuropaint:choices-of", "model")
 
 property_string (sr_model, _("Super-resolution model"), "sr2x")
-    description (_("The ×2 model (name or file) that enlarges a face asked larger than "
-                   "the model makes it, ×2 at a time, as neuropaint:super-resolution runs it"))
+    description (_("The ×2 model (name or file) that enlarges a dream model's face asked "
+                   "larger than the model makes it, ×2 at a time, as neuropaint:super-resolution "
+                   "runs it (the noise U-Net's faces are resized)"))
 
 property_int (width, _("Width"), 0)
     description (_("Width of the picture; 0: the model's own, or the one that keeps its "
-                   "aspect with Height. Larger faces go through the super-resolution model"))
+                   "aspect with Height. A dream model's larger faces go through the super-resolution model"))
     value_range (0, 16384)
     ui_range (0, 2048)
     ui_meta ("unit", "pixel-distance")
@@ -211,8 +212,8 @@ gegl_op_class_init (GeglOpClass *klass)
     "neuropaint:reference-tolerance", "1",
     "description", _("A face from noise: the noise model (default noise2face, the seed's "
                      "pure generator; or a dream model, which takes a latent vector) turns "
-                     "the seed's Gaussian noise into a face at its own size, enlarged through "
-                     "the super-resolution model when asked larger. Every seed is a face, the "
+                     "the seed's Gaussian noise into a face at its own size (a dream model's "
+                     "enlarged through the super-resolution model when asked larger). Every seed is a face, the "
                      "same one everywhere; Mix walks to the second seed's, Truncation pulls "
                      "toward the average."),
     NULL);

@@ -24,11 +24,12 @@
  * which this generator has not). ψ < 1 trades variety for typical faces;
  * ψ = 0 gives every seed the face of z = 0.
  *
- * A picture larger than the model makes goes through a ×2
+ * A dream model's picture asked larger than it makes goes through a ×2
  * super-resolution model, as neuropaint:super-resolution runs it (its
  * default tiles), until both sides reach the size asked, then bicubic to
- * that size exactly: a plain resize would only blur the model's few pixels
- * up. */
+ * that size exactly: a plain resize would only blur its 64×80 pixels up.
+ * The noise experiment's U-Net, made at 256×320, is resized bicubically as
+ * it always was. */
 #include "np-paint.h"
 #include "image/np-resize.h"
 
@@ -52,6 +53,9 @@ np_paint_dream_steps (NpModel *model, gint width, gint height)
 {
   gint w = np_model_info (model)->width, h = np_model_info (model)->height, steps = 0;
 
+  /* The noise experiment's U-Net keeps the plain resize it always had. */
+  if (!np_model_info (model)->latent)
+    return 0;
   for (; w < width || h < height; w *= 2, h *= 2)
     steps++;
   return steps;

@@ -78,7 +78,8 @@ typedef struct
  * one that keeps the model's aspect. */
 void     np_paint_dream_size  (NpModel *model, gint width, gint height, gint *out_width, gint *out_height);
 /* The ×2 steps through the super-resolution model a dream of width ×
- * height takes: 0 when the model's own picture is as large each way. */
+ * height takes: 0 when the model's own picture is as large each way, and
+ * for a model that is not latent (the noise U-Net, resized bicubically). */
 gint     np_paint_dream_steps (NpModel *model, gint width, gint height);
 /* A noise model's picture (np_model_check_use NP_MODEL_USE_NOISE: a latent
  * model from a vector, or a picture model from noise at its size) for

@@ -941,6 +941,8 @@ test_dream_kind (void)
     g_autoptr(NpModel) unet = model_with (small_unet (), "input_filter", "noise", "width", "64", "height", "80",
                                           NULL);
     g_assert_false (np_model_info (unet)->latent);
+    /* It keeps the plain resize it always had. */
+    g_assert_cmpint (np_paint_dream_steps (unet, 640, 800), ==, 0);
   }
 }
 

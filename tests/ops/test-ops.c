@@ -69,10 +69,9 @@ static const NpSourceCase sources[] = {
    * picture's box (0, 0, 80, 60) where the coordinates are laid out. */
   { "neuropaint:cppn seed=5 width=80 height=60 coords=centered infinite=true color-mode=hsv "
     "gegl:crop x=-70 y=-40 width=190 height=130 gegl:translate x=70 y=40", 190, 130 },
-  /* Dreamt at the model's 64×80 from noise pictures, enlarged through a
-   * tiny SR net ×2 twice, resized. */
-  { "neuropaint:dream-face model=@SOURCE_ROOT@/tests/data/dream-tiny.safetensors seed=3 width=203 height=149 "
-    "sr-model=@SOURCE_ROOT@/tests/data/sr-tiny.safetensors", 203, 149 },
+  /* Dreamt at the model's 64×80 from noise pictures, resized. */
+  { "neuropaint:dream-face model=@SOURCE_ROOT@/tests/data/dream-tiny.safetensors seed=3 width=203 height=149",
+    203, 149 },
   /* A dream model (a latent vector in), two seeds mixed and truncated, at
    * its own size, then through the EDSR-like net, the width from the
    * height by the model's aspect. The model is test-paint.c's random_dream
