@@ -29,7 +29,7 @@ static const GOptionEntry entries[] = {
   { "truncation", 't', 0, G_OPTION_ARG_DOUBLE, &opt_truncation,
     "ψ, 0 to 1: each z times ψ, toward the prior's mean 0 (the truncation trick; default 1)", "PSI" },
   { "size", 0, 0, G_OPTION_ARG_STRING, &opt_size,
-    "Each face's size (default the model's); larger goes through --sr-model", "WxH" },
+    "Each face's size (default the model's); a dream model's larger faces go through --sr-model", "WxH" },
   { "sr-model", 0, 0, G_OPTION_ARG_STRING, &opt_sr_model,
     "The ×2 super-resolution model for faces larger than the model's (default sr2x)", "MODEL" },
   { "walk", 'w', 0, G_OPTION_ARG_INT, &opt_walk,
