@@ -1,0 +1,56 @@
+"""tools/evaluate-models' measurements of a dream model, on pictures whose
+answers are known by hand: the spectral power at the Nyquist frequencies,
+the trainer's shrink, the distances."""
+import importlib.machinery
+import importlib.util
+import os
+import unittest
+
+import numpy as np
+
+import nptest
+
+
+def tool():
+    path = os.path.join(nptest.SOURCE_ROOT, "tools", "evaluate-models")
+    loader = importlib.machinery.SourceFileLoader("evaluate_models", path)
+    module = importlib.util.module_from_spec(importlib.util.spec_from_loader("evaluate_models", loader))
+    loader.exec_module(module)
+    return module
+
+
+class DreamMeasurements(unittest.TestCase):
+    def setUp(self):
+        self.tool = tool()
+
+    def test_nyquist_power(self):
+        h, w = 80, 64
+        y, x = np.mgrid[:h, :w]
+        gray = lambda v: np.repeat(v.astype(np.uint8)[None, ..., None], 3, -1)
+        # A checkerboard of 0 and 255: luma ±0.5 about its mean, all of it at
+        # (h/2, w/2), power 0.25, one of the h + w − 1 Nyquist frequencies.
+        self.assertAlmostEqual(self.tool.nyquist_power(gray((x + y) % 2 * 255)), 0.25 / (h + w - 1))
+        # Columns alternating: all at (0, w/2), also on the Nyquist column.
+        self.assertAlmostEqual(self.tool.nyquist_power(gray(x % 2 * 255)), 0.25 / (h + w - 1))
+        # A period of 4 pixels, or a flat picture: none.
+        self.assertAlmostEqual(self.tool.nyquist_power(gray(x // 2 % 2 * 255)), 0)
+        self.assertAlmostEqual(self.tool.nyquist_power(gray(np.full((h, w), 77))), 0)
+
+    def test_shrink_is_the_trainers(self):
+        # Block means rounded half up, as core/train/batch.c's photo().
+        photo = np.zeros((8, 4, 3), np.uint8)
+        photo[:4, :, 0] = np.arange(16).reshape(4, 4)   # mean 7.5 → 8
+        photo[4:, :, 1] = 255
+        photo[4:, 0, 2] = 9                            # mean 2.25 → 2
+        small = self.tool.shrink(photo, 4)
+        np.testing.assert_array_equal(small, [[[8, 0, 0]], [[0, 255, 2]]])
+
+    def test_distances(self):
+        rng = np.random.default_rng(1)
+        a, b = rng.random((5, 7)), rng.random((4, 7))
+        want = np.array([[np.sqrt(((p - q) ** 2).sum()) for q in b] for p in a])
+        np.testing.assert_allclose(self.tool.distances(a, b), want, atol=1e-9)
+
+
+if __name__ == "__main__":
+    nptest.main()
