@@ -124,6 +124,33 @@ np_net_new (const char *description, GError **error)
   return g_steal_pointer (&net);
 }
 
+NpNet *
+np_net_new_view (const NpNet *src, GError **error)
+{
+  g_autoptr(NpNet) net = np_net_new_unallocated (src->description, error);
+  GHashTableIter   iter;
+  gpointer         key, value;
+
+  if (net == NULL)
+    return NULL;
+  /* The same description makes the same layers and shapes, so each view
+   * points where src's does. */
+  for (guint i = 0; i < net->layers->len; i++)
+    {
+      NpLayer       *l = g_ptr_array_index (net->layers, i);
+      const NpLayer *s = g_ptr_array_index (src->layers, i);
+      for (int j = 0; j < l->n_params; j++)
+        l->params[j].data = s->params[j].data;
+    }
+  net->param_block = src->param_block;
+  net->borrows_params = TRUE;
+  net->bn_mode = src->bn_mode;
+  g_hash_table_iter_init (&iter, src->metadata);
+  while (g_hash_table_iter_next (&iter, &key, &value))
+    g_hash_table_insert (net->metadata, g_strdup (key), g_strdup (value));
+  return g_steal_pointer (&net);
+}
+
 void
 np_net_free (NpNet *net)
 {
@@ -133,7 +160,8 @@ np_net_free (NpNet *net)
   g_ptr_array_unref (net->layers);
   g_free (net->channels);
   g_free (net->n_consumers);
-  g_free (net->param_block);
+  if (!net->borrows_params)
+    g_free (net->param_block);
   g_free (net->grad_block);
   g_hash_table_unref (net->metadata);
   g_free (net->description);
@@ -324,6 +352,7 @@ np_net_zero_grad (NpNet *net, GError **error)
 {
   gsize at = 0;
 
+  g_return_val_if_fail (!net->borrows_params, FALSE);
   if (net->grad_block)
     {
       memset (net->grad_block, 0, MAX (net->n_trainable, 1) * sizeof (gfloat));

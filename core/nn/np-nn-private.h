@@ -219,6 +219,9 @@ struct _NpNet
    * layout (llm.c's), so optimisers run one flat loop. */
   gfloat     *param_block;
   gsize       n_trainable, n_params;
+  /* The block is another network's (np_net_new_view): never freed here,
+   * never written (no training). */
+  gboolean    borrows_params;
   gfloat     *grad_block;
 
   /* The plan for the last input shape, in training or not, and the last

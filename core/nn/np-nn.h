@@ -241,6 +241,15 @@ void         np_net_foreach_param (NpNet *net,
                                                  gboolean trainable, gpointer data),
                                    gpointer data);
 
+/* A network of src's description and metadata whose parameters are src's
+ * own, not copied: it plans and keeps its activations and workspace apart,
+ * so views of one network run forwards on several threads at once (only
+ * the weights are shared, and inference only reads them). For inference
+ * only: a view never trains (np_net_forward refuses compute->training, which
+ * would move the shared running statistics). src must outlive it and stay
+ * unchanged while it lives. */
+NpNet       *np_net_new_view      (const NpNet *src, GError **error);
+
 /* Every parameter (running statistics too) of src into dst, a network of
  * the same description (an inference copy of a network in training). */
 gboolean     np_net_copy_params   (NpNet *dst, const NpNet *src, GError **error);

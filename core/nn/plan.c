@@ -363,6 +363,8 @@ np_net_forward (NpNet *net, const NpTensor *const *inputs, gint n_inputs, const 
 
   g_return_val_if_fail (net != NULL && inputs != NULL && compute != NULL, NULL);
   g_return_val_if_fail (compute->first_image >= 0, NULL);
+  /* Training would write the weights every view shares. */
+  g_return_val_if_fail (!(compute->training && net->borrows_params), NULL);
 
   n_threads = CLAMP (compute->n_threads, 1, 256);
   if (!np_net_plan (net, inputs, n_inputs, compute->training, n_threads, error))
