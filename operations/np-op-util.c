@@ -335,7 +335,9 @@ np_op_lock_model (GeglOperation *operation,
 {
   NpModel *loaded = np_op_cache_lock (operation, model);
 
-  if (loaded)
+  /* The node keeps its model (and the network's plan) across runs, as
+   * long as the file is the one it was read from. */
+  if (loaded && np_model_is_current (loaded))
     return loaded;
   if ((loaded = np_op_load_model (model, use, error)) == NULL)
     return NULL;
@@ -348,7 +350,7 @@ np_op_load_model (const gchar *model,
                   NpModelUse   use,
                   GError     **error)
 {
-  NpModel *loaded = np_model_load (model, error);
+  NpModel *loaded = np_model_load_shared (model, error);
 
   if (loaded && !np_model_check_use (loaded, use, error))
     {

@@ -95,10 +95,13 @@ void          np_op_cache_set          (GeglOperation       *operation,
 void          np_op_cache_unlock       (GeglOperation       *operation);
 
 /* The model named model (a name from np_model_dirs' folders or a file, see
- * core/model/np-model.h), loaded into operation's cache once and checked
- * for use. Locks the cache as np_op_cache_lock does, which also serialises
- * forwards (a network is not reentrant): always np_op_cache_unlock after,
- * whatever this returned. */
+ * core/model/np-model.h), kept in operation's cache and checked for use:
+ * the process's shared copy of the file (np_model_load_shared: every node
+ * of the same file reads it once), made again when the file changes. Locks
+ * the cache as np_op_cache_lock does, which also serialises this node's
+ * forwards (its network is not reentrant; other nodes run their own views
+ * of the same weights at once): always np_op_cache_unlock after, whatever
+ * this returned. */
 NpModel      *np_op_lock_model         (GeglOperation       *operation,
                                         const gchar         *model,
                                         NpModelUse           use,

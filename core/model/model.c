@@ -4,15 +4,9 @@
  * The reader and the writer name the same keys (docs/model-format.md); the
  * description is parsed once, when a model is made, and every stage reads
  * the parsed fields. */
-#include "np-model.h"
+#include "model-private.h"
 
 #include <string.h>
-
-struct _NpModel
-{
-  NpNet      *net;
-  NpModelInfo info;
-};
 
 /* The project's training size, for a file that does not say. */
 #define DEFAULT_WIDTH  256
@@ -144,6 +138,13 @@ np_model_free (NpModel *m)
   if (m == NULL)
     return;
   np_net_free (m->net);
+  /* A shared model's description is its cached model's (cache.c). */
+  if (m->cached)
+    {
+      np_model_cache_release (m->cached);
+      g_free (m);
+      return;
+    }
   g_free ((gchar *) m->info.input_filter);
   g_hash_table_unref (m->info.params);
   g_free ((gchar *) m->info.architecture);

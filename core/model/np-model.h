@@ -195,6 +195,43 @@ void               np_model_free      (NpModel *model);
 NpNet             *np_model_net       (NpModel *model);
 const NpModelInfo *np_model_info      (const NpModel *model);
 
+/* ---- Models shared across the process (cache.c) ---------------------------
+ *
+ * Loading a model file (reading it, float16 to float, checking every value,
+ * building the network) costs as much as a run of the colouriser on a
+ * 12-megapixel photo, and every new GEGL node (a batch's next photo, GIMP's
+ * preview) would pay it again. np_model_load_shared reads each file once per
+ * process: the model it returns has a network of its own (its activations
+ * and workspace, so ops on several threads run at once), whose weights and
+ * description are those of the one copy the cache keeps, read only. A file
+ * is known by what stat says of it, not by its name: device and inode (the
+ * same file under any name or link; a file renamed into place is another),
+ * size, and the times of its last write and of its last change to the
+ * nanosecond; the change time moves with every write, rename or touch and
+ * no call can set it back, so a model rewritten in place, replaced, or
+ * restored with its old modification time (cp -p, rsync -t) is read again.
+ * A content hash would catch no more and would cost reading the whole file
+ * on every load. Models no one holds stay loaded, the NP_MODEL_CACHE_IDLE
+ * used last, so alternating ops and a batch's photos find theirs. */
+
+/* Idle models kept: the model ops a GIMP session or a graph uses at once
+ * (colorize, its hint twin's model, super resolution, a dream or generator
+ * model) fit; at most ~120 MB of float weights with the shipped models
+ * (gray2color holds 29 MB, the others 7 MB or less). */
+#define NP_MODEL_CACHE_IDLE 4
+
+/* As np_model_load, for inference: the file's model as the cache holds it
+ * (read now if no model holds the file as it is on disk), with a network
+ * of its own that never trains. Free with np_model_free. Thread-safe. */
+NpModel           *np_model_load_shared (const char *name_or_path, GError **error);
+/* FALSE once the file a shared model was read from has changed (rewritten,
+ * replaced or removed): a holder keeping a model across runs loads it again
+ * then. TRUE for a model of its own. */
+gboolean           np_model_is_current  (const NpModel *model);
+/* Frees the models the cache keeps and no one holds (a host short of
+ * memory; tests); returns how many. */
+guint              np_model_cache_drop_idle (void);
+
 /* Writes net as a model file at path: its parameters, its description
  * (np_net_save) and info as metadata, the reader's keys (docs/model-format.md). */
 gboolean           np_model_save      (NpNet *net, const NpModelInfo *info, const char *path,

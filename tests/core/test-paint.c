@@ -1,9 +1,13 @@
 /* Unit tests of painting with a model (core/paint): the input filters a
  * model's metadata names. The tiling and the whole generator op are tested
  * through GEGL in tests/ops/test-generator.c. */
+#define _POSIX_C_SOURCE 200809L   /* link, utimensat: a second name, an old time put back */
 #include "neuropaint.h"
 #include "image/np-colour.h"
 
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
 #include <glib/gstdio.h>
 #include <stdarg.h>
 #include <math.h>
@@ -1252,6 +1256,255 @@ test_hints_contract (gconstpointer data)
   g_assert_nonnull (strstr (error->message, "no colour hints"));
 }
 
+/* ---- The process-wide model cache (core/model/cache.c) -------------------- */
+
+/* A small U-Net of random weights from seed, saved at dir/name; the path. */
+static gchar *
+save_unet (const char *dir, const char *name, guint64 seed)
+{
+  g_autoptr(NpNet) net = small_unet ();
+  g_autoptr(GError) error = NULL;
+  gchar *path = g_build_filename (dir, name, NULL);
+
+  np_net_init_random (net, seed, 0.2f);
+  g_assert_true (np_net_save (net, path, NP_DTYPE_F32, &error));
+  g_assert_no_error (error);
+  return path;
+}
+
+enum { CACHE_SIDE = 16 };
+
+/* The model's output for a fixed input, a copy (*n floats). */
+static gfloat *
+run_model (NpModel *model, gsize *n)
+{
+  NpNet *net = np_model_net (model);
+  g_autoptr(NpTensor) x = np_tensor_new (CACHE_SIDE, CACHE_SIDE, np_net_input_channels (net, 0), 1, NULL);
+  g_autoptr(GError) error = NULL;
+  const NpTensor *y;
+
+  for (gint64 i = 0; i < np_tensor_n_elements (x); i++)
+    x->data[i] = (gfloat) ((i * 37) % 101) / 50.0f - 1.0f;
+  y = np_net_forward (net, (const NpTensor *const[]) { x }, 1, &(NpCompute) { .n_threads = 1 }, &error);
+  g_assert_no_error (error);
+  *n = (gsize) np_tensor_n_elements (y);
+  return g_memdup2 (y->data, *n * sizeof (gfloat));
+}
+
+/* The output of the file's model loaded on its own (np_model_load). */
+static gfloat *
+run_file (const char *path, gsize *n)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(NpModel) own = np_model_load (path, &error);
+
+  g_assert_no_error (error);
+  return run_model (own, n);
+}
+
+static void
+assert_same_output (NpModel *model, const gfloat *want, gsize n)
+{
+  gsize n_got;
+  g_autofree gfloat *got = run_model (model, &n_got);
+
+  g_assert_cmpuint (n_got, ==, n);
+  g_assert_cmpmem (got, n * sizeof (gfloat), want, n * sizeof (gfloat));
+}
+
+static const gfloat *
+weights (NpModel *model)
+{
+  return np_net_trainable (np_model_net (model));
+}
+
+/* One file, under any of its names, is read once: its shared models have
+ * the same weights and description but networks of their own, and run as
+ * the file's model loaded on its own does. */
+static void
+test_model_cache_same_file (gconstpointer data)
+{
+  g_autofree gchar *file = save_unet (data, "np-cache-same.safetensors", 7);
+  g_autofree gchar *other = g_build_filename (data, "np-cache-same-link.safetensors", NULL);
+  g_autofree gchar *dotted = g_build_filename (data, ".", "np-cache-same.safetensors", NULL);
+  g_autoptr(NpModel) a = NULL, b = NULL, c = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autofree gfloat *want = NULL;
+  gsize n;
+
+  /* A second name made before the first load (a link changes the time
+   * of the file's last change, which the cache reads). */
+  g_assert_cmpint (link (file, other), ==, 0);
+  want = run_file (file, &n);
+  a = np_model_load_shared (file, &error);
+  g_assert_no_error (error);
+  b = np_model_load_shared (dotted, &error);
+  g_assert_no_error (error);
+  c = np_model_load_shared (other, &error);
+  g_assert_no_error (error);
+  g_assert_true (weights (a) == weights (b) && weights (a) == weights (c));
+  g_assert_true (np_model_info (a)->params == np_model_info (c)->params);
+  g_assert_true (np_model_net (a) != np_model_net (b) && np_model_net (a) != np_model_net (c));
+  g_assert_true (np_model_is_current (a));
+  assert_same_output (a, want, n);
+  assert_same_output (c, want, n);
+  g_assert_true (np_model_check_use (a, NP_MODEL_USE_IMAGE, &error));
+  g_assert_no_error (error);
+
+  g_clear_pointer (&a, np_model_free);
+  g_clear_pointer (&b, np_model_free);
+  g_clear_pointer (&c, np_model_free);
+  g_assert_cmpuint (np_model_cache_drop_idle (), ==, 1);
+  g_unlink (file);
+  g_unlink (other);
+}
+
+/* A file rewritten is read again: replaced by another file (a new inode,
+ * as np_net_save does it) and written in place with its modification time
+ * put back (cp -p, rsync -t), which only the change time tells. A holder's
+ * model stays as it was, and says it is no longer current. */
+static void
+test_model_cache_rewritten (gconstpointer data)
+{
+  g_autofree gchar *file = save_unet (data, "np-cache-rewritten.safetensors", 11);
+  g_autofree gchar *third = save_unet (data, "np-cache-rewritten-3.safetensors", 13);
+  g_autofree gchar *third_bytes = NULL;
+  g_autofree gfloat *want1 = NULL, *want2 = NULL, *want3 = NULL;
+  g_autoptr(NpModel) a = NULL, b = NULL, c = NULL;
+  g_autoptr(GError) error = NULL;
+  gsize n, length;
+  struct stat st;
+  gint fd;
+
+  want1 = run_file (file, &n);
+  a = np_model_load_shared (file, &error);
+  g_assert_no_error (error);
+
+  g_free (save_unet (data, "np-cache-rewritten.safetensors", 12));
+  want2 = run_file (file, &n);
+  g_assert_false (np_model_is_current (a));
+  b = np_model_load_shared (file, &error);
+  g_assert_no_error (error);
+  g_assert_true (weights (a) != weights (b));
+  g_assert_true (np_model_is_current (b));
+  assert_same_output (a, want1, n);
+  assert_same_output (b, want2, n);
+  g_assert_true (memcmp (want1, want2, n * sizeof (gfloat)) != 0);
+
+  /* The same size, the same inode, the same modification time; the change
+   * time is the clock's coarse tick, so let one pass. */
+  g_assert_true (g_file_get_contents (third, &third_bytes, &length, NULL));
+  g_assert_cmpint (stat (file, &st), ==, 0);
+  g_assert_cmpint ((gint64) length, ==, (gint64) st.st_size);
+  g_usleep (50000);
+  g_assert_cmpint (fd = open (file, O_WRONLY), >=, 0);
+  g_assert_cmpint (write (fd, third_bytes, length), ==, (gssize) length);
+  g_assert_cmpint (futimens (fd, (struct timespec[]) { st.st_atim, st.st_mtim }), ==, 0);
+  g_assert_cmpint (close (fd), ==, 0);
+  want3 = run_file (file, &n);
+  g_assert_false (np_model_is_current (b));
+  c = np_model_load_shared (file, &error);
+  g_assert_no_error (error);
+  g_assert_true (weights (c) != weights (b));
+  assert_same_output (c, want3, n);
+  assert_same_output (b, want2, n);
+
+  /* The replaced entries left the cache when the new ones came: only the
+   * last is kept once idle, and the others are freed with their holders. */
+  g_clear_pointer (&a, np_model_free);
+  g_clear_pointer (&b, np_model_free);
+  g_clear_pointer (&c, np_model_free);
+  g_assert_cmpuint (np_model_cache_drop_idle (), ==, 1);
+  g_unlink (file);
+  g_unlink (third);
+}
+
+typedef struct
+{
+  const char   *file;
+  const gfloat *want;
+  gsize         n;
+  const gfloat *first;   /* the weights this thread's first model read */
+} CacheThread;
+
+static gpointer
+cache_thread (gpointer data)
+{
+  CacheThread       *job = data;
+  g_autoptr(NpModel) first = np_model_load_shared (job->file, NULL);
+
+  g_assert_nonnull (first);
+  job->first = weights (first);
+  for (gint i = 0; i < 8; i++)
+    {
+      g_autoptr(NpModel) m = np_model_load_shared (job->file, NULL);
+
+      g_assert_nonnull (m);
+      g_assert_true (weights (m) == job->first);
+      assert_same_output (m, job->want, job->n);
+    }
+  assert_same_output (first, job->want, job->n);
+  return NULL;
+}
+
+/* Threads loading one file at once all get the one copy, and run their
+ * networks on it at the same time with the bits of a model of its own. */
+static void
+test_model_cache_threads (gconstpointer data)
+{
+  enum { THREADS = 6 };
+  g_autofree gchar *file = save_unet (data, "np-cache-threads.safetensors", 17);
+  g_autofree gfloat *want = NULL;
+  CacheThread jobs[THREADS];
+  GThread    *threads[THREADS];
+  gsize       n;
+
+  want = run_file (file, &n);
+  for (gint t = 0; t < THREADS; t++)
+    {
+      jobs[t] = (CacheThread) { file, want, n, NULL };
+      threads[t] = g_thread_new ("cache", cache_thread, &jobs[t]);
+    }
+  for (gint t = 0; t < THREADS; t++)
+    g_thread_join (threads[t]);
+  for (gint t = 1; t < THREADS; t++)
+    g_assert_true (jobs[t].first == jobs[0].first);
+  g_assert_cmpuint (np_model_cache_drop_idle (), ==, 1);
+  g_unlink (file);
+}
+
+/* Idle models are kept up to the bound, the last used; held ones always. */
+static void
+test_model_cache_bound (gconstpointer data)
+{
+  enum { FILES = NP_MODEL_CACHE_IDLE + 2 };
+  gchar   *files[FILES];
+  NpModel *held;
+
+  for (gint i = 0; i < FILES; i++)
+    {
+      g_autofree gchar *name = g_strdup_printf ("np-cache-bound-%d.safetensors", i);
+      g_autoptr(NpModel) m = NULL;
+
+      files[i] = save_unet (data, name, 20 + i);
+      m = np_model_load_shared (files[i], NULL);
+      g_assert_nonnull (m);
+    }
+  g_assert_cmpuint (np_model_cache_drop_idle (), ==, NP_MODEL_CACHE_IDLE);
+
+  held = np_model_load_shared (files[0], NULL);
+  for (gint i = 1; i < FILES; i++)
+    np_model_free (np_model_load_shared (files[i], NULL));
+  g_assert_cmpuint (np_model_cache_drop_idle (), ==, NP_MODEL_CACHE_IDLE);
+  np_model_free (held);
+  g_assert_cmpuint (np_model_cache_drop_idle (), ==, 1);
+  for (gint i = 0; i < FILES; i++)
+    {
+      g_unlink (files[i]);
+      g_free (files[i]);
+    }
+}
+
 int
 main (int argc, char **argv)
 {
@@ -1279,6 +1532,10 @@ main (int argc, char **argv)
   g_test_add_func ("/paint/hints/faces", test_colorize_hints_faces);
   g_test_add_data_func ("/paint/models/names", xdg, test_model_names);
   g_test_add_data_func ("/paint/models/contract", xdg, test_model_contract);
+  g_test_add_data_func ("/paint/models/cache/same-file", xdg, test_model_cache_same_file);
+  g_test_add_data_func ("/paint/models/cache/rewritten", xdg, test_model_cache_rewritten);
+  g_test_add_data_func ("/paint/models/cache/threads", xdg, test_model_cache_threads);
+  g_test_add_data_func ("/paint/models/cache/bound", xdg, test_model_cache_bound);
   result = g_test_run ();
   /* The folders the test made, innermost first. */
   g_rmdir (models);
