@@ -48,13 +48,15 @@ void           np_resampler_free   (NpResampler *resampler);
  * ignored): `channels` floats a pixel from the picture's column 0. */
 void           np_resampler_add_row (NpResampler *resampler, gint y, const gfloat *row);
 /* np_resampler_add_row in two steps, for callers that resample many rows
- * on their threads: whether row y lies in the region; the row resized
- * across into shrunk (dst_width × channels floats; reads the resampler
- * only, so any threads at once); and that result added as row y, in
- * increasing y. The bits are np_resampler_add_row's. */
+ * on their threads: whether row y lies in the region; n rows (rows[j ·
+ * stride] is row j's column 0) resized across into shrunk + j ·
+ * shrunk_stride (dst_width × channels floats each; reads the resampler
+ * only, so any threads at once; a single-channel picture's rows go 8 at a
+ * time, so hand over many); and each result added as row y, in increasing
+ * y. The bits are np_resampler_add_row's. */
 gboolean       np_resampler_wants_row      (const NpResampler *resampler, gint y);
-void           np_resampler_shrink_row     (const NpResampler *resampler, const gfloat *row,
-                                            gfloat *shrunk);
+void           np_resampler_shrink_rows    (const NpResampler *resampler, const gfloat *rows,
+                                            gsize stride, gint n, gfloat *shrunk, gsize shrunk_stride);
 void           np_resampler_add_shrunk_row (NpResampler *resampler, gint y, const gfloat *shrunk);
 /* The result, once every row of the region has arrived: an F32 image the
  * resampler owns. */

@@ -356,7 +356,8 @@ row_luma (const NpImage *rows, gint j, gfloat *restrict luma, gpointer alpha)
 }
 
 /* A strip being read: each row's luma resized across by every resampler
- * that wants it, rows shared out over the threads; the results are then
+ * that wants it, rows shared out over the threads (a thread's rows in
+ * groups, which a resampler resizes side by side); the results are then
  * added in row order, so the sums never depend on the thread count. */
 typedef struct
 {
@@ -367,27 +368,44 @@ typedef struct
   gint          *offset;   /* where each one's results start in a row of shrunk */
   guint          n;
   gsize          stride;   /* floats a row of shrunk */
-  gfloat        *shrunk, *luma;   /* luma: a photo row per part */
+  gfloat        *shrunk, *luma;   /* luma: READ_GROUP photo rows per part */
 } ReadJob;
+
+/* Rows whose luma a thread holds at once, for the resamplers to resize
+ * side by side (their 8 lanes). */
+#define READ_GROUP 8
 
 static void
 read_rows (gsize start, gsize end, guint part, gpointer data)
 {
   ReadJob *job = data;
-  gfloat  *luma = job->luma + (gsize) part * job->rows->width;
+  gsize    width = (gsize) job->rows->width;
+  gfloat  *luma = job->luma + (gsize) part * READ_GROUP * width;
 
-  for (gsize j = start; j < end; j++)
+  for (gsize g = start; g < end; g += READ_GROUP)
     {
-      gboolean have = FALSE;
+      gsize g1 = MIN (g + READ_GROUP, end);
 
+      for (gsize j = g; j < g1; j++)
+        for (guint r = 0; r < job->n; r++)
+          if (np_resampler_wants_row (job->resamplers[r], job->y + (gint) j))
+            {
+              row_luma (job->rows, (gint) j, luma + (j - g) * width, NULL);
+              break;
+            }
+      /* Each resampler's rows are one run: its region's. */
       for (guint r = 0; r < job->n; r++)
-        if (np_resampler_wants_row (job->resamplers[r], job->y + (gint) j))
-          {
-            if (!have)
-              row_luma (job->rows, (gint) j, luma, NULL);
-            have = TRUE;
-            np_resampler_shrink_row (job->resamplers[r], luma, job->shrunk + j * job->stride + job->offset[r]);
-          }
+        {
+          gsize j0 = g, j1;
+
+          while (j0 < g1 && !np_resampler_wants_row (job->resamplers[r], job->y + (gint) j0))
+            j0++;
+          for (j1 = j0; j1 < g1 && np_resampler_wants_row (job->resamplers[r], job->y + (gint) j1); j1++)
+            ;
+          if (j1 > j0)
+            np_resampler_shrink_rows (job->resamplers[r], luma + (j0 - g) * width, width, (gint) (j1 - j0),
+                                      job->shrunk + j0 * job->stride + job->offset[r], job->stride);
+        }
     }
 }
 
@@ -414,7 +432,7 @@ np_colorizer_add_rows (NpColorizer *c, gint y, const NpImage *rows)
   if (c->detect)
     resamplers[job.n] = c->detect, offset[job.n++] = (gint) job.stride, job.stride += c->detect_width;
   job.shrunk = g_new (gfloat, job.stride * rows->height);
-  job.luma = g_new (gfloat, (gsize) MAX (parts, 1) * c->width);
+  job.luma = g_new (gfloat, (gsize) MAX (parts, 1) * READ_GROUP * c->width);
   np_parallel_for (rows->height, grain, c->options.n_threads, read_rows, &job);
   for (gint j = 0; j < rows->height; j++)
     for (guint r = 0; r < job.n; r++)
