@@ -201,7 +201,8 @@ const NpModelInfo *np_model_info      (const NpModel *model);
  * building the network) costs as much as a run of the colouriser on a
  * 12-megapixel photo, and every new GEGL node (a batch's next photo, GIMP's
  * preview) would pay it again. np_model_load_shared reads each file once per
- * process: the model it returns has a network of its own (its activations
+ * process (per copy of the core: an op module linked on its own has its
+ * own, docs/architecture.md): the model it returns has a network of its own (its activations
  * and workspace, so ops on several threads run at once), whose weights and
  * description are those of the one copy the cache keeps, read only. A file
  * is known by what stat says of it, not by its name: device and inode (the
