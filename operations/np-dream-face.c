@@ -114,6 +114,9 @@ lock_models (GeglOperation *operation,
   Models           *models = np_op_cache_lock (operation, key);
   NpModel          *dream;
 
+  /* A file rewritten since: read again (np_op_cache_set frees the old). */
+  if (models && (!np_model_is_current (models->dream) || (models->sr && !np_model_is_current (models->sr))))
+    models = NULL;
   if (models == NULL)
     {
       if ((dream = np_op_load_model (name, NP_MODEL_USE_NOISE, error)) == NULL)
