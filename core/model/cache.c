@@ -115,8 +115,8 @@ hold (const FileId *id)
   return NULL;
 }
 
-void
-np_model_cache_release (NpModelCached *e)
+static void
+entry_release (NpModelCached *e)
 {
   g_mutex_lock (&lock);
   if (--e->users == 0)
@@ -184,11 +184,11 @@ np_model_load_shared (const char *name_or_path, GError **error)
   if ((m->net = np_net_new_view (e->model->net, error)) == NULL)
     {
       g_free (m);
-      np_model_cache_release (e);
+      entry_release (e);
       return NULL;
     }
   m->info = e->model->info;
-  m->cached = e;
+  m->cached = e, m->release = entry_release;
   return m;
 }
 

@@ -18,9 +18,9 @@ struct _NpModel
    * info copies (the strings and tables are the entry's); NULL for a model
    * of its own. */
   NpModelCached *cached;
+  /* Gives that hold back, for np_model_free: the cache's own function,
+   * handed over so that model.c needs nothing of cache.c. */
+  void         (*release) (NpModelCached *entry);
 };
-
-/* Gives back a shared model's hold on its entry (np_model_free). */
-void np_model_cache_release (NpModelCached *entry);
 
 G_END_DECLS

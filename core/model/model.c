@@ -141,7 +141,7 @@ np_model_free (NpModel *m)
   /* A shared model's description is its cached model's (cache.c). */
   if (m->cached)
     {
-      np_model_cache_release (m->cached);
+      m->release (m->cached);
       g_free (m);
       return;
     }
