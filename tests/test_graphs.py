@@ -108,24 +108,32 @@ class Graphs(unittest.TestCase):
 
     def test_demo_without_a_model_writes_the_rest(self):
         """With only some models installed, the demo says which are missing,
-        writes everything else, and succeeds (nothing failed). A copy of the
-        command outside the build tree does not see the source tree's
-        models/, only the stand-ins installed for it."""
+        writes everything else, and succeeds (nothing failed). The dream face
+        needs two models: noise2face dreams at 64×80, and sr2x doubles that
+        to the graph's 256×320. A copy of the command outside the build tree
+        does not see the source tree's models/, only the stand-ins installed
+        for it."""
         if not os.path.exists(nptest.ASTRONAUT):
             self.skipTest("needs Debian's astronaut.png: install python3-skimage")
-        with tempfile.TemporaryDirectory() as tmp:
-            env = nptest.tiny_models(os.path.join(tmp, "data"), ["gray2color", "noise2face", "contours2color",
-                                                                 "canny2color"])
-            command = shutil.copy(shutil.which(nptest.NEUROPAINT), os.path.join(tmp, "neuropaint"))
-            out = os.path.join(tmp, "out")
-            proc = subprocess.run([command, "demo", "-o", out], capture_output=True, text=True, env=env)
-            self.assertEqual(proc.returncode, 0, proc.stderr)
-            self.assertIn("sr2x.png skipped: it needs the model “sr2x”", proc.stderr)
-            self.assertIn("models not installed: sr2x", proc.stderr)
-            self.assertNotIn("gray2color", proc.stderr)
-            self.assertIn("colorize.png", os.listdir(out))
-            self.assertNotIn("sr2x.png", os.listdir(out))
-            self.assertEqual(len(os.listdir(out)), 10)
+        colourisers = ["gray2color", "contours2color", "canny2color"]
+        for installed, dream_needs, missing in (
+                (colourisers + ["noise2face"], "it needs the model “sr2x”, which is not installed", "sr2x"),
+                (colourisers, "it needs the models “noise2face” and “sr2x”, which are not installed",
+                 "sr2x, noise2face")):
+            with self.subTest(installed=installed), tempfile.TemporaryDirectory() as tmp:
+                env = nptest.tiny_models(os.path.join(tmp, "data"), installed)
+                command = shutil.copy(shutil.which(nptest.NEUROPAINT), os.path.join(tmp, "neuropaint"))
+                out = os.path.join(tmp, "out")
+                proc = subprocess.run([command, "demo", "-o", out], capture_output=True, text=True, env=env)
+                self.assertEqual(proc.returncode, 0, proc.stderr)
+                self.assertIn("sr2x.png skipped: it needs the model “sr2x”, which is not installed", proc.stderr)
+                self.assertIn("dream-face.png skipped: " + dream_needs, proc.stderr)
+                self.assertIn("models not installed: %s (looked in" % missing, proc.stderr)
+                self.assertNotIn("gray2color", proc.stderr)
+                self.assertIn("colorize.png", os.listdir(out))
+                self.assertNotIn("sr2x.png", os.listdir(out))
+                self.assertNotIn("dream-face.png", os.listdir(out))
+                self.assertEqual(len(os.listdir(out)), 9)
 
 
 class InstalledModelChoice(unittest.TestCase):
