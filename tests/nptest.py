@@ -215,7 +215,7 @@ TINY_MODELS = {
     "canny2color": ("generator-tiny", {"input_filter": "canny", "experiment": "canny"}),
     "autoencoder": ("generator-tiny", {"input_filter": "identity", "experiment": "identity"}),
     "average-face": ("generator-tiny", {"input_filter": "identity", "experiment": "morph"}),
-    "noise2face": ("dream-tiny", {"experiment": "noise"}),
+    "noise2face": ("dream-latent-tiny", {"experiment": "dream"}),
     "sr2x": ("sr-tiny", {"experiment": "lowres"}),
 }
 

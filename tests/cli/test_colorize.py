@@ -161,7 +161,8 @@ class Colorize(unittest.TestCase):
                               "gray2color: not a ×2 super-resolution model (its output is 1× its input); "
                               "run it with neuropaint:colorize")
         self.assert_one_error("neuropaint:colorize model=noise2face",
-                              "noise2face: the model was trained on noise pictures", "neuropaint:dream-face")
+                              "noise2face: a generator from a latent vector", "not a model of pictures",
+                              "run it with neuropaint:dream-face")
         self.assert_one_error("neuropaint:colorize model=contours2color",
                               "trained on contours pictures", "neuropaint:generator")
         self.assert_one_error("neuropaint:generator model=sr2x", "neuropaint:super-resolution")
