@@ -142,8 +142,8 @@ cli_cmd_dream (int argc, char **argv, gboolean do_help)
 
   if (!cli_parse ("dream", "MODEL",
                   "Dream faces with a noise model: a grid of seeds, or a latent walk.",
-                  "MODEL is a dream model (neuropaint train --input dream) or another noise model "
-                  "(noise2face),\nby name or file. Each face is the one neuropaint:dream-face gives "
+                  "MODEL is a dream model (neuropaint train --input dream; noise2face is one) or the\n"
+                  "seed's noise U-Net (--input noise), by name or file. Each face is the one neuropaint:dream-face gives "
                   "for the same seed.\n\n"
                   "Examples:\n  neuropaint dream MODEL -o grid.png --grid 8x8 --seed 1\n"
                   "  neuropaint dream MODEL -o walk.png --walk 48 --seed 1 --to 2",

@@ -213,8 +213,8 @@ gegl_op_class_init (GeglOpClass *klass)
       " seed='7' width='64' height='80'/></gegl>",
     "reference-hash", "d303a1f39e75975cc19c689c00679cf1",
     "neuropaint:reference-tolerance", "1",
-    "description", _("A face from noise: the noise model (default noise2face, the seed's "
-                     "pure generator; or a dream model, which takes a latent vector) turns "
+    "description", _("A face from noise: the noise model (default noise2face, a dream model, "
+                     "which takes a latent vector; or the seed's noise U-Net) turns "
                      "the seed's Gaussian noise into a face at its own size (a dream model's "
                      "enlarged through the super-resolution model when asked larger). Every seed is a face, the "
                      "same one everywhere; Mix walks to the second seed's, Truncation pulls "
