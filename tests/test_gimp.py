@@ -20,6 +20,9 @@ GIMP = shutil.which("gimp-console-2.10")
 PLUGIN_DIR = os.environ.get("NP_GIMP_PLUGIN_DIR")
 HOPPER = "/usr/share/doc/facedetect/examples/grace_hopper_512x512.jpg"
 HINT_DOT = (190, 60)   # (y, x): the astronaut's orange suit, in the half-size photo
+# A tiny dream model (64×80 from a latent vector) and a tiny ×2 model, from tests/data.
+DREAM = {"model": os.path.join(nptest.SOURCE_ROOT, "tests", "data", "dream-latent-tiny.safetensors"),
+         "sr_model": os.path.join(nptest.SOURCE_ROOT, "tests", "data", "edsr-tiny.safetensors"), "seed": 5}
 
 
 def typed_arguments(op, **values):
@@ -110,6 +113,12 @@ class GimpPlugin(unittest.TestCase):
             "range": ("plug-in-neuropaint-rgb-threshold", '300 ""', ""),
             # No model: the op fails, and the layer must not get its empty output.
             "nomodel": ("plug-in-neuropaint-generator", typed_arguments("neuropaint:generator") + ' ""', ""),
+            # A dream model fills the layer: its 64×80 face through the ×2 model to the layer's size.
+            "dream": ("plug-in-neuropaint-dream-face", typed_arguments("neuropaint:dream-face", **DREAM) + ' ""', ""),
+            # Without its ×2 model it cannot reach the layer's size: an error naming it, the layer kept.
+            "dream-nosr": ("plug-in-neuropaint-dream-face",
+                           typed_arguments("neuropaint:dream-face", **dict(DREAM, sr_model="no-such-sr")) + ' ""',
+                           ""),
         }
         # Colour hints: a hint layer with one red dot, the echo model (its
         # chroma is its hints'), the layer as the filter's last argument.
@@ -195,6 +204,24 @@ class GimpPlugin(unittest.TestCase):
             want = np.round(want / 257.0)
         self.assertEqual(got.shape[:2], (320, 256))       # the default size
         self.assertLessEqual(np.abs(got.astype(int) - want.astype(int)).max(), 1)
+
+    def test_a_dream_model_fills_the_layer_through_the_sr_model(self):
+        got = self.result("dream")
+        with tempfile.TemporaryDirectory() as tmp:
+            want_path = os.path.join(tmp, "want.png")
+            subprocess.run(["gegl", "-o", want_path, "--", "neuropaint:dream-face"]
+                           + ["%s=%s" % (k.replace("_", "-"), v) for k, v in DREAM.items()]
+                           + ["width=%d" % self.photo.shape[1], "height=%d" % self.photo.shape[0]],
+                           check=True, capture_output=True)
+            want = nptest.read_rgb(want_path)[..., :3]
+        if want.dtype == np.uint16:                     # gegl saves float results as 16-bit PNG
+            want = np.round(want / 257.0)
+        self.assertEqual(got.shape, self.photo.shape)
+        self.assertLessEqual(np.abs(got.astype(int) - want.astype(int)).max(), 1)
+
+    def test_a_dream_model_without_its_sr_model_says_so(self):
+        self.assertFalse(os.path.exists(self.output("dream-nosr")), "a failed filter must not save a result")
+        self.assertIn("no-such-sr", self.gimp.stderr)
 
     def test_bad_property_fails_cleanly(self):
         self.assertFalse(os.path.exists(self.output("bogus")), "a failed filter must not save a result")
