@@ -188,6 +188,36 @@ def chroma_to_rgb(values, luma=0.5):
     return torch.stack([r, g, b], 1)
 
 
+def gan_step(g, d, opt_g, opt_d, src, real, recon, recon_weight, gan_weight, conditional=True):
+    """One step as our trainer takes it (pix2pix's optimize_parameters): D on
+    fake, then real, each BCE weighted ½; then G through the frozen D plus the
+    weighted reconstruction term (recon: a torch loss function). D judges
+    (source, picture) pairs, or with conditional=False the picture alone.
+    Returns the losses in the order the trainer records them: D real, D fake,
+    G GAN, G reconstruction."""
+    bce = nn.BCEWithLogitsLoss()
+    cond = src if conditional else None
+    fake = g(src)
+    opt_d.zero_grad()
+    pred_fake = d(cond, fake.detach())
+    loss_d_fake = bce(pred_fake, torch.zeros_like(pred_fake))
+    pred_real = d(cond, real)
+    loss_d_real = bce(pred_real, torch.ones_like(pred_real))
+    ((loss_d_fake + loss_d_real) * 0.5).backward()
+    opt_d.step()
+    for p in d.parameters():
+        p.requires_grad_(False)
+    opt_g.zero_grad()
+    pred = d(cond, fake)
+    loss_g_gan = bce(pred, torch.ones_like(pred))
+    loss_g_recon = recon(fake, real)
+    (loss_g_gan * gan_weight + loss_g_recon * recon_weight).backward()
+    opt_g.step()
+    for p in d.parameters():
+        p.requires_grad_(True)
+    return [loss_d_real.item(), loss_d_fake.item(), loss_g_gan.item(), loss_g_recon.item()]
+
+
 def adam(net):
     """torch's Adam with the trainer's hyperparameters."""
     return torch.optim.Adam(net.parameters(), lr=HYPER["lr"], betas=(HYPER["beta1"], HYPER["beta2"]),
@@ -261,36 +291,16 @@ class Training(unittest.TestCase):
 
         g.train(), d.train()
         g.drop = MaskDropout()
-        bce = nn.BCEWithLogitsLoss()
         opt_g = adam(g)
         opt_d = adam(d)
         for step, (src, real) in enumerate(batches):
             shape = (src.shape[0], g.m["d4"].out_channels, src.shape[2] // 16, src.shape[3] // 16)
             g.drop.mask = torch.from_numpy(
                 nprandom.dropout_mask(trainer_key(SEED, step, STREAM_DROPOUT), drop, shape, 0.5))
-            fake = g(src)
-            # D: fake, then real; each BCE weighted ½.
-            opt_d.zero_grad()
-            pred_fake = d(src, fake.detach())
-            loss_d_fake = bce(pred_fake, torch.zeros_like(pred_fake))
-            pred_real = d(src, real)
-            loss_d_real = bce(pred_real, torch.ones_like(pred_real))
-            ((loss_d_fake + loss_d_real) * 0.5).backward()
-            opt_d.step()
-            # G through the frozen D, plus 100·L1.
-            for p in d.parameters():
-                p.requires_grad_(False)
-            opt_g.zero_grad()
-            pred = d(src, fake)
-            loss_g_gan = bce(pred, torch.ones_like(pred))
-            loss_g_l1 = nn.functional.l1_loss(fake, real)
-            (loss_g_gan * 1.0 + loss_g_l1 * 100.0).backward()
-            opt_g.step()
-            for p in d.parameters():
-                p.requires_grad_(True)
+            # GAN + 100·L1.
+            want = gan_step(g, d, opt_g, opt_d, src, real, nn.functional.l1_loss, 100.0, 1.0)
 
             got = [float(x) for x in meta["run.loss.%d" % step].split()]
-            want = [loss_d_real.item(), loss_d_fake.item(), loss_g_gan.item(), loss_g_l1.item()]
             print("  step %d losses ours %s torch %s" % (step, got, want))
             for a, b, what in zip(got, want, ("D real", "D fake", "G GAN", "G L1")):
                 self.assertLess(abs(a - b), TOL * max(1.0, abs(b)), "step %d %s" % (step, what))
@@ -572,29 +582,10 @@ class Training(unittest.TestCase):
         self.assertNotIn("concat", meta["D.graph"])
 
         g.train(), d.train()
-        bce = nn.BCEWithLogitsLoss()
         opt_g, opt_d = adam(g), adam(d)
         for step, (src, real) in enumerate(batches):
-            fake = g(src)
-            opt_d.zero_grad()
-            pred_fake = d(None, fake.detach())
-            loss_d_fake = bce(pred_fake, torch.zeros_like(pred_fake))
-            pred_real = d(None, real)
-            loss_d_real = bce(pred_real, torch.ones_like(pred_real))
-            ((loss_d_fake + loss_d_real) * 0.5).backward()
-            opt_d.step()
-            for p in d.parameters():
-                p.requires_grad_(False)
-            opt_g.zero_grad()
-            pred = d(None, fake)
-            loss_g_gan = bce(pred, torch.ones_like(pred))
-            loss_g_mse = nn.functional.mse_loss(fake, real)
-            (loss_g_gan * 0.01 + loss_g_mse).backward()
-            opt_g.step()
-            for p in d.parameters():
-                p.requires_grad_(True)
+            want = gan_step(g, d, opt_g, opt_d, src, real, nn.functional.mse_loss, 1.0, 0.01, conditional=False)
             got = [float(x) for x in meta["run.loss.%d" % step].split()]
-            want = [loss_d_real.item(), loss_d_fake.item(), loss_g_gan.item(), loss_g_mse.item()]
             print("  step %d losses ours %s torch %s" % (step, got, want))
             for a, b, what in zip(got, want, ("D real", "D fake", "G GAN", "G MSE")):
                 self.assertLess(abs(a - b), TOL * max(1.0, abs(b)), "step %d %s" % (step, what))
