@@ -22,7 +22,7 @@ static const GOptionEntry entries[] = {
   { "aux", 0, 0, G_OPTION_ARG_FILENAME, &opt_aux,
     "Colour hints: DIR/NAME.png, a transparent picture of the photo's size whose opaque dots ask for "
     "their colour, feeds the aux pad of neuropaint:colorize for the photo NAME.EXT (a photo without one "
-    "is coloured without hints; the model must take hints)", "DIR" },
+    "is coloured without hints)", "DIR" },
   CLI_THREADS_ENTRY ("Threads GEGL may use, up to 64 (default: every processor it may use)"),
   CLI_MAX_PIXELS_ENTRY,
   CLI_BATCH_ENTRIES (opt_batch),

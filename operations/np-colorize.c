@@ -305,16 +305,15 @@ gegl_op_class_init (GeglOpClass *klass)
   GEGL_OPERATION_COMPOSER_CLASS (klass)->process = process;
   GEGL_OPERATION_COMPOSER_CLASS (klass)->aux_label = _("Colour hints");
   GEGL_OPERATION_COMPOSER_CLASS (klass)->aux_description =
-    _("A transparent picture of the photo's size: each opaque dot asks for its colour there "
-      "(a model trained with hints)");
+    _("A transparent picture of the photo's size: each opaque dot asks for its colour there, "
+      "and the colour spreads over the region it belongs to");
   gegl_operation_class_set_keys (operation_class,
     "title",           _("Colorize (neural network)"),
     "gimp:menu-label", _("Colorize with Hints..."),
     /* Its aux pad takes colour hints (neuropaint run --aux feeds it). */
     "neuropaint:aux",  "hints",
-    "description",     _(DESCRIPTION_COMMON " The aux input takes colour hints for a model trained "
-                         "with them: a transparent picture of the photo's size whose opaque dots ask "
-                         "for their colour."),
+    "description",     _(DESCRIPTION_COMMON " The aux input takes colour hints: a transparent "
+                         "picture of the photo's size whose opaque dots ask for their colour."),
     NULL);
 #endif
   gegl_operation_class_set_keys (operation_class,

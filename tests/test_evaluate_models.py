@@ -1,10 +1,14 @@
 """tools/evaluate-models' measurements of a dream model, on pictures whose
 answers are known by hand: the spectral power at the Nyquist frequencies,
-the trainer's shrink, the distances."""
+the trainer's shrink, the distances; and the colour hints it gives a
+colouriser."""
 import importlib.machinery
 import importlib.util
 import os
+import tempfile
 import unittest
+
+import cv2
 
 import numpy as np
 
@@ -50,6 +54,40 @@ class DreamMeasurements(unittest.TestCase):
         a, b = rng.random((5, 7)), rng.random((4, 7))
         want = np.array([[np.sqrt(((p - q) ** 2).sum()) for q in b] for p in a])
         np.testing.assert_allclose(self.tool.distances(a, b), want, atol=1e-9)
+
+
+
+class HintPictures(unittest.TestCase):
+    def test_squares_of_the_photos_mean_colour(self):
+        evaluate = tool()
+        rng = np.random.default_rng(3)
+        photos = rng.integers(0, 256, (2, 40, 30, 3), dtype=np.uint8)
+        with tempfile.TemporaryDirectory() as folder:
+            evaluate.write_hints(folder, photos, 4)
+            again = os.path.join(folder, "again")
+            evaluate.write_hints(again, photos, 4)
+            for i, p in enumerate(photos):
+                name = "%03d.png" % i
+                hints = cv2.cvtColor(cv2.imread(os.path.join(folder, name), cv2.IMREAD_UNCHANGED),
+                                     cv2.COLOR_BGRA2RGBA)
+                # The same places for the same photo and count.
+                np.testing.assert_array_equal(
+                    hints, cv2.cvtColor(cv2.imread(os.path.join(again, name), cv2.IMREAD_UNCHANGED),
+                                        cv2.COLOR_BGRA2RGBA))
+                opaque = hints[..., 3] == 255
+                self.assertTrue(np.all(opaque | (hints[..., 3] == 0)))
+                # Up to 4 squares of 5×5 (they may overlap), each opaque
+                # pixel in a square whose colour is the photo's mean under it.
+                n, labels = cv2.connectedComponents(opaque.astype(np.uint8))
+                self.assertGreaterEqual(opaque.sum(), 25)
+                self.assertLessEqual(opaque.sum(), 100)
+                for k in range(1, n):
+                    ys, xs = np.nonzero(labels == k)
+                    if len(ys) != 25:
+                        continue            # squares that touch
+                    y, x = ys.min(), xs.min()
+                    want = np.rint(p[y:y + 5, x:x + 5].reshape(-1, 3).mean(0))
+                    np.testing.assert_array_equal(hints[y, x, :3], want)
 
 
 if __name__ == "__main__":

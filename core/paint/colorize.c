@@ -14,12 +14,15 @@
  * scaled towards gray until it fits: gray of the same luminance always fits,
  * so the luminance stays exact and only the saturation gives way.
  *
- * Colour hints (a hint model, np-model.h) come as a picture of the photo's
- * size read beside it: its opaque pixels are hints. Each layer sums them at
- * its own scale by area (each photo pixel spreads over the model pixels it
- * overlaps, by the overlap), chroma weighted by area over the hint pixels
- * alone, and its mask is on wherever any hint pixel falls: a 1-pixel dot
- * on a 6000-pixel photo is still one model pixel of the dot's colour.
+ * Colour hints come as a picture of the photo's size read beside it: its
+ * opaque pixels are hints. Each layer sums them at its own scale by area
+ * (each photo pixel spreads over the model pixels it overlaps, by the
+ * overlap), chroma weighted by area over the hint pixels alone, and its
+ * mask is on wherever any hint pixel falls: a 1-pixel dot on a 6000-pixel
+ * photo is still one model pixel of the dot's colour. A hint model
+ * (np-model.h) takes them as input; for every model, what its colour still
+ * misses at the hints is spread along the photo, stopping at edges
+ * (spread_hints).
  *
  * Memory: a few rows of the photo's width per thread (luma, chroma,
  * colour), a strip's rows resized across, the resamplers' small results, the
@@ -32,6 +35,7 @@
  */
 #include "np-paint.h"
 #include "image/np-colour.h"
+#include "image/np-domain-transform.h"
 #include "image/np-resize.h"
 #include "util/np-parallel.h"
 #include "util/np-simd.h"
@@ -247,13 +251,6 @@ np_colorizer_new (NpModel *model, gint width, gint height, const NpColorizeOptio
 
   if (!np_model_check_use (model, NP_MODEL_USE_COLORIZE, error))
     return NULL;
-  if (options->hints && !np_model_info (model)->hints)
-    {
-      g_set_error (error, NP_ERROR, NP_ERROR_UNSUPPORTED,
-                   "the model takes no colour hints (its file has no “hints”): leave the hint picture out, "
-                   "or colour with a model trained with hints (neuropaint train --input gray-hints)");
-      return NULL;
-    }
   mw = np_model_info (model)->width, mh = np_model_info (model)->height;
   if (side == 0)
     side = MAX (mw, mh);
@@ -529,16 +526,53 @@ combine_ycbcr (gfloat y, gfloat u, gfloat v, gfloat *rgb)
   return t < 1;
 }
 
+/* The model's output pixels a side per colour sample: a chroma-bins model
+ * colours at half its input's size. */
+static gint
+chroma_step (const NpColorizer *c)
+{
+  return np_net_output_scale (np_model_net (c->model)) < 1 ? 2 : 1;
+}
+
+/* The mean of gray over the d×d block of colour sample (x, y). */
+static gfloat
+block_luma (const NpImage *gray, gint d, gint x, gint y)
+{
+  gfloat luma = 0;
+  gint   covered = 0;
+
+  for (gint j = d * y; j < MIN (d * y + d, gray->height); j++)
+    for (gint i = d * x; i < MIN (d * x + d, gray->width); i++)
+      luma += ((const gfloat *) np_image_row (gray, j))[i], covered++;
+  return luma / covered;
+}
+
+/* Cb, Cr as the colouriser's chroma: themselves, or for a*, b* those of the
+ * colour the result shows for them on luma (the gamut rule's). */
+static void
+chroma_in_space (const NpColorizer *c, gfloat luma, gfloat cb, gfloat cr, gfloat *ch)
+{
+  gfloat rgb[3], l;
+
+  if (c->options.space == NP_CHROMA_YCBCR)
+    {
+      ch[0] = cb, ch[1] = cr;
+      return;
+    }
+  combine_ycbcr (luma, cb, cr, rgb);
+  np_lab_from_rgb (rgb[0], rgb[1], rgb[2], &l, &ch[0], &ch[1]);
+}
+
 /* The model's colour for a gray picture (its luma in [0, 1], at the model's
  * scale): two chroma planes in the colouriser's space, at the model's
- * output size (a chroma-bins model's is half: d = 2). A chroma model gives
- * Cb, Cr itself; an RGB model's picture gives its own. */
+ * output size (a chroma-bins model's is half: chroma_step 2). A chroma
+ * model gives Cb, Cr itself; an RGB model's picture gives its own. */
 static NpImage *
 model_chroma (NpColorizer *c, const NpImage *gray, const NpImage *hints, GError **error)
 {
   gint               w = gray->width, h = gray->height, m = np_net_size_multiple (np_model_net (c->model));
   gint64             cout = np_net_output_channels (np_model_net (c->model));
-  gint               d = np_net_output_scale (np_model_net (c->model)) < 1 ? 2 : 1;
+  gint               d = chroma_step (c);
   gint               ow = (w + d - 1) / d, oh = (h + d - 1) / d;
   NpPaintOptions     run = { (MAX (w, h) + m - 1) / m * m, 0, c->options.n_threads, FALSE, TRUE, hints };
   g_autoptr(NpImage) rgba = np_image_new (NP_SAMPLE_F32, w, h, 4, error);
@@ -563,22 +597,16 @@ model_chroma (NpColorizer *c, const NpImage *gray, const NpImage *hints, GError 
       gfloat       *ch = np_image_row (chroma, y);
       for (gint x = 0; x < ow; x++)
         {
-          gfloat rgb[3], luma = 0, l;
-          gint   covered = 0;
+          gfloat rgb[3], luma, l, cb, cr;
           if (c->chroma_model)
             {
-              np_model_target_chroma (o + 4 * x, &ch[2 * x], &ch[2 * x + 1]);
-              if (c->options.space == NP_CHROMA_YCBCR)
-                continue;
-              /* Its picture, by the rule the result follows, for a*, b*,
-               * on the mean luma of the pixels it covers. */
-              for (gint j = d * y; j < MIN (d * y + d, h); j++)
-                for (gint i = d * x; i < MIN (d * x + d, w); i++)
-                  luma += ((const gfloat *) np_image_row (gray, j))[i], covered++;
-              combine_ycbcr (luma / covered, ch[2 * x], ch[2 * x + 1], rgb);
+              /* For a*, b*: on the mean luma of the pixels it covers. */
+              np_model_target_chroma (o + 4 * x, &cb, &cr);
+              chroma_in_space (c, c->options.space == NP_CHROMA_YCBCR ? 0 : block_luma (gray, d, x, y), cb, cr,
+                               &ch[2 * x]);
+              continue;
             }
-          else
-            np_model_target_decode (NP_MODEL_TARGET_RGB, o + 4 * x, (gint) cout, 0, NULL, rgb);
+          np_model_target_decode (NP_MODEL_TARGET_RGB, o + 4 * x, (gint) cout, 0, NULL, rgb);
           if (c->options.space == NP_CHROMA_YCBCR)
             np_ycbcr_from_rgb (rgb[0], rgb[1], rgb[2], &luma, &ch[2 * x], &ch[2 * x + 1]);
           else
@@ -588,14 +616,84 @@ model_chroma (NpColorizer *c, const NpImage *gray, const NpImage *hints, GError 
   return g_steal_pointer (&chroma);
 }
 
+/* How far a hint's correction reaches along the photo: the domain
+ * transform's σ_s, as a share of the layer's longer side, and σ_r, the luma
+ * step (on 0–1) that counts as one σ_s more of distance. Chosen on training
+ * photos (docs/models.md#colour-hints-what-the-hint-model-learnt). */
+#define HINT_SPREAD 0.2
+#define HINT_EDGE   0.3
+
+/* What the model's colour missed at the hints, spread along the photo
+ * (docs/operations.md#colour-hints): at each colour sample with a hint the
+ * residual, hint − model chroma; the residuals times the mask and the mask
+ * smoothed along the gray picture by the domain transform (edges stop
+ * them), their ratio the nearby hints' mean residual; damped by the share
+ * the edges let through (the mask's edge-aware spread over its spread
+ * without edges), so a region walled off from every hint keeps the model's
+ * colour. */
+static gboolean
+spread_hints (NpColorizer *c, Layer *l, const NpImage *gray, GError **error)
+{
+  NpImage           *ch = l->chroma;
+  gint               w = ch->width, h = ch->height, d = chroma_step (c), n = 0;
+  g_autoptr(NpImage) planes = np_image_new (NP_SAMPLE_F32, w, h, 3, error);
+  g_autoptr(NpImage) mask = planes ? np_image_new (NP_SAMPLE_F32, w, h, 1, error) : NULL;
+  g_autoptr(NpImage) guide = mask ? np_image_new (NP_SAMPLE_F32, w, h, 1, error) : NULL;
+  gdouble            spread = HINT_SPREAD * MAX (w, h);
+
+  if (guide == NULL)
+    return FALSE;
+  for (gint y = 0; y < h; y++)
+    for (gint x = 0; x < w; x++)
+      {
+        gfloat  *p = (gfloat *) np_image_row (planes, y) + 3 * x, *m = (gfloat *) np_image_row (mask, y) + x;
+        gfloat  *g = (gfloat *) np_image_row (guide, y) + x, *pred = (gfloat *) np_image_row (ch, y) + 2 * x;
+        gdouble  sum[3] = { 0, 0, 0 };
+        gfloat   hint[2];
+
+        *g = block_luma (gray, d, x, y);
+        for (gint j = d * y; j < MIN (d * y + d, gray->height); j++)
+          for (gint i = d * x; i < MIN (d * x + d, gray->width); i++)
+            for (gint k = 0; k < 3; k++)
+              sum[k] += l->hint_sum[3 * ((gsize) j * l->gray_width + i) + k];
+        p[0] = p[1] = p[2] = *m = 0;
+        if (!(sum[2] > 0))
+          continue;
+        /* The sums are of Cb·2 and Cr·2 (np_model_hint_encode). */
+        chroma_in_space (c, *g, (gfloat) (0.5 * sum[0] / sum[2]), (gfloat) (0.5 * sum[1] / sum[2]), hint);
+        p[0] = hint[0] - pred[0], p[1] = hint[1] - pred[1], p[2] = *m = 1;
+        n++;
+      }
+  if (n == 0)
+    return TRUE;
+  np_domain_transform (planes, guide, spread, HINT_EDGE, 3);
+  np_domain_transform (mask, guide, spread, INFINITY, 3);
+  for (gint y = 0; y < h; y++)
+    for (gint x = 0; x < w; x++)
+      {
+        const gfloat *p = (const gfloat *) np_image_row (planes, y) + 3 * x;
+        const gfloat  m = ((const gfloat *) np_image_row (mask, y))[x];
+        gfloat       *out = (gfloat *) np_image_row (ch, y) + 2 * x;
+
+        /* Beyond a float's reach of every hint: nothing to add. */
+        if (!(p[2] > 1e-30f && m > 1e-30f))
+          continue;
+        out[0] += p[0] / p[2] * MIN (1.0f, p[2] / m);
+        out[1] += p[1] / p[2] * MIN (1.0f, p[2] / m);
+      }
+  return TRUE;
+}
+
 /* Runs the model on a layer whose rows have all been read. */
 static gboolean
 colour_layer (NpColorizer *c, Layer *l, GError **error)
 {
-  g_autoptr(NpImage) hints = l->hint_sum ? layer_hints (l, error) : NULL;
+  gboolean           takes_hints = l->hint_sum && np_model_info (c->model)->hints;
+  g_autoptr(NpImage) hints = takes_hints ? layer_hints (l, error) : NULL;
+  const NpImage     *gray = np_resampler_result (l->gray);
 
-  if ((l->hint_sum && hints == NULL)
-      || (l->chroma = model_chroma (c, np_resampler_result (l->gray), hints, error)) == NULL)
+  if ((takes_hints && hints == NULL) || (l->chroma = model_chroma (c, gray, hints, error)) == NULL
+      || (l->hint_sum && !spread_hints (c, l, gray, error)))
     return FALSE;
   g_clear_pointer (&l->gray, np_resampler_free);
   g_clear_pointer (&l->hint_sum, g_free);

@@ -135,8 +135,9 @@ typedef struct
   NpFaceFinder *faces;        /* not NULL: also colour each face this finds at the model's
                                  scale, blended into the whole photo's colour */
   gint          n_threads;
-  gboolean      hints;        /* a hint picture comes with the photo (np_colorizer_add_hint_rows);
-                                 the model must take hints */
+  gboolean      hints;        /* a hint picture comes with the photo (np_colorizer_add_hint_rows):
+                                 a hint model takes it as input, and for any model what
+                                 its colour missed at the hints is spread along the photo */
 } NpColorizeOptions;
 
 typedef struct _NpColorizer NpColorizer;
@@ -144,8 +145,7 @@ typedef struct _NpColorizer NpColorizer;
 /* A colouriser for a width×height photo with model (np_model_check_use
  * NP_MODEL_USE_COLORIZE: a chroma model, or an RGB one whose chroma is
  * taken). A render size outside NP_COLORIZE_MIN/MAX_RENDER is
- * NP_ERROR_INVALID_ARGUMENT; hints for a model that takes none are
- * NP_ERROR_UNSUPPORTED. The colouriser borrows model and the finder. */
+ * NP_ERROR_INVALID_ARGUMENT. The colouriser borrows model and the finder. */
 NpColorizer *np_colorizer_new        (NpModel *model, gint width, gint height,
                                       const NpColorizeOptions *options, GError **error);
 void         np_colorizer_free       (NpColorizer *colorizer);

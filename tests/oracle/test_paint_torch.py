@@ -202,6 +202,91 @@ class PaintOracles(unittest.TestCase):
         self.assertGreater(np.abs(ours.astype(int) - ours.mean(-1, keepdims=True)).mean(), 3)
         self.assertGreater(np.abs(annealed(1.0) - want).max() * 255, 5)
 
+    def test_colorize_hints_spread_along_the_photo(self):
+        """Colour hints to a model that takes none (docs/operations.md#colour-hints):
+        the hint picture summed by area at the render scale (each photo
+        pixel spread over the model pixels it overlaps), the residual hint −
+        model chroma at each model pixel with a hint, the residuals and the
+        mask smoothed along the gray render by Gastal and Oliveira's
+        recursive filter (σ_s 0.2 of the longer side, σ_r 0.3, 3 passes;
+        written out here from the paper), their ratio damped by the mask's
+        spread with edges over its spread without, added, then as without
+        hints."""
+        h, w = 203, 301
+        rgb = photo(h, w, 5)
+        hints = np.zeros((h, w, 4), np.uint8)
+        hints[40, 50] = (230, 40, 40, 255)            # a 1-pixel dot
+        hints[150:153, 200:203] = (40, 90, 220, 255)  # 3×3
+        hints[100:105, 250:255] = (60, 200, 80, 255)  # 5×5
+        hints[20, 280] = (255, 255, 0, 100)           # under half opaque: no hint
+        path = self.write("hinted.png", rgb)
+        aux = os.path.join(self.dir, "aux")
+        os.makedirs(aux, exist_ok=True)
+        import cv2
+        cv2.imwrite(os.path.join(aux, "hinted.png"), cv2.cvtColor(hints, cv2.COLOR_RGBA2BGRA))
+        out_dir = os.path.join(self.dir, "out-hints")
+        nptest.run(["run", "-o", out_dir, "--aux", aux, path, "--", "neuropaint:colorize", "model=" + CHROMA])
+        ours = nptest.read_rgb(os.path.join(out_dir, "hinted.png"))[..., :3]
+
+        luma = (rgb / 255.0) @ LUMA
+        rw, rh = render_size(w, h, 80)
+        small = pillow_resize(luma, (rw, rh))
+        out = forward(torch_model(CHROMA), small[None] * 2 - 1, 8)
+        cb, cr = 0.5 * out[0], 0.5 * out[1]
+
+        def overlaps(src, dst):
+            """Photo pixel i covers [i·dst/src, (i + 1)·dst/src) model pixels."""
+            a = np.arange(src)[:, None] * dst / src
+            j = np.arange(dst)[None]
+            return np.clip(np.minimum(a + dst / src, j + 1) - np.maximum(a, j), 0, None)
+
+        ox, oy = overlaps(w, rw), overlaps(h, rh)
+        on = (hints[..., 3] / 255.0 > 0.5).astype(float)
+        hint = hints[..., :3] / 255.0
+        hint_cb = -0.168736 * hint[..., 0] - 0.331264 * hint[..., 1] + 0.5 * hint[..., 2]
+        hint_cr = 0.5 * hint[..., 0] - 0.418688 * hint[..., 1] - 0.081312 * hint[..., 2]
+        area = oy.T @ on @ ox
+        mask = (area > 0).astype(float)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            r_cb = np.where(mask > 0, (oy.T @ (on * hint_cb) @ ox) / area - cb, 0)
+            r_cr = np.where(mask > 0, (oy.T @ (on * hint_cr) @ ox) / area - cr, 0)
+        self.assertGreater(int(mask.sum()), 3)
+
+        def recursive_filter(planes, guide, sigma_s, sigma_r, n=3):
+            j = planes.copy()
+            ratio = 0 if np.isinf(sigma_r) else sigma_s / sigma_r
+            dx = 1 + ratio * np.abs(np.diff(guide, axis=1))
+            dy = 1 + ratio * np.abs(np.diff(guide, axis=0))
+            for i in range(n):
+                sigma = sigma_s * np.sqrt(3) * 2 ** (n - i - 1) / np.sqrt(4 ** n - 1)
+                a = np.exp(-np.sqrt(2) / sigma)
+                wx, wy = a ** dx, a ** dy
+                for x in range(1, j.shape[1]):
+                    j[:, x] += wx[:, x - 1, None] * (j[:, x - 1] - j[:, x])
+                for x in range(j.shape[1] - 2, -1, -1):
+                    j[:, x] += wx[:, x, None] * (j[:, x + 1] - j[:, x])
+                for y in range(1, j.shape[0]):
+                    j[y] += wy[y - 1, :, None] * (j[y - 1] - j[y])
+                for y in range(j.shape[0] - 2, -1, -1):
+                    j[y] += wy[y, :, None] * (j[y + 1] - j[y])
+            return j
+
+        sigma_s = 0.2 * max(rw, rh)
+        f = recursive_filter(np.stack([r_cb * mask, r_cr * mask, mask], -1), small, sigma_s, 0.3)
+        u = recursive_filter(mask[..., None], small, sigma_s, np.inf)[..., 0]
+        reach = (f[..., 2] > 1e-30) & (u > 1e-30)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            damp = np.where(reach, np.minimum(1, f[..., 2] / u), 0)
+            cb = cb + np.where(reach, f[..., 0] / f[..., 2] * damp, 0)
+            cr = cr + np.where(reach, f[..., 1] / f[..., 2] * damp, 0)
+        want, _ = on_luma(luma, bicubic(cb, h, w), bicubic(cr, h, w))
+        self.agree(ours, want, "colorize with hints, a model that takes none")
+        # Not vacuous: the hints moved the colour, and far beyond the dots.
+        plain = self.run_op(path, "neuropaint:colorize model=" + CHROMA)
+        moved = np.abs(ours.astype(int) - plain.astype(int)).max(-1) > 2
+        print("hints moved %.1f %% of the pixels" % (100 * moved.mean()))
+        self.assertGreater(moved.mean(), 0.2)
+
     def test_colorize_rgb_model_saturation_and_render_size(self):
         """An RGB model's own chroma is taken (YCbCr of its picture); a
         colour photo is made gray first."""
