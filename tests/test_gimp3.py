@@ -85,6 +85,7 @@ MODEL_OPS = ("neuropaint:colorize", "neuropaint:colorize-without-hints", "neurop
 # loads it as a layer and picks it as the filter's aux input).
 AUX = {}
 HINT_DOT = (190, 60)   # (y, x): the astronaut's orange suit, in the half-size photo
+BLUE_DOT = (40, 80, 220)   # R'G'B'
 
 # Ops that render from nothing: the gegl command gets no input for them.
 SOURCES = ("neuropaint:cppn", "neuropaint:dream-face")
@@ -136,6 +137,15 @@ class Gimp3(unittest.TestCase):
         CASES["colorize-hints"] = ("neuropaint:colorize", {"model": cls.inside + "/echo.safetensors"}, "photo",
                                    None, False)
         AUX["colorize-hints"] = cls.inside + "/hints.png"
+        # And as users meet it: the shipped gray2color (which never saw a
+        # hint) and a blue dot on the suit it colours brown.
+        if os.path.exists(SHIPPED_COLORIZER):
+            blue = np.zeros(cls.photo.shape[:2] + (4,), np.uint8)
+            y, x = HINT_DOT
+            blue[y - 1:y + 2, x - 1:x + 2] = BLUE_DOT[::-1] + (255,)   # BGRA
+            cv2.imwrite(os.path.join(cls.work, "hints-blue.png"), blue)
+            CASES["colorize-hints-shipped"] = ("neuropaint:colorize", {}, "photo", None, False)
+            AUX["colorize-hints-shipped"] = cls.inside + "/hints-blue.png"
         # A scan: one channel, which GIMP opens in Grayscale mode.
         cls.gray = cv2.cvtColor(cls.photo, cv2.COLOR_RGB2GRAY)
         cv2.imwrite(os.path.join(cls.work, "scan.png"), cls.gray)
@@ -264,6 +274,27 @@ class Gimp3(unittest.TestCase):
     def test_a_red_dot_on_a_hint_layer_turns_the_suit_under_it_red(self):
         got = self.read("colorize-hints.png").astype(float) / 255
         nptest.assert_hint_coloured(self, got, HINT_DOT)
+
+    def test_a_blue_dot_turns_the_suit_blue_with_the_shipped_model(self):
+        """The shipped gray2color colours the suit brown; a 3×3 blue dot on
+        the hint layer spreads over the suit around it."""
+        if not os.path.exists(SHIPPED_COLORIZER):
+            self.skipTest("needs the shipped gray2color model")
+        blue = np.array(BLUE_DOT) / 255.0
+        want = np.array([-0.168736 * blue[0] - 0.331264 * blue[1] + 0.5 * blue[2],
+                         0.5 * blue[0] - 0.418688 * blue[1] - 0.081312 * blue[2]])
+        y, x = HINT_DOT
+
+        def hue_near_dot(name):
+            rgb = self.read(name).astype(float)[y - 10:y + 11, x - 10:x + 11] / 255
+            r, g, b = rgb[..., 0].mean(), rgb[..., 1].mean(), rgb[..., 2].mean()
+            c = np.array([-0.168736 * r - 0.331264 * g + 0.5 * b, 0.5 * r - 0.418688 * g - 0.081312 * b])
+            return c @ want / np.linalg.norm(c) / np.linalg.norm(want)
+
+        print("around the dot, the hue's cosine with the dot's: %.2f without it, %.2f with it"
+              % (hue_near_dot("colorize-default.png"), hue_near_dot("colorize-hints-shipped.png")))
+        self.assertLess(hue_near_dot("colorize-default.png"), 0)
+        self.assertGreater(hue_near_dot("colorize-hints-shipped.png"), 0.9)
 
     def test_colorize_photo_colours_a_grayscale_scan(self):
         if not os.path.exists(SHIPPED_COLORIZER):
