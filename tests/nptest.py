@@ -190,6 +190,19 @@ def assert_hint_coloured(test, got, dot, colour=(220, 30, 30)):
     test.assertLess(max(np.abs(cb[rest]).max(), np.abs(cr[rest]).max()), 0.01)
 
 
+def hue_cosine(rgb, at, colour, radius=10):
+    """The cosine between the mean BT.601 chroma (Cb, Cr) of an R'G'B' uint8
+    picture's (2·radius + 1)² pixels around at = (y, x) and that of colour
+    (R'G'B' 0–255): near 1 where the picture there has colour's hue."""
+    import numpy as np
+    y, x = at
+    r, g, b = (rgb[y - radius:y + radius + 1, x - radius:x + radius + 1].astype(float) / 255).reshape(-1, 3).mean(0)
+    got = np.array([-0.168736 * r - 0.331264 * g + 0.5 * b, 0.5 * r - 0.418688 * g - 0.081312 * b])
+    r, g, b = np.array(colour, float) / 255
+    want = np.array([-0.168736 * r - 0.331264 * g + 0.5 * b, 0.5 * r - 0.418688 * g - 0.081312 * b])
+    return float(got @ want / np.linalg.norm(got) / np.linalg.norm(want))
+
+
 def hint_echo_model(path, width, height, bias=0.0):
     """Writes a 1×1 hint model (metadata hints = ycbcr-mask) that gives its
     hint channels back as its chroma: Cb·2, Cr·2 = the hint's (+ bias,

@@ -280,21 +280,11 @@ class Gimp3(unittest.TestCase):
         the hint layer spreads over the suit around it."""
         if not os.path.exists(SHIPPED_COLORIZER):
             self.skipTest("needs the shipped gray2color model")
-        blue = np.array(BLUE_DOT) / 255.0
-        want = np.array([-0.168736 * blue[0] - 0.331264 * blue[1] + 0.5 * blue[2],
-                         0.5 * blue[0] - 0.418688 * blue[1] - 0.081312 * blue[2]])
-        y, x = HINT_DOT
-
-        def hue_near_dot(name):
-            rgb = self.read(name).astype(float)[y - 10:y + 11, x - 10:x + 11] / 255
-            r, g, b = rgb[..., 0].mean(), rgb[..., 1].mean(), rgb[..., 2].mean()
-            c = np.array([-0.168736 * r - 0.331264 * g + 0.5 * b, 0.5 * r - 0.418688 * g - 0.081312 * b])
-            return c @ want / np.linalg.norm(c) / np.linalg.norm(want)
-
-        print("around the dot, the hue's cosine with the dot's: %.2f without it, %.2f with it"
-              % (hue_near_dot("colorize-default.png"), hue_near_dot("colorize-hints-shipped.png")))
-        self.assertLess(hue_near_dot("colorize-default.png"), 0)
-        self.assertGreater(hue_near_dot("colorize-hints-shipped.png"), 0.9)
+        without = nptest.hue_cosine(self.read("colorize-default.png"), HINT_DOT, BLUE_DOT)
+        with_dot = nptest.hue_cosine(self.read("colorize-hints-shipped.png"), HINT_DOT, BLUE_DOT)
+        print("around the dot, the hue's cosine with the dot's: %.2f without it, %.2f with it" % (without, with_dot))
+        self.assertLess(without, 0)
+        self.assertGreater(with_dot, 0.9)
 
     def test_colorize_photo_colours_a_grayscale_scan(self):
         if not os.path.exists(SHIPPED_COLORIZER):
