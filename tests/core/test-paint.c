@@ -852,6 +852,22 @@ test_colorize_hints_faces (void)
   g_assert_cmpfloat (cr / want_cr, >, 0.6);
   chroma_at (out, cx, MAX (0, ry - 40), &cb, &cr);
   g_assert_cmpfloat (fabs (cr), <, 1e-6);
+
+  /* A model that takes no hints: the face's layer spreads what it missed
+   * at the dot, as the whole photo's does. */
+  {
+    g_autoptr(NpModel) plain = pointwise_chroma (1, 0, -1, -0.5f);   /* Cr well below the dot's */
+    g_autoptr(NpImage) without = colorize_hinted (plain, photo, NULL, &options, 64, 64, NULL);
+    g_autoptr(NpImage) with = colorize_hinted (plain, photo, hints, &options, 64, 64, NULL);
+    gdouble before;
+
+    chroma_at (without, cx, cy, &cb, &before);
+    chroma_at (with, cx, cy, &cb, &cr);
+    g_test_message ("a dot in the face, a model without hints: Cr %.4f, %.4f without the dot (the dot's %.4f)",
+                    cr, before, want_cr);
+    g_assert_cmpfloat (fabs (before - want_cr), >, 0.05);
+    g_assert_cmpfloat (fabs (cr - want_cr), <, 0.2 * fabs (before - want_cr));
+  }
 }
 
 /* ---- Models by name and kind ---------------------------------------------- */

@@ -202,16 +202,20 @@ class PaintOracles(unittest.TestCase):
         self.assertGreater(np.abs(ours.astype(int) - ours.mean(-1, keepdims=True)).mean(), 3)
         self.assertGreater(np.abs(annealed(1.0) - want).max() * 255, 5)
 
-    def test_colorize_hints_spread_along_the_photo(self):
-        """Colour hints to a model that takes none (docs/operations.md#colour-hints):
-        the hint picture summed by area at the render scale (each photo
-        pixel spread over the model pixels it overlaps), the residual hint −
-        model chroma at each model pixel with a hint, the residuals and the
-        mask smoothed along the gray render by Gastal and Oliveira's
-        recursive filter (σ_s 0.2 of the longer side, σ_r 0.3, 3 passes;
-        written out here from the paper), their ratio damped by the mask's
-        spread with edges over its spread without, added, then as without
-        hints."""
+    def colorize_with_hints(self, space):
+        """Colour hints to a model that takes none (docs/operations.md#colour-hints),
+        in the colour space given: the hint picture summed by area at the
+        render scale (each photo pixel spread over the model pixels it
+        overlaps), the residual hint − model chroma at each model pixel with
+        a hint (for a*, b*: both put on the render's luma by the gamut rule,
+        then scikit-image's Lab), the residuals and the mask smoothed along
+        the gray render by Gastal and Oliveira's recursive filter (σ_s 0.2
+        of the longer side, σ_r 0.3, 3 passes; written out here from the
+        paper), their ratio damped by the mask's spread with edges over its
+        spread without, added, then read back as without hints. Returns ours,
+        the NumPy result, and ours without the hints."""
+        from skimage import color
+        import cv2
         h, w = 203, 301
         rgb = photo(h, w, 5)
         hints = np.zeros((h, w, 4), np.uint8)
@@ -222,17 +226,23 @@ class PaintOracles(unittest.TestCase):
         path = self.write("hinted.png", rgb)
         aux = os.path.join(self.dir, "aux")
         os.makedirs(aux, exist_ok=True)
-        import cv2
         cv2.imwrite(os.path.join(aux, "hinted.png"), cv2.cvtColor(hints, cv2.COLOR_RGBA2BGRA))
-        out_dir = os.path.join(self.dir, "out-hints")
-        nptest.run(["run", "-o", out_dir, "--aux", aux, path, "--", "neuropaint:colorize", "model=" + CHROMA])
+        chain = ["neuropaint:colorize", "model=" + CHROMA, "color-space=" + space]
+        out_dir = os.path.join(self.dir, "out-hints-" + space)
+        nptest.run(["run", "-o", out_dir, "--aux", aux, path, "--"] + chain)
         ours = nptest.read_rgb(os.path.join(out_dir, "hinted.png"))[..., :3]
+        plain = self.run_op(path, " ".join(chain))
 
         luma = (rgb / 255.0) @ LUMA
         rw, rh = render_size(w, h, 80)
         small = pillow_resize(luma, (rw, rh))
         out = forward(torch_model(CHROMA), small[None] * 2 - 1, 8)
-        cb, cr = 0.5 * out[0], 0.5 * out[1]
+
+        def in_space(cb, cr):
+            if space == "ycbcr":
+                return cb, cr
+            lab = color.rgb2lab(on_luma(small, cb, cr)[0])
+            return lab[..., 1], lab[..., 2]
 
         def overlaps(src, dst):
             """Photo pixel i covers [i·dst/src, (i + 1)·dst/src) model pixels."""
@@ -247,10 +257,12 @@ class PaintOracles(unittest.TestCase):
         hint_cr = 0.5 * hint[..., 0] - 0.418688 * hint[..., 1] - 0.081312 * hint[..., 2]
         area = oy.T @ on @ ox
         mask = (area > 0).astype(float)
-        with np.errstate(invalid="ignore", divide="ignore"):
-            r_cb = np.where(mask > 0, (oy.T @ (on * hint_cb) @ ox) / area - cb, 0)
-            r_cr = np.where(mask > 0, (oy.T @ (on * hint_cr) @ ox) / area - cr, 0)
         self.assertGreater(int(mask.sum()), 3)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            want_1, want_2 = in_space(np.where(mask > 0, (oy.T @ (on * hint_cb) @ ox) / area, 0),
+                                      np.where(mask > 0, (oy.T @ (on * hint_cr) @ ox) / area, 0))
+        c1, c2 = in_space(0.5 * out[0], 0.5 * out[1])
+        r1, r2 = (want_1 - c1) * mask, (want_2 - c2) * mask
 
         def recursive_filter(planes, guide, sigma_s, sigma_r, n=3):
             j = planes.copy()
@@ -272,20 +284,40 @@ class PaintOracles(unittest.TestCase):
             return j
 
         sigma_s = 0.2 * max(rw, rh)
-        f = recursive_filter(np.stack([r_cb * mask, r_cr * mask, mask], -1), small, sigma_s, 0.3)
+        f = recursive_filter(np.stack([r1, r2, mask], -1), small, sigma_s, 0.3)
         u = recursive_filter(mask[..., None], small, sigma_s, np.inf)[..., 0]
         reach = (f[..., 2] > 1e-30) & (u > 1e-30)
         with np.errstate(invalid="ignore", divide="ignore"):
             damp = np.where(reach, np.minimum(1, f[..., 2] / u), 0)
-            cb = cb + np.where(reach, f[..., 0] / f[..., 2] * damp, 0)
-            cr = cr + np.where(reach, f[..., 1] / f[..., 2] * damp, 0)
-        want, _ = on_luma(luma, bicubic(cb, h, w), bicubic(cr, h, w))
+            c1 = c1 + np.where(reach, f[..., 0] / f[..., 2] * damp, 0)
+            c2 = c2 + np.where(reach, f[..., 1] / f[..., 2] * damp, 0)
+        if space == "ycbcr":
+            want, _ = on_luma(luma, bicubic(c1, h, w), bicubic(c2, h, w))
+        else:
+            lightness = color.rgb2lab(rgb / 255.0)[..., 0]
+            want = color.lab2rgb(np.stack([lightness, bicubic(c1, h, w), bicubic(c2, h, w)], -1))
+        return ours, want, plain
+
+    def test_colorize_hints_spread_along_the_photo(self):
+        ours, want, plain = self.colorize_with_hints("ycbcr")
         self.agree(ours, want, "colorize with hints, a model that takes none")
         # Not vacuous: the hints moved the colour, and far beyond the dots.
-        plain = self.run_op(path, "neuropaint:colorize model=" + CHROMA)
         moved = np.abs(ours.astype(int) - plain.astype(int)).max(-1) > 2
         print("hints moved %.1f %% of the pixels" % (100 * moved.mean()))
         self.assertGreater(moved.mean(), 0.2)
+
+    def test_colorize_hints_in_lab(self):
+        """The same with color-space=lab: residuals in a*, b*; where the
+        result is in gamut, within two levels (as test_colorize_lab)."""
+        ours, want, plain = self.colorize_with_hints("lab")
+        fits = np.all((want > 1e-3) & (want < 1 - 1e-3), -1)
+        diff = np.abs(ours.astype(int) - np.rint(np.clip(want, 0, 1) * 255).astype(int))[fits]
+        print("colorize with hints, Lab: max %d, mean %.4f levels where in gamut (%.0f %% of pixels)"
+              % (diff.max(), diff.mean(), 100 * fits.mean()))
+        self.assertGreater(fits.mean(), 0.5)
+        self.assertLessEqual(diff.max(), 2)
+        self.assertLess(diff.mean(), 0.1)
+        self.assertGreater((np.abs(ours.astype(int) - plain.astype(int)).max(-1) > 2).mean(), 0.2)
 
     def test_colorize_rgb_model_saturation_and_render_size(self):
         """An RGB model's own chroma is taken (YCbCr of its picture); a
