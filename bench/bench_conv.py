@@ -12,6 +12,13 @@ layer: the GFLOP/s of each, the fraction of --peak (GFLOP/s of one core's FMAs;
 115 on the 2-core AMD EPYC of docs/benchmarks.md) and the ratios of the fastest runs
 (the steadier figure on a shared machine). PyTorch runs in a child process with
 OPENBLAS_NUM_THREADS and torch.set_num_threads set to --threads.
+
+Where bench/onednn-conv was built (libdnnl-dev), every layer is also timed in
+oneDNN itself (the 2.6.3 PyTorch runs), without PyTorch's reorders and overheads,
+in the same run: in the blocked layouts it chooses, reordered to and from once
+outside the timing (onednn_*: its best case, a net kept in its layouts), and on
+plain NCHW tensors as our nets hold them (onednn_nchw_*); its threads are set as
+PyTorch's are (OMP_NUM_THREADS and omp_set_num_threads: Debian builds it on OpenMP).
 """
 import argparse
 import json
@@ -93,6 +100,18 @@ def ours(args, layer, cpu):
                                      text=True, check=True, env=env).stdout)
 
 
+def onednn(args, layer):
+    """oneDNN's lines for the layer, {layout: line}; None where it was not built."""
+    (name, kind, cin, cout, k, s, (p0, p1), w, h) = layer
+    if not os.path.exists(args.onednn):
+        return None
+    cmd = [args.onednn, "--layer", "%s out=%d k=%d s=%d p=%d:%d" % (kind, cout, k, s, p0, p1), "--channels", str(cin),
+           "--size", "%dx%d" % (w, h), "--batch", str(args.batch), "--threads", str(args.threads),
+           "--repeat", str(args.repeat)] + (["--backward"] if args.backward else [])
+    out = subprocess.run(cmd, capture_output=True, text=True, check=True, env=args.peer_env).stdout
+    return {line["layout"]: line for line in map(json.loads, out.splitlines())}
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--batch", type=int, default=2)
@@ -102,12 +121,16 @@ def main():
     ap.add_argument("--only", help="layers whose name contains this")
     ap.add_argument("--peak", type=float, default=115.0, help="one core's FMA peak, GFLOP/s")
     ap.add_argument("--neuropaint", default=os.environ.get("NEUROPAINT", os.path.join(ROOT, "build", "cli", "neuropaint")))
+    ap.add_argument("--onednn", default=os.environ.get("NP_ONEDNN_CONV", os.path.join(ROOT, "build", "bench", "onednn-conv")),
+                    help="the oneDNN peer (bench/onednn-conv.c); left out where it does not exist")
     ap.add_argument("--layer", help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.layer:
         return torch_bench(args)
 
-    env = dict(os.environ, OPENBLAS_NUM_THREADS=str(args.threads), OMP_NUM_THREADS=str(args.threads))
+    env = args.peer_env = dict(os.environ, OPENBLAS_NUM_THREADS=str(args.threads), OMP_NUM_THREADS=str(args.threads))
+    if not os.path.exists(args.onednn):
+        print("bench_conv: no %s (libdnnl-dev, then reconfigure): oneDNN left out" % args.onednn, file=sys.stderr)
     for layer in LAYERS:
         if args.only and args.only not in layer[0]:
             continue
@@ -117,15 +140,21 @@ def main():
                                     "--repeat", str(args.repeat)] + (["--backward"] if args.backward else []),
                                    capture_output=True, text=True, check=True, env=env)
         theirs = json.loads(torch_run.stdout)
+        dnnl = onednn(args, layer)
         gflop = own["gflop"]
         rate = lambda ms: round(gflop * 1e3 / ms, 1)
-        print(json.dumps({"layer": layer[0], "backward": args.backward, "threads": args.threads,
-                          "batch": args.batch, "gflop": gflop, "cpu": own["cpu"],
-                          "ours_gflops": rate(own["min_ms"]), "openblas_gflops": rate(blas["min_ms"]),
-                          "torch_gflops": rate(theirs["min_ms"]),
-                          "ours_peak_fraction": round(rate(own["min_ms"]) / (args.peak * args.threads), 2),
-                          "openblas_over_ours": round(blas["min_ms"] / own["min_ms"], 2),
-                          "torch_over_ours": round(theirs["min_ms"] / own["min_ms"], 2)}))
+        result = {"layer": layer[0], "backward": args.backward, "threads": args.threads,
+                  "batch": args.batch, "gflop": gflop, "cpu": own["cpu"],
+                  "ours_gflops": rate(own["min_ms"]), "openblas_gflops": rate(blas["min_ms"]),
+                  "torch_gflops": rate(theirs["min_ms"]),
+                  "ours_peak_fraction": round(rate(own["min_ms"]) / (args.peak * args.threads), 2),
+                  "openblas_over_ours": round(blas["min_ms"] / own["min_ms"], 2),
+                  "torch_over_ours": round(theirs["min_ms"] / own["min_ms"], 2)}
+        for layout, prefix in (("any", "onednn"), ("nchw", "onednn_nchw")) if dnnl else ():
+            result[prefix + "_gflops"] = rate(dnnl[layout]["min_ms"])
+            result[prefix + "_over_ours"] = round(dnnl[layout]["min_ms"] / own["min_ms"], 2)
+            result[prefix + "_impl"] = dnnl[layout]["impl"]
+        print(json.dumps(result))
         sys.stdout.flush()
 
 
