@@ -20,10 +20,12 @@
  *
  *     onednn-conv [--layout any|nchw] [--threads N] MODEL INPUTS OUTPUT
  *
- * runs the one conv or convt layer of MODEL forward on the input tensor of
- * INPUTS (named as the model's input) and writes it as "output", as
- * tests/nn-forward does for our engine: tests/test_onednn_conv.py compares
- * the two, so the timings compare the same arithmetic.
+ * (layout any unless told) runs the one conv or convt layer of MODEL forward on the input tensor of
+ * INPUTS (named as the model's input) and writes it as "output", and when
+ * INPUTS holds "d_output" runs both backwards too and writes "d.INPUT",
+ * "grad.LAYER.weight" and "grad.LAYER.bias": what tests/nn-forward writes
+ * for our engine. tests/test_onednn_conv.py compares the two, so the
+ * timings compare the same arithmetic.
  *
  * Debian builds libdnnl on OpenMP; the thread count is set as PyTorch sets
  * it (omp_set_num_threads), before any primitive is made, since oneDNN
@@ -89,6 +91,14 @@ typedef struct
   double   flops;          /* forward */
 } Layer;
 
+/* Where the check wants the results, NCHW and our weight layouts; NULL:
+ * not wanted. */
+typedef struct
+{
+  const Layer *layer;
+  NpTensor    *y, *dx, *dw, *db;
+} Results;
+
 /* One primitive and what it reads and writes. */
 typedef struct
 {
@@ -103,6 +113,7 @@ typedef struct
   dnnl_stream_t stream;
   GPtrArray    *memories;   /* dnnl_memory_t, destroyed at the end */
   GPtrArray    *pds;        /* dnnl_primitive_desc_t */
+  GPtrArray    *results;    /* dnnl_memory_t pairs: a result, where it is copied after a run (the check) */
   Step          steps[MAX_STEPS];
   int           n_steps;
   GString      *impl;       /* the implementations oneDNN chose, in step order */
@@ -233,10 +244,27 @@ input_in_layout (Run *run, const_dnnl_primitive_desc_t pd, dnnl_query_t what, in
   return m;
 }
 
+/* What the primitive writes, in its layout; with a tensor of ours (md its
+ * layout), copied there by copy_results. */
 static dnnl_memory_t
-output_in_layout (Run *run, const_dnnl_primitive_desc_t pd, dnnl_query_t what, int index)
+output_in_layout (Run *run, const_dnnl_primitive_desc_t pd, dnnl_query_t what, int index,
+                  NpTensor *ours, const dnnl_memory_desc_t *ours_md)
 {
-  return new_memory (run, dnnl_primitive_desc_query_md (pd, what, index), NULL);
+  dnnl_memory_t m = new_memory (run, dnnl_primitive_desc_query_md (pd, what, index), NULL);
+
+  if (ours)
+    {
+      g_ptr_array_add (run->results, m);
+      g_ptr_array_add (run->results, new_memory (run, ours_md, ours->data));
+    }
+  return m;
+}
+
+static void
+copy_results (Run *run)
+{
+  for (guint i = 0; i < run->results->len; i += 2)
+    reorder (run, g_ptr_array_index (run->results, i), g_ptr_array_index (run->results, i + 1));
 }
 
 /* Makes the primitive of pd, a step with the arguments given as
@@ -264,10 +292,10 @@ add_step (Run *run, dnnl_primitive_desc_t pd, int n_args, ...)
 }
 
 /* The primitives for the layer in layout "any" or "nchw", on our input x
- * and, for backward, our output gradient dy. With y, forward runs once and
- * its output is copied into y, NCHW (the check). */
+ * and, for backward, our output gradient dy; res: where copy_results puts
+ * the results. */
 static void
-make_steps (Run *run, const Layer *l, gboolean any, gboolean backward, NpTensor *x, NpTensor *dy, NpTensor *y)
+make_steps (Run *run, const Layer *l, gboolean any, gboolean backward, NpTensor *x, NpTensor *dy, const Results *res)
 {
   const Kind *kind = l->kind;
   gint64 k = l->weight->ne[0];
@@ -282,26 +310,18 @@ make_steps (Run *run, const Layer *l, gboolean any, gboolean backward, NpTensor 
   dnnl_memory_t x_mem = new_memory (run, &ours_src, x->data);
   dnnl_memory_t w_mem = new_memory (run, &ours_weight, l->weight->data);
   dnnl_memory_t b_mem = new_memory (run, &bias_md, l->bias->data);
-  dnnl_memory_t dy_mem, dst;
+  dnnl_memory_t dy_mem;
   dnnl_convolution_desc_t desc;
   dnnl_primitive_desc_t fwd, bwd_data, bwd_weights;
 
   DNNL_CHECK (kind->forward (&desc, backward ? dnnl_forward_training : dnnl_forward_inference, kind->alg,
                              &src_md, &weight_md, &bias_md, &dst_md, l->strides, l->pad_l, l->pad_r));
   DNNL_CHECK (dnnl_primitive_desc_create (&fwd, &desc, NULL, run->engine, NULL));
-  dst = output_in_layout (run, fwd, dnnl_query_dst_md, 0);
   add_step (run, fwd, 4,
             DNNL_ARG_SRC, input_in_layout (run, fwd, dnnl_query_src_md, 0, x_mem),
             DNNL_ARG_WEIGHTS, input_in_layout (run, fwd, dnnl_query_weights_md, 0, w_mem),
             DNNL_ARG_BIAS, input_in_layout (run, fwd, dnnl_query_weights_md, 1, b_mem),
-            DNNL_ARG_DST, dst);
-  if (y)
-    {
-      Step *step = &run->steps[0];
-
-      DNNL_CHECK (dnnl_primitive_execute (step->prim, run->stream, step->n_args, step->args));
-      reorder (run, dst, new_memory (run, &ours_dst, y->data));
-    }
+            DNNL_ARG_DST, output_in_layout (run, fwd, dnnl_query_dst_md, 0, res->y, &ours_dst));
   if (!backward)
     return;
 
@@ -311,15 +331,17 @@ make_steps (Run *run, const Layer *l, gboolean any, gboolean backward, NpTensor 
   add_step (run, bwd_data, 3,
             DNNL_ARG_DIFF_DST, input_in_layout (run, bwd_data, dnnl_query_diff_dst_md, 0, dy_mem),
             DNNL_ARG_WEIGHTS, input_in_layout (run, bwd_data, dnnl_query_weights_md, 0, w_mem),
-            DNNL_ARG_DIFF_SRC, output_in_layout (run, bwd_data, dnnl_query_diff_src_md, 0));
+            DNNL_ARG_DIFF_SRC, output_in_layout (run, bwd_data, dnnl_query_diff_src_md, 0, res->dx, &ours_src));
   DNNL_CHECK (kind->backward_weights (&desc, kind->alg, &src_md, &weight_md, &bias_md, &dst_md,
                                       l->strides, l->pad_l, l->pad_r));
   DNNL_CHECK (dnnl_primitive_desc_create (&bwd_weights, &desc, NULL, run->engine, fwd));
   add_step (run, bwd_weights, 4,
             DNNL_ARG_SRC, input_in_layout (run, bwd_weights, dnnl_query_src_md, 0, x_mem),
             DNNL_ARG_DIFF_DST, input_in_layout (run, bwd_weights, dnnl_query_diff_dst_md, 0, dy_mem),
-            DNNL_ARG_DIFF_WEIGHTS, output_in_layout (run, bwd_weights, dnnl_query_diff_weights_md, 0),
-            DNNL_ARG_DIFF_BIAS, output_in_layout (run, bwd_weights, dnnl_query_diff_weights_md, 1));
+            DNNL_ARG_DIFF_WEIGHTS, output_in_layout (run, bwd_weights, dnnl_query_diff_weights_md, 0,
+                                                     res->dw, &ours_weight),
+            DNNL_ARG_DIFF_BIAS, output_in_layout (run, bwd_weights, dnnl_query_diff_weights_md, 1,
+                                                  res->db, &bias_md));
 }
 
 static void
@@ -339,6 +361,7 @@ run_new (void)
   DNNL_CHECK (dnnl_stream_create (&run->stream, run->engine, dnnl_stream_default_flags));
   run->memories = g_ptr_array_new ();
   run->pds = g_ptr_array_new ();
+  run->results = g_ptr_array_new ();
   run->impl = g_string_new (NULL);
   return run;
 }
@@ -356,6 +379,7 @@ run_free (Run *run)
   dnnl_engine_destroy (run->engine);
   g_ptr_array_unref (run->memories);
   g_ptr_array_unref (run->pds);
+  g_ptr_array_unref (run->results);
   g_string_free (run->impl, TRUE);
   g_free (run);
 }
@@ -378,7 +402,7 @@ time_layer (const Layer *l, gboolean any, gboolean backward, NpTensor *x, NpTens
   double flops = l->flops * (backward ? 3 : 1), median;
   Run *run = run_new ();
 
-  make_steps (run, l, any, backward, x, dy, NULL);
+  make_steps (run, l, any, backward, x, dy, &(Results) { NULL });
   run_steps (run);   /* warm-up: first-touch page faults, oneDNN's kernel generation */
   for (int i = 0; i < repeat; i++)
     {
@@ -399,6 +423,87 @@ time_layer (const Layer *l, gboolean any, gboolean backward, NpTensor *x, NpTens
   run_free (run);
 }
 
+typedef struct
+{
+  const Results *res;
+  GPtrArray     *names, *tensors;
+} CollectJob;
+
+/* The gradients of the weights and bias as nn-forward names them. */
+static void
+collect (const char *name, NpTensor *t, gboolean trainable, gpointer data)
+{
+  CollectJob *job = data;
+  const Layer *l = job->res->layer;
+
+  g_ptr_array_add (job->names, g_strdup_printf ("grad.%s", name));
+  g_ptr_array_add (job->tensors, t == l->weight ? job->res->dw : job->res->db);
+}
+
+/* The check: the layer of MODEL on the tensors of INPUTS, results into
+ * OUTPUT as tests/nn-forward writes ours. */
+static gboolean
+check_layer (const char *model, const char *inputs, const char *output, gboolean any, GError **error)
+{
+  g_autoptr(NpNet) net = NULL;
+  g_autoptr(NpSafetensors) in = NULL;
+  g_autoptr(NpTensor) y = NULL;
+  g_autoptr(NpTensor) dx = NULL;
+  g_autoptr(NpTensor) dw = NULL;
+  g_autoptr(NpTensor) db = NULL;
+  g_autoptr(GPtrArray) names = g_ptr_array_new_with_free_func (g_free);
+  g_autoptr(GPtrArray) tensors = g_ptr_array_new ();
+  NpTensor *x, *dy;
+  Results res;
+  Layer l;
+  Run *run;
+
+  if ((net = np_net_load (model, error)) == NULL || (in = np_safetensors_read (inputs, error)) == NULL)
+    return FALSE;
+  if ((x = np_safetensors_get (in, np_net_input_name (net, 0))) == NULL)
+    {
+      g_set_error (error, NP_ERROR, NP_ERROR_INVALID_ARGUMENT, "no tensor “%s” in %s",
+                   np_net_input_name (net, 0), inputs);
+      return FALSE;
+    }
+  if (!layer_from_net (net, x->ne[3], x->ne[0], x->ne[1], &l, error)
+      || (y = np_tensor_new (l.out_width, l.out_height, l.out_c, l.batch, error)) == NULL)
+    return FALSE;
+  dy = np_safetensors_get (in, "d_output");
+  if (x->ne[2] != l.in_c || (dy && np_tensor_n_elements (dy) != np_tensor_n_elements (y)))
+    {
+      g_set_error (error, NP_ERROR, NP_ERROR_INVALID_ARGUMENT, "%s: “%s” or “d_output” is not the layer's shape",
+                   inputs, np_net_input_name (net, 0));
+      return FALSE;
+    }
+  g_ptr_array_add (names, g_strdup ("output"));
+  g_ptr_array_add (tensors, y);
+  res = (Results) { .layer = &l, .y = y };
+  if (dy)
+    {
+      CollectJob job = { &res, names, tensors };
+
+      /* Shaped as the output, whatever rank the file gave it. */
+      memcpy (dy->ne, y->ne, sizeof y->ne);
+      memcpy (dy->nb, y->nb, sizeof y->nb);
+      if ((res.dx = dx = np_tensor_new (x->ne[0], x->ne[1], x->ne[2], x->ne[3], error)) == NULL
+          || (res.dw = dw = np_tensor_new (l.weight->ne[0], l.weight->ne[1], l.weight->ne[2], l.weight->ne[3],
+                                           error)) == NULL
+          || (res.db = db = np_tensor_new (l.out_c, 1, 1, 1, error)) == NULL)
+        return FALSE;
+      g_ptr_array_add (names, g_strdup_printf ("d.%s", np_net_input_name (net, 0)));
+      g_ptr_array_add (tensors, dx);
+      np_net_foreach_param (net, collect, &job);
+    }
+  run = run_new ();
+  make_steps (run, &l, any, dy != NULL, x, dy, &res);
+  run_steps (run);
+  copy_results (run);
+  run_free (run);
+  return np_safetensors_write (output, NULL, (const char *const *) names->pdata,
+                               (NpTensor *const *) tensors->pdata, (gint) names->len, NP_DTYPE_F32, error);
+}
+
 static gboolean
 parse_size (const char *text, gint *width, gint *height)
 {
@@ -411,7 +516,6 @@ main (int argc, char **argv)
   g_autoptr(GError) error = NULL;
   g_autoptr(GOptionContext) context = NULL;
   g_autoptr(NpNet) net = NULL;
-  g_autoptr(NpSafetensors) in = NULL;
   g_autofree gchar *layer_line = NULL, *size = NULL, *layout = NULL, *description = NULL;
   gint channels = 3, batch = 1, threads = 1, repeat = 10, width = 64, height = 80;
   gboolean backward = FALSE, any = TRUE, nchw = TRUE;
@@ -442,7 +546,7 @@ main (int argc, char **argv)
       || (layer_line == NULL) == (argc != 4))
     {
       fprintf (stderr, "onednn-conv: give --layer (and positive --channels, --size WxH, --batch, --threads, "
-                       "--repeat) to time, or MODEL INPUTS OUTPUT to run forward once\n");
+                       "--repeat) to time, or MODEL INPUTS OUTPUT to run once\n");
       return 1;
     }
   omp_set_num_threads (threads);
@@ -472,35 +576,9 @@ main (int argc, char **argv)
       return 0;
     }
 
-  {
-    g_autoptr(NpTensor) y = NULL;
-    NpTensor *x;
-    const char *name = "output";
-    Run *run;
-
-    if ((net = np_net_load (argv[1], &error)) == NULL || (in = np_safetensors_read (argv[2], &error)) == NULL)
-      goto fail;
-    if ((x = np_safetensors_get (in, np_net_input_name (net, 0))) == NULL)
-      {
-        fprintf (stderr, "onednn-conv: no tensor “%s” in %s\n", np_net_input_name (net, 0), argv[2]);
-        return 2;
-      }
-    if (!layer_from_net (net, x->ne[3], x->ne[0], x->ne[1], &l, &error)
-        || (y = np_tensor_new (l.out_width, l.out_height, l.out_c, l.batch, &error)) == NULL)
-      goto fail;
-    if (x->ne[2] != l.in_c)
-      {
-        fprintf (stderr, "onednn-conv: “%s” has %" G_GINT64_FORMAT " channels, the model wants %" G_GINT64_FORMAT "\n",
-                 np_net_input_name (net, 0), x->ne[2], l.in_c);
-        return 2;
-      }
-    run = run_new ();
-    make_steps (run, &l, any, FALSE, x, NULL, y);
-    run_free (run);
-    if (!np_safetensors_write (argv[3], NULL, &name, &y, 1, NP_DTYPE_F32, &error))
-      goto fail;
-    return 0;
-  }
+  if (!check_layer (argv[1], argv[2], argv[3], any, &error))
+    goto fail;
+  return 0;
 
 fail:
   fprintf (stderr, "onednn-conv: %s\n", error->message);

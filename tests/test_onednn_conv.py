@@ -1,7 +1,9 @@
-"""oneDNN's forward (bench/onednn-conv, the peer bench/bench_conv.py times) against
-our engine's (tests/nn-forward) on the same random layers: within 1e-4 relative, so
-the benchmark compares the same arithmetic. Every kind of convolution the models
-use, in both layouts the bench times (oneDNN's own and plain NCHW).
+"""oneDNN's forward and backwards (bench/onednn-conv, the peer bench/bench_conv.py
+times) against our engine's (tests/nn-forward) on the same random layers: the output,
+the input's gradient and the weights' and bias's within 1e-4 relative (to the
+largest magnitude), so the benchmark compares the same arithmetic. Every kind of
+convolution the models use, in both layouts the bench times (oneDNN's own and plain
+NCHW).
 
 Skipped where the peer was not built (libdnnl-dev missing: tools/install-deps).
 """
@@ -58,27 +60,39 @@ class OneDNNForward(unittest.TestCase):
                                      ("c.bias", rng.standard_normal(cout).astype(np.float32))],
                              {"architecture": "graph",
                               "graph": "input name=x c=%d\n%s name=c out=%d k=%d s=%d p=%s" % (cin, kind, cout, k, s, p)})
-        ex.write_safetensors(inputs, [("x", rng.standard_normal((2, cin, h, w)).astype(np.float32))])
+        ex.write_safetensors(inputs, [("x", rng.standard_normal((2, cin, h, w)).astype(np.float32)),
+                                      ("d_output", rng.standard_normal(self.out_shape(kind, cout, k, s, p, w, h)))])
         return model, inputs
+
+    @staticmethod
+    def out_shape(kind, cout, k, s, p, w, h):
+        p0, p1 = (int(v) for v in (p.split(":") if ":" in p else (p, p)))
+        size = (lambda n: (n - 1) * s - p0 - p1 + k) if kind == "convt" else (lambda n: (n + p0 + p1 - k) // s + 1)
+        return (2, cout, size(h), size(w))
 
     def forward(self, program, model, inputs, *options):
         out = os.path.join(self.dir, "out.safetensors")
         proc = subprocess.run([program] + list(options) + [model, inputs, out], capture_output=True, text=True)
         self.assertEqual(proc.returncode, 0, proc.stderr)
-        return ex.read_safetensors(out)[0]["output"]
+        return ex.read_safetensors(out)[0]
 
-    def test_forward_matches_ours(self):
+    def test_matches_ours(self):
         rng = np.random.default_rng(18)
         for layer in LAYERS:
             model, inputs = self.layer_files(*layer, rng)
             ours = self.forward(FORWARD, model, inputs)
+            self.assertEqual(sorted(ours), ["d.x", "grad.c.bias", "grad.c.weight", "output"])
             for layout in ("any", "nchw"):
-                with self.subTest(layer=layer, layout=layout):
-                    theirs = self.forward(ONEDNN, model, inputs, "--layout", layout)
-                    self.assertEqual(theirs.shape, ours.shape)
-                    err = float(np.abs(theirs - ours).max() / np.abs(ours).max())
-                    print("  %s %s: max relative difference %.3g" % (" ".join(map(str, layer)), layout, err))
-                    self.assertLess(err, TOL)
+                theirs = self.forward(ONEDNN, model, inputs, "--layout", layout)
+                self.assertEqual(sorted(theirs), sorted(ours))
+                for name in sorted(ours):
+                    with self.subTest(layer=layer, layout=layout, result=name):
+                        self.assertEqual(theirs[name].size, ours[name].size)
+                        err = float(np.abs(theirs[name].reshape(ours[name].shape) - ours[name]).max()
+                                    / np.abs(ours[name]).max())
+                        print("  %s %s %s: max relative difference %.3g"
+                              % (" ".join(map(str, layer)), layout, name, err))
+                        self.assertLess(err, TOL)
 
     def test_a_net_of_more_than_one_layer_is_refused(self):
         model = os.path.join(self.dir, "two.safetensors")
