@@ -532,7 +532,7 @@ main (int argc, char **argv)
   };
   Layer l;
 
-  context = g_option_context_new ("[MODEL INPUTS OUTPUT] — oneDNN's convolution on one layer of ours");
+  context = g_option_context_new ("[MODEL INPUTS OUTPUT]: oneDNN's convolution on one layer of ours");
   g_option_context_add_main_entries (context, entries, NULL);
   if (!g_option_context_parse (context, &argc, &argv, &error))
     goto fail;
