@@ -18,7 +18,9 @@ oneDNN itself (the 2.6.3 PyTorch runs), without PyTorch's reorders and overheads
 in the same run: in the blocked layouts it chooses, reordered to and from once
 outside the timing (onednn_*: its best case, a net kept in its layouts), and on
 plain NCHW tensors as our nets hold them (onednn_nchw_*); its threads are set as
-PyTorch's are (OMP_NUM_THREADS and omp_set_num_threads: Debian builds it on OpenMP).
+PyTorch's are (OMP_NUM_THREADS and omp_set_num_threads: Debian builds it on OpenMP),
+and both peers' OpenMP threads are bound to cores (OMP_PROC_BIND=true), which
+they need on a 2-core virtual machine.
 """
 import argparse
 import json
@@ -128,7 +130,11 @@ def main():
     if args.layer:
         return torch_bench(args)
 
-    env = args.peer_env = dict(os.environ, OPENBLAS_NUM_THREADS=str(args.threads), OMP_NUM_THREADS=str(args.threads))
+    # The peers run on OpenMP; unbound, its threads wander between the two
+    # cores of this virtual machine and collide: oneDNN with 2 threads ran
+    # slower than with 1 (84 against 106 GFLOP/s on unet.e2), bound 233.
+    env = args.peer_env = dict(os.environ, OPENBLAS_NUM_THREADS=str(args.threads), OMP_NUM_THREADS=str(args.threads),
+                               OMP_PROC_BIND="true")
     if not os.path.exists(args.onednn):
         print("bench_conv: no %s (libdnnl-dev, then reconfigure): oneDNN left out" % args.onednn, file=sys.stderr)
     for layer in LAYERS:
