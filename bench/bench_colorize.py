@@ -24,6 +24,8 @@ import subprocess
 import sys
 import time
 
+import peer
+
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
@@ -110,7 +112,7 @@ def main():
                           capture_output=True, text=True, check=True).stdout.strip()
     a = json.loads(ours)
     ngf, depth, channels = model_shape(args.neuropaint, args.model)
-    env = dict(os.environ, OPENBLAS_NUM_THREADS=str(args.threads), OMP_NUM_THREADS=str(args.threads))
+    env = peer.environment(args.threads)
     theirs = subprocess.run([sys.executable, os.path.abspath(__file__), "--peer-only", "--size", args.size,
                              "--render", a["render"], "--ngf", str(ngf), "--depth", str(depth),
                              "--channels", str(channels),

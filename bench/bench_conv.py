@@ -29,6 +29,8 @@ import subprocess
 import sys
 import time
 
+import peer
+
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 # name, kind, input channels, output channels, k, s, (pad0, pad1), input width, height
@@ -130,11 +132,7 @@ def main():
     if args.layer:
         return torch_bench(args)
 
-    # The peers run on OpenMP; unbound, its threads wander between the two
-    # cores of this virtual machine and collide: oneDNN with 2 threads ran
-    # slower than with 1 (84 against 106 GFLOP/s on unet.e2), bound 233.
-    env = args.peer_env = dict(os.environ, OPENBLAS_NUM_THREADS=str(args.threads), OMP_NUM_THREADS=str(args.threads),
-                               OMP_PROC_BIND="true")
+    env = args.peer_env = peer.environment(args.threads)
     if not os.path.exists(args.onednn):
         print("bench_conv: no %s (libdnnl-dev, then reconfigure): oneDNN left out" % args.onednn, file=sys.stderr)
     for layer in LAYERS:

@@ -16,6 +16,8 @@ import subprocess
 import sys
 import tempfile
 
+import peer
+
 NUMPY_CHILD = r"""
 import json, sys, time
 import numpy as np
@@ -71,13 +73,12 @@ def main():
                         "--height", "1", "--seed", "1", "--depth", str(args.depth), "--size",
                         str(args.width_per_layer), "--dump-weights", weights],
                        check=True, capture_output=True)
-        env = dict(os.environ, OPENBLAS_NUM_THREADS=str(args.threads), OMP_NUM_THREADS=str(args.threads))
-        peer = subprocess.run([sys.executable, "-c", NUMPY_CHILD, weights, str(w), str(h), str(args.repeat)],
-                              check=True, capture_output=True, text=True, env=env).stdout
-    peer = json.loads(peer)
-    peer["threads"] = args.threads
-    print(json.dumps(peer))
-    print(json.dumps({"ratio_neuropaint_over_numpy": round(ours["mpix_per_s"] / peer["mpix_per_s"], 1),
+        numpy = subprocess.run([sys.executable, "-c", NUMPY_CHILD, weights, str(w), str(h), str(args.repeat)],
+                               check=True, capture_output=True, text=True, env=peer.environment(args.threads)).stdout
+    numpy = json.loads(numpy)
+    numpy["threads"] = args.threads
+    print(json.dumps(numpy))
+    print(json.dumps({"ratio_neuropaint_over_numpy": round(ours["mpix_per_s"] / numpy["mpix_per_s"], 1),
                       "depth": args.depth, "size": args.width_per_layer, "threads": args.threads}))
 
 

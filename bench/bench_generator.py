@@ -19,6 +19,8 @@ import subprocess
 import sys
 import time
 
+import peer
+
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
@@ -64,15 +66,14 @@ def main():
               "--threads", str(args.threads), "--repeat", str(args.repeat)]
     ours = subprocess.run([args.neuropaint, "bench", "generator"] + common,
                           capture_output=True, text=True, check=True).stdout.strip()
-    blas = str(args.torch_blas_threads or args.threads)
-    env = dict(os.environ, OPENBLAS_NUM_THREADS=blas, OMP_NUM_THREADS=str(args.threads))
+    env = peer.environment(args.threads, args.torch_blas_threads)
     theirs = subprocess.run([sys.executable, os.path.abspath(__file__), "--torch-only"] + common,
                             capture_output=True, text=True, check=True, env=env).stdout.strip()
     a, b = json.loads(ours), json.loads(theirs)
     print(ours)
     print(theirs)
     print(json.dumps({"bench": "generator-ratio", "threads": args.threads, "batch": args.batch,
-                      "torch_blas_threads": int(blas),
+                      "torch_blas_threads": args.torch_blas_threads or args.threads,
                       "torch_over_neuropaint": round(b["median_ms"] / a["median_ms"], 2),
                       "torch_over_neuropaint_min": round(b["min_ms"] / a["min_ms"], 2),
                       "neuropaint_gflops": a["gflops"],

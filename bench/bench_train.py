@@ -30,6 +30,8 @@ import subprocess
 import sys
 import time
 
+import peer
+
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
@@ -110,7 +112,7 @@ def main():
               "--threads", str(args.threads), "--repeat", str(args.repeat)]
     ours = subprocess.run([args.neuropaint, "bench", "sr-train-step" if args.arch == "sr" else "train-step"] + common,
                           capture_output=True, text=True, check=True).stdout.strip()
-    env = dict(os.environ, OPENBLAS_NUM_THREADS=str(args.threads), OMP_NUM_THREADS=str(args.threads))
+    env = peer.environment(args.threads)
     theirs = subprocess.run([sys.executable, os.path.abspath(__file__), "--torch-only", "--arch", args.arch] + common,
                             capture_output=True, text=True, check=True, env=env).stdout.strip()
     a, b = json.loads(ours), json.loads(theirs)
