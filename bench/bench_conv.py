@@ -13,14 +13,15 @@ layer: the GFLOP/s of each, the fraction of --peak (GFLOP/s of one core's FMAs;
 (the steadier figure on a shared machine). PyTorch runs in a child process with
 OPENBLAS_NUM_THREADS and torch.set_num_threads set to --threads.
 
-Where bench/onednn-conv was built (libdnnl-dev), every layer is also timed in
-oneDNN itself (the 2.6.3 PyTorch runs), without PyTorch's reorders and overheads,
-in the same run: in the blocked layouts it chooses, reordered to and from once
-outside the timing (onednn_*: its best case, a net kept in its layouts), and on
-plain NCHW tensors as our nets hold them (onednn_nchw_*); its threads are set as
-PyTorch's are (OMP_NUM_THREADS and omp_set_num_threads: Debian builds it on OpenMP),
-and both peers' OpenMP threads are bound to cores (OMP_PROC_BIND=true), which
-they need on a 2-core virtual machine.
+Where the peers of bench/ were built (bench/peer-conv.h), every layer is also timed
+in each, in the same run, without PyTorch's reorders and overheads:
+- oneDNN itself (libdnnl-dev; the 2.6.3 PyTorch runs), in the blocked layouts it
+  chooses, reordered to and from once outside the timing (onednn_*: its best case, a
+  net kept in its layouts), and on plain NCHW tensors as our nets hold them
+  (onednn_nchw_*);
+Their threads are set as PyTorch's are (OMP_NUM_THREADS and omp_set_num_threads: Debian
+builds it on OpenMP), and the peers' OpenMP threads are bound to cores (OMP_PROC_BIND=true),
+which they need on a 2-core virtual machine.
 """
 import argparse
 import json
@@ -104,12 +105,17 @@ def ours(args, layer, cpu):
                                      text=True, check=True, env=env).stdout)
 
 
-def onednn(args, layer):
-    """oneDNN's lines for the layer, {layout: line}; None where it was not built."""
+# A peer of bench/ (bench/peer-conv.h): its name, its Debian package, and the field
+# prefix of each of its layouts.
+PEERS = [
+    ("onednn", "libdnnl-dev", {"any": "onednn", "nchw": "onednn_nchw"}),
+]
+
+
+def peer_lines(args, program, layer):
+    """The peer's lines for the layer, {layout: line}."""
     (name, kind, cin, cout, k, s, (p0, p1), w, h) = layer
-    if not os.path.exists(args.onednn):
-        return None
-    cmd = [args.onednn, "--layer", "%s out=%d k=%d s=%d p=%d:%d" % (kind, cout, k, s, p0, p1), "--channels", str(cin),
+    cmd = [program, "--layer", "%s out=%d k=%d s=%d p=%d:%d" % (kind, cout, k, s, p0, p1), "--channels", str(cin),
            "--size", "%dx%d" % (w, h), "--batch", str(args.batch), "--threads", str(args.threads),
            "--repeat", str(args.repeat)] + (["--backward"] if args.backward else [])
     out = subprocess.run(cmd, capture_output=True, text=True, check=True, env=args.peer_env).stdout
@@ -125,16 +131,24 @@ def main():
     ap.add_argument("--only", help="layers whose name contains this")
     ap.add_argument("--peak", type=float, default=115.0, help="one core's FMA peak, GFLOP/s")
     ap.add_argument("--neuropaint", default=os.environ.get("NEUROPAINT", os.path.join(ROOT, "build", "cli", "neuropaint")))
-    ap.add_argument("--onednn", default=os.environ.get("NP_ONEDNN_CONV", os.path.join(ROOT, "build", "bench", "onednn-conv")),
-                    help="the oneDNN peer (bench/onednn-conv.c); left out where it does not exist")
+    for peer_name, package, _ in PEERS:
+        ap.add_argument("--" + peer_name, default=os.environ.get("NP_%s_CONV" % peer_name.upper(),
+                                                                os.path.join(ROOT, "build", "bench", peer_name + "-conv")),
+                        help="the %s peer (bench/%s-conv.c); left out where it does not exist" % (peer_name, peer_name))
     ap.add_argument("--layer", help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.layer:
         return torch_bench(args)
 
     env = args.peer_env = peer.environment(args.threads)
-    if not os.path.exists(args.onednn):
-        print("bench_conv: no %s (libdnnl-dev, then reconfigure): oneDNN left out" % args.onednn, file=sys.stderr)
+    peers = []
+    for peer_name, package, prefixes in PEERS:
+        program = getattr(args, peer_name)
+        if os.path.exists(program):
+            peers.append((program, prefixes))
+        else:
+            print("bench_conv: no %s (%s, then reconfigure): %s left out" % (program, package, peer_name),
+                  file=sys.stderr)
     for layer in LAYERS:
         if args.only and args.only not in layer[0]:
             continue
@@ -144,7 +158,6 @@ def main():
                                     "--repeat", str(args.repeat)] + (["--backward"] if args.backward else []),
                                    capture_output=True, text=True, check=True, env=env)
         theirs = json.loads(torch_run.stdout)
-        dnnl = onednn(args, layer)
         gflop = own["gflop"]
         rate = lambda ms: round(gflop * 1e3 / ms, 1)
         result = {"layer": layer[0], "backward": args.backward, "threads": args.threads,
@@ -154,10 +167,15 @@ def main():
                   "ours_peak_fraction": round(rate(own["min_ms"]) / (args.peak * args.threads), 2),
                   "openblas_over_ours": round(blas["min_ms"] / own["min_ms"], 2),
                   "torch_over_ours": round(theirs["min_ms"] / own["min_ms"], 2)}
-        for layout, prefix in (("any", "onednn"), ("nchw", "onednn_nchw")) if dnnl else ():
-            result[prefix + "_gflops"] = rate(dnnl[layout]["min_ms"])
-            result[prefix + "_over_ours"] = round(dnnl[layout]["min_ms"] / own["min_ms"], 2)
-            result[prefix + "_impl"] = dnnl[layout]["impl"]
+        for program, prefixes in peers:
+            for layout, line in peer_lines(args, program, layer).items():
+                prefix = prefixes[layout]
+                if "unsupported" in line:
+                    result[prefix + "_unsupported"] = line["unsupported"]
+                    continue
+                result[prefix + "_gflops"] = rate(line["min_ms"])
+                result[prefix + "_over_ours"] = round(line["min_ms"] / own["min_ms"], 2)
+                result[prefix + "_impl"] = line["impl"]
         print(json.dumps(result))
         sys.stdout.flush()
 

@@ -1,11 +1,12 @@
-"""oneDNN's forward and backwards (bench/onednn-conv, the peer bench/bench_conv.py
-times) against our engine's (tests/nn-forward) on the same random layers: the output,
-the input's gradient and the weights' and bias's within 1e-4 relative (to the
-largest magnitude), so the benchmark compares the same arithmetic. Every kind of
-convolution the models use, in both layouts the bench times (oneDNN's own and plain
-NCHW).
+"""A peer's forward and backwards (bench/NAME-conv, the peers bench/bench_conv.py
+times: NP_PEER names it, NP_PEER_CONV is the program) against our engine's
+(tests/nn-forward) on the same random layers: the output, the input's gradient and
+the weights' and bias's within 1e-4 relative (to the largest magnitude), so the
+benchmark compares the same arithmetic. Every kind of convolution the models use, in
+every layout the bench times; a layer the peer says it cannot run (exit 3) must be
+one it is known not to run, and the bench says so in its line.
 
-Skipped where the peer was not built (libdnnl-dev missing: tools/install-deps).
+Skipped where the peer was not built (its Debian package missing: tools/install-deps).
 """
 import os
 import subprocess
@@ -15,10 +16,17 @@ import unittest
 
 import nptest
 
-ONEDNN = os.environ.get("NP_ONEDNN_CONV", "")
+PEER = os.environ["NP_PEER"]
+PROGRAM = os.environ.get("NP_PEER_CONV", "")
 FORWARD = os.environ.get("NP_NN_FORWARD", "nn-forward")
-if not ONEDNN:
-    print("skipping: bench/onednn-conv was not built (install libdnnl-dev, tools/install-deps, and reconfigure)")
+
+# name: its Debian package, the layouts it is timed in, which layers it cannot run
+PEERS = {
+    "onednn": ("libdnnl-dev", ("any", "nchw"), lambda layer: False),
+}
+PACKAGE, LAYOUTS, UNSUPPORTED = PEERS[PEER]
+if not PROGRAM:
+    print("skipping: bench/%s-conv was not built (install %s, tools/install-deps, and reconfigure)" % (PEER, PACKAGE))
     sys.exit(nptest.SKIP)
 
 try:
@@ -47,10 +55,10 @@ LAYERS = [
 ]
 
 
-class OneDNNForward(unittest.TestCase):
+class PeerForward(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
-        cls.dir = tempfile.mkdtemp(prefix="np-onednn-")
+        cls.dir = tempfile.mkdtemp(prefix="np-%s-" % PEER)
 
     def layer_files(self, kind, cin, cout, k, s, p, w, h, rng):
         model = os.path.join(self.dir, "layer.safetensors")
@@ -70,10 +78,13 @@ class OneDNNForward(unittest.TestCase):
         size = (lambda n: (n - 1) * s - p0 - p1 + k) if kind == "convt" else (lambda n: (n + p0 + p1 - k) // s + 1)
         return (2, cout, size(h), size(w))
 
-    def forward(self, program, model, inputs, *options):
+    def forward(self, program, model, inputs, *options, status=0):
         out = os.path.join(self.dir, "out.safetensors")
         proc = subprocess.run([program] + list(options) + [model, inputs, out], capture_output=True, text=True)
-        self.assertEqual(proc.returncode, 0, proc.stderr)
+        self.assertEqual(proc.returncode, status, proc.stderr)
+        if status:
+            self.assertIn("unsupported", proc.stderr)
+            return None
         return ex.read_safetensors(out)[0]
 
     def test_matches_ours(self):
@@ -82,8 +93,12 @@ class OneDNNForward(unittest.TestCase):
             model, inputs = self.layer_files(*layer, rng)
             ours = self.forward(FORWARD, model, inputs)
             self.assertEqual(sorted(ours), ["d.x", "grad.c.bias", "grad.c.weight", "output"])
-            for layout in ("any", "nchw"):
-                theirs = self.forward(ONEDNN, model, inputs, "--layout", layout)
+            for layout in LAYOUTS:
+                if UNSUPPORTED(layer):
+                    self.forward(PROGRAM, model, inputs, "--layout", layout, status=3)
+                    print("  %s %s: unsupported, as expected" % (" ".join(map(str, layer)), layout))
+                    continue
+                theirs = self.forward(PROGRAM, model, inputs, "--layout", layout)
                 self.assertEqual(sorted(theirs), sorted(ours))
                 for name in sorted(ours):
                     with self.subTest(layer=layer, layout=layout, result=name):
@@ -100,7 +115,7 @@ class OneDNNForward(unittest.TestCase):
                              {"architecture": "graph", "graph": "input name=x c=3\nconv name=a out=4 k=3 p=1\nrelu"})
         inputs = os.path.join(self.dir, "in3.safetensors")
         ex.write_safetensors(inputs, [("x", np.zeros((1, 3, 8, 8), np.float32))])
-        proc = subprocess.run([ONEDNN, model, inputs, os.path.join(self.dir, "none.safetensors")],
+        proc = subprocess.run([PROGRAM, model, inputs, os.path.join(self.dir, "none.safetensors")],
                               capture_output=True, text=True)
         self.assertEqual(proc.returncode, 2)
         self.assertIn("one conv or convt layer", proc.stderr)
