@@ -19,8 +19,11 @@ in each, in the same run, without PyTorch's reorders and overheads:
   chooses, reordered to and from once outside the timing (onednn_*: its best case, a
   net kept in its layouts), and on plain NCHW tensors as our nets hold them
   (onednn_nchw_*);
-Their threads are set as PyTorch's are (OMP_NUM_THREADS and omp_set_num_threads: Debian
-builds it on OpenMP), and the peers' OpenMP threads are bound to cores (OMP_PROC_BIND=true),
+- LIBXSMM 1.17's DNN convolution (libxsmm-dev), in its blocked layouts, reordered
+  likewise outside the timing (libxsmm_*); the layers it cannot run (the PatchGAN's
+  p=1:2) get libxsmm_unsupported, saying why.
+Their threads are set as PyTorch's are (OMP_NUM_THREADS and omp_set_num_threads: both
+run on OpenMP), and the peers' OpenMP threads are bound to cores (OMP_PROC_BIND=true),
 which they need on a 2-core virtual machine.
 """
 import argparse
@@ -109,6 +112,7 @@ def ours(args, layer, cpu):
 # prefix of each of its layouts.
 PEERS = [
     ("onednn", "libdnnl-dev", {"any": "onednn", "nchw": "onednn_nchw"}),
+    ("libxsmm", "libxsmm-dev", {"libxsmm": "libxsmm"}),
 ]
 
 

@@ -1,7 +1,7 @@
 /* peer-conv — what the convolution peers bench/bench_conv.py puts beside our
- * engine share (issue 18: choose the engine by measurement): a peer's program
- * (bench/onednn-conv) is one PeerConv, and peer_conv_main does the rest the
- * same way for every peer.
+ * engine share (issue 18: choose the engine by measurement): a peer's
+ * program (bench/onednn-conv, bench/libxsmm-conv) is one PeerConv, and
+ * peer_conv_main does the rest the same way for every peer.
  *
  *     NAME-conv --layer "conv out=128 k=4 s=2 p=1" --channels 64 --size WxH --batch B
  *               [--backward] [--threads N] [--repeat R] [--layout L]
@@ -25,10 +25,10 @@
  * test compares the two and the timings compare the same arithmetic. A layer
  * the peer cannot run exits 3, saying why.
  *
- * The peers run on OpenMP (Debian's libdnnl is built on it): the thread
- * count is set as PyTorch sets it (omp_set_num_threads), before the peer
- * makes anything, since they block their work by the thread count they see
- * then. */
+ * The peers run on OpenMP (Debian's libdnnl is built on it; LIBXSMM's DNN
+ * API runs its work on the caller's threads): the thread count is set as
+ * PyTorch sets it (omp_set_num_threads), before the peer makes anything,
+ * since they block their work by the thread count they see then. */
 #pragma once
 
 #include "neuropaint.h"

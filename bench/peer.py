@@ -1,5 +1,5 @@
 """What every bench/ script gives the peer it times (PyTorch, OpenCV, NumPy,
-oneDNN): the environment of its process."""
+oneDNN, LIBXSMM): the environment of its process."""
 import os
 
 

@@ -23,6 +23,8 @@ FORWARD = os.environ.get("NP_NN_FORWARD", "nn-forward")
 # name: its Debian package, the layouts it is timed in, which layers it cannot run
 PEERS = {
     "onednn": ("libdnnl-dev", ("any", "nchw"), lambda layer: False),
+    # One padding for both sides (libxsmm_dnn_conv_desc's pad_h, pad_w).
+    "libxsmm": ("libxsmm-dev", ("libxsmm",), lambda layer: ":" in layer[5]),
 }
 PACKAGE, LAYOUTS, UNSUPPORTED = PEERS[PEER]
 if not PROGRAM:
