@@ -188,27 +188,33 @@ def chroma_to_rgb(values, luma=0.5):
     return torch.stack([r, g, b], 1)
 
 
-def gan_step(g, d, opt_g, opt_d, src, real, recon, recon_weight, gan_weight, conditional=True):
+def gan_step(g, d, opt_g, opt_d, src, real, recon, recon_weight, gan_weight, conditional=True,
+             judge=None, seen=lambda picture, which: picture, before_d=lambda: None):
     """One step as our trainer takes it (pix2pix's optimize_parameters): D on
     fake, then real, each BCE weighted ½; then G through the frozen D plus the
     weighted reconstruction term (recon: a torch loss function). D judges
     (source, picture) pairs, or with conditional=False the picture alone.
-    Returns the losses in the order the trainer records them: D real, D fake,
-    G GAN, G reconstruction."""
+    judge(cond, picture) is what D is called through (default D itself; a
+    spectral norm's wrapper), seen(picture, which) what it sees of the
+    "fake", "real" and "g" pictures (DiffAugment), and before_d runs before
+    D's step (the spectral norm's power iteration). Returns the losses in the
+    order the trainer records them: D real, D fake, G GAN, G reconstruction."""
     bce = nn.BCEWithLogitsLoss()
+    judge = judge or d
     cond = src if conditional else None
     fake = g(src)
     opt_d.zero_grad()
-    pred_fake = d(cond, fake.detach())
+    before_d()
+    pred_fake = judge(cond, seen(fake.detach(), "fake"))
     loss_d_fake = bce(pred_fake, torch.zeros_like(pred_fake))
-    pred_real = d(cond, real)
+    pred_real = judge(cond, seen(real, "real"))
     loss_d_real = bce(pred_real, torch.ones_like(pred_real))
     ((loss_d_fake + loss_d_real) * 0.5).backward()
     opt_d.step()
     for p in d.parameters():
         p.requires_grad_(False)
     opt_g.zero_grad()
-    pred = d(cond, fake)
+    pred = judge(cond, seen(fake, "g"))
     loss_g_gan = bce(pred, torch.ones_like(pred))
     loss_g_recon = recon(fake, real)
     (loss_g_gan * gan_weight + loss_g_recon * recon_weight).backward()
@@ -509,39 +515,23 @@ class Training(unittest.TestCase):
         ours, meta = first
 
         g.train(), d.train()
-        bce = nn.BCEWithLogitsLoss()
         opt_g, opt_d = adam(g), adam(d)
         norm = SpectralNorm(d, u) if sn else None
         judge = norm if sn else d
+        streams = {"fake": STREAM_AUGMENT_FAKE, "real": STREAM_AUGMENT_REAL, "g": STREAM_AUGMENT_G}
         avg = torch.from_numpy(flat_state(g))
         n_trainable = ex.n_parameters(g)
         for step, (z, real) in enumerate(batches):
-            fake = g(z)
-            opt_d.zero_grad()
-            if sn:
-                norm.iterate()
-            pred_fake = judge(seen(fake.detach(), trainer_key(SEED, step, STREAM_AUGMENT_FAKE)))
-            loss_d_fake = bce(pred_fake, torch.zeros_like(pred_fake))
-            pred_real = judge(seen(real, trainer_key(SEED, step, STREAM_AUGMENT_REAL)))
-            loss_d_real = bce(pred_real, torch.ones_like(pred_real))
-            ((loss_d_fake + loss_d_real) * 0.5).backward()
-            opt_d.step()
-            for p in d.parameters():
-                p.requires_grad_(False)
-            opt_g.zero_grad()
-            pred = judge(seen(fake, trainer_key(SEED, step, STREAM_AUGMENT_G)))
-            loss_g_gan = bce(pred, torch.ones_like(pred))
-            loss_g_l1 = nn.functional.l1_loss(fake, real)
-            loss_g_gan.backward()
-            opt_g.step()
-            for p in d.parameters():
-                p.requires_grad_(True)
+            # The adversarial term alone; the L1 is recorded, weighted 0.
+            want = gan_step(g, d, opt_g, opt_d, z, real, nn.functional.l1_loss, 0.0, 1.0, conditional=False,
+                            judge=lambda cond, picture: judge(picture),
+                            seen=lambda picture, which: seen(picture, trainer_key(SEED, step, streams[which])),
+                            before_d=norm.iterate if sn else lambda: None)
             beta = min(0.9, (1 + step) / (10 + step))
             now = torch.from_numpy(flat_state(g))
             avg = torch.cat([beta * avg[:n_trainable] + (1 - beta) * now[:n_trainable], now[n_trainable:]])
 
             got = [float(x) for x in meta["run.loss.%d" % step].split()]
-            want = [loss_d_real.item(), loss_d_fake.item(), loss_g_gan.item(), loss_g_l1.item()]
             print("  %sstep %d losses ours %s torch %s" % (label, step, got, want))
             for a, b, what in zip(got, want, ("D real", "D fake", "G GAN", "G L1")):
                 self.assertLess(abs(a - b), TOL * max(1.0, abs(b)), "step %d %s" % (step, what))
