@@ -203,6 +203,30 @@ def hue_cosine(rgb, at, colour, radius=10):
     return float(got @ want / np.linalg.norm(got) / np.linalg.norm(want))
 
 
+BLUE_DOT = (40, 80, 220)   # R'G'B': a hint no colouriser gives the astronaut's suit by itself
+
+
+def write_blue_dot(path, shape, at):
+    """A transparent hint picture of shape (height, width) with a 3×3
+    BLUE_DOT centred at at = (y, x)."""
+    import cv2
+    import numpy as np
+    dot = np.zeros(tuple(shape[:2]) + (4,), np.uint8)
+    y, x = at
+    dot[y - 1:y + 2, x - 1:x + 2] = BLUE_DOT[::-1] + (255,)   # BGRA
+    cv2.imwrite(path, dot)
+
+
+def assert_blue_dot_spreads(test, without, with_dot, at):
+    """The shipped gray2color colours the suit at at brown (its hue away
+    from BLUE_DOT's); with the blue dot's hint picture, the suit around it
+    turns blue."""
+    before, after = hue_cosine(without, at, BLUE_DOT), hue_cosine(with_dot, at, BLUE_DOT)
+    print("around the dot, the hue's cosine with the dot's: %.2f without it, %.2f with it" % (before, after))
+    test.assertLess(before, 0)
+    test.assertGreater(after, 0.9)
+
+
 def hint_echo_model(path, width, height, bias=0.0):
     """Writes a 1×1 hint model (metadata hints = ycbcr-mask) that gives its
     hint channels back as its chroma: Cb·2, Cr·2 = the hint's (+ bias,

@@ -20,7 +20,6 @@ GIMP = shutil.which("gimp-console-2.10")
 PLUGIN_DIR = os.environ.get("NP_GIMP_PLUGIN_DIR")
 HOPPER = "/usr/share/doc/facedetect/examples/grace_hopper_512x512.jpg"
 HINT_DOT = (190, 60)   # (y, x): the astronaut's orange suit, in the half-size photo
-BLUE_DOT = (40, 80, 220)   # R'G'B'
 SHIPPED_COLORIZER = os.path.join(nptest.SOURCE_ROOT, "models", "gray2color.safetensors")
 # A tiny dream model (64×80 from a latent vector) and a tiny ×2 model, from tests/data.
 DREAM = {"model": os.path.join(nptest.SOURCE_ROOT, "tests", "data", "dream-latent-tiny.safetensors"),
@@ -137,10 +136,7 @@ class GimpPlugin(unittest.TestCase):
         # As users meet it: the shipped gray2color (which never saw a hint),
         # alone and with a blue dot on the suit it colours brown.
         if os.path.exists(SHIPPED_COLORIZER):
-            blue = np.zeros(cls.photo.shape[:2] + (4,), np.uint8)
-            y, x = HINT_DOT
-            blue[y - 1:y + 2, x - 1:x + 2] = BLUE_DOT[::-1] + (255,)   # BGRA
-            cv2.imwrite(os.path.join(cls.tmp, "blue.png"), blue)
+            nptest.write_blue_dot(os.path.join(cls.tmp, "blue.png"), cls.photo.shape, HINT_DOT)
             shipped = typed_arguments("neuropaint:colorize", model=SHIPPED_COLORIZER)
             filters["shipped"] = ("plug-in-neuropaint-colorize", shipped + ' "" -1', "")
             filters["shipped-hints"] = ("plug-in-neuropaint-colorize",
@@ -178,11 +174,7 @@ class GimpPlugin(unittest.TestCase):
         hint layer spreads over the suit around it."""
         if not os.path.exists(SHIPPED_COLORIZER):
             self.skipTest("needs the shipped gray2color model")
-        without = nptest.hue_cosine(self.result("shipped"), HINT_DOT, BLUE_DOT)
-        with_dot = nptest.hue_cosine(self.result("shipped-hints"), HINT_DOT, BLUE_DOT)
-        print("around the dot, the hue's cosine with the dot's: %.2f without it, %.2f with it" % (without, with_dot))
-        self.assertLess(without, 0)
-        self.assertGreater(with_dot, 0.9)
+        nptest.assert_blue_dot_spreads(self, self.result("shipped"), self.result("shipped-hints"), HINT_DOT)
 
     def test_rgb_threshold_through_gimp(self):
         np.testing.assert_array_equal(self.result("threshold"), (self.photo > 120).astype(np.uint8) * 120)
