@@ -87,6 +87,9 @@ property_boolean (faces, _("Faces"), FALSE)
 /* Rows read (and written) at a time: 64 rows of a 6000-pixel photo are
  * 6 MB of float. */
 #define STRIP_ROWS 64
+/* Pixels a thread must have to be worth starting (GEGL's own ops take a
+ * few thousand). */
+#define THREAD_COST 4096.0
 
 static void
 prepare (GeglOperation *operation)
@@ -163,36 +166,107 @@ strip_rows (NpImage *strip, gint height)
   return np_image_view (strip->type, strip->width, height, strip->channels, strip->data, strip->stride);
 }
 
-/* Reads the whole photo in format through strip (and the hints, when given,
- * at hints, in hint_format through hint_strip) through the colouriser as
- * long as it asks. */
+typedef struct
+{
+  NpColorizer  *c;
+  GeglBuffer   *input;
+  const Babl   *format;
+  NpSampleType  type;
+  gint          channels;
+  GeglRectangle box;
+  GError       *error;   /* the first thread's that could not allocate its strip */
+} ReadArea;
+
+/* Rows of area through the colouriser, strip by strip. */
+static void
+read_area (const GeglRectangle *area, gpointer data)
+{
+  ReadArea          *a = data;
+  GError            *error = NULL;
+  g_autoptr(NpImage) strip = np_image_new (a->type, area->width, MIN (STRIP_ROWS, area->height), a->channels,
+                                           &error);
+
+  if (strip == NULL)
+    {
+      if (!g_atomic_pointer_compare_and_exchange (&a->error, NULL, error))
+        g_error_free (error);
+      return;
+    }
+  for (gint y = area->y; y < area->y + area->height; y += STRIP_ROWS)
+    {
+      GeglRectangle rows = { area->x, y, area->width, MIN (STRIP_ROWS, area->y + area->height - y) };
+      NpImage       view = strip_rows (strip, rows.height);
+
+      gegl_buffer_get (a->input, &rows, 1.0, a->format, strip->data, strip->stride, GEGL_ABYSS_NONE);
+      np_colorizer_add_rows (a->c, y - a->box.y, &view);
+    }
+}
+
+/* Reads the whole photo in format through the colouriser as long as it
+ * asks, in bands of rows on GEGL's threads, and the hints, when given, at
+ * hints in hint_format through hint_strip, top to bottom. */
 static gboolean
 read_photo (NpColorizer *c, GeglBuffer *input, GeglBuffer *aux, const GeglRectangle *box,
-            const GeglRectangle *hints, const Babl *format, NpImage *strip, const Babl *hint_format,
-            NpImage *hint_strip, GError **error)
+            const GeglRectangle *hints, const Babl *format, const Babl *hint_format, NpImage *hint_strip,
+            GError **error)
 {
+  NpSampleType type = babl_format_get_type (format, 0) == babl_type ("u8") ? NP_SAMPLE_U8 : NP_SAMPLE_F32;
+  ReadArea     read = { c, input, format, type, babl_format_get_n_components (format), *box, NULL };
+
   while (np_colorizer_needs_rows (c))
     {
-      for (gint y = 0; y < box->height; y += STRIP_ROWS)
+      gegl_parallel_distribute_area (box, THREAD_COST, GEGL_SPLIT_STRATEGY_HORIZONTAL, read_area, &read);
+      if (read.error)
         {
-          GeglRectangle rows = { box->x, box->y + y, box->width, MIN (STRIP_ROWS, box->height - y) };
-          NpImage       view = strip_rows (strip, rows.height);
+          g_propagate_error (error, read.error);
+          return FALSE;
+        }
+      for (gint y = 0; aux && y < box->height; y += STRIP_ROWS)
+        {
+          GeglRectangle hint_rows = { hints->x, hints->y + y, box->width, MIN (STRIP_ROWS, box->height - y) };
+          NpImage       hint_view = strip_rows (hint_strip, hint_rows.height);
 
-          gegl_buffer_get (input, &rows, 1.0, format, strip->data, strip->stride, GEGL_ABYSS_NONE);
-          np_colorizer_add_rows (c, y, &view);
-          if (aux)
-            {
-              GeglRectangle hint_rows = { hints->x, hints->y + y, rows.width, rows.height };
-              NpImage       hint_view = strip_rows (hint_strip, rows.height);
-
-              gegl_buffer_get (aux, &hint_rows, 1.0, hint_format, hint_strip->data, hint_strip->stride, GEGL_ABYSS_NONE);
-              np_colorizer_add_hint_rows (c, y, &hint_view);
-            }
+          gegl_buffer_get (aux, &hint_rows, 1.0, hint_format, hint_strip->data, hint_strip->stride, GEGL_ABYSS_NONE);
+          np_colorizer_add_hint_rows (c, y, &hint_view);
         }
       if (!np_colorizer_end_rows (c, error))
         return FALSE;
     }
   return TRUE;
+}
+
+typedef struct
+{
+  NpColorizer  *c;
+  GeglBuffer   *input, *output;
+  const Babl   *format;
+  NpSampleType  type;
+  gint          channels;
+  GeglRectangle box;
+} ApplyArea;
+
+
+/* Colours area tile by tile in the buffers' own memory: where the photo's
+ * tiles are in the format asked (an 8-bit photo's are), nothing is copied. */
+static void
+apply_area (const GeglRectangle *area, gpointer data)
+{
+  ApplyArea          *a = data;
+  gint                bpp = babl_format_get_bytes_per_pixel (a->format);
+  GeglBufferIterator *it = gegl_buffer_iterator_new (a->output, area, 0, a->format, GEGL_ACCESS_WRITE,
+                                                     GEGL_ABYSS_NONE, 2);
+
+  gegl_buffer_iterator_add (it, a->input, area, 0, a->format, GEGL_ACCESS_READ, GEGL_ABYSS_NONE);
+  while (gegl_buffer_iterator_next (it))
+    {
+      const GeglRectangle *roi = &it->items[0].roi;
+      NpImage out = np_image_view (a->type, roi->width, roi->height, a->channels, it->items[0].data,
+                                   (gsize) roi->width * bpp);
+      NpImage in = np_image_view (a->type, roi->width, roi->height, a->channels, it->items[1].data,
+                                  (gsize) roi->width * bpp);
+
+      np_colorizer_apply (a->c, roi->x - a->box.x, roi->y - a->box.y, &in, &out);
+    }
 }
 
 /* The photo, with its hints when aux is given, to output. */
@@ -215,7 +289,6 @@ colorize (GeglOperation       *operation,
                                       np_op_threads (), aux != NULL };
   g_autoptr(NpFaceFinder) finder = NULL;
   g_autoptr(NpColorizer)  c = NULL;
-  g_autoptr(NpImage)      strip = NULL;
   g_autoptr(NpImage)      hint_strip = NULL;
   GError                 *error = NULL;
   GeglRectangle           hints = { 0, 0, 0, 0 };
@@ -227,7 +300,6 @@ colorize (GeglOperation       *operation,
   np_op_note_gray_host (operation);
   if ((aux && !check_hints (operation, &box, &hints, &error))
       || (o->faces && (finder = options.faces = np_face_finder_new (NULL, FALSE, &error)) == NULL)
-      || (strip = np_image_new (type, box.width, MIN (STRIP_ROWS, box.height), channels, &error)) == NULL
       || (aux && (hint_strip = np_image_new (NP_SAMPLE_F32, box.width, MIN (STRIP_ROWS, box.height), 4,
                                              &error)) == NULL))
     return np_op_fail (operation, input, output, result, error);
@@ -235,22 +307,17 @@ colorize (GeglOperation       *operation,
   model = np_op_lock_model (operation, np_op_chosen_model (operation, o->model, o->installed_model),
                             NP_MODEL_USE_COLORIZE, &error);
   ok = model && (c = np_colorizer_new (model, box.width, box.height, &options, &error))
-       && read_photo (c, input, aux, &box, &hints, format, strip, hint_format, hint_strip, &error);
+       && read_photo (c, input, aux, &box, &hints, format, hint_format, hint_strip, &error);
   np_op_cache_unlock (operation);
   if (!ok)
     return np_op_fail (operation, input, output, result, error);
 
-  /* Strip by strip: the photo's luminance, the model's colour, in the
-   * output's format (the input's: prepare). */
-  for (gint y = 0; y < box.height; y += STRIP_ROWS)
-    {
-      GeglRectangle rows = { box.x, box.y + y, box.width, MIN (STRIP_ROWS, box.height - y) };
-      NpImage       view = strip_rows (strip, rows.height);
-
-      gegl_buffer_get (input, &rows, 1.0, format, strip->data, strip->stride, GEGL_ABYSS_NONE);
-      np_colorizer_apply (c, y, &view, &view);
-      gegl_buffer_set (output, &rows, 0, format, strip->data, strip->stride);
-    }
+  /* The photo's luminance, the model's colour, in the output's format
+   * (the input's: prepare), on GEGL's threads. */
+  {
+    ApplyArea apply = { c, input, output, format, type, channels, box };
+    gegl_parallel_distribute_area (&box, THREAD_COST, GEGL_SPLIT_STRATEGY_HORIZONTAL, apply_area, &apply);
+  }
   return TRUE;
 }
 

@@ -110,7 +110,7 @@ cli_bench_colorize_setup (const CliBench *bench, const CliBenchCommon *common, G
         NpImage       view = np_image_view (NP_SAMPLE_F32, r.width, r.height, 4, rows->data, rows->stride);
         gegl_buffer_get (input, &r, 1.0, babl_format ("R'G'B'A float"), rows->data, rows->stride,
                          GEGL_ABYSS_NONE);
-        clipped += np_colorizer_apply (c, y, &view, &view);
+        clipped += np_colorizer_apply (c, 0, y, &view, &view);
       }
     state->clipped = (gdouble) clipped / ((gdouble) state->extent.width * state->extent.height);
   }

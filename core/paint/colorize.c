@@ -24,10 +24,13 @@
  * misses at the hints is spread along the photo, stopping at edges
  * (spread_hints).
  *
- * Memory: a few rows of the photo's width per thread (luma, chroma,
- * colour), a strip's rows resized across, the resamplers' small results, the
- * chroma planes and per-row and per-column interpolation tables (O(W + H));
- * the model runs on the render alone. Nothing is photo-sized.
+ * Memory: a few rows of luma of the photo's width per reading thread; each
+ * photo row resized across, until the reading ends (H × (the render's
+ * width + the face finder's ≤ 1024 + the faces' model widths) floats: 3.8
+ * MB for a 4000×3000 photo at a 320 render without faces); each layer's
+ * chroma interpolated across to the photo's width (2 × the render's height
+ * × W floats: 7.7 MB there); a piece's few planes per colouring thread; the
+ * model runs on the render alone. Nothing grows with W × H.
  *
  * An 8-bit photo comes as bytes and leaves as bytes, with the bits its
  * values v/255 give in float: each pass runs row by row in loops GCC
@@ -79,7 +82,11 @@ typedef struct
   NpResampler *gray;                 /* its luma at the model's scale, while read */
   gint         gray_width, gray_height;
   NpImage     *chroma;               /* two planes at the model's scale, interleaved */
-  ColumnTaps   cols;                 /* for each photo column of the region */
+  /* The chroma interpolated across to the region's width, row by model
+   * row (Cb's row r at row 2r, Cr's at 2r + 1): each photo row is then
+   * four long rows weighted, where across it would be runs of a dozen
+   * columns sharing four samples. */
+  NpImage     *wide;
   Taps        *rows;                 /* for each photo row of the region */
   /* Hints, while read: per model pixel the area-weighted sums of the hint
    * pixels' Cb·2, Cr·2 and their area; the boxes of the region's photo
@@ -100,6 +107,14 @@ struct _NpColorizer
   GPtrArray        *layers;          /* Layer*, the whole photo first */
   NpResampler      *detect;          /* the photo's luma for the face finder */
   gint              detect_width;
+  /* A reading's resamplers (the layers' still to colour, then the
+   * finder's), and every photo row's luma resized across by each (row y's
+   * by resampler r at shrunk[y·stride + offset[r]]): rows come in any
+   * order from any threads, and end_rows adds them in order. */
+  NpResampler      *reading[NP_COLORIZE_MAX_FACES + 2];
+  gint              reading_offset[NP_COLORIZE_MAX_FACES + 2];
+  guint             n_reading;
+  NpImage          *shrunk;
   /* Per R'G'B' u8 sample: its value in [0, 1], v/255 as babl reads it into
    * float (Lab's pixel-by-pixel path). */
   gfloat            unit[256];
@@ -172,6 +187,29 @@ column_taps_clear (ColumnTaps *ct)
   g_clear_pointer (&ct->runs, g_free);
 }
 
+/* A row of a layer's chroma (two planes interleaved) at the photo's
+ * resolution: every column of its region into u, v. */
+static NP_VECTOR_CLONES void
+sample_columns (const ColumnTaps *t, const gfloat *restrict vr, gfloat *restrict u, gfloat *restrict v)
+{
+  const gfloat *w0 = t->w[0], *w1 = t->w[1], *w2 = t->w[2], *w3 = t->w[3];
+
+  for (gint r = 0; r < t->n_runs; r++)
+    {
+      gint         first = t->runs[r], end = t->runs[r + 1];
+      const gfloat u0 = vr[2 * t->idx[0][first]], u1 = vr[2 * t->idx[1][first]];
+      const gfloat u2 = vr[2 * t->idx[2][first]], u3 = vr[2 * t->idx[3][first]];
+      const gfloat v0 = vr[2 * t->idx[0][first] + 1], v1 = vr[2 * t->idx[1][first] + 1];
+      const gfloat v2 = vr[2 * t->idx[2][first] + 1], v3 = vr[2 * t->idx[3][first] + 1];
+
+      for (gint i = first; i < end; i++)
+        {
+          u[i] = w0[i] * u0 + w1[i] * u1 + w2[i] * u2 + w3[i] * u3;
+          v[i] = w0[i] * v0 + w1[i] * v1 + w2[i] * v2 + w3[i] * v3;
+        }
+    }
+}
+
 /* Boxes of src photo pixels over dst model pixels: photo pixel i covers
  * [i·dst/src, (i + 1)·dst/src) in model pixels. */
 static void
@@ -212,7 +250,7 @@ layer_free (gpointer data)
   boxes_clear (&l->hint_rows);
   np_resampler_free (l->gray);
   np_image_free (l->chroma);
-  column_taps_clear (&l->cols);
+  np_image_free (l->wide);
   g_free (l->rows);
   g_free (l);
 }
@@ -237,6 +275,26 @@ layer_new (gint x, gint y, gint width, gint height, gint scale_width, gint scale
       boxes_init (&l->hint_rows, height, scale_height);
     }
   return l;
+}
+
+/* The resamplers of the next reading and room for their rows. */
+static gboolean
+begin_reading (NpColorizer *c, GError **error)
+{
+  gint width = 0;
+
+  c->n_reading = 0;
+  for (guint l = 0; l < c->layers->len; l++)
+    {
+      Layer *layer = c->layers->pdata[l];
+      if (layer->gray)
+        c->reading[c->n_reading] = layer->gray, c->reading_offset[c->n_reading++] = width,
+        width += layer->gray_width;
+    }
+  if (c->detect)
+    c->reading[c->n_reading] = c->detect, c->reading_offset[c->n_reading++] = width, width += c->detect_width;
+  np_image_free (c->shrunk);
+  return (c->shrunk = np_image_new (NP_SAMPLE_F32, width, c->height, 1, error)) != NULL;
 }
 
 NpColorizer *
@@ -289,6 +347,8 @@ np_colorizer_new (NpModel *model, gint width, gint height, const NpColorizeOptio
       if (c->detect == NULL)
         return NULL;
     }
+  if (!begin_reading (c, error))
+    return NULL;
   return g_steal_pointer (&c);
 }
 
@@ -299,6 +359,7 @@ np_colorizer_free (NpColorizer *c)
     return;
   g_ptr_array_unref (c->layers);
   np_resampler_free (c->detect);
+  np_image_free (c->shrunk);
   g_free (c);
 }
 
@@ -315,6 +376,21 @@ np_colorizer_needs_rows (NpColorizer *c)
 static inline void
 bytes_luma (const guint8 *restrict p, gint n, gint ch, gfloat *restrict luma)
 {
+#if G_BYTE_ORDER == G_LITTLE_ENDIAN
+  /* Four bytes are one little-endian word: its lanes are read with shifts,
+   * which vectorise, where the bytes 4 apart would be gathered. */
+  if (ch == 4)
+    {
+      for (gint i = 0; i < n; i++)
+        {
+          guint32 q;
+          memcpy (&q, p + 4 * i, 4);
+          luma[i] = NP_LUMA_R * ((gfloat) (q & 0xff) / 255.0f) + NP_LUMA_G * ((gfloat) ((q >> 8) & 0xff) / 255.0f)
+                    + NP_LUMA_B * ((gfloat) ((q >> 16) & 0xff) / 255.0f);
+        }
+      return;
+    }
+#endif
   for (gint i = 0; i < n; i++)
     luma[i] = NP_LUMA_R * ((gfloat) p[ch * i] / 255.0f) + NP_LUMA_G * ((gfloat) p[ch * i + 1] / 255.0f)
               + NP_LUMA_B * ((gfloat) p[ch * i + 2] / 255.0f);
@@ -352,90 +428,48 @@ row_luma (const NpImage *rows, gint j, gfloat *restrict luma, gpointer alpha)
     }
 }
 
-/* A strip being read: each row's luma resized across by every resampler
- * that wants it, rows shared out over the threads (a thread's rows in
- * groups, which a resampler resizes side by side); the results are then
- * added in row order, so the sums never depend on the thread count. */
-typedef struct
-{
-  NpColorizer   *c;
-  gint           y;
-  const NpImage *rows;
-  NpResampler  **resamplers;
-  gint          *offset;   /* where each one's results start in a row of shrunk */
-  guint          n;
-  gsize          stride;   /* floats a row of shrunk */
-  gfloat        *shrunk, *luma;   /* luma: READ_GROUP photo rows per part */
-} ReadJob;
-
-/* Rows whose luma a thread holds at once, for the resamplers to resize
- * side by side (their 8 lanes). */
+/* Rows whose luma is held at once, for the resamplers to resize side by
+ * side (their 8 lanes). */
 #define READ_GROUP 8
-
-static void
-read_rows (gsize start, gsize end, guint part, gpointer data)
-{
-  ReadJob *job = data;
-  gsize    width = (gsize) job->rows->width;
-  gfloat  *luma = job->luma + (gsize) part * READ_GROUP * width;
-
-  for (gsize g = start; g < end; g += READ_GROUP)
-    {
-      gsize g1 = MIN (g + READ_GROUP, end);
-
-      for (gsize j = g; j < g1; j++)
-        for (guint r = 0; r < job->n; r++)
-          if (np_resampler_wants_row (job->resamplers[r], job->y + (gint) j))
-            {
-              row_luma (job->rows, (gint) j, luma + (j - g) * width, NULL);
-              break;
-            }
-      /* Each resampler's rows are one run: its region's. */
-      for (guint r = 0; r < job->n; r++)
-        {
-          gsize j0 = g, j1;
-
-          while (j0 < g1 && !np_resampler_wants_row (job->resamplers[r], job->y + (gint) j0))
-            j0++;
-          for (j1 = j0; j1 < g1 && np_resampler_wants_row (job->resamplers[r], job->y + (gint) j1); j1++)
-            ;
-          if (j1 > j0)
-            np_resampler_shrink_rows (job->resamplers[r], luma + (j0 - g) * width, width, (gint) (j1 - j0),
-                                      job->shrunk + j0 * job->stride + job->offset[r], job->stride);
-        }
-    }
-}
 
 void
 np_colorizer_add_rows (NpColorizer *c, gint y, const NpImage *rows)
 {
-  const gsize grain = 8;
-  guint       parts = np_parallel_parts (rows->height, grain, c->options.n_threads);
-  NpResampler *resamplers[NP_COLORIZE_MAX_FACES + 2];
-  gint         offset[NP_COLORIZE_MAX_FACES + 2];
-  ReadJob      job = { c, y, rows, resamplers, offset, 0, 0, NULL, NULL };
+  gsize              width = (gsize) c->width;
+  g_autofree gfloat *luma = NULL;
 
   g_return_if_fail (((rows->type == NP_SAMPLE_F32 && rows->channels == 4)
                      || (rows->type == NP_SAMPLE_U8 && (rows->channels == 3 || rows->channels == 4)))
                     && rows->width == c->width);
-  g_return_if_fail (c->readings > 0);
+  g_return_if_fail (c->readings > 0 && y >= 0 && y + rows->height <= c->height);
 
-  for (guint l = 0; l < c->layers->len; l++)
+  luma = g_new (gfloat, READ_GROUP * width);
+  for (gint g = 0; g < rows->height; g += READ_GROUP)
     {
-      Layer *layer = c->layers->pdata[l];
-      if (layer->gray)
-        resamplers[job.n] = layer->gray, offset[job.n++] = (gint) job.stride, job.stride += layer->gray_width;
+      gint g1 = MIN (g + READ_GROUP, rows->height);
+
+      for (gint j = g; j < g1; j++)
+        for (guint r = 0; r < c->n_reading; r++)
+          if (np_resampler_wants_row (c->reading[r], y + j))
+            {
+              row_luma (rows, j, luma + (j - g) * width, NULL);
+              break;
+            }
+      /* Each resampler's rows are one run: its region's. */
+      for (guint r = 0; r < c->n_reading; r++)
+        {
+          gint j0 = g, j1;
+
+          while (j0 < g1 && !np_resampler_wants_row (c->reading[r], y + j0))
+            j0++;
+          for (j1 = j0; j1 < g1 && np_resampler_wants_row (c->reading[r], y + j1); j1++)
+            ;
+          if (j1 > j0)
+            np_resampler_shrink_rows (c->reading[r], luma + (j0 - g) * width, width, j1 - j0,
+                                      (gfloat *) np_image_row (c->shrunk, y + j0) + c->reading_offset[r],
+                                      c->shrunk->stride / sizeof (gfloat));
+        }
     }
-  if (c->detect)
-    resamplers[job.n] = c->detect, offset[job.n++] = (gint) job.stride, job.stride += c->detect_width;
-  job.shrunk = g_new (gfloat, job.stride * rows->height);
-  job.luma = g_new (gfloat, (gsize) MAX (parts, 1) * READ_GROUP * c->width);
-  np_parallel_for (rows->height, grain, c->options.n_threads, read_rows, &job);
-  for (gint j = 0; j < rows->height; j++)
-    for (guint r = 0; r < job.n; r++)
-      np_resampler_add_shrunk_row (resamplers[r], y + j, job.shrunk + (gsize) j * job.stride + offset[r]);
-  g_free (job.shrunk);
-  g_free (job.luma);
 }
 
 /* A hint pixel: opaque, or more than half so (a soft brush's fringe). */
@@ -691,13 +725,20 @@ colour_layer (NpColorizer *c, Layer *l, GError **error)
   gboolean           takes_hints = l->hint_sum && np_model_info (c->model)->hints;
   g_autoptr(NpImage) hints = takes_hints ? layer_hints (l, error) : NULL;
   const NpImage     *gray = np_resampler_result (l->gray);
+  ColumnTaps         cols;
 
   if ((takes_hints && hints == NULL) || (l->chroma = model_chroma (c, gray, hints, error)) == NULL
       || (l->hint_sum && !spread_hints (c, l, gray, error)))
     return FALSE;
   g_clear_pointer (&l->gray, np_resampler_free);
   g_clear_pointer (&l->hint_sum, g_free);
-  column_taps_init (&l->cols, l->chroma->width, l->width);
+  if ((l->wide = np_image_new (NP_SAMPLE_F32, l->width, 2 * l->chroma->height, 1, error)) == NULL)
+    return FALSE;
+  column_taps_init (&cols, l->chroma->width, l->width);
+  for (gint r = 0; r < l->chroma->height; r++)
+    sample_columns (&cols, np_image_row (l->chroma, r), np_image_row (l->wide, 2 * r),
+                    np_image_row (l->wide, 2 * r + 1));
+  column_taps_clear (&cols);
   l->rows = cubic_taps (l->chroma->height, l->height);
   return TRUE;
 }
@@ -759,6 +800,12 @@ np_colorizer_end_rows (NpColorizer *c, GError **error)
     }
   c->first_reading = FALSE;
   c->readings--;
+  for (gint y = 0; y < c->height; y++)
+    for (guint r = 0; r < c->n_reading; r++)
+      if (np_resampler_wants_row (c->reading[r], y))
+        np_resampler_add_shrunk_row (c->reading[r], y,
+                                     (const gfloat *) np_image_row (c->shrunk, y) + c->reading_offset[r]);
+  g_clear_pointer (&c->shrunk, np_image_free);
   for (guint l = 0; l < c->layers->len; l++)
     {
       Layer *layer = c->layers->pdata[l];
@@ -773,7 +820,7 @@ np_colorizer_end_rows (NpColorizer *c, GError **error)
       /* The faces' crops at the model's scale need another reading. */
       c->readings += c->layers->len > 1;
     }
-  return TRUE;
+  return c->readings == 0 || begin_reading (c, error);
 }
 
 /* A face's weight along one side of its crop: 1 in the middle, falling
@@ -824,49 +871,25 @@ combine_lab (gfloat y, gfloat a, gfloat b, gfloat *rgb)
   return clipped;
 }
 
-typedef struct
-{
-  NpColorizer   *c;
-  gint           y;
-  const NpImage *in;
-  NpImage       *out;
-  gint64        *clipped;   /* per part */
-} ApplyJob;
-
-/* Columns of a layer's chroma at the photo's resolution from the row vr
- * (two planes interleaved, vertically interpolated already): every column
- * of its region into u, v. */
+/* A layer's chroma on photo row y, columns x .. x + n − 1 (inside the
+ * layer's region): its wide rows weighted, into u, v. */
 static NP_VECTOR_CLONES void
-sample_columns (const ColumnTaps *t, const gfloat *restrict vr, gfloat *restrict u, gfloat *restrict v)
+sample_rows (const Layer *layer, gint x, gint y, gint n, gfloat *restrict u, gfloat *restrict v)
 {
-  const gfloat *w0 = t->w[0], *w1 = t->w[1], *w2 = t->w[2], *w3 = t->w[3];
+  const Taps *t = &layer->rows[y - layer->y];
 
-  for (gint r = 0; r < t->n_runs; r++)
+  for (gint ch = 0; ch < 2; ch++)
     {
-      gint         first = t->runs[r], end = t->runs[r + 1];
-      const gfloat u0 = vr[2 * t->idx[0][first]], u1 = vr[2 * t->idx[1][first]];
-      const gfloat u2 = vr[2 * t->idx[2][first]], u3 = vr[2 * t->idx[3][first]];
-      const gfloat v0 = vr[2 * t->idx[0][first] + 1], v1 = vr[2 * t->idx[1][first] + 1];
-      const gfloat v2 = vr[2 * t->idx[2][first] + 1], v3 = vr[2 * t->idx[3][first] + 1];
+      gint          at = x - layer->x;
+      const gfloat *r0 = (const gfloat *) np_image_row (layer->wide, 2 * t->idx[0] + ch) + at;
+      const gfloat *r1 = (const gfloat *) np_image_row (layer->wide, 2 * t->idx[1] + ch) + at;
+      const gfloat *r2 = (const gfloat *) np_image_row (layer->wide, 2 * t->idx[2] + ch) + at;
+      const gfloat *r3 = (const gfloat *) np_image_row (layer->wide, 2 * t->idx[3] + ch) + at;
+      gfloat       *o = ch == 0 ? u : v;
 
-      for (gint i = first; i < end; i++)
-        {
-          u[i] = w0[i] * u0 + w1[i] * u1 + w2[i] * u2 + w3[i] * u3;
-          v[i] = w0[i] * v0 + w1[i] * v1 + w2[i] * v2 + w3[i] * v3;
-        }
+      for (gint i = 0; i < n; i++)
+        o[i] = t->w[0] * r0[i] + t->w[1] * r1[i] + t->w[2] * r2[i] + t->w[3] * r3[i];
     }
-}
-
-/* A layer's two chroma planes on photo row y, at the layer's own scale. */
-static NP_VECTOR_CLONES void
-sample_rows (const Layer *layer, gint y, gfloat *restrict vr)
-{
-  const Taps   *t = &layer->rows[y - layer->y];
-  const gfloat *r0 = np_image_row (layer->chroma, t->idx[0]), *r1 = np_image_row (layer->chroma, t->idx[1]);
-  const gfloat *r2 = np_image_row (layer->chroma, t->idx[2]), *r3 = np_image_row (layer->chroma, t->idx[3]);
-
-  for (gint i = 0; i < 2 * layer->chroma->width; i++)
-    vr[i] = t->w[0] * r0[i] + t->w[1] * r1[i] + t->w[2] * r2[i] + t->w[3] * r3[i];
 }
 
 /* n pixels in YCbCr: luma y, the model's chroma u, v times sat, into planes
@@ -915,6 +938,18 @@ static inline void
 store_bytes (const gfloat *restrict r, const gfloat *restrict g, const gfloat *restrict b,
              const guint8 *restrict a, gint n, gint ch, guint8 *restrict o)
 {
+#if G_BYTE_ORDER == G_LITTLE_ENDIAN
+  if (ch == 4)
+    {
+      for (gint i = 0; i < n; i++)
+        {
+          guint32 q = (guint32) (gint) (r[i] * 255.0f + 0.5f) | (guint32) (gint) (g[i] * 255.0f + 0.5f) << 8
+                      | (guint32) (gint) (b[i] * 255.0f + 0.5f) << 16 | (guint32) a[i] << 24;
+          memcpy (o + 4 * i, &q, 4);
+        }
+      return;
+    }
+#endif
   for (gint i = 0; i < n; i++)
     {
       o[ch * i] = (guint8) (gint) (r[i] * 255.0f + 0.5f);
@@ -946,82 +981,59 @@ store_row (const gfloat *restrict r, const gfloat *restrict g, const gfloat *res
     }
 }
 
-static void
-apply_rows (gsize start, gsize end, guint part, gpointer data)
+gint64
+np_colorizer_apply (NpColorizer *c, gint x, gint y, const NpImage *in, NpImage *out)
 {
-  ApplyJob    *job = data;
-  NpColorizer *c = job->c;
   const Layer *whole = c->layers->pdata[0];
-  gint         w = c->width, vr_width = 0;
+  gint         w = in->width;
   gfloat       sat = c->options.saturation;
   gint64       clipped = 0;
-  gfloat      *luma, *u, *v, *fu, *fv, *r, *g, *b, *vr;
-  gpointer     alpha = g_malloc ((gsize) w * sizeof (gfloat));
+  gfloat      *luma, *u, *v, *fu, *fv, *r, *g, *b;
+  gpointer     alpha;
 
-  for (guint l = 0; l < c->layers->len; l++)
-    vr_width = MAX (vr_width, 2 * ((Layer *) c->layers->pdata[l])->chroma->width);
-  luma = g_new (gfloat, 8 * (gsize) w + vr_width);
-  u = luma + w, v = u + w, fu = v + w, fv = fu + w, r = fv + w, g = r + w, b = g + w, vr = b + w;
+  g_return_val_if_fail (c->readings == 0, 0);
+  g_return_val_if_fail ((in->type == NP_SAMPLE_F32 && in->channels == 4)
+                        || (in->type == NP_SAMPLE_U8 && (in->channels == 3 || in->channels == 4)), 0);
+  g_return_val_if_fail (out->type == in->type && out->channels == in->channels && out->width == in->width
+                        && out->height == in->height, 0);
+  g_return_val_if_fail (x >= 0 && y >= 0 && x + in->width <= c->width && y + in->height <= c->height, 0);
 
-  for (gsize j = start; j < end; j++)
+  alpha = g_malloc ((gsize) w * sizeof (gfloat));
+  luma = g_new (gfloat, 8 * (gsize) w);
+  u = luma + w, v = u + w, fu = v + w, fv = fu + w, r = fv + w, g = r + w, b = g + w;
+  for (gint j = 0; j < in->height; j++)
     {
-      gint y = job->y + (gint) j;
+      gint py = y + j;
 
-      row_luma (job->in, (gint) j, luma, alpha);
-      sample_rows (whole, y, vr);
-      sample_columns (&whole->cols, vr, u, v);
+      row_luma (in, j, luma, alpha);
+      sample_rows (whole, x, py, w, u, v);
       /* Faces, in order, each blended over the colour so far. */
       for (guint l = 1; l < c->layers->len; l++)
         {
           const Layer *face = c->layers->pdata[l];
+          gint         x0 = MAX (x, face->x), x1 = MIN (x + w, face->x + face->width);
           gfloat       wy;
 
-          if (y < face->y || y >= face->y + face->height
-              || (wy = feather (y - face->y, face->height)) == 0)
+          if (py < face->y || py >= face->y + face->height || x0 >= x1
+              || (wy = feather (py - face->y, face->height)) == 0)
             continue;
-          sample_rows (face, y, vr);
-          sample_columns (&face->cols, vr, fu, fv);
-          for (gint i = 0; i < face->width; i++)
+          sample_rows (face, x0, py, x1 - x0, fu, fv);
+          for (gint i = x0; i < x1; i++)
             {
-              gfloat k = wy * feather (i, face->width);
-              u[face->x + i] += k * (fu[i] - u[face->x + i]);
-              v[face->x + i] += k * (fv[i] - v[face->x + i]);
+              gfloat k = wy * feather (i - face->x, face->width);
+              u[i - x] += k * (fu[i - x0] - u[i - x]);
+              v[i - x] += k * (fv[i - x0] - v[i - x]);
             }
         }
       if (c->options.space == NP_CHROMA_YCBCR)
         clipped += combine_ycbcr_row (luma, u, v, sat, w, r, g, b);
       else
-        clipped += combine_lab_row (c, job->in, (gint) j, u, v, sat, r, g, b);
-      store_row (r, g, b, alpha, job->out, (gint) j);
+        clipped += combine_lab_row (c, in, j, u, v, sat, r, g, b);
+      store_row (r, g, b, alpha, out, j);
     }
-  job->clipped[part] += clipped;
   g_free (luma);
   g_free (alpha);
-}
-
-gint64
-np_colorizer_apply (NpColorizer *c, gint y, const NpImage *in, NpImage *out)
-{
-  const gsize grain = 8;
-  guint       parts;
-  g_autofree gint64 *clipped = NULL;
-  ApplyJob    job = { c, y, in, out, NULL };
-  gint64      total = 0;
-
-  g_return_val_if_fail (c->readings == 0, 0);
-  g_return_val_if_fail (((in->type == NP_SAMPLE_F32 && in->channels == 4)
-                         || (in->type == NP_SAMPLE_U8 && (in->channels == 3 || in->channels == 4)))
-                        && in->width == c->width, 0);
-  g_return_val_if_fail (out->type == in->type && out->channels == in->channels && out->width == c->width
-                        && out->height == in->height, 0);
-  g_return_val_if_fail (y >= 0 && y + in->height <= c->height, 0);
-
-  parts = np_parallel_parts (in->height, grain, c->options.n_threads);
-  job.clipped = clipped = g_new0 (gint64, MAX (parts, 1));
-  np_parallel_for (in->height, grain, c->options.n_threads, apply_rows, &job);
-  for (guint i = 0; i < parts; i++)
-    total += clipped[i];
-  return total;
+  return clipped;
 }
 
 void

@@ -100,16 +100,19 @@ gboolean np_paint_dream       (NpModel *model, const NpDreamOptions *options, Np
  * own full-resolution luminance. Detail, sharpness and tones stay the
  * photo's; the colour is the model's.
  *
- * The photo is read twice (three times with faces) as rows, top to bottom,
- * so memory holds rows and the small render, never the photo:
+ * The photo is read twice (three times with faces) in bands of rows, so
+ * memory holds the rows resized across and the small render, never the
+ * photo; the caller runs the bands and pieces on its threads:
  *
  *   c = np_colorizer_new (net, W, H, &options, &error);
  *   while (np_colorizer_needs_rows (c))
  *     {
- *       for (y = 0; y < H; y += n)  np_colorizer_add_rows (c, y, rows y..y+n);
+ *       for each band of rows y..y+n, on any threads:
+ *         np_colorizer_add_rows (c, y, rows y..y+n);
  *       np_colorizer_end_rows (c, &error);       // runs the model
  *     }
- *   for (y = 0; y < H; y += n)  np_colorizer_apply (c, y, rows y..y+n, out);
+ *   for each piece (x, y) of the photo, on any threads:
+ *     np_colorizer_apply (c, x, y, piece, out);
  */
 
 typedef enum
@@ -134,7 +137,7 @@ typedef struct
   gfloat        saturation;   /* the model's chroma times this */
   NpFaceFinder *faces;        /* not NULL: also colour each face this finds at the model's
                                  scale, blended into the whole photo's colour */
-  gint          n_threads;
+  gint          n_threads;    /* the model's and the face finder's */
   gboolean      hints;        /* a hint picture comes with the photo (np_colorizer_add_hint_rows):
                                  a hint model takes it as input, and for any model what
                                  its colour missed at the hints is spread along the photo */
@@ -153,27 +156,32 @@ void         np_colorizer_free       (NpColorizer *colorizer);
 gboolean     np_colorizer_needs_rows (NpColorizer *colorizer);
 /* Rows y .. y + rows->height − 1 of the photo, R'G'B'A float, or R'G'B'A or
  * R'G'B' u8 (an 8-bit photo as it is: the same bits as its values v/255 in
- * float), the photo's width; the whole photo in order, in pieces of any
- * height. */
+ * float), the photo's width; the whole photo, in bands of any height, in
+ * any order and from several threads at once (each runs on the calling
+ * thread): end_rows sums them in row order, so the result depends on
+ * neither. */
 void         np_colorizer_add_rows   (NpColorizer *colorizer, gint y, const NpImage *rows);
 /* With options->hints: rows y .. y + rows->height − 1 of the hint picture,
  * R'G'B'A float of the photo's size, beside the photo's own in every
- * reading. Its pixels more than half opaque are hints of their colour; a
- * picture without one colours as no hint picture does, to the byte. */
+ * reading, from one thread, top to bottom. Its pixels more than half
+ * opaque are hints of their colour; a picture without one colours as no
+ * hint picture does, to the byte. */
 void         np_colorizer_add_hint_rows (NpColorizer *colorizer, gint y, const NpImage *rows);
 /* After the last row of a reading: resizes, runs the model (and the face
  * finder, then the model on every face). A hint picture opaque everywhere
  * is NP_ERROR_INVALID_ARGUMENT. */
 gboolean     np_colorizer_end_rows   (NpColorizer *colorizer, GError **error);
-/* Colours rows y .. y + in->height − 1 of the photo (as for add_rows) into
- * out (same size and format; may be in): the photo's luminance, clamped to
- * [0, 1], and the model's chroma; alpha copied. Where that colour lies
- * outside the gamut its chroma is scaled down until it fits, which keeps
- * the luminance; returns the number of such pixels. Bytes out are the float
- * result rounded as babl rounds float to u8 (v·255 + 0.5, truncated): an
- * 8-bit photo gives the bytes its float values and a conversion give. Any pieces, in any order; the result
- * does not depend on them nor on the thread count. */
-gint64       np_colorizer_apply      (NpColorizer *colorizer, gint y, const NpImage *in,
+/* Colours the piece of the photo at x, y of in's size (as for add_rows,
+ * any width) into out (same size and format; may be in): the photo's
+ * luminance, clamped to [0, 1], and the model's chroma; alpha copied. Where
+ * that colour lies outside the gamut its chroma is scaled down until it
+ * fits, which keeps the luminance; returns the number of such pixels. Bytes
+ * out are the float result rounded as babl rounds float to u8 (v·255 + 0.5,
+ * truncated): an 8-bit photo gives the bytes its float values and a
+ * conversion give. It runs on the calling thread; pieces may be coloured
+ * from several threads at once, in any order and of any size (an image's
+ * tiles as they are), and the result depends on neither. */
+gint64       np_colorizer_apply      (NpColorizer *colorizer, gint x, gint y, const NpImage *in,
                                       NpImage *out);
 /* The size the model coloured the photo at, and the faces coloured. */
 void         np_colorizer_render_size (NpColorizer *colorizer, gint *width, gint *height);

@@ -4,6 +4,7 @@
 #define _POSIX_C_SOURCE 200809L   /* link, utimensat: a second name, an old time put back */
 #include "neuropaint.h"
 #include "image/np-colour.h"
+#include "util/np-parallel.h"
 
 #include <fcntl.h>
 #include <sys/stat.h>
@@ -368,50 +369,82 @@ hint_echo (gfloat gray_weight, gfloat bias)
   return model_with (net, "target", "chroma-ycbcr", "input_filter", "gray", "hints", "ycbcr-mask", NULL);
 }
 
+typedef struct
+{
+  NpColorizer   *c;
+  const NpImage *photo;
+  NpImage       *out;
+  gint           piece, out_piece, across;   /* across: pieces in a row of the colouring */
+  gint64        *clipped;                   /* per colouring piece */
+} Pieces;
+
+static NpImage
+piece_view (const NpImage *image, gint x, gint y, gint w, gint h)
+{
+  gsize at = (gsize) x * image->channels * (image->type == NP_SAMPLE_U8 ? 1 : 4);
+  return np_image_view (image->type, w, h, image->channels, (guint8 *) np_image_row (image, y) + at, image->stride);
+}
+
+/* Reading piece i: rows i·piece on, last piece first. */
+static void
+read_piece (gint i, gpointer data)
+{
+  Pieces *p = data;
+  gint    y = ((p->photo->height - 1) / p->piece - i) * p->piece;
+  NpImage rows = piece_view (p->photo, 0, y, p->photo->width, MIN (p->piece, p->photo->height - y));
+
+  np_colorizer_add_rows (p->c, y, &rows);
+}
+
+/* Colouring piece i: out_piece rows by out_piece + 2 columns, last first. */
+static void
+colour_piece (gint i, gpointer data)
+{
+  Pieces *p = data;
+  gint    cols = p->out_piece + 2, last = (p->photo->height - 1) / p->out_piece * p->across + p->across - 1;
+  gint    x = (last - i) % p->across * cols, y = (last - i) / p->across * p->out_piece;
+  gint    w = MIN (cols, p->photo->width - x), h = MIN (p->out_piece, p->photo->height - y);
+  NpImage in = piece_view (p->photo, x, y, w, h), o = piece_view (p->out, x, y, w, h);
+
+  p->clipped[i] = np_colorizer_apply (p->c, x, y, &in, &o);
+}
+
 /* Runs a colouriser over photo (R'G'B'A float or u8, R'G'B' u8; the result
- * is of its format), reading it in pieces of `piece` rows and colouring it in pieces of
- * `out_piece` rows, last piece first. */
+ * is of its format), reading it in pieces of `piece` rows and colouring it
+ * in pieces of `out_piece` rows by `out_piece` + 2 columns, last piece
+ * first, on options->n_threads threads; hints are read top to bottom. */
 static NpImage *
 colorize_hinted (NpModel *model, const NpImage *photo, const NpImage *hints, const NpColorizeOptions *options,
                  gint piece, gint out_piece, gint64 *clipped)
 {
   g_autoptr(GError) error = NULL;
   NpColorizeOptions with = *options;
-  g_autoptr(NpColorizer) c = NULL;
   NpImage *out = np_image_new (photo->type, photo->width, photo->height, photo->channels, NULL);
-  gint64   n = 0;
+  Pieces   p = { NULL, photo, out, piece, out_piece, (photo->width + out_piece + 1) / (out_piece + 2), NULL };
+  gint     n_reads = (photo->height + piece - 1) / piece;
+  gint     n_colours = (photo->height + out_piece - 1) / out_piece * p.across;
 
   with.hints = hints != NULL;
-  c = np_colorizer_new (model, photo->width, photo->height, &with, &error);
+  p.c = np_colorizer_new (model, photo->width, photo->height, &with, &error);
   g_assert_no_error (error);
-  while (np_colorizer_needs_rows (c))
+  while (np_colorizer_needs_rows (p.c))
     {
-      for (gint y = 0; y < photo->height; y += piece)
+      np_parallel_claim (n_reads, options->n_threads, read_piece, &p);
+      for (gint y = 0; hints && y < photo->height; y += piece)
         {
-          NpImage rows = np_image_view (photo->type, photo->width, MIN (piece, photo->height - y), photo->channels,
-                                        np_image_row (photo, y), photo->stride);
-          np_colorizer_add_rows (c, y, &rows);
-          if (hints)
-            {
-              NpImage hint_rows = np_image_view (NP_SAMPLE_F32, photo->width, rows.height, 4,
-                                                 np_image_row (hints, y), hints->stride);
-              np_colorizer_add_hint_rows (c, y, &hint_rows);
-            }
+          NpImage hint_rows = piece_view (hints, 0, y, photo->width, MIN (piece, photo->height - y));
+          np_colorizer_add_hint_rows (p.c, y, &hint_rows);
         }
-      g_assert_true (np_colorizer_end_rows (c, &error));
+      g_assert_true (np_colorizer_end_rows (p.c, &error));
       g_assert_no_error (error);
     }
-  for (gint y = (photo->height - 1) / out_piece * out_piece; y >= 0; y -= out_piece)
-    {
-      gint    h = MIN (out_piece, photo->height - y);
-      NpImage in = np_image_view (photo->type, photo->width, h, photo->channels, np_image_row (photo, y),
-                                  photo->stride);
-      NpImage o = np_image_view (photo->type, photo->width, h, photo->channels, np_image_row (out, y),
-                                 out->stride);
-      n += np_colorizer_apply (c, y, &in, &o);
-    }
+  p.clipped = g_new0 (gint64, n_colours);
+  np_parallel_claim (n_colours, options->n_threads, colour_piece, &p);
+  np_colorizer_free (p.c);
   if (clipped)
-    *clipped = n;
+    for (gint i = *clipped = 0; i < n_colours; i++)
+      *clipped += p.clipped[i];
+  g_free (p.clipped);
   return out;
 }
 
