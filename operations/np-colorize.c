@@ -174,19 +174,21 @@ typedef struct
   NpSampleType  type;
   gint          channels;
   GeglRectangle box;
-  GError       *error;   /* the first thread's that could not allocate its strip */
+  GError       *error;   /* the first thread's that could not allocate its rows */
 } ReadArea;
 
-/* Rows of area through the colouriser, strip by strip. */
+/* Rows of area through the colouriser: each band's luma gathered from the
+ * photo's tiles in place (nothing copied where their format is the one
+ * asked), then resized across. */
 static void
 read_area (const GeglRectangle *area, gpointer data)
 {
   ReadArea          *a = data;
   GError            *error = NULL;
-  g_autoptr(NpImage) strip = np_image_new (a->type, area->width, MIN (STRIP_ROWS, area->height), a->channels,
-                                           &error);
+  gint               bpp = babl_format_get_bytes_per_pixel (a->format);
+  g_autoptr(NpImage) luma = np_image_new (NP_SAMPLE_F32, area->width, MIN (STRIP_ROWS, area->height), 1, &error);
 
-  if (strip == NULL)
+  if (luma == NULL)
     {
       if (!g_atomic_pointer_compare_and_exchange (&a->error, NULL, error))
         g_error_free (error);
@@ -194,11 +196,22 @@ read_area (const GeglRectangle *area, gpointer data)
     }
   for (gint y = area->y; y < area->y + area->height; y += STRIP_ROWS)
     {
-      GeglRectangle rows = { area->x, y, area->width, MIN (STRIP_ROWS, area->y + area->height - y) };
-      NpImage       view = strip_rows (strip, rows.height);
+      GeglRectangle       band = { area->x, y, area->width, MIN (STRIP_ROWS, area->y + area->height - y) };
+      gsize               stride = luma->stride / sizeof (gfloat);
+      GeglBufferIterator *it;
 
-      gegl_buffer_get (a->input, &rows, 1.0, a->format, strip->data, strip->stride, GEGL_ABYSS_NONE);
-      np_colorizer_add_rows (a->c, y - a->box.y, &view);
+      if (!np_colorizer_wants_rows (a->c, y - a->box.y, band.height))
+        continue;
+      it = gegl_buffer_iterator_new (a->input, &band, 0, a->format, GEGL_ACCESS_READ, GEGL_ABYSS_NONE, 1);
+      while (gegl_buffer_iterator_next (it))
+        {
+          const GeglRectangle *roi = &it->items[0].roi;
+          NpImage piece = np_image_view (a->type, roi->width, roi->height, a->channels, it->items[0].data,
+                                         (gsize) roi->width * bpp);
+
+          np_colorizer_luma (&piece, (gfloat *) np_image_row (luma, roi->y - y) + (roi->x - area->x), stride);
+        }
+      np_colorizer_add_luma_rows (a->c, y - a->box.y, band.height, luma->data, stride);
     }
 }
 

@@ -428,6 +428,47 @@ row_luma (const NpImage *rows, gint j, gfloat *restrict luma, gpointer alpha)
     }
 }
 
+void
+np_colorizer_luma (const NpImage *piece, gfloat *luma, gsize luma_stride)
+{
+  g_return_if_fail ((piece->type == NP_SAMPLE_F32 && piece->channels == 4)
+                    || (piece->type == NP_SAMPLE_U8 && (piece->channels == 3 || piece->channels == 4)));
+
+  for (gint j = 0; j < piece->height; j++)
+    row_luma (piece, j, luma + (gsize) j * luma_stride, NULL);
+}
+
+gboolean
+np_colorizer_wants_rows (NpColorizer *c, gint y, gint n)
+{
+  for (guint r = 0; r < c->n_reading; r++)
+    for (gint j = y; j < y + n; j++)
+      if (np_resampler_wants_row (c->reading[r], j))
+        return TRUE;
+  return FALSE;
+}
+
+void
+np_colorizer_add_luma_rows (NpColorizer *c, gint y, gint n, const gfloat *luma, gsize luma_stride)
+{
+  g_return_if_fail (c->readings > 0 && y >= 0 && n >= 0 && y + n <= c->height);
+
+  /* Each resampler's rows are one run: its region's. */
+  for (guint r = 0; r < c->n_reading; r++)
+    {
+      gint j0 = 0, j1;
+
+      while (j0 < n && !np_resampler_wants_row (c->reading[r], y + j0))
+        j0++;
+      for (j1 = j0; j1 < n && np_resampler_wants_row (c->reading[r], y + j1); j1++)
+        ;
+      if (j1 > j0)
+        np_resampler_shrink_rows (c->reading[r], luma + (gsize) j0 * luma_stride, luma_stride, j1 - j0,
+                                  (gfloat *) np_image_row (c->shrunk, y + j0) + c->reading_offset[r],
+                                  c->shrunk->stride / sizeof (gfloat));
+    }
+}
+
 /* Rows whose luma is held at once, for the resamplers to resize side by
  * side (their 8 lanes). */
 #define READ_GROUP 8
@@ -449,26 +490,9 @@ np_colorizer_add_rows (NpColorizer *c, gint y, const NpImage *rows)
       gint g1 = MIN (g + READ_GROUP, rows->height);
 
       for (gint j = g; j < g1; j++)
-        for (guint r = 0; r < c->n_reading; r++)
-          if (np_resampler_wants_row (c->reading[r], y + j))
-            {
-              row_luma (rows, j, luma + (j - g) * width, NULL);
-              break;
-            }
-      /* Each resampler's rows are one run: its region's. */
-      for (guint r = 0; r < c->n_reading; r++)
-        {
-          gint j0 = g, j1;
-
-          while (j0 < g1 && !np_resampler_wants_row (c->reading[r], y + j0))
-            j0++;
-          for (j1 = j0; j1 < g1 && np_resampler_wants_row (c->reading[r], y + j1); j1++)
-            ;
-          if (j1 > j0)
-            np_resampler_shrink_rows (c->reading[r], luma + (j0 - g) * width, width, j1 - j0,
-                                      (gfloat *) np_image_row (c->shrunk, y + j0) + c->reading_offset[r],
-                                      c->shrunk->stride / sizeof (gfloat));
-        }
+        if (np_colorizer_wants_rows (c, y + j, 1))
+          row_luma (rows, j, luma + (j - g) * width, NULL);
+      np_colorizer_add_luma_rows (c, y + g, g1 - g, luma, width);
     }
 }
 
@@ -892,15 +916,58 @@ sample_rows (const Layer *layer, gint x, gint y, gint n, gfloat *restrict u, gfl
     }
 }
 
+/* Pixels combined at once, as GCC's generic vector (8 floats fill an AVX2
+ * register, two SSE ones): as a plain loop GCC computed the gamut rule's
+ * three limits for every pixel, where most of a photo's colour fits. */
+#define PX 8
+typedef gfloat Px __attribute__ ((vector_size (PX * sizeof (gfloat))));
+typedef gint32 PxMask __attribute__ ((vector_size (PX * sizeof (gint32))));
+
 /* n pixels in YCbCr: luma y, the model's chroma u, v times sat, into planes
- * r, g, b; the number whose chroma shrank to fit. */
+ * r, g, b; the number whose chroma shrank to fit. Eight pixels whose
+ * colour fits take combine_ycbcr's arithmetic with t = 1 (its bits), the
+ * others combine_ycbcr itself. */
 static NP_VECTOR_CLONES gint
 combine_ycbcr_row (const gfloat *restrict y, const gfloat *restrict u, const gfloat *restrict v, gfloat sat,
                    gint n, gfloat *restrict r, gfloat *restrict g, gfloat *restrict b)
 {
-  gint clipped = 0;
+  const Px zero = { 0 }, one = zero + 1;
+  gint     clipped = 0, i = 0;
 
-  for (gint i = 0; i < n; i++)
+  for (; i + PX <= n; i += PX)
+    {
+      Px     yc, cb, cr, d0, d1, d2, s0, s1, s2;
+      PxMask over, under, out;
+      gint32 any = 0;
+
+      memcpy (&yc, y + i, sizeof yc);
+      memcpy (&cb, u + i, sizeof cb);
+      memcpy (&cr, v + i, sizeof cr);
+      over = yc > one, under = yc < zero;
+      /* CLAMP (y, 0, 1), NaN kept, as combine_ycbcr has it. */
+      yc = (Px) (((PxMask) yc & ~(over | under)) | ((PxMask) one & over));
+      d0 = (sat * cr) * (2.0f * (1.0f - NP_LUMA_R));
+      d2 = (sat * cb) * (2.0f * (1.0f - NP_LUMA_B));
+      d1 = -(NP_LUMA_R * d0 + NP_LUMA_B * d2) / NP_LUMA_G;
+      s0 = yc + d0, s1 = yc + d1, s2 = yc + d2;
+      out = (s0 > one) | (s0 < zero) | (s1 > one) | (s1 < zero) | (s2 > one) | (s2 < zero);
+      for (gint l = 0; l < PX; l++)
+        any |= out[l];
+      if (!any)
+        {
+          memcpy (r + i, &s0, sizeof s0);
+          memcpy (g + i, &s1, sizeof s1);
+          memcpy (b + i, &s2, sizeof s2);
+          continue;
+        }
+      for (gint k = i; k < i + PX; k++)
+        {
+          gfloat rgb[3];
+          clipped += combine_ycbcr (y[k], sat * u[k], sat * v[k], rgb);
+          r[k] = rgb[0], g[k] = rgb[1], b[k] = rgb[2];
+        }
+    }
+  for (; i < n; i++)
     {
       gfloat rgb[3];
       clipped += combine_ycbcr (y[i], sat * u[i], sat * v[i], rgb);

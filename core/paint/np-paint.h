@@ -161,6 +161,17 @@ gboolean     np_colorizer_needs_rows (NpColorizer *colorizer);
  * thread): end_rows sums them in row order, so the result depends on
  * neither. */
 void         np_colorizer_add_rows   (NpColorizer *colorizer, gint y, const NpImage *rows);
+/* np_colorizer_add_rows in two steps, for a caller that gathers rows from
+ * tiles: the luma of a piece of the photo (as for add_rows, any width; the
+ * gray filter's, unclamped: what the models read) into luma, rows
+ * luma_stride floats apart; and n rows of the photo's width so gathered,
+ * added as rows y .. y + n − 1 (the same bits as add_rows, under its
+ * rules). Rows no resampler wants (np_colorizer_wants_rows: none of rows
+ * y .. y + n − 1, as a face's reading has) need not be read at all. */
+void         np_colorizer_luma       (const NpImage *piece, gfloat *luma, gsize luma_stride);
+gboolean     np_colorizer_wants_rows (NpColorizer *colorizer, gint y, gint n);
+void         np_colorizer_add_luma_rows (NpColorizer *colorizer, gint y, gint n, const gfloat *luma,
+                                         gsize luma_stride);
 /* With options->hints: rows y .. y + rows->height − 1 of the hint picture,
  * R'G'B'A float of the photo's size, beside the photo's own in every
  * reading, from one thread, top to bottom. Its pixels more than half
