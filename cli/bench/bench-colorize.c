@@ -122,15 +122,20 @@ cli_bench_colorize_run (gpointer data)
 {
   CliColorizeBench      *state = data;
   g_autoptr(GeglNode)   graph = gegl_node_new ();
-  g_autoptr(GeglBuffer) output = gegl_buffer_new (&state->extent, babl_format ("R'G'B'A u8"));
+  g_autoptr(GeglBuffer) output = NULL;
   GeglNode             *source, *op, *sink;
 
-  /* A new graph each time: GEGL would otherwise serve the cached result. */
+  /* A new graph each time: GEGL would otherwise serve the cached result.
+   * The result is the op's own buffer, as the peer's is the array its last
+   * step made: a sink that copied it into a buffer of ours would write
+   * every pixel once more. */
   source = gegl_node_new_child (graph, "operation", "gegl:buffer-source", "buffer", state->input, NULL);
   op = gegl_node_new_child (graph, "operation", "neuropaint:colorize", "model", state->model, NULL);
-  sink = gegl_node_new_child (graph, "operation", "gegl:write-buffer", "buffer", output, NULL);
+  sink = gegl_node_new_child (graph, "operation", "gegl:buffer-sink", "buffer", &output, NULL);
   gegl_node_link_many (source, op, sink, NULL);
   gegl_node_process (sink);
+  if (output == NULL || !gegl_rectangle_equal (gegl_buffer_get_extent (output), &state->extent))
+    g_error ("bench colorize: the op gave no %d×%d result", state->extent.width, state->extent.height);
 }
 
 void
