@@ -83,7 +83,8 @@ static const GOptionEntry entries[] = {
                      "do not depend on it)"),
   { "init", 0, 0, G_OPTION_ARG_FILENAME, &opt_init,
     "Start G from this model's weights (a model of the same network: name or file) instead of random "
-    "ones, with a fresh optimiser: a second stage on a trained model", "MODEL" },
+    "ones, with a fresh optimiser: a second stage on a trained model; or from the trunk of a model that "
+    "differs only in its last layer (out), which starts random: a chroma-bins head on a chroma model", "MODEL" },
   { "resume", 'r', 0, G_OPTION_ARG_FILENAME, &opt_resume,
     "Continue from a checkpoint, exactly as if never stopped (its options are the defaults)", "CKPT" },
   { "validate-every", 0, 0, G_OPTION_ARG_INT, &opt_validate_every,
@@ -932,10 +933,22 @@ cli_cmd_train (int argc, char **argv, gboolean do_help)
       if (init == NULL)
         return cli_fail_error ("train", g_steal_pointer (&error));
       if (!np_net_copy_params (np_trainer_generator (t.trainer), np_model_net (init), NULL))
-        return cli_fail ("train", CLI_EXIT_USAGE, "--init %s: another network than this dataset and these options "
-                         "make (--input, --target, --arch, --ngf)", opt_init);
-      /* Logits of the same count may stand for other bins. */
-      if (g_strcmp0 (init_bins, run_bins) != 0)
+        {
+          /* Another head on the same trunk: every layer but the last. */
+          g_autoptr(GPtrArray) left = g_ptr_array_new_with_free_func (g_free);
+          gboolean             head_only = TRUE;
+
+          np_net_copy_matching_params (np_trainer_generator (t.trainer), np_model_net (init), left);
+          for (guint i = 0; i < left->len; i++)
+            head_only = head_only && g_str_has_prefix (left->pdata[i], "out.");
+          if (!head_only || left->len == 0)
+            return cli_fail ("train", CLI_EXIT_USAGE, "--init %s: another network than this dataset and these "
+                             "options make (--input, --target, --arch, --ngf), beyond its last layer", opt_init);
+          g_printerr ("neuropaint train: --init %s: every layer but the last (out), which starts random\n", opt_init);
+        }
+      /* Logits of the same count may stand for other bins (a head left
+       * random stands for none). */
+      else if (g_strcmp0 (init_bins, run_bins) != 0)
         return cli_fail ("train", CLI_EXIT_USAGE, "--init %s: its chroma bins are not this dataset's", opt_init);
     }
   np_trainer_set_group (t.trainer, cli_group_rank (group), cli_group_size (group), cli_group_sum, group);

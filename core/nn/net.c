@@ -290,6 +290,33 @@ np_net_foreach_param (NpNet *net,
     }
 }
 
+gint
+np_net_copy_matching_params (NpNet *dst, NpNet *src, GPtrArray *left)
+{
+  gint copied = 0;
+
+  for (guint i = 0; i < dst->layers->len; i++)
+    {
+      NpLayer *l = g_ptr_array_index (dst->layers, i);
+      for (int j = 0; j < l->n_params; j++)
+        {
+          g_autofree gchar *name = g_strdup_printf ("%s.%s", l->name, l->klass->param_names[j]);
+          gint              k;
+          NpLayer          *from = find_param (src, name, &k);
+
+          if (from && from->klass == l->klass && np_tensor_same_shape (&from->params[k], &l->params[j]))
+            {
+              memcpy (l->params[j].data, from->params[k].data,
+                      np_tensor_n_elements (&l->params[j]) * sizeof (gfloat));
+              copied++;
+            }
+          else if (left)
+            g_ptr_array_add (left, g_steal_pointer (&name));
+        }
+    }
+  return copied;
+}
+
 void
 np_net_init_random (NpNet *net, guint64 seed, gfloat std)
 {

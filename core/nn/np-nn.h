@@ -253,6 +253,12 @@ NpNet       *np_net_new_view      (const NpNet *src, GError **error);
 /* Every parameter (running statistics too) of src into dst, a network of
  * the same description (an inference copy of a network in training). */
 gboolean     np_net_copy_params   (NpNet *dst, const NpNet *src, GError **error);
+/* The parameters of src (running statistics too) into those of dst with the
+ * same name, layer kind and shape: a network started from another's trunk
+ * (a classifier's head on a regression model's body). The names of dst's
+ * parameters left as they were are added to left (when not NULL, owning
+ * them); returns how many were copied. */
+gint         np_net_copy_matching_params (NpNet *dst, NpNet *src, GPtrArray *left);
 
 /* Weights N(0, std) (the seed used 0.02) from np_rng_normal, so a seed gives
  * the same weights on every machine; biases 0, batch norm at identity. */

@@ -426,6 +426,22 @@ class Train(unittest.TestCase):
         self.assertEqual(outs[0], outs[1])
         # A second stage starts from a model of the same bins only.
         self.train("bins-stage2", "--target", "chroma-bins", "--steps", "2", "--init", once)
+        # A chroma model's trunk under a new head: every weight but the
+        # last layer's as the chroma model left it (a step of 10⁻⁹ moves
+        # none by more; the step's batches move batch norm's statistics),
+        # the head random; a model of another trunk is refused.
+        l1, _ = self.train("bins-trunk-l1", "--target", "chroma", "--gan-weight", "0", "--steps", "2")
+        headed, proc = self.train("bins-trunk", "--target", "chroma-bins", "--steps", "1", "--lr", "1e-9",
+                                  "--init", l1)
+        self.assertIn("every layer but the last (out), which starts random", proc.stderr)
+        trunk, new = tensors(l1), tensors(headed)
+        self.assertNotEqual(trunk["out.weight"].shape, new["out.weight"].shape)
+        shared = [name for name in trunk if not name.startswith("out.") and ".running_" not in name]
+        self.assertGreater(len(shared), 10)
+        for name in shared:
+            np.testing.assert_allclose(new[name], trunk[name], atol=1e-6, err_msg=name)
+        self.fails(["train", self.dataset, "-o", os.path.join(self.dir, "bad-trunk.safetensors"), "--target",
+                    "chroma-bins", "--init", l1] + TINY + ["--ngf", "8"], "beyond its last layer", 1)
         moved = os.path.join(self.dir, "bins-moved.safetensors")
         nptest.model_with_metadata(once, moved, chroma_bins=",".join(
             "%d:%d" % (cb, cr - 16 if cr > -128 else cr + 16) for cb, cr in centres))

@@ -1190,11 +1190,52 @@ test_adam (void)
   g_assert_cmpfloat_with_epsilon (np_adam_m (adam)[1], -3, 1e-6);   /* 0.5·(0.5·−4) + 0.5·−4 */
 }
 
+/* A classifier's head on a regression net's trunk: every parameter of the
+ * same name, kind and shape is copied (batch norm's statistics too); the
+ * head, another kind and shape, is left as it was and named. */
+static void
+test_copy_matching_params (void)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(NpNet) body = np_net_new ("input c=1\nconv name=e1 out=4 k=3 p=1\nbatchnorm name=e1_bn\nrelu\n"
+                                      "convt name=out out=2 k=4 s=2 p=1\ntanh", &error);
+  g_autoptr(NpNet) head = np_net_new ("input c=1\nconv name=e1 out=4 k=3 p=1\nbatchnorm name=e1_bn\nrelu\n"
+                                      "conv name=out out=7 k=1", &error);
+  g_autoptr(GPtrArray) left = g_ptr_array_new_with_free_func (g_free);
+  const char *copied[] = { "e1.weight", "e1.bias", "e1_bn.weight", "e1_bn.bias", "e1_bn.running_mean",
+                           "e1_bn.running_var" };
+  gfloat out_before;
+
+  g_assert_no_error (error);
+  np_net_init_random (body, 1, 0.5f);
+  np_net_init_random (head, 2, 0.5f);
+  for (gsize i = 0; i < G_N_ELEMENTS (copied); i++)
+    {
+      NpTensor *t = np_net_param (body, copied[i]);
+      g_assert_nonnull (t);
+      for (gint64 e = 0; e < np_tensor_n_elements (t); e++)
+        t->data[e] = (gfloat) (i + 1) + 0.01f * (gfloat) e;
+    }
+  out_before = np_net_param (head, "out.weight")->data[0];
+  g_assert_cmpint (np_net_copy_matching_params (head, body, left), ==, G_N_ELEMENTS (copied));
+  for (gsize i = 0; i < G_N_ELEMENTS (copied); i++)
+    {
+      NpTensor *a = np_net_param (body, copied[i]), *b = np_net_param (head, copied[i]);
+      g_assert_cmpmem (a->data, np_tensor_n_elements (a) * sizeof (gfloat), b->data,
+                       np_tensor_n_elements (b) * sizeof (gfloat));
+    }
+  g_assert_cmpfloat (np_net_param (head, "out.weight")->data[0], ==, out_before);
+  g_assert_cmpuint (left->len, ==, 2);
+  g_assert_cmpstr (left->pdata[0], ==, "out.weight");
+  g_assert_cmpstr (left->pdata[1], ==, "out.bias");
+}
+
 int
 main (int argc, char **argv)
 {
   g_test_init (&argc, &argv, NULL);
   g_test_add_func ("/nn/gemm/shapes", test_gemm_shapes);
+  g_test_add_func ("/nn/net/copy-matching", test_copy_matching_params);
   g_test_add_func ("/nn/reshape/mismatch", test_reshape_mismatch);
   g_test_add_func ("/nn/arch/dream", test_dream_architecture);
   g_test_add_func ("/nn/conv/direct", test_conv_direct);
