@@ -934,17 +934,25 @@ cli_cmd_train (int argc, char **argv, gboolean do_help)
         return cli_fail_error ("train", g_steal_pointer (&error));
       if (!np_net_copy_params (np_trainer_generator (t.trainer), np_model_net (init), NULL))
         {
-          /* Another head on the same trunk: every layer but the last. */
+          /* Another head on the same trunk, or a first layer that reads
+           * more (hints beside the gray). */
           g_autoptr(GPtrArray) left = g_ptr_array_new_with_free_func (g_free);
+          g_autoptr(GPtrArray) widened = g_ptr_array_new_with_free_func (g_free);
           gboolean             head_only = TRUE;
 
-          np_net_copy_matching_params (np_trainer_generator (t.trainer), np_model_net (init), left);
+          np_net_copy_matching_params (np_trainer_generator (t.trainer), np_model_net (init), left, widened);
           for (guint i = 0; i < left->len; i++)
             head_only = head_only && g_str_has_prefix (left->pdata[i], "out.");
-          if (!head_only || left->len == 0)
+          if (!head_only || left->len + widened->len == 0)
             return cli_fail ("train", CLI_EXIT_USAGE, "--init %s: another network than this dataset and these "
-                             "options make (--input, --target, --arch, --ngf), beyond its last layer", opt_init);
-          g_printerr ("neuropaint train: --init %s: every layer but the last (out), which starts random\n", opt_init);
+                             "options make (--input, --target, --arch, --ngf), beyond its last layer and its "
+                             "inputs", opt_init);
+          if (left->len)
+            g_printerr ("neuropaint train: --init %s: every layer but the last (out), which starts random\n",
+                        opt_init);
+          for (guint i = 0; i < widened->len; i++)
+            g_printerr ("neuropaint train: --init %s: %s reads the new input channels with zero weights, so "
+                        "the run starts from what the model computed\n", opt_init, (char *) widened->pdata[i]);
         }
       /* Logits of the same count may stand for other bins (a head left
        * random stands for none). */

@@ -290,8 +290,17 @@ np_net_foreach_param (NpNet *net,
     }
 }
 
+/* Whether b is a's convolution weight with more input channels (ne[2]):
+ * its kernels and outputs the same. */
+static gboolean
+wider_input (const NpLayer *l, const NpTensor *a, const NpTensor *b)
+{
+  return l->klass == &np_conv_class && a->ne[0] == b->ne[0] && a->ne[1] == b->ne[1] && a->ne[3] == b->ne[3]
+         && a->ne[2] < b->ne[2];
+}
+
 gint
-np_net_copy_matching_params (NpNet *dst, NpNet *src, GPtrArray *left)
+np_net_copy_matching_params (NpNet *dst, NpNet *src, GPtrArray *left, GPtrArray *widened)
 {
   gint copied = 0;
 
@@ -301,13 +310,27 @@ np_net_copy_matching_params (NpNet *dst, NpNet *src, GPtrArray *left)
       for (int j = 0; j < l->n_params; j++)
         {
           g_autofree gchar *name = g_strdup_printf ("%s.%s", l->name, l->klass->param_names[j]);
+          NpTensor         *t = &l->params[j];
           gint              k;
           NpLayer          *from = find_param (src, name, &k);
+          const NpTensor   *f = from && from->klass == l->klass ? &from->params[k] : NULL;
 
-          if (from && from->klass == l->klass && np_tensor_same_shape (&from->params[k], &l->params[j]))
+          if (f && np_tensor_same_shape (f, t))
             {
-              memcpy (l->params[j].data, from->params[k].data,
-                      np_tensor_n_elements (&l->params[j]) * sizeof (gfloat));
+              memcpy (t->data, f->data, np_tensor_n_elements (t) * sizeof (gfloat));
+              copied++;
+            }
+          else if (f && j == 0 && widened && wider_input (l, f, t))
+            {
+              /* [out, in, k, k]: each output's kernels over src's inputs,
+               * then zeros over the new ones. */
+              gint64 kk = t->ne[0] * t->ne[1];
+              for (gint64 o = 0; o < t->ne[3]; o++)
+                {
+                  memcpy (t->data + o * t->ne[2] * kk, f->data + o * f->ne[2] * kk, f->ne[2] * kk * sizeof (gfloat));
+                  memset (t->data + (o * t->ne[2] + f->ne[2]) * kk, 0, (t->ne[2] - f->ne[2]) * kk * sizeof (gfloat));
+                }
+              g_ptr_array_add (widened, g_steal_pointer (&name));
               copied++;
             }
           else if (left)

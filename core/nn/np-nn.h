@@ -255,10 +255,14 @@ NpNet       *np_net_new_view      (const NpNet *src, GError **error);
 gboolean     np_net_copy_params   (NpNet *dst, const NpNet *src, GError **error);
 /* The parameters of src (running statistics too) into those of dst with the
  * same name, layer kind and shape: a network started from another's trunk
- * (a classifier's head on a regression model's body). The names of dst's
- * parameters left as they were are added to left (when not NULL, owning
- * them); returns how many were copied. */
-gint         np_net_copy_matching_params (NpNet *dst, NpNet *src, GPtrArray *left);
+ * (a classifier's head on a regression model's body). With widened not
+ * NULL, a convolution of dst that reads more input channels than src's
+ * takes src's weights for src's inputs and zeros for the new ones (hint
+ * channels after the gray one), so dst starts computing what src did; its
+ * weight's name goes into widened. The names of dst's parameters left as
+ * they were go into left (when not NULL; both own them); returns how many
+ * were copied, widened ones included. */
+gint         np_net_copy_matching_params (NpNet *dst, NpNet *src, GPtrArray *left, GPtrArray *widened);
 
 /* Weights N(0, std) (the seed used 0.02) from np_rng_normal, so a seed gives
  * the same weights on every machine; biases 0, batch norm at identity. */

@@ -442,6 +442,15 @@ class Train(unittest.TestCase):
             np.testing.assert_allclose(new[name], trunk[name], atol=1e-6, err_msg=name)
         self.fails(["train", self.dataset, "-o", os.path.join(self.dir, "bad-trunk.safetensors"), "--target",
                     "chroma-bins", "--init", l1] + TINY + ["--ngf", "8"], "beyond its last layer", 1)
+        # A hint model from it: the first layer reads the gray channel with
+        # the chroma model's weights and the hint channels with zeros.
+        hinted, proc = self.train("hints-from-l1", "--input", "gray-hints", "--target", "chroma", "--gan-weight",
+                                  "0", "--steps", "1", "--lr", "1e-9", "--init", l1)
+        self.assertIn("e1.weight reads the new input channels with zero weights", proc.stderr)
+        w, w0 = tensors(hinted)["e1.weight"], trunk["e1.weight"]
+        self.assertEqual(w.shape[1], 4)
+        np.testing.assert_allclose(w[:, :1], w0, atol=1e-6)
+        np.testing.assert_allclose(w[:, 1:], 0, atol=1e-6)
         moved = os.path.join(self.dir, "bins-moved.safetensors")
         nptest.model_with_metadata(once, moved, chroma_bins=",".join(
             "%d:%d" % (cb, cr - 16 if cr > -128 else cr + 16) for cb, cr in centres))

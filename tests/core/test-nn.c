@@ -1217,7 +1217,7 @@ test_copy_matching_params (void)
         t->data[e] = (gfloat) (i + 1) + 0.01f * (gfloat) e;
     }
   out_before = np_net_param (head, "out.weight")->data[0];
-  g_assert_cmpint (np_net_copy_matching_params (head, body, left), ==, G_N_ELEMENTS (copied));
+  g_assert_cmpint (np_net_copy_matching_params (head, body, left, NULL), ==, G_N_ELEMENTS (copied));
   for (gsize i = 0; i < G_N_ELEMENTS (copied); i++)
     {
       NpTensor *a = np_net_param (body, copied[i]), *b = np_net_param (head, copied[i]);
@@ -1228,6 +1228,33 @@ test_copy_matching_params (void)
   g_assert_cmpuint (left->len, ==, 2);
   g_assert_cmpstr (left->pdata[0], ==, "out.weight");
   g_assert_cmpstr (left->pdata[1], ==, "out.bias");
+
+  /* Hint channels after the gray one: the first layer reads them with
+   * zero weights, the gray one with the body's. */
+  {
+    g_autoptr(NpNet) hinted = np_net_new ("input c=3\nconv name=e1 out=4 k=3 p=1\nbatchnorm name=e1_bn\nrelu\n"
+                                          "convt name=out out=2 k=4 s=2 p=1\ntanh", &error);
+    g_autoptr(GPtrArray) widened = g_ptr_array_new_with_free_func (g_free);
+    g_autoptr(GPtrArray) none = g_ptr_array_new_with_free_func (g_free);
+    NpTensor *w = NULL, *from = np_net_param (body, "e1.weight");
+
+    g_assert_no_error (error);
+    np_net_init_random (hinted, 3, 0.5f);
+    g_assert_cmpint (np_net_copy_matching_params (hinted, body, none, widened), ==, 8);
+    g_assert_cmpuint (none->len, ==, 0);
+    g_assert_cmpuint (widened->len, ==, 1);
+    g_assert_cmpstr (widened->pdata[0], ==, "e1.weight");
+    w = np_net_param (hinted, "e1.weight");
+    for (gint64 o = 0; o < 4; o++)
+      for (gint64 c = 0; c < 3; c++)
+        for (gint64 i = 0; i < 9; i++)
+          g_assert_cmpfloat (w->data[(o * 3 + c) * 9 + i], ==, c == 0 ? from->data[o * 9 + i] : 0.0f);
+    /* Without widened, the wider weight is left as it was. */
+    g_ptr_array_set_size (none, 0);
+    np_net_init_random (hinted, 3, 0.5f);
+    g_assert_cmpint (np_net_copy_matching_params (hinted, body, none, NULL), ==, 7);
+    g_assert_cmpuint (none->len, ==, 1);
+  }
 }
 
 int
