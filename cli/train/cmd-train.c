@@ -76,8 +76,9 @@ static const GOptionEntry entries[] = {
     "The discriminator's weights: spectral (each convolution's and linear layer's divided by its largest "
     "singular value, one power iteration a step, Miyato et al. 2018) or none (default none; spectral for "
     "dream)", "NORM" },
-  { "loss", 0, 0, G_OPTION_ARG_STRING, &opt_loss, "Reconstruction loss: l1 or mse (default l1; mse for lowres), "
-    "or cross-entropy (chroma-bins' only one)", "L" },
+  { "loss", 0, 0, G_OPTION_ARG_STRING, &opt_loss, "Reconstruction loss: l1, mse or l0.5 ((|d| + 0.01)^½: "
+    "where a colour is uncertain, the likeliest one instead of L1's median between them) (default l1; mse for "
+    "lowres), or cross-entropy (chroma-bins' only one)", "L" },
   { "seed", 0, 0, G_OPTION_ARG_STRING, &opt_seed, "Seeds weights, batches, flips, dropout (default 1)", "N" },
   CLI_THREADS_ENTRY ("Threads (default: the processors it may use, shared by the ranks on a machine; the losses "
                      "do not depend on it)"),
@@ -214,8 +215,8 @@ resolve_run (Run *run, GHashTable *resumed, NpTrainer *trainer, gint ranks)
                         target ? target : "");
   if (g_strcmp0 (dtype, "f32") && g_strcmp0 (dtype, "f16"))
     return cli_fail ("train", CLI_EXIT_USAGE, "--dtype: f32 or f16, not “%s”", dtype ? dtype : "");
-  if (opt_loss && g_strcmp0 (opt_loss, "l1") && g_strcmp0 (opt_loss, "mse") && g_strcmp0 (opt_loss, "cross-entropy"))
-    return cli_fail ("train", CLI_EXIT_USAGE, "--loss: l1, mse or cross-entropy, not “%s”", opt_loss);
+  if (opt_loss && np_recon_from_name (opt_loss) == NP_N_RECONS)
+    return cli_fail ("train", CLI_EXIT_USAGE, "--loss: l1, mse, l0.5 or cross-entropy, not “%s”", opt_loss);
   run->experiment = e;
   run->arch = np_train_arch_find (arch);
   run->target = np_model_target_from_option (target);
@@ -290,8 +291,7 @@ resolve_run (Run *run, GHashTable *resumed, NpTrainer *trainer, gint ranks)
               || g_strcmp0 (target, g_hash_table_lookup (resumed, "target"))
               || g_strcmp0 (arch, resumed_arch (resumed))
               || run->ngf != meta_int (resumed, "ngf") || run->ndf != meta_int (resumed, "ndf")
-              || (opt_loss && (strcmp (opt_loss, "l1") == 0) != (p->recon == NP_RECON_L1))
-              || (opt_loss && (strcmp (opt_loss, "mse") == 0) != (p->recon == NP_RECON_MSE))
+              || (opt_loss && np_recon_from_name (opt_loss) != p->recon)
               || (opt_lr != UNSET && opt_lr != p->adam.lr) || (opt_beta1 != UNSET && opt_beta1 != p->adam.beta1)
               || (opt_l1_weight != UNSET && opt_l1_weight != p->recon_weight)
               || (opt_gan_weight != UNSET && opt_gan_weight != p->gan_weight)
@@ -327,8 +327,7 @@ resolve_run (Run *run, GHashTable *resumed, NpTrainer *trainer, gint ranks)
     /* Cross-entropy is a chroma-bins target's own loss, weighted 1. */
     .recon_weight = opt_l1_weight != UNSET ? opt_l1_weight : bins ? 1 : e->recon_weight,
     .gan_weight = opt_gan_weight != UNSET ? opt_gan_weight : bins ? 0 : e->gan_weight,
-    .recon = bins ? NP_RECON_CROSS_ENTROPY : opt_loss ? strcmp (opt_loss, "mse") == 0 ? NP_RECON_MSE : NP_RECON_L1
-                                                      : e->recon,
+    .recon = bins ? NP_RECON_CROSS_ENTROPY : opt_loss ? np_recon_from_name (opt_loss) : e->recon,
     .colour_weight = opt_colour_weight != UNSET ? opt_colour_weight : 0,
     .ema = opt_ema != UNSET ? opt_ema : e->ema,
     .augment = opt_augment ? strcmp (opt_augment, "diff") == 0 : e->augment,
@@ -380,7 +379,7 @@ run_command (const Run *run)
                           g_ascii_formatd (beta1, sizeof beta1, "%.15g", p->adam.beta1),
                           g_ascii_formatd (l1, sizeof l1, "%.15g", p->recon_weight),
                           g_ascii_formatd (gan, sizeof gan, "%.15g", p->gan_weight),
-                          p->recon == NP_RECON_L1 ? "l1" : p->recon == NP_RECON_MSE ? "mse" : "cross-entropy", p->seed,
+                          np_recon_name (p->recon), p->seed,
                           run->dtype == NP_DTYPE_F16 ? "f16" : "f32",
                           decay, arch, extra);
 }

@@ -1,5 +1,5 @@
 /* neuropaint — the losses the trainer needs: binary cross-entropy on logits
- * (the discriminator's), L1 and MSE (the generator's reconstruction terms).
+ * (the discriminator's), L1, MSE and L½ (the generator's reconstruction terms).
  *
  * Each is a mean over every element, summed in double in element order, and
  * adds its weighted gradient into the caller's tensor, so terms combine. */
@@ -37,13 +37,19 @@ np_loss_bce_logits (const NpTensor *logits, gfloat target, gfloat weight, NpTens
   return sum / count;
 }
 
-/* The mean of |d| or d² over d = pred − target, and its gradient. */
+typedef enum
+{
+  DISTANCE_ABS,      /* |d| */
+  DISTANCE_SQUARE,   /* d² */
+  DISTANCE_ROOT,     /* (|d| + ε)^½ − ε^½ */
+} Distance;
+
+/* The mean of a distance over d = pred − target, and its gradient. */
 static double
-reconstruction (const NpTensor *pred, const NpTensor *target, gfloat weight, NpTensor *grad,
-                gboolean squared)
+reconstruction (const NpTensor *pred, const NpTensor *target, gfloat weight, NpTensor *grad, Distance kind)
 {
   gint64 count = np_tensor_n_elements (pred);
-  double sum = 0;
+  double sum = 0, root_eps = sqrt (NP_LOSS_ROOT_EPS);
 
   g_return_val_if_fail (np_tensor_same_shape (pred, target), NAN);
   g_return_val_if_fail (grad == NULL || np_tensor_same_shape (grad, pred), NAN);
@@ -51,10 +57,19 @@ reconstruction (const NpTensor *pred, const NpTensor *target, gfloat weight, NpT
   FOR_EACH_ELEMENT (pred, n, x, i)
     {
       gfloat d = *element (pred, n, i) - *element (target, n, i);
-      sum += squared ? (double) d * d : fabsf (d);
-      if (grad)
-        *element (grad, n, i) += squared ? 2.0f * weight * d / count
-                                         : d > 0 ? weight / count : d < 0 ? -weight / count : 0.0f;
+      double r = kind == DISTANCE_ROOT ? sqrt (fabs ((double) d) + NP_LOSS_ROOT_EPS) : 0;
+
+      sum += kind == DISTANCE_SQUARE ? (double) d * d : kind == DISTANCE_ABS ? fabsf (d) : r - root_eps;
+      if (grad == NULL)
+        continue;
+      if (kind == DISTANCE_SQUARE)
+        *element (grad, n, i) += 2.0f * weight * d / count;
+      else
+        {
+          /* The slope of |d| (0 at 0, as PyTorch's), times ½·(|d| + ε)^−½. */
+          gfloat slope = kind == DISTANCE_ABS ? weight / count : (gfloat) (0.5 * weight / (r * count));
+          *element (grad, n, i) += d > 0 ? slope : d < 0 ? -slope : 0.0f;
+        }
     }
   return sum / count;
 }
@@ -62,11 +77,17 @@ reconstruction (const NpTensor *pred, const NpTensor *target, gfloat weight, NpT
 double
 np_loss_l1 (const NpTensor *pred, const NpTensor *target, gfloat weight, NpTensor *grad)
 {
-  return reconstruction (pred, target, weight, grad, FALSE);
+  return reconstruction (pred, target, weight, grad, DISTANCE_ABS);
 }
 
 double
 np_loss_mse (const NpTensor *pred, const NpTensor *target, gfloat weight, NpTensor *grad)
 {
-  return reconstruction (pred, target, weight, grad, TRUE);
+  return reconstruction (pred, target, weight, grad, DISTANCE_SQUARE);
+}
+
+double
+np_loss_root (const NpTensor *pred, const NpTensor *target, gfloat weight, NpTensor *grad)
+{
+  return reconstruction (pred, target, weight, grad, DISTANCE_ROOT);
 }

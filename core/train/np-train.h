@@ -39,7 +39,14 @@ typedef enum
   NP_RECON_L1,
   NP_RECON_MSE,
   NP_RECON_CROSS_ENTROPY,  /* a chroma-bins target's, and its only one (np_chroma_bins_loss) */
+  NP_RECON_ROOT,           /* L½ (np_loss_root): the likeliest of a few values, not their median */
+  NP_N_RECONS,
 } NpRecon;
+
+/* Each loss's name (--loss, a checkpoint's "train.recon"): l1, mse,
+ * cross-entropy, l0.5; NP_N_RECONS for another name. */
+const char  *np_recon_name       (NpRecon recon);
+NpRecon      np_recon_from_name  (const char *name);
 
 typedef struct
 {

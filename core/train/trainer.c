@@ -265,6 +265,12 @@ check_params (const NpTrainParams *p, gboolean has_d, GError **error)
                    p->target < NP_MODEL_N_TARGETS ? np_model_target_name (p->target) : "target unknown");
       return FALSE;
     }
+  if (p->recon >= NP_N_RECONS)
+    {
+      g_set_error (error, NP_ERROR, NP_ERROR_INVALID_ARGUMENT, "training: reconstruction loss %d unknown",
+                   (gint) p->recon);
+      return FALSE;
+    }
   /* Cross-entropy is a chroma-bins target's loss, and its only one; a
    * discriminator would judge logits, not pictures. */
   if ((p->recon == NP_RECON_CROSS_ENTROPY) != (p->target == NP_MODEL_TARGET_CHROMA_BINS)
@@ -642,6 +648,11 @@ np_trainer_step (NpTrainer *t, const NpTensor *source, const NpTensor *target, g
         case NP_RECON_MSE:
           l.g_recon += np_loss_mse (fake, &tgt, (gfloat) t->p.recon_weight, t->d_fake);
           break;
+        case NP_RECON_ROOT:
+          l.g_recon += np_loss_root (fake, &tgt, (gfloat) t->p.recon_weight, t->d_fake);
+          break;
+        case NP_N_RECONS:
+          g_assert_not_reached ();
         case NP_RECON_CROSS_ENTROPY:
           l.g_recon += np_chroma_bins_loss (fake, &tgt, t->bins, (gfloat) t->p.recon_weight, t->d_fake, n_threads);
           break;
@@ -684,10 +695,26 @@ put_int (GHashTable *meta, const char *key, gint64 value)
   g_hash_table_insert (meta, g_strdup (key), g_strdup_printf ("%" G_GINT64_FORMAT, value));
 }
 
-/* The checkpoint's "train.recon" of each loss. */
-static const char *const recon_names[] = {
+static const char *const recon_names[NP_N_RECONS] = {
   [NP_RECON_L1] = "l1", [NP_RECON_MSE] = "mse", [NP_RECON_CROSS_ENTROPY] = "cross-entropy",
+  [NP_RECON_ROOT] = "l0.5",
 };
+
+const char *
+np_recon_name (NpRecon recon)
+{
+  g_return_val_if_fail (recon < NP_N_RECONS, NULL);
+  return recon_names[recon];
+}
+
+NpRecon
+np_recon_from_name (const char *name)
+{
+  for (guint i = 0; i < NP_N_RECONS; i++)
+    if (g_strcmp0 (name, recon_names[i]) == 0)
+      return i;
+  return NP_N_RECONS;
+}
 
 gboolean
 np_trainer_save (NpTrainer *t, const char *path, GHashTable *metadata, GError **error)
@@ -839,12 +866,9 @@ trainer_from_file (NpSafetensors *st, GHashTable **metadata, GError **error)
       && (!get_number (meta, "train.decay_start", TRUE, &unused, &p.decay_start, error)
           || !get_number (meta, "train.decay_end", TRUE, &unused, &p.decay_end, error)))
     return NULL;
-  p.recon = G_N_ELEMENTS (recon_names);
-  for (guint i = 0; i < G_N_ELEMENTS (recon_names); i++)
-    if (g_strcmp0 (recon, recon_names[i]) == 0)
-      p.recon = i;
+  p.recon = np_recon_from_name (recon);
   if (seed == NULL || !g_ascii_string_to_unsigned (seed, 10, 0, G_MAXUINT64, &p.seed, NULL)
-      || p.recon == G_N_ELEMENTS (recon_names))
+      || p.recon == NP_N_RECONS)
     {
       g_set_error (error, NP_ERROR, NP_ERROR_CORRUPT, "checkpoint: bad “train.seed” or “train.recon”");
       return NULL;

@@ -1138,7 +1138,7 @@ test_losses (void)
   fill (p->data, n, 41), fill (t->data, n, 42);
   for (gint64 i = 0; i < n; i++)
     p->data[i] *= 20;   /* logits out to ±20: the naive formula would lose them */
-  for (int which = 0; which < 4; which++)
+  for (int which = 0; which < 5; which++)
     {
       double want = 0, got;
       for (gint64 i = 0; i < n; i++)
@@ -1146,12 +1146,12 @@ test_losses (void)
           double x = p->data[i], d = x - t->data[i];
           want += which == 0 ? (x > 0 ? x + log1p (exp (-x)) : log1p (exp (x)))
                 : which == 1 ? (x > 0 ? log1p (exp (-x)) : -x + log1p (exp (x)))
-                : which == 2 ? fabs (d) : d * d;
+                : which == 2 ? fabs (d) : which == 3 ? d * d : sqrt (fabs (d) + 0.01) - 0.1;
         }
       want /= n;
       memset (g->data, 0, n * sizeof (gfloat));
       got = which == 0 ? np_loss_bce_logits (p, 0, 3, g) : which == 1 ? np_loss_bce_logits (p, 1, 3, g)
-            : which == 2 ? np_loss_l1 (p, t, 3, g) : np_loss_mse (p, t, 3, g);
+            : which == 2 ? np_loss_l1 (p, t, 3, g) : which == 3 ? np_loss_mse (p, t, 3, g) : np_loss_root (p, t, 3, g);
       g_assert_cmpfloat_with_epsilon (got, want, 1e-6 * MAX (1, fabs (want)));
       for (gint64 i = 0; i < n; i += 5)
         {
@@ -1160,10 +1160,12 @@ test_losses (void)
           /* The steps as rounded to float, not as asked. */
           p->data[i] = hi;
           up = which == 0 ? np_loss_bce_logits (p, 0, 1, NULL) : which == 1 ? np_loss_bce_logits (p, 1, 1, NULL)
-               : which == 2 ? np_loss_l1 (p, t, 1, NULL) : np_loss_mse (p, t, 1, NULL);
+               : which == 2 ? np_loss_l1 (p, t, 1, NULL) : which == 3 ? np_loss_mse (p, t, 1, NULL)
+               : np_loss_root (p, t, 1, NULL);
           p->data[i] = lo;
           down = which == 0 ? np_loss_bce_logits (p, 0, 1, NULL) : which == 1 ? np_loss_bce_logits (p, 1, 1, NULL)
-                 : which == 2 ? np_loss_l1 (p, t, 1, NULL) : np_loss_mse (p, t, 1, NULL);
+                 : which == 2 ? np_loss_l1 (p, t, 1, NULL) : which == 3 ? np_loss_mse (p, t, 1, NULL)
+                 : np_loss_root (p, t, 1, NULL);
           p->data[i] = keep;
           g_assert_cmpfloat_with_epsilon (g->data[i], 3 * (up - down) / ((double) hi - lo), 1e-3 / n + 1e-6);
         }
