@@ -414,7 +414,15 @@ row_luma (const NpImage *rows, gint j, gfloat *restrict luma, gpointer alpha)
         bytes_luma (p, n, 4, luma);
       if (a && rows->channels == 4)
         for (gint i = 0; i < n; i++)
-          a[i] = p[4 * i + 3];
+          {
+#if G_BYTE_ORDER == G_LITTLE_ENDIAN
+            guint32 q;   /* the top byte of the word, as bytes_luma reads it */
+            memcpy (&q, p + 4 * i, 4);
+            a[i] = (guint8) (q >> 24);
+#else
+            a[i] = p[4 * i + 3];
+#endif
+          }
     }
   else
     {
