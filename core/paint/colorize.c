@@ -40,7 +40,6 @@
 #include "image/np-colour.h"
 #include "image/np-domain-transform.h"
 #include "image/np-resize.h"
-#include "util/np-parallel.h"
 #include "util/np-simd.h"
 #include "filters/np-filters.h"
 
