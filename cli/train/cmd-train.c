@@ -76,9 +76,10 @@ static const GOptionEntry entries[] = {
     "The discriminator's weights: spectral (each convolution's and linear layer's divided by its largest "
     "singular value, one power iteration a step, Miyato et al. 2018) or none (default none; spectral for "
     "dream)", "NORM" },
-  { "loss", 0, 0, G_OPTION_ARG_STRING, &opt_loss, "Reconstruction loss: l1, mse or l0.5 ((|d| + 0.01)^½: "
-    "where a colour is uncertain, the likeliest one instead of L1's median between them) (default l1; mse for "
-    "lowres), or cross-entropy (chroma-bins' only one)", "L" },
+  { "loss", 0, 0, G_OPTION_ARG_STRING, &opt_loss, "Reconstruction loss: l1, mse, l0.5 ((|d| + 0.01)^½: "
+    "where a colour is uncertain, the likeliest one instead of L1's median between them) or l1+magnitude (a "
+    "chroma target's: L1 plus |‖chroma‖ − ‖the photo's‖| at each pixel, as saturated as the photo wherever "
+    "the hue is uncertain) (default l1; mse for lowres), or cross-entropy (chroma-bins' only one)", "L" },
   { "seed", 0, 0, G_OPTION_ARG_STRING, &opt_seed, "Seeds weights, batches, flips, dropout (default 1)", "N" },
   CLI_THREADS_ENTRY ("Threads (default: the processors it may use, shared by the ranks on a machine; the losses "
                      "do not depend on it)"),
@@ -216,7 +217,8 @@ resolve_run (Run *run, GHashTable *resumed, NpTrainer *trainer, gint ranks)
   if (g_strcmp0 (dtype, "f32") && g_strcmp0 (dtype, "f16"))
     return cli_fail ("train", CLI_EXIT_USAGE, "--dtype: f32 or f16, not “%s”", dtype ? dtype : "");
   if (opt_loss && np_recon_from_name (opt_loss) == NP_N_RECONS)
-    return cli_fail ("train", CLI_EXIT_USAGE, "--loss: l1, mse, l0.5 or cross-entropy, not “%s”", opt_loss);
+    return cli_fail ("train", CLI_EXIT_USAGE, "--loss: l1, mse, l0.5, l1+magnitude or cross-entropy, not “%s”",
+                     opt_loss);
   run->experiment = e;
   run->arch = np_train_arch_find (arch);
   run->target = np_model_target_from_option (target);

@@ -1,5 +1,6 @@
 /* neuropaint — the losses the trainer needs: binary cross-entropy on logits
- * (the discriminator's), L1, MSE and L½ (the generator's reconstruction terms).
+ * (the discriminator's), L1, MSE and L½ (the generator's reconstruction terms), and the
+ * magnitude term beside L1.
  *
  * Each is a mean over every element, summed in double in element order, and
  * adds its weighted gradient into the caller's tensor, so terms combine. */
@@ -90,4 +91,33 @@ double
 np_loss_root (const NpTensor *pred, const NpTensor *target, gfloat weight, NpTensor *grad)
 {
   return reconstruction (pred, target, weight, grad, DISTANCE_ROOT);
+}
+
+double
+np_loss_magnitude (const NpTensor *pred, const NpTensor *target, gfloat weight, NpTensor *grad)
+{
+  gint64 pixels = pred->ne[0] * pred->ne[1], count = pixels * pred->ne[3], channels = pred->ne[2];
+  double sum = 0;
+
+  g_return_val_if_fail (np_tensor_same_shape (pred, target), NAN);
+  g_return_val_if_fail (grad == NULL || np_tensor_same_shape (grad, pred), NAN);
+
+  for (gint64 n = 0; n < pred->ne[3]; n++)
+    for (gint64 i = 0; i < pixels; i++)
+      {
+        const gfloat *p = np_tensor_at (pred, 0, 0, 0, n) + i, *t = np_tensor_at (target, 0, 0, 0, n) + i;
+        double        pp = NP_LOSS_MAGNITUDE_EPS, tt = NP_LOSS_MAGNITUDE_EPS, mp, d;
+
+        for (gint64 c = 0; c < channels; c++)
+          pp += (double) p[c * pixels] * p[c * pixels], tt += (double) t[c * pixels] * t[c * pixels];
+        mp = sqrt (pp);
+        d = mp - sqrt (tt);
+        sum += fabs (d);
+        /* d|m(p) − m(t)|/dp_c = sign(d) · p_c / m(p). */
+        if (grad && d != 0)
+          for (gint64 c = 0; c < channels; c++)
+            np_tensor_at (grad, 0, 0, 0, n)[i + c * pixels] += (gfloat) ((d > 0 ? weight : -weight) * p[c * pixels]
+                                                                         / (mp * count));
+      }
+  return sum / count;
 }

@@ -412,6 +412,13 @@ double       np_loss_mse          (const NpTensor *pred, const NpTensor *target,
 #define NP_LOSS_ROOT_EPS 0.01
 double       np_loss_root         (const NpTensor *pred, const NpTensor *target, gfloat weight,
                                    NpTensor *grad);
+/* |‖pred‖ − ‖target‖| at each pixel, ‖·‖ the norm over the channels
+ * (√(Σ v² + ε), ε = NP_LOSS_MAGNITUDE_EPS keeping its slope finite at 0),
+ * a mean over the pixels: beside L1 on a chroma target it asks each pixel
+ * to be as saturated as the photo's, whatever hue L1 settles on. */
+#define NP_LOSS_MAGNITUDE_EPS 1e-6
+double       np_loss_magnitude    (const NpTensor *pred, const NpTensor *target, gfloat weight,
+                                   NpTensor *grad);
 
 /* ---- Adam ---------------------------------------------------------------- */
 

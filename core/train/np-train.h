@@ -40,11 +40,12 @@ typedef enum
   NP_RECON_MSE,
   NP_RECON_CROSS_ENTROPY,  /* a chroma-bins target's, and its only one (np_chroma_bins_loss) */
   NP_RECON_ROOT,           /* L½ (np_loss_root): the likeliest of a few values, not their median */
+  NP_RECON_L1_MAGNITUDE,   /* L1 plus the chroma's magnitude's L1 (np_loss_magnitude): a chroma target's */
   NP_N_RECONS,
 } NpRecon;
 
 /* Each loss's name (--loss, a checkpoint's "train.recon"): l1, mse,
- * cross-entropy, l0.5; NP_N_RECONS for another name. */
+ * cross-entropy, l0.5, l1+magnitude; NP_N_RECONS for another name. */
 const char  *np_recon_name       (NpRecon recon);
 NpRecon      np_recon_from_name  (const char *name);
 

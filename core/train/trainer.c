@@ -271,6 +271,12 @@ check_params (const NpTrainParams *p, gboolean has_d, GError **error)
                    (gint) p->recon);
       return FALSE;
     }
+  if (p->recon == NP_RECON_L1_MAGNITUDE && p->target != NP_MODEL_TARGET_CHROMA)
+    {
+      g_set_error (error, NP_ERROR, NP_ERROR_INVALID_ARGUMENT,
+                   "training: the magnitude term is a chroma target's (its two channels are a colour)");
+      return FALSE;
+    }
   /* Cross-entropy is a chroma-bins target's loss, and its only one; a
    * discriminator would judge logits, not pictures. */
   if ((p->recon == NP_RECON_CROSS_ENTROPY) != (p->target == NP_MODEL_TARGET_CHROMA_BINS)
@@ -651,6 +657,10 @@ np_trainer_step (NpTrainer *t, const NpTensor *source, const NpTensor *target, g
         case NP_RECON_ROOT:
           l.g_recon += np_loss_root (fake, &tgt, (gfloat) t->p.recon_weight, t->d_fake);
           break;
+        case NP_RECON_L1_MAGNITUDE:
+          l.g_recon += np_loss_l1 (fake, &tgt, (gfloat) t->p.recon_weight, t->d_fake)
+                       + np_loss_magnitude (fake, &tgt, (gfloat) t->p.recon_weight, t->d_fake);
+          break;
         case NP_N_RECONS:
           g_assert_not_reached ();
         case NP_RECON_CROSS_ENTROPY:
@@ -697,7 +707,7 @@ put_int (GHashTable *meta, const char *key, gint64 value)
 
 static const char *const recon_names[NP_N_RECONS] = {
   [NP_RECON_L1] = "l1", [NP_RECON_MSE] = "mse", [NP_RECON_CROSS_ENTROPY] = "cross-entropy",
-  [NP_RECON_ROOT] = "l0.5",
+  [NP_RECON_ROOT] = "l0.5", [NP_RECON_L1_MAGNITUDE] = "l1+magnitude",
 };
 
 const char *

@@ -1259,6 +1259,41 @@ test_copy_matching_params (void)
   }
 }
 
+/* The magnitude term against its definition (per pixel, the norm over the
+ * channels) and its gradient against central differences. */
+static void
+test_loss_magnitude (void)
+{
+  g_autoptr(NpTensor) p = np_tensor_new (5, 4, 2, 3, NULL), t = np_tensor_new (5, 4, 2, 3, NULL);
+  g_autoptr(NpTensor) g = np_tensor_new (5, 4, 2, 3, NULL);
+  gint64 n = np_tensor_n_elements (p), pixels = 20;
+  double want = 0, got;
+
+  fill (p->data, n, 51), fill (t->data, n, 52);
+  for (gint64 b = 0; b < 3; b++)
+    for (gint64 i = 0; i < pixels; i++)
+      {
+        const gfloat *a = p->data + b * 2 * pixels + i, *c = t->data + b * 2 * pixels + i;
+        want += fabs (sqrt ((double) a[0] * a[0] + (double) a[pixels] * a[pixels] + 1e-6)
+                      - sqrt ((double) c[0] * c[0] + (double) c[pixels] * c[pixels] + 1e-6));
+      }
+  want /= 3 * pixels;
+  memset (g->data, 0, n * sizeof (gfloat));
+  got = np_loss_magnitude (p, t, 3, g);
+  g_assert_cmpfloat_with_epsilon (got, want, 1e-6);
+  for (gint64 i = 0; i < n; i++)
+    {
+      gfloat keep = p->data[i], h = 1e-3f, hi = keep + h, lo = keep - h;
+      double up, down;
+      p->data[i] = hi;
+      up = np_loss_magnitude (p, t, 1, NULL);
+      p->data[i] = lo;
+      down = np_loss_magnitude (p, t, 1, NULL);
+      p->data[i] = keep;
+      g_assert_cmpfloat_with_epsilon (g->data[i], 3 * (up - down) / ((double) hi - lo), 1e-3 / n + 1e-5);
+    }
+}
+
 int
 main (int argc, char **argv)
 {
@@ -1289,6 +1324,7 @@ main (int argc, char **argv)
   g_test_add_func ("/nn/training/batchnorm-running", test_batchnorm_running_update);
   g_test_add_func ("/nn/training/compute-per-call", test_compute_per_call);
   g_test_add_func ("/nn/losses", test_losses);
+  g_test_add_func ("/nn/losses/magnitude", test_loss_magnitude);
   g_test_add_func ("/nn/adam", test_adam);
   return g_test_run ();
 }

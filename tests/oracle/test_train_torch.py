@@ -438,6 +438,38 @@ class Training(unittest.TestCase):
             self.assertLess(abs(got[3] - root.item()), TOL * max(1.0, root.item()))
         self.compare_state(ours, "G", g, opt, "L0.5 colouriser")
 
+    def test_magnitude_loss_three_steps(self):
+        """A colouriser's steps with L1 plus the magnitude term (--loss
+        l1+magnitude): 100·(mean |fake − real| + mean over the pixels of
+        |‖fake‖ − ‖real‖|), ‖·‖ = √(Cb² + Cr² + 10⁻⁶), written here from its
+        definition, its gradient PyTorch's autograd."""
+        g = ex.randomize(ex.UNet(8, 5, in_channels=1, out_channels=2), 8)
+        ckpt = os.path.join(self.dir, "magnitude.ckpt")
+        checkpoint(ckpt, g, None, "l1+magnitude", 100.0, 0.0, colour=(0.0, "chroma"))
+        batches = [(torch.rand(2, 1, 64, 64) * 2 - 1, (torch.rand(2, 2, 64, 64) * 2 - 1) * 0.4) for _ in range(3)]
+        ours, meta = self.run_ours(ckpt, batches, 2)
+        (drop,) = nprandom.layer_indices(meta["G.graph"], "dropout")
+
+        def norm(c):
+            return (c.pow(2).sum(1) + 1e-6).sqrt()
+
+        g.train()
+        g.drop = MaskDropout()
+        opt = adam(g)
+        for step, (src, real) in enumerate(batches):
+            shape = (src.shape[0], g.m["d4"].out_channels, src.shape[2] // 16, src.shape[3] // 16)
+            g.drop.mask = torch.from_numpy(
+                nprandom.dropout_mask(trainer_key(SEED, step, STREAM_DROPOUT), drop, shape, 0.5))
+            opt.zero_grad()
+            fake = g(src)
+            loss = nn.functional.l1_loss(fake, real) + (norm(fake) - norm(real)).abs().mean()
+            (100.0 * loss).backward()
+            opt.step()
+            got = [float(x) for x in meta["run.loss.%d" % step].split()]
+            print("  step %d L1 + magnitude ours %.9g torch %.9g" % (step, got[3], loss.item()))
+            self.assertLess(abs(got[3] - loss.item()), TOL * max(1.0, loss.item()))
+        self.compare_state(ours, "G", g, opt, "L1 + magnitude colouriser")
+
     def test_chroma_bins_three_steps(self):
         """A chroma-bins colouriser's steps (U-Net with the half-size logits
         head): Zhang et al. 2016's loss written here from the paper, the
