@@ -177,18 +177,20 @@ typedef struct
   GError       *error;   /* the first thread's that could not allocate its rows */
 } ReadArea;
 
-/* Rows of area through the colouriser: each band's luma gathered from the
- * photo's tiles in place (nothing copied where their format is the one
- * asked), then resized across. */
+/* Rows of area (whole rows: read_photo splits the photo horizontally)
+ * through the colouriser: each band's luma gathered from the photo's tiles
+ * in place (nothing copied where their format is the one asked), then
+ * resized across. */
 static void
 read_area (const GeglRectangle *area, gpointer data)
 {
   ReadArea          *a = data;
   GError            *error = NULL;
   gint               bpp = babl_format_get_bytes_per_pixel (a->format);
-  g_autoptr(NpImage) luma = np_image_new (NP_SAMPLE_F32, area->width, MIN (STRIP_ROWS, area->height), 1, &error);
+  g_autoptr(NpImage) luma = NULL;
 
-  if (luma == NULL)
+  g_return_if_fail (area->x == a->box.x && area->width == a->box.width);
+  if ((luma = np_image_new (NP_SAMPLE_F32, area->width, MIN (STRIP_ROWS, area->height), 1, &error)) == NULL)
     {
       if (!g_atomic_pointer_compare_and_exchange (&a->error, NULL, error))
         g_error_free (error);
@@ -257,7 +259,6 @@ typedef struct
   gint          channels;
   GeglRectangle box;
 } ApplyArea;
-
 
 /* Colours area tile by tile in the buffers' own memory: where the photo's
  * tiles are in the format asked (an 8-bit photo's are), nothing is copied. */
