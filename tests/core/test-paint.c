@@ -375,6 +375,7 @@ typedef struct
   const NpImage *photo;
   NpImage       *out;
   gint           piece, out_piece, across;   /* across: pieces in a row of the colouring */
+  gint           threads;
   gint64        *clipped;                   /* per colouring piece */
 } Pieces;
 
@@ -385,15 +386,31 @@ piece_view (const NpImage *image, gint x, gint y, gint w, gint h)
   return np_image_view (image->type, w, h, image->channels, (guint8 *) np_image_row (image, y) + at, image->stride);
 }
 
-/* Reading piece i: rows i·piece on, last piece first. */
+/* Reading piece i: rows i·piece on, last piece first. On several threads
+ * its luma is gathered from tiles 5 columns wide (np_colorizer_luma, then
+ * np_colorizer_add_luma_rows), as the op reads a GEGL buffer. */
 static void
 read_piece (gint i, gpointer data)
 {
   Pieces *p = data;
-  gint    y = ((p->photo->height - 1) / p->piece - i) * p->piece;
-  NpImage rows = piece_view (p->photo, 0, y, p->photo->width, MIN (p->piece, p->photo->height - y));
+  gint    y = ((p->photo->height - 1) / p->piece - i) * p->piece, h = MIN (p->piece, p->photo->height - y);
+  NpImage rows = piece_view (p->photo, 0, y, p->photo->width, h);
+  g_autofree gfloat *luma = NULL;
 
-  np_colorizer_add_rows (p->c, y, &rows);
+  if (p->threads == 1)
+    {
+      np_colorizer_add_rows (p->c, y, &rows);
+      return;
+    }
+  if (!np_colorizer_wants_rows (p->c, y, h))
+    return;
+  luma = g_new (gfloat, (gsize) p->photo->width * h);
+  for (gint x = 0; x < p->photo->width; x += 5)
+    {
+      NpImage tile = piece_view (p->photo, x, y, MIN (5, p->photo->width - x), h);
+      np_colorizer_luma (&tile, luma + x, p->photo->width);
+    }
+  np_colorizer_add_luma_rows (p->c, y, h, luma, p->photo->width);
 }
 
 /* Colouring piece i: out_piece rows by out_piece + 2 columns, last first. */
@@ -412,7 +429,8 @@ colour_piece (gint i, gpointer data)
 /* Runs a colouriser over photo (R'G'B'A float or u8, R'G'B' u8; the result
  * is of its format), reading it in pieces of `piece` rows and colouring it
  * in pieces of `out_piece` rows by `out_piece` + 2 columns, last piece
- * first, on options->n_threads threads; hints are read top to bottom. */
+ * first, on options->n_threads threads (reading from tiles when more than
+ * one); hints are read top to bottom. */
 static NpImage *
 colorize_hinted (NpModel *model, const NpImage *photo, const NpImage *hints, const NpColorizeOptions *options,
                  gint piece, gint out_piece, gint64 *clipped)
@@ -420,7 +438,8 @@ colorize_hinted (NpModel *model, const NpImage *photo, const NpImage *hints, con
   g_autoptr(GError) error = NULL;
   NpColorizeOptions with = *options;
   NpImage *out = np_image_new (photo->type, photo->width, photo->height, photo->channels, NULL);
-  Pieces   p = { NULL, photo, out, piece, out_piece, (photo->width + out_piece + 1) / (out_piece + 2), NULL };
+  Pieces   p = { NULL, photo, out, piece, out_piece, (photo->width + out_piece + 1) / (out_piece + 2),
+                 options->n_threads, NULL };
   gint     n_reads = (photo->height + piece - 1) / piece;
   gint     n_colours = (photo->height + out_piece - 1) / out_piece * p.across;
 
