@@ -380,13 +380,16 @@ class Training(unittest.TestCase):
         self.compare_state(ours, "G", g, opt_g, "G (micro-batches)")
         self.compare_state(ours, "D", d, opt_d, "D (micro-batches)")
 
-    def test_colourfulness_three_steps(self):
-        """A colouriser's steps with L1 and the colourfulness term, no
-        discriminator: 100·L1 + 0.5·mean |C(fake) − C(real)| on the colours
-        the chroma stands for."""
-        g = ex.randomize(ex.UNet(8, 5, in_channels=1, out_channels=2), 6)
-        ckpt = os.path.join(self.dir, "colour.ckpt")
-        checkpoint(ckpt, g, None, "l1", 100.0, 0.0, colour=(0.5, "chroma"))
+    def colouriser_steps(self, seed, name, recon, terms, colour=(0.0, "chroma")):
+        """Three steps of a colouriser (gray → chroma, no discriminator)
+        trained with `recon` and the colourfulness weight colour[0], ours
+        against PyTorch's: terms(fake, real) gives the losses the trainer
+        reports from its fourth column on, as (weight, value) pairs, written
+        here from their definitions; the step minimises their weighted sum,
+        its gradient PyTorch's autograd."""
+        g = ex.randomize(ex.UNet(8, 5, in_channels=1, out_channels=2), seed)
+        ckpt = os.path.join(self.dir, name + ".ckpt")
+        checkpoint(ckpt, g, None, recon, 100.0, 0.0, colour=colour)
         batches = [(torch.rand(2, 1, 64, 64) * 2 - 1, (torch.rand(2, 2, 64, 64) * 2 - 1) * 0.4) for _ in range(3)]
         ours, meta = self.run_ours(ckpt, batches, 2)
         (drop,) = nprandom.layer_indices(meta["G.graph"], "dropout")
@@ -399,76 +402,39 @@ class Training(unittest.TestCase):
             g.drop.mask = torch.from_numpy(
                 nprandom.dropout_mask(trainer_key(SEED, step, STREAM_DROPOUT), drop, shape, 0.5))
             opt.zero_grad()
-            fake = g(src)
-            l1 = nn.functional.l1_loss(fake, real)
-            colour = (colourfulness(chroma_to_rgb(fake)) - colourfulness(chroma_to_rgb(real))).abs().mean()
-            (100.0 * l1 + 0.5 * colour).backward()
+            weighted = terms(g(src), real)
+            sum(w * value for w, value in weighted).backward()
             opt.step()
-            got = [float(x) for x in meta["run.loss.%d" % step].split()]
-            print("  step %d L1, colourfulness ours %s torch %s" % (step, got[3:], [l1.item(), colour.item()]))
-            self.assertLess(abs(got[3] - l1.item()), TOL * max(1.0, l1.item()))
-            self.assertLess(abs(got[4] - colour.item()), TOL * max(1.0, colour.item()))
-        self.compare_state(ours, "G", g, opt, "colouriser")
+            got = [float(x) for x in meta["run.loss.%d" % step].split()][3:]
+            want = [value.item() for _, value in weighted]
+            print("  step %d %s ours %s torch %s" % (step, name, got[:len(want)], want))
+            for a, b in zip(got, want):
+                self.assertLess(abs(a - b), TOL * max(1.0, abs(b)))
+        self.compare_state(ours, "G", g, opt, name)
+
+    def test_colourfulness_three_steps(self):
+        """L1 and the colourfulness term: 100·L1 + 0.5·mean |C(fake) −
+        C(real)| on the colours the chroma stands for."""
+        self.colouriser_steps(6, "colour", "l1", lambda fake, real: [
+            (100.0, nn.functional.l1_loss(fake, real)),
+            (0.5, (colourfulness(chroma_to_rgb(fake)) - colourfulness(chroma_to_rgb(real))).abs().mean())],
+            colour=(0.5, "chroma"))
 
     def test_root_loss_three_steps(self):
-        """A colouriser's steps with the L½ loss (--loss l0.5), no
-        discriminator: 100·mean((|fake − real| + 0.01)^½ − 0.01^½), written
-        here from its definition, its gradient PyTorch's autograd."""
-        g = ex.randomize(ex.UNet(8, 5, in_channels=1, out_channels=2), 7)
-        ckpt = os.path.join(self.dir, "root.ckpt")
-        checkpoint(ckpt, g, None, "l0.5", 100.0, 0.0)
-        batches = [(torch.rand(2, 1, 64, 64) * 2 - 1, (torch.rand(2, 2, 64, 64) * 2 - 1) * 0.4) for _ in range(3)]
-        ours, meta = self.run_ours(ckpt, batches, 2)
-        (drop,) = nprandom.layer_indices(meta["G.graph"], "dropout")
-
-        g.train()
-        g.drop = MaskDropout()
-        opt = adam(g)
-        for step, (src, real) in enumerate(batches):
-            shape = (src.shape[0], g.m["d4"].out_channels, src.shape[2] // 16, src.shape[3] // 16)
-            g.drop.mask = torch.from_numpy(
-                nprandom.dropout_mask(trainer_key(SEED, step, STREAM_DROPOUT), drop, shape, 0.5))
-            opt.zero_grad()
-            fake = g(src)
-            root = ((fake - real).abs() + 0.01).sqrt().mean() - 0.1
-            (100.0 * root).backward()
-            opt.step()
-            got = [float(x) for x in meta["run.loss.%d" % step].split()]
-            print("  step %d L0.5 ours %.9g torch %.9g" % (step, got[3], root.item()))
-            self.assertLess(abs(got[3] - root.item()), TOL * max(1.0, root.item()))
-        self.compare_state(ours, "G", g, opt, "L0.5 colouriser")
+        """The L½ loss (--loss l0.5): 100·mean((|fake − real| + 0.01)^½ −
+        0.01^½)."""
+        self.colouriser_steps(7, "root", "l0.5", lambda fake, real: [
+            (100.0, ((fake - real).abs() + 0.01).sqrt().mean() - 0.1)])
 
     def test_magnitude_loss_three_steps(self):
-        """A colouriser's steps with L1 plus the magnitude term (--loss
-        l1+magnitude): 100·(mean |fake − real| + mean over the pixels of
-        |‖fake‖ − ‖real‖|), ‖·‖ = √(Cb² + Cr² + 10⁻⁶), written here from its
-        definition, its gradient PyTorch's autograd."""
-        g = ex.randomize(ex.UNet(8, 5, in_channels=1, out_channels=2), 8)
-        ckpt = os.path.join(self.dir, "magnitude.ckpt")
-        checkpoint(ckpt, g, None, "l1+magnitude", 100.0, 0.0, colour=(0.0, "chroma"))
-        batches = [(torch.rand(2, 1, 64, 64) * 2 - 1, (torch.rand(2, 2, 64, 64) * 2 - 1) * 0.4) for _ in range(3)]
-        ours, meta = self.run_ours(ckpt, batches, 2)
-        (drop,) = nprandom.layer_indices(meta["G.graph"], "dropout")
-
+        """L1 plus the magnitude term (--loss l1+magnitude): 100·(mean
+        |fake − real| + mean over the pixels of |‖fake‖ − ‖real‖|),
+        ‖·‖ = √(Cb² + Cr² + 10⁻⁶)."""
         def norm(c):
             return (c.pow(2).sum(1) + 1e-6).sqrt()
 
-        g.train()
-        g.drop = MaskDropout()
-        opt = adam(g)
-        for step, (src, real) in enumerate(batches):
-            shape = (src.shape[0], g.m["d4"].out_channels, src.shape[2] // 16, src.shape[3] // 16)
-            g.drop.mask = torch.from_numpy(
-                nprandom.dropout_mask(trainer_key(SEED, step, STREAM_DROPOUT), drop, shape, 0.5))
-            opt.zero_grad()
-            fake = g(src)
-            loss = nn.functional.l1_loss(fake, real) + (norm(fake) - norm(real)).abs().mean()
-            (100.0 * loss).backward()
-            opt.step()
-            got = [float(x) for x in meta["run.loss.%d" % step].split()]
-            print("  step %d L1 + magnitude ours %.9g torch %.9g" % (step, got[3], loss.item()))
-            self.assertLess(abs(got[3] - loss.item()), TOL * max(1.0, loss.item()))
-        self.compare_state(ours, "G", g, opt, "L1 + magnitude colouriser")
+        self.colouriser_steps(8, "magnitude", "l1+magnitude", lambda fake, real: [
+            (100.0, nn.functional.l1_loss(fake, real) + (norm(fake) - norm(real)).abs().mean())])
 
     def test_chroma_bins_three_steps(self):
         """A chroma-bins colouriser's steps (U-Net with the half-size logits
