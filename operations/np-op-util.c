@@ -89,7 +89,9 @@ np_op_class_whole_image (GeglOperationClass *operation_class)
   operation_class->get_required_for_output = np_op_whole_input;
   operation_class->get_cached_region = np_op_whole_cached;
   operation_class->get_invalidated_by_change = np_op_whole_invalidated;
-  /* The core parallelises whole-image stages itself with np_op_threads(). */
+  /* GEGL would split the whole image it asks for; the op runs it once and
+   * parallelises inside (the core with np_op_threads(), or colorize's
+   * passes over the tiles with gegl_parallel_distribute_area). */
   operation_class->threaded = FALSE;
 }
 
