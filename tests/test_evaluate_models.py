@@ -1,7 +1,7 @@
 """tools/evaluate-models' measurements of a dream model, on pictures whose
 answers are known by hand: the spectral power at the Nyquist frequencies,
-the trainer's shrink, the distances; and the colour hints it gives a
-colouriser."""
+the trainer's shrink, the distances; the antialiased halving super
+resolution is scored on; and the colour hints it gives a colouriser."""
 import importlib.machinery
 import importlib.util
 import os
@@ -48,6 +48,21 @@ class DreamMeasurements(unittest.TestCase):
         photo[4:, 0, 2] = 9                            # mean 2.25 → 2
         small = self.tool.shrink(photo, 4)
         np.testing.assert_array_equal(small, [[[8, 0, 0]], [[0, 255, 2]]])
+
+    def test_antialiased_halving(self):
+        # A row of 100 with 200 at row 8, constant across: output row i is
+        # centred on source 2·i + 0.5, and Keys' kernel (a = −0.5) widened ×2
+        # weighs the taps 0.5, 1.5, 2.5, 3.5 away 0.8671875, 0.2265625,
+        # −0.0703125, −0.0234375, halved (they sum to 2): 100 more at distance
+        # 0.5 gives +43.36, at 1.5 +11.33, at 2.5 −3.52, at 3.5 −1.17.
+        photo = np.full((16, 6, 3), 100, np.uint8)
+        photo[8] = 200
+        small = self.tool.halve(photo, "antialiased")
+        self.assertEqual(small.shape, (8, 3, 3))
+        np.testing.assert_array_equal(small[:, 1, 0], [100, 100, 99, 111, 143, 96, 100, 100])
+        np.testing.assert_array_equal(small[..., 0], small[..., 2])
+        # At the borders the taps outside are dropped and the rest renormalised: flat stays flat.
+        np.testing.assert_array_equal(self.tool.halve(np.full((10, 14, 3), 77, np.uint8), "antialiased"), 77)
 
     def test_distances(self):
         rng = np.random.default_rng(1)

@@ -62,14 +62,20 @@ class Dataset:
     def tensor(pixels):
         return torch.from_numpy(np.ascontiguousarray(pixels, dtype=np.float32)).permute(0, 3, 1, 2) / 127.5 - 1
 
-    def batch(self, indices, flips):
+    def batch(self, indices, flips, rules):
         idx = [self.items[i] for i in indices]
         src, tgt = self.tensor(self.source[idx]), self.tensor(self.color[idx])
         flip = torch.from_numpy(flips)[:, None, None, None]
         src, tgt = torch.where(flip, src.flip(3), src), torch.where(flip, tgt.flip(3), tgt)
         if self.kind == "lowres":
-            # Half size, bicubic: super resolution x2.
-            src = nn.functional.interpolate(src, scale_factor=0.5, mode="bicubic", align_corners=False)
+            # Half size for super resolution x2, by one of neuropaint train's
+            # three rules a picture (core/train/batch.c, halve): plain bicubic
+            # (aliased), 2x2 block means, Pillow's antialiased bilinear.
+            halves = (nn.functional.interpolate(src, scale_factor=0.5, mode="bicubic", align_corners=False),
+                      nn.functional.avg_pool2d(src, 2),
+                      nn.functional.interpolate(src, scale_factor=0.5, mode="bilinear", align_corners=False,
+                                                antialias=True))
+            src = torch.stack([halves[r][n] for n, r in enumerate(rules)])
         return src, tgt
 
 
@@ -148,8 +154,9 @@ def main():
         rng = np.random.default_rng([args.seed, step])
         indices = rng.integers(0, len(data.items), args.batch)
         flips = rng.integers(0, 2, args.batch).astype(bool)
+        rules = rng.integers(0, 3, args.batch)
         part = slice(rank * per_rank, (rank + 1) * per_rank)
-        src, real = (t.to(device) for t in data.batch(indices[part], flips[part]))
+        src, real = (t.to(device) for t in data.batch(indices[part], flips[part], rules[part]))
 
         fake = gd(src)
         loss_d = [0.0, 0.0]

@@ -225,28 +225,77 @@ upscaled (const NpImage *up, gint64 x, gint64 y, gint k)
   return ((const gfloat *) np_image_row (up, (gint) y))[x * 3 + k];
 }
 
-/* The colour photo of an item at the batcher's size: the dataset's, or
- * shrunk into b->small (valid until the next call), each pixel the exact
- * mean of its block, OpenCV's INTER_AREA at an integer factor. */
-static const guint8 *
-photo (const NpBatcher *b, guint item)
+/* out (width × height, 3 channels) from px (rows fw pixels long), each
+ * pixel the exact mean of its f × f block: OpenCV's INTER_AREA at an
+ * integer factor. */
+static void
+shrink_block_mean (const guint8 *px, gint fw, gint f, gint width, gint height, guint8 *out)
 {
-  const guint8 *px = np_dataset_pixels (b->dataset, "color", item);
-  gint          f = b->e->shrink, fw = np_dataset_width (b->dataset);
-
-  if (f <= 1)
-    return px;
-  for (gint y = 0; y < b->height; y++)
-    for (gint x = 0; x < b->width; x++)
+  for (gint y = 0; y < height; y++)
+    for (gint x = 0; x < width; x++)
       for (gint k = 0; k < 3; k++)
         {
           guint sum = 0;
           for (gint j = 0; j < f; j++)
             for (gint i = 0; i < f; i++)
               sum += px[((gsize) (y * f + j) * fw + x * f + i) * 3 + k];
-          b->small[((gsize) y * b->width + x) * 3 + k] = (guint8) ((sum + f * f / 2) / (f * f));
+          out[((gsize) y * width + x) * 3 + k] = (guint8) ((sum + f * f / 2) / (f * f));
         }
+}
+
+/* The colour photo of an item at the batcher's size: the dataset's, or
+ * shrunk into b->small (valid until the next call) by block means. */
+static const guint8 *
+photo (const NpBatcher *b, guint item)
+{
+  const guint8 *px = np_dataset_pixels (b->dataset, "color", item);
+
+  if (b->e->shrink <= 1)
+    return px;
+  shrink_block_mean (px, np_dataset_width (b->dataset), b->e->shrink, b->width, b->height, b->small);
   return b->small;
+}
+
+/* The colour photo (w × h) halved into half by one of three rules, chosen by
+ * kernel (any number): OpenCV's plain bicubic resize, which samples without
+ * smoothing and so keeps aliases; the mean of 2 × 2 blocks; or Pillow's
+ * antialiased bilinear, a triangle over 4 × 4 pixels, softer still. Photos
+ * a user enlarges were made smaller in all these ways (a plain resize, an
+ * editor's, a camera's blur), so a net that sees only one learns to undo
+ * only that one: trained on the aliased rule alone, sr2x sharpened nothing
+ * (docs/models.md). */
+static void
+halve (const guint8 *colour, gint w, gint h, guint64 kernel, NpImage *half)
+{
+  NpImage full = np_image_view (NP_SAMPLE_U8, w, h, 3, (gpointer) colour, (gsize) w * 3);
+
+  switch (kernel % 3)
+    {
+    case 0:
+      np_resize_cubic (&full, half);
+      break;
+    case 1:
+      shrink_block_mean (colour, w, 2, w / 2, h / 2, half->data);
+      break;
+    default:
+      {
+        g_autoptr(NpResampler) r = np_resampler_new (0, 0, w, h, w / 2, h / 2, 3, NULL);
+        g_autofree gfloat *row = g_new (gfloat, (gsize) w * 3);
+        const NpImage *small;
+
+        for (gint y = 0; y < h; y++)
+          {
+            for (gint i = 0; i < w * 3; i++)
+              row[i] = colour[(gsize) y * w * 3 + i];
+            np_resampler_add_row (r, y, row);
+          }
+        small = np_resampler_result (r);
+        for (gint y = 0; y < h / 2; y++)
+          for (gint i = 0; i < w / 2 * 3; i++)
+            ((guint8 *) np_image_row (half, y))[i]
+              = (guint8) CLAMP (lrintf (((const gfloat *) np_image_row (small, y))[i]), 0, 255);
+      }
+    }
 }
 
 /* Hints into slot n's hint channels of source, from the photo colour
@@ -326,11 +375,8 @@ fill_slot (NpBatcher *b, guint item, guint partner, gboolean flip, guint64 noise
       put_u8 (np_dataset_pixels (b->dataset, "color", partner), w, h, 3, flip, source, n);
       break;
     case NP_SOURCE_HALF:
-      {
-        NpImage full = np_image_view (NP_SAMPLE_U8, w, h, 3, (gpointer) colour, (gsize) w * 3);
-        np_resize_cubic (&full, b->half);
-        put_u8 (b->half->data, w / 2, h / 2, 3, flip, source, n);
-      }
+      halve (colour, w, h, noise_key, b->half);
+      put_u8 (b->half->data, w / 2, h / 2, 3, flip, source, n);
       break;
     case NP_SOURCE_STACK:
     case NP_SOURCE_HINTS:

@@ -243,7 +243,8 @@ typedef enum
   NP_SOURCE_STACK,    /* the dataset's picture of the row's stack, as it is */
   NP_SOURCE_NOISE,    /* N(0, 1) noise, 3 channels, a pure function of the batch's key */
   NP_SOURCE_PARTNER,  /* another colour photo of the same subset */
-  NP_SOURCE_HALF,     /* the colour photo, bicubic to half its size: the target is twice the source */
+  NP_SOURCE_HALF,     /* the colour photo at half its size, by a rule drawn per pair (aliased bicubic, block
+                       * means or antialiased bilinear): the target is twice the source */
   NP_SOURCE_HINTS,    /* the stack's picture and colour hints simulated from the photo, as Zhang et al.
                        * 2017 did (np_batcher_random): NP_MODEL_HINT_CHANNELS more channels */
   NP_SOURCE_LATENT,   /* N(0, 1) noise of NP_TRAIN_LATENT channels of 1×1, a pure function of the batch's

@@ -337,6 +337,83 @@ test_batcher_residual (void)
   remove_dir (dir);
 }
 
+/* The half-size source of super resolution is the photo halved by one of
+ * three rules, drawn per pair: OpenCV's bicubic (np_resize_cubic, checked
+ * against OpenCV in the image tests), 2 × 2 block means, or Pillow's
+ * antialiased bilinear, a [1 3 3 1]/8 triangle whose taps past the border
+ * are dropped and the rest renormalised. The last two are written out here.
+ * Each draw must be one of them, and all three must come up. */
+static double
+triangle_tap (const guint8 *px, gint w, gint h, gint x, gint y, gint k)
+{
+  static const double weight[4] = { 1, 3, 3, 1 };
+  double sum = 0, total = 0;
+
+  for (gint j = 0; j < 4; j++)
+    for (gint i = 0; i < 4; i++)
+      {
+        gint sx = 2 * x - 1 + i, sy = 2 * y - 1 + j;
+        if (sx < 0 || sx >= w || sy < 0 || sy >= h)
+          continue;
+        sum += weight[i] * weight[j] * px[((gsize) sy * w + sx) * 3 + k];
+        total += weight[i] * weight[j];
+      }
+  return sum / total;
+}
+
+static void
+test_batcher_halves (void)
+{
+  g_autofree gchar *dir = temp_dir ();
+  g_autoptr(GHashTable) params = g_hash_table_new (g_str_hash, g_str_equal);
+  g_autoptr(NpDataset) ds = NULL;
+  g_autoptr(NpBatcher) b = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autoptr(NpImage) cubic = np_image_new (NP_SAMPLE_U8, W / 2, H / 2, 3, NULL);
+  gint64 sne[4], tne[4];
+  gint   seen[3] = { 0 };
+  const guint8 *px;
+
+  write_dataset (dir, params);
+  ds = np_dataset_open (dir, &error);
+  g_assert_no_error (error);
+  b = np_batcher_new (ds, np_experiment_find ("lowres"), NP_MODEL_TARGET_RESIDUAL, NP_SPLIT_TRAIN, &error);
+  g_assert_no_error (error);
+  px = np_dataset_pixels (ds, "color", 0);
+  {
+    NpImage full = np_image_view (NP_SAMPLE_U8, W, H, 3, (gpointer) px, (gsize) W * 3);
+    np_resize_cubic (&full, cubic);
+  }
+  np_batcher_shapes (b, 1, sne, tne);
+  for (guint64 key = 0; key < 30; key++)
+    {
+      g_autoptr(NpTensor) src = np_tensor_new (sne[0], sne[1], sne[2], 1, NULL);
+      g_autoptr(NpTensor) tgt = np_tensor_new (tne[0], tne[1], tne[2], 1, NULL);
+      double off[3] = { 0 };   /* the largest difference from each rule */
+
+      np_batcher_items (b, 0, key, src, tgt);   /* slot 0: item 0, not flipped */
+      for (gint y = 0; y < H / 2; y++)
+        for (gint x = 0; x < W / 2; x++)
+          for (gint k = 0; k < 3; k++)
+            {
+              double got = lrint ((*np_tensor_at (src, x, y, k, 0) + 1) * 127.5);
+              const guint8 *q = px + ((gsize) 2 * y * W + 2 * x) * 3 + k;
+              double block = floor ((q[0] + q[3] + q[W * 3] + q[W * 3 + 3] + 2) / 4);
+              double rule[3] = { ((guint8 *) np_image_row (cubic, y))[x * 3 + k], block,
+                                 floor (triangle_tap (px, W, H, x, y, k) + 0.5) };
+              for (gint r = 0; r < 3; r++)
+                off[r] = MAX (off[r], fabs (got - rule[r]));
+            }
+      /* The rules differ by far more than a rounding, so one fits. */
+      g_assert_true (off[0] == 0 || off[1] == 0 || off[2] <= 1);
+      g_assert_cmpfloat (off[0] + off[1] + off[2], >, 10);
+      seen[off[0] == 0 ? 0 : off[1] == 0 ? 1 : 2]++;
+    }
+  for (gint r = 0; r < 3; r++)
+    g_assert_cmpint (seen[r], >, 0);
+  remove_dir (dir);
+}
+
 /* BT.601's chroma of an R'G'B' colour in [0, 1], times 2: written out
  * here, not taken from the code under test. */
 static void
@@ -1057,6 +1134,7 @@ main (int argc, char **argv)
   g_test_add_func ("/train/dataset/open-errors", test_open_errors);
   g_test_add_func ("/train/tree-sum", test_tree_sum);
   g_test_add_func ("/train/batcher/residual", test_batcher_residual);
+  g_test_add_func ("/train/batcher/halves", test_batcher_halves);
   g_test_add_func ("/train/batcher/hints", test_batcher_hints);
   return g_test_run ();
 }
