@@ -11,6 +11,14 @@
  * after laying out their (few) columns once. Backward reads the columns
  * pixel by pixel for dW (np_im2row) on our kernels' route.
  *
+ * Stride 1 (the SR net's and the dream generator's 3×3 layers) copies no
+ * columns on our kernels' route: a job zero-pads a band of the input's
+ * rows, and each output row's columns are those rows shifted by each
+ * kernel tap, which the kernels read in place (sgemm.c). im2col wrote nine
+ * floats for every input float, and 3×3 layers of 32 channels spent a sixth
+ * of their time on it. The sums are the same as through im2col, bit for
+ * bit: the same blocks of k, each in the same order.
+ *
  * A stride-1 convolution with fewer output channels than input ones (the SR
  * net's last layer, 64 → 3; PatchGAN's patch, 256 → 1) runs as the
  * transposed convolution of its kernel turned round instead:
@@ -76,6 +84,48 @@ static gint64
 conv_job_block (const NpLayer *layer, const NpTensor *in)
 {
   return np_nn_gemm_own () ? MAX (OWN_BLOCK, conv_block (layer, in)) : conv_block (layer, in);
+}
+
+/* Stride-1 layers read their columns in place when an output row fills at
+ * least a kernel strip; narrower ones (deep layers of a few pixels) would
+ * leave the strips mostly empty. */
+#define DIRECT_MIN_WIDTH NP_NN_GEMM_MAX_NR
+/* Output pixels per band: its padded input (channels × (rows + k − 1) ×
+ * padded width) stays in L2 for layers of up to 64 channels. */
+#define DIRECT_BAND_PIXELS 2048
+
+static gboolean
+conv_is_direct (const NpLayer *layer, const NpTensor *out)
+{
+  return layer->p.geom.s == 1 && layer->p.geom.k > 1 && out->ne[0] >= DIRECT_MIN_WIDTH;
+}
+
+/* Output rows per band, fixed by the shapes: small batches of small images
+ * still give every thread a few. */
+static gint64
+direct_band (const NpTensor *out)
+{
+  gint64 rows = (DIRECT_BAND_PIXELS + out->ne[0] - 1) / out->ne[0];
+
+  return MAX (1, MIN (rows, out->ne[1] * out->ne[3] / NP_NN_MIN_JOBS));
+}
+
+/* Floats of a band's padded input, the kernels' overrun past it included,
+ * rounded up to an even count; the table of the columns' rows (gint64)
+ * follows. */
+static gsize
+direct_pad_floats (const NpLayer *layer, const NpTensor *in, const NpTensor *out)
+{
+  const NpConvGeom *g = &layer->p.geom;
+  gint64 wp = in->ne[0] + g->pad0 + g->pad1;
+
+  return (gsize) ((in->ne[2] * (direct_band (out) + g->k - 1) * wp + NP_NN_GEMM_MAX_NR + 1) / 2 * 2);
+}
+
+static gsize
+direct_workspace (const NpLayer *layer, const NpTensor *in, const NpTensor *out)
+{
+  return direct_pad_floats (layer, in, out) + 2 * (gsize) (in->ne[2] * layer->p.geom.k * layer->p.geom.k);
 }
 
 /* Deep layers have a single block of pixels: they split their output
@@ -200,10 +250,13 @@ conv_workspace (const NpLayer *layer, const NpTensor *const *in, const NpTensor 
                          + (rows + NP_NN_GEMM_MAX_MR) * layer->p.channels);
       return 0;
     }
-  /* Forward: the columns, when they are shared, and the packed weights. */
+  /* Forward: the columns, when they are shared, and the packed weights;
+   * per thread a block of columns, or a padded band (the route is chosen
+   * as the layer runs). */
   *shared = conv_shared_cols (layer, in[0], out)
             + (gsize) ((layer->p.channels + NP_NN_MIN_JOBS * NP_NN_GEMM_MAX_MR) * rows);
-  return (gsize) rows * MIN (pixels, conv_block (layer, in[0]));
+  return MAX ((gsize) rows * MIN (pixels, conv_block (layer, in[0])),
+              conv_is_direct (layer, out) ? direct_workspace (layer, in[0], out) : 0);
 }
 
 typedef struct
@@ -315,6 +368,60 @@ conv_range (gsize start, gsize end, guint part, gpointer data)
     }
 }
 
+/* Jobs are (image, band of output rows) pairs: the band's input rows, zero
+ * padded, into the thread's workspace, then one product per output row,
+ * B read in place, then the band's epilogue. */
+static void
+direct_range (gsize start, gsize end, guint part, gpointer data)
+{
+  const ConvJob    *job = data;
+  const NpLayer    *layer = job->layer;
+  const NpConvGeom *g = &layer->p.geom;
+  const NpTensor   *in = job->in;
+  NpTensor         *out = job->out;
+  gint64  h = in->ne[1], w = in->ne[0], cin = in->ne[2], cout = layer->p.channels, kk = g->k * g->k;
+  gint64  oh = out->ne[1], ow = out->ne[0], pixels = oh * ow, wp = w + g->pad0 + g->pad1;
+  gint64  band = job->block, n_bands = (oh + band - 1) / band, r_max = band + g->k - 1;
+  gfloat *pad = job->run->workspace[part];
+  gint64 *rows = (gint64 *) (pad + direct_pad_floats (layer, in, out));
+  gint64  mr = np_nn_gemm_mr ();
+  NpGemmA a = { layer->params[0].data, cin * kk, FALSE, job->packed, (cout + mr - 1) / mr * mr, 0 };
+
+  for (gint64 c = 0; c < cin; c++)
+    for (gint ky = 0; ky < g->k; ky++)
+      for (gint kx = 0; kx < g->k; kx++)
+        rows[(c * g->k + ky) * g->k + kx] = (c * r_max + ky) * wp + kx;
+  /* What the kernels read past the last row lands in lanes they drop. */
+  memset (pad + cin * r_max * wp, 0, NP_NN_GEMM_MAX_NR * sizeof (gfloat));
+  for (gsize i = start; i < end; i++)
+    {
+      gint64 n = i / n_bands, y0 = (gint64) (i % n_bands) * band, y1 = MIN (oh, y0 + band);
+
+      for (gint64 c = 0; c < cin; c++)
+        for (gint64 r = 0; r < y1 - y0 + g->k - 1; r++)
+          {
+            gfloat *dst = pad + (c * r_max + r) * wp;
+            gint64  iy = y0 - g->pad0 + r;
+
+            if (iy < 0 || iy >= h)
+              memset (dst, 0, wp * sizeof (gfloat));
+            else
+              {
+                memset (dst, 0, g->pad0 * sizeof (gfloat));
+                memcpy (dst + g->pad0, np_tensor_at (in, 0, iy, c, n), w * sizeof (gfloat));
+                memset (dst + g->pad0 + w, 0, g->pad1 * sizeof (gfloat));
+              }
+          }
+      for (gint64 oy = y0; oy < y1; oy++)
+        {
+          NpGemmB cols = { .data = pad + (oy - y0) * wp, .geom = g, .rows = rows };
+          np_nn_gemm_b (cout, ow, cin * kk, &a, &cols, FALSE, np_tensor_at (out, 0, oy, 0, n), pixels, NULL);
+        }
+      for (gint64 o = 0; o < cout; o++)
+        np_nn_epilogue (layer, o, layer->params[1].data[o], np_tensor_at (out, 0, y0, o, n), (y1 - y0) * ow);
+    }
+}
+
 static void
 conv_forward (NpLayer *layer, const NpTensor *const *in, NpTensor *out, const NpLayerRun *run)
 {
@@ -330,6 +437,17 @@ conv_forward (NpLayer *layer, const NpTensor *const *in, NpTensor *out, const Np
   /* Channel blocks share the columns laid out once, but for our kernels
    * only on small images: on larger ones each block making its own in
    * cache is cheaper than reading them back from memory. */
+  if (np_nn_gemm_own () && conv_is_direct (layer, out))
+    {
+      /* All output channels in one block, the weights packed once. */
+      job.block = direct_band (out);
+      job.n_cblocks = 1;
+      job.packed = run->shared + conv_shared_cols (layer, in[0], out);
+      np_parallel_for (1, 1, run->n_threads, pack_range, &job);
+      np_parallel_for ((out->ne[1] + job.block - 1) / job.block * out->ne[3], 1, run->n_threads, direct_range,
+                       &job);
+      return;
+    }
   job.share_cols = job.n_cblocks > 1 && (!np_nn_gemm_own () || pixels <= OWN_BLOCK);
   job.packed = run->shared + conv_shared_cols (layer, in[0], out);
   if (job.share_cols)

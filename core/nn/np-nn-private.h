@@ -297,7 +297,11 @@ void     np_nn_bias_grad     (const NpTensor *d_out, gint64 n, gfloat *grad, gin
  * data[r·ld + j] (data[j·ld + r] when trans), or, when geom is set, the
  * im2col columns of the image at data (channels of h × w) for an oh × ow
  * output, made as they are needed: B[r, j] = col[r][p0 + j], or when trans
- * B[p, j] = col[r0 + j][p0 + p] (np_im2row). */
+ * B[p, j] = col[r0 + j][p0 + p] (np_im2row). When rows is set too (our
+ * kernels only), B[r, j] = data[rows[r] + j], read in place: one output row
+ * of a stride-1 convolution, whose columns are its zero-padded input's rows
+ * shifted by each kernel tap, with a kernel strip's width (NP_NN_GEMM_MAX_NR
+ * floats) readable past the last; geom then gives the blocking alone. */
 typedef struct
 {
   const gfloat     *data;
@@ -306,6 +310,7 @@ typedef struct
   const NpConvGeom *geom;
   gint              h, w, oh, ow;
   gint64            p0, r0;
+  const gint64     *rows;
 } NpGemmB;
 
 /* The left operand A (m × k) of np_nn_gemm_b: A[i, p] = data[i·ld + p]
@@ -322,8 +327,9 @@ typedef struct
   gint64        packed_m, packed_i0;
 } NpGemmA;
 
-/* Our kernels' tiles are at most this many rows high. */
+/* Our kernels' tiles are at most this many rows high and columns wide. */
 #define NP_NN_GEMM_MAX_MR 8
+#define NP_NN_GEMM_MAX_NR 32
 
 /* C = A·B (+ C when add), single-threaded, C row-major: our kernels for the
  * CPU (sgemm.c) or OpenBLAS (generic). The OpenBLAS route lays out an im2col

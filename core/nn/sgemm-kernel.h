@@ -6,12 +6,14 @@
  *   by NRV vectors), and VLOAD, VSTORE, VSET1, VFMA (a·b + c, fused), VADD.
  *
  * C[MR × NR] (+)= Σ_p a[p][0..MR) ⊗ b[p][0..NR), NR = NRV·LANES: a is an
- * MR-row panel of A packed k-major, b a block of B whose rows lie ldb apart.
+ * MR-row panel of A packed k-major, b a block of B whose row p starts at
+ * b + rows[p] (a packed block's rows lie evenly apart; a stride-1
+ * convolution's are its padded input's rows, shifted per kernel tap).
  * Each value of C is one accumulator summed in p order, then added to C (or
  * stored): the same bits wherever the tile lies and whoever computes it. */
 
 KERNEL_TARGET static void
-KERNEL_NAME (gint64 kc, const gfloat *restrict a, const gfloat *restrict b, gint64 ldb,
+KERNEL_NAME (gint64 kc, const gfloat *restrict a, const gfloat *restrict b, const gint64 *restrict rows,
              gfloat *restrict c, gint64 ldc, gint mr, gint nr, gboolean add)
 {
   VEC acc[MR][NRV];
@@ -19,12 +21,13 @@ KERNEL_NAME (gint64 kc, const gfloat *restrict a, const gfloat *restrict b, gint
   for (gint i = 0; i < MR; i++)
     for (gint j = 0; j < NRV; j++)
       acc[i][j] = VSET1 (0.0f);
-  for (gint64 p = 0; p < kc; p++, a += MR, b += ldb)
+  for (gint64 p = 0; p < kc; p++, a += MR)
     {
-      VEC bv[NRV];
+      const gfloat *bp = b + rows[p];
+      VEC           bv[NRV];
 
       for (gint j = 0; j < NRV; j++)
-        bv[j] = VLOAD (b + j * LANES);
+        bv[j] = VLOAD (bp + j * LANES);
       for (gint i = 0; i < MR; i++)
         {
           VEC ai = VSET1 (a[i]);

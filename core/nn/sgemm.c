@@ -23,7 +23,10 @@
  * im2col writes whole rows, and the kernel streams NR-wide strips of rows
  * ld apart (ld padded off multiples of 4 kB, or the strips' rows fight for
  * the same L1 sets). A weight gradient's B, the columns transposed, is read
- * from the image pixel by pixel (np_im2row); a plain matrix in place.
+ * from the image pixel by pixel (np_im2row); a plain matrix in place. So is
+ * a stride-1 convolution's, row by row of its output: each column row is
+ * its zero-padded input's row shifted by a kernel tap, so the kernel reads
+ * B's rows through a table of where each starts, and nothing is copied.
  *
  * Every value of C is summed over k in KC blocks, in order, each block one
  * accumulator in k order: the blocking depends on the shapes and the
@@ -34,7 +37,7 @@
 
 #include <string.h>
 
-typedef void (*KernelFunc) (gint64 kc, const gfloat *a, const gfloat *b, gint64 ldb,
+typedef void (*KernelFunc) (gint64 kc, const gfloat *a, const gfloat *b, const gint64 *rows,
                             gfloat *c, gint64 ldc, gint mr, gint nr, gboolean add);
 
 typedef struct
@@ -224,14 +227,20 @@ own_gemm (const Kernel *kern, gint64 m, gint64 n, gint64 k, const NpGemmA *a, co
   gint64      kc = MIN (block_k (b), k), nc = MIN (NC, n);
   /* Rows of B's block 16 floats past a multiple of NR: off 4 kB multiples. */
   gint64      ldb_max = (nc + nr - 1) / nr * nr + 16;
-  PackBuffer *buf = take_buffer (kc * ldb_max + (a->packed ? 0 : MIN (mc, m_padded) * kc));
-  gfloat     *bb = buf->data, *ap = buf->data + kc * ldb_max;
+  gint64      b_floats = kc * ldb_max, a_floats = a->packed ? 0 : MIN (mc, m_padded) * kc;
+  /* Two tables of where the kernel finds each row of B, after both blocks
+   * (at an even float, so 8-byte aligned). */
+  PackBuffer *buf = take_buffer ((b_floats + a_floats + 1) / 2 * 2 + 4 * kc);
+  gfloat     *bb = buf->data, *ap = buf->data + b_floats;
+  gint64     *in_place = (gint64 *) (buf->data + (b_floats + a_floats + 1) / 2 * 2), *block = in_place + kc;
 
   /* A's block is packed once and meets all of C's columns. */
   for (gint64 k0 = 0; k0 < k; k0 += kc)
     {
       gint64 k1 = MIN (k, k0 + kc);
 
+      for (gint64 p = 0; p < k1 - k0; p++)
+        in_place[p] = b->rows ? b->rows[k0 + p] : p * b->ld;
       for (gint64 m0 = 0; m0 < m; m0 += mc)
         {
           gint64 m1 = MIN (m, m0 + mc);
@@ -244,22 +253,27 @@ own_gemm (const Kernel *kern, gint64 m, gint64 n, gint64 k, const NpGemmA *a, co
           for (gint64 n0 = 0; n0 < n; n0 += NC)
             {
               gint64 nb = MIN (NC, n - n0), padded = (nb + nr - 1) / nr * nr, ldb = padded + 16;
-              /* A plain matrix is read in place but for its last, partial
-               * strip; other B are written into the block. */
-              gint64 full = b->geom || b->trans ? 0 : nb / nr * nr;
-              const gfloat *src = b->data + k0 * b->ld + n0;
+              /* Read in place: a plain matrix but for its last, partial
+               * strip, and a padded image's shifted rows whole (the caller
+               * left a strip's width readable past them); other B are
+               * written into the block. */
+              gint64 full = b->rows ? nb : b->geom || b->trans ? 0 : nb / nr * nr;
+              const gfloat *src = b->data + (b->rows ? 0 : k0 * b->ld) + n0;
 
-              if (full)
-                ldb = nr;
-              fill_b (b, k0, k1, n0 + full, n0 + nb, bb, ldb);
-              /* The last strip reads NR columns: zeros past the block. */
-              if (padded > nb)
-                for (gint64 r = 0; r < k1 - k0; r++)
-                  memset (bb + r * ldb + nb - full, 0, (padded - nb) * sizeof (gfloat));
+              if (full < nb)
+                {
+                  for (gint64 p = 0; p < k1 - k0; p++)
+                    block[p] = p * ldb;
+                  fill_b (b, k0, k1, n0 + full, n0 + nb, bb, ldb);
+                  /* The last strip reads NR columns: zeros past the block. */
+                  if (padded > nb)
+                    for (gint64 r = 0; r < k1 - k0; r++)
+                      memset (bb + r * ldb + nb - full, 0, (padded - nb) * sizeof (gfloat));
+                }
               for (gint64 i0 = m0; i0 < m1; i0 += mr)
                 for (gint64 j0 = 0; j0 < nb; j0 += nr)
                   kern->run (k1 - k0, panels + (i0 - m0) * (k1 - k0), j0 < full ? src + j0 : bb + j0 - full,
-                             j0 < full ? b->ld : ldb, c + i0 * ldc + n0 + j0, ldc,
+                             j0 < full ? in_place : block, c + i0 * ldc + n0 + j0, ldc,
                              (gint) MIN (mr, m1 - i0), (gint) MIN (nr, nb - j0), add || k0 > 0);
             }
         }
@@ -312,6 +326,7 @@ np_nn_gemm_b (gint64 m, gint64 n, gint64 k, const NpGemmA *a, const NpGemmB *b, 
     }
   else if (b->geom)
     {
+      g_return_if_fail (b->rows == NULL);
       /* The portable route: all the columns, then OpenBLAS. */
       fill_b (b, 0, k, 0, n, col, n);
       np_gemm (a->trans, FALSE, (gint) m, (gint) n, (gint) k, 1.0f, a->data, (gint) a->ld, col, (gint) n,

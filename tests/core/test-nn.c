@@ -126,6 +126,48 @@ test_conv_direct (void)
   /* Narrow (fewer outputs, stride 1): the turned transposed route. */
   check_conv (FALSE, 5, 2, 9, 8, 5, 1, 2, 1);
   check_conv (FALSE, 4, 1, 6, 7, 4, 1, 3, 0);
+  /* Stride 1 and a kernel strip wide: columns read in place, in bands of
+   * rows; 30 channels of 3×3 are two blocks of k. */
+  check_conv (FALSE, 30, 31, 70, 40, 3, 1, 1, 1);
+  check_conv (FALSE, 3, 9, 12, 37, 5, 1, 2, 1);
+  check_conv (FALSE, 2, 3, 5, 33, 2, 1, 0, 0);
+}
+
+/* A stride-1 convolution at least a kernel strip wide reads its columns in
+ * place (conv.c); a narrower one's are made by im2col. Both sum the same
+ * products in the same blocks and order, so away from the narrow one's
+ * padding they give the same bits: the wide output, cut to a window, is
+ * the narrow layer's output on that window of the input. */
+static void
+test_conv_in_place_bits (void)
+{
+  /* The narrow layer: under a strip wide, enough pixels for four jobs of
+   * our kernels (not OpenBLAS), so a single block of output channels;
+   * as many outputs as inputs, or it would run turned round. */
+  const gint cin = 30, cout = 30, h = 40, wide = 70, narrow = 16, x0 = 23;
+  g_autoptr(NpNet) a = layer_net ("input c=30\nconv name=c out=30 k=3 p=1");
+  g_autoptr(NpNet) b = layer_net ("input c=30\nconv name=c out=30 k=3 p=1");
+  g_autoptr(GError) error = NULL;
+  g_autoptr(NpTensor) xw = np_tensor_new (wide, h, cin, 2, &error);
+  g_autoptr(NpTensor) xn = np_tensor_new (narrow, h, cin, 2, &error);
+  const NpTensor *in[1], *yw, *yn;
+
+  fill (xw->data, np_tensor_n_elements (xw), 21);
+  for (gint64 n = 0; n < 2; n++)
+    for (gint64 c = 0; c < cin; c++)
+      for (gint64 y = 0; y < h; y++)
+        memcpy (np_tensor_at (xn, 0, y, c, n), np_tensor_at (xw, x0, y, c, n), narrow * sizeof (gfloat));
+  in[0] = xw;
+  yw = np_net_forward (a, in, 1, &(NpCompute) { .n_threads = 2 }, &error);
+  g_assert_no_error (error);
+  in[0] = xn;
+  yn = np_net_forward (b, in, 1, &(NpCompute) { .n_threads = 2 }, &error);
+  g_assert_no_error (error);
+  for (gint64 n = 0; n < 2; n++)
+    for (gint64 o = 0; o < cout; o++)
+      for (gint64 y = 0; y < h; y++)
+        g_assert_cmpmem (np_tensor_at (yw, x0 + 1, y, o, n), (narrow - 2) * sizeof (gfloat),
+                         np_tensor_at (yn, 1, y, o, n), (narrow - 2) * sizeof (gfloat));
 }
 
 static void
@@ -1303,6 +1345,7 @@ main (int argc, char **argv)
   g_test_add_func ("/nn/reshape/mismatch", test_reshape_mismatch);
   g_test_add_func ("/nn/arch/dream", test_dream_architecture);
   g_test_add_func ("/nn/conv/direct", test_conv_direct);
+  g_test_add_func ("/nn/conv/in-place-bits", test_conv_in_place_bits);
   g_test_add_func ("/nn/convt/direct", test_convt_direct);
   g_test_add_func ("/nn/col2im/adjoint", test_col2im_adjoint);
   g_test_add_func ("/nn/engine/cpu-levels", test_cpu_levels);
