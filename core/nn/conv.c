@@ -434,9 +434,6 @@ conv_forward (NpLayer *layer, const NpTensor *const *in, NpTensor *out, const Np
       conv_narrow_forward (layer, in, out, run);
       return;
     }
-  /* Channel blocks share the columns laid out once, but for our kernels
-   * only on small images: on larger ones each block making its own in
-   * cache is cheaper than reading them back from memory. */
   if (np_nn_gemm_own () && conv_is_direct (layer, out))
     {
       /* All output channels in one block, the weights packed once. */
@@ -448,6 +445,9 @@ conv_forward (NpLayer *layer, const NpTensor *const *in, NpTensor *out, const Np
                        &job);
       return;
     }
+  /* Channel blocks share the columns laid out once, but for our kernels
+   * only on small images: on larger ones each block making its own in
+   * cache is cheaper than reading them back from memory. */
   job.share_cols = job.n_cblocks > 1 && (!np_nn_gemm_own () || pixels <= OWN_BLOCK);
   job.packed = run->shared + conv_shared_cols (layer, in[0], out);
   if (job.share_cols)
