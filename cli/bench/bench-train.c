@@ -39,7 +39,7 @@ cli_bench_train_setup (const CliBench *bench, const CliBenchCommon *common, GErr
   const NpTrainArch  *arch = np_train_arch_find (e->architecture);
   gboolean      gan = e->gan_weight > 0;
   gint          width = common->width ? common->width : 256, height = common->height ? common->height : 320;
-  g_autofree gchar *g = arch->describe (arch, 3, 3, common->ngf, FALSE, width, height, error);
+  g_autofree gchar *g = arch->describe (arch, 3, 3, common->ngf, 0, FALSE, width, height, error);
   g_autofree gchar *d = g && gan ? describe_d (common->ngf, error) : NULL;
   NpTrainParams params = { .adam = { 2e-4, 0.5, 0.999, 1e-8 }, .recon_weight = e->recon_weight,
                            .gan_weight = e->gan_weight, .recon = e->recon, .init_std = 0.02, .seed = 1 };

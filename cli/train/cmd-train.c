@@ -18,7 +18,7 @@ static gchar   *opt_output, *opt_input, *opt_target, *opt_arch, *opt_loss, *opt_
 static gchar   *opt_init, *opt_augment, *opt_d_norm;
 /* UNSET: not given (the checkpoint's or the default value applies). */
 #define UNSET G_MININT
-static gint     opt_ngf = UNSET, opt_ndf = UNSET, opt_batch = UNSET, opt_steps = UNSET;
+static gint     opt_ngf = UNSET, opt_ndf = UNSET, opt_blocks = UNSET, opt_batch = UNSET, opt_steps = UNSET;
 static gint     opt_lr_decay_from = UNSET;
 static gdouble  opt_lr = UNSET, opt_beta1 = UNSET, opt_l1_weight = UNSET, opt_gan_weight = UNSET;
 static gdouble  opt_colour_weight = UNSET, opt_ema = UNSET;
@@ -48,6 +48,8 @@ static const GOptionEntry entries[] = {
   { "ngf", 0, 0, G_OPTION_ARG_INT, &opt_ngf,
     "G's base width (default 32; 64 features for lowres's SR net, 32 for edsr; the seed: 64)", "N" },
   { "ndf", 0, 0, G_OPTION_ARG_INT, &opt_ndf, "D's base width (default: ngf)", "N" },
+  { "blocks", 0, 0, G_OPTION_ARG_INT, &opt_blocks,
+    "G's residual blocks, for --arch edsr (default 4): depth, which widens what each output pixel sees", "N" },
   { "batch", 'b', 0, G_OPTION_ARG_INT, &opt_batch, "Pairs a step (default 8; the seed: 64)", "B" },
   { "steps", 's', 0, G_OPTION_ARG_INT, &opt_steps, "Steps in all (default 2000; the seed: 200 of 64)", "N" },
   { "accumulate", 0, 0, G_OPTION_ARG_INT, &opt_accumulate,
@@ -109,6 +111,7 @@ typedef struct
   const NpTrainArch  *arch;         /* G's architecture */
   NpModelTarget target;
   gint          ngf, ndf, batch;
+  gint          blocks;        /* --blocks, or 0: the architecture's default */
   gint          micro;         /* micro-batches a step, over every process: ranks × --accumulate */
   gint64        steps;
   NpDType       dtype;
@@ -140,6 +143,8 @@ run_to_metadata (const Run *run, gdouble seconds)
   g_hash_table_insert (m, g_strdup ("target"), g_strdup (np_model_target_option (run->target)));
   g_hash_table_insert (m, g_strdup ("ngf"), g_strdup_printf ("%d", run->ngf));
   g_hash_table_insert (m, g_strdup ("ndf"), g_strdup_printf ("%d", run->ndf));
+  if (run->blocks)
+    g_hash_table_insert (m, g_strdup ("blocks"), g_strdup_printf ("%d", run->blocks));
   g_hash_table_insert (m, g_strdup ("batch"), g_strdup_printf ("%d", run->batch));
   g_hash_table_insert (m, g_strdup ("micro_batches"), g_strdup_printf ("%d", run->micro));
   g_hash_table_insert (m, g_strdup ("steps"), g_strdup_printf ("%" G_GINT64_FORMAT, run->steps));
@@ -232,11 +237,16 @@ resolve_run (Run *run, GHashTable *resumed, NpTrainer *trainer, gint ranks)
   run->dtype = strcmp (dtype, "f16") == 0 ? NP_DTYPE_F16 : NP_DTYPE_F32;
   run->ngf = opt_ngf != UNSET ? opt_ngf : resumed ? (gint) meta_int (resumed, "ngf") : run->arch->width;
   run->ndf = opt_ndf != UNSET ? opt_ndf : resumed ? (gint) meta_int (resumed, "ndf") : run->ngf;
+  run->blocks = opt_blocks != UNSET ? opt_blocks : resumed ? (gint) MAX (meta_int (resumed, "blocks"), 0) : 0;
   run->batch = opt_batch != UNSET ? opt_batch : resumed ? (gint) meta_int (resumed, "batch") : 8;
   run->steps = opt_steps != UNSET ? opt_steps : resumed ? meta_int (resumed, "steps") : 2000;
 
   if (run->ngf < 1 || run->ngf > 512 || run->ndf < 1 || run->ndf > 512)
     return cli_fail ("train", CLI_EXIT_USAGE, "--ngf and --ndf must be between 1 and 512");
+  if (opt_blocks != UNSET && !run->arch->depth_key)
+    return cli_fail ("train", CLI_EXIT_USAGE, "--blocks: --arch %s has no blocks to set (edsr has)", run->arch->name);
+  if (opt_blocks != UNSET && (opt_blocks < 1 || opt_blocks > 64))
+    return cli_fail ("train", CLI_EXIT_USAGE, "--blocks must be between 1 and 64");
   if (run->batch < 1 || run->batch > 1024)
     return cli_fail ("train", CLI_EXIT_USAGE, "--batch must be between 1 and 1024");
   /* A resumed run keeps its micro-batches, so it goes on as it was on any
@@ -286,13 +296,14 @@ resolve_run (Run *run, GHashTable *resumed, NpTrainer *trainer, gint ranks)
       /* The checkpoint's own parameters; the network's shape must agree. */
       const NpTrainParams *p = np_trainer_params (trainer);
       gint64 decay_from = p->decay_end ? p->decay_start : UNSET;
-      if ((opt_input || opt_target || opt_arch || opt_ngf != UNSET || opt_ndf != UNSET || opt_loss || opt_lr != UNSET
-           || opt_beta1 != UNSET || opt_l1_weight != UNSET || opt_gan_weight != UNSET
+      if ((opt_input || opt_target || opt_arch || opt_ngf != UNSET || opt_ndf != UNSET || opt_blocks != UNSET
+           || opt_loss || opt_lr != UNSET || opt_beta1 != UNSET || opt_l1_weight != UNSET || opt_gan_weight != UNSET
            || opt_colour_weight != UNSET || opt_ema != UNSET || opt_augment || opt_d_norm || opt_seed)
           && (g_strcmp0 (input, g_hash_table_lookup (resumed, "input"))
               || g_strcmp0 (target, g_hash_table_lookup (resumed, "target"))
               || g_strcmp0 (arch, resumed_arch (resumed))
               || run->ngf != meta_int (resumed, "ngf") || run->ndf != meta_int (resumed, "ndf")
+              || run->blocks != MAX (meta_int (resumed, "blocks"), 0)
               || (opt_loss && np_recon_from_name (opt_loss) != p->recon)
               || (opt_lr != UNSET && opt_lr != p->adam.lr) || (opt_beta1 != UNSET && opt_beta1 != p->adam.beta1)
               || (opt_l1_weight != UNSET && opt_l1_weight != p->recon_weight)
@@ -370,11 +381,12 @@ run_command (const Run *run)
    * command reads as it did before --arch. */
   g_autofree gchar *arch = run->arch != np_train_arch_find (run->experiment->architecture)
                            ? g_strdup_printf (" --arch %s", run->arch->name) : g_strdup ("");
+  g_autofree gchar *blocks = run->blocks ? g_strdup_printf (" --blocks %d", run->blocks) : g_strdup ("");
 
   /* R processes of K micro-batches are one process of R·K (np_trainer_step). */
   return g_strdup_printf ("neuropaint train %s -o %s --input %s --target %s --ngf %d --ndf %d --batch %d "
                           "--accumulate %d --steps %" G_GINT64_FORMAT " --lr %s --beta1 %s --l1-weight %s "
-                          "--gan-weight %s --loss %s --seed %" G_GUINT64_FORMAT " --dtype %s%s%s%s",
+                          "--gan-weight %s --loss %s --seed %" G_GUINT64_FORMAT " --dtype %s%s%s%s%s",
                           run->dataset, run->output, run->experiment->name,
                           np_model_target_option (run->target), run->ngf, run->ndf, run->batch, run->micro,
                           run->steps, g_ascii_formatd (lr, sizeof lr, "%.15g", p->adam.lr),
@@ -383,7 +395,7 @@ run_command (const Run *run)
                           g_ascii_formatd (gan, sizeof gan, "%.15g", p->gan_weight),
                           np_recon_name (p->recon), p->seed,
                           run->dtype == NP_DTYPE_F16 ? "f16" : "f32",
-                          decay, arch, extra);
+                          decay, arch, blocks, extra);
 }
 
 /* The descriptions of G (the run's architecture, giving the target's
@@ -396,7 +408,7 @@ describe_nets (const Run *run, const gint64 sne[4], const gint64 tne[4], const N
   gint64 src_channels = sne[2], tgt_channels = tne[2];
 
   if ((*g = run->arch->describe (run->arch, src_channels, np_model_target_channels (run->target, bins), run->ngf,
-                                 run->target == NP_MODEL_TARGET_CHROMA_BINS, tne[0], tne[1], error)) == NULL)
+                                 run->blocks, run->target == NP_MODEL_TARGET_CHROMA_BINS, tne[0], tne[1], error)) == NULL)
     return FALSE;
   *d = NULL;
   if (run->params.gan_weight <= 0)
@@ -608,6 +620,8 @@ save_model (Train *t, GError **error)
   /* The architecture's numbers, for `neuropaint info` (the description
    * itself travels in "graph"). */
   g_hash_table_insert (params, (gpointer) run->arch->width_key, g_strdup_printf ("%d", run->ngf));
+  if (run->blocks)
+    g_hash_table_insert (params, (gpointer) run->arch->depth_key, g_strdup_printf ("%d", run->blocks));
   return np_trainer_shipped_generator (t->trainer, t->eval, error)
          && np_model_save (t->eval, &info, run->output, run->dtype, error);
 }

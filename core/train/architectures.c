@@ -25,11 +25,11 @@ np_train_arch_grid (const NpTrainArch *arch, gint64 out_width, gint64 out_height
 }
 
 /* The seed's architectures, written by the neural core (np_arch_describe)
- * from the channels and the row's width parameter (and, from a latent
- * vector, the grid). */
+ * from the channels and the row's width and depth parameters (and, from a
+ * latent vector, the grid). */
 static gchar *
-describe_seed (const NpTrainArch *arch, gint64 in_channels, gint64 out_channels, gint width, gboolean logits,
-               gint64 out_width, gint64 out_height, GError **error)
+describe_seed (const NpTrainArch *arch, gint64 in_channels, gint64 out_channels, gint width, gint depth,
+               gboolean logits, gint64 out_width, gint64 out_height, GError **error)
 {
   g_autoptr(GHashTable) p = g_hash_table_new_full (g_str_hash, g_str_equal, NULL, g_free);
 
@@ -47,6 +47,8 @@ describe_seed (const NpTrainArch *arch, gint64 in_channels, gint64 out_channels,
   g_hash_table_insert (p, "in_channels", g_strdup_printf ("%" G_GINT64_FORMAT, in_channels));
   g_hash_table_insert (p, "out_channels", g_strdup_printf ("%" G_GINT64_FORMAT, out_channels));
   g_hash_table_insert (p, (gpointer) arch->width_key, g_strdup_printf ("%d", width));
+  if (arch->depth_key && depth > 0)
+    g_hash_table_insert (p, (gpointer) arch->depth_key, g_strdup_printf ("%d", depth));
   return np_arch_describe (arch->name, p, error);
 }
 
@@ -57,7 +59,7 @@ static const NpTrainArch architectures[] = {
   { "sr", "features", 64, describe_seed },
   /* EDSR-baseline cut down (4 residual blocks of 3×3 convolutions) with
    * ESPCN's pixel shuffle: super resolution ×2 (docs/models.md). */
-  { "edsr", "features", 32, describe_seed },
+  { "edsr", "features", 32, describe_seed, .depth_key = "blocks" },
   /* Built for noise (issue 20): z → linear → a 4×5 grid → nearest ×2 +
    * 3×3 conv blocks to 64×80, and an unconditional discriminator. */
   { "dream", "ngf", 32, describe_seed, "dream-d", TRUE },

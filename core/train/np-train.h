@@ -302,18 +302,22 @@ struct _NpTrainArch
   const char *name;       /* --arch, and the model file's "architecture" */
   const char *width_key;  /* the architecture parameter --ngf sets, as the model file records it */
   gint        width;      /* its default */
-  /* G's description, in_channels to out_channels at width, for targets of
+  /* G's description, in_channels to out_channels at width (and, where the
+   * row has a depth_key, depth blocks; 0: the architecture's default), for targets of
    * out_width × out_height (which a generator from a latent vector makes
    * from a grid of that size over 2^blocks); with logits, out_channels
    * class logits (a chroma-bins target's) rather than a picture (an
    * architecture without a classifier's head refuses). */
   gchar    *(*describe) (const NpTrainArch *arch, gint64 in_channels, gint64 out_channels, gint width,
-                         gboolean logits, gint64 out_width, gint64 out_height, GError **error);
+                         gint depth, gboolean logits, gint64 out_width, gint64 out_height, GError **error);
   /* D's architecture (np_arch_describe; NULL: pix2pix's conditional
    * patchgan), and whether G makes a picture from a latent vector (its
    * output's size is its own, not a multiple of its input's). */
   const char *discriminator;
   gboolean    from_latent;
+  /* The architecture parameter --blocks sets (NULL: none; unset, the
+   * architecture's own default). */
+  const char *depth_key;
 };
 
 /* The blocks of a generator from a latent vector (np_arch_describe's

@@ -136,6 +136,34 @@ class Train(unittest.TestCase):
         nptest.run(["run", "-o", result, photo, "--", "neuropaint:super-resolution", "model=" + out])
         self.assertEqual(nptest.read_rgb(os.path.join(result, "edsr-small.png")).shape[:2], (68, 60))
 
+    def test_edsr_blocks(self):
+        # --blocks sets edsr's depth: the graph holds that many residual
+        # blocks, the parameters are those of the net written out here
+        # (a 3×3 head to f features, per block two 3×3 convolutions of f to
+        # f, a 3×3 body conv, a 3×3 conv to 4·3 channels for the shuffle),
+        # the command says it, and a checkpoint resumes only its own depth.
+        f, blocks = 8, 2
+        out, _ = self.train("deep", "--input", "lowres", "--arch", "edsr", "--ngf", str(f), "--blocks", str(blocks),
+                            "--steps", "2", "--validate-every", "2")
+        meta = ex.read_safetensors(out)[1]
+        self.assertIn("--arch edsr --blocks 2", meta["trained_with"])
+        self.assertEqual(meta["blocks"], "2")
+        conv = lambda cin, cout: 9 * cin * cout + cout
+        expected = conv(3, f) + blocks * 2 * conv(f, f) + conv(f, f) + conv(f, 12)
+        weights = ex.read_safetensors(out)[0]
+        self.assertEqual(sum(int(np.prod(t.shape)) for t in weights.values()), expected)
+        self.assertEqual(meta["graph"].count("add "), blocks + 1)   # each block's skip, and the body's
+        ckpt = os.path.join(self.dir, "deep.ckpt")
+        self.fails(["train", "--resume", ckpt, "--blocks", "3"], "other options", 1)
+        nptest.run(["train", "--resume", ckpt, "--steps", "3", "--threads", "1"])
+        self.assertIn("--blocks 2", ex.read_safetensors(out)[1]["trained_with"])
+        for args, message in ((["--blocks", "0"], "--blocks"), (["--blocks", "65"], "--blocks"),
+                              (["--blocks", "2"], "has no blocks")):
+            extra = ["--input", "lowres", "--arch", "edsr"] if message == "--blocks" else []
+            self.fails(["train", self.dataset, "-o", os.path.join(self.dir, "bad-blocks.safetensors")] + extra + args,
+                       message, 1)
+        self.assertFalse(os.path.exists(os.path.join(self.dir, "bad-blocks.safetensors")))
+
     def test_super_resolution_with_an_adversarial_term(self):
         # The half-size input does not stack with the picture, so D judges
         # the picture alone (SRGAN's); before, the command failed at concat.
