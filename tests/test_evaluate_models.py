@@ -1,10 +1,14 @@
 """tools/evaluate-models' measurements of a dream model, on pictures whose
 answers are known by hand: the spectral power at the Nyquist frequencies,
 the trainer's shrink, the distances; the antialiased halving super
-resolution is scored on; and the colour hints it gives a colouriser."""
+resolution is scored on; the colour hints it gives a colouriser; and a
+dataset held out whole (no training crops, so no mean colour) scored
+against the bicubic baseline written out here."""
 import importlib.machinery
 import importlib.util
+import json
 import os
+import subprocess
 import tempfile
 import unittest
 
@@ -103,6 +107,40 @@ class HintPictures(unittest.TestCase):
                     y, x = ys.min(), xs.min()
                     want = np.rint(p[y:y + 5, x:x + 5].reshape(-1, 3).mean(0))
                     np.testing.assert_array_equal(hints[y, x, :3], want)
+
+    def test_a_dataset_held_out_whole(self):
+        # As tools/sr-photo-crops --evaluation makes one: every crop in the
+        # val split. Scored with sr2x against bicubic; no mean colour.
+        rng = np.random.default_rng(4)
+        with tempfile.TemporaryDirectory() as folder:
+            crops = os.path.join(folder, "crops")
+            os.makedirs(crops)
+            names = []
+            for i in range(2):
+                smooth = cv2.GaussianBlur(rng.integers(0, 256, (64, 48, 3), dtype=np.uint8), (0, 0), 2)
+                names.append("c%d.png" % i)
+                cv2.imwrite(os.path.join(crops, names[-1]), smooth)
+            with open(os.path.join(crops, "val.txt"), "w") as f:
+                f.write("\n".join(names) + "\n")
+            dataset = os.path.join(folder, "eval.dataset")
+            nptest.run(["prepare", crops, "--max-size", "1", "--size", "48x64", "--val-list",
+                        os.path.join(crops, "val.txt"), "-o", dataset])
+            scores = os.path.join(folder, "scores.json")
+            proc = subprocess.run([os.path.join(nptest.SOURCE_ROOT, "tools", "evaluate-models"), dataset,
+                                   os.path.join(nptest.SOURCE_ROOT, "models", "sr2x.safetensors"),
+                                   "--shrink", "area", "--json", scores],
+                                  capture_output=True, text=True, cwd=folder, timeout=300)
+            self.assertEqual(proc.returncode, 0, proc.stderr)
+            self.assertIn("0 training crops", proc.stdout)
+            with open(scores) as f:
+                result = json.load(f)["sr2x.safetensors"]
+            self.assertEqual(sorted(result["baselines"]), ["bicubic"])
+            photos = np.stack([cv2.imread(os.path.join(crops, n))[..., ::-1] for n in names])
+            small = [cv2.resize(p, (24, 32), interpolation=cv2.INTER_AREA) for p in photos]
+            up = np.stack([cv2.resize(p, (48, 64), interpolation=cv2.INTER_CUBIC) for p in small]).astype(float)
+            mse = ((up - photos) ** 2).reshape(2, -1).mean(1)
+            self.assertAlmostEqual(result["baselines"]["bicubic"]["psnr"],
+                                   float(np.mean(10 * np.log10(255 ** 2 / mse))), places=6)
 
 
 if __name__ == "__main__":

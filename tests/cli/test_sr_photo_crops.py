@@ -5,7 +5,8 @@ into a grid, flat ones left out; val.txt names the held-out photos' crops;
 `neuropaint prepare --max-size 1` then takes every crop whole, byte for
 byte, in the val split where val.txt says. The photos are made here: noise
 in the packages' file names, one of them held out, one half flat, the others
-missing (named, exit status 2)."""
+missing (named, exit status 2). --evaluation cuts the second set instead
+(plasma's themes, named by their folders), every crop of it held out."""
 import importlib.machinery
 import importlib.util
 import json
@@ -26,18 +27,18 @@ W, H = 256, 320
 
 
 def tool_lists():
-    """The tool's PHOTOS and HELD_OUT (its file has no .py suffix)."""
+    """The tool's PHOTOS, HELD_OUT and EVALUATION (its file has no .py suffix)."""
     loader = importlib.machinery.SourceFileLoader("sr_photo_crops", TOOL)
     module = importlib.util.module_from_spec(importlib.util.spec_from_loader("sr_photo_crops", loader))
     loader.exec_module(module)
-    return module.PHOTOS, module.HELD_OUT
+    return module.PHOTOS, module.HELD_OUT, module.EVALUATION
 
 
 class PhotoCrops(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
         cls.tmp = tempfile.TemporaryDirectory(prefix="np-srcrops-")
-        photos, held_out = tool_lists()
+        photos, held_out, _ = tool_lists()
         rng = np.random.default_rng(3)
         cls.folder = os.path.join(cls.tmp.name, "backgrounds")
         cls.train_name = next(p for p in photos if p not in held_out and "/" not in p)
@@ -105,6 +106,32 @@ class PhotoCrops(unittest.TestCase):
             self.assertIsNone(item["face"])
             self.assertEqual(item["split"], "val" if name in val else "train", name)
             np.testing.assert_array_equal(pixels, cv2.imread(item["source"])[..., ::-1], err_msg=name)
+
+    def test_evaluation_set_is_all_held_out(self):
+        evaluation = tool_lists()[2]
+        name = evaluation[0]
+        theme = name.split("/")[0]
+        self.assertEqual(name, theme + "/contents/images/2560x1600.jpg")
+        folder = os.path.join(self.tmp.name, "wallpapers")
+        os.makedirs(os.path.dirname(os.path.join(folder, name)))
+        img = np.random.default_rng(5).integers(0, 256, (1600, 2560, 3), dtype=np.uint8)
+        cv2.imwrite(os.path.join(folder, name), img)
+        self.made[name] = cv2.imread(os.path.join(folder, name))
+        crops = os.path.join(self.tmp.name, "eval-crops")
+        proc = subprocess.run([sys.executable, TOOL, "--evaluation", folder, "-o", crops], capture_output=True,
+                              text=True, timeout=300)
+        self.assertEqual(proc.returncode, 2, proc.stderr)
+        self.assertEqual(proc.stderr.count("cannot read it"), len(evaluation) - 1, proc.stderr)
+        # 2560×1600 shrunk to 2048×1280: 8 columns, 4 rows, named by the theme.
+        expected = {n.replace("2560x1600", theme): c for n, c in self.expected(name).items()}
+        self.assertEqual(len(expected), 8 * 4)
+        got = sorted(n for n in os.listdir(crops) if n.endswith(".png"))
+        self.assertEqual(got, sorted(expected))
+        for n, crop in expected.items():
+            np.testing.assert_array_equal(cv2.imread(os.path.join(crops, n)), crop, err_msg=n)
+        with open(os.path.join(crops, "val.txt")) as f:
+            self.assertEqual(sorted(f.read().split()), got)
+        self.assertIn("32 crops of 1 photos", proc.stdout)
 
 
 if __name__ == "__main__":
