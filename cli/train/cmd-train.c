@@ -408,7 +408,8 @@ describe_nets (const Run *run, const gint64 sne[4], const gint64 tne[4], const N
   gint64 src_channels = sne[2], tgt_channels = tne[2];
 
   if ((*g = run->arch->describe (run->arch, src_channels, np_model_target_channels (run->target, bins), run->ngf,
-                                 run->blocks, run->target == NP_MODEL_TARGET_CHROMA_BINS, tne[0], tne[1], error)) == NULL)
+                                 run->blocks, run->target == NP_MODEL_TARGET_CHROMA_BINS, tne[0], tne[1],
+                                 error)) == NULL)
     return FALSE;
   *d = NULL;
   if (run->params.gan_weight <= 0)
