@@ -60,3 +60,39 @@ np_domain_transform (NpImage *planes, const NpImage *guide, gdouble sigma_space,
         }
     }
 }
+
+gboolean
+np_domain_transform_spread (NpImage *planes, const NpImage *guide, gdouble sigma_space, gdouble sigma_range,
+                            GError **error)
+{
+  gint               w = planes->width, h = planes->height, c = planes->channels;
+  g_autoptr(NpImage) unbounded = NULL;
+  gboolean           any = FALSE;
+
+  g_return_val_if_fail (planes->type == NP_SAMPLE_F32 && c >= 1, FALSE);
+  for (gint y = 0; y < h && !any; y++)
+    for (gint x = 0; x < w && !any; x++)
+      any = ((const gfloat *) np_image_row (planes, y))[(gsize) x * c + c - 1] > 0;
+  if (!any)
+    return TRUE;   /* all zeros already */
+  if ((unbounded = np_image_new (NP_SAMPLE_F32, w, h, 1, error)) == NULL)
+    return FALSE;
+  for (gint y = 0; y < h; y++)
+    for (gint x = 0; x < w; x++)
+      ((gfloat *) np_image_row (unbounded, y))[x] = ((const gfloat *) np_image_row (planes, y))[(gsize) x * c + c - 1];
+  np_domain_transform (planes, guide, sigma_space, sigma_range, 3);
+  np_domain_transform (unbounded, guide, sigma_space, INFINITY, 3);
+  for (gint y = 0; y < h; y++)
+    for (gint x = 0; x < w; x++)
+      {
+        gfloat *p = (gfloat *) np_image_row (planes, y) + (gsize) x * c;
+        gfloat  m = p[c - 1], u = ((const gfloat *) np_image_row (unbounded, y))[x];
+        /* Beyond a float's reach of every sample: nothing. */
+        gfloat  q = m > 1e-30f && u > 1e-30f ? MIN (1.0f, m / u) : 0;
+
+        for (gint k = 0; k + 1 < c; k++)
+          p[k] = q > 0 ? p[k] / m * q : 0;
+        p[c - 1] = q;
+      }
+  return TRUE;
+}

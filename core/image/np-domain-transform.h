@@ -22,4 +22,15 @@ G_BEGIN_DECLS
 void np_domain_transform (NpImage *planes, const NpImage *guide, gdouble sigma_space,
                           gdouble sigma_range, gint iterations);
 
+/* Sparse samples spread along the guide (docs/operations.md#colour-hints):
+ * planes holds c − 1 values times a mask, then the mask (1 at a sample, 0
+ * elsewhere). Each is smoothed by 3 passes of the domain transform, so each
+ * pixel's values become the samples' edge-aware mean near it; that is damped
+ * by q = min(1, M/U), M the mask smoothed with edges and U without, so a
+ * region walled off from every sample gets little, and its values become
+ * q·mean and its mask q (0, 0 … 0 beyond a float's reach of every sample,
+ * and everywhere when there is no sample). FALSE only when out of memory. */
+gboolean np_domain_transform_spread (NpImage *planes, const NpImage *guide, gdouble sigma_space,
+                                     gdouble sigma_range, GError **error);
+
 G_END_DECLS

@@ -83,10 +83,10 @@ np_model_new (NpNet *net, GError **error)
     }
   /* The one hint encoding there is (np-model.h); a file that names another
    * would be fed what it never learnt. */
-  if (hints && strcmp (hints, "ycbcr-mask") != 0)
+  if (hints && strcmp (hints, "ycbcr-spread") != 0)
     {
       g_set_error (error, NP_ERROR, NP_ERROR_UNSUPPORTED,
-                   "metadata “hints”: unknown “%s” (known: ycbcr-mask)", hints);
+                   "metadata “hints”: unknown “%s” (known: ycbcr-spread)", hints);
       return NULL;
     }
   m = g_new0 (NpModel, 1);
@@ -193,7 +193,7 @@ np_model_save (NpNet *net, const NpModelInfo *info, const char *path, NpDType dt
   put (meta, "target", g_strdup (np_model_target_name (info->target)));
   put (meta, "architecture", g_strdup (info->architecture));
   if (info->hints)
-    put (meta, "hints", g_strdup ("ycbcr-mask"));
+    put (meta, "hints", g_strdup ("ycbcr-spread"));
   if (info->bins)
     {
       put (meta, "chroma_bins", np_chroma_bins_centres_text (info->bins));

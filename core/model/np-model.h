@@ -143,16 +143,35 @@ gboolean      np_model_target_opponents   (NpModelTarget target, gfloat rg_of[3]
 
 /* ---- Colour hints: what a hint model takes besides the gray picture -------
  *
- * A model whose file says "hints": "ycbcr-mask" (NpModelInfo.hints) takes,
- * after its gray channel, three more at every pixel, as Zhang et al. 2017's
- * user-guided network does: the hint's chroma as a chroma target encodes it
- * (Cb·2, Cr·2) and a mask, 1 where a hint is and −1 where none is (the
- * seed's x/127.5 − 1 of 255 and 0); 0, 0, −1 without a hint. No hint at all
- * is an ordinary picture for it, so one model serves both uses. */
+ * A model whose file says "hints": "ycbcr-spread" (NpModelInfo.hints) takes,
+ * after its gray channel, three more at every pixel: the hints spread along
+ * the gray picture (np_model_hints_spread). A hint is first encoded at its
+ * pixels as Zhang et al. 2017's user-guided network takes it: its chroma as
+ * a chroma target encodes it (Cb·2, Cr·2) and a mask, 1 where a hint is and
+ * −1 where none is (the seed's x/127.5 − 1 of 255 and 0); 0, 0, −1 without
+ * a hint. The spreading then gives every pixel the hints' chroma near it
+ * along the picture, times q, and a mask 2q − 1, q in [0, 1] being how much
+ * of the hints reach it past the picture's edges (1 at an isolated hint, 0
+ * beyond every one's reach): a few dots become a signal the whole net sees,
+ * where Zhang's sparse hints, a few pixels of a crop, taught ours nothing at
+ * our budget (docs/models.md#colour-hints-what-the-hint-model-learnt). No
+ * hint at all is 0, 0, −1 everywhere, an ordinary picture for it, so one
+ * model serves both uses. */
 #define NP_MODEL_HINT_CHANNELS 3
+/* The spreading's reach, the domain transform's σ_s as a share of the
+ * picture's longer side, and σ_r, the luma step (on 0–1) that counts as one
+ * σ_s more of distance. Chosen on training photos
+ * (docs/models.md#colour-hints-what-the-hint-model-learnt); the colouriser
+ * spreads what a model missed at the hints by the same. */
+#define NP_MODEL_HINT_SPREAD 0.2
+#define NP_MODEL_HINT_EDGE   0.3
 /* The hint channels at one pixel whose hint is the colour rgb (R'G'B' in
  * [0, 1]), or, for rgb NULL, at a pixel without one. */
 void          np_model_hint_encode        (const gfloat *rgb, gfloat values[NP_MODEL_HINT_CHANNELS]);
+/* hints: F32 of NP_MODEL_HINT_CHANNELS, each pixel encoded as above, spread
+ * in place along gray (F32, one channel, luma on 0–1, the same size). FALSE
+ * only when out of memory. */
+gboolean      np_model_hints_spread       (NpImage *hints, const NpImage *gray, GError **error);
 
 /* ---- The description a model file carries -------------------------------- */
 

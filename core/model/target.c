@@ -9,6 +9,7 @@
  * logits whose annealed mean is a chroma (np-model.h). */
 #include "np-model.h"
 #include "image/np-colour.h"
+#include "image/np-domain-transform.h"
 
 #include <math.h>
 #include <stdlib.h>
@@ -299,6 +300,31 @@ np_model_hint_encode (const gfloat *rgb, gfloat values[NP_MODEL_HINT_CHANNELS])
     }
   np_ycbcr_from_rgb (rgb[0], rgb[1], rgb[2], &luma, &cb, &cr);
   values[0] = 2 * cb, values[1] = 2 * cr, values[2] = 1;
+}
+
+gboolean
+np_model_hints_spread (NpImage *hints, const NpImage *gray, GError **error)
+{
+  g_return_val_if_fail (hints->channels == NP_MODEL_HINT_CHANNELS && hints->type == NP_SAMPLE_F32, FALSE);
+
+  /* The spreading takes chroma times a 0/1 mask. */
+  for (gint y = 0; y < hints->height; y++)
+    for (gint x = 0; x < hints->width; x++)
+      {
+        gfloat *v = (gfloat *) np_image_row (hints, y) + NP_MODEL_HINT_CHANNELS * x;
+        gfloat  m = v[2] > 0 ? 1 : 0;
+        v[0] *= m, v[1] *= m, v[2] = m;
+      }
+  if (!np_domain_transform_spread (hints, gray, NP_MODEL_HINT_SPREAD * MAX (hints->width, hints->height),
+                                   NP_MODEL_HINT_EDGE, error))
+    return FALSE;
+  for (gint y = 0; y < hints->height; y++)
+    for (gint x = 0; x < hints->width; x++)
+      {
+        gfloat *v = (gfloat *) np_image_row (hints, y) + NP_MODEL_HINT_CHANNELS * x;
+        v[2] = 2 * v[2] - 1;
+      }
+  return TRUE;
 }
 
 void

@@ -545,11 +545,13 @@ np_colorizer_add_hint_rows (NpColorizer *c, gint y, const NpImage *rows)
     }
 }
 
-/* A layer's hint channels at its scale, from its sums. */
+/* A layer's hint channels at its scale, from its sums, spread along its
+ * gray picture (np_model_hints_spread). */
 static NpImage *
-layer_hints (const Layer *l, GError **error)
+layer_hints (const Layer *l, const NpImage *gray, GError **error)
 {
-  NpImage *hints = np_image_new (NP_SAMPLE_F32, l->gray_width, l->gray_height, NP_MODEL_HINT_CHANNELS, error);
+  g_autoptr(NpImage) hints = np_image_new (NP_SAMPLE_F32, l->gray_width, l->gray_height, NP_MODEL_HINT_CHANNELS,
+                                           error);
 
   for (gint y = 0; hints && y < l->gray_height; y++)
     {
@@ -562,7 +564,9 @@ layer_hints (const Layer *l, GError **error)
             row[3 * x] = (gfloat) (sum[0] / sum[2]), row[3 * x + 1] = (gfloat) (sum[1] / sum[2]), row[3 * x + 2] = 1;
         }
     }
-  return hints;
+  if (hints == NULL || !np_model_hints_spread (hints, gray, error))
+    return NULL;
+  return g_steal_pointer (&hints);
 }
 
 /* Puts chroma (u, v) on luminance y (clamped to [0, 1]) into rgb; TRUE when
@@ -681,37 +685,25 @@ model_chroma (NpColorizer *c, const NpImage *gray, const NpImage *hints, GError 
   return g_steal_pointer (&chroma);
 }
 
-/* How far a hint's correction reaches along the photo: the domain
- * transform's σ_s, as a share of the layer's longer side, and σ_r, the luma
- * step (on 0–1) that counts as one σ_s more of distance. Chosen on training
- * photos (docs/models.md#colour-hints-what-the-hint-model-learnt). */
-#define HINT_SPREAD 0.2
-#define HINT_EDGE   0.3
-
 /* What the model's colour missed at the hints, spread along the photo
  * (docs/operations.md#colour-hints): at each colour sample with a hint the
- * residual, hint − model chroma; the residuals times the mask and the mask
- * smoothed along the gray picture by the domain transform (edges stop
- * them), their ratio the nearby hints' mean residual; damped by the share
- * the edges let through (the mask's edge-aware spread over its spread
- * without edges), so a region walled off from every hint keeps the model's
- * colour. */
+ * residual, hint − model chroma, spread along the gray picture as a hint
+ * model's hints are (np_model_hints_spread's reach and edges), so edges stop
+ * it and a region walled off from every hint keeps the model's colour. */
 static gboolean
 spread_hints (NpColorizer *c, Layer *l, const NpImage *gray, GError **error)
 {
   NpImage           *ch = l->chroma;
-  gint               w = ch->width, h = ch->height, d = chroma_step (c), n = 0;
+  gint               w = ch->width, h = ch->height, d = chroma_step (c);
   g_autoptr(NpImage) planes = np_image_new (NP_SAMPLE_F32, w, h, 3, error);
-  g_autoptr(NpImage) mask = planes ? np_image_new (NP_SAMPLE_F32, w, h, 1, error) : NULL;
-  g_autoptr(NpImage) guide = mask ? np_image_new (NP_SAMPLE_F32, w, h, 1, error) : NULL;
-  gdouble            spread = HINT_SPREAD * MAX (w, h);
+  g_autoptr(NpImage) guide = planes ? np_image_new (NP_SAMPLE_F32, w, h, 1, error) : NULL;
 
   if (guide == NULL)
     return FALSE;
   for (gint y = 0; y < h; y++)
     for (gint x = 0; x < w; x++)
       {
-        gfloat  *p = (gfloat *) np_image_row (planes, y) + 3 * x, *m = (gfloat *) np_image_row (mask, y) + x;
+        gfloat  *p = (gfloat *) np_image_row (planes, y) + 3 * x;
         gfloat  *g = (gfloat *) np_image_row (guide, y) + x, *pred = (gfloat *) np_image_row (ch, y) + 2 * x;
         gdouble  sum[3] = { 0, 0, 0 };
         gfloat   hint[2];
@@ -721,30 +713,22 @@ spread_hints (NpColorizer *c, Layer *l, const NpImage *gray, GError **error)
           for (gint i = d * x; i < MIN (d * x + d, gray->width); i++)
             for (gint k = 0; k < 3; k++)
               sum[k] += l->hint_sum[3 * ((gsize) j * l->gray_width + i) + k];
-        p[0] = p[1] = p[2] = *m = 0;
+        p[0] = p[1] = p[2] = 0;
         if (!(sum[2] > 0))
           continue;
         /* The sums are of Cb·2 and Cr·2 (np_model_hint_encode). */
         chroma_in_space (c, *g, (gfloat) (0.5 * sum[0] / sum[2]), (gfloat) (0.5 * sum[1] / sum[2]), hint);
-        p[0] = hint[0] - pred[0], p[1] = hint[1] - pred[1], p[2] = *m = 1;
-        n++;
+        p[0] = hint[0] - pred[0], p[1] = hint[1] - pred[1], p[2] = 1;
       }
-  if (n == 0)
-    return TRUE;
-  np_domain_transform (planes, guide, spread, HINT_EDGE, 3);
-  np_domain_transform (mask, guide, spread, INFINITY, 3);
+  if (!np_domain_transform_spread (planes, guide, NP_MODEL_HINT_SPREAD * MAX (w, h), NP_MODEL_HINT_EDGE, error))
+    return FALSE;
   for (gint y = 0; y < h; y++)
     for (gint x = 0; x < w; x++)
       {
         const gfloat *p = (const gfloat *) np_image_row (planes, y) + 3 * x;
-        const gfloat  m = ((const gfloat *) np_image_row (mask, y))[x];
         gfloat       *out = (gfloat *) np_image_row (ch, y) + 2 * x;
 
-        /* Beyond a float's reach of every hint: nothing to add. */
-        if (!(p[2] > 1e-30f && m > 1e-30f))
-          continue;
-        out[0] += p[0] / p[2] * MIN (1.0f, p[2] / m);
-        out[1] += p[1] / p[2] * MIN (1.0f, p[2] / m);
+        out[0] += p[0], out[1] += p[1];
       }
   return TRUE;
 }
@@ -754,8 +738,8 @@ static gboolean
 colour_layer (NpColorizer *c, Layer *l, GError **error)
 {
   gboolean           takes_hints = l->hint_sum && np_model_info (c->model)->hints;
-  g_autoptr(NpImage) hints = takes_hints ? layer_hints (l, error) : NULL;
   const NpImage     *gray = np_resampler_result (l->gray);
+  g_autoptr(NpImage) hints = takes_hints ? layer_hints (l, gray, error) : NULL;
   ColumnTaps         cols;
 
   if ((takes_hints && hints == NULL) || (l->chroma = model_chroma (c, gray, hints, error)) == NULL

@@ -28,6 +28,7 @@ struct _NpBatcher
   gint         width, height;
   NpImage     *half;        /* a half-size source: the downscaled photo */
   guint8      *small;       /* a shrunk target: the photo shrunk (photo) */
+  NpImage     *hint_planes, *hint_guide;   /* a hint source: its hints and gray, to spread */
   gint         hints;       /* np_batcher_items's hints (np_batcher_set_hints) */
 };
 
@@ -42,6 +43,8 @@ np_batcher_free (NpBatcher *b)
   g_clear_pointer (&b->subset_count, g_array_unref);
   np_image_free (b->half);
   g_free (b->small);
+  np_image_free (b->hint_planes);
+  np_image_free (b->hint_guide);
   g_free (b);
 }
 
@@ -119,6 +122,10 @@ np_batcher_new (NpDataset *dataset, const NpExperiment *e, NpModelTarget target,
     }
   if (e->source == NP_SOURCE_HALF
       && (b->half = np_image_new (NP_SAMPLE_U8, b->width / 2, b->height / 2, 3, error)) == NULL)
+    return NULL;
+  if (e->source == NP_SOURCE_HINTS
+      && ((b->hint_planes = np_image_new (NP_SAMPLE_F32, b->width, b->height, NP_MODEL_HINT_CHANNELS, error)) == NULL
+          || (b->hint_guide = np_image_new (NP_SAMPLE_F32, b->width, b->height, 1, error)) == NULL))
     return NULL;
   b->pool = g_array_new (FALSE, FALSE, sizeof (guint));
   for (guint i = 0; i < np_dataset_size (dataset); i++)
@@ -301,22 +308,23 @@ halve (const guint8 *colour, gint w, gint h, guint64 kernel, NpImage *half)
 /* Hints into slot n's hint channels of source, from the photo colour
  * (mirrored when flip, as the slot is): count of them of side `side`, or
  * for count < 0 the simulation's random count and sides
- * (NP_BATCHER_NO_HINTS), all drawn from key. */
+ * (NP_BATCHER_NO_HINTS), all drawn from key; then spread along the slot's
+ * gray channel, as the colouriser spreads a user's (np_model_hints_spread). */
 static void
-put_hints (const NpBatcher *b, const guint8 *colour, gboolean flip, gint count, gint side, guint64 key,
+put_hints (NpBatcher *b, const guint8 *colour, gboolean flip, gint count, gint side, guint64 key,
            NpTensor *source, gint64 n)
 {
-  gint   w = b->width, h = b->height, first = stack_channels (b);
-  gfloat none[NP_MODEL_HINT_CHANNELS];
-  NpRng  rng;
+  gint     w = b->width, h = b->height, first = stack_channels (b);
+  NpImage *planes = b->hint_planes, *guide = b->hint_guide;
+  NpRng    rng;
 
-  np_model_hint_encode (NULL, none);
-  for (gint k = 0; k < NP_MODEL_HINT_CHANNELS; k++)
-    for (gint y = 0; y < h; y++)
+  for (gint y = 0; y < h; y++)
+    for (gint x = 0; x < w; x++)
       {
-        gfloat *row = np_tensor_at (source, 0, y, first + k, n);
-        for (gint x = 0; x < w; x++)
-          row[x] = none[k];
+        np_model_hint_encode (NULL, (gfloat *) np_image_row (planes, y) + NP_MODEL_HINT_CHANNELS * x);
+        /* The gray channel is on the seed's scale; the spreading's edges are
+         * luma steps on 0–1. */
+        ((gfloat *) np_image_row (guide, y))[x] = (*np_tensor_at (source, x, y, 0, n) + 1) / 2;
       }
 
   np_rng_init (&rng, key);
@@ -334,7 +342,7 @@ put_hints (const NpBatcher *b, const guint8 *colour, gboolean flip, gint count, 
       gint    s = side > 0 ? side : 1 + (gint) (np_rng_next (&rng) % NP_BATCHER_HINT_MAX);
       gint    x0, y0;
       gdouble sum[3] = { 0 };
-      gfloat  mean[3], values[NP_MODEL_HINT_CHANNELS];
+      gfloat  mean[3];
 
       s = MIN (s, MIN (w, h));
       x0 = (gint) (np_rng_next (&rng) % (guint64) (w - s + 1));
@@ -347,12 +355,21 @@ put_hints (const NpBatcher *b, const guint8 *colour, gboolean flip, gint count, 
             sum[k] += colour[((gsize) y * w + (flip ? w - 1 - x : x)) * 3 + k];
       for (gint k = 0; k < 3; k++)
         mean[k] = (gfloat) (sum[k] / (255.0 * s * s));
-      np_model_hint_encode (mean, values);
-      for (gint k = 0; k < NP_MODEL_HINT_CHANNELS; k++)
-        for (gint y = y0; y < y0 + s; y++)
-          for (gint x = x0; x < x0 + s; x++)
-            *np_tensor_at (source, x, y, first + k, n) = values[k];
+      for (gint y = y0; y < y0 + s; y++)
+        for (gint x = x0; x < x0 + s; x++)
+          np_model_hint_encode (mean, (gfloat *) np_image_row (planes, y) + NP_MODEL_HINT_CHANNELS * x);
     }
+
+  /* The planes are the dataset's size, allocated already: nothing can fail. */
+  np_model_hints_spread (planes, guide, NULL);
+  for (gint k = 0; k < NP_MODEL_HINT_CHANNELS; k++)
+    for (gint y = 0; y < h; y++)
+      {
+        gfloat       *row = np_tensor_at (source, 0, y, first + k, n);
+        const gfloat *v = np_image_row (planes, y);
+        for (gint x = 0; x < w; x++)
+          row[x] = v[NP_MODEL_HINT_CHANNELS * x + k];
+      }
 }
 
 /* One slot: item (and partner, for a partner source) with flip; hints
@@ -574,8 +591,8 @@ np_batcher_baseline_input (const NpBatcher *b, const NpTensor *source, NpTensor 
   return TRUE;
 }
 
-/* A hint source's image n as a picture: the gray, and where a hint is, its
- * chroma on the gray's luminance. */
+/* A hint source's image n as a picture: the spread hints' chroma on the
+ * gray's luminance (gray where no hint reaches). */
 static void
 show_hints (const NpBatcher *b, const NpTensor *source, NpTensor *rgb, gint64 n)
 {
@@ -584,10 +601,7 @@ show_hints (const NpBatcher *b, const NpTensor *source, NpTensor *rgb, gint64 n)
   for (gint64 y = 0; y < rgb->ne[1]; y++)
     for (gint64 x = 0; x < rgb->ne[0]; x++)
       {
-        gfloat values[2] = { 0, 0 };
-        if (*np_tensor_at (source, x, y, first + 2, n) > 0)
-          for (gint k = 0; k < 2; k++)
-            values[k] = *np_tensor_at (source, x, y, first + k, n);
+        gfloat values[2] = { *np_tensor_at (source, x, y, first, n), *np_tensor_at (source, x, y, first + 1, n) };
         decode_at (NP_MODEL_TARGET_CHROMA, values, 2, source, NULL, x, y, rgb, n);
       }
 }

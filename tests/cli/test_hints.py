@@ -2,10 +2,12 @@
 gegl command's chain, an XML graph with a nested gegl:load, and
 `neuropaint run --aux DIR`:
 
-- a hint's colour appears under it: the echo model below gives its hint
-  channels back as its chroma, so the chroma under a dot must be the dot's,
-  as NumPy computes BT.601's Cb and Cr here (the hint encoding, checked
-  independently), and the rest stays gray;
+- a hint's colour appears under it and spreads along the photo as the hint
+  contract says: the echo model below gives its hint channels back as its
+  chroma, so the chroma under a dot must be the dot's, as NumPy computes
+  BT.601's Cb and Cr here (the hint encoding, checked independently), and
+  elsewhere the dot's times how much of it reaches there past the photo's
+  edges (the spreading, in NumPy: nptest.spread_hints);
 - an empty hint picture gives the bytes of none, for any thread count and
   tile size;
 - a model that takes no hints still gives a dot its colour (the
@@ -83,11 +85,26 @@ class Hints(unittest.TestCase):
         rgb = read_rgb(out)
         chroma = ycbcr_chroma(rgb)
         want = ycbcr_chroma(np.array(DOT_RGB, float) / 255)
-        # 8-bit rounding of the result: 1.5/255 per channel at most.
+        mask = np.zeros((H, W))
+        mask[DOT] = 1
+        gray = cv2.imread(self.path("photo.png"), cv2.IMREAD_GRAYSCALE) / 255.0
+        spread, q = nptest.spread_hints(np.broadcast_to(want, (H, W, 2)), mask, gray)
+        # 8-bit rounding of the result: 1.5/255 per channel at most. Where
+        # the spread colour on the photo's luma leaves the gamut it shrinks
+        # towards gray (the colouriser's gamut rule), so it is compared
+        # where it fits.
         np.testing.assert_allclose(chroma[DOT], want, atol=0.006)
-        rest = np.ones((H, W), bool)
-        rest[DOT] = False
-        self.assertLess(np.abs(chroma[rest]).max(), 0.004)
+        r = gray + 1.402 * spread[..., 1]
+        b = gray + 1.772 * spread[..., 0]
+        g = (gray - 0.299 * r - 0.114 * b) / 0.587
+        fits = np.all((np.stack([r, g, b]) > 0.01) & (np.stack([r, g, b]) < 0.99), 0)
+        self.assertGreater(fits.mean(), 0.9)
+        np.testing.assert_allclose(chroma[fits], spread[fits], atol=0.006)
+        # Not vacuous: the dot reached far along the photo, and its edges
+        # stopped it elsewhere.
+        far = np.hypot(*np.mgrid[0:H, 0:W] - np.array(DOT)[:, None, None]) > 5
+        self.assertGreater(int((q[far] > 0.2).sum()), 200)
+        self.assertLess(q.min(), 0.05)
 
     def test_the_op_from_a_chain(self):
         out = self.path("chain.png")
@@ -111,7 +128,7 @@ class Hints(unittest.TestCase):
 
     def test_the_example_graph(self):
         """graphs/hints/colorize-hints.xml: with the echo model in place of
-        gray2color, each of its hint dots gives the astronaut's own colour
+        gray2color, each of its hint dots gives the astronaut's own hue
         under it; with the model it names, each dot's colour is under it
         too (the colouriser spreads what the model missed there)."""
         if not os.path.exists(nptest.ASTRONAUT):
@@ -136,10 +153,8 @@ class Hints(unittest.TestCase):
         cos = (got[dots] * want[dots]).sum(-1) / (np.linalg.norm(got[dots], axis=-1)
                                                  * np.linalg.norm(want[dots], axis=-1) + 1e-9)
         self.assertGreater(cos.min(), 0.95)
-        # The echo colours at 64 pixels a side: a dot's colour spreads over
-        # its render pixels (8 photo pixels each) and the bicubic's reach.
-        near = cv2.dilate(dots.astype(np.uint8), np.ones((49, 49), np.uint8)) > 0
-        self.assertLess(np.abs(got[~near]).max(), 0.01)
+        # Beyond the dots the echo shows the hints spread along the photo,
+        # which the chain's test checks against NumPy.
 
         out = self.path("example-named.png")
         proc = subprocess.run(["gegl", example, "-o", out], capture_output=True, text=True, timeout=300)

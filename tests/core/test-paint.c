@@ -366,7 +366,7 @@ hint_echo (gfloat gray_weight, gfloat bias)
   g_assert_no_error (error);
   memcpy (np_net_param (net, "c.weight")->data, w, sizeof w);
   memcpy (np_net_param (net, "c.bias")->data, b, sizeof b);
-  return model_with (net, "target", "chroma-ycbcr", "input_filter", "gray", "hints", "ycbcr-mask", NULL);
+  return model_with (net, "target", "chroma-ycbcr", "input_filter", "gray", "hints", "ycbcr-spread", NULL);
 }
 
 typedef struct
@@ -764,12 +764,27 @@ put_hint (NpImage *hints, gint x, gint y, const gfloat rgb[3], gfloat alpha)
   q[0] = rgb[0], q[1] = rgb[1], q[2] = rgb[2], q[3] = alpha;
 }
 
+/* How much of (want_cb, want_cr) the chroma (cb, cr) is, asserting it is
+ * that colour's and no other's: along it, between none and all of it. */
+static gdouble
+share_of (gdouble cb, gdouble cr, gdouble want_cb, gdouble want_cr)
+{
+  gdouble q = (cb * want_cb + cr * want_cr) / (want_cb * want_cb + want_cr * want_cr);
+
+  g_assert_cmpfloat (fabs (cb * want_cr - cr * want_cb), <, 1e-5);
+  g_assert_cmpfloat (q, >, -1e-5);
+  g_assert_cmpfloat (q, <, 1 + 1e-4);
+  return q;
+}
+
 /* Hints through the colouriser, with the echo model (its chroma is its
- * hints'): at the photo's own scale a hint's chroma is exactly under it
- * and nowhere else (a pixel at most half opaque is none); ten times
- * smaller a 1-pixel dot still colours its place; an empty hint picture
- * gives the bytes of none; a picture opaque everywhere is an error. With a
- * model that takes no hints, the colouriser spreads what it missed. */
+ * hint channels'): at the photo's own scale a hint's chroma is exactly
+ * under it, and its spreading (np_model_hints_spread) puts that colour
+ * and no other around it, reaching far and stopped by the photo's edges (a
+ * pixel at most half opaque is no hint); ten times smaller a 1-pixel dot
+ * still colours its place; an empty hint picture gives the bytes of none;
+ * a picture opaque everywhere is an error. With a model that takes no
+ * hints, the colouriser spreads what it missed. */
 static void
 test_colorize_hints (void)
 {
@@ -781,7 +796,8 @@ test_colorize_hints (void)
   const double want_cb = -0.168736 * tint[0] - 0.331264 * tint[1] + 0.5 * tint[2];
   const double want_cr = 0.5 * tint[0] - 0.418688 * tint[1] - 0.081312 * tint[2];
   NpColorizeOptions options = { 32, NP_CHROMA_YCBCR, 1.0f, NULL, 2 };
-  gdouble cb, cr;
+  gdouble cb, cr, least = 1;
+  gint    reached = 0;
 
   hint_pictures (32, 24, &photo, &hints);
   put_hint (hints, 20, 9, tint, 1);
@@ -790,11 +806,18 @@ test_colorize_hints (void)
   for (gint y = 0; y < 24; y++)
     for (gint x = 0; x < 32; x++)
       {
-        gboolean hint = x == 20 && y == 9;
+        gdouble q;
         chroma_at (out, x, y, &cb, &cr);
-        g_assert_cmpfloat_with_epsilon (cb, hint ? want_cb : 0, 1e-4);
-        g_assert_cmpfloat_with_epsilon (cr, hint ? want_cr : 0, 1e-4);
+        q = share_of (cb, cr, want_cb, want_cr);
+        if (x == 20 && y == 9)
+          g_assert_cmpfloat (q, >, 1 - 1e-4);
+        else if (abs (x - 20) + abs (y - 9) > 4)
+          reached += q > 0.2, least = MIN (least, q);
       }
+  g_test_message ("one dot: %d pixels more than 4 away have a fifth of its colour or more; the least %.4f",
+                  reached, least);
+  g_assert_cmpint (reached, >=, 10);   /* 13: the photo is all edges */
+  g_assert_cmpfloat (least, <, 0.05);
 
   /* 400×300 coloured at 40×30: the dot's model pixel carries it. */
   hint_pictures (400, 300, &big, &big_hints);
@@ -806,8 +829,6 @@ test_colorize_hints (void)
   g_test_message ("a 1-pixel dot at 1/10 scale: Cb %.4f Cr %.4f (the dot's %.4f %.4f)", cb, cr, want_cb, want_cr);
   g_assert_cmpfloat (cr / want_cr, >, 0.6);
   g_assert_cmpfloat (cb / want_cb, >, 0.6);
-  chroma_at (out, 300, 200, &cb, &cr);
-  g_assert_cmpfloat (fabs (cb) + fabs (cr), <, 1e-6);
 
   /* An empty hint picture is none, to the byte. */
   options.render_size = 24;
@@ -1345,7 +1366,7 @@ test_hints_contract (gconstpointer data)
   np_net_free (net);
   {
     g_autoptr(NpModel) wrong = pointwise_chroma (1, 0, 1, 0);
-    g_hash_table_insert (np_model_info (wrong)->params, g_strdup ("hints"), g_strdup ("ycbcr-mask"));
+    g_hash_table_insert (np_model_info (wrong)->params, g_strdup ("hints"), g_strdup ("ycbcr-spread"));
     ((NpModelInfo *) np_model_info (wrong))->hints = TRUE;
     g_assert_false (np_model_check_use (wrong, NP_MODEL_USE_COLORIZE, &error));
     g_assert_error (error, NP_ERROR, NP_ERROR_UNSUPPORTED);
@@ -1390,6 +1411,52 @@ test_hints_contract (gconstpointer data)
   g_assert_false (np_paint_generate (plain, photo, out, &run, &error));
   g_assert_error (error, NP_ERROR, NP_ERROR_UNSUPPORTED);
   g_assert_nonnull (strstr (error->message, "no colour hints"));
+}
+
+/* The hint channels spread (np_model_hints_spread): no hint leaves 0, 0, −1
+ * everywhere; one hint on the flat left half of a picture gives that whole
+ * half its chroma and a mask of 1, and past a luma step of 0.6 the right
+ * half gets little of it, its mask near −1. */
+static void
+test_hints_spread (void)
+{
+  enum { W = 40, H = 20 };
+  g_autoptr(NpImage) hints = np_image_new (NP_SAMPLE_F32, W, H, NP_MODEL_HINT_CHANNELS, NULL);
+  g_autoptr(NpImage) gray = np_image_new (NP_SAMPLE_F32, W, H, 1, NULL);
+  const gfloat red[3] = { 0.9f, 0.2f, 0.1f };
+  gfloat  want[NP_MODEL_HINT_CHANNELS];
+  gdouble most = -1;
+
+  np_model_hint_encode (red, want);
+  for (gint pass = 0; pass < 2; pass++)
+    {
+      for (gint y = 0; y < H; y++)
+        for (gint x = 0; x < W; x++)
+          {
+            ((gfloat *) np_image_row (gray, y))[x] = x < W / 2 ? 0.2f : 0.8f;
+            np_model_hint_encode (pass && x == 5 && y == 10 ? red : NULL,
+                                  (gfloat *) np_image_row (hints, y) + NP_MODEL_HINT_CHANNELS * x);
+          }
+      g_assert_true (np_model_hints_spread (hints, gray, NULL));
+      for (gint y = 0; y < H; y++)
+        for (gint x = 0; x < W; x++)
+          {
+            const gfloat *v = (const gfloat *) np_image_row (hints, y) + NP_MODEL_HINT_CHANNELS * x;
+            if (!pass)
+              {
+                g_assert_true (v[0] == 0 && v[1] == 0 && v[2] == -1);
+                continue;
+              }
+            if (x < W / 2)
+              for (gint k = 0; k < 2; k++)
+                g_assert_cmpfloat_with_epsilon (v[k], want[k], 1e-4);
+            g_assert_cmpfloat_with_epsilon (v[2], 1, x < W / 2 ? 1e-4 : 2);
+            if (x >= W / 2)
+              most = MAX (most, v[2]);
+          }
+    }
+  g_test_message ("past the edge the mask is at most %.4f", most);
+  g_assert_cmpfloat (most, <, -0.9);
 }
 
 /* ---- The process-wide model cache (core/model/cache.c) -------------------- */
@@ -1664,6 +1731,7 @@ main (int argc, char **argv)
   g_test_add_func ("/paint/dream/kind", test_dream_kind);
   g_test_add_func ("/paint/dream/mix-truncation", test_dream_mix_truncation);
   g_test_add_func ("/paint/dream/sizes", test_dream_sizes);
+  g_test_add_func ("/paint/hints/spread", test_hints_spread);
   g_test_add_data_func ("/paint/hints/contract", xdg, test_hints_contract);
   g_test_add_func ("/paint/hints/colorize", test_colorize_hints);
   g_test_add_func ("/paint/hints/faces", test_colorize_hints_faces);

@@ -264,33 +264,8 @@ class PaintOracles(unittest.TestCase):
         c1, c2 = in_space(0.5 * out[0], 0.5 * out[1])
         r1, r2 = (want_1 - c1) * mask, (want_2 - c2) * mask
 
-        def recursive_filter(planes, guide, sigma_s, sigma_r, n=3):
-            j = planes.copy()
-            ratio = 0 if np.isinf(sigma_r) else sigma_s / sigma_r
-            dx = 1 + ratio * np.abs(np.diff(guide, axis=1))
-            dy = 1 + ratio * np.abs(np.diff(guide, axis=0))
-            for i in range(n):
-                sigma = sigma_s * np.sqrt(3) * 2 ** (n - i - 1) / np.sqrt(4 ** n - 1)
-                a = np.exp(-np.sqrt(2) / sigma)
-                wx, wy = a ** dx, a ** dy
-                for x in range(1, j.shape[1]):
-                    j[:, x] += wx[:, x - 1, None] * (j[:, x - 1] - j[:, x])
-                for x in range(j.shape[1] - 2, -1, -1):
-                    j[:, x] += wx[:, x, None] * (j[:, x + 1] - j[:, x])
-                for y in range(1, j.shape[0]):
-                    j[y] += wy[y - 1, :, None] * (j[y - 1] - j[y])
-                for y in range(j.shape[0] - 2, -1, -1):
-                    j[y] += wy[y, :, None] * (j[y + 1] - j[y])
-            return j
-
-        sigma_s = 0.2 * max(rw, rh)
-        f = recursive_filter(np.stack([r1, r2, mask], -1), small, sigma_s, 0.3)
-        u = recursive_filter(mask[..., None], small, sigma_s, np.inf)[..., 0]
-        reach = (f[..., 2] > 1e-30) & (u > 1e-30)
-        with np.errstate(invalid="ignore", divide="ignore"):
-            damp = np.where(reach, np.minimum(1, f[..., 2] / u), 0)
-            c1 = c1 + np.where(reach, f[..., 0] / f[..., 2] * damp, 0)
-            c2 = c2 + np.where(reach, f[..., 1] / f[..., 2] * damp, 0)
+        spread, _ = nptest.spread_hints(np.stack([r1, r2], -1), mask, small)
+        c1, c2 = c1 + spread[..., 0], c2 + spread[..., 1]
         if space == "ycbcr":
             want, _ = on_luma(luma, bicubic(c1, h, w), bicubic(c2, h, w))
         else:
