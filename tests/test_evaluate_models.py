@@ -3,7 +3,8 @@ answers are known by hand: the spectral power at the Nyquist frequencies,
 the trainer's shrink, the distances; the antialiased halving super
 resolution is scored on; the colour hints it gives a colouriser; and a
 dataset held out whole (no training crops, so no mean colour) scored
-against the bicubic baseline written out here."""
+against the bicubic baseline written out here, as a whole and photograph
+by photograph."""
 import importlib.machinery
 import importlib.util
 import json
@@ -110,16 +111,16 @@ class HintPictures(unittest.TestCase):
 
     def test_a_dataset_held_out_whole(self):
         # As tools/sr-photo-crops --evaluation makes one: every crop in the
-        # val split. Scored with sr2x against bicubic; no mean colour.
+        # val split, named NAME-ROW-COLUMN. Scored with sr2x against bicubic;
+        # no mean colour; --by-photo gives each photograph's crops apart.
         rng = np.random.default_rng(4)
         with tempfile.TemporaryDirectory() as folder:
             crops = os.path.join(folder, "crops")
             os.makedirs(crops)
-            names = []
-            for i in range(2):
+            names = ["lake-0-0.png", "lake-0-1.png", "cups-1-0.png"]
+            for name in names:
                 smooth = cv2.GaussianBlur(rng.integers(0, 256, (64, 48, 3), dtype=np.uint8), (0, 0), 2)
-                names.append("c%d.png" % i)
-                cv2.imwrite(os.path.join(crops, names[-1]), smooth)
+                cv2.imwrite(os.path.join(crops, name), smooth)
             with open(os.path.join(crops, "val.txt"), "w") as f:
                 f.write("\n".join(names) + "\n")
             dataset = os.path.join(folder, "eval.dataset")
@@ -128,19 +129,29 @@ class HintPictures(unittest.TestCase):
             scores = os.path.join(folder, "scores.json")
             proc = subprocess.run([os.path.join(nptest.SOURCE_ROOT, "tools", "evaluate-models"), dataset,
                                    os.path.join(nptest.SOURCE_ROOT, "models", "sr2x.safetensors"),
-                                   "--shrink", "area", "--json", scores],
+                                   "--shrink", "area", "--by-photo", "--json", scores],
                                   capture_output=True, text=True, cwd=folder, timeout=300)
             self.assertEqual(proc.returncode, 0, proc.stderr)
             self.assertIn("0 training crops", proc.stdout)
             with open(scores) as f:
                 result = json.load(f)["sr2x.safetensors"]
             self.assertEqual(sorted(result["baselines"]), ["bicubic"])
-            photos = np.stack([cv2.imread(os.path.join(crops, n))[..., ::-1] for n in names])
-            small = [cv2.resize(p, (24, 32), interpolation=cv2.INTER_AREA) for p in photos]
-            up = np.stack([cv2.resize(p, (48, 64), interpolation=cv2.INTER_CUBIC) for p in small]).astype(float)
-            mse = ((up - photos) ** 2).reshape(2, -1).mean(1)
-            self.assertAlmostEqual(result["baselines"]["bicubic"]["psnr"],
-                                   float(np.mean(10 * np.log10(255 ** 2 / mse))), places=6)
+            photos = {n: cv2.imread(os.path.join(crops, n))[..., ::-1] for n in names}
+            psnr = {}
+            for n, p in photos.items():
+                small = cv2.resize(p, (24, 32), interpolation=cv2.INTER_AREA)
+                up = cv2.resize(small, (48, 64), interpolation=cv2.INTER_CUBIC).astype(float)
+                psnr[n] = 10 * np.log10(255 ** 2 / ((up - p) ** 2).mean())
+            self.assertAlmostEqual(result["baselines"]["bicubic"]["psnr"], float(np.mean(list(psnr.values()))),
+                                   places=6)
+            self.assertEqual({k: v["crops"] for k, v in result["by_photo"].items()}, {"lake": 2, "cups": 1})
+            self.assertAlmostEqual(result["by_photo"]["lake"]["baselines"]["bicubic"],
+                                   (psnr["lake-0-0.png"] + psnr["lake-0-1.png"]) / 2, places=6)
+            self.assertAlmostEqual(result["by_photo"]["cups"]["baselines"]["bicubic"], psnr["cups-1-0.png"],
+                                   places=6)
+            # The model's own, its crops' mean: weighed as the whole is.
+            whole = (2 * result["by_photo"]["lake"]["psnr"] + result["by_photo"]["cups"]["psnr"]) / 3
+            self.assertAlmostEqual(whole, result["psnr"], places=6)
 
 
 if __name__ == "__main__":
