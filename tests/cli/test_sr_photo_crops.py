@@ -131,7 +131,7 @@ class PhotoCrops(unittest.TestCase):
             np.testing.assert_array_equal(cv2.imread(os.path.join(crops, n)), crop, err_msg=n)
         with open(os.path.join(crops, "val.txt")) as f:
             self.assertEqual(sorted(f.read().split()), got)
-        self.assertIn("32 crops of 1 photos", proc.stdout)
+        self.assertIn("32 crops of 1 photo in", proc.stdout)
 
 
 if __name__ == "__main__":
