@@ -360,8 +360,13 @@ put_hints (NpBatcher *b, const guint8 *colour, gboolean flip, gint count, gint s
           np_model_hint_encode (mean, (gfloat *) np_image_row (planes, y) + NP_MODEL_HINT_CHANNELS * x);
     }
 
-  /* The planes are the dataset's size, allocated already: nothing can fail. */
-  np_model_hints_spread (planes, guide, NULL);
+  /* Only its one picture of the crop's size can fail to be allocated; a
+   * crop's worth of memory gone, as when g_malloc fails, is fatal. */
+  {
+    g_autoptr(GError) error = NULL;
+    if (!np_model_hints_spread (planes, guide, &error))
+      g_error ("spreading the hints: %s", error->message);
+  }
   for (gint k = 0; k < NP_MODEL_HINT_CHANNELS; k++)
     for (gint y = 0; y < h; y++)
       {
