@@ -40,7 +40,12 @@ describe (const char *path, gpointer data, gboolean *stop, GError **error)
   g_print ("  metadata:\n");
   for (GList *k = keys; k; k = k->next)
     if (strcmp (k->data, "graph") != 0)
-      g_print ("    %s = %s\n", (char *) k->data, (char *) g_hash_table_lookup (meta, k->data));
+      {
+        /* A value of several lines (trained_from's commands) stays indented. */
+        g_auto(GStrv) lines = g_strsplit (g_hash_table_lookup (meta, k->data), "\n", -1);
+        g_autofree gchar *value = g_strjoinv ("\n      ", lines);
+        g_print ("    %s = %s\n", (char *) k->data, value);
+      }
   if (opt_layers)
     {
       g_autofree gchar *text = g_strchomp (g_strdup (np_net_description (net)));

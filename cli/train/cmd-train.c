@@ -107,6 +107,7 @@ typedef struct
 {
   gchar        *dataset, *output;
   gchar        *init;          /* --init: the model G started from, or NULL */
+  gchar        *init_made_by;  /* the commands that made it, oldest first (NpModelInfo's trained_from) */
   const NpExperiment *experiment;   /* --input's row of the table */
   const NpTrainArch  *arch;         /* G's architecture */
   NpModelTarget target;
@@ -124,6 +125,7 @@ run_clear (Run *run)
   g_free (run->dataset);
   g_free (run->output);
   g_free (run->init);
+  g_free (run->init_made_by);
 }
 
 G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC (Run, run_clear)
@@ -152,7 +154,22 @@ run_to_metadata (const Run *run, gdouble seconds)
   g_hash_table_insert (m, g_strdup ("seconds"), g_strdup_printf ("%.1f", seconds));
   if (run->init)
     g_hash_table_insert (m, g_strdup ("init"), g_strdup (run->init));
+  if (run->init_made_by)
+    g_hash_table_insert (m, g_strdup ("init_made_by"), g_strdup (run->init_made_by));
   return m;
+}
+
+/* What made the model a run starts from (--init, at path): the commands
+ * that made its own start, then its own; the model file records them all
+ * (trained_from), so a model trained in stages says every stage. */
+static gchar *
+init_made_by (const NpModelInfo *init, const char *path)
+{
+  g_autofree gchar *own = init->trained_with
+                          ? g_strdup (init->trained_with)
+                          : g_strdup_printf ("(%s: a model file that does not say how it was made)", path);
+
+  return init->trained_from ? g_strconcat (init->trained_from, "\n", own, NULL) : g_steal_pointer (&own);
 }
 
 static gint64
@@ -606,6 +623,7 @@ save_model (Train *t, GError **error)
     .bins = (NpChromaBins *) np_trainer_chroma_bins (t->trainer),
     .experiment = run->experiment->name,
     .trained_with = t->command,
+    .trained_from = t->run->init_made_by,
     .trained_steps = np_trainer_step_count (t->trainer),
     .trained_batch = run->batch,
   };
@@ -898,6 +916,8 @@ cli_cmd_train (int argc, char **argv, gboolean do_help)
   if (opt_init && resumed)
     return cli_fail ("train", CLI_EXIT_USAGE, "--init starts a run; --resume goes on with one");
   run.init = g_strdup (opt_init ? opt_init : resumed ? g_hash_table_lookup (resumed, "init") : NULL);
+  /* Read from the checkpoint, not the file, which may have changed since. */
+  run.init_made_by = g_strdup (resumed ? g_hash_table_lookup (resumed, "init_made_by") : NULL);
   if ((code = resolve_run (&run, resumed, t.trainer, cli_group_size (group))) != CLI_EXIT_OK)
     return code;
 
@@ -948,6 +968,7 @@ cli_cmd_train (int argc, char **argv, gboolean do_help)
 
       if (init == NULL)
         return cli_fail_error ("train", g_steal_pointer (&error));
+      run.init_made_by = init_made_by (np_model_info (init), opt_init);
       if (!np_net_copy_params (np_trainer_generator (t.trainer), np_model_net (init), NULL))
         {
           /* Another head on the same trunk, or a first layer that reads

@@ -112,6 +112,7 @@ np_model_new (NpNet *net, GError **error)
   m->info.latent = makes_from_vector (net, width, height);
   m->info.experiment = g_strdup (g_hash_table_lookup (meta, "experiment"));
   m->info.trained_with = g_strdup (g_hash_table_lookup (meta, "trained_with"));
+  m->info.trained_from = g_strdup (g_hash_table_lookup (meta, "trained_from"));
   m->info.trained_steps = meta_int (meta, "trained_steps", G_MAXINT64);
   m->info.trained_batch = meta_int (meta, "trained_batch", G_MAXINT64);
   return m;
@@ -150,6 +151,7 @@ np_model_free (NpModel *m)
   g_free ((gchar *) m->info.architecture);
   g_free ((gchar *) m->info.experiment);
   g_free ((gchar *) m->info.trained_with);
+  g_free ((gchar *) m->info.trained_from);
   np_chroma_bins_free (m->info.bins);
   g_free (m);
 }
@@ -201,6 +203,7 @@ np_model_save (NpNet *net, const NpModelInfo *info, const char *path, NpDType dt
     }
   put (meta, "experiment", g_strdup (info->experiment));
   put (meta, "trained_with", g_strdup (info->trained_with));
+  put (meta, "trained_from", g_strdup (info->trained_from));
   if (info->trained_with)
     {
       put (meta, "trained_steps", g_strdup_printf ("%" G_GINT64_FORMAT, info->trained_steps));

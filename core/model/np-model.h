@@ -197,6 +197,9 @@ typedef struct
    * written with the command). */
   const char   *experiment;     /* training's --input */
   const char   *trained_with;   /* the command that makes the very same file */
+  /* The commands that made the model it started from (training's --init),
+   * oldest first, a line each; NULL for a model trained from scratch. */
+  const char   *trained_from;
   gint64        trained_steps, trained_batch;
 } NpModelInfo;
 

@@ -370,16 +370,28 @@ class Train(unittest.TestCase):
             stage1 = [line.split(",") for line in f][1:]
         self.assertLess(float(rows[1][5]), 1.5 * float(stage1[-1][5]))
         part, _ = self.train("stage2-part", *args, "--steps", "3")
-        nptest.run(["train", "--resume", os.path.join(self.dir, "stage2-part.ckpt"), "--steps", "6"])
         command = meta["trained_with"].split()
         again = os.path.join(self.dir, "stage2-again.safetensors")
         command[command.index("-o") + 1] = again
         nptest.run(command[1:])
+        # Each stage's model says every command before its own, oldest
+        # first: a resumed run from its checkpoint, though --init's file has
+        # changed since.
+        stage1 = ex.read_safetensors(first)[1]["trained_with"]
+        self.assertNotIn("trained_from", ex.read_safetensors(first)[1])
+        self.assertEqual(meta["trained_from"], stage1)
+        shutil.copy(whole, first)
+        nptest.run(["train", "--resume", os.path.join(self.dir, "stage2-part.ckpt"), "--steps", "6"])
         a = tensors(whole)
         for other in (part, again):
             b = tensors(other)
             for name in a:
                 np.testing.assert_array_equal(a[name], b[name], err_msg=name)
+        self.assertEqual(ex.read_safetensors(part)[1]["trained_from"], stage1)
+        third, _ = self.train("stage3", "--target", "chroma", "--gan-weight", "0", "--init", whole, "--steps", "1")
+        self.assertEqual(ex.read_safetensors(third)[1]["trained_from"], stage1 + "\n" + meta["trained_with"])
+        shown = nptest.run(["info", third]).stdout
+        self.assertIn("    trained_from = %s\n      %s\n" % (stage1, meta["trained_with"]), shown)
         out = os.path.join(self.dir, "bad-stage.safetensors")
         self.fails(["train", self.dataset, "-o", out, "--init", first, "--ngf", "8", "--target", "chroma",
                     "--gan-weight", "0"], "another network", 1)
