@@ -1,7 +1,8 @@
 """tools/evaluate-models' measurements of a dream model, on pictures whose
 answers are known by hand: the spectral power at the Nyquist frequencies,
 the trainer's shrink, the distances; the antialiased halving super
-resolution is scored on; the colour hints it gives a colouriser; and a
+resolution is scored on; the colour hints and the saturation it gives a
+colouriser; and a
 dataset held out whole (no training crops, so no mean colour) scored
 against the bicubic baseline written out here, as a whole and photograph
 by photograph."""
@@ -152,6 +153,38 @@ class HintPictures(unittest.TestCase):
             # The model's own, its crops' mean: weighed as the whole is.
             whole = (2 * result["by_photo"]["lake"]["psnr"] + result["by_photo"]["cups"]["psnr"]) / 3
             self.assertAlmostEqual(whole, result["psnr"], places=6)
+
+    def test_saturation_zero_scores_the_gray_photo(self):
+        # --saturation reaches the colouriser: at 0 it puts no colour on the
+        # photo's luminance, so it scores the gray input's baseline (to the
+        # rounding of a level) and no colourfulness; at 1 it colours.
+        rng = np.random.default_rng(5)
+        with tempfile.TemporaryDirectory() as folder:
+            photos = os.path.join(folder, "photos")
+            os.makedirs(photos)
+            names = ["a.png", "b.png", "c.png", "d.png"]
+            for name in names:
+                cv2.imwrite(os.path.join(photos, name),
+                            cv2.GaussianBlur(rng.integers(0, 256, (80, 64, 3), dtype=np.uint8), (0, 0), 3))
+            with open(os.path.join(photos, "val.txt"), "w") as f:
+                f.write("c.png\nd.png\n")
+            dataset = os.path.join(folder, "faces")
+            nptest.run(["prepare", photos, "--max-size", "1", "--size", "64x80", "--val-list",
+                        os.path.join(photos, "val.txt"), "-o", dataset])
+            scores = {}
+            for saturation in ("0", "1"):
+                out = os.path.join(folder, "scores-%s.json" % saturation)
+                proc = subprocess.run([os.path.join(nptest.SOURCE_ROOT, "tools", "evaluate-models"), dataset,
+                                       os.path.join(nptest.SOURCE_ROOT, "tests", "data", "colorize-tiny.safetensors"),
+                                       "--saturation", saturation, "--json", out],
+                                      capture_output=True, text=True, cwd=folder, timeout=300)
+                self.assertEqual(proc.returncode, 0, proc.stderr)
+                with open(out) as f:
+                    scores[saturation] = json.load(f)["colorize-tiny.safetensors"]
+            gray = scores["0"]
+            self.assertLess(gray["colourfulness"], 0.5)
+            self.assertAlmostEqual(gray["psnr"], gray["baselines"]["input"]["psnr"], delta=0.1)
+            self.assertGreater(scores["1"]["colourfulness"], 2)
 
 
 if __name__ == "__main__":
