@@ -2,10 +2,9 @@
 answers are known by hand: the spectral power at the Nyquist frequencies,
 the trainer's shrink, the distances; the antialiased halving super
 resolution is scored on; the colour hints and the saturation it gives a
-colouriser; and a
-dataset held out whole (no training crops, so no mean colour) scored
-against the bicubic baseline written out here, as a whole and photograph
-by photograph."""
+colouriser; and a dataset held out whole (no training crops, so no mean
+colour) scored against the bicubic baseline written out here, as a whole
+and photograph by photograph."""
 import importlib.machinery
 import importlib.util
 import json
