@@ -207,8 +207,8 @@ class Gimp3(unittest.TestCase):
         for name, (op, props, photo, _, _) in CASES.items():
             chain = " ".join("%s=%s" % (k, chain_value(v)) for k, v in props.items()) + aux(name)
             source = "" if op in SOURCES else inputs[photo]
-            gegl.append("HOME=/nonexistent XDG_DATA_HOME=%s/host-data GEGL_PATH=%s/host-ops:/usr/lib/x86_64-linux-gnu/gegl-0.4 "
-                        % (cls.inside, cls.inside)
+            gegl.append("HOME=/nonexistent XDG_DATA_HOME=%s/host-data "
+                        "GEGL_PATH=%s/host-ops:/usr/lib/x86_64-linux-gnu/gegl-0.4 " % (cls.inside, cls.inside)
                         + gegl_saving(source, op, chain, "%s/host-%s.png" % (cls.inside, name)))
 
         env = "cd %s && HOME=%s/home" % (cls.inside, cls.inside)

@@ -252,7 +252,8 @@ class Train(unittest.TestCase):
         self.assertIn("gray-hints → chroma", proc.stdout)
         self.assertRegex(proc.stdout, r"PSNR [0-9.]+ dB, hints 2: [0-9.]+ dB, 10: [0-9.]+ dB")
         meta = ex.read_safetensors(once)[1]
-        self.assertEqual((meta["hints"], meta["target"], meta["input_filter"]), ("ycbcr-spread", "chroma-ycbcr", "gray"))
+        self.assertEqual((meta["hints"], meta["target"], meta["input_filter"]),
+                         ("ycbcr-spread", "chroma-ycbcr", "gray"))
         self.assertIn("input name=input c=4", meta["graph"])
         twice, _ = self.train("hints2", "--input", "gray-hints", "--steps", "6", "--threads", "2")
         part, _ = self.train("hints3", "--input", "gray-hints", "--steps", "3")
